@@ -1,0 +1,231 @@
+/**
+ * The client library: connects to the cluster, sends requests and returns
+ * their replies. It follows "not leader" hints, tries the next orchestrator
+ * when one is unreachable, and retries with exponential backoff and jitter
+ * within a time budget. Every request it retries is safe to repeat: reads are
+ * idempotent, and submissions carry an idempotency key.
+ * @module
+ */
+import { addressOf, type OrchestratorAddress } from "../../shared/config/mod.ts";
+import { RemoteError } from "../../shared/errors.ts";
+import { LamportClock } from "../../shared/lamport_clock.ts";
+import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION } from "../../shared/limits.ts";
+import { FramedConnection } from "../../shared/net/framed_connection.ts";
+import { decodeMessage, DIRECTIONS } from "../../shared/protocol/codec.ts";
+import type {
+  ClientToOrchestrator,
+  OrchestratorToClient,
+  Unstamped,
+} from "../../shared/protocol/messages.ts";
+
+/** No orchestrator could be reached (or none could serve) within the time budget. */
+export class UnreachableError extends Error {
+  override name = "UnreachableError";
+}
+
+export interface ClientOptions {
+  orchestrators: readonly OrchestratorAddress[];
+  /** Total time a request may take, retries included (default 10 s). */
+  timeoutMs?: number;
+  maxFrameBytes?: number;
+  /** The Lamport clock to stamp requests with and advance on replies (persisted by the CLI). */
+  clock?: LamportClock;
+}
+
+type Request = Unstamped<ClientToOrchestrator> extends infer R
+  ? R extends { id: number } ? Omit<R, "id"> : never
+  : never;
+type Reply = Exclude<OrchestratorToClient, { type: "welcome" }>;
+
+/** The reply type for a request type. */
+export type ReplyTo<T extends Request["type"]> = T extends "login"
+  ? Extract<Reply, { type: "loginOk" }>
+  : T extends "logout" ? Extract<Reply, { type: "logoutOk" }>
+  : T extends "submit" ? Extract<Reply, { type: "submitOk" }>
+  : T extends "list" ? Extract<Reply, { type: "taskList" }>
+  : T extends "workers" ? Extract<Reply, { type: "workerList" }>
+  : Extract<Reply, { type: "task" }>;
+
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 1000;
+/** Error codes that mean "try elsewhere or later", not "your request is wrong". */
+const RETRYABLE = new Set(["not_leader", "unavailable"]);
+
+interface Connection {
+  address: string;
+  conn: FramedConnection;
+  pending: Map<number, PromiseWithResolvers<Reply>>;
+  closed: Promise<void>;
+}
+
+export class MutiraoClient {
+  readonly #orchestrators: readonly OrchestratorAddress[];
+  readonly #timeoutMs: number;
+  readonly #maxFrameBytes: number;
+  readonly clock: LamportClock;
+  #preferred = 0;
+  #connection: Connection | null = null;
+  #nextId = 1;
+
+  constructor(options: ClientOptions) {
+    if (options.orchestrators.length === 0) {
+      throw new TypeError("Client needs at least one orchestrator");
+    }
+    this.#orchestrators = options.orchestrators;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.clock = options.clock ?? new LamportClock();
+  }
+
+  /** The orchestrator currently connected to, as "host:port", if any. */
+  get connectedTo(): string | null {
+    return this.#connection?.address ?? null;
+  }
+
+  /**
+   * Sends a request and returns its reply.
+   * @throws {RemoteError} for an error reply that retrying cannot fix.
+   * @throws {UnreachableError} when no orchestrator answered within the time budget.
+   */
+  async request<R extends Request>(request: R): Promise<ReplyTo<R["type"]>> {
+    const deadline = Date.now() + this.#timeoutMs;
+    let backoffMs = RETRY_MIN_MS;
+    let lastProblem = "no attempt made";
+    for (let attempt = 0;; attempt++) {
+      try {
+        const reply = await this.#once(request, deadline);
+        return reply as ReplyTo<R["type"]>;
+      } catch (error) {
+        if (error instanceof RemoteError && !RETRYABLE.has(error.code)) throw error;
+        lastProblem = (error as Error).message;
+        if (error instanceof RemoteError && error.leaderHint !== undefined) {
+          this.#preferLeader(error.leaderHint);
+        } else {
+          this.#preferred += 1;
+        }
+        this.#disconnect();
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      // Full jitter: spreads retries of many clients after a failover.
+      const pause = Math.min(remaining, backoffMs / 2 + Math.random() * backoffMs / 2);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      // Cycle once through every orchestrator quickly before backing off further.
+      if (attempt >= this.#orchestrators.length) backoffMs = Math.min(RETRY_MAX_MS, backoffMs * 2);
+    }
+    throw new UnreachableError(
+      `Cannot reach the cluster (${this.#orchestrators.map(addressOf).join(", ")}) within ${
+        this.#timeoutMs / 1000
+      } s: ${lastProblem}`,
+    );
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.#disconnect();
+  }
+
+  async #once(request: Request, deadline: number): Promise<Reply> {
+    const connection = this.#connection ?? await this.#connect(deadline);
+    const id = this.#nextId++;
+    const waiter = Promise.withResolvers<Reply>();
+    connection.pending.set(id, waiter);
+    connection.conn.send({ ...request, id, v: PROTOCOL_VERSION, lamport: this.clock.tick() });
+    // A `wait` request may legitimately take until its own timeout; give it a little more.
+    const waitMs = request.type === "wait" ? request.timeoutMs + 5000 : deadline - Date.now();
+    const reply = await withTimeout(
+      waiter.promise,
+      Math.max(1, waitMs),
+      `No reply from ${connection.address}`,
+    )
+      .finally(() => connection.pending.delete(id));
+    if (reply.type === "error") {
+      throw new RemoteError(reply.code, reply.message, { leaderHint: reply.leaderHint });
+    }
+    return reply;
+  }
+
+  async #connect(deadline: number): Promise<Connection> {
+    const target = this.#orchestrators[this.#preferred % this.#orchestrators.length];
+    const address = addressOf(target);
+    const raw = await withTimeout(
+      Deno.connect({ hostname: target.host, port: target.port }),
+      Math.max(1, Math.min(2000, deadline - Date.now())),
+      `Connecting to ${address} timed out`,
+    ).catch((error) => {
+      throw new Error(`Cannot connect to ${address}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    });
+    const conn = new FramedConnection(raw, { maxFrameBytes: this.#maxFrameBytes });
+    const pending = new Map<number, PromiseWithResolvers<Reply>>();
+    const welcome = Promise.withResolvers<void>();
+    const closed = this.#readLoop(conn, address, pending, welcome);
+    conn.send({ v: PROTOCOL_VERSION, type: "hello", role: "client", lamport: this.clock.tick() });
+    await withTimeout(
+      welcome.promise,
+      Math.max(1, deadline - Date.now()),
+      `No welcome from ${address}`,
+    );
+    this.#connection = { address, conn, pending, closed };
+    return this.#connection;
+  }
+
+  async #readLoop(
+    conn: FramedConnection,
+    address: string,
+    pending: Map<number, PromiseWithResolvers<Reply>>,
+    welcome: PromiseWithResolvers<void>,
+  ): Promise<void> {
+    let failure: Error = new Error(`Connection to ${address} closed`);
+    try {
+      for await (const payload of conn.frames()) {
+        const decoded = decodeMessage(payload, DIRECTIONS.orchestratorToClient);
+        if (!decoded.ok) {
+          failure = new Error(`Bad reply from ${address}: ${decoded.error.message}`);
+          break;
+        }
+        const message = decoded.message;
+        this.clock.receive(message.lamport);
+        if (message.type === "welcome") {
+          welcome.resolve();
+        } else if (message.type === "error" && message.re === null) {
+          failure = new RemoteError(message.code, message.message, {
+            leaderHint: message.leaderHint,
+          });
+          welcome.reject(failure);
+        } else if (message.re !== null) {
+          pending.get(message.re)?.resolve(message);
+        }
+      }
+    } catch (error) {
+      failure = new Error(`Connection to ${address} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    } finally {
+      conn.close();
+      welcome.reject(failure);
+      for (const waiter of pending.values()) waiter.reject(failure);
+      pending.clear();
+      if (this.#connection?.conn === conn) this.#connection = null;
+    }
+  }
+
+  #preferLeader(hint: string): void {
+    const index = this.#orchestrators.findIndex((o) => o.id === hint || addressOf(o) === hint);
+    this.#preferred = index >= 0 ? index : this.#preferred + 1;
+  }
+
+  #disconnect(): void {
+    this.#connection?.conn.close();
+    this.#connection = null;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

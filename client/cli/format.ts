@@ -1,0 +1,96 @@
+/**
+ * Human-readable output of the CLI. `--json` output does not come through
+ * here: it is the reply data as is.
+ * @module
+ */
+import type { TaskSummary, TaskView, WorkerView } from "../../shared/protocol/messages.ts";
+
+export function formatTime(ms: number | null): string {
+  return ms === null ? "-" : new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+export function describeSpec(task: TaskView): string {
+  const spec = task.spec;
+  return spec.kind === "sleep"
+    ? `sleep ${spec.durationMs / 1000} s`
+    : `exec ${JSON.stringify(spec.argv)} (time limit ${spec.timeoutMs / 1000} s)`;
+}
+
+export function formatTask(task: TaskView): string {
+  const lines = [
+    `Task ${task.id}: ${task.state}`,
+    `  description: ${task.spec.description}`,
+    `  kind:        ${describeSpec(task)}`,
+    `  worker:      ${task.workerId ?? "-"}`,
+    `  attempt:     ${task.attempt} of ${task.maxAttempts}`,
+    `  submitted:   ${formatTime(task.submittedAtMs)}`,
+    `  finished:    ${formatTime(task.finishedAtMs)}`,
+  ];
+  if (task.waitingReason !== null) lines.push(`  waiting:     ${task.waitingReason}`);
+  if (task.result !== null) {
+    const r = task.result;
+    lines.push(`  exit code:   ${r.exitCode ?? "-"}`);
+    if (r.error !== null) lines.push(`  error:       ${r.error}`);
+    if (r.stdout !== "") lines.push(`  stdout:      ${indentTail(r.stdout)}`);
+    if (r.stderr !== "") lines.push(`  stderr:      ${indentTail(r.stderr)}`);
+  }
+  lines.push("History (Lamport order):");
+  for (const e of task.history) {
+    const where = e.workerId !== null && e.event !== "started" && e.event !== "succeeded" &&
+        e.event !== "failed"
+      ? ` -> ${e.workerId}`
+      : "";
+    const detail = e.detail !== null ? ` (${e.detail})` : "";
+    lines.push(
+      `  L${String(e.lamport).padEnd(6)} ${e.node.padEnd(18)} ${
+        e.event.padEnd(9)
+      } attempt ${e.attempt}${where}${detail}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function indentTail(text: string): string {
+  const trimmed = text.replace(/\n$/, "");
+  const lines = trimmed.split("\n");
+  const shown = lines.length > 20 ? ["…", ...lines.slice(-20)] : lines;
+  return shown.join("\n               ");
+}
+
+export function formatTaskList(tasks: readonly TaskSummary[]): string {
+  if (tasks.length === 0) return "No tasks.";
+  return table(
+    ["ID", "STATE", "KIND", "ATTEMPT", "WORKER", "SUBMITTED", "DESCRIPTION"],
+    tasks.map((t) => [
+      t.id,
+      t.state,
+      t.kind,
+      String(t.attempt),
+      t.workerId ?? "-",
+      formatTime(t.submittedAtMs),
+      t.description.length > 40 ? `${t.description.slice(0, 39)}…` : t.description,
+    ]),
+  );
+}
+
+export function formatWorkers(workers: readonly WorkerView[]): string {
+  if (workers.length === 0) return "No live workers.";
+  return table(
+    ["WORKER", "STATUS", "RUNNING", "SLOTS", "EXEC", "LAST HEARTBEAT", "COMPLETED"],
+    workers.map((w) => [
+      w.id,
+      w.status,
+      String(w.running),
+      String(w.slots),
+      w.canExec ? "yes" : "no",
+      w.lastHeartbeatAgoMs === null ? "-" : `${w.lastHeartbeatAgoMs} ms ago`,
+      String(w.completed),
+    ]),
+  );
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}

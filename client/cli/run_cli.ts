@@ -1,0 +1,460 @@
+/**
+ * The `mutirao` command line: login, logout, submit, status, list, workers,
+ * cancel. Every command takes `--json` and then prints exactly one JSON
+ * document on stdout; errors go to stderr with a distinct exit code.
+ * @module
+ */
+import { parseFlags, parseIntFlag, UsageError } from "../../shared/cli_args.ts";
+import {
+  DEFAULT_CONFIG_PATH,
+  loadClusterConfig,
+  type OrchestratorAddress,
+  parseAddressList,
+} from "../../shared/config/mod.ts";
+import { EXIT_CODES, exitCodeFor, RemoteError } from "../../shared/errors.ts";
+import { LamportClock } from "../../shared/lamport_clock.ts";
+import { LIMITS } from "../../shared/limits.ts";
+import {
+  TASK_STATES,
+  type TaskSpec,
+  type TaskState,
+  type TaskView,
+} from "../../shared/protocol/messages.ts";
+import { mutiraoHome } from "../../shared/paths.ts";
+import { MutiraoClient, UnreachableError } from "../api/mod.ts";
+import { CliError, notLoggedIn } from "./cli_error.ts";
+import { formatTask, formatTaskList, formatTime, formatWorkers } from "./format.ts";
+import { readPassword } from "./read_password.ts";
+import {
+  type ClientState,
+  loadClientState,
+  saveClientState,
+  type Session,
+} from "./session_store.ts";
+
+export const USAGE = `Usage: mutirao COMMAND [options]
+       (from the repository: deno task client COMMAND [options])
+
+Commands:
+  login USER [PASSWORD]         log in; without PASSWORD it is read from the
+                                terminal (hidden) or the first line of stdin
+  logout                        end the session
+  submit "DESCRIPTION" -d SECS  submit the seed's simulated task (runs SECS seconds)
+  submit --exec [--exec-timeout SECS] -- PROGRAM [ARGS...]
+                                run a program on a worker started with --allow-exec
+  status TASK_ID [--wait]       state, worker, attempts and event history
+  list [--state STATE] [--limit N]
+                                your tasks, newest first
+  workers                       live workers and their load
+  cancel TASK_ID                cancel a queued or running task
+
+Submit options:
+  -d, --duration SECS           duration of the simulated task (may be fractional)
+  --max-attempts N              attempts allowed when workers die under the task
+  --idempotency-key KEY         resubmitting with the same key never makes a second task
+                                (default: a fresh random key)
+  --wait                        wait for the task to finish, then print its status
+
+Global options:
+  --json                        print exactly one JSON document on stdout
+  --config FILE                 cluster file (default: $MUTIRAO_CONFIG, the cluster
+                                used at login, or ${DEFAULT_CONFIG_PATH})
+  --orchestrators LIST          HOST:PORT[,HOST:PORT...] instead of a cluster file
+  --timeout SECS                give up reaching the cluster after SECS (default 10)
+  --wait-timeout SECS           with --wait: give up waiting after SECS (default: never)
+  --debug                       show stack traces
+  -h, --help                    show this help
+
+The session token is kept in $MUTIRAO_HOME/session.json (default ~/.mutirao, mode 0600).
+Exit codes: 0 ok, 1 internal error, 2 invalid arguments, 3 bad credentials,
+4 not logged in or session expired, 5 unknown task, 6 cluster unreachable,
+7 request refused (e.g. cancelling a finished task).
+`;
+
+const FLAGS = {
+  json: { type: "boolean", default: false },
+  config: { type: "string" },
+  orchestrators: { type: "string" },
+  timeout: { type: "string" },
+  "wait-timeout": { type: "string" },
+  debug: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+  "password-stdin": { type: "boolean", default: false },
+  duration: { type: "string", short: "d" },
+  exec: { type: "boolean", default: false },
+  "exec-timeout": { type: "string" },
+  "max-attempts": { type: "string" },
+  "idempotency-key": { type: "string" },
+  wait: { type: "boolean", default: false },
+  state: { type: "string" },
+  limit: { type: "string" },
+} as const;
+
+type Values = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
+
+interface Context {
+  values: Values;
+  positionals: string[];
+  /** Arguments after `--` (the program of an exec task). */
+  rest: string[];
+  state: ClientState;
+  clock: LamportClock;
+}
+
+/** Output of a command: the JSON document and its human rendering. */
+interface Output {
+  json: unknown;
+  text: string;
+}
+
+/** Runs the CLI; returns the exit code. Never throws. */
+export async function runCli(args: string[]): Promise<number> {
+  const split = args.indexOf("--");
+  const head = split < 0 ? args : args.slice(0, split);
+  const rest = split < 0 ? [] : args.slice(split + 1);
+  const json = head.includes("--json");
+  const debug = head.includes("--debug");
+  try {
+    const { values, positionals } = parseFlags(head, FLAGS);
+    if (values.help || positionals.length === 0) {
+      if (positionals.length === 0 && !values.help) throw new UsageError("Missing command");
+      console.log(USAGE);
+      return 0;
+    }
+    const state = await loadClientState();
+    const clock = new LamportClock(state.lamport);
+    const context: Context = { values, positionals: positionals.slice(1), rest, state, clock };
+    let output: Output;
+    try {
+      output = await runCommand(positionals[0], context);
+    } finally {
+      state.lamport = clock.value;
+      // Persist the clock even after a failed request: it may have advanced.
+      if (state.session !== null || state.lamport > 0) await saveClientState(state);
+    }
+    console.log(json ? JSON.stringify(output.json) : output.text);
+    return 0;
+  } catch (error) {
+    return reportError(error, { json, debug });
+  }
+}
+
+function runCommand(command: string, context: Context): Promise<Output> {
+  switch (command) {
+    case "login":
+      return login(context);
+    case "logout":
+      return logout(context);
+    case "submit":
+      return submit(context);
+    case "status":
+      return status(context);
+    case "list":
+      return list(context);
+    case "workers":
+      return workers(context);
+    case "cancel":
+      return cancel(context);
+    default:
+      throw new UsageError(`Unknown command "${command}" (try --help)`);
+  }
+}
+
+// ---- commands ----
+
+async function login(context: Context): Promise<Output> {
+  expectPositionals(context, 1, 2, "login USER [PASSWORD]");
+  const [user, given] = context.positionals;
+  const password = given ?? await readPassword({ fromStdin: context.values["password-stdin"] });
+  if (password === "") throw new UsageError("Cannot log in: the password is empty");
+  const orchestrators = await resolveOrchestrators(context, { useSession: false });
+  const reply = await withClient(
+    context,
+    orchestrators,
+    (c) => c.request({ type: "login", user, password }),
+  );
+  context.state.session = {
+    user: reply.user,
+    token: reply.token,
+    expiresAtMs: reply.expiresAtMs,
+    orchestrators,
+  };
+  const expiresAt = new Date(reply.expiresAtMs).toISOString();
+  return {
+    json: { user: reply.user, expiresAt, expiresAtMs: reply.expiresAtMs },
+    text: `Logged in as ${reply.user} (session valid until ${formatTime(reply.expiresAtMs)})`,
+  };
+}
+
+async function logout(context: Context): Promise<Output> {
+  expectPositionals(context, 0, 0, "logout");
+  const session = requireSession(context);
+  await withSessionClient(context, (c) => c.request({ type: "logout", token: session.token }));
+  context.state.session = null;
+  return { json: { loggedOut: true, user: session.user }, text: `Logged out ${session.user}` };
+}
+
+async function submit(context: Context): Promise<Output> {
+  const spec = buildSpec(context);
+  const session = requireSession(context);
+  const maxAttempts = context.values["max-attempts"] === undefined
+    ? undefined
+    : parseIntFlag("max-attempts", context.values["max-attempts"], 1, LIMITS.maxAttemptsMax);
+  const idempotencyKey = context.values["idempotency-key"] ?? crypto.randomUUID();
+  if (idempotencyKey.length > LIMITS.idempotencyKeyChars) {
+    throw new UsageError(
+      `Invalid --idempotency-key: longer than ${LIMITS.idempotencyKeyChars} characters`,
+    );
+  }
+  return await withSessionClient(context, async (c) => {
+    const reply = await c.request({
+      type: "submit",
+      token: session.token,
+      idempotencyKey,
+      task: spec,
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
+    });
+    if (context.values.wait) {
+      const task = await waitForTask(context, c, session, reply.taskId);
+      return { json: task, text: formatTask(task) };
+    }
+    const note = reply.duplicate ? " (already submitted with this idempotency key)" : "";
+    return {
+      json: { id: reply.taskId, duplicate: reply.duplicate, idempotencyKey },
+      text: `Submitted task ${reply.taskId}${note}`,
+    };
+  });
+}
+
+function buildSpec(context: Context): TaskSpec {
+  const { values } = context;
+  if (values.exec) {
+    expectPositionals(context, 0, 0, "submit --exec -- PROGRAM [ARGS...]");
+    if (context.rest.length === 0) {
+      throw new UsageError(
+        "Cannot submit exec task: give the program after --, e.g. submit --exec -- echo hi",
+      );
+    }
+    if (context.rest.some((a) => a === "")) {
+      throw new UsageError("Cannot submit exec task: empty argument");
+    }
+    const timeoutS = values["exec-timeout"] === undefined
+      ? 3600
+      : parseSeconds("exec-timeout", values["exec-timeout"]);
+    if (timeoutS <= 0) throw new UsageError("Invalid --exec-timeout: must be more than 0 seconds");
+    return {
+      kind: "exec",
+      description: context.rest.join(" ").slice(0, LIMITS.descriptionChars),
+      argv: context.rest,
+      timeoutMs: Math.round(timeoutS * 1000),
+    };
+  }
+  expectPositionals(context, 1, 1, 'submit "DESCRIPTION" -d SECONDS');
+  if (context.rest.length > 0) {
+    throw new UsageError("Arguments after -- are only for submit --exec");
+  }
+  if (values.duration === undefined) {
+    throw new UsageError('Cannot submit task: missing -d SECONDS (e.g. submit "report" -d 15)');
+  }
+  const description = context.positionals[0];
+  if (description.length > LIMITS.descriptionChars) {
+    throw new UsageError(
+      `Cannot submit task: description longer than ${LIMITS.descriptionChars} characters`,
+    );
+  }
+  return {
+    kind: "sleep",
+    description,
+    durationMs: Math.round(parseSeconds("duration", values.duration) * 1000),
+  };
+}
+
+async function status(context: Context): Promise<Output> {
+  expectPositionals(context, 1, 1, "status TASK_ID");
+  const session = requireSession(context);
+  const taskId = context.positionals[0];
+  return await withSessionClient(context, async (c) => {
+    const task = context.values.wait
+      ? await waitForTask(context, c, session, taskId)
+      : (await c.request({ type: "status", token: session.token, taskId })).task;
+    return { json: task, text: formatTask(task) };
+  });
+}
+
+async function list(context: Context): Promise<Output> {
+  expectPositionals(context, 0, 0, "list [--state STATE] [--limit N]");
+  const session = requireSession(context);
+  const stateFlag = context.values.state;
+  if (stateFlag !== undefined && !(TASK_STATES as readonly string[]).includes(stateFlag)) {
+    throw new UsageError(
+      `Invalid --state: expected one of ${TASK_STATES.join(", ")}, got "${stateFlag}"`,
+    );
+  }
+  const limit = context.values.limit === undefined
+    ? undefined
+    : parseIntFlag("limit", context.values.limit, 1, LIMITS.listLimitMax);
+  const reply = await withSessionClient(context, (c) =>
+    c.request({
+      type: "list",
+      token: session.token,
+      ...(stateFlag === undefined ? {} : { state: stateFlag as TaskState }),
+      ...(limit === undefined ? {} : { limit }),
+    }));
+  return { json: { tasks: reply.tasks }, text: formatTaskList(reply.tasks) };
+}
+
+async function workers(context: Context): Promise<Output> {
+  expectPositionals(context, 0, 0, "workers");
+  const session = requireSession(context);
+  const reply = await withSessionClient(
+    context,
+    (c) => c.request({ type: "workers", token: session.token }),
+  );
+  return { json: { workers: reply.workers }, text: formatWorkers(reply.workers) };
+}
+
+async function cancel(context: Context): Promise<Output> {
+  expectPositionals(context, 1, 1, "cancel TASK_ID");
+  const session = requireSession(context);
+  const reply = await withSessionClient(
+    context,
+    (c) => c.request({ type: "cancel", token: session.token, taskId: context.positionals[0] }),
+  );
+  return { json: reply.task, text: formatTask(reply.task) };
+}
+
+/** Waits until the task is final, in rounds of server-side waits; bounded by --wait-timeout. */
+async function waitForTask(
+  context: Context,
+  client: MutiraoClient,
+  session: Session,
+  taskId: string,
+): Promise<TaskView> {
+  const limitS = context.values["wait-timeout"];
+  const deadline = limitS === undefined
+    ? Infinity
+    : Date.now() + parseSeconds("wait-timeout", limitS) * 1000;
+  for (;;) {
+    const timeoutMs = Math.max(1, Math.min(60_000, deadline - Date.now()));
+    const { task } = await client.request({
+      type: "wait",
+      token: session.token,
+      taskId,
+      timeoutMs,
+    });
+    if (task.state === "succeeded" || task.state === "failed" || task.state === "cancelled") {
+      return task;
+    }
+    if (Date.now() >= deadline) return task;
+  }
+}
+
+// ---- plumbing ----
+
+function requireSession(context: Context): Session {
+  const session = context.state.session;
+  if (session === null) throw notLoggedIn("Not logged in");
+  if (session.expiresAtMs <= Date.now()) throw notLoggedIn("Session expired");
+  return session;
+}
+
+async function withSessionClient<T>(
+  context: Context,
+  use: (client: MutiraoClient) => Promise<T>,
+): Promise<T> {
+  const orchestrators = await resolveOrchestrators(context, { useSession: true });
+  try {
+    return await withClient(context, orchestrators, use);
+  } catch (error) {
+    if (error instanceof RemoteError && error.code === "unauthenticated") {
+      throw notLoggedIn(error.message.replace(/; log in again$/, ""));
+    }
+    throw error;
+  }
+}
+
+async function withClient<T>(
+  context: Context,
+  orchestrators: OrchestratorAddress[],
+  use: (client: MutiraoClient) => Promise<T>,
+): Promise<T> {
+  const timeoutS = context.values.timeout === undefined
+    ? 10
+    : parseSeconds("timeout", context.values.timeout);
+  const client = new MutiraoClient({
+    orchestrators,
+    timeoutMs: timeoutS * 1000,
+    clock: context.clock,
+  });
+  try {
+    return await use(client);
+  } finally {
+    client.close();
+  }
+}
+
+/** Where the cluster is: flag, environment, the login's cluster, the home cluster file, the demo. */
+async function resolveOrchestrators(
+  context: Context,
+  options: { useSession: boolean },
+): Promise<OrchestratorAddress[]> {
+  const list = context.values.orchestrators ?? Deno.env.get("MUTIRAO_ORCHESTRATORS");
+  if (list !== undefined) {
+    try {
+      return parseAddressList(list);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  const configPath = context.values.config ?? Deno.env.get("MUTIRAO_CONFIG");
+  if (configPath !== undefined) return (await loadClusterConfig(configPath)).orchestrators;
+  if (options.useSession && context.state.session !== null) {
+    return context.state.session.orchestrators;
+  }
+  const homeConfig = `${mutiraoHome()}/cluster.json`;
+  try {
+    return (await loadClusterConfig(homeConfig)).orchestrators;
+  } catch (error) {
+    if (!((error as Error).cause instanceof Deno.errors.NotFound)) throw error;
+  }
+  return (await loadClusterConfig(DEFAULT_CONFIG_PATH)).orchestrators;
+}
+
+function expectPositionals(context: Context, min: number, max: number, usage: string): void {
+  const n = context.positionals.length;
+  if (n < min || n > max) {
+    throw new UsageError(`Expected: ${usage} (got ${n} argument${n === 1 ? "" : "s"})`);
+  }
+}
+
+function parseSeconds(flag: string, value: string): number {
+  const seconds = Number(value);
+  const max = LIMITS.taskDurationMsMax / 1000;
+  if (value.trim() === "" || !Number.isFinite(seconds) || seconds < 0 || seconds > max) {
+    throw new UsageError(
+      `Invalid --${flag}: expected a number of seconds from 0 to ${max}, got "${value}"`,
+    );
+  }
+  return seconds;
+}
+
+function reportError(error: unknown, options: { json: boolean; debug: boolean }): number {
+  let code: string;
+  let exitCode: number;
+  if (error instanceof UsageError) {
+    [code, exitCode] = ["invalid_arguments", EXIT_CODES.invalidArguments];
+  } else if (error instanceof CliError) {
+    [code, exitCode] = [error.code, error.exitCode];
+  } else if (error instanceof RemoteError) {
+    [code, exitCode] = [error.code, exitCodeFor(error.code)];
+  } else if (error instanceof UnreachableError) {
+    [code, exitCode] = ["unreachable", EXIT_CODES.unreachable];
+  } else {
+    [code, exitCode] = ["internal", EXIT_CODES.internal];
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`mutirao: ${message}`);
+  if (options.debug && error instanceof Error) console.error(error.stack);
+  if (options.json) console.log(JSON.stringify({ error: { code, message, exitCode } }));
+  return exitCode;
+}

@@ -1,0 +1,6 @@
+/**
+ * The client: a library to talk to a Mutirão cluster, and the `mutirao` CLI.
+ * @module
+ */
+export * from "./api/mod.ts";
+export { runCli, USAGE } from "./cli/run_cli.ts";

@@ -1,0 +1,85 @@
+/**
+ * Inputs and effects of the orchestrator node. Every input carries the time;
+ * effects are plain data the shell carries out in the documented order.
+ * @module
+ */
+import type { ProtocolError } from "../../shared/protocol/codec.ts";
+import type {
+  ClientToOrchestrator,
+  Heartbeat,
+  Hello,
+  OrchestratorToClient,
+  OrchestratorToWorker,
+  WorkerToOrchestrator,
+} from "../../shared/protocol/messages.ts";
+import type { LogEntry } from "../tasks/commands.ts";
+import type { HardState } from "./consensus_log.ts";
+
+/** The shell's handle for one TCP connection. */
+export type ConnId = number;
+
+export type NodeInput =
+  /** Timers: failure detection, wait timeouts, elections. */
+  | { type: "tick"; nowMs: number }
+  | { type: "hello"; conn: ConnId; hello: Hello; nowMs: number }
+  /**
+   * A decoded client request. The shell hashes the request's token (SHA-256)
+   * into `tokenHash`, so the core never needs crypto.
+   */
+  | {
+    type: "clientRequest";
+    conn: ConnId;
+    request: Exclude<ClientToOrchestrator, { type: "login" }>;
+    tokenHash: string;
+    nowMs: number;
+  }
+  /** The shell checked a login's password (scrypt is slow and belongs outside the core). */
+  | {
+    type: "loginChecked";
+    conn: ConnId;
+    requestId: number;
+    lamport: number;
+    user: string;
+    /** Null when the credentials were wrong. */
+    session: { token: string; tokenHash: string; expiresAtMs: number } | null;
+    nowMs: number;
+  }
+  | { type: "workerMessage"; conn: ConnId; message: WorkerToOrchestrator; nowMs: number }
+  | { type: "heartbeat"; heartbeat: Heartbeat; nowMs: number }
+  /** A frame that did not decode; the node replies with the error (and logs it). */
+  | { type: "protocolError"; conn: ConnId; error: ProtocolError; nowMs: number }
+  | { type: "connectionClosed"; conn: ConnId; nowMs: number }
+  /** Everything staged up to `index` is durable. */
+  | { type: "persisted"; index: number; nowMs: number };
+
+export interface Outbound {
+  conn: ConnId;
+  message: OrchestratorToClient | OrchestratorToWorker;
+}
+
+export interface LogLine {
+  level: "debug" | "info" | "warn" | "error";
+  message: string;
+}
+
+/**
+ * What the shell must do with the result of one step:
+ * - `persist`: append the entries and hard state durably (write + fsync), then
+ *   report `persisted` with the last index written. Batch several steps' worth
+ *   into one fsync (group commit);
+ * - `send`: deliver at once. No message here depends on this step's `persist`:
+ *   replies that need durability are only produced after `persisted` (for
+ *   example a submission is acknowledged once its entry is committed);
+ * - `close`: close these connections after writing what is queued for them;
+ * - `log`: write these lines to the node's log.
+ */
+export interface NodeEffects {
+  persist: { entries: LogEntry[]; hardState: HardState | null };
+  send: Outbound[];
+  close: ConnId[];
+  log: LogLine[];
+}
+
+export function emptyEffects(): NodeEffects {
+  return { persist: { entries: [], hardState: null }, send: [], close: [], log: [] };
+}

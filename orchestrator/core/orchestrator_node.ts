@@ -1,0 +1,941 @@
+/**
+ * The orchestrator node: the pure core that turns requests, worker reports,
+ * heartbeats and ticks into log proposals, and committed entries into replies
+ * and dispatches. It never touches a socket, a clock, a file or randomness:
+ * everything arrives in {@link NodeInput} and leaves as {@link NodeEffects}.
+ *
+ * The only way state changes is: propose a command -> the consensus log
+ * commits it -> the state machine applies it, in log order. What the node
+ * keeps on the side (connections, in-flight proposals, heartbeat times) is
+ * soft state that a new leader rebuilds.
+ * @module
+ */
+import { assertNever } from "../../shared/assert.ts";
+import type { ErrorCode } from "../../shared/errors.ts";
+import { LamportClock } from "../../shared/lamport_clock.ts";
+import { LIMITS, PROTOCOL_VERSION } from "../../shared/limits.ts";
+import type {
+  ClientToOrchestrator,
+  OrchestratorToClient,
+  OrchestratorToWorker,
+  TaskRef,
+  Unstamped,
+  WorkerToOrchestrator,
+} from "../../shared/protocol/messages.ts";
+import { isFinalState } from "../../shared/protocol/messages.ts";
+import { planAssignments, type SchedulerPolicy } from "../scheduler/mod.ts";
+import type { ApplyResult, Command, LogEntry, Stamp } from "../tasks/commands.ts";
+import type { TaskRecord } from "../tasks/records.ts";
+import type { TaskStateMachine } from "../tasks/task_state_machine.ts";
+import { listTasks, toTaskView, toWorkerView } from "../tasks/views.ts";
+import type { ConsensusLog } from "./consensus_log.ts";
+import { FailureDetector } from "./failure_detector.ts";
+import { type ConnId, emptyEffects, type NodeEffects, type NodeInput } from "./node_io.ts";
+import { Waiters } from "./waiters.ts";
+
+export interface NodeOptions {
+  nodeId: string;
+  clusterId: string;
+  heartbeatIntervalMs: number;
+  /** A worker is declared dead after this many intervals without a heartbeat. */
+  missedHeartbeats: number;
+  schedulerPolicy: SchedulerPolicy;
+  defaultMaxAttempts: number;
+  /** Bounds one scheduling round (assignments proposed per step). */
+  maxAssignmentsPerRound?: number;
+}
+
+type ClientRequest = Exclude<ClientToOrchestrator, { type: "login" }>;
+
+/** A reply owed once the entry at some index is applied. */
+type Pending =
+  | { kind: "submit"; conn: ConnId; requestId: number }
+  | {
+    kind: "login";
+    conn: ConnId;
+    requestId: number;
+    user: string;
+    token: string;
+    expiresAtMs: number;
+  }
+  | { kind: "logout"; conn: ConnId; requestId: number }
+  | { kind: "cancel"; conn: ConnId; requestId: number; taskId: string }
+  | { kind: "register"; conn: ConnId; workerId: string; running: TaskRef[] };
+
+const DEFAULT_MAX_ASSIGNMENTS_PER_ROUND = 1024;
+/** Queued tasks one scheduling round looks at, so unplaceable tasks cost bounded time. */
+const MAX_SCANNED_PER_ROUND = 10_000;
+/** Scheduling rounds in one step; a round only repeats when the previous one proposed. */
+const MAX_PUMP_ROUNDS = 8;
+
+export class OrchestratorNode {
+  readonly options: NodeOptions;
+  readonly sm: TaskStateMachine;
+  readonly #log: ConsensusLog;
+  readonly #clock: LamportClock;
+  readonly #detector: FailureDetector;
+  readonly #waiters = new Waiters(LIMITS.waitersMax);
+  #effects: NodeEffects = emptyEffects();
+  #nowMs = 0;
+  #recovering = true;
+  readonly #pending = new Map<number, Pending>();
+  /** Assignments proposed but not yet applied: task id -> worker id. */
+  readonly #proposedAssignments = new Map<string, string>();
+  /** Workers whose loss is proposed but not yet applied. */
+  readonly #proposedLosses = new Set<string>();
+  /** Results proposed but not yet applied, `${taskId}#${attempt}`, so duplicates are not re-proposed. */
+  readonly #proposedFinishes = new Set<string>();
+  readonly #connWorker = new Map<ConnId, string>();
+  readonly #workerConn = new Map<string, { conn: ConnId; incarnation: string }>();
+  /** Workers that asked to drain; their next disconnect means they left. */
+  readonly #drainRequested = new Set<string>();
+  /** Round robin continues from the last proposal, not only the last applied one. */
+  #lastProposedWorker: string | null = null;
+
+  constructor(
+    options: NodeOptions,
+    parts: { sm: TaskStateMachine; log: ConsensusLog; nowMs: number },
+  ) {
+    this.options = options;
+    this.sm = parts.sm;
+    this.#log = parts.log;
+    this.#nowMs = parts.nowMs;
+    this.#clock = new LamportClock(parts.sm.maxLamport);
+    this.#detector = new FailureDetector({
+      timeoutMs: options.heartbeatIntervalMs * options.missedHeartbeats,
+      stallThresholdMs: options.heartbeatIntervalMs * 2,
+    });
+    // Apply what recovery found durable and committed, without replies or log noise.
+    this.#pump();
+    this.#recovering = false;
+    this.#detector.grantGrace(this.sm.workers.values(), parts.nowMs);
+  }
+
+  /** Lamport time of this node. */
+  get lamport(): number {
+    return this.#clock.value;
+  }
+
+  get isLeader(): boolean {
+    return this.#log.isLeader;
+  }
+
+  get commitIndex(): number {
+    return this.#log.commitIndex;
+  }
+
+  /** Effects produced during construction (recovery), e.g. the first hard state to persist. */
+  takeEffects(): NodeEffects {
+    const effects = this.#effects;
+    this.#effects = emptyEffects();
+    return effects;
+  }
+
+  /** Feeds one input; returns what the shell must do. */
+  step(input: NodeInput): NodeEffects {
+    this.#nowMs = Math.max(this.#nowMs, input.nowMs);
+    switch (input.type) {
+      case "tick":
+        this.#onTick();
+        break;
+      case "hello":
+        this.#clock.receive(input.hello.lamport);
+        this.#send(input.conn, {
+          type: "welcome",
+          nodeId: this.options.nodeId,
+          clusterId: this.options.clusterId,
+        });
+        break;
+      case "clientRequest":
+        this.#clock.receive(input.request.lamport);
+        this.#onClientRequest(input.conn, input.request, input.tokenHash);
+        break;
+      case "loginChecked":
+        this.#clock.receive(input.lamport);
+        this.#onLoginChecked(input);
+        break;
+      case "workerMessage":
+        this.#clock.receive(input.message.lamport);
+        this.#onWorkerMessage(input.conn, input.message);
+        break;
+      case "heartbeat": {
+        const hb = input.heartbeat;
+        this.#clock.receive(hb.lamport);
+        const worker = this.sm.workers.get(hb.workerId);
+        if (worker !== undefined && worker.incarnation === hb.incarnation) {
+          this.#detector.observe(hb.workerId, hb.incarnation, this.#nowMs);
+        }
+        break;
+      }
+      case "protocolError":
+        this.#logLine("warn", `Rejected frame on connection ${input.conn}: ${input.error.message}`);
+        this.#sendError(input.conn, input.error.requestId, input.error.code, input.error.message);
+        break;
+      case "connectionClosed":
+        this.#onConnectionClosed(input.conn);
+        break;
+      case "persisted":
+        this.#log.persisted(input.index);
+        break;
+      default:
+        assertNever(input, "unknown node input");
+    }
+    this.#pump();
+    return this.takeEffects();
+  }
+
+  // ---- the log pump: drain, apply, schedule ----
+
+  #pump(): void {
+    for (let round = 0;; round++) {
+      const out = this.#log.drain();
+      this.#effects.persist.entries.push(...out.entries);
+      if (out.hardState !== null) this.#effects.persist.hardState = out.hardState;
+      if (out.roleChanged) this.#onRoleChanged();
+      for (const entry of out.committed) this.#applyEntry(entry);
+      // Every scheduling round is followed by a drain, so nothing proposed is left unpersisted.
+      if (!this.#log.isLeader || this.#recovering || round >= MAX_PUMP_ROUNDS) return;
+      const lastBefore = this.#log.lastIndex;
+      this.#schedule();
+      if (this.#log.lastIndex === lastBefore) return;
+    }
+  }
+
+  #onRoleChanged(): void {
+    this.#proposedAssignments.clear();
+    this.#proposedLosses.clear();
+    this.#proposedFinishes.clear();
+    if (this.#log.isLeader) {
+      // A new leader gives every worker a full timeout to show up (grace period).
+      this.#detector.grantGrace(this.sm.workers.values(), this.#nowMs);
+      this.#logLine("info", `Leading term ${this.#log.term}`);
+    }
+  }
+
+  #propose(command: Command): number | null {
+    return this.#log.propose([command]);
+  }
+
+  #stamp(): Stamp {
+    return { atMs: this.#nowMs, lamport: this.#clock.tick(), node: this.options.nodeId };
+  }
+
+  #applyEntry(entry: LogEntry): void {
+    const command = entry.command;
+    const touched = this.#tasksTouchedBy(command);
+    const cancelledOn = command.type === "taskCancelled"
+      ? this.#currentHolder(command.taskId)
+      : null;
+    const result = this.sm.apply(entry);
+    if ("lamport" in command) this.#clock.observe(command.lamport);
+    this.#afterApply(command, result);
+    if (cancelledOn !== null && result.type === "ok") {
+      this.#sendToWorker(cancelledOn.workerId, {
+        type: "abort",
+        taskId: cancelledOn.taskId,
+        attempt: cancelledOn.attempt,
+        reason: "task was cancelled",
+      });
+    }
+    const pending = this.#pending.get(entry.index);
+    if (pending !== undefined) {
+      this.#pending.delete(entry.index);
+      this.#resolvePending(pending, result);
+    }
+    for (const taskId of touched) this.#notifyWaiters(taskId);
+  }
+
+  #tasksTouchedBy(command: Command): string[] {
+    switch (command.type) {
+      case "taskFinished":
+      case "taskCancelled":
+      case "taskHandedBack":
+        return [command.taskId];
+      case "workerLost":
+      case "workerJoined":
+        return [...(this.sm.workers.get(command.workerId)?.running ?? [])];
+      default:
+        return [];
+    }
+  }
+
+  #currentHolder(taskId: string): { taskId: string; attempt: number; workerId: string } | null {
+    const task = this.sm.tasks.get(taskId);
+    if (task?.state !== "running" || task.workerId === null) return null;
+    return { taskId, attempt: task.attempt, workerId: task.workerId };
+  }
+
+  /** Side effects of an applied command that do not depend on who proposed it. */
+  #afterApply(command: Command, result: ApplyResult): void {
+    switch (command.type) {
+      case "taskAssigned":
+        this.#proposedAssignments.delete(command.taskId);
+        if (result.type !== "ok") break;
+        this.#logLine(
+          "info",
+          `Task ${command.taskId} attempt ${command.attempt} assigned to worker ${command.workerId}`,
+        );
+        this.#sendAssign(this.sm.tasks.get(command.taskId)!);
+        break;
+      case "taskFinished":
+        this.#proposedFinishes.delete(`${command.taskId}#${command.attempt}`);
+        this.#sendToWorker(command.workerId, {
+          type: "finishedAck",
+          taskId: command.taskId,
+          attempt: command.attempt,
+        });
+        if (result.type === "ok") {
+          this.#logLine(
+            "info",
+            `Task ${command.taskId} ${command.outcome.status} on worker ${command.workerId}`,
+          );
+        } else if (result.type === "rejected") {
+          this.#logLine(
+            "info",
+            `Ignored result of task ${command.taskId} attempt ${command.attempt} from ${command.workerId}: ${result.reason}`,
+          );
+        }
+        break;
+      case "workerJoined":
+        if (result.type === "ok") {
+          this.#detector.observe(command.workerId, command.incarnation, this.#nowMs);
+          this.#logLine("info", `Worker ${command.workerId} joined with ${command.slots} slot(s)`);
+        }
+        break;
+      case "workerLost":
+        this.#proposedLosses.delete(command.workerId);
+        if (result.type !== "ok") break;
+        this.#detector.forget(command.workerId);
+        this.#logLine("warn", `Worker ${command.workerId} lost: ${command.reason}`);
+        {
+          const link = this.#workerConn.get(command.workerId);
+          if (link !== undefined && link.incarnation === command.incarnation) {
+            // It is still connected, so it was wrongly suspected: its attempts are void now.
+            this.#sendRaw(link.conn, { type: "evicted", reason: command.reason });
+          }
+        }
+        break;
+      case "taskHandedBack":
+        if (result.type === "ok") {
+          this.#logLine(
+            "info",
+            `Task ${command.taskId} handed back by ${command.workerId}: ${command.reason}`,
+          );
+        }
+        break;
+      case "taskCancelled":
+        if (result.type === "ok") {
+          this.#logLine("info", `Task ${command.taskId} cancelled by ${command.by}`);
+        }
+        break;
+      case "taskSubmitted":
+        if (result.type === "submitted" && !result.duplicate) {
+          this.#logLine("info", `Task ${result.taskId} submitted by ${command.owner}`);
+        }
+        break;
+      case "sessionOpened":
+      case "sessionClosed":
+      case "taskStarted":
+      case "workerDraining":
+      case "noop":
+        break;
+      default:
+        assertNever(command, "unknown command");
+    }
+  }
+
+  #resolvePending(pending: Pending, result: ApplyResult): void {
+    switch (pending.kind) {
+      case "submit":
+        if (result.type === "submitted") {
+          this.#send(pending.conn, {
+            type: "submitOk",
+            re: pending.requestId,
+            taskId: result.taskId,
+            duplicate: result.duplicate,
+          });
+        } else {
+          this.#sendError(
+            pending.conn,
+            pending.requestId,
+            "internal",
+            "Submission was not applied",
+          );
+        }
+        break;
+      case "login":
+        this.#send(pending.conn, {
+          type: "loginOk",
+          re: pending.requestId,
+          user: pending.user,
+          token: pending.token,
+          expiresAtMs: pending.expiresAtMs,
+        });
+        break;
+      case "logout":
+        this.#send(pending.conn, { type: "logoutOk", re: pending.requestId });
+        break;
+      case "cancel": {
+        const task = this.sm.tasks.get(pending.taskId)!;
+        if (result.type === "ok") {
+          this.#send(pending.conn, { type: "task", re: pending.requestId, task: this.#view(task) });
+        } else {
+          this.#sendError(
+            pending.conn,
+            pending.requestId,
+            "conflict",
+            `Cannot cancel task ${pending.taskId}: it is already ${task.state}`,
+          );
+        }
+        break;
+      }
+      case "register":
+        this.#completeRegistration(pending.conn, pending.workerId, pending.running);
+        break;
+      default:
+        assertNever(pending, "unknown pending reply");
+    }
+  }
+
+  // ---- scheduling and failure detection ----
+
+  #schedule(): void {
+    if (this.sm.queue.size <= this.#proposedAssignments.size) return;
+    const proposedPerWorker = new Map<string, number>();
+    for (const workerId of this.#proposedAssignments.values()) {
+      proposedPerWorker.set(workerId, (proposedPerWorker.get(workerId) ?? 0) + 1);
+    }
+    const workers = [];
+    for (const worker of this.sm.workers.values()) {
+      const link = this.#workerConn.get(worker.id);
+      // Only connected workers: an assignment to an unreachable one would just wait.
+      if (worker.status !== "alive" || link?.incarnation !== worker.incarnation) continue;
+      const busy = worker.running.size + (proposedPerWorker.get(worker.id) ?? 0);
+      if (busy < worker.slots) {
+        workers.push({ id: worker.id, slots: worker.slots, busy, canExec: worker.canExec });
+      }
+    }
+    if (workers.length === 0) return;
+    const plan = planAssignments({
+      policy: this.options.schedulerPolicy,
+      queue: this.#schedulableQueue(),
+      workers,
+      cursor: this.#lastProposedWorker ?? this.sm.rrCursor,
+      maxAssignments: this.options.maxAssignmentsPerRound ?? DEFAULT_MAX_ASSIGNMENTS_PER_ROUND,
+      maxScanned: MAX_SCANNED_PER_ROUND,
+    });
+    for (const { taskId, workerId } of plan) {
+      const task = this.sm.tasks.get(taskId)!;
+      const worker = this.sm.workers.get(workerId)!;
+      this.#proposedAssignments.set(taskId, workerId);
+      this.#lastProposedWorker = workerId;
+      this.#propose({
+        type: "taskAssigned",
+        taskId,
+        attempt: task.attempt,
+        workerId,
+        incarnation: worker.incarnation,
+        ...this.#stamp(),
+      });
+    }
+  }
+
+  *#schedulableQueue(): Generator<{ id: string; needsExec: boolean }> {
+    for (const taskId of this.sm.queue.inOrder()) {
+      if (this.#proposedAssignments.has(taskId)) continue;
+      yield { id: taskId, needsExec: this.sm.tasks.get(taskId)!.spec.kind === "exec" };
+    }
+  }
+
+  #onTick(): void {
+    this.#log.tick(this.#nowMs);
+    this.#detector.tick(this.#nowMs);
+    for (const waiter of this.#waiters.expired(this.#nowMs)) {
+      const task = this.sm.tasks.get(waiter.taskId);
+      if (task !== undefined) {
+        this.#send(waiter.conn, { type: "task", re: waiter.requestId, task: this.#view(task) });
+      }
+    }
+    if (!this.#log.isLeader) return;
+    const candidates = [...this.sm.workers.values()].filter((w) => !this.#proposedLosses.has(w.id));
+    for (const suspect of this.#detector.suspects(candidates, this.#nowMs)) {
+      this.#proposedLosses.add(suspect.id);
+      this.#propose({
+        type: "workerLost",
+        workerId: suspect.id,
+        incarnation: suspect.incarnation,
+        reason: `missed heartbeats (silent for ${suspect.silentMs} ms)`,
+        ...this.#stamp(),
+      });
+    }
+  }
+
+  // ---- client requests ----
+
+  #onClientRequest(conn: ConnId, request: ClientRequest, tokenHash: string): void {
+    const user = this.#authenticate(conn, request.id, tokenHash);
+    if (user === null) return;
+    switch (request.type) {
+      case "logout":
+        if (this.#requireLeader(conn, request.id)) {
+          const index = this.#propose({ type: "sessionClosed", tokenHash, atMs: this.#nowMs });
+          if (index !== null) {
+            this.#pending.set(index, { kind: "logout", conn, requestId: request.id });
+          }
+        }
+        break;
+      case "submit":
+        if (this.#requireLeader(conn, request.id)) {
+          const index = this.#propose({
+            type: "taskSubmitted",
+            owner: user,
+            idempotencyKey: request.idempotencyKey,
+            spec: request.task,
+            maxAttempts: request.maxAttempts ?? this.options.defaultMaxAttempts,
+            ...this.#stamp(),
+          });
+          if (index !== null) {
+            this.#pending.set(index, { kind: "submit", conn, requestId: request.id });
+          }
+        }
+        break;
+      case "status": {
+        const task = this.#ownedTask(conn, request.id, user, request.taskId);
+        if (task !== null) {
+          this.#send(conn, { type: "task", re: request.id, task: this.#view(task) });
+        }
+        break;
+      }
+      case "list":
+        this.#send(conn, {
+          type: "taskList",
+          re: request.id,
+          tasks: listTasks(this.sm, {
+            owner: user,
+            state: request.state,
+            limit: request.limit ?? LIMITS.listLimitDefault,
+          }),
+        });
+        break;
+      case "workers":
+        this.#send(conn, {
+          type: "workerList",
+          re: request.id,
+          workers: [...this.sm.workers.values()].map((w) =>
+            toWorkerView(w, this.#detector.sinceLastSeen(w.id, w.incarnation, this.#nowMs))
+          ),
+        });
+        break;
+      case "cancel": {
+        const task = this.#ownedTask(conn, request.id, user, request.taskId);
+        if (task === null) break;
+        if (isFinalState(task.state)) {
+          this.#sendError(
+            conn,
+            request.id,
+            "conflict",
+            `Cannot cancel task ${task.id}: it is already ${task.state}`,
+          );
+          break;
+        }
+        if (this.#requireLeader(conn, request.id)) {
+          const index = this.#propose({
+            type: "taskCancelled",
+            taskId: task.id,
+            by: user,
+            ...this.#stamp(),
+          });
+          if (index !== null) {
+            this.#pending.set(index, {
+              kind: "cancel",
+              conn,
+              requestId: request.id,
+              taskId: task.id,
+            });
+          }
+        }
+        break;
+      }
+      case "wait": {
+        const task = this.#ownedTask(conn, request.id, user, request.taskId);
+        if (task === null) break;
+        if (isFinalState(task.state)) {
+          this.#send(conn, { type: "task", re: request.id, task: this.#view(task) });
+        } else if (
+          !this.#waiters.add({
+            conn,
+            requestId: request.id,
+            taskId: task.id,
+            deadlineMs: this.#nowMs + request.timeoutMs,
+          })
+        ) {
+          this.#sendError(
+            conn,
+            request.id,
+            "rate_limited",
+            "Too many waiting requests; retry later",
+          );
+        }
+        break;
+      }
+      default:
+        assertNever(request, "unknown client request");
+    }
+  }
+
+  #onLoginChecked(input: Extract<NodeInput, { type: "loginChecked" }>): void {
+    if (input.session === null) {
+      this.#logLine("warn", `Failed login for user "${input.user}"`);
+      this.#sendError(
+        input.conn,
+        input.requestId,
+        "bad_credentials",
+        "Wrong user name or password",
+      );
+      return;
+    }
+    if (!this.#requireLeader(input.conn, input.requestId)) return;
+    const index = this.#propose({
+      type: "sessionOpened",
+      tokenHash: input.session.tokenHash,
+      user: input.user,
+      expiresAtMs: input.session.expiresAtMs,
+      atMs: this.#nowMs,
+    });
+    if (index === null) return;
+    this.#logLine("info", `User "${input.user}" logged in`);
+    this.#pending.set(index, {
+      kind: "login",
+      conn: input.conn,
+      requestId: input.requestId,
+      user: input.user,
+      token: input.session.token,
+      expiresAtMs: input.session.expiresAtMs,
+    });
+  }
+
+  /** The user behind a token hash, or null after replying with an error. */
+  #authenticate(conn: ConnId, requestId: number, tokenHash: string): string | null {
+    const session = this.sm.sessions.get(tokenHash);
+    if (session === undefined) {
+      this.#sendError(conn, requestId, "unauthenticated", "Unknown session token; log in again");
+      return null;
+    }
+    if (session.expiresAtMs <= this.#nowMs) {
+      this.#sendError(conn, requestId, "unauthenticated", "Session token expired; log in again");
+      return null;
+    }
+    return session.user;
+  }
+
+  /** The task if `user` may see it; otherwise replies "not found" (never "forbidden": ids must not leak). */
+  #ownedTask(conn: ConnId, requestId: number, user: string, taskId: string): TaskRecord | null {
+    const task = this.sm.tasks.get(taskId);
+    if (task === undefined || task.owner !== user) {
+      this.#sendError(conn, requestId, "not_found", `No task with id "${taskId}"`);
+      return null;
+    }
+    return task;
+  }
+
+  #requireLeader(conn: ConnId, requestId: number | null): boolean {
+    if (this.#log.isLeader) return true;
+    this.#sendError(
+      conn,
+      requestId,
+      "not_leader",
+      `Orchestrator ${this.options.nodeId} is not the leader`,
+      this.#log.leaderId ?? undefined,
+    );
+    return false;
+  }
+
+  #view(task: TaskRecord) {
+    return toTaskView(task, task.state === "queued" ? this.#waitingReason(task) : null);
+  }
+
+  #waitingReason(task: TaskRecord): string {
+    let alive = 0, exec = 0, free = 0, slots = 0;
+    for (const worker of this.sm.workers.values()) {
+      if (worker.status !== "alive") continue;
+      alive += 1;
+      if (worker.canExec) exec += 1;
+      slots += worker.slots;
+      free += Math.max(0, worker.slots - worker.running.size);
+    }
+    if (alive === 0) return "no live workers; start one with `deno task worker`";
+    if (task.spec.kind === "exec" && exec === 0) {
+      return "no live worker allows exec tasks; start one with --allow-exec";
+    }
+    if (free === 0) return `all ${slots} worker slot(s) are busy`;
+    return "waiting for the scheduler";
+  }
+
+  #notifyWaiters(taskId: string): void {
+    const task = this.sm.tasks.get(taskId);
+    if (task === undefined || !isFinalState(task.state)) return;
+    for (const waiter of this.#waiters.take(taskId)) {
+      this.#send(waiter.conn, { type: "task", re: waiter.requestId, task: this.#view(task) });
+    }
+  }
+
+  // ---- workers ----
+
+  #onWorkerMessage(conn: ConnId, message: WorkerToOrchestrator): void {
+    if (message.type === "register") {
+      this.#onRegister(conn, message);
+      return;
+    }
+    const workerId = this.#connWorker.get(conn);
+    if (workerId === undefined) {
+      this.#sendError(conn, null, "bad_request", `Cannot accept ${message.type}: register first`);
+      return;
+    }
+    if (!this.#requireLeader(conn, null)) return;
+    switch (message.type) {
+      case "started": {
+        if (this.#isCurrentAttempt(message.taskId, message.attempt, workerId)) {
+          this.#propose({
+            type: "taskStarted",
+            taskId: message.taskId,
+            attempt: message.attempt,
+            workerId,
+            atMs: this.#nowMs,
+            lamport: message.lamport,
+            node: workerId,
+          });
+        } else {
+          this.#abortStale(conn, message);
+        }
+        break;
+      }
+      case "finished": {
+        const key = `${message.taskId}#${message.attempt}`;
+        if (this.#proposedFinishes.has(key)) break; // already on its way into the log
+        if (this.#isCurrentAttempt(message.taskId, message.attempt, workerId)) {
+          this.#proposedFinishes.add(key);
+          this.#propose({
+            type: "taskFinished",
+            taskId: message.taskId,
+            attempt: message.attempt,
+            workerId,
+            outcome: message.outcome,
+            atMs: this.#nowMs,
+            lamport: message.lamport,
+            node: workerId,
+          });
+        } else {
+          // A late result from a fenced-off attempt: nothing to record, but let the worker forget it.
+          this.#logLine(
+            "info",
+            `Ignored late result of task ${message.taskId} attempt ${message.attempt} from ${workerId}`,
+          );
+          this.#sendRaw(conn, {
+            type: "finishedAck",
+            taskId: message.taskId,
+            attempt: message.attempt,
+          });
+        }
+        break;
+      }
+      case "handBack":
+        if (this.#isCurrentAttempt(message.taskId, message.attempt, workerId)) {
+          this.#propose({
+            type: "taskHandedBack",
+            taskId: message.taskId,
+            attempt: message.attempt,
+            workerId,
+            reason: message.reason,
+            ...this.#stamp(),
+          });
+        }
+        break;
+      case "drain": {
+        const worker = this.sm.workers.get(workerId);
+        if (worker !== undefined && worker.status === "alive") {
+          // Remembered so that a close right after the drain request counts as leaving.
+          this.#drainRequested.add(workerId);
+          this.#logLine("info", `Worker ${workerId} is draining`);
+          this.#propose({
+            type: "workerDraining",
+            workerId,
+            incarnation: worker.incarnation,
+            ...this.#stamp(),
+          });
+        }
+        break;
+      }
+      default:
+        assertNever(message, "unknown worker message");
+    }
+  }
+
+  #onRegister(conn: ConnId, message: Extract<WorkerToOrchestrator, { type: "register" }>): void {
+    const { name, incarnation } = message.worker;
+    const already = this.#connWorker.get(conn);
+    if (already !== undefined && already !== name) {
+      this.#sendError(
+        conn,
+        null,
+        "bad_request",
+        `Connection is already registered as worker ${already}`,
+      );
+      return;
+    }
+    if (!this.#requireLeader(conn, null)) return;
+    this.#connWorker.set(conn, name);
+    this.#workerConn.set(name, { conn, incarnation });
+    this.#detector.observe(name, incarnation, this.#nowMs);
+    const existing = this.sm.workers.get(name);
+    if (existing !== undefined && existing.incarnation === incarnation) {
+      this.#completeRegistration(conn, name, message.running);
+      return;
+    }
+    const index = this.#propose({
+      type: "workerJoined",
+      workerId: name,
+      incarnation,
+      slots: message.worker.slots,
+      canExec: message.worker.canExec,
+      ...this.#stamp(),
+    });
+    if (index !== null) {
+      this.#pending.set(index, {
+        kind: "register",
+        conn,
+        workerId: name,
+        running: message.running,
+      });
+    }
+  }
+
+  /**
+   * Confirms a registration and reconciles: attempts the state places on this
+   * worker but the worker does not report are sent again (the worker ignores
+   * duplicates); attempts it reports that are not current are aborted.
+   */
+  #completeRegistration(conn: ConnId, workerId: string, running: readonly TaskRef[]): void {
+    const worker = this.sm.workers.get(workerId);
+    if (worker === undefined || this.#workerConn.get(workerId)?.conn !== conn) return;
+    this.#sendRaw(conn, {
+      type: "registered",
+      workerId,
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+    });
+    const reported = new Set(running.map((ref) => `${ref.taskId}#${ref.attempt}`));
+    for (const taskId of worker.running) {
+      const task = this.sm.tasks.get(taskId)!;
+      if (!reported.has(`${taskId}#${task.attempt}`)) this.#sendAssign(task);
+    }
+    for (const ref of running) {
+      if (!this.#isCurrentAttempt(ref.taskId, ref.attempt, workerId)) this.#abortStale(conn, ref);
+    }
+  }
+
+  #isCurrentAttempt(taskId: string, attempt: number, workerId: string): boolean {
+    const task = this.sm.tasks.get(taskId);
+    return task?.state === "running" && task.attempt === attempt && task.workerId === workerId;
+  }
+
+  #abortStale(conn: ConnId, ref: TaskRef): void {
+    this.#sendRaw(conn, {
+      type: "abort",
+      taskId: ref.taskId,
+      attempt: ref.attempt,
+      reason: "attempt is no longer current",
+    });
+  }
+
+  #sendAssign(task: TaskRecord): void {
+    if (task.workerId === null) return;
+    this.#sendToWorker(task.workerId, {
+      type: "assign",
+      taskId: task.id,
+      attempt: task.attempt,
+      spec: task.spec,
+    });
+  }
+
+  #sendToWorker(workerId: string, message: Unstamped<OrchestratorToWorker>): void {
+    if (this.#recovering || !this.#log.isLeader) return;
+    const link = this.#workerConn.get(workerId);
+    const worker = this.sm.workers.get(workerId);
+    // After a loss the record is gone; an ack for a result still helps the worker forget it.
+    if (link === undefined || (worker !== undefined && worker.incarnation !== link.incarnation)) {
+      return;
+    }
+    this.#sendRaw(link.conn, message);
+  }
+
+  #onConnectionClosed(conn: ConnId): void {
+    this.#waiters.dropConnection(conn);
+    const workerId = this.#connWorker.get(conn);
+    if (workerId === undefined) return;
+    this.#connWorker.delete(conn);
+    const link = this.#workerConn.get(workerId);
+    if (link?.conn !== conn) return; // it already reconnected on another connection
+    this.#workerConn.delete(workerId);
+    const worker = this.sm.workers.get(workerId);
+    const isLeaving = worker?.status === "draining" || this.#drainRequested.has(workerId);
+    this.#drainRequested.delete(workerId);
+    if (
+      worker !== undefined && isLeaving && this.#log.isLeader && !this.#proposedLosses.has(workerId)
+    ) {
+      this.#proposedLosses.add(workerId);
+      this.#propose({
+        type: "workerLost",
+        workerId,
+        incarnation: worker.incarnation,
+        reason: "left after draining",
+        ...this.#stamp(),
+      });
+    }
+  }
+
+  // ---- output ----
+
+  #send(conn: ConnId, message: Unstamped<OrchestratorToClient>): void {
+    if (this.#recovering) return;
+    this.#effects.send.push({
+      conn,
+      message: {
+        ...message,
+        v: PROTOCOL_VERSION,
+        lamport: this.#clock.tick(),
+      } as OrchestratorToClient,
+    });
+  }
+
+  #sendRaw(conn: ConnId, message: Unstamped<OrchestratorToWorker>): void {
+    if (this.#recovering) return;
+    this.#effects.send.push({
+      conn,
+      message: {
+        ...message,
+        v: PROTOCOL_VERSION,
+        lamport: this.#clock.tick(),
+      } as OrchestratorToWorker,
+    });
+  }
+
+  #sendError(
+    conn: ConnId,
+    requestId: number | null,
+    code: ErrorCode,
+    message: string,
+    leaderHint?: string,
+  ): void {
+    this.#send(conn, {
+      type: "error",
+      re: requestId,
+      code,
+      message,
+      ...(leaderHint === undefined ? {} : { leaderHint }),
+    });
+  }
+
+  #logLine(level: "debug" | "info" | "warn" | "error", message: string): void {
+    if (this.#recovering) return;
+    this.#effects.log.push({ level, message });
+  }
+}

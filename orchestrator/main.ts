@@ -1,0 +1,133 @@
+/**
+ * `deno task orchestrator`: starts one orchestrator of the cluster described
+ * by the cluster file.
+ *
+ *   deno task orchestrator [--config FILE] [--id ID] [--backup] [--data-dir DIR]
+ * @module
+ */
+import { parseFlags, UsageError } from "../shared/cli_args.ts";
+import {
+  addressOf,
+  type ClusterConfig,
+  DEFAULT_CONFIG_PATH,
+  loadClusterConfig,
+  type OrchestratorAddress,
+} from "../shared/config/mod.ts";
+import { createLogger } from "../shared/log.ts";
+import { mutiraoHome } from "../shared/paths.ts";
+import { OrchestratorServer } from "./shell/orchestrator_server.ts";
+
+const USAGE = `Usage: deno task orchestrator [options]
+
+Starts one orchestrator of the cluster described by the cluster file.
+
+Options:
+  --config FILE     cluster file (default: $MUTIRAO_CONFIG or ${DEFAULT_CONFIG_PATH})
+  --id ID           which orchestrator of the cluster file to run
+                    (default: the first one whose port is free)
+  --backup          start as a backup (see README, "Primary and backup")
+  --data-dir DIR    where the log and snapshots live
+                    (default: $MUTIRAO_HOME/data/CLUSTER/ID)
+  -h, --help        show this help
+`;
+
+async function main(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, {
+    config: { type: "string" },
+    id: { type: "string" },
+    backup: { type: "boolean", default: false },
+    "data-dir": { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const configPath = values.config ?? Deno.env.get("MUTIRAO_CONFIG") ?? DEFAULT_CONFIG_PATH;
+  const config = await loadClusterConfig(configPath);
+  const self = await chooseSelf(config, values.id, values.backup);
+  const logger = createLogger(`orchestrator ${self.id}`);
+  if (config.demo) {
+    logger.warn(
+      `${configPath} is a demo configuration with well-known passwords; do not expose it`,
+    );
+  }
+  const dataDir = values["data-dir"] ?? `${mutiraoHome()}/data/${config.clusterId}/${self.id}`;
+  const server = new OrchestratorServer({ config, self, dataDir, logger });
+  const fatal = Promise.withResolvers<number>();
+  const address = await server.start((error) => {
+    logger.error(`Fatal: ${error instanceof Error ? error.message : error}`);
+    fatal.resolve(1);
+  });
+  // One machine-readable line on stdout, for scripts and tests waiting for readiness.
+  console.log(
+    JSON.stringify({
+      event: "ready",
+      role: "orchestrator",
+      nodeId: address.nodeId,
+      address: `${address.host}:${address.port}`,
+    }),
+  );
+  const stop = () => {
+    logger.info("Shutting down");
+    void server.stop().then(() => fatal.resolve(0));
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  return await fatal.promise;
+}
+
+/** Picks the orchestrator entry this process runs. */
+async function chooseSelf(
+  config: ClusterConfig,
+  id: string | undefined,
+  backup: boolean,
+): Promise<OrchestratorAddress> {
+  if (id !== undefined) {
+    const found = config.orchestrators.find((o) => o.id === id);
+    if (found === undefined) {
+      const known = config.orchestrators.map((o) => o.id).join(", ");
+      throw new UsageError(`Unknown --id "${id}": the cluster file lists ${known}`);
+    }
+    return found;
+  }
+  if (backup && config.orchestrators.length === 1) {
+    throw new UsageError(
+      "Cannot start a backup: the cluster file lists one orchestrator. " +
+        'List three for automatic failover (README, "Primary and backup")',
+    );
+  }
+  for (const o of config.orchestrators) {
+    if (o.port === 0 || await isPortFree(o)) return o;
+  }
+  throw new UsageError(
+    `Every orchestrator in the cluster file is already running here (${
+      config.orchestrators.map(addressOf).join(", ")
+    }); pass --id to choose one`,
+  );
+}
+
+async function isPortFree(o: OrchestratorAddress): Promise<boolean> {
+  try {
+    const probe = Deno.listen({ hostname: o.host, port: o.port });
+    probe.close();
+    await Promise.resolve();
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) return false;
+    // Not a local address: this machine cannot run that orchestrator.
+    if (error instanceof Deno.errors.AddrNotAvailable) return false;
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (error) {
+    const usage = error instanceof UsageError;
+    console.error(`mutirao orchestrator: ${(error as Error).message}`);
+    if (Deno.args.includes("--debug")) console.error(error);
+    Deno.exit(usage ? 2 : 1);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The scheduler: decides which queued task goes to which worker. Two policies:
+ * - round robin (the seed's policy, default): each assignment goes to the next
+ *   worker after the previous one, in worker-id order, skipping workers with no
+ *   free slot or without a capability the task needs;
+ * - least loaded: the worker with the lowest busy/slots ratio, ties broken in
+ *   round-robin order.
+ * Both respect slot counts: a task stays queued when every slot is busy.
+ * Pure: same input, same plan.
+ * @module
+ */
+import { assert } from "../../shared/assert.ts";
+import type { Assignment, PlanInput, SchedulableWorker } from "./scheduler_types.ts";
+
+/** Plans assignments for as many queued tasks as free slots allow. */
+export function planAssignments(input: PlanInput): Assignment[] {
+  const workers = input.workers.map((w) => ({ ...w })).sort((a, b) => compareIds(a.id, b.id));
+  const plan: Assignment[] = [];
+  let freeSlots = workers.reduce((sum, w) => sum + Math.max(0, w.slots - w.busy), 0);
+  let freeExecSlots = workers.reduce(
+    (sum, w) => sum + (w.canExec ? Math.max(0, w.slots - w.busy) : 0),
+    0,
+  );
+  let cursor = input.cursor;
+  let scanned = 0;
+  for (const task of input.queue) {
+    if (freeSlots === 0 || plan.length >= input.maxAssignments || scanned >= input.maxScanned) {
+      break;
+    }
+    scanned += 1;
+    if (task.needsExec && freeExecSlots === 0) continue;
+    const chosen = input.policy === "least-loaded"
+      ? pickLeastLoaded(workers, cursor, task.needsExec)
+      : pickRoundRobin(workers, cursor, task.needsExec);
+    if (chosen === null) continue;
+    assert(chosen.busy < chosen.slots, `scheduler picked full worker ${chosen.id}`);
+    chosen.busy += 1;
+    freeSlots -= 1;
+    if (chosen.canExec) freeExecSlots -= 1;
+    cursor = chosen.id;
+    plan.push({ taskId: task.id, workerId: chosen.id });
+  }
+  return plan;
+}
+
+/** Workers in round-robin order: those after `cursor` first, then from the start. */
+function rotation(
+  workers: readonly SchedulableWorker[],
+  cursor: string | null,
+): SchedulableWorker[] {
+  if (cursor === null) return [...workers];
+  const start = workers.findIndex((w) => compareIds(w.id, cursor) > 0);
+  if (start <= 0) return [...workers];
+  return [...workers.slice(start), ...workers.slice(0, start)];
+}
+
+function canTake(worker: SchedulableWorker, needsExec: boolean): boolean {
+  return worker.busy < worker.slots && (!needsExec || worker.canExec);
+}
+
+function pickRoundRobin(
+  workers: readonly SchedulableWorker[],
+  cursor: string | null,
+  needsExec: boolean,
+): SchedulableWorker | null {
+  for (const worker of rotation(workers, cursor)) {
+    if (canTake(worker, needsExec)) return worker;
+  }
+  return null;
+}
+
+function pickLeastLoaded(
+  workers: readonly SchedulableWorker[],
+  cursor: string | null,
+  needsExec: boolean,
+): SchedulableWorker | null {
+  let best: SchedulableWorker | null = null;
+  for (const worker of rotation(workers, cursor)) {
+    if (!canTake(worker, needsExec)) continue;
+    // Strictly lower only: on a tie the earlier worker in rotation order wins.
+    if (best === null || worker.busy / worker.slots < best.busy / best.slots) best = worker;
+  }
+  return best;
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

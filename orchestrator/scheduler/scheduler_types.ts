@@ -1,0 +1,43 @@
+/**
+ * What the scheduler sees and decides. It is a pure function of these values:
+ * the node gathers them from the state machine plus its in-flight proposals.
+ * @module
+ */
+
+/** A worker that can take tasks (alive, not draining). */
+export interface SchedulableWorker {
+  id: string;
+  slots: number;
+  /** Slots in use, counting assignments proposed but not yet applied. */
+  busy: number;
+  canExec: boolean;
+}
+
+/** A queued task, in dispatch order. */
+export interface SchedulableTask {
+  id: string;
+  needsExec: boolean;
+}
+
+export type SchedulerPolicy = "round-robin" | "least-loaded";
+
+export const SCHEDULER_POLICIES: readonly SchedulerPolicy[] = ["round-robin", "least-loaded"];
+
+export interface PlanInput {
+  policy: SchedulerPolicy;
+  /** Queued tasks in dispatch order (requeued first, then oldest first). */
+  queue: Iterable<SchedulableTask>;
+  /** Workers that may take tasks; order does not matter (the planner sorts by id). */
+  workers: readonly SchedulableWorker[];
+  /** The worker that received the previous assignment; round robin resumes after it. */
+  cursor: string | null;
+  /** Upper bound on assignments in one plan, so one round stays short. */
+  maxAssignments: number;
+  /** Upper bound on queued tasks examined, so a queue of unplaceable tasks costs bounded time. */
+  maxScanned: number;
+}
+
+export interface Assignment {
+  taskId: string;
+  workerId: string;
+}

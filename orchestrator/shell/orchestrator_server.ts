@@ -1,0 +1,356 @@
+/**
+ * The orchestrator's shell: wires the pure node to TCP (clients and workers on
+ * one port, told apart by their hello frame), UDP (heartbeats on the same port
+ * number), the durable log, snapshots and timers. It decides nothing: it turns
+ * I/O into node inputs and carries out the node's effects.
+ * @module
+ */
+import { hashToken } from "../../shared/auth/mod.ts";
+import type { ClusterConfig, OrchestratorAddress } from "../../shared/config/mod.ts";
+import { createLogger, type Logger } from "../../shared/log.ts";
+import { MAX_DATAGRAM_BYTES } from "../../shared/limits.ts";
+import { FramedConnection } from "../../shared/net/framed_connection.ts";
+import { decodeMessage, DIRECTIONS, ProtocolError } from "../../shared/protocol/codec.ts";
+import { FrameTooLargeError } from "../../shared/protocol/frame.ts";
+import type { ClientToOrchestrator } from "../../shared/protocol/messages.ts";
+import {
+  type ConnId,
+  type NodeEffects,
+  type NodeInput,
+  OrchestratorNode,
+  SoloLog,
+} from "../core/mod.ts";
+import { openFileLogStorage } from "../storage/mod.ts";
+import type { LogStorage, RecoveredLog } from "../storage/mod.ts";
+import {
+  restoreSnapshot,
+  type StateSnapshot,
+  takeSnapshot,
+  TaskStateMachine,
+} from "../tasks/mod.ts";
+import { GroupCommit } from "./group_commit.ts";
+import { LoginChecker } from "./login_checker.ts";
+
+export interface ServerOptions {
+  config: ClusterConfig;
+  self: OrchestratorAddress;
+  dataDir: string;
+  logger?: Logger;
+}
+
+/** What the server reports once it listens. */
+export interface ServerAddress {
+  nodeId: string;
+  host: string;
+  port: number;
+}
+
+type Role = "client" | "worker";
+
+const textEncoder = new TextEncoder();
+
+export class OrchestratorServer {
+  readonly #options: ServerOptions;
+  readonly #logger: Logger;
+  readonly #conns = new Map<ConnId, FramedConnection>();
+  readonly #loginChecker: LoginChecker;
+  #nextConnId = 1;
+  #node!: OrchestratorNode;
+  #storage!: LogStorage;
+  #commit!: GroupCommit;
+  #listener: Deno.TcpListener | null = null;
+  #udp: Deno.DatagramConn | null = null;
+  #tickTimer: ReturnType<typeof setInterval> | undefined;
+  #lastSnapshotIndex = 0;
+  #snapshotting = false;
+  #stopped = false;
+  #fatal: ((error: unknown) => void) | null = null;
+  #rejectedDatagrams = 0;
+
+  constructor(options: ServerOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? createLogger(`orchestrator ${options.self.id}`);
+    this.#loginChecker = new LoginChecker(options.config.users, options.config.tokenTtlMs);
+  }
+
+  /** The node, for tests and status views. */
+  get node(): OrchestratorNode {
+    return this.#node;
+  }
+
+  /**
+   * Recovers state from disk, then listens. Resolves with the bound address.
+   * @throws {Error} when the data directory or the port cannot be used.
+   */
+  async start(onFatal: (error: unknown) => void): Promise<ServerAddress> {
+    this.#fatal = onFatal;
+    const { config, self } = this.#options;
+    await Deno.mkdir(this.#options.dataDir, { recursive: true });
+    const opened = await openFileLogStorage(this.#options.dataDir, {
+      onWarning: (message: string) => this.#logger.warn(message),
+    });
+    this.#storage = opened.storage;
+    this.#node = this.#recover(opened.recovered);
+    this.#lastSnapshotIndex = opened.recovered.snapshot?.index ?? 0;
+    this.#commit = new GroupCommit(this.#storage, {
+      onDurable: (index) => this.#step({ type: "persisted", index, nowMs: Date.now() }),
+      onError: (error) => this.#die(new Error("Cannot write the log to disk", { cause: error })),
+    });
+    this.#execute(this.#node.takeEffects());
+    this.#listen(self);
+    const tickMs = Math.max(10, Math.min(100, Math.floor(config.heartbeatIntervalMs / 2)));
+    this.#tickTimer = setInterval(() => this.#step({ type: "tick", nowMs: Date.now() }), tickMs);
+    const port = (this.#listener!.addr as Deno.NetAddr).port;
+    this.#logger.info(
+      `Listening on ${self.host}:${port} (TCP for clients and workers, UDP for heartbeats); ` +
+        `log index ${this.#node.commitIndex}, ${this.#node.sm.tasks.size} task(s) recovered`,
+    );
+    return { nodeId: self.id, host: self.host, port };
+  }
+
+  /** Stops listening, closes every connection and the log. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#tickTimer);
+    this.#listener?.close();
+    this.#udp?.close();
+    for (const conn of this.#conns.values()) conn.close();
+    this.#conns.clear();
+    await this.#storage?.sync().catch(() => {/* closing anyway; the log stays consistent */});
+    await this.#storage?.close();
+  }
+
+  #recover(recovered: RecoveredLog): OrchestratorNode {
+    const { config, self } = this.#options;
+    const sm = recovered.snapshot === null ? new TaskStateMachine() : restoreSnapshot(
+      JSON.parse(new TextDecoder().decode(recovered.snapshot.data)) as StateSnapshot,
+    );
+    if (recovered.repairedBytes > 0) {
+      this.#logger.warn(
+        `Recovered log after cutting a torn tail of ${recovered.repairedBytes} byte(s)`,
+      );
+    }
+    const log = new SoloLog({
+      nodeId: self.id,
+      hardState: recovered.hardState,
+      snapshotIndex: recovered.snapshot?.index ?? 0,
+      snapshotTerm: recovered.snapshot?.term ?? 0,
+      recovered: recovered.entries,
+    });
+    return new OrchestratorNode({
+      nodeId: self.id,
+      clusterId: config.clusterId,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      missedHeartbeats: config.missedHeartbeats,
+      schedulerPolicy: config.scheduler,
+      defaultMaxAttempts: config.defaultMaxAttempts,
+    }, { sm, log, nowMs: Date.now() });
+  }
+
+  #listen(self: OrchestratorAddress): void {
+    // The UDP socket must share the TCP port number; with port 0 retry until both bind.
+    for (let attempt = 0;; attempt++) {
+      const listener = Deno.listen({ hostname: self.host, port: self.port, transport: "tcp" });
+      const port = (listener.addr as Deno.NetAddr).port;
+      try {
+        this.#udp = Deno.listenDatagram({ hostname: self.host, port, transport: "udp" });
+        this.#listener = listener;
+        break;
+      } catch (error) {
+        listener.close();
+        if (self.port !== 0 || attempt >= 20) {
+          throw new Error(`Cannot listen for heartbeats on UDP ${self.host}:${port}`, {
+            cause: error,
+          });
+        }
+      }
+    }
+    void this.#acceptLoop(this.#listener!);
+    void this.#datagramLoop(this.#udp!);
+  }
+
+  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    try {
+      for await (const conn of listener) void this.#serve(conn);
+    } catch (error) {
+      if (!this.#stopped) this.#die(new Error("TCP listener failed", { cause: error }));
+    }
+  }
+
+  async #serve(raw: Deno.Conn): Promise<void> {
+    const connId = this.#nextConnId++;
+    const conn = new FramedConnection(raw, { maxFrameBytes: this.#options.config.maxFrameBytes });
+    this.#conns.set(connId, conn);
+    let role: Role | null = null;
+    try {
+      for await (const payload of conn.frames()) {
+        if (role === null) {
+          role = this.#onHello(connId, conn, payload);
+          if (role === null) break;
+        } else {
+          this.#onFrame(connId, role, payload);
+        }
+      }
+    } catch (error) {
+      if (error instanceof FrameTooLargeError) {
+        this.#step({
+          type: "protocolError",
+          conn: connId,
+          error: new ProtocolError("frame_too_large", error.message),
+          nowMs: Date.now(),
+        });
+      } else {
+        this.#logger.debug(`Connection ${connId} from ${conn.remoteAddress} failed: ${error}`);
+      }
+    } finally {
+      await conn.closeAfterFlush();
+      this.#conns.delete(connId);
+      if (!this.#stopped) this.#step({ type: "connectionClosed", conn: connId, nowMs: Date.now() });
+    }
+  }
+
+  /** Handles the first frame; returns the peer's role, or null to close the connection. */
+  #onHello(connId: ConnId, conn: FramedConnection, payload: Uint8Array): Role | null {
+    const decoded = decodeMessage(payload, DIRECTIONS.hello);
+    const nowMs = Date.now();
+    if (!decoded.ok) {
+      const error = new ProtocolError(
+        decoded.error.code,
+        `${decoded.error.message}; the first frame on a connection must be a hello`,
+        decoded.error.requestId,
+      );
+      this.#step({ type: "protocolError", conn: connId, error, nowMs });
+      return null;
+    }
+    if (decoded.message.role === "peer") {
+      const error = new ProtocolError("bad_request", "This orchestrator runs without peers");
+      this.#step({ type: "protocolError", conn: connId, error, nowMs });
+      return null;
+    }
+    this.#logger.debug(
+      `Connection ${connId} from ${conn.remoteAddress} is a ${decoded.message.role}`,
+    );
+    this.#step({ type: "hello", conn: connId, hello: decoded.message, nowMs });
+    return decoded.message.role;
+  }
+
+  #onFrame(connId: ConnId, role: Role, payload: Uint8Array): void {
+    const nowMs = Date.now();
+    if (role === "worker") {
+      const decoded = decodeMessage(payload, DIRECTIONS.workerToOrchestrator);
+      this.#step(
+        decoded.ok
+          ? { type: "workerMessage", conn: connId, message: decoded.message, nowMs }
+          : { type: "protocolError", conn: connId, error: decoded.error, nowMs },
+      );
+      return;
+    }
+    const decoded = decodeMessage(payload, DIRECTIONS.clientToOrchestrator);
+    if (!decoded.ok) {
+      this.#step({ type: "protocolError", conn: connId, error: decoded.error, nowMs });
+    } else if (decoded.message.type === "login") {
+      void this.#login(connId, decoded.message);
+    } else {
+      this.#step({
+        type: "clientRequest",
+        conn: connId,
+        request: decoded.message,
+        tokenHash: hashToken(decoded.message.token),
+        nowMs,
+      });
+    }
+  }
+
+  async #login(connId: ConnId, request: Extract<ClientToOrchestrator, { type: "login" }>) {
+    const session = await this.#loginChecker.check(request.user, request.password, Date.now());
+    if (this.#stopped) return;
+    this.#step({
+      type: "loginChecked",
+      conn: connId,
+      requestId: request.id,
+      lamport: request.lamport,
+      user: request.user,
+      session,
+      nowMs: Date.now(),
+    });
+  }
+
+  async #datagramLoop(udp: Deno.DatagramConn): Promise<void> {
+    try {
+      for await (const [data] of udp) {
+        if (data.length > MAX_DATAGRAM_BYTES) {
+          this.#countRejectedDatagram("oversized datagram");
+          continue;
+        }
+        const decoded = decodeMessage(data, DIRECTIONS.heartbeat);
+        if (!decoded.ok) {
+          this.#countRejectedDatagram(decoded.error.message);
+          continue;
+        }
+        this.#step({ type: "heartbeat", heartbeat: decoded.message, nowMs: Date.now() });
+      }
+    } catch (error) {
+      if (!this.#stopped) this.#die(new Error("UDP listener failed", { cause: error }));
+    }
+  }
+
+  #countRejectedDatagram(reason: string): void {
+    this.#rejectedDatagrams += 1;
+    // Log the first few and then every 1000th, so a flood cannot flood the log too.
+    if (this.#rejectedDatagrams <= 10 || this.#rejectedDatagrams % 1000 === 0) {
+      this.#logger.warn(`Dropped datagram #${this.#rejectedDatagrams}: ${reason}`);
+    }
+  }
+
+  #step(input: NodeInput): void {
+    if (this.#stopped) return;
+    let effects: NodeEffects;
+    try {
+      effects = this.#node.step(input);
+    } catch (error) {
+      this.#die(error);
+      return;
+    }
+    this.#execute(effects);
+    if (input.type === "persisted") this.#maybeSnapshot();
+  }
+
+  #execute(effects: NodeEffects): void {
+    for (const line of effects.log) this.#logger.log(line.level, line.message);
+    if (effects.persist.entries.length > 0 || effects.persist.hardState !== null) {
+      this.#commit.stage(effects.persist.entries, effects.persist.hardState);
+    }
+    for (const { conn, message } of effects.send) this.#conns.get(conn)?.send(message);
+    for (const conn of effects.close) void this.#conns.get(conn)?.closeAfterFlush();
+  }
+
+  #maybeSnapshot(): void {
+    const sm = this.#node.sm;
+    if (this.#snapshotting) return;
+    if (sm.appliedIndex - this.#lastSnapshotIndex < this.#options.config.snapshotEveryEntries) {
+      return;
+    }
+    this.#snapshotting = true;
+    const index = sm.appliedIndex;
+    const term = sm.appliedTerm;
+    // Serialized synchronously, so the snapshot is exactly the state at `index`.
+    const data = textEncoder.encode(JSON.stringify(takeSnapshot(sm)));
+    this.#storage.saveSnapshot({ index, term, data }).then(() => {
+      this.#lastSnapshotIndex = index;
+      this.#logger.info(`Snapshot at index ${index} (${data.length} bytes)`);
+    }, (error: unknown) => {
+      this.#logger.error(`Snapshot at index ${index} failed: ${error}`);
+    }).finally(() => {
+      this.#snapshotting = false;
+    });
+  }
+
+  #die(error: unknown): void {
+    if (this.#stopped) return;
+    this.#logger.error(
+      `Stopping: ${error instanceof Error ? error.stack ?? error.message : error}`,
+    );
+    void this.stop().finally(() => this.#fatal?.(error));
+  }
+}

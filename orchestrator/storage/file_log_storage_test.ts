@@ -1,0 +1,291 @@
+// Proves that the file storage meets the storage contract and survives what disks do: torn tails, corrupt segments and snapshots, and segment turnover.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  defineLogStorageContract,
+  type LogStorageFactory,
+  makeEntries,
+} from "./log_storage_contract.ts";
+import { type FileLogStorageOptions, openFileLogStorage } from "./file_log_storage.ts";
+import type { OpenedLogStorage } from "./log_storage.ts";
+
+/** Fails the test on any warning: the contract's cases never damage the files. */
+function failOnWarning(message: string): never {
+  throw new Error(`Unexpected warning: ${message}`);
+}
+
+function fileFactory(options: FileLogStorageOptions): LogStorageFactory {
+  return async () => {
+    const root = await Deno.makeTempDir({ prefix: "mutirao_log_" });
+    return {
+      open: () => openFileLogStorage(join(root, "log"), { onWarning: failOnWarning, ...options }),
+      dispose: () => Deno.remove(root, { recursive: true }),
+    };
+  };
+}
+
+defineLogStorageContract("FileLogStorage", fileFactory({}));
+// Tiny segments make every case roll segments and delete them after snapshots.
+defineLogStorageContract(
+  "FileLogStorage with 300-byte segments",
+  fileFactory({ segmentBytes: 300 }),
+);
+
+async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "mutirao_log_" });
+  try {
+    await body(join(root, "log"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+async function open(
+  dir: string,
+  options: FileLogStorageOptions & { warnings?: string[] } = {},
+): Promise<OpenedLogStorage> {
+  const warnings = options.warnings;
+  return await openFileLogStorage(dir, {
+    segmentBytes: options.segmentBytes,
+    onWarning: warnings ? (message) => warnings.push(message) : failOnWarning,
+  });
+}
+
+async function listNames(dir: string, pattern: RegExp): Promise<string[]> {
+  const names: string[] = [];
+  for await (const item of Deno.readDir(dir)) {
+    if (pattern.test(item.name)) names.push(item.name);
+  }
+  return names.sort();
+}
+
+/** Writes entries `1..count`, one sync each, and closes the store. */
+async function writeEntries(dir: string, count: number, segmentBytes?: number): Promise<void> {
+  const { storage } = await open(dir, { segmentBytes });
+  for (let index = 1; index <= count; index++) {
+    storage.append(makeEntries(index, 1));
+    await storage.sync();
+  }
+  await storage.close();
+}
+
+Deno.test("openFileLogStorage() cuts garbage after the last record and counts it", async () => {
+  await withTempDir(async (dir) => {
+    await writeEntries(dir, 3);
+    const garbage = new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 7]);
+    const segment = join(dir, "wal-00000001.log");
+    const sizeBefore = (await Deno.stat(segment)).size;
+    await Deno.writeFile(segment, garbage, { append: true });
+    const warnings: string[] = [];
+    const { storage, recovered } = await open(dir, { warnings });
+    assert.deepStrictEqual(recovered.entries, makeEntries(1, 3));
+    assert.equal(recovered.repairedBytes, garbage.length);
+    assert.equal((await Deno.stat(segment)).size, sizeBefore);
+    assert.match(warnings.join("\n"), /Cut a torn tail of 11 bytes off wal-00000001\.log/);
+    await storage.close();
+  });
+});
+
+Deno.test("openFileLogStorage() drops a partially written last record", async () => {
+  await withTempDir(async (dir) => {
+    await writeEntries(dir, 3);
+    const segment = join(dir, "wal-00000001.log");
+    await Deno.truncate(segment, (await Deno.stat(segment)).size - 4);
+    const { storage, recovered } = await open(dir, { warnings: [] });
+    assert.deepStrictEqual(recovered.entries, makeEntries(1, 2));
+    assert.ok(recovered.repairedBytes > 0);
+    // The log continues where the repair left it.
+    storage.append(makeEntries(3, 1, 2));
+    await storage.sync();
+    const reopened = await reopen(dir, storage);
+    assert.deepStrictEqual(reopened.recovered.entries, [
+      ...makeEntries(1, 2),
+      ...makeEntries(3, 1, 2),
+    ]);
+    assert.equal(reopened.recovered.repairedBytes, 0);
+    await reopened.storage.close();
+  });
+});
+
+Deno.test("openFileLogStorage() cuts a zero-filled tail (size grew before the data landed)", async () => {
+  await withTempDir(async (dir) => {
+    await writeEntries(dir, 2);
+    await Deno.writeFile(join(dir, "wal-00000001.log"), new Uint8Array(4096), { append: true });
+    const { storage, recovered } = await open(dir, { warnings: [] });
+    assert.deepStrictEqual(recovered.entries, makeEntries(1, 2));
+    assert.equal(recovered.repairedBytes, 4096);
+    await storage.close();
+  });
+});
+
+Deno.test("openFileLogStorage() refuses a corrupt earlier segment, naming file and offset", async () => {
+  await withTempDir(async (dir) => {
+    await writeEntries(dir, 20, 200);
+    const segments = await listNames(dir, /^wal-/);
+    assert.ok(segments.length >= 3, `expected several segments, got ${segments}`);
+    const first = join(dir, segments[0]);
+    const bytes = await Deno.readFile(first);
+    bytes[bytes.length - 3] ^= 0xff;
+    await Deno.writeFile(first, bytes);
+    await assert.rejects(
+      open(dir, { segmentBytes: 200, warnings: [] }),
+      (error: Error) => {
+        assert.match(error.message, /^Cannot open log storage in .*: segment wal-00000001\.log/);
+        assert.match(error.message, /is corrupt at byte \d+ \(checksum mismatch at byte \d+/);
+        return true;
+      },
+    );
+  });
+});
+
+Deno.test("openFileLogStorage() refuses a log with a missing segment", async () => {
+  await withTempDir(async (dir) => {
+    await writeEntries(dir, 20, 200);
+    await Deno.remove(join(dir, "wal-00000002.log"));
+    await assert.rejects(open(dir, { segmentBytes: 200 }), /segment wal-00000002\.log is missing/);
+  });
+});
+
+Deno.test("FileLogStorage rolls segments and deletes those the oldest kept snapshot covers", async () => {
+  await withTempDir(async (dir) => {
+    const segmentBytes = 200;
+    const { storage } = await open(dir, { segmentBytes });
+    storage.setHardState({ term: 4, votedFor: "n2" });
+    for (let index = 1; index <= 30; index++) {
+      storage.append(makeEntries(index, 1, 4));
+      await storage.sync();
+    }
+    const rolled = await listNames(dir, /^wal-/);
+    assert.ok(rolled.length >= 5, `expected segments to roll, got ${rolled}`);
+
+    await storage.saveSnapshot({ index: 25, term: 4, data: new Uint8Array([25]) });
+    // With one snapshot kept, it is the oldest: segments it covers go.
+    const afterFirst = await listNames(dir, /^wal-/);
+    assert.ok(afterFirst.length < rolled.length, `nothing deleted: ${afterFirst}`);
+    assert.equal(afterFirst.at(-1), rolled.at(-1), "the active segment must stay");
+
+    await storage.saveSnapshot({ index: 28, term: 4, data: new Uint8Array([28]) });
+    await storage.saveSnapshot({ index: 30, term: 4, data: new Uint8Array([30]) });
+    assert.deepStrictEqual(await listNames(dir, /^snapshot-/), [
+      "snapshot-00000000000000000028-4.snap",
+      "snapshot-00000000000000000030-4.snap",
+    ]);
+
+    const reopened = await reopen(dir, storage, segmentBytes);
+    // The hard state was set once, in a segment long deleted: segment headers kept it.
+    assert.deepStrictEqual(reopened.recovered.hardState, { term: 4, votedFor: "n2" });
+    assert.equal(reopened.recovered.snapshot?.index, 30);
+    assert.deepStrictEqual(reopened.recovered.entries, []);
+    await reopened.storage.close();
+  });
+});
+
+Deno.test("openFileLogStorage() falls back to the older snapshot when the newest is corrupt", async () => {
+  await withTempDir(async (dir) => {
+    const segmentBytes = 200;
+    const { storage } = await open(dir, { segmentBytes });
+    for (let index = 1; index <= 30; index++) {
+      storage.append(makeEntries(index, 1));
+      await storage.sync();
+      if (index === 20) {
+        await storage.saveSnapshot({ index: 8, term: 1, data: new Uint8Array([8]) });
+      }
+    }
+    await storage.saveSnapshot({ index: 24, term: 1, data: new Uint8Array([24]) });
+    await storage.close();
+
+    const newest = join(dir, "snapshot-00000000000000000024-1.snap");
+    const bytes = await Deno.readFile(newest);
+    bytes[bytes.length - 1] ^= 0xff;
+    await Deno.writeFile(newest, bytes);
+
+    const warnings: string[] = [];
+    const reopened = await open(dir, { segmentBytes, warnings });
+    assert.deepStrictEqual(reopened.recovered.snapshot, {
+      index: 8,
+      term: 1,
+      data: new Uint8Array([8]),
+    });
+    // Segments are kept down to the oldest snapshot, so every entry after it is still there.
+    assert.deepStrictEqual(reopened.recovered.entries, makeEntries(9, 22));
+    assert.match(
+      warnings.join("\n"),
+      /Skipped corrupt snapshot snapshot-00000000000000000024-1\.snap/,
+    );
+    assert.deepStrictEqual(await listNames(dir, /\.corrupt$/), [
+      "snapshot-00000000000000000024-1.snap.corrupt",
+    ]);
+    await reopened.storage.close();
+  });
+});
+
+Deno.test("openFileLogStorage() removes a snapshot a crash left unfinished", async () => {
+  await withTempDir(async (dir) => {
+    await writeEntries(dir, 2);
+    await Deno.writeFile(join(dir, "snapshot-00000000000000000002-1.snap.tmp"), new Uint8Array(3));
+    const warnings: string[] = [];
+    const { storage, recovered } = await open(dir, { warnings });
+    assert.equal(recovered.snapshot, null);
+    assert.deepStrictEqual(recovered.entries, makeEntries(1, 2));
+    assert.deepStrictEqual(await listNames(dir, /\.tmp$/), []);
+    assert.match(warnings.join("\n"), /Removed unfinished snapshot/);
+    await storage.close();
+  });
+});
+
+Deno.test("FileLogStorage writes records staged after saveSnapshot() only after the snapshot", async () => {
+  await withTempDir(async (dir) => {
+    const { storage } = await open(dir);
+    storage.append(makeEntries(1, 3));
+    const first = storage.sync(); // queued, not started yet
+    const snapshot = storage.saveSnapshot({ index: 10, term: 2, data: new Uint8Array([10]) });
+    storage.append(makeEntries(11, 1, 2));
+    const second = storage.sync();
+    await first;
+    // Copy the directory as a crash would leave it now, with no await in between:
+    // entry 11 must not be on disk before the snapshot that covers the gap before it.
+    const crashed = `${dir}-crashed`;
+    Deno.mkdirSync(crashed);
+    for (const item of Deno.readDirSync(dir)) {
+      Deno.writeFileSync(join(crashed, item.name), Deno.readFileSync(join(dir, item.name)));
+    }
+    const copy = await open(crashed, { warnings: [] });
+    assert.deepStrictEqual(copy.recovered.entries, makeEntries(1, 3));
+    await copy.storage.close();
+    await Promise.all([snapshot, second]);
+    const reopened = await reopen(dir, storage);
+    assert.deepStrictEqual(reopened.recovered.entries, makeEntries(11, 1, 2));
+    await reopened.storage.close();
+  });
+});
+
+Deno.test("FileLogStorage refuses all work after a failed write", async () => {
+  await withTempDir(async (dir) => {
+    const { storage } = await open(dir, { segmentBytes: 100 });
+    storage.append(makeEntries(1, 3));
+    await storage.sync();
+    // The next sync must roll to wal-00000002.log; a file already there makes that fail.
+    await Deno.writeFile(join(dir, "wal-00000002.log"), new Uint8Array(0));
+    storage.append(makeEntries(4, 1));
+    await assert.rejects(storage.sync(), /^Error: Cannot sync in .*: .*wal-00000002\.log/);
+    await assert.rejects(storage.sync(), /an earlier disk operation failed/);
+    await assert.rejects(
+      storage.saveSnapshot({ index: 3, term: 1, data: new Uint8Array(1) }),
+      /an earlier disk operation failed/,
+    );
+    await storage.close();
+  });
+});
+
+Deno.test("openFileLogStorage() rejects a segment size that is not a positive integer", async () => {
+  await assert.rejects(openFileLogStorage("/nonexistent", { segmentBytes: 0 }), RangeError);
+});
+
+async function reopen(
+  dir: string,
+  storage: OpenedLogStorage["storage"],
+  segmentBytes?: number,
+): Promise<OpenedLogStorage> {
+  await storage.close();
+  return await open(dir, { segmentBytes });
+}

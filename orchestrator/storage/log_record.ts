@@ -1,0 +1,125 @@
+/**
+ * The write-ahead log's record codec. A record is a checksummed frame
+ * (`[u32 BE length][u32 BE crc32(payload)][payload]`) whose payload is the
+ * UTF-8 JSON of a {@link LogRecord}. Pure: no I/O.
+ * @module
+ */
+import type { Command, LogEntry } from "../tasks/mod.ts";
+import { encodeTextFrames, readChecksumFrame } from "./_checksum_frame.ts";
+import type { HardState } from "./log_storage.ts";
+
+/**
+ * Largest record payload accepted. A header announcing more is corruption: no
+ * command comes near it, and trusting it would make recovery allocate garbage sizes.
+ */
+export const RECORD_PAYLOAD_BYTES_MAX = 64 * 1024 * 1024;
+
+/** One record of the write-ahead log, in write order. */
+export type LogRecord =
+  | { type: "entry"; entry: LogEntry }
+  | { type: "hardState"; hardState: HardState };
+
+/** The outcome of decoding a run of records. */
+export interface DecodedRecords {
+  records: LogRecord[];
+  /** Length of the prefix made of whole, valid records. */
+  validBytes: number;
+  /** Why decoding stopped before the end (a torn or corrupt tail), or null. */
+  problem: string | null;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Encodes one record as a frame.
+ * @throws {RangeError} when its JSON exceeds {@link RECORD_PAYLOAD_BYTES_MAX}.
+ */
+export function encodeRecord(record: LogRecord): Uint8Array {
+  return encodeRecords([record]);
+}
+
+/**
+ * Encodes records as consecutive frames in one buffer (the bytes are the
+ * concatenation of their {@link encodeRecord} encodings, built faster).
+ * @throws {RangeError} when a record's JSON exceeds {@link RECORD_PAYLOAD_BYTES_MAX}.
+ */
+export function encodeRecords(records: readonly LogRecord[]): Uint8Array {
+  return encodeTextFrames(
+    records.map((record) => JSON.stringify(record)),
+    RECORD_PAYLOAD_BYTES_MAX,
+  );
+}
+
+/**
+ * Decodes records until the end of `bytes` or the first incomplete or
+ * checksum-failing record, and reports how many leading bytes were valid.
+ * @throws {SyntaxError} when a record passes its checksum but is not a valid
+ * record: that is a bug or an unknown format, never a torn write, so it must
+ * not be cut off as one.
+ * @example
+ * const { records, validBytes, problem } = decodeRecords(await Deno.readFile(path));
+ */
+export function decodeRecords(bytes: Uint8Array): DecodedRecords {
+  const records: LogRecord[] = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    const frame = readChecksumFrame(bytes, { offset, payloadBytesMax: RECORD_PAYLOAD_BYTES_MAX });
+    if (!frame.ok) return { records, validBytes: offset, problem: frame.problem };
+    records.push(parseRecordAt(frame.payload, offset));
+    offset = frame.end;
+  }
+  return { records, validBytes: offset, problem: null };
+}
+
+function parseRecordAt(payload: Uint8Array, offset: number): LogRecord {
+  try {
+    return parseRecord(JSON.parse(decoder.decode(payload)));
+  } catch (error) {
+    throw new SyntaxError(
+      `Cannot decode log record at byte ${offset}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+function parseRecord(value: unknown): LogRecord {
+  if (!isObject(value)) throw new SyntaxError("record is not a JSON object");
+  switch (value.type) {
+    case "entry":
+      return { type: "entry", entry: parseEntry(value.entry) };
+    case "hardState":
+      return { type: "hardState", hardState: parseHardState(value.hardState) };
+    default:
+      throw new SyntaxError(`unknown record type ${JSON.stringify(value.type)}`);
+  }
+}
+
+function parseEntry(value: unknown): LogEntry {
+  if (!isObject(value)) throw new SyntaxError("entry is not a JSON object");
+  const index = requireInteger(value.index, "entry.index", 1);
+  const term = requireInteger(value.term, "entry.term", 1);
+  if (!isObject(value.command)) throw new SyntaxError("entry.command is not a JSON object");
+  // The command is opaque to storage: the state machine validates what it applies.
+  return { index, term, command: value.command as unknown as Command };
+}
+
+function parseHardState(value: unknown): HardState {
+  if (!isObject(value)) throw new SyntaxError("hardState is not a JSON object");
+  const term = requireInteger(value.term, "hardState.term", 0);
+  const votedFor = value.votedFor;
+  if (votedFor !== null && typeof votedFor !== "string") {
+    throw new SyntaxError(`hardState.votedFor must be a string or null, got ${typeof votedFor}`);
+  }
+  return { term, votedFor };
+}
+
+function requireInteger(value: unknown, field: string, min: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw new SyntaxError(`${field} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

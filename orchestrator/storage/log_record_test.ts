@@ -1,0 +1,96 @@
+// Proves that the record codec round-trips records and stops at every kind of torn or corrupt tail, reporting the valid prefix.
+import assert from "node:assert/strict";
+import { concatBytes } from "../../shared/protocol/frame.ts";
+import { encodeChecksumFrame } from "./_checksum_frame.ts";
+import { decodeRecords, encodeRecord, type LogRecord } from "./log_record.ts";
+import { makeEntries } from "./log_storage_contract.ts";
+
+const RECORDS: LogRecord[] = [
+  { type: "hardState", hardState: { term: 0, votedFor: null } },
+  ...makeEntries(1, 3).map((entry): LogRecord => ({ type: "entry", entry })),
+  { type: "hardState", hardState: { term: 2, votedFor: "nó-ç" } },
+];
+
+function encodeAll(records: readonly LogRecord[]): { bytes: Uint8Array; ends: number[] } {
+  const parts = records.map(encodeRecord);
+  const ends: number[] = [];
+  let end = 0;
+  for (const part of parts) ends.push(end += part.length);
+  return { bytes: concatBytes(parts), ends };
+}
+
+function header(length: number, crc: number): Uint8Array {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setUint32(0, length);
+  new DataView(bytes.buffer).setUint32(4, crc);
+  return bytes;
+}
+
+Deno.test("decodeRecords() round-trips what encodeRecord() wrote", () => {
+  const { bytes } = encodeAll(RECORDS);
+  assert.deepStrictEqual(decodeRecords(bytes), {
+    records: RECORDS,
+    validBytes: bytes.length,
+    problem: null,
+  });
+});
+
+Deno.test("decodeRecords() of every prefix yields the whole records before the cut", () => {
+  const { bytes, ends } = encodeAll(RECORDS);
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const whole = ends.filter((end) => end <= cut).length;
+    const decoded = decodeRecords(bytes.subarray(0, cut));
+    assert.deepStrictEqual(decoded.records, RECORDS.slice(0, whole), `cut at ${cut}`);
+    assert.equal(decoded.validBytes, whole === 0 ? 0 : ends[whole - 1], `cut at ${cut}`);
+    assert.equal(decoded.problem === null, decoded.validBytes === cut, `cut at ${cut}`);
+  }
+});
+
+Deno.test("decodeRecords() stops at a flipped bit and names the offset", () => {
+  const { bytes, ends } = encodeAll(RECORDS);
+  bytes[ends[1] + 12] ^= 0x04;
+  const decoded = decodeRecords(bytes);
+  assert.equal(decoded.records.length, 2);
+  assert.equal(decoded.validBytes, ends[1]);
+  assert.match(decoded.problem ?? "", new RegExp(`^checksum mismatch at byte ${ends[1]} `));
+});
+
+Deno.test("decodeRecords() treats an absurd length as corruption, not as a record to wait for", () => {
+  const { bytes, ends } = encodeAll(RECORDS.slice(0, 1));
+  const decoded = decodeRecords(concatBytes([bytes, header(0xffff_fff0, 0), new Uint8Array(32)]));
+  assert.equal(decoded.validBytes, ends[0]);
+  assert.match(decoded.problem ?? "", /announces 4294967280 bytes, above the 67108864-byte limit/);
+});
+
+Deno.test("decodeRecords() treats a zero-filled tail as torn", () => {
+  const { bytes } = encodeAll(RECORDS);
+  const decoded = decodeRecords(concatBytes([bytes, new Uint8Array(100)]));
+  assert.equal(decoded.validBytes, bytes.length);
+  assert.match(decoded.problem ?? "", /zero-length frame/);
+});
+
+Deno.test("decodeRecords() throws on a checksum-valid record that is not a record", () => {
+  const { bytes } = encodeAll(RECORDS.slice(0, 1));
+  const bogus = encodeChecksumFrame(new TextEncoder().encode('{"type":"vote"}'), 1024);
+  assert.throws(
+    () => decodeRecords(concatBytes([bytes, bogus])),
+    (error: Error) =>
+      error instanceof SyntaxError &&
+      error.message ===
+        `Cannot decode log record at byte ${bytes.length}: unknown record type "vote"`,
+  );
+  const badIndex = encodeChecksumFrame(
+    new TextEncoder().encode('{"type":"entry","entry":{"index":0,"term":1,"command":{}}}'),
+    1024,
+  );
+  assert.throws(() => decodeRecords(badIndex), /entry\.index must be an integer >= 1, got 0/);
+});
+
+Deno.test("encodeChecksumFrame() refuses a payload above its limit", () => {
+  assert.throws(
+    () => encodeChecksumFrame(new Uint8Array(11), 10),
+    (error: Error) =>
+      error instanceof RangeError &&
+      error.message === "Cannot encode frame: payload of 11 bytes exceeds the 10-byte limit",
+  );
+});

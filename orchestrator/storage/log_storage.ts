@@ -1,0 +1,90 @@
+/**
+ * The durable log of the orchestrator's Raft core: the interface both storages
+ * implement (files on disk, and memory for the simulator) and the values
+ * recovery hands back.
+ * @module
+ */
+import type { LogEntry } from "../tasks/mod.ts";
+
+/** What Raft must persist besides the log (Raft paper, figure 2: currentTerm and votedFor). */
+export interface HardState {
+  term: number;
+  votedFor: string | null;
+}
+
+/** The hard state of a store that has never been written. */
+export const INITIAL_HARD_STATE: Readonly<HardState> = Object.freeze({ term: 0, votedFor: null });
+
+/** Snapshots a store keeps: the newest, and one to fall back on if the newest turns out corrupt. */
+export const SNAPSHOTS_KEPT = 2;
+
+/** A snapshot of the state machine: opaque bytes covering every entry up to `index`. */
+export interface StoredSnapshot {
+  /** Index of the last entry the snapshot includes. */
+  index: number;
+  /** Term of that entry. */
+  term: number;
+  data: Uint8Array;
+}
+
+/** What a store holds after a restart. */
+export interface RecoveredLog {
+  /** `{ term: 0, votedFor: null }` on a fresh store. */
+  hardState: HardState;
+  /** The newest snapshot that validates. */
+  snapshot: StoredSnapshot | null;
+  /** Contiguous; the first index is `(snapshot?.index ?? 0) + 1`, and none is `<= snapshot.index`. */
+  entries: LogEntry[];
+  /** Bytes of a torn or corrupt tail that recovery cut off (0 normally). */
+  repairedBytes: number;
+}
+
+/**
+ * The durable log. `append` and `setHardState` only stage; nothing is durable
+ * until the promise of a later `sync()` resolves, and Raft must not send a
+ * message that depends on staged data before then.
+ *
+ * @example
+ * storage.setHardState({ term: 3, votedFor: "n2" });
+ * storage.append(entries);
+ * await storage.sync(); // now reply to the vote request or the leader
+ */
+export interface LogStorage {
+  /**
+   * Stages entries in order. An entry whose index is `<=` the last staged index
+   * first truncates the log from that index (Raft conflict resolution), then
+   * appends. Indexes must otherwise be contiguous.
+   * @throws {InvariantError} on a gap, an index at or below the newest snapshot, or a malformed entry.
+   */
+  append(entries: readonly LogEntry[]): void;
+  /**
+   * Stages a new hard state.
+   * @throws {InvariantError} when the term goes backwards or the node votes twice in one term.
+   */
+  setHardState(hardState: HardState): void;
+  /**
+   * Makes everything staged so far durable with one write and one fdatasync
+   * (group commit). Calls are serialized: a call made while another sync runs
+   * waits for it and then syncs what was staged since.
+   */
+  sync(): Promise<void>;
+  /**
+   * Durably stores a snapshot, then deletes older snapshots beyond the
+   * {@link SNAPSHOTS_KEPT} newest and the log data that every kept snapshot
+   * covers (so recovery can fall back to the older one). Entries after
+   * `snapshot.index` stay readable after recovery. A snapshot beyond the last
+   * entry (installed from a leader) makes the next expected index `snapshot.index + 1`.
+   * @throws {InvariantError} when the snapshot is older than the newest one stored.
+   */
+  saveSnapshot(snapshot: StoredSnapshot): Promise<void>;
+  /** Bytes staged but not yet synced (so the caller can bound its batches). */
+  readonly pendingBytes: number;
+  /** Waits for running operations and releases the store. Staged, unsynced data is dropped. */
+  close(): Promise<void>;
+}
+
+/** An opened store and what it recovered. */
+export interface OpenedLogStorage {
+  storage: LogStorage;
+  recovered: RecoveredLog;
+}

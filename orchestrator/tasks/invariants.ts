@@ -1,0 +1,71 @@
+/**
+ * Whole-state invariants of the task state machine. Tests and the simulator
+ * call {@link findInvariantViolations} after every step; it is too slow to run
+ * on every apply in production, where `apply` asserts the local rules instead.
+ * @module
+ */
+import { compareLamport } from "../../shared/lamport_clock.ts";
+import type { TaskState } from "../../shared/protocol/messages.ts";
+import type { TaskStateMachine } from "./task_state_machine.ts";
+
+/** Every broken invariant, described; empty when the state is consistent. */
+export function findInvariantViolations(sm: TaskStateMachine): string[] {
+  const problems: string[] = [];
+  const counted: Record<TaskState, number> = {
+    queued: 0,
+    running: 0,
+    succeeded: 0,
+    failed: 0,
+    cancelled: 0,
+  };
+  for (const task of sm.tasks.values()) {
+    counted[task.state] += 1;
+    const inQueue = sm.queue.has(task.id);
+    if (inQueue !== (task.state === "queued")) {
+      problems.push(`task ${task.id} is ${task.state} but ${inQueue ? "in" : "not in"} the queue`);
+    }
+    if (task.state === "running") {
+      const worker = task.workerId === null ? undefined : sm.workers.get(task.workerId);
+      if (worker === undefined || !worker.running.has(task.id)) {
+        problems.push(`running task ${task.id} is not held by its worker ${task.workerId}`);
+      }
+    }
+    if (task.attempt < 1 || task.attempt > task.maxAttempts) {
+      problems.push(`task ${task.id} has attempt ${task.attempt} of ${task.maxAttempts}`);
+    }
+    const isFinal = task.state !== "queued" && task.state !== "running";
+    if (isFinal !== (task.finishedAtMs !== null)) {
+      problems.push(`task ${task.id} is ${task.state} with finishedAtMs ${task.finishedAtMs}`);
+    }
+    for (let i = 1; i < task.history.length; i++) {
+      if (compareLamport(task.history[i - 1], task.history[i]) >= 0) {
+        problems.push(`task ${task.id} history is not in Lamport order at event ${i}`);
+      }
+    }
+    if (sm.idempotency.get(`${task.owner}\0${task.idempotencyKey}`) !== task.id) {
+      problems.push(`task ${task.id} is missing from the idempotency index`);
+    }
+  }
+  for (const state of Object.keys(counted) as TaskState[]) {
+    if (counted[state] !== sm.counts[state]) {
+      problems.push(`count of ${state} tasks is ${sm.counts[state]}, actual ${counted[state]}`);
+    }
+  }
+  if (sm.queue.size !== counted.queued) {
+    problems.push(`queue holds ${sm.queue.size} tasks but ${counted.queued} are queued`);
+  }
+  for (const worker of sm.workers.values()) {
+    if (worker.running.size > worker.slots) {
+      problems.push(
+        `worker ${worker.id} runs ${worker.running.size} tasks on ${worker.slots} slots`,
+      );
+    }
+    for (const taskId of worker.running) {
+      const task = sm.tasks.get(taskId);
+      if (task?.state !== "running" || task.workerId !== worker.id) {
+        problems.push(`worker ${worker.id} holds ${taskId}, which is not running on it`);
+      }
+    }
+  }
+  return problems;
+}

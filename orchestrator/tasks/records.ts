@@ -1,0 +1,53 @@
+/**
+ * The records the task state machine keeps. They are plain data so a snapshot
+ * is a JSON document and two replicas can be compared field by field.
+ * @module
+ */
+import type { Outcome, TaskEvent, TaskSpec, TaskState } from "../../shared/protocol/messages.ts";
+
+export interface TaskRecord {
+  id: string;
+  seq: number;
+  owner: string;
+  idempotencyKey: string;
+  spec: TaskSpec;
+  maxAttempts: number;
+  state: TaskState;
+  /** The current attempt; reports about any other attempt are stale (fencing). */
+  attempt: number;
+  /** The worker holding the current attempt while running. */
+  workerId: string | null;
+  /** Whether the current attempt's start was confirmed by its worker. */
+  started: boolean;
+  submittedAtMs: number;
+  finishedAtMs: number | null;
+  result: Outcome | null;
+  history: TaskEvent[];
+}
+
+export interface WorkerRecord {
+  id: string;
+  incarnation: string;
+  slots: number;
+  canExec: boolean;
+  status: "alive" | "draining";
+  joinedAtMs: number;
+  /** Ids of running tasks whose current attempt is on this worker. */
+  running: Set<string>;
+  completed: number;
+}
+
+export interface SessionRecord {
+  user: string;
+  expiresAtMs: number;
+}
+
+/** Counters that only grow; reported by `workers`/metrics and checked by the chaos suite. */
+export interface Stats {
+  /** Attempts requeued after a worker was lost or handed a task back. */
+  retries: number;
+  /** Results or starts rejected because their attempt was no longer current. */
+  staleReports: number;
+  /** Submissions answered with an existing task because their idempotency key matched. */
+  duplicateSubmissions: number;
+}

@@ -1,0 +1,386 @@
+/**
+ * The task state machine: the orchestrator's whole replicated state and the
+ * only code that changes it. Pure and deterministic: `apply` depends on nothing
+ * but the state and the entry, so every replica that applies the same log
+ * reaches the same state (checked by the replay tests and the simulator).
+ *
+ * Commands that no longer fit the state (a result from an attempt that was
+ * requeued, an assignment to a worker that left) are rejected, not asserted:
+ * they are normal under concurrency and failures, and rejecting them the same
+ * way on every replica keeps replicas identical.
+ * @module
+ */
+import { assert, assertNever } from "../../shared/assert.ts";
+import type { TaskEvent, TaskState } from "../../shared/protocol/messages.ts";
+import type {
+  ApplyResult,
+  Command,
+  LogEntry,
+  Stamp,
+  TaskAssigned,
+  TaskCancelled,
+  TaskFinished,
+  TaskHandedBack,
+  TaskStarted,
+  TaskSubmitted,
+  WorkerDraining,
+  WorkerJoined,
+  WorkerLost,
+} from "./commands.ts";
+import type { SessionRecord, Stats, TaskRecord, WorkerRecord } from "./records.ts";
+import { TaskQueue } from "./task_queue.ts";
+
+/** Expired sessions are swept after this many logins, so the session table stays bounded. */
+const SESSION_SWEEP_EVERY = 1024;
+
+const STATE_RANK: Record<TaskState, number> = {
+  queued: 0,
+  running: 1,
+  succeeded: 2,
+  failed: 2,
+  cancelled: 2,
+};
+
+const OK: ApplyResult = { type: "ok" };
+
+function rejected(reason: string): ApplyResult {
+  return { type: "rejected", reason };
+}
+
+/** The orchestrator's replicated state. */
+export class TaskStateMachine {
+  appliedIndex = 0;
+  appliedTerm = 0;
+  nextTaskSeq = 1;
+  /** Highest Lamport time in any applied command; a restarted node's clock starts here. */
+  maxLamport = 0;
+  tasks = new Map<string, TaskRecord>();
+  queue = new TaskQueue();
+  workers = new Map<string, WorkerRecord>();
+  sessions = new Map<string, SessionRecord>();
+  /** `${owner}\0${idempotencyKey}` -> task id. */
+  idempotency = new Map<string, string>();
+  /** Each owner's task ids in submission order, for `list`. */
+  ownerTasks = new Map<string, string[]>();
+  /** The worker that got the last assignment; round robin continues after it. */
+  rrCursor: string | null = null;
+  counts: Record<TaskState, number> = {
+    queued: 0,
+    running: 0,
+    succeeded: 0,
+    failed: 0,
+    cancelled: 0,
+  };
+  stats: Stats = { retries: 0, staleReports: 0, duplicateSubmissions: 0 };
+  loginsSinceSweep = 0;
+
+  /**
+   * Applies the next log entry.
+   * @throws {InvariantError} if `entry` is not the next index (a bug in the caller).
+   */
+  apply(entry: LogEntry): ApplyResult {
+    assert(
+      entry.index === this.appliedIndex + 1,
+      `apply out of order: entry ${entry.index} after ${this.appliedIndex}`,
+    );
+    assert(entry.term >= this.appliedTerm, "applied term went backwards");
+    this.appliedIndex = entry.index;
+    this.appliedTerm = entry.term;
+    const command = entry.command;
+    if ("lamport" in command && command.lamport > this.maxLamport) {
+      this.maxLamport = command.lamport;
+    }
+    return this.#dispatch(command);
+  }
+
+  #dispatch(command: Command): ApplyResult {
+    switch (command.type) {
+      case "sessionOpened":
+        this.sessions.set(command.tokenHash, {
+          user: command.user,
+          expiresAtMs: command.expiresAtMs,
+        });
+        this.#maybeSweepSessions(command.atMs);
+        return OK;
+      case "sessionClosed":
+        return this.sessions.delete(command.tokenHash) ? OK : rejected("no such session");
+      case "taskSubmitted":
+        return this.#submit(command);
+      case "taskAssigned":
+        return this.#assign(command);
+      case "taskStarted":
+        return this.#start(command);
+      case "taskFinished":
+        return this.#finish(command);
+      case "taskCancelled":
+        return this.#cancel(command);
+      case "taskHandedBack":
+        return this.#handBack(command);
+      case "workerJoined":
+        return this.#join(command);
+      case "workerDraining":
+        return this.#drain(command);
+      case "workerLost":
+        return this.#lose(command);
+      case "noop":
+        return OK;
+      default:
+        return assertNever(command, "unknown command");
+    }
+  }
+
+  /** The user a token hash belongs to, if the session exists and has not expired at `nowMs`. */
+  sessionUser(tokenHash: string, nowMs: number): string | null {
+    const session = this.sessions.get(tokenHash);
+    if (session === undefined || session.expiresAtMs <= nowMs) return null;
+    return session.user;
+  }
+
+  #submit(command: TaskSubmitted): ApplyResult {
+    const key = `${command.owner}\0${command.idempotencyKey}`;
+    const existing = this.idempotency.get(key);
+    if (existing !== undefined) {
+      this.stats.duplicateSubmissions += 1;
+      return { type: "submitted", taskId: existing, duplicate: true };
+    }
+    const seq = this.nextTaskSeq++;
+    const id = `t-${seq}`;
+    assert(!this.tasks.has(id), `task id ${id} reused`);
+    const task: TaskRecord = {
+      id,
+      seq,
+      owner: command.owner,
+      idempotencyKey: command.idempotencyKey,
+      spec: command.spec,
+      maxAttempts: command.maxAttempts,
+      state: "queued",
+      attempt: 1,
+      workerId: null,
+      started: false,
+      submittedAtMs: command.atMs,
+      finishedAtMs: null,
+      result: null,
+      history: [],
+    };
+    this.#record(task, "submitted", command, null, null);
+    this.tasks.set(id, task);
+    this.idempotency.set(key, id);
+    let owned = this.ownerTasks.get(command.owner);
+    if (owned === undefined) this.ownerTasks.set(command.owner, owned = []);
+    owned.push(id);
+    this.queue.pushFresh(id);
+    this.counts.queued += 1;
+    return { type: "submitted", taskId: id, duplicate: false };
+  }
+
+  #assign(command: TaskAssigned): ApplyResult {
+    const task = this.tasks.get(command.taskId);
+    if (task === undefined) return rejected("unknown task");
+    if (task.state !== "queued") return rejected(`task is ${task.state}`);
+    if (task.attempt !== command.attempt) return rejected("stale attempt");
+    const worker = this.workers.get(command.workerId);
+    if (worker === undefined || worker.incarnation !== command.incarnation) {
+      return rejected("worker incarnation is gone");
+    }
+    if (worker.status !== "alive") return rejected("worker is draining");
+    if (worker.running.size >= worker.slots) return rejected("worker has no free slot");
+    if (task.spec.kind === "exec" && !worker.canExec) return rejected("worker does not allow exec");
+    this.queue.remove(task.id);
+    worker.running.add(task.id);
+    task.workerId = worker.id;
+    task.started = false;
+    this.#transition(task, "running");
+    this.rrCursor = worker.id;
+    this.#record(task, "assigned", command, worker.id, null);
+    return OK;
+  }
+
+  #start(command: TaskStarted): ApplyResult {
+    const task = this.#currentAttempt(command);
+    if (task === null) return this.#stale();
+    if (task.started) return OK; // a duplicate report of the same start
+    if (!this.#isAfterLastEvent(task, command)) return rejected("Lamport time not after history");
+    task.started = true;
+    this.#record(task, "started", command, command.workerId, null);
+    return OK;
+  }
+
+  #finish(command: TaskFinished): ApplyResult {
+    const task = this.#currentAttempt(command);
+    if (task === null) return this.#stale();
+    if (!this.#isAfterLastEvent(task, command)) return rejected("Lamport time not after history");
+    const worker = this.workers.get(command.workerId);
+    assert(worker !== undefined, `running task ${task.id} on unknown worker ${command.workerId}`);
+    worker.running.delete(task.id);
+    worker.completed += 1;
+    task.result = command.outcome;
+    task.finishedAtMs = command.atMs;
+    this.#transition(task, command.outcome.status);
+    this.#record(task, command.outcome.status, command, command.workerId, describeOutcome(command));
+    return OK;
+  }
+
+  #cancel(command: TaskCancelled): ApplyResult {
+    const task = this.tasks.get(command.taskId);
+    if (task === undefined) return rejected("unknown task");
+    if (task.state !== "queued" && task.state !== "running") {
+      return rejected(`task is already ${task.state}`);
+    }
+    if (task.state === "queued") this.queue.remove(task.id);
+    else this.workers.get(task.workerId!)?.running.delete(task.id);
+    task.finishedAtMs = command.atMs;
+    this.#transition(task, "cancelled");
+    this.#record(task, "cancelled", command, task.workerId, `by ${command.by}`);
+    return OK;
+  }
+
+  #handBack(command: TaskHandedBack): ApplyResult {
+    const task = this.#currentAttempt(command);
+    if (task === null) return this.#stale();
+    this.#requeue(task, `handed back by ${command.workerId}: ${command.reason}`, command);
+    return OK;
+  }
+
+  #join(command: WorkerJoined): ApplyResult {
+    const existing = this.workers.get(command.workerId);
+    if (existing !== undefined) {
+      // A re-registration of the same process after a reconnect changes nothing.
+      if (existing.incarnation === command.incarnation) return OK;
+      this.#removeWorker(existing, "replaced by a new incarnation of the same worker", command);
+    }
+    this.workers.set(command.workerId, {
+      id: command.workerId,
+      incarnation: command.incarnation,
+      slots: command.slots,
+      canExec: command.canExec,
+      status: "alive",
+      joinedAtMs: command.atMs,
+      running: new Set(),
+      completed: 0,
+    });
+    return OK;
+  }
+
+  #drain(command: WorkerDraining): ApplyResult {
+    const worker = this.workers.get(command.workerId);
+    if (worker === undefined || worker.incarnation !== command.incarnation) {
+      return rejected("worker incarnation is gone");
+    }
+    worker.status = "draining";
+    return OK;
+  }
+
+  #lose(command: WorkerLost): ApplyResult {
+    const worker = this.workers.get(command.workerId);
+    if (worker === undefined || worker.incarnation !== command.incarnation) {
+      return rejected("worker incarnation is gone");
+    }
+    this.#removeWorker(worker, command.reason, command);
+    return OK;
+  }
+
+  #removeWorker(worker: WorkerRecord, reason: string, stamp: Stamp): void {
+    // Sorted so every replica requeues in the same order whatever the set's history.
+    const running = [...worker.running].sort((a, b) =>
+      this.tasks.get(a)!.seq - this.tasks.get(b)!.seq
+    );
+    for (const taskId of running) {
+      this.#requeue(this.tasks.get(taskId)!, `worker ${worker.id} ${reason}`, stamp);
+    }
+    this.workers.delete(worker.id);
+  }
+
+  /** Puts a running task back in the queue as a new attempt, or fails it past its attempt budget. */
+  #requeue(task: TaskRecord, reason: string, stamp: Stamp): void {
+    assert(task.state === "running", `requeue of ${task.state} task ${task.id}`);
+    this.workers.get(task.workerId!)?.running.delete(task.id);
+    const workerId = task.workerId;
+    if (task.attempt >= task.maxAttempts) {
+      task.result = {
+        status: "failed",
+        exitCode: null,
+        stdout: "",
+        stderr: "",
+        error: `Gave up after ${task.attempt} attempt(s): ${reason}`,
+        durationMs: 0,
+      };
+      task.finishedAtMs = stamp.atMs;
+      this.#transition(task, "failed");
+      this.#record(task, "failed", stamp, workerId, task.result.error);
+      return;
+    }
+    task.attempt += 1;
+    task.workerId = null;
+    task.started = false;
+    this.#transition(task, "queued");
+    this.queue.pushRetry(task.id);
+    this.stats.retries += 1;
+    this.#record(task, "requeued", stamp, workerId, reason);
+  }
+
+  /** The running task whose current attempt `ref` names, or null when `ref` is stale. */
+  #currentAttempt(
+    ref: { taskId: string; attempt: number; workerId: string },
+  ): TaskRecord | null {
+    const task = this.tasks.get(ref.taskId);
+    if (task === undefined || task.state !== "running") return null;
+    if (task.attempt !== ref.attempt || task.workerId !== ref.workerId) return null;
+    return task;
+  }
+
+  #stale(): ApplyResult {
+    this.stats.staleReports += 1;
+    return rejected("stale attempt");
+  }
+
+  #isAfterLastEvent(task: TaskRecord, stamp: Stamp): boolean {
+    const last = task.history[task.history.length - 1];
+    return last === undefined || stamp.lamport > last.lamport;
+  }
+
+  #transition(task: TaskRecord, to: TaskState): void {
+    const from = task.state;
+    assert(STATE_RANK[from] < 2, `task ${task.id} left final state ${from}`);
+    assert(
+      STATE_RANK[to] > STATE_RANK[from] || to === "queued",
+      `task ${task.id} moved backwards: ${from} -> ${to}`,
+    );
+    this.counts[from] -= 1;
+    this.counts[to] += 1;
+    task.state = to;
+  }
+
+  #record(
+    task: TaskRecord,
+    event: TaskEvent["event"],
+    stamp: Stamp,
+    workerId: string | null,
+    detail: string | null,
+  ): void {
+    task.history.push({
+      event,
+      lamport: stamp.lamport,
+      node: stamp.node,
+      atMs: stamp.atMs,
+      attempt: task.attempt,
+      workerId,
+      detail,
+    });
+  }
+
+  #maybeSweepSessions(nowMs: number): void {
+    this.loginsSinceSweep += 1;
+    if (this.loginsSinceSweep < SESSION_SWEEP_EVERY) return;
+    this.loginsSinceSweep = 0;
+    for (const [hash, session] of this.sessions) {
+      if (session.expiresAtMs <= nowMs) this.sessions.delete(hash);
+    }
+  }
+}
+
+function describeOutcome(command: TaskFinished): string {
+  const { outcome } = command;
+  if (outcome.error !== null) return outcome.error;
+  if (outcome.exitCode !== null) return `exit code ${outcome.exitCode}`;
+  return `in ${outcome.durationMs} ms`;
+}

@@ -1,0 +1,72 @@
+/**
+ * Read-only views of the state for replies: what `status`, `list` and
+ * `workers` show. They copy, so a reply never aliases live state.
+ * @module
+ */
+import type {
+  TaskState,
+  TaskSummary,
+  TaskView,
+  WorkerView,
+} from "../../shared/protocol/messages.ts";
+import type { TaskRecord, WorkerRecord } from "./records.ts";
+import type { TaskStateMachine } from "./task_state_machine.ts";
+
+export function toTaskView(task: TaskRecord, waitingReason: string | null): TaskView {
+  return {
+    id: task.id,
+    owner: task.owner,
+    state: task.state,
+    spec: task.spec,
+    attempt: task.attempt,
+    maxAttempts: task.maxAttempts,
+    workerId: task.workerId,
+    submittedAtMs: task.submittedAtMs,
+    finishedAtMs: task.finishedAtMs,
+    result: task.result,
+    waitingReason: task.state === "queued" ? waitingReason : null,
+    history: task.history.map((event) => ({ ...event })),
+  };
+}
+
+export function toTaskSummary(task: TaskRecord): TaskSummary {
+  return {
+    id: task.id,
+    state: task.state,
+    description: task.spec.description,
+    kind: task.spec.kind,
+    attempt: task.attempt,
+    workerId: task.workerId,
+    submittedAtMs: task.submittedAtMs,
+    finishedAtMs: task.finishedAtMs,
+  };
+}
+
+export function toWorkerView(worker: WorkerRecord, lastHeartbeatAgoMs: number | null): WorkerView {
+  return {
+    id: worker.id,
+    incarnation: worker.incarnation,
+    status: worker.status,
+    slots: worker.slots,
+    running: worker.running.size,
+    canExec: worker.canExec,
+    lastHeartbeatAgoMs,
+    completed: worker.completed,
+  };
+}
+
+/** An owner's tasks, newest first, optionally in one state. */
+export function listTasks(
+  sm: TaskStateMachine,
+  options: { owner: string; state?: TaskState; limit: number },
+): TaskSummary[] {
+  const ids = sm.ownerTasks.get(options.owner) ?? [];
+  const out: TaskSummary[] = [];
+  for (let i = ids.length - 1; i >= 0 && out.length < options.limit; i--) {
+    const task = sm.tasks.get(ids[i]);
+    if (task === undefined) continue;
+    if (options.state !== undefined && task.state !== options.state) continue;
+    out.push(toTaskSummary(task));
+  }
+  return out;
+}

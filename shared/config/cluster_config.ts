@@ -1,0 +1,139 @@
+/**
+ * The cluster file: one JSON document shared by orchestrators, workers and
+ * clients. It lists the orchestrators and the cluster's timeouts and users.
+ * Every field is validated on load; unknown fields are errors (a typo must
+ * not silently fall back to a default). The schema is documented in the
+ * README ("Configuration").
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { isPasswordHash } from "../auth/password.ts";
+import { DEFAULT_MAX_FRAME_BYTES, LIMITS } from "../limits.ts";
+
+const DAY_MS = 24 * 3600 * 1000;
+
+export const OrchestratorAddressSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, '.', '_' or '-' (1-64)"),
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(0).max(65535),
+}).strict();
+export type OrchestratorAddress = z.infer<typeof OrchestratorAddressSchema>;
+
+export const UserSchema = z.object({
+  name: z.string().min(1).max(LIMITS.userNameChars),
+  passwordHash: z.string().refine(
+    isPasswordHash,
+    "must be an scrypt hash from `deno task add-user`",
+  ),
+}).strict();
+export type UserEntry = z.infer<typeof UserSchema>;
+
+export const ClusterConfigSchema = z.object({
+  /** Names the cluster; nodes of another cluster are refused. */
+  clusterId: z.string().min(1).max(64).default("mutirao"),
+  orchestrators: z.array(OrchestratorAddressSchema).min(1).max(15),
+  /** Workers send a UDP heartbeat this often. */
+  heartbeatIntervalMs: z.number().int().min(20).max(60_000).default(500),
+  /** A worker is declared dead after this many intervals without a heartbeat. */
+  missedHeartbeats: z.number().int().min(2).max(100).default(3),
+  scheduler: z.enum(["round-robin", "least-loaded"]).default("round-robin"),
+  /** How long a login token stays valid. */
+  tokenTtlMs: z.number().int().min(1000).max(365 * DAY_MS).default(DAY_MS),
+  maxFrameBytes: z.number().int().min(4096).max(64 * 1024 * 1024).default(DEFAULT_MAX_FRAME_BYTES),
+  /** A snapshot is taken after this many log entries, bounding restart time. */
+  snapshotEveryEntries: z.number().int().min(10).max(10_000_000).default(10_000),
+  /** Attempts a task gets when workers die under it (or hand it back) before it fails. */
+  defaultMaxAttempts: z.number().int().min(1).max(LIMITS.maxAttemptsMax).default(5),
+  users: z.array(UserSchema).default([]),
+  /** Marks a configuration with well-known demo passwords; nodes warn loudly when it is set. */
+  demo: z.boolean().default(false),
+}).strict().superRefine((config, ctx) => {
+  const ids = new Set<string>();
+  for (const [i, o] of config.orchestrators.entries()) {
+    if (ids.has(o.id)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["orchestrators", i, "id"],
+        message: `duplicate id "${o.id}"`,
+      });
+    }
+    ids.add(o.id);
+  }
+  const names = new Set<string>();
+  for (const [i, u] of config.users.entries()) {
+    if (names.has(u.name)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["users", i, "name"],
+        message: `duplicate user "${u.name}"`,
+      });
+    }
+    names.add(u.name);
+  }
+});
+export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
+
+/** The cluster file used when none is given: the demo cluster in this repository. */
+export const DEFAULT_CONFIG_PATH: string = fileURLToPath(
+  new URL("../../config/demo.json", import.meta.url),
+);
+
+/**
+ * Validates a parsed cluster file.
+ * @throws {TypeError} naming the first invalid field.
+ */
+export function parseClusterConfig(value: unknown, source: string): ClusterConfig {
+  const parsed = ClusterConfigSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue.path.length > 0 ? `field "${issue.path.join(".")}": ` : "";
+    throw new TypeError(`Invalid cluster file ${source}: ${path}${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Reads and validates a cluster file.
+ * @throws {Error} when the file cannot be read or parsed, or is invalid; the message names the file.
+ */
+export async function loadClusterConfig(path: string): Promise<ClusterConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new Error(`Cannot read cluster file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new SyntaxError(`Cluster file ${path} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return parseClusterConfig(value, path);
+}
+
+/** "host:port" of an orchestrator. */
+export function addressOf(o: { host: string; port: number }): string {
+  return `${o.host}:${o.port}`;
+}
+
+/**
+ * Parses "host:port[,host:port...]" (the --orchestrators flag and $MUTIRAO_ORCHESTRATORS).
+ * @throws {TypeError} naming the bad item.
+ */
+export function parseAddressList(text: string): OrchestratorAddress[] {
+  return text.split(",").map((item, i) => {
+    const trimmed = item.trim();
+    const match = /^(.+):(\d{1,5})$/.exec(trimmed);
+    const port = match === null ? NaN : Number(match[2]);
+    if (match === null || port < 1 || port > 65535) {
+      throw new TypeError(`Invalid orchestrator address "${trimmed}": expected HOST:PORT`);
+    }
+    return { id: `o${i + 1}`, host: match[1], port };
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * Every bound the protocol enforces, in one place. Decoders, the CLI and the
+ * cores read these; nothing else hard-codes a limit.
+ * @module
+ */
+
+/** The wire protocol version this build speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest frame payload accepted by default (configurable per cluster). */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+
+/** Largest datagram we send or accept (heartbeats are far smaller). */
+export const MAX_DATAGRAM_BYTES = 8 * 1024;
+
+/** Bounds on task fields and requests. */
+export const LIMITS = {
+  descriptionChars: 4096,
+  argvItems: 256,
+  argChars: 8192,
+  /** Maximum run time of one task (sleep duration or exec time limit): 7 days. */
+  taskDurationMsMax: 7 * 24 * 3600 * 1000,
+  /** How much of a task's stdout and of its stderr is kept: the last 64 KiB of each. */
+  outputTailBytes: 64 * 1024,
+  userNameChars: 64,
+  passwordChars: 1024,
+  idempotencyKeyChars: 128,
+  taskIdChars: 64,
+  workerNameChars: 256,
+  workerSlotsMax: 1024,
+  listLimitDefault: 50,
+  listLimitMax: 1000,
+  waitTimeoutMsMax: 10 * 60 * 1000,
+  maxAttemptsMax: 100,
+  /** Pending `wait` requests one orchestrator holds at once. */
+  waitersMax: 10_000,
+} as const;

@@ -1,0 +1,433 @@
+/**
+ * Every wire message, defined once. Each message is a schema (which the codec
+ * uses to validate every field) and the TypeScript type inferred from it.
+ * Messages are unions tagged by `type`; every one carries the protocol version
+ * `v` and the sender's Lamport time `lamport`.
+ *
+ * Directions:
+ * - {@link ClientToOrchestrator}, {@link OrchestratorToClient}: the client API over TCP.
+ * - {@link WorkerToOrchestrator}, {@link OrchestratorToWorker}: task dispatch over TCP.
+ * - {@link Heartbeat}: worker liveness over UDP, on the orchestrator's port number.
+ * @module
+ */
+import { z } from "zod";
+import { ERROR_CODES } from "../errors.ts";
+import { LIMITS, PROTOCOL_VERSION } from "../limits.ts";
+
+const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const envelope = {
+  v: z.literal(PROTOCOL_VERSION),
+  lamport: nonNegInt,
+};
+const requestId = nonNegInt;
+const token = z.string().min(1).max(512);
+
+/** Task states a user sees; the only ones that exist (README, "Task states"). */
+export const TASK_STATES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export const TaskStateSchema = z.enum(TASK_STATES);
+export type TaskState = z.infer<typeof TaskStateSchema>;
+
+/** True for states a task never leaves. */
+export function isFinalState(state: TaskState): boolean {
+  return state === "succeeded" || state === "failed" || state === "cancelled";
+}
+
+export const TaskIdSchema = z.string().min(1).max(LIMITS.taskIdChars);
+export const WorkerIdSchema = z.string().min(1).max(LIMITS.workerNameChars);
+
+/** The seed's simulated task: sleeps `durationMs`, then succeeds. */
+export const SleepSpecSchema = z.object({
+  kind: z.literal("sleep"),
+  description: z.string().max(LIMITS.descriptionChars),
+  durationMs: z.number().int().nonnegative().max(LIMITS.taskDurationMsMax),
+}).strict();
+
+/** A program run as a child process (never through a shell) on a worker started with --allow-exec. */
+export const ExecSpecSchema = z.object({
+  kind: z.literal("exec"),
+  description: z.string().max(LIMITS.descriptionChars),
+  argv: z.array(z.string().min(1).max(LIMITS.argChars)).min(1).max(LIMITS.argvItems),
+  timeoutMs: positiveInt.max(LIMITS.taskDurationMsMax),
+}).strict();
+
+export const TaskSpecSchema = z.discriminatedUnion("kind", [SleepSpecSchema, ExecSpecSchema]);
+export type TaskSpec = z.infer<typeof TaskSpecSchema>;
+
+/** One attempt of one task: the fencing token for everything a worker reports. */
+export const TaskRefSchema = z.object({ taskId: TaskIdSchema, attempt: positiveInt }).strict();
+export type TaskRef = z.infer<typeof TaskRefSchema>;
+
+/** What an attempt produced. Output fields hold the tail of each stream. */
+export const OutcomeSchema = z.object({
+  status: z.enum(["succeeded", "failed"]),
+  exitCode: z.number().int().nullable(),
+  stdout: z.string(),
+  stderr: z.string(),
+  error: z.string().nullable(),
+  durationMs: nonNegInt,
+}).strict();
+export type Outcome = z.infer<typeof OutcomeSchema>;
+
+export const TASK_EVENTS = [
+  "submitted",
+  "assigned",
+  "started",
+  "succeeded",
+  "failed",
+  "requeued",
+  "cancelled",
+] as const;
+
+/** One entry in a task's history, stamped by the node that produced it. */
+export const TaskEventSchema = z.object({
+  event: z.enum(TASK_EVENTS),
+  lamport: nonNegInt,
+  node: z.string(),
+  atMs: nonNegInt,
+  attempt: nonNegInt,
+  workerId: z.string().nullable(),
+  detail: z.string().nullable(),
+}).strict();
+export type TaskEvent = z.infer<typeof TaskEventSchema>;
+
+export const TaskViewSchema = z.object({
+  id: TaskIdSchema,
+  owner: z.string(),
+  state: TaskStateSchema,
+  spec: TaskSpecSchema,
+  attempt: nonNegInt,
+  maxAttempts: positiveInt,
+  workerId: z.string().nullable(),
+  submittedAtMs: nonNegInt,
+  finishedAtMs: nonNegInt.nullable(),
+  result: OutcomeSchema.nullable(),
+  /** Why a queued task is not running yet, when the orchestrator knows. */
+  waitingReason: z.string().nullable(),
+  history: z.array(TaskEventSchema),
+}).strict();
+export type TaskView = z.infer<typeof TaskViewSchema>;
+
+export const TaskSummarySchema = z.object({
+  id: TaskIdSchema,
+  state: TaskStateSchema,
+  description: z.string(),
+  kind: z.enum(["sleep", "exec"]),
+  attempt: nonNegInt,
+  workerId: z.string().nullable(),
+  submittedAtMs: nonNegInt,
+  finishedAtMs: nonNegInt.nullable(),
+}).strict();
+export type TaskSummary = z.infer<typeof TaskSummarySchema>;
+
+export const WorkerViewSchema = z.object({
+  id: WorkerIdSchema,
+  incarnation: z.string(),
+  status: z.enum(["alive", "draining"]),
+  slots: positiveInt,
+  running: nonNegInt,
+  canExec: z.boolean(),
+  lastHeartbeatAgoMs: nonNegInt.nullable(),
+  completed: nonNegInt,
+}).strict();
+export type WorkerView = z.infer<typeof WorkerViewSchema>;
+
+/** First frame on every TCP connection: says who is speaking. */
+export const HelloSchema = z.object({
+  ...envelope,
+  type: z.literal("hello"),
+  role: z.enum(["client", "worker", "peer"]),
+}).strict();
+export type Hello = z.infer<typeof HelloSchema>;
+
+// ---- client -> orchestrator ----
+
+export const LoginSchema = z.object({
+  ...envelope,
+  type: z.literal("login"),
+  id: requestId,
+  user: z.string().min(1).max(LIMITS.userNameChars),
+  password: z.string().min(1).max(LIMITS.passwordChars),
+}).strict();
+
+export const LogoutSchema = z.object({
+  ...envelope,
+  type: z.literal("logout"),
+  id: requestId,
+  token,
+}).strict();
+
+export const SubmitSchema = z.object({
+  ...envelope,
+  type: z.literal("submit"),
+  id: requestId,
+  token,
+  /** Client-chosen; a retried submission with the same key never makes a second task. */
+  idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKeyChars),
+  task: TaskSpecSchema,
+  maxAttempts: positiveInt.max(LIMITS.maxAttemptsMax).optional(),
+}).strict();
+
+export const StatusSchema = z.object({
+  ...envelope,
+  type: z.literal("status"),
+  id: requestId,
+  token,
+  taskId: TaskIdSchema,
+}).strict();
+
+export const ListSchema = z.object({
+  ...envelope,
+  type: z.literal("list"),
+  id: requestId,
+  token,
+  state: TaskStateSchema.optional(),
+  limit: positiveInt.max(LIMITS.listLimitMax).optional(),
+}).strict();
+
+export const WorkersSchema = z.object({
+  ...envelope,
+  type: z.literal("workers"),
+  id: requestId,
+  token,
+}).strict();
+
+export const CancelSchema = z.object({
+  ...envelope,
+  type: z.literal("cancel"),
+  id: requestId,
+  token,
+  taskId: TaskIdSchema,
+}).strict();
+
+/** Replies when the task reaches a final state, or with its current state after `timeoutMs`. */
+export const WaitSchema = z.object({
+  ...envelope,
+  type: z.literal("wait"),
+  id: requestId,
+  token,
+  taskId: TaskIdSchema,
+  timeoutMs: positiveInt.max(LIMITS.waitTimeoutMsMax),
+}).strict();
+
+export const ClientToOrchestratorSchema = z.discriminatedUnion("type", [
+  LoginSchema,
+  LogoutSchema,
+  SubmitSchema,
+  StatusSchema,
+  ListSchema,
+  WorkersSchema,
+  CancelSchema,
+  WaitSchema,
+]);
+export type ClientToOrchestrator = z.infer<typeof ClientToOrchestratorSchema>;
+
+// ---- orchestrator -> client (replies carry `re`, the request id) ----
+
+export const WelcomeSchema = z.object({
+  ...envelope,
+  type: z.literal("welcome"),
+  nodeId: z.string(),
+  clusterId: z.string(),
+}).strict();
+export type Welcome = z.infer<typeof WelcomeSchema>;
+
+export const LoginOkSchema = z.object({
+  ...envelope,
+  type: z.literal("loginOk"),
+  re: requestId,
+  user: z.string(),
+  token,
+  expiresAtMs: nonNegInt,
+}).strict();
+
+export const LogoutOkSchema = z.object({
+  ...envelope,
+  type: z.literal("logoutOk"),
+  re: requestId,
+}).strict();
+
+export const SubmitOkSchema = z.object({
+  ...envelope,
+  type: z.literal("submitOk"),
+  re: requestId,
+  taskId: TaskIdSchema,
+  /** True when the idempotency key matched an earlier submission. */
+  duplicate: z.boolean(),
+}).strict();
+
+export const TaskReplySchema = z.object({
+  ...envelope,
+  type: z.literal("task"),
+  re: requestId,
+  task: TaskViewSchema,
+}).strict();
+
+export const TaskListReplySchema = z.object({
+  ...envelope,
+  type: z.literal("taskList"),
+  re: requestId,
+  tasks: z.array(TaskSummarySchema),
+}).strict();
+
+export const WorkerListReplySchema = z.object({
+  ...envelope,
+  type: z.literal("workerList"),
+  re: requestId,
+  workers: z.array(WorkerViewSchema),
+}).strict();
+
+/** Any request can fail with this; `re` is null when the request id could not be read. */
+export const ErrorReplySchema = z.object({
+  ...envelope,
+  type: z.literal("error"),
+  re: requestId.nullable(),
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+  leaderHint: z.string().optional(),
+}).strict();
+export type ErrorReply = z.infer<typeof ErrorReplySchema>;
+
+export const OrchestratorToClientSchema = z.discriminatedUnion("type", [
+  WelcomeSchema,
+  LoginOkSchema,
+  LogoutOkSchema,
+  SubmitOkSchema,
+  TaskReplySchema,
+  TaskListReplySchema,
+  WorkerListReplySchema,
+  ErrorReplySchema,
+]);
+export type OrchestratorToClient = z.infer<typeof OrchestratorToClientSchema>;
+
+// ---- worker -> orchestrator ----
+
+/** A worker's identity for the life of one process: name (stable) plus incarnation (per start). */
+export const WorkerInfoSchema = z.object({
+  name: WorkerIdSchema,
+  incarnation: z.string().min(1).max(64),
+  slots: positiveInt.max(LIMITS.workerSlotsMax),
+  canExec: z.boolean(),
+}).strict();
+export type WorkerInfo = z.infer<typeof WorkerInfoSchema>;
+
+/** Sent after hello, and again after every reconnect; `running` lets the orchestrator reconcile. */
+export const RegisterSchema = z.object({
+  ...envelope,
+  type: z.literal("register"),
+  worker: WorkerInfoSchema,
+  running: z.array(TaskRefSchema).max(LIMITS.workerSlotsMax),
+}).strict();
+
+export const StartedSchema = z.object({
+  ...envelope,
+  type: z.literal("started"),
+  taskId: TaskIdSchema,
+  attempt: positiveInt,
+}).strict();
+
+export const FinishedSchema = z.object({
+  ...envelope,
+  type: z.literal("finished"),
+  taskId: TaskIdSchema,
+  attempt: positiveInt,
+  outcome: OutcomeSchema,
+}).strict();
+
+/** The worker gives an attempt back unfinished (it is stopping, or cannot run it). */
+export const HandBackSchema = z.object({
+  ...envelope,
+  type: z.literal("handBack"),
+  taskId: TaskIdSchema,
+  attempt: positiveInt,
+  reason: z.string().max(LIMITS.descriptionChars),
+}).strict();
+
+/** The worker is shutting down: assign it nothing more. */
+export const DrainSchema = z.object({
+  ...envelope,
+  type: z.literal("drain"),
+}).strict();
+
+export const WorkerToOrchestratorSchema = z.discriminatedUnion("type", [
+  RegisterSchema,
+  StartedSchema,
+  FinishedSchema,
+  HandBackSchema,
+  DrainSchema,
+]);
+export type WorkerToOrchestrator = z.infer<typeof WorkerToOrchestratorSchema>;
+
+// ---- orchestrator -> worker ----
+
+export const RegisteredSchema = z.object({
+  ...envelope,
+  type: z.literal("registered"),
+  workerId: WorkerIdSchema,
+  heartbeatIntervalMs: positiveInt,
+}).strict();
+
+export const AssignSchema = z.object({
+  ...envelope,
+  type: z.literal("assign"),
+  taskId: TaskIdSchema,
+  attempt: positiveInt,
+  spec: TaskSpecSchema,
+}).strict();
+
+/** Stop an attempt: it was cancelled, or fenced off by a newer attempt. */
+export const AbortSchema = z.object({
+  ...envelope,
+  type: z.literal("abort"),
+  taskId: TaskIdSchema,
+  attempt: positiveInt,
+  reason: z.string(),
+}).strict();
+
+/** The orchestrator has durably recorded this attempt's result; the worker may forget it. */
+export const FinishedAckSchema = z.object({
+  ...envelope,
+  type: z.literal("finishedAck"),
+  taskId: TaskIdSchema,
+  attempt: positiveInt,
+}).strict();
+
+/** This incarnation was declared dead; its attempts are void. Re-register as a new incarnation. */
+export const EvictedSchema = z.object({
+  ...envelope,
+  type: z.literal("evicted"),
+  reason: z.string(),
+}).strict();
+
+export const OrchestratorToWorkerSchema = z.discriminatedUnion("type", [
+  WelcomeSchema,
+  RegisteredSchema,
+  AssignSchema,
+  AbortSchema,
+  FinishedAckSchema,
+  EvictedSchema,
+  ErrorReplySchema,
+]);
+export type OrchestratorToWorker = z.infer<typeof OrchestratorToWorkerSchema>;
+
+// ---- UDP ----
+
+/** Worker liveness, sent every heartbeat interval to every orchestrator. */
+export const HeartbeatSchema = z.object({
+  ...envelope,
+  type: z.literal("heartbeat"),
+  workerId: WorkerIdSchema,
+  incarnation: z.string().min(1).max(64),
+  seq: nonNegInt,
+  running: nonNegInt,
+  slots: positiveInt,
+}).strict();
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+export const HeartbeatDatagramSchema = z.discriminatedUnion("type", [HeartbeatSchema]);
+
+/** Messages the orchestrator can receive as the first frame of a connection. */
+export const HelloDirectionSchema = z.discriminatedUnion("type", [HelloSchema]);
+
+/** A message without its envelope, for building one: the sender adds `v` and `lamport`. */
+export type Unstamped<M> = M extends unknown ? Omit<M, "v" | "lamport"> : never;

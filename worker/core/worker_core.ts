@@ -1,0 +1,329 @@
+/**
+ * The worker's pure core: what to run, what to report, when to heartbeat and
+ * when to exit. The shell owns the socket, the timers and the child processes;
+ * it feeds events in and carries out the returned effects.
+ *
+ * Guarantees it keeps:
+ * - an attempt (task id + attempt number) runs at most once per process, even
+ *   when the orchestrator re-sends its assignment after a reconnect;
+ * - a result is re-sent after every reconnect until the orchestrator
+ *   acknowledges it as durably recorded;
+ * - on shutdown it takes nothing new, finishes what it can within the drain
+ *   timeout, hands back the rest, and exits once results are acknowledged.
+ * @module
+ */
+import { LamportClock } from "../../shared/lamport_clock.ts";
+import { PROTOCOL_VERSION } from "../../shared/limits.ts";
+import type {
+  Heartbeat,
+  OrchestratorToWorker,
+  Outcome,
+  TaskRef,
+  TaskSpec,
+  Unstamped,
+  WorkerInfo,
+  WorkerToOrchestrator,
+} from "../../shared/protocol/messages.ts";
+import { assertNever } from "../../shared/assert.ts";
+
+export interface WorkerCoreOptions {
+  info: WorkerInfo;
+  /** Heartbeat interval until the orchestrator says otherwise. */
+  heartbeatIntervalMs: number;
+  /** On shutdown, running attempts get this long to finish before they are handed back. */
+  drainTimeoutMs: number;
+  /** After handing back, how long to wait for outstanding result acknowledgements before exiting. */
+  exitGraceMs?: number;
+}
+
+export type WorkerInput =
+  | { type: "tick"; nowMs: number }
+  /** The TCP connection is open and the orchestrator said welcome. */
+  | { type: "connected"; nowMs: number }
+  | { type: "disconnected"; nowMs: number }
+  | { type: "message"; message: OrchestratorToWorker; nowMs: number }
+  /** A task the shell started has ended (or was killed). */
+  | { type: "taskExited"; taskId: string; attempt: number; outcome: Outcome; nowMs: number }
+  /** SIGINT/SIGTERM; a second one forces: hand back at once. */
+  | { type: "shutdown"; nowMs: number };
+
+export interface WorkerEffects {
+  /** Messages for the orchestrator's TCP connection (only produced while connected). */
+  send: WorkerToOrchestrator[];
+  /** Heartbeat to send by UDP to every orchestrator. */
+  heartbeats: Heartbeat[];
+  start: Array<{ taskId: string; attempt: number; spec: TaskSpec }>;
+  kill: Array<{ taskId: string; attempt: number; reason: string }>;
+  log: Array<{ level: "info" | "warn"; message: string }>;
+  /** Exit the process after flushing `send`. */
+  exit: boolean;
+}
+
+interface Running {
+  taskId: string;
+  attempt: number;
+  /** Set once the attempt was aborted or handed back: its result is void. */
+  voided: boolean;
+}
+
+/** Recently acknowledged attempts remembered to ignore duplicate assignments. */
+const RECENT_DONE_MAX = 4096;
+const DEFAULT_EXIT_GRACE_MS = 5000;
+
+function key(taskId: string, attempt: number): string {
+  return `${taskId}#${attempt}`;
+}
+
+export class WorkerCore {
+  readonly #options: WorkerCoreOptions;
+  readonly #clock = new LamportClock();
+  readonly #running = new Map<string, Running>();
+  /** Results not yet acknowledged, as the exact messages to re-send. */
+  readonly #unacked = new Map<string, WorkerToOrchestrator>();
+  readonly #recentDone = new Set<string>();
+  #effects: WorkerEffects = emptyEffects();
+  #connected = false;
+  #heartbeatIntervalMs: number;
+  #lastHeartbeatMs = -Infinity;
+  #seq = 0;
+  #draining = false;
+  #drainDeadlineMs = Infinity;
+  #exitDeadlineMs = Infinity;
+  #exited = false;
+
+  constructor(options: WorkerCoreOptions) {
+    this.#options = options;
+    this.#heartbeatIntervalMs = options.heartbeatIntervalMs;
+  }
+
+  get runningCount(): number {
+    return [...this.#running.values()].filter((r) => !r.voided).length;
+  }
+
+  get isDraining(): boolean {
+    return this.#draining;
+  }
+
+  get unackedCount(): number {
+    return this.#unacked.size;
+  }
+
+  step(input: WorkerInput): WorkerEffects {
+    switch (input.type) {
+      case "tick":
+        this.#onTick(input.nowMs);
+        break;
+      case "connected":
+        this.#onConnected();
+        break;
+      case "disconnected":
+        this.#connected = false;
+        break;
+      case "message":
+        this.#clock.receive(input.message.lamport);
+        this.#onMessage(input.message, input.nowMs);
+        break;
+      case "taskExited":
+        this.#onTaskExited(input.taskId, input.attempt, input.outcome);
+        break;
+      case "shutdown":
+        this.#onShutdown(input.nowMs);
+        break;
+      default:
+        assertNever(input, "unknown worker input");
+    }
+    this.#maybeExit(input.nowMs);
+    const effects = this.#effects;
+    this.#effects = emptyEffects();
+    return effects;
+  }
+
+  #onConnected(): void {
+    this.#connected = true;
+    const running: TaskRef[] = [...this.#running.values()]
+      .filter((r) => !r.voided)
+      .map(({ taskId, attempt }) => ({ taskId, attempt }));
+    this.#send({ type: "register", worker: this.#options.info, running });
+    for (const message of this.#unacked.values()) this.#effects.send.push(message);
+    if (this.#draining) this.#send({ type: "drain" });
+  }
+
+  #onMessage(message: OrchestratorToWorker, nowMs: number): void {
+    switch (message.type) {
+      case "welcome":
+        break;
+      case "registered":
+        this.#heartbeatIntervalMs = message.heartbeatIntervalMs;
+        this.#log("info", `Registered as ${message.workerId}`);
+        // Heartbeat at once so the orchestrator's detector starts from a fresh sighting.
+        this.#heartbeat(nowMs);
+        break;
+      case "assign":
+        this.#onAssign(message.taskId, message.attempt, message.spec);
+        break;
+      case "abort":
+        this.#void(message.taskId, message.attempt, message.reason);
+        break;
+      case "finishedAck": {
+        const k = key(message.taskId, message.attempt);
+        this.#unacked.delete(k);
+        this.#remember(k);
+        break;
+      }
+      case "evicted":
+        this.#log("warn", `Evicted by the orchestrator: ${message.reason}; re-registering`);
+        for (const r of this.#running.values()) {
+          this.#void(r.taskId, r.attempt, "worker was evicted");
+        }
+        this.#unacked.clear();
+        if (this.#connected) this.#onConnected();
+        break;
+      case "error":
+        this.#log("warn", `Orchestrator error: ${message.message}`);
+        break;
+      default:
+        assertNever(message, "unknown orchestrator message");
+    }
+  }
+
+  #onAssign(taskId: string, attempt: number, spec: TaskSpec): void {
+    const k = key(taskId, attempt);
+    if (this.#running.has(k) || this.#unacked.has(k) || this.#recentDone.has(k)) return;
+    if (this.#draining) {
+      this.#send({ type: "handBack", taskId, attempt, reason: "worker is shutting down" });
+      return;
+    }
+    if (spec.kind === "exec" && !this.#options.info.canExec) {
+      this.#finish(taskId, attempt, {
+        status: "failed",
+        exitCode: null,
+        stdout: "",
+        stderr: "",
+        error: "This worker does not allow exec tasks (start it with --allow-exec)",
+        durationMs: 0,
+      });
+      return;
+    }
+    this.#running.set(k, { taskId, attempt, voided: false });
+    this.#effects.start.push({ taskId, attempt, spec });
+    this.#send({ type: "started", taskId, attempt });
+    this.#log("info", `Running task ${taskId} attempt ${attempt}: ${spec.description}`);
+  }
+
+  #onTaskExited(taskId: string, attempt: number, outcome: Outcome): void {
+    const k = key(taskId, attempt);
+    const running = this.#running.get(k);
+    if (running === undefined) return;
+    this.#running.delete(k);
+    if (running.voided) return; // aborted or handed back: the orchestrator no longer wants it
+    this.#log("info", `Task ${taskId} attempt ${attempt} ${outcome.status}`);
+    this.#finish(taskId, attempt, outcome);
+  }
+
+  #finish(taskId: string, attempt: number, outcome: Outcome): void {
+    const message = this.#stamp({ type: "finished", taskId, attempt, outcome });
+    this.#unacked.set(key(taskId, attempt), message);
+    if (this.#connected) this.#effects.send.push(message);
+  }
+
+  #void(taskId: string, attempt: number, reason: string): void {
+    const running = this.#running.get(key(taskId, attempt));
+    if (running === undefined || running.voided) return;
+    running.voided = true;
+    this.#effects.kill.push({ taskId, attempt, reason });
+    this.#log("info", `Stopping task ${taskId} attempt ${attempt}: ${reason}`);
+  }
+
+  #onShutdown(nowMs: number): void {
+    if (!this.#draining) {
+      this.#draining = true;
+      this.#drainDeadlineMs = nowMs + this.#options.drainTimeoutMs;
+      this.#log(
+        "info",
+        `Shutting down: finishing ${this.runningCount} running task(s) for up to ${this.#options.drainTimeoutMs} ms`,
+      );
+      this.#send({ type: "drain" });
+      return;
+    }
+    this.#log("info", "Second signal: handing back running tasks now");
+    this.#handBackAll(nowMs);
+  }
+
+  #handBackAll(nowMs: number): void {
+    for (const r of this.#running.values()) {
+      if (r.voided) continue;
+      this.#send({
+        type: "handBack",
+        taskId: r.taskId,
+        attempt: r.attempt,
+        reason: "worker is shutting down",
+      });
+      this.#void(r.taskId, r.attempt, "handed back on shutdown");
+    }
+    this.#drainDeadlineMs = Math.min(this.#drainDeadlineMs, nowMs);
+    this.#exitDeadlineMs = Math.min(
+      this.#exitDeadlineMs,
+      nowMs + (this.#options.exitGraceMs ?? DEFAULT_EXIT_GRACE_MS),
+    );
+  }
+
+  #onTick(nowMs: number): void {
+    if (nowMs - this.#lastHeartbeatMs >= this.#heartbeatIntervalMs) this.#heartbeat(nowMs);
+    if (this.#draining && nowMs >= this.#drainDeadlineMs && this.runningCount > 0) {
+      this.#log("info", "Drain timeout reached: handing back unfinished tasks");
+      this.#handBackAll(nowMs);
+    }
+  }
+
+  #maybeExit(nowMs: number): void {
+    if (!this.#draining || this.#exited) return;
+    const idle = this.runningCount === 0;
+    const acked = this.#unacked.size === 0;
+    if ((idle && acked) || (idle && nowMs >= this.#exitDeadlineMs)) {
+      if (!acked) this.#log("warn", `Exiting with ${this.#unacked.size} unacknowledged result(s)`);
+      this.#exited = true;
+      this.#effects.exit = true;
+    } else if (idle && this.#exitDeadlineMs === Infinity) {
+      // Everything finished; give acknowledgements a bounded time to arrive.
+      this.#exitDeadlineMs = nowMs + (this.#options.exitGraceMs ?? DEFAULT_EXIT_GRACE_MS);
+    }
+  }
+
+  #heartbeat(nowMs: number): void {
+    this.#lastHeartbeatMs = nowMs;
+    this.#effects.heartbeats.push({
+      v: PROTOCOL_VERSION,
+      lamport: this.#clock.tick(),
+      type: "heartbeat",
+      workerId: this.#options.info.name,
+      incarnation: this.#options.info.incarnation,
+      seq: this.#seq++,
+      running: this.runningCount,
+      slots: this.#options.info.slots,
+    });
+  }
+
+  #remember(k: string): void {
+    this.#recentDone.add(k);
+    if (this.#recentDone.size > RECENT_DONE_MAX) {
+      this.#recentDone.delete(this.#recentDone.values().next().value!);
+    }
+  }
+
+  #send(message: Unstamped<WorkerToOrchestrator>): void {
+    if (!this.#connected) return;
+    this.#effects.send.push(this.#stamp(message));
+  }
+
+  #stamp(message: Unstamped<WorkerToOrchestrator>): WorkerToOrchestrator {
+    return { ...message, v: PROTOCOL_VERSION, lamport: this.#clock.tick() } as WorkerToOrchestrator;
+  }
+
+  #log(level: "info" | "warn", message: string): void {
+    this.#effects.log.push({ level, message });
+  }
+}
+
+function emptyEffects(): WorkerEffects {
+  return { send: [], heartbeats: [], start: [], kill: [], log: [], exit: false };
+}

@@ -1,0 +1,126 @@
+/**
+ * `deno task worker`: a worker that registers with the orchestrators, sends
+ * heartbeats and runs tasks.
+ *
+ *   deno task worker [HOST PORT] [--slots N] [--allow-exec] [--config FILE] ...
+ * @module
+ */
+import { parseFlags, parseIntFlag, UsageError } from "../shared/cli_args.ts";
+import {
+  addressOf,
+  DEFAULT_CONFIG_PATH,
+  loadClusterConfig,
+  type OrchestratorAddress,
+  parseAddressList,
+} from "../shared/config/mod.ts";
+import { DEFAULT_MAX_FRAME_BYTES, LIMITS } from "../shared/limits.ts";
+import { createLogger } from "../shared/log.ts";
+import { WorkerRuntime } from "./shell/worker_runtime.ts";
+
+const USAGE = `Usage: deno task worker [HOST PORT] [options]
+
+Starts a worker. HOST PORT is the worker's own address: its heartbeats leave
+from that UDP port and it is named "HOST:PORT" in the cluster (default:
+127.0.0.1 and a free port). A worker restarted with the same HOST PORT is
+recognised as the same worker.
+
+Options:
+  --slots N               tasks run at once (default 4)
+  --allow-exec            also run exec tasks (programs given by users); off by default
+  --config FILE           cluster file listing the orchestrators
+                          (default: $MUTIRAO_CONFIG or ${DEFAULT_CONFIG_PATH})
+  --orchestrators LIST    HOST:PORT[,HOST:PORT...] instead of the cluster file
+  --name NAME             name in the cluster (default: HOST:PORT)
+  --drain-timeout SECS    on Ctrl-C/SIGTERM, time running tasks get to finish
+                          before they are handed back (default 10)
+  -h, --help              show this help
+`;
+
+async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    slots: { type: "string", default: "4" },
+    "allow-exec": { type: "boolean", default: false },
+    config: { type: "string" },
+    orchestrators: { type: "string" },
+    name: { type: "string" },
+    "drain-timeout": { type: "string", default: "10" },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 0 && positionals.length !== 2) {
+    throw new UsageError(`Expected HOST PORT or nothing, got ${positionals.length} argument(s)`);
+  }
+  const host = positionals[0] ?? "127.0.0.1";
+  const port = positionals[1] === undefined ? 0 : parseIntFlag("PORT", positionals[1], 1, 65535);
+  const slots = parseIntFlag("slots", values.slots, 1, LIMITS.workerSlotsMax);
+  const drainTimeoutMs = parseIntFlag("drain-timeout", values["drain-timeout"], 0, 86_400) * 1000;
+
+  let orchestrators: OrchestratorAddress[];
+  let heartbeatIntervalMs = 500;
+  let maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+  const list = values.orchestrators ?? Deno.env.get("MUTIRAO_ORCHESTRATORS");
+  if (list !== undefined) {
+    orchestrators = parseAddressList(list);
+  } else {
+    const config = await loadClusterConfig(
+      values.config ?? Deno.env.get("MUTIRAO_CONFIG") ?? DEFAULT_CONFIG_PATH,
+    );
+    orchestrators = config.orchestrators;
+    heartbeatIntervalMs = config.heartbeatIntervalMs;
+    maxFrameBytes = config.maxFrameBytes;
+  }
+
+  const udp = bindHeartbeatSocket(host, port);
+  const name = values.name ?? `${host}:${(udp.addr as Deno.NetAddr).port}`;
+  const logger = createLogger(`worker ${name}`);
+  const runtime = new WorkerRuntime({
+    info: { name, incarnation: crypto.randomUUID(), slots, canExec: values["allow-exec"] },
+    orchestrators,
+    udp,
+    heartbeatIntervalMs,
+    drainTimeoutMs,
+    maxFrameBytes,
+    logger,
+    onRegistered: (workerId) => {
+      // One machine-readable line on stdout, for scripts and tests waiting for readiness.
+      console.log(JSON.stringify({ event: "ready", role: "worker", workerId }));
+    },
+  });
+  if (values["allow-exec"]) {
+    logger.warn("Exec tasks allowed: users of this cluster can run programs here");
+  }
+  logger.info(
+    `Starting with ${slots} slot(s); orchestrators: ${orchestrators.map(addressOf).join(", ")}`,
+  );
+  const onSignal = () => runtime.shutdown();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  await runtime.run();
+  return 0;
+}
+
+function bindHeartbeatSocket(host: string, port: number): Deno.DatagramConn {
+  try {
+    return Deno.listenDatagram({ hostname: host, port, transport: "udp" });
+  } catch (error) {
+    throw new Error(
+      `Cannot bind the worker's address ${host}:${port}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (error) {
+    console.error(`mutirao worker: ${(error as Error).message}`);
+    if (Deno.args.includes("--debug")) console.error(error);
+    Deno.exit(error instanceof UsageError ? 2 : 1);
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The worker's shell: one TCP connection to the orchestrator (reconnecting
+ * with backoff), UDP heartbeats to every orchestrator, a timer, and the child
+ * processes of running tasks. All decisions are the core's.
+ * @module
+ */
+import { addressOf, type OrchestratorAddress } from "../../shared/config/mod.ts";
+import type { Logger } from "../../shared/log.ts";
+import { PROTOCOL_VERSION } from "../../shared/limits.ts";
+import { FramedConnection } from "../../shared/net/framed_connection.ts";
+import { decodeMessage, DIRECTIONS, encodeMessage } from "../../shared/protocol/codec.ts";
+import type { WorkerInfo } from "../../shared/protocol/messages.ts";
+import { WorkerCore, type WorkerEffects, type WorkerInput } from "../core/worker_core.ts";
+import { type RunningTask, runTask } from "./task_runner.ts";
+
+export interface WorkerRuntimeOptions {
+  info: WorkerInfo;
+  orchestrators: readonly OrchestratorAddress[];
+  /** The socket bound to the worker's own address; heartbeats leave from it. */
+  udp: Deno.DatagramConn;
+  heartbeatIntervalMs: number;
+  drainTimeoutMs: number;
+  maxFrameBytes: number;
+  logger: Logger;
+  /** Called once, when the orchestrator first confirms the registration. */
+  onRegistered?: (workerId: string) => void;
+}
+
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 2000;
+
+export class WorkerRuntime {
+  readonly #options: WorkerRuntimeOptions;
+  readonly #core: WorkerCore;
+  readonly #tasks = new Map<string, RunningTask>();
+  readonly #exited = Promise.withResolvers<void>();
+  #conn: FramedConnection | null = null;
+  readonly #udp: Deno.DatagramConn;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #stopping = false;
+  #registered = false;
+
+  constructor(options: WorkerRuntimeOptions) {
+    this.#options = options;
+    this.#udp = options.udp;
+    this.#core = new WorkerCore({
+      info: options.info,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      drainTimeoutMs: options.drainTimeoutMs,
+    });
+  }
+
+  /** Runs until the core decides to exit (after a shutdown request). */
+  async run(): Promise<void> {
+    const tickMs = Math.max(10, Math.min(100, Math.floor(this.#options.heartbeatIntervalMs / 5)));
+    this.#timer = setInterval(() => this.#step({ type: "tick", nowMs: Date.now() }), tickMs);
+    this.#step({ type: "tick", nowMs: Date.now() });
+    void this.#connectLoop();
+    await this.#exited.promise;
+  }
+
+  /** SIGINT/SIGTERM: drain; a second call hands back running tasks at once. */
+  shutdown(): void {
+    this.#step({ type: "shutdown", nowMs: Date.now() });
+  }
+
+  async #connectLoop(): Promise<void> {
+    let backoffMs = RECONNECT_MIN_MS;
+    let next = 0;
+    while (!this.#stopping) {
+      const target = this.#options.orchestrators[next % this.#options.orchestrators.length];
+      next += 1;
+      const connected = await this.#session(target);
+      if (this.#stopping) return;
+      backoffMs = connected ? RECONNECT_MIN_MS : Math.min(RECONNECT_MAX_MS, backoffMs * 2);
+      // Jitter spreads the reconnects of many workers after an orchestrator restart.
+      await delay(backoffMs / 2 + Math.random() * backoffMs / 2);
+    }
+  }
+
+  /** One connection's life; true if it got as far as the welcome. */
+  async #session(target: OrchestratorAddress): Promise<boolean> {
+    let raw: Deno.Conn;
+    try {
+      raw = await Deno.connect({ hostname: target.host, port: target.port });
+    } catch (error) {
+      this.#options.logger.debug(
+        `Cannot connect to ${addressOf(target)}: ${(error as Error).message}`,
+      );
+      return false;
+    }
+    const conn = new FramedConnection(raw, { maxFrameBytes: this.#options.maxFrameBytes });
+    let welcomed = false;
+    try {
+      conn.send({ v: PROTOCOL_VERSION, type: "hello", role: "worker", lamport: 0 });
+      for await (const payload of conn.frames()) {
+        const decoded = decodeMessage(payload, DIRECTIONS.orchestratorToWorker);
+        if (!decoded.ok) {
+          this.#options.logger.warn(
+            `Bad message from ${addressOf(target)}: ${decoded.error.message}`,
+          );
+          continue;
+        }
+        const message = decoded.message;
+        if (!welcomed) {
+          if (message.type !== "welcome") {
+            this.#options.logger.warn(
+              `Orchestrator ${addressOf(target)} refused the connection: ${
+                message.type === "error" ? message.message : message.type
+              }`,
+            );
+            break;
+          }
+          welcomed = true;
+          this.#conn = conn;
+          this.#options.logger.info(
+            `Connected to orchestrator ${message.nodeId} at ${addressOf(target)}`,
+          );
+          this.#step({ type: "connected", nowMs: Date.now() });
+        }
+        this.#step({ type: "message", message, nowMs: Date.now() });
+        if (message.type === "registered" && !this.#registered) {
+          this.#registered = true;
+          this.#options.onRegistered?.(message.workerId);
+        }
+      }
+    } catch (error) {
+      this.#options.logger.warn(
+        `Connection to ${addressOf(target)} failed: ${(error as Error).message}`,
+      );
+    } finally {
+      conn.close();
+      if (this.#conn === conn) {
+        this.#conn = null;
+        this.#step({ type: "disconnected", nowMs: Date.now() });
+        if (!this.#stopping) {
+          this.#options.logger.warn(`Lost connection to ${addressOf(target)}; reconnecting`);
+        }
+      }
+    }
+    return welcomed;
+  }
+
+  #step(input: WorkerInput): void {
+    if (this.#stopping) return;
+    this.#execute(this.#core.step(input));
+  }
+
+  #execute(effects: WorkerEffects): void {
+    for (const line of effects.log) this.#options.logger.log(line.level, line.message);
+    for (const message of effects.send) this.#conn?.send(message);
+    for (const heartbeat of effects.heartbeats) this.#sendHeartbeat(encodeMessage(heartbeat));
+    for (const { taskId, attempt, spec } of effects.start) {
+      const task = runTask(spec);
+      const k = `${taskId}#${attempt}`;
+      this.#tasks.set(k, task);
+      void task.done.then((outcome) => {
+        this.#tasks.delete(k);
+        this.#step({ type: "taskExited", taskId, attempt, outcome, nowMs: Date.now() });
+      });
+    }
+    for (const { taskId, attempt, reason } of effects.kill) {
+      this.#tasks.get(`${taskId}#${attempt}`)?.kill(reason);
+    }
+    if (effects.exit) void this.#exit();
+  }
+
+  #sendHeartbeat(datagram: Uint8Array): void {
+    for (const o of this.#options.orchestrators) {
+      // UDP is best effort: a lost heartbeat is what the detector's tolerance is for.
+      this.#udp.send(datagram, { transport: "udp", hostname: o.host, port: o.port }).catch(
+        (error: unknown) =>
+          this.#options.logger.debug(`Heartbeat to ${addressOf(o)} failed: ${error}`),
+      );
+    }
+  }
+
+  async #exit(): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#timer);
+    for (const task of this.#tasks.values()) task.kill("worker exited");
+    await this.#conn?.closeAfterFlush();
+    this.#udp.close();
+    this.#options.logger.info("Stopped");
+    this.#exited.resolve();
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
