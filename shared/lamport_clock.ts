@@ -4,16 +4,14 @@
  * ordered by (lamport, node) to break ties deterministically.
  * @module
  */
+import { LAMPORT_MAX } from "./limits.ts";
 
 /** A Lamport clock. Values start at 0 and only grow. */
 export class LamportClock {
   #value: number;
 
   constructor(initial = 0) {
-    if (!Number.isSafeInteger(initial) || initial < 0) {
-      throw new RangeError(`Lamport clock must start at a non-negative integer, got ${initial}`);
-    }
-    this.#value = initial;
+    this.#value = checkTime(initial, "start at");
   }
 
   /** The current value, without advancing. */
@@ -29,14 +27,24 @@ export class LamportClock {
 
   /** Rule 2: on receipt, jump past the sender's timestamp; returns the receive event's timestamp. */
   receive(remote: number): number {
-    this.#value = Math.max(this.#value, remote) + 1;
+    this.#value = Math.max(this.#value, checkTime(remote, "receive")) + 1;
     return this.#value;
   }
 
   /** Catches up with a timestamp seen without it being a new event (log replay, recovery). */
   observe(seen: number): void {
-    if (seen > this.#value) this.#value = seen;
+    if (checkTime(seen, "observe") > this.#value) this.#value = seen;
   }
+}
+
+/** A Lamport time must be an integer in [0, LAMPORT_MAX]; the codec enforces it on the wire. */
+function checkTime(time: number, action: string): number {
+  if (!Number.isSafeInteger(time) || time < 0 || time > LAMPORT_MAX) {
+    throw new RangeError(
+      `Lamport clock cannot ${action} ${time}: expected an integer in [0, 2^52]`,
+    );
+  }
+  return time;
 }
 
 /** An event's position in Lamport order. */

@@ -120,3 +120,27 @@ Deno.test("compareLamport() sorts the same stamps the same way whatever their in
   assert.deepEqual([...stamps].sort(compareLamport), expected);
   assert.deepEqual([...stamps].reverse().sort(compareLamport), expected);
 });
+
+Deno.test("LamportClock.receive() of a large but safe time still lets tick() advance", () => {
+  const clock = new LamportClock();
+  const received = clock.receive(2 ** 52);
+  assert.ok(clock.tick() > received);
+  assert.ok(Number.isSafeInteger(clock.value));
+});
+
+Deno.test({
+  name: "LamportClock.receive() and observe() refuse a time the clock cannot advance past",
+  // Values outside [0, 2^52] would let one message exhaust the clock (see LAMPORT_MAX).
+  fn: () => {
+    for (const bad of [Number.MAX_SAFE_INTEGER, Number.NaN, Number.POSITIVE_INFINITY, 1.5]) {
+      const clock = new LamportClock(5);
+      assert.throws(() => clock.receive(bad), RangeError, `receive(${bad})`);
+      assert.equal(clock.value, 5, `receive(${bad}) moved the clock`);
+    }
+    for (const bad of [2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, 1.5]) {
+      const clock = new LamportClock(5);
+      assert.throws(() => clock.observe(bad), RangeError, `observe(${bad})`);
+      assert.equal(clock.value, 5, `observe(${bad}) moved the clock`);
+    }
+  },
+});

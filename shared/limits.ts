@@ -13,6 +13,19 @@ export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 /** Largest datagram we send or accept (heartbeats are far smaller). */
 export const MAX_DATAGRAM_BYTES = 8 * 1024;
 
+/**
+ * Largest Lamport time accepted on the wire or by a clock. 2^52 leaves 2^52 local ticks of
+ * headroom below Number.MAX_SAFE_INTEGER, more than any cluster will use.
+ */
+export const LAMPORT_MAX = 2 ** 52;
+
+/**
+ * Largest forward jump an orchestrator takes from a client's Lamport time. Clients are not
+ * trusted: without a bound, one request stamped near LAMPORT_MAX would exhaust every clock.
+ * Legitimate clients are never this far ahead (their clocks follow the cluster's).
+ */
+export const LAMPORT_CLIENT_JUMP_MAX = 2 ** 20;
+
 /** Bounds on task fields and requests. */
 export const LIMITS = {
   descriptionChars: 4096,

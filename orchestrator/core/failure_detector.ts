@@ -18,14 +18,10 @@ export interface FailureDetectorOptions {
   stallThresholdMs: number;
 }
 
-interface Seen {
-  incarnation: string;
-  lastSeenMs: number;
-}
-
 export class FailureDetector {
   readonly #options: FailureDetectorOptions;
-  readonly #seen = new Map<string, Seen>();
+  /** Last sign of life per worker, per incarnation: a dead incarnation is tracked on its own. */
+  readonly #seen = new Map<string, Map<string, number>>();
   #lastTickMs: number | null = null;
 
   constructor(options: FailureDetectorOptions) {
@@ -38,24 +34,21 @@ export class FailureDetector {
 
   /** Records a heartbeat (or any other sign of life) from a worker incarnation. */
   observe(workerId: string, incarnation: string, nowMs: number): void {
-    const seen = this.#seen.get(workerId);
-    if (seen === undefined || seen.incarnation !== incarnation || seen.lastSeenMs < nowMs) {
-      this.#seen.set(workerId, { incarnation, lastSeenMs: nowMs });
-    }
+    let byIncarnation = this.#seen.get(workerId);
+    if (byIncarnation === undefined) this.#seen.set(workerId, byIncarnation = new Map());
+    const last = byIncarnation.get(incarnation);
+    if (last === undefined || last < nowMs) byIncarnation.set(incarnation, nowMs);
   }
 
   /** Starts a grace period: everyone counts as seen at `nowMs`. */
   grantGrace(workers: Iterable<{ id: string; incarnation: string }>, nowMs: number): void {
-    for (const worker of workers) {
-      this.#seen.set(worker.id, { incarnation: worker.incarnation, lastSeenMs: nowMs });
-    }
+    for (const worker of workers) this.observe(worker.id, worker.incarnation, nowMs);
   }
 
   /** Milliseconds since the incarnation was last seen, or null if never. */
   sinceLastSeen(workerId: string, incarnation: string, nowMs: number): number | null {
-    const seen = this.#seen.get(workerId);
-    if (seen === undefined || seen.incarnation !== incarnation) return null;
-    return Math.max(0, nowMs - seen.lastSeenMs);
+    const last = this.#seen.get(workerId)?.get(incarnation);
+    return last === undefined ? null : Math.max(0, nowMs - last);
   }
 
   /** Advances the detector's notion of time; compensates for this node's own stalls. */
@@ -66,7 +59,12 @@ export class FailureDetector {
     const gap = nowMs - last;
     if (gap <= this.#options.stallThresholdMs) return;
     const stalled = gap - this.#options.stallThresholdMs;
-    for (const seen of this.#seen.values()) seen.lastSeenMs += stalled;
+    for (const byIncarnation of this.#seen.values()) {
+      for (const [incarnation, lastSeen] of byIncarnation) {
+        // A sighting read at the end of the stall is already current: never move it past now.
+        byIncarnation.set(incarnation, Math.min(lastSeen + stalled, nowMs));
+      }
+    }
   }
 
   /** The given workers whose last sign of life is older than the timeout. */
@@ -76,13 +74,13 @@ export class FailureDetector {
   ): Array<{ id: string; incarnation: string; silentMs: number }> {
     const out: Array<{ id: string; incarnation: string; silentMs: number }> = [];
     for (const worker of workers) {
-      const seen = this.#seen.get(worker.id);
+      const last = this.#seen.get(worker.id)?.get(worker.incarnation);
       // Never seen by this node: start counting now rather than suspecting at once.
-      if (seen === undefined || seen.incarnation !== worker.incarnation) {
+      if (last === undefined) {
         this.observe(worker.id, worker.incarnation, nowMs);
         continue;
       }
-      const silentMs = nowMs - seen.lastSeenMs;
+      const silentMs = nowMs - last;
       if (silentMs > this.#options.timeoutMs) {
         out.push({ id: worker.id, incarnation: worker.incarnation, silentMs });
       }
@@ -90,7 +88,7 @@ export class FailureDetector {
     return out;
   }
 
-  /** Forgets a worker (it left or was declared dead). */
+  /** Forgets a worker, every incarnation of it (it left or was declared dead). */
   forget(workerId: string): void {
     this.#seen.delete(workerId);
   }

@@ -130,10 +130,6 @@ Deno.test("FailureDetector.tick() does not compensate on its first tick", () => 
 
 Deno.test({
   name: "FailureDetector.tick() does not push a sign of life seen after a stall into the future",
-  // BUG: tick() shifts every lastSeenMs forward by the stalled time, including heartbeats that
-  // were observed at the end of the stall (before this tick). They land in the future, and a
-  // worker that dies right after is only suspected a whole stall later.
-  ignore: true,
   fn: () => {
     const fd = detector();
     fd.observe("w1", "a", 0);
@@ -163,11 +159,6 @@ Deno.test("FailureDetector.suspects() gives a new incarnation a full timeout of 
 
 Deno.test({
   name: "FailureDetector.suspects() still suspects an old incarnation while a new one heartbeats",
-  // BUG: the detector keeps one entry per worker id, so observing incarnation b overwrites a, and
-  // suspects() then treats a as never seen and restarts its clock. As long as b keeps beating,
-  // a (a dead process still holding tasks in the state) is never suspected. The node only avoids
-  // this by filtering heartbeats; observe() on register (orchestrator_node.ts) still triggers it.
-  ignore: true,
   fn: () => {
     const fd = detector();
     fd.observe("w1", "a", 0);

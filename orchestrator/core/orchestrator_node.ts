@@ -13,7 +13,7 @@
 import { assertNever } from "../../shared/assert.ts";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
-import { LIMITS, PROTOCOL_VERSION } from "../../shared/limits.ts";
+import { LAMPORT_CLIENT_JUMP_MAX, LIMITS, PROTOCOL_VERSION } from "../../shared/limits.ts";
 import type {
   ClientToOrchestrator,
   OrchestratorToClient,
@@ -139,7 +139,7 @@ export class OrchestratorNode {
         this.#onTick();
         break;
       case "hello":
-        this.#clock.receive(input.hello.lamport);
+        this.#receiveFromClient(input.hello.lamport);
         this.#send(input.conn, {
           type: "welcome",
           nodeId: this.options.nodeId,
@@ -147,11 +147,11 @@ export class OrchestratorNode {
         });
         break;
       case "clientRequest":
-        this.#clock.receive(input.request.lamport);
+        this.#receiveFromClient(input.request.lamport);
         this.#onClientRequest(input.conn, input.request, input.tokenHash);
         break;
       case "loginChecked":
-        this.#clock.receive(input.lamport);
+        this.#receiveFromClient(input.lamport);
         this.#onLoginChecked(input);
         break;
       case "workerMessage":
@@ -210,6 +210,11 @@ export class OrchestratorNode {
       this.#detector.grantGrace(this.sm.workers.values(), this.#nowMs);
       this.#logLine("info", `Leading term ${this.#log.term}`);
     }
+  }
+
+  /** Lamport receive rule for untrusted clients: the jump forward is bounded (LAMPORT_CLIENT_JUMP_MAX). */
+  #receiveFromClient(lamport: number): void {
+    this.#clock.receive(Math.min(lamport, this.#clock.value + LAMPORT_CLIENT_JUMP_MAX));
   }
 
   #propose(command: Command): number | null {

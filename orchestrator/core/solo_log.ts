@@ -60,6 +60,7 @@ export class SoloLog implements ConsensusLog {
   }
 
   propose(commands: readonly Command[]): number {
+    assert(commands.length > 0, "propose() needs at least one command");
     const first = this.#lastIndex + 1;
     for (const command of commands) {
       const entry = { index: ++this.#lastIndex, term: this.#term, command };

@@ -102,11 +102,16 @@ Deno.test("SoloLog.persisted() beyond the last index throws InvariantError", () 
   assert.throws(() => log.persisted(2), InvariantError);
 });
 
+Deno.test("SoloLog.propose() refuses an empty batch (it would hand out an index no entry holds)", () => {
+  assert.throws(() => solo().propose([]), InvariantError);
+});
+
 Deno.test("SoloLog commits proposals made across many drains in one unbroken sequence", () => {
   const log = solo();
   const committed: LogEntry[] = [];
   for (let round = 0; round < 50; round++) {
-    log.propose(Array.from({ length: round % 4 }, (_, i) => noop(round * 10 + i)));
+    const batch = Array.from({ length: round % 4 }, (_, i) => noop(round * 10 + i));
+    if (batch.length > 0) log.propose(batch);
     const out = log.drain();
     if (out.entries.length > 0 && round % 3 !== 0) log.persisted(out.entries.at(-1)!.index);
     committed.push(...log.drain().committed);

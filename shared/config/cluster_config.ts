@@ -21,7 +21,10 @@ export const OrchestratorAddressSchema = z.object({
 export type OrchestratorAddress = z.infer<typeof OrchestratorAddressSchema>;
 
 export const UserSchema = z.object({
-  name: z.string().min(1).max(LIMITS.userNameChars),
+  name: z.string().regex(
+    /^[A-Za-z0-9_.@-]+$/,
+    "letters, digits, '_', '.', '@' or '-'",
+  ).max(LIMITS.userNameChars),
   passwordHash: z.string().refine(
     isPasswordHash,
     "must be an scrypt hash from `deno task add-user`",

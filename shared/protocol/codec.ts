@@ -110,11 +110,14 @@ export function decodeValue<T>(value: unknown, dir: Direction<T>): Decoded<T> {
       requestId,
     );
   }
+  if (record.type === undefined) {
+    return fail("bad_request", `Invalid ${dir.name}: missing field "type"`, requestId);
+  }
   if (typeof record.type !== "string" || !dir.types.has(record.type)) {
     const expected = [...dir.types].join(", ");
     const seen = typeof record.type === "string"
       ? `"${truncate(record.type)}"`
-      : `a ${typeof record.type}`;
+      : `of JSON type ${record.type === null ? "null" : typeof record.type}`;
     return fail(
       "bad_request",
       `Invalid ${dir.name}: unknown message type ${seen} (expected one of: ${expected})`,

@@ -355,10 +355,15 @@ Deno.test("decodeMessage() lists each direction's own types for an unknown type"
 });
 
 Deno.test("decodeMessage() reports a missing or non-string type as bad_request", () => {
-  for (const type of [undefined, 5, null]) {
+  const missing = expectError(
+    decodeJson(variant("clientToOrchestrator", "login", { type: undefined })),
+  );
+  assert.equal(missing.code, "bad_request");
+  assert.match(missing.message, /missing field "type"/);
+  for (const type of [5, null]) {
     const error = expectError(decodeJson(variant("clientToOrchestrator", "login", { type })));
     assert.equal(error.code, "bad_request", `type=${type}`);
-    assert.match(error.message, /unknown message type .*\(expected one of: login,/);
+    assert.match(error.message, /unknown message type of JSON type .*\(expected one of: login,/);
   }
 });
 
@@ -428,7 +433,7 @@ Deno.test("decodeMessage() reports an unknown task kind at task.kind", () => {
   assert.match(error.message, /field "task\.kind": .*sleep.*exec.*\(got "shell"\)$/);
 });
 
-Deno.test("decodeMessage() rejects a field that mixes task kinds", () => {
+Deno.test("decodeMessage() rejects exec fields on a sleep task", () => {
   // A sleep task with exec's fields: strict schemas refuse the extra ones.
   const error = expectError(decodeJson(submitWithTask({ ...sleepSpec, argv: ["rm", "-rf"] })));
   assert.match(error.message, /unexpected field "argv" in "task"$/);

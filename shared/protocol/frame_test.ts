@@ -48,7 +48,7 @@ Deno.test("concatBytes() of no parts is empty", () => {
   assert.equal(concatBytes([]).length, 0);
 });
 
-Deno.test("concatBytes() of one part returns it without copying", () => {
+Deno.test("concatBytes() of one part returns that part as is", () => {
   const only = new Uint8Array([4, 5]);
   assert.equal(concatBytes([only]), only);
 });

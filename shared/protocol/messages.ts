@@ -12,13 +12,13 @@
  */
 import { z } from "zod";
 import { ERROR_CODES } from "../errors.ts";
-import { LIMITS, PROTOCOL_VERSION } from "../limits.ts";
+import { LAMPORT_MAX, LIMITS, PROTOCOL_VERSION } from "../limits.ts";
 
 const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const envelope = {
   v: z.literal(PROTOCOL_VERSION),
-  lamport: nonNegInt,
+  lamport: z.number().int().nonnegative().max(LAMPORT_MAX),
 };
 const requestId = nonNegInt;
 const token = z.string().min(1).max(512);

@@ -124,10 +124,17 @@ export class ClusterFixture {
     return Object.assign(p, { workerId: ready.workerId });
   }
 
-  /** Runs the CLI with this cluster's file and home; `--json` is added. */
-  async cli(args: string[], options: { stdin?: string; json?: boolean } = {}): Promise<CliResult> {
+  /**
+   * Runs the CLI with this cluster's file and home; `--json` is added. `program` goes after
+   * `--`, behind the added flags, so they never become part of an exec task's argv.
+   */
+  async cli(
+    args: string[],
+    options: { stdin?: string; json?: boolean; program?: string[] } = {},
+  ): Promise<CliResult> {
     const full = ["run", "-A", "client/main.ts", ...args, "--config", this.configPath];
     if (options.json ?? true) full.push("--json");
+    if (options.program !== undefined) full.push("--", ...options.program);
     const child = new Deno.Command(Deno.execPath(), {
       args: full,
       cwd: new URL("../../", import.meta.url).pathname,
