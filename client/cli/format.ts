@@ -36,10 +36,11 @@ export function formatTask(task: TaskView): string {
   }
   lines.push("History (Lamport order):");
   for (const e of task.history) {
-    const where = e.workerId !== null && e.event !== "started" && e.event !== "succeeded" &&
-        e.event !== "failed"
+    const where = e.workerId === null || e.node === e.workerId
+      ? ""
+      : e.event === "assigned"
       ? ` -> ${e.workerId}`
-      : "";
+      : ` (worker ${e.workerId})`;
     const detail = e.detail !== null ? ` (${e.detail})` : "";
     lines.push(
       `  L${String(e.lamport).padEnd(6)} ${e.node.padEnd(18)} ${

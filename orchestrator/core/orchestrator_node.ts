@@ -526,7 +526,7 @@ export class OrchestratorNode {
         this.#send(conn, {
           type: "workerList",
           re: request.id,
-          workers: [...this.sm.workers.values()].map((w) =>
+          workers: [...this.sm.workers.values()].sort((a, b) => a.id < b.id ? -1 : 1).map((w) =>
             toWorkerView(w, this.#detector.sinceLastSeen(w.id, w.incarnation, this.#nowMs))
           ),
         });
