@@ -196,7 +196,6 @@ async function logout(context: Context): Promise<Output> {
 
 async function submit(context: Context): Promise<Output> {
   const spec = buildSpec(context);
-  const session = requireSession(context);
   const maxAttempts = context.values["max-attempts"] === undefined
     ? undefined
     : parseIntFlag("max-attempts", context.values["max-attempts"], 1, LIMITS.maxAttemptsMax);
@@ -206,6 +205,8 @@ async function submit(context: Context): Promise<Output> {
       `Invalid --idempotency-key: longer than ${LIMITS.idempotencyKeyChars} characters`,
     );
   }
+  // Arguments are checked before the session, so a typo says "invalid arguments" (exit 2).
+  const session = requireSession(context);
   return await withSessionClient(context, async (c) => {
     const reply = await c.request({
       type: "submit",
@@ -283,7 +284,6 @@ async function status(context: Context): Promise<Output> {
 
 async function list(context: Context): Promise<Output> {
   expectPositionals(context, 0, 0, "list [--state STATE] [--limit N]");
-  const session = requireSession(context);
   const stateFlag = context.values.state;
   if (stateFlag !== undefined && !(TASK_STATES as readonly string[]).includes(stateFlag)) {
     throw new UsageError(
@@ -293,6 +293,7 @@ async function list(context: Context): Promise<Output> {
   const limit = context.values.limit === undefined
     ? undefined
     : parseIntFlag("limit", context.values.limit, 1, LIMITS.listLimitMax);
+  const session = requireSession(context);
   const reply = await withSessionClient(context, (c) =>
     c.request({
       type: "list",

@@ -4,7 +4,6 @@
  */
 export { OrchestratorNode } from "./orchestrator_node.ts";
 export type { NodeOptions } from "./orchestrator_node.ts";
-export { SoloLog } from "./solo_log.ts";
 export type { ConsensusLog, ConsensusOutput, HardState } from "./consensus_log.ts";
 export { FailureDetector } from "./failure_detector.ts";
 export { emptyEffects } from "./node_io.ts";

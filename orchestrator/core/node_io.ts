@@ -12,8 +12,9 @@ import type {
   OrchestratorToWorker,
   WorkerToOrchestrator,
 } from "../../shared/protocol/messages.ts";
+import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import type { LogEntry } from "../tasks/commands.ts";
-import type { HardState } from "./consensus_log.ts";
+import type { HardState, StoredSnapshot } from "./consensus_log.ts";
 
 /** The shell's handle for one TCP connection. */
 export type ConnId = number;
@@ -49,12 +50,20 @@ export type NodeInput =
   /** A frame that did not decode; the node replies with the error (and logs it). */
   | { type: "protocolError"; conn: ConnId; error: ProtocolError; nowMs: number }
   | { type: "connectionClosed"; conn: ConnId; nowMs: number }
-  /** Everything staged up to `index` is durable. */
-  | { type: "persisted"; index: number; nowMs: number };
+  /** Everything staged up to entry `index` (of term `term`), and what was staged with it, is durable. */
+  | { type: "persisted"; index: number; term: number; nowMs: number }
+  /** A decoded message from another orchestrator. */
+  | { type: "peerMessage"; from: string; message: PeerMessage; nowMs: number };
 
 export interface Outbound {
   conn: ConnId;
   message: OrchestratorToClient | OrchestratorToWorker;
+}
+
+/** A message for another orchestrator. */
+export interface PeerOutbound {
+  to: string;
+  message: PeerMessage;
 }
 
 export interface LogLine {
@@ -64,9 +73,13 @@ export interface LogLine {
 
 /**
  * What the shell must do with the result of one step:
- * - `persist`: append the entries and hard state durably (write + fsync), then
- *   report `persisted` with the last index written. Batch several steps' worth
- *   into one fsync (group commit);
+ * - `persist`: save the snapshot (if any, first; with `discardLog` also drop
+ *   the log after it), append the entries and hard state durably (write +
+ *   fsync), then report `persisted` with the last entry written. Batch several
+ *   steps' worth into one fsync (group commit);
+ * - `peerSend`: send to other orchestrators at once;
+ * - `peerSendAfterPersist`: send only once this step's `persist` is durable
+ *   (votes and acknowledgements promise durability);
  * - `send`: deliver at once. No message here depends on this step's `persist`:
  *   replies that need durability are only produced after `persisted` (for
  *   example a submission is acknowledged once its entry is committed);
@@ -74,12 +87,25 @@ export interface LogLine {
  * - `log`: write these lines to the node's log.
  */
 export interface NodeEffects {
-  persist: { entries: LogEntry[]; hardState: HardState | null };
+  persist: {
+    snapshot: (StoredSnapshot & { discardLog: boolean }) | null;
+    entries: LogEntry[];
+    hardState: HardState | null;
+  };
+  peerSend: PeerOutbound[];
+  peerSendAfterPersist: PeerOutbound[];
   send: Outbound[];
   close: ConnId[];
   log: LogLine[];
 }
 
 export function emptyEffects(): NodeEffects {
-  return { persist: { entries: [], hardState: null }, send: [], close: [], log: [] };
+  return {
+    persist: { snapshot: null, entries: [], hardState: null },
+    peerSend: [],
+    peerSendAfterPersist: [],
+    send: [],
+    close: [],
+    log: [],
+  };
 }

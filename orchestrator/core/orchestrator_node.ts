@@ -28,7 +28,9 @@ import type { ApplyResult, Command, LogEntry, Stamp } from "../tasks/commands.ts
 import type { TaskRecord } from "../tasks/records.ts";
 import type { TaskStateMachine } from "../tasks/task_state_machine.ts";
 import { listTasks, toTaskView, toWorkerView } from "../tasks/views.ts";
-import type { ConsensusLog } from "./consensus_log.ts";
+import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "./consensus_log.ts";
+import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
+import { restoreSnapshot, type StateSnapshot } from "../tasks/state_snapshot.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { type ConnId, emptyEffects, type NodeEffects, type NodeInput } from "./node_io.ts";
 import { Waiters } from "./waiters.ts";
@@ -43,6 +45,17 @@ export interface NodeOptions {
   defaultMaxAttempts: number;
   /** Bounds one scheduling round (assignments proposed per step). */
   maxAssignmentsPerRound?: number;
+  /** Every orchestrator's id and "host:port", for leader hints in "not leader" replies. */
+  peers?: ReadonlyArray<{ id: string; address: string }>;
+}
+
+/** A read request waiting for ReadIndex confirmation, then for the state to catch up. */
+interface PendingRead {
+  conn: ConnId;
+  request: Extract<ClientRequest, { type: "status" | "list" | "workers" | "wait" }>;
+  user: string;
+  /** Set once the consensus log confirmed the read; served when applied >= it. */
+  readIndex: number | null;
 }
 
 type ClientRequest = Exclude<ClientToOrchestrator, { type: "login" }>;
@@ -70,7 +83,7 @@ const MAX_PUMP_ROUNDS = 8;
 
 export class OrchestratorNode {
   readonly options: NodeOptions;
-  readonly sm: TaskStateMachine;
+  #sm: TaskStateMachine;
   readonly #log: ConsensusLog;
   readonly #clock: LamportClock;
   readonly #detector: FailureDetector;
@@ -78,7 +91,11 @@ export class OrchestratorNode {
   #effects: NodeEffects = emptyEffects();
   #nowMs = 0;
   #recovering = true;
+  /** Entries up to this index were durable at start: applying them again is replay, kept quiet. */
+  #replayUpTo: number;
   readonly #pending = new Map<number, Pending>();
+  readonly #reads = new Map<number, PendingRead>();
+  #nextReadId = 1;
   /** Assignments proposed but not yet applied: task id -> worker id. */
   readonly #proposedAssignments = new Map<string, string>();
   /** Workers whose loss is proposed but not yet applied. */
@@ -97,8 +114,9 @@ export class OrchestratorNode {
     parts: { sm: TaskStateMachine; log: ConsensusLog; nowMs: number },
   ) {
     this.options = options;
-    this.sm = parts.sm;
+    this.#sm = parts.sm;
     this.#log = parts.log;
+    this.#replayUpTo = parts.log.lastIndex;
     this.#nowMs = parts.nowMs;
     this.#clock = new LamportClock(parts.sm.maxLamport);
     this.#detector = new FailureDetector({
@@ -109,6 +127,24 @@ export class OrchestratorNode {
     this.#pump();
     this.#recovering = false;
     this.#detector.grantGrace(this.sm.workers.values(), parts.nowMs);
+  }
+
+  /** The replicated state (replaced wholesale when a snapshot from the leader is installed). */
+  get sm(): TaskStateMachine {
+    return this.#sm;
+  }
+
+  /** Where this node stands in the consensus group, for `cluster` views. */
+  consensusStatus() {
+    return this.#log.status(this.#nowMs);
+  }
+
+  /**
+   * The state machine was snapshotted (by the shell) at `snapshot.index`: the
+   * log may be compacted up to there, and lagging followers get this snapshot.
+   */
+  snapshotTaken(snapshot: StoredSnapshot): void {
+    this.#log.snapshotTaken(snapshot);
   }
 
   /** Lamport time of this node. */
@@ -122,6 +158,10 @@ export class OrchestratorNode {
 
   get commitIndex(): number {
     return this.#log.commitIndex;
+  }
+
+  get lastLogIndex(): number {
+    return this.#log.lastIndex;
   }
 
   /** Effects produced during construction (recovery), e.g. the first hard state to persist. */
@@ -155,14 +195,25 @@ export class OrchestratorNode {
         this.#onLoginChecked(input);
         break;
       case "workerMessage":
+        if (input.message.lamport > this.#clock.value + LAMPORT_CLIENT_JUMP_MAX) {
+          // An honest worker's clock follows ours; this one would exhaust the cluster's clocks.
+          this.#sendError(
+            input.conn,
+            null,
+            "bad_request",
+            `Rejected ${input.message.type}: Lamport time ${input.message.lamport} is implausibly far ahead`,
+          );
+          break;
+        }
         this.#clock.receive(input.message.lamport);
         this.#onWorkerMessage(input.conn, input.message);
         break;
       case "heartbeat": {
         const hb = input.heartbeat;
-        this.#clock.receive(hb.lamport);
         const worker = this.sm.workers.get(hb.workerId);
+        // Unauthenticated datagrams: only a known incarnation counts, and its clock jump is bounded.
         if (worker !== undefined && worker.incarnation === hb.incarnation) {
+          this.#receiveFromClient(hb.lamport);
           this.#detector.observe(hb.workerId, hb.incarnation, this.#nowMs);
         }
         break;
@@ -175,7 +226,11 @@ export class OrchestratorNode {
         this.#onConnectionClosed(input.conn);
         break;
       case "persisted":
-        this.#log.persisted(input.index);
+        this.#log.persisted(input.index, input.term);
+        break;
+      case "peerMessage":
+        this.#clock.receive(input.message.lamport);
+        this.#log.step(input.from, input.message, this.#nowMs);
         break;
       default:
         assertNever(input, "unknown node input");
@@ -189,15 +244,22 @@ export class OrchestratorNode {
   #pump(): void {
     for (let round = 0;; round++) {
       const out = this.#log.drain();
+      const drainedUpTo = this.#log.lastIndex;
+      if (out.snapshot !== null) this.#installSnapshot(out.snapshot);
       this.#effects.persist.entries.push(...out.entries);
       if (out.hardState !== null) this.#effects.persist.hardState = out.hardState;
+      for (const { to, message } of out.messages) {
+        this.#effects.peerSend.push({ to, message: this.#stampPeer(message) });
+      }
+      for (const { to, message } of out.messagesAfterPersist) {
+        this.#effects.peerSendAfterPersist.push({ to, message: this.#stampPeer(message) });
+      }
       if (out.roleChanged) this.#onRoleChanged();
       for (const entry of out.committed) this.#applyEntry(entry);
-      // Every scheduling round is followed by a drain, so nothing proposed is left unpersisted.
-      if (!this.#log.isLeader || this.#recovering || round >= MAX_PUMP_ROUNDS) return;
-      const lastBefore = this.#log.lastIndex;
-      this.#schedule();
-      if (this.#log.lastIndex === lastBefore) return;
+      this.#onReads(out.readsReady, out.readsFailed);
+      if (this.#log.isLeader && !this.#recovering && round < MAX_PUMP_ROUNDS) this.#schedule();
+      // Applying and scheduling may propose; drain again so nothing proposed is left unpersisted.
+      if (this.#log.lastIndex === drainedUpTo) return;
     }
   }
 
@@ -205,6 +267,23 @@ export class OrchestratorNode {
     this.#proposedAssignments.clear();
     this.#proposedLosses.clear();
     this.#proposedFinishes.clear();
+    this.#lastProposedWorker = null;
+    if (!this.#log.isLeader) {
+      // Our proposals may or may not commit under the new leader: callers retry (idempotently).
+      for (const pending of this.#pending.values()) {
+        if (pending.kind === "register") continue;
+        this.#sendError(
+          pending.conn,
+          pending.requestId,
+          "not_leader",
+          this.#notLeaderMessage(),
+          this.#leaderHint(),
+        );
+      }
+      this.#pending.clear();
+      // Workers and clients must follow the new leader.
+      for (const link of this.#workerConn.values()) this.#effects.close.push(link.conn);
+    }
     if (this.#log.isLeader) {
       // A new leader gives every worker a full timeout to show up (grace period).
       this.#detector.grantGrace(this.sm.workers.values(), this.#nowMs);
@@ -212,7 +291,67 @@ export class OrchestratorNode {
     }
   }
 
-  /** Lamport receive rule for untrusted clients: the jump forward is bounded (LAMPORT_CLIENT_JUMP_MAX). */
+  #installSnapshot(snapshot: StoredSnapshot & { discardLog: boolean }): void {
+    const data = JSON.parse(new TextDecoder().decode(snapshot.data)) as StateSnapshot;
+    this.#sm = restoreSnapshot(data);
+    this.#clock.observe(this.#sm.maxLamport);
+    this.#effects.persist.snapshot = snapshot;
+    this.#logLine("info", `Installed a snapshot from the leader at index ${snapshot.index}`);
+  }
+
+  #stampPeer(message: PeerEnvelope["message"]): PeerMessage {
+    return { ...message, v: PROTOCOL_VERSION, lamport: this.#clock.tick() } as PeerMessage;
+  }
+
+  /** Starts a linearizable read (ReadIndex); it is served once confirmed and applied. */
+  #read(conn: ConnId, request: PendingRead["request"], user: string): void {
+    const id = this.#nextReadId++;
+    this.#reads.set(id, { conn, request, user, readIndex: null });
+    this.#log.requestRead(id);
+  }
+
+  #onReads(ready: readonly ReadyRead[], failed: readonly number[]): void {
+    for (const id of failed) {
+      const read = this.#reads.get(id);
+      if (read === undefined) continue;
+      this.#reads.delete(id);
+      this.#sendError(
+        read.conn,
+        read.request.id,
+        "not_leader",
+        this.#notLeaderMessage(),
+        this.#leaderHint(),
+      );
+    }
+    for (const { id, readIndex } of ready) {
+      const read = this.#reads.get(id);
+      if (read !== undefined) read.readIndex = readIndex;
+    }
+    this.#serveReads();
+  }
+
+  #serveReads(): void {
+    for (const [id, read] of this.#reads) {
+      if (read.readIndex === null || read.readIndex > this.#sm.appliedIndex) continue;
+      this.#reads.delete(id);
+      this.#serveRead(read);
+    }
+  }
+
+  #notLeaderMessage(): string {
+    const leader = this.#log.leaderId;
+    return leader === null
+      ? `Orchestrator ${this.options.nodeId} is not the leader and no leader is known (election in progress or no quorum)`
+      : `Orchestrator ${this.options.nodeId} is not the leader; the leader is ${leader}`;
+  }
+
+  #leaderHint(): string | undefined {
+    const leader = this.#log.leaderId;
+    if (leader === null || leader === this.options.nodeId) return undefined;
+    return this.options.peers?.find((p) => p.id === leader)?.address ?? leader;
+  }
+
+  /** Lamport receive rule for untrusted senders: the jump forward is bounded (LAMPORT_CLIENT_JUMP_MAX). */
   #receiveFromClient(lamport: number): void {
     this.#clock.receive(Math.min(lamport, this.#clock.value + LAMPORT_CLIENT_JUMP_MAX));
   }
@@ -226,6 +365,17 @@ export class OrchestratorNode {
   }
 
   #applyEntry(entry: LogEntry): void {
+    const quiet = this.#recovering || entry.index <= this.#replayUpTo;
+    const wasRecovering = this.#recovering;
+    this.#recovering = quiet;
+    try {
+      this.#applyOne(entry);
+    } finally {
+      this.#recovering = wasRecovering;
+    }
+  }
+
+  #applyOne(entry: LogEntry): void {
     const command = entry.command;
     const touched = this.#tasksTouchedBy(command);
     const cancelledOn = command.type === "taskCancelled"
@@ -248,6 +398,7 @@ export class OrchestratorNode {
       this.#resolvePending(pending, result);
     }
     for (const taskId of touched) this.#notifyWaiters(taskId);
+    if (this.#reads.size > 0) this.#serveReads();
   }
 
   #tasksTouchedBy(command: Command): string[] {
@@ -415,6 +566,7 @@ export class OrchestratorNode {
       const link = this.#workerConn.get(worker.id);
       // Only connected workers: an assignment to an unreachable one would just wait.
       if (worker.status !== "alive" || link?.incarnation !== worker.incarnation) continue;
+      if (this.#drainRequested.has(worker.id)) continue;
       const busy = worker.running.size + (proposedPerWorker.get(worker.id) ?? 0);
       if (busy < worker.slots) {
         workers.push({ id: worker.id, slots: worker.slots, busy, canExec: worker.canExec });
@@ -478,32 +630,63 @@ export class OrchestratorNode {
   // ---- client requests ----
 
   #onClientRequest(conn: ConnId, request: ClientRequest, tokenHash: string): void {
+    // Only the leader serves clients: writes must go through it, and reads are linearizable there.
+    if (!this.#requireLeader(conn, request.id)) return;
     const user = this.#authenticate(conn, request.id, tokenHash);
     if (user === null) return;
     switch (request.type) {
       case "logout":
-        if (this.#requireLeader(conn, request.id)) {
-          const index = this.#propose({ type: "sessionClosed", tokenHash, atMs: this.#nowMs });
-          if (index !== null) {
-            this.#pending.set(index, { kind: "logout", conn, requestId: request.id });
-          }
-        }
+        this.#proposeFor({ kind: "logout", conn, requestId: request.id }, {
+          type: "sessionClosed",
+          tokenHash,
+          atMs: this.#nowMs,
+        });
         break;
       case "submit":
-        if (this.#requireLeader(conn, request.id)) {
-          const index = this.#propose({
-            type: "taskSubmitted",
-            owner: user,
-            idempotencyKey: request.idempotencyKey,
-            spec: request.task,
-            maxAttempts: request.maxAttempts ?? this.options.defaultMaxAttempts,
-            ...this.#stamp(),
-          });
-          if (index !== null) {
-            this.#pending.set(index, { kind: "submit", conn, requestId: request.id });
-          }
-        }
+        this.#proposeFor({ kind: "submit", conn, requestId: request.id }, {
+          type: "taskSubmitted",
+          owner: user,
+          idempotencyKey: request.idempotencyKey,
+          spec: request.task,
+          maxAttempts: request.maxAttempts ?? this.options.defaultMaxAttempts,
+          ...this.#stamp(),
+        });
         break;
+      case "status":
+      case "list":
+      case "workers":
+      case "wait":
+        this.#read(conn, request, user);
+        break;
+      case "cancel": {
+        const task = this.#ownedTask(conn, request.id, user, request.taskId);
+        if (task === null) break;
+        if (isFinalState(task.state)) {
+          this.#sendError(
+            conn,
+            request.id,
+            "conflict",
+            `Cannot cancel task ${task.id}: it is already ${task.state}`,
+          );
+          break;
+        }
+        this.#proposeFor({ kind: "cancel", conn, requestId: request.id, taskId: task.id }, {
+          type: "taskCancelled",
+          taskId: task.id,
+          by: user,
+          ...this.#stamp(),
+        });
+        break;
+      }
+      default:
+        assertNever(request, "unknown client request");
+    }
+  }
+
+  /** Answers a confirmed read from the applied state. */
+  #serveRead(read: PendingRead): void {
+    const { conn, request, user } = read;
+    switch (request.type) {
       case "status": {
         const task = this.#ownedTask(conn, request.id, user, request.taskId);
         if (task !== null) {
@@ -531,36 +714,6 @@ export class OrchestratorNode {
           ),
         });
         break;
-      case "cancel": {
-        const task = this.#ownedTask(conn, request.id, user, request.taskId);
-        if (task === null) break;
-        if (isFinalState(task.state)) {
-          this.#sendError(
-            conn,
-            request.id,
-            "conflict",
-            `Cannot cancel task ${task.id}: it is already ${task.state}`,
-          );
-          break;
-        }
-        if (this.#requireLeader(conn, request.id)) {
-          const index = this.#propose({
-            type: "taskCancelled",
-            taskId: task.id,
-            by: user,
-            ...this.#stamp(),
-          });
-          if (index !== null) {
-            this.#pending.set(index, {
-              kind: "cancel",
-              conn,
-              requestId: request.id,
-              taskId: task.id,
-            });
-          }
-        }
-        break;
-      }
       case "wait": {
         const task = this.#ownedTask(conn, request.id, user, request.taskId);
         if (task === null) break;
@@ -584,8 +737,14 @@ export class OrchestratorNode {
         break;
       }
       default:
-        assertNever(request, "unknown client request");
+        assertNever(request, "unknown read request");
     }
+  }
+
+  /** Proposes a command whose application answers a request. */
+  #proposeFor(pending: Pending, command: Command): void {
+    const index = this.#propose(command);
+    if (index !== null) this.#pending.set(index, pending);
   }
 
   #onLoginChecked(input: Extract<NodeInput, { type: "loginChecked" }>): void {
@@ -645,13 +804,7 @@ export class OrchestratorNode {
 
   #requireLeader(conn: ConnId, requestId: number | null): boolean {
     if (this.#log.isLeader) return true;
-    this.#sendError(
-      conn,
-      requestId,
-      "not_leader",
-      `Orchestrator ${this.options.nodeId} is not the leader`,
-      this.#log.leaderId ?? undefined,
-    );
+    this.#sendError(conn, requestId, "not_leader", this.#notLeaderMessage(), this.#leaderHint());
     return false;
   }
 
@@ -755,24 +908,31 @@ export class OrchestratorNode {
           });
         }
         break;
-      case "drain": {
-        const worker = this.sm.workers.get(workerId);
-        if (worker !== undefined && worker.status === "alive") {
-          // Remembered so that a close right after the drain request counts as leaving.
-          this.#drainRequested.add(workerId);
-          this.#logLine("info", `Worker ${workerId} is draining`);
-          this.#propose({
-            type: "workerDraining",
-            workerId,
-            incarnation: worker.incarnation,
-            ...this.#stamp(),
-          });
-        }
+      case "drain":
+        // Remembered even before the registration commits: nothing more goes to this worker,
+        // and its next disconnect means it left.
+        this.#drainRequested.add(workerId);
+        this.#logLine("info", `Worker ${workerId} is draining`);
+        this.#proposeDrain(workerId);
         break;
-      }
       default:
         assertNever(message, "unknown worker message");
     }
+  }
+
+  /** Records a requested drain once the worker's current incarnation is in the state. */
+  #proposeDrain(workerId: string): void {
+    const worker = this.sm.workers.get(workerId);
+    const link = this.#workerConn.get(workerId);
+    if (
+      worker === undefined || worker.status !== "alive" || link?.incarnation !== worker.incarnation
+    ) return;
+    this.#propose({
+      type: "workerDraining",
+      workerId,
+      incarnation: worker.incarnation,
+      ...this.#stamp(),
+    });
   }
 
   #onRegister(conn: ConnId, message: Extract<WorkerToOrchestrator, { type: "register" }>): void {
@@ -827,6 +987,7 @@ export class OrchestratorNode {
       workerId,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
     });
+    if (this.#drainRequested.has(workerId)) this.#proposeDrain(workerId);
     const reported = new Set(running.map((ref) => `${ref.taskId}#${ref.attempt}`));
     for (const taskId of worker.running) {
       const task = this.sm.tasks.get(taskId)!;

@@ -1,8 +1,9 @@
 /**
- * The orchestrator's shell: wires the pure node to TCP (clients and workers on
- * one port, told apart by their hello frame), UDP (heartbeats on the same port
- * number), the durable log, snapshots and timers. It decides nothing: it turns
- * I/O into node inputs and carries out the node's effects.
+ * The orchestrator's shell: wires the pure node to TCP (clients, workers and
+ * other orchestrators on one port, told apart by their hello frame), UDP
+ * (heartbeats on the same port number), the durable log, snapshots and timers.
+ * It decides nothing: it turns I/O into node inputs and carries out the node's
+ * effects.
  * @module
  */
 import { hashToken } from "../../shared/auth/mod.ts";
@@ -10,18 +11,13 @@ import type { ClusterConfig, OrchestratorAddress } from "../../shared/config/mod
 import { createLogger, type Logger } from "../../shared/log.ts";
 import { MAX_DATAGRAM_BYTES } from "../../shared/limits.ts";
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
+import { createPrng } from "../../shared/prng.ts";
 import { decodeMessage, DIRECTIONS, ProtocolError } from "../../shared/protocol/codec.ts";
 import { FrameTooLargeError } from "../../shared/protocol/frame.ts";
-import type { ClientToOrchestrator } from "../../shared/protocol/messages.ts";
-import {
-  type ConnId,
-  type NodeEffects,
-  type NodeInput,
-  OrchestratorNode,
-  SoloLog,
-} from "../core/mod.ts";
-import { openFileLogStorage } from "../storage/mod.ts";
-import type { LogStorage, RecoveredLog } from "../storage/mod.ts";
+import type { ClientToOrchestrator, Hello } from "../../shared/protocol/messages.ts";
+import { type ConnId, type NodeEffects, type NodeInput, OrchestratorNode } from "../core/mod.ts";
+import { RaftLog } from "../raft/mod.ts";
+import { type LogStorage, openFileLogStorage, type RecoveredLog } from "../storage/mod.ts";
 import {
   restoreSnapshot,
   type StateSnapshot,
@@ -30,6 +26,7 @@ import {
 } from "../tasks/mod.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { LoginChecker } from "./login_checker.ts";
+import { PEER_MAX_FRAME_BYTES, PeerLinks } from "./peer_links.ts";
 
 export interface ServerOptions {
   config: ClusterConfig;
@@ -45,9 +42,11 @@ export interface ServerAddress {
   port: number;
 }
 
-type Role = "client" | "worker";
+/** Who is on the other end of a TCP connection, from its hello. */
+type Role = { kind: "client" } | { kind: "worker" } | { kind: "peer"; nodeId: string };
 
 const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
 
 export class OrchestratorServer {
   readonly #options: ServerOptions;
@@ -58,6 +57,7 @@ export class OrchestratorServer {
   #node!: OrchestratorNode;
   #storage!: LogStorage;
   #commit!: GroupCommit;
+  #peers!: PeerLinks;
   #listener: Deno.TcpListener | null = null;
   #udp: Deno.DatagramConn | null = null;
   #tickTimer: ReturnType<typeof setInterval> | undefined;
@@ -90,20 +90,39 @@ export class OrchestratorServer {
       onWarning: (message: string) => this.#logger.warn(message),
     });
     this.#storage = opened.storage;
-    this.#node = this.#recover(opened.recovered);
+    if (opened.recovered.repairedBytes > 0) {
+      this.#logger.warn(
+        `Recovered log after cutting a torn tail of ${opened.recovered.repairedBytes} byte(s)`,
+      );
+    }
     this.#lastSnapshotIndex = opened.recovered.snapshot?.index ?? 0;
     this.#commit = new GroupCommit(this.#storage, {
-      onDurable: (index) => this.#step({ type: "persisted", index, nowMs: Date.now() }),
+      onDurable: (index, term) => this.#step({ type: "persisted", index, term, nowMs: Date.now() }),
       onError: (error) => this.#die(new Error("Cannot write the log to disk", { cause: error })),
     });
+    this.#peers = new PeerLinks({
+      selfId: self.id,
+      clusterId: config.clusterId,
+      peers: config.orchestrators,
+      logger: this.#logger,
+    });
+    this.#node = this.#recover(opened.recovered);
     this.#execute(this.#node.takeEffects());
     this.#listen(self);
-    const tickMs = Math.max(10, Math.min(100, Math.floor(config.heartbeatIntervalMs / 2)));
+    const tickMs = Math.max(
+      5,
+      Math.min(
+        50,
+        Math.floor(config.heartbeatIntervalMs / 5),
+        Math.floor(config.raftHeartbeatIntervalMs / 2),
+      ),
+    );
     this.#tickTimer = setInterval(() => this.#step({ type: "tick", nowMs: Date.now() }), tickMs);
     const port = (this.#listener!.addr as Deno.NetAddr).port;
     this.#logger.info(
-      `Listening on ${self.host}:${port} (TCP for clients and workers, UDP for heartbeats); ` +
-        `log index ${this.#node.commitIndex}, ${this.#node.sm.tasks.size} task(s) recovered`,
+      `Listening on ${self.host}:${port} (TCP for clients, workers and peers; UDP for heartbeats); ` +
+        `${config.orchestrators.length} orchestrator(s) in cluster ${config.clusterId}; ` +
+        `log up to index ${this.#node.lastLogIndex}, ${this.#node.sm.tasks.size} task(s) in the snapshot`,
     );
     return { nodeId: self.id, host: self.host, port };
   }
@@ -115,28 +134,31 @@ export class OrchestratorServer {
     clearInterval(this.#tickTimer);
     this.#listener?.close();
     this.#udp?.close();
+    this.#peers?.close();
     for (const conn of this.#conns.values()) conn.close();
     this.#conns.clear();
-    await this.#storage?.sync().catch(() => {/* closing anyway; the log stays consistent */});
     await this.#storage?.close();
   }
 
   #recover(recovered: RecoveredLog): OrchestratorNode {
     const { config, self } = this.#options;
-    const sm = recovered.snapshot === null ? new TaskStateMachine() : restoreSnapshot(
-      JSON.parse(new TextDecoder().decode(recovered.snapshot.data)) as StateSnapshot,
-    );
-    if (recovered.repairedBytes > 0) {
-      this.#logger.warn(
-        `Recovered log after cutting a torn tail of ${recovered.repairedBytes} byte(s)`,
-      );
-    }
-    const log = new SoloLog({
+    const sm = recovered.snapshot === null
+      ? new TaskStateMachine()
+      : restoreSnapshot(JSON.parse(textDecoder.decode(recovered.snapshot.data)) as StateSnapshot);
+    const nowMs = Date.now();
+    const log = new RaftLog({
       nodeId: self.id,
+      voters: config.orchestrators.map((o) => o.id),
+      electionTimeoutMinMs: config.electionTimeoutMinMs,
+      electionTimeoutMaxMs: config.electionTimeoutMaxMs,
+      heartbeatIntervalMs: config.raftHeartbeatIntervalMs,
+      // Election jitter must differ between nodes and runs; it need not be secret.
+      rng: createPrng(crypto.getRandomValues(new Uint32Array(1))[0]),
+    }, {
       hardState: recovered.hardState,
-      snapshotIndex: recovered.snapshot?.index ?? 0,
-      snapshotTerm: recovered.snapshot?.term ?? 0,
-      recovered: recovered.entries,
+      snapshot: recovered.snapshot,
+      entries: recovered.entries,
+      nowMs,
     });
     return new OrchestratorNode({
       nodeId: self.id,
@@ -145,7 +167,8 @@ export class OrchestratorServer {
       missedHeartbeats: config.missedHeartbeats,
       schedulerPolicy: config.scheduler,
       defaultMaxAttempts: config.defaultMaxAttempts,
-    }, { sm, log, nowMs: Date.now() });
+      peers: config.orchestrators.map((o) => ({ id: o.id, address: `${o.host}:${o.port}` })),
+    }, { sm, log, nowMs });
   }
 
   #listen(self: OrchestratorAddress): void {
@@ -206,7 +229,9 @@ export class OrchestratorServer {
     } finally {
       await conn.closeAfterFlush();
       this.#conns.delete(connId);
-      if (!this.#stopped) this.#step({ type: "connectionClosed", conn: connId, nowMs: Date.now() });
+      if (!this.#stopped && role?.kind !== "peer") {
+        this.#step({ type: "connectionClosed", conn: connId, nowMs: Date.now() });
+      }
     }
   }
 
@@ -223,42 +248,68 @@ export class OrchestratorServer {
       this.#step({ type: "protocolError", conn: connId, error, nowMs });
       return null;
     }
-    if (decoded.message.role === "peer") {
-      const error = new ProtocolError("bad_request", "This orchestrator runs without peers");
-      this.#step({ type: "protocolError", conn: connId, error, nowMs });
+    const hello = decoded.message;
+    if (hello.role === "peer") return this.#acceptPeer(connId, conn, hello);
+    this.#logger.debug(`Connection ${connId} from ${conn.remoteAddress} is a ${hello.role}`);
+    this.#step({ type: "hello", conn: connId, hello, nowMs });
+    return { kind: hello.role };
+  }
+
+  #acceptPeer(connId: ConnId, conn: FramedConnection, hello: Hello): Role | null {
+    const { config, self } = this.#options;
+    const member = config.orchestrators.some((o) => o.id === hello.nodeId && o.id !== self.id);
+    if (!member || hello.clusterId !== config.clusterId) {
+      const error = new ProtocolError(
+        "bad_request",
+        `Refused peer ${hello.nodeId ?? "(no id)"} of cluster ${hello.clusterId ?? "(none)"}: ` +
+          `not a member of cluster ${config.clusterId}`,
+      );
+      this.#step({ type: "protocolError", conn: connId, error, nowMs: Date.now() });
       return null;
     }
-    this.#logger.debug(
-      `Connection ${connId} from ${conn.remoteAddress} is a ${decoded.message.role}`,
-    );
-    this.#step({ type: "hello", conn: connId, hello: decoded.message, nowMs });
-    return decoded.message.role;
+    // Batches of entries and snapshot chunks are larger than client frames.
+    conn.setMaxFrameBytes(PEER_MAX_FRAME_BYTES);
+    this.#logger.debug(`Connection ${connId} from ${conn.remoteAddress} is peer ${hello.nodeId}`);
+    return { kind: "peer", nodeId: hello.nodeId! };
   }
 
   #onFrame(connId: ConnId, role: Role, payload: Uint8Array): void {
     const nowMs = Date.now();
-    if (role === "worker") {
-      const decoded = decodeMessage(payload, DIRECTIONS.workerToOrchestrator);
-      this.#step(
-        decoded.ok
-          ? { type: "workerMessage", conn: connId, message: decoded.message, nowMs }
-          : { type: "protocolError", conn: connId, error: decoded.error, nowMs },
-      );
-      return;
-    }
-    const decoded = decodeMessage(payload, DIRECTIONS.clientToOrchestrator);
-    if (!decoded.ok) {
-      this.#step({ type: "protocolError", conn: connId, error: decoded.error, nowMs });
-    } else if (decoded.message.type === "login") {
-      void this.#login(connId, decoded.message);
-    } else {
-      this.#step({
-        type: "clientRequest",
-        conn: connId,
-        request: decoded.message,
-        tokenHash: hashToken(decoded.message.token),
-        nowMs,
-      });
+    switch (role.kind) {
+      case "peer": {
+        const decoded = decodeMessage(payload, DIRECTIONS.peer);
+        if (!decoded.ok) {
+          this.#logger.warn(`Bad message from peer ${role.nodeId}: ${decoded.error.message}`);
+          return;
+        }
+        this.#step({ type: "peerMessage", from: role.nodeId, message: decoded.message, nowMs });
+        return;
+      }
+      case "worker": {
+        const decoded = decodeMessage(payload, DIRECTIONS.workerToOrchestrator);
+        this.#step(
+          decoded.ok
+            ? { type: "workerMessage", conn: connId, message: decoded.message, nowMs }
+            : { type: "protocolError", conn: connId, error: decoded.error, nowMs },
+        );
+        return;
+      }
+      case "client": {
+        const decoded = decodeMessage(payload, DIRECTIONS.clientToOrchestrator);
+        if (!decoded.ok) {
+          this.#step({ type: "protocolError", conn: connId, error: decoded.error, nowMs });
+        } else if (decoded.message.type === "login") {
+          void this.#login(connId, decoded.message);
+        } else {
+          this.#step({
+            type: "clientRequest",
+            conn: connId,
+            request: decoded.message,
+            tokenHash: hashToken(decoded.message.token),
+            nowMs,
+          });
+        }
+      }
     }
   }
 
@@ -318,8 +369,18 @@ export class OrchestratorServer {
 
   #execute(effects: NodeEffects): void {
     for (const line of effects.log) this.#logger.log(line.level, line.message);
-    if (effects.persist.entries.length > 0 || effects.persist.hardState !== null) {
-      this.#commit.stage(effects.persist.entries, effects.persist.hardState);
+    for (const { to, message } of effects.peerSend) this.#peers.send(to, message);
+    const { persist } = effects;
+    const after = effects.peerSendAfterPersist;
+    if (persist.entries.length > 0 || persist.hardState !== null || persist.snapshot !== null) {
+      this.#commit.enqueue({
+        persist,
+        afterDurable: after.length === 0 ? null : () => {
+          for (const { to, message } of after) this.#peers.send(to, message);
+        },
+      });
+    } else {
+      for (const { to, message } of after) this.#peers.send(to, message);
     }
     for (const { conn, message } of effects.send) this.#conns.get(conn)?.send(message);
     for (const conn of effects.close) void this.#conns.get(conn)?.closeAfterFlush();
@@ -336,13 +397,15 @@ export class OrchestratorServer {
     const term = sm.appliedTerm;
     // Serialized synchronously, so the snapshot is exactly the state at `index`.
     const data = textEncoder.encode(JSON.stringify(takeSnapshot(sm)));
-    this.#storage.saveSnapshot({ index, term, data }).then(() => {
-      this.#lastSnapshotIndex = index;
-      this.#logger.info(`Snapshot at index ${index} (${data.length} bytes)`);
-    }, (error: unknown) => {
-      this.#logger.error(`Snapshot at index ${index} failed: ${error}`);
-    }).finally(() => {
-      this.#snapshotting = false;
+    // Through the persistence queue, so it is ordered with the log writes around it.
+    this.#commit.enqueue({
+      persist: { snapshot: { index, term, data, discardLog: false }, entries: [], hardState: null },
+      afterDurable: () => {
+        this.#snapshotting = false;
+        this.#lastSnapshotIndex = index;
+        this.#node.snapshotTaken({ index, term, data });
+        this.#logger.info(`Snapshot at index ${index} (${data.length} bytes)`);
+      },
     });
   }
 

@@ -1,7 +1,7 @@
 /**
- * Staging shared by both storages: checks appends and hard states against the
- * log's shape, encodes them as records, and hands them out in batches for one
- * durable write. Pure: no I/O.
+ * Staging shared by both storages: checks appends, truncations and hard states
+ * against the log's shape, encodes them as records, and hands them out in
+ * batches for one durable write. Pure: no I/O.
  * @module
  */
 import { assert } from "../../shared/assert.ts";
@@ -78,6 +78,29 @@ export class StagedRecords {
     const copy = { term: hardState.term, votedFor: hardState.votedFor };
     this.#stage(encodeRecord({ type: "hardState", hardState: copy }));
     this.#hardState = copy;
+  }
+
+  /**
+   * Checks and encodes the removal of every entry after `afterIndex`; appends
+   * then continue at `afterIndex + 1` (or lower, truncating further).
+   * @throws {InvariantError} on a malformed index, an index below the snapshot's
+   * (those entries are already compacted), or an index past the end of the log
+   * (that would leave a gap no snapshot covers).
+   */
+  stageTruncation(afterIndex: number): void {
+    assertInteger(afterIndex, { name: "truncation index", min: 0 });
+    assert(
+      afterIndex >= this.#snapshotIndex,
+      `cannot truncate the log after entry ${afterIndex}: the snapshot at index ` +
+        `${this.#snapshotIndex} already covers it`,
+    );
+    assert(
+      afterIndex <= this.#lastIndex,
+      `cannot truncate the log after entry ${afterIndex}: the log ends at ${this.#lastIndex}, ` +
+        `so that would leave a gap`,
+    );
+    this.#stage(encodeRecord({ type: "truncate", afterIndex }));
+    this.#lastIndex = afterIndex;
   }
 
   /**

@@ -187,6 +187,11 @@ class FileLogStorage implements LogStorage {
     this.#staged.stageEntries(entries);
   }
 
+  truncateAfter(index: number): void {
+    this.#assertOpen("truncate the log");
+    this.#staged.stageTruncation(index);
+  }
+
   setHardState(hardState: HardState): void {
     this.#assertOpen("set the hard state");
     this.#staged.stageHardState(hardState);

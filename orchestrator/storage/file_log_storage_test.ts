@@ -1,4 +1,4 @@
-// Proves that the file storage meets the storage contract and survives what disks do: torn tails, corrupt segments and snapshots, and segment turnover.
+// Proves that the file storage meets the storage contract and survives what disks do: torn tails, corrupt segments and snapshots, and segment turnover, with or without truncations.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
@@ -255,6 +255,67 @@ Deno.test("FileLogStorage writes records staged after saveSnapshot() only after 
     await Promise.all([snapshot, second]);
     const reopened = await reopen(dir, storage);
     assert.deepStrictEqual(reopened.recovered.entries, makeEntries(11, 1, 2));
+    await reopened.storage.close();
+  });
+});
+
+Deno.test("FileLogStorage writes a truncation staged after saveSnapshot() only after the snapshot", async () => {
+  await withTempDir(async (dir) => {
+    const { storage } = await open(dir);
+    storage.append(makeEntries(1, 3));
+    const first = storage.sync(); // queued, not started yet
+    const snapshot = storage.saveSnapshot({ index: 10, term: 2, data: new Uint8Array([10]) });
+    // Valid only because the snapshot covers 4..10: it must not reach the disk before it.
+    storage.truncateAfter(10);
+    const second = storage.sync();
+    await first;
+    const crashed = `${dir}-crashed`;
+    Deno.mkdirSync(crashed);
+    for (const item of Deno.readDirSync(dir)) {
+      Deno.writeFileSync(join(crashed, item.name), Deno.readFileSync(join(dir, item.name)));
+    }
+    const copy = await open(crashed, { warnings: [] });
+    assert.deepStrictEqual(copy.recovered.entries, makeEntries(1, 3));
+    await copy.storage.close();
+    await Promise.all([snapshot, second]);
+    const reopened = await reopen(dir, storage);
+    assert.equal(reopened.recovered.snapshot?.index, 10);
+    assert.deepStrictEqual(reopened.recovered.entries, []);
+    await reopened.storage.close();
+  });
+});
+
+Deno.test("FileLogStorage keeps a truncation's effect after deleting the segments before it", async () => {
+  await withTempDir(async (dir) => {
+    const segmentBytes = 200;
+    const { storage } = await open(dir, { segmentBytes });
+    for (let index = 1; index <= 20; index++) {
+      storage.append(makeEntries(index, 1));
+      await storage.sync();
+    }
+    storage.truncateAfter(5);
+    await storage.sync();
+    for (let index = 6; index <= 30; index++) {
+      storage.append(makeEntries(index, 1, 2));
+      await storage.sync();
+    }
+    await storage.saveSnapshot({ index: 8, term: 2, data: new Uint8Array([8]) });
+    await storage.saveSnapshot({ index: 27, term: 2, data: new Uint8Array([27]) });
+    assert.ok(
+      !(await listNames(dir, /^wal-/)).includes("wal-00000001.log"),
+      "segments the oldest snapshot covers should be deleted",
+    );
+    await storage.close();
+
+    // Corrupt the newest snapshot so recovery falls back to the older one and
+    // replays from entry 9 of term 1, across the truncation back to 5.
+    const newest = join(dir, "snapshot-00000000000000000027-2.snap");
+    const bytes = await Deno.readFile(newest);
+    bytes[bytes.length - 1] ^= 0xff;
+    await Deno.writeFile(newest, bytes);
+    const reopened = await open(dir, { segmentBytes, warnings: [] });
+    assert.equal(reopened.recovered.snapshot?.index, 8);
+    assert.deepStrictEqual(reopened.recovered.entries, makeEntries(9, 22, 2));
     await reopened.storage.close();
   });
 });

@@ -14,10 +14,14 @@ import type { HardState } from "./log_storage.ts";
  */
 export const RECORD_PAYLOAD_BYTES_MAX = 64 * 1024 * 1024;
 
-/** One record of the write-ahead log, in write order. */
+/**
+ * One record of the write-ahead log, in write order. A `truncate` record
+ * removes every entry after `afterIndex` (see `LogStorage.truncateAfter`).
+ */
 export type LogRecord =
   | { type: "entry"; entry: LogEntry }
-  | { type: "hardState"; hardState: HardState };
+  | { type: "hardState"; hardState: HardState }
+  | { type: "truncate"; afterIndex: number };
 
 /** The outcome of decoding a run of records. */
 export interface DecodedRecords {
@@ -89,6 +93,8 @@ function parseRecord(value: unknown): LogRecord {
       return { type: "entry", entry: parseEntry(value.entry) };
     case "hardState":
       return { type: "hardState", hardState: parseHardState(value.hardState) };
+    case "truncate":
+      return { type: "truncate", afterIndex: requireInteger(value.afterIndex, "afterIndex", 0) };
     default:
       throw new SyntaxError(`unknown record type ${JSON.stringify(value.type)}`);
   }

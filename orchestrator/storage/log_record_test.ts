@@ -8,7 +8,9 @@ import { makeEntries } from "./log_storage_contract.ts";
 const RECORDS: LogRecord[] = [
   { type: "hardState", hardState: { term: 0, votedFor: null } },
   ...makeEntries(1, 3).map((entry): LogRecord => ({ type: "entry", entry })),
+  { type: "truncate", afterIndex: 2 },
   { type: "hardState", hardState: { term: 2, votedFor: "nó-ç" } },
+  { type: "truncate", afterIndex: 0 },
 ];
 
 function encodeAll(records: readonly LogRecord[]): { bytes: Uint8Array; ends: number[] } {
@@ -84,6 +86,16 @@ Deno.test("decodeRecords() throws on a checksum-valid record that is not a recor
     1024,
   );
   assert.throws(() => decodeRecords(badIndex), /entry\.index must be an integer >= 1, got 0/);
+  for (
+    const [json, message] of [
+      ['{"type":"truncate","afterIndex":-1}', /afterIndex must be an integer >= 0, got -1/],
+      ['{"type":"truncate","afterIndex":"3"}', /afterIndex must be an integer >= 0, got "3"/],
+      ['{"type":"truncate"}', /afterIndex must be an integer >= 0, got undefined/],
+    ] as const
+  ) {
+    const frame = encodeChecksumFrame(new TextEncoder().encode(json), 1024);
+    assert.throws(() => decodeRecords(frame), message, json);
+  }
 });
 
 Deno.test("encodeChecksumFrame() refuses a payload above its limit", () => {

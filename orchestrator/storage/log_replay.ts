@@ -29,7 +29,8 @@ export interface ReplayOptions {
 /**
  * Folds records into the recovered log: the last hard state wins; an entry
  * whose index is `<=` the last one replaces the suffix from that index (Raft
- * section 5.3); entries up to the snapshot's index are dropped.
+ * section 5.3); a truncation drops every entry after its index, and the log
+ * continues right after it; entries up to the snapshot's index are dropped.
  * @throws {InvariantError} when entries are missing (a gap that the snapshot
  * does not cover) or the hard state goes backwards: the records were not
  * written by a correct store, and guessing would corrupt the node.
@@ -42,7 +43,7 @@ export function replayRecords(
 ): RecoveredLog {
   const snapshotIndex = options.snapshot?.index ?? 0;
   let hardState: HardState = { ...INITIAL_HARD_STATE };
-  const entries: LogEntry[] = [];
+  const log: ReplayedLog = { entries: [], lastIndex: null };
   for (const record of records) {
     switch (record.type) {
       case "hardState":
@@ -50,7 +51,10 @@ export function replayRecords(
         hardState = { ...record.hardState };
         break;
       case "entry":
-        applyEntry(entries, record.entry, snapshotIndex);
+        applyEntry(log, record.entry, snapshotIndex);
+        break;
+      case "truncate":
+        applyTruncation(log, record.afterIndex, snapshotIndex);
         break;
       default:
         assertNever(record, "unknown log record");
@@ -59,7 +63,7 @@ export function replayRecords(
   return {
     hardState,
     snapshot: options.snapshot,
-    entries: entriesAfter(entries, snapshotIndex),
+    entries: entriesAfter(log, snapshotIndex),
     repairedBytes: options.repairedBytes ?? 0,
   };
 }
@@ -81,30 +85,74 @@ export function assertHardStateStep(previous: HardState, next: HardState): void 
   );
 }
 
-/** Appends `entry` to the contiguous run `entries`, truncating or restarting it first when needed. */
-function applyEntry(entries: LogEntry[], entry: LogEntry, snapshotIndex: number): void {
-  if (entries.length > 0) {
-    const first = entries[0].index;
-    const last = first + entries.length - 1;
-    if (entry.index <= last) {
-      // Conflict resolution: the new entry replaces everything from its index.
-      entries.length = Math.max(0, entry.index - first);
-    } else if (entry.index > last + 1) {
-      // Only a snapshot installed from the leader may jump the log forward.
-      assert(
-        entry.index <= snapshotIndex + 1,
-        `log gap: entry ${entry.index} follows entry ${last}, and the snapshot ` +
-          `(index ${snapshotIndex}) does not cover the gap`,
-      );
-      entries.length = 0;
-    }
+/** The log as replay rebuilds it. */
+interface ReplayedLog {
+  /** A contiguous run of entries (the records may start mid-log, once old segments are deleted). */
+  entries: LogEntry[];
+  /**
+   * Index of the log's last entry: the last of `entries`, or where a
+   * truncation left the log when `entries` is empty. Null until a record says
+   * (an empty run at the start may follow entries in deleted segments).
+   */
+  lastIndex: number | null;
+}
+
+/** Appends `entry` to the run, truncating or restarting the run first when needed. */
+function applyEntry(log: ReplayedLog, entry: LogEntry, snapshotIndex: number): void {
+  if (log.lastIndex !== null && entry.index > log.lastIndex + 1) {
+    // Only a snapshot installed from the leader may jump the log forward.
+    assert(
+      entry.index <= snapshotIndex + 1,
+      `log gap: entry ${entry.index} follows entry ${log.lastIndex}, and the snapshot ` +
+        `(index ${snapshotIndex}) does not cover the gap`,
+    );
+    log.entries.length = 0;
+  } else {
+    // Conflict resolution: the new entry replaces everything from its index.
+    cutRunAfter(log.entries, entry.index - 1);
   }
-  entries.push(entry);
+  log.entries.push(entry);
+  log.lastIndex = entry.index;
+}
+
+/** Drops every entry after `afterIndex`; the log then continues at `afterIndex + 1`. */
+function applyTruncation(log: ReplayedLog, afterIndex: number, snapshotIndex: number): void {
+  if (log.lastIndex !== null && afterIndex > log.lastIndex) {
+    // Past the last entry, only a snapshot installed from the leader covers the
+    // gap. The store saved that snapshot before writing this record, and
+    // recovery loads it before replay, so it is known here.
+    assert(
+      afterIndex <= snapshotIndex,
+      `log gap: truncation after ${afterIndex} follows entry ${log.lastIndex}, and the ` +
+        `snapshot (index ${snapshotIndex}) does not cover the gap`,
+    );
+    log.entries.length = 0;
+  } else {
+    cutRunAfter(log.entries, afterIndex);
+  }
+  log.lastIndex = afterIndex;
+}
+
+/** Drops the entries of `entries` after `afterIndex` (all of them when it is below the run). */
+function cutRunAfter(entries: LogEntry[], afterIndex: number): void {
+  if (entries.length === 0) return;
+  const kept = Math.max(0, afterIndex - entries[0].index + 1);
+  assert(kept <= entries.length, `cutting the log after ${afterIndex} would grow it`);
+  entries.length = kept;
 }
 
 /** The entries after the snapshot; they must start right after it. */
-function entriesAfter(entries: LogEntry[], snapshotIndex: number): LogEntry[] {
-  if (entries.length === 0) return entries;
+function entriesAfter(log: ReplayedLog, snapshotIndex: number): LogEntry[] {
+  const { entries, lastIndex } = log;
+  if (entries.length === 0) {
+    // A truncation may leave no entries: the snapshot must then cover the log up to its end.
+    assert(
+      lastIndex === null || lastIndex <= snapshotIndex,
+      `log gap: entries ${snapshotIndex + 1}..${lastIndex} are missing ` +
+        `(a truncation ends the log at ${lastIndex}, the snapshot ends at ${snapshotIndex})`,
+    );
+    return entries;
+  }
   const first = entries[0].index;
   assert(
     first <= snapshotIndex + 1,

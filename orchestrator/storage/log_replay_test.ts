@@ -1,4 +1,4 @@
-// Proves that replay folds records into a log exactly as Raft requires: last hard state wins, conflicting suffixes are replaced, snapshots cover their prefix, and missing entries are refused.
+// Proves that replay folds records into a log exactly as Raft requires: last hard state wins, conflicting suffixes are replaced, truncations drop what follows them, snapshots cover their prefix, and missing entries are refused.
 import assert from "node:assert/strict";
 import { InvariantError } from "../../shared/assert.ts";
 import type { LogEntry } from "../tasks/mod.ts";
@@ -13,6 +13,10 @@ function entries(first: number, count: number, term = 1): LogRecord[] {
 
 function hardState(term: number, votedFor: string | null): LogRecord {
   return { type: "hardState", hardState: { term, votedFor } satisfies HardState };
+}
+
+function truncate(afterIndex: number): LogRecord {
+  return { type: "truncate", afterIndex };
 }
 
 function snapshotAt(index: number, term = 1): StoredSnapshot {
@@ -97,5 +101,86 @@ Deno.test("replayRecords() refuses a hard state that goes backwards or votes twi
   assert.throws(
     () => replayRecords([hardState(3, "n1"), hardState(3, "n2")], { snapshot: null }),
     /vote changed within term 3: n1 -> n2/,
+  );
+});
+
+Deno.test("replayRecords() drops the entries after a truncation and continues after it", () => {
+  const recovered = replayRecords([...entries(1, 10), truncate(6), ...entries(7, 1, 2)], {
+    snapshot: null,
+  });
+  assert.deepStrictEqual(describeEntries(recovered.entries), [
+    "1@1",
+    "2@1",
+    "3@1",
+    "4@1",
+    "5@1",
+    "6@1",
+    "7@2",
+  ]);
+  assert.deepStrictEqual(
+    replayRecords([...entries(1, 3), truncate(0)], { snapshot: null }).entries,
+    [],
+  );
+});
+
+Deno.test("replayRecords() lets an entry below a truncation truncate further", () => {
+  const recovered = replayRecords([...entries(1, 10), truncate(6), ...entries(3, 1, 2)], {
+    snapshot: null,
+  });
+  assert.deepStrictEqual(describeEntries(recovered.entries), ["1@1", "2@1", "3@2"]);
+});
+
+Deno.test("replayRecords() drops all entries after a truncation at the snapshot", () => {
+  const recovered = replayRecords([...entries(1, 10), truncate(6)], { snapshot: snapshotAt(6, 2) });
+  assert.deepStrictEqual(recovered.entries, []);
+});
+
+Deno.test("replayRecords() applies a truncation below the first record (old segments deleted)", () => {
+  // Entries 1..10 were in deleted segments; the truncation reaches back into them.
+  const recovered = replayRecords(
+    [hardState(2, "n1"), ...entries(11, 10), truncate(5), ...entries(6, 10, 2)],
+    { snapshot: snapshotAt(12, 2) },
+  );
+  assert.deepStrictEqual(recovered.entries, makeEntries(13, 3, 2));
+});
+
+Deno.test("replayRecords() accepts a truncation that starts the records (old segments deleted)", () => {
+  const recovered = replayRecords([hardState(2, null), truncate(8), ...entries(9, 2, 2)], {
+    snapshot: snapshotAt(8, 2),
+  });
+  assert.deepStrictEqual(recovered.entries, makeEntries(9, 2, 2));
+});
+
+Deno.test("replayRecords() accepts a truncation past the last entry that the snapshot covers", () => {
+  const records = [...entries(1, 3), truncate(10)];
+  assert.deepStrictEqual(replayRecords(records, { snapshot: snapshotAt(10, 2) }).entries, []);
+  const continued = replayRecords([...records, ...entries(11, 1, 2)], {
+    snapshot: snapshotAt(10, 2),
+  });
+  assert.deepStrictEqual(continued.entries, makeEntries(11, 1, 2));
+});
+
+Deno.test("replayRecords() refuses a truncation past the last entry that the snapshot does not cover", () => {
+  assert.throws(
+    () => replayRecords([...entries(1, 3), truncate(10)], { snapshot: snapshotAt(5) }),
+    (error: Error) =>
+      error instanceof InvariantError &&
+      error.message.startsWith(
+        "log gap: truncation after 10 follows entry 3, and the snapshot (index 5)",
+      ),
+  );
+});
+
+Deno.test("replayRecords() refuses an entry that skips past a truncation", () => {
+  assert.throws(
+    () => replayRecords([...entries(1, 10), truncate(6), ...entries(8, 1)], { snapshot: null }),
+    /log gap: entry 8 follows entry 6, and the snapshot \(index 0\)/,
+  );
+});
+
+Deno.test("replayRecords() refuses a truncation that ends the log past the snapshot with no entries", () => {
+  assert.throws(
+    () => replayRecords([hardState(1, null), truncate(6)], { snapshot: snapshotAt(3) }),
+    /log gap: entries 4\.\.6 are missing \(a truncation ends the log at 6, the snapshot ends at 3\)/,
   );
 });

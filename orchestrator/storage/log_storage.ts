@@ -40,9 +40,9 @@ export interface RecoveredLog {
 }
 
 /**
- * The durable log. `append` and `setHardState` only stage; nothing is durable
- * until the promise of a later `sync()` resolves, and Raft must not send a
- * message that depends on staged data before then.
+ * The durable log. `append`, `truncateAfter` and `setHardState` only stage;
+ * nothing is durable until the promise of a later `sync()` resolves, and Raft
+ * must not send a message that depends on staged data before then.
  *
  * @example
  * storage.setHardState({ term: 3, votedFor: "n2" });
@@ -58,6 +58,31 @@ export interface LogStorage {
    */
   append(entries: readonly LogEntry[]): void;
   /**
+   * Stages the removal of every entry after `index`: once synced, recovery
+   * never returns them, and the next append continues at `index + 1` (an
+   * entry at a lower index truncates further, as in `append`). `index` must be
+   * >= the newest snapshot's index and <= the last staged index (the log must
+   * not end with a gap the snapshot does not cover); `index` equal to the last
+   * staged index changes nothing.
+   *
+   * Its use is a follower installing the leader's snapshot at index I whose
+   * term does not match the local entry at I: Raft section 7 discards the whole
+   * log. Truncating and syncing BEFORE saving the snapshot leaves no crash
+   * window: every crash point recovers either the old log, a prefix of it, or
+   * the snapshot with no entries. Saving the snapshot first and truncating
+   * after it is allowed too, but then a crash between the snapshot and the sync
+   * recovers the snapshot followed by the stale entries. A snapshot beyond the
+   * last entry needs no truncation: it already leaves no entries after it.
+   * @throws {InvariantError} when `index` is not an integer, is below the
+   * newest snapshot's index, or is past the last staged index.
+   * @example
+   * // The leader's snapshot conflicts with the local entry at snapshot.index.
+   * storage.truncateAfter(snapshot.index);
+   * await storage.sync();
+   * await storage.saveSnapshot(snapshot); // now reply to the leader
+   */
+  truncateAfter(index: number): void;
+  /**
    * Stages a new hard state.
    * @throws {InvariantError} when the term goes backwards or the node votes twice in one term.
    */
@@ -72,8 +97,10 @@ export interface LogStorage {
    * Durably stores a snapshot, then deletes older snapshots beyond the
    * {@link SNAPSHOTS_KEPT} newest and the log data that every kept snapshot
    * covers (so recovery can fall back to the older one). Entries after
-   * `snapshot.index` stay readable after recovery. A snapshot beyond the last
-   * entry (installed from a leader) makes the next expected index `snapshot.index + 1`.
+   * `snapshot.index` stay readable after recovery (drop them with
+   * {@link LogStorage.truncateAfter} when the snapshot conflicts with them). A
+   * snapshot beyond the last entry (installed from a leader) makes the next
+   * expected index `snapshot.index + 1`.
    * @throws {InvariantError} when the snapshot is older than the newest one stored.
    */
   saveSnapshot(snapshot: StoredSnapshot): Promise<void>;

@@ -227,6 +227,132 @@ const CASES: Record<string, (subject: LogStorageUnderTest) => Promise<void>> = {
     await reopened.close();
   },
 
+  "truncateAfter() at a conflicting snapshot discards the whole log": async (subject) => {
+    const { storage } = await subject.open();
+    storage.append(makeEntries(1, 10));
+    await storage.sync();
+    // The leader's snapshot at 6 conflicts with entry 6 here (Raft section 7).
+    await storage.saveSnapshot({ index: 6, term: 2, data: encoder.encode("leader@6") });
+    storage.truncateAfter(6);
+    await storage.sync();
+    const second = await reopen(subject, storage);
+    assert.deepStrictEqual(second.recovered.snapshot, {
+      index: 6,
+      term: 2,
+      data: encoder.encode("leader@6"),
+    });
+    assert.deepStrictEqual(second.recovered.entries, []);
+    second.storage.append(makeEntries(7, 1, 2));
+    await second.storage.sync();
+    const third = await reopen(subject, second.storage);
+    assert.deepStrictEqual(describeEntries(third.recovered.entries), ["7@2"]);
+    await third.storage.close();
+  },
+
+  "truncateAfter() before saving the snapshot leaves a consistent log at each step": async (
+    subject,
+  ) => {
+    const { storage } = await subject.open();
+    storage.append(makeEntries(1, 10));
+    await storage.sync();
+    storage.truncateAfter(6);
+    await storage.sync();
+    const second = await reopen(subject, storage);
+    assert.deepStrictEqual(second.recovered.entries, makeEntries(1, 6));
+    await second.storage.saveSnapshot({ index: 6, term: 2, data: encoder.encode("leader@6") });
+    second.storage.append(makeEntries(7, 2, 2));
+    await second.storage.sync();
+    const third = await reopen(subject, second.storage);
+    assert.equal(third.recovered.snapshot?.index, 6);
+    assert.deepStrictEqual(third.recovered.entries, makeEntries(7, 2, 2));
+    await third.storage.close();
+  },
+
+  "truncateAfter() outside the snapshot index and the end of the log throws": async (subject) => {
+    const { storage } = await subject.open();
+    storage.append(makeEntries(1, 10));
+    await storage.sync();
+    await storage.saveSnapshot({ index: 6, term: 1, data: encoder.encode("state@6") });
+    const pendingBytes = storage.pendingBytes;
+    assert.throws(() => storage.truncateAfter(5), InvariantError);
+    assert.throws(() => storage.truncateAfter(11), InvariantError);
+    assert.throws(() => storage.truncateAfter(-1), InvariantError);
+    assert.throws(() => storage.truncateAfter(7.5), InvariantError);
+    assert.equal(storage.pendingBytes, pendingBytes, "a refused truncation staged something");
+    storage.truncateAfter(10); // the end of the log: changes nothing
+    storage.truncateAfter(8);
+    assert.throws(() => storage.append(makeEntries(10, 1)), InvariantError);
+    assert.throws(() => storage.truncateAfter(9), InvariantError);
+    storage.append(makeEntries(9, 1, 2));
+    await storage.sync();
+    const { storage: reopened, recovered } = await reopen(subject, storage);
+    assert.deepStrictEqual(describeEntries(recovered.entries), ["7@1", "8@1", "9@2"]);
+    await reopened.close();
+  },
+
+  "truncateAfter() is not durable until synced": async (subject) => {
+    const { storage } = await subject.open();
+    storage.append(makeEntries(1, 10));
+    await storage.sync();
+    await storage.saveSnapshot({ index: 6, term: 2, data: encoder.encode("leader@6") });
+    storage.truncateAfter(6);
+    // Closing drops what is staged, as a crash would.
+    const { storage: reopened, recovered } = await reopen(subject, storage);
+    assert.equal(recovered.snapshot?.index, 6);
+    assert.deepStrictEqual(recovered.entries, makeEntries(7, 4));
+    await reopened.close();
+  },
+
+  "a truncation and appends in one sync apply in order": async (subject) => {
+    const { storage } = await subject.open();
+    storage.setHardState({ term: 1, votedFor: null });
+    storage.append(makeEntries(1, 10));
+    await storage.sync();
+    storage.truncateAfter(4);
+    storage.append(makeEntries(5, 3, 2));
+    storage.setHardState({ term: 3, votedFor: "n2" });
+    storage.append(makeEntries(7, 2, 3)); // an entry below the end still truncates further
+    storage.truncateAfter(7);
+    await storage.sync();
+    const second = await reopen(subject, storage);
+    assert.deepStrictEqual(describeEntries(second.recovered.entries), [
+      "1@1",
+      "2@1",
+      "3@1",
+      "4@1",
+      "5@2",
+      "6@2",
+      "7@3",
+    ]);
+    assert.deepStrictEqual(second.recovered.hardState, { term: 3, votedFor: "n2" });
+    second.storage.truncateAfter(0);
+    second.storage.append(makeEntries(1, 1, 3));
+    await second.storage.sync();
+    const third = await reopen(subject, second.storage);
+    assert.deepStrictEqual(describeEntries(third.recovered.entries), ["1@3"]);
+    await third.storage.close();
+  },
+
+  "truncateAfter() at a snapshot beyond the last entry keeps the log continuing after it": async (
+    subject,
+  ) => {
+    const { storage } = await subject.open();
+    storage.append(makeEntries(1, 3));
+    await storage.sync();
+    await storage.saveSnapshot({ index: 10, term: 2, data: encoder.encode("leader@10") });
+    storage.truncateAfter(10);
+    await storage.sync();
+    const second = await reopen(subject, storage);
+    assert.equal(second.recovered.snapshot?.index, 10);
+    assert.deepStrictEqual(second.recovered.entries, []);
+    assert.throws(() => second.storage.append(makeEntries(12, 1, 2)), InvariantError);
+    second.storage.append(makeEntries(11, 1, 2));
+    await second.storage.sync();
+    const third = await reopen(subject, second.storage);
+    assert.deepStrictEqual(third.recovered.entries, makeEntries(11, 1, 2));
+    await third.storage.close();
+  },
+
   "a snapshot's data is copied, not referenced": async (subject) => {
     const { storage } = await subject.open();
     storage.append(makeEntries(1, 2));
@@ -271,6 +397,7 @@ const CASES: Record<string, (subject: LogStorageUnderTest) => Promise<void>> = {
     const { storage } = await subject.open();
     await storage.close();
     assert.throws(() => storage.append(makeEntries(1, 1)), /closed/);
+    assert.throws(() => storage.truncateAfter(0), /closed/);
     await assert.rejects(storage.sync(), /closed/);
     await assert.rejects(
       storage.saveSnapshot({ index: 1, term: 1, data: new Uint8Array(1) }),

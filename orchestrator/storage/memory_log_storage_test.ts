@@ -1,4 +1,4 @@
-// Proves that MemoryLogStorage meets the storage contract and that its fault hooks lose exactly unsynced data and repair a torn write.
+// Proves that MemoryLogStorage meets the storage contract, that its fault hooks lose exactly unsynced data and repair a torn write, and that compaction keeps what replay would give.
 import assert from "node:assert/strict";
 import { InvariantError } from "../../shared/assert.ts";
 import {
@@ -82,4 +82,36 @@ Deno.test("MemoryLogStorage.crashTearingLastWrite() rejects an impossible cut", 
   storage.append(makeEntries(1, 1));
   await storage.sync();
   assert.throws(() => storage.crashTearingLastWrite(storage.lastWriteByteLength), InvariantError);
+});
+
+Deno.test("MemoryLogStorage.crashTearingLastWrite() of a truncation brings the old entries back", async () => {
+  const storage = new MemoryLogStorage();
+  storage.append(makeEntries(1, 10));
+  await storage.sync();
+  storage.truncateAfter(6);
+  await storage.sync();
+  const recovered = storage.crashTearingLastWrite(storage.lastWriteByteLength - 1);
+  assert.deepStrictEqual(recovered.entries, makeEntries(1, 10));
+  assert.ok(recovered.repairedBytes > 0);
+  storage.truncateAfter(6);
+  await storage.sync();
+  assert.deepStrictEqual(storage.crash().entries, makeEntries(1, 6));
+});
+
+Deno.test("MemoryLogStorage compaction keeps the effect of a truncation", async () => {
+  const storage = new MemoryLogStorage();
+  storage.append(makeEntries(1, 10));
+  await storage.sync();
+  storage.truncateAfter(4);
+  await storage.sync();
+  storage.append(makeEntries(5, 4, 2));
+  await storage.sync();
+  // Compacts the first two writes into the entries after the snapshot: none.
+  await storage.saveSnapshot({ index: 6, term: 2, data: new Uint8Array([6]) });
+  assert.deepStrictEqual(describeEntries(storage.crash().entries), ["7@2", "8@2"]);
+  assert.deepStrictEqual(
+    describeEntries(storage.crashTearingLastWrite(0).entries),
+    [],
+    "the compacted writes must not bring back entries 7..10 of term 1",
+  );
 });

@@ -44,6 +44,11 @@ export const ClusterConfigSchema = z.object({
   /** How long a login token stays valid. */
   tokenTtlMs: z.number().int().min(1000).max(365 * DAY_MS).default(DAY_MS),
   maxFrameBytes: z.number().int().min(4096).max(64 * 1024 * 1024).default(DEFAULT_MAX_FRAME_BYTES),
+  /** The Raft leader's heartbeat to the other orchestrators. */
+  raftHeartbeatIntervalMs: z.number().int().min(10).max(10_000).default(100),
+  /** A follower that hears no leader for a random time in [min, max] starts an election. */
+  electionTimeoutMinMs: z.number().int().min(50).max(60_000).default(500),
+  electionTimeoutMaxMs: z.number().int().min(60).max(120_000).default(1000),
   /** A snapshot is taken after this many log entries, bounding restart time. */
   snapshotEveryEntries: z.number().int().min(10).max(10_000_000).default(10_000),
   /** Attempts a task gets when workers die under it (or hand it back) before it fails. */
@@ -52,6 +57,16 @@ export const ClusterConfigSchema = z.object({
   /** Marks a configuration with well-known demo passwords; nodes warn loudly when it is set. */
   demo: z.boolean().default(false),
 }).strict().superRefine((config, ctx) => {
+  if (
+    config.raftHeartbeatIntervalMs >= config.electionTimeoutMinMs ||
+    config.electionTimeoutMinMs >= config.electionTimeoutMaxMs
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["electionTimeoutMinMs"],
+      message: "need raftHeartbeatIntervalMs < electionTimeoutMinMs < electionTimeoutMaxMs",
+    });
+  }
   const ids = new Set<string>();
   for (const [i, o] of config.orchestrators.entries()) {
     if (ids.has(o.id)) {

@@ -19,7 +19,7 @@ export interface FramedConnectionOptions {
 
 export class FramedConnection {
   readonly #conn: Deno.Conn;
-  readonly #decoder: FrameDecoder;
+  #decoder: FrameDecoder;
   readonly #maxQueuedBytes: number;
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
@@ -33,6 +33,14 @@ export class FramedConnection {
     this.#maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     // Frames are already batched per write; Nagle would only add latency.
     if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+  }
+
+  /**
+   * Raises or lowers the frame limit (peers get a larger one than clients once their
+   * hello is read). Bytes already buffered are kept.
+   */
+  setMaxFrameBytes(maxFrameBytes: number): void {
+    this.#decoder = this.#decoder.withLimit(maxFrameBytes);
   }
 
   /** The peer's address as "host:port". */

@@ -15,6 +15,7 @@ import {
   OrchestratorToWorkerSchema,
   WorkerToOrchestratorSchema,
 } from "./messages.ts";
+import { PeerMessageSchema } from "./peer_messages.ts";
 
 /** A decoding failure, with the error code to reply with. */
 export class ProtocolError extends Error {
@@ -62,6 +63,7 @@ export const DIRECTIONS = {
   workerToOrchestrator: direction("worker message", WorkerToOrchestratorSchema),
   orchestratorToWorker: direction("orchestrator message", OrchestratorToWorkerSchema),
   heartbeat: direction("heartbeat datagram", HeartbeatDatagramSchema),
+  peer: direction("peer message", PeerMessageSchema),
 } as const;
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });

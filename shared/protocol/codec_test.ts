@@ -53,7 +53,7 @@ const taskView: TaskView = {
 /** One valid message of every type, per direction. */
 const SAMPLES: Record<DirectionName, Record<string, object>> = {
   hello: {
-    hello: { ...env, type: "hello", role: "worker" },
+    hello: { ...env, type: "hello", role: "peer", nodeId: "o2", clusterId: "c1" },
   },
   clientToOrchestrator: {
     login: { ...env, type: "login", id: 1, user: "alice", password: "secret" },
@@ -148,6 +148,70 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
       seq: 12,
       running: 1,
       slots: 4,
+    },
+  },
+  peer: {
+    requestVote: {
+      ...env,
+      type: "requestVote",
+      term: 3,
+      lastLogIndex: 9,
+      lastLogTerm: 2,
+      preVote: true,
+    },
+    voteResponse: { ...env, type: "voteResponse", term: 3, granted: true, preVote: false },
+    appendEntries: {
+      ...env,
+      type: "appendEntries",
+      term: 3,
+      prevLogIndex: 9,
+      prevLogTerm: 2,
+      entries: [
+        { index: 10, term: 3, command: { type: "noop", atMs: 5 } },
+        {
+          index: 11,
+          term: 3,
+          command: {
+            type: "taskSubmitted",
+            owner: "alice",
+            idempotencyKey: "k1",
+            spec: { kind: "sleep", description: "d", durationMs: 10 },
+            maxAttempts: 3,
+            atMs: 6,
+            lamport: 7,
+            node: "o1",
+          },
+        },
+      ],
+      leaderCommit: 9,
+      readCtx: 4,
+    },
+    appendResponse: {
+      ...env,
+      type: "appendResponse",
+      term: 3,
+      success: false,
+      matchIndex: 0,
+      conflictIndex: 5,
+      readCtx: 4,
+    },
+    installSnapshot: {
+      ...env,
+      type: "installSnapshot",
+      term: 3,
+      snapshotIndex: 100,
+      snapshotTerm: 2,
+      offset: 0,
+      data: "e30=",
+      done: true,
+    },
+    snapshotResponse: {
+      ...env,
+      type: "snapshotResponse",
+      term: 3,
+      snapshotIndex: 100,
+      received: 2,
+      done: true,
     },
   },
 };

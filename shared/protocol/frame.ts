@@ -60,6 +60,14 @@ export class FrameDecoder {
     this.#maxFrameBytes = maxFrameBytes;
   }
 
+  /** A decoder with another limit that continues from this one's buffered bytes. */
+  withLimit(maxFrameBytes: number): FrameDecoder {
+    const next = new FrameDecoder(maxFrameBytes);
+    next.#buffer = this.#buffer.slice(this.#start, this.#end);
+    next.#end = this.#end - this.#start;
+    return next;
+  }
+
   /** Bytes received but not yet part of a whole frame. */
   get pendingBytes(): number {
     return this.#end - this.#start;

@@ -132,11 +132,14 @@ export const WorkerViewSchema = z.object({
 }).strict();
 export type WorkerView = z.infer<typeof WorkerViewSchema>;
 
-/** First frame on every TCP connection: says who is speaking. */
+/** First frame on every TCP connection: says who is speaking (orchestrators also say which one). */
 export const HelloSchema = z.object({
   ...envelope,
   type: z.literal("hello"),
   role: z.enum(["client", "worker", "peer"]),
+  /** For role "peer": the connecting orchestrator's id and cluster. */
+  nodeId: z.string().min(1).max(64).optional(),
+  clusterId: z.string().min(1).max(64).optional(),
 }).strict();
 export type Hello = z.infer<typeof HelloSchema>;
 
@@ -392,7 +395,10 @@ export const FinishedAckSchema = z.object({
   attempt: positiveInt,
 }).strict();
 
-/** This incarnation was declared dead; its attempts are void. Re-register as a new incarnation. */
+/**
+ * This incarnation was declared dead; its attempts are void. The worker stops them and registers
+ * again (its old attempts stay fenced off by their attempt numbers).
+ */
 export const EvictedSchema = z.object({
   ...envelope,
   type: z.literal("evicted"),

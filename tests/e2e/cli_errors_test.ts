@@ -223,3 +223,26 @@ Deno.test("CLI maps every failure to its exit code and prints one JSON document"
     });
   });
 });
+
+// BUG: `list`, `submit` and `status` check the session before some of their flags, so a
+// logged-out user gets 4 ("not logged in") for arguments that are invalid whatever the session.
+Deno.test("CLI reports invalid arguments with exit 2 even before login", async () => {
+  await withCluster({}, async (cluster) => {
+    const cases = [
+      ["submit", "x", "-d", "-3"],
+      ["list", "--state", "nope"],
+      ["list", "--limit", "0"],
+      ["submit", "x", "-d", "1", "--max-attempts", "0"],
+      ["submit", "x", "-d", "1", "--idempotency-key", "k".repeat(200)],
+    ];
+    const wrong: string[] = [];
+    for (const args of cases) {
+      const result = await cluster.cli(args);
+      oneJsonDocument(result);
+      if (result.code !== EXIT_CODES.invalidArguments) {
+        wrong.push(`${args.join(" ").slice(0, 60)} -> exit ${result.code}`);
+      }
+    }
+    assert.deepEqual(wrong, [], "invalid arguments must exit 2 whether or not a session exists");
+  });
+});

@@ -215,7 +215,12 @@ export class WorkerCore {
     const running = this.#running.get(k);
     if (running === undefined) return;
     this.#running.delete(k);
-    if (running.voided) return; // aborted or handed back: the orchestrator no longer wants it
+    if (running.voided) {
+      // Aborted or handed back: the orchestrator no longer wants it, and a re-sent assignment
+      // of this attempt must not start it again.
+      this.#remember(k);
+      return;
+    }
     this.#log("info", `Task ${taskId} attempt ${attempt} ${outcome.status}`);
     this.#finish(taskId, attempt, outcome);
   }

@@ -51,6 +51,8 @@ function runExec(spec: Extract<TaskSpec, { kind: "exec" }>): RunningTask {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
+      // Its own process group, so a kill also reaches whatever the program started.
+      detached: true,
     }).spawn();
   } catch (error) {
     const why = error instanceof Deno.errors.NotFound
@@ -63,10 +65,10 @@ function runExec(spec: Extract<TaskSpec, { kind: "exec" }>): RunningTask {
     if (killedFor !== null) return;
     killedFor = reason;
     try {
-      child.kill("SIGKILL");
+      Deno.kill(-child.pid, "SIGKILL");
     } catch (error) {
-      // It exited between our check and the kill: nothing left to stop.
-      if (!(error instanceof TypeError)) throw error;
+      // The group is already gone (the program and its children exited): nothing to stop.
+      if (!(error instanceof Deno.errors.NotFound) && !(error instanceof TypeError)) throw error;
     }
   };
   const timeout = setTimeout(

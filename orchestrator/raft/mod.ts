@@ -1,0 +1,7 @@
+/**
+ * Raft consensus as a pure state machine (orchestrator/raft/raft_log.ts).
+ * @module
+ */
+export { RaftLog } from "./raft_log.ts";
+export type { RaftOptions, RaftRestore } from "./raft_log.ts";
+export { RaftEntries } from "./raft_entries.ts";

@@ -1,0 +1,173 @@
+/**
+ * Commands: the entries of the orchestrator's replicated log, defined once as
+ * schemas (orchestrators exchange them in Raft messages, so the codec checks
+ * them like any other wire data) with their TypeScript types inferred.
+ *
+ * Every change to orchestrator state is one of these, applied by the state
+ * machine in log order on every replica. A command carries everything its
+ * application needs (times, ids, Lamport stamps), so applying the same log
+ * always gives the same state.
+ * @module
+ */
+import { z } from "zod";
+import { LAMPORT_MAX, LIMITS } from "../limits.ts";
+import { OutcomeSchema, TaskSpecSchema } from "./messages.ts";
+
+const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const id = z.string().min(1).max(LIMITS.workerNameChars);
+
+/** Where an event came from: wall time (display only), Lamport time, and the producing node. */
+const stamp = {
+  atMs: nonNegInt,
+  lamport: z.number().int().nonnegative().max(LAMPORT_MAX),
+  node: id,
+};
+
+export const SessionOpenedSchema = z.object({
+  type: z.literal("sessionOpened"),
+  tokenHash: z.string().regex(/^[0-9a-f]{64}$/),
+  user: z.string().min(1).max(LIMITS.userNameChars),
+  expiresAtMs: nonNegInt,
+  atMs: nonNegInt,
+}).strict();
+
+export const SessionClosedSchema = z.object({
+  type: z.literal("sessionClosed"),
+  tokenHash: z.string().regex(/^[0-9a-f]{64}$/),
+  atMs: nonNegInt,
+}).strict();
+
+export const TaskSubmittedSchema = z.object({
+  type: z.literal("taskSubmitted"),
+  owner: z.string().min(1).max(LIMITS.userNameChars),
+  idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKeyChars),
+  spec: TaskSpecSchema,
+  maxAttempts: positiveInt.max(LIMITS.maxAttemptsMax),
+  ...stamp,
+}).strict();
+
+/** The scheduler placed attempt `attempt` of a queued task on a worker. */
+export const TaskAssignedSchema = z.object({
+  type: z.literal("taskAssigned"),
+  taskId: id,
+  attempt: positiveInt,
+  workerId: id,
+  incarnation: id,
+  ...stamp,
+}).strict();
+
+/** The worker confirmed it began the attempt (stamped by the worker). */
+export const TaskStartedSchema = z.object({
+  type: z.literal("taskStarted"),
+  taskId: id,
+  attempt: positiveInt,
+  workerId: id,
+  ...stamp,
+}).strict();
+
+/** The worker reported the attempt's outcome (stamped by the worker). */
+export const TaskFinishedSchema = z.object({
+  type: z.literal("taskFinished"),
+  taskId: id,
+  attempt: positiveInt,
+  workerId: id,
+  outcome: OutcomeSchema,
+  ...stamp,
+}).strict();
+
+export const TaskCancelledSchema = z.object({
+  type: z.literal("taskCancelled"),
+  taskId: id,
+  by: z.string().min(1).max(LIMITS.userNameChars),
+  ...stamp,
+}).strict();
+
+/** The worker gave the attempt back unfinished; the task is requeued as a new attempt. */
+export const TaskHandedBackSchema = z.object({
+  type: z.literal("taskHandedBack"),
+  taskId: id,
+  attempt: positiveInt,
+  workerId: id,
+  reason: z.string().max(LIMITS.descriptionChars),
+  ...stamp,
+}).strict();
+
+/** A worker incarnation registered. A different live incarnation of the same worker is replaced. */
+export const WorkerJoinedSchema = z.object({
+  type: z.literal("workerJoined"),
+  workerId: id,
+  incarnation: id,
+  slots: positiveInt.max(LIMITS.workerSlotsMax),
+  canExec: z.boolean(),
+  ...stamp,
+}).strict();
+
+/** The worker is shutting down: it keeps its running attempts but gets nothing new. */
+export const WorkerDrainingSchema = z.object({
+  type: z.literal("workerDraining"),
+  workerId: id,
+  incarnation: id,
+  ...stamp,
+}).strict();
+
+/** The worker incarnation is gone (missed heartbeats, or left); its attempts are requeued. */
+export const WorkerLostSchema = z.object({
+  type: z.literal("workerLost"),
+  workerId: id,
+  incarnation: id,
+  reason: z.string().max(LIMITS.descriptionChars),
+  ...stamp,
+}).strict();
+
+/** Changes nothing; a new leader commits one to learn what is committed (Raft section 5.4.2). */
+export const NoopSchema = z.object({
+  type: z.literal("noop"),
+  atMs: nonNegInt,
+}).strict();
+
+export const CommandSchema = z.discriminatedUnion("type", [
+  SessionOpenedSchema,
+  SessionClosedSchema,
+  TaskSubmittedSchema,
+  TaskAssignedSchema,
+  TaskStartedSchema,
+  TaskFinishedSchema,
+  TaskCancelledSchema,
+  TaskHandedBackSchema,
+  WorkerJoinedSchema,
+  WorkerDrainingSchema,
+  WorkerLostSchema,
+  NoopSchema,
+]);
+
+/** Every command of the log. */
+export type Command = z.infer<typeof CommandSchema>;
+export type SessionOpened = z.infer<typeof SessionOpenedSchema>;
+export type SessionClosed = z.infer<typeof SessionClosedSchema>;
+export type TaskSubmitted = z.infer<typeof TaskSubmittedSchema>;
+export type TaskAssigned = z.infer<typeof TaskAssignedSchema>;
+export type TaskStarted = z.infer<typeof TaskStartedSchema>;
+export type TaskFinished = z.infer<typeof TaskFinishedSchema>;
+export type TaskCancelled = z.infer<typeof TaskCancelledSchema>;
+export type TaskHandedBack = z.infer<typeof TaskHandedBackSchema>;
+export type WorkerJoined = z.infer<typeof WorkerJoinedSchema>;
+export type WorkerDraining = z.infer<typeof WorkerDrainingSchema>;
+export type WorkerLost = z.infer<typeof WorkerLostSchema>;
+export type Noop = z.infer<typeof NoopSchema>;
+
+/** Where an event came from: its Lamport time and the node that produced it. */
+export interface Stamp {
+  atMs: number;
+  lamport: number;
+  node: string;
+}
+
+export const LogEntrySchema = z.object({
+  index: positiveInt,
+  term: positiveInt,
+  command: CommandSchema,
+}).strict();
+
+/** A command at its place in the log. `term` is the Raft term that created it. */
+export type LogEntry = z.infer<typeof LogEntrySchema>;

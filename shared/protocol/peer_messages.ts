@@ -1,0 +1,93 @@
+/**
+ * Messages between orchestrators: Raft's vote, replication and snapshot
+ * messages (orchestrator/raft). Kept apart from messages.ts only because they
+ * carry log entries, whose schema (commands.ts) builds on messages.ts.
+ * @module
+ */
+import { z } from "zod";
+import { LAMPORT_MAX, PROTOCOL_VERSION } from "../limits.ts";
+import { LogEntrySchema } from "./commands.ts";
+
+const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const envelope = {
+  v: z.literal(PROTOCOL_VERSION),
+  lamport: z.number().int().nonnegative().max(LAMPORT_MAX),
+};
+
+const term = nonNegInt;
+const logIndex = nonNegInt;
+
+/** A vote request; with `preVote` it asks "would you vote for me?" without disturbing anyone. */
+export const RequestVoteSchema = z.object({
+  ...envelope,
+  type: z.literal("requestVote"),
+  term,
+  lastLogIndex: logIndex,
+  lastLogTerm: term,
+  preVote: z.boolean(),
+}).strict();
+
+export const VoteResponseSchema = z.object({
+  ...envelope,
+  type: z.literal("voteResponse"),
+  term,
+  granted: z.boolean(),
+  preVote: z.boolean(),
+}).strict();
+
+/** Log replication and heartbeat. `readCtx` confirms leadership for linearizable reads (ReadIndex). */
+export const AppendEntriesSchema = z.object({
+  ...envelope,
+  type: z.literal("appendEntries"),
+  term,
+  prevLogIndex: logIndex,
+  prevLogTerm: term,
+  entries: z.array(LogEntrySchema),
+  leaderCommit: logIndex,
+  readCtx: nonNegInt,
+}).strict();
+
+export const AppendResponseSchema = z.object({
+  ...envelope,
+  type: z.literal("appendResponse"),
+  term,
+  success: z.boolean(),
+  /** On success: the last index now matching the leader's log. */
+  matchIndex: logIndex,
+  /** On failure: where the leader should retry from (fast log backtracking). */
+  conflictIndex: logIndex,
+  readCtx: nonNegInt,
+}).strict();
+
+/** One chunk of a snapshot for a follower too far behind for the log (Raft section 7). */
+export const InstallSnapshotSchema = z.object({
+  ...envelope,
+  type: z.literal("installSnapshot"),
+  term,
+  snapshotIndex: logIndex,
+  snapshotTerm: term,
+  offset: nonNegInt,
+  /** Base64 of this chunk of the snapshot bytes. */
+  data: z.string(),
+  done: z.boolean(),
+}).strict();
+
+export const SnapshotResponseSchema = z.object({
+  ...envelope,
+  type: z.literal("snapshotResponse"),
+  term,
+  snapshotIndex: logIndex,
+  /** Bytes received so far (the next chunk's offset); with `done`, the snapshot is durable. */
+  received: nonNegInt,
+  done: z.boolean(),
+}).strict();
+
+export const PeerMessageSchema = z.discriminatedUnion("type", [
+  RequestVoteSchema,
+  VoteResponseSchema,
+  AppendEntriesSchema,
+  AppendResponseSchema,
+  InstallSnapshotSchema,
+  SnapshotResponseSchema,
+]);
+export type PeerMessage = z.infer<typeof PeerMessageSchema>;

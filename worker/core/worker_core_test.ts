@@ -1,0 +1,536 @@
+// Proves that WorkerCore runs each assigned attempt once, reports every result until it is
+// acknowledged, heartbeats on schedule, and shuts down by draining, handing back and exiting.
+import assert from "node:assert/strict";
+import type {
+  OrchestratorToWorker,
+  Outcome,
+  TaskSpec,
+  Unstamped,
+  WorkerInfo,
+  WorkerToOrchestrator,
+} from "../../shared/protocol/messages.ts";
+import { WorkerCore } from "./worker_core.ts";
+import type { WorkerCoreOptions, WorkerEffects } from "./worker_core.ts";
+
+const SLEEP: TaskSpec = { kind: "sleep", description: "nap", durationMs: 1000 };
+const EXEC: TaskSpec = { kind: "exec", description: "ls", argv: ["ls"], timeoutMs: 5000 };
+const INFO: WorkerInfo = { name: "w1", incarnation: "i1", slots: 2, canExec: false };
+const HEARTBEAT_MS = 1000;
+const DRAIN_TIMEOUT_MS = 10_000;
+const EXIT_GRACE_MS = 5000;
+
+function succeeded(patch: Partial<Outcome> = {}): Outcome {
+  return {
+    status: "succeeded",
+    exitCode: 0,
+    stdout: "done",
+    stderr: "",
+    error: null,
+    durationMs: 25,
+    ...patch,
+  };
+}
+
+/** Drives a WorkerCore as its shell does, playing the orchestrator's side of the connection. */
+class Harness {
+  readonly core: WorkerCore;
+  /** The simulated orchestrator's Lamport time: every message it sends is later than the last. */
+  lamport: number;
+  nowMs = 0;
+
+  constructor(options: Partial<WorkerCoreOptions> = {}, orchestratorLamport = 100) {
+    this.core = new WorkerCore({
+      info: INFO,
+      heartbeatIntervalMs: HEARTBEAT_MS,
+      drainTimeoutMs: DRAIN_TIMEOUT_MS,
+      exitGraceMs: EXIT_GRACE_MS,
+      ...options,
+    });
+    this.lamport = orchestratorLamport;
+  }
+
+  connect(): WorkerEffects {
+    return this.core.step({ type: "connected", nowMs: this.nowMs });
+  }
+
+  disconnect(): WorkerEffects {
+    return this.core.step({ type: "disconnected", nowMs: this.nowMs });
+  }
+
+  deliver(message: Unstamped<OrchestratorToWorker>, lamport = ++this.lamport): WorkerEffects {
+    return this.core.step({
+      type: "message",
+      message: { ...message, v: 1, lamport } as OrchestratorToWorker,
+      nowMs: this.nowMs,
+    });
+  }
+
+  assign(taskId: string, attempt = 1, spec: TaskSpec = SLEEP): WorkerEffects {
+    return this.deliver({ type: "assign", taskId, attempt, spec });
+  }
+
+  ack(taskId: string, attempt = 1): WorkerEffects {
+    return this.deliver({ type: "finishedAck", taskId, attempt });
+  }
+
+  exited(taskId: string, attempt = 1, outcome = succeeded()): WorkerEffects {
+    return this.core.step({ type: "taskExited", taskId, attempt, outcome, nowMs: this.nowMs });
+  }
+
+  tick(nowMs: number): WorkerEffects {
+    this.nowMs = nowMs;
+    return this.core.step({ type: "tick", nowMs });
+  }
+
+  shutdown(): WorkerEffects {
+    return this.core.step({ type: "shutdown", nowMs: this.nowMs });
+  }
+}
+
+/** A worker that is connected and registered, with no task yet. */
+function connected(options: Partial<WorkerCoreOptions> = {}): Harness {
+  const h = new Harness(options);
+  h.connect();
+  h.deliver({ type: "registered", workerId: "w1", heartbeatIntervalMs: HEARTBEAT_MS });
+  return h;
+}
+
+function assertNothing(effects: WorkerEffects): void {
+  assert.deepEqual(effects, {
+    send: [],
+    heartbeats: [],
+    start: [],
+    kill: [],
+    log: [],
+    exit: false,
+  });
+}
+
+/** The sent messages without their envelope, for comparing content. */
+function bodies(effects: WorkerEffects): Array<Record<string, unknown>> {
+  return effects.send.map(({ v: _v, lamport: _lamport, ...body }) => body);
+}
+
+function onlyFinished(effects: WorkerEffects): Extract<WorkerToOrchestrator, { type: "finished" }> {
+  assert.equal(effects.send.length, 1, JSON.stringify(effects.send));
+  const message = effects.send[0];
+  assert.equal(message.type, "finished");
+  return message as Extract<WorkerToOrchestrator, { type: "finished" }>;
+}
+
+// ---- connecting ----
+
+Deno.test("WorkerCore registers with its info and no running attempts on its first connection", () => {
+  const h = new Harness();
+  const effects = h.connect();
+  assert.deepEqual(bodies(effects), [{ type: "register", worker: INFO, running: [] }]);
+  assert.equal(effects.send[0].v, 1);
+  assert.deepEqual(effects.start, []);
+  assert.equal(effects.exit, false);
+});
+
+Deno.test("WorkerCore re-registers with its running attempts and re-sends every unacknowledged result", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.assign("t-2");
+  const finished = onlyFinished(h.exited("t-1"));
+  h.disconnect();
+  const effects = h.connect();
+  assert.equal(effects.send.length, 2);
+  assert.deepEqual(bodies(effects)[0], {
+    type: "register",
+    worker: INFO,
+    running: [{ taskId: "t-2", attempt: 1 }],
+  });
+  // The exact message, with its original stamp: the orchestrator deduplicates by attempt.
+  assert.deepEqual(effects.send[1], finished);
+});
+
+// ---- assignments ----
+
+Deno.test("WorkerCore starts an assigned attempt and reports it as started", () => {
+  const h = connected();
+  const effects = h.assign("t-1", 1);
+  assert.deepEqual(effects.start, [{ taskId: "t-1", attempt: 1, spec: SLEEP }]);
+  assert.deepEqual(bodies(effects), [{ type: "started", taskId: "t-1", attempt: 1 }]);
+  assert.deepEqual(effects.kill, []);
+  assert.equal(h.core.runningCount, 1);
+});
+
+Deno.test("WorkerCore ignores a duplicate assignment while the attempt runs", () => {
+  const h = connected();
+  h.assign("t-1");
+  assertNothing(h.assign("t-1"));
+  assert.equal(h.core.runningCount, 1);
+});
+
+Deno.test("WorkerCore ignores a duplicate assignment while the attempt's result is unacknowledged", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.exited("t-1");
+  assertNothing(h.assign("t-1"));
+  assert.equal(h.core.runningCount, 0);
+  assert.equal(h.core.unackedCount, 1);
+});
+
+Deno.test("WorkerCore ignores a duplicate assignment after the attempt's result was acknowledged", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.exited("t-1");
+  h.ack("t-1");
+  assertNothing(h.assign("t-1"));
+  assert.equal(h.core.runningCount, 0);
+});
+
+Deno.test("WorkerCore runs a new attempt of a task it already ran", () => {
+  const h = connected();
+  h.assign("t-1", 1);
+  h.exited("t-1", 1);
+  h.ack("t-1", 1);
+  const effects = h.assign("t-1", 2);
+  assert.deepEqual(effects.start, [{ taskId: "t-1", attempt: 2, spec: SLEEP }]);
+});
+
+Deno.test("WorkerCore fails an exec assignment at once when exec is not allowed, without starting it", () => {
+  const h = connected();
+  const effects = h.assign("t-1", 1, EXEC);
+  assert.deepEqual(effects.start, []);
+  const finished = onlyFinished(effects);
+  assert.equal(finished.taskId, "t-1");
+  assert.equal(finished.attempt, 1);
+  assert.equal(finished.outcome.status, "failed");
+  assert.match(finished.outcome.error ?? "", /does not allow exec/);
+  assert.equal(h.core.runningCount, 0);
+  assert.equal(h.core.unackedCount, 1);
+  // The failure is a result like any other: kept until acknowledged, never run on a repeat.
+  assertNothing(h.assign("t-1", 1, EXEC));
+  h.ack("t-1", 1);
+  assert.equal(h.core.unackedCount, 0);
+});
+
+Deno.test("WorkerCore starts an exec assignment when exec is allowed", () => {
+  const h = connected({ info: { ...INFO, canExec: true } });
+  const effects = h.assign("t-1", 1, EXEC);
+  assert.deepEqual(effects.start, [{ taskId: "t-1", attempt: 1, spec: EXEC }]);
+  assert.deepEqual(bodies(effects), [{ type: "started", taskId: "t-1", attempt: 1 }]);
+});
+
+// ---- results ----
+
+Deno.test("WorkerCore reports an exited attempt and keeps the result until finishedAck", () => {
+  const h = connected();
+  h.assign("t-1");
+  const outcome = succeeded({ stdout: "hello" });
+  const finished = onlyFinished(h.exited("t-1", 1, outcome));
+  assert.deepEqual(
+    { taskId: finished.taskId, attempt: finished.attempt, outcome: finished.outcome },
+    { taskId: "t-1", attempt: 1, outcome },
+  );
+  assert.equal(h.core.runningCount, 0);
+  assert.equal(h.core.unackedCount, 1);
+  // Another attempt's ack does not release it.
+  h.ack("t-1", 2);
+  assert.equal(h.core.unackedCount, 1);
+  assertNothing(h.ack("t-1", 1));
+  assert.equal(h.core.unackedCount, 0);
+  // Acknowledged results are not re-sent on the next connection.
+  h.disconnect();
+  assert.deepEqual(bodies(h.connect()).map((m) => m.type), ["register"]);
+});
+
+Deno.test("WorkerCore holds back a result while disconnected and sends it on the next connection", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.disconnect();
+  const whileDown = h.exited("t-1");
+  assert.deepEqual(whileDown.send, []);
+  assert.equal(h.core.unackedCount, 1);
+  const effects = h.connect();
+  assert.deepEqual(bodies(effects), [
+    { type: "register", worker: INFO, running: [] },
+    { type: "finished", taskId: "t-1", attempt: 1, outcome: succeeded() },
+  ]);
+});
+
+Deno.test("WorkerCore ignores the exit of an attempt it never ran", () => {
+  const h = connected();
+  assertNothing(h.exited("t-9"));
+  assert.equal(h.core.unackedCount, 0);
+});
+
+// ---- abort ----
+
+Deno.test("WorkerCore kills an aborted attempt and never reports its exit", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.assign("t-2");
+  const effects = h.deliver({ type: "abort", taskId: "t-1", attempt: 1, reason: "cancelled" });
+  assert.deepEqual(effects.kill, [{ taskId: "t-1", attempt: 1, reason: "cancelled" }]);
+  assert.deepEqual(effects.send, []);
+  assert.equal(h.core.runningCount, 1);
+  const exit = h.exited("t-1", 1, succeeded());
+  assert.deepEqual(exit.send, []);
+  assert.equal(h.core.unackedCount, 0);
+  // It is not reported as running either.
+  h.disconnect();
+  assert.deepEqual(bodies(h.connect())[0], {
+    type: "register",
+    worker: INFO,
+    running: [{ taskId: "t-2", attempt: 1 }],
+  });
+});
+
+Deno.test("WorkerCore ignores an abort of another attempt and a repeated abort", () => {
+  const h = connected();
+  h.assign("t-1", 2);
+  assertNothing(h.deliver({ type: "abort", taskId: "t-1", attempt: 1, reason: "stale" }));
+  assert.equal(h.deliver({ type: "abort", taskId: "t-1", attempt: 2, reason: "x" }).kill.length, 1);
+  assert.deepEqual(h.deliver({ type: "abort", taskId: "t-1", attempt: 2, reason: "x" }).kill, []);
+});
+
+Deno.test({
+  name: "WorkerCore never runs an aborted attempt again when its assignment is re-sent",
+  fn() {
+    const h = connected();
+    h.assign("t-1");
+    h.deliver({ type: "abort", taskId: "t-1", attempt: 1, reason: "task was cancelled" });
+    assertNothing(h.assign("t-1")); // still exiting: ignored
+    h.exited("t-1", 1, succeeded({ status: "failed", error: "killed" }));
+    const effects = h.assign("t-1");
+    assert.deepEqual(effects.start, [], "an aborted attempt was started a second time");
+  },
+});
+
+// ---- heartbeats ----
+
+Deno.test("WorkerCore heartbeats on the first tick and then once per interval", () => {
+  const h = new Harness();
+  const first = h.tick(0);
+  assert.equal(first.heartbeats.length, 1);
+  const { lamport: _lamport, ...body } = first.heartbeats[0];
+  assert.deepEqual(body, {
+    v: 1,
+    type: "heartbeat",
+    workerId: "w1",
+    incarnation: "i1",
+    seq: 0,
+    running: 0,
+    slots: 2,
+  });
+  assert.deepEqual(h.tick(500).heartbeats, []);
+  assert.deepEqual(h.tick(999).heartbeats, []);
+  assert.deepEqual(h.tick(1000).heartbeats.map((hb) => hb.seq), [1]);
+  assert.deepEqual(h.tick(1500).heartbeats, []);
+  assert.deepEqual(h.tick(2100).heartbeats.map((hb) => hb.seq), [2]);
+});
+
+Deno.test("WorkerCore heartbeats carry an increasing seq, the running count and the slots", () => {
+  const h = connected();
+  const seqs: number[] = [];
+  const running: number[] = [];
+  const note = (effects: WorkerEffects) => {
+    for (const hb of effects.heartbeats) {
+      seqs.push(hb.seq);
+      running.push(hb.running);
+      assert.equal(hb.slots, 2);
+    }
+  };
+  note(h.tick(1000));
+  h.assign("t-1");
+  note(h.tick(2000));
+  h.assign("t-2");
+  note(h.tick(3000));
+  h.exited("t-1");
+  note(h.tick(4000));
+  // seq 0 was the heartbeat sent on registration.
+  assert.deepEqual(seqs, [1, 2, 3, 4]);
+  assert.deepEqual(running, [0, 1, 2, 1]);
+});
+
+Deno.test("WorkerCore heartbeats at once on registration and switches to the orchestrator's interval", () => {
+  const h = new Harness();
+  h.tick(0);
+  h.connect();
+  h.nowMs = 100;
+  const registered = h.deliver({ type: "registered", workerId: "w1", heartbeatIntervalMs: 200 });
+  assert.deepEqual(registered.heartbeats.map((hb) => hb.seq), [1]);
+  assert.deepEqual(h.tick(299).heartbeats, []);
+  assert.deepEqual(h.tick(300).heartbeats.map((hb) => hb.seq), [2]);
+  assert.deepEqual(h.tick(500).heartbeats.map((hb) => hb.seq), [3]);
+});
+
+Deno.test("WorkerCore keeps heartbeating while disconnected", () => {
+  const h = connected();
+  h.disconnect();
+  assert.equal(h.tick(1000).heartbeats.length, 1);
+  assert.equal(h.tick(2000).heartbeats.length, 1);
+});
+
+// ---- eviction ----
+
+Deno.test("WorkerCore, when evicted, kills every attempt, drops unacknowledged results and re-registers", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.assign("t-2");
+  h.exited("t-2");
+  h.assign("t-3");
+  assert.equal(h.core.unackedCount, 1);
+  const effects = h.deliver({ type: "evicted", reason: "missed heartbeats" });
+  assert.deepEqual(effects.kill.map((k) => k.taskId), ["t-1", "t-3"]);
+  assert.deepEqual(bodies(effects), [{ type: "register", worker: INFO, running: [] }]);
+  assert.equal(h.core.unackedCount, 0);
+  assert.equal(h.core.runningCount, 0);
+  // The killed attempts' exits are void.
+  assert.deepEqual(h.exited("t-1").send, []);
+  assert.deepEqual(h.exited("t-3").send, []);
+  assert.equal(h.core.unackedCount, 0);
+});
+
+Deno.test("WorkerCore, when evicted while disconnected, registers on the next connection", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.disconnect();
+  const effects = h.deliver({ type: "evicted", reason: "missed heartbeats" });
+  assert.deepEqual(effects.send, []);
+  assert.equal(effects.kill.length, 1);
+  assert.deepEqual(bodies(h.connect()), [{ type: "register", worker: INFO, running: [] }]);
+});
+
+// ---- shutdown ----
+
+Deno.test("WorkerCore exits at once on shutdown when it has nothing to finish", () => {
+  const h = connected();
+  const effects = h.shutdown();
+  assert.deepEqual(bodies(effects), [{ type: "drain" }]);
+  assert.equal(effects.exit, true);
+  assert.equal(h.core.isDraining, true);
+});
+
+Deno.test("WorkerCore drains on shutdown: hands back new assignments, finishes and reports running ones", () => {
+  const h = connected();
+  h.assign("t-1");
+  const first = h.shutdown();
+  assert.deepEqual(bodies(first), [{ type: "drain" }]);
+  assert.deepEqual(first.kill, []);
+  assert.equal(first.exit, false);
+
+  const late = h.assign("t-2");
+  assert.deepEqual(late.start, []);
+  assert.deepEqual(bodies(late), [{
+    type: "handBack",
+    taskId: "t-2",
+    attempt: 1,
+    reason: "worker is shutting down",
+  }]);
+
+  const exit = h.exited("t-1");
+  assert.equal(onlyFinished(exit).taskId, "t-1");
+  assert.equal(exit.exit, false, "exited before the result was acknowledged");
+  const acked = h.ack("t-1");
+  assert.equal(acked.exit, true);
+  // It exits once.
+  assert.equal(h.tick(20_000).exit, false);
+});
+
+Deno.test("WorkerCore exits after the exit grace when results are never acknowledged", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.shutdown();
+  h.nowMs = 1000;
+  assert.equal(h.exited("t-1").exit, false);
+  assert.equal(h.tick(1000 + EXIT_GRACE_MS - 1).exit, false);
+  const effects = h.tick(1000 + EXIT_GRACE_MS);
+  assert.equal(effects.exit, true);
+  assert.match(effects.log.map((l) => l.message).join("\n"), /1 unacknowledged result/);
+});
+
+Deno.test("WorkerCore hands back and kills running attempts at once on a second shutdown", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.assign("t-2");
+  h.shutdown();
+  const second = h.shutdown();
+  assert.deepEqual(bodies(second), [
+    { type: "handBack", taskId: "t-1", attempt: 1, reason: "worker is shutting down" },
+    { type: "handBack", taskId: "t-2", attempt: 1, reason: "worker is shutting down" },
+  ]);
+  assert.deepEqual(second.kill.map((k) => [k.taskId, k.attempt]), [["t-1", 1], ["t-2", 1]]);
+  assert.equal(second.exit, true);
+  // Handed-back attempts are not reported when they exit.
+  assert.deepEqual(h.exited("t-1").send, []);
+});
+
+Deno.test("WorkerCore, on a second shutdown with a result unacknowledged, waits the exit grace", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.assign("t-2");
+  h.exited("t-1");
+  h.shutdown();
+  const second = h.shutdown();
+  assert.deepEqual(second.kill.map((k) => k.taskId), ["t-2"]);
+  assert.equal(second.exit, false);
+  assert.equal(h.ack("t-1").exit, true);
+});
+
+Deno.test("WorkerCore hands back what still runs when the drain timeout passes", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.assign("t-2");
+  h.shutdown();
+  h.exited("t-1");
+  h.ack("t-1");
+  assert.deepEqual(h.tick(DRAIN_TIMEOUT_MS - 1).send, []);
+  const effects = h.tick(DRAIN_TIMEOUT_MS);
+  assert.deepEqual(bodies(effects), [
+    { type: "handBack", taskId: "t-2", attempt: 1, reason: "worker is shutting down" },
+  ]);
+  assert.deepEqual(effects.kill.map((k) => k.taskId), ["t-2"]);
+  assert.equal(effects.exit, true);
+});
+
+Deno.test("WorkerCore re-sends drain after registering when it reconnects while draining", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.disconnect();
+  const shutdown = h.shutdown();
+  assert.deepEqual(shutdown.send, [], "sent while disconnected");
+  assert.equal(shutdown.exit, false);
+  assert.deepEqual(bodies(h.connect()).map((m) => m.type), ["register", "drain"]);
+});
+
+// ---- Lamport ----
+
+Deno.test("WorkerCore stamps every message and heartbeat with an increasing Lamport time", () => {
+  const h = connected();
+  const stamps: number[] = [];
+  const note = (effects: WorkerEffects) => {
+    for (const m of effects.send) stamps.push(m.lamport);
+    for (const hb of effects.heartbeats) stamps.push(hb.lamport);
+  };
+  note(h.assign("t-1"));
+  note(h.tick(1000));
+  note(h.assign("t-2"));
+  note(h.exited("t-1"));
+  note(h.tick(2000));
+  note(h.shutdown());
+  note(h.exited("t-2"));
+  assert.ok(stamps.length >= 7);
+  for (let i = 1; i < stamps.length; i++) {
+    assert.ok(stamps[i] > stamps[i - 1], `Lamport time went from ${stamps[i - 1]} to ${stamps[i]}`);
+  }
+});
+
+Deno.test("WorkerCore's clock jumps past every Lamport time it receives", () => {
+  const h = connected();
+  const assign = h.deliver(
+    { type: "assign", taskId: "t-1", attempt: 1, spec: SLEEP },
+    1_000_000,
+  );
+  assert.ok(assign.send[0].lamport > 1_000_000);
+  // A message from the past does not move the clock backwards.
+  h.deliver({ type: "welcome", nodeId: "o1", clusterId: "c1" }, 5);
+  const finished = onlyFinished(h.exited("t-1"));
+  assert.ok(finished.lamport > assign.send[0].lamport);
+  const beat = h.tick(5000).heartbeats[0];
+  assert.ok(beat.lamport > finished.lamport);
+});
