@@ -44,10 +44,12 @@ export type ReplyTo<T extends Request["type"]> = T extends "login"
   : T extends "submit" ? Extract<Reply, { type: "submitOk" }>
   : T extends "list" ? Extract<Reply, { type: "taskList" }>
   : T extends "workers" ? Extract<Reply, { type: "workerList" }>
+  : T extends "nodeStatus" ? Extract<Reply, { type: "nodeStatusReply" }>
   : Extract<Reply, { type: "task" }>;
 
 const RETRY_MIN_MS = 50;
-const RETRY_MAX_MS = 1000;
+/** Backoff cap: a failover takes about a second, so retries stay frequent enough to notice it. */
+const RETRY_MAX_MS = 250;
 /** Error codes that mean "try elsewhere or later", not "your request is wrong". */
 const RETRYABLE = new Set(["not_leader", "unavailable"]);
 
@@ -91,6 +93,8 @@ export class MutiraoClient {
     const deadline = Date.now() + this.#timeoutMs;
     let backoffMs = RETRY_MIN_MS;
     let lastProblem = "no attempt made";
+    // What an orchestrator said (e.g. "No quorum") explains more than a refused connection.
+    let lastRemoteProblem: string | null = null;
     for (let attempt = 0;; attempt++) {
       try {
         const reply = await this.#once(request, deadline);
@@ -98,6 +102,7 @@ export class MutiraoClient {
       } catch (error) {
         if (error instanceof RemoteError && !RETRYABLE.has(error.code)) throw error;
         lastProblem = (error as Error).message;
+        if (error instanceof RemoteError) lastRemoteProblem = error.message;
         if (error instanceof RemoteError && error.leaderHint !== undefined) {
           this.#preferLeader(error.leaderHint);
         } else {
@@ -116,7 +121,7 @@ export class MutiraoClient {
     throw new UnreachableError(
       `Cannot reach the cluster (${this.#orchestrators.map(addressOf).join(", ")}) within ${
         this.#timeoutMs / 1000
-      } s: ${lastProblem}`,
+      } s: ${lastRemoteProblem ?? lastProblem}`,
     );
   }
 

@@ -3,7 +3,64 @@
  * here: it is the reply data as is.
  * @module
  */
-import type { TaskSummary, TaskView, WorkerView } from "../../shared/protocol/messages.ts";
+import type {
+  NodeStatusView,
+  TaskSummary,
+  TaskView,
+  WorkerView,
+} from "../../shared/protocol/messages.ts";
+
+/** One orchestrator in the `cluster` view. */
+export type ClusterRow =
+  & Omit<NodeStatusView, "role">
+  & {
+    role: NodeStatusView["role"] | "unreachable";
+    address: string;
+    /** How far its applied state is behind the leader's commit index (null without a leader). */
+    lag: number | null;
+    error: string | null;
+  };
+
+export function unreachableRow(id: string, address: string, error: string): ClusterRow {
+  return {
+    id,
+    address,
+    role: "unreachable",
+    term: 0,
+    leaderId: null,
+    commitIndex: 0,
+    appliedIndex: 0,
+    lastIndex: 0,
+    followers: [],
+    lag: null,
+    error,
+  };
+}
+
+export function formatCluster(rows: readonly ClusterRow[], leaderId: string | null): string {
+  const lines = table(
+    ["ORCHESTRATOR", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "LAG"],
+    rows.map((r) =>
+      r.role === "unreachable" ? [r.id, r.address, "unreachable", "-", "-", "-", "-"] : [
+        r.id,
+        r.address,
+        r.role === "leader"
+          ? "leader (primary)"
+          : r.role === "follower"
+          ? "follower (backup)"
+          : r.role,
+        String(r.term),
+        String(r.commitIndex),
+        String(r.appliedIndex),
+        r.lag === null ? "-" : String(r.lag),
+      ]
+    ),
+  );
+  const summary = leaderId === null
+    ? "No leader: the cluster cannot accept writes (an election is running, or fewer than a majority are up)."
+    : `Leader: ${leaderId}.`;
+  return `${lines}\n${summary}`;
+}
 
 export function formatTime(ms: number | null): string {
   return ms === null ? "-" : new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");

@@ -6,6 +6,7 @@
  */
 import { parseFlags, parseIntFlag, UsageError } from "../../shared/cli_args.ts";
 import {
+  addressOf,
   DEFAULT_CONFIG_PATH,
   loadClusterConfig,
   type OrchestratorAddress,
@@ -23,7 +24,15 @@ import {
 import { mutiraoHome } from "../../shared/paths.ts";
 import { MutiraoClient, UnreachableError } from "../api/mod.ts";
 import { CliError, notLoggedIn } from "./cli_error.ts";
-import { formatTask, formatTaskList, formatTime, formatWorkers } from "./format.ts";
+import {
+  type ClusterRow,
+  formatCluster,
+  formatTask,
+  formatTaskList,
+  formatTime,
+  formatWorkers,
+  unreachableRow,
+} from "./format.ts";
 import { readPassword } from "./read_password.ts";
 import {
   type ClientState,
@@ -47,6 +56,8 @@ Commands:
                                 your tasks, newest first
   workers                       live workers and their load
   cancel TASK_ID                cancel a queued or running task
+  cluster                       every orchestrator: role (leader = primary,
+                                followers = backups), term, commit/applied index, lag
 
 Submit options:
   -d, --duration SECS           duration of the simulated task (may be fractional)
@@ -155,6 +166,8 @@ function runCommand(command: string, context: Context): Promise<Output> {
       return workers(context);
     case "cancel":
       return cancel(context);
+    case "cluster":
+      return cluster(context);
     default:
       throw new UsageError(`Unknown command "${command}" (try --help)`);
   }
@@ -322,6 +335,45 @@ async function cancel(context: Context): Promise<Output> {
     (c) => c.request({ type: "cancel", token: session.token, taskId: context.positionals[0] }),
   );
   return { json: reply.task, text: formatTask(reply.task) };
+}
+
+/** Asks every orchestrator where it stands; unreachable ones are reported as such. */
+async function cluster(context: Context): Promise<Output> {
+  expectPositionals(context, 0, 0, "cluster");
+  const session = requireSession(context);
+  const orchestrators = await resolveOrchestrators(context, { useSession: true });
+  const timeoutS = context.values.timeout === undefined
+    ? 2
+    : parseSeconds("timeout", context.values.timeout);
+  const rows: ClusterRow[] = await Promise.all(orchestrators.map(async (o) => {
+    const address = addressOf(o);
+    const client = new MutiraoClient({
+      orchestrators: [o],
+      timeoutMs: timeoutS * 1000,
+      clock: context.clock,
+    });
+    try {
+      const { node } = await client.request({ type: "nodeStatus", token: session.token });
+      return { ...node, address, lag: null, error: null };
+    } catch (error) {
+      if (error instanceof RemoteError && error.code === "unauthenticated") {
+        throw notLoggedIn(error.message.replace(/; log in again$/, ""));
+      }
+      return unreachableRow(o.id, address, (error as Error).message);
+    } finally {
+      client.close();
+    }
+  }));
+  const leader = rows.find((r) => r.role === "leader") ?? null;
+  for (const row of rows) {
+    if (leader !== null && row.role !== "unreachable") {
+      row.lag = Math.max(0, leader.commitIndex - row.appliedIndex);
+    }
+  }
+  return {
+    json: { leader: leader?.id ?? null, orchestrators: rows },
+    text: formatCluster(rows, leader?.id ?? null),
+  };
 }
 
 /** Waits until the task is final, in rounds of server-side waits; bounded by --wait-timeout. */

@@ -63,6 +63,9 @@ export interface ConsensusStatus {
   lastIndex: number;
   /** On a leader: each follower's replication progress. */
   followers: Array<{ id: string; matchIndex: number; lastContactAgoMs: number | null }>;
+  /** Voters in the group, and how many (this node included) it heard from within an election timeout. */
+  voters: number;
+  reachableVoters: number;
 }
 
 export interface ConsensusLog {
@@ -81,6 +84,11 @@ export interface ConsensusLog {
   tick(nowMs: number): void;
   /** Feeds a message from another orchestrator. */
   step(from: string, message: PeerMessage, nowMs: number): void;
+  /**
+   * The connection from peer `from` closed. If it is the leader, its process most likely died
+   * (a kill closes its sockets at once): start an election soon rather than after a full timeout.
+   */
+  peerDisconnected(from: string, nowMs: number): void;
   /** Asks to serve a linearizable read; the answer comes in `readsReady` or `readsFailed`. */
   requestRead(id: number): void;
   /** The state machine was snapshotted at `snapshot.index`: compact the log, keep it for followers. */

@@ -52,6 +52,8 @@ export type NodeInput =
   | { type: "connectionClosed"; conn: ConnId; nowMs: number }
   /** Everything staged up to entry `index` (of term `term`), and what was staged with it, is durable. */
   | { type: "persisted"; index: number; term: number; nowMs: number }
+  /** The connection from another orchestrator closed (it may have died). */
+  | { type: "peerDisconnected"; from: string; nowMs: number }
   /** A decoded message from another orchestrator. */
   | { type: "peerMessage"; from: string; message: PeerMessage; nowMs: number };
 

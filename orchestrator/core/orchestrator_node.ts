@@ -80,6 +80,8 @@ const DEFAULT_MAX_ASSIGNMENTS_PER_ROUND = 1024;
 const MAX_SCANNED_PER_ROUND = 10_000;
 /** Scheduling rounds in one step; a round only repeats when the previous one proposed. */
 const MAX_PUMP_ROUNDS = 8;
+/** Worker messages a new leader holds while it catches up with the previous leader's entries. */
+const MAX_DEFERRED_WORKER_MESSAGES = 100_000;
 
 export class OrchestratorNode {
   readonly options: NodeOptions;
@@ -106,6 +108,10 @@ export class OrchestratorNode {
   readonly #workerConn = new Map<string, { conn: ConnId; incarnation: string }>();
   /** Workers that asked to drain; their next disconnect means they left. */
   readonly #drainRequested = new Set<string>();
+  /** Index of this leader's first entry in its term; its state is complete once that is applied. */
+  #termStartIndex: number | null = null;
+  /** Worker messages received before this leader was ready, replayed once it is. */
+  #deferredWorkerMessages: Array<{ conn: ConnId; message: WorkerToOrchestrator }> = [];
   /** Round robin continues from the last proposal, not only the last applied one. */
   #lastProposedWorker: string | null = null;
 
@@ -228,6 +234,9 @@ export class OrchestratorNode {
       case "persisted":
         this.#log.persisted(input.index, input.term);
         break;
+      case "peerDisconnected":
+        this.#log.peerDisconnected(input.from, this.#nowMs);
+        break;
       case "peerMessage":
         this.#clock.receive(input.message.lamport);
         this.#log.step(input.from, input.message, this.#nowMs);
@@ -257,7 +266,8 @@ export class OrchestratorNode {
       if (out.roleChanged) this.#onRoleChanged();
       for (const entry of out.committed) this.#applyEntry(entry);
       this.#onReads(out.readsReady, out.readsFailed);
-      if (this.#log.isLeader && !this.#recovering && round < MAX_PUMP_ROUNDS) this.#schedule();
+      this.#replayDeferredWorkerMessages();
+      if (this.#isReady() && !this.#recovering && round < MAX_PUMP_ROUNDS) this.#schedule();
       // Applying and scheduling may propose; drain again so nothing proposed is left unpersisted.
       if (this.#log.lastIndex === drainedUpTo) return;
     }
@@ -275,7 +285,7 @@ export class OrchestratorNode {
         this.#sendError(
           pending.conn,
           pending.requestId,
-          "not_leader",
+          this.#notLeaderCode(),
           this.#notLeaderMessage(),
           this.#leaderHint(),
         );
@@ -284,11 +294,26 @@ export class OrchestratorNode {
       // Workers and clients must follow the new leader.
       for (const link of this.#workerConn.values()) this.#effects.close.push(link.conn);
     }
+    this.#termStartIndex = this.#log.isLeader ? this.#log.lastIndex : null;
+    if (!this.#log.isLeader) this.#deferredWorkerMessages = [];
     if (this.#log.isLeader) {
       // A new leader gives every worker a full timeout to show up (grace period).
       this.#detector.grantGrace(this.sm.workers.values(), this.#nowMs);
       this.#logLine("info", `Leading term ${this.#log.term}`);
     }
+  }
+
+  /** A leader whose state includes everything committed before its term. */
+  #isReady(): boolean {
+    return this.#log.isLeader && this.#termStartIndex !== null &&
+      this.#sm.appliedIndex >= this.#termStartIndex;
+  }
+
+  #replayDeferredWorkerMessages(): void {
+    if (this.#deferredWorkerMessages.length === 0 || !this.#isReady()) return;
+    const deferred = this.#deferredWorkerMessages;
+    this.#deferredWorkerMessages = [];
+    for (const { conn, message } of deferred) this.#onWorkerMessage(conn, message);
   }
 
   #installSnapshot(snapshot: StoredSnapshot & { discardLog: boolean }): void {
@@ -318,7 +343,7 @@ export class OrchestratorNode {
       this.#sendError(
         read.conn,
         read.request.id,
-        "not_leader",
+        this.#notLeaderCode(),
         this.#notLeaderMessage(),
         this.#leaderHint(),
       );
@@ -340,9 +365,23 @@ export class OrchestratorNode {
 
   #notLeaderMessage(): string {
     const leader = this.#log.leaderId;
-    return leader === null
-      ? `Orchestrator ${this.options.nodeId} is not the leader and no leader is known (election in progress or no quorum)`
-      : `Orchestrator ${this.options.nodeId} is not the leader; the leader is ${leader}`;
+    if (leader !== null) {
+      return `Orchestrator ${this.options.nodeId} is not the leader; the leader is ${leader}`;
+    }
+    const { voters, reachableVoters } = this.#log.status(this.#nowMs);
+    const quorum = Math.floor(voters / 2) + 1;
+    if (reachableVoters < quorum) {
+      return `No quorum: orchestrator ${this.options.nodeId} reaches ${reachableVoters} of ${voters} ` +
+        `orchestrators (itself included) and a majority of ${quorum} is needed; writes are refused`;
+    }
+    return `Orchestrator ${this.options.nodeId} is not the leader and an election is in progress`;
+  }
+
+  /** "not_leader" when a leader is known or may soon be; "unavailable" without a quorum. */
+  #notLeaderCode(): "not_leader" | "unavailable" {
+    if (this.#log.leaderId !== null) return "not_leader";
+    const { voters, reachableVoters } = this.#log.status(this.#nowMs);
+    return reachableVoters < Math.floor(voters / 2) + 1 ? "unavailable" : "not_leader";
   }
 
   #leaderHint(): string | undefined {
@@ -613,7 +652,7 @@ export class OrchestratorNode {
         this.#send(waiter.conn, { type: "task", re: waiter.requestId, task: this.#view(task) });
       }
     }
-    if (!this.#log.isLeader) return;
+    if (!this.#isReady()) return;
     const candidates = [...this.sm.workers.values()].filter((w) => !this.#proposedLosses.has(w.id));
     for (const suspect of this.#detector.suspects(candidates, this.#nowMs)) {
       this.#proposedLosses.add(suspect.id);
@@ -630,6 +669,26 @@ export class OrchestratorNode {
   // ---- client requests ----
 
   #onClientRequest(conn: ConnId, request: ClientRequest, tokenHash: string): void {
+    if (request.type === "nodeStatus") {
+      // Every orchestrator describes itself (for `cluster`), leader or not.
+      if (this.#authenticate(conn, request.id, tokenHash) === null) return;
+      const status = this.#log.status(this.#nowMs);
+      this.#send(conn, {
+        type: "nodeStatusReply",
+        re: request.id,
+        node: {
+          id: this.options.nodeId,
+          role: status.role,
+          term: status.term,
+          leaderId: status.leaderId,
+          commitIndex: status.commitIndex,
+          appliedIndex: this.#sm.appliedIndex,
+          lastIndex: status.lastIndex,
+          followers: status.followers,
+        },
+      });
+      return;
+    }
     // Only the leader serves clients: writes must go through it, and reads are linearizable there.
     if (!this.#requireLeader(conn, request.id)) return;
     const user = this.#authenticate(conn, request.id, tokenHash);
@@ -804,7 +863,13 @@ export class OrchestratorNode {
 
   #requireLeader(conn: ConnId, requestId: number | null): boolean {
     if (this.#log.isLeader) return true;
-    this.#sendError(conn, requestId, "not_leader", this.#notLeaderMessage(), this.#leaderHint());
+    this.#sendError(
+      conn,
+      requestId,
+      this.#notLeaderCode(),
+      this.#notLeaderMessage(),
+      this.#leaderHint(),
+    );
     return false;
   }
 
@@ -840,6 +905,18 @@ export class OrchestratorNode {
   // ---- workers ----
 
   #onWorkerMessage(conn: ConnId, message: WorkerToOrchestrator): void {
+    if (this.#log.isLeader && !this.#isReady()) {
+      // A new leader decides about attempts from its applied state, which may still miss entries
+      // committed by the previous leader: hold worker reports until this term's first entry is
+      // applied (after it, the state includes everything committed before).
+      if (this.#deferredWorkerMessages.length < MAX_DEFERRED_WORKER_MESSAGES) {
+        this.#deferredWorkerMessages.push({ conn, message });
+      } else {
+        this.#sendError(conn, null, "unavailable", "The new leader is not ready yet; reconnect");
+        this.#effects.close.push(conn);
+      }
+      return;
+    }
     if (message.type === "register") {
       this.#onRegister(conn, message);
       return;
@@ -1035,6 +1112,7 @@ export class OrchestratorNode {
 
   #onConnectionClosed(conn: ConnId): void {
     this.#waiters.dropConnection(conn);
+    this.#deferredWorkerMessages = this.#deferredWorkerMessages.filter((d) => d.conn !== conn);
     const workerId = this.#connWorker.get(conn);
     if (workerId === undefined) return;
     this.#connWorker.delete(conn);

@@ -127,6 +127,8 @@ export class RaftLog implements ConsensusLog {
   #pendingReads: PendingRead[] = [];
   #readBroadcastNeeded = false;
   #snapshot: StoredSnapshot | null;
+  /** When each peer was last heard from (any message), for status and "no quorum" reports. */
+  readonly #heardMs = new Map<string, number>();
   #incoming: IncomingSnapshot | null = null;
   #out: ConsensusOutput = emptyConsensusOutput();
 
@@ -217,6 +219,7 @@ export class RaftLog implements ConsensusLog {
   step(from: string, message: PeerMessage, nowMs: number): void {
     this.#nowMs = Math.max(this.#nowMs, nowMs);
     if (from === this.nodeId || !this.#peers.includes(from)) return; // not a member: ignore
+    this.#heardMs.set(from, this.#nowMs);
     if (!this.#normalizeTerm(from, message)) return;
     switch (message.type) {
       case "requestVote":
@@ -238,6 +241,20 @@ export class RaftLog implements ConsensusLog {
         this.#onSnapshotResponse(from, message);
         break;
     }
+  }
+
+  peerDisconnected(from: string, nowMs: number): void {
+    this.#nowMs = Math.max(this.#nowMs, nowMs);
+    if (this.#role !== "follower" || this.#leaderId !== from) return;
+    // Give up the lease at once and campaign after a short pause. The pause is staggered by
+    // the node's rank among the voters (half a heartbeat apart, plus a little jitter), so the
+    // surviving followers do not start together and split the vote. Pre-vote still protects
+    // a leader that is in fact alive: the others will have heard from it.
+    this.#leaderContactMs = -Infinity;
+    const step = this.#options.heartbeatIntervalMs / 2;
+    const rank = this.#options.voters.indexOf(this.nodeId);
+    const delayMs = rank * step + this.#options.rng.next() * step / 2;
+    this.#electionDeadlineMs = Math.min(this.#electionDeadlineMs, this.#nowMs + delayMs);
   }
 
   requestRead(id: number): void {
@@ -280,6 +297,11 @@ export class RaftLog implements ConsensusLog {
           lastContactAgoMs: p.lastContactMs === null ? null : Math.max(0, nowMs - p.lastContactMs),
         };
       }),
+      voters: this.#options.voters.length,
+      reachableVoters: 1 + this.#peers.filter((peer) => {
+        const heard = this.#heardMs.get(peer);
+        return heard !== undefined && nowMs - heard <= this.#options.electionTimeoutMaxMs;
+      }).length,
     };
   }
 

@@ -152,6 +152,7 @@ export class OrchestratorServer {
       electionTimeoutMinMs: config.electionTimeoutMinMs,
       electionTimeoutMaxMs: config.electionTimeoutMaxMs,
       heartbeatIntervalMs: config.raftHeartbeatIntervalMs,
+      catchUpEntries: config.snapshotCatchUpEntries,
       // Election jitter must differ between nodes and runs; it need not be secret.
       rng: createPrng(crypto.getRandomValues(new Uint32Array(1))[0]),
     }, {
@@ -229,7 +230,9 @@ export class OrchestratorServer {
     } finally {
       await conn.closeAfterFlush();
       this.#conns.delete(connId);
-      if (!this.#stopped && role?.kind !== "peer") {
+      if (!this.#stopped && role?.kind === "peer") {
+        this.#step({ type: "peerDisconnected", from: role.nodeId, nowMs: Date.now() });
+      } else if (!this.#stopped) {
         this.#step({ type: "connectionClosed", conn: connId, nowMs: Date.now() });
       }
     }
@@ -372,6 +375,10 @@ export class OrchestratorServer {
     for (const { to, message } of effects.peerSend) this.#peers.send(to, message);
     const { persist } = effects;
     const after = effects.peerSendAfterPersist;
+    // A snapshot installed from the leader counts as this node's latest snapshot too.
+    if (persist.snapshot !== null) {
+      this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, persist.snapshot.index);
+    }
     if (persist.entries.length > 0 || persist.hardState !== null || persist.snapshot !== null) {
       this.#commit.enqueue({
         persist,

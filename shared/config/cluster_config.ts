@@ -51,6 +51,11 @@ export const ClusterConfigSchema = z.object({
   electionTimeoutMaxMs: z.number().int().min(60).max(120_000).default(1000),
   /** A snapshot is taken after this many log entries, bounding restart time. */
   snapshotEveryEntries: z.number().int().min(10).max(10_000_000).default(10_000),
+  /**
+   * Log entries kept behind the latest snapshot, so a follower that is only a little behind
+   * catches up from the log; one further behind is sent the snapshot.
+   */
+  snapshotCatchUpEntries: z.number().int().min(0).max(10_000_000).default(5000),
   /** Attempts a task gets when workers die under it (or hand it back) before it fails. */
   defaultMaxAttempts: z.number().int().min(1).max(LIMITS.maxAttemptsMax).default(5),
   users: z.array(UserSchema).default([]),

@@ -213,7 +213,16 @@ export const WaitSchema = z.object({
   timeoutMs: positiveInt.max(LIMITS.waitTimeoutMsMax),
 }).strict();
 
+/** Where this orchestrator stands in the cluster; answered by every orchestrator, leader or not. */
+export const NodeStatusSchema = z.object({
+  ...envelope,
+  type: z.literal("nodeStatus"),
+  id: requestId,
+  token,
+}).strict();
+
 export const ClientToOrchestratorSchema = z.discriminatedUnion("type", [
+  NodeStatusSchema,
   LoginSchema,
   LogoutSchema,
   SubmitSchema,
@@ -291,7 +300,34 @@ export const ErrorReplySchema = z.object({
 }).strict();
 export type ErrorReply = z.infer<typeof ErrorReplySchema>;
 
+export const NodeStatusViewSchema = z.object({
+  id: z.string(),
+  role: z.enum(["leader", "follower", "candidate"]),
+  term: nonNegInt,
+  leaderId: z.string().nullable(),
+  commitIndex: nonNegInt,
+  appliedIndex: nonNegInt,
+  lastIndex: nonNegInt,
+  /** On the leader: each follower's replication progress. */
+  followers: z.array(
+    z.object({
+      id: z.string(),
+      matchIndex: nonNegInt,
+      lastContactAgoMs: nonNegInt.nullable(),
+    }).strict(),
+  ),
+}).strict();
+export type NodeStatusView = z.infer<typeof NodeStatusViewSchema>;
+
+export const NodeStatusReplySchema = z.object({
+  ...envelope,
+  type: z.literal("nodeStatusReply"),
+  re: requestId,
+  node: NodeStatusViewSchema,
+}).strict();
+
 export const OrchestratorToClientSchema = z.discriminatedUnion("type", [
+  NodeStatusReplySchema,
   WelcomeSchema,
   LoginOkSchema,
   LogoutOkSchema,

@@ -13,6 +13,7 @@ export interface ClusterOptions {
   heartbeatIntervalMs?: number;
   missedHeartbeats?: number;
   snapshotEveryEntries?: number;
+  snapshotCatchUpEntries?: number;
   scheduler?: "round-robin" | "least-loaded";
   maxFrameBytes?: number;
   /** Copy every node's output to stderr (debugging). */
@@ -69,6 +70,9 @@ export class ClusterFixture {
       missedHeartbeats: options.missedHeartbeats ?? 4,
       scheduler: options.scheduler ?? "round-robin",
       snapshotEveryEntries: options.snapshotEveryEntries ?? 10_000,
+      ...(options.snapshotCatchUpEntries === undefined
+        ? {}
+        : { snapshotCatchUpEntries: options.snapshotCatchUpEntries }),
       ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
       users: await testUsers(),
     };

@@ -39,6 +39,8 @@ export class WorkerRuntime {
   #timer: ReturnType<typeof setInterval> | undefined;
   #stopping = false;
   #registered = false;
+  /** Where the last "not leader" reply said the leader is. */
+  #leaderHint: string | null = null;
 
   constructor(options: WorkerRuntimeOptions) {
     this.#options = options;
@@ -68,18 +70,32 @@ export class WorkerRuntime {
     let backoffMs = RECONNECT_MIN_MS;
     let next = 0;
     while (!this.#stopping) {
-      const target = this.#options.orchestrators[next % this.#options.orchestrators.length];
-      next += 1;
-      const connected = await this.#session(target);
+      const all = this.#options.orchestrators;
+      // Follow a "not leader" hint first; otherwise cycle through the list.
+      const hinted = this.#leaderHint === null
+        ? undefined
+        : all.find((o) => addressOf(o) === this.#leaderHint || o.id === this.#leaderHint);
+      this.#leaderHint = null;
+      const target = hinted ?? all[next++ % all.length];
+      const outcome = await this.#session(target);
       if (this.#stopping) return;
-      backoffMs = connected ? RECONNECT_MIN_MS : Math.min(RECONNECT_MAX_MS, backoffMs * 2);
+      if (outcome === "redirected") {
+        await delay(5); // straight to the hinted leader (a pause bounds any ping-pong of hints)
+        continue;
+      }
+      backoffMs = outcome === "served"
+        ? RECONNECT_MIN_MS
+        : Math.min(RECONNECT_MAX_MS, backoffMs * 2);
       // Jitter spreads the reconnects of many workers after an orchestrator restart.
       await delay(backoffMs / 2 + Math.random() * backoffMs / 2);
     }
   }
 
-  /** One connection's life; true if it got as far as the welcome. */
-  async #session(target: OrchestratorAddress): Promise<boolean> {
+  /**
+   * One connection's life: "served" if it got as far as the welcome, "redirected" when the
+   * orchestrator said it is not the leader (and maybe who is), "failed" otherwise.
+   */
+  async #session(target: OrchestratorAddress): Promise<"served" | "redirected" | "failed"> {
     let raw: Deno.Conn;
     try {
       raw = await Deno.connect({ hostname: target.host, port: target.port });
@@ -87,10 +103,11 @@ export class WorkerRuntime {
       this.#options.logger.debug(
         `Cannot connect to ${addressOf(target)}: ${(error as Error).message}`,
       );
-      return false;
+      return "failed";
     }
     const conn = new FramedConnection(raw, { maxFrameBytes: this.#options.maxFrameBytes });
     let welcomed = false;
+    let redirected = false;
     try {
       conn.send({ v: PROTOCOL_VERSION, type: "hello", role: "worker", lamport: 0 });
       for await (const payload of conn.frames()) {
@@ -102,6 +119,12 @@ export class WorkerRuntime {
           continue;
         }
         const message = decoded.message;
+        if (message.type === "error" && message.code === "not_leader") {
+          this.#leaderHint = message.leaderHint ?? null;
+          redirected = message.leaderHint !== undefined;
+          this.#options.logger.info(`${message.message}; reconnecting`);
+          break;
+        }
         if (!welcomed) {
           if (message.type !== "welcome") {
             this.#options.logger.warn(
@@ -133,12 +156,12 @@ export class WorkerRuntime {
       if (this.#conn === conn) {
         this.#conn = null;
         this.#step({ type: "disconnected", nowMs: Date.now() });
-        if (!this.#stopping) {
+        if (!this.#stopping && !redirected) {
           this.#options.logger.warn(`Lost connection to ${addressOf(target)}; reconnecting`);
         }
       }
     }
-    return welcomed;
+    return redirected ? "redirected" : welcomed ? "served" : "failed";
   }
 
   #step(input: WorkerInput): void {
