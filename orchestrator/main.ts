@@ -15,6 +15,7 @@ import {
 } from "../shared/config/mod.ts";
 import { createLogger } from "../shared/log.ts";
 import { mutiraoHome } from "../shared/paths.ts";
+import { parseMulticastAddress } from "../shared/net/multicast.ts";
 import { OrchestratorServer } from "./shell/orchestrator_server.ts";
 
 const USAGE = `Usage: deno task orchestrator [options]
@@ -28,6 +29,9 @@ Options:
   --backup          start as a backup (see README, "Primary and backup")
   --data-dir DIR    where the log and snapshots live
                     (default: $MUTIRAO_HOME/data/CLUSTER/ID)
+  --multicast GROUP:PORT
+                    announce the leader on this multicast group (default: the
+                    cluster file's "multicast", normally off)
   -h, --help        show this help
 `;
 
@@ -37,6 +41,7 @@ async function main(args: string[]): Promise<number> {
     id: { type: "string" },
     backup: { type: "boolean", default: false },
     "data-dir": { type: "string" },
+    multicast: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   });
   if (values.help) {
@@ -53,7 +58,11 @@ async function main(args: string[]): Promise<number> {
     );
   }
   const dataDir = values["data-dir"] ?? `${mutiraoHome()}/data/${config.clusterId}/${self.id}`;
-  const server = new OrchestratorServer({ config, self, dataDir, logger });
+  const multicastText = values.multicast ?? Deno.env.get("MUTIRAO_MULTICAST") ?? config.multicast;
+  const multicast = multicastText === null || multicastText === undefined
+    ? null
+    : parseMulticastAddress(multicastText, config.multicastInterface);
+  const server = new OrchestratorServer({ config, self, dataDir, logger, multicast });
   const fatal = Promise.withResolvers<number>();
   const address = await server.start((error) => {
     logger.error(`Fatal: ${error instanceof Error ? error.message : error}`);

@@ -15,6 +15,7 @@ import {
 } from "../shared/config/mod.ts";
 import { DEFAULT_MAX_FRAME_BYTES, LIMITS } from "../shared/limits.ts";
 import { createLogger } from "../shared/log.ts";
+import { LeaderWatcher, parseMulticastAddress } from "../shared/net/multicast.ts";
 import { WorkerRuntime } from "./shell/worker_runtime.ts";
 
 const USAGE = `Usage: deno task worker [HOST PORT] [options]
@@ -33,6 +34,8 @@ Options:
   --name NAME             name in the cluster (default: HOST:PORT)
   --drain-timeout SECS    on Ctrl-C/SIGTERM, time running tasks get to finish
                           before they are handed back (default 10)
+  --multicast GROUP:PORT  follow the leader's announcements on this multicast group;
+                          without --config/--orchestrators no cluster file is needed
   -h, --help              show this help
 `;
 
@@ -44,6 +47,7 @@ async function main(args: string[]): Promise<number> {
     orchestrators: { type: "string" },
     name: { type: "string" },
     "drain-timeout": { type: "string", default: "10" },
+    multicast: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   });
   if (values.help) {
@@ -58,20 +62,29 @@ async function main(args: string[]): Promise<number> {
   const slots = parseIntFlag("slots", values.slots, 1, LIMITS.workerSlotsMax);
   const drainTimeoutMs = parseIntFlag("drain-timeout", values["drain-timeout"], 0, 86_400) * 1000;
 
-  let orchestrators: OrchestratorAddress[];
+  let orchestrators: OrchestratorAddress[] = [];
   let heartbeatIntervalMs = 500;
   let maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+  let multicastText = values.multicast ?? Deno.env.get("MUTIRAO_MULTICAST");
+  let multicastInterface = "127.0.0.1";
+  let clusterId: string | null = null;
   const list = values.orchestrators ?? Deno.env.get("MUTIRAO_ORCHESTRATORS");
+  const configPath = values.config ?? Deno.env.get("MUTIRAO_CONFIG");
   if (list !== undefined) {
     orchestrators = parseAddressList(list);
-  } else {
-    const config = await loadClusterConfig(
-      values.config ?? Deno.env.get("MUTIRAO_CONFIG") ?? DEFAULT_CONFIG_PATH,
-    );
+  } else if (configPath !== undefined || multicastText === undefined) {
+    // With only --multicast, the leader is found by its announcements: no cluster file needed.
+    const config = await loadClusterConfig(configPath ?? DEFAULT_CONFIG_PATH);
     orchestrators = config.orchestrators;
     heartbeatIntervalMs = config.heartbeatIntervalMs;
     maxFrameBytes = config.maxFrameBytes;
+    multicastText ??= config.multicast ?? undefined;
+    multicastInterface = config.multicastInterface;
+    clusterId = config.clusterId;
   }
+  const multicast = multicastText === undefined
+    ? null
+    : parseMulticastAddress(multicastText, multicastInterface);
 
   const udp = bindHeartbeatSocket(host, port);
   const name = values.name ?? `${host}:${(udp.addr as Deno.NetAddr).port}`;
@@ -95,6 +108,14 @@ async function main(args: string[]): Promise<number> {
   logger.info(
     `Starting with ${slots} slot(s); orchestrators: ${orchestrators.map(addressOf).join(", ")}`,
   );
+  if (multicast !== null) {
+    const watcher = await LeaderWatcher.join(multicast, {
+      clusterId,
+      onLeader: (a) => runtime.followLeader(a),
+    });
+    logger.info(`Listening for leader announcements on ${multicast.group}:${multicast.port}`);
+    runtime.onStop(() => watcher.close());
+  }
   const onSignal = () => runtime.shutdown();
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);

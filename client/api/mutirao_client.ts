@@ -61,7 +61,7 @@ interface Connection {
 }
 
 export class MutiraoClient {
-  readonly #orchestrators: readonly OrchestratorAddress[];
+  readonly #orchestrators: OrchestratorAddress[];
   readonly #timeoutMs: number;
   readonly #maxFrameBytes: number;
   readonly clock: LamportClock;
@@ -73,7 +73,7 @@ export class MutiraoClient {
     if (options.orchestrators.length === 0) {
       throw new TypeError("Client needs at least one orchestrator");
     }
-    this.#orchestrators = options.orchestrators;
+    this.#orchestrators = [...options.orchestrators];
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.clock = options.clock ?? new LamportClock();
@@ -217,7 +217,13 @@ export class MutiraoClient {
   }
 
   #preferLeader(hint: string): void {
-    const index = this.#orchestrators.findIndex((o) => o.id === hint || addressOf(o) === hint);
+    let index = this.#orchestrators.findIndex((o) => o.id === hint || addressOf(o) === hint);
+    const match = /^(.+):(\d{1,5})$/.exec(hint);
+    if (index < 0 && match !== null) {
+      // A leader we did not know of (e.g. we started from one announced address): learn it.
+      this.#orchestrators.push({ id: hint, host: match[1], port: Number(match[2]) });
+      index = this.#orchestrators.length - 1;
+    }
     this.#preferred = index >= 0 ? index : this.#preferred + 1;
   }
 

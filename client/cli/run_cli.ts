@@ -22,6 +22,7 @@ import {
   type TaskView,
 } from "../../shared/protocol/messages.ts";
 import { mutiraoHome } from "../../shared/paths.ts";
+import { discoverLeader, parseMulticastAddress } from "../../shared/net/multicast.ts";
 import { MutiraoClient, UnreachableError } from "../api/mod.ts";
 import { CliError, notLoggedIn } from "./cli_error.ts";
 import {
@@ -71,6 +72,8 @@ Global options:
   --config FILE                 cluster file (default: $MUTIRAO_CONFIG, the cluster
                                 used at login, or ${DEFAULT_CONFIG_PATH})
   --orchestrators LIST          HOST:PORT[,HOST:PORT...] instead of a cluster file
+  --multicast GROUP:PORT        find the leader by its multicast announcements
+                                (or $MUTIRAO_MULTICAST); no cluster file needed
   --timeout SECS                give up reaching the cluster after SECS (default 10)
   --wait-timeout SECS           with --wait: give up waiting after SECS (default: never)
   --debug                       show stack traces
@@ -86,6 +89,7 @@ const FLAGS = {
   json: { type: "boolean", default: false },
   config: { type: "string" },
   orchestrators: { type: "string" },
+  multicast: { type: "string" },
   timeout: { type: "string" },
   "wait-timeout": { type: "string" },
   debug: { type: "boolean", default: false },
@@ -459,6 +463,8 @@ async function resolveOrchestrators(
       throw new UsageError((error as Error).message);
     }
   }
+  const multicast = context.values.multicast ?? Deno.env.get("MUTIRAO_MULTICAST");
+  if (multicast !== undefined) return [await discoverByMulticast(multicast, context)];
   const configPath = context.values.config ?? Deno.env.get("MUTIRAO_CONFIG");
   if (configPath !== undefined) return (await loadClusterConfig(configPath)).orchestrators;
   if (options.useSession && context.state.session !== null) {
@@ -471,6 +477,31 @@ async function resolveOrchestrators(
     if (!((error as Error).cause instanceof Deno.errors.NotFound)) throw error;
   }
   return (await loadClusterConfig(DEFAULT_CONFIG_PATH)).orchestrators;
+}
+
+async function discoverByMulticast(text: string, context: Context): Promise<OrchestratorAddress> {
+  let group;
+  try {
+    group = parseMulticastAddress(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const timeoutS = context.values.timeout === undefined
+    ? 3
+    : parseSeconds("timeout", context.values.timeout);
+  let announcement;
+  try {
+    announcement = await discoverLeader(group, { clusterId: null, timeoutMs: timeoutS * 1000 });
+  } catch (error) {
+    throw new UnreachableError(`Cannot find the cluster: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const [host, port] = [
+    announcement.address.replace(/:\d+$/, ""),
+    Number(/:(\d+)$/.exec(announcement.address)?.[1]),
+  ];
+  return { id: announcement.nodeId, host, port };
 }
 
 function expectPositionals(context: Context, min: number, max: number, usage: string): void {

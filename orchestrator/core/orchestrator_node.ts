@@ -166,6 +166,10 @@ export class OrchestratorNode {
     return this.#log.commitIndex;
   }
 
+  get term(): number {
+    return this.#log.term;
+  }
+
   get lastLogIndex(): number {
     return this.#log.lastIndex;
   }

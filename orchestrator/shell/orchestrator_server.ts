@@ -12,6 +12,7 @@ import { createLogger, type Logger } from "../../shared/log.ts";
 import { MAX_DATAGRAM_BYTES } from "../../shared/limits.ts";
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
 import { createPrng } from "../../shared/prng.ts";
+import { Announcer, type MulticastGroup } from "../../shared/net/multicast.ts";
 import { decodeMessage, DIRECTIONS, ProtocolError } from "../../shared/protocol/codec.ts";
 import { FrameTooLargeError } from "../../shared/protocol/frame.ts";
 import type { ClientToOrchestrator, Hello } from "../../shared/protocol/messages.ts";
@@ -33,7 +34,12 @@ export interface ServerOptions {
   self: OrchestratorAddress;
   dataDir: string;
   logger?: Logger;
+  /** Where the leader announces itself; null (the default) for no multicast. */
+  multicast?: MulticastGroup | null;
 }
+
+/** How often a leader repeats its multicast announcement. */
+const ANNOUNCE_INTERVAL_MS = 250;
 
 /** What the server reports once it listens. */
 export interface ServerAddress {
@@ -66,6 +72,9 @@ export class OrchestratorServer {
   #stopped = false;
   #fatal: ((error: unknown) => void) | null = null;
   #rejectedDatagrams = 0;
+  #announcer: Announcer | null = null;
+  #announcedAtMs = 0;
+  #announcedTerm = -1;
 
   constructor(options: ServerOptions) {
     this.#options = options;
@@ -109,6 +118,7 @@ export class OrchestratorServer {
     this.#node = this.#recover(opened.recovered);
     this.#execute(this.#node.takeEffects());
     this.#listen(self);
+    const port = (this.#listener!.addr as Deno.NetAddr).port;
     const tickMs = Math.max(
       5,
       Math.min(
@@ -117,8 +127,16 @@ export class OrchestratorServer {
         Math.floor(config.raftHeartbeatIntervalMs / 2),
       ),
     );
-    this.#tickTimer = setInterval(() => this.#step({ type: "tick", nowMs: Date.now() }), tickMs);
-    const port = (this.#listener!.addr as Deno.NetAddr).port;
+    if (this.#options.multicast) {
+      this.#announcer = new Announcer(this.#options.multicast);
+      this.#logger.info(
+        `Leader announcements go to multicast ${this.#options.multicast.group}:${this.#options.multicast.port}`,
+      );
+    }
+    this.#tickTimer = setInterval(() => {
+      this.#step({ type: "tick", nowMs: Date.now() });
+      this.#maybeAnnounce(port);
+    }, tickMs);
     this.#logger.info(
       `Listening on ${self.host}:${port} (TCP for clients, workers and peers; UDP for heartbeats); ` +
         `${config.orchestrators.length} orchestrator(s) in cluster ${config.clusterId}; ` +
@@ -135,6 +153,7 @@ export class OrchestratorServer {
     this.#listener?.close();
     this.#udp?.close();
     this.#peers?.close();
+    this.#announcer?.close();
     for (const conn of this.#conns.values()) conn.close();
     this.#conns.clear();
     await this.#storage?.close();
@@ -391,6 +410,23 @@ export class OrchestratorServer {
     }
     for (const { conn, message } of effects.send) this.#conns.get(conn)?.send(message);
     for (const conn of effects.close) void this.#conns.get(conn)?.closeAfterFlush();
+  }
+
+  /** The leader tells the multicast group where it is: at once in a new term, then periodically. */
+  #maybeAnnounce(port: number): void {
+    if (this.#announcer === null || !this.#node.isLeader) return;
+    const now = Date.now();
+    const term = this.#node.term;
+    if (term === this.#announcedTerm && now - this.#announcedAtMs < ANNOUNCE_INTERVAL_MS) return;
+    this.#announcedTerm = term;
+    this.#announcedAtMs = now;
+    void this.#announcer.announce({
+      clusterId: this.#options.config.clusterId,
+      nodeId: this.#options.self.id,
+      term,
+      address: `${this.#options.self.host}:${port}`,
+      lamport: this.#node.lamport,
+    });
   }
 
   #maybeSnapshot(): void {

@@ -16,6 +16,11 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Copy each output line to our stderr, prefixed with the name. */
   echo?: boolean;
+  /**
+   * A command that execs the process, e.g. `["ip", "netns", "exec", NS]` to run it inside a
+   * network namespace. It must exec (not fork), so the PID is Deno's and kill-by-PID works.
+   */
+  prefix?: string[];
 }
 
 interface LineWaiter {
@@ -35,8 +40,11 @@ export class ManagedProcess {
 
   constructor(options: StartOptions) {
     this.name = options.name;
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", ...options.args],
+    const prefix = options.prefix ?? [];
+    const command = prefix.length > 0 ? prefix[0] : Deno.execPath();
+    const args = ["run", "-A", ...options.args];
+    this.child = new Deno.Command(command, {
+      args: prefix.length > 0 ? [...prefix.slice(1), Deno.execPath(), ...args] : args,
       cwd: REPO_ROOT,
       env: { NO_COLOR: "1", RUST_BACKTRACE: "0", ...options.env },
       stdin: "null",

@@ -59,6 +59,13 @@ export const ClusterConfigSchema = z.object({
   /** Attempts a task gets when workers die under it (or hand it back) before it fails. */
   defaultMaxAttempts: z.number().int().min(1).max(LIMITS.maxAttemptsMax).default(5),
   users: z.array(UserSchema).default([]),
+  /**
+   * "GROUP:PORT": the leader announces itself there so workers and clients can find it without
+   * a static list. Off (null) unless set; only for networks meant for multicast.
+   */
+  multicast: z.string().nullable().default(null),
+  /** Local interface address to join the multicast group on. */
+  multicastInterface: z.string().default("127.0.0.1"),
   /** Marks a configuration with well-known demo passwords; nodes warn loudly when it is set. */
   demo: z.boolean().default(false),
 }).strict().superRefine((config, ctx) => {

@@ -8,6 +8,7 @@ import type { z } from "zod";
 import type { ErrorCode } from "../errors.ts";
 import { PROTOCOL_VERSION } from "../limits.ts";
 import {
+  AnnouncementDatagramSchema,
   ClientToOrchestratorSchema,
   HeartbeatDatagramSchema,
   HelloDirectionSchema,
@@ -64,6 +65,7 @@ export const DIRECTIONS = {
   orchestratorToWorker: direction("orchestrator message", OrchestratorToWorkerSchema),
   heartbeat: direction("heartbeat datagram", HeartbeatDatagramSchema),
   peer: direction("peer message", PeerMessageSchema),
+  announcement: direction("leader announcement", AnnouncementDatagramSchema),
 } as const;
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });

@@ -56,6 +56,7 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
     hello: { ...env, type: "hello", role: "peer", nodeId: "o2", clusterId: "c1" },
   },
   clientToOrchestrator: {
+    nodeStatus: { ...env, type: "nodeStatus", id: 9, token: "tok" },
     login: { ...env, type: "login", id: 1, user: "alice", password: "secret" },
     logout: { ...env, type: "logout", id: 2, token: "tok" },
     submit: {
@@ -75,6 +76,21 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
   },
   orchestratorToClient: {
     welcome: { ...env, type: "welcome", nodeId: "o1", clusterId: "c1" },
+    nodeStatusReply: {
+      ...env,
+      type: "nodeStatusReply",
+      re: 9,
+      node: {
+        id: "o1",
+        role: "leader",
+        term: 2,
+        leaderId: "o1",
+        commitIndex: 10,
+        appliedIndex: 10,
+        lastIndex: 11,
+        followers: [{ id: "o2", matchIndex: 10, lastContactAgoMs: 40 }],
+      },
+    },
     loginOk: { ...env, type: "loginOk", re: 1, user: "alice", token: "tok", expiresAtMs: 99 },
     logoutOk: { ...env, type: "logoutOk", re: 2 },
     submitOk: { ...env, type: "submitOk", re: 3, taskId: "t-1", duplicate: false },
@@ -148,6 +164,16 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
       seq: 12,
       running: 1,
       slots: 4,
+    },
+  },
+  announcement: {
+    leaderAnnouncement: {
+      ...env,
+      type: "leaderAnnouncement",
+      clusterId: "c1",
+      nodeId: "o2",
+      term: 4,
+      address: "127.0.0.1:7702",
     },
   },
   peer: {
@@ -409,7 +435,7 @@ Deno.test("decodeMessage() reports an unknown type and lists the expected ones",
   assert.equal(
     error.message,
     'Invalid client request: unknown message type "nope" (expected one of: ' +
-      "login, logout, submit, status, list, workers, cancel, wait)",
+      "login, logout, submit, status, list, workers, cancel, wait, nodeStatus)",
   );
 });
 

@@ -222,7 +222,6 @@ export const NodeStatusSchema = z.object({
 }).strict();
 
 export const ClientToOrchestratorSchema = z.discriminatedUnion("type", [
-  NodeStatusSchema,
   LoginSchema,
   LogoutSchema,
   SubmitSchema,
@@ -231,6 +230,7 @@ export const ClientToOrchestratorSchema = z.discriminatedUnion("type", [
   WorkersSchema,
   CancelSchema,
   WaitSchema,
+  NodeStatusSchema,
 ]);
 export type ClientToOrchestrator = z.infer<typeof ClientToOrchestratorSchema>;
 
@@ -327,7 +327,6 @@ export const NodeStatusReplySchema = z.object({
 }).strict();
 
 export const OrchestratorToClientSchema = z.discriminatedUnion("type", [
-  NodeStatusReplySchema,
   WelcomeSchema,
   LoginOkSchema,
   LogoutOkSchema,
@@ -336,6 +335,7 @@ export const OrchestratorToClientSchema = z.discriminatedUnion("type", [
   TaskListReplySchema,
   WorkerListReplySchema,
   ErrorReplySchema,
+  NodeStatusReplySchema,
 ]);
 export type OrchestratorToClient = z.infer<typeof OrchestratorToClientSchema>;
 
@@ -467,6 +467,24 @@ export const HeartbeatSchema = z.object({
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
 export const HeartbeatDatagramSchema = z.discriminatedUnion("type", [HeartbeatSchema]);
+
+/**
+ * Sent by the leader to the multicast group (when configured), so workers and clients find the
+ * cluster and follow leader changes without a static list. Receivers ignore other clusters and
+ * terms older than the newest they have seen.
+ */
+export const LeaderAnnouncementSchema = z.object({
+  ...envelope,
+  type: z.literal("leaderAnnouncement"),
+  clusterId: z.string().min(1).max(64),
+  nodeId: z.string().min(1).max(64),
+  term: nonNegInt,
+  /** Where clients and workers connect: "host:port". */
+  address: z.string().min(3).max(300),
+}).strict();
+export type LeaderAnnouncement = z.infer<typeof LeaderAnnouncementSchema>;
+
+export const AnnouncementDatagramSchema = z.discriminatedUnion("type", [LeaderAnnouncementSchema]);
 
 /** Messages the orchestrator can receive as the first frame of a connection. */
 export const HelloDirectionSchema = z.discriminatedUnion("type", [HelloSchema]);

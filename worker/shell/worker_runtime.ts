@@ -9,12 +9,13 @@ import type { Logger } from "../../shared/log.ts";
 import { PROTOCOL_VERSION } from "../../shared/limits.ts";
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
 import { decodeMessage, DIRECTIONS, encodeMessage } from "../../shared/protocol/codec.ts";
-import type { WorkerInfo } from "../../shared/protocol/messages.ts";
+import type { LeaderAnnouncement, WorkerInfo } from "../../shared/protocol/messages.ts";
 import { WorkerCore, type WorkerEffects, type WorkerInput } from "../core/worker_core.ts";
 import { type RunningTask, runTask } from "./task_runner.ts";
 
 export interface WorkerRuntimeOptions {
   info: WorkerInfo;
+  /** Known orchestrators; may start empty when the leader is found by multicast. */
   orchestrators: readonly OrchestratorAddress[];
   /** The socket bound to the worker's own address; heartbeats leave from it. */
   udp: Deno.DatagramConn;
@@ -36,15 +37,21 @@ export class WorkerRuntime {
   readonly #exited = Promise.withResolvers<void>();
   #conn: FramedConnection | null = null;
   readonly #udp: Deno.DatagramConn;
+  /** Every orchestrator known: the static list plus those heard of by multicast. */
+  readonly #known: OrchestratorAddress[];
   #timer: ReturnType<typeof setInterval> | undefined;
   #stopping = false;
   #registered = false;
-  /** Where the last "not leader" reply said the leader is. */
+  readonly #cleanups: Array<() => void> = [];
+  /** The orchestrator of the current (or last) connection attempt. */
+  #target: OrchestratorAddress | null = null;
+  /** Where the last "not leader" reply (or announcement) said the leader is. */
   #leaderHint: string | null = null;
 
   constructor(options: WorkerRuntimeOptions) {
     this.#options = options;
     this.#udp = options.udp;
+    this.#known = [...options.orchestrators];
     this.#core = new WorkerCore({
       info: options.info,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
@@ -61,6 +68,27 @@ export class WorkerRuntime {
     await this.#exited.promise;
   }
 
+  /**
+   * A leader announcement arrived (multicast): remember the orchestrator, and if this worker is
+   * connected elsewhere, move to the announced leader.
+   */
+  followLeader(announcement: LeaderAnnouncement): void {
+    const match = /^(.+):(\d+)$/.exec(announcement.address);
+    if (match === null) return;
+    const address = { id: announcement.nodeId, host: match[1], port: Number(match[2]) };
+    if (!this.#known.some((o) => addressOf(o) === announcement.address)) this.#known.push(address);
+    this.#leaderHint = announcement.address;
+    if (
+      this.#conn !== null && this.#target !== null &&
+      addressOf(this.#target) !== announcement.address
+    ) {
+      this.#options.logger.info(
+        `Leader ${announcement.nodeId} announced at ${announcement.address}; moving there`,
+      );
+      this.#conn.close();
+    }
+  }
+
   /** SIGINT/SIGTERM: drain; a second call hands back running tasks at once. */
   shutdown(): void {
     this.#step({ type: "shutdown", nowMs: Date.now() });
@@ -70,13 +98,19 @@ export class WorkerRuntime {
     let backoffMs = RECONNECT_MIN_MS;
     let next = 0;
     while (!this.#stopping) {
-      const all = this.#options.orchestrators;
+      const all = this.#known;
+      if (all.length === 0 && this.#leaderHint === null) {
+        // No static list: wait for the first leader announcement (multicast).
+        await delay(50);
+        continue;
+      }
       // Follow a "not leader" hint first; otherwise cycle through the list.
       const hinted = this.#leaderHint === null
         ? undefined
         : all.find((o) => addressOf(o) === this.#leaderHint || o.id === this.#leaderHint);
       this.#leaderHint = null;
       const target = hinted ?? all[next++ % all.length];
+      this.#target = target;
       const outcome = await this.#session(target);
       if (this.#stopping) return;
       if (outcome === "redirected") {
@@ -189,7 +223,7 @@ export class WorkerRuntime {
   }
 
   #sendHeartbeat(datagram: Uint8Array): void {
-    for (const o of this.#options.orchestrators) {
+    for (const o of this.#known) {
       // UDP is best effort: a lost heartbeat is what the detector's tolerance is for.
       this.#udp.send(datagram, { transport: "udp", hostname: o.host, port: o.port }).catch(
         (error: unknown) =>
@@ -198,8 +232,14 @@ export class WorkerRuntime {
     }
   }
 
+  /** Registers cleanup to run when the worker stops. */
+  onStop(cleanup: () => void): void {
+    this.#cleanups.push(cleanup);
+  }
+
   async #exit(): Promise<void> {
     this.#stopping = true;
+    for (const cleanup of this.#cleanups) cleanup();
     clearInterval(this.#timer);
     for (const task of this.#tasks.values()) task.kill("worker exited");
     await this.#conn?.closeAfterFlush();
