@@ -1,6 +1,6 @@
 /**
  * `deno task demo`: a local cluster on 127.0.0.1 — every orchestrator of the
- * cluster file plus 3 workers (the seed's ports 60001-60003) — with a
+ * cluster file (3 in the demo file) plus 3 workers (the seed's ports 60001-60003) — with a
  * temporary data directory. Prints what to try next; Ctrl-C stops everything
  * it started.
  *
@@ -92,6 +92,7 @@ Try, in another terminal:
   deno task client${configFlag} status t-1
   deno task client${configFlag} list
   deno task client${configFlag} workers
+  deno task client${configFlag} cluster     # who is primary (leader) and who are backups
 
 Press Ctrl-C to stop everything.
 `);

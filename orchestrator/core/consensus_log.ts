@@ -66,6 +66,8 @@ export interface ConsensusStatus {
   /** Voters in the group, and how many (this node included) it heard from within an election timeout. */
   voters: number;
   reachableVoters: number;
+  /** True during the first election timeout after start, before peers could have been heard. */
+  justStarted: boolean;
 }
 
 export interface ConsensusLog {

@@ -372,9 +372,9 @@ export class OrchestratorNode {
     if (leader !== null) {
       return `Orchestrator ${this.options.nodeId} is not the leader; the leader is ${leader}`;
     }
-    const { voters, reachableVoters } = this.#log.status(this.#nowMs);
+    const { voters, reachableVoters, justStarted } = this.#log.status(this.#nowMs);
     const quorum = Math.floor(voters / 2) + 1;
-    if (reachableVoters < quorum) {
+    if (reachableVoters < quorum && !justStarted) {
       return `No quorum: orchestrator ${this.options.nodeId} reaches ${reachableVoters} of ${voters} ` +
         `orchestrators (itself included) and a majority of ${quorum} is needed; writes are refused`;
     }
@@ -384,8 +384,10 @@ export class OrchestratorNode {
   /** "not_leader" when a leader is known or may soon be; "unavailable" without a quorum. */
   #notLeaderCode(): "not_leader" | "unavailable" {
     if (this.#log.leaderId !== null) return "not_leader";
-    const { voters, reachableVoters } = this.#log.status(this.#nowMs);
-    return reachableVoters < Math.floor(voters / 2) + 1 ? "unavailable" : "not_leader";
+    const { voters, reachableVoters, justStarted } = this.#log.status(this.#nowMs);
+    return reachableVoters < Math.floor(voters / 2) + 1 && !justStarted
+      ? "unavailable"
+      : "not_leader";
   }
 
   #leaderHint(): string | undefined {

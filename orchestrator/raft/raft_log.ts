@@ -129,6 +129,7 @@ export class RaftLog implements ConsensusLog {
   #snapshot: StoredSnapshot | null;
   /** When each peer was last heard from (any message), for status and "no quorum" reports. */
   readonly #heardMs = new Map<string, number>();
+  readonly #startedMs: number;
   #incoming: IncomingSnapshot | null = null;
   #out: ConsensusOutput = emptyConsensusOutput();
 
@@ -157,6 +158,7 @@ export class RaftLog implements ConsensusLog {
     this.#emittedIndex = this.#commitIndex;
     this.#persistedIndex = this.#log.lastIndex;
     this.#nowMs = restore.nowMs;
+    this.#startedMs = restore.nowMs;
     this.#resetElectionTimer();
     if (options.voters.length === 1) this.#campaign(false);
   }
@@ -298,6 +300,7 @@ export class RaftLog implements ConsensusLog {
         };
       }),
       voters: this.#options.voters.length,
+      justStarted: nowMs - this.#startedMs < this.#options.electionTimeoutMaxMs,
       reachableVoters: 1 + this.#peers.filter((peer) => {
         const heard = this.#heardMs.get(peer);
         return heard !== undefined && nowMs - heard <= this.#options.electionTimeoutMaxMs;

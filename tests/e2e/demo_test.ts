@@ -40,10 +40,11 @@ function isUdpPortFree(address: { hostname: string; port: number }): boolean {
 Deno.test("deno task demo serves the CLI and SIGINT stops everything it started", async () => {
   // The fixture supplies a temp dir, a free port, a $MUTIRAO_HOME and the CLI; the demo's own
   // configuration (its users, user1/pass1 included) replaces the fixture's cluster file.
-  await withCluster({}, async (cluster) => {
+  await withCluster({ orchestrators: 3 }, async (cluster) => {
     const demoConfig = JSON.parse(await Deno.readTextFile(DEMO_CONFIG));
-    assert.equal(demoConfig.orchestrators.length, 1, "config/demo.json lists one orchestrator");
-    demoConfig.orchestrators[0].port = cluster.address().port;
+    assert.equal(demoConfig.orchestrators.length, 3, "config/demo.json lists three orchestrators");
+    const ports = ["o1", "o2", "o3"].map((id) => cluster.address(id).port);
+    demoConfig.orchestrators.forEach((o: { port: number }, i: number) => o.port = ports[i]);
     await Deno.writeTextFile(cluster.configPath, JSON.stringify(demoConfig, null, 2));
 
     const demo = new ManagedProcess({
@@ -56,13 +57,15 @@ Deno.test("deno task demo serves the CLI and SIGINT stops everything it started"
       const dataDir = /\(data in (.+)\):/.exec(up)?.[1];
       assert.ok(dataDir !== undefined, `no data dir in: ${up}`);
       const orchestrators = (await demo.waitForLine((l) => /^\s*orchestrators:/.test(l)))
-        .replace(/^\s*orchestrators:\s*/, "").split(",").map((o) => parseAddress(o.split(" ")[1]));
+        .replace(/^\s*orchestrators:\s*/, "").split(",").map((o) =>
+          parseAddress(o.trim().split(" ")[1])
+        );
       const workers = (await demo.waitForLine((l) => /^\s*workers:/.test(l)))
         .replace(/^\s*workers:\s*/, "").split(",").map(parseAddress);
-      assert.deepEqual(orchestrators.map((o) => o.port), [cluster.address().port]);
+      assert.deepEqual(orchestrators.map((o) => o.port), ports);
       assert.equal(workers.length, 3, "the demo starts 3 workers by default");
       children = (await childProcesses(demo.pid)).map((p) => p.pid);
-      assert.equal(children.length, 4, "one orchestrator and three workers");
+      assert.equal(children.length, 6, "three orchestrators and three workers");
       await Deno.stat(dataDir);
 
       const login = await cluster.cli(["login", "user1", "pass1"]);

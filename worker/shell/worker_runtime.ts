@@ -153,7 +153,11 @@ export class WorkerRuntime {
           continue;
         }
         const message = decoded.message;
-        if (message.type === "error" && message.code === "not_leader") {
+        if (
+          message.type === "error" &&
+          (message.code === "not_leader" || message.code === "unavailable")
+        ) {
+          // Not (or no longer) the leader, or no quorum yet: try the hinted leader, or the next one.
           this.#leaderHint = message.leaderHint ?? null;
           redirected = message.leaderHint !== undefined;
           this.#options.logger.info(`${message.message}; reconnecting`);

@@ -1,0 +1,182 @@
+/**
+ * A seed's scenario: cluster size, timings, fault rates and workload, drawn
+ * from the seed's PRNG before anything else so the seed alone names the run.
+ * @module
+ */
+import type { Rng } from "../../shared/prng.ts";
+
+/** Network behaviour; the chaos phase uses these rates, the healed network has none. */
+export interface NetworkParams {
+  latencyMinMs: number;
+  latencyMaxMs: number;
+  /** Extra delay some datagrams get, so they overtake others (reordering). */
+  reorderDelayMaxMs: number;
+  /** Chance that a datagram (Raft message, heartbeat) is lost. */
+  dropRate: number;
+  /** Chance that a datagram is delivered twice. */
+  duplicateRate: number;
+  /** Chance that a datagram is delayed by up to `reorderDelayMaxMs`. */
+  reorderRate: number;
+  /** How long a broken TCP connection takes to be noticed by each side. */
+  breakDetectMsMax: number;
+  /** How long a connection attempt to an unreachable address takes to fail. */
+  connectTimeoutMs: number;
+}
+
+export interface DiskParams {
+  fsyncMinMs: number;
+  fsyncMaxMs: number;
+}
+
+/** Fault injection during the chaos phase. */
+export interface FaultParams {
+  /** Mean gap between two faults. */
+  meanGapMs: number;
+  /** Relative weights of each fault kind. */
+  weights: Record<FaultKind, number>;
+  /** Chance that a crash catches a write in flight that then reaches the disk only in part. */
+  tearRate: number;
+  /** How long a crashed orchestrator or worker stays down (at most). */
+  downMsMax: number;
+  /** How long a partition or a pause lasts (at most). */
+  outageMsMax: number;
+  /** At most this many orchestrators are down at once (keeps a quorum possible most of the time). */
+  maxOrchestratorsDown: number;
+}
+
+export const FAULT_KINDS = [
+  "crashOrchestrator",
+  "pauseOrchestrator",
+  "crashWorker",
+  "pauseWorker",
+  "stopWorker",
+  "partition",
+  "asymmetricPartition",
+  "isolateLeader",
+  "breakConnection",
+] as const;
+export type FaultKind = typeof FAULT_KINDS[number];
+
+export interface SimParams {
+  seed: number;
+  orchestrators: number;
+  /** Slots of each worker (its length is the number of workers). */
+  workerSlots: number[];
+  clients: number;
+  /** Users the clients log in as (clients may share a user). */
+  users: number;
+  submissionsPerClient: number;
+  taskDurationMsMin: number;
+  taskDurationMsMax: number;
+  /** Pause between a client's operations (at most). */
+  thinkMsMax: number;
+  /** A client's time budget per request (MutiraoClient's `timeoutMs`). */
+  clientTimeoutMs: number;
+  node: {
+    heartbeatIntervalMs: number;
+    missedHeartbeats: number;
+    schedulerPolicy: "round-robin" | "least-loaded";
+    defaultMaxAttempts: number;
+  };
+  raft: {
+    electionTimeoutMinMs: number;
+    electionTimeoutMaxMs: number;
+    heartbeatIntervalMs: number;
+    maxEntriesPerMessage: number;
+    maxInflightMessages: number;
+    snapshotChunkBytes: number;
+    catchUpEntries: number;
+  };
+  snapshotEveryEntries: number;
+  network: NetworkParams;
+  disk: DiskParams;
+  faults: FaultParams;
+  /** Simulated duration of the chaos phase. */
+  chaosMs: number;
+  /** Simulated time the healed system gets to converge. */
+  convergenceBudgetMs: number;
+  /** Validate every message with the real codec (as the receiving shell would). */
+  validateWire: boolean;
+}
+
+/** Draws a scenario from `rng` (the seed's PRNG, before it drives the run). */
+export function drawParams(seed: number, rng: Rng): SimParams {
+  const orchestrators = rng.pick([1, 3, 3, 3, 3, 5, 5]);
+  const workers = rng.int(1, 4);
+  const raftHeartbeat = rng.int(20, 60);
+  const electionMin = raftHeartbeat * rng.int(4, 8);
+  const heartbeat = rng.int(50, 200);
+  const calm = rng.chance(0.15);
+  return {
+    seed,
+    orchestrators,
+    workerSlots: Array.from({ length: workers }, () => rng.int(1, 3)),
+    clients: rng.int(1, 4),
+    users: rng.int(1, 2),
+    submissionsPerClient: rng.int(3, 12),
+    taskDurationMsMin: rng.int(10, 200),
+    taskDurationMsMax: rng.int(300, 2000),
+    thinkMsMax: rng.int(10, 400),
+    clientTimeoutMs: rng.int(2000, 6000),
+    node: {
+      heartbeatIntervalMs: heartbeat,
+      missedHeartbeats: rng.int(2, 4),
+      schedulerPolicy: rng.pick(["round-robin", "least-loaded"] as const),
+      defaultMaxAttempts: rng.int(2, 6),
+    },
+    raft: {
+      electionTimeoutMinMs: electionMin,
+      electionTimeoutMaxMs: electionMin + rng.int(electionMin / 2, electionMin * 2),
+      heartbeatIntervalMs: raftHeartbeat,
+      maxEntriesPerMessage: rng.pick([1, 2, 4, 16, 64, 512]),
+      maxInflightMessages: rng.pick([1, 2, 4, 32]),
+      snapshotChunkBytes: rng.pick([256, 1024, 4096, 256 * 1024]),
+      catchUpEntries: rng.pick([0, 0, 5, 20, 5000]),
+    },
+    snapshotEveryEntries: rng.pick([10, 20, 40, 100, 10_000]),
+    network: {
+      latencyMinMs: rng.int(0, 2),
+      latencyMaxMs: rng.int(3, 20),
+      reorderDelayMaxMs: rng.int(10, 150),
+      dropRate: calm ? 0 : rng.pick([0, 0.01, 0.03, 0.1, 0.2]),
+      duplicateRate: calm ? 0 : rng.pick([0, 0.01, 0.05]),
+      reorderRate: calm ? 0 : rng.pick([0, 0.02, 0.1]),
+      breakDetectMsMax: rng.int(1, 100),
+      connectTimeoutMs: rng.int(200, 2000),
+    },
+    disk: {
+      fsyncMinMs: rng.int(0, 2),
+      fsyncMaxMs: rng.int(2, 15),
+    },
+    faults: {
+      meanGapMs: calm ? 1e12 : rng.int(300, 2500),
+      weights: {
+        crashOrchestrator: rng.int(0, 4),
+        pauseOrchestrator: rng.int(0, 2),
+        crashWorker: rng.int(0, 3),
+        pauseWorker: rng.int(0, 2),
+        stopWorker: rng.int(0, 1),
+        partition: rng.int(0, 3),
+        asymmetricPartition: rng.int(0, 2),
+        isolateLeader: rng.int(0, 3),
+        breakConnection: rng.int(0, 3),
+      },
+      tearRate: rng.pick([0, 0.3, 0.7]),
+      downMsMax: rng.int(300, 3000),
+      outageMsMax: rng.int(300, 3000),
+      maxOrchestratorsDown: Math.max(1, Math.floor(orchestrators / 2)),
+    },
+    chaosMs: rng.int(3000, 9000),
+    convergenceBudgetMs: 60_000,
+    validateWire: true,
+  };
+}
+
+/** A short human description of a scenario, for summaries. */
+export function describeParams(p: SimParams): string {
+  return `${p.orchestrators} orchestrator(s), ${p.workerSlots.length} worker(s) ` +
+    `[slots ${p.workerSlots.join(",")}], ${p.clients} client(s), ` +
+    `drop ${p.network.dropRate}, dup ${p.network.duplicateRate}, ` +
+    `fault every ~${Math.min(p.faults.meanGapMs, 99_999)} ms, chaos ${p.chaosMs} ms, ` +
+    `snapshot every ${p.snapshotEveryEntries}`;
+}
