@@ -40,6 +40,8 @@ interface Scenario {
   /** Per chaos step: the leader crashes (the hardest moment for the log). */
   leaderCrashP: number;
   partitionP: number;
+  /** Per persist job: the node crashes while the job's fsync is still running. */
+  tornFsyncP: number;
   proposeP: number;
   readP: number;
   /** Applied entries between two snapshots a node takes of its own state machine. */
@@ -64,6 +66,7 @@ function scenarioFor(seed: number): Scenario {
     crashP: rng.pick([0, 0.003, 0.01, 0.03]),
     leaderCrashP: rng.pick([0, 0.005, 0.02]),
     partitionP: rng.pick([0, 0.005, 0.02]),
+    tornFsyncP: rng.pick([0, 0, 0.002, 0.01]),
     proposeP: rng.pick([0.1, 0.3, 0.6]),
     readP: rng.pick([0, 0.05, 0.2]),
     snapshotEvery: rng.pick([4, 10, 40, 1_000_000]),
@@ -81,6 +84,7 @@ type SimEvent =
   | { type: "fsync"; node: string; incarnation: number }
   | { type: "tick"; node: string; incarnation: number }
   | { type: "restart"; node: string }
+  | { type: "crash"; node: string; incarnation: number }
   | { type: "chaos" };
 
 interface Scheduled {
@@ -335,6 +339,11 @@ class World {
         }
         return;
       }
+      case "crash": {
+        const node = this.nodes.get(event.node)!;
+        if (node.up && node.incarnation === event.incarnation) this.#crashFor(node);
+        return;
+      }
       case "restart": {
         const node = this.nodes.get(event.node)!;
         if (!node.up) this.#restart(node);
@@ -450,7 +459,8 @@ class World {
     if (!node.up) return;
     this.#crash(node);
     this.crashes += 1;
-    this.queue.push(this.nowMs + this.rng.int(20, 1_500), { type: "restart", node: node.id });
+    const downMs = this.rng.chance(0.5) ? this.rng.int(1, 50) : this.rng.int(50, 1_500);
+    this.queue.push(this.nowMs + downMs, { type: "restart", node: node.id });
   }
 
   #crash(node: SimNode): void {
@@ -513,6 +523,11 @@ class World {
     job.dueMs = Math.max(last, this.nowMs + this.rng.int(0, this.scenario.maxFsyncMs));
     node.jobs.push(job);
     this.queue.push(job.dueMs, { type: "fsync", node: node.id, incarnation: node.incarnation });
+    if (this.faulty && this.rng.chance(this.scenario.tornFsyncP)) {
+      // Crash before this fsync completes: everything it (and anything staged after it) holds is lost.
+      const atMs = this.rng.int(this.nowMs, Math.max(this.nowMs, job.dueMs - 1));
+      this.queue.push(atMs, { type: "crash", node: node.id, incarnation: node.incarnation });
+    }
   }
 
   #send(from: string, to: string, message: PeerEnvelope["message"]): void {

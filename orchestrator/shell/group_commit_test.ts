@@ -1,0 +1,125 @@
+// Proves the persistence queue: jobs queued together share one fsync, callbacks run only after
+// their data is durable, and a conflicting snapshot from the leader drops the old log first.
+import assert from "node:assert/strict";
+import { MemoryLogStorage } from "../storage/mod.ts";
+import type { LogStorage } from "../storage/mod.ts";
+import type { LogEntry } from "../tasks/mod.ts";
+import { GroupCommit } from "./group_commit.ts";
+
+function entry(index: number, term = 1): LogEntry {
+  return { index, term, command: { type: "noop", atMs: index } };
+}
+
+function persist(entries: LogEntry[]) {
+  return { snapshot: null, entries, hardState: null };
+}
+
+/** Wraps a storage to record the order of operations. */
+function recording(storage: LogStorage): { storage: LogStorage; calls: string[] } {
+  const calls: string[] = [];
+  const wrapped: LogStorage = {
+    append: (e) => {
+      calls.push(`append ${e.map((x) => x.index).join(",")}`);
+      storage.append(e);
+    },
+    setHardState: (h) => {
+      calls.push(`hardState ${h.term}`);
+      storage.setHardState(h);
+    },
+    truncateAfter: (i) => {
+      calls.push(`truncateAfter ${i}`);
+      storage.truncateAfter(i);
+    },
+    sync: async () => {
+      calls.push("sync");
+      await storage.sync();
+    },
+    saveSnapshot: async (s) => {
+      calls.push(`saveSnapshot ${s.index}`);
+      await storage.saveSnapshot(s);
+    },
+    get pendingBytes() {
+      return storage.pendingBytes;
+    },
+    close: () => storage.close(),
+  };
+  return { storage: wrapped, calls };
+}
+
+function flushed(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+Deno.test("GroupCommit writes jobs queued together with one sync, then runs their callbacks", async () => {
+  const memory = new MemoryLogStorage();
+  const { storage, calls } = recording(memory);
+  const durable: Array<[number, number]> = [];
+  const done: string[] = [];
+  const commit = new GroupCommit(storage, {
+    onDurable: (index, term) => durable.push([index, term]),
+    onError: (error) => {
+      throw error;
+    },
+  });
+  commit.enqueue({ persist: persist([entry(1)]), afterDurable: () => done.push("a") });
+  commit.enqueue({ persist: persist([entry(2), entry(3)]), afterDurable: () => done.push("b") });
+  assert.deepEqual(done, [], "nothing runs before the sync");
+  await flushed();
+  assert.deepEqual(calls, ["append 1", "append 2,3", "sync"]);
+  assert.deepEqual(durable, [[3, 1]]);
+  assert.deepEqual(done, ["a", "b"]);
+  assert.deepEqual(memory.crash().entries.map((e) => e.index), [1, 2, 3]);
+});
+
+Deno.test("GroupCommit drops a conflicting log before saving the leader's snapshot", async () => {
+  const memory = new MemoryLogStorage();
+  const { storage, calls } = recording(memory);
+  const commit = new GroupCommit(storage, {
+    onDurable: () => {},
+    onError: (error) => {
+      throw error;
+    },
+  });
+  commit.enqueue({ persist: persist([entry(1), entry(2), entry(3)]), afterDurable: null });
+  await flushed();
+  calls.length = 0;
+  const data = new TextEncoder().encode("{}");
+  let acked = false;
+  commit.enqueue({
+    persist: {
+      snapshot: { index: 2, term: 2, data, discardLog: true },
+      entries: [],
+      hardState: null,
+    },
+    afterDurable: () => acked = true,
+  });
+  await flushed();
+  assert.deepEqual(calls.slice(0, 3), ["truncateAfter 2", "sync", "saveSnapshot 2"]);
+  assert.equal(acked, true);
+  const recovered = memory.crash();
+  assert.equal(recovered.snapshot?.index, 2);
+  assert.deepEqual(recovered.entries, [], "the disagreeing entry 3 is gone");
+});
+
+Deno.test("GroupCommit reports a failed sync once and stops taking jobs", async () => {
+  const memory = new MemoryLogStorage();
+  const failing: LogStorage = Object.assign(Object.create(null), {
+    append: (e: LogEntry[]) => memory.append(e),
+    setHardState: () => {},
+    truncateAfter: () => {},
+    sync: () => Promise.reject(new Error("disk full")),
+    saveSnapshot: () => Promise.resolve(),
+    pendingBytes: 0,
+    close: () => Promise.resolve(),
+  });
+  const errors: unknown[] = [];
+  let ran = false;
+  const commit = new GroupCommit(failing, { onDurable: () => {}, onError: (e) => errors.push(e) });
+  commit.enqueue({ persist: persist([entry(1)]), afterDurable: () => ran = true });
+  await flushed();
+  commit.enqueue({ persist: persist([entry(2)]), afterDurable: () => ran = true });
+  await flushed();
+  assert.equal(errors.length, 1);
+  assert.match(String(errors[0]), /disk full/);
+  assert.equal(ran, false, "nothing promised durable after a failed sync");
+});

@@ -1,0 +1,249 @@
+/**
+ * The safety checkers, run after every step of every node: one leader per
+ * term, committed entries never change and every node applies the same
+ * sequence, nothing applied is lost by a crash, every acknowledged submission
+ * is in the committed log, each task records at most one result and a final
+ * state that never changes, task histories in strict Lamport order, and the
+ * state machine's own invariants.
+ * @module
+ */
+import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
+import {
+  findInvariantViolations,
+  type LogEntry,
+  TaskStateMachine,
+} from "../../orchestrator/tasks/mod.ts";
+import type { TaskState } from "../../shared/protocol/messages.ts";
+import { canonicalJson } from "./canonical_json.ts";
+import type { Applied } from "./observed_log.ts";
+import { SimViolation } from "./violation.ts";
+
+interface CommittedEntry {
+  term: number;
+  json: string;
+  /** The node that applied it first. */
+  firstBy: string;
+}
+
+/** One acknowledged submission, as the client saw it. */
+export interface Ack {
+  client: string;
+  owner: string;
+  key: string;
+  taskId: string;
+}
+
+const FINAL_EVENTS = new Set(["succeeded", "failed", "cancelled"]);
+
+function ownerKey(owner: string, key: string): string {
+  return `${owner}\0${key}`;
+}
+
+function violation(message: string): never {
+  throw new SimViolation(message);
+}
+
+export class SafetyChecker {
+  /** The committed log as nodes applied it; entry `i` at `[i - 1]`. */
+  readonly #committed: CommittedEntry[] = [];
+  /** A state machine fed the committed log once, from scratch: what every node must hold. */
+  readonly reference = new TaskStateMachine();
+  readonly #leaders = new Map<number, string>();
+  /** Per node: the last index it applied (through an entry or a snapshot). */
+  readonly #applied = new Map<string, number>();
+  /** Per node: the last index it applied through an entry (so its disk has it). */
+  readonly #appliedFromEntries = new Map<string, number>();
+  readonly #finalStates = new Map<string, TaskState>();
+  /** Index of the entry that created each task, by owner and key. */
+  readonly #submittedAt = new Map<string, number>();
+  readonly #acks = new Map<string, Ack>();
+  stateChecks = 0;
+
+  /** Terms that had a leader, with who led them. */
+  get leaders(): ReadonlyMap<number, string> {
+    return this.#leaders;
+  }
+
+  /** Length of the committed log seen so far. */
+  get committedLength(): number {
+    return this.#committed.length;
+  }
+
+  get acks(): ReadonlyMap<string, Ack> {
+    return this.#acks;
+  }
+
+  /** At most one leader per term, over the whole run. */
+  onLeader(nodeId: string, term: number): void {
+    const known = this.#leaders.get(term);
+    if (known === undefined) this.#leaders.set(term, nodeId);
+    else if (known !== nodeId) violation(`two leaders in term ${term}: ${known} and ${nodeId}`);
+  }
+
+  /**
+   * A node starts (first boot or restart) from what its disk recovered. Everything
+   * it applied from entries before a crash must be recovered, and agree with the committed log.
+   */
+  onBoot(nodeId: string, recovered: RecoveredLog): void {
+    const snapshotIndex = recovered.snapshot?.index ?? 0;
+    if (recovered.snapshot !== null) {
+      this.#checkSnapshot(nodeId, snapshotIndex, recovered.snapshot.term);
+    }
+    const mustCover = this.#appliedFromEntries.get(nodeId) ?? 0;
+    const covered = Math.max(snapshotIndex, recovered.entries.at(-1)?.index ?? 0);
+    if (covered < mustCover) {
+      violation(
+        `${nodeId} applied entries up to ${mustCover} before it crashed, but its disk recovered ` +
+          `only up to ${covered}`,
+      );
+    }
+    for (const entry of recovered.entries) {
+      if (entry.index > mustCover) break;
+      this.#checkAgainstCommitted(nodeId, entry, "recovered");
+    }
+    this.#applied.set(nodeId, snapshotIndex);
+    this.#appliedFromEntries.set(nodeId, Math.max(snapshotIndex, mustCover));
+  }
+
+  /** What a node applied in one step, in order. */
+  onApplied(nodeId: string, applied: readonly Applied[]): void {
+    for (const item of applied) {
+      const before = this.#applied.get(nodeId) ?? 0;
+      if (item.kind === "snapshot") {
+        if (item.index <= before) {
+          violation(`${nodeId} installed a snapshot at ${item.index} after applying ${before}`);
+        }
+        this.#checkSnapshot(nodeId, item.index, item.term);
+        this.#applied.set(nodeId, item.index);
+        continue;
+      }
+      const entry = item.entry;
+      if (entry.index !== before + 1) {
+        violation(`${nodeId} applied entry ${entry.index} right after ${before}`);
+      }
+      this.#checkAgainstCommitted(nodeId, entry, "applied");
+      this.#applied.set(nodeId, entry.index);
+      this.#appliedFromEntries.set(nodeId, entry.index);
+    }
+  }
+
+  /** Whole-state checks on one node's state machine (after it applied something). */
+  checkState(nodeId: string, sm: TaskStateMachine): void {
+    this.stateChecks += 1;
+    const problems = findInvariantViolations(sm);
+    if (problems.length > 0) {
+      violation(
+        `${nodeId}: state invariants broken at index ${sm.appliedIndex}: ${problems.join("; ")}`,
+      );
+    }
+    for (const task of sm.tasks.values()) {
+      let results = 0;
+      const history = task.history;
+      for (let i = 0; i < history.length; i++) {
+        if (FINAL_EVENTS.has(history[i].event)) results += 1;
+        if (i > 0 && history[i].lamport <= history[i - 1].lamport) {
+          violation(
+            `${nodeId}: task ${task.id} history goes back in Lamport time at event ${i}: ` +
+              `${history[i - 1].event}@${history[i - 1].lamport} then ${history[i].event}@${
+                history[i].lamport
+              }`,
+          );
+        }
+      }
+      if (results > 1) violation(`${nodeId}: task ${task.id} recorded ${results} results`);
+      if (task.state === "queued" || task.state === "running") continue;
+      const final = this.#finalStates.get(task.id);
+      if (final === undefined) this.#finalStates.set(task.id, task.state);
+      else if (final !== task.state) {
+        violation(`${nodeId}: task ${task.id} is ${task.state}, but it was final as ${final}`);
+      }
+    }
+  }
+
+  /** A client received `submitOk`: the submission must be in the committed log, as that task. */
+  onAck(ack: Ack): void {
+    const k = ownerKey(ack.owner, ack.key);
+    const earlier = this.#acks.get(k);
+    if (earlier !== undefined && earlier.taskId !== ack.taskId) {
+      violation(
+        `key "${ack.key}" of ${ack.owner} was acknowledged as task ${earlier.taskId} and as ${ack.taskId}`,
+      );
+    }
+    const committed = this.reference.idempotency.get(k);
+    if (committed === undefined) {
+      violation(
+        `${ack.client} got an acknowledgement for key "${ack.key}" that was never committed`,
+      );
+    }
+    if (committed !== ack.taskId) {
+      violation(
+        `${ack.client} was told key "${ack.key}" is task ${ack.taskId}, but the log made it ${committed}`,
+      );
+    }
+    this.#acks.set(k, ack);
+  }
+
+  /** Every acknowledged submission exists on `sm`, if `sm` has applied far enough to know it. */
+  checkAcks(nodeId: string, sm: TaskStateMachine): void {
+    for (const [k, ack] of this.#acks) {
+      const index = this.#submittedAt.get(k)!;
+      if (sm.appliedIndex < index) continue;
+      const taskId = sm.idempotency.get(k);
+      if (taskId !== ack.taskId || sm.tasks.get(ack.taskId)?.owner !== ack.owner) {
+        violation(
+          `${nodeId} lost acknowledged task ${ack.taskId} (key "${ack.key}" of ${ack.owner}) ` +
+            `at applied index ${sm.appliedIndex}`,
+        );
+      }
+    }
+  }
+
+  /** The final state of a task, as far as any node applied it. */
+  finalState(taskId: string): TaskState | undefined {
+    return this.#finalStates.get(taskId);
+  }
+
+  #checkSnapshot(nodeId: string, index: number, term: number): void {
+    const committed = this.#committed[index - 1];
+    if (committed === undefined) {
+      violation(
+        `${nodeId} holds a snapshot at ${index}, past the committed log (${this.#committed.length})`,
+      );
+    }
+    if (committed.term !== term) {
+      violation(
+        `${nodeId} holds a snapshot at ${index} of term ${term}; entry ${index} is of term ${committed.term}`,
+      );
+    }
+  }
+
+  #checkAgainstCommitted(nodeId: string, entry: LogEntry, how: string): void {
+    const json = canonicalJson(entry.command);
+    const committed = this.#committed[entry.index - 1];
+    if (committed !== undefined) {
+      if (committed.term !== entry.term || committed.json !== json) {
+        violation(
+          `${nodeId} ${how} entry ${entry.index} (term ${entry.term}: ${json}), but ` +
+            `${committed.firstBy} applied (term ${committed.term}: ${committed.json})`,
+        );
+      }
+      return;
+    }
+    if (how !== "applied") return; // a recovered entry past what anyone applied proves nothing
+    if (entry.index !== this.#committed.length + 1) {
+      violation(
+        `${nodeId} applied entry ${entry.index}, but the committed log ends at ${this.#committed.length}`,
+      );
+    }
+    this.#committed.push({ term: entry.term, json, firstBy: nodeId });
+    const result = this.reference.apply(entry);
+    if (
+      entry.command.type === "taskSubmitted" && result.type === "submitted" && !result.duplicate
+    ) {
+      this.#submittedAt.set(
+        ownerKey(entry.command.owner, entry.command.idempotencyKey),
+        entry.index,
+      );
+    }
+  }
+}
