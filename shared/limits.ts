@@ -45,6 +45,8 @@ export const LIMITS = {
   listLimitMax: 1000,
   waitTimeoutMsMax: 10 * 60 * 1000,
   maxAttemptsMax: 100,
+  /** Tasks in one `submitBatch` request (one round trip, one replicated log batch). */
+  batchTasksMax: 5000,
   /** Pending `wait` requests one orchestrator holds at once. */
   waitersMax: 10_000,
 } as const;

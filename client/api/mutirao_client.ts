@@ -42,6 +42,7 @@ export type ReplyTo<T extends Request["type"]> = T extends "login"
   ? Extract<Reply, { type: "loginOk" }>
   : T extends "logout" ? Extract<Reply, { type: "logoutOk" }>
   : T extends "submit" ? Extract<Reply, { type: "submitOk" }>
+  : T extends "submitBatch" ? Extract<Reply, { type: "submitBatchOk" }>
   : T extends "list" ? Extract<Reply, { type: "taskList" }>
   : T extends "workers" ? Extract<Reply, { type: "workerList" }>
   : T extends "nodeStatus" ? Extract<Reply, { type: "nodeStatusReply" }>

@@ -35,6 +35,7 @@ import {
   unreachableRow,
 } from "./format.ts";
 import { readPassword } from "./read_password.ts";
+import { parseBatchFile } from "./batch_file.ts";
 import {
   type ClientState,
   loadClientState,
@@ -52,6 +53,8 @@ Commands:
   submit "DESCRIPTION" -d SECS  submit the seed's simulated task (runs SECS seconds)
   submit --exec [--exec-timeout SECS] -- PROGRAM [ARGS...]
                                 run a program on a worker started with --allow-exec
+  submit --batch FILE           many tasks in one request, one JSON object per line
+                                (FILE - reads stdin); see README, "Batch submission"
   status TASK_ID [--wait]       state, worker, attempts and event history
   list [--state STATE] [--limit N]
                                 your tasks, newest first
@@ -64,7 +67,8 @@ Submit options:
   -d, --duration SECS           duration of the simulated task (may be fractional)
   --max-attempts N              attempts allowed when workers die under the task
   --idempotency-key KEY         resubmitting with the same key never makes a second task
-                                (default: a fresh random key)
+                                (default: a fresh random key; with --batch, the prefix
+                                of each line's key: KEY-LINE)
   --wait                        wait for the task to finish, then print its status
 
 Global options:
@@ -97,6 +101,7 @@ const FLAGS = {
   "password-stdin": { type: "boolean", default: false },
   duration: { type: "string", short: "d" },
   exec: { type: "boolean", default: false },
+  batch: { type: "string" },
   "exec-timeout": { type: "string" },
   "max-attempts": { type: "string" },
   "idempotency-key": { type: "string" },
@@ -211,7 +216,52 @@ async function logout(context: Context): Promise<Output> {
   return { json: { loggedOut: true, user: session.user }, text: `Logged out ${session.user}` };
 }
 
+/** Requests per batch submission: well under the frame limit for typical tasks. */
+const BATCH_CHUNK = 1000;
+
+async function submitBatch(context: Context, path: string): Promise<Output> {
+  expectPositionals(context, 0, 0, "submit --batch FILE");
+  if (context.values.exec || context.values.duration !== undefined || context.values.wait) {
+    throw new UsageError(
+      "submit --batch takes the tasks from the file; drop --exec, -d and --wait",
+    );
+  }
+  let text: string;
+  try {
+    text = path === "-"
+      ? await new Response(Deno.stdin.readable).text()
+      : await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`Cannot read batch file ${path}: ${(error as Error).message}`);
+  }
+  const prefix = context.values["idempotency-key"] ?? crypto.randomUUID();
+  const items = parseBatchFile(text, prefix);
+  const session = requireSession(context);
+  const results: Array<{ id: string; duplicate: boolean; idempotencyKey: string }> = [];
+  await withSessionClient(context, async (c) => {
+    for (let start = 0; start < items.length; start += BATCH_CHUNK) {
+      const chunk = items.slice(start, start + BATCH_CHUNK);
+      const reply = await c.request({ type: "submitBatch", token: session.token, tasks: chunk });
+      reply.results.forEach((r, i) =>
+        results.push({
+          id: r.taskId,
+          duplicate: r.duplicate,
+          idempotencyKey: chunk[i].idempotencyKey,
+        })
+      );
+    }
+  });
+  const duplicates = results.filter((r) => r.duplicate).length;
+  const range = results.length === 1 ? results[0].id : `${results[0].id} … ${results.at(-1)!.id}`;
+  return {
+    json: { tasks: results },
+    text: `Submitted ${results.length} task(s) (${range})` +
+      (duplicates > 0 ? `; ${duplicates} were already submitted with their idempotency keys` : ""),
+  };
+}
+
 async function submit(context: Context): Promise<Output> {
+  if (context.values.batch !== undefined) return await submitBatch(context, context.values.batch);
   const spec = buildSpec(context);
   const maxAttempts = context.values["max-attempts"] === undefined
     ? undefined

@@ -61,8 +61,17 @@ interface PendingRead {
 type ClientRequest = Exclude<ClientToOrchestrator, { type: "login" }>;
 
 /** A reply owed once the entry at some index is applied. */
+/** A batch submission waiting for all its entries to apply. */
+interface BatchReply {
+  conn: ConnId;
+  requestId: number;
+  results: Array<{ taskId: string; duplicate: boolean }>;
+  remaining: number;
+}
+
 type Pending =
   | { kind: "submit"; conn: ConnId; requestId: number }
+  | { kind: "submitBatchItem"; conn: ConnId; requestId: number; batch: BatchReply; position: number }
   | {
     kind: "login";
     conn: ConnId;
@@ -286,6 +295,10 @@ export class OrchestratorNode {
       // Our proposals may or may not commit under the new leader: callers retry (idempotently).
       for (const pending of this.#pending.values()) {
         if (pending.kind === "register") continue;
+        if (pending.kind === "submitBatchItem") {
+          if (pending.batch.remaining < 0) continue; // this batch was already answered
+          pending.batch.remaining = -1;
+        }
         this.#sendError(
           pending.conn,
           pending.requestId,
@@ -547,6 +560,17 @@ export class OrchestratorNode {
 
   #resolvePending(pending: Pending, result: ApplyResult): void {
     switch (pending.kind) {
+      case "submitBatchItem": {
+        const { batch } = pending;
+        batch.results[pending.position] = result.type === "submitted"
+          ? { taskId: result.taskId, duplicate: result.duplicate }
+          : { taskId: "", duplicate: false };
+        batch.remaining -= 1;
+        if (batch.remaining === 0) {
+          this.#send(pending.conn, { type: "submitBatchOk", re: pending.requestId, results: batch.results });
+        }
+        break;
+      }
       case "submit":
         if (result.type === "submitted") {
           this.#send(pending.conn, {
@@ -723,6 +747,23 @@ export class OrchestratorNode {
       case "wait":
         this.#read(conn, request, user);
         break;
+      case "submitBatch": {
+        const commands: Command[] = request.tasks.map((item) => ({
+          type: "taskSubmitted",
+          owner: user,
+          idempotencyKey: item.idempotencyKey,
+          spec: item.task,
+          maxAttempts: item.maxAttempts ?? this.options.defaultMaxAttempts,
+          ...this.#stamp(),
+        }));
+        const first = this.#log.propose(commands);
+        if (first === null) break;
+        const batch: BatchReply = { conn, requestId: request.id, results: [], remaining: commands.length };
+        for (let i = 0; i < commands.length; i++) {
+          this.#pending.set(first + i, { kind: "submitBatchItem", conn, requestId: request.id, batch, position: i });
+        }
+        break;
+      }
       case "cancel": {
         const task = this.#ownedTask(conn, request.id, user, request.taskId);
         if (task === null) break;

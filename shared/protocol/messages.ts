@@ -171,6 +171,23 @@ export const SubmitSchema = z.object({
   maxAttempts: positiveInt.max(LIMITS.maxAttemptsMax).optional(),
 }).strict();
 
+/** One task of a batch submission. */
+export const BatchItemSchema = z.object({
+  idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKeyChars),
+  task: TaskSpecSchema,
+  maxAttempts: positiveInt.max(LIMITS.maxAttemptsMax).optional(),
+}).strict();
+export type BatchItem = z.infer<typeof BatchItemSchema>;
+
+/** Many submissions in one request: one round trip and one replicated log batch. */
+export const SubmitBatchSchema = z.object({
+  ...envelope,
+  type: z.literal("submitBatch"),
+  id: requestId,
+  token,
+  tasks: z.array(BatchItemSchema).min(1).max(LIMITS.batchTasksMax),
+}).strict();
+
 export const StatusSchema = z.object({
   ...envelope,
   type: z.literal("status"),
@@ -231,6 +248,7 @@ export const ClientToOrchestratorSchema = z.discriminatedUnion("type", [
   CancelSchema,
   WaitSchema,
   NodeStatusSchema,
+  SubmitBatchSchema,
 ]);
 export type ClientToOrchestrator = z.infer<typeof ClientToOrchestratorSchema>;
 
@@ -266,6 +284,14 @@ export const SubmitOkSchema = z.object({
   taskId: TaskIdSchema,
   /** True when the idempotency key matched an earlier submission. */
   duplicate: z.boolean(),
+}).strict();
+
+export const SubmitBatchOkSchema = z.object({
+  ...envelope,
+  type: z.literal("submitBatchOk"),
+  re: requestId,
+  /** In request order. */
+  results: z.array(z.object({ taskId: TaskIdSchema, duplicate: z.boolean() }).strict()),
 }).strict();
 
 export const TaskReplySchema = z.object({
@@ -336,6 +362,7 @@ export const OrchestratorToClientSchema = z.discriminatedUnion("type", [
   WorkerListReplySchema,
   ErrorReplySchema,
   NodeStatusReplySchema,
+  SubmitBatchOkSchema,
 ]);
 export type OrchestratorToClient = z.infer<typeof OrchestratorToClientSchema>;
 

@@ -8,7 +8,7 @@
 import { decodeValue, type Direction, DIRECTIONS } from "../../shared/protocol/codec.ts";
 import { SimViolation } from "./violation.ts";
 
-export { DIRECTIONS };
+export { type Direction, DIRECTIONS };
 
 /**
  * Copies `message` through JSON and, when `validate`, through the codec of `direction`.

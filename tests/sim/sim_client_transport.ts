@@ -1,0 +1,234 @@
+/**
+ * The client library's request loop (client/api/mutirao_client.ts) on the
+ * simulated network and clock: one connection at a time, hello then welcome,
+ * follow "not leader" hints or try the next orchestrator, retry
+ * `not_leader`/`unavailable`/lost connections/timeouts with capped
+ * exponential backoff and jitter, within a time budget per request.
+ * @module
+ */
+import { LamportClock } from "../../shared/lamport_clock.ts";
+import { PROTOCOL_VERSION } from "../../shared/limits.ts";
+import type { OrchestratorToClient } from "../../shared/protocol/messages.ts";
+import { describeMessage } from "./describe.ts";
+import type { SimConnection } from "./network.ts";
+import { DIRECTIONS, overTheWire } from "./wire.ts";
+import type { World } from "./world.ts";
+
+/** MutiraoClient's retry bounds and retryable codes. */
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 250;
+const CONNECT_TIMEOUT_MAX_MS = 2000;
+const RETRYABLE = new Set(["not_leader", "unavailable"]);
+
+/** A request without what the transport fills in (id, version, Lamport time). */
+export type RequestBody = { type: string } & Record<string, unknown>;
+export type Reply = Exclude<OrchestratorToClient, { type: "welcome" }>;
+
+/** How a request ended. */
+export type RequestResult =
+  | { ok: true; reply: Reply; from: string }
+  | { ok: false; code: string | null; message: string };
+
+interface Failure {
+  code: string | null;
+  message: string;
+  leaderHint?: string;
+}
+
+interface Established {
+  conn: SimConnection;
+  server: string;
+  pending: Map<number, (reply: Reply | Failure) => void>;
+}
+
+interface Attempt {
+  body: RequestBody;
+  deadlineMs: number;
+  backoffMs: number;
+  attempt: number;
+  done: (result: RequestResult) => void;
+}
+
+/** One client process's connection and request loop. */
+export class ClientTransport {
+  readonly #world: World;
+  readonly #name: string;
+  readonly #timeoutMs: number;
+  readonly clock = new LamportClock();
+  #preferred = 0;
+  #established: Established | null = null;
+  #nextId = 1;
+
+  constructor(world: World, name: string, timeoutMs: number) {
+    this.#world = world;
+    this.#name = name;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Sends a request, retrying as MutiraoClient#request does; `done` runs once. */
+  request(body: RequestBody, done: (result: RequestResult) => void): void {
+    this.#try({
+      body,
+      deadlineMs: this.#world.nowMs + this.#timeoutMs,
+      backoffMs: RETRY_MIN_MS,
+      attempt: 0,
+      done,
+    });
+  }
+
+  /** Closes the connection (the process exits). */
+  close(): void {
+    this.#disconnect();
+  }
+
+  #try(a: Attempt): void {
+    this.#once(a, (outcome) => {
+      if ("type" in outcome) return a.done({ ok: true, reply: outcome, from: this.#lastServer });
+      if (outcome.code !== null && !RETRYABLE.has(outcome.code)) {
+        return a.done({ ok: false, code: outcome.code, message: outcome.message });
+      }
+      const orchestrators = this.#world.orchestrators;
+      if (outcome.leaderHint !== undefined) {
+        const index = orchestrators.findIndex((o) =>
+          o.id === outcome.leaderHint || o.address === outcome.leaderHint
+        );
+        this.#preferred = index >= 0 ? index : this.#preferred + 1;
+      } else {
+        this.#preferred += 1;
+      }
+      this.#disconnect();
+      const world = this.#world;
+      const remaining = a.deadlineMs - world.nowMs;
+      if (remaining <= 0) {
+        return a.done({ ok: false, code: null, message: `unreachable: ${outcome.message}` });
+      }
+      const pause = Math.min(remaining, Math.round(a.backoffMs / 2 + world.rng.next() * a.backoffMs / 2));
+      world.schedule(pause, this.#name, () => {
+        if (a.attempt >= orchestrators.length) a.backoffMs = Math.min(RETRY_MAX_MS, a.backoffMs * 2);
+        a.attempt += 1;
+        this.#try(a);
+      });
+    });
+  }
+
+  #lastServer = "";
+
+  /** One attempt: connect if needed, send, await the reply (MutiraoClient#once). */
+  #once(a: Attempt, settle: (outcome: Reply | Failure) => void): void {
+    const send = (est: Established) => {
+      const world = this.#world;
+      const id = this.#nextId++;
+      let isSettled = false;
+      const finish = (outcome: Reply | Failure) => {
+        if (isSettled) return;
+        isSettled = true;
+        est.pending.delete(id);
+        settle(outcome);
+      };
+      est.pending.set(id, (reply) => {
+        if ("type" in reply && reply.type === "error") {
+          return finish({ code: reply.code, message: reply.message, leaderHint: reply.leaderHint });
+        }
+        finish(reply);
+      });
+      this.#lastServer = est.server;
+      this.#sendRaw(est.conn, {
+        ...a.body,
+        id,
+        v: PROTOCOL_VERSION,
+        lamport: this.clock.tick(),
+      }, DIRECTIONS.clientToOrchestrator);
+      // A `wait` may take until its own timeout; other requests get what is left of the budget.
+      const waitMs = a.body.type === "wait"
+        ? (a.body.timeoutMs as number) + 5000
+        : a.deadlineMs - world.nowMs;
+      world.schedule(Math.max(1, waitMs), this.#name, () => {
+        finish({ code: null, message: `No reply from ${est.server}` });
+      });
+    };
+    if (this.#established !== null) return send(this.#established);
+    this.#connect(a.deadlineMs, (est) => ("conn" in est ? send(est) : settle(est)));
+  }
+
+  #connect(deadlineMs: number, settle: (result: Established | Failure) => void): void {
+    const world = this.#world;
+    const orchestrators = world.orchestrators;
+    const target = orchestrators[this.#preferred % orchestrators.length];
+    let isSettled = false;
+    let isWelcomed = false;
+    const est: Established = { conn: null!, server: target.id, pending: new Map() };
+    const fail = (failure: Failure) => {
+      if (isSettled) return;
+      isSettled = true;
+      est.conn.closeByRemote();
+      settle(failure);
+    };
+    est.conn = world.network.connect(this.#name, target, {
+      deliver: (raw) => {
+        const message = overTheWire(raw, DIRECTIONS.orchestratorToClient, {
+          validate: false, // validated by the sender
+          sender: target.id,
+        });
+        this.clock.receive(message.lamport);
+        if (message.type === "welcome") {
+          if (isSettled) return;
+          isSettled = isWelcomed = true;
+          this.#established = est;
+          settle(est);
+        } else if (message.type === "error" && message.re === null) {
+          if (!isWelcomed) {
+            fail({ code: message.code, message: message.message, leaderHint: message.leaderHint });
+          }
+        } else if (message.re !== null) {
+          est.pending.get(message.re)?.(message);
+        }
+      },
+      closed: () => {
+        const failure = { code: null, message: `Connection to ${target.id} closed` };
+        if (!isWelcomed) fail(failure);
+        for (const waiter of [...est.pending.values()]) waiter(failure);
+        est.pending.clear();
+        if (this.#established === est) this.#established = null;
+      },
+    }, {
+      onOpen: (conn) => {
+        if (isSettled) return conn.closeByRemote();
+        this.#sendRaw(conn, {
+          v: PROTOCOL_VERSION,
+          type: "hello",
+          role: "client",
+          lamport: this.clock.tick(),
+        }, DIRECTIONS.hello);
+        world.schedule(Math.max(1, deadlineMs - world.nowMs), this.#name, () => {
+          if (!isWelcomed) fail({ code: null, message: `No welcome from ${target.id}` });
+        });
+      },
+      onFail: (reason) => fail({ code: null, message: `Cannot connect to ${target.id}: ${reason}` }),
+    });
+    // Deno.connect's own time limit, within the request's budget.
+    world.schedule(
+      Math.max(1, Math.min(CONNECT_TIMEOUT_MAX_MS, deadlineMs - world.nowMs)),
+      this.#name,
+      () => {
+        if (!isSettled && !est.conn.isUsableByRemote) {
+          fail({ code: null, message: `Connecting to ${target.id} timed out` });
+        }
+      },
+    );
+  }
+
+  #sendRaw(conn: SimConnection, message: unknown, direction: typeof DIRECTIONS.hello | typeof DIRECTIONS.clientToOrchestrator): void {
+    const world = this.#world;
+    const copy = overTheWire(message, direction as typeof DIRECTIONS.clientToOrchestrator, {
+      validate: world.params.validateWire,
+      sender: this.#name,
+    });
+    world.note(`${this.#name} -> ${conn.server} ${describeMessage(copy as unknown as RequestBody)}`);
+    conn.sendToServer(copy);
+  }
+
+  #disconnect(): void {
+    this.#established?.conn.closeByRemote();
+    this.#established = null;
+  }
+}
