@@ -16,6 +16,8 @@ import {
 import { createLogger } from "../shared/log.ts";
 import { mutiraoHome } from "../shared/paths.ts";
 import { parseMulticastAddress } from "../shared/net/multicast.ts";
+import { hashPassword } from "../shared/auth/mod.ts";
+import { requirePrivateFile } from "../shared/secret_file.ts";
 import { OrchestratorServer } from "./shell/orchestrator_server.ts";
 
 const USAGE = `Usage: deno task orchestrator [options]
@@ -29,6 +31,10 @@ Options:
   --backup          start as a backup (see README, "Primary and backup")
   --data-dir DIR    where the log and snapshots live
                     (default: $MUTIRAO_HOME/data/CLUSTER/ID)
+  --admin-password-file FILE
+                    bootstrap admin password (file mode 0600; or $MUTIRAO_ADMIN_PASSWORD):
+                    the account $MUTIRAO_ADMIN_USER (default "admin") is created
+                    when the cluster has no account of that name
   --multicast GROUP:PORT
                     announce the leader on this multicast group (default: the
                     cluster file's "multicast", normally off)
@@ -42,6 +48,7 @@ async function main(args: string[]): Promise<number> {
     backup: { type: "boolean", default: false },
     "data-dir": { type: "string" },
     multicast: { type: "string" },
+    "admin-password-file": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   });
   if (values.help) {
@@ -62,7 +69,15 @@ async function main(args: string[]): Promise<number> {
   const multicast = multicastText === null || multicastText === undefined
     ? null
     : parseMulticastAddress(multicastText, config.multicastInterface);
-  const server = new OrchestratorServer({ config, self, dataDir, logger, multicast });
+  const bootstrapAdmin = await readBootstrapAdmin(values["admin-password-file"]);
+  const server = new OrchestratorServer({
+    config,
+    self,
+    dataDir,
+    logger,
+    multicast,
+    bootstrapAdmin,
+  });
   const fatal = Promise.withResolvers<number>();
   const address = await server.start((error) => {
     logger.error(`Fatal: ${error instanceof Error ? error.message : error}`);
@@ -84,6 +99,27 @@ async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   return await fatal.promise;
+}
+
+/** The bootstrap admin's name and password hash, from a 0600 file or the environment. */
+async function readBootstrapAdmin(
+  file: string | undefined,
+): Promise<{ name: string; passwordHash: string } | null> {
+  let password: string | undefined;
+  if (file !== undefined) {
+    await requirePrivateFile(file, "admin password file");
+    password = (await Deno.readTextFile(file)).split(/\r?\n/)[0];
+  } else {
+    password = Deno.env.get("MUTIRAO_ADMIN_PASSWORD");
+  }
+  if (password === undefined) return null;
+  if (password.length < 8) {
+    throw new UsageError("The bootstrap admin password must have at least 8 characters");
+  }
+  return {
+    name: Deno.env.get("MUTIRAO_ADMIN_USER") ?? "admin",
+    passwordHash: await hashPassword(password),
+  };
 }
 
 /** Picks the orchestrator entry this process runs. */

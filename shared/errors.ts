@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   "bad_credentials", // wrong user name or password
   "unauthenticated", // no token, unknown token, or expired token
   "not_found", // unknown task id (or one the caller may not see)
+  "forbidden", // the caller's role may not do this (admin commands)
   "not_leader", // this orchestrator cannot serve writes; see leaderHint
   "unavailable", // the cluster cannot serve this now (no quorum, shutting down)
   "conflict", // the request does not fit the task's state (cancel a finished task)
@@ -50,6 +51,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case "unavailable":
       return EXIT_CODES.unreachable;
     case "conflict":
+    case "forbidden":
     case "rate_limited":
     case "malformed_frame":
     case "frame_too_large":

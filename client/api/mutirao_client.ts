@@ -46,6 +46,10 @@ export type ReplyTo<T extends Request["type"]> = T extends "login"
   : T extends "list" ? Extract<Reply, { type: "taskList" }>
   : T extends "workers" ? Extract<Reply, { type: "workerList" }>
   : T extends "nodeStatus" ? Extract<Reply, { type: "nodeStatusReply" }>
+  : T extends "userAdd" | "userPasswd" | "userRemove" | "tokenRevoke"
+    ? Extract<Reply, { type: "done" }>
+  : T extends "userList" ? Extract<Reply, { type: "userList" }>
+  : T extends "tokenList" ? Extract<Reply, { type: "tokenList" }>
   : Extract<Reply, { type: "task" }>;
 
 const RETRY_MIN_MS = 50;

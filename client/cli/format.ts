@@ -118,9 +118,10 @@ function indentTail(text: string): string {
 export function formatTaskList(tasks: readonly TaskSummary[]): string {
   if (tasks.length === 0) return "No tasks.";
   return table(
-    ["ID", "STATE", "KIND", "ATTEMPT", "WORKER", "SUBMITTED", "DESCRIPTION"],
+    ["ID", "OWNER", "STATE", "KIND", "ATTEMPT", "WORKER", "SUBMITTED", "DESCRIPTION"],
     tasks.map((t) => [
       t.id,
+      t.owner,
       t.state,
       t.kind,
       String(t.attempt),
@@ -144,6 +145,25 @@ export function formatWorkers(workers: readonly WorkerView[]): string {
       w.lastHeartbeatAgoMs === null ? "-" : `${w.lastHeartbeatAgoMs} ms ago`,
       String(w.completed),
     ]),
+  );
+}
+
+export function formatUsers(
+  users: ReadonlyArray<{ name: string; role: string; createdAtMs: number; sessions: number }>,
+): string {
+  return table(
+    ["USER", "ROLE", "CREATED", "SESSIONS"],
+    users.map((u) => [u.name, u.role, formatTime(u.createdAtMs), String(u.sessions)]),
+  );
+}
+
+export function formatTokens(
+  tokens: ReadonlyArray<{ id: string; user: string; issuedAtMs: number; expiresAtMs: number }>,
+): string {
+  if (tokens.length === 0) return "No live sessions.";
+  return table(
+    ["TOKEN ID", "USER", "ISSUED", "EXPIRES"],
+    tokens.map((t) => [t.id, t.user, formatTime(t.issuedAtMs), formatTime(t.expiresAtMs)]),
   );
 }
 

@@ -31,6 +31,8 @@ import {
   formatTask,
   formatTaskList,
   formatTime,
+  formatTokens,
+  formatUsers,
   formatWorkers,
   unreachableRow,
 } from "./format.ts";
@@ -62,6 +64,13 @@ Commands:
   cancel TASK_ID                cancel a queued or running task
   cluster                       every orchestrator: role (leader = primary,
                                 followers = backups), term, commit/applied index, lag
+  user add NAME [--role admin|user]     (admin) create an account; the password
+                                        is read from the terminal or stdin
+  user passwd [NAME]            change your password (admins: anyone's); revokes
+                                that user's sessions
+  user remove NAME | user list  (admin) remove or list accounts
+  token list | token revoke ID  (admin) list live sessions, or revoke one
+  list --all                    (admin) every user's tasks
 
 Submit options:
   -d, --duration SECS           duration of the simulated task (may be fractional)
@@ -106,6 +115,8 @@ const FLAGS = {
   "max-attempts": { type: "string" },
   "idempotency-key": { type: "string" },
   wait: { type: "boolean", default: false },
+  all: { type: "boolean", default: false },
+  role: { type: "string" },
   state: { type: "string" },
   limit: { type: "string" },
 } as const;
@@ -177,6 +188,10 @@ function runCommand(command: string, context: Context): Promise<Output> {
       return cancel(context);
     case "cluster":
       return cluster(context);
+    case "user":
+      return userCommand(context);
+    case "token":
+      return tokenCommand(context);
     default:
       throw new UsageError(`Unknown command "${command}" (try --help)`);
   }
@@ -365,6 +380,7 @@ async function list(context: Context): Promise<Output> {
     c.request({
       type: "list",
       token: session.token,
+      ...(context.values.all ? { all: true } : {}),
       ...(stateFlag === undefined ? {} : { state: stateFlag as TaskState }),
       ...(limit === undefined ? {} : { limit }),
     }));
@@ -391,6 +407,92 @@ async function cancel(context: Context): Promise<Output> {
   return { json: reply.task, text: formatTask(reply.task) };
 }
 
+async function userCommand(context: Context): Promise<Output> {
+  const [action, name] = context.positionals;
+  const session = () => requireSession(context);
+  const request = async <R extends Parameters<MutiraoClient["request"]>[0]>(body: R) =>
+    await withSessionClient(context, (c) => c.request(body));
+  switch (action) {
+    case "add": {
+      expectPositionals(context, 2, 2, "user add NAME [--role admin|user]");
+      const role = context.values.role ?? "user";
+      if (role !== "admin" && role !== "user") {
+        throw new UsageError(`Invalid --role: expected admin or user, got "${role}"`);
+      }
+      const password = await readNewPassword(context);
+      const reply = await request({
+        type: "userAdd",
+        token: session().token,
+        name,
+        role,
+        password,
+      });
+      return doneOutput(reply.message);
+    }
+    case "passwd": {
+      expectPositionals(context, 1, 2, "user passwd [NAME]");
+      const target = name ?? session().user;
+      const password = await readNewPassword(context);
+      const reply = await request({
+        type: "userPasswd",
+        token: session().token,
+        name: target,
+        password,
+      });
+      if (target === session().user) context.state.session = null; // our own session was revoked
+      return doneOutput(reply.message);
+    }
+    case "remove": {
+      expectPositionals(context, 2, 2, "user remove NAME");
+      const reply = await request({ type: "userRemove", token: session().token, name });
+      return doneOutput(reply.message);
+    }
+    case "list": {
+      expectPositionals(context, 1, 1, "user list");
+      const reply = await request({ type: "userList", token: session().token });
+      return { json: { users: reply.users }, text: formatUsers(reply.users) };
+    }
+    default:
+      throw new UsageError(`Expected: user add|passwd|remove|list (got "${action ?? ""}")`);
+  }
+}
+
+async function tokenCommand(context: Context): Promise<Output> {
+  const [action, id] = context.positionals;
+  const session = requireSession(context);
+  switch (action) {
+    case "list": {
+      expectPositionals(context, 1, 1, "token list");
+      const reply = await withSessionClient(
+        context,
+        (c) => c.request({ type: "tokenList", token: session.token }),
+      );
+      return { json: { tokens: reply.tokens }, text: formatTokens(reply.tokens) };
+    }
+    case "revoke": {
+      expectPositionals(context, 2, 2, "token revoke ID");
+      const reply = await withSessionClient(
+        context,
+        (c) => c.request({ type: "tokenRevoke", token: session.token, tokenId: id }),
+      );
+      return doneOutput(reply.message);
+    }
+    default:
+      throw new UsageError(`Expected: token list|revoke (got "${action ?? ""}")`);
+  }
+}
+
+/** A new password: from the terminal (asked twice) or the first line of stdin; never from argv. */
+async function readNewPassword(context: Context): Promise<string> {
+  const password = await readPassword({ fromStdin: context.values["password-stdin"] });
+  if (password.length < 8) throw new UsageError("The password must have at least 8 characters");
+  return password;
+}
+
+function doneOutput(message: string): Output {
+  return { json: { done: true, message }, text: message };
+}
+
 /** Asks every orchestrator where it stands; unreachable ones are reported as such. */
 async function cluster(context: Context): Promise<Output> {
   expectPositionals(context, 0, 0, "cluster");
@@ -413,6 +515,8 @@ async function cluster(context: Context): Promise<Output> {
       if (error instanceof RemoteError && error.code === "unauthenticated") {
         throw notLoggedIn(error.message.replace(/; log in again$/, ""));
       }
+      // An orchestrator that answered (e.g. "forbidden") is not unreachable: report its answer.
+      if (error instanceof RemoteError) throw error;
       return unreachableRow(o.id, address, (error as Error).message);
     } finally {
       client.close();

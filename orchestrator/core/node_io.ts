@@ -32,6 +32,8 @@ export type NodeInput =
     conn: ConnId;
     request: Exclude<ClientToOrchestrator, { type: "login" }>;
     tokenHash: string;
+    /** For userAdd/userPasswd: the scrypt hash of the request's password, computed by the shell. */
+    passwordHash?: string;
     nowMs: number;
   }
   /** The shell checked a login's password (scrypt is slow and belongs outside the core). */
@@ -41,8 +43,12 @@ export type NodeInput =
     requestId: number;
     lamport: number;
     user: string;
-    /** Null when the credentials were wrong. */
+    /** Null when the credentials were wrong (or the attempt was throttled). */
     session: { token: string; tokenHash: string; expiresAtMs: number } | null;
+    /** Set when the attempt was refused without checking: too many recent failures. */
+    retryAfterMs?: number;
+    /** The client's address, for the log (never the password or token). */
+    source?: string;
     nowMs: number;
   }
   | { type: "workerMessage"; conn: ConnId; message: WorkerToOrchestrator; nowMs: number }

@@ -47,18 +47,29 @@ export interface NodeOptions {
   maxAssignmentsPerRound?: number;
   /** Every orchestrator's id and "host:port", for leader hints in "not leader" replies. */
   peers?: ReadonlyArray<{ id: string; address: string }>;
+  /**
+   * Accounts a leader creates when missing (the cluster file's users, the bootstrap admin):
+   * proposed once per term, after the leader has caught up, so replicas agree on them.
+   */
+  bootstrapUsers?: ReadonlyArray<{ name: string; role: "admin" | "user"; passwordHash: string }>;
 }
 
 /** A read request waiting for ReadIndex confirmation, then for the state to catch up. */
 interface PendingRead {
   conn: ConnId;
   request: Extract<ClientRequest, { type: "status" | "list" | "workers" | "wait" }>;
-  user: string;
+  caller: Caller;
   /** Set once the consensus log confirmed the read; served when applied >= it. */
   readIndex: number | null;
 }
 
 type ClientRequest = Exclude<ClientToOrchestrator, { type: "login" }>;
+
+/** Who sent a request: the session's user and, as of now, their role. */
+interface Caller {
+  user: string;
+  role: "admin" | "user";
+}
 
 /** A reply owed once the entry at some index is applied. */
 /** A batch submission waiting for all its entries to apply. */
@@ -71,7 +82,13 @@ interface BatchReply {
 
 type Pending =
   | { kind: "submit"; conn: ConnId; requestId: number }
-  | { kind: "submitBatchItem"; conn: ConnId; requestId: number; batch: BatchReply; position: number }
+  | {
+    kind: "submitBatchItem";
+    conn: ConnId;
+    requestId: number;
+    batch: BatchReply;
+    position: number;
+  }
   | {
     kind: "login";
     conn: ConnId;
@@ -81,10 +98,14 @@ type Pending =
     expiresAtMs: number;
   }
   | { kind: "logout"; conn: ConnId; requestId: number }
+  /** Replies `done` with `message` when applied, or `conflict` with the rejection's reason. */
+  | { kind: "done"; conn: ConnId; requestId: number; message: string }
   | { kind: "cancel"; conn: ConnId; requestId: number; taskId: string }
   | { kind: "register"; conn: ConnId; workerId: string; running: TaskRef[] };
 
 const DEFAULT_MAX_ASSIGNMENTS_PER_ROUND = 1024;
+/** Hex characters of a token's hash shown as its id: enough to tell sessions apart, useless to log in. */
+const TOKEN_ID_CHARS = 12;
 /** Queued tasks one scheduling round looks at, so unplaceable tasks cost bounded time. */
 const MAX_SCANNED_PER_ROUND = 10_000;
 /** Scheduling rounds in one step; a round only repeats when the previous one proposed. */
@@ -119,6 +140,8 @@ export class OrchestratorNode {
   readonly #drainRequested = new Set<string>();
   /** Index of this leader's first entry in its term; its state is complete once that is applied. */
   #termStartIndex: number | null = null;
+  /** The term in which this leader last created missing bootstrap accounts. */
+  #bootstrappedTerm = -1;
   /** Worker messages received before this leader was ready, replayed once it is. */
   #deferredWorkerMessages: Array<{ conn: ConnId; message: WorkerToOrchestrator }> = [];
   /** Round robin continues from the last proposal, not only the last applied one. */
@@ -207,7 +230,12 @@ export class OrchestratorNode {
         break;
       case "clientRequest":
         this.#receiveFromClient(input.request.lamport);
-        this.#onClientRequest(input.conn, input.request, input.tokenHash);
+        this.#onClientRequest(
+          input.conn,
+          input.request,
+          input.tokenHash,
+          input.passwordHash ?? null,
+        );
         break;
       case "loginChecked":
         this.#receiveFromClient(input.lamport);
@@ -280,6 +308,7 @@ export class OrchestratorNode {
       for (const entry of out.committed) this.#applyEntry(entry);
       this.#onReads(out.readsReady, out.readsFailed);
       this.#replayDeferredWorkerMessages();
+      this.#maybeBootstrapUsers();
       if (this.#isReady() && !this.#recovering && round < MAX_PUMP_ROUNDS) this.#schedule();
       // Applying and scheduling may propose; drain again so nothing proposed is left unpersisted.
       if (this.#log.lastIndex === drainedUpTo) return;
@@ -326,6 +355,19 @@ export class OrchestratorNode {
       this.#sm.appliedIndex >= this.#termStartIndex;
   }
 
+  #maybeBootstrapUsers(): void {
+    if (this.#bootstrappedTerm === this.#log.term || !this.#isReady()) return;
+    this.#bootstrappedTerm = this.#log.term;
+    for (const user of this.options.bootstrapUsers ?? []) {
+      if (this.sm.users.has(user.name)) continue;
+      this.#logLine(
+        "info",
+        `Creating account "${user.name}" (${user.role}) from the bootstrap configuration`,
+      );
+      this.#propose({ type: "userAdded", ...user, atMs: this.#nowMs });
+    }
+  }
+
   #replayDeferredWorkerMessages(): void {
     if (this.#deferredWorkerMessages.length === 0 || !this.#isReady()) return;
     const deferred = this.#deferredWorkerMessages;
@@ -346,9 +388,9 @@ export class OrchestratorNode {
   }
 
   /** Starts a linearizable read (ReadIndex); it is served once confirmed and applied. */
-  #read(conn: ConnId, request: PendingRead["request"], user: string): void {
+  #read(conn: ConnId, request: PendingRead["request"], caller: Caller): void {
     const id = this.#nextReadId++;
-    this.#reads.set(id, { conn, request, user, readIndex: null });
+    this.#reads.set(id, { conn, request, caller, readIndex: null });
     this.#log.requestRead(id);
   }
 
@@ -549,6 +591,9 @@ export class OrchestratorNode {
         break;
       case "sessionOpened":
       case "sessionClosed":
+      case "userAdded":
+      case "userPasswordChanged":
+      case "userRemoved":
       case "taskStarted":
       case "workerDraining":
       case "noop":
@@ -567,7 +612,11 @@ export class OrchestratorNode {
           : { taskId: "", duplicate: false };
         batch.remaining -= 1;
         if (batch.remaining === 0) {
-          this.#send(pending.conn, { type: "submitBatchOk", re: pending.requestId, results: batch.results });
+          this.#send(pending.conn, {
+            type: "submitBatchOk",
+            re: pending.requestId,
+            results: batch.results,
+          });
         }
         break;
       }
@@ -599,6 +648,22 @@ export class OrchestratorNode {
         break;
       case "logout":
         this.#send(pending.conn, { type: "logoutOk", re: pending.requestId });
+        break;
+      case "done":
+        if (result.type === "rejected") {
+          this.#sendError(
+            pending.conn,
+            pending.requestId,
+            "conflict",
+            `Not done: ${result.reason}`,
+          );
+        } else {
+          this.#send(pending.conn, {
+            type: "done",
+            re: pending.requestId,
+            message: pending.message,
+          });
+        }
         break;
       case "cancel": {
         const task = this.sm.tasks.get(pending.taskId)!;
@@ -698,10 +763,18 @@ export class OrchestratorNode {
 
   // ---- client requests ----
 
-  #onClientRequest(conn: ConnId, request: ClientRequest, tokenHash: string): void {
+  #onClientRequest(
+    conn: ConnId,
+    request: ClientRequest,
+    tokenHash: string,
+    passwordHash: string | null,
+  ): void {
     if (request.type === "nodeStatus") {
       // Every orchestrator describes itself (for `cluster`), leader or not.
-      if (this.#authenticate(conn, request.id, tokenHash) === null) return;
+      const caller = this.#authenticate(conn, request.id, tokenHash);
+      if (caller === null || !this.#requireAdmin(conn, request.id, caller, "view the cluster")) {
+        return;
+      }
       const status = this.#log.status(this.#nowMs);
       this.#send(conn, {
         type: "nodeStatusReply",
@@ -721,8 +794,9 @@ export class OrchestratorNode {
     }
     // Only the leader serves clients: writes must go through it, and reads are linearizable there.
     if (!this.#requireLeader(conn, request.id)) return;
-    const user = this.#authenticate(conn, request.id, tokenHash);
-    if (user === null) return;
+    const caller = this.#authenticate(conn, request.id, tokenHash);
+    if (caller === null) return;
+    const user = caller.user;
     switch (request.type) {
       case "logout":
         this.#proposeFor({ kind: "logout", conn, requestId: request.id }, {
@@ -742,10 +816,28 @@ export class OrchestratorNode {
         });
         break;
       case "status":
-      case "list":
-      case "workers":
       case "wait":
-        this.#read(conn, request, user);
+        this.#read(conn, request, caller);
+        break;
+      case "list":
+        if (
+          request.all === true &&
+          !this.#requireAdmin(conn, request.id, caller, "list every user's tasks")
+        ) break;
+        this.#read(conn, request, caller);
+        break;
+      case "workers":
+        if (this.#requireAdmin(conn, request.id, caller, "list workers")) {
+          this.#read(conn, request, caller);
+        }
+        break;
+      case "userAdd":
+      case "userPasswd":
+      case "userRemove":
+      case "userList":
+      case "tokenList":
+      case "tokenRevoke":
+        this.#onAccountRequest(conn, request, caller, passwordHash);
         break;
       case "submitBatch": {
         const commands: Command[] = request.tasks.map((item) => ({
@@ -758,14 +850,25 @@ export class OrchestratorNode {
         }));
         const first = this.#log.propose(commands);
         if (first === null) break;
-        const batch: BatchReply = { conn, requestId: request.id, results: [], remaining: commands.length };
+        const batch: BatchReply = {
+          conn,
+          requestId: request.id,
+          results: [],
+          remaining: commands.length,
+        };
         for (let i = 0; i < commands.length; i++) {
-          this.#pending.set(first + i, { kind: "submitBatchItem", conn, requestId: request.id, batch, position: i });
+          this.#pending.set(first + i, {
+            kind: "submitBatchItem",
+            conn,
+            requestId: request.id,
+            batch,
+            position: i,
+          });
         }
         break;
       }
       case "cancel": {
-        const task = this.#ownedTask(conn, request.id, user, request.taskId);
+        const task = this.#ownedTask(conn, request.id, caller, request.taskId);
         if (task === null) break;
         if (isFinalState(task.state)) {
           this.#sendError(
@@ -791,10 +894,10 @@ export class OrchestratorNode {
 
   /** Answers a confirmed read from the applied state. */
   #serveRead(read: PendingRead): void {
-    const { conn, request, user } = read;
+    const { conn, request, caller } = read;
     switch (request.type) {
       case "status": {
-        const task = this.#ownedTask(conn, request.id, user, request.taskId);
+        const task = this.#ownedTask(conn, request.id, caller, request.taskId);
         if (task !== null) {
           this.#send(conn, { type: "task", re: request.id, task: this.#view(task) });
         }
@@ -805,7 +908,7 @@ export class OrchestratorNode {
           type: "taskList",
           re: request.id,
           tasks: listTasks(this.sm, {
-            owner: user,
+            owner: request.all === true ? null : caller.user,
             state: request.state,
             limit: request.limit ?? LIMITS.listLimitDefault,
           }),
@@ -821,7 +924,7 @@ export class OrchestratorNode {
         });
         break;
       case "wait": {
-        const task = this.#ownedTask(conn, request.id, user, request.taskId);
+        const task = this.#ownedTask(conn, request.id, caller, request.taskId);
         if (task === null) break;
         if (isFinalState(task.state)) {
           this.#send(conn, { type: "task", re: request.id, task: this.#view(task) });
@@ -847,6 +950,133 @@ export class OrchestratorNode {
     }
   }
 
+  /** User and token management (admins; any user may change their own password). */
+  #onAccountRequest(
+    conn: ConnId,
+    request: Extract<
+      ClientRequest,
+      { type: "userAdd" | "userPasswd" | "userRemove" | "userList" | "tokenList" | "tokenRevoke" }
+    >,
+    caller: Caller,
+    passwordHash: string | null,
+  ): void {
+    const re = request.id;
+    const done = (message: string): Pending => ({ kind: "done", conn, requestId: re, message });
+    switch (request.type) {
+      case "userAdd":
+        if (!this.#requireAdmin(conn, re, caller, "add users") || passwordHash === null) return;
+        if (this.sm.users.has(request.name)) {
+          this.#sendError(conn, re, "conflict", `User "${request.name}" already exists`);
+          return;
+        }
+        this.#logLine(
+          "info",
+          `User "${caller.user}" adds user "${request.name}" (${request.role})`,
+        );
+        this.#proposeFor(done(`Added user ${request.name} (${request.role})`), {
+          type: "userAdded",
+          name: request.name,
+          role: request.role,
+          passwordHash,
+          atMs: this.#nowMs,
+        });
+        return;
+      case "userPasswd":
+        if (
+          request.name !== caller.user &&
+          !this.#requireAdmin(conn, re, caller, "change another user's password")
+        ) {
+          return;
+        }
+        if (passwordHash === null) return;
+        if (!this.sm.users.has(request.name)) {
+          this.#sendError(conn, re, "not_found", `No user "${request.name}"`);
+          return;
+        }
+        this.#logLine("info", `Password of user "${request.name}" changed by "${caller.user}"`);
+        this.#proposeFor(
+          done(`Changed the password of ${request.name}; their sessions are revoked`),
+          {
+            type: "userPasswordChanged",
+            name: request.name,
+            passwordHash,
+            atMs: this.#nowMs,
+          },
+        );
+        return;
+      case "userRemove":
+        if (!this.#requireAdmin(conn, re, caller, "remove users")) return;
+        if (!this.sm.users.has(request.name)) {
+          this.#sendError(conn, re, "not_found", `No user "${request.name}"`);
+          return;
+        }
+        this.#logLine("info", `User "${caller.user}" removes user "${request.name}"`);
+        this.#proposeFor(done(`Removed user ${request.name}; their sessions are revoked`), {
+          type: "userRemoved",
+          name: request.name,
+          atMs: this.#nowMs,
+        });
+        return;
+      case "userList": {
+        if (!this.#requireAdmin(conn, re, caller, "list users")) return;
+        const sessions = new Map<string, number>();
+        for (const s of this.sm.sessions.values()) {
+          if (s.expiresAtMs > this.#nowMs) sessions.set(s.user, (sessions.get(s.user) ?? 0) + 1);
+        }
+        this.#send(conn, {
+          type: "userList",
+          re,
+          users: [...this.sm.users.values()].sort((a, b) => a.name < b.name ? -1 : 1).map((u) => ({
+            name: u.name,
+            role: u.role,
+            createdAtMs: u.createdAtMs,
+            sessions: sessions.get(u.name) ?? 0,
+          })),
+        });
+        return;
+      }
+      case "tokenList":
+        if (!this.#requireAdmin(conn, re, caller, "list tokens")) return;
+        this.#send(conn, {
+          type: "tokenList",
+          re,
+          tokens: [...this.sm.sessions.entries()]
+            .filter(([, s]) => s.expiresAtMs > this.#nowMs)
+            .map(([hash, s]) => ({
+              id: hash.slice(0, TOKEN_ID_CHARS),
+              user: s.user,
+              issuedAtMs: s.issuedAtMs,
+              expiresAtMs: s.expiresAtMs,
+            })),
+        });
+        return;
+      case "tokenRevoke": {
+        if (!this.#requireAdmin(conn, re, caller, "revoke tokens")) return;
+        const matches = [...this.sm.sessions.keys()].filter((h) => h.startsWith(request.tokenId));
+        if (matches.length !== 1) {
+          this.#sendError(
+            conn,
+            re,
+            matches.length === 0 ? "not_found" : "bad_request",
+            matches.length === 0
+              ? `No session with token id ${request.tokenId}`
+              : `Token id ${request.tokenId} matches ${matches.length} sessions; give more characters`,
+          );
+          return;
+        }
+        this.#logLine("info", `User "${caller.user}" revokes session ${request.tokenId}`);
+        this.#proposeFor(done(`Revoked session ${request.tokenId}`), {
+          type: "sessionClosed",
+          tokenHash: matches[0],
+          atMs: this.#nowMs,
+        });
+        return;
+      }
+      default:
+        assertNever(request, "unknown account request");
+    }
+  }
+
   /** Proposes a command whose application answers a request. */
   #proposeFor(pending: Pending, command: Command): void {
     const index = this.#propose(command);
@@ -854,8 +1084,23 @@ export class OrchestratorNode {
   }
 
   #onLoginChecked(input: Extract<NodeInput, { type: "loginChecked" }>): void {
+    const from = input.source === undefined ? "" : ` from ${input.source}`;
+    if (input.retryAfterMs !== undefined && input.retryAfterMs > 0) {
+      const seconds = Math.ceil(input.retryAfterMs / 1000);
+      this.#logLine(
+        "warn",
+        `Throttled login for user "${input.user}"${from} (retry in ${seconds} s)`,
+      );
+      this.#sendError(
+        input.conn,
+        input.requestId,
+        "rate_limited",
+        `Too many failed logins for "${input.user}" or from this address; retry in ${seconds} s`,
+      );
+      return;
+    }
     if (input.session === null) {
-      this.#logLine("warn", `Failed login for user "${input.user}"`);
+      this.#logLine("warn", `Failed login for user "${input.user}"${from}`);
       this.#sendError(
         input.conn,
         input.requestId,
@@ -873,7 +1118,7 @@ export class OrchestratorNode {
       atMs: this.#nowMs,
     });
     if (index === null) return;
-    this.#logLine("info", `User "${input.user}" logged in`);
+    this.#logLine("info", `User "${input.user}" logged in${from}`);
     this.#pending.set(index, {
       kind: "login",
       conn: input.conn,
@@ -884,8 +1129,8 @@ export class OrchestratorNode {
     });
   }
 
-  /** The user behind a token hash, or null after replying with an error. */
-  #authenticate(conn: ConnId, requestId: number, tokenHash: string): string | null {
+  /** The caller behind a token hash, or null after replying with an error. */
+  #authenticate(conn: ConnId, requestId: number, tokenHash: string): Caller | null {
     const session = this.sm.sessions.get(tokenHash);
     if (session === undefined) {
       this.#sendError(conn, requestId, "unauthenticated", "Unknown session token; log in again");
@@ -895,13 +1140,29 @@ export class OrchestratorNode {
       this.#sendError(conn, requestId, "unauthenticated", "Session token expired; log in again");
       return null;
     }
-    return session.user;
+    // The role is read now, not at login: a demoted or removed user loses its rights at once.
+    const role = this.sm.roleOf(session.user);
+    if (role === null) {
+      this.#sendError(conn, requestId, "unauthenticated", "The session's user no longer exists");
+      return null;
+    }
+    return { user: session.user, role };
   }
 
-  /** The task if `user` may see it; otherwise replies "not found" (never "forbidden": ids must not leak). */
-  #ownedTask(conn: ConnId, requestId: number, user: string, taskId: string): TaskRecord | null {
+  /** True for admins; otherwise replies "forbidden" naming what was refused. */
+  #requireAdmin(conn: ConnId, requestId: number, caller: Caller, what: string): boolean {
+    if (caller.role === "admin") return true;
+    this.#sendError(conn, requestId, "forbidden", `Only admins may ${what}`);
+    return false;
+  }
+
+  /**
+   * The task if the caller may see it (its owner, or an admin); otherwise replies "not found"
+   * (never "forbidden": task ids must not leak).
+   */
+  #ownedTask(conn: ConnId, requestId: number, caller: Caller, taskId: string): TaskRecord | null {
     const task = this.sm.tasks.get(taskId);
-    if (task === undefined || task.owner !== user) {
+    if (task === undefined || (task.owner !== caller.user && caller.role !== "admin")) {
       this.#sendError(conn, requestId, "not_found", `No task with id "${taskId}"`);
       return null;
     }

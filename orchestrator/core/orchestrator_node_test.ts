@@ -34,6 +34,11 @@ const OPTIONS: NodeOptions = {
   missedHeartbeats: MISSED_HEARTBEATS,
   schedulerPolicy: "round-robin",
   defaultMaxAttempts: 3,
+  // Accounts the leader creates once it has caught up: alice administers, bob does not.
+  bootstrapUsers: [
+    { name: "alice", role: "admin", passwordHash: "scrypt$1$1$1$AAAA$BBBB" },
+    { name: "bob", role: "user", passwordHash: "scrypt$1$1$1$AAAA$BBBB" },
+  ],
 };
 
 // Connection ids: clients below 10, workers from 11.
@@ -504,7 +509,11 @@ Deno.test("OrchestratorNode sends loginOk only after the sessionOpened entry is 
     { re: ok.re, user: ok.user, token: ok.token, expiresAtMs: ok.expiresAtMs },
     { re: requestId, user: "alice", token: "secret", expiresAtMs: 60_000 },
   );
-  assert.deepEqual(d.sm.sessions.get(hashOf("secret")), { user: "alice", expiresAtMs: 60_000 });
+  assert.deepEqual(d.sm.sessions.get(hashOf("secret")), {
+    user: "alice",
+    issuedAtMs: 0,
+    expiresAtMs: 60_000,
+  });
 });
 
 Deno.test("OrchestratorNode answers a failed password check with bad_credentials and records nothing", () => {

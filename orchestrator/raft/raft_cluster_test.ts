@@ -13,7 +13,7 @@ import type {
   PeerEnvelope,
   StoredSnapshot,
 } from "../core/consensus_log.ts";
-import type { LogEntry } from "../tasks/commands.ts";
+import type { Command, LogEntry } from "../tasks/commands.ts";
 import { RaftLog } from "./raft_log.ts";
 
 // ---- scenario ----
@@ -24,6 +24,11 @@ const ELECTION_MAX_MS = 300;
 const HEARTBEAT_MS = 50;
 /** After healing: time to elect a leader and catch everyone up before we insist on it. */
 const CONVERGE_BUDGET_MS = 8_000;
+/**
+ * Messages in flight on one directed link before it drops more (a real peer link's buffer is
+ * bounded too). Healthy runs stay far below it; reaching it means the cores amplify traffic.
+ */
+const LINK_IN_FLIGHT_MAX = 2_000;
 /** Proposals are noops whose atMs starts here, so each one is unique and told from leader noops. */
 const PROPOSAL_BASE = 1_000_000_000;
 
@@ -40,6 +45,8 @@ interface Scenario {
   /** Per chaos step: the leader crashes (the hardest moment for the log). */
   leaderCrashP: number;
   partitionP: number;
+  /** Per chaos step: a node's connection to a live peer resets (peerDisconnected). */
+  disconnectP: number;
   /** Per persist job: the node crashes while the job's fsync is still running. */
   tornFsyncP: number;
   proposeP: number;
@@ -67,6 +74,7 @@ function scenarioFor(seed: number): Scenario {
     leaderCrashP: rng.pick([0, 0.005, 0.02]),
     partitionP: rng.pick([0, 0.005, 0.02]),
     tornFsyncP: rng.pick([0, 0, 0.002, 0.01]),
+    disconnectP: rng.pick([0, 0.01, 0.05]),
     proposeP: rng.pick([0.1, 0.3, 0.6]),
     readP: rng.pick([0, 0.05, 0.2]),
     snapshotEvery: rng.pick([4, 10, 40, 1_000_000]),
@@ -85,6 +93,7 @@ type SimEvent =
   | { type: "tick"; node: string; incarnation: number }
   | { type: "restart"; node: string }
   | { type: "crash"; node: string; incarnation: number }
+  | { type: "disconnect"; node: string; peer: string }
   | { type: "chaos" };
 
 interface Scheduled {
@@ -235,6 +244,10 @@ class World {
   faulty = true;
   /** Directed links ("n1>n2") that drop every message. */
   cut = new Set<string>();
+  /** Scripted scenarios rewrite (or, with null, drop) chosen messages as they are sent. */
+  rewrite:
+    | ((from: string, to: string, m: PeerEnvelope["message"]) => PeerEnvelope["message"] | null)
+    | null = null;
   // ---- global records the checkers compare against ----
   readonly leaders = new Map<number, string>();
   /** The one committed sequence: key and term of each index (1-based via index - 1). */
@@ -247,12 +260,20 @@ class World {
   steps = 0;
   crashes = 0;
   snapshotsInstalled = 0;
+  /** Messages in flight per directed link, and the links that ever overflowed. */
+  readonly inFlight = new Map<string, number>();
+  readonly overflows = new Set<string>();
+  /** The last events, kept only when replaying one seed (RAFT_SEED), printed on failure. */
+  readonly trace: string[] | null;
+  readonly traceLength: number;
 
-  constructor(scenario: Scenario) {
+  constructor(scenario: Scenario, traceLength = 0) {
+    this.traceLength = traceLength;
     this.scenario = scenario;
     this.rng = createPrng(scenario.seed);
     this.ids = Array.from({ length: scenario.nodeCount }, (_, i) => `n${i + 1}`);
     this.quorum = Math.floor(scenario.nodeCount / 2) + 1;
+    this.trace = traceLength > 0 ? [] : null;
     for (const id of this.ids) {
       const node = new SimNode(id);
       this.nodes.set(id, node);
@@ -267,6 +288,7 @@ class World {
     while (this.queue.peekMs() <= untilMs) {
       const { atMs, event } = this.queue.pop();
       this.nowMs = atMs;
+      if (this.trace !== null) this.#trace(event);
       this.#handle(event);
       this.steps += 1;
       this.#checkStep();
@@ -287,6 +309,22 @@ class World {
     for (const node of this.nodes.values()) if (!node.up) this.#restart(node);
   }
 
+  /** Kills a node now; it stays down until heal(). */
+  crash(id: string): void {
+    this.#crash(this.nodes.get(id)!);
+  }
+
+  /** Brings a crashed node back from its disk. */
+  restart(id: string): void {
+    const node = this.nodes.get(id)!;
+    if (!node.up) this.#restart(node);
+  }
+
+  /** `id`'s connection to `peer` closes (peer may well be alive). */
+  disconnect(id: string, peer: string): void {
+    this.queue.push(this.nowMs, { type: "disconnect", node: id, peer });
+  }
+
   leader(): SimNode | null {
     const leaders = [...this.nodes.values()].filter((n) => n.up && n.log.isLeader);
     if (leaders.length === 0) return null;
@@ -303,20 +341,32 @@ class World {
     return leader;
   }
 
-  propose(node: SimNode, count: number): void {
+  /** Proposes `count` unique commands to `node` (ignored unless it leads); returns them. */
+  propose(node: SimNode, count: number): Command[] {
     const commands = Array.from(
       { length: count },
       () => ({ type: "noop" as const, atMs: PROPOSAL_BASE + this.nextCommand++ }),
     );
     node.log.propose(commands);
     this.#pump(node);
+    return commands;
   }
 
   // ---- events ----
 
+  #trace(event: SimEvent): void {
+    const { type, ...rest } = event;
+    const line = type === "deliver"
+      ? `${event.from}->${event.to} ${JSON.stringify({ ...event.message, v: undefined })}`
+      : `${type} ${JSON.stringify(rest)}`;
+    this.trace!.push(`${this.nowMs}ms ${line}`);
+    if (this.trace!.length > this.traceLength) this.trace!.shift();
+  }
+
   #handle(event: SimEvent): void {
     switch (event.type) {
       case "deliver": {
+        this.#linkLoad(event.from, event.to, -1);
         const node = this.nodes.get(event.to)!;
         if (!node.up || this.cut.has(`${event.from}>${event.to}`)) return;
         node.log.step(event.from, event.message, this.nowMs);
@@ -337,6 +387,13 @@ class World {
         while (node.jobs.length > 0 && node.jobs[0].dueMs <= this.nowMs) {
           this.#complete(node, node.jobs.shift()!);
         }
+        return;
+      }
+      case "disconnect": {
+        const node = this.nodes.get(event.node)!;
+        if (!node.up) return;
+        node.log.peerDisconnected(event.peer, this.nowMs);
+        this.#pump(node);
         return;
       }
       case "crash": {
@@ -378,6 +435,11 @@ class World {
       if (leader !== null) this.#crashFor(leader);
     }
     if (rng.chance(scenario.partitionP)) this.#repartition();
+    if (rng.chance(scenario.disconnectP)) {
+      const node = rng.pick(this.ids);
+      const peer = rng.pick(this.ids.filter((id) => id !== node));
+      this.queue.push(this.nowMs + 1, { type: "disconnect", node, peer });
+    }
   }
 
   #repartition(): void {
@@ -464,6 +526,12 @@ class World {
   }
 
   #crash(node: SimNode): void {
+    // A killed process's sockets close: its peers notice soon (the shell's peerDisconnected).
+    for (const peer of this.ids) {
+      if (peer === node.id) continue;
+      const atMs = this.nowMs + this.rng.int(1, 30);
+      this.queue.push(atMs, { type: "disconnect", node: peer, peer: node.id });
+    }
     node.up = false;
     node.incarnation += 1;
     node.jobs = []; // unsynced writes are lost
@@ -531,14 +599,29 @@ class World {
   }
 
   #send(from: string, to: string, message: PeerEnvelope["message"]): void {
-    const stamped = { ...message, v: 1, lamport: 0 } as PeerMessage;
+    this.#checkPromise(this.nodes.get(from)!, to, message);
+    const rewritten = this.rewrite === null ? message : this.rewrite(from, to, message);
+    if (rewritten === null) return;
+    const stamped = { ...rewritten, v: 1, lamport: 0 } as PeerMessage;
     const { rng, scenario } = this;
     const copies = this.faulty && rng.chance(scenario.duplicateP) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       if (this.faulty && rng.chance(scenario.dropP)) continue;
+      if (this.#linkLoad(from, to, 0) >= LINK_IN_FLIGHT_MAX) {
+        this.overflows.add(`${from}>${to}`);
+        continue;
+      }
+      this.#linkLoad(from, to, +1);
       const delay = rng.int(1, this.faulty ? scenario.maxDelayMs : 2);
       this.queue.push(this.nowMs + delay, { type: "deliver", from, to, message: stamped });
     }
+  }
+
+  #linkLoad(from: string, to: string, delta: number): number {
+    const link = `${from}>${to}`;
+    const load = (this.inFlight.get(link) ?? 0) + delta;
+    this.inFlight.set(link, load);
+    return load;
   }
 
   /** The fsync finished: the job is durable; report it, then send what waited for it. */
@@ -685,7 +768,7 @@ class World {
 
   // ---- checkers ----
 
-  /** After every step: at most one leader per term. */
+  /** After every step: at most one leader per term, and what it counts on is durable. */
   #checkStep(): void {
     for (const node of this.nodes.values()) {
       if (!node.up || !node.log.isLeader) continue;
@@ -693,6 +776,29 @@ class World {
       const known = this.leaders.get(term);
       if (known === undefined) this.leaders.set(term, node.id);
       else assert.equal(node.id, known, `two leaders in term ${term}`);
+      this.#checkMatchDurable(node);
+    }
+    if (this.overflows.size > 0) {
+      assert.fail(`message storm: link ${[...this.overflows][0]} reached ${LINK_IN_FLIGHT_MAX}`);
+    }
+  }
+
+  /**
+   * A leader's matchIndex for a follower still in its term is durable on that follower: commit
+   * counts it, and the leader never sends below it again (so a lost entry could not come back).
+   */
+  #checkMatchDurable(leader: SimNode): void {
+    for (const { id, matchIndex } of leader.log.status(this.nowMs).followers) {
+      const follower = this.nodes.get(id)!;
+      if (matchIndex === 0 || follower.disk.hardState.term !== leader.log.term) continue;
+      const disk = follower.disk;
+      const base = disk.snapshot?.index ?? 0;
+      const durable = matchIndex <= base ||
+        disk.entries[matchIndex - base - 1]?.term === leader.mirror.termAt(matchIndex);
+      assert.ok(
+        durable,
+        `leader ${leader.id}'s matchIndex ${matchIndex} for ${id} is not durable on ${id}`,
+      );
     }
   }
 
@@ -723,6 +829,36 @@ class World {
         else if (disk.entries[index - base - 1]?.term === c.term) holders += 1;
       }
       assert.ok(holders >= this.quorum, `committed entry ${index} is durable on ${holders} nodes`);
+    }
+  }
+
+  /**
+   * A message that promises durable state may only leave once that state is on disk: a vote
+   * (or a candidate's own vote) in its term, an acknowledged log prefix, an installed snapshot.
+   * Otherwise a crash could break the promise: vote twice, or lose an entry counted as stored.
+   */
+  #checkPromise(node: SimNode, to: string, m: PeerEnvelope["message"]): void {
+    const disk = node.disk;
+    const voted = (term: number, votedFor: string) =>
+      disk.hardState.term === term && disk.hardState.votedFor === votedFor;
+    const holds = (index: number) => {
+      const base = disk.snapshot?.index ?? 0;
+      const term = disk.entries[index - base - 1]?.term;
+      // A snapshot installed meanwhile may have replaced the log in memory: then any term will do.
+      return index <= base || (term !== undefined && term === (node.mirror.termAt(index) ?? term));
+    };
+    const what = `${node.id} -> ${to} ${m.type}`;
+    if (m.type === "requestVote" && !m.preVote) {
+      assert.ok(voted(m.term, node.id), `${what}: promised its own vote before it was durable`);
+    } else if (m.type === "voteResponse" && m.granted && !m.preVote) {
+      assert.ok(voted(m.term, to), `${what}: promised a vote before it was durable`);
+    } else if (m.type === "appendResponse" && m.success) {
+      assert.ok(holds(m.matchIndex), `${what}: promised ${m.matchIndex} before it was durable`);
+    } else if (m.type === "snapshotResponse" && m.done) {
+      assert.ok(
+        holds(m.snapshotIndex),
+        `${what}: promised ${m.snapshotIndex} before it was durable`,
+      );
     }
   }
 
@@ -782,8 +918,20 @@ interface SeedResult {
   snapshots: number;
 }
 
-function runSeed(seed: number): SeedResult {
-  const world = new World(scenarioFor(seed));
+function runSeed(seed: number, traceLength = 0): SeedResult {
+  const world = new World(scenarioFor(seed), traceLength);
+  try {
+    return runWorld(world);
+  } catch (error) {
+    if (world.trace !== null) {
+      console.log(`scenario ${JSON.stringify(world.scenario)}`);
+      console.log(`last events:\n${world.trace.join("\n")}`);
+    }
+    throw error;
+  }
+}
+
+function runWorld(world: World): SeedResult {
   world.startChaos();
   world.runUntil(world.scenario.chaosMs);
   world.heal();
@@ -817,15 +965,41 @@ function runSeed(seed: number): SeedResult {
   };
 }
 
+function env(name: string): string | undefined {
+  return Deno.permissions.querySync({ name: "env", variable: name }).state === "granted"
+    ? Deno.env.get(name)
+    : undefined;
+}
+
+/** Seeds 1..600 by default; RAFT_SEEDS=n runs 1..n, RAFT_SEED=s replays one (with a trace). */
 function seedsToRun(): number[] {
-  const one = Deno.env.get("RAFT_SEED");
+  const one = env("RAFT_SEED");
   if (one !== undefined) return [Number(one)];
-  const count = Number(Deno.env.get("RAFT_SEEDS") ?? 300);
+  const count = Number(env("RAFT_SEEDS") ?? 600);
   return Array.from({ length: count }, (_, i) => i + 1);
 }
 
-Deno.test("RaftLog cluster keeps Raft's safety properties under faults and converges once healed", () => {
-  const failures: string[] = [];
+/**
+ * Failures explained by bugs already reported (see the ignored tests in raft_log_test.ts). The
+ * sweep prints them but fails only on anything else; the strict sweep below fails on them too.
+ */
+const KNOWN_BUGS: ReadonlyArray<{ pattern: RegExp; bug: string }> = [
+  {
+    pattern: /snapshotResponse: promised \d+ before it was durable|matchIndex \d+ for n\d is not/,
+    bug: "early snapshotResponse done:true before the follower's log is durable",
+  },
+  { pattern: /message storm/, bug: "every snapshotResponse starts another chunk stream" },
+];
+
+interface Sweep {
+  seeds: number;
+  ms: number;
+  total: SeedResult;
+  known: string[];
+  unknown: string[];
+}
+
+function sweep(): Sweep {
   const total: SeedResult = {
     committed: 0,
     steps: 0,
@@ -834,19 +1008,208 @@ Deno.test("RaftLog cluster keeps Raft's safety properties under faults and conve
     terms: 0,
     snapshots: 0,
   };
+  const known: string[] = [];
+  const unknown: string[] = [];
+  const seeds = seedsToRun();
+  const traceLength = seeds.length === 1 ? Number(env("RAFT_TRACE") ?? 40) : 0;
   const started = performance.now();
-  for (const seed of seedsToRun()) {
+  for (const seed of seeds) {
     try {
-      const result = runSeed(seed);
+      const result = runSeed(seed, traceLength);
       for (const key of Object.keys(total) as Array<keyof SeedResult>) total[key] += result[key];
     } catch (error) {
       const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
-      failures.push(`seed ${seed}: ${message} (RAFT_SEED=${seed} to replay)`);
+      const line = `seed ${seed}: ${message} (replay: RAFT_SEED=${seed} deno test -A ${FILE})`;
+      const bug = KNOWN_BUGS.find((b) => b.pattern.test(message));
+      if (bug === undefined) unknown.push(line);
+      else known.push(`${line} [known bug: ${bug.bug}]`);
     }
   }
+  const ms = Math.round(performance.now() - started);
   console.log(
-    `${seedsToRun().length} seeds, ${Math.round(performance.now() - started)} ms: ` +
-      Object.entries(total).map(([k, v]) => `${v} ${k}`).join(", "),
+    `${seeds.length} seeds in ${ms} ms: ` +
+      Object.entries(total).map(([k, v]) => `${v} ${k}`).join(", ") +
+      `; ${known.length} known-bug failures, ${unknown.length} other failures`,
   );
-  assert.deepEqual(failures, []);
+  for (const line of known) console.log(line);
+  return { seeds: seeds.length, ms, total, known, unknown };
+}
+
+const FILE = "orchestrator/raft/raft_cluster_test.ts";
+
+Deno.test("RaftLog cluster keeps Raft's safety properties under faults and converges once healed", () => {
+  const result = sweep();
+  assert.deepEqual(result.unknown, [], "failures not explained by a known bug");
+  assert.ok(result.total.committed > result.seeds * 10, "the sweep hardly committed anything");
+  assert.ok(result.total.crashes > 0 && result.total.snapshots > 0 && result.total.reads > 0);
+});
+
+Deno.test({
+  name: "RaftLog cluster sweep passes with no known-bug failure either",
+  // BUG: fails while the two bugs in KNOWN_BUGS stand (about 3% of seeds): see the ignored
+  // tests "follower acknowledges a snapshot it already covers only once that is durable" and
+  // "leader keeps one snapshot chunk stream per follower" in raft_log_test.ts.
+  ignore: true,
+  fn: () => {
+    const result = sweep();
+    assert.deepEqual([...result.known, ...result.unknown], []);
+  },
+});
+
+// ---- scripted scenarios on the same harness ----
+
+/** A fault-free world (no chaos), for scripted scenarios. */
+function quietWorld(nodeCount: number, seed = 1): World {
+  const world = new World({
+    ...scenarioFor(seed),
+    nodeCount,
+    dropP: 0,
+    duplicateP: 0,
+    crashP: 0,
+    leaderCrashP: 0,
+    partitionP: 0,
+    tornFsyncP: 0,
+    disconnectP: 0,
+    snapshotEvery: 1_000_000,
+  });
+  world.faulty = false;
+  return world;
+}
+
+function settleLeader(world: World): SimNode {
+  assert.ok(world.runUntil(world.nowMs + 5_000, () => world.stableLeader() !== null));
+  return world.stableLeader()!;
+}
+
+function isolate(world: World, id: string): void {
+  for (const other of world.ids) {
+    if (other !== id) world.cut.add(`${id}>${other}`).add(`${other}>${id}`);
+  }
+}
+
+Deno.test("RaftLog cluster: an isolated follower rejoins without disturbing the leader", () => {
+  const world = quietWorld(3);
+  const leader = settleLeader(world);
+  const term = leader.log.term;
+  const follower = world.ids.find((id) => id !== leader.id)!;
+  isolate(world, follower);
+  world.runUntil(world.nowMs + 3_000);
+  assert.equal(world.nodes.get(follower)!.log.term, term, "pre-vote kept its term");
+  world.cut.clear();
+  world.runUntil(world.nowMs + 1_000);
+  assert.equal(world.stableLeader()?.id, leader.id);
+  assert.equal(leader.log.term, term);
+});
+
+Deno.test("RaftLog cluster: a leader cut off in a minority commits nothing and loses its entries", () => {
+  const world = quietWorld(5);
+  const old = settleLeader(world);
+  world.runUntil(world.nowMs + 500);
+  const buddy = world.ids.find((id) => id !== old.id)!;
+  const minority = new Set([old.id, buddy]);
+  for (const a of world.ids) {
+    for (const b of world.ids) if (minority.has(a) !== minority.has(b)) world.cut.add(`${a}>${b}`);
+  }
+  const before = old.log.commitIndex;
+  const doomed = world.propose(old, 3);
+  world.runUntil(world.nowMs + 2 * ELECTION_MAX_MS + 100);
+  assert.equal(old.log.commitIndex, before, "nothing commits without a majority");
+  assert.equal(old.log.isLeader, false, "check-quorum deposed it");
+  const next = world.leader()!;
+  assert.ok(!minority.has(next.id), "the majority elected its own leader");
+  assert.ok(next.log.term > old.log.term);
+  const kept = world.propose(next, 2);
+  world.cut.clear();
+  assert.ok(world.runUntil(world.nowMs + 3_000, () => {
+    return [...world.nodes.values()].every((n) => n.applied.keys.length === world.committed.length);
+  }));
+  world.checkConverged();
+  // (The majority's new leader committed its own noop meanwhile; that is fine.)
+  const committed = new Set(world.committed.map((c) => c.key.slice(c.key.indexOf("/") + 1)));
+  assert.ok(doomed.every((c) => !committed.has(JSON.stringify(c))), "the minority's are gone");
+  assert.ok(kept.every((c) => committed.has(JSON.stringify(c))), "the majority's are everywhere");
+});
+
+Deno.test("RaftLog cluster: peers of a crashed leader elect a new one within an election timeout", () => {
+  const world = quietWorld(3);
+  const leader = settleLeader(world);
+  const crashedAt = world.nowMs;
+  world.crash(leader.id);
+  assert.ok(world.runUntil(crashedAt + ELECTION_MIN_MS, () => world.leader() !== null));
+  assert.notEqual(world.leader()!.id, leader.id);
+});
+
+Deno.test("RaftLog cluster: a follower's spurious disconnect from a live leader does not depose it", () => {
+  const world = quietWorld(3);
+  const leader = settleLeader(world);
+  const term = leader.log.term;
+  world.disconnect(world.ids.find((id) => id !== leader.id)!, leader.id);
+  world.runUntil(world.nowMs + 2_000);
+  assert.equal(world.stableLeader()?.id, leader.id, "the other follower, in lease, refused");
+  assert.equal(leader.log.term, term);
+});
+
+/** Keeps only the entries below `index` (a suffix cut keeps the message valid). */
+function withoutFrom(m: PeerEnvelope["message"], index: number): PeerEnvelope["message"] {
+  if (m.type !== "appendEntries") return m;
+  return { ...m, entries: m.entries.filter((e) => e.index < index) };
+}
+
+Deno.test("RaftLog cluster: the figure-8 history does not lose a committed entry", () => {
+  // Raft paper figure 8, played with crashes and trimmed messages on five nodes.
+  const world = quietWorld(5);
+  const a = settleLeader(world);
+  world.runUntil(world.nowMs + 300);
+  const up = () => [...world.nodes.values()].filter((n) => n.up);
+  const electAmong = (): SimNode => {
+    assert.ok(world.runUntil(world.nowMs + 5_000, () => {
+      const leader = world.leader();
+      return leader !== null && up().every((n) => n.log.term === leader.log.term);
+    }));
+    return world.leader()!;
+  };
+  const lastOnDisk = (id: string) => world.nodes.get(id)!.disk.entries.at(-1)?.index;
+  const [b, ...rest] = world.ids.filter((id) => id !== a.id);
+  // (a) A leads term t1 and replicates a new index n to B only; then A and B crash.
+  const n = a.log.lastIndex + 1;
+  world.rewrite = (from, to, m) => (from === a.id && to !== b ? withoutFrom(m, n) : m);
+  world.propose(a, 1);
+  assert.ok(
+    world.runUntil(world.nowMs + 1_000, () => lastOnDisk(a.id) === n && lastOnDisk(b) === n),
+  );
+  world.crash(a.id);
+  world.crash(b);
+  // (b) One of the other three (X) leads term t2 and writes its noop at n, on no one else.
+  world.rewrite = (_from, _to, m) => withoutFrom(m, n);
+  const x = electAmong();
+  assert.equal(x.log.lastIndex, n);
+  world.runUntil(world.nowMs + 50);
+  world.crash(x.id);
+  // (c) A and B come back; one of them (L) leads term t3 and replicates n, but not its noop.
+  world.restart(a.id);
+  world.restart(b);
+  world.rewrite = (_from, _to, m) => withoutFrom(m, n + 1);
+  const l = electAmong();
+  assert.ok(l.id === a.id || l.id === b);
+  const [y, z] = rest.filter((id) => id !== x.id);
+  assert.ok(world.runUntil(world.nowMs + 1_000, () => lastOnDisk(y) === n && lastOnDisk(z) === n));
+  world.runUntil(world.nowMs + 200);
+  // n (term t1) is on A, B, Y and Z: a majority, but of an older term, so it is not committed.
+  assert.ok(world.committed.length < n, "an older term's entry was committed by counting");
+  // (d) A and B crash; X comes back, wins Y and Z with its later last term, and overwrites n.
+  // Had n been committed, the checkers would stop here.
+  world.crash(a.id);
+  world.crash(b);
+  world.restart(x.id);
+  world.rewrite = null;
+  assert.equal(electAmong().id, x.id);
+  world.heal();
+  assert.ok(world.runUntil(world.nowMs + 5_000, () => {
+    return world.stableLeader() !== null && world.committed.length > n &&
+      [...world.nodes.values()].every((node) =>
+        node.applied.keys.length === world.committed.length
+      );
+  }));
+  world.checkConverged();
+  assert.ok(world.committed[n - 1].term > world.committed[n - 2].term, "X's entry won at n");
 });

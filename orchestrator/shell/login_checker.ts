@@ -1,7 +1,7 @@
 /**
- * Checks login passwords against the cluster file's scrypt hashes. Unknown
- * users are checked against a dummy hash so that response time does not tell
- * which user names exist.
+ * Checks login passwords against the replicated accounts (scrypt), behind a
+ * throttle per user name and per source address. Unknown users are checked
+ * against a dummy hash so that response time does not tell which names exist.
  * @module
  */
 import {
@@ -10,29 +10,40 @@ import {
   hashToken,
   verifyPassword,
 } from "../../shared/auth/mod.ts";
-import type { UserEntry } from "../../shared/config/mod.ts";
+import { LoginThrottle } from "../core/login_throttle.ts";
+import type { UserRecord } from "../tasks/mod.ts";
 
-export interface CheckedSession {
-  token: string;
-  tokenHash: string;
-  expiresAtMs: number;
-}
+export type LoginOutcome =
+  | { kind: "ok"; session: { token: string; tokenHash: string; expiresAtMs: number } }
+  | { kind: "wrong" }
+  | { kind: "throttled"; retryAfterMs: number };
 
 export class LoginChecker {
-  readonly #users: Map<string, UserEntry>;
+  readonly #users: () => ReadonlyMap<string, UserRecord>;
   readonly #tokenTtlMs: number;
+  readonly #throttle = new LoginThrottle();
 
-  constructor(users: readonly UserEntry[], tokenTtlMs: number) {
-    this.#users = new Map(users.map((u) => [u.name, u]));
+  /** @param users the current accounts (read at each attempt: they are replicated state). */
+  constructor(users: () => ReadonlyMap<string, UserRecord>, tokenTtlMs: number) {
+    this.#users = users;
     this.#tokenTtlMs = tokenTtlMs;
   }
 
-  /** A new session when the password matches, else null. */
-  async check(user: string, password: string, nowMs: number): Promise<CheckedSession | null> {
-    const entry = this.#users.get(user);
+  async check(user: string, password: string, sourceHost: string): Promise<LoginOutcome> {
+    const keys = [`user:${user}`, `addr:${sourceHost}`];
+    const waitMs = this.#throttle.waitMs(keys, Date.now());
+    if (waitMs > 0) return { kind: "throttled", retryAfterMs: waitMs };
+    const entry = this.#users().get(user);
     const matches = await verifyPassword(password, entry?.passwordHash ?? DUMMY_PASSWORD_HASH);
-    if (!matches || entry === undefined) return null;
+    if (!matches || entry === undefined) {
+      this.#throttle.recordFailure(keys, Date.now());
+      return { kind: "wrong" };
+    }
+    this.#throttle.recordSuccess(keys);
     const token = generateToken();
-    return { token, tokenHash: hashToken(token), expiresAtMs: nowMs + this.#tokenTtlMs };
+    return {
+      kind: "ok",
+      session: { token, tokenHash: hashToken(token), expiresAtMs: Date.now() + this.#tokenTtlMs },
+    };
   }
 }

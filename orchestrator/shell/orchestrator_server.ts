@@ -6,7 +6,7 @@
  * effects.
  * @module
  */
-import { hashToken } from "../../shared/auth/mod.ts";
+import { hashPassword, hashToken } from "../../shared/auth/mod.ts";
 import type { ClusterConfig, OrchestratorAddress } from "../../shared/config/mod.ts";
 import { createLogger, type Logger } from "../../shared/log.ts";
 import { MAX_DATAGRAM_BYTES } from "../../shared/limits.ts";
@@ -36,6 +36,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** Where the leader announces itself; null (the default) for no multicast. */
   multicast?: MulticastGroup | null;
+  /** A bootstrap admin (from $MUTIRAO_ADMIN_PASSWORD or a 0600 file), created if missing. */
+  bootstrapAdmin?: { name: string; passwordHash: string } | null;
 }
 
 /** How often a leader repeats its multicast announcement. */
@@ -79,7 +81,7 @@ export class OrchestratorServer {
   constructor(options: ServerOptions) {
     this.#options = options;
     this.#logger = options.logger ?? createLogger(`orchestrator ${options.self.id}`);
-    this.#loginChecker = new LoginChecker(options.config.users, options.config.tokenTtlMs);
+    this.#loginChecker = new LoginChecker(() => this.#node.sm.users, options.config.tokenTtlMs);
   }
 
   /** The node, for tests and status views. */
@@ -188,6 +190,12 @@ export class OrchestratorServer {
       schedulerPolicy: config.scheduler,
       defaultMaxAttempts: config.defaultMaxAttempts,
       peers: config.orchestrators.map((o) => ({ id: o.id, address: `${o.host}:${o.port}` })),
+      bootstrapUsers: [
+        ...config.users,
+        ...(this.#options.bootstrapAdmin
+          ? [{ ...this.#options.bootstrapAdmin, role: "admin" as const }]
+          : []),
+      ],
     }, { sm, log, nowMs });
   }
 
@@ -322,6 +330,8 @@ export class OrchestratorServer {
           this.#step({ type: "protocolError", conn: connId, error: decoded.error, nowMs });
         } else if (decoded.message.type === "login") {
           void this.#login(connId, decoded.message);
+        } else if (decoded.message.type === "userAdd" || decoded.message.type === "userPasswd") {
+          void this.#withPasswordHash(connId, decoded.message);
         } else {
           this.#step({
             type: "clientRequest",
@@ -336,7 +346,8 @@ export class OrchestratorServer {
   }
 
   async #login(connId: ConnId, request: Extract<ClientToOrchestrator, { type: "login" }>) {
-    const session = await this.#loginChecker.check(request.user, request.password, Date.now());
+    const source = this.#conns.get(connId)?.remoteHost ?? "unknown";
+    const outcome = await this.#loginChecker.check(request.user, request.password, source);
     if (this.#stopped) return;
     this.#step({
       type: "loginChecked",
@@ -344,7 +355,26 @@ export class OrchestratorServer {
       requestId: request.id,
       lamport: request.lamport,
       user: request.user,
-      session,
+      session: outcome.kind === "ok" ? outcome.session : null,
+      ...(outcome.kind === "throttled" ? { retryAfterMs: outcome.retryAfterMs } : {}),
+      source,
+      nowMs: Date.now(),
+    });
+  }
+
+  /** Hashes a new password (scrypt is slow: it runs here, not in the core), then hands the request on. */
+  async #withPasswordHash(
+    connId: ConnId,
+    request: Extract<ClientToOrchestrator, { type: "userAdd" | "userPasswd" }>,
+  ): Promise<void> {
+    const passwordHash = await hashPassword(request.password);
+    if (this.#stopped) return;
+    this.#step({
+      type: "clientRequest",
+      conn: connId,
+      request,
+      tokenHash: hashToken(request.token),
+      passwordHash,
       nowMs: Date.now(),
     });
   }

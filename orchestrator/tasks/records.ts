@@ -39,7 +39,16 @@ export interface WorkerRecord {
 
 export interface SessionRecord {
   user: string;
+  issuedAtMs: number;
   expiresAtMs: number;
+}
+
+export interface UserRecord {
+  name: string;
+  role: "admin" | "user";
+  /** Salted scrypt hash; the password itself is never stored. */
+  passwordHash: string;
+  createdAtMs: number;
 }
 
 /** Counters that only grow; reported by `workers`/metrics and checked by the chaos suite. */

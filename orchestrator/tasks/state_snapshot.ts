@@ -6,7 +6,7 @@
  */
 import { assert } from "../../shared/assert.ts";
 import type { TaskState } from "../../shared/protocol/messages.ts";
-import type { SessionRecord, Stats, TaskRecord, WorkerRecord } from "./records.ts";
+import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
 import { TaskQueue } from "./task_queue.ts";
 import { TaskStateMachine } from "./task_state_machine.ts";
 
@@ -27,6 +27,7 @@ export interface StateSnapshot {
   queue: { retry: string[]; fresh: string[] };
   workers: Array<Omit<WorkerRecord, "running"> & { running: string[] }>;
   sessions: Array<[string, SessionRecord]>;
+  users: UserRecord[];
 }
 
 /** Captures the state as data. The result shares no mutable objects with `sm` only after serialization. */
@@ -45,6 +46,7 @@ export function takeSnapshot(sm: TaskStateMachine): StateSnapshot {
     queue: sm.queue.toJSON(),
     workers: [...sm.workers.values()].map((w) => ({ ...w, running: [...w.running] })),
     sessions: [...sm.sessions.entries()],
+    users: [...sm.users.values()],
   };
 }
 
@@ -69,6 +71,7 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
   sm.loginsSinceSweep = snapshot.loginsSinceSweep;
   for (const task of snapshot.tasks) {
     sm.tasks.set(task.id, task);
+    sm.taskOrder.push(task.id);
     sm.idempotency.set(`${task.owner}\0${task.idempotencyKey}`, task.id);
     let owned = sm.ownerTasks.get(task.owner);
     if (owned === undefined) sm.ownerTasks.set(task.owner, owned = []);
@@ -79,6 +82,7 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
     sm.workers.set(worker.id, { ...worker, running: new Set(worker.running) });
   }
   sm.sessions = new Map(snapshot.sessions);
+  sm.users = new Map(snapshot.users.map((u) => [u.name, u]));
   assert(sm.tasks.size === snapshot.tasks.length, "snapshot holds a task id twice");
   return sm;
 }

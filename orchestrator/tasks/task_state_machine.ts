@@ -27,7 +27,7 @@ import type {
   WorkerJoined,
   WorkerLost,
 } from "./commands.ts";
-import type { SessionRecord, Stats, TaskRecord, WorkerRecord } from "./records.ts";
+import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
 import { TaskQueue } from "./task_queue.ts";
 
 /** Expired sessions are swept after this many logins, so the session table stays bounded. */
@@ -58,6 +58,9 @@ export class TaskStateMachine {
   queue = new TaskQueue();
   workers = new Map<string, WorkerRecord>();
   sessions = new Map<string, SessionRecord>();
+  users = new Map<string, UserRecord>();
+  /** Every task id in submission order, for listing all tasks newest first. */
+  taskOrder: string[] = [];
   /** `${owner}\0${idempotencyKey}` -> task id. */
   idempotency = new Map<string, string>();
   /** Each owner's task ids in submission order, for `list`. */
@@ -95,9 +98,30 @@ export class TaskStateMachine {
 
   #dispatch(command: Command): ApplyResult {
     switch (command.type) {
+      case "userAdded":
+        if (this.users.has(command.name)) return rejected("user exists");
+        this.users.set(command.name, {
+          name: command.name,
+          role: command.role,
+          passwordHash: command.passwordHash,
+          createdAtMs: command.atMs,
+        });
+        return OK;
+      case "userPasswordChanged": {
+        const user = this.users.get(command.name);
+        if (user === undefined) return rejected("no such user");
+        user.passwordHash = command.passwordHash;
+        this.#revokeSessionsOf(command.name);
+        return OK;
+      }
+      case "userRemoved":
+        if (!this.users.delete(command.name)) return rejected("no such user");
+        this.#revokeSessionsOf(command.name);
+        return OK;
       case "sessionOpened":
         this.sessions.set(command.tokenHash, {
           user: command.user,
+          issuedAtMs: command.atMs,
           expiresAtMs: command.expiresAtMs,
         });
         this.#maybeSweepSessions(command.atMs);
@@ -164,6 +188,7 @@ export class TaskStateMachine {
     };
     this.#record(task, "submitted", command, null, null);
     this.tasks.set(id, task);
+    this.taskOrder.push(id);
     this.idempotency.set(key, id);
     let owned = this.ownerTasks.get(command.owner);
     if (owned === undefined) this.ownerTasks.set(command.owner, owned = []);
@@ -366,6 +391,17 @@ export class TaskStateMachine {
       workerId,
       detail,
     });
+  }
+
+  #revokeSessionsOf(user: string): void {
+    for (const [hash, session] of this.sessions) {
+      if (session.user === user) this.sessions.delete(hash);
+    }
+  }
+
+  /** The role of a session's user; null when the user no longer exists. */
+  roleOf(user: string): "admin" | "user" | null {
+    return this.users.get(user)?.role ?? null;
   }
 
   #maybeSweepSessions(nowMs: number): void {

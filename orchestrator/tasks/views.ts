@@ -32,6 +32,7 @@ export function toTaskView(task: TaskRecord, waitingReason: string | null): Task
 export function toTaskSummary(task: TaskRecord): TaskSummary {
   return {
     id: task.id,
+    owner: task.owner,
     state: task.state,
     description: task.spec.description,
     kind: task.spec.kind,
@@ -55,12 +56,12 @@ export function toWorkerView(worker: WorkerRecord, lastHeartbeatAgoMs: number | 
   };
 }
 
-/** An owner's tasks, newest first, optionally in one state. */
+/** An owner's tasks (or everyone's, with owner null), newest first, optionally in one state. */
 export function listTasks(
   sm: TaskStateMachine,
-  options: { owner: string; state?: TaskState; limit: number },
+  options: { owner: string | null; state?: TaskState; limit: number },
 ): TaskSummary[] {
-  const ids = sm.ownerTasks.get(options.owner) ?? [];
+  const ids = options.owner === null ? sm.taskOrder : sm.ownerTasks.get(options.owner) ?? [];
   const out: TaskSummary[] = [];
   for (let i = ids.length - 1; i >= 0 && out.length < options.limit; i--) {
     const task = sm.tasks.get(ids[i]);

@@ -65,6 +65,7 @@ Deno.test("toTaskSummary() shows the task's state, kind and description", () => 
   const summary = toTaskSummary(h.sm.tasks.get(taskId)!);
   assert.deepEqual(summary, {
     id: taskId,
+    owner: h.sm.tasks.get(taskId)!.owner,
     state: "running",
     description: EXEC.description,
     kind: "exec",

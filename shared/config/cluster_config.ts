@@ -29,6 +29,8 @@ export const UserSchema = z.object({
     isPasswordHash,
     "must be an scrypt hash from `deno task add-user`",
   ),
+  /** "admin" may manage users and tokens and see every task; default "user". */
+  role: z.enum(["admin", "user"]).default("user"),
 }).strict();
 export type UserEntry = z.infer<typeof UserSchema>;
 
@@ -58,6 +60,10 @@ export const ClusterConfigSchema = z.object({
   snapshotCatchUpEntries: z.number().int().min(0).max(10_000_000).default(5000),
   /** Attempts a task gets when workers die under it (or hand it back) before it fails. */
   defaultMaxAttempts: z.number().int().min(1).max(LIMITS.maxAttemptsMax).default(5),
+  /**
+   * Accounts created when a cluster starts without them (afterwards accounts are replicated
+   * state, managed with `mutirao user ...`; editing this list later only adds missing names).
+   */
   users: z.array(UserSchema).default([]),
   /**
    * "GROUP:PORT": the leader announces itself there so workers and clients can find it without

@@ -43,6 +43,11 @@ export class FramedConnection {
     this.#decoder = this.#decoder.withLimit(maxFrameBytes);
   }
 
+  /** The peer's host (for per-source limits and logs). */
+  get remoteHost(): string {
+    return (this.#conn.remoteAddr as Deno.NetAddr).hostname;
+  }
+
   /** The peer's address as "host:port". */
   get remoteAddress(): string {
     const addr = this.#conn.remoteAddr as Deno.NetAddr;

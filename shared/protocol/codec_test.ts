@@ -57,6 +57,27 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
   },
   clientToOrchestrator: {
     nodeStatus: { ...env, type: "nodeStatus", id: 9, token: "tok" },
+    submitBatch: {
+      ...env,
+      type: "submitBatch",
+      id: 10,
+      token: "tok",
+      tasks: [{ idempotencyKey: "k", task: { kind: "sleep", description: "d", durationMs: 0 } }],
+    },
+    userAdd: {
+      ...env,
+      type: "userAdd",
+      id: 11,
+      token: "tok",
+      name: "bob",
+      role: "user",
+      password: "pw",
+    },
+    userPasswd: { ...env, type: "userPasswd", id: 12, token: "tok", name: "bob", password: "pw2" },
+    userRemove: { ...env, type: "userRemove", id: 13, token: "tok", name: "bob" },
+    userList: { ...env, type: "userList", id: 14, token: "tok" },
+    tokenList: { ...env, type: "tokenList", id: 15, token: "tok" },
+    tokenRevoke: { ...env, type: "tokenRevoke", id: 16, token: "tok", tokenId: "abcdef012345" },
     login: { ...env, type: "login", id: 1, user: "alice", password: "secret" },
     logout: { ...env, type: "logout", id: 2, token: "tok" },
     submit: {
@@ -76,6 +97,25 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
   },
   orchestratorToClient: {
     welcome: { ...env, type: "welcome", nodeId: "o1", clusterId: "c1" },
+    submitBatchOk: {
+      ...env,
+      type: "submitBatchOk",
+      re: 10,
+      results: [{ taskId: "t-1", duplicate: false }],
+    },
+    done: { ...env, type: "done", re: 11, message: "Added user bob (user)" },
+    userList: {
+      ...env,
+      type: "userList",
+      re: 14,
+      users: [{ name: "bob", role: "user", createdAtMs: 5, sessions: 1 }],
+    },
+    tokenList: {
+      ...env,
+      type: "tokenList",
+      re: 15,
+      tokens: [{ id: "abcdef012345", user: "bob", issuedAtMs: 5, expiresAtMs: 10 }],
+    },
     nodeStatusReply: {
       ...env,
       type: "nodeStatusReply",
@@ -101,6 +141,7 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
       re: 5,
       tasks: [{
         id: "t-1",
+        owner: "alice",
         state: "queued",
         description: "nap",
         kind: "sleep",
@@ -435,7 +476,8 @@ Deno.test("decodeMessage() reports an unknown type and lists the expected ones",
   assert.equal(
     error.message,
     'Invalid client request: unknown message type "nope" (expected one of: ' +
-      "login, logout, submit, status, list, workers, cancel, wait, nodeStatus)",
+      "login, logout, submit, status, list, workers, cancel, wait, nodeStatus, submitBatch, " +
+      "userAdd, userPasswd, userRemove, userList, tokenList, tokenRevoke)",
   );
 });
 

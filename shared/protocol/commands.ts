@@ -32,6 +32,36 @@ export const SessionOpenedSchema = z.object({
   atMs: nonNegInt,
 }).strict();
 
+export const RoleSchema = z.enum(["admin", "user"]);
+export type Role = z.infer<typeof RoleSchema>;
+const userName = z.string().regex(/^[A-Za-z0-9_.@-]+$/).max(LIMITS.userNameChars);
+/** A salted scrypt hash (shared/auth/password.ts), never a password. */
+const passwordHash = z.string().startsWith("scrypt$").max(512);
+
+/** An account was created (by an admin, or at bootstrap from the cluster file). */
+export const UserAddedSchema = z.object({
+  type: z.literal("userAdded"),
+  name: userName,
+  role: RoleSchema,
+  passwordHash,
+  atMs: nonNegInt,
+}).strict();
+
+/** A password changed; every session of that user is revoked. */
+export const UserPasswordChangedSchema = z.object({
+  type: z.literal("userPasswordChanged"),
+  name: userName,
+  passwordHash,
+  atMs: nonNegInt,
+}).strict();
+
+/** An account was removed; its sessions are revoked (its tasks stay). */
+export const UserRemovedSchema = z.object({
+  type: z.literal("userRemoved"),
+  name: userName,
+  atMs: nonNegInt,
+}).strict();
+
 export const SessionClosedSchema = z.object({
   type: z.literal("sessionClosed"),
   tokenHash: z.string().regex(/^[0-9a-f]{64}$/),
@@ -127,6 +157,9 @@ export const NoopSchema = z.object({
 }).strict();
 
 export const CommandSchema = z.discriminatedUnion("type", [
+  UserAddedSchema,
+  UserPasswordChangedSchema,
+  UserRemovedSchema,
   SessionOpenedSchema,
   SessionClosedSchema,
   TaskSubmittedSchema,
@@ -144,6 +177,9 @@ export const CommandSchema = z.discriminatedUnion("type", [
 /** Every command of the log. */
 export type Command = z.infer<typeof CommandSchema>;
 export type SessionOpened = z.infer<typeof SessionOpenedSchema>;
+export type UserAdded = z.infer<typeof UserAddedSchema>;
+export type UserPasswordChanged = z.infer<typeof UserPasswordChangedSchema>;
+export type UserRemoved = z.infer<typeof UserRemovedSchema>;
 export type SessionClosed = z.infer<typeof SessionClosedSchema>;
 export type TaskSubmitted = z.infer<typeof TaskSubmittedSchema>;
 export type TaskAssigned = z.infer<typeof TaskAssignedSchema>;

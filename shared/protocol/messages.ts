@@ -110,6 +110,7 @@ export type TaskView = z.infer<typeof TaskViewSchema>;
 
 export const TaskSummarySchema = z.object({
   id: TaskIdSchema,
+  owner: z.string(),
   state: TaskStateSchema,
   description: z.string(),
   kind: z.enum(["sleep", "exec"]),
@@ -203,6 +204,8 @@ export const ListSchema = z.object({
   token,
   state: TaskStateSchema.optional(),
   limit: positiveInt.max(LIMITS.listLimitMax).optional(),
+  /** Admins only: every user's tasks instead of their own. */
+  all: z.boolean().optional(),
 }).strict();
 
 export const WorkersSchema = z.object({
@@ -230,6 +233,62 @@ export const WaitSchema = z.object({
   timeoutMs: positiveInt.max(LIMITS.waitTimeoutMsMax),
 }).strict();
 
+const userName = z.string().regex(/^[A-Za-z0-9_.@-]+$/, "letters, digits, '_', '.', '@' or '-'")
+  .max(LIMITS.userNameChars);
+export const RoleNameSchema = z.enum(["admin", "user"]);
+
+/** Admin: create an account. The password travels once (use TLS); only its scrypt hash is kept. */
+export const UserAddSchema = z.object({
+  ...envelope,
+  type: z.literal("userAdd"),
+  id: requestId,
+  token,
+  name: userName,
+  role: RoleNameSchema,
+  password: z.string().min(1).max(LIMITS.passwordChars),
+}).strict();
+
+/** Change a password: your own, or (admin) anyone's. Revokes that user's sessions. */
+export const UserPasswdSchema = z.object({
+  ...envelope,
+  type: z.literal("userPasswd"),
+  id: requestId,
+  token,
+  name: userName,
+  password: z.string().min(1).max(LIMITS.passwordChars),
+}).strict();
+
+export const UserRemoveSchema = z.object({
+  ...envelope,
+  type: z.literal("userRemove"),
+  id: requestId,
+  token,
+  name: userName,
+}).strict();
+
+export const UserListSchema = z.object({
+  ...envelope,
+  type: z.literal("userList"),
+  id: requestId,
+  token,
+}).strict();
+
+export const TokenListSchema = z.object({
+  ...envelope,
+  type: z.literal("tokenList"),
+  id: requestId,
+  token,
+}).strict();
+
+/** Admin: revoke a session by the id `tokenList` shows (a prefix of its token's hash). */
+export const TokenRevokeSchema = z.object({
+  ...envelope,
+  type: z.literal("tokenRevoke"),
+  id: requestId,
+  token,
+  tokenId: z.string().regex(/^[0-9a-f]{8,64}$/, "a token id from `token list`"),
+}).strict();
+
 /** Where this orchestrator stands in the cluster; answered by every orchestrator, leader or not. */
 export const NodeStatusSchema = z.object({
   ...envelope,
@@ -249,6 +308,12 @@ export const ClientToOrchestratorSchema = z.discriminatedUnion("type", [
   WaitSchema,
   NodeStatusSchema,
   SubmitBatchSchema,
+  UserAddSchema,
+  UserPasswdSchema,
+  UserRemoveSchema,
+  UserListSchema,
+  TokenListSchema,
+  TokenRevokeSchema,
 ]);
 export type ClientToOrchestrator = z.infer<typeof ClientToOrchestratorSchema>;
 
@@ -284,6 +349,43 @@ export const SubmitOkSchema = z.object({
   taskId: TaskIdSchema,
   /** True when the idempotency key matched an earlier submission. */
   duplicate: z.boolean(),
+}).strict();
+
+/** A request that changed something and has nothing else to say. */
+export const DoneSchema = z.object({
+  ...envelope,
+  type: z.literal("done"),
+  re: requestId,
+  message: z.string(),
+}).strict();
+
+export const UserListReplySchema = z.object({
+  ...envelope,
+  type: z.literal("userList"),
+  re: requestId,
+  users: z.array(
+    z.object({
+      name: z.string(),
+      role: RoleNameSchema,
+      createdAtMs: nonNegInt,
+      sessions: nonNegInt,
+    }).strict(),
+  ),
+}).strict();
+
+export const TokenListReplySchema = z.object({
+  ...envelope,
+  type: z.literal("tokenList"),
+  re: requestId,
+  tokens: z.array(
+    z.object({
+      /** A prefix of the token's SHA-256: enough to revoke it, useless to log in. */
+      id: z.string(),
+      user: z.string(),
+      issuedAtMs: nonNegInt,
+      expiresAtMs: nonNegInt,
+    }).strict(),
+  ),
 }).strict();
 
 export const SubmitBatchOkSchema = z.object({
@@ -363,6 +465,9 @@ export const OrchestratorToClientSchema = z.discriminatedUnion("type", [
   ErrorReplySchema,
   NodeStatusReplySchema,
   SubmitBatchOkSchema,
+  DoneSchema,
+  UserListReplySchema,
+  TokenListReplySchema,
 ]);
 export type OrchestratorToClient = z.infer<typeof OrchestratorToClientSchema>;
 

@@ -218,14 +218,24 @@ Deno.test("CLI maps every failure to its exit code and prints one JSON document"
       assert.notEqual(other.id, first.id);
     });
 
+    await t.step("a non-admin is refused admin commands with exit 7 (forbidden)", async () => {
+      // user2 is logged in (previous step) and is not an admin.
+      for (
+        const args of [["workers"], ["cluster"], ["user", "list"], ["token", "list"], [
+          "list",
+          "--all",
+        ]]
+      ) {
+        expectFailure(await cluster.cli(args), EXIT_CODES.rejected, "forbidden");
+      }
+    });
+
     await t.step("successful commands print one JSON document too", async () => {
-      for (const args of [["list"], ["workers"], ["logout"]]) expectOk(await cluster.cli(args));
+      for (const args of [["list"], ["logout"]]) expectOk(await cluster.cli(args));
     });
   });
 });
 
-// BUG: `list`, `submit` and `status` check the session before some of their flags, so a
-// logged-out user gets 4 ("not logged in") for arguments that are invalid whatever the session.
 Deno.test("CLI reports invalid arguments with exit 2 even before login", async () => {
   await withCluster({}, async (cluster) => {
     const cases = [

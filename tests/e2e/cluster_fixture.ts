@@ -28,11 +28,12 @@ export interface CliResult {
   json: Record<string, unknown> | null;
 }
 
-let cachedUsers: Array<{ name: string; passwordHash: string }> | null = null;
+let cachedUsers: Array<{ name: string; passwordHash: string; role?: string }> | null = null;
 
 async function testUsers() {
   cachedUsers ??= [
-    { name: "user1", passwordHash: await hashPassword("pass1") },
+    // user1 is an admin (as in the demo file); user2 is a plain user.
+    { name: "user1", passwordHash: await hashPassword("pass1"), role: "admin" },
     { name: "user2", passwordHash: await hashPassword("pass2") },
   ];
   return cachedUsers;

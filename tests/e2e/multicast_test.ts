@@ -98,7 +98,7 @@ Deno.test("multicast: workers and clients find the leader without a static list,
       clusterId: "mc",
       orchestrators: [1, 2, 3].map((i) => ({ id: `o${i}`, host: "127.0.0.1", port: 7700 + i })),
       heartbeatIntervalMs: 250,
-      users: [{ name: "user1", passwordHash: await hashPassword("pass1") }],
+      users: [{ name: "user1", passwordHash: await hashPassword("pass1"), role: "admin" }],
     };
     await Deno.writeTextFile(`${dir}/cluster.json`, JSON.stringify(config));
     const orchestrators = new Map<string, ManagedProcess>();

@@ -60,8 +60,8 @@ export function describeCommand(c: Command): string {
       return `login ${c.user}`;
     case "sessionClosed":
       return "logout";
-    case "noop":
-      return "noop";
+    default:
+      return c.type;
   }
 }
 

@@ -11,7 +11,7 @@ import { PROTOCOL_VERSION } from "../../shared/limits.ts";
 import type { OrchestratorToClient } from "../../shared/protocol/messages.ts";
 import { describeMessage } from "./describe.ts";
 import type { SimConnection } from "./network.ts";
-import { DIRECTIONS, overTheWire } from "./wire.ts";
+import { type Direction, DIRECTIONS, overTheWire } from "./wire.ts";
 import type { World } from "./world.ts";
 
 /** MutiraoClient's retry bounds and retryable codes. */
@@ -65,6 +65,11 @@ export class ClientTransport {
     this.#timeoutMs = timeoutMs;
   }
 
+  /** The orchestrator of the open connection, if any. */
+  get connectedTo(): string | null {
+    return this.#established?.server ?? null;
+  }
+
   /** Sends a request, retrying as MutiraoClient#request does; `done` runs once. */
   request(body: RequestBody, done: (result: RequestResult) => void): void {
     this.#try({
@@ -82,8 +87,8 @@ export class ClientTransport {
   }
 
   #try(a: Attempt): void {
-    this.#once(a, (outcome) => {
-      if ("type" in outcome) return a.done({ ok: true, reply: outcome, from: this.#lastServer });
+    this.#once(a, (outcome, server) => {
+      if ("type" in outcome) return a.done({ ok: true, reply: outcome, from: server });
       if (outcome.code !== null && !RETRYABLE.has(outcome.code)) {
         return a.done({ ok: false, code: outcome.code, message: outcome.message });
       }
@@ -102,19 +107,22 @@ export class ClientTransport {
       if (remaining <= 0) {
         return a.done({ ok: false, code: null, message: `unreachable: ${outcome.message}` });
       }
-      const pause = Math.min(remaining, Math.round(a.backoffMs / 2 + world.rng.next() * a.backoffMs / 2));
+      const pause = Math.min(
+        remaining,
+        Math.round(a.backoffMs / 2 + world.rng.next() * a.backoffMs / 2),
+      );
       world.schedule(pause, this.#name, () => {
-        if (a.attempt >= orchestrators.length) a.backoffMs = Math.min(RETRY_MAX_MS, a.backoffMs * 2);
+        if (a.attempt >= orchestrators.length) {
+          a.backoffMs = Math.min(RETRY_MAX_MS, a.backoffMs * 2);
+        }
         a.attempt += 1;
         this.#try(a);
       });
     });
   }
 
-  #lastServer = "";
-
   /** One attempt: connect if needed, send, await the reply (MutiraoClient#once). */
-  #once(a: Attempt, settle: (outcome: Reply | Failure) => void): void {
+  #once(a: Attempt, settle: (outcome: Reply | Failure, server: string) => void): void {
     const send = (est: Established) => {
       const world = this.#world;
       const id = this.#nextId++;
@@ -123,7 +131,7 @@ export class ClientTransport {
         if (isSettled) return;
         isSettled = true;
         est.pending.delete(id);
-        settle(outcome);
+        settle(outcome, est.server);
       };
       est.pending.set(id, (reply) => {
         if ("type" in reply && reply.type === "error") {
@@ -131,7 +139,6 @@ export class ClientTransport {
         }
         finish(reply);
       });
-      this.#lastServer = est.server;
       this.#sendRaw(est.conn, {
         ...a.body,
         id,
@@ -147,7 +154,7 @@ export class ClientTransport {
       });
     };
     if (this.#established !== null) return send(this.#established);
-    this.#connect(a.deadlineMs, (est) => ("conn" in est ? send(est) : settle(est)));
+    this.#connect(a.deadlineMs, (est) => ("conn" in est ? send(est) : settle(est, "")));
   }
 
   #connect(deadlineMs: number, settle: (result: Established | Failure) => void): void {
@@ -156,6 +163,7 @@ export class ClientTransport {
     const target = orchestrators[this.#preferred % orchestrators.length];
     let isSettled = false;
     let isWelcomed = false;
+    let isOpen = false;
     const est: Established = { conn: null!, server: target.id, pending: new Map() };
     const fail = (failure: Failure) => {
       if (isSettled) return;
@@ -193,6 +201,7 @@ export class ClientTransport {
     }, {
       onOpen: (conn) => {
         if (isSettled) return conn.closeByRemote();
+        isOpen = true;
         this.#sendRaw(conn, {
           v: PROTOCOL_VERSION,
           type: "hello",
@@ -203,27 +212,30 @@ export class ClientTransport {
           if (!isWelcomed) fail({ code: null, message: `No welcome from ${target.id}` });
         });
       },
-      onFail: (reason) => fail({ code: null, message: `Cannot connect to ${target.id}: ${reason}` }),
+      onFail: (reason) =>
+        fail({ code: null, message: `Cannot connect to ${target.id}: ${reason}` }),
     });
     // Deno.connect's own time limit, within the request's budget.
     world.schedule(
       Math.max(1, Math.min(CONNECT_TIMEOUT_MAX_MS, deadlineMs - world.nowMs)),
       this.#name,
       () => {
-        if (!isSettled && !est.conn.isUsableByRemote) {
+        if (!isSettled && !isOpen) {
           fail({ code: null, message: `Connecting to ${target.id} timed out` });
         }
       },
     );
   }
 
-  #sendRaw(conn: SimConnection, message: unknown, direction: typeof DIRECTIONS.hello | typeof DIRECTIONS.clientToOrchestrator): void {
+  #sendRaw(conn: SimConnection, message: unknown, direction: Direction<unknown>): void {
     const world = this.#world;
-    const copy = overTheWire(message, direction as typeof DIRECTIONS.clientToOrchestrator, {
+    const copy = overTheWire(message, direction, {
       validate: world.params.validateWire,
       sender: this.#name,
     });
-    world.note(`${this.#name} -> ${conn.server} ${describeMessage(copy as unknown as RequestBody)}`);
+    world.note(
+      `${this.#name} -> ${conn.server} ${describeMessage(copy as unknown as RequestBody)}`,
+    );
     conn.sendToServer(copy);
   }
 

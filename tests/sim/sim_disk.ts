@@ -14,6 +14,12 @@ import type {
 } from "../../orchestrator/storage/mod.ts";
 import type { LogEntry } from "../../orchestrator/tasks/mod.ts";
 
+/** An entry's place in the log. */
+export interface LogPosition {
+  index: number;
+  term: number;
+}
+
 /** How the disk waits: `later(action)` runs `action` once the operation's latency has passed. */
 export interface DiskTimer {
   later(action: () => void): void;
@@ -50,22 +56,33 @@ export class SimDisk implements LogStorage {
   readonly #ops: Op[] = [];
   /** Entries staged since the last completed sync. */
   #staged: LogEntry[] = [];
+  /** The log's last entry (or snapshot beyond it) as staged, and as durable. */
+  #stagedEnd: LogPosition;
+  #durableEnd: LogPosition;
   #isDead = false;
   #isClosed = false;
   #onError: (error: unknown) => void;
 
   /**
    * @param memory the durable bytes, kept across crashes by the caller.
-   * @param onError reports a failure of the underlying store that no caller awaits (a bug).
+   * @param options.end where the recovered log ends; options.onError reports a failure of the
+   * underlying store that no caller awaits (a bug).
    */
   constructor(
     memory: MemoryLogStorage,
     timer: DiskTimer,
-    onError: (error: unknown) => void = () => {},
+    options: { end?: LogPosition; onError?: (error: unknown) => void } = {},
   ) {
     this.#memory = memory;
     this.#timer = timer;
-    this.#onError = onError;
+    this.#onError = options.onError ?? (() => {});
+    this.#stagedEnd = { ...(options.end ?? { index: 0, term: 0 }) };
+    this.#durableEnd = { ...this.#stagedEnd };
+  }
+
+  /** Where the durable log ends: what the last completed write left as its last entry. */
+  get durableEnd(): LogPosition {
+    return { ...this.#durableEnd };
   }
 
   get pendingBytes(): number {
@@ -91,6 +108,7 @@ export class SimDisk implements LogStorage {
         this.#staged.pop();
       }
       this.#staged.push(entry);
+      this.#stagedEnd = { index: entry.index, term: entry.term };
     }
   }
 
@@ -98,6 +116,8 @@ export class SimDisk implements LogStorage {
     this.#assertUsable("truncate the log");
     this.#memory.truncateAfter(index);
     this.#staged = this.#staged.filter((entry) => entry.index <= index);
+    // The term is the snapshot's that always follows a truncation (see GroupCommit).
+    if (index < this.#stagedEnd.index) this.#stagedEnd = { index, term: -1 };
   }
 
   setHardState(hardState: HardState): void {
@@ -160,7 +180,15 @@ export class SimDisk implements LogStorage {
       const finished = op.kind === "sync"
         ? this.#memory.sync()
         : this.#memory.saveSnapshot(op.snapshot!);
-      if (op.kind === "sync") this.#staged = [];
+      if (op.kind === "sync") {
+        this.#staged = [];
+      } else if (op.snapshot!.index >= this.#stagedEnd.index) {
+        // A snapshot beyond the log's end (installed from a leader) moves the end to it.
+        this.#stagedEnd = { index: op.snapshot!.index, term: op.snapshot!.term };
+      }
+      if (op.kind === "sync" || this.#memory.pendingBytes === 0) {
+        this.#durableEnd = { ...this.#stagedEnd };
+      }
       this.#ops.shift();
       finished.then(op.done.resolve, op.done.reject);
       const next = this.#ops[0];

@@ -6,7 +6,13 @@
  * checkers after every step.
  * @module
  */
-import { type ConnId, type NodeEffects, type NodeInput, OrchestratorNode } from "../../orchestrator/core/mod.ts";
+import {
+  type ConnId,
+  type NodeEffects,
+  type NodeInput,
+  type NodeOptions,
+  OrchestratorNode,
+} from "../../orchestrator/core/mod.ts";
 import { RaftLog } from "../../orchestrator/raft/mod.ts";
 // The real persistence queue (the shell has no mod.ts): the simulated shell uses it as is.
 import { GroupCommit } from "../../orchestrator/shell/group_commit.ts";
@@ -24,7 +30,8 @@ import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import { describeMessage, describePeer } from "./describe.ts";
 import type { ConnEnd, Listener, SimConnection } from "./network.ts";
 import { ObservedLog } from "./observed_log.ts";
-import { type CrashMode, SimDisk } from "./sim_disk.ts";
+import { type CrashMode, type LogPosition, SimDisk } from "./sim_disk.ts";
+import { SimViolation } from "./violation.ts";
 import { DIRECTIONS, overTheWire } from "./wire.ts";
 import type { World } from "./world.ts";
 
@@ -116,11 +123,9 @@ export class SimOrchestrator implements Listener {
     const recovered = this.#recovered;
     const p = world.params;
     world.checker.onBoot(this.id, recovered);
-    const sm = recovered.snapshot === null
-      ? new TaskStateMachine()
-      : restoreSnapshot(
-        JSON.parse(new TextDecoder().decode(recovered.snapshot.data)) as StateSnapshot,
-      );
+    const sm = recovered.snapshot === null ? new TaskStateMachine() : restoreSnapshot(
+      JSON.parse(new TextDecoder().decode(recovered.snapshot.data)) as StateSnapshot,
+    );
     const raft = new RaftLog({
       nodeId: this.id,
       voters: world.orchestrators.map((o) => o.id),
@@ -142,16 +147,21 @@ export class SimOrchestrator implements Listener {
     const incarnation = this.#incarnation;
     this.#isAlive = true;
     this.#log = new ObservedLog(raft);
+    const lastEntry = recovered.entries.at(-1) ?? recovered.snapshot;
+    const recoveredEnd = { index: lastEntry?.index ?? 0, term: lastEntry?.term ?? 0 };
     this.#disk = new SimDisk(this.memory, {
-      later: (run) => world.schedule(world.rng.int(p.disk.fsyncMinMs, p.disk.fsyncMaxMs), this.id, run),
-    }, (error) => world.fail(error));
+      later: (run) =>
+        world.schedule(world.rng.int(p.disk.fsyncMinMs, p.disk.fsyncMaxMs), this.id, run),
+    }, { end: recoveredEnd, onError: (error) => world.fail(error) });
+    let toldEnd = recoveredEnd;
     this.#jobsEnqueued = 0;
     this.#jobsDone = 0;
     this.#commit = new GroupCommit(this.#disk, {
       onDurable: (index, term) => {
-        if (incarnation === this.#incarnation) {
-          this.#step({ type: "persisted", index, term, nowMs: world.nowMs });
-        }
+        if (incarnation !== this.#incarnation) return;
+        world.note(`${this.id} durable: told up to ${index}/${term}`);
+        toldEnd = this.#checkToldDurable({ index, term }, toldEnd);
+        this.#step({ type: "persisted", index, term, nowMs: world.nowMs });
       },
       onError: (error) => world.fail(error),
     });
@@ -163,9 +173,11 @@ export class SimOrchestrator implements Listener {
     world.note(
       `${this.id} boots: term ${recovered.hardState.term}, snapshot ${this.#lastSnapshotIndex}, ` +
         `${recovered.entries.length} entries` +
-        (recovered.repairedBytes > 0 ? `, cut a torn tail of ${recovered.repairedBytes} bytes` : ""),
+        (recovered.repairedBytes > 0
+          ? `, cut a torn tail of ${recovered.repairedBytes} bytes`
+          : ""),
     );
-    this.#node = new OrchestratorNode({
+    const options: NodeOptions = {
       nodeId: this.id,
       clusterId: "sim",
       heartbeatIntervalMs: p.node.heartbeatIntervalMs,
@@ -173,10 +185,34 @@ export class SimOrchestrator implements Listener {
       schedulerPolicy: p.node.schedulerPolicy,
       defaultMaxAttempts: p.node.defaultMaxAttempts,
       peers: world.orchestrators.map((o) => ({ id: o.id, address: o.address })),
-    }, { sm, log: this.#log, nowMs: world.nowMs });
+      // The cluster file's accounts, which a leader creates in the replicated state.
+      bootstrapUsers: world.users.map((name) => ({
+        name,
+        role: "user" as const,
+        passwordHash: `scrypt$sim$${name}`,
+      })),
+    };
+    this.#node = new OrchestratorNode(options, { sm, log: this.#log, nowMs: world.nowMs });
     this.#afterStep();
     this.#execute(this.#node.takeEffects());
     this.#scheduleTick(incarnation);
+  }
+
+  /**
+   * The shell contract (NodeEffects): after a sync, report `persisted` with the last entry
+   * written. The node must learn where its durable log now ends, unless it knew already.
+   * @returns what the node now knows to be the durable end.
+   */
+  #checkToldDurable(told: LogPosition, known: LogPosition): LogPosition {
+    const end = this.#disk!.durableEnd;
+    const isEnd = (p: LogPosition) =>
+      p.index === end.index && (p.term === end.term || end.term < 0);
+    if (isEnd(told) || isEnd(known)) return end;
+    throw new SimViolation(
+      `${this.id}'s log is durable up to entry ${end.index} (term ${end.term}), but GroupCommit ` +
+        `reported persisted(${told.index}, ${told.term}): the node never learns that the entries ` +
+        `after ${told.index} are durable, so it neither applies nor counts them`,
+    );
   }
 
   /** Kills the process: what the disk had in flight fares as `mode` says. */
@@ -292,7 +328,11 @@ export class SimOrchestrator implements Listener {
     // The real shell's tick: a fifth of a heartbeat, half a Raft heartbeat, 5..50 ms.
     const tickMs = Math.max(
       5,
-      Math.min(50, Math.floor(p.node.heartbeatIntervalMs / 5), Math.floor(p.raft.heartbeatIntervalMs / 2)),
+      Math.min(
+        50,
+        Math.floor(p.node.heartbeatIntervalMs / 5),
+        Math.floor(p.raft.heartbeatIntervalMs / 2),
+      ),
     );
     world.schedule(tickMs, this.id, () => {
       if (incarnation !== this.#incarnation) return;
@@ -339,9 +379,12 @@ export class SimOrchestrator implements Listener {
       this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, persist.snapshot.index);
     }
     if (persist.entries.length > 0 || persist.hardState !== null || persist.snapshot !== null) {
-      this.#enqueue(persist, after.length === 0 ? null : () => {
-        for (const { to, message } of after) this.#sendPeer(to, message);
-      });
+      this.#enqueue(
+        persist,
+        after.length === 0 ? null : () => {
+          for (const { to, message } of after) this.#sendPeer(to, message);
+        },
+      );
     } else {
       for (const { to, message } of after) this.#sendPeer(to, message);
     }

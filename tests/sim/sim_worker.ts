@@ -116,7 +116,10 @@ export class SimWorker {
 
   #scheduleTick(life: number): void {
     const world = this.#world;
-    const tickMs = Math.max(10, Math.min(100, Math.floor(world.params.node.heartbeatIntervalMs / 5)));
+    const tickMs = Math.max(
+      10,
+      Math.min(100, Math.floor(world.params.node.heartbeatIntervalMs / 5)),
+    );
     world.schedule(tickMs, this.name, () => {
       if (life !== this.#life) return;
       this.#step({ type: "tick", nowMs: world.nowMs });
@@ -171,7 +174,11 @@ export class SimWorker {
           validate: false, // validated by the sender
           sender: target.id,
         });
-        if (message.type === "error" && message.code === "not_leader") {
+        if (
+          message.type === "error" &&
+          (message.code === "not_leader" || message.code === "unavailable")
+        ) {
+          // Not (or no longer) the leader, or no quorum yet: the hinted leader, or the next one.
           this.#leaderHint = message.leaderHint ?? null;
           redirected = message.leaderHint !== undefined;
           finish();

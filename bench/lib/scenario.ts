@@ -1,0 +1,91 @@
+/**
+ * What a benchmark scenario is given and returns. Each scenario lives in its own file under
+ * bench/scenarios/ and starts its own cluster(s) through the context, which stops them when the
+ * scenario ends, failed or not.
+ * @module
+ */
+import type { ScenarioResult } from "./report.ts";
+import type { RealCluster, RealClusterOptions } from "./real_cluster.ts";
+
+/** Sizes of every scenario; `--quick` shrinks them for a smoke run. */
+export interface BenchSizes {
+  /** throughput: no-op tasks per run. */
+  throughputTasks: number;
+  /** throughput: tasks per submitBatch request, and requests kept in flight. */
+  batchSize: number;
+  batchesInFlight: number;
+  /** latency: tasks submitted one at a time, and the rate they are sent at. */
+  latencyTasks: number;
+  latencyRatePerS: number;
+  /** worker failure: kills. */
+  workerFailureRounds: number;
+  /** leader failover: kills of the leader. */
+  failoverRounds: number;
+  /** false suspicion: how long every core is kept busy. */
+  hogSeconds: number;
+  /** scale: tasks pushed through with snapshots on. */
+  scaleTasks: number;
+  /** many workers: simulated workers. */
+  simWorkers: number;
+}
+
+/** The full sizes (the issue's); `quickSizes` for `--quick`. */
+export const FULL_SIZES: BenchSizes = {
+  throughputTasks: 20_000,
+  batchSize: 1000,
+  batchesInFlight: 4,
+  latencyTasks: 500,
+  latencyRatePerS: 200,
+  workerFailureRounds: 10,
+  failoverRounds: 20,
+  hogSeconds: 30,
+  scaleTasks: 1_000_000,
+  simWorkers: 200,
+};
+
+export const QUICK_SIZES: BenchSizes = {
+  throughputTasks: 2000,
+  batchSize: 500,
+  batchesInFlight: 4,
+  latencyTasks: 100,
+  latencyRatePerS: 200,
+  workerFailureRounds: 2,
+  failoverRounds: 3,
+  hogSeconds: 8,
+  scaleTasks: 20_000,
+  simWorkers: 50,
+};
+
+/** The cluster shape and sizes of a bench run. */
+export interface BenchOptions {
+  orchestrators: number;
+  workers: number;
+  /** Slots per worker. */
+  slots: number;
+  quick: boolean;
+  sizes: BenchSizes;
+  /** MUTIRAO_LOG_LEVEL of the nodes (the product default is "info"). */
+  logLevel: "info" | "warn";
+  /** Keep cluster directories (node logs, data) for inspection. */
+  keep: boolean;
+}
+
+/** Given to each scenario. */
+export interface ScenarioContext {
+  readonly options: BenchOptions;
+  /** A progress line on stderr (the table goes to stdout). */
+  progress(message: string): void;
+  /**
+   * A cluster with the run's shape, overridable; not started. It is stopped when the scenario
+   * ends, so scenarios only stop clusters early to free the machine for the next one.
+   */
+  cluster(overrides?: Partial<RealClusterOptions>): Promise<RealCluster>;
+}
+
+/** One benchmark scenario. */
+export interface Scenario {
+  name: string;
+  /** One line: what it measures. */
+  summary: string;
+  run(ctx: ScenarioContext): Promise<ScenarioResult>;
+}

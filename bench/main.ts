@@ -1,0 +1,201 @@
+/**
+ * `deno task bench`: starts real clusters on 127.0.0.1, runs the benchmark scenarios, prints a
+ * table of measured values against their targets and writes the results to bench/results/.
+ *
+ *   deno task bench [--scenario NAME[,NAME...]] [--quick] [--orchestrators N] [--workers N]
+ *                   [--slots N] [--tasks N] [--scale-tasks N] [--rounds N] [--log-level L] [--keep]
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { REPO_ROOT } from "../scripts/lib/managed_process.ts";
+import { describeMachine } from "./lib/machine.ts";
+import { RealCluster, type RealClusterOptions } from "./lib/real_cluster.ts";
+import { renderTable, type ScenarioRecord } from "./lib/report.ts";
+import {
+  type BenchOptions,
+  type BenchSizes,
+  FULL_SIZES,
+  QUICK_SIZES,
+  type ScenarioContext,
+} from "./lib/scenario.ts";
+import { SCENARIOS } from "./scenarios/mod.ts";
+
+const USAGE = `Usage: deno task bench [options]
+
+Runs the benchmark scenarios on real clusters (127.0.0.1), prints measured values
+next to their targets and writes bench/results/<date>.json.
+
+Options:
+  --scenario NAMES      run only these (comma-separated): ${SCENARIOS.map((s) => s.name).join(", ")}
+  --quick               small sizes, for a smoke run (about 3 minutes)
+  --orchestrators N     orchestrators in the cluster (default 3)
+  --workers N           workers (default 3)
+  --slots N             slots per worker (default 8)
+  --tasks N             throughput: tasks per run (default ${FULL_SIZES.throughputTasks})
+  --batch N             throughput: tasks per submitBatch request (default ${FULL_SIZES.batchSize})
+  --scale-tasks N       scale: tasks (default ${FULL_SIZES.scaleTasks})
+  --rounds N            leader failover: kills (default ${FULL_SIZES.failoverRounds})
+  --sim-workers N       many workers: simulated workers (default ${FULL_SIZES.simWorkers})
+  --hog-seconds N       false suspicion: seconds of saturated CPU (default ${FULL_SIZES.hogSeconds})
+  --log-level LEVEL     nodes' MUTIRAO_LOG_LEVEL: info (the product default) or warn
+  --keep                keep cluster directories (node logs, data) under $TMPDIR
+  --out DIR             where the JSON goes (default bench/results)
+  -h, --help            show this help
+`;
+
+function parseOptions(args: string[]): { options: BenchOptions; names: string[]; outDir: string } {
+  const { values } = parseArgs({
+    args,
+    options: {
+      scenario: { type: "string", multiple: true },
+      quick: { type: "boolean", default: false },
+      orchestrators: { type: "string", default: "3" },
+      workers: { type: "string", default: "3" },
+      slots: { type: "string", default: "8" },
+      tasks: { type: "string" },
+      batch: { type: "string" },
+      "scale-tasks": { type: "string" },
+      rounds: { type: "string" },
+      "sim-workers": { type: "string" },
+      "hog-seconds": { type: "string" },
+      "log-level": { type: "string", default: "info" },
+      keep: { type: "boolean", default: false },
+      out: { type: "string", default: `${REPO_ROOT}bench/results` },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const names = (values.scenario ?? []).flatMap((s) => s.split(",")).filter((s) => s !== "");
+  for (const name of names) {
+    if (!SCENARIOS.some((s) => s.name === name)) {
+      throw new RangeError(
+        `Unknown scenario "${name}": choose from ${SCENARIOS.map((s) => s.name).join(", ")}`,
+      );
+    }
+  }
+  const logLevel = values["log-level"];
+  if (logLevel !== "info" && logLevel !== "warn") {
+    throw new RangeError(`--log-level must be info or warn, got "${logLevel}"`);
+  }
+  const sizes: BenchSizes = { ...(values.quick ? QUICK_SIZES : FULL_SIZES) };
+  const override = (key: keyof BenchSizes, text: string | undefined, flag: string) => {
+    if (text !== undefined) sizes[key] = intFlag(flag, text, 1);
+  };
+  override("throughputTasks", values.tasks, "tasks");
+  override("batchSize", values.batch, "batch");
+  override("scaleTasks", values["scale-tasks"], "scale-tasks");
+  override("failoverRounds", values.rounds, "rounds");
+  override("simWorkers", values["sim-workers"], "sim-workers");
+  override("hogSeconds", values["hog-seconds"], "hog-seconds");
+  return {
+    names,
+    outDir: values.out,
+    options: {
+      orchestrators: intFlag("orchestrators", values.orchestrators, 1),
+      workers: intFlag("workers", values.workers, 2),
+      slots: intFlag("slots", values.slots, 1),
+      quick: values.quick,
+      sizes,
+      logLevel,
+      keep: values.keep,
+    },
+  };
+}
+
+function intFlag(flag: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) {
+    throw new RangeError(`--${flag} must be an integer ≥ ${min}, got "${text}"`);
+  }
+  return n;
+}
+
+async function main(args: string[]): Promise<number> {
+  const { options, names, outDir } = parseOptions(args);
+  const chosen = names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name));
+  const machine = await describeMachine();
+  const startedAt = new Date();
+  console.error(
+    `bench: ${chosen.map((s) => s.name).join(", ")} on ${machine.cores} cores (${machine.cpuModel}), ` +
+      `Deno ${machine.deno}${options.quick ? ", quick sizes" : ""}`,
+  );
+  const records: ScenarioRecord[] = [];
+  for (const scenario of chosen) {
+    records.push(await runScenario(scenario, options));
+    console.error(`bench: ${scenario.name} took ${(records.at(-1)!.durationMs / 1000).toFixed(0)} s`);
+  }
+  const table = renderTable(records);
+  console.log(table);
+  await Deno.mkdir(outDir, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+  const path = `${outDir}/${stamp}${options.quick ? "-quick" : ""}.json`;
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify(
+      {
+        date: startedAt.toISOString(),
+        machine,
+        configuration: { ...options, scenarios: chosen.map((s) => s.name) },
+        results: records,
+        table,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  console.error(`bench: results written to ${path}`);
+  return records.some((r) => r.error !== null) ? 1 : 0;
+}
+
+async function runScenario(
+  scenario: (typeof SCENARIOS)[number],
+  options: BenchOptions,
+): Promise<ScenarioRecord> {
+  const clusters: RealCluster[] = [];
+  const ctx: ScenarioContext = {
+    options,
+    progress: (message) => console.error(`  ${scenario.name}: ${message}`),
+    cluster: async (overrides: Partial<RealClusterOptions> = {}) => {
+      const cluster = await RealCluster.create({
+        orchestrators: options.orchestrators,
+        workers: options.workers,
+        slots: options.slots,
+        logLevel: options.logLevel,
+        keepDir: options.keep,
+        ...overrides,
+      });
+      clusters.push(cluster);
+      return cluster;
+    },
+  };
+  const started = performance.now();
+  try {
+    const result = await scenario.run(ctx);
+    return { scenario: scenario.name, durationMs: performance.now() - started, error: null, ...result };
+  } catch (error) {
+    console.error(`bench: ${scenario.name} failed: ${(error as Error).stack ?? error}`);
+    return {
+      scenario: scenario.name,
+      durationMs: performance.now() - started,
+      error: (error as Error).message,
+      measurements: [],
+      details: {},
+    };
+  } finally {
+    // Stopping twice is harmless: scenarios may have stopped their clusters already.
+    await Promise.all(clusters.map((c) => c.stop()));
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (error) {
+    console.error(`mutirao bench: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Throughput: N no-op tasks submitted in batches, timed from the first submission to the last
+ * completion, on the replicated cluster and on a single orchestrator (the cost of replication).
+ * @module
+ */
+import { readCpuTimeMs } from "../lib/proc_stats.ts";
+import type { Measurement } from "../lib/report.ts";
+import type { RealCluster } from "../lib/real_cluster.ts";
+import type { Scenario, ScenarioContext } from "../lib/scenario.ts";
+import { round } from "../lib/stats.ts";
+import { submitInBatches, waitUntilIdle } from "../lib/task_load.ts";
+
+/** Warm-up tasks before timing, so JIT compilation is not billed to the measured run. */
+const WARMUP_TASKS = 1000;
+
+interface RunResult {
+  orchestrators: number;
+  tasks: number;
+  tasksPerS: number;
+  /** Submissions acknowledged per second (replicated and applied), first to last. */
+  acksPerS: number;
+  elapsedMs: number;
+  /** CPU time per node over the run, as a share of one core. */
+  cpuShare: Record<string, number>;
+  leader: string;
+}
+
+async function measure(ctx: ScenarioContext, orchestrators: number): Promise<RunResult> {
+  const { sizes } = ctx.options;
+  const cluster = await ctx.cluster({ orchestrators });
+  await cluster.start();
+  const leader = await cluster.waitForLeader();
+  const token = await cluster.token();
+  const client = cluster.client({ timeoutMs: 120_000 });
+  try {
+    ctx.progress(`warm-up on ${orchestrators} orchestrator(s)`);
+    await submitInBatches(client, token, {
+      total: WARMUP_TASKS,
+      batchSize: Math.min(WARMUP_TASKS, sizes.batchSize),
+      inFlight: sizes.batchesInFlight,
+      keyPrefix: "warmup",
+    });
+    await waitUntilIdle(client, token, { timeoutMs: 120_000 });
+    const cpuBefore = await cpuTimes(cluster);
+    const wallStart = performance.now();
+    ctx.progress(`${sizes.throughputTasks} tasks on ${orchestrators} orchestrator(s)`);
+    const run = await submitInBatches(client, token, {
+      total: sizes.throughputTasks,
+      batchSize: sizes.batchSize,
+      inFlight: sizes.batchesInFlight,
+      keyPrefix: "run",
+    });
+    const idle = await waitUntilIdle(client, token, { timeoutMs: 600_000 });
+    const wallMs = performance.now() - wallStart;
+    const cpuAfter = await cpuTimes(cluster);
+    const elapsedMs = Math.max(1, idle.lastFinishedMs - run.firstSubmitMs);
+    const cpuShare: Record<string, number> = {};
+    for (const [id, ms] of Object.entries(cpuAfter)) {
+      cpuShare[id] = round((ms - (cpuBefore[id] ?? 0)) / wallMs, 2);
+    }
+    return {
+      orchestrators,
+      tasks: sizes.throughputTasks,
+      tasksPerS: round((sizes.throughputTasks * 1000) / elapsedMs, 0),
+      acksPerS: round(
+        (sizes.throughputTasks * 1000) / Math.max(1, run.lastAckMs - run.firstSubmitMs),
+        0,
+      ),
+      elapsedMs,
+      cpuShare,
+      leader: leader.id,
+    };
+  } finally {
+    client.close();
+    await cluster.stop();
+  }
+}
+
+async function cpuTimes(cluster: RealCluster): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const node of [...cluster.orchestrators, ...cluster.workers]) {
+    if (node.process !== null) out[node.id] = await readCpuTimeMs(node.process.pid);
+  }
+  return out;
+}
+
+export const throughput: Scenario = {
+  name: "throughput",
+  summary: "no-op tasks in batches, first submission to last completion; 3 vs 1 orchestrators",
+  async run(ctx) {
+    const replicated = await measure(ctx, ctx.options.orchestrators);
+    const single = await measure(ctx, 1);
+    const measurements: Measurement[] = [
+      {
+        metric: `tasks/s, ${replicated.orchestrators} orchestrators`,
+        value: replicated.tasksPerS,
+        unit: "tasks/s",
+        target: { kind: "atLeast", value: 15_000 },
+        note:
+          `${replicated.tasks} tasks, ${ctx.options.workers} workers x ${ctx.options.slots} slots`,
+      },
+      {
+        metric: "submissions acknowledged/s (replicated)",
+        value: replicated.acksPerS,
+        unit: "tasks/s",
+      },
+      { metric: "tasks/s, 1 orchestrator", value: single.tasksPerS, unit: "tasks/s" },
+      {
+        metric: "cost of replication",
+        value: round(100 * (1 - replicated.tasksPerS / single.tasksPerS), 0),
+        unit: "%",
+        note: "1 - replicated/single throughput",
+      },
+      {
+        metric: "leader CPU during run",
+        value: round(100 * (replicated.cpuShare[replicated.leader] ?? NaN), 0),
+        unit: "% of a core",
+      },
+    ];
+    return { measurements, details: { replicated, single } };
+  },
+};

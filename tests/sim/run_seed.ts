@@ -1,0 +1,146 @@
+/**
+ * One seed, start to end: draw the scenario, boot the cluster, chaos with
+ * safety checks after every step, heal, and require convergence within the
+ * tick budget. A failure carries the seed, what broke and the trace tail.
+ * @module
+ */
+import { createPrng } from "../../shared/prng.ts";
+import { Chaos } from "./chaos.ts";
+import { checkConverged, convergenceProblems } from "./convergence.ts";
+import { drawParams, type SimParams } from "./sim_params.ts";
+import { Trace, type TraceOptions } from "./trace.ts";
+import { SimViolation } from "./violation.ts";
+import { World } from "./world.ts";
+
+/** What a passing seed did. */
+export interface SeedSummary {
+  seed: number;
+  traceHash: string;
+  simulatedMs: number;
+  events: number;
+  orchestrators: number;
+  workers: number;
+  clients: number;
+  tasks: number;
+  acknowledged: number;
+  leaderTerms: number;
+  leaderElections: number;
+  orchestratorCrashes: number;
+  workerCrashes: number;
+  /** Attempts started by workers, and results recorded (each task at most one). */
+  executions: number;
+  results: number;
+  duplicatesPrevented: number;
+  staleReportsRejected: number;
+  snapshotsTaken: number;
+  snapshotsInstalled: number;
+  faults: Record<string, number>;
+}
+
+/** A seed that broke a guarantee, crashed a core, or did not converge. */
+export class SimFailure extends Error {
+  override name = "SimFailure";
+  readonly seed: number;
+  readonly traceTail: string[];
+  readonly traceHash: string;
+  readonly isViolation: boolean;
+
+  constructor(seed: number, error: unknown, trace: Trace) {
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    super(`seed ${seed}: ${error instanceof SimViolation ? error.message : detail}`, {
+      cause: error,
+    });
+    this.seed = seed;
+    this.traceTail = trace.tail();
+    this.traceHash = trace.hash;
+    this.isViolation = error instanceof SimViolation;
+  }
+}
+
+export interface RunOptions {
+  trace?: TraceOptions;
+  /** Changes to the drawn scenario (tests pin what they need). */
+  adjust?: (params: SimParams) => void;
+}
+
+/** Builds the world of a seed without running it (scenarios script their own runs). */
+export function createWorld(seed: number, options: RunOptions = {}): World {
+  const rng = createPrng(seed);
+  const params = drawParams(seed, rng);
+  options.adjust?.(params);
+  return new World(params, rng, new Trace(options.trace));
+}
+
+/** Boots every node at t=0 and starts the clients a little later, each at its own pace. */
+export function bootWorld(world: World): void {
+  for (const o of world.orchestrators) world.restartOrchestrator(o);
+  for (const w of world.workers) world.schedule(world.rng.int(0, 300), w.name, () => w.start());
+  for (const c of world.clients) c.start(world.rng.int(100, 800));
+}
+
+/**
+ * Runs the three phases of a seed.
+ * @throws {SimFailure} when a check fails or the run does not converge.
+ */
+export async function runSeed(seed: number, options: RunOptions = {}): Promise<SeedSummary> {
+  const world = createWorld(seed, options);
+  try {
+    await runPhases(world);
+  } catch (error) {
+    throw new SimFailure(seed, error, world.trace);
+  }
+  return summarize(world);
+}
+
+async function runPhases(world: World): Promise<void> {
+  const p = world.params;
+  world.note(`seed ${p.seed}`);
+  bootWorld(world);
+  const chaos = new Chaos(world);
+  chaos.start();
+  await world.run(p.chaosMs);
+  chaos.stop();
+  if (world.hasFailed) throw world.failure;
+  world.healEverything();
+  const deadline = world.nowMs + p.convergenceBudgetMs;
+  const converged = await world.run(deadline, {
+    stopWhen: () => convergenceProblems(world).length === 0,
+    probeEveryMs: 50,
+  });
+  if (world.hasFailed) throw world.failure;
+  if (!converged) {
+    throw new SimViolation(
+      `no convergence within ${p.convergenceBudgetMs} ms of healing: ` +
+        convergenceProblems(world).slice(0, 5).join("; "),
+    );
+  }
+  checkConverged(world);
+  world.note(`converged at ${world.nowMs} ms`);
+}
+
+/** The summary of a finished world. */
+export function summarize(world: World): SeedSummary {
+  const reference = world.checker.reference;
+  return {
+    seed: world.params.seed,
+    traceHash: world.trace.hash,
+    simulatedMs: world.nowMs,
+    events: world.stats.events,
+    orchestrators: world.orchestrators.length,
+    workers: world.workers.length,
+    clients: world.clients.length,
+    tasks: reference.tasks.size,
+    acknowledged: world.checker.acks.size,
+    leaderTerms: world.checker.leaders.size,
+    leaderElections: world.stats.leaderElections,
+    orchestratorCrashes: world.orchestrators.reduce((n, o) => n + o.crashes, 0),
+    workerCrashes: world.workers.reduce((n, w) => n + w.crashes, 0),
+    executions: world.stats.executions,
+    results: reference.counts.succeeded + reference.counts.failed,
+    duplicatesPrevented: reference.stats.duplicateSubmissions,
+    staleReportsRejected: reference.stats.staleReports,
+    snapshotsTaken: world.orchestrators.reduce((n, o) => n + o.snapshotsTaken, 0),
+    snapshotsInstalled: world.orchestrators.reduce((n, o) => n + o.snapshotsInstalled, 0),
+    faults: { ...world.stats.faults },
+  };
+}

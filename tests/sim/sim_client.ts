@@ -1,0 +1,326 @@
+/**
+ * A simulated user at a client: logs in, submits tasks (one at a time or in
+ * batches) with its own idempotency keys, re-submits keys whose outcome it
+ * never learned, and sometimes reads (`status`, `list`, `wait`) or cancels.
+ * It records every acknowledged submission and checks that what it reads is
+ * consistent with what it was told before: reads are linearizable. Scripted
+ * scenarios call its operations directly instead of starting its loop.
+ * @module
+ */
+import { isFinalState, type TaskView } from "../../shared/protocol/messages.ts";
+import {
+  ClientTransport,
+  type Reply,
+  type RequestBody,
+  type RequestResult,
+} from "./sim_client_transport.ts";
+import { SimViolation } from "./violation.ts";
+import type { World } from "./world.ts";
+
+interface Submission {
+  key: string;
+  durationMs: number;
+  /** Null until acknowledged. */
+  taskId: string | null;
+}
+
+/** An operation in progress; `result` is set once it ended. */
+export interface OpHandle {
+  result: RequestResult | null;
+}
+
+/** One client process and the user behind it. */
+export class SimClient {
+  readonly name: string;
+  readonly user: string;
+  readonly #password: string;
+  readonly #world: World;
+  readonly #transport: ClientTransport;
+  #token: string | null = null;
+  /** Set once a login was acknowledged: the session is committed and must stay valid. */
+  #isTokenCommitted = false;
+  #isBusy = false;
+  #isAutonomous = false;
+  #isStopped = false;
+  readonly #submissions = new Map<string, Submission>();
+  /** Final states this client has seen, per task. */
+  readonly #seenFinal = new Map<string, string>();
+  acks = 0;
+  duplicateAcks = 0;
+  gaveUp = 0;
+
+  constructor(world: World, options: { name: string; user: string; password: string }) {
+    this.#world = world;
+    this.name = options.name;
+    this.user = options.user;
+    this.#password = options.password;
+    this.#transport = new ClientTransport(world, options.name, world.params.clientTimeoutMs);
+  }
+
+  /** True while a request is in flight. */
+  get isBusy(): boolean {
+    return this.#isBusy;
+  }
+
+  /** The orchestrator this client is connected to, if any. */
+  get connectedTo(): string | null {
+    return this.#transport.connectedTo;
+  }
+
+  /** The task an acknowledged key became, if it was acknowledged. */
+  taskOf(key: string): string | null {
+    return this.#submissions.get(key)?.taskId ?? null;
+  }
+
+  /** Starts the client's own loop after `delayMs`. */
+  start(delayMs: number): void {
+    this.#isAutonomous = true;
+    this.#world.schedule(delayMs, this.name, () => this.#next());
+  }
+
+  /** No new requests from the loop; the one in flight finishes. */
+  stop(): void {
+    this.#isStopped = true;
+  }
+
+  // ---- operations (scripted scenarios call these; the loop does too) ----
+
+  /** Logs in with the right password (or, when `typo`, a wrong one that must be refused). */
+  login(typo = false): OpHandle {
+    const password = typo ? `${this.#password}-typo` : this.#password;
+    return this.#request({ type: "login", user: this.user, password }, (result) => {
+      if (result.ok) {
+        if (typo) {
+          throw new SimViolation(`${this.name}: a wrong password of ${this.user} was accepted`);
+        }
+        this.#token = this.#expect(result.reply, "loginOk").token;
+        this.#isTokenCommitted = true;
+        return;
+      }
+      if (result.code === null) return; // unreachable: try again later
+      if (result.code !== "bad_credentials" || !typo) {
+        throw new SimViolation(`${this.name}: login of ${this.user} failed: ${result.message}`);
+      }
+    });
+  }
+
+  /** Submits one task under `key` (a new key, or one submitted before: the same task must come back). */
+  submit(key: string, durationMs: number): OpHandle {
+    const submission = this.#remember(key, durationMs);
+    return this.#request({
+      type: "submit",
+      token: this.#token,
+      idempotencyKey: key,
+      task: { kind: "sleep", description: key, durationMs: submission.durationMs },
+    }, (result) => {
+      if (!result.ok) return this.#failed("submit", result);
+      const reply = this.#expect(result.reply, "submitOk");
+      this.#acknowledged(submission, reply.taskId, reply.duplicate);
+    });
+  }
+
+  /** Submits several tasks in one request (`submitBatch`). */
+  submitBatch(items: ReadonlyArray<{ key: string; durationMs: number }>): OpHandle {
+    const submissions = items.map((item) => this.#remember(item.key, item.durationMs));
+    return this.#request({
+      type: "submitBatch",
+      token: this.#token,
+      tasks: submissions.map((s) => ({
+        idempotencyKey: s.key,
+        task: { kind: "sleep", description: s.key, durationMs: s.durationMs },
+      })),
+    }, (result) => {
+      if (!result.ok) return this.#failed("submitBatch", result);
+      const reply = this.#expect(result.reply, "submitBatchOk");
+      if (reply.results.length !== submissions.length) {
+        throw new SimViolation(
+          `${this.name}: a batch of ${submissions.length} got ${reply.results.length} results`,
+        );
+      }
+      reply.results.forEach((r, i) => this.#acknowledged(submissions[i], r.taskId, r.duplicate));
+    });
+  }
+
+  /** `status` or `wait` of a task. */
+  read(body: { type: "status" | "wait"; taskId: string; timeoutMs?: number }): OpHandle {
+    return this.#request({ ...body, token: this.#token }, (result) => {
+      if (!result.ok) return this.#failed(body.type, result, body.taskId);
+      this.#checkView(this.#expect(result.reply, "task").task, result.from);
+    });
+  }
+
+  list(): OpHandle {
+    const limit = 1000;
+    // Tasks acknowledged before the request is sent must be in a linearizable answer.
+    const ackedBefore = [...this.#world.checker.acks.values()]
+      .filter((ack) => ack.owner === this.user)
+      .map((ack) => ack.taskId);
+    return this.#request({ type: "list", token: this.#token, limit }, (result) => {
+      if (!result.ok) return this.#failed("list", result);
+      const listed = new Set(this.#expect(result.reply, "taskList").tasks.map((t) => t.id));
+      if (listed.size >= limit) return;
+      for (const taskId of ackedBefore) {
+        if (!listed.has(taskId)) {
+          throw new SimViolation(
+            `${this.name}: list from ${result.from} misses acknowledged task ${taskId} of ${this.user}`,
+          );
+        }
+      }
+    });
+  }
+
+  cancel(taskId: string): OpHandle {
+    return this.#request({ type: "cancel", token: this.#token, taskId }, (result) => {
+      if (!result.ok) {
+        if (result.code === "conflict") return; // it was already final
+        return this.#failed("cancel", result, taskId);
+      }
+      this.#checkView(this.#expect(result.reply, "task").task, result.from);
+    });
+  }
+
+  // ---- the loop ----
+
+  #next(): void {
+    if (this.#isStopped || this.#isBusy) return;
+    const world = this.#world;
+    const rng = world.rng;
+    if (this.#token === null) return void this.login(rng.chance(0.05));
+    const all = [...this.#submissions.values()];
+    const unknown = all.filter((s) => s.taskId === null);
+    const acked = all.filter((s) => s.taskId !== null);
+    const planned = world.params.submissionsPerClient;
+    const roll = rng.next();
+    if (unknown.length > 0 && roll < 0.3) {
+      const s = rng.pick(unknown);
+      return void this.submit(s.key, s.durationMs);
+    }
+    if (all.length < planned && roll < 0.75) {
+      if (rng.chance(0.2) && planned - all.length >= 2) {
+        const count = rng.int(2, Math.min(6, planned - all.length));
+        return void this.submitBatch(Array.from({ length: count }, (_, i) => this.#newItem(i)));
+      }
+      const item = this.#newItem(0);
+      return void this.submit(item.key, item.durationMs);
+    }
+    if (acked.length > 0) {
+      const task = rng.pick(acked);
+      const kind = rng.next();
+      if (kind < 0.4) return void this.read({ type: "status", taskId: task.taskId! });
+      if (kind < 0.6) {
+        return void this.read({ type: "wait", taskId: task.taskId!, timeoutMs: rng.int(50, 2000) });
+      }
+      if (kind < 0.8) return void this.list();
+      if (kind < 0.9) return void this.cancel(task.taskId!);
+      return void this.submit(task.key, task.durationMs); // a retry: must give the same task
+    }
+    if (all.length < planned) {
+      const item = this.#newItem(0);
+      return void this.submit(item.key, item.durationMs);
+    }
+    this.#later();
+  }
+
+  #newItem(offset: number): { key: string; durationMs: number } {
+    const p = this.#world.params;
+    return {
+      key: `${this.name}-k${this.#submissions.size + 1 + offset}`,
+      durationMs: this.#world.rng.int(p.taskDurationMsMin, p.taskDurationMsMax),
+    };
+  }
+
+  #later(): void {
+    const world = this.#world;
+    world.schedule(world.rng.int(0, world.params.thinkMsMax), this.name, () => this.#next());
+  }
+
+  #request(body: RequestBody, check: (result: RequestResult) => void): OpHandle {
+    if (this.#isBusy) throw new Error(`simulator: ${this.name} already has a request in flight`);
+    const handle: OpHandle = { result: null };
+    this.#isBusy = true;
+    this.#transport.request(body, (result) => {
+      this.#isBusy = false;
+      handle.result = result;
+      check(result);
+      if (this.#isAutonomous) this.#later();
+    });
+    return handle;
+  }
+
+  // ---- checks ----
+
+  #remember(key: string, durationMs: number): Submission {
+    let submission = this.#submissions.get(key);
+    if (submission === undefined) {
+      submission = { key, durationMs, taskId: null };
+      this.#submissions.set(key, submission);
+    }
+    return submission;
+  }
+
+  #acknowledged(submission: Submission, taskId: string, duplicate: boolean): void {
+    this.acks += 1;
+    if (duplicate) this.duplicateAcks += 1;
+    if (submission.taskId !== null && submission.taskId !== taskId) {
+      throw new SimViolation(
+        `${this.name}: key ${submission.key} gave task ${submission.taskId}, then ${taskId}`,
+      );
+    }
+    submission.taskId = taskId;
+    this.#world.checker.onAck({ client: this.name, owner: this.user, key: submission.key, taskId });
+  }
+
+  /** A task as read: its owner, and a final state that agrees with the log and with earlier reads. */
+  #checkView(task: TaskView, from: string): void {
+    if (task.owner !== this.user) {
+      throw new SimViolation(
+        `${this.name} (${this.user}) was shown ${task.owner}'s task ${task.id}`,
+      );
+    }
+    const seen = this.#seenFinal.get(task.id);
+    if (!isFinalState(task.state)) {
+      if (seen !== undefined) {
+        throw new SimViolation(
+          `${this.name}: ${from} says task ${task.id} is ${task.state}, but it was already ${seen}`,
+        );
+      }
+      return;
+    }
+    const logged = this.#world.checker.finalState(task.id);
+    if (logged !== task.state || (seen !== undefined && seen !== task.state)) {
+      throw new SimViolation(
+        `${this.name}: ${from} says task ${task.id} is ${task.state}; the log says ${logged}, ` +
+          `earlier reads ${seen}`,
+      );
+    }
+    this.#seenFinal.set(task.id, task.state);
+  }
+
+  /** A request that did not succeed: retries ran out, or an answer that contradicts the log. */
+  #failed(what: string, result: Extract<RequestResult, { ok: false }>, taskId?: string): void {
+    if (result.code === null) {
+      this.gaveUp += 1; // unreachable within the budget: the outcome is unknown
+      return;
+    }
+    if (result.code === "unauthenticated" && this.#isTokenCommitted) {
+      throw new SimViolation(
+        `${this.name}: ${what} refused a committed session of ${this.user}: ${result.message}`,
+      );
+    }
+    const isAcked = [...this.#submissions.values()].some((s) => s.taskId === taskId);
+    if (result.code === "not_found" && taskId !== undefined && isAcked) {
+      throw new SimViolation(
+        `${this.name}: ${what} of acknowledged task ${taskId} answered not found: ${result.message}`,
+      );
+    }
+    if (result.code === "rate_limited") return;
+    throw new SimViolation(`${this.name}: ${what} failed with ${result.code}: ${result.message}`);
+  }
+
+  #expect<T extends Reply["type"]>(reply: Reply, type: T): Extract<Reply, { type: T }> {
+    if (reply.type !== type) {
+      throw new SimViolation(`${this.name}: expected ${type}, got ${JSON.stringify(reply)}`);
+    }
+    return reply as Extract<Reply, { type: T }>;
+  }
+}
