@@ -120,13 +120,17 @@ async function main(args: string[]): Promise<number> {
   const machine = await describeMachine();
   const startedAt = new Date();
   console.error(
-    `bench: ${chosen.map((s) => s.name).join(", ")} on ${machine.cores} cores (${machine.cpuModel}), ` +
+    `bench: ${
+      chosen.map((s) => s.name).join(", ")
+    } on ${machine.cores} cores (${machine.cpuModel}), ` +
       `Deno ${machine.deno}${options.quick ? ", quick sizes" : ""}`,
   );
   const records: ScenarioRecord[] = [];
   for (const scenario of chosen) {
     records.push(await runScenario(scenario, options));
-    console.error(`bench: ${scenario.name} took ${(records.at(-1)!.durationMs / 1000).toFixed(0)} s`);
+    console.error(
+      `bench: ${scenario.name} took ${(records.at(-1)!.durationMs / 1000).toFixed(0)} s`,
+    );
   }
   const table = renderTable(records);
   console.log(table);
@@ -175,7 +179,12 @@ async function runScenario(
   const started = performance.now();
   try {
     const result = await scenario.run(ctx);
-    return { scenario: scenario.name, durationMs: performance.now() - started, error: null, ...result };
+    return {
+      scenario: scenario.name,
+      durationMs: performance.now() - started,
+      error: null,
+      ...result,
+    };
   } catch (error) {
     console.error(`bench: ${scenario.name} failed: ${(error as Error).stack ?? error}`);
     return {

@@ -18,6 +18,7 @@ import { mutiraoHome } from "../shared/paths.ts";
 import { parseMulticastAddress } from "../shared/net/multicast.ts";
 import { hashPassword } from "../shared/auth/mod.ts";
 import { requirePrivateFile } from "../shared/secret_file.ts";
+import { loadNodeKeys, loadTlsServer } from "../shared/net/node_security.ts";
 import { OrchestratorServer } from "./shell/orchestrator_server.ts";
 
 const USAGE = `Usage: deno task orchestrator [options]
@@ -35,6 +36,9 @@ Options:
                     bootstrap admin password (file mode 0600; or $MUTIRAO_ADMIN_PASSWORD):
                     the account $MUTIRAO_ADMIN_USER (default "admin") is created
                     when the cluster has no account of that name
+  --cluster-secret FILE
+                    the cluster secret (mode 0600; or $MUTIRAO_CLUSTER_SECRET_FILE or the
+                    cluster file's clusterSecretFile): workers and peers must prove it
   --multicast GROUP:PORT
                     announce the leader on this multicast group (default: the
                     cluster file's "multicast", normally off)
@@ -49,6 +53,7 @@ async function main(args: string[]): Promise<number> {
     "data-dir": { type: "string" },
     multicast: { type: "string" },
     "admin-password-file": { type: "string" },
+    "cluster-secret": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   });
   if (values.help) {
@@ -70,6 +75,11 @@ async function main(args: string[]): Promise<number> {
     ? null
     : parseMulticastAddress(multicastText, config.multicastInterface);
   const bootstrapAdmin = await readBootstrapAdmin(values["admin-password-file"]);
+  const clusterKeys = await loadNodeKeys(values["cluster-secret"], config);
+  const tls = await loadTlsServer(config);
+  if (clusterKeys === null) {
+    logger.warn("No cluster secret: any process that reaches this port can act as a worker");
+  }
   const server = new OrchestratorServer({
     config,
     self,
@@ -77,6 +87,8 @@ async function main(args: string[]): Promise<number> {
     logger,
     multicast,
     bootstrapAdmin,
+    clusterKeys,
+    tls,
   });
   const fatal = Promise.withResolvers<number>();
   const address = await server.start((error) => {

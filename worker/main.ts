@@ -8,6 +8,7 @@
 import { parseFlags, parseIntFlag, UsageError } from "../shared/cli_args.ts";
 import {
   addressOf,
+  type ClusterConfig,
   DEFAULT_CONFIG_PATH,
   loadClusterConfig,
   type OrchestratorAddress,
@@ -16,6 +17,7 @@ import {
 import { DEFAULT_MAX_FRAME_BYTES, LIMITS } from "../shared/limits.ts";
 import { createLogger } from "../shared/log.ts";
 import { LeaderWatcher, parseMulticastAddress } from "../shared/net/multicast.ts";
+import { loadNodeKeys, loadTlsClient } from "../shared/net/node_security.ts";
 import { WorkerRuntime } from "./shell/worker_runtime.ts";
 
 const USAGE = `Usage: deno task worker [HOST PORT] [options]
@@ -34,6 +36,10 @@ Options:
   --name NAME             name in the cluster (default: HOST:PORT)
   --drain-timeout SECS    on Ctrl-C/SIGTERM, time running tasks get to finish
                           before they are handed back (default 10)
+  --cluster-secret FILE   the cluster secret (mode 0600; default: $MUTIRAO_CLUSTER_SECRET_FILE
+                          or the cluster file's clusterSecretFile)
+  --tls-ca FILE           CA certificate to verify orchestrators (default: $MUTIRAO_TLS_CA or
+                          the cluster file's tls.caFile)
   --multicast GROUP:PORT  follow the leader's announcements on this multicast group;
                           without --config/--orchestrators no cluster file is needed
   -h, --help              show this help
@@ -48,6 +54,8 @@ async function main(args: string[]): Promise<number> {
     name: { type: "string" },
     "drain-timeout": { type: "string", default: "10" },
     multicast: { type: "string" },
+    "cluster-secret": { type: "string" },
+    "tls-ca": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   });
   if (values.help) {
@@ -68,13 +76,14 @@ async function main(args: string[]): Promise<number> {
   let multicastText = values.multicast ?? Deno.env.get("MUTIRAO_MULTICAST");
   let multicastInterface = "127.0.0.1";
   let clusterId: string | null = null;
+  let config: ClusterConfig | null = null;
   const list = values.orchestrators ?? Deno.env.get("MUTIRAO_ORCHESTRATORS");
   const configPath = values.config ?? Deno.env.get("MUTIRAO_CONFIG");
   if (list !== undefined) {
     orchestrators = parseAddressList(list);
   } else if (configPath !== undefined || multicastText === undefined) {
     // With only --multicast, the leader is found by its announcements: no cluster file needed.
-    const config = await loadClusterConfig(configPath ?? DEFAULT_CONFIG_PATH);
+    config = await loadClusterConfig(configPath ?? DEFAULT_CONFIG_PATH);
     orchestrators = config.orchestrators;
     heartbeatIntervalMs = config.heartbeatIntervalMs;
     maxFrameBytes = config.maxFrameBytes;
@@ -86,6 +95,8 @@ async function main(args: string[]): Promise<number> {
     ? null
     : parseMulticastAddress(multicastText, multicastInterface);
 
+  const keys = await loadNodeKeys(values["cluster-secret"], config);
+  const tls = await loadTlsClient(values["tls-ca"], config);
   const udp = bindHeartbeatSocket(host, port);
   const name = values.name ?? `${host}:${(udp.addr as Deno.NetAddr).port}`;
   const logger = createLogger(`worker ${name}`);
@@ -93,6 +104,8 @@ async function main(args: string[]): Promise<number> {
     info: { name, incarnation: crypto.randomUUID(), slots, canExec: values["allow-exec"] },
     orchestrators,
     udp,
+    keys,
+    tls,
     heartbeatIntervalMs,
     drainTimeoutMs,
     maxFrameBytes,
@@ -111,6 +124,7 @@ async function main(args: string[]): Promise<number> {
   if (multicast !== null) {
     const watcher = await LeaderWatcher.join(multicast, {
       clusterId,
+      keys,
       onLeader: (a) => runtime.followLeader(a),
     });
     logger.info(`Listening for leader announcements on ${multicast.group}:${multicast.port}`);

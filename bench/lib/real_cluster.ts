@@ -16,6 +16,7 @@
  */
 import { MutiraoClient } from "../../client/api/mod.ts";
 import { hashPassword } from "../../shared/auth/mod.ts";
+import { RemoteError } from "../../shared/errors.ts";
 import type { NodeStatusView } from "../../shared/protocol/messages.ts";
 import { freePort, ManagedProcess } from "../../scripts/lib/managed_process.ts";
 
@@ -55,6 +56,8 @@ export interface RealClusterOptions {
   keepDir?: boolean;
   /** Parent of the cluster's temporary directory. */
   parentDir?: string;
+  /** Extra `deno run` flags per role, e.g. `["--cpu-prof", "--cpu-prof-dir=DIR"]` to profile. */
+  denoFlags?: { orchestrator?: string[]; worker?: string[] };
 }
 
 /** One orchestrator or worker slot of the cluster; its process changes across restarts. */
@@ -166,8 +169,10 @@ export class RealCluster {
     if (node.process !== null && !node.process.hasExited) {
       throw new Error(`Cannot start ${node.id}: it is running (PID ${node.process.pid})`);
     }
+    const flags = this.options.denoFlags?.[node.role] ?? [];
     const args = node.role === "orchestrator"
       ? [
+        ...flags,
         "orchestrator/main.ts",
         "--config",
         this.configPath,
@@ -177,6 +182,7 @@ export class RealCluster {
         `${this.dir}/data/${node.id}`,
       ]
       : [
+        ...flags,
         "worker/main.ts",
         node.host,
         String(node.port),

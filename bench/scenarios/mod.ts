@@ -3,8 +3,20 @@
  * @module
  */
 import type { Scenario } from "../lib/scenario.ts";
+import { falseSuspicion } from "./false_suspicion.ts";
+import { latency } from "./latency.ts";
+import { leaderFailover } from "./leader_failover.ts";
+import { manyWorkers } from "./many_workers.ts";
+import { scale } from "./scale.ts";
 import { throughput } from "./throughput.ts";
+import { workerFailure } from "./worker_failure.ts";
 
 export const SCENARIOS: readonly Scenario[] = [
   throughput,
+  latency,
+  workerFailure,
+  leaderFailover,
+  falseSuspicion,
+  scale,
+  manyWorkers,
 ];

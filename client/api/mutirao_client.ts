@@ -11,6 +11,7 @@ import { RemoteError } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
 import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION } from "../../shared/limits.ts";
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
+import { connectTo, type TlsClientOptions } from "../../shared/net/connect.ts";
 import { decodeMessage, DIRECTIONS } from "../../shared/protocol/codec.ts";
 import type {
   ClientToOrchestrator,
@@ -30,6 +31,8 @@ export interface ClientOptions {
   maxFrameBytes?: number;
   /** The Lamport clock to stamp requests with and advance on replies (persisted by the CLI). */
   clock?: LamportClock;
+  /** TLS: the CA to verify orchestrators with; null or absent for plain TCP. */
+  tls?: TlsClientOptions | null;
 }
 
 type Request = Unstamped<ClientToOrchestrator> extends infer R
@@ -70,6 +73,7 @@ export class MutiraoClient {
   readonly #timeoutMs: number;
   readonly #maxFrameBytes: number;
   readonly clock: LamportClock;
+  readonly #tls: TlsClientOptions | null;
   #preferred = 0;
   #connection: Connection | null = null;
   #nextId = 1;
@@ -82,6 +86,7 @@ export class MutiraoClient {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.clock = options.clock ?? new LamportClock();
+    this.#tls = options.tls ?? null;
   }
 
   /** The orchestrator currently connected to, as "host:port", if any. */
@@ -159,14 +164,10 @@ export class MutiraoClient {
     const target = this.#orchestrators[this.#preferred % this.#orchestrators.length];
     const address = addressOf(target);
     const raw = await withTimeout(
-      Deno.connect({ hostname: target.host, port: target.port }),
+      connectTo(target, this.#tls),
       Math.max(1, Math.min(2000, deadline - Date.now())),
       `Connecting to ${address} timed out`,
-    ).catch((error) => {
-      throw new Error(`Cannot connect to ${address}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    });
+    );
     const conn = new FramedConnection(raw, { maxFrameBytes: this.#maxFrameBytes });
     const pending = new Map<number, PromiseWithResolvers<Reply>>();
     const welcome = Promise.withResolvers<void>();
@@ -187,6 +188,7 @@ export class MutiraoClient {
     pending: Map<number, PromiseWithResolvers<Reply>>,
     welcome: PromiseWithResolvers<void>,
   ): Promise<void> {
+    let welcomed = false;
     let failure: Error = new Error(`Connection to ${address} closed`);
     try {
       for await (const payload of conn.frames()) {
@@ -198,6 +200,7 @@ export class MutiraoClient {
         const message = decoded.message;
         this.clock.receive(message.lamport);
         if (message.type === "welcome") {
+          welcomed = true;
           welcome.resolve();
         } else if (message.type === "error" && message.re === null) {
           failure = new RemoteError(message.code, message.message, {
@@ -214,6 +217,15 @@ export class MutiraoClient {
       });
     } finally {
       conn.close();
+      if (!welcomed && failure.message === `Connection to ${address} closed`) {
+        // A TLS orchestrator drops a plaintext hello without a word: say what to check.
+        failure = new Error(
+          `Connection to ${address} closed before the welcome` +
+            (this.#tls === null
+              ? "; if the cluster uses TLS, give its CA (tls.caFile in the cluster file, or --tls-ca FILE)"
+              : ""),
+        );
+      }
       welcome.reject(failure);
       for (const waiter of pending.values()) waiter.reject(failure);
       pending.clear();

@@ -32,6 +32,7 @@ export function unreachableRow(id: string, address: string, error: string): Clus
     appliedIndex: 0,
     lastIndex: 0,
     followers: [],
+    droppedDatagrams: { malformed: 0, forged: 0, stale: 0, replayed: 0 },
     lag: null,
     error,
   };

@@ -24,6 +24,7 @@ import {
 import { mutiraoHome } from "../../shared/paths.ts";
 import { discoverLeader, parseMulticastAddress } from "../../shared/net/multicast.ts";
 import { MutiraoClient, UnreachableError } from "../api/mod.ts";
+import { loadTlsClientOptions } from "../../shared/net/connect.ts";
 import { CliError, notLoggedIn } from "./cli_error.ts";
 import {
   type ClusterRow,
@@ -87,6 +88,8 @@ Global options:
   --orchestrators LIST          HOST:PORT[,HOST:PORT...] instead of a cluster file
   --multicast GROUP:PORT        find the leader by its multicast announcements
                                 (or $MUTIRAO_MULTICAST); no cluster file needed
+  --tls-ca FILE                 CA certificate of a TLS cluster (or $MUTIRAO_TLS_CA; default:
+                                the cluster file's tls.caFile)
   --timeout SECS                give up reaching the cluster after SECS (default 10)
   --wait-timeout SECS           with --wait: give up waiting after SECS (default: never)
   --debug                       show stack traces
@@ -103,6 +106,7 @@ const FLAGS = {
   config: { type: "string" },
   orchestrators: { type: "string" },
   multicast: { type: "string" },
+  "tls-ca": { type: "string" },
   timeout: { type: "string" },
   "wait-timeout": { type: "string" },
   debug: { type: "boolean", default: false },
@@ -215,6 +219,7 @@ async function login(context: Context): Promise<Output> {
     token: reply.token,
     expiresAtMs: reply.expiresAtMs,
     orchestrators,
+    tlsCaFile: await resolveTlsCaFile(context),
   };
   const expiresAt = new Date(reply.expiresAtMs).toISOString();
   return {
@@ -497,6 +502,8 @@ function doneOutput(message: string): Output {
 async function cluster(context: Context): Promise<Output> {
   expectPositionals(context, 0, 0, "cluster");
   const session = requireSession(context);
+  const caFile = await resolveTlsCaFile(context);
+  const tls = caFile === null ? null : await loadTlsClientOptions(caFile);
   const orchestrators = await resolveOrchestrators(context, { useSession: true });
   const timeoutS = context.values.timeout === undefined
     ? 2
@@ -507,6 +514,7 @@ async function cluster(context: Context): Promise<Output> {
       orchestrators: [o],
       timeoutMs: timeoutS * 1000,
       clock: context.clock,
+      tls,
     });
     try {
       const { node } = await client.request({ type: "nodeStatus", token: session.token });
@@ -592,10 +600,12 @@ async function withClient<T>(
   const timeoutS = context.values.timeout === undefined
     ? 10
     : parseSeconds("timeout", context.values.timeout);
+  const caFile = await resolveTlsCaFile(context);
   const client = new MutiraoClient({
     orchestrators,
     timeoutMs: timeoutS * 1000,
     clock: context.clock,
+    tls: caFile === null ? null : await loadTlsClientOptions(caFile),
   });
   try {
     return await use(client);
@@ -631,6 +641,15 @@ async function resolveOrchestrators(
     if (!((error as Error).cause instanceof Deno.errors.NotFound)) throw error;
   }
   return (await loadClusterConfig(DEFAULT_CONFIG_PATH)).orchestrators;
+}
+
+/** The CA file to verify orchestrators with: flag, environment, cluster file, or the login's. */
+async function resolveTlsCaFile(context: Context): Promise<string | null> {
+  const explicit = context.values["tls-ca"] ?? Deno.env.get("MUTIRAO_TLS_CA");
+  if (explicit !== undefined) return explicit;
+  const configPath = context.values.config ?? Deno.env.get("MUTIRAO_CONFIG");
+  if (configPath !== undefined) return (await loadClusterConfig(configPath)).tls?.caFile ?? null;
+  return context.state.session?.tlsCaFile ?? null;
 }
 
 async function discoverByMulticast(text: string, context: Context): Promise<OrchestratorAddress> {

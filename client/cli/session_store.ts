@@ -12,6 +12,8 @@ export interface Session {
   token: string;
   expiresAtMs: number;
   orchestrators: OrchestratorAddress[];
+  /** The CA file of a TLS cluster, remembered from login (a path, not a secret). */
+  tlsCaFile?: string | null;
 }
 
 export interface ClientState {

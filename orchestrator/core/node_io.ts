@@ -22,7 +22,20 @@ export type ConnId = number;
 export type NodeInput =
   /** Timers: failure detection, wait timeouts, elections. */
   | { type: "tick"; nowMs: number }
-  | { type: "hello"; conn: ConnId; hello: Hello; nowMs: number }
+  | {
+    type: "hello";
+    conn: ConnId;
+    hello: Hello;
+    /** With a cluster secret: the shell's nonce and proof, sent back in the welcome. */
+    challenge?: { nonce: string; proof: string };
+    nowMs: number;
+  }
+  /** The shell dropped a UDP datagram (counted, reported by `cluster`). */
+  | {
+    type: "datagramRejected";
+    reason: "malformed" | "forged" | "stale" | "replayed";
+    nowMs: number;
+  }
   /**
    * A decoded client request. The shell hashes the request's token (SHA-256)
    * into `tokenHash`, so the core never needs crypto.
@@ -86,7 +99,8 @@ export interface LogLine {
  *   fsync), then report `persisted` with the last entry written. Batch several
  *   steps' worth into one fsync (group commit);
  * - `peerSend`: send to other orchestrators at once;
- * - `peerSendAfterPersist`: send only once this step's `persist` is durable
+ * - `peerSendAfterPersist`: send only once everything staged so far is
+ *   durable — this step's `persist` and any earlier step's still being written
  *   (votes and acknowledgements promise durability);
  * - `send`: deliver at once. No message here depends on this step's `persist`:
  *   replies that need durability are only produced after `persisted` (for

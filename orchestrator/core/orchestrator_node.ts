@@ -140,6 +140,8 @@ export class OrchestratorNode {
   readonly #drainRequested = new Set<string>();
   /** Index of this leader's first entry in its term; its state is complete once that is applied. */
   #termStartIndex: number | null = null;
+  /** Datagrams the shell dropped, by reason (reported by `cluster`). */
+  readonly #droppedDatagrams = { malformed: 0, forged: 0, stale: 0, replayed: 0 };
   /** The term in which this leader last created missing bootstrap accounts. */
   #bootstrappedTerm = -1;
   /** Worker messages received before this leader was ready, replayed once it is. */
@@ -226,7 +228,11 @@ export class OrchestratorNode {
           type: "welcome",
           nodeId: this.options.nodeId,
           clusterId: this.options.clusterId,
+          ...(input.challenge ?? {}),
         });
+        break;
+      case "datagramRejected":
+        this.#droppedDatagrams[input.reason] += 1;
         break;
       case "clientRequest":
         this.#receiveFromClient(input.request.lamport);
@@ -788,6 +794,7 @@ export class OrchestratorNode {
           appliedIndex: this.#sm.appliedIndex,
           lastIndex: status.lastIndex,
           followers: status.followers,
+          droppedDatagrams: { ...this.#droppedDatagrams },
         },
       });
       return;

@@ -320,6 +320,7 @@ class Driver {
         seq: 0,
         running: 0,
         slots: 1,
+        sentAtMs: this.nowMs,
       },
       nowMs: this.nowMs,
     });

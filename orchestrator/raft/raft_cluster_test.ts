@@ -28,7 +28,7 @@ const CONVERGE_BUDGET_MS = 8_000;
  * Messages in flight on one directed link before it drops more (a real peer link's buffer is
  * bounded too). Healthy runs stay far below it; reaching it means the cores amplify traffic.
  */
-const LINK_IN_FLIGHT_MAX = 2_000;
+const LINK_IN_FLIGHT_MAX = 500;
 /** Proposals are noops whose atMs starts here, so each one is unique and told from leader noops. */
 const PROPOSAL_BASE = 1_000_000_000;
 
@@ -263,6 +263,13 @@ class World {
   /** Messages in flight per directed link, and the links that ever overflowed. */
   readonly inFlight = new Map<string, number>();
   readonly overflows = new Set<string>();
+  /** When a snapshot chunk or answer last went over each link. */
+  readonly snapshotSentMs = new Map<string, number>();
+  /**
+   * Known bugs this run triggered (keys of KNOWN_BUGS). They are recorded, not thrown, so the
+   * run goes on checking everything else; a later failure they can explain is blamed on them.
+   */
+  readonly known = new Set<KnownBug>();
   /** The last events, kept only when replaying one seed (RAFT_SEED), printed on failure. */
   readonly trace: string[] | null;
   readonly traceLength: number;
@@ -366,7 +373,7 @@ class World {
   #handle(event: SimEvent): void {
     switch (event.type) {
       case "deliver": {
-        this.#linkLoad(event.from, event.to, -1);
+        this.#linkLoad(event.from, event.to, -1, event.message);
         const node = this.nodes.get(event.to)!;
         if (!node.up || this.cut.has(`${event.from}>${event.to}`)) return;
         node.log.step(event.from, event.message, this.nowMs);
@@ -607,20 +614,30 @@ class World {
     const copies = this.faulty && rng.chance(scenario.duplicateP) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       if (this.faulty && rng.chance(scenario.dropP)) continue;
-      if (this.#linkLoad(from, to, 0) >= LINK_IN_FLIGHT_MAX) {
-        this.overflows.add(`${from}>${to}`);
+      const load = this.#linkLoad(from, to, 0);
+      if (load >= LINK_IN_FLIGHT_MAX) {
+        // During a snapshot transfer on this link (either way): the amplification reported.
+        const lastChunkMs = Math.max(
+          this.snapshotSentMs.get(`${from}>${to}`) ?? -Infinity,
+          this.snapshotSentMs.get(`${to}>${from}`) ?? -Infinity,
+        );
+        if (this.nowMs - lastChunkMs <= 1_000) this.known.add("snapshotStreams");
+        else this.overflows.add(`${from}>${to}`);
         continue;
       }
-      this.#linkLoad(from, to, +1);
+      this.#linkLoad(from, to, +1, stamped);
       const delay = rng.int(1, this.faulty ? scenario.maxDelayMs : 2);
       this.queue.push(this.nowMs + delay, { type: "deliver", from, to, message: stamped });
     }
   }
 
-  #linkLoad(from: string, to: string, delta: number): number {
+  #linkLoad(from: string, to: string, delta: number, message?: PeerMessage): number {
     const link = `${from}>${to}`;
     const load = (this.inFlight.get(link) ?? 0) + delta;
     this.inFlight.set(link, load);
+    if (message?.type === "installSnapshot" || message?.type === "snapshotResponse") {
+      this.snapshotSentMs.set(link, this.nowMs);
+    }
     return load;
   }
 
@@ -779,7 +796,10 @@ class World {
       this.#checkMatchDurable(node);
     }
     if (this.overflows.size > 0) {
-      assert.fail(`message storm: link ${[...this.overflows][0]} reached ${LINK_IN_FLIGHT_MAX}`);
+      const link = [...this.overflows][0];
+      assert.fail(
+        `message storm: link ${link} reached ${LINK_IN_FLIGHT_MAX} (not snapshot chunks)`,
+      );
     }
   }
 
@@ -793,10 +813,10 @@ class World {
       if (matchIndex === 0 || follower.disk.hardState.term !== leader.log.term) continue;
       const disk = follower.disk;
       const base = disk.snapshot?.index ?? 0;
-      const durable = matchIndex <= base ||
+      const durable: boolean = matchIndex <= base ||
         disk.entries[matchIndex - base - 1]?.term === leader.mirror.termAt(matchIndex);
-      assert.ok(
-        durable,
+      if (durable || this.known.has("earlySnapshotAck")) continue;
+      assert.fail(
         `leader ${leader.id}'s matchIndex ${matchIndex} for ${id} is not durable on ${id}`,
       );
     }
@@ -854,11 +874,8 @@ class World {
       assert.ok(voted(m.term, to), `${what}: promised a vote before it was durable`);
     } else if (m.type === "appendResponse" && m.success) {
       assert.ok(holds(m.matchIndex), `${what}: promised ${m.matchIndex} before it was durable`);
-    } else if (m.type === "snapshotResponse" && m.done) {
-      assert.ok(
-        holds(m.snapshotIndex),
-        `${what}: promised ${m.snapshotIndex} before it was durable`,
-      );
+    } else if (m.type === "snapshotResponse" && m.done && !holds(m.snapshotIndex)) {
+      this.known.add("earlySnapshotAck");
     }
   }
 
@@ -918,16 +935,24 @@ interface SeedResult {
   snapshots: number;
 }
 
-function runSeed(seed: number, traceLength = 0): SeedResult {
+interface SeedRun {
+  result: SeedResult | null;
+  error: string | null;
+  known: KnownBug[];
+}
+
+function runSeed(seed: number, traceLength = 0): SeedRun {
   const world = new World(scenarioFor(seed), traceLength);
   try {
-    return runWorld(world);
+    const result = runWorld(world);
+    return { result, error: null, known: [...world.known] };
   } catch (error) {
     if (world.trace !== null) {
       console.log(`scenario ${JSON.stringify(world.scenario)}`);
       console.log(`last events:\n${world.trace.join("\n")}`);
     }
-    throw error;
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    return { result: null, error: message, known: [...world.known] };
   }
 }
 
@@ -943,11 +968,12 @@ function runWorld(world: World): SeedResult {
   );
   // A marker proposed now commits on every node, and with it everything before it.
   const leader = world.stableLeader()!;
-  const marker = world.committed.length;
-  world.propose(leader, 1);
+  const marker = `/${JSON.stringify(world.propose(leader, 1)[0])}`;
   const everyoneHasIt = () =>
-    [...world.nodes.values()].every((n) => n.applied.keys.length > marker) &&
-    [...world.nodes.values()].every((n) => n.applied.keys.length === world.committed.length);
+    [...world.nodes.values()].every((n) =>
+      n.applied.keys.length === world.committed.length &&
+      n.applied.keys.at(-1)?.endsWith(marker)
+    );
   assert.ok(
     world.runUntil(quietUntil + CONVERGE_BUDGET_MS, everyoneHasIt),
     `the cluster did not converge: applied ${
@@ -971,25 +997,31 @@ function env(name: string): string | undefined {
     : undefined;
 }
 
-/** Seeds 1..600 by default; RAFT_SEEDS=n runs 1..n, RAFT_SEED=s replays one (with a trace). */
+/** Seeds 1..800 by default; RAFT_SEEDS=n runs 1..n, RAFT_SEED=s replays one (with a trace). */
 function seedsToRun(): number[] {
   const one = env("RAFT_SEED");
   if (one !== undefined) return [Number(one)];
-  const count = Number(env("RAFT_SEEDS") ?? 600);
+  const count = Number(env("RAFT_SEEDS") ?? 800);
   return Array.from({ length: count }, (_, i) => i + 1);
 }
 
 /**
- * Failures explained by bugs already reported (see the ignored tests in raft_log_test.ts). The
- * sweep prints them but fails only on anything else; the strict sweep below fails on them too.
+ * Bugs already reported (see the ignored tests in raft_log_test.ts). A run records when it
+ * triggers one and goes on; the sweep fails only on what they cannot explain, and the strict
+ * sweep below (ignored until they are fixed) fails on them too.
  */
-const KNOWN_BUGS: ReadonlyArray<{ pattern: RegExp; bug: string }> = [
-  {
-    pattern: /snapshotResponse: promised \d+ before it was durable|matchIndex \d+ for n\d is not/,
-    bug: "early snapshotResponse done:true before the follower's log is durable",
+const KNOWN_BUGS = {
+  earlySnapshotAck: {
+    what: "snapshotResponse done:true sent before the follower's log is durable",
+    /** What it leads to: a leader counting, or never resending, entries the follower lost. */
+    consequence: /matchIndex \d+ for n\d+ is not durable|did not converge|no stable leader/,
   },
-  { pattern: /message storm/, bug: "every snapshotResponse starts another chunk stream" },
-];
+  snapshotStreams: {
+    what: "each snapshotResponse (duplicate, or to a heartbeat resend) starts another chunk stream",
+    consequence: /did not converge|no stable leader/,
+  },
+};
+type KnownBug = keyof typeof KNOWN_BUGS;
 
 interface Sweep {
   seeds: number;
@@ -1014,22 +1046,25 @@ function sweep(): Sweep {
   const traceLength = seeds.length === 1 ? Number(env("RAFT_TRACE") ?? 40) : 0;
   const started = performance.now();
   for (const seed of seeds) {
-    try {
-      const result = runSeed(seed, traceLength);
-      for (const key of Object.keys(total) as Array<keyof SeedResult>) total[key] += result[key];
-    } catch (error) {
-      const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
-      const line = `seed ${seed}: ${message} (replay: RAFT_SEED=${seed} deno test -A ${FILE})`;
-      const bug = KNOWN_BUGS.find((b) => b.pattern.test(message));
-      if (bug === undefined) unknown.push(line);
-      else known.push(`${line} [known bug: ${bug.bug}]`);
+    const run = runSeed(seed, traceLength);
+    const replay = `(replay: RAFT_SEED=${seed} deno test -A ${FILE})`;
+    const bugs = run.known.map((key) => `[known bug: ${KNOWN_BUGS[key].what}]`).join(" ");
+    if (run.result !== null) {
+      for (const key of Object.keys(total) as Array<keyof SeedResult>) {
+        total[key] += run.result[key];
+      }
+      if (run.known.length > 0) known.push(`seed ${seed}: passed, but ${bugs} ${replay}`);
+      continue;
     }
+    const explained = run.known.some((key) => KNOWN_BUGS[key].consequence.test(run.error!));
+    if (explained) known.push(`seed ${seed}: ${run.error} ${bugs} ${replay}`);
+    else unknown.push(`seed ${seed}: ${run.error} ${replay}`);
   }
   const ms = Math.round(performance.now() - started);
   console.log(
     `${seeds.length} seeds in ${ms} ms: ` +
       Object.entries(total).map(([k, v]) => `${v} ${k}`).join(", ") +
-      `; ${known.length} known-bug failures, ${unknown.length} other failures`,
+      `; ${known.length} hit a known bug, ${unknown.length} failed otherwise`,
   );
   for (const line of known) console.log(line);
   return { seeds: seeds.length, ms, total, known, unknown };
@@ -1046,7 +1081,7 @@ Deno.test("RaftLog cluster keeps Raft's safety properties under faults and conve
 
 Deno.test({
   name: "RaftLog cluster sweep passes with no known-bug failure either",
-  // BUG: fails while the two bugs in KNOWN_BUGS stand (about 3% of seeds): see the ignored
+  // BUG: fails while the two bugs in KNOWN_BUGS stand (about 7% of seeds): see the ignored
   // tests "follower acknowledges a snapshot it already covers only once that is durable" and
   // "leader keeps one snapshot chunk stream per follower" in raft_log_test.ts.
   ignore: true,

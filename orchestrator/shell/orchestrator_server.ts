@@ -7,12 +7,21 @@
  * @module
  */
 import { hashPassword, hashToken } from "../../shared/auth/mod.ts";
+import {
+  type ClusterKeys,
+  type HandshakeContext,
+  handshakeProof,
+  newNonce,
+  verifyHandshakeProof,
+} from "../../shared/auth/node_auth.ts";
 import type { ClusterConfig, OrchestratorAddress } from "../../shared/config/mod.ts";
 import { createLogger, type Logger } from "../../shared/log.ts";
 import { MAX_DATAGRAM_BYTES } from "../../shared/limits.ts";
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { Announcer, type MulticastGroup } from "../../shared/net/multicast.ts";
+import type { TlsClientOptions } from "../../shared/net/connect.ts";
+import { canonicalHeartbeat, DatagramGuard } from "../../shared/net/datagram_guard.ts";
 import { decodeMessage, DIRECTIONS, ProtocolError } from "../../shared/protocol/codec.ts";
 import { FrameTooLargeError } from "../../shared/protocol/frame.ts";
 import type { ClientToOrchestrator, Hello } from "../../shared/protocol/messages.ts";
@@ -38,7 +47,14 @@ export interface ServerOptions {
   multicast?: MulticastGroup | null;
   /** A bootstrap admin (from $MUTIRAO_ADMIN_PASSWORD or a 0600 file), created if missing. */
   bootstrapAdmin?: { name: string; passwordHash: string } | null;
+  /** Keys from the cluster secret: workers and peers must prove them, datagrams carry MACs. */
+  clusterKeys?: ClusterKeys | null;
+  /** TLS: this orchestrator's certificate and key, and the CA it verifies peers with. */
+  tls?: { cert: string; key: string; client: TlsClientOptions } | null;
 }
+
+/** Datagrams sent further in the past (or future) than this are stale: replays, or a broken clock. */
+const DATAGRAM_MAX_SKEW_MS = 10_000;
 
 /** How often a leader repeats its multicast announcement. */
 const ANNOUNCE_INTERVAL_MS = 250;
@@ -50,8 +66,17 @@ export interface ServerAddress {
   port: number;
 }
 
-/** Who is on the other end of a TCP connection, from its hello. */
-type Role = { kind: "client" } | { kind: "worker" } | { kind: "peer"; nodeId: string };
+/** Who is on the other end of a TCP connection, from its hello (and proof, for nodes). */
+type Role =
+  | { kind: "client" }
+  | { kind: "worker" }
+  | { kind: "peer"; nodeId: string }
+  /** A worker or peer that was challenged and must now send its proof. */
+  | {
+    kind: "awaitingProof";
+    becomes: { kind: "worker" } | { kind: "peer"; nodeId: string };
+    context: HandshakeContext;
+  };
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
@@ -66,7 +91,7 @@ export class OrchestratorServer {
   #storage!: LogStorage;
   #commit!: GroupCommit;
   #peers!: PeerLinks;
-  #listener: Deno.TcpListener | null = null;
+  #listener: Deno.Listener | null = null;
   #udp: Deno.DatagramConn | null = null;
   #tickTimer: ReturnType<typeof setInterval> | undefined;
   #lastSnapshotIndex = 0;
@@ -75,12 +100,17 @@ export class OrchestratorServer {
   #fatal: ((error: unknown) => void) | null = null;
   #rejectedDatagrams = 0;
   #announcer: Announcer | null = null;
+  #datagramGuard!: DatagramGuard;
   #announcedAtMs = 0;
   #announcedTerm = -1;
+  #announceSeq = 0;
 
   constructor(options: ServerOptions) {
     this.#options = options;
     this.#logger = options.logger ?? createLogger(`orchestrator ${options.self.id}`);
+    this.#datagramGuard = new DatagramGuard(options.clusterKeys ?? null, {
+      maxSkewMs: DATAGRAM_MAX_SKEW_MS,
+    });
     this.#loginChecker = new LoginChecker(() => this.#node.sm.users, options.config.tokenTtlMs);
   }
 
@@ -116,6 +146,8 @@ export class OrchestratorServer {
       clusterId: config.clusterId,
       peers: config.orchestrators,
       logger: this.#logger,
+      keys: this.#options.clusterKeys ?? null,
+      tls: this.#options.tls?.client ?? null,
     });
     this.#node = this.#recover(opened.recovered);
     this.#execute(this.#node.takeEffects());
@@ -130,7 +162,7 @@ export class OrchestratorServer {
       ),
     );
     if (this.#options.multicast) {
-      this.#announcer = new Announcer(this.#options.multicast);
+      this.#announcer = new Announcer(this.#options.multicast, this.#options.clusterKeys ?? null);
       this.#logger.info(
         `Leader announcements go to multicast ${this.#options.multicast.group}:${this.#options.multicast.port}`,
       );
@@ -202,7 +234,10 @@ export class OrchestratorServer {
   #listen(self: OrchestratorAddress): void {
     // The UDP socket must share the TCP port number; with port 0 retry until both bind.
     for (let attempt = 0;; attempt++) {
-      const listener = Deno.listen({ hostname: self.host, port: self.port, transport: "tcp" });
+      const tls = this.#options.tls;
+      const listener: Deno.Listener = tls
+        ? Deno.listenTls({ hostname: self.host, port: self.port, cert: tls.cert, key: tls.key })
+        : Deno.listen({ hostname: self.host, port: self.port, transport: "tcp" });
       const port = (listener.addr as Deno.NetAddr).port;
       try {
         this.#udp = Deno.listenDatagram({ hostname: self.host, port, transport: "udp" });
@@ -221,7 +256,7 @@ export class OrchestratorServer {
     void this.#datagramLoop(this.#udp!);
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+  async #acceptLoop(listener: Deno.Listener): Promise<void> {
     try {
       for await (const conn of listener) void this.#serve(conn);
     } catch (error) {
@@ -238,6 +273,9 @@ export class OrchestratorServer {
       for await (const payload of conn.frames()) {
         if (role === null) {
           role = this.#onHello(connId, conn, payload);
+          if (role === null) break;
+        } else if (role.kind === "awaitingProof") {
+          role = this.#onProof(connId, conn, role, payload);
           if (role === null) break;
         } else {
           this.#onFrame(connId, role, payload);
@@ -269,23 +307,92 @@ export class OrchestratorServer {
   #onHello(connId: ConnId, conn: FramedConnection, payload: Uint8Array): Role | null {
     const decoded = decodeMessage(payload, DIRECTIONS.hello);
     const nowMs = Date.now();
-    if (!decoded.ok) {
-      const error = new ProtocolError(
-        decoded.error.code,
-        `${decoded.error.message}; the first frame on a connection must be a hello`,
-        decoded.error.requestId,
-      );
+    if (!decoded.ok || decoded.message.type !== "hello") {
+      const error = decoded.ok
+        ? new ProtocolError("bad_request", "The first frame on a connection must be a hello")
+        : new ProtocolError(
+          decoded.error.code,
+          `${decoded.error.message}; the first frame on a connection must be a hello`,
+          decoded.error.requestId,
+        );
       this.#step({ type: "protocolError", conn: connId, error, nowMs });
       return null;
     }
     const hello = decoded.message;
-    if (hello.role === "peer") return this.#acceptPeer(connId, conn, hello);
-    this.#logger.debug(`Connection ${connId} from ${conn.remoteAddress} is a ${hello.role}`);
-    this.#step({ type: "hello", conn: connId, hello, nowMs });
-    return { kind: hello.role };
+    this.#logger.debug(
+      `Connection ${connId} from ${conn.remoteAddress} says it is a ${hello.role}`,
+    );
+    if (hello.role === "client") {
+      this.#step({ type: "hello", conn: connId, hello, nowMs });
+      return { kind: "client" };
+    }
+    let becomes: { kind: "worker" } | { kind: "peer"; nodeId: string } = { kind: "worker" };
+    if (hello.role === "peer") {
+      const peer = this.#peerIdentity(connId, hello);
+      if (peer === null) return null;
+      // Batches of entries and snapshot chunks are larger than client frames.
+      conn.setMaxFrameBytes(PEER_MAX_FRAME_BYTES);
+      becomes = { kind: "peer", nodeId: peer };
+    }
+    const keys = this.#options.clusterKeys ?? null;
+    if (keys === null) {
+      this.#step({ type: "hello", conn: connId, hello, nowMs });
+      return becomes;
+    }
+    if (hello.nonce === undefined) {
+      const error = new ProtocolError(
+        "unauthenticated",
+        "This cluster requires node authentication: start the node with the cluster secret (--cluster-secret FILE)",
+      );
+      this.#logger.warn(
+        `Refused a ${hello.role} from ${conn.remoteAddress}: no cluster-secret challenge`,
+      );
+      this.#step({ type: "protocolError", conn: connId, error, nowMs });
+      return null;
+    }
+    const context: HandshakeContext = {
+      role: hello.role,
+      clientNonce: hello.nonce,
+      serverNonce: newNonce(),
+      serverId: this.#options.self.id,
+    };
+    const challenge = {
+      nonce: context.serverNonce,
+      proof: handshakeProof(keys, "server", context),
+    };
+    this.#step({ type: "hello", conn: connId, hello, challenge, nowMs });
+    return { kind: "awaitingProof", becomes, context };
   }
 
-  #acceptPeer(connId: ConnId, conn: FramedConnection, hello: Hello): Role | null {
+  /** Checks a challenged node's proof; returns its role, or null to close the connection. */
+  #onProof(
+    connId: ConnId,
+    conn: FramedConnection,
+    role: Extract<Role, { kind: "awaitingProof" }>,
+    payload: Uint8Array,
+  ): Role | null {
+    const decoded = decodeMessage(payload, DIRECTIONS.hello);
+    const keys = this.#options.clusterKeys!;
+    const valid = decoded.ok && decoded.message.type === "authenticate" &&
+      verifyHandshakeProof(keys, "client", role.context, decoded.message.proof);
+    if (!valid) {
+      this.#logger.warn(
+        `Node authentication failed for a ${role.context.role} from ${conn.remoteAddress}: ` +
+          `wrong or missing proof of the cluster secret`,
+      );
+      const error = new ProtocolError(
+        "unauthenticated",
+        "Node authentication failed: this node does not hold the cluster's secret",
+      );
+      this.#step({ type: "protocolError", conn: connId, error, nowMs: Date.now() });
+      return null;
+    }
+    this.#logger.debug(`Connection ${connId} from ${conn.remoteAddress} proved the cluster secret`);
+    return role.becomes;
+  }
+
+  /** The id of a connecting orchestrator if it is a member of this cluster; else replies and null. */
+  #peerIdentity(connId: ConnId, hello: Hello): string | null {
     const { config, self } = this.#options;
     const member = config.orchestrators.some((o) => o.id === hello.nodeId && o.id !== self.id);
     if (!member || hello.clusterId !== config.clusterId) {
@@ -297,10 +404,7 @@ export class OrchestratorServer {
       this.#step({ type: "protocolError", conn: connId, error, nowMs: Date.now() });
       return null;
     }
-    // Batches of entries and snapshot chunks are larger than client frames.
-    conn.setMaxFrameBytes(PEER_MAX_FRAME_BYTES);
-    this.#logger.debug(`Connection ${connId} from ${conn.remoteAddress} is peer ${hello.nodeId}`);
-    return { kind: "peer", nodeId: hello.nodeId! };
+    return hello.nodeId!;
   }
 
   #onFrame(connId: ConnId, role: Role, payload: Uint8Array): void {
@@ -382,23 +486,44 @@ export class OrchestratorServer {
   async #datagramLoop(udp: Deno.DatagramConn): Promise<void> {
     try {
       for await (const [data] of udp) {
+        const nowMs = Date.now();
         if (data.length > MAX_DATAGRAM_BYTES) {
-          this.#countRejectedDatagram("oversized datagram");
+          this.#rejectDatagram("malformed", "oversized datagram", nowMs);
           continue;
         }
         const decoded = decodeMessage(data, DIRECTIONS.heartbeat);
         if (!decoded.ok) {
-          this.#countRejectedDatagram(decoded.error.message);
+          this.#rejectDatagram("malformed", decoded.error.message, nowMs);
           continue;
         }
-        this.#step({ type: "heartbeat", heartbeat: decoded.message, nowMs: Date.now() });
+        const hb = decoded.message;
+        const verdict = this.#datagramGuard.check(
+          hb,
+          `${hb.workerId}|${hb.incarnation}`,
+          canonicalHeartbeat(hb),
+          nowMs,
+        );
+        if (verdict !== "ok") {
+          this.#rejectDatagram(
+            verdict,
+            `${verdict} heartbeat claiming to be from ${hb.workerId}`,
+            nowMs,
+          );
+          continue;
+        }
+        this.#step({ type: "heartbeat", heartbeat: hb, nowMs });
       }
     } catch (error) {
       if (!this.#stopped) this.#die(new Error("UDP listener failed", { cause: error }));
     }
   }
 
-  #countRejectedDatagram(reason: string): void {
+  #rejectDatagram(
+    verdict: "malformed" | "forged" | "stale" | "replayed",
+    reason: string,
+    nowMs: number,
+  ): void {
+    this.#step({ type: "datagramRejected", reason: verdict, nowMs });
     this.#rejectedDatagrams += 1;
     // Log the first few and then every 1000th, so a flood cannot flood the log too.
     if (this.#rejectedDatagrams <= 10 || this.#rejectedDatagrams % 1000 === 0) {
@@ -428,15 +553,17 @@ export class OrchestratorServer {
     if (persist.snapshot !== null) {
       this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, persist.snapshot.index);
     }
-    if (persist.entries.length > 0 || persist.hardState !== null || persist.snapshot !== null) {
+    const needsPersist = persist.entries.length > 0 || persist.hardState !== null ||
+      persist.snapshot !== null;
+    // "After persist" means after everything staged so far is durable, this step's and earlier
+    // steps' still in the queue: such messages ride the queue even when this step staged nothing.
+    if (needsPersist || after.length > 0) {
       this.#commit.enqueue({
         persist,
         afterDurable: after.length === 0 ? null : () => {
           for (const { to, message } of after) this.#peers.send(to, message);
         },
       });
-    } else {
-      for (const { to, message } of after) this.#peers.send(to, message);
     }
     for (const { conn, message } of effects.send) this.#conns.get(conn)?.send(message);
     for (const conn of effects.close) void this.#conns.get(conn)?.closeAfterFlush();
@@ -455,6 +582,8 @@ export class OrchestratorServer {
       nodeId: this.#options.self.id,
       term,
       address: `${this.#options.self.host}:${port}`,
+      seq: this.#announceSeq++,
+      sentAtMs: now,
       lamport: this.#node.lamport,
     });
   }

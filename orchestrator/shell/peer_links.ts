@@ -1,14 +1,18 @@
 /**
- * Outbound links to the other orchestrators: one TCP connection per peer,
- * opened on demand and re-opened with backoff. Raft tolerates lost messages
- * (it retries), so a message for a peer that is not connected is dropped
- * rather than queued without bound.
+ * Outbound links to the other orchestrators: one TCP (or TLS) connection per
+ * peer, opened on demand, authenticated with the cluster secret when there is
+ * one, and re-opened with backoff. Raft tolerates lost messages (it retries),
+ * so a message for a peer that is not connected is dropped beyond a small
+ * buffer rather than queued without bound.
  * @module
  */
+import type { ClusterKeys } from "../../shared/auth/node_auth.ts";
 import { addressOf, type OrchestratorAddress } from "../../shared/config/mod.ts";
 import type { Logger } from "../../shared/log.ts";
-import { PROTOCOL_VERSION } from "../../shared/limits.ts";
+import { connectTo, type TlsClientOptions } from "../../shared/net/connect.ts";
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
+import { answerWelcome, nodeHello } from "../../shared/net/node_handshake.ts";
+import { decodeMessage, DIRECTIONS } from "../../shared/protocol/codec.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 
 /** Frames between orchestrators carry batches of entries and snapshot chunks. */
@@ -21,33 +25,36 @@ const CONNECTING_BUFFER_MAX = 256;
 interface Link {
   peer: OrchestratorAddress;
   conn: FramedConnection | null;
+  /** True once the peer welcomed us (and, with a secret, we proved ourselves). */
+  ready: boolean;
   connecting: boolean;
   buffer: PeerMessage[];
   nextAttemptMs: number;
   backoffMs: number;
 }
 
+export interface PeerLinksOptions {
+  selfId: string;
+  clusterId: string;
+  peers: readonly OrchestratorAddress[];
+  logger: Logger;
+  keys: ClusterKeys | null;
+  tls: TlsClientOptions | null;
+}
+
 export class PeerLinks {
-  readonly #selfId: string;
-  readonly #clusterId: string;
-  readonly #logger: Logger;
+  readonly #options: PeerLinksOptions;
   readonly #links = new Map<string, Link>();
   #closed = false;
 
-  constructor(options: {
-    selfId: string;
-    clusterId: string;
-    peers: readonly OrchestratorAddress[];
-    logger: Logger;
-  }) {
-    this.#selfId = options.selfId;
-    this.#clusterId = options.clusterId;
-    this.#logger = options.logger;
+  constructor(options: PeerLinksOptions) {
+    this.#options = options;
     for (const peer of options.peers) {
       if (peer.id === options.selfId) continue;
       this.#links.set(peer.id, {
         peer,
         conn: null,
+        ready: false,
         connecting: false,
         buffer: [],
         nextAttemptMs: 0,
@@ -60,13 +67,13 @@ export class PeerLinks {
   send(to: string, message: PeerMessage): void {
     const link = this.#links.get(to);
     if (link === undefined || this.#closed) return;
-    if (link.conn !== null && !link.conn.isClosed) {
+    if (link.ready && link.conn !== null && !link.conn.isClosed) {
       link.conn.send(message);
       return;
     }
     link.buffer.push(message);
     if (link.buffer.length > CONNECTING_BUFFER_MAX) link.buffer.shift();
-    this.#connect(link);
+    if (link.conn === null) this.#connect(link);
   }
 
   close(): void {
@@ -77,23 +84,19 @@ export class PeerLinks {
   #connect(link: Link): void {
     if (link.connecting || Date.now() < link.nextAttemptMs) return;
     link.connecting = true;
-    void this.#open(link).finally(() => {
+    void this.#run(link).finally(() => {
       link.connecting = false;
     });
   }
 
-  async #open(link: Link): Promise<void> {
+  /** One connection's life: connect, handshake, then watch for its end. */
+  async #run(link: Link): Promise<void> {
     const { peer } = link;
     let raw: Deno.Conn;
     try {
-      raw = await Deno.connect({ hostname: peer.host, port: peer.port });
+      raw = await connectTo(peer, this.#options.tls);
     } catch (error) {
-      link.nextAttemptMs = Date.now() + link.backoffMs;
-      link.backoffMs = Math.min(RECONNECT_MAX_MS, link.backoffMs * 2);
-      link.buffer = [];
-      this.#logger.debug(
-        `Cannot reach peer ${peer.id} at ${addressOf(peer)}: ${(error as Error).message}`,
-      );
+      this.#failed(link, `Cannot reach peer ${peer.id}: ${(error as Error).message}`);
       return;
     }
     if (this.#closed) {
@@ -101,34 +104,59 @@ export class PeerLinks {
       return;
     }
     const conn = new FramedConnection(raw, { maxFrameBytes: PEER_MAX_FRAME_BYTES });
-    conn.send({
-      v: PROTOCOL_VERSION,
-      type: "hello",
-      role: "peer",
-      nodeId: this.#selfId,
-      clusterId: this.#clusterId,
-      lamport: 0,
+    const hello = nodeHello("peer", {
+      nodeId: this.#options.selfId,
+      clusterId: this.#options.clusterId,
     });
+    conn.send(hello.message);
     link.conn = conn;
+    try {
+      for await (const payload of conn.frames()) {
+        if (link.ready) break; // peers never write on this link after the welcome but to refuse us
+        if (!this.#onWelcome(link, conn, hello.nonce, payload)) break;
+      }
+    } catch (error) {
+      this.#options.logger.debug(`Link to peer ${peer.id} failed: ${(error as Error).message}`);
+    } finally {
+      conn.close();
+      if (link.conn === conn) {
+        link.conn = null;
+        link.ready = false;
+      }
+    }
+  }
+
+  /** Handles the peer's first frame; true when the link is ready. */
+  #onWelcome(link: Link, conn: FramedConnection, nonce: string, payload: Uint8Array): boolean {
+    const decoded = decodeMessage(payload, DIRECTIONS.orchestratorToWorker);
+    if (!decoded.ok || decoded.message.type !== "welcome") {
+      const why = decoded.ok && decoded.message.type === "error"
+        ? decoded.message.message
+        : "no welcome";
+      this.#failed(link, `Peer ${link.peer.id} refused the link: ${why}`, "warn");
+      return false;
+    }
+    const answer = answerWelcome(this.#options.keys, "peer", nonce, decoded.message);
+    if (!answer.ok) {
+      this.#failed(
+        link,
+        `Refusing peer ${link.peer.id} at ${addressOf(link.peer)}: ${answer.reason}`,
+        "warn",
+      );
+      return false;
+    }
+    if (answer.authenticate !== null) conn.send(answer.authenticate);
+    link.ready = true;
     link.backoffMs = RECONNECT_MIN_MS;
     for (const message of link.buffer) conn.send(message);
     link.buffer = [];
-    // Peers never write back on this connection (replies come on their own link); reading
-    // only tells us when it closes, so the next send reconnects.
-    void this.#watch(link, conn);
+    return true;
   }
 
-  async #watch(link: Link, conn: FramedConnection): Promise<void> {
-    try {
-      for await (const _frame of conn.frames()) {
-        // An error frame from the peer (e.g. it refused our hello) ends the link.
-        break;
-      }
-    } catch (error) {
-      this.#logger.debug(`Link to peer ${link.peer.id} failed: ${(error as Error).message}`);
-    } finally {
-      conn.close();
-      if (link.conn === conn) link.conn = null;
-    }
+  #failed(link: Link, message: string, level: "debug" | "warn" = "debug"): void {
+    link.nextAttemptMs = Date.now() + link.backoffMs;
+    link.backoffMs = Math.min(RECONNECT_MAX_MS, link.backoffMs * 2);
+    link.buffer = [];
+    this.#options.logger.log(level, message);
   }
 }

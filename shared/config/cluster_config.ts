@@ -72,6 +72,21 @@ export const ClusterConfigSchema = z.object({
   multicast: z.string().nullable().default(null),
   /** Local interface address to join the multicast group on. */
   multicastInterface: z.string().default("127.0.0.1"),
+  /**
+   * The cluster secret (`deno task cluster-secret FILE` makes one, mode 0600): when set, workers
+   * and orchestrators must prove they hold it on every connection, and heartbeats and leader
+   * announcements carry its HMAC. Clients (users) do not need it.
+   */
+  clusterSecretFile: z.string().min(1).nullable().default(null),
+  /**
+   * TLS for every TCP connection: orchestrators serve with certFile/keyFile; everyone verifies
+   * orchestrators against caFile. Off (null) by default.
+   */
+  tls: z.object({
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    caFile: z.string().min(1),
+  }).strict().nullable().default(null),
   /** Marks a configuration with well-known demo passwords; nodes warn loudly when it is set. */
   demo: z.boolean().default(false),
 }).strict().superRefine((config, ctx) => {

@@ -11,6 +11,8 @@
 import { PROTOCOL_VERSION } from "../limits.ts";
 import { decodeMessage, DIRECTIONS, encodeMessage } from "../protocol/codec.ts";
 import type { LeaderAnnouncement } from "../protocol/messages.ts";
+import type { ClusterKeys } from "../auth/node_auth.ts";
+import { canonicalAnnouncement, DatagramGuard, signDatagram } from "./datagram_guard.ts";
 
 /** A multicast group and port, plus the local interface address to join it on. */
 export interface MulticastGroup {
@@ -45,9 +47,12 @@ export function parseMulticastAddress(
 export class Announcer {
   readonly #group: MulticastGroup;
   readonly #socket: Deno.DatagramConn;
+  readonly #keys: ClusterKeys | null;
 
-  constructor(group: MulticastGroup) {
+  /** With `keys`, every announcement carries an HMAC (see datagram_guard.ts). */
+  constructor(group: MulticastGroup, keys: ClusterKeys | null = null) {
     this.#group = group;
+    this.#keys = keys;
     this.#socket = Deno.listenDatagram({
       hostname: group.interfaceAddress,
       port: 0,
@@ -56,12 +61,15 @@ export class Announcer {
   }
 
   /** Announces; best effort (a lost announcement is repeated at the next interval). */
-  announce(announcement: Omit<LeaderAnnouncement, "v" | "type">): Promise<void> {
-    const datagram = encodeMessage({
+  announce(announcement: Omit<LeaderAnnouncement, "v" | "type" | "mac">): Promise<void> {
+    const message: Omit<LeaderAnnouncement, "mac"> = {
       v: PROTOCOL_VERSION,
       type: "leaderAnnouncement",
       ...announcement,
-    });
+    };
+    const datagram = encodeMessage(
+      signDatagram(this.#keys, message, canonicalAnnouncement(message)),
+    );
     return this.#socket.send(datagram, {
       transport: "udp",
       hostname: this.#group.group,
@@ -83,6 +91,7 @@ export class LeaderWatcher {
   readonly #socket: Deno.DatagramConn;
   readonly #clusterId: string | null;
   readonly #onLeader: (announcement: LeaderAnnouncement) => void;
+  readonly #guard: DatagramGuard;
   #latest: LeaderAnnouncement | null = null;
   #closed = false;
   ignored = 0;
@@ -91,7 +100,9 @@ export class LeaderWatcher {
     socket: Deno.DatagramConn,
     clusterId: string | null,
     onLeader: (announcement: LeaderAnnouncement) => void,
+    keys: ClusterKeys | null,
   ) {
+    this.#guard = new DatagramGuard(keys, { maxSkewMs: 10_000 });
     this.#socket = socket;
     this.#clusterId = clusterId;
     this.#onLeader = onLeader;
@@ -103,7 +114,12 @@ export class LeaderWatcher {
    */
   static async join(
     group: MulticastGroup,
-    options: { clusterId: string | null; onLeader: (announcement: LeaderAnnouncement) => void },
+    options: {
+      clusterId: string | null;
+      onLeader: (announcement: LeaderAnnouncement) => void;
+      /** With keys, only announcements with a valid HMAC, fresh and in sequence, are believed. */
+      keys?: ClusterKeys | null;
+    },
   ): Promise<LeaderWatcher> {
     const socket = Deno.listenDatagram({
       hostname: "0.0.0.0",
@@ -121,7 +137,12 @@ export class LeaderWatcher {
         { cause: error },
       );
     }
-    const watcher = new LeaderWatcher(socket, options.clusterId, options.onLeader);
+    const watcher = new LeaderWatcher(
+      socket,
+      options.clusterId,
+      options.onLeader,
+      options.keys ?? null,
+    );
     void watcher.#listen();
     return watcher;
   }
@@ -152,6 +173,10 @@ export class LeaderWatcher {
       return;
     }
     const a = decoded.message;
+    if (this.#guard.check(a, a.nodeId, canonicalAnnouncement(a), Date.now()) !== "ok") {
+      this.ignored += 1;
+      return;
+    }
     const cluster = this.#clusterId ?? this.#latest?.clusterId ?? a.clusterId;
     const latest = this.#latest;
     if (a.clusterId !== cluster || (latest !== null && a.term < latest.term)) {

@@ -53,7 +53,15 @@ const taskView: TaskView = {
 /** One valid message of every type, per direction. */
 const SAMPLES: Record<DirectionName, Record<string, object>> = {
   hello: {
-    hello: { ...env, type: "hello", role: "peer", nodeId: "o2", clusterId: "c1" },
+    hello: {
+      ...env,
+      type: "hello",
+      role: "peer",
+      nodeId: "o2",
+      clusterId: "c1",
+      nonce: "n".repeat(43),
+    },
+    authenticate: { ...env, type: "authenticate", proof: "p".repeat(43) },
   },
   clientToOrchestrator: {
     nodeStatus: { ...env, type: "nodeStatus", id: 9, token: "tok" },
@@ -129,6 +137,7 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
         appliedIndex: 10,
         lastIndex: 11,
         followers: [{ id: "o2", matchIndex: 10, lastContactAgoMs: 40 }],
+        droppedDatagrams: { malformed: 0, forged: 1, stale: 0, replayed: 2 },
       },
     },
     loginOk: { ...env, type: "loginOk", re: 1, user: "alice", token: "tok", expiresAtMs: 99 },
@@ -205,6 +214,8 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
       seq: 12,
       running: 1,
       slots: 4,
+      sentAtMs: 1000,
+      mac: "m".repeat(43),
     },
   },
   announcement: {
@@ -215,6 +226,8 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
       nodeId: "o2",
       term: 4,
       address: "127.0.0.1:7702",
+      seq: 3,
+      sentAtMs: 1000,
     },
   },
   peer: {

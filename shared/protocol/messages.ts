@@ -141,8 +141,17 @@ export const HelloSchema = z.object({
   /** For role "peer": the connecting orchestrator's id and cluster. */
   nodeId: z.string().min(1).max(64).optional(),
   clusterId: z.string().min(1).max(64).optional(),
+  /** Workers and peers: a fresh nonce, the first half of the challenge-response (node_auth.ts). */
+  nonce: z.string().min(16).max(128).optional(),
 }).strict();
 export type Hello = z.infer<typeof HelloSchema>;
+
+/** Second frame of a worker or peer connection when the cluster has a secret: the client's proof. */
+export const AuthenticateSchema = z.object({
+  ...envelope,
+  type: z.literal("authenticate"),
+  proof: z.string().min(16).max(128),
+}).strict();
 
 // ---- client -> orchestrator ----
 
@@ -324,6 +333,9 @@ export const WelcomeSchema = z.object({
   type: z.literal("welcome"),
   nodeId: z.string(),
   clusterId: z.string(),
+  /** With a cluster secret: the orchestrator's nonce and its proof of holding the secret. */
+  nonce: z.string().min(16).max(128).optional(),
+  proof: z.string().min(16).max(128).optional(),
 }).strict();
 export type Welcome = z.infer<typeof WelcomeSchema>;
 
@@ -444,6 +456,13 @@ export const NodeStatusViewSchema = z.object({
       lastContactAgoMs: nonNegInt.nullable(),
     }).strict(),
   ),
+  /** UDP datagrams this orchestrator dropped since it started, by reason. */
+  droppedDatagrams: z.object({
+    malformed: nonNegInt,
+    forged: nonNegInt,
+    stale: nonNegInt,
+    replayed: nonNegInt,
+  }).strict(),
 }).strict();
 export type NodeStatusView = z.infer<typeof NodeStatusViewSchema>;
 
@@ -595,6 +614,10 @@ export const HeartbeatSchema = z.object({
   seq: nonNegInt,
   running: nonNegInt,
   slots: positiveInt,
+  /** The worker's wall clock when sending: old datagrams are dropped (replay defence). */
+  sentAtMs: nonNegInt,
+  /** HMAC-SHA-256 of the fields, present when the cluster has a secret. */
+  mac: z.string().max(64).optional(),
 }).strict();
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
@@ -613,13 +636,17 @@ export const LeaderAnnouncementSchema = z.object({
   term: nonNegInt,
   /** Where clients and workers connect: "host:port". */
   address: z.string().min(3).max(300),
+  seq: nonNegInt,
+  sentAtMs: nonNegInt,
+  /** HMAC-SHA-256 of the fields, present when the cluster has a secret. */
+  mac: z.string().max(64).optional(),
 }).strict();
 export type LeaderAnnouncement = z.infer<typeof LeaderAnnouncementSchema>;
 
 export const AnnouncementDatagramSchema = z.discriminatedUnion("type", [LeaderAnnouncementSchema]);
 
 /** Messages the orchestrator can receive as the first frame of a connection. */
-export const HelloDirectionSchema = z.discriminatedUnion("type", [HelloSchema]);
+export const HelloDirectionSchema = z.discriminatedUnion("type", [HelloSchema, AuthenticateSchema]);
 
 /** A message without its envelope, for building one: the sender adds `v` and `lamport`. */
 export type Unstamped<M> = M extends unknown ? Omit<M, "v" | "lamport"> : never;

@@ -7,6 +7,7 @@
 import { createPrng } from "../../shared/prng.ts";
 import { Chaos } from "./chaos.ts";
 import { checkConverged, convergenceProblems } from "./convergence.ts";
+import { type KnownBugId, type KnownBugPolicy, KnownBugStop, STRICT } from "./known_bugs.ts";
 import { drawParams, type SimParams } from "./sim_params.ts";
 import { Trace, type TraceOptions } from "./trace.ts";
 import { SimViolation } from "./violation.ts";
@@ -35,6 +36,10 @@ export interface SeedSummary {
   snapshotsTaken: number;
   snapshotsInstalled: number;
   faults: Record<string, number>;
+  /** Hits of tolerated known bugs. */
+  knownBugHits: Partial<Record<KnownBugId, number>>;
+  /** Set when a tolerated known bug made the run stop early (it did not converge because of it). */
+  stoppedBy: KnownBugId | null;
 }
 
 /** A seed that broke a guarantee, crashed a core, or did not converge. */
@@ -59,6 +64,8 @@ export class SimFailure extends Error {
 
 export interface RunOptions {
   trace?: TraceOptions;
+  /** Known bugs to tolerate (default: none). */
+  knownBugs?: KnownBugPolicy;
   /** Changes to the drawn scenario (tests pin what they need). */
   adjust?: (params: SimParams) => void;
 }
@@ -68,7 +75,7 @@ export function createWorld(seed: number, options: RunOptions = {}): World {
   const rng = createPrng(seed);
   const params = drawParams(seed, rng);
   options.adjust?.(params);
-  return new World(params, rng, new Trace(options.trace));
+  return new World(params, rng, new Trace(options.trace), options.knownBugs ?? STRICT);
 }
 
 /** Boots every node at t=0 and starts the clients a little later, each at its own pace. */
@@ -84,12 +91,14 @@ export function bootWorld(world: World): void {
  */
 export async function runSeed(seed: number, options: RunOptions = {}): Promise<SeedSummary> {
   const world = createWorld(seed, options);
+  let stoppedBy: KnownBugId | null = null;
   try {
     await runPhases(world);
   } catch (error) {
-    throw new SimFailure(seed, error, world.trace);
+    if (!(error instanceof KnownBugStop)) throw new SimFailure(seed, error, world.trace);
+    stoppedBy = error.id;
   }
-  return summarize(world);
+  return { ...summarize(world), stoppedBy };
 }
 
 async function runPhases(world: World): Promise<void> {
@@ -109,6 +118,12 @@ async function runPhases(world: World): Promise<void> {
   });
   if (world.hasFailed) throw world.failure;
   if (!converged) {
+    const stuck = world.orchestrators.find((o) => o.isAlive && o.underReport !== null);
+    if (stuck !== undefined) {
+      world.knownBug("groupCommitUnderReport", `no convergence: ${stuck.underReport}`, {
+        fatal: true,
+      });
+    }
     throw new SimViolation(
       `no convergence within ${p.convergenceBudgetMs} ms of healing: ` +
         convergenceProblems(world).slice(0, 5).join("; "),
@@ -142,5 +157,7 @@ export function summarize(world: World): SeedSummary {
     snapshotsTaken: world.orchestrators.reduce((n, o) => n + o.snapshotsTaken, 0),
     snapshotsInstalled: world.orchestrators.reduce((n, o) => n + o.snapshotsInstalled, 0),
     faults: { ...world.stats.faults },
+    knownBugHits: { ...world.knownBugHits },
+    stoppedBy: null,
   };
 }

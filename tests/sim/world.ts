@@ -10,6 +10,7 @@
 import type { Rng } from "../../shared/prng.ts";
 import { SafetyChecker } from "./checkers.ts";
 import { EventQueue } from "./event_queue.ts";
+import { type KnownBugId, type KnownBugPolicy, KnownBugStop, STRICT } from "./known_bugs.ts";
 import { Network, type NetworkHost } from "./network.ts";
 import type { CrashMode } from "./sim_disk.ts";
 import { SimClient } from "./sim_client.ts";
@@ -47,10 +48,15 @@ export class World implements NetworkHost {
   #hasFailure = false;
   #nextToken = 1;
 
-  constructor(params: SimParams, rng: Rng, trace: Trace) {
+  readonly policy: KnownBugPolicy;
+  /** Hits of tolerated known bugs. */
+  readonly knownBugHits: Partial<Record<KnownBugId, number>> = {};
+
+  constructor(params: SimParams, rng: Rng, trace: Trace, policy: KnownBugPolicy = STRICT) {
     this.params = params;
     this.rng = rng;
     this.trace = trace;
+    this.policy = policy;
     this.network = new Network(this, params.network);
     this.orchestrators = Array.from(
       { length: params.orchestrators },
@@ -91,12 +97,29 @@ export class World implements NetworkHost {
     this.trace.line(this.#nowMs, text);
   }
 
+  /**
+   * A known product bug was hit (KNOWN_BUGS). Unless the policy tolerates it, that is a
+   * violation; tolerated, it is counted, and when `fatal` (the run cannot go on meaningfully) the
+   * run ends here.
+   * @throws {SimViolation} when not tolerated; {KnownBugStop} when tolerated and fatal.
+   */
+  knownBug(id: KnownBugId, message: string, options: { fatal?: boolean } = {}): void {
+    if (!this.policy.tolerated.has(id)) throw new SimViolation(`[known bug ${id}] ${message}`);
+    this.knownBugHits[id] = (this.knownBugHits[id] ?? 0) + 1;
+    this.note(`KNOWN BUG ${id}: ${message}`);
+    if (options.fatal) throw new KnownBugStop(id, message);
+  }
+
   /** Records a failure; the run stops after the current event. The first one wins. */
   fail(error: unknown): void {
     if (this.#hasFailure) return;
     this.#hasFailure = true;
     this.#failure = error;
-    const what = error instanceof SimViolation ? "VIOLATION" : "ERROR";
+    const what = error instanceof SimViolation
+      ? "VIOLATION"
+      : error instanceof KnownBugStop
+      ? "STOPPED BY KNOWN BUG"
+      : "ERROR";
     this.note(`${what}: ${error instanceof Error ? error.message : String(error)}`);
   }
 
@@ -159,12 +182,16 @@ export class World implements NetworkHost {
   // ---- identities ----
 
   /** The accounts of the cluster file: user1/pass1, user2/pass2, … */
-  get users(): string[] {
-    return Array.from({ length: this.params.users }, (_, i) => `user${i + 1}`);
+  get users(): Array<{ name: string; password: string }> {
+    return Array.from({ length: this.params.users }, (_, i) => ({
+      name: `user${i + 1}`,
+      password: `pass${i + 1}`,
+    }));
   }
 
+  /** Whether `password` is the right one for `user`, as the cluster file says. */
   passwordMatches(user: string, password: string): boolean {
-    return this.users.includes(user) && password === `pass${user.slice("user".length)}`;
+    return this.users.some((u) => u.name === user && u.password === password);
   }
 
   /** A fresh session token (unique across the run, like a random one). */

@@ -305,6 +305,7 @@ export class WorkerCore {
       seq: this.#seq++,
       running: this.runningCount,
       slots: this.#options.info.slots,
+      sentAtMs: nowMs,
     });
   }
 

@@ -316,6 +316,7 @@ Deno.test("WorkerCore heartbeats on the first tick and then once per interval", 
     seq: 0,
     running: 0,
     slots: 2,
+    sentAtMs: 0,
   });
   assert.deepEqual(h.tick(500).heartbeats, []);
   assert.deepEqual(h.tick(999).heartbeats, []);

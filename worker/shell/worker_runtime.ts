@@ -6,8 +6,11 @@
  */
 import { addressOf, type OrchestratorAddress } from "../../shared/config/mod.ts";
 import type { Logger } from "../../shared/log.ts";
-import { PROTOCOL_VERSION } from "../../shared/limits.ts";
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
+import type { ClusterKeys } from "../../shared/auth/node_auth.ts";
+import { connectTo, type TlsClientOptions } from "../../shared/net/connect.ts";
+import { canonicalHeartbeat, signDatagram } from "../../shared/net/datagram_guard.ts";
+import { answerWelcome, nodeHello } from "../../shared/net/node_handshake.ts";
 import { decodeMessage, DIRECTIONS, encodeMessage } from "../../shared/protocol/codec.ts";
 import type { LeaderAnnouncement, WorkerInfo } from "../../shared/protocol/messages.ts";
 import { WorkerCore, type WorkerEffects, type WorkerInput } from "../core/worker_core.ts";
@@ -23,6 +26,10 @@ export interface WorkerRuntimeOptions {
   drainTimeoutMs: number;
   maxFrameBytes: number;
   logger: Logger;
+  /** Cluster secret keys: prove membership on connect, sign heartbeats. */
+  keys?: ClusterKeys | null;
+  /** TLS: the CA to verify orchestrators with (null for plain TCP). */
+  tls?: TlsClientOptions | null;
   /** Called once, when the orchestrator first confirms the registration. */
   onRegistered?: (workerId: string) => void;
 }
@@ -132,18 +139,17 @@ export class WorkerRuntime {
   async #session(target: OrchestratorAddress): Promise<"served" | "redirected" | "failed"> {
     let raw: Deno.Conn;
     try {
-      raw = await Deno.connect({ hostname: target.host, port: target.port });
+      raw = await connectTo(target, this.#options.tls ?? null);
     } catch (error) {
-      this.#options.logger.debug(
-        `Cannot connect to ${addressOf(target)}: ${(error as Error).message}`,
-      );
+      this.#options.logger.debug((error as Error).message);
       return "failed";
     }
     const conn = new FramedConnection(raw, { maxFrameBytes: this.#options.maxFrameBytes });
     let welcomed = false;
     let redirected = false;
     try {
-      conn.send({ v: PROTOCOL_VERSION, type: "hello", role: "worker", lamport: 0 });
+      const hello = nodeHello("worker");
+      conn.send(hello.message);
       for await (const payload of conn.frames()) {
         const decoded = decodeMessage(payload, DIRECTIONS.orchestratorToWorker);
         if (!decoded.ok) {
@@ -172,6 +178,14 @@ export class WorkerRuntime {
             );
             break;
           }
+          const answer = answerWelcome(this.#options.keys ?? null, "worker", hello.nonce, message);
+          if (!answer.ok) {
+            this.#options.logger.warn(
+              `Refusing orchestrator at ${addressOf(target)}: ${answer.reason}`,
+            );
+            break;
+          }
+          if (answer.authenticate !== null) conn.send(answer.authenticate);
           welcomed = true;
           this.#conn = conn;
           this.#options.logger.info(
@@ -210,7 +224,15 @@ export class WorkerRuntime {
   #execute(effects: WorkerEffects): void {
     for (const line of effects.log) this.#options.logger.log(line.level, line.message);
     for (const message of effects.send) this.#conn?.send(message);
-    for (const heartbeat of effects.heartbeats) this.#sendHeartbeat(encodeMessage(heartbeat));
+    for (const heartbeat of effects.heartbeats) {
+      // Signed here (crypto is the shell's): the core only says what to send.
+      const signed = signDatagram(
+        this.#options.keys ?? null,
+        heartbeat,
+        canonicalHeartbeat(heartbeat),
+      );
+      this.#sendHeartbeat(encodeMessage(signed));
+    }
     for (const { taskId, attempt, spec } of effects.start) {
       const task = runTask(spec);
       const k = `${taskId}#${attempt}`;
