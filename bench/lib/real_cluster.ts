@@ -87,7 +87,7 @@ export class RealCluster {
   readonly options: RealClusterOptions;
   readonly orchestrators: NodeHandle[];
   readonly workers: NodeHandle[];
-  #token: string | null = null;
+  #token: Promise<string> | null = null;
   #statusClients = new Map<string, MutiraoClient>();
 
   private constructor(
@@ -135,7 +135,8 @@ export class RealCluster {
       clusterId: "bench",
       orchestrators: orchestrators.map((o) => ({ id: o.id, host: o.host, port: o.port })),
       ...options.tuning,
-      users: [{ name: BENCH_USER, passwordHash: cachedHash }],
+      // An admin: node status ("view the cluster") is admin-only.
+      users: [{ name: BENCH_USER, passwordHash: cachedHash, role: "admin" }],
     };
     await Deno.writeTextFile(cluster.configPath, JSON.stringify(config, null, 2));
     return cluster;
@@ -240,18 +241,40 @@ export class RealCluster {
     return node.process !== null && !node.process.hasExited;
   }
 
-  /** Logs in once and returns the session token. */
-  async token(): Promise<string> {
-    if (this.#token !== null) return this.#token;
-    const client = this.client({ timeoutMs: 30_000 });
+  /**
+   * Logs in once and returns the session token. A fresh cluster creates the cluster file's
+   * accounts only once a leader is ready, and until then answers "wrong user name or password";
+   * so that answer is retried (rate-limit answers too) for a bounded time.
+   * @throws {RemoteError} when logging in still fails after `timeoutMs`.
+   */
+  token(timeoutMs = 30_000): Promise<string> {
+    // One login shared by concurrent callers: parallel logins would trip the login throttle.
+    this.#token ??= this.#login(timeoutMs).catch((error) => {
+      this.#token = null;
+      throw error;
+    });
+    return this.#token;
+  }
+
+  async #login(timeoutMs: number): Promise<string> {
+    const client = this.client({ timeoutMs });
+    const deadline = Date.now() + timeoutMs;
     try {
-      const reply = await client.request({
-        type: "login",
-        user: BENCH_USER,
-        password: BENCH_PASSWORD,
-      });
-      this.#token = reply.token;
-      return reply.token;
+      for (;;) {
+        try {
+          const reply = await client.request({
+            type: "login",
+            user: BENCH_USER,
+            password: BENCH_PASSWORD,
+          });
+          return reply.token;
+        } catch (error) {
+          const retryable = error instanceof RemoteError &&
+            (error.code === "bad_credentials" || error.code === "rate_limited");
+          if (!retryable || Date.now() > deadline) throw error;
+          await delay(250);
+        }
+      }
     } finally {
       client.close();
     }

@@ -1081,10 +1081,6 @@ Deno.test("RaftLog cluster keeps Raft's safety properties under faults and conve
 
 Deno.test({
   name: "RaftLog cluster sweep passes with no known-bug failure either",
-  // BUG: fails while the two bugs in KNOWN_BUGS stand (about 7% of seeds): see the ignored
-  // tests "follower acknowledges a snapshot it already covers only once that is durable" and
-  // "leader keeps one snapshot chunk stream per follower" in raft_log_test.ts.
-  ignore: true,
   fn: () => {
     const result = sweep();
     assert.deepEqual([...result.known, ...result.unknown], []);

@@ -59,7 +59,8 @@ export class RaftEntries {
   /** Drops `index` and everything after it. */
   truncateFrom(index: number): void {
     assert(index > this.#compactedIndex, `cannot truncate compacted entry ${index}`);
-    this.#entries.length = Math.max(0, index - this.#compactedIndex - 1);
+    // Past the end there is nothing to drop (and the log must never grow here).
+    this.#entries.length = Math.min(this.#entries.length, index - this.#compactedIndex - 1);
   }
 
   /** Drops everything up to and including `index`, remembering its term. */

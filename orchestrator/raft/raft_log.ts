@@ -77,8 +77,11 @@ interface Progress {
   lastContactMs: number | null;
   /** Highest read context this follower acknowledged. */
   readCtxAcked: number;
-  /** While a snapshot is being sent: the offset of the chunk in flight. */
-  snapshotOffset: number | null;
+  /**
+   * While a snapshot is being sent: which one (pinned, so a newer local snapshot does not restart
+   * the transfer) and the offset of the chunk in flight.
+   */
+  sending: { snapshot: StoredSnapshot; offset: number } | null;
 }
 
 interface PendingRead {
@@ -89,6 +92,9 @@ interface PendingRead {
 interface IncomingSnapshot {
   index: number;
   term: number;
+  /** The leader sending it, and its term. */
+  from: string;
+  leaderTerm: number;
   chunks: Uint8Array[];
   received: number;
 }
@@ -433,10 +439,11 @@ export class RaftLog implements ConsensusLog {
         match: 0,
         inflight: 0,
         probing: true,
-        recentActive: true,
+        // Earned by answering: a leader cut off right after winning steps down after one timeout.
+        recentActive: false,
         lastContactMs: null,
         readCtxAcked: 0,
-        snapshotOffset: null,
+        sending: null,
       });
     }
     this.#quorumCheckDueMs = this.#nowMs + this.#options.electionTimeoutMaxMs;
@@ -590,15 +597,20 @@ export class RaftLog implements ConsensusLog {
       if (later) this.#sendLater(from, message);
       else this.#sendNow(from, message);
     };
-    if (m.snapshotIndex <= this.#commitIndex) return reply(0, true, false); // nothing new in it
+    // Nothing new in it; but acknowledging it promises those entries are durable here.
+    if (m.snapshotIndex <= this.#commitIndex) return reply(0, true, true);
     let incoming = this.#incoming;
+    // Chunks are only joined when they come from the same leader in the same term.
     if (
-      incoming === null || incoming.index !== m.snapshotIndex || incoming.term !== m.snapshotTerm
+      incoming === null || incoming.index !== m.snapshotIndex || incoming.term !== m.snapshotTerm ||
+      incoming.from !== from || incoming.leaderTerm !== this.#term
     ) {
       if (m.offset !== 0) return reply(0, false, false); // start over from the first chunk
       incoming = this.#incoming = {
         index: m.snapshotIndex,
         term: m.snapshotTerm,
+        from,
+        leaderTerm: this.#term,
         chunks: [],
         received: 0,
       };
@@ -634,6 +646,8 @@ export class RaftLog implements ConsensusLog {
     this.#emittedIndex = snapshot.index;
     // Only a log that reaches the snapshot's index has disagreeing entries after it to drop.
     this.#out.snapshot = { ...snapshot, discardLog: !keep && hadEntryThere };
+    // Entries staged earlier in this drain are covered by (or conflict with) the snapshot.
+    this.#out.entries = keep ? this.#out.entries.filter((e) => e.index > snapshot.index) : [];
     // Entries emitted earlier in this drain are covered by the snapshot: the state machine is replaced.
     this.#out.committed = this.#out.committed.filter((e) => e.index > snapshot.index);
     this.#emitCommitted();
@@ -665,24 +679,22 @@ export class RaftLog implements ConsensusLog {
     if (this.#role !== "leader") return;
     const p = this.#progress.get(from)!;
     this.#heardFrom(p);
-    const snapshot = this.#snapshot;
     if (m.done) {
       p.match = Math.max(p.match, m.snapshotIndex);
       p.next = Math.max(p.next, p.match + 1);
-      p.snapshotOffset = null;
+      p.sending = null;
       p.probing = false;
       p.inflight = 0;
       this.#maybeCommit();
       this.#sendAppend(from, false);
       return;
     }
-    if (snapshot === null || m.snapshotIndex !== snapshot.index) {
-      p.snapshotOffset = null; // they answered about an older snapshot: start the current one
-      p.inflight = 0;
-      this.#sendAppend(from, false);
-      return;
-    }
-    p.snapshotOffset = m.received;
+    const sending = p.sending;
+    if (sending === null || m.snapshotIndex !== sending.snapshot.index) return; // about another transfer
+    // Only a change of position sends a chunk: duplicated or repeated answers must not start
+    // parallel chunk streams (lost chunks are re-sent by the heartbeat).
+    if (m.received === sending.offset) return;
+    sending.offset = m.received;
     this.#sendSnapshotChunk(from, p);
   }
 
@@ -694,10 +706,16 @@ export class RaftLog implements ConsensusLog {
   /** Sends what a follower needs next, within its flow-control window. */
   #sendAppend(peer: string, heartbeat: boolean): void {
     const p = this.#progress.get(peer)!;
-    if (p.next < this.#log.firstIndex) {
-      if (p.snapshotOffset === null || heartbeat) {
-        p.snapshotOffset ??= 0;
+    if (p.sending !== null || p.next < this.#log.firstIndex) {
+      if (p.sending === null) {
+        assert(
+          this.#snapshot !== null,
+          `follower ${peer} needs compacted entries but there is no snapshot`,
+        );
+        p.sending = { snapshot: this.#snapshot, offset: 0 };
         this.#sendSnapshotChunk(peer, p);
+      } else if (heartbeat) {
+        this.#sendSnapshotChunk(peer, p); // the chunk in flight may have been lost
       }
       return;
     }
@@ -725,9 +743,7 @@ export class RaftLog implements ConsensusLog {
   }
 
   #sendSnapshotChunk(peer: string, p: Progress): void {
-    const snapshot = this.#snapshot;
-    assert(snapshot !== null, `follower ${peer} needs compacted entries but there is no snapshot`);
-    const offset = p.snapshotOffset ?? 0;
+    const { snapshot, offset } = p.sending!;
     const end = Math.min(snapshot.data.length, offset + this.#options.snapshotChunkBytes);
     this.#sendNow(peer, {
       type: "installSnapshot",
@@ -738,7 +754,6 @@ export class RaftLog implements ConsensusLog {
       data: Buffer.from(snapshot.data.subarray(offset, end)).toString("base64"),
       done: end === snapshot.data.length,
     });
-    p.next = snapshot.index + 1;
   }
 
   #broadcastHeartbeat(): void {

@@ -902,11 +902,6 @@ Deno.test("RaftLog leader that keeps hearing from a majority stays leader", () =
 
 Deno.test({
   name: "RaftLog newly elected leader that hears from no one steps down after one election timeout",
-  // BUG: #becomeLeader() initialises every Progress with `recentActive: true`, so the first
-  // #checkQuorum() (electionTimeoutMaxMs after election) counts followers it never heard from;
-  // a leader cut off right after winning keeps leading for 2 * electionTimeoutMaxMs. Fix: start
-  // with `recentActive: false` (etcd marks only the leader itself active).
-  ignore: true,
   fn: () => {
     const leader = newLog("n1");
     leader.tick(MAX_MS);
@@ -1157,14 +1152,6 @@ Deno.test("RaftLog leader resends the chunk a follower asks for", () => {
 
 Deno.test({
   name: "RaftLog follower acknowledges a snapshot it already covers only once that is durable",
-  // BUG: #onInstallSnapshot() answers `done: true` at once (in `messages`) when
-  // snapshotIndex <= commitIndex, but a follower's commitIndex may cover entries it appended in
-  // this very drain and has not persisted. The leader then sets match = snapshotIndex; if the
-  // follower crashes before its fsync it restarts without those entries, rejects every append
-  // (conflictIndex = its lastIndex + 1) and the leader clamps next to match + 1 forever: the
-  // follower never catches up while this leader lives (see the next test). Fix: answer with
-  // `reply(0, true, true)` (messagesAfterPersist), or only when persistedIndex >= snapshotIndex.
-  ignore: true,
   fn: () => {
     const log = newLog("n2", { hardState: { term: 1, votedFor: "n1" } });
     log.step("n1", appendEntries(1, [0, 0], entries(1, [1, 1, 1, 1, 1]), { leaderCommit: 5 }), 0);
@@ -1192,8 +1179,6 @@ Deno.test({
 
 Deno.test({
   name: "RaftLog follower that crashed after an early snapshot acknowledgement still catches up",
-  // BUG: consequence of the early `done: true` above, end to end.
-  ignore: true,
   fn: () => {
     const bench = benchWithLaggards(3, ["n3"], 4, { catchUpEntries: 0 });
     const leader = bench.log("n1");
@@ -1218,14 +1203,6 @@ Deno.test({
 
 Deno.test({
   name: "RaftLog drops entries a snapshot installed later in the same drain supersedes",
-  // BUG: ConsensusOutput says "persist `snapshot` before `entries`", but #installSnapshot()
-  // neither drops nor reorders entries staged earlier in the same drain. Two steps before one
-  // drain (append 1..2, then the last chunk of a snapshot at 5) yield snapshot 5 AND entries
-  // [1, 2]: the shell saves the snapshot, then appends 1..2 after it (storage assertion or a log
-  // behind its own snapshot). Latent today because OrchestratorNode drains after every input;
-  // fix in #installSnapshot(): `this.#out.entries = keep ? this.#out.entries.filter((e) =>
-  // e.index > snapshot.index) : [];`.
-  ignore: true,
   fn: () => {
     const log = newLog("n2", { hardState: { term: 1, votedFor: "n1" } });
     log.step("n1", appendEntries(1, [0, 0], entries(1, [1, 1])), 0);
@@ -1238,18 +1215,6 @@ Deno.test({
 
 Deno.test({
   name: "RaftLog leader keeps one snapshot chunk stream per follower",
-  // BUG: #onSnapshotResponse() answers EVERY not-done response with a chunk, and a heartbeat
-  // re-sends the chunk in flight (every other heartbeat, as #sendSnapshotChunk() moves p.next
-  // to snapshot.index + 1 and the rejected probe moves it back). Each resend and each duplicated
-  // response starts another chunk -> response -> chunk cycle that never merges with the first:
-  // traffic grows with every heartbeat of a long transfer (100 chunks over a 20 ms link: ~2000
-  // chunks sent) and exponentially under duplication (raft_cluster_test "message storm").
-  // Fix: in #onSnapshotResponse(), send the next chunk only on progress:
-  //   const progressed = p.snapshotOffset === null || m.received > p.snapshotOffset;
-  //   p.snapshotOffset = m.received;
-  //   if (progressed) this.#sendSnapshotChunk(from, p);
-  // (lost chunks are still resent by heartbeats).
-  ignore: true,
   fn: () => {
     const bench = benchWithLaggards(3, ["n3"], 4, { catchUpEntries: 0 });
     const leader = bench.log("n1");
@@ -1282,13 +1247,6 @@ Deno.test({
 
 Deno.test({
   name: "RaftLog follower catching up by snapshot finishes while the leader keeps snapshotting",
-  // BUG: the leader always sends its newest snapshot (#snapshot) and restarts the transfer at
-  // offset 0 whenever a response names an older one (#onSnapshotResponse: "start the current
-  // one"). A leader that snapshots more often than a transfer takes (a big state machine, a
-  // slow link, a busy log) starves a lagging follower forever. Fix: pin the snapshot being
-  // sent in Progress (p.snapshot = this.#snapshot when a transfer starts; chunks, offsets and
-  // `done` refer to p.snapshot; clear it on done) and ignore responses about other snapshots.
-  ignore: true,
   fn: () => {
     const leader = newLog("n1", { options: { snapshotChunkBytes: 4, catchUpEntries: 0 } });
     leader.tick(MAX_MS);

@@ -18,6 +18,8 @@ export interface ClusterOptions {
   maxFrameBytes?: number;
   /** Copy every node's output to stderr (debugging). */
   echo?: boolean;
+  /** More cluster-file fields (tokenTtlMs, clusterSecretFile, tls, …). */
+  extraConfig?: Record<string, unknown>;
 }
 
 export interface CliResult {
@@ -76,6 +78,7 @@ export class ClusterFixture {
         : { snapshotCatchUpEntries: options.snapshotCatchUpEntries }),
       ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
       users: await testUsers(),
+      ...options.extraConfig,
     };
     const fixture = new ClusterFixture(dir, config, options.echo ?? false);
     await Deno.writeTextFile(fixture.configPath, JSON.stringify(config, null, 2));
@@ -110,7 +113,9 @@ export class ClusterFixture {
   }
 
   /** Starts a worker and waits until the orchestrator confirmed its registration. */
-  async startWorker(options: { slots?: number; allowExec?: boolean; port?: number } = {}): Promise<
+  async startWorker(
+    options: { slots?: number; allowExec?: boolean; port?: number; args?: string[] } = {},
+  ): Promise<
     ManagedProcess & { workerId: string }
   > {
     this.#workerCount += 1;
@@ -123,10 +128,18 @@ export class ClusterFixture {
     ];
     if (options.port !== undefined) args.push("127.0.0.1", String(options.port));
     if (options.allowExec) args.push("--allow-exec");
+    args.push(...options.args ?? []);
     const p = new ManagedProcess({ name: `worker ${this.#workerCount}`, args, echo: this.#echo });
     this.processes.push(p);
     const ready = await p.ready();
     return Object.assign(p, { workerId: ready.workerId });
+  }
+
+  /** Starts any repository script (stopped with the cluster), without waiting for it. */
+  spawn(name: string, args: string[], env?: Record<string, string>): ManagedProcess {
+    const p = new ManagedProcess({ name, args, env, echo: this.#echo });
+    this.processes.push(p);
+    return p;
   }
 
   /**
