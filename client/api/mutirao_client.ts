@@ -11,6 +11,7 @@ import { RemoteError } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
 import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION } from "../../shared/limits.ts";
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
+import { FrameTooLargeError } from "../../shared/protocol/frame.ts";
 import { connectTo, type TlsClientOptions } from "../../shared/net/connect.ts";
 import { decodeMessage, DIRECTIONS } from "../../shared/protocol/codec.ts";
 import type {
@@ -212,9 +213,15 @@ export class MutiraoClient {
         }
       }
     } catch (error) {
-      failure = new Error(`Connection to ${address} failed: ${(error as Error).message}`, {
-        cause: error,
-      });
+      failure = error instanceof FrameTooLargeError && looksLikeTls(error.announcedBytes)
+        ? new Error(
+          `${address} answered with TLS: the cluster uses TLS; give its CA ` +
+            `(tls.caFile in the cluster file, or --tls-ca FILE)`,
+          { cause: error },
+        )
+        : new Error(`Connection to ${address} failed: ${(error as Error).message}`, {
+          cause: error,
+        });
     } finally {
       conn.close();
       if (!welcomed && failure.message === `Connection to ${address} closed`) {
@@ -248,6 +255,13 @@ export class MutiraoClient {
     this.#connection?.conn.close();
     this.#connection = null;
   }
+}
+
+/** True when a "frame length" is really the start of a TLS record (content type, version 3.x). */
+function looksLikeTls(announcedBytes: number): boolean {
+  const contentType = announcedBytes >>> 24;
+  const major = (announcedBytes >>> 16) & 0xff;
+  return contentType >= 0x14 && contentType <= 0x17 && major === 0x03;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

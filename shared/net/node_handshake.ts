@@ -36,7 +36,14 @@ export function answerWelcome(
   clientNonce: string,
   welcome: Welcome,
 ): { ok: true; authenticate: object | null } | { ok: false; reason: string } {
-  if (keys === null) return { ok: true, authenticate: null };
+  if (keys === null) {
+    if (welcome.proof === undefined) return { ok: true, authenticate: null };
+    return {
+      ok: false,
+      reason: `orchestrator ${welcome.nodeId} requires node authentication: ` +
+        `give this node the cluster secret (--cluster-secret FILE)`,
+    };
+  }
   if (welcome.nonce === undefined || welcome.proof === undefined) {
     return {
       ok: false,

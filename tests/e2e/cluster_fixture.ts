@@ -148,9 +148,16 @@ export class ClusterFixture {
    */
   async cli(
     args: string[],
-    options: { stdin?: string; json?: boolean; program?: string[] } = {},
+    options: { stdin?: string; json?: boolean; program?: string[]; config?: string } = {},
   ): Promise<CliResult> {
-    const full = ["run", "-A", "client/main.ts", ...args, "--config", this.configPath];
+    const full = [
+      "run",
+      "-A",
+      "client/main.ts",
+      ...args,
+      "--config",
+      options.config ?? this.configPath,
+    ];
     if (options.json ?? true) full.push("--json");
     if (options.program !== undefined) full.push("--", ...options.program);
     const child = new Deno.Command(Deno.execPath(), {

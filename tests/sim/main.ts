@@ -1,44 +1,47 @@
 /**
  * `deno task sim`: runs the deterministic simulation.
  *
- *   deno task sim --seed S [--trace]        replay one seed (the trace with --trace)
- *   deno task sim --seeds N [--start K]     run N seeds from K (default 1) and summarize
+ *   deno task sim --seed S [--trace] [--strict]     replay one seed
+ *   deno task sim --seeds N [--start K] [--keep-going] [--strict]   run N seeds and summarize
  *
- * On a failure it prints what broke, the trace tail, and exactly one line to
- * replay it, `deno task sim --seed S`, then exits 1.
+ * Like CI, it counts the known product bugs (known_bugs.ts) instead of failing
+ * on them, and says so; `--strict` fails on them too. On a failure it prints
+ * what broke, the trace tail, and exactly one line to replay it
+ * (`deno task sim --seed S`, plus `--strict` when that is how it failed), then exits 1.
  * @module
  */
 import { parseArgs } from "node:util";
-import { runSeed, type SeedSummary, SimFailure } from "./run_seed.ts";
-import { type KnownBugPolicy, STRICT, TOLERATE_KNOWN_BUGS } from "./known_bugs.ts";
-import { describeParams, drawParams } from "./sim_params.ts";
 import { createPrng } from "../../shared/prng.ts";
+import { type KnownBugPolicy, STRICT, TOLERATE_KNOWN_BUGS } from "./known_bugs.ts";
+import { runSeed, type SeedSummary, SimFailure } from "./run_seed.ts";
+import { describeParams, drawParams } from "./sim_params.ts";
 
 const USAGE = `Usage:
-  deno task sim --seed S [--trace]      replay one seed (with --trace: every trace line)
-  deno task sim --seeds N [--start K] [--keep-going] [--tolerate-known]
-                                        run N seeds starting at K (default 1); with
-                                        --keep-going, report every failing seed, not just the
-                                        first; with --tolerate-known, count the known product
-                                        bugs (known_bugs.ts) instead of failing, as CI does
+  deno task sim --seed S [--trace] [--strict]
+      replay one seed; --trace prints every trace line
+  deno task sim --seeds N [--start K] [--keep-going] [--strict]
+      run N seeds from K (default 1); --keep-going reports every failing seed, not just the first
+
+Known product bugs (tests/sim/known_bugs.ts) are counted and reported, not failed on, as in CI;
+--strict fails on them like on any other violation.
 `;
 
-/** Totals over many seeds. */
-interface Totals {
-  seeds: number;
-  simulatedMs: number;
-  events: number;
-  tasks: number;
-  acknowledged: number;
-  leaderElections: number;
-  orchestratorCrashes: number;
-  workerCrashes: number;
-  executions: number;
-  results: number;
-  duplicatesPrevented: number;
-  staleReportsRejected: number;
-  snapshotsInstalled: number;
-}
+/** The totals a soak reports. */
+const TOTALS = [
+  "simulatedMs",
+  "events",
+  "tasks",
+  "acknowledged",
+  "leaderElections",
+  "orchestratorCrashes",
+  "workerCrashes",
+  "executions",
+  "results",
+  "duplicatesPrevented",
+  "staleReportsRejected",
+  "snapshotsInstalled",
+] as const;
+type Totals = Record<typeof TOTALS[number], number>;
 
 function parseSeed(text: string | undefined, flag: string): number {
   const value = Number(text);
@@ -48,52 +51,47 @@ function parseSeed(text: string | undefined, flag: string): number {
   return value;
 }
 
-function add(totals: Totals, s: SeedSummary): void {
-  totals.seeds += 1;
-  totals.simulatedMs += s.simulatedMs;
-  totals.events += s.events;
-  totals.tasks += s.tasks;
-  totals.acknowledged += s.acknowledged;
-  totals.leaderElections += s.leaderElections;
-  totals.orchestratorCrashes += s.orchestratorCrashes;
-  totals.workerCrashes += s.workerCrashes;
-  totals.executions += s.executions;
-  totals.results += s.results;
-  totals.duplicatesPrevented += s.duplicatesPrevented;
-  totals.staleReportsRejected += s.staleReportsRejected;
-  totals.snapshotsInstalled += s.snapshotsInstalled;
+function replayCommand(seed: number, strict: boolean): string {
+  return `deno task sim --seed ${seed}${strict ? " --strict" : ""}`;
 }
 
-function reportFailure(failure: SimFailure, showTail: boolean): void {
+function reportFailure(failure: SimFailure, strict: boolean, showTail: boolean): void {
   console.error(`FAILED ${failure.message}`);
   if (showTail) {
     console.error("--- trace tail ---");
     for (const line of failure.traceTail) console.error(line);
     console.error("---");
   }
-  console.log(`deno task sim --seed ${failure.seed}`);
+  console.log(replayCommand(failure.seed, strict));
 }
 
-async function replay(seed: number, fullTrace: boolean): Promise<number> {
+function describeKnownBugHits(s: SeedSummary): string {
+  const hits = Object.entries(s.knownBugHits).map(([id, n]) => `${id} x${n}`);
+  const stopped = s.stoppedBy === null ? "" : `; stopped early by ${s.stoppedBy}`;
+  return hits.length === 0 ? "" : `; KNOWN BUGS hit (tolerated): ${hits.join(", ")}${stopped}`;
+}
+
+async function replay(seed: number, options: { trace: boolean; strict: boolean }): Promise<number> {
   const params = drawParams(seed, createPrng(seed));
   console.log(`seed ${seed}: ${describeParams(params)}`);
   try {
     const s = await runSeed(seed, {
-      trace: fullTrace ? { keepAll: false, echo: (line) => console.log(line) } : {},
+      trace: options.trace ? { echo: (line) => console.log(line) } : {},
+      knownBugs: options.strict ? STRICT : TOLERATE_KNOWN_BUGS,
     });
     console.log(
       `ok: ${s.simulatedMs} simulated ms, ${s.events} events, ${s.tasks} tasks ` +
         `(${s.acknowledged} acknowledged), ${s.leaderElections} leader elections over ` +
-        `${s.leaderTerms} terms, ${s.orchestratorCrashes} orchestrator and ${s.workerCrashes} worker ` +
-        `crashes, ${s.executions} executions for ${s.results} results, ` +
+        `${s.leaderTerms} terms, ${s.orchestratorCrashes} orchestrator and ${s.workerCrashes} ` +
+        `worker crashes, ${s.executions} executions for ${s.results} results, ` +
         `${s.duplicatesPrevented} duplicates prevented, ${s.staleReportsRejected} stale reports ` +
         `rejected, ${s.snapshotsTaken} snapshots taken and ${s.snapshotsInstalled} installed; ` +
-        `faults ${JSON.stringify(s.faults)}; trace ${s.traceHash}`,
+        `faults ${JSON.stringify(s.faults)}; trace ${s.traceHash}${describeKnownBugHits(s)}`,
     );
     return 0;
   } catch (error) {
     if (!(error instanceof SimFailure)) throw error;
-    reportFailure(error, !fullTrace);
+    reportFailure(error, options.strict, !options.trace);
     return 1;
   }
 }
@@ -101,59 +99,46 @@ async function replay(seed: number, fullTrace: boolean): Promise<number> {
 async function soak(
   count: number,
   start: number,
-  options: { keepGoing: boolean; knownBugs: KnownBugPolicy },
+  options: { keepGoing: boolean; strict: boolean },
 ): Promise<number> {
-  const keepGoing = options.keepGoing;
-  const totals: Totals = {
-    seeds: 0,
-    simulatedMs: 0,
-    events: 0,
-    tasks: 0,
-    acknowledged: 0,
-    leaderElections: 0,
-    orchestratorCrashes: 0,
-    workerCrashes: 0,
-    executions: 0,
-    results: 0,
-    duplicatesPrevented: 0,
-    staleReportsRejected: 0,
-    snapshotsInstalled: 0,
-  };
-  const startedMs = performance.now();
+  const policy: KnownBugPolicy = options.strict ? STRICT : TOLERATE_KNOWN_BUGS;
+  const totals = Object.fromEntries(TOTALS.map((k) => [k, 0])) as Totals;
+  let passed = 0;
   const failures: SimFailure[] = [];
-  const knownHits = new Map<string, { hits: number; seeds: number[] }>();
+  const known = new Map<string, { hits: number; seeds: number[] }>();
   const stoppedEarly: string[] = [];
+  const startedMs = performance.now();
   for (let seed = start; seed < start + count; seed++) {
+    let summary: SeedSummary;
     try {
-      const summary = await runSeed(seed, { knownBugs: options.knownBugs });
-      add(totals, summary);
-      if (summary.stoppedBy !== null) stoppedEarly.push(`${seed} (${summary.stoppedBy})`);
-      for (const [id, hits] of Object.entries(summary.knownBugHits)) {
-        const known = knownHits.get(id) ?? { hits: 0, seeds: [] };
-        known.hits += hits;
-        known.seeds.push(seed);
-        knownHits.set(id, known);
-      }
+      summary = await runSeed(seed, { knownBugs: policy });
     } catch (error) {
       if (!(error instanceof SimFailure)) throw error;
-      if (keepGoing) {
-        failures.push(error);
-        console.error(`FAILED ${error.message.split("\n")[0]}`);
-        continue;
+      if (!options.keepGoing) {
+        console.error(`after ${passed} passing seed(s):`);
+        reportFailure(error, options.strict, true);
+        return 1;
       }
-      console.error(`after ${totals.seeds} passing seed(s):`);
-      reportFailure(error, true);
-      return 1;
+      failures.push(error);
+      console.error(`FAILED ${error.message.split("\n")[0]}`);
+      continue;
     }
-    if (totals.seeds % 100 === 0) {
-      console.error(
-        `… ${totals.seeds} seeds passed (${Math.round(performance.now() - startedMs)} ms)`,
-      );
+    passed += 1;
+    for (const key of TOTALS) totals[key] += summary[key];
+    if (summary.stoppedBy !== null) stoppedEarly.push(`${seed} (${summary.stoppedBy})`);
+    for (const [id, hits] of Object.entries(summary.knownBugHits)) {
+      const entry = known.get(id) ?? { hits: 0, seeds: [] };
+      entry.hits += hits;
+      entry.seeds.push(seed);
+      known.set(id, entry);
+    }
+    if (passed % 100 === 0) {
+      console.error(`… ${passed} seeds passed (${Math.round(performance.now() - startedMs)} ms)`);
     }
   }
   const wallS = ((performance.now() - startedMs) / 1000).toFixed(1);
   console.log(
-    `${totals.seeds} seeds passed (${start}..${start + count - 1}) in ${wallS} s: ` +
+    `${passed} of ${count} seeds passed (${start}..${start + count - 1}) in ${wallS} s: ` +
       `${(totals.simulatedMs / 1000).toFixed(0)} simulated s, ${totals.events} events, ` +
       `${totals.tasks} tasks (${totals.acknowledged} acknowledged), ` +
       `${totals.leaderElections} leader elections, ${totals.orchestratorCrashes} orchestrator and ` +
@@ -162,18 +147,18 @@ async function soak(
       `${totals.staleReportsRejected} stale reports rejected, ` +
       `${totals.snapshotsInstalled} snapshots installed`,
   );
-  for (const [id, { hits, seeds }] of knownHits) {
+  for (const [id, { hits, seeds }] of known) {
     console.log(
-      `KNOWN BUG ${id} tolerated: ${hits} hit(s) in ${seeds.length} seed(s); ` +
-        `replay: deno task sim --seed ${seeds[0]}`,
+      `KNOWN BUG ${id} (tolerated): ${hits} hit(s) in ${seeds.length} seed(s); ` +
+        `replay: ${replayCommand(seeds[0], true)}`,
     );
   }
   if (stoppedEarly.length > 0) {
-    console.log(`seeds stopped early by a tolerated known bug: ${stoppedEarly.join(", ")}`);
+    console.log(`stopped early by a known bug (no convergence): seeds ${stoppedEarly.join(", ")}`);
   }
   if (failures.length === 0) return 0;
   console.error(`${failures.length} seed(s) failed; replay the first with:`);
-  console.log(`deno task sim --seed ${failures[0].seed}`);
+  console.log(replayCommand(failures[0].seed, options.strict));
   return 1;
 }
 
@@ -185,8 +170,8 @@ async function main(args: string[]): Promise<number> {
       seeds: { type: "string" },
       start: { type: "string" },
       trace: { type: "boolean", default: false },
+      strict: { type: "boolean", default: false },
       "keep-going": { type: "boolean", default: false },
-      "tolerate-known": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -196,15 +181,15 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (values.seed !== undefined) {
-    return await replay(parseSeed(values.seed, "--seed"), values.trace);
+    return await replay(parseSeed(values.seed, "--seed"), {
+      trace: values.trace,
+      strict: values.strict,
+    });
   }
   if (values.seeds !== undefined) {
     const count = parseSeed(values.seeds, "--seeds");
     const start = values.start === undefined ? 1 : parseSeed(values.start, "--start");
-    return await soak(count, start, {
-      keepGoing: values["keep-going"],
-      knownBugs: values["tolerate-known"] ? TOLERATE_KNOWN_BUGS : STRICT,
-    });
+    return await soak(count, start, { keepGoing: values["keep-going"], strict: values.strict });
   }
   console.error(USAGE);
   return 2;

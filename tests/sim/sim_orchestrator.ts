@@ -25,6 +25,7 @@ import {
   TaskStateMachine,
 } from "../../orchestrator/tasks/mod.ts";
 import { hashToken } from "../../shared/auth/mod.ts";
+import { canonicalHeartbeat, DatagramGuard } from "../../shared/net/datagram_guard.ts";
 import { createPrng } from "../../shared/prng.ts";
 import type { ClientToOrchestrator, Hello } from "../../shared/protocol/messages.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
@@ -35,6 +36,9 @@ import { checkErrorReply, contextOf, type RequestContext } from "./reply_checks.
 import { type CrashMode, type LogPosition, SimDisk } from "./sim_disk.ts";
 import { DIRECTIONS, overTheWire } from "./wire.ts";
 import type { World } from "./world.ts";
+
+/** OrchestratorServer's allowed clock skew for heartbeats. */
+const DATAGRAM_MAX_SKEW_MS = 10_000;
 
 /** A session lasts longer than any run: expiry is not what the simulation explores. */
 const TOKEN_TTL_MS = 24 * 3600 * 1000;
@@ -73,6 +77,7 @@ export class SimOrchestrator implements Listener {
   #conns = new Map<ConnId, ConnState>();
   #nextConnId = 1;
   #throttle = new LoginThrottle();
+  #datagramGuard: DatagramGuard;
   #lastSnapshotIndex = 0;
   #isSnapshotting = false;
   #recovered: RecoveredLog;
@@ -88,6 +93,7 @@ export class SimOrchestrator implements Listener {
     this.id = id;
     this.address = address;
     this.#recovered = this.memory.crash(); // a fresh store recovers empty
+    this.#datagramGuard = this.#newDatagramGuard();
   }
 
   get isListening(): boolean {
@@ -185,6 +191,7 @@ export class SimOrchestrator implements Listener {
     this.#nextConnId = 1;
     this.underReport = null;
     this.#throttle = new LoginThrottle();
+    this.#datagramGuard = this.#newDatagramGuard();
     this.#role = "";
     world.note(
       `${this.id} boots: term ${recovered.hardState.term}, snapshot ${this.#lastSnapshotIndex}, ` +
@@ -269,13 +276,27 @@ export class SimOrchestrator implements Listener {
     this.#step({ type: "peerDisconnected", from, nowMs: this.#world.nowMs });
   }
 
+  /** A heartbeat datagram arrived; like the real shell, the datagram guard judges it first. */
   deliverHeartbeat(heartbeat: unknown, sender: string): void {
     if (!this.#isAlive) return;
-    const copy = overTheWire(heartbeat, DIRECTIONS.heartbeat, {
-      validate: this.#world.params.validateWire,
+    const world = this.#world;
+    const hb = overTheWire(heartbeat, DIRECTIONS.heartbeat, {
+      validate: world.params.validateWire,
       sender,
     });
-    this.#step({ type: "heartbeat", heartbeat: copy, nowMs: this.#world.nowMs });
+    const nowMs = world.nowMs;
+    const verdict = this.#datagramGuard.check(
+      hb,
+      `${hb.workerId}|${hb.incarnation}`,
+      canonicalHeartbeat(hb),
+      nowMs,
+    );
+    if (verdict !== "ok") {
+      world.note(`${this.id} drops a ${verdict} heartbeat from ${sender} (seq ${hb.seq})`);
+      this.#step({ type: "datagramRejected", reason: verdict, nowMs });
+      return;
+    }
+    this.#step({ type: "heartbeat", heartbeat: hb, nowMs });
   }
 
   accept(conn: SimConnection): ConnEnd {
@@ -371,6 +392,10 @@ export class SimOrchestrator implements Listener {
     });
   }
 
+  #newDatagramGuard(): DatagramGuard {
+    return new DatagramGuard(this.#world.clusterKeys, { maxSkewMs: DATAGRAM_MAX_SKEW_MS });
+  }
+
   #scheduleTick(incarnation: number): void {
     const world = this.#world;
     const p = world.params;
@@ -427,15 +452,17 @@ export class SimOrchestrator implements Listener {
     if (persist.snapshot !== null) {
       this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, persist.snapshot.index);
     }
-    if (persist.entries.length > 0 || persist.hardState !== null || persist.snapshot !== null) {
+    const needsPersist = persist.entries.length > 0 || persist.hardState !== null ||
+      persist.snapshot !== null;
+    // "After persist" means after everything staged so far is durable, this step's and earlier
+    // steps' still in the queue: such messages ride the queue even when this step staged nothing.
+    if (needsPersist || after.length > 0) {
       this.#enqueue(
         persist,
         after.length === 0 ? null : () => {
           for (const { to, message } of after) this.#sendPeer(to, message);
         },
       );
-    } else {
-      for (const { to, message } of after) this.#sendPeer(to, message);
     }
     for (const { conn, message } of effects.send) {
       const state = this.#conns.get(conn);

@@ -97,6 +97,8 @@ export interface SimParams {
   convergenceBudgetMs: number;
   /** Validate every message with the real codec (as the receiving shell would). */
   validateWire: boolean;
+  /** A cluster secret: heartbeats are signed and checked (forged, stale, replayed ones dropped). */
+  hasClusterSecret: boolean;
 }
 
 /** Draws a scenario from `rng` (the seed's PRNG, before it drives the run). */
@@ -169,6 +171,7 @@ export function drawParams(seed: number, rng: Rng): SimParams {
     chaosMs: rng.int(3000, 9000),
     convergenceBudgetMs: 60_000,
     validateWire: true,
+    hasClusterSecret: rng.chance(0.5),
   };
 }
 

@@ -6,6 +6,7 @@
  * after their duration in simulated time.
  * @module
  */
+import { canonicalHeartbeat, signDatagram } from "../../shared/net/datagram_guard.ts";
 import type { Outcome, TaskSpec } from "../../shared/protocol/messages.ts";
 import { WorkerCore, type WorkerEffects, type WorkerInput } from "../../worker/core/mod.ts";
 import { describeMessage } from "./describe.ts";
@@ -225,10 +226,13 @@ export class SimWorker {
       if (this.#conn !== null) this.#send(this.#conn, message, DIRECTIONS.workerToOrchestrator);
     }
     for (const heartbeat of effects.heartbeats) {
+      // Signed with the cluster secret, when there is one (as WorkerRuntime does).
+      const signed = signDatagram(world.clusterKeys, heartbeat, canonicalHeartbeat(heartbeat));
       for (const o of world.orchestrators) {
-        world.network.sendDatagram(this.name, o.id, () => o.deliverHeartbeat(heartbeat, this.name));
+        world.network.sendDatagram(this.name, o.id, () => o.deliverHeartbeat(signed, this.name));
       }
     }
+
     for (const { taskId, attempt, spec } of effects.start) this.#run(taskId, attempt, spec);
     for (const { taskId, attempt, reason } of effects.kill) this.#kill(taskId, attempt, reason);
     if (effects.exit) {

@@ -7,6 +7,7 @@
  * scenarios inject.
  * @module
  */
+import { type ClusterKeys, deriveClusterKeys } from "../../shared/auth/node_auth.ts";
 import type { Rng } from "../../shared/prng.ts";
 import { SafetyChecker } from "./checkers.ts";
 import { EventQueue } from "./event_queue.ts";
@@ -49,6 +50,8 @@ export class World implements NetworkHost {
   #nextToken = 1;
 
   readonly policy: KnownBugPolicy;
+  /** Keys from the cluster secret, when the scenario has one (one secret per seed). */
+  readonly clusterKeys: ClusterKeys | null;
   /** Hits of tolerated known bugs. */
   readonly knownBugHits: Partial<Record<KnownBugId, number>> = {};
 
@@ -57,6 +60,11 @@ export class World implements NetworkHost {
     this.rng = rng;
     this.trace = trace;
     this.policy = policy;
+    this.clusterKeys = params.hasClusterSecret
+      ? deriveClusterKeys(
+        new TextEncoder().encode(`sim cluster secret for seed ${params.seed}`.padEnd(32)),
+      )
+      : null;
     this.network = new Network(this, params.network);
     this.orchestrators = Array.from(
       { length: params.orchestrators },
