@@ -30,6 +30,8 @@ recognised as the same worker.
 Options:
   --slots N               tasks run at once (default 4)
   --allow-exec            also run exec tasks (programs given by users); off by default
+  --exec-allow LIST       with --allow-exec: only these programs (comma-separated, matched
+                          exactly against the task's argv[0], e.g. convert,/usr/bin/python3)
   --config FILE           cluster file listing the orchestrators
                           (default: $MUTIRAO_CONFIG or ${DEFAULT_CONFIG_PATH})
   --orchestrators LIST    HOST:PORT[,HOST:PORT...] instead of the cluster file
@@ -49,6 +51,7 @@ async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     slots: { type: "string", default: "4" },
     "allow-exec": { type: "boolean", default: false },
+    "exec-allow": { type: "string" },
     config: { type: "string" },
     orchestrators: { type: "string" },
     name: { type: "string" },
@@ -97,11 +100,18 @@ async function main(args: string[]): Promise<number> {
 
   const keys = await loadNodeKeys(values["cluster-secret"], config);
   const tls = await loadTlsClient(values["tls-ca"], config);
+  const execAllow = parseExecAllow(values["exec-allow"], values["allow-exec"]);
   const udp = bindHeartbeatSocket(host, port);
   const name = values.name ?? `${host}:${(udp.addr as Deno.NetAddr).port}`;
   const logger = createLogger(`worker ${name}`);
   const runtime = new WorkerRuntime({
-    info: { name, incarnation: crypto.randomUUID(), slots, canExec: values["allow-exec"] },
+    info: {
+      name,
+      incarnation: crypto.randomUUID(),
+      slots,
+      canExec: values["allow-exec"],
+      execAllow,
+    },
     orchestrators,
     udp,
     keys,
@@ -135,6 +145,14 @@ async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
   await runtime.run();
   return 0;
+}
+
+function parseExecAllow(list: string | undefined, allowExec: boolean): string[] | null {
+  if (list === undefined) return null;
+  if (!allowExec) throw new UsageError("--exec-allow needs --allow-exec");
+  const programs = list.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  if (programs.length === 0) throw new UsageError("--exec-allow needs at least one program");
+  return programs;
 }
 
 function bindHeartbeatSocket(host: string, port: number): Deno.DatagramConn {

@@ -142,7 +142,7 @@ export function formatWorkers(workers: readonly WorkerView[]): string {
       w.status,
       String(w.running),
       String(w.slots),
-      w.canExec ? "yes" : "no",
+      !w.canExec ? "no" : w.execAllow === null ? "yes" : w.execAllow.join(","),
       w.lastHeartbeatAgoMs === null ? "-" : `${w.lastHeartbeatAgoMs} ms ago`,
       String(w.completed),
     ]),

@@ -23,9 +23,10 @@ import type {
   WorkerToOrchestrator,
 } from "../../shared/protocol/messages.ts";
 import { isFinalState } from "../../shared/protocol/messages.ts";
-import { planAssignments, type SchedulerPolicy } from "../scheduler/mod.ts";
+import { planAssignments, type SchedulableTask, type SchedulerPolicy } from "../scheduler/mod.ts";
 import type { ApplyResult, Command, LogEntry, Stamp } from "../tasks/commands.ts";
 import type { TaskRecord } from "../tasks/records.ts";
+import { workerRuns } from "../tasks/task_state_machine.ts";
 import type { TaskStateMachine } from "../tasks/task_state_machine.ts";
 import { listTasks, toTaskView, toWorkerView } from "../tasks/views.ts";
 import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "./consensus_log.ts";
@@ -34,6 +35,7 @@ import { restoreSnapshot, type StateSnapshot } from "../tasks/state_snapshot.ts"
 import { FailureDetector } from "./failure_detector.ts";
 import { type ConnId, emptyEffects, type NodeEffects, type NodeInput } from "./node_io.ts";
 import { Waiters } from "./waiters.ts";
+import { RateLimiter } from "./rate_limiter.ts";
 
 export interface NodeOptions {
   nodeId: string;
@@ -52,6 +54,9 @@ export interface NodeOptions {
    * proposed once per term, after the leader has caught up, so replicas agree on them.
    */
   bootstrapUsers?: ReadonlyArray<{ name: string; role: "admin" | "user"; passwordHash: string }>;
+  /** Per-user submission limit (tasks per second, and burst); 0 = unlimited. */
+  submitRatePerUser?: number;
+  submitBurstPerUser?: number;
 }
 
 /** A read request waiting for ReadIndex confirmation, then for the state to catch up. */
@@ -140,6 +145,7 @@ export class OrchestratorNode {
   readonly #drainRequested = new Set<string>();
   /** Index of this leader's first entry in its term; its state is complete once that is applied. */
   #termStartIndex: number | null = null;
+  readonly #submitLimiter: RateLimiter;
   /** Datagrams the shell dropped, by reason (reported by `cluster`). */
   readonly #droppedDatagrams = { malformed: 0, forged: 0, stale: 0, replayed: 0 };
   /** The term in which this leader last created missing bootstrap accounts. */
@@ -159,6 +165,10 @@ export class OrchestratorNode {
     this.#replayUpTo = parts.log.lastIndex;
     this.#nowMs = parts.nowMs;
     this.#clock = new LamportClock(parts.sm.maxLamport);
+    this.#submitLimiter = new RateLimiter({
+      ratePerSec: options.submitRatePerUser ?? 0,
+      burst: options.submitBurstPerUser ?? 0,
+    });
     this.#detector = new FailureDetector({
       timeoutMs: options.heartbeatIntervalMs * options.missedHeartbeats,
       stallThresholdMs: options.heartbeatIntervalMs * 2,
@@ -709,7 +719,13 @@ export class OrchestratorNode {
       if (this.#drainRequested.has(worker.id)) continue;
       const busy = worker.running.size + (proposedPerWorker.get(worker.id) ?? 0);
       if (busy < worker.slots) {
-        workers.push({ id: worker.id, slots: worker.slots, busy, canExec: worker.canExec });
+        workers.push({
+          id: worker.id,
+          slots: worker.slots,
+          busy,
+          canExec: worker.canExec,
+          execAllow: worker.execAllow,
+        });
       }
     }
     if (workers.length === 0) return;
@@ -737,10 +753,13 @@ export class OrchestratorNode {
     }
   }
 
-  *#schedulableQueue(): Generator<{ id: string; needsExec: boolean }> {
+  *#schedulableQueue(): Generator<SchedulableTask> {
     for (const taskId of this.sm.queue.inOrder()) {
       if (this.#proposedAssignments.has(taskId)) continue;
-      yield { id: taskId, needsExec: this.sm.tasks.get(taskId)!.spec.kind === "exec" };
+      const spec = this.sm.tasks.get(taskId)!.spec;
+      yield spec.kind === "exec"
+        ? { id: taskId, needsExec: true, program: spec.argv[0] }
+        : { id: taskId, needsExec: false };
     }
   }
 
@@ -813,6 +832,7 @@ export class OrchestratorNode {
         });
         break;
       case "submit":
+        if (!this.#withinSubmitRate(conn, request.id, user, 1)) break;
         this.#proposeFor({ kind: "submit", conn, requestId: request.id }, {
           type: "taskSubmitted",
           owner: user,
@@ -847,6 +867,7 @@ export class OrchestratorNode {
         this.#onAccountRequest(conn, request, caller, passwordHash);
         break;
       case "submitBatch": {
+        if (!this.#withinSubmitRate(conn, request.id, user, request.tasks.length)) break;
         const commands: Command[] = request.tasks.map((item) => ({
           type: "taskSubmitted",
           owner: user,
@@ -955,6 +976,22 @@ export class OrchestratorNode {
       default:
         assertNever(request, "unknown read request");
     }
+  }
+
+  /** True when `user` may submit `count` more tasks now; otherwise replies "slow down". */
+  #withinSubmitRate(conn: ConnId, requestId: number, user: string, count: number): boolean {
+    const verdict = this.#submitLimiter.take(user, count, this.#nowMs);
+    if (verdict.ok) return true;
+    const rate = this.options.submitRatePerUser;
+    this.#sendError(
+      conn,
+      requestId,
+      "rate_limited",
+      Number.isFinite(verdict.retryAfterMs)
+        ? `Slow down: user ${user} may submit ${rate} tasks/s; retry in ${verdict.retryAfterMs} ms`
+        : `Slow down: a batch of ${count} tasks exceeds user ${user}'s burst of ${this.options.submitBurstPerUser}; split it`,
+    );
+    return false;
   }
 
   /** User and token management (admins; any user may change their own password). */
@@ -1193,17 +1230,22 @@ export class OrchestratorNode {
   }
 
   #waitingReason(task: TaskRecord): string {
-    let alive = 0, exec = 0, free = 0, slots = 0;
+    let alive = 0, exec = 0, runsProgram = 0, free = 0, slots = 0;
+    const program = task.spec.kind === "exec" ? task.spec.argv[0] : null;
     for (const worker of this.sm.workers.values()) {
       if (worker.status !== "alive") continue;
       alive += 1;
       if (worker.canExec) exec += 1;
+      if (program !== null && workerRuns(worker, program)) runsProgram += 1;
       slots += worker.slots;
       free += Math.max(0, worker.slots - worker.running.size);
     }
     if (alive === 0) return "no live workers; start one with `deno task worker`";
-    if (task.spec.kind === "exec" && exec === 0) {
+    if (program !== null && exec === 0) {
       return "no live worker allows exec tasks; start one with --allow-exec";
+    }
+    if (program !== null && runsProgram === 0) {
+      return `no live worker allows the program "${program}" (see their --exec-allow lists)`;
     }
     if (free === 0) return `all ${slots} worker slot(s) are busy`;
     return "waiting for the scheduler";
@@ -1354,6 +1396,7 @@ export class OrchestratorNode {
       incarnation,
       slots: message.worker.slots,
       canExec: message.worker.canExec,
+      execAllow: message.worker.execAllow ?? null,
       ...this.#stamp(),
     });
     if (index !== null) {

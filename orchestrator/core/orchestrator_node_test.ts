@@ -686,6 +686,7 @@ Deno.test("OrchestratorNode lists workers with their load and time since the las
     slots: 2,
     running: 1,
     canExec: true,
+    execAllow: null,
     lastHeartbeatAgoMs: 700,
     completed: 0,
   }]);

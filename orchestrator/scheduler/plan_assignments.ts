@@ -10,7 +10,12 @@
  * @module
  */
 import { assert } from "../../shared/assert.ts";
-import type { Assignment, PlanInput, SchedulableWorker } from "./scheduler_types.ts";
+import type {
+  Assignment,
+  PlanInput,
+  SchedulableTask,
+  SchedulableWorker,
+} from "./scheduler_types.ts";
 
 /** Plans assignments for as many queued tasks as free slots allow. */
 export function planAssignments(input: PlanInput): Assignment[] {
@@ -30,8 +35,8 @@ export function planAssignments(input: PlanInput): Assignment[] {
     scanned += 1;
     if (task.needsExec && freeExecSlots === 0) continue;
     const chosen = input.policy === "least-loaded"
-      ? pickLeastLoaded(workers, cursor, task.needsExec)
-      : pickRoundRobin(workers, cursor, task.needsExec);
+      ? pickLeastLoaded(workers, cursor, task)
+      : pickRoundRobin(workers, cursor, task);
     if (chosen === null) continue;
     assert(chosen.busy < chosen.slots, `scheduler picked full worker ${chosen.id}`);
     chosen.busy += 1;
@@ -54,17 +59,21 @@ function rotation(
   return [...workers.slice(start), ...workers.slice(0, start)];
 }
 
-function canTake(worker: SchedulableWorker, needsExec: boolean): boolean {
-  return worker.busy < worker.slots && (!needsExec || worker.canExec);
+function canTake(worker: SchedulableWorker, task: SchedulableTask): boolean {
+  if (worker.busy >= worker.slots) return false;
+  if (!task.needsExec) return true;
+  return worker.canExec &&
+    (worker.execAllow === null ||
+      (task.program !== undefined && worker.execAllow.includes(task.program)));
 }
 
 function pickRoundRobin(
   workers: readonly SchedulableWorker[],
   cursor: string | null,
-  needsExec: boolean,
+  task: SchedulableTask,
 ): SchedulableWorker | null {
   for (const worker of rotation(workers, cursor)) {
-    if (canTake(worker, needsExec)) return worker;
+    if (canTake(worker, task)) return worker;
   }
   return null;
 }
@@ -72,11 +81,11 @@ function pickRoundRobin(
 function pickLeastLoaded(
   workers: readonly SchedulableWorker[],
   cursor: string | null,
-  needsExec: boolean,
+  task: SchedulableTask,
 ): SchedulableWorker | null {
   let best: SchedulableWorker | null = null;
   for (const worker of rotation(workers, cursor)) {
-    if (!canTake(worker, needsExec)) continue;
+    if (!canTake(worker, task)) continue;
     // Strictly lower only: on a tie the earlier worker in rotation order wins.
     if (best === null || worker.busy / worker.slots < best.busy / best.slots) best = worker;
   }

@@ -5,8 +5,14 @@ import { createPrng } from "../../shared/prng.ts";
 import { planAssignments } from "./plan_assignments.ts";
 import type { PlanInput, SchedulableTask, SchedulableWorker } from "./scheduler_types.ts";
 
-function worker(id: string, slots = 1, busy = 0, canExec = false): SchedulableWorker {
-  return { id, slots, busy, canExec };
+function worker(
+  id: string,
+  slots = 1,
+  busy = 0,
+  canExec = false,
+  execAllow: string[] | null = null,
+): SchedulableWorker {
+  return { id, slots, busy, canExec, execAllow };
 }
 
 function sleepTasks(count: number, from = 1): SchedulableTask[] {
@@ -298,4 +304,20 @@ Deno.test("planAssignments() never overfills a worker or gives exec to one witho
       assert.ok(!(freeAfter && unplacedSleep), `seed ${seed}: a sleep task waited by a free slot`);
     }
   }
+});
+
+Deno.test("planAssignments() places an exec task only on a worker whose allow-list names its program", () => {
+  const plan = planAssignments({
+    policy: "round-robin",
+    queue: [
+      { id: "t1", needsExec: true, program: "convert" },
+      { id: "t2", needsExec: true, program: "rm" },
+      { id: "t3", needsExec: true, program: "python3" },
+    ],
+    workers: [worker("w1", 4, 0, true, ["convert"]), worker("w2", 4, 0, true, ["python3"])],
+    cursor: null,
+    maxAssignments: 10,
+    maxScanned: 10,
+  });
+  assert.deepEqual(plan, [{ taskId: "t1", workerId: "w1" }, { taskId: "t3", workerId: "w2" }]);
 });

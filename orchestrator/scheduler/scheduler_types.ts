@@ -11,12 +11,16 @@ export interface SchedulableWorker {
   /** Slots in use, counting assignments proposed but not yet applied. */
   busy: number;
   canExec: boolean;
+  /** With canExec: the only programs it runs; null = any. */
+  execAllow: readonly string[] | null;
 }
 
 /** A queued task, in dispatch order. */
 export interface SchedulableTask {
   id: string;
   needsExec: boolean;
+  /** For exec tasks: argv[0], which the worker's allow-list must name. */
+  program?: string;
 }
 
 export type SchedulerPolicy = "round-robin" | "least-loaded";

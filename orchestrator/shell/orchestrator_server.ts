@@ -56,6 +56,18 @@ export interface ServerOptions {
 /** Datagrams sent further in the past (or future) than this are stale: replays, or a broken clock. */
 const DATAGRAM_MAX_SKEW_MS = 10_000;
 
+/** Limits that keep one client from exhausting the orchestrator (SECURITY.md, "Hostile input"). */
+export const CONNECTION_LIMITS = {
+  /** Open connections from one source address. */
+  perSource: 256,
+  /** Requests awaiting their reply on one client connection. */
+  inflightPerConnection: 256,
+  /** A connection must say hello within this time. */
+  helloTimeoutMs: 10_000,
+  /** A frame must arrive whole within this time once it has begun (slowloris). */
+  partialFrameTimeoutMs: 10_000,
+};
+
 /** How often a leader repeats its multicast announcement. */
 const ANNOUNCE_INTERVAL_MS = 250;
 
@@ -85,6 +97,10 @@ export class OrchestratorServer {
   readonly #options: ServerOptions;
   readonly #logger: Logger;
   readonly #conns = new Map<ConnId, FramedConnection>();
+  /** Per connection: when it opened, whether it said hello, and requests awaiting replies. */
+  readonly #connMeta = new Map<ConnId, { openedMs: number; greeted: boolean; inflight: number }>();
+  readonly #perSource = new Map<string, number>();
+  #watchdog: ReturnType<typeof setInterval> | undefined;
   readonly #loginChecker: LoginChecker;
   #nextConnId = 1;
   #node!: OrchestratorNode;
@@ -167,6 +183,7 @@ export class OrchestratorServer {
         `Leader announcements go to multicast ${this.#options.multicast.group}:${this.#options.multicast.port}`,
       );
     }
+    this.#watchdog = setInterval(() => this.#checkConnections(), 1000);
     this.#tickTimer = setInterval(() => {
       this.#step({ type: "tick", nowMs: Date.now() });
       this.#maybeAnnounce(port);
@@ -184,6 +201,7 @@ export class OrchestratorServer {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#tickTimer);
+    clearInterval(this.#watchdog);
     this.#listener?.close();
     this.#udp?.close();
     this.#peers?.close();
@@ -222,6 +240,8 @@ export class OrchestratorServer {
       schedulerPolicy: config.scheduler,
       defaultMaxAttempts: config.defaultMaxAttempts,
       peers: config.orchestrators.map((o) => ({ id: o.id, address: `${o.host}:${o.port}` })),
+      submitRatePerUser: config.submitRatePerUser,
+      submitBurstPerUser: config.submitBurstPerUser,
       bootstrapUsers: [
         ...config.users,
         ...(this.#options.bootstrapAdmin
@@ -267,12 +287,27 @@ export class OrchestratorServer {
   async #serve(raw: Deno.Conn): Promise<void> {
     const connId = this.#nextConnId++;
     const conn = new FramedConnection(raw, { maxFrameBytes: this.#options.config.maxFrameBytes });
+    const source = conn.remoteHost;
     this.#conns.set(connId, conn);
+    const meta = { openedMs: Date.now(), greeted: false, inflight: 0 };
+    this.#connMeta.set(connId, meta);
+    const fromSource = (this.#perSource.get(source) ?? 0) + 1;
+    this.#perSource.set(source, fromSource);
     let role: Role | null = null;
     try {
+      if (fromSource > CONNECTION_LIMITS.perSource) {
+        this.#logger.warn(`Refused a connection from ${source}: ${fromSource - 1} already open`);
+        const error = new ProtocolError(
+          "rate_limited",
+          `Too many connections from ${source} (at most ${CONNECTION_LIMITS.perSource}); close some and retry`,
+        );
+        this.#step({ type: "protocolError", conn: connId, error, nowMs: Date.now() });
+        return;
+      }
       for await (const payload of conn.frames()) {
         if (role === null) {
           role = this.#onHello(connId, conn, payload);
+          meta.greeted = role !== null;
           if (role === null) break;
         } else if (role.kind === "awaitingProof") {
           role = this.#onProof(connId, conn, role, payload);
@@ -295,6 +330,10 @@ export class OrchestratorServer {
     } finally {
       await conn.closeAfterFlush();
       this.#conns.delete(connId);
+      this.#connMeta.delete(connId);
+      const left = (this.#perSource.get(source) ?? 1) - 1;
+      if (left === 0) this.#perSource.delete(source);
+      else this.#perSource.set(source, left);
       if (!this.#stopped && role?.kind === "peer") {
         this.#step({ type: "peerDisconnected", from: role.nodeId, nowMs: Date.now() });
       } else if (!this.#stopped) {
@@ -430,6 +469,21 @@ export class OrchestratorServer {
       }
       case "client": {
         const decoded = decodeMessage(payload, DIRECTIONS.clientToOrchestrator);
+        const meta = this.#connMeta.get(connId);
+        // Count every frame that will get a reply naming its request id; the reply uncounts it.
+        const requestId = decoded.ok ? decoded.message.id : decoded.error.requestId;
+        if (requestId !== null && meta !== undefined) {
+          meta.inflight += 1;
+          if (meta.inflight > CONNECTION_LIMITS.inflightPerConnection) {
+            const error = new ProtocolError(
+              "rate_limited",
+              `Too many requests awaiting replies on this connection (at most ${CONNECTION_LIMITS.inflightPerConnection}); wait for some`,
+              requestId,
+            );
+            this.#step({ type: "protocolError", conn: connId, error, nowMs });
+            return;
+          }
+        }
         if (!decoded.ok) {
           this.#step({ type: "protocolError", conn: connId, error: decoded.error, nowMs });
         } else if (decoded.message.type === "login") {
@@ -565,7 +619,13 @@ export class OrchestratorServer {
         },
       });
     }
-    for (const { conn, message } of effects.send) this.#conns.get(conn)?.send(message);
+    for (const { conn, message } of effects.send) {
+      const meta = this.#connMeta.get(conn);
+      if (meta !== undefined && "re" in message && message.re !== null && meta.inflight > 0) {
+        meta.inflight -= 1; // every client request gets exactly one reply
+      }
+      this.#conns.get(conn)?.send(message);
+    }
     for (const conn of effects.close) void this.#conns.get(conn)?.closeAfterFlush();
   }
 
@@ -586,6 +646,24 @@ export class OrchestratorServer {
       sentAtMs: now,
       lamport: this.#node.lamport,
     });
+  }
+
+  /** Closes connections that never said hello, or trickle a frame in too slowly (slowloris). */
+  #checkConnections(): void {
+    const now = Date.now();
+    for (const [connId, conn] of this.#conns) {
+      const meta = this.#connMeta.get(connId);
+      if (meta === undefined) continue;
+      const silent = !meta.greeted && now - meta.openedMs > CONNECTION_LIMITS.helloTimeoutMs;
+      const trickling = conn.partialFrameAgeMs(now) > CONNECTION_LIMITS.partialFrameTimeoutMs;
+      if (!silent && !trickling) continue;
+      this.#logger.warn(
+        `Closing connection ${connId} from ${conn.remoteAddress}: ${
+          silent ? "no hello" : "a frame incomplete"
+        } after ${CONNECTION_LIMITS.helloTimeoutMs / 1000} s`,
+      );
+      conn.close();
+    }
   }
 
   #maybeSnapshot(): void {

@@ -30,6 +30,8 @@ export interface WorkerRecord {
   incarnation: string;
   slots: number;
   canExec: boolean;
+  /** With canExec: the only programs it runs; null = any. */
+  execAllow: string[] | null;
   status: "alive" | "draining";
   joinedAtMs: number;
   /** Ids of running tasks whose current attempt is on this worker. */

@@ -79,7 +79,11 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
   }
   sm.queue = TaskQueue.fromJSON(snapshot.queue);
   for (const worker of snapshot.workers) {
-    sm.workers.set(worker.id, { ...worker, running: new Set(worker.running) });
+    sm.workers.set(worker.id, {
+      ...worker,
+      execAllow: worker.execAllow ?? null,
+      running: new Set(worker.running),
+    });
   }
   sm.sessions = new Map(snapshot.sessions);
   sm.users = new Map(snapshot.users.map((u) => [u.name, u]));

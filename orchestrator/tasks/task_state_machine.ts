@@ -210,6 +210,9 @@ export class TaskStateMachine {
     if (worker.status !== "alive") return rejected("worker is draining");
     if (worker.running.size >= worker.slots) return rejected("worker has no free slot");
     if (task.spec.kind === "exec" && !worker.canExec) return rejected("worker does not allow exec");
+    if (task.spec.kind === "exec" && !workerRuns(worker, task.spec.argv[0])) {
+      return rejected("worker does not allow this program");
+    }
     this.queue.remove(task.id);
     worker.running.add(task.id);
     task.workerId = worker.id;
@@ -278,6 +281,7 @@ export class TaskStateMachine {
       incarnation: command.incarnation,
       slots: command.slots,
       canExec: command.canExec,
+      execAllow: command.execAllow ?? null,
       status: "alive",
       joinedAtMs: command.atMs,
       running: new Set(),
@@ -412,6 +416,14 @@ export class TaskStateMachine {
       if (session.expiresAtMs <= nowMs) this.sessions.delete(hash);
     }
   }
+}
+
+/** Whether an exec worker runs `program` (its allow-list, if any, names it exactly). */
+export function workerRuns(
+  worker: { canExec: boolean; execAllow: readonly string[] | null },
+  program: string,
+): boolean {
+  return worker.canExec && (worker.execAllow === null || worker.execAllow.includes(program));
 }
 
 function describeOutcome(command: TaskFinished): string {

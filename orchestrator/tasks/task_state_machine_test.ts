@@ -468,6 +468,7 @@ Deno.test("apply() of workerJoined registers an alive worker with no tasks", () 
     incarnation: "i7",
     slots: 3,
     canExec: true,
+    execAllow: null,
     status: "alive",
     joinedAtMs: h.nowMs,
     running: [],

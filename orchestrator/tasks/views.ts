@@ -51,6 +51,7 @@ export function toWorkerView(worker: WorkerRecord, lastHeartbeatAgoMs: number | 
     slots: worker.slots,
     running: worker.running.size,
     canExec: worker.canExec,
+    execAllow: worker.execAllow === null ? null : [...worker.execAllow],
     lastHeartbeatAgoMs,
     completed: worker.completed,
   };

@@ -142,6 +142,7 @@ Deno.test("toWorkerView() shows the worker's load and heartbeat age", () => {
     slots: 2,
     running: 1,
     canExec: false,
+    execAllow: null,
     lastHeartbeatAgoMs: 120,
     completed: 1,
   });

@@ -58,6 +58,12 @@ export const ClusterConfigSchema = z.object({
    * catches up from the log; one further behind is sent the snapshot.
    */
   snapshotCatchUpEntries: z.number().int().min(0).max(10_000_000).default(5000),
+  /**
+   * Submissions per second one user may make (a token bucket with `submitBurstPerUser`);
+   * beyond it they get a "slow down" error. 0 = unlimited.
+   */
+  submitRatePerUser: z.number().int().min(0).max(10_000_000).default(20_000),
+  submitBurstPerUser: z.number().int().min(0).max(100_000_000).default(40_000),
   /** Attempts a task gets when workers die under it (or hand it back) before it fails. */
   defaultMaxAttempts: z.number().int().min(1).max(LIMITS.maxAttemptsMax).default(5),
   /**

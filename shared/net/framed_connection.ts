@@ -26,6 +26,7 @@ export class FramedConnection {
   #writing = false;
   #closed = false;
   #drained: Array<() => void> = [];
+  #partialSinceMs: number | null = null;
 
   constructor(conn: Deno.Conn, options: FramedConnectionOptions) {
     this.#conn = conn;
@@ -41,6 +42,11 @@ export class FramedConnection {
    */
   setMaxFrameBytes(maxFrameBytes: number): void {
     this.#decoder = this.#decoder.withLimit(maxFrameBytes);
+  }
+
+  /** How long the frame being received has been incomplete (0 when none is). */
+  partialFrameAgeMs(nowMs: number): number {
+    return this.#partialSinceMs === null ? 0 : nowMs - this.#partialSinceMs;
   }
 
   /** The peer's host (for per-source limits and logs). */
@@ -74,7 +80,12 @@ export class FramedConnection {
         throw error;
       }
       if (n === null) return;
-      yield* this.#decoder.push(buffer.subarray(0, n));
+      const frames = this.#decoder.push(buffer.subarray(0, n));
+      // Track how long a frame has been incomplete, so a trickling sender can be cut off.
+      this.#partialSinceMs = this.#decoder.pendingBytes === 0
+        ? null
+        : this.#partialSinceMs ?? Date.now();
+      yield* frames;
     }
   }
 

@@ -171,6 +171,7 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
         slots: 2,
         running: 1,
         canExec: true,
+        execAllow: ["convert"],
         lastHeartbeatAgoMs: 250,
         completed: 4,
       }],

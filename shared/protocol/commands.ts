@@ -130,6 +130,9 @@ export const WorkerJoinedSchema = z.object({
   incarnation: id,
   slots: positiveInt.max(LIMITS.workerSlotsMax),
   canExec: z.boolean(),
+  /** The only programs it runs (argv[0], exact match); null or absent = any. */
+  execAllow: z.array(z.string().min(1).max(LIMITS.argChars)).max(LIMITS.argvItems).nullable()
+    .optional(),
   ...stamp,
 }).strict();
 

@@ -128,6 +128,8 @@ export const WorkerViewSchema = z.object({
   slots: positiveInt,
   running: nonNegInt,
   canExec: z.boolean(),
+  /** The programs an exec worker is limited to; null = any. */
+  execAllow: z.array(z.string()).nullable(),
   lastHeartbeatAgoMs: nonNegInt.nullable(),
   completed: nonNegInt,
 }).strict();
@@ -498,6 +500,9 @@ export const WorkerInfoSchema = z.object({
   incarnation: z.string().min(1).max(64),
   slots: positiveInt.max(LIMITS.workerSlotsMax),
   canExec: z.boolean(),
+  /** With canExec: the only programs (argv[0], exact match) it runs; null or absent = any. */
+  execAllow: z.array(z.string().min(1).max(LIMITS.argChars)).max(LIMITS.argvItems).nullable()
+    .optional(),
 }).strict();
 export type WorkerInfo = z.infer<typeof WorkerInfoSchema>;
 

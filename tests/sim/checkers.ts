@@ -69,6 +69,11 @@ export class SafetyChecker {
     return this.#committed.length;
   }
 
+  /** The term of committed entry `index`, if the committed log reaches it. */
+  committedTermAt(index: number): number | undefined {
+    return this.#committed[index - 1]?.term;
+  }
+
   get acks(): ReadonlyMap<string, Ack> {
     return this.#acks;
   }

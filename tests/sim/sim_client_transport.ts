@@ -236,6 +236,7 @@ export class ClientTransport {
     world.note(
       `${this.#name} -> ${conn.server} ${describeMessage(copy as unknown as RequestBody)}`,
     );
+    world.observeWire(this.#name, conn.server, copy as unknown as RequestBody);
     conn.sendToServer(copy);
   }
 

@@ -123,6 +123,11 @@ export class SimOrchestrator implements Listener {
     return this.#isAlive ? this.#node!.consensusStatus().role : "down";
   }
 
+  /** What the next boot starts from (what the disk recovered at the last crash). */
+  get nextBoot(): RecoveredLog {
+    return this.#recovered;
+  }
+
   /** The simulated disk (for scenarios that crash at a chosen write). */
   get disk(): SimDisk | null {
     return this.#disk;
@@ -475,6 +480,7 @@ export class SimOrchestrator implements Listener {
         sender: this.id,
       });
       world.note(`${this.id} -> ${state.conn.remote} ${describeMessage(copy)}`);
+      world.observeWire(this.id, state.conn.remote, copy);
       if (state.role === "client" && "re" in copy && copy.re !== null) {
         const request = state.requests.get(copy.re);
         state.requests.delete(copy.re);

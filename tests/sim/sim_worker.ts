@@ -210,6 +210,7 @@ export class SimWorker {
       sender: this.name,
     }) as { type: string } & Record<string, unknown>;
     world.note(`${this.name} -> ${conn.server} ${describeMessage(copy)}`);
+    world.observeWire(this.name, conn.server, copy);
     conn.sendToServer(copy);
   }
 
@@ -249,6 +250,9 @@ export class SimWorker {
     this.#tasks.set(key, task);
     this.executions += 1;
     world.stats.executions += 1;
+    const executions = world.executionsByTask.get(taskId) ?? [];
+    executions.push({ worker: this.name, attempt });
+    world.executionsByTask.set(taskId, executions);
     const durationMs = spec.kind === "sleep" ? spec.durationMs : 0;
     world.schedule(durationMs, this.name, () => {
       if (life !== this.#life || task.killed) return;

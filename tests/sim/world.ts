@@ -42,6 +42,8 @@ export class World implements NetworkHost {
   readonly workers: SimWorker[];
   readonly clients: SimClient[];
   readonly stats: WorldStats = { events: 0, leaderElections: 0, executions: 0, faults: {} };
+  /** Every attempt a worker started, per task. */
+  readonly executionsByTask = new Map<string, Array<{ worker: string; attempt: number }>>();
   readonly #queue = new EventQueue();
   readonly #pausedUntil = new Map<string, number>();
   #nowMs = 0;
@@ -98,6 +100,14 @@ export class World implements NetworkHost {
 
   schedule(delayMs: number, owner: string | null, run: () => void): void {
     this.#queue.push({ at: this.#nowMs + Math.max(0, Math.round(delayMs)), owner, run });
+  }
+
+  /** Every message a client, worker or orchestrator sends on a connection, for scripted scenarios. */
+  readonly wireObservers: Array<(from: string, to: string, message: { type: string }) => void> = [];
+
+  /** Shows a message sent on a connection to the observers. */
+  observeWire(from: string, to: string, message: { type: string }): void {
+    for (const observe of this.wireObservers) observe(from, to, message);
   }
 
   /** Writes a trace line at the current time. */

@@ -193,13 +193,15 @@ export class WorkerCore {
       this.#send({ type: "handBack", taskId, attempt, reason: "worker is shutting down" });
       return;
     }
-    if (spec.kind === "exec" && !this.#options.info.canExec) {
+    const refusal = spec.kind === "exec" ? this.#execRefusal(spec.argv[0]) : null;
+    if (refusal !== null) {
+      // Defence in depth: the scheduler should never send this here.
       this.#finish(taskId, attempt, {
         status: "failed",
         exitCode: null,
         stdout: "",
         stderr: "",
-        error: "This worker does not allow exec tasks (start it with --allow-exec)",
+        error: refusal,
         durationMs: 0,
       });
       return;
@@ -208,6 +210,15 @@ export class WorkerCore {
     this.#effects.start.push({ taskId, attempt, spec });
     this.#send({ type: "started", taskId, attempt });
     this.#log("info", `Running task ${taskId} attempt ${attempt}: ${spec.description}`);
+  }
+
+  #execRefusal(program: string): string | null {
+    const { canExec, execAllow } = this.#options.info;
+    if (!canExec) return "This worker does not allow exec tasks (start it with --allow-exec)";
+    if (execAllow != null && !execAllow.includes(program)) {
+      return `This worker does not allow the program "${program}" (--exec-allow)`;
+    }
+    return null;
   }
 
   #onTaskExited(taskId: string, attempt: number, outcome: Outcome): void {
