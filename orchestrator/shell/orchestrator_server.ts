@@ -56,18 +56,6 @@ export interface ServerOptions {
 /** Datagrams sent further in the past (or future) than this are stale: replays, or a broken clock. */
 const DATAGRAM_MAX_SKEW_MS = 10_000;
 
-/** Limits that keep one client from exhausting the orchestrator (SECURITY.md, "Hostile input"). */
-export const CONNECTION_LIMITS = {
-  /** Open connections from one source address. */
-  perSource: 256,
-  /** Requests awaiting their reply on one client connection. */
-  inflightPerConnection: 256,
-  /** A connection must say hello within this time. */
-  helloTimeoutMs: 10_000,
-  /** A frame must arrive whole within this time once it has begun (slowloris). */
-  partialFrameTimeoutMs: 10_000,
-};
-
 /** How often a leader repeats its multicast announcement. */
 const ANNOUNCE_INTERVAL_MS = 250;
 
@@ -295,11 +283,11 @@ export class OrchestratorServer {
     this.#perSource.set(source, fromSource);
     let role: Role | null = null;
     try {
-      if (fromSource > CONNECTION_LIMITS.perSource) {
+      if (fromSource > this.#options.config.maxConnectionsPerSource) {
         this.#logger.warn(`Refused a connection from ${source}: ${fromSource - 1} already open`);
         const error = new ProtocolError(
           "rate_limited",
-          `Too many connections from ${source} (at most ${CONNECTION_LIMITS.perSource}); close some and retry`,
+          `Too many connections from ${source} (at most ${this.#options.config.maxConnectionsPerSource}); close some and retry`,
         );
         this.#step({ type: "protocolError", conn: connId, error, nowMs: Date.now() });
         return;
@@ -474,10 +462,10 @@ export class OrchestratorServer {
         const requestId = decoded.ok ? decoded.message.id : decoded.error.requestId;
         if (requestId !== null && meta !== undefined) {
           meta.inflight += 1;
-          if (meta.inflight > CONNECTION_LIMITS.inflightPerConnection) {
+          if (meta.inflight > this.#options.config.maxInflightPerConnection) {
             const error = new ProtocolError(
               "rate_limited",
-              `Too many requests awaiting replies on this connection (at most ${CONNECTION_LIMITS.inflightPerConnection}); wait for some`,
+              `Too many requests awaiting replies on this connection (at most ${this.#options.config.maxInflightPerConnection}); wait for some`,
               requestId,
             );
             this.#step({ type: "protocolError", conn: connId, error, nowMs });
@@ -654,13 +642,17 @@ export class OrchestratorServer {
     for (const [connId, conn] of this.#conns) {
       const meta = this.#connMeta.get(connId);
       if (meta === undefined) continue;
-      const silent = !meta.greeted && now - meta.openedMs > CONNECTION_LIMITS.helloTimeoutMs;
-      const trickling = conn.partialFrameAgeMs(now) > CONNECTION_LIMITS.partialFrameTimeoutMs;
+      const silent = !meta.greeted && now - meta.openedMs > this.#options.config.helloTimeoutMs;
+      const trickling = conn.partialFrameAgeMs(now) > this.#options.config.partialFrameTimeoutMs;
       if (!silent && !trickling) continue;
       this.#logger.warn(
         `Closing connection ${connId} from ${conn.remoteAddress}: ${
-          silent ? "no hello" : "a frame incomplete"
-        } after ${CONNECTION_LIMITS.helloTimeoutMs / 1000} s`,
+          silent ? "no hello" : "a frame still incomplete"
+        } after ${
+          (silent
+            ? this.#options.config.helloTimeoutMs
+            : this.#options.config.partialFrameTimeoutMs) / 1000
+        } s`,
       );
       conn.close();
     }

@@ -64,6 +64,13 @@ export const ClusterConfigSchema = z.object({
    */
   submitRatePerUser: z.number().int().min(0).max(10_000_000).default(20_000),
   submitBurstPerUser: z.number().int().min(0).max(100_000_000).default(40_000),
+  /** Defences against hostile or broken clients (SECURITY.md, "Hostile input"). */
+  maxConnectionsPerSource: z.number().int().min(1).max(1_000_000).default(256),
+  maxInflightPerConnection: z.number().int().min(1).max(1_000_000).default(256),
+  /** A connection must say hello within this time. */
+  helloTimeoutMs: z.number().int().min(100).max(3_600_000).default(10_000),
+  /** A frame must arrive whole within this time once begun (slowloris). */
+  partialFrameTimeoutMs: z.number().int().min(100).max(3_600_000).default(10_000),
   /** Attempts a task gets when workers die under it (or hand it back) before it fails. */
   defaultMaxAttempts: z.number().int().min(1).max(LIMITS.maxAttemptsMax).default(5),
   /**
