@@ -683,7 +683,7 @@ export class OrchestratorNode {
         break;
       case "cancel": {
         const task = this.sm.tasks.get(pending.taskId)!;
-        if (result.type === "ok") {
+        if (result.type === "ok" || task.state === "cancelled") {
           this.#send(pending.conn, { type: "task", re: pending.requestId, task: this.#view(task) });
         } else {
           this.#sendError(
@@ -898,6 +898,11 @@ export class OrchestratorNode {
       case "cancel": {
         const task = this.#ownedTask(conn, request.id, caller, request.taskId);
         if (task === null) break;
+        if (task.state === "cancelled") {
+          // Cancelling is idempotent: a retry after a timeout or failover finds it done.
+          this.#send(conn, { type: "task", re: request.id, task: this.#view(task) });
+          break;
+        }
         if (isFinalState(task.state)) {
           this.#sendError(
             conn,

@@ -1171,7 +1171,7 @@ Deno.test("OrchestratorNode answers conflict when cancelling a finished task", (
   assert.deepEqual(effects.persist.entries, []);
 });
 
-Deno.test("OrchestratorNode answers conflict to the second of two cancellations in flight", () => {
+Deno.test("OrchestratorNode treats cancelling a cancelled task as done (a retry is idempotent)", () => {
   const { d, alice } = withAlice();
   d.submit(ALICE, alice);
   const a = d.request(ALICE, alice, { type: "cancel", taskId: "t-1" }, { persist: false });
@@ -1179,9 +1179,22 @@ Deno.test("OrchestratorNode answers conflict to the second of two cancellations 
   const replies = sentTo(d.persist(), ALICE);
   assert.deepEqual(replies.map((m) => [m.type, "re" in m ? m.re : null]), [
     ["task", a.id],
-    ["error", b.id],
+    ["task", b.id],
   ]);
-  assert.equal((replies[1] as Extract<Message, { type: "error" }>).code, "conflict");
+  const again = one(
+    d.request(ALICE, alice, { type: "cancel", taskId: "t-1" }).effects,
+    ALICE,
+    "task",
+  );
+  assert.equal(again.task.state, "cancelled");
+});
+
+Deno.test("OrchestratorNode answers conflict to cancelling a task that already succeeded", () => {
+  const { d, alice } = withRunningTask();
+  d.finished(W1, "t-1");
+  const error = errorTo(d.request(ALICE, alice, { type: "cancel", taskId: "t-1" }).effects, ALICE);
+  assert.equal(error.code, "conflict");
+  assert.match(error.message, /already succeeded/);
 });
 
 // ---- wait ----
