@@ -26,7 +26,6 @@ import { isFinalState } from "../../shared/protocol/messages.ts";
 import { planAssignments, type SchedulableTask, type SchedulerPolicy } from "../scheduler/mod.ts";
 import type { ApplyResult, Command, LogEntry, Stamp } from "../tasks/commands.ts";
 import type { TaskRecord } from "../tasks/records.ts";
-import { workerRuns } from "../tasks/task_state_machine.ts";
 import type { TaskStateMachine } from "../tasks/task_state_machine.ts";
 import { listTasks, toTaskView, toWorkerView } from "../tasks/views.ts";
 import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "./consensus_log.ts";
@@ -35,6 +34,13 @@ import { restoreSnapshot, type StateSnapshot } from "../tasks/state_snapshot.ts"
 import { FailureDetector } from "./failure_detector.ts";
 import { type ConnId, emptyEffects, type NodeEffects, type NodeInput } from "./node_io.ts";
 import { Waiters } from "./waiters.ts";
+import { waitingReason } from "./waiting_reason.ts";
+import {
+  type Caller,
+  handleAccountRequest,
+  type RequestContext,
+  requireAdmin,
+} from "./account_requests.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 
 export interface NodeOptions {
@@ -70,12 +76,6 @@ interface PendingRead {
 
 type ClientRequest = Exclude<ClientToOrchestrator, { type: "login" }>;
 
-/** Who sent a request: the session's user and, as of now, their role. */
-interface Caller {
-  user: string;
-  role: "admin" | "user";
-}
-
 /** A reply owed once the entry at some index is applied. */
 /** A batch submission waiting for all its entries to apply. */
 interface BatchReply {
@@ -109,8 +109,6 @@ type Pending =
   | { kind: "register"; conn: ConnId; workerId: string; running: TaskRef[] };
 
 const DEFAULT_MAX_ASSIGNMENTS_PER_ROUND = 1024;
-/** Hex characters of a token's hash shown as its id: enough to tell sessions apart, useless to log in. */
-const TOKEN_ID_CHARS = 12;
 /** Queued tasks one scheduling round looks at, so unplaceable tasks cost bounded time. */
 const MAX_SCANNED_PER_ROUND = 10_000;
 /** Scheduling rounds in one step; a round only repeats when the previous one proposed. */
@@ -152,6 +150,16 @@ export class OrchestratorNode {
   #bootstrappedTerm = -1;
   /** Worker messages received before this leader was ready, replayed once it is. */
   #deferredWorkerMessages: Array<{ conn: ConnId; message: WorkerToOrchestrator }> = [];
+  /** What request handlers outside this class may use (see account_requests.ts). */
+  readonly #requestContext: RequestContext = {
+    sm: () => this.#sm,
+    nowMs: () => this.#nowMs,
+    send: (conn, message) => this.#send(conn, message),
+    sendError: (conn, requestId, code, message) => this.#sendError(conn, requestId, code, message),
+    log: (level, message) => this.#logLine(level, message),
+    proposeDone: (conn, requestId, message, command) =>
+      this.#proposeFor({ kind: "done", conn, requestId, message }, command),
+  };
   /** Round robin continues from the last proposal, not only the last applied one. */
   #lastProposedWorker: string | null = null;
 
@@ -864,7 +872,7 @@ export class OrchestratorNode {
       case "userList":
       case "tokenList":
       case "tokenRevoke":
-        this.#onAccountRequest(conn, request, caller, passwordHash);
+        handleAccountRequest(this.#requestContext, conn, request, caller, passwordHash);
         break;
       case "submitBatch": {
         if (!this.#withinSubmitRate(conn, request.id, user, request.tasks.length)) break;
@@ -999,133 +1007,6 @@ export class OrchestratorNode {
     return false;
   }
 
-  /** User and token management (admins; any user may change their own password). */
-  #onAccountRequest(
-    conn: ConnId,
-    request: Extract<
-      ClientRequest,
-      { type: "userAdd" | "userPasswd" | "userRemove" | "userList" | "tokenList" | "tokenRevoke" }
-    >,
-    caller: Caller,
-    passwordHash: string | null,
-  ): void {
-    const re = request.id;
-    const done = (message: string): Pending => ({ kind: "done", conn, requestId: re, message });
-    switch (request.type) {
-      case "userAdd":
-        if (!this.#requireAdmin(conn, re, caller, "add users") || passwordHash === null) return;
-        if (this.sm.users.has(request.name)) {
-          this.#sendError(conn, re, "conflict", `User "${request.name}" already exists`);
-          return;
-        }
-        this.#logLine(
-          "info",
-          `User "${caller.user}" adds user "${request.name}" (${request.role})`,
-        );
-        this.#proposeFor(done(`Added user ${request.name} (${request.role})`), {
-          type: "userAdded",
-          name: request.name,
-          role: request.role,
-          passwordHash,
-          atMs: this.#nowMs,
-        });
-        return;
-      case "userPasswd":
-        if (
-          request.name !== caller.user &&
-          !this.#requireAdmin(conn, re, caller, "change another user's password")
-        ) {
-          return;
-        }
-        if (passwordHash === null) return;
-        if (!this.sm.users.has(request.name)) {
-          this.#sendError(conn, re, "not_found", `No user "${request.name}"`);
-          return;
-        }
-        this.#logLine("info", `Password of user "${request.name}" changed by "${caller.user}"`);
-        this.#proposeFor(
-          done(`Changed the password of ${request.name}; their sessions are revoked`),
-          {
-            type: "userPasswordChanged",
-            name: request.name,
-            passwordHash,
-            atMs: this.#nowMs,
-          },
-        );
-        return;
-      case "userRemove":
-        if (!this.#requireAdmin(conn, re, caller, "remove users")) return;
-        if (!this.sm.users.has(request.name)) {
-          this.#sendError(conn, re, "not_found", `No user "${request.name}"`);
-          return;
-        }
-        this.#logLine("info", `User "${caller.user}" removes user "${request.name}"`);
-        this.#proposeFor(done(`Removed user ${request.name}; their sessions are revoked`), {
-          type: "userRemoved",
-          name: request.name,
-          atMs: this.#nowMs,
-        });
-        return;
-      case "userList": {
-        if (!this.#requireAdmin(conn, re, caller, "list users")) return;
-        const sessions = new Map<string, number>();
-        for (const s of this.sm.sessions.values()) {
-          if (s.expiresAtMs > this.#nowMs) sessions.set(s.user, (sessions.get(s.user) ?? 0) + 1);
-        }
-        this.#send(conn, {
-          type: "userList",
-          re,
-          users: [...this.sm.users.values()].sort((a, b) => a.name < b.name ? -1 : 1).map((u) => ({
-            name: u.name,
-            role: u.role,
-            createdAtMs: u.createdAtMs,
-            sessions: sessions.get(u.name) ?? 0,
-          })),
-        });
-        return;
-      }
-      case "tokenList":
-        if (!this.#requireAdmin(conn, re, caller, "list tokens")) return;
-        this.#send(conn, {
-          type: "tokenList",
-          re,
-          tokens: [...this.sm.sessions.entries()]
-            .filter(([, s]) => s.expiresAtMs > this.#nowMs)
-            .map(([hash, s]) => ({
-              id: hash.slice(0, TOKEN_ID_CHARS),
-              user: s.user,
-              issuedAtMs: s.issuedAtMs,
-              expiresAtMs: s.expiresAtMs,
-            })),
-        });
-        return;
-      case "tokenRevoke": {
-        if (!this.#requireAdmin(conn, re, caller, "revoke tokens")) return;
-        const matches = [...this.sm.sessions.keys()].filter((h) => h.startsWith(request.tokenId));
-        if (matches.length !== 1) {
-          this.#sendError(
-            conn,
-            re,
-            matches.length === 0 ? "not_found" : "bad_request",
-            matches.length === 0
-              ? `No session with token id ${request.tokenId}`
-              : `Token id ${request.tokenId} matches ${matches.length} sessions; give more characters`,
-          );
-          return;
-        }
-        this.#logLine("info", `User "${caller.user}" revokes session ${request.tokenId}`);
-        this.#proposeFor(done(`Revoked session ${request.tokenId}`), {
-          type: "sessionClosed",
-          tokenHash: matches[0],
-          atMs: this.#nowMs,
-        });
-        return;
-      }
-      default:
-        assertNever(request, "unknown account request");
-    }
-  }
-
   /** Proposes a command whose application answers a request. */
   #proposeFor(pending: Pending, command: Command): void {
     const index = this.#propose(command);
@@ -1200,9 +1081,7 @@ export class OrchestratorNode {
 
   /** True for admins; otherwise replies "forbidden" naming what was refused. */
   #requireAdmin(conn: ConnId, requestId: number, caller: Caller, what: string): boolean {
-    if (caller.role === "admin") return true;
-    this.#sendError(conn, requestId, "forbidden", `Only admins may ${what}`);
-    return false;
+    return requireAdmin(this.#requestContext, conn, requestId, caller, what);
   }
 
   /**
@@ -1231,29 +1110,7 @@ export class OrchestratorNode {
   }
 
   #view(task: TaskRecord) {
-    return toTaskView(task, task.state === "queued" ? this.#waitingReason(task) : null);
-  }
-
-  #waitingReason(task: TaskRecord): string {
-    let alive = 0, exec = 0, runsProgram = 0, free = 0, slots = 0;
-    const program = task.spec.kind === "exec" ? task.spec.argv[0] : null;
-    for (const worker of this.sm.workers.values()) {
-      if (worker.status !== "alive") continue;
-      alive += 1;
-      if (worker.canExec) exec += 1;
-      if (program !== null && workerRuns(worker, program)) runsProgram += 1;
-      slots += worker.slots;
-      free += Math.max(0, worker.slots - worker.running.size);
-    }
-    if (alive === 0) return "no live workers; start one with `deno task worker`";
-    if (program !== null && exec === 0) {
-      return "no live worker allows exec tasks; start one with --allow-exec";
-    }
-    if (program !== null && runsProgram === 0) {
-      return `no live worker allows the program "${program}" (see their --exec-allow lists)`;
-    }
-    if (free === 0) return `all ${slots} worker slot(s) are busy`;
-    return "waiting for the scheduler";
+    return toTaskView(task, task.state === "queued" ? waitingReason(this.#sm, task) : null);
   }
 
   #notifyWaiters(taskId: string): void {

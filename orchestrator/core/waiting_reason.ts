@@ -1,0 +1,30 @@
+/**
+ * Why a queued task is not running yet, in words a user can act on ("no live
+ * worker allows exec tasks; start one with --allow-exec").
+ * @module
+ */
+import type { TaskRecord } from "../tasks/records.ts";
+import { type TaskStateMachine, workerRuns } from "../tasks/task_state_machine.ts";
+
+/** The reason a queued task waits, from the state of the workers. */
+export function waitingReason(sm: TaskStateMachine, task: TaskRecord): string {
+  let alive = 0, exec = 0, runsProgram = 0, free = 0, slots = 0;
+  const program = task.spec.kind === "exec" ? task.spec.argv[0] : null;
+  for (const worker of sm.workers.values()) {
+    if (worker.status !== "alive") continue;
+    alive += 1;
+    if (worker.canExec) exec += 1;
+    if (program !== null && workerRuns(worker, program)) runsProgram += 1;
+    slots += worker.slots;
+    free += Math.max(0, worker.slots - worker.running.size);
+  }
+  if (alive === 0) return "no live workers; start one with `deno task worker`";
+  if (program !== null && exec === 0) {
+    return "no live worker allows exec tasks; start one with --allow-exec";
+  }
+  if (program !== null && runsProgram === 0) {
+    return `no live worker allows the program "${program}" (see their --exec-allow lists)`;
+  }
+  if (free === 0) return `all ${slots} worker slot(s) are busy`;
+  return "waiting for the scheduler";
+}
