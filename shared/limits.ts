@@ -10,6 +10,16 @@ export const PROTOCOL_VERSION = 1;
 /** Largest frame payload accepted by default (configurable per cluster). */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
+/**
+ * Largest frame a client or worker accepts from an orchestrator. Replies may legitimately exceed
+ * what an orchestrator accepts from clients (a task view holds its spec plus 2 x 64 KiB of
+ * output), and orchestrators are who the client chose to trust.
+ */
+export const MAX_REPLY_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** Characters of a task's description shown in lists (the whole one is in `status`). */
+export const SUMMARY_DESCRIPTION_CHARS = 200;
+
 /** Largest datagram we send or accept (heartbeats are far smaller). */
 export const MAX_DATAGRAM_BYTES = 8 * 1024;
 

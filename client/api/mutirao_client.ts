@@ -9,7 +9,7 @@
 import { addressOf, type OrchestratorAddress } from "../../shared/config/mod.ts";
 import { RemoteError } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
-import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION } from "../../shared/limits.ts";
+import { MAX_REPLY_FRAME_BYTES, PROTOCOL_VERSION } from "../../shared/limits.ts";
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
 import { FrameTooLargeError } from "../../shared/protocol/frame.ts";
 import { connectTo, type TlsClientOptions } from "../../shared/net/connect.ts";
@@ -29,6 +29,7 @@ export interface ClientOptions {
   orchestrators: readonly OrchestratorAddress[];
   /** Total time a request may take, retries included (default 10 s). */
   timeoutMs?: number;
+  /** Largest frame accepted from orchestrators (default MAX_REPLY_FRAME_BYTES). */
   maxFrameBytes?: number;
   /** The Lamport clock to stamp requests with and advance on replies (persisted by the CLI). */
   clock?: LamportClock;
@@ -85,7 +86,7 @@ export class MutiraoClient {
     }
     this.#orchestrators = [...options.orchestrators];
     this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#maxFrameBytes = options.maxFrameBytes ?? MAX_REPLY_FRAME_BYTES;
     this.clock = options.clock ?? new LamportClock();
     this.#tls = options.tls ?? null;
   }

@@ -63,6 +63,9 @@ function parseLine(line: string, lineNo: number, keyPrefix: string): BatchItem {
     }
     return v;
   };
+  if (Array.isArray(value.exec) && !value.exec.every((a) => typeof a === "string")) {
+    throw fail(`"exec" must be an array of strings (the program and its arguments)`);
+  }
   const task = Array.isArray(value.exec)
     ? {
       kind: "exec" as const,

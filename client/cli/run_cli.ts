@@ -236,8 +236,28 @@ async function logout(context: Context): Promise<Output> {
   return { json: { loggedOut: true, user: session.user }, text: `Logged out ${session.user}` };
 }
 
-/** Requests per batch submission: well under the frame limit for typical tasks. */
+/** Tasks per batch request, and bytes (under the orchestrators' 1 MiB frame limit). */
 const BATCH_CHUNK = 1000;
+const BATCH_CHUNK_BYTES = 768 * 1024;
+
+/** Splits a batch into requests small enough for one frame each. */
+function chunkBatch<T>(items: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = JSON.stringify(item).length * 3; // UTF-8 upper bound: never overshoots
+    if (current.length > 0 && (current.length >= BATCH_CHUNK || bytes + size > BATCH_CHUNK_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
 
 async function submitBatch(context: Context, path: string): Promise<Output> {
   expectPositionals(context, 0, 0, "submit --batch FILE");
@@ -259,8 +279,7 @@ async function submitBatch(context: Context, path: string): Promise<Output> {
   const session = requireSession(context);
   const results: Array<{ id: string; duplicate: boolean; idempotencyKey: string }> = [];
   await withSessionClient(context, async (c) => {
-    for (let start = 0; start < items.length; start += BATCH_CHUNK) {
-      const chunk = items.slice(start, start + BATCH_CHUNK);
+    for (const chunk of chunkBatch(items)) {
       const reply = await c.request({ type: "submitBatch", token: session.token, tasks: chunk });
       reply.results.forEach((r, i) =>
         results.push({

@@ -126,8 +126,9 @@ export class OrchestratorNode {
   #effects: NodeEffects = emptyEffects();
   #nowMs = 0;
   #recovering = true;
-  /** Entries up to this index were durable at start: applying them again is replay, kept quiet. */
+  /** Entries up to this index were on disk at start: applying them logs nothing (replay). */
   #replayUpTo: number;
+  #quietLogs = false;
   readonly #pending = new Map<number, Pending>();
   readonly #reads = new Map<number, PendingRead>();
   #nextReadId = 1;
@@ -303,7 +304,8 @@ export class OrchestratorNode {
         this.#log.peerDisconnected(input.from, this.#nowMs);
         break;
       case "peerMessage":
-        this.#clock.receive(input.message.lamport);
+        // Bounded like a client's: a peer's clock follows ours, and one bad frame must not end ours.
+        this.#receiveFromClient(input.message.lamport);
         this.#log.step(input.from, input.message, this.#nowMs);
         break;
       default:
@@ -361,11 +363,14 @@ export class OrchestratorNode {
         );
       }
       this.#pending.clear();
-      // Workers and clients must follow the new leader.
-      for (const link of this.#workerConn.values()) this.#effects.close.push(link.conn);
+      // Workers must follow the new leader: close their connections, including those whose
+      // registration was still held while this node was catching up (else they would wait here).
+      const toClose = new Set<ConnId>([...this.#workerConn.values()].map((link) => link.conn));
+      for (const { conn } of this.#deferredWorkerMessages) toClose.add(conn);
+      this.#effects.close.push(...toClose);
+      this.#deferredWorkerMessages = [];
     }
     this.#termStartIndex = this.#log.isLeader ? this.#log.lastIndex : null;
-    if (!this.#log.isLeader) this.#deferredWorkerMessages = [];
     if (this.#log.isLeader) {
       // A new leader gives every worker a full timeout to show up (grace period).
       this.#detector.grantGrace(this.sm.workers.values(), this.#nowMs);
@@ -489,13 +494,14 @@ export class OrchestratorNode {
   }
 
   #applyEntry(entry: LogEntry): void {
-    const quiet = this.#recovering || entry.index <= this.#replayUpTo;
-    const wasRecovering = this.#recovering;
-    this.#recovering = quiet;
+    // Re-applying what was on disk at start only silences log lines: never messages, because an
+    // entry at such an index may have been replaced since by a new leader's (perhaps ours).
+    const wasQuiet = this.#quietLogs;
+    this.#quietLogs = wasQuiet || entry.index <= this.#replayUpTo;
     try {
       this.#applyOne(entry);
     } finally {
-      this.#recovering = wasRecovering;
+      this.#quietLogs = wasQuiet;
     }
   }
 
@@ -506,7 +512,7 @@ export class OrchestratorNode {
       ? this.#currentHolder(command.taskId)
       : null;
     const result = this.sm.apply(entry);
-    if ("lamport" in command) this.#clock.observe(command.lamport);
+    this.#clock.observe(this.#sm.maxLamport);
     this.#afterApply(command, result);
     if (cancelledOn !== null && result.type === "ok") {
       this.#sendToWorker(cancelledOn.workerId, {
@@ -827,7 +833,7 @@ export class OrchestratorNode {
       return;
     }
     // Only the leader serves clients: writes must go through it, and reads are linearizable there.
-    if (!this.#requireLeader(conn, request.id)) return;
+    if (!this.#requireReadyLeader(conn, request.id)) return;
     const caller = this.#authenticate(conn, request.id, tokenHash);
     if (caller === null) return;
     const user = caller.user;
@@ -1014,6 +1020,9 @@ export class OrchestratorNode {
   }
 
   #onLoginChecked(input: Extract<NodeInput, { type: "loginChecked" }>): void {
+    // A follower (or a leader still catching up) checked against accounts it may not have yet:
+    // send the client to the leader rather than answer "wrong password".
+    if (!this.#requireReadyLeader(input.conn, input.requestId)) return;
     const from = input.source === undefined ? "" : ` from ${input.source}`;
     if (input.retryAfterMs !== undefined && input.retryAfterMs > 0) {
       const seconds = Math.ceil(input.retryAfterMs / 1000);
@@ -1095,6 +1104,27 @@ export class OrchestratorNode {
       return null;
     }
     return task;
+  }
+
+  /**
+   * Like #requireLeader, and a new leader must first have applied what earlier terms committed:
+   * before that its state may lack sessions, accounts and tasks it has already acknowledged.
+   */
+  #requireReadyLeader(conn: ConnId, requestId: number | null): boolean {
+    if (!this.#requireLeader(conn, requestId)) return false;
+    if (this.#isReady()) return true;
+    this.#sendError(
+      conn,
+      requestId,
+      "unavailable",
+      `Orchestrator ${this.options.nodeId} was just elected and is catching up; retry in a moment`,
+    );
+    return false;
+  }
+
+  /** True when this node can answer clients now (a leader that has caught up). */
+  get canServeClients(): boolean {
+    return this.#isReady();
   }
 
   #requireLeader(conn: ConnId, requestId: number | null): boolean {
@@ -1399,7 +1429,7 @@ export class OrchestratorNode {
   }
 
   #logLine(level: "debug" | "info" | "warn" | "error", message: string): void {
-    if (this.#recovering) return;
+    if (this.#recovering || this.#quietLogs) return;
     this.#effects.log.push({ level, message });
   }
 }

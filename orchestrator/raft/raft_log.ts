@@ -51,6 +51,11 @@ export interface RaftOptions {
   snapshotChunkBytes?: number;
   /** Entries kept in memory behind the latest snapshot, so slightly lagging followers need no snapshot. */
   catchUpEntries?: number;
+  /**
+   * Checks a snapshot received from a leader before it replaces this node's state; a snapshot
+   * it refuses is dropped (and not acknowledged). Default: accept.
+   */
+  acceptSnapshot?: (data: Uint8Array) => boolean;
 }
 
 export interface RaftRestore {
@@ -100,6 +105,7 @@ interface IncomingSnapshot {
 }
 
 const DEFAULTS = {
+  acceptSnapshot: (_data: Uint8Array) => true,
   maxEntriesPerMessage: 512,
   maxInflightMessages: 32,
   snapshotChunkBytes: 256 * 1024,
@@ -621,11 +627,9 @@ export class RaftLog implements ConsensusLog {
     incoming.received += chunk.length;
     if (!m.done) return reply(incoming.received, false, false);
     this.#incoming = null;
-    this.#installSnapshot({
-      index: incoming.index,
-      term: incoming.term,
-      data: concat(incoming.chunks),
-    });
+    const data = concat(incoming.chunks);
+    if (!this.#options.acceptSnapshot(data)) return reply(0, false, false); // corrupt: start over
+    this.#installSnapshot({ index: incoming.index, term: incoming.term, data });
     reply(incoming.received, true, true);
   }
 
@@ -661,6 +665,8 @@ export class RaftLog implements ConsensusLog {
     this.#heardFrom(p);
     p.readCtxAcked = Math.max(p.readCtxAcked, m.readCtx);
     if (m.success) {
+      // A follower cannot hold entries this leader never had: such an answer is bogus.
+      if (m.matchIndex > this.#log.lastIndex) return;
       if (m.matchIndex > p.match) p.match = m.matchIndex;
       p.next = Math.max(p.next, p.match + 1);
       p.probing = false;
@@ -680,6 +686,7 @@ export class RaftLog implements ConsensusLog {
     const p = this.#progress.get(from)!;
     this.#heardFrom(p);
     if (m.done) {
+      if (m.snapshotIndex > this.#log.lastIndex) return; // bogus: past anything we ever sent
       p.match = Math.max(p.match, m.snapshotIndex);
       p.next = Math.max(p.next, p.match + 1);
       p.sending = null;

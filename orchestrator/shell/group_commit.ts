@@ -85,7 +85,10 @@ export class GroupCommit {
         term: snapshot.term,
         data: snapshot.data,
       });
-      this.#last = { index: snapshot.index, term: snapshot.term };
+      // A local snapshot can trail entries already written: never move the report backwards.
+      if (this.#last === null || snapshot.index > this.#last.index) {
+        this.#last = { index: snapshot.index, term: snapshot.term };
+      }
     }
     if (hardState !== null) this.#storage.setHardState(hardState);
     if (entries.length > 0) {

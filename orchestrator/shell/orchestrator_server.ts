@@ -29,6 +29,7 @@ import { type ConnId, type NodeEffects, type NodeInput, OrchestratorNode } from 
 import { RaftLog } from "../raft/mod.ts";
 import { type LogStorage, openFileLogStorage, type RecoveredLog } from "../storage/mod.ts";
 import {
+  isRestorableSnapshot,
   restoreSnapshot,
   type StateSnapshot,
   takeSnapshot,
@@ -212,6 +213,7 @@ export class OrchestratorServer {
       electionTimeoutMaxMs: config.electionTimeoutMaxMs,
       heartbeatIntervalMs: config.raftHeartbeatIntervalMs,
       catchUpEntries: config.snapshotCatchUpEntries,
+      acceptSnapshot: isRestorableSnapshot,
       // Election jitter must differ between nodes and runs; it need not be secret.
       rng: createPrng(crypto.getRandomValues(new Uint32Array(1))[0]),
     }, {
@@ -493,7 +495,10 @@ export class OrchestratorServer {
 
   async #login(connId: ConnId, request: Extract<ClientToOrchestrator, { type: "login" }>) {
     const source = this.#conns.get(connId)?.remoteHost ?? "unknown";
-    const outcome = await this.#loginChecker.check(request.user, request.password, source);
+    // Only a leader that has caught up checks passwords (and counts failures); others redirect.
+    const outcome = this.#node.canServeClients
+      ? await this.#loginChecker.check(request.user, request.password, source)
+      : { kind: "wrong" as const };
     if (this.#stopped) return;
     this.#step({
       type: "loginChecked",

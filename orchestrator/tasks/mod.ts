@@ -6,7 +6,12 @@ export * from "./commands.ts";
 export * from "./records.ts";
 export { TaskQueue } from "./task_queue.ts";
 export { TaskStateMachine } from "./task_state_machine.ts";
-export { restoreSnapshot, SNAPSHOT_FORMAT, takeSnapshot } from "./state_snapshot.ts";
+export {
+  isRestorableSnapshot,
+  restoreSnapshot,
+  SNAPSHOT_FORMAT,
+  takeSnapshot,
+} from "./state_snapshot.ts";
 export type { StateSnapshot } from "./state_snapshot.ts";
 export { findInvariantViolations } from "./invariants.ts";
 export { listTasks, toTaskSummary, toTaskView, toWorkerView } from "./views.ts";

@@ -9,6 +9,7 @@ import type { TaskState } from "../../shared/protocol/messages.ts";
 import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
 import { TaskQueue } from "./task_queue.ts";
 import { TaskStateMachine } from "./task_state_machine.ts";
+import { findInvariantViolations } from "./invariants.ts";
 
 /** Bumped when the snapshot layout changes incompatibly. */
 export const SNAPSHOT_FORMAT = 1;
@@ -89,4 +90,20 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
   sm.users = new Map(snapshot.users.map((u) => [u.name, u]));
   assert(sm.tasks.size === snapshot.tasks.length, "snapshot holds a task id twice");
   return sm;
+}
+
+/**
+ * Whether bytes are a snapshot this build can restore into a consistent state (used before
+ * installing a snapshot received from a leader, so a corrupt one cannot take a node down).
+ */
+export function isRestorableSnapshot(data: Uint8Array): boolean {
+  try {
+    const value = JSON.parse(new TextDecoder().decode(data)) as StateSnapshot;
+    if (value === null || typeof value !== "object" || value.format !== SNAPSHOT_FORMAT) {
+      return false;
+    }
+    return findInvariantViolations(restoreSnapshot(value)).length === 0;
+  } catch {
+    return false; // not JSON, or not the shape restoreSnapshot expects: refuse it
+  }
 }

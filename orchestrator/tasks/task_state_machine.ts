@@ -386,9 +386,14 @@ export class TaskStateMachine {
     workerId: string | null,
     detail: string | null,
   ): void {
+    // Histories stay in Lamport order even if a (buggy or hostile) leader stamped an event too
+    // early: every replica moves it just after the last one, the same way.
+    const last = task.history[task.history.length - 1];
+    const lamport = last === undefined ? stamp.lamport : Math.max(stamp.lamport, last.lamport + 1);
+    if (lamport > this.maxLamport) this.maxLamport = lamport;
     task.history.push({
       event,
-      lamport: stamp.lamport,
+      lamport,
       node: stamp.node,
       atMs: stamp.atMs,
       attempt: task.attempt,

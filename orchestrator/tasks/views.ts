@@ -10,6 +10,7 @@ import type {
   WorkerView,
 } from "../../shared/protocol/messages.ts";
 import type { TaskRecord, WorkerRecord } from "./records.ts";
+import { SUMMARY_DESCRIPTION_CHARS } from "../../shared/limits.ts";
 import type { TaskStateMachine } from "./task_state_machine.ts";
 
 export function toTaskView(task: TaskRecord, waitingReason: string | null): TaskView {
@@ -34,7 +35,9 @@ export function toTaskSummary(task: TaskRecord): TaskSummary {
     id: task.id,
     owner: task.owner,
     state: task.state,
-    description: task.spec.description,
+    description: task.spec.description.length > SUMMARY_DESCRIPTION_CHARS
+      ? `${task.spec.description.slice(0, SUMMARY_DESCRIPTION_CHARS - 1)}…`
+      : task.spec.description,
     kind: task.spec.kind,
     attempt: task.attempt,
     workerId: task.workerId,

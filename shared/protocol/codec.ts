@@ -109,7 +109,7 @@ export function decodeValue<T>(value: unknown, dir: Direction<T>): Decoded<T> {
     return fail(
       "unsupported_version",
       `Unsupported protocol version ${
-        JSON.stringify(record.v)
+        describeSeen(record.v)
       }: this node speaks version ${PROTOCOL_VERSION}`,
       requestId,
     );
@@ -162,7 +162,7 @@ function describeIssue(issue: z.core.$ZodIssue, record: Record<string, unknown>)
   }
   const path = issue.path.map(String).join(".");
   const seen = valueAt(record, issue.path);
-  const seenText = seen === undefined ? "missing" : `got ${truncate(JSON.stringify(seen) ?? "")}`;
+  const seenText = seen === undefined ? "missing" : `got ${describeSeen(seen)}`;
   return `field "${path}": ${issue.message.replace(/^Invalid input: /, "")} (${seenText})`;
 }
 
@@ -173,6 +173,15 @@ function valueAt(record: unknown, path: readonly PropertyKey[]): unknown {
     current = (current as Record<PropertyKey, unknown>)[key];
   }
   return current;
+}
+
+/** A short description of a value for an error message: never the whole of a large value. */
+function describeSeen(value: unknown): string {
+  if (typeof value === "object" && value !== null) {
+    return Array.isArray(value) ? "an array" : "an object";
+  }
+  if (typeof value === "string") return `"${truncate(value)}"`;
+  return truncate(String(value));
 }
 
 function truncate(text: string, max = 60): string {

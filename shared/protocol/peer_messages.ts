@@ -14,8 +14,13 @@ const envelope = {
   lamport: z.number().int().nonnegative().max(LAMPORT_MAX),
 };
 
-const term = nonNegInt;
-const logIndex = nonNegInt;
+/**
+ * Terms and indexes stay below 2^52: a node adds 1 to them, and a hostile frame near 2^53 would
+ * otherwise push it past the integers JavaScript counts exactly.
+ */
+const RAFT_NUMBER_MAX = 2 ** 52;
+const term = z.number().int().nonnegative().max(RAFT_NUMBER_MAX);
+const logIndex = z.number().int().nonnegative().max(RAFT_NUMBER_MAX);
 
 /** A vote request; with `preVote` it asks "would you vote for me?" without disturbing anyone. */
 export const RequestVoteSchema = z.object({

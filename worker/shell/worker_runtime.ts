@@ -7,6 +7,7 @@
 import { addressOf, type OrchestratorAddress } from "../../shared/config/mod.ts";
 import type { Logger } from "../../shared/log.ts";
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
+import { MAX_REPLY_FRAME_BYTES } from "../../shared/limits.ts";
 import type { ClusterKeys } from "../../shared/auth/node_auth.ts";
 import { connectTo, type TlsClientOptions } from "../../shared/net/connect.ts";
 import { canonicalHeartbeat, signDatagram } from "../../shared/net/datagram_guard.ts";
@@ -144,7 +145,10 @@ export class WorkerRuntime {
       this.#options.logger.debug((error as Error).message);
       return "failed";
     }
-    const conn = new FramedConnection(raw, { maxFrameBytes: this.#options.maxFrameBytes });
+    // Assignments carry whole task specs: accept what an orchestrator may legitimately send.
+    const conn = new FramedConnection(raw, {
+      maxFrameBytes: Math.max(this.#options.maxFrameBytes, MAX_REPLY_FRAME_BYTES),
+    });
     let welcomed = false;
     let redirected = false;
     try {
