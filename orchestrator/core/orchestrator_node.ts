@@ -147,6 +147,8 @@ export class OrchestratorNode {
   readonly #submitLimiter: RateLimiter;
   /** Datagrams the shell dropped, by reason (reported by `cluster`). */
   readonly #droppedDatagrams = { malformed: 0, forged: 0, stale: 0, replayed: 0 };
+  /** Index of the last account proposed from the bootstrap configuration (0 if none yet). */
+  #bootstrapIndex = 0;
   /** The term in which this leader last created missing bootstrap accounts. */
   #bootstrappedTerm = -1;
   /** Worker messages received before this leader was ready, replayed once it is. */
@@ -393,7 +395,8 @@ export class OrchestratorNode {
         "info",
         `Creating account "${user.name}" (${user.role}) from the bootstrap configuration`,
       );
-      this.#propose({ type: "userAdded", ...user, atMs: this.#nowMs });
+      const index = this.#propose({ type: "userAdded", ...user, atMs: this.#nowMs });
+      if (index !== null) this.#bootstrapIndex = index;
     }
   }
 
@@ -1112,7 +1115,7 @@ export class OrchestratorNode {
    */
   #requireReadyLeader(conn: ConnId, requestId: number | null): boolean {
     if (!this.#requireLeader(conn, requestId)) return false;
-    if (this.#isReady()) return true;
+    if (this.canServeClients) return true;
     this.#sendError(
       conn,
       requestId,
@@ -1124,7 +1127,9 @@ export class OrchestratorNode {
 
   /** True when this node can answer clients now (a leader that has caught up). */
   get canServeClients(): boolean {
-    return this.#isReady();
+    // Also wait for the bootstrap accounts this leader proposed, so a right password is not
+    // refused in the first moments of a new cluster.
+    return this.#isReady() && this.#sm.appliedIndex >= this.#bootstrapIndex;
   }
 
   #requireLeader(conn: ConnId, requestId: number | null): boolean {

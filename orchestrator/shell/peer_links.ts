@@ -94,7 +94,7 @@ export class PeerLinks {
     const { peer } = link;
     let raw: Deno.Conn;
     try {
-      raw = await connectTo(peer, this.#options.tls);
+      raw = await connectTo(peer, this.#options.tls, 2000);
     } catch (error) {
       this.#failed(link, `Cannot reach peer ${peer.id}: ${(error as Error).message}`);
       return;

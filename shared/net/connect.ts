@@ -24,15 +24,16 @@ export async function loadTlsClientOptions(caFile: string): Promise<TlsClientOpt
 }
 
 /**
- * Connects to host:port, with TLS when `tls` is given.
- * @throws {Error} saying what failed (refused, TLS verification) and what to check.
+ * Connects to host:port, with TLS when `tls` is given, giving up after `timeoutMs` if set.
+ * @throws {Error} saying what failed (refused, timed out, TLS verification) and what to check.
  */
 export async function connectTo(
   target: { host: string; port: number },
   tls: TlsClientOptions | null,
+  timeoutMs?: number,
 ): Promise<Deno.Conn> {
   const address = `${target.host}:${target.port}`;
-  try {
+  const attempt = async (): Promise<Deno.Conn> => {
     if (tls === null) return await Deno.connect({ hostname: target.host, port: target.port });
     const conn = await Deno.connectTls({
       hostname: target.host,
@@ -42,11 +43,30 @@ export async function connectTo(
     // Complete the handshake now, so a certificate problem is reported as one (not as a read error).
     await conn.handshake();
     return conn;
+  };
+  try {
+    return timeoutMs === undefined ? await attempt() : await withDeadline(attempt(), timeoutMs);
   } catch (error) {
     const why = (error as Error).message;
     const hint = tls !== null && /certificate|handshake|InvalidContentType|corrupt|peer/i.test(why)
       ? " (is this orchestrator serving TLS with a certificate from the configured CA?)"
       : "";
     throw new Error(`Cannot connect to ${address}: ${why}${hint}`, { cause: error });
+  }
+}
+
+/** Races a connection attempt against a deadline; a connection that wins too late is closed. */
+async function withDeadline(pending: Promise<Deno.Conn>, timeoutMs: number): Promise<Deno.Conn> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([pending, deadline]);
+  } catch (error) {
+    pending.then((conn) => conn.close(), () => {/* it failed too: nothing to close */});
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
 }

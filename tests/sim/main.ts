@@ -12,18 +12,24 @@
  */
 import { parseArgs } from "node:util";
 import { createPrng } from "../../shared/prng.ts";
-import { type KnownBugPolicy, STRICT, TOLERATE_KNOWN_BUGS } from "./known_bugs.ts";
+import {
+  KNOWN_BUG_IDS,
+  type KnownBugPolicy,
+  OPEN_KNOWN_BUG_IDS,
+  STRICT,
+  TOLERATE_KNOWN_BUGS,
+} from "./known_bugs.ts";
 import { runSeed, type SeedSummary, SimFailure } from "./run_seed.ts";
 import { describeParams, drawParams } from "./sim_params.ts";
 
 const USAGE = `Usage:
-  deno task sim --seed S [--trace] [--strict]
+  deno task sim --seed S [--trace] [--strict | --fail-on ID,...]
       replay one seed; --trace prints every trace line
-  deno task sim --seeds N [--start K] [--keep-going] [--strict]
+  deno task sim --seeds N [--start K] [--keep-going] [--strict | --fail-on ID,...]
       run N seeds from K (default 1); --keep-going reports every failing seed, not just the first
 
 Known product bugs (tests/sim/known_bugs.ts) are counted and reported, not failed on, as in CI;
---strict fails on them like on any other violation.
+--strict fails on all of them like on any other violation, --fail-on on those named.
 `;
 
 /** The totals a soak reports. */
@@ -51,18 +57,40 @@ function parseSeed(text: string | undefined, flag: string): number {
   return value;
 }
 
-function replayCommand(seed: number, strict: boolean): string {
-  return `deno task sim --seed ${seed}${strict ? " --strict" : ""}`;
+/** The known bugs a run fails on: none (as CI), all (--strict), or those named (--fail-on). */
+interface Strictness {
+  policy: KnownBugPolicy;
+  /** The flag that reproduces this strictness ("" for the default). */
+  flag: string;
 }
 
-function reportFailure(failure: SimFailure, strict: boolean, showTail: boolean): void {
+function strictness(strict: boolean, failOn: string | undefined): Strictness {
+  if (strict) return { policy: STRICT, flag: " --strict" };
+  if (failOn === undefined) return { policy: TOLERATE_KNOWN_BUGS, flag: "" };
+  const ids = failOn.split(",");
+  for (const id of ids) {
+    if (!(KNOWN_BUG_IDS as readonly string[]).includes(id)) {
+      throw new RangeError(
+        `Invalid --fail-on: unknown bug "${id}" (known: ${KNOWN_BUG_IDS.join(", ")})`,
+      );
+    }
+  }
+  const tolerated = new Set(OPEN_KNOWN_BUG_IDS.filter((id) => !ids.includes(id)));
+  return { policy: { tolerated }, flag: ` --fail-on ${ids.join(",")}` };
+}
+
+function replayCommand(seed: number, flag: string): string {
+  return `deno task sim --seed ${seed}${flag}`;
+}
+
+function reportFailure(failure: SimFailure, flag: string, showTail: boolean): void {
   console.error(`FAILED ${failure.message}`);
   if (showTail) {
     console.error("--- trace tail ---");
     for (const line of failure.traceTail) console.error(line);
     console.error("---");
   }
-  console.log(replayCommand(failure.seed, strict));
+  console.log(replayCommand(failure.seed, flag));
 }
 
 function describeKnownBugHits(s: SeedSummary): string {
@@ -71,13 +99,16 @@ function describeKnownBugHits(s: SeedSummary): string {
   return hits.length === 0 ? "" : `; KNOWN BUGS hit (tolerated): ${hits.join(", ")}${stopped}`;
 }
 
-async function replay(seed: number, options: { trace: boolean; strict: boolean }): Promise<number> {
+async function replay(
+  seed: number,
+  options: { trace: boolean; strictness: Strictness },
+): Promise<number> {
   const params = drawParams(seed, createPrng(seed));
   console.log(`seed ${seed}: ${describeParams(params)}`);
   try {
     const s = await runSeed(seed, {
       trace: options.trace ? { echo: (line) => console.log(line) } : {},
-      knownBugs: options.strict ? STRICT : TOLERATE_KNOWN_BUGS,
+      knownBugs: options.strictness.policy,
     });
     console.log(
       `ok: ${s.simulatedMs} simulated ms, ${s.events} events, ${s.tasks} tasks ` +
@@ -91,7 +122,7 @@ async function replay(seed: number, options: { trace: boolean; strict: boolean }
     return 0;
   } catch (error) {
     if (!(error instanceof SimFailure)) throw error;
-    reportFailure(error, options.strict, !options.trace);
+    reportFailure(error, options.strictness.flag, !options.trace);
     return 1;
   }
 }
@@ -99,9 +130,9 @@ async function replay(seed: number, options: { trace: boolean; strict: boolean }
 async function soak(
   count: number,
   start: number,
-  options: { keepGoing: boolean; strict: boolean },
+  options: { keepGoing: boolean; strictness: Strictness },
 ): Promise<number> {
-  const policy: KnownBugPolicy = options.strict ? STRICT : TOLERATE_KNOWN_BUGS;
+  const { policy, flag } = options.strictness;
   const totals = Object.fromEntries(TOTALS.map((k) => [k, 0])) as Totals;
   let passed = 0;
   const failures: SimFailure[] = [];
@@ -116,7 +147,7 @@ async function soak(
       if (!(error instanceof SimFailure)) throw error;
       if (!options.keepGoing) {
         console.error(`after ${passed} passing seed(s):`);
-        reportFailure(error, options.strict, true);
+        reportFailure(error, flag, true);
         return 1;
       }
       failures.push(error);
@@ -150,7 +181,7 @@ async function soak(
   for (const [id, { hits, seeds }] of known) {
     console.log(
       `KNOWN BUG ${id} (tolerated): ${hits} hit(s) in ${seeds.length} seed(s); ` +
-        `replay: ${replayCommand(seeds[0], true)}`,
+        `replay: ${replayCommand(seeds[0], ` --fail-on ${id}`)}`,
     );
   }
   if (stoppedEarly.length > 0) {
@@ -158,7 +189,7 @@ async function soak(
   }
   if (failures.length === 0) return 0;
   console.error(`${failures.length} seed(s) failed; replay the first with:`);
-  console.log(replayCommand(failures[0].seed, options.strict));
+  console.log(replayCommand(failures[0].seed, flag));
   return 1;
 }
 
@@ -171,6 +202,7 @@ async function main(args: string[]): Promise<number> {
       start: { type: "string" },
       trace: { type: "boolean", default: false },
       strict: { type: "boolean", default: false },
+      "fail-on": { type: "string" },
       "keep-going": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -180,16 +212,17 @@ async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  const chosen = strictness(values.strict, values["fail-on"]);
   if (values.seed !== undefined) {
     return await replay(parseSeed(values.seed, "--seed"), {
       trace: values.trace,
-      strict: values.strict,
+      strictness: chosen,
     });
   }
   if (values.seeds !== undefined) {
     const count = parseSeed(values.seeds, "--seeds");
     const start = values.start === undefined ? 1 : parseSeed(values.start, "--start");
-    return await soak(count, start, { keepGoing: values["keep-going"], strict: values.strict });
+    return await soak(count, start, { keepGoing: values["keep-going"], strictness: chosen });
   }
   console.error(USAGE);
   return 2;

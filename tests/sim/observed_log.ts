@@ -17,7 +17,7 @@ import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 /** One thing a node applied, in order. */
 export type Applied =
   | { kind: "entry"; entry: LogEntry }
-  | { kind: "snapshot"; index: number; term: number };
+  | { kind: "snapshot"; index: number; term: number; discardLog: boolean };
 
 /** Forwards every call to `inner`; `drain()` also records what the node will apply. */
 export class ObservedLog implements ConsensusLog {
@@ -102,7 +102,8 @@ export class ObservedLog implements ConsensusLog {
     // The node installs the snapshot first, then applies the committed entries (OrchestratorNode#pump).
     if (out.snapshot !== null) {
       this.#snapshotsInstalled += 1;
-      this.#applied.push({ kind: "snapshot", index: out.snapshot.index, term: out.snapshot.term });
+      const { index, term, discardLog } = out.snapshot;
+      this.#applied.push({ kind: "snapshot", index, term, discardLog });
     }
     for (const entry of out.committed) this.#applied.push({ kind: "entry", entry });
     return out;

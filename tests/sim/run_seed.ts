@@ -105,6 +105,7 @@ async function runPhases(world: World): Promise<void> {
   const p = world.params;
   world.note(`seed ${p.seed}`);
   bootWorld(world);
+  probeStrandedWorkers(world);
   const chaos = new Chaos(world);
   chaos.start();
   await world.run(p.chaosMs);
@@ -118,6 +119,12 @@ async function runPhases(world: World): Promise<void> {
   });
   if (world.hasFailed) throw world.failure;
   if (!converged) {
+    const stranded = world.strandedWorkers(STRANDED_AFTER_MS);
+    if (stranded.length > 0) {
+      world.knownBug("strandedWorkerRegistration", `no convergence: ${stranded[0]}`, {
+        fatal: true,
+      });
+    }
     const stuck = world.orchestrators.find((o) => o.isAlive && o.underReport !== null);
     if (stuck !== undefined) {
       world.knownBug("groupCommitUnderReport", `no convergence: ${stuck.underReport}`, {
@@ -131,6 +138,23 @@ async function runPhases(world: World): Promise<void> {
   }
   checkConverged(world);
   world.note(`converged at ${world.nowMs} ms`);
+}
+
+/** A registration still unanswered this long after its orchestrator changed role is stranded. */
+const STRANDED_AFTER_MS = 2000;
+
+/** Every simulated second, looks for workers stranded on a follower (known bug). */
+function probeStrandedWorkers(world: World): void {
+  const reported = new Set<string>();
+  const probe = () => {
+    for (const description of world.strandedWorkers(STRANDED_AFTER_MS)) {
+      if (reported.has(description)) continue;
+      reported.add(description);
+      world.knownBug("strandedWorkerRegistration", description);
+    }
+    world.schedule(1000, null, probe);
+  };
+  world.schedule(1000, null, probe);
 }
 
 /** The summary of a finished world. */

@@ -6,47 +6,31 @@
  * checkers after every step.
  * @module
  */
-import {
-  type ConnId,
-  type NodeEffects,
-  type NodeInput,
-  type NodeOptions,
+import type {
+  ConnId,
+  NodeEffects,
+  NodeInput,
   OrchestratorNode,
 } from "../../orchestrator/core/mod.ts";
-import { LoginThrottle } from "../../orchestrator/core/login_throttle.ts";
-import { RaftLog } from "../../orchestrator/raft/mod.ts";
-// The real persistence queue (the shell has no mod.ts): the simulated shell uses it as is.
-import { GroupCommit } from "../../orchestrator/shell/group_commit.ts";
 import { MemoryLogStorage, type RecoveredLog } from "../../orchestrator/storage/mod.ts";
-import {
-  restoreSnapshot,
-  type StateSnapshot,
-  takeSnapshot,
-  TaskStateMachine,
-} from "../../orchestrator/tasks/mod.ts";
+import { takeSnapshot } from "../../orchestrator/tasks/mod.ts";
 import { hashToken } from "../../shared/auth/mod.ts";
 import { canonicalHeartbeat, DatagramGuard } from "../../shared/net/datagram_guard.ts";
-import { createPrng } from "../../shared/prng.ts";
 import type { ClientToOrchestrator, Hello } from "../../shared/protocol/messages.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import { describeMessage, describePeer } from "./describe.ts";
 import type { ConnEnd, Listener, SimConnection } from "./network.ts";
-import { ObservedLog } from "./observed_log.ts";
+import type { ObservedLog } from "./observed_log.ts";
 import { checkErrorReply, contextOf, type RequestContext } from "./reply_checks.ts";
-import { type CrashMode, type LogPosition, SimDisk } from "./sim_disk.ts";
+import type { CrashMode, SimDisk } from "./sim_disk.ts";
+import { type LoginVerdict, SimLoginChecker } from "./sim_login.ts";
+import { buildNode } from "./sim_node_factory.ts";
+import { SimPersistence } from "./sim_persistence.ts";
 import { DIRECTIONS, overTheWire } from "./wire.ts";
 import type { World } from "./world.ts";
 
 /** OrchestratorServer's allowed clock skew for heartbeats. */
 const DATAGRAM_MAX_SKEW_MS = 10_000;
-
-/** A session lasts longer than any run: expiry is not what the simulation explores. */
-const TOKEN_TTL_MS = 24 * 3600 * 1000;
-
-/** Stands in for scrypt (slow, and salted at random): one password, one "hash". */
-function simPasswordHash(password: string): string {
-  return `scrypt$sim$${password}`;
-}
 
 interface ConnState {
   conn: SimConnection;
@@ -70,22 +54,18 @@ export class SimOrchestrator implements Listener {
   #isAlive = false;
   #node: OrchestratorNode | null = null;
   #log: ObservedLog | null = null;
-  #disk: SimDisk | null = null;
-  #commit: GroupCommit | null = null;
-  #jobsEnqueued = 0;
-  #jobsDone = 0;
+  #persistence: SimPersistence | null = null;
   #conns = new Map<ConnId, ConnState>();
   #nextConnId = 1;
-  #throttle = new LoginThrottle();
+  #login: SimLoginChecker;
   #datagramGuard: DatagramGuard;
   #lastSnapshotIndex = 0;
   #isSnapshotting = false;
   #recovered: RecoveredLog;
   #role = "";
+  #roleSinceMs = 0;
   crashes = 0;
   snapshotsTaken = 0;
-  /** Set while the node was told less than its disk holds (known bug groupCommitUnderReport). */
-  underReport: string | null = null;
   snapshotsInstalled = 0;
 
   constructor(world: World, id: string, address: string) {
@@ -94,6 +74,7 @@ export class SimOrchestrator implements Listener {
     this.address = address;
     this.#recovered = this.memory.crash(); // a fresh store recovers empty
     this.#datagramGuard = this.#newDatagramGuard();
+    this.#login = new SimLoginChecker(world, id);
   }
 
   get isListening(): boolean {
@@ -123,6 +104,11 @@ export class SimOrchestrator implements Listener {
     return this.#isAlive ? this.#node!.consensusStatus().role : "down";
   }
 
+  /** When this node's role or term last changed (or it booted). */
+  get roleSinceMs(): number {
+    return this.#roleSinceMs;
+  }
+
   /** What the next boot starts from (what the disk recovered at the last crash). */
   get nextBoot(): RecoveredLog {
     return this.#recovered;
@@ -130,72 +116,44 @@ export class SimOrchestrator implements Listener {
 
   /** The simulated disk (for scenarios that crash at a chosen write). */
   get disk(): SimDisk | null {
-    return this.#disk;
+    return this.#persistence?.disk ?? null;
   }
 
-  /**
-   * True when persistence has nothing running outside the event queue: every
-   * queued job is done, or the disk holds an operation that only a scheduled
-   * event completes. The world drains microtasks until every node is quiet.
-   */
+  /** Set while the node was told less than its disk holds (known bug groupCommitUnderReport). */
+  get underReport(): string | null {
+    return this.#isAlive ? this.#persistence!.underReport : null;
+  }
+
+  /** Persistence has nothing running outside the agenda (see SimPersistence.isQuiet). */
   get isQuiet(): boolean {
-    return !this.#isAlive || this.#jobsEnqueued === this.#jobsDone || this.#disk!.isBusy;
+    return !this.#isAlive || this.#persistence!.isQuiet;
   }
 
   /** Starts the node from what the disk recovered. */
   boot(): void {
     const world = this.#world;
     const recovered = this.#recovered;
-    const p = world.params;
     world.checker.onBoot(this.id, recovered);
-    const sm = recovered.snapshot === null ? new TaskStateMachine() : restoreSnapshot(
-      JSON.parse(new TextDecoder().decode(recovered.snapshot.data)) as StateSnapshot,
-    );
-    const raft = new RaftLog({
-      nodeId: this.id,
-      voters: world.orchestrators.map((o) => o.id),
-      electionTimeoutMinMs: p.raft.electionTimeoutMinMs,
-      electionTimeoutMaxMs: p.raft.electionTimeoutMaxMs,
-      heartbeatIntervalMs: p.raft.heartbeatIntervalMs,
-      maxEntriesPerMessage: p.raft.maxEntriesPerMessage,
-      maxInflightMessages: p.raft.maxInflightMessages,
-      snapshotChunkBytes: p.raft.snapshotChunkBytes,
-      catchUpEntries: p.raft.catchUpEntries,
-      rng: createPrng(world.rng.int(0, 0xffffffff)),
-    }, {
-      hardState: recovered.hardState,
-      snapshot: recovered.snapshot,
-      entries: recovered.entries,
-      nowMs: world.nowMs,
-    });
+    const { node, log } = buildNode(world, this.id, recovered);
     this.#incarnation += 1;
     const incarnation = this.#incarnation;
     this.#isAlive = true;
-    this.#log = new ObservedLog(raft);
-    const lastEntry = recovered.entries.at(-1) ?? recovered.snapshot;
-    const recoveredEnd = { index: lastEntry?.index ?? 0, term: lastEntry?.term ?? 0 };
-    this.#disk = new SimDisk(this.memory, {
-      later: (run) =>
-        world.schedule(world.rng.int(p.disk.fsyncMinMs, p.disk.fsyncMaxMs), this.id, run),
-    }, { end: recoveredEnd, onError: (error) => world.fail(error) });
-    let toldEnd = recoveredEnd;
-    this.#jobsEnqueued = 0;
-    this.#jobsDone = 0;
-    this.#commit = new GroupCommit(this.#disk, {
+    this.#log = log;
+    this.#persistence = new SimPersistence(world, {
+      nodeId: this.id,
+      memory: this.memory,
+      recovered,
       onDurable: (index, term) => {
-        if (incarnation !== this.#incarnation) return;
-        world.note(`${this.id} durable: told up to ${index}/${term}`);
-        toldEnd = this.#checkToldDurable({ index, term }, toldEnd);
-        this.#step({ type: "persisted", index, term, nowMs: world.nowMs });
+        if (incarnation === this.#incarnation) {
+          this.#step({ type: "persisted", index, term, nowMs: world.nowMs });
+        }
       },
-      onError: (error) => world.fail(error),
     });
     this.#lastSnapshotIndex = recovered.snapshot?.index ?? 0;
     this.#isSnapshotting = false;
     this.#conns = new Map();
     this.#nextConnId = 1;
-    this.underReport = null;
-    this.#throttle = new LoginThrottle();
+    this.#login = new SimLoginChecker(world, this.id);
     this.#datagramGuard = this.#newDatagramGuard();
     this.#role = "";
     world.note(
@@ -205,59 +163,19 @@ export class SimOrchestrator implements Listener {
           ? `, cut a torn tail of ${recovered.repairedBytes} bytes`
           : ""),
     );
-    const options: NodeOptions = {
-      nodeId: this.id,
-      clusterId: "sim",
-      heartbeatIntervalMs: p.node.heartbeatIntervalMs,
-      missedHeartbeats: p.node.missedHeartbeats,
-      schedulerPolicy: p.node.schedulerPolicy,
-      defaultMaxAttempts: p.node.defaultMaxAttempts,
-      peers: world.orchestrators.map((o) => ({ id: o.id, address: o.address })),
-      // The cluster file's accounts, which a leader creates in the replicated state.
-      bootstrapUsers: world.users.map(({ name, password }) => ({
-        name,
-        role: "user" as const,
-        passwordHash: simPasswordHash(password),
-      })),
-    };
-    this.#node = new OrchestratorNode(options, { sm, log: this.#log, nowMs: world.nowMs });
+    this.#node = node;
     this.#afterStep();
-    this.#execute(this.#node.takeEffects());
+    this.#execute(node.takeEffects());
     this.#scheduleTick(incarnation);
-  }
-
-  /**
-   * The shell contract (NodeEffects): after a sync, report `persisted` with the last entry
-   * written. The node must learn where its durable log now ends, unless it knew already.
-   * @returns what the node now knows to be the durable end.
-   */
-  #checkToldDurable(told: LogPosition, known: LogPosition): LogPosition {
-    const end = this.#disk!.durableEnd;
-    const isEnd = (p: LogPosition) =>
-      p.index === end.index && (p.term === end.term || end.term < 0);
-    if (isEnd(told) || isEnd(known)) {
-      this.underReport = null;
-      return end;
-    }
-    this.underReport = `${this.id} was told its log is durable up to ${told.index}, but it is up ` +
-      `to ${end.index}`;
-    this.#world.knownBug(
-      "groupCommitUnderReport",
-      `${this.id}'s log is durable up to entry ${end.index} (term ${end.term}), but GroupCommit ` +
-        `reported persisted(${told.index}, ${told.term}): the node never learns that the entries ` +
-        `after ${told.index} are durable, so it neither applies nor counts them`,
-    );
-    return known;
   }
 
   /** Kills the process: what the disk had in flight fares as `mode` says. */
   crash(mode: CrashMode, keepFraction: number): void {
     if (!this.#isAlive) return;
-    this.#recovered = this.#disk!.crash(mode, keepFraction);
+    this.#recovered = this.#persistence!.crash(mode, keepFraction);
     this.#isAlive = false;
     this.#incarnation += 1;
     this.#node = null;
-    this.#commit = null;
     this.crashes += 1;
     this.#world.note(`${this.id} CRASHES (write in flight: ${mode})`);
     for (const { conn } of this.#conns.values()) conn.break("orchestrator crashed");
@@ -268,7 +186,7 @@ export class SimOrchestrator implements Listener {
   deliverPeer(from: string, message: PeerMessage): void {
     if (!this.#isAlive) return;
     const copy = overTheWire(message, DIRECTIONS.peer, {
-      validate: this.#world.params.validateWire,
+      validate: this.#world.shouldValidatePeerMessage(),
       sender: from,
     });
     this.#world.note(`${this.id} <- ${from} ${describePeer(copy)}`);
@@ -341,7 +259,7 @@ export class SimOrchestrator implements Listener {
       state.requests.delete(state.requests.keys().next().value!);
     }
     if (request.type === "login") {
-      this.#checkLogin(connId, request);
+      this.#checkLogin(connId, state, request);
       return;
     }
     this.#step({
@@ -353,20 +271,18 @@ export class SimOrchestrator implements Listener {
     });
   }
 
-  /**
-   * LoginChecker: throttled per user name and per source, then the password checked against
-   * the accounts in this node's replicated state (read when the check starts, as the real
-   * shell does), which takes a while (scrypt, off the event loop).
-   */
-  #checkLogin(connId: ConnId, request: Extract<ClientToOrchestrator, { type: "login" }>): void {
-    const world = this.#world;
+  /** The password check, as LoginChecker does it, then the node's `loginChecked`. */
+  #checkLogin(
+    connId: ConnId,
+    state: ConnState,
+    request: Extract<ClientToOrchestrator, { type: "login" }>,
+  ): void {
     const incarnation = this.#incarnation;
-    const source = this.#conns.get(connId)?.conn.remote ?? "unknown";
-    const keys = [`user:${request.user}`, `addr:${source}`];
-    const step = (
-      session: Extract<NodeInput, { type: "loginChecked" }>["session"],
-      retryAfterMs?: number,
-    ) =>
+    const node = this.#node!;
+    const account = node.sm.users.get(request.user);
+    const source = state.conn.remote;
+    const answer = ({ session, retryAfterMs }: LoginVerdict) => {
+      if (incarnation !== this.#incarnation) return;
       this.#step({
         type: "loginChecked",
         conn: connId,
@@ -376,25 +292,14 @@ export class SimOrchestrator implements Listener {
         session,
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
         source,
-        nowMs: world.nowMs,
+        nowMs: this.#world.nowMs,
       });
-    const waitMs = this.#throttle.waitMs(keys, world.nowMs);
-    if (waitMs > 0) return step(null, waitMs);
-    const account = this.#node!.sm.users.get(request.user);
-    const context = this.#conns.get(connId)?.requests.get(request.id);
-    if (context !== undefined) {
-      context.wasCheckedByLeaderWithAccount = account !== undefined && this.isLeader;
-    }
-    world.schedule(world.rng.int(1, 30), this.id, () => {
-      if (incarnation !== this.#incarnation) return;
-      if (account?.passwordHash !== simPasswordHash(request.password)) {
-        this.#throttle.recordFailure(keys, world.nowMs);
-        return step(null);
-      }
-      this.#throttle.recordSuccess(keys);
-      const token = world.newToken(this.id);
-      step({ token, tokenHash: hashToken(token), expiresAtMs: world.nowMs + TOKEN_TTL_MS });
-    });
+    };
+    // Only a leader that has caught up checks passwords (and counts failures); others redirect.
+    if (!node.canServeClients) return answer({ session: null });
+    const context = state.requests.get(request.id);
+    if (context !== undefined) context.wasCheckedByLeaderWithAccount = account !== undefined;
+    this.#login.check({ user: request.user, password: request.password, source, account }, answer);
   }
 
   #newDatagramGuard(): DatagramGuard {
@@ -435,6 +340,7 @@ export class SimOrchestrator implements Listener {
     const applied = log.takeApplied();
     if (applied.length > 0) {
       world.checker.onApplied(this.id, applied);
+      this.#persistence!.noteApplied(applied);
       world.checker.checkState(this.id, this.#node!.sm);
       this.snapshotsInstalled = log.snapshotsInstalled;
     }
@@ -443,6 +349,7 @@ export class SimOrchestrator implements Listener {
     if (role !== this.#role) {
       if (log.isLeader) world.stats.leaderElections += 1;
       this.#role = role;
+      this.#roleSinceMs = world.nowMs;
       world.note(`${this.id} is ${role}`);
     }
   }
@@ -499,14 +406,7 @@ export class SimOrchestrator implements Listener {
   }
 
   #enqueue(persist: NodeEffects["persist"], afterDurable: (() => void) | null): void {
-    this.#jobsEnqueued += 1;
-    this.#commit!.enqueue({
-      persist,
-      afterDurable: () => {
-        this.#jobsDone += 1;
-        afterDurable?.();
-      },
-    });
+    this.#persistence!.enqueue(persist, afterDurable);
   }
 
   #sendPeer(to: string, message: PeerMessage): void {

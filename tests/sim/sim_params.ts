@@ -103,6 +103,43 @@ export interface SimParams {
 
 /** Draws a scenario from `rng` (the seed's PRNG, before it drives the run). */
 export function drawParams(seed: number, rng: Rng): SimParams {
+  const params = drawBase(seed, rng);
+  if (rng.chance(0.25)) stormConsensus(params, rng);
+  return params;
+}
+
+/**
+ * A quarter of the seeds: frequent, short orchestrator faults under steady writes, so terms
+ * change often while entries are in flight — where subtle Raft bugs (Raft paper figure 8, votes
+ * for stale logs, lost acknowledgements) hide.
+ */
+function stormConsensus(p: SimParams, rng: Rng): void {
+  p.orchestrators = rng.pick([3, 5, 5]);
+  p.clients = rng.int(2, 4);
+  p.submissionsPerClient = rng.int(8, 20);
+  p.thinkMsMax = rng.int(5, 60);
+  p.network.latencyMaxMs = rng.int(10, 30);
+  p.faults = {
+    ...p.faults,
+    meanGapMs: rng.int(150, 500),
+    weights: {
+      crashOrchestrator: 4,
+      pauseOrchestrator: 2,
+      crashWorker: rng.int(0, 1),
+      pauseWorker: 0,
+      stopWorker: 0,
+      partition: 3,
+      asymmetricPartition: 2,
+      isolateLeader: 4,
+      breakConnection: rng.int(0, 1),
+    },
+    downMsMax: rng.int(200, 1000),
+    outageMsMax: rng.int(200, 1000),
+    maxOrchestratorsDown: Math.floor(p.orchestrators / 2),
+  };
+}
+
+function drawBase(seed: number, rng: Rng): SimParams {
   const orchestrators = rng.pick([1, 3, 3, 3, 3, 5, 5]);
   const workers = rng.int(1, 4);
   const raftHeartbeat = rng.int(20, 60);
@@ -128,7 +165,7 @@ export function drawParams(seed: number, rng: Rng): SimParams {
     },
     raft: {
       electionTimeoutMinMs: electionMin,
-      electionTimeoutMaxMs: electionMin + rng.int(electionMin / 2, electionMin * 2),
+      electionTimeoutMaxMs: electionMin + rng.int(Math.floor(electionMin / 2), electionMin * 2),
       heartbeatIntervalMs: raftHeartbeat,
       maxEntriesPerMessage: rng.pick([1, 2, 4, 16, 64, 512]),
       maxInflightMessages: rng.pick([1, 2, 4, 32]),

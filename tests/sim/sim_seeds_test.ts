@@ -36,7 +36,7 @@ Deno.test(`${CI_SEEDS} seeds: chaos, heal, convergence, with safety checks after
   for (const [id, { hits, seeds }] of known) {
     console.log(
       `KNOWN PRODUCT BUG ${id} (${KNOWN_BUGS[id].where}) hit ${hits} time(s) in ${seeds.length} ` +
-        `of ${CI_SEEDS} seeds, tolerated; replay: deno task sim --seed ${seeds[0]} --strict`,
+        `of ${CI_SEEDS} seeds, tolerated; replay: deno task sim --seed ${seeds[0]} --fail-on ${id}`,
     );
   }
   if (stoppedEarly > 0) console.log(`${stoppedEarly} seed(s) stopped early by a known bug`);

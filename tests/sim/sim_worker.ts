@@ -44,6 +44,8 @@ export class SimWorker {
   #next = 0;
   #backoffMs = RECONNECT_MIN_MS;
   #tasks = new Map<string, RunningTask>();
+  /** The registration sent on the current connection and not answered yet, if any. */
+  registrationPending: { server: string; sinceMs: number } | null = null;
   /** Attempts started, over every incarnation. */
   executions = 0;
   crashes = 0;
@@ -109,6 +111,7 @@ export class SimWorker {
 
   #die(): void {
     this.#isAlive = false;
+    this.registrationPending = null;
     this.#life += 1;
     this.#core = null;
     this.#conn?.closeByRemote();
@@ -164,6 +167,7 @@ export class SimWorker {
       conn?.closeByRemote();
       if (this.#conn !== null && this.#conn === conn) {
         this.#conn = null;
+        this.registrationPending = null;
         if (life === this.#life) this.#step({ type: "disconnected", nowMs: world.nowMs });
       }
       done(redirected ? "redirected" : welcomed ? "served" : "failed");
@@ -189,8 +193,10 @@ export class SimWorker {
           if (message.type !== "welcome") return finish();
           welcomed = true;
           this.#conn = conn;
+          this.registrationPending = { server: target.id, sinceMs: world.nowMs };
           this.#step({ type: "connected", nowMs: world.nowMs });
         }
+        if (message.type === "registered") this.registrationPending = null;
         this.#step({ type: "message", message, nowMs: world.nowMs });
       },
       closed: () => finish(),

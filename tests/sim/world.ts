@@ -21,6 +21,12 @@ import { SimWorker } from "./sim_worker.ts";
 import type { Trace } from "./trace.ts";
 import { SimViolation } from "./violation.ts";
 
+/** Once healed, how often anything down (a worker that finished draining) is started again. */
+const KEEP_UP_EVERY_MS = 250;
+
+/** One Raft message in this many goes through the codec (see shouldValidatePeerMessage). */
+const PEER_VALIDATION_EVERY = 8;
+
 /** Microtask turns allowed for persistence to settle between two events. */
 const SETTLE_TURNS_MAX = 10_000;
 
@@ -50,6 +56,7 @@ export class World implements NetworkHost {
   #failure: unknown = null;
   #hasFailure = false;
   #nextToken = 1;
+  #peerMessages = 0;
 
   readonly policy: KnownBugPolicy;
   /** Keys from the cluster secret, when the scenario has one (one secret per seed). */
@@ -207,6 +214,15 @@ export class World implements NetworkHost {
     }));
   }
 
+  /**
+   * Whether to run the next Raft message through the codec: one in PEER_VALIDATION_EVERY (they
+   * are most of the traffic and the codec is the costliest part of a run). Validation never
+   * changes what happens, so sampling keeps runs identical; every other message is validated.
+   */
+  shouldValidatePeerMessage(): boolean {
+    return this.params.validateWire && this.#peerMessages++ % PEER_VALIDATION_EVERY === 0;
+  }
+
   /** Whether `password` is the right one for `user`, as the cluster file says. */
   passwordMatches(user: string, password: string): boolean {
     return this.users.some((u) => u.name === user && u.password === password);
@@ -226,6 +242,29 @@ export class World implements NetworkHost {
 
   isPaused(endpoint: string): boolean {
     return (this.#pausedUntil.get(endpoint) ?? 0) > this.#nowMs;
+  }
+
+  /**
+   * Workers whose registration an orchestrator dropped: it changed role or term after the
+   * registration arrived, `graceMs` ago or more, and the worker still has no answer (its
+   * connection is open, so it never registers again).
+   */
+  strandedWorkers(graceMs: number): string[] {
+    const stranded: string[] = [];
+    for (const w of this.workers) {
+      const pending = w.registrationPending;
+      if (!w.isAlive || pending === null) continue;
+      const server = this.orchestrators.find((o) => o.id === pending.server)!;
+      if (!server.isAlive || this.isPaused(server.id)) continue;
+      if (server.roleSinceMs <= pending.sinceMs || this.#nowMs - server.roleSinceMs < graceMs) {
+        continue;
+      }
+      stranded.push(
+        `${w.name} registered with ${server.id} at ${pending.sinceMs} ms; ${server.id} changed ` +
+          `role at ${server.roleSinceMs} ms and never answered`,
+      );
+    }
+    return stranded;
   }
 
   // ---- faults ----
@@ -300,8 +339,13 @@ export class World implements NetworkHost {
     this.note("HEAL: faults stop, the network heals, everything restarts");
     this.network.healAll();
     this.network.rates = { dropRate: 0, duplicateRate: 0, reorderRate: 0 };
-    for (const o of this.orchestrators) this.restartOrchestrator(o);
-    for (const w of this.workers) w.start();
     for (const c of this.clients) c.stop();
+    // A draining worker exits later: keep restarting whatever is down, for the rest of the run.
+    const keepUp = () => {
+      for (const o of this.orchestrators) this.restartOrchestrator(o);
+      for (const w of this.workers) w.start();
+      this.schedule(KEEP_UP_EVERY_MS, null, keepUp);
+    };
+    keepUp();
   }
 }

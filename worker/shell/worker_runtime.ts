@@ -35,6 +35,8 @@ export interface WorkerRuntimeOptions {
   onRegistered?: (workerId: string) => void;
 }
 
+/** A blackholed orchestrator must not hold the worker for the kernel's SYN timeout (minutes). */
+const CONNECT_TIMEOUT_MS = 2000;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 2000;
 
@@ -140,7 +142,7 @@ export class WorkerRuntime {
   async #session(target: OrchestratorAddress): Promise<"served" | "redirected" | "failed"> {
     let raw: Deno.Conn;
     try {
-      raw = await connectTo(target, this.#options.tls ?? null);
+      raw = await connectTo(target, this.#options.tls ?? null, CONNECT_TIMEOUT_MS);
     } catch (error) {
       this.#options.logger.debug((error as Error).message);
       return "failed";

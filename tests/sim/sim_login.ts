@@ -1,0 +1,63 @@
+/**
+ * The simulated LoginChecker (orchestrator/shell/login_checker.ts): the real
+ * LoginThrottle per user name and per source, then the password checked
+ * against the account in the node's replicated state, read when the check
+ * starts, which takes a while (scrypt runs off the event loop). Passwords are
+ * "hashed" by a stand-in, since scrypt is slow and salted at random.
+ * @module
+ */
+import { LoginThrottle } from "../../orchestrator/core/login_throttle.ts";
+import type { UserRecord } from "../../orchestrator/tasks/mod.ts";
+import { hashToken } from "../../shared/auth/mod.ts";
+import type { World } from "./world.ts";
+
+/** A session lasts longer than any run: expiry is not what the simulation explores. */
+const TOKEN_TTL_MS = 24 * 3600 * 1000;
+
+/** Stands in for scrypt: one password, one "hash" (the schema wants the `scrypt$` prefix). */
+export function simPasswordHash(password: string): string {
+  return `scrypt$sim$${password}`;
+}
+
+/** What a check concluded, as the node's `loginChecked` input carries it. */
+export interface LoginVerdict {
+  session: { token: string; tokenHash: string; expiresAtMs: number } | null;
+  /** Set when throttled: the attempt was refused unchecked. */
+  retryAfterMs?: number;
+}
+
+export class SimLoginChecker {
+  readonly #world: World;
+  readonly #nodeId: string;
+  readonly #throttle = new LoginThrottle();
+
+  constructor(world: World, nodeId: string) {
+    this.#world = world;
+    this.#nodeId = nodeId;
+  }
+
+  /**
+   * Checks a login from `source`; `done` runs on the node's own time (never when it has died:
+   * the caller checks).
+   */
+  check(
+    attempt: { user: string; password: string; source: string; account: UserRecord | undefined },
+    done: (verdict: LoginVerdict) => void,
+  ): void {
+    const world = this.#world;
+    const keys = [`user:${attempt.user}`, `addr:${attempt.source}`];
+    const waitMs = this.#throttle.waitMs(keys, world.nowMs);
+    if (waitMs > 0) return done({ session: null, retryAfterMs: waitMs });
+    world.schedule(world.rng.int(1, 30), this.#nodeId, () => {
+      if (attempt.account?.passwordHash !== simPasswordHash(attempt.password)) {
+        this.#throttle.recordFailure(keys, world.nowMs);
+        return done({ session: null });
+      }
+      this.#throttle.recordSuccess(keys);
+      const token = world.newToken(this.#nodeId);
+      done({
+        session: { token, tokenHash: hashToken(token), expiresAtMs: world.nowMs + TOKEN_TTL_MS },
+      });
+    });
+  }
+}

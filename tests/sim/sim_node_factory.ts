@@ -1,0 +1,67 @@
+/**
+ * Builds an orchestrator's pure core from what its disk recovered, as
+ * OrchestratorServer#recover does: the state machine from the snapshot, the
+ * Raft log from the hard state, snapshot and entries (wrapped so the checkers
+ * see what is applied), and the node with the cluster file's options.
+ * @module
+ */
+import { type NodeOptions, OrchestratorNode } from "../../orchestrator/core/mod.ts";
+import { RaftLog } from "../../orchestrator/raft/mod.ts";
+import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
+import {
+  restoreSnapshot,
+  type StateSnapshot,
+  TaskStateMachine,
+} from "../../orchestrator/tasks/mod.ts";
+import { createPrng } from "../../shared/prng.ts";
+import { ObservedLog } from "./observed_log.ts";
+import { simPasswordHash } from "./sim_login.ts";
+import type { World } from "./world.ts";
+
+/** A node and its observed log. */
+export interface BuiltNode {
+  node: OrchestratorNode;
+  log: ObservedLog;
+}
+
+/** Recovers orchestrator `nodeId` from `recovered`; its election jitter comes from the world's PRNG. */
+export function buildNode(world: World, nodeId: string, recovered: RecoveredLog): BuiltNode {
+  const p = world.params;
+  const sm = recovered.snapshot === null ? new TaskStateMachine() : restoreSnapshot(
+    JSON.parse(new TextDecoder().decode(recovered.snapshot.data)) as StateSnapshot,
+  );
+  const raft = new RaftLog({
+    nodeId,
+    voters: world.orchestrators.map((o) => o.id),
+    electionTimeoutMinMs: p.raft.electionTimeoutMinMs,
+    electionTimeoutMaxMs: p.raft.electionTimeoutMaxMs,
+    heartbeatIntervalMs: p.raft.heartbeatIntervalMs,
+    maxEntriesPerMessage: p.raft.maxEntriesPerMessage,
+    maxInflightMessages: p.raft.maxInflightMessages,
+    snapshotChunkBytes: p.raft.snapshotChunkBytes,
+    catchUpEntries: p.raft.catchUpEntries,
+    rng: createPrng(world.rng.int(0, 0xffffffff)),
+  }, {
+    hardState: recovered.hardState,
+    snapshot: recovered.snapshot,
+    entries: recovered.entries,
+    nowMs: world.nowMs,
+  });
+  const log = new ObservedLog(raft);
+  const options: NodeOptions = {
+    nodeId,
+    clusterId: "sim",
+    heartbeatIntervalMs: p.node.heartbeatIntervalMs,
+    missedHeartbeats: p.node.missedHeartbeats,
+    schedulerPolicy: p.node.schedulerPolicy,
+    defaultMaxAttempts: p.node.defaultMaxAttempts,
+    peers: world.orchestrators.map((o) => ({ id: o.id, address: o.address })),
+    // The cluster file's accounts, which a leader creates in the replicated state.
+    bootstrapUsers: world.users.map(({ name, password }) => ({
+      name,
+      role: "user" as const,
+      passwordHash: simPasswordHash(password),
+    })),
+  };
+  return { node: new OrchestratorNode(options, { sm, log, nowMs: world.nowMs }), log };
+}
