@@ -78,7 +78,10 @@ async function main(args: string[]): Promise<number> {
   const clusterKeys = await loadNodeKeys(values["cluster-secret"], config);
   const tls = await loadTlsServer(config);
   if (clusterKeys === null) {
-    logger.warn("No cluster secret: any process that reaches this port can act as a worker");
+    logger.warn(
+      "No cluster secret: any process that reaches this port can act as a worker or a peer " +
+        "orchestrator (set clusterSecretFile; see SECURITY.md)",
+    );
   }
   const server = new OrchestratorServer({
     config,

@@ -410,7 +410,9 @@ export class OrchestratorNode {
   #installSnapshot(snapshot: StoredSnapshot & { discardLog: boolean }): void {
     const data = JSON.parse(new TextDecoder().decode(snapshot.data)) as StateSnapshot;
     this.#sm = restoreSnapshot(data);
-    this.#clock.observe(this.#sm.maxLamport);
+    // Bounded like a receive: an entry stamped absurdly far ahead (a broken leader) must not
+    // exhaust this node's clock; histories stay ordered whatever the stamps (see #record).
+    this.#clock.observe(Math.min(this.#sm.maxLamport, this.#clock.value + LAMPORT_CLIENT_JUMP_MAX));
     this.#effects.persist.snapshot = snapshot;
     this.#logLine("info", `Installed a snapshot from the leader at index ${snapshot.index}`);
   }
@@ -515,7 +517,9 @@ export class OrchestratorNode {
       ? this.#currentHolder(command.taskId)
       : null;
     const result = this.sm.apply(entry);
-    this.#clock.observe(this.#sm.maxLamport);
+    // Bounded like a receive: an entry stamped absurdly far ahead (a broken leader) must not
+    // exhaust this node's clock; histories stay ordered whatever the stamps (see #record).
+    this.#clock.observe(Math.min(this.#sm.maxLamport, this.#clock.value + LAMPORT_CLIENT_JUMP_MAX));
     this.#afterApply(command, result);
     if (cancelledOn !== null && result.type === "ok") {
       this.#sendToWorker(cancelledOn.workerId, {
@@ -587,6 +591,8 @@ export class OrchestratorNode {
         break;
       case "workerJoined":
         if (result.type === "ok") {
+          // The new incarnation replaces every older one: forget them (bounded memory).
+          this.#detector.forget(command.workerId);
           this.#detector.observe(command.workerId, command.incarnation, this.#nowMs);
           this.#logLine("info", `Worker ${command.workerId} joined with ${command.slots} slot(s)`);
         }

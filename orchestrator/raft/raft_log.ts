@@ -104,6 +104,9 @@ interface IncomingSnapshot {
   received: number;
 }
 
+/** The largest term increase accepted from a peer (a million elections ahead is not a real peer). */
+const TERM_JUMP_MAX = 2 ** 20;
+
 const DEFAULTS = {
   acceptSnapshot: (_data: Uint8Array) => true,
   maxEntriesPerMessage: 512,
@@ -335,6 +338,9 @@ export class RaftLog implements ConsensusLog {
    * message must be ignored (or was fully answered here).
    */
   #normalizeTerm(from: string, m: PeerMessage): boolean {
+    // Terms grow by one per election: a jump this large is a bug or an attack, and adopting it
+    // would leave no room to campaign (the next term must still be a valid number).
+    if (m.term > this.#term + TERM_JUMP_MAX) return false;
     if (m.type === "requestVote" && m.preVote) return true; // pre-votes never change terms
     if (m.type === "voteResponse" && m.preVote && m.granted) return true;
     if (m.term > this.#term) {
@@ -530,6 +536,7 @@ export class RaftLog implements ConsensusLog {
         conflictIndex,
         readCtx: m.readCtx,
       });
+    if (!wellFormedEntries(m)) return reply(false, 0, 0); // a broken leader: ignore its entries
     let prevIndex = m.prevLogIndex;
     let entries = m.entries;
     const floor = this.#log.firstIndex - 1; // entries up to here are compacted, hence committed
@@ -578,10 +585,9 @@ export class RaftLog implements ConsensusLog {
       assert(entry.index === prevIndex + 1 + i, "leader sent non-contiguous entries");
       if (entry.index <= this.#log.lastIndex) {
         if (this.#log.termAt(entry.index) === entry.term) continue;
-        assert(
-          entry.index > this.#commitIndex,
-          `leader asked to overwrite committed entry ${entry.index}`,
-        );
+        // A correct leader never contradicts a committed entry: refuse rather than corrupt
+        // (and rather than stop, which would let a forged peer take nodes down).
+        if (entry.index <= this.#commitIndex) return;
         this.#log.truncateFrom(entry.index);
         this.#persistedIndex = Math.min(this.#persistedIndex, entry.index - 1);
       }
@@ -828,6 +834,22 @@ export class RaftLog implements ConsensusLog {
   #sendLater(to: string, message: PeerEnvelope["message"]): void {
     this.#out.messagesAfterPersist.push({ to, message });
   }
+}
+
+/**
+ * Checks what a leader sent before any of it is used: indexes contiguous after prevLogIndex,
+ * terms never going backwards, none before prevLogTerm nor after the leader's own term.
+ */
+function wellFormedEntries(m: Extract<PeerMessage, { type: "appendEntries" }>): boolean {
+  let term = m.prevLogTerm;
+  for (let i = 0; i < m.entries.length; i++) {
+    const entry = m.entries[i];
+    if (entry.index !== m.prevLogIndex + 1 + i || entry.term < term || entry.term > m.term) {
+      return false;
+    }
+    term = entry.term;
+  }
+  return m.prevLogTerm <= m.term;
 }
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {

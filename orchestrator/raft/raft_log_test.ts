@@ -1,7 +1,6 @@
 // Proves single behaviours of RaftLog (elections with pre-vote, vote rules, replication, commit,
 // flow control, check-quorum, ReadIndex and snapshots) by driving one or a few instances by hand.
 import assert from "node:assert/strict";
-import { InvariantError } from "../../shared/assert.ts";
 import { createPrng } from "../../shared/prng.ts";
 import type { Unstamped } from "../../shared/protocol/messages.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
@@ -708,13 +707,25 @@ Deno.test("RaftLog follower keeps entries a reordered, older append already deli
   assert.equal(sent(out.messagesAfterPersist, "appendResponse")[0].matchIndex, 2);
 });
 
-Deno.test("RaftLog follower asserts rather than overwrite a committed entry", () => {
+Deno.test("RaftLog follower refuses to overwrite a committed entry (and does not stop)", () => {
   const log = newLog("n2", { hardState: { term: 1, votedFor: null } });
   log.step("n1", appendEntries(1, [0, 0], entries(1, [1, 1, 1]), { leaderCommit: 3 }), 0);
   assert.equal(log.commitIndex, 3);
-  assert.throws(
-    () => log.step("n3", appendEntries(2, [1, 1], [entry(2, 2)]), 0),
-    InvariantError,
+  log.drain();
+  log.step("n3", appendEntries(2, [1, 1], [entry(2, 2)]), 0);
+  assert.equal(log.lastIndex, 3, "the committed entries stay");
+  assert.deepEqual(log.drain().entries, [], "nothing is written over them");
+});
+
+Deno.test("RaftLog follower ignores malformed entries from a leader", () => {
+  const log = newLog("n2", { hardState: { term: 1, votedFor: null } });
+  // Indexes that skip, and a term above the leader's own: both ignored, and answered as failures.
+  log.step("n1", appendEntries(1, [0, 0], [entry(1, 1), entry(3, 1)]), 0);
+  log.step("n1", appendEntries(1, [0, 0], [entry(1, 5)]), 0);
+  assert.equal(log.lastIndex, 0);
+  const replies = log.drain().messagesAfterPersist.map((m) => m.message);
+  assert.ok(
+    replies.length === 2 && replies.every((m) => m.type === "appendResponse" && !m.success),
   );
 });
 

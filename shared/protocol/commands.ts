@@ -18,9 +18,13 @@ const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const id = z.string().min(1).max(LIMITS.workerNameChars);
 
 /** Where an event came from: wall time (display only), Lamport time, and the producing node. */
+/**
+ * Stamps in log entries stay far below LAMPORT_MAX (honest clocks never come near it): an entry
+ * stamped at the limit would leave its appliers no Lamport time to count on with.
+ */
 const stamp = {
   atMs: nonNegInt,
-  lamport: z.number().int().nonnegative().max(LAMPORT_MAX),
+  lamport: z.number().int().nonnegative().max(LAMPORT_MAX / 2),
   node: id,
 };
 
