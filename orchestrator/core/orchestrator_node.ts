@@ -137,7 +137,7 @@ export class OrchestratorNode {
   /** Workers whose loss is proposed but not yet applied. */
   readonly #proposedLosses = new Set<string>();
   /** Results proposed but not yet applied, `${taskId}#${attempt}`, so duplicates are not re-proposed. */
-  readonly #proposedFinishes = new Set<string>();
+  readonly #proposedFinishes = new Map<string, string>();
   readonly #connWorker = new Map<ConnId, string>();
   readonly #workerConn = new Map<string, { conn: ConnId; incarnation: string }>();
   /** Workers that asked to drain; their next disconnect means they left. */
@@ -730,9 +730,15 @@ export class OrchestratorNode {
 
   #schedule(): void {
     if (this.sm.queue.size <= this.#proposedAssignments.size) return;
+    // (Counts below are slots in use: applied, plus proposed assignments, minus proposed results.)
     const proposedPerWorker = new Map<string, number>();
     for (const workerId of this.#proposedAssignments.values()) {
       proposedPerWorker.set(workerId, (proposedPerWorker.get(workerId) ?? 0) + 1);
+    }
+    // A result already on its way into the log frees its slot now: it comes before any new
+    // assignment in the log, so the state machine sees the slot free when it applies that.
+    for (const workerId of this.#proposedFinishes.values()) {
+      proposedPerWorker.set(workerId, (proposedPerWorker.get(workerId) ?? 0) - 1);
     }
     const workers = [];
     for (const worker of this.sm.workers.values()) {
@@ -1208,7 +1214,7 @@ export class OrchestratorNode {
         const key = `${message.taskId}#${message.attempt}`;
         if (this.#proposedFinishes.has(key)) break; // already on its way into the log
         if (this.#isCurrentAttempt(message.taskId, message.attempt, workerId)) {
-          this.#proposedFinishes.add(key);
+          this.#proposedFinishes.set(key, workerId);
           this.#propose({
             type: "taskFinished",
             taskId: message.taskId,
