@@ -105,8 +105,11 @@ export class MutiraoClient {
     const deadline = Date.now() + this.#timeoutMs;
     let backoffMs = RETRY_MIN_MS;
     let lastProblem = "no attempt made";
-    // What an orchestrator said (e.g. "No quorum") explains more than a refused connection.
+    // What an orchestrator said (e.g. "No quorum") explains more than a refused connection,
+    // and a definite local failure (a close before the welcome, with its TLS hint) explains more
+    // than the time budget running out during a later attempt.
     let lastRemoteProblem: string | null = null;
+    let lastDefiniteProblem: string | null = null;
     for (let attempt = 0;; attempt++) {
       try {
         const reply = await this.#once(request, deadline);
@@ -115,6 +118,7 @@ export class MutiraoClient {
         if (error instanceof RemoteError && !RETRYABLE.has(error.code)) throw error;
         lastProblem = (error as Error).message;
         if (error instanceof RemoteError) lastRemoteProblem = error.message;
+        else if (!(error instanceof TimeoutError)) lastDefiniteProblem = lastProblem;
         if (error instanceof RemoteError && error.leaderHint !== undefined) {
           this.#preferLeader(error.leaderHint);
         } else {
@@ -133,7 +137,9 @@ export class MutiraoClient {
     throw new UnreachableError(
       `Cannot reach the cluster (${this.#orchestrators.map(addressOf).join(", ")}) within ${
         this.#timeoutMs / 1000
-      } s: ${lastRemoteProblem ?? lastProblem}`,
+      } s: ${
+        describeProblems(lastRemoteProblem ?? lastDefiniteProblem ?? lastProblem, lastProblem)
+      }`,
     );
   }
 
@@ -265,10 +271,18 @@ function looksLikeTls(announcedBytes: number): boolean {
   return contentType >= 0x14 && contentType <= 0x17 && major === 0x03;
 }
 
+/** A wait that ran out of time: says less about the cluster than a refusal or a close. */
+class TimeoutError extends Error {}
+
+/** The most telling problem, and the last attempt's own when that differs. */
+function describeProblems(telling: string, last: string): string {
+  return telling === last ? telling : `${telling} (last attempt: ${last})`;
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
+    timer = setTimeout(() => reject(new TimeoutError(message)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -112,6 +112,16 @@ export class ClusterFixture {
     return p;
   }
 
+  /**
+   * Waits until the cluster serves clients: a newly elected leader answers "unavailable" until
+   * its first entry commits, and the CLI retries through that. Tests that then talk raw frames
+   * need it; the CLI alone does not.
+   */
+  async waitUntilServing(): Promise<void> {
+    const r = await this.cli(["login", "user1", "pass1", "--timeout", "30"]);
+    if (r.code !== 0) throw new Error(`The cluster did not start serving: ${r.stderr}`);
+  }
+
   /** Starts a worker and waits until the orchestrator confirmed its registration. */
   async startWorker(
     options: { slots?: number; allowExec?: boolean; port?: number; args?: string[] } = {},

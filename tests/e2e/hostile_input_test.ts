@@ -159,6 +159,7 @@ async function assertLoginWorks(raw: RawConnection, id: number): Promise<void> {
 Deno.test("orchestrator answers hostile TCP and UDP input with errors and keeps serving", async (t) => {
   await withCluster({}, async (cluster) => {
     const orchestrator = await cluster.startOrchestrator();
+    await cluster.waitUntilServing();
     const { port } = cluster.address();
 
     await t.step(

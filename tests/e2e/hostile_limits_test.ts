@@ -203,6 +203,7 @@ async function openGreeted(port: number, count: number, opened: RawClient[]): Pr
 Deno.test("orchestrator enforces its hostile-input limits and keeps serving", async (t) => {
   await withCluster({ extraConfig: LIMITS }, async (cluster: ClusterFixture) => {
     const orchestrator = await cluster.startOrchestrator();
+    await cluster.waitUntilServing();
     const { port } = cluster.address();
 
     await t.step("a connection that never says hello is closed after helloTimeoutMs", async () => {
