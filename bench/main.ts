@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { REPO_ROOT } from "../scripts/lib/managed_process.ts";
-import { describeMachine } from "./lib/machine.ts";
+import { describeMachine, MachineLoad } from "./lib/machine.ts";
 import { RealCluster, type RealClusterOptions } from "./lib/real_cluster.ts";
 import { renderTable, type ScenarioRecord } from "./lib/report.ts";
 import {
@@ -34,11 +34,14 @@ Options:
   --tasks N             throughput: tasks per run (default ${FULL_SIZES.throughputTasks})
   --batch N             throughput: tasks per submitBatch request (default ${FULL_SIZES.batchSize})
   --scale-tasks N       scale: tasks (default ${FULL_SIZES.scaleTasks})
+  --scale-minutes N     scale: stop adding tasks after this long (default ${FULL_SIZES.scaleBudgetMinutes})
   --rounds N            leader failover: kills (default ${FULL_SIZES.failoverRounds})
   --sim-workers N       many workers: simulated workers (default ${FULL_SIZES.simWorkers})
   --hog-seconds N       false suspicion: seconds of saturated CPU (default ${FULL_SIZES.hogSeconds})
   --log-level LEVEL     nodes' MUTIRAO_LOG_LEVEL: info (the product default) or warn
   --keep                keep cluster directories (node logs, data) under $TMPDIR
+  --profile DIR         nodes write CPU profiles there when they stop (summarize them with
+                        deno run -A bench/tools/profile_summary.ts DIR/*.cpuprofile)
   --out DIR             where the JSON goes (default bench/results)
   -h, --help            show this help
 `;
@@ -55,11 +58,13 @@ function parseOptions(args: string[]): { options: BenchOptions; names: string[];
       tasks: { type: "string" },
       batch: { type: "string" },
       "scale-tasks": { type: "string" },
+      "scale-minutes": { type: "string" },
       rounds: { type: "string" },
       "sim-workers": { type: "string" },
       "hog-seconds": { type: "string" },
       "log-level": { type: "string", default: "info" },
       keep: { type: "boolean", default: false },
+      profile: { type: "string" },
       out: { type: "string", default: `${REPO_ROOT}bench/results` },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -88,6 +93,7 @@ function parseOptions(args: string[]): { options: BenchOptions; names: string[];
   override("throughputTasks", values.tasks, "tasks");
   override("batchSize", values.batch, "batch");
   override("scaleTasks", values["scale-tasks"], "scale-tasks");
+  override("scaleBudgetMinutes", values["scale-minutes"], "scale-minutes");
   override("failoverRounds", values.rounds, "rounds");
   override("simWorkers", values["sim-workers"], "sim-workers");
   override("hogSeconds", values["hog-seconds"], "hog-seconds");
@@ -102,6 +108,7 @@ function parseOptions(args: string[]): { options: BenchOptions; names: string[];
       sizes,
       logLevel,
       keep: values.keep,
+      profileDir: values.profile ?? null,
     },
   };
 }
@@ -170,6 +177,7 @@ async function runScenario(
         slots: options.slots,
         logLevel: options.logLevel,
         keepDir: options.keep,
+        denoFlags: options.profileDir === null ? undefined : profileFlags(options.profileDir),
         ...overrides,
       });
       clusters.push(cluster);
@@ -177,20 +185,27 @@ async function runScenario(
     },
   };
   const started = performance.now();
+  const load = await MachineLoad.start();
   try {
     const result = await scenario.run(ctx);
     return {
       scenario: scenario.name,
       durationMs: performance.now() - started,
       error: null,
+      machineLoad: await load.finish(),
       ...result,
     };
   } catch (error) {
     console.error(`bench: ${scenario.name} failed: ${(error as Error).stack ?? error}`);
+    for (const cluster of clusters) {
+      cluster.keepDir();
+      console.error(`bench: kept ${cluster.dir} (node logs and data) for inspection`);
+    }
     return {
       scenario: scenario.name,
       durationMs: performance.now() - started,
       error: (error as Error).message,
+      machineLoad: await load.finish(),
       measurements: [],
       details: {},
     };
@@ -198,6 +213,12 @@ async function runScenario(
     // Stopping twice is harmless: scenarios may have stopped their clusters already.
     await Promise.all(clusters.map((c) => c.stop()));
   }
+}
+
+/** `deno run` flags that make each node write a CPU profile (named by PID) when it exits. */
+function profileFlags(dir: string): { orchestrator: string[]; worker: string[] } {
+  const flags = (role: string) => ["--cpu-prof", `--cpu-prof-dir=${dir}/${role}`];
+  return { orchestrator: flags("orchestrator"), worker: flags("worker") };
 }
 
 if (import.meta.main) {

@@ -16,19 +16,22 @@ export interface Logger {
   log(level: LogLevel, message: string): void;
 }
 
-/** A logger writing to stderr; the level comes from `MUTIRAO_LOG_LEVEL` (default info). */
+/**
+ * A logger writing to stderr; the level comes from `MUTIRAO_LOG_LEVEL` (default info).
+ *
+ * Lines are buffered and written once per burst (the lines one step logs): a busy orchestrator logs
+ * several lines per task, and one write per line cost about a quarter of its throughput
+ * (docs/performance.md). Warnings and errors are written at once with what is buffered, and the
+ * buffer is flushed when the process exits through `Deno.exit` or the end of the program.
+ */
 export function createLogger(component: string, level: LogLevel = envLevel()): Logger {
-  const encoder = new TextEncoder();
   const log = (lineLevel: LogLevel, message: string) => {
     if (RANK[lineLevel] < RANK[level]) return;
-    const line = `${new Date().toISOString()} ${
-      lineLevel.toUpperCase().padEnd(5)
-    } ${component}: ${message}\n`;
-    try {
-      Deno.stderr.writeSync(encoder.encode(line));
-    } catch {
-      // stderr closed (parent went away): logging must never take the process down.
-    }
+    stderrBuffer.push(
+      `${new Date().toISOString()} ${lineLevel.toUpperCase().padEnd(5)} ${component}: ${message}\n`,
+    );
+    if (RANK[lineLevel] >= RANK.warn) flushLogs();
+    else scheduleFlush();
   };
   return {
     log,
@@ -37,6 +40,38 @@ export function createLogger(component: string, level: LogLevel = envLevel()): L
     warn: (m) => log("warn", m),
     error: (m) => log("error", m),
   };
+}
+
+/** Lines waiting for the end of this turn, shared by every logger of the process. */
+const stderrBuffer: string[] = [];
+let flushScheduled = false;
+let unloadHooked = false;
+const encoder = new TextEncoder();
+
+function scheduleFlush(): void {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  if (!unloadHooked) {
+    unloadHooked = true;
+    globalThis.addEventListener("unload", flushLogs);
+  }
+  // After the synchronous work that is logging (one node step logs all its lines at once); a
+  // microtask, not a timer, so nothing is left pending when a test or the program ends.
+  queueMicrotask(flushLogs);
+}
+
+/** Writes every buffered line now. */
+export function flushLogs(): void {
+  flushScheduled = false;
+  if (stderrBuffer.length === 0) return;
+  const bytes = encoder.encode(stderrBuffer.join(""));
+  stderrBuffer.length = 0;
+  try {
+    let offset = 0;
+    while (offset < bytes.length) offset += Deno.stderr.writeSync(bytes.subarray(offset));
+  } catch {
+    // stderr closed (parent went away): logging must never take the process down.
+  }
 }
 
 function envLevel(): LogLevel {

@@ -4,6 +4,7 @@
  * @module
  */
 import { REPO_ROOT } from "../../scripts/lib/managed_process.ts";
+import { readMachineCpu } from "./proc_stats.ts";
 
 /** The machine, runtime and source revision of a run. */
 export interface MachineInfo {
@@ -56,4 +57,37 @@ async function gitState(): Promise<{ commit: string | null; dirty: boolean | nul
     ? null
     : await run(["status", "--porcelain", "--untracked-files=no"]);
   return { commit, dirty: status === null ? null : status !== "" };
+}
+
+async function loadAverage(): Promise<number> {
+  return Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+}
+
+/**
+ * How busy the machine was between `start()` and `finish()`: all cores' busy share and the
+ * 1-minute load average. On a shared machine, a scenario that ran next to someone else's test
+ * suite says so in its record.
+ */
+export class MachineLoad {
+  private constructor(
+    readonly cpu: { busy: number; total: number },
+    readonly loadAverageAtStart: number,
+  ) {}
+
+  static async start(): Promise<MachineLoad> {
+    return new MachineLoad(await readMachineCpu(), await loadAverage());
+  }
+
+  async finish(): Promise<
+    { busyPercent: number; loadAverageAtStart: number; loadAverageAtEnd: number }
+  > {
+    const now = await readMachineCpu();
+    const busy = now.busy - this.cpu.busy;
+    const total = Math.max(1, now.total - this.cpu.total);
+    return {
+      busyPercent: Math.round((100 * busy) / total),
+      loadAverageAtStart: this.loadAverageAtStart,
+      loadAverageAtEnd: await loadAverage(),
+    };
+  }
 }

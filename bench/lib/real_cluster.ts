@@ -88,6 +88,7 @@ export class RealCluster {
   readonly orchestrators: NodeHandle[];
   readonly workers: NodeHandle[];
   #token: Promise<string> | null = null;
+  #keep: boolean;
   #statusClients = new Map<string, MutiraoClient>();
 
   private constructor(
@@ -100,6 +101,12 @@ export class RealCluster {
     this.options = options;
     this.orchestrators = nodes.orchestrators;
     this.workers = nodes.workers;
+    this.#keep = options.keepDir ?? false;
+  }
+
+  /** Keeps the directory (node logs, data) after stop(), e.g. because a check failed. */
+  keepDir(): void {
+    this.#keep = true;
   }
 
   /** Writes the cluster file and prepares node slots; starts nothing. */
@@ -353,7 +360,7 @@ export class RealCluster {
     // A paused (SIGSTOP) process cannot handle SIGTERM: continue it first.
     for (const p of running) p.signal("SIGCONT");
     await Promise.all(running.map((p) => p.stop(graceMs)));
-    if (!this.options.keepDir) {
+    if (!this.#keep) {
       await Deno.remove(this.dir, { recursive: true }).catch(() => {/* best effort: temp dir */});
     }
   }

@@ -36,6 +36,8 @@ export interface ScenarioRecord extends ScenarioResult {
   scenario: string;
   durationMs: number;
   error: string | null;
+  /** How busy the whole machine was meanwhile (other users' processes distort results). */
+  machineLoad: { busyPercent: number; loadAverageAtStart: number; loadAverageAtEnd: number };
 }
 
 /** "met", "missed", or "" when there is no target (or no value). */

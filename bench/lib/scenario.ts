@@ -23,8 +23,9 @@ export interface BenchSizes {
   failoverRounds: number;
   /** false suspicion: how long every core is kept busy. */
   hogSeconds: number;
-  /** scale: tasks pushed through with snapshots on. */
+  /** scale: tasks pushed through with snapshots on, and the time allowed for pushing them. */
   scaleTasks: number;
+  scaleBudgetMinutes: number;
   /** many workers: simulated workers. */
   simWorkers: number;
 }
@@ -40,6 +41,7 @@ export const FULL_SIZES: BenchSizes = {
   failoverRounds: 20,
   hogSeconds: 30,
   scaleTasks: 1_000_000,
+  scaleBudgetMinutes: 45,
   simWorkers: 200,
 };
 
@@ -53,6 +55,7 @@ export const QUICK_SIZES: BenchSizes = {
   failoverRounds: 3,
   hogSeconds: 8,
   scaleTasks: 20_000,
+  scaleBudgetMinutes: 5,
   simWorkers: 50,
 };
 
@@ -68,6 +71,8 @@ export interface BenchOptions {
   logLevel: "info" | "warn";
   /** Keep cluster directories (node logs, data) for inspection. */
   keep: boolean;
+  /** Where nodes write V8 CPU profiles (`deno run --cpu-prof`), or null for none. */
+  profileDir: string | null;
 }
 
 /** Given to each scenario. */

@@ -7,7 +7,9 @@
  * @module
  */
 import { ManagedProcess } from "../../scripts/lib/managed_process.ts";
+import { readMachineCpu } from "../lib/proc_stats.ts";
 import type { Measurement } from "../lib/report.ts";
+import { round } from "../lib/stats.ts";
 import { delay, type NodeHandle, type RealCluster } from "../lib/real_cluster.ts";
 import type { Scenario } from "../lib/scenario.ts";
 
@@ -60,10 +62,20 @@ export const falseSuspicion: Scenario = {
       const offsets = await logOffsets(cluster);
       const cores = navigator.hardwareConcurrency;
       ctx.progress(`${cores} busy loop(s) for ${options.sizes.hogSeconds} s`);
+      const cpuBefore = await readMachineCpu();
       for (let i = 0; i < cores; i++) {
         hogs.push(new ManagedProcess({ name: `hog ${i + 1}`, args: ["bench/tools/cpu_hog.ts"] }));
       }
       await delay(options.sizes.hogSeconds * 1000);
+      const cpuAfter = await readMachineCpu();
+      const exitedEarly = hogs.filter((h) => h.hasExited);
+      if (exitedEarly.length > 0) {
+        throw new Error(`A CPU hog exited early:\n${exitedEarly.map((h) => h.tail()).join("\n")}`);
+      }
+      const busyPercent = round(
+        (100 * (cpuAfter.busy - cpuBefore.busy)) / Math.max(1, cpuAfter.total - cpuBefore.total),
+        0,
+      );
       for (const hog of hogs) hog.signal("SIGKILL");
       await Promise.all(hogs.map((h) => h.exited));
       await delay(AFTER_MS);
@@ -96,12 +108,14 @@ export const falseSuspicion: Scenario = {
             `${options.workers} workers, heartbeat 500 ms x 3, ${cores} hogs for ${options.sizes.hogSeconds} s`,
         },
         { metric: "tasks re-run needlessly", value: rerun, unit: "" },
+        { metric: "machine CPU busy during the hog", value: busyPercent, unit: "%" },
         { metric: "leader elections during the hog", value: terms.size, unit: "" },
       ];
       return {
         measurements,
         details: {
           hogs: cores,
+          busyPercent,
           hogSeconds: options.sizes.hogSeconds,
           lostWorkers: [...lostWorkers],
           newTerms: [...terms],

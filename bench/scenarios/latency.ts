@@ -25,6 +25,9 @@ interface Sample {
   ackMs: number;
   runningMs: number;
   completedMs: number;
+  /** Leader-clock stages from the history: submitted→assigned and assigned→started. */
+  toAssignedMs: number;
+  toStartedMs: number;
 }
 
 async function oneTask(client: MutiraoClient, token: string, key: string): Promise<Sample> {
@@ -38,11 +41,18 @@ async function oneTask(client: MutiraoClient, token: string, key: string): Promi
   const ackMs = wallNowMs() - sentMs;
   const done = await client.request({ type: "wait", token, taskId: ack.taskId, timeoutMs: 60_000 });
   const completedMs = wallNowMs() - sentMs;
-  const started = done.task.history.find((e) => e.event === "started");
+  const at = (event: string) => done.task.history.find((e) => e.event === event)?.atMs;
+  const [submitted, assigned, started] = [at("submitted"), at("assigned"), at("started")];
   if (done.task.state !== "succeeded" || started === undefined) {
     throw new Error(`Task ${ack.taskId} ended ${done.task.state} without a start`);
   }
-  return { ackMs, runningMs: started.atMs - sentMs, completedMs };
+  return {
+    ackMs,
+    runningMs: started - sentMs,
+    completedMs,
+    toAssignedMs: (assigned ?? NaN) - (submitted ?? NaN),
+    toStartedMs: started - (assigned ?? NaN),
+  };
 }
 
 /** Sends `count` submissions `1000 / ratePerS` ms apart and collects their samples. */
@@ -104,11 +114,28 @@ export const latency: Scenario = {
       const ack = summarize(samples.map((s) => s.ackMs));
       const running = summarize(samples.map((s) => s.runningMs));
       const completed = summarize(samples.map((s) => s.completedMs));
+      const stages = {
+        toAssigned: summarize(samples.map((s) => s.toAssignedMs)),
+        toStarted: summarize(samples.map((s) => s.toStartedMs)),
+      };
       return {
         measurements: [
           ...rows("submit→acknowledged", ack),
           ...rows("submit→running", running, 6),
           ...rows("submit→completed", completed),
+          {
+            metric: "stage: submitted→assigned p50",
+            value: round(stages.toAssigned.p50, 0),
+            unit: "ms",
+            note: `p99 ${stages.toAssigned.p99} ms; the submission's commit, then scheduling`,
+          },
+          {
+            metric: "stage: assigned→started p50",
+            value: round(stages.toStarted.p50, 0),
+            unit: "ms",
+            note:
+              `p99 ${stages.toStarted.p99} ms; the assignment's commit, dispatch, worker report`,
+          },
           { metric: "achieved submission rate", value: achievedRatePerS, unit: "tasks/s" },
         ],
         details: {
@@ -118,6 +145,7 @@ export const latency: Scenario = {
           ack,
           running,
           completed,
+          stages,
           method: {
             acknowledged: "client clock",
             running: "history 'started' atMs (leader clock, 1 ms resolution)",

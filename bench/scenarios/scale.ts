@@ -1,35 +1,54 @@
 /**
  * Scale: many tasks through the replicated cluster with snapshots on (the product default,
- * every 10,000 entries), then:
- * - orchestrator memory: peak RSS (VmHWM) and, per retained finished task, the growth of RSS
- *   over the run divided by the tasks (RSS includes uncollected garbage, so this is an upper
- *   bound on what a task costs);
- * - the newest snapshot's size on disk;
- * - recovery: a follower killed with SIGKILL and restarted, timed to its ready line (state
- *   loaded from snapshot + log, listening) and to being caught up; then every orchestrator
- *   killed and restarted, timed until a linearizable read of the last task succeeds.
+ * every 10,000 entries), in chunks so that a run that cannot finish still reports how far it
+ * got. After every chunk: orchestrator memory (RSS, peak RSS = VmHWM) and the newest snapshot's
+ * size. At the end:
+ * - bytes of orchestrator memory per retained finished task: the leader's RSS growth over the
+ *   run divided by the tasks (RSS includes uncollected garbage: an upper bound);
+ * - recovery: a follower killed with SIGKILL and restarted, timed to its ready line (state loaded
+ *   from snapshot and log, listening) and to being caught up; then every orchestrator killed and
+ *   restarted, timed until a linearizable read of the newest task is answered.
  *
- * Nodes log at "warn" here: at the default "info" level a million tasks write about nine million
- * log lines, which on two cores would measure the log, not the orchestrator.
+ * A node that dies mid-run ends the scenario with its last log lines in the error.
  * @module
  */
+import { heapAfterGc, type HeapUsage, inspectorUrl } from "../lib/inspector_heap.ts";
 import { readMemoryStatus } from "../lib/proc_stats.ts";
-import type { Measurement } from "../lib/report.ts";
+import type { Measurement, ScenarioResult } from "../lib/report.ts";
 import { delay, type RealCluster } from "../lib/real_cluster.ts";
-import type { Scenario } from "../lib/scenario.ts";
+import type { Scenario, ScenarioContext } from "../lib/scenario.ts";
 import { round } from "../lib/stats.ts";
 import { submitInBatches, waitUntilIdle } from "../lib/task_load.ts";
 
 const BATCH = 5000;
 const MIB = 1024 * 1024;
+/** Tasks per chunk: memory and snapshot size are sampled between chunks. */
+const CHUNK = 50_000;
+/** No new chunk starts once less than this share of the machine's memory is available. */
+const MEMORY_FLOOR = 0.35;
+
+async function machineMemory(): Promise<{ availableBytes: number; totalBytes: number }> {
+  const text = await Deno.readTextFile("/proc/meminfo");
+  const kib = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(text)?.[1]);
+  return { availableBytes: kib("MemAvailable") * 1024, totalBytes: kib("MemTotal") * 1024 };
+}
+
+interface Checkpoint {
+  tasks: number;
+  elapsedS: number;
+  rssMiB: Record<string, number>;
+  peakRssMiB: Record<string, number>;
+  snapshotMiB: number | null;
+}
 
 async function memory(
   cluster: RealCluster,
 ): Promise<Record<string, { peak: number; rss: number }>> {
   const out: Record<string, { peak: number; rss: number }> = {};
   for (const o of cluster.orchestrators) {
-    if (o.process === null || o.process.hasExited) continue;
-    const m = await readMemoryStatus(o.process.pid);
+    if (!cluster.isRunning(o)) continue;
+    const m = await readMemoryStatus(o.process!.pid);
     out[o.id] = { peak: m.peakRssBytes, rss: m.rssBytes };
   }
   return out;
@@ -47,93 +66,250 @@ async function newestSnapshot(dir: string): Promise<{ name: string; bytes: numbe
   return best;
 }
 
+/** Throws with the dead node's last log lines if any orchestrator is no longer running. */
+/** Says which orchestrators exited, with their last log lines. */
+async function describeDeaths(cluster: RealCluster, tasks: number): Promise<string> {
+  const deaths: string[] = [];
+  for (const o of cluster.orchestrators) {
+    if (cluster.isRunning(o)) continue;
+    const status = await o.process!.exited;
+    deaths.push(
+      `orchestrator ${o.id} exited (code ${status.code}) after about ${tasks} tasks:\n${await cluster
+        .logTail(o, 6)}`,
+    );
+  }
+  return deaths.join("\n");
+}
+
+/**
+ * Submits up to `total` tasks chunk by chunk, racing each chunk against the death of a node, and
+ * starts no new chunk once `budgetMs` has passed (the checkpoints then show the trend).
+ */
+async function pushTasks(
+  ctx: ScenarioContext,
+  cluster: RealCluster,
+  total: number,
+  budgetMs: number,
+) {
+  const token = await cluster.token();
+  const client = cluster.client({ timeoutMs: 600_000 });
+  const checkpoints: Checkpoint[] = [];
+  let death: string | null = null;
+  const startedMs = Date.now();
+  const died = Promise.race(
+    cluster.orchestrators.map((o) => o.process!.exited.then(() => o.id)),
+  );
+  try {
+    for (let done = 0; done < total;) {
+      if (Date.now() - startedMs > budgetMs) {
+        ctx.progress(`time budget of ${budgetMs / 60_000} min used up after ${done} tasks`);
+        break;
+      }
+      // Three orchestrators each holding every task can exhaust a shared machine's memory.
+      const { availableBytes, totalBytes } = await machineMemory();
+      if (availableBytes < MEMORY_FLOOR * totalBytes) {
+        ctx.progress(
+          `memory guard: only ${round(availableBytes / MIB, 0)} MiB of ` +
+            `${round(totalBytes / MIB, 0)} MiB left after ${done} tasks; stopping here`,
+        );
+        break;
+      }
+      const count = Math.min(CHUNK, total - done);
+      const chunk = (async () => {
+        await submitInBatches(client, token, {
+          total: count,
+          batchSize: BATCH,
+          inFlight: 2,
+          keyPrefix: `s${done}`,
+        });
+        return await waitUntilIdle(client, token, { timeoutMs: 3600_000, pollMs: 500 });
+      })();
+      const winner = await Promise.race([chunk, died.then((id) => ({ died: id }))]);
+      if ("died" in winner) {
+        // The chunk's requests fail once the client closes: that is expected now.
+        chunk.catch(() => {});
+        // Give the others a moment: a bug that kills one node usually kills all three.
+        await delay(5000);
+        death = await describeDeaths(cluster, done);
+        ctx.progress(death);
+        break;
+      }
+      done += count;
+      const m = await memory(cluster);
+      const leader = await cluster.waitForLeader({ timeoutMs: 60_000 });
+      const snapshot = await newestSnapshot(`${cluster.dir}/data/${leader.id}`);
+      const checkpoint: Checkpoint = {
+        tasks: done,
+        elapsedS: round((Date.now() - startedMs) / 1000, 0),
+        rssMiB: Object.fromEntries(Object.entries(m).map(([id, v]) => [id, round(v.rss / MIB, 0)])),
+        peakRssMiB: Object.fromEntries(
+          Object.entries(m).map(([id, v]) => [id, round(v.peak / MIB, 0)]),
+        ),
+        snapshotMiB: snapshot === null ? null : round(snapshot.bytes / MIB, 1),
+      };
+      checkpoints.push(checkpoint);
+      ctx.progress(
+        `${done} tasks after ${checkpoint.elapsedS} s; leader ${leader.id} RSS ` +
+          `${checkpoint.rssMiB[leader.id]} MiB; snapshot ${checkpoint.snapshotMiB} MiB`,
+      );
+    }
+  } finally {
+    client.close();
+  }
+  return {
+    checkpoints,
+    runSeconds: (Date.now() - startedMs) / 1000,
+    pushed: checkpoints.at(-1)?.tasks ?? 0,
+    death,
+  };
+}
+
 export const scale: Scenario = {
   name: "scale",
   summary: "many tasks with snapshots on: memory per task, snapshot size, recovery time",
   async run(ctx) {
     const total = ctx.options.sizes.scaleTasks;
-    const cluster = await ctx.cluster({ logLevel: "warn" });
+    // The inspector lets the run force a GC and read the live heap (inspector_heap.ts).
+    const cluster = await ctx.cluster({ denoFlags: { orchestrator: ["--inspect=127.0.0.1:0"] } });
     await cluster.start();
     const token = await cluster.token();
-    const client = cluster.client({ timeoutMs: 300_000 });
+    const warm = cluster.client({ timeoutMs: 60_000 });
     try {
-      await submitInBatches(client, token, {
+      await submitInBatches(warm, token, {
         total: 1000,
         batchSize: 1000,
         inFlight: 1,
         keyPrefix: "warm",
       });
-      await waitUntilIdle(client, token, { timeoutMs: 60_000 });
-      const before = await memory(cluster);
-      ctx.progress(`${total} tasks`);
-      const startedMs = Date.now();
-      let reported = 0;
-      const progress = setInterval(() => {
-        const s = ((Date.now() - startedMs) / 1000).toFixed(0);
-        ctx.progress(`${s} s in, submitting/running (${++reported})`);
-      }, 60_000);
-      let run;
-      let idle;
-      try {
-        run = await submitInBatches(client, token, {
-          total,
-          batchSize: BATCH,
-          inFlight: 2,
-          keyPrefix: "s",
-        });
-        ctx.progress(
-          `all ${total} acknowledged after ${((run.lastAckMs - startedMs) / 1000).toFixed(0)} s`,
-        );
-        idle = await waitUntilIdle(client, token, { timeoutMs: 6 * 3600_000, pollMs: 1000 });
-      } finally {
-        clearInterval(progress);
-      }
-      const runSeconds = (idle.lastFinishedMs - run.firstSubmitMs) / 1000;
-      const after = await memory(cluster);
-      const leader = await cluster.waitForLeader();
-      const grownBytes = after[leader.id].rss - before[leader.id].rss;
-      const peak = Math.max(...Object.values(after).map((m) => m.peak));
-      const snapshot = await newestSnapshot(`${cluster.dir}/data/${leader.id}`);
-      ctx.progress(`done in ${runSeconds.toFixed(0)} s; recovering`);
-      const recovery = await measureRecovery(cluster, leader.id);
-      const measurements: Measurement[] = [
-        { metric: "tasks through the cluster", value: total + 1000, unit: "" },
-        { metric: "throughput over the run", value: round(total / runSeconds, 0), unit: "tasks/s" },
-        { metric: "orchestrator peak RSS", value: round(peak / MIB, 0), unit: "MiB" },
-        {
-          metric: "leader RSS growth per retained task",
-          value: round(grownBytes / total, 0),
-          unit: "B",
-          target: { kind: "atMost", value: 1024 },
-        },
-        { metric: "snapshot size", value: round((snapshot?.bytes ?? NaN) / MIB, 1), unit: "MiB" },
-        {
-          metric: "snapshot bytes per task",
-          value: round((snapshot?.bytes ?? NaN) / (total + 1000), 0),
-          unit: "B",
-        },
-        {
-          metric: "restarted follower: ready (state recovered)",
-          value: recovery.followerReadyMs,
-          unit: "ms",
-          target: { kind: "atMost", value: 10_000 },
-        },
-        { metric: "restarted follower: caught up", value: recovery.followerCaughtUpMs, unit: "ms" },
-        {
-          metric: "whole cluster restarted: first read served",
-          value: recovery.clusterServesMs,
-          unit: "ms",
-        },
-      ];
-      return {
-        measurements,
-        details: { total, runSeconds, before, after, snapshot, recovery, leader: leader.id },
-      };
+      await waitUntilIdle(warm, token, { timeoutMs: 60_000 });
     } finally {
-      client.close();
+      warm.close();
     }
+    const leaderBefore = await cluster.waitForLeader();
+    const before = await memory(cluster);
+    const heapBefore = await heapOf(cluster, leaderBefore.id);
+    ctx.progress(`${total} tasks in chunks of ${CHUNK}`);
+    const budgetMs = ctx.options.sizes.scaleBudgetMinutes * 60_000;
+    const { checkpoints, runSeconds, pushed, death } = await pushTasks(
+      ctx,
+      cluster,
+      total,
+      budgetMs,
+    );
+    if (death !== null) return crashed(total, checkpoints, death);
+    const after = await memory(cluster);
+    const leader = await cluster.waitForLeader();
+    // RSS growth is only meaningful on a node that was up the whole run: prefer the first leader.
+    const measured = after[leaderBefore.id] === undefined ? leader.id : leaderBefore.id;
+    const grownBytes = after[measured].rss - before[measured].rss;
+    const retained = pushed + 1000;
+    const heapAfter = measured === leaderBefore.id ? await heapOf(cluster, measured) : null;
+    const peak = Math.max(...Object.values(after).map((m) => m.peak));
+    const snapshot = await newestSnapshot(`${cluster.dir}/data/${leader.id}`);
+    ctx.progress(`done in ${runSeconds.toFixed(0)} s; measuring recovery`);
+    const recovery = await measureRecovery(cluster, leader.id);
+    const measurements: Measurement[] = [
+      {
+        metric: "tasks through the cluster",
+        value: retained,
+        unit: "",
+        target: { kind: "atLeast", value: total + 1000 },
+        note: `time budget ${ctx.options.sizes.scaleBudgetMinutes} min`,
+      },
+      { metric: "throughput over the run", value: round(pushed / runSeconds, 0), unit: "tasks/s" },
+      { metric: "orchestrator peak RSS", value: round(peak / MIB, 0), unit: "MiB" },
+      {
+        metric: "RSS growth per retained task",
+        value: round(grownBytes / pushed, 0),
+        unit: "B",
+        target: { kind: "atMost", value: 1024 },
+        note: `orchestrator ${measured}`,
+      },
+      {
+        metric: "live heap per retained task (after GC)",
+        value: heapAfter === null || heapBefore === null
+          ? NaN
+          : round((heapAfter.usedBytes - heapBefore.usedBytes) / pushed, 0),
+        unit: "B",
+        target: { kind: "atMost", value: 1024 },
+        note: "V8 heap used after a forced full GC, through the inspector",
+      },
+      {
+        metric: "off-heap buffers per retained task",
+        value: heapAfter === null || heapBefore === null
+          ? NaN
+          : round((heapAfter.backingStoreBytes - heapBefore.backingStoreBytes) / pushed, 0),
+        unit: "B",
+        note: "ArrayBuffers (e.g. the latest snapshot, kept for followers)",
+      },
+      { metric: "snapshot size", value: round((snapshot?.bytes ?? NaN) / MIB, 1), unit: "MiB" },
+      {
+        metric: "snapshot bytes per task",
+        value: round((snapshot?.bytes ?? NaN) / retained, 0),
+        unit: "B",
+      },
+      {
+        metric: `restarted follower: ready (${retained} tasks recovered)`,
+        value: recovery.followerReadyMs,
+        unit: "ms",
+        target: { kind: "atMost", value: 10_000 },
+      },
+      { metric: "restarted follower: caught up", value: recovery.followerCaughtUpMs, unit: "ms" },
+      {
+        metric: "whole cluster restarted: first read",
+        value: recovery.clusterServesMs,
+        unit: "ms",
+      },
+    ];
+    return {
+      measurements,
+      details: {
+        total,
+        pushed,
+        runSeconds,
+        before,
+        after,
+        heapBefore,
+        heapAfter,
+        snapshot,
+        recovery,
+        checkpoints,
+      },
+    };
   },
 };
+
+/** The live heap of orchestrator `id` after a forced GC, or null if its inspector is not found. */
+async function heapOf(cluster: RealCluster, id: string): Promise<HeapUsage | null> {
+  const url = inspectorUrl(await cluster.logText(cluster.node(id)));
+  return url === null ? null : await heapAfterGc(url, 300_000);
+}
+
+/** What a run that lost orchestrators can still report: how far it got, and how they died. */
+function crashed(total: number, checkpoints: Checkpoint[], death: string): ScenarioResult {
+  const last = checkpoints.at(-1);
+  const leaderRss = last === undefined ? NaN : Math.max(...Object.values(last.rssMiB));
+  return {
+    measurements: [
+      {
+        metric: "tasks through the cluster before it crashed",
+        value: last?.tasks ?? 0,
+        unit: "",
+        target: { kind: "atLeast", value: total },
+      },
+      {
+        metric: "orchestrators that crashed",
+        value: (death.match(/^orchestrator /gm) ?? []).length,
+        unit: "",
+        target: { kind: "atMost", value: 0 },
+        note: death.split("\n").find((l) => /Error|error/.test(l))?.trim().slice(0, 160),
+      },
+      { metric: "largest RSS at the last checkpoint", value: leaderRss, unit: "MiB" },
+      { metric: "snapshot at the last checkpoint", value: last?.snapshotMiB ?? NaN, unit: "MiB" },
+    ],
+    details: { total, checkpoints, death },
+  };
+}
 
 /** Follower restart, then whole-cluster restart; all times in ms from the restart command. */
 async function measureRecovery(cluster: RealCluster, leaderId: string) {
