@@ -222,6 +222,7 @@ function profileFlags(dir: string): { orchestrator: string[]; worker: string[] }
 }
 
 if (import.meta.main) {
+  RealCluster.stopAllOnSignal();
   try {
     Deno.exit(await main(Deno.args));
   } catch (error) {

@@ -82,6 +82,8 @@ let cachedHash: string | null = null;
 
 /** A running cluster; `stop()` ends every process it started, by PID. */
 export class RealCluster {
+  /** Clusters created and not yet stopped, for stopClustersOnSignal(). */
+  static readonly #live = new Set<RealCluster>();
   readonly dir: string;
   readonly configPath: string;
   readonly options: RealClusterOptions;
@@ -102,6 +104,21 @@ export class RealCluster {
     this.orchestrators = nodes.orchestrators;
     this.workers = nodes.workers;
     this.#keep = options.keepDir ?? false;
+    RealCluster.#live.add(this);
+  }
+
+  /**
+   * On SIGINT or SIGTERM, stops every cluster not yet stopped (by PID, as always) and exits with
+   * 128 + the signal number, so an interrupted bench or chaos run leaves no node behind.
+   */
+  static stopAllOnSignal(): void {
+    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+      Deno.addSignalListener(signal, () => {
+        console.error(`mutirao: ${signal}: stopping every node started`);
+        void Promise.all([...RealCluster.#live].map((c) => c.stop(1000)))
+          .finally(() => Deno.exit(code));
+      });
+    }
   }
 
   /** Keeps the directory (node logs, data) after stop(), e.g. because a check failed. */
@@ -352,6 +369,7 @@ export class RealCluster {
 
   /** Stops every process (SIGTERM, then SIGKILL after `graceMs`); removes the directory unless kept. */
   async stop(graceMs = 3000): Promise<void> {
+    RealCluster.#live.delete(this);
     for (const client of this.#statusClients.values()) client.close();
     this.#statusClients.clear();
     const running = [...this.orchestrators, ...this.workers]

@@ -11,6 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { RealCluster } from "../../bench/lib/real_cluster.ts";
 import { REPO_ROOT } from "../../scripts/lib/managed_process.ts";
 import { type ChaosReport, runChaos } from "./chaos_run.ts";
 import { Namespace, namespaceUnavailableReason } from "./namespace.ts";
@@ -107,6 +108,8 @@ async function runInNamespace(args: string[]): Promise<number> {
 async function runAndPrint(
   options: { minutes: number; seed: number; network: boolean; keep: boolean; reproduce: string },
 ): Promise<number> {
+  // This process owns the cluster: an interrupt stops its nodes before exiting.
+  RealCluster.stopAllOnSignal();
   const started = performance.now();
   console.log(
     `chaos: seed ${options.seed}, ${options.minutes} min of faults, network partitions ${
