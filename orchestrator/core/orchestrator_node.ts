@@ -30,7 +30,7 @@ import type { TaskStateMachine } from "../tasks/task_state_machine.ts";
 import { listTasks, toTaskView, toWorkerView } from "../tasks/views.ts";
 import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "./consensus_log.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
-import { restoreSnapshot, type StateSnapshot } from "../tasks/state_snapshot.ts";
+import { decodeSnapshot, restoreSnapshot } from "../tasks/state_snapshot.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { type ConnId, emptyEffects, type NodeEffects, type NodeInput } from "./node_io.ts";
 import { Waiters } from "./waiters.ts";
@@ -408,7 +408,7 @@ export class OrchestratorNode {
   }
 
   #installSnapshot(snapshot: StoredSnapshot & { discardLog: boolean }): void {
-    const data = JSON.parse(new TextDecoder().decode(snapshot.data)) as StateSnapshot;
+    const data = decodeSnapshot(snapshot.data);
     this.#sm = restoreSnapshot(data);
     // Bounded like a receive: an entry stamped absurdly far ahead (a broken leader) must not
     // exhaust this node's clock; histories stay ordered whatever the stamps (see #record).

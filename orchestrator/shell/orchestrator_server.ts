@@ -29,10 +29,11 @@ import { type ConnId, type NodeEffects, type NodeInput, OrchestratorNode } from 
 import { RaftLog } from "../raft/mod.ts";
 import { type LogStorage, openFileLogStorage, type RecoveredLog } from "../storage/mod.ts";
 import {
+  decodeSnapshot,
+  encodeSnapshot,
   isRestorableSnapshot,
+  isSnapshotDue,
   restoreSnapshot,
-  type StateSnapshot,
-  takeSnapshot,
   TaskStateMachine,
 } from "../tasks/mod.ts";
 import { GroupCommit } from "./group_commit.ts";
@@ -78,9 +79,6 @@ type Role =
     becomes: { kind: "worker" } | { kind: "peer"; nodeId: string };
     context: HandshakeContext;
   };
-
-const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder();
 
 export class OrchestratorServer {
   readonly #options: ServerOptions;
@@ -204,7 +202,7 @@ export class OrchestratorServer {
     const { config, self } = this.#options;
     const sm = recovered.snapshot === null
       ? new TaskStateMachine()
-      : restoreSnapshot(JSON.parse(textDecoder.decode(recovered.snapshot.data)) as StateSnapshot);
+      : restoreSnapshot(decodeSnapshot(recovered.snapshot.data));
     const nowMs = Date.now();
     const log = new RaftLog({
       nodeId: self.id,
@@ -666,14 +664,15 @@ export class OrchestratorServer {
   #maybeSnapshot(): void {
     const sm = this.#node.sm;
     if (this.#snapshotting) return;
-    if (sm.appliedIndex - this.#lastSnapshotIndex < this.#options.config.snapshotEveryEntries) {
+    const state = { appliedIndex: sm.appliedIndex, retainedTasks: sm.tasks.size };
+    if (!isSnapshotDue(state, this.#lastSnapshotIndex, this.#options.config.snapshotEveryEntries)) {
       return;
     }
     this.#snapshotting = true;
     const index = sm.appliedIndex;
     const term = sm.appliedTerm;
     // Serialized synchronously, so the snapshot is exactly the state at `index`.
-    const data = textEncoder.encode(JSON.stringify(takeSnapshot(sm)));
+    const data = encodeSnapshot(sm);
     // Through the persistence queue, so it is ordered with the log writes around it.
     this.#commit.enqueue({
       persist: { snapshot: { index, term, data, discardLog: false }, entries: [], hardState: null },

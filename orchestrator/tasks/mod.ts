@@ -7,6 +7,8 @@ export * from "./records.ts";
 export { TaskQueue } from "./task_queue.ts";
 export { TaskStateMachine } from "./task_state_machine.ts";
 export {
+  decodeSnapshot,
+  encodeSnapshot,
   isRestorableSnapshot,
   restoreSnapshot,
   SNAPSHOT_FORMAT,
@@ -14,4 +16,5 @@ export {
 } from "./state_snapshot.ts";
 export type { StateSnapshot } from "./state_snapshot.ts";
 export { findInvariantViolations } from "./invariants.ts";
+export { isSnapshotDue } from "./snapshot_policy.ts";
 export { listTasks, toTaskSummary, toTaskView, toWorkerView } from "./views.ts";

@@ -92,16 +92,79 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
   return sm;
 }
 
+/** Tasks per line of an encoded snapshot: lines stay around a megabyte. */
+const TASKS_PER_LINE = 1000;
+const NEWLINE = 0x0a;
+
+/**
+ * The snapshot as bytes: a first line with everything but the tasks (and `taskLines`, how many
+ * lines follow), then the tasks as JSON arrays of up to TASKS_PER_LINE, one per line.
+ *
+ * One JSON document would be simpler, but a JavaScript string holds at most 2^29 characters
+ * (about 512 MiB): at roughly 900 bytes per finished task, a single document stops working near
+ * 600,000 retained tasks, on every node at about the same entry. Lines are encoded and parsed
+ * one at a time. A snapshot of one line (no `taskLines`, tasks inline) is read as before.
+ */
+export function encodeSnapshot(sm: TaskStateMachine): Uint8Array {
+  const encoder = new TextEncoder();
+  const { tasks, ...header } = takeSnapshot(sm);
+  const lines = Math.ceil(tasks.length / TASKS_PER_LINE);
+  const parts = [encoder.encode(JSON.stringify({ ...header, tasks: [], taskLines: lines }))];
+  for (let i = 0; i < tasks.length; i += TASKS_PER_LINE) {
+    // JSON never contains a raw newline byte (it is escaped inside strings): a safe separator.
+    parts.push(encoder.encode("\n" + JSON.stringify(tasks.slice(i, i + TASKS_PER_LINE))));
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/**
+ * Parses bytes written by encodeSnapshot (or a one-line snapshot) back into snapshot data.
+ * @throws {SyntaxError | RangeError} for bytes that are not such a snapshot.
+ */
+export function decodeSnapshot(data: Uint8Array): StateSnapshot {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let start = 0;
+  const nextLine = (): unknown => {
+    if (start > data.length) throw new RangeError("Snapshot ends before its last line");
+    let end = data.indexOf(NEWLINE, start);
+    if (end < 0) end = data.length;
+    const line = JSON.parse(decoder.decode(data.subarray(start, end)));
+    start = end + 1;
+    return line;
+  };
+  const header = nextLine() as StateSnapshot & { taskLines?: number };
+  if (header === null || typeof header !== "object" || !Array.isArray(header.tasks)) {
+    throw new RangeError("Snapshot header is not an object with a task list");
+  }
+  const { taskLines, ...snapshot } = header;
+  if (taskLines !== undefined) {
+    if (!Number.isSafeInteger(taskLines) || taskLines < 0) {
+      throw new RangeError(`Snapshot header has a bad taskLines: ${taskLines}`);
+    }
+    for (let i = 0; i < taskLines; i++) {
+      const tasks = nextLine();
+      if (!Array.isArray(tasks)) throw new RangeError(`Snapshot line ${i + 2} is not a task list`);
+      for (const task of tasks) snapshot.tasks.push(task as TaskRecord);
+    }
+  }
+  if (start < data.length) throw new RangeError("Snapshot has bytes after its last line");
+  return snapshot;
+}
+
 /**
  * Whether bytes are a snapshot this build can restore into a consistent state (used before
  * installing a snapshot received from a leader, so a corrupt one cannot take a node down).
  */
 export function isRestorableSnapshot(data: Uint8Array): boolean {
   try {
-    const value = JSON.parse(new TextDecoder().decode(data)) as StateSnapshot;
-    if (value === null || typeof value !== "object" || value.format !== SNAPSHOT_FORMAT) {
-      return false;
-    }
+    const value = decodeSnapshot(data);
+    if (value.format !== SNAPSHOT_FORMAT) return false;
     return findInvariantViolations(restoreSnapshot(value)).length === 0;
   } catch {
     return false; // not JSON, or not the shape restoreSnapshot expects: refuse it

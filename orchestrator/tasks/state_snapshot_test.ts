@@ -4,8 +4,14 @@ import assert from "node:assert/strict";
 import type { ApplyResult, LogEntry } from "./commands.ts";
 import { InvariantError } from "../../shared/assert.ts";
 import { findInvariantViolations } from "./invariants.ts";
-import { restoreSnapshot, SNAPSHOT_FORMAT, takeSnapshot } from "./state_snapshot.ts";
-import type { StateSnapshot } from "./state_snapshot.ts";
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  isRestorableSnapshot,
+  restoreSnapshot,
+  SNAPSHOT_FORMAT,
+  takeSnapshot,
+} from "./state_snapshot.ts";
 import { TaskStateMachine } from "./task_state_machine.ts";
 import { listTasks } from "./views.ts";
 import { Harness, randomLog } from "./_task_fixtures_test.ts";
@@ -22,8 +28,9 @@ function serialize(sm: TaskStateMachine): string {
   return JSON.stringify(takeSnapshot(sm));
 }
 
+/** Through the bytes that go to disk and to followers. */
 function roundTrip(sm: TaskStateMachine): TaskStateMachine {
-  return restoreSnapshot(JSON.parse(serialize(sm)) as StateSnapshot);
+  return restoreSnapshot(decodeSnapshot(encodeSnapshot(sm)));
 }
 
 Deno.test("apply() of the same random log on two fresh machines gives identical snapshots", () => {
@@ -148,4 +155,40 @@ Deno.test("takeSnapshot() serialized does not change when the machine moves on",
   const restored = restoreSnapshot(JSON.parse(saved));
   assert.equal(restored.tasks.get(taskId)!.state, "queued");
   assert.equal(restored.workers.get("w1")!.running.size, 0);
+});
+
+Deno.test("encodeSnapshot() writes tasks as lines of 1,000 and decodes to the same state", () => {
+  const h = new Harness();
+  h.join("w1");
+  for (let i = 0; i < 2500; i++) h.submitTask();
+  const bytes = encodeSnapshot(h.sm);
+  const lines = new TextDecoder().decode(bytes).split("\n");
+  assert.equal(lines.length, 4, "a header and three task lines");
+  assert.equal(JSON.parse(lines[0]).taskLines, 3);
+  assert.deepEqual(lines.slice(1).map((l) => JSON.parse(l).length), [1000, 1000, 500]);
+  assert.equal(serialize(restoreSnapshot(decodeSnapshot(bytes))), serialize(h.sm));
+  assert.equal(isRestorableSnapshot(bytes), true);
+});
+
+Deno.test("decodeSnapshot() still reads a snapshot written as one JSON document", () => {
+  const h = new Harness();
+  h.join("w1");
+  h.submitTask();
+  const legacy = new TextEncoder().encode(serialize(h.sm));
+  assert.equal(serialize(restoreSnapshot(decodeSnapshot(legacy))), serialize(h.sm));
+});
+
+Deno.test("isRestorableSnapshot() refuses truncated, padded or mislabelled snapshot bytes", () => {
+  const h = new Harness();
+  h.join("w1");
+  for (let i = 0; i < 1500; i++) h.submitTask();
+  const bytes = encodeSnapshot(h.sm);
+  const text = new TextDecoder().decode(bytes);
+  const encoder = new TextEncoder();
+  const lastLine = text.lastIndexOf("\n");
+  assert.equal(isRestorableSnapshot(bytes.subarray(0, lastLine)), false, "a task line missing");
+  assert.equal(isRestorableSnapshot(bytes.subarray(0, bytes.length - 3)), false, "cut mid-line");
+  assert.equal(isRestorableSnapshot(encoder.encode(text + "\n[]")), false, "an extra line");
+  const lying = text.replace('"taskLines":2', '"taskLines":1');
+  assert.equal(isRestorableSnapshot(encoder.encode(lying)), false, "header says fewer lines");
 });

@@ -1,12 +1,10 @@
 // Proves that hostile bytes on the orchestrator's TCP and UDP port get a typed error reply or a
 // closed connection, never a crash, and that ordinary clients keep being served afterwards.
 import assert from "node:assert/strict";
-import { encodeFrame, FrameDecoder } from "../../shared/protocol/frame.ts";
+import { encodeFrame } from "../../shared/protocol/frame.ts";
 import { withCluster } from "./cluster_fixture.ts";
+import { type Frame, HELLO, RawClient } from "./raw_client.ts";
 
-type Frame = Record<string, unknown>;
-
-const HELLO = { v: 1, type: "hello", role: "client", lamport: 0 };
 const CLIENT_REQUEST_TYPES = [
   "login",
   "logout",
@@ -17,117 +15,12 @@ const CLIENT_REQUEST_TYPES = [
   "cancel",
   "wait",
 ];
-/** Bounds every wait for a reply: a server that never answers fails the test instead of hanging it. */
-const REPLY_TIMEOUT_MS = 10_000;
-
 const encoder = new TextEncoder();
-
-/** A TCP client that writes arbitrary bytes and reads whatever frames come back. */
-class RawConnection {
-  readonly #conn: Deno.Conn;
-  readonly #frames: Frame[] = [];
-  readonly #reading: Promise<void>;
-  #isClosed = false;
-  #wake: (() => void) | null = null;
-
-  private constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-    this.#reading = this.#readLoop();
-  }
-
-  static async open(port: number): Promise<RawConnection> {
-    return new RawConnection(await Deno.connect({ hostname: "127.0.0.1", port }));
-  }
-
-  /** Opens a connection and completes the hello/welcome exchange. */
-  static async greeted(port: number): Promise<RawConnection> {
-    const raw = await RawConnection.open(port);
-    const welcome = await raw.request(HELLO);
-    assert.equal(welcome?.type, "welcome", `expected a welcome, got ${JSON.stringify(welcome)}`);
-    return raw;
-  }
-
-  async write(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length) offset += await this.#conn.write(bytes.subarray(offset));
-  }
-
-  /** Writes `message` as one frame and returns the next frame received (null: closed). */
-  async request(message: unknown): Promise<Frame | null> {
-    await this.write(encodeFrame(encoder.encode(JSON.stringify(message))));
-    return await this.next();
-  }
-
-  /** The next frame received, or null once the server closed the connection. */
-  async next(): Promise<Frame | null> {
-    const deadline = Date.now() + REPLY_TIMEOUT_MS;
-    while (this.#frames.length === 0 && !this.#isClosed) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`No frame and no close within ${REPLY_TIMEOUT_MS} ms`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        timer = setTimeout(resolve, remaining);
-      });
-      clearTimeout(timer);
-    }
-    return this.#frames.shift() ?? null;
-  }
-
-  /** Asserts the server closes the connection without sending anything more. */
-  async expectClosed(what: string): Promise<void> {
-    const frame = await this.next();
-    assert.equal(
-      frame,
-      null,
-      `${what}: expected the server to close, got ${JSON.stringify(frame)}`,
-    );
-  }
-
-  async close(): Promise<void> {
-    if (!this.#isClosed) {
-      try {
-        this.#conn.close();
-      } catch (error) {
-        // The runtime already released it after the server's close.
-        if (!(error instanceof Deno.errors.BadResource)) throw error;
-      }
-    }
-    await this.#reading;
-  }
-
-  async #readLoop(): Promise<void> {
-    const decoder = new FrameDecoder(16 * 1024 * 1024);
-    const buffer = new Uint8Array(64 * 1024);
-    try {
-      for (;;) {
-        const n = await this.#conn.read(buffer);
-        if (n === null) break;
-        for (const payload of decoder.push(buffer.subarray(0, n))) {
-          this.#frames.push(JSON.parse(new TextDecoder().decode(payload)));
-        }
-        this.#wake?.();
-      }
-    } catch (error) {
-      // A reset or our own close ends the stream just like an orderly close.
-      if (
-        !(error instanceof Deno.errors.ConnectionReset) &&
-        !(error instanceof Deno.errors.BadResource) &&
-        !(error instanceof Deno.errors.Interrupted)
-      ) {
-        throw error;
-      }
-    } finally {
-      this.#isClosed = true;
-      this.#wake?.();
-    }
-  }
-}
 
 /** Runs `body` with a raw connection that is always closed afterwards. */
 async function withRaw(
-  open: Promise<RawConnection>,
-  body: (raw: RawConnection) => Promise<void>,
+  open: Promise<RawClient>,
+  body: (raw: RawClient) => Promise<void>,
 ): Promise<void> {
   const raw = await open;
   try {
@@ -150,7 +43,7 @@ function login(id: number) {
   return { v: 1, type: "login", id, lamport: 1, user: "user1", password: "pass1" };
 }
 
-async function assertLoginWorks(raw: RawConnection, id: number): Promise<void> {
+async function assertLoginWorks(raw: RawClient, id: number): Promise<void> {
   const reply = await raw.request(login(id));
   assert.equal(reply?.type, "loginOk", `login after the bad input: ${JSON.stringify(reply)}`);
   assert.equal(reply?.re, id);
@@ -165,19 +58,19 @@ Deno.test("orchestrator answers hostile TCP and UDP input with errors and keeps 
     await t.step(
       "garbage bytes get frame_too_large or a close; others are still served",
       async () => {
-        await withRaw(RawConnection.open(port), async (raw) => {
+        await withRaw(RawClient.open(port), async (raw) => {
           await raw.write(encoder.encode("GET / HTTP/1.1\r\n\r\n"));
           const first = await raw.next();
           // "GET " read as a length is about 1.2 GB: far above the 1 MiB limit.
           if (first !== null) assertError(first, "frame_too_large", null);
           await raw.expectClosed("after garbage");
         });
-        await withRaw(RawConnection.greeted(port), (raw) => assertLoginWorks(raw, 1));
+        await withRaw(RawClient.welcomed(port), (raw) => assertLoginWorks(raw, 1));
       },
     );
 
     await t.step("a header announcing 2 MiB gets frame_too_large and a close", async () => {
-      await withRaw(RawConnection.greeted(port), async (raw) => {
+      await withRaw(RawClient.welcomed(port), async (raw) => {
         const header = new Uint8Array(4);
         new DataView(header.buffer).setUint32(0, 2 * 1024 * 1024);
         await raw.write(header);
@@ -192,7 +85,7 @@ Deno.test("orchestrator answers hostile TCP and UDP input with errors and keeps 
     await t.step(
       "a frame that is not JSON gets malformed_frame; the same connection still works",
       async () => {
-        await withRaw(RawConnection.greeted(port), async (raw) => {
+        await withRaw(RawClient.welcomed(port), async (raw) => {
           await raw.write(encodeFrame(encoder.encode("this is not JSON {")));
           assertError(await raw.next(), "malformed_frame", null);
           await raw.write(encodeFrame(new Uint8Array([0xff, 0xfe, 0x7b, 0x7d]))); // not UTF-8
@@ -207,7 +100,7 @@ Deno.test("orchestrator answers hostile TCP and UDP input with errors and keeps 
     );
 
     await t.step("an unknown message type gets bad_request naming the expected types", async () => {
-      await withRaw(RawConnection.greeted(port), async (raw) => {
+      await withRaw(RawClient.welcomed(port), async (raw) => {
         const reply = assertError(
           await raw.request({ v: 1, type: "frobnicate", id: 3, lamport: 1 }),
           "bad_request",
@@ -222,7 +115,7 @@ Deno.test("orchestrator answers hostile TCP and UDP input with errors and keeps 
     });
 
     await t.step("a missing or ill-typed field gets bad_request naming the field", async () => {
-      await withRaw(RawConnection.greeted(port), async (raw) => {
+      await withRaw(RawClient.welcomed(port), async (raw) => {
         const cases: Array<{ request: Frame; field: string }> = [
           {
             request: { v: 1, type: "login", id: 5, lamport: 1, user: "user1" },
@@ -265,7 +158,7 @@ Deno.test("orchestrator answers hostile TCP and UDP input with errors and keeps 
     });
 
     await t.step("a wrong protocol version gets unsupported_version", async () => {
-      await withRaw(RawConnection.greeted(port), async (raw) => {
+      await withRaw(RawClient.welcomed(port), async (raw) => {
         const reply = assertError(
           await raw.request({ ...login(10), v: 2 }),
           "unsupported_version",
@@ -274,14 +167,14 @@ Deno.test("orchestrator answers hostile TCP and UDP input with errors and keeps 
         assert.match(String(reply.message), /version 2\b/);
         await assertLoginWorks(raw, 11);
       });
-      await withRaw(RawConnection.open(port), async (raw) => {
+      await withRaw(RawClient.open(port), async (raw) => {
         assertError(await raw.request({ ...HELLO, v: 2 }), "unsupported_version", null);
         await raw.expectClosed("after a hello of version 2");
       });
     });
 
     await t.step("a first frame that is not a hello gets an error and a close", async () => {
-      await withRaw(RawConnection.open(port), async (raw) => {
+      await withRaw(RawClient.open(port), async (raw) => {
         const reply = await raw.request(login(12));
         assert.ok(reply !== null, "expected an error before the close");
         assert.equal(reply.type, "error", JSON.stringify(reply));
@@ -291,7 +184,7 @@ Deno.test("orchestrator answers hostile TCP and UDP input with errors and keeps 
     });
 
     await t.step("a request with a bad token gets unauthenticated", async () => {
-      await withRaw(RawConnection.greeted(port), async (raw) => {
+      await withRaw(RawClient.welcomed(port), async (raw) => {
         for (const [id, token] of [[13, "not-a-real-token"], [14, "a".repeat(512)]] as const) {
           assertError(
             await raw.request({ v: 1, type: "status", id, lamport: 1, token, taskId: "t-1" }),

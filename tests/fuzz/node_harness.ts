@@ -17,10 +17,11 @@ import { OrchestratorNode } from "../../orchestrator/core/mod.ts";
 import { RaftLog } from "../../orchestrator/raft/mod.ts";
 import * as tasks from "../../orchestrator/tasks/mod.ts";
 import {
+  decodeSnapshot,
+  encodeSnapshot,
   findInvariantViolations,
   type LogEntry,
   restoreSnapshot,
-  type StateSnapshot,
   takeSnapshot,
   TaskStateMachine,
 } from "../../orchestrator/tasks/mod.ts";
@@ -74,7 +75,6 @@ export interface NodeHarnessOptions {
   tally?: (outcome: string) => void;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** The durable state a restart recovers from. */
@@ -140,7 +140,7 @@ export class NodeHarness {
     const disk = this.#disk;
     const sm = disk.snapshot === null
       ? new TaskStateMachine()
-      : restoreSnapshot(JSON.parse(decoder.decode(disk.snapshot.data)) as StateSnapshot);
+      : restoreSnapshot(decodeSnapshot(disk.snapshot.data));
     const node = new OrchestratorNode(this.nodeOptions, {
       sm,
       log: new RaftLog({
@@ -394,7 +394,7 @@ export class NodeHarness {
     const snapshot = {
       index: sm.appliedIndex,
       term: sm.appliedTerm,
-      data: encoder.encode(JSON.stringify(takeSnapshot(sm))),
+      data: encodeSnapshot(sm),
     };
     this.#disk.snapshot = snapshot;
     this.#disk.entries = this.#disk.entries.filter((e) => e.index > snapshot.index);

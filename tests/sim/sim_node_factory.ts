@@ -8,11 +8,7 @@
 import { type NodeOptions, OrchestratorNode } from "../../orchestrator/core/mod.ts";
 import { RaftLog } from "../../orchestrator/raft/mod.ts";
 import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
-import {
-  restoreSnapshot,
-  type StateSnapshot,
-  TaskStateMachine,
-} from "../../orchestrator/tasks/mod.ts";
+import { decodeSnapshot, restoreSnapshot, TaskStateMachine } from "../../orchestrator/tasks/mod.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { ObservedLog } from "./observed_log.ts";
 import { simPasswordHash } from "./sim_login.ts";
@@ -28,7 +24,7 @@ export interface BuiltNode {
 export function buildNode(world: World, nodeId: string, recovered: RecoveredLog): BuiltNode {
   const p = world.params;
   const sm = recovered.snapshot === null ? new TaskStateMachine() : restoreSnapshot(
-    JSON.parse(new TextDecoder().decode(recovered.snapshot.data)) as StateSnapshot,
+    decodeSnapshot(recovered.snapshot.data),
   );
   const raft = new RaftLog({
     nodeId,

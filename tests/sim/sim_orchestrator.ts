@@ -13,7 +13,7 @@ import type {
   OrchestratorNode,
 } from "../../orchestrator/core/mod.ts";
 import { MemoryLogStorage, type RecoveredLog } from "../../orchestrator/storage/mod.ts";
-import { takeSnapshot } from "../../orchestrator/tasks/mod.ts";
+import { encodeSnapshot, isSnapshotDue } from "../../orchestrator/tasks/mod.ts";
 import { hashToken } from "../../shared/auth/mod.ts";
 import { canonicalHeartbeat, DatagramGuard } from "../../shared/net/datagram_guard.ts";
 import type { ClientToOrchestrator, Hello } from "../../shared/protocol/messages.ts";
@@ -415,16 +415,17 @@ export class SimOrchestrator implements Listener {
     world.network.sendDatagram(this.id, to, () => target.deliverPeer(this.id, message));
   }
 
-  /** Like OrchestratorServer#maybeSnapshot: every `snapshotEveryEntries` applied entries. */
+  /** Like OrchestratorServer#maybeSnapshot: the same policy (isSnapshotDue). */
   #maybeSnapshot(): void {
     const sm = this.#node!.sm;
     const world = this.#world;
     if (this.#isSnapshotting) return;
-    if (sm.appliedIndex - this.#lastSnapshotIndex < world.params.snapshotEveryEntries) return;
+    const state = { appliedIndex: sm.appliedIndex, retainedTasks: sm.tasks.size };
+    if (!isSnapshotDue(state, this.#lastSnapshotIndex, world.params.snapshotEveryEntries)) return;
     this.#isSnapshotting = true;
     const index = sm.appliedIndex;
     const term = sm.appliedTerm;
-    const data = new TextEncoder().encode(JSON.stringify(takeSnapshot(sm)));
+    const data = encodeSnapshot(sm);
     const incarnation = this.#incarnation;
     this.#enqueue(
       { snapshot: { index, term, data, discardLog: false }, entries: [], hardState: null },
