@@ -42,7 +42,7 @@ export function findInvariantViolations(sm: TaskStateMachine): string[] {
         problems.push(`task ${task.id} history is not in Lamport order at event ${i}`);
       }
     }
-    if (sm.idempotency.get(`${task.owner}\0${task.idempotencyKey}`) !== task.id) {
+    if (sm.idempotency.get(task.owner, task.idempotencyKey) !== task.id) {
       problems.push(`task ${task.id} is missing from the idempotency index`);
     }
   }

@@ -73,7 +73,7 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
   for (const task of snapshot.tasks) {
     sm.tasks.set(task.id, task);
     sm.taskOrder.push(task.id);
-    sm.idempotency.set(`${task.owner}\0${task.idempotencyKey}`, task.id);
+    sm.idempotency.set(task.owner, task.idempotencyKey, task.id);
     let owned = sm.ownerTasks.get(task.owner);
     if (owned === undefined) sm.ownerTasks.set(task.owner, owned = []);
     owned.push(task.id);

@@ -28,6 +28,7 @@ import type {
   WorkerLost,
 } from "./commands.ts";
 import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
+import { IdempotencyIndex } from "./idempotency_index.ts";
 import { TaskQueue } from "./task_queue.ts";
 
 /** Expired sessions are swept after this many logins, so the session table stays bounded. */
@@ -61,8 +62,8 @@ export class TaskStateMachine {
   users = new Map<string, UserRecord>();
   /** Every task id in submission order, for listing all tasks newest first. */
   taskOrder: string[] = [];
-  /** `${owner}\0${idempotencyKey}` -> task id. */
-  idempotency = new Map<string, string>();
+  /** (owner, idempotency key) -> task id. */
+  idempotency = new IdempotencyIndex();
   /** Each owner's task ids in submission order, for `list`. */
   ownerTasks = new Map<string, string[]>();
   /** The worker that got the last assignment; round robin continues after it. */
@@ -76,6 +77,12 @@ export class TaskStateMachine {
   };
   stats: Stats = { retries: 0, staleReports: 0, duplicateSubmissions: 0 };
   loginsSinceSweep = 0;
+  /**
+   * One copy of each short string that recurs across tasks (node and worker ids, owners, outcome
+   * details): every decoded command brings fresh copies, and a retained task would otherwise keep
+   * a few dozen bytes of each for its whole life. Values are unchanged, so state is too.
+   */
+  readonly #strings = new Map<string, string>();
 
   /**
    * Applies the next log entry.
@@ -161,8 +168,7 @@ export class TaskStateMachine {
   }
 
   #submit(command: TaskSubmitted): ApplyResult {
-    const key = `${command.owner}\0${command.idempotencyKey}`;
-    const existing = this.idempotency.get(key);
+    const existing = this.idempotency.get(command.owner, command.idempotencyKey);
     if (existing !== undefined) {
       this.stats.duplicateSubmissions += 1;
       return { type: "submitted", taskId: existing, duplicate: true };
@@ -173,7 +179,7 @@ export class TaskStateMachine {
     const task: TaskRecord = {
       id,
       seq,
-      owner: command.owner,
+      owner: this.#intern(command.owner),
       idempotencyKey: command.idempotencyKey,
       spec: command.spec,
       maxAttempts: command.maxAttempts,
@@ -189,9 +195,9 @@ export class TaskStateMachine {
     this.#record(task, "submitted", command, null, null);
     this.tasks.set(id, task);
     this.taskOrder.push(id);
-    this.idempotency.set(key, id);
-    let owned = this.ownerTasks.get(command.owner);
-    if (owned === undefined) this.ownerTasks.set(command.owner, owned = []);
+    this.idempotency.set(task.owner, task.idempotencyKey, id);
+    let owned = this.ownerTasks.get(task.owner);
+    if (owned === undefined) this.ownerTasks.set(task.owner, owned = []);
     owned.push(id);
     this.queue.pushFresh(id);
     this.counts.queued += 1;
@@ -394,12 +400,22 @@ export class TaskStateMachine {
     task.history.push({
       event,
       lamport,
-      node: stamp.node,
+      node: this.#intern(stamp.node),
       atMs: stamp.atMs,
       attempt: task.attempt,
-      workerId,
-      detail,
+      workerId: workerId === null ? null : this.#intern(workerId),
+      detail: detail === null ? null : this.#intern(detail),
     });
+  }
+
+  #intern(value: string): string {
+    const known = this.#strings.get(value);
+    if (known !== undefined) return known;
+    // Bounded: ids are few, but details can vary; past the cap new strings are simply kept as is.
+    if (value.length <= INTERN_MAX_CHARS && this.#strings.size < INTERN_MAX_STRINGS) {
+      this.#strings.set(value, value);
+    }
+    return value;
   }
 
   #revokeSessionsOf(user: string): void {
@@ -430,6 +446,9 @@ export function workerRuns(
 ): boolean {
   return worker.canExec && (worker.execAllow === null || worker.execAllow.includes(program));
 }
+
+const INTERN_MAX_CHARS = 64;
+const INTERN_MAX_STRINGS = 4096;
 
 function describeOutcome(command: TaskFinished): string {
   const { outcome } = command;

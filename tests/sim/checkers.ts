@@ -174,7 +174,7 @@ export class SafetyChecker {
         `key "${ack.key}" of ${ack.owner} was acknowledged as task ${earlier.taskId} and as ${ack.taskId}`,
       );
     }
-    const committed = this.reference.idempotency.get(k);
+    const committed = this.reference.idempotency.get(ack.owner, ack.key);
     if (committed === undefined) {
       violation(
         `${ack.client} got an acknowledgement for key "${ack.key}" that was never committed`,
@@ -193,7 +193,7 @@ export class SafetyChecker {
     for (const [k, ack] of this.#acks) {
       const index = this.#submittedAt.get(k)!;
       if (sm.appliedIndex < index) continue;
-      const taskId = sm.idempotency.get(k);
+      const taskId = sm.idempotency.get(ack.owner, ack.key);
       if (taskId !== ack.taskId || sm.tasks.get(ack.taskId)?.owner !== ack.owner) {
         violation(
           `${nodeId} lost acknowledged task ${ack.taskId} (key "${ack.key}" of ${ack.owner}) ` +
