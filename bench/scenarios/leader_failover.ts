@@ -1,9 +1,14 @@
 /**
- * Leader failover: steady submissions from several independent clients while the leader is
- * killed with SIGKILL, round after round (the killed node is restarted and caught up before the
- * next kill). Measured per round, on the client clock:
- * - kill → first submission acknowledged by another orchestrator;
- * - the longest gap between consecutive acknowledgements (of any client) around the kill.
+ * Leader failover: steady submissions from several independent clients while the leader fails,
+ * round after round (the failed node is brought back and caught up before the next round).
+ * Measured per round, on the client clock:
+ * - failure → first submission acknowledged by another orchestrator;
+ * - the longest gap between consecutive acknowledgements (of any client) around the failure.
+ *
+ * Two failures: `leader-failover` kills the leader with SIGKILL (its TCP connections close at
+ * once, which followers take as a hint to start an election early); `leader-freeze` stops it
+ * with SIGSTOP, like a frozen VM or a cut cable: nothing closes, so followers notice only when
+ * their election timeout passes without a heartbeat.
  * @module
  */
 import type { MutiraoClient } from "../../client/api/mod.ts";
@@ -72,78 +77,96 @@ async function waitCaughtUp(cluster: RealCluster, id: string, timeoutMs: number)
 }
 
 interface Round {
-  killed: string;
+  failed: string;
   firstAckMs: number;
   longestGapMs: number;
 }
 
-export const leaderFailover: Scenario = {
-  name: "leader-failover",
-  summary: "kill -9 the leader under steady submissions: time to the first acknowledgement",
-  async run(ctx) {
-    const cluster = await ctx.cluster();
-    await cluster.start();
-    const token = await cluster.token();
-    const clients = Array.from({ length: SUBMITTERS }, () => cluster.client({ timeoutMs: 30_000 }));
-    const load = new SteadyLoad(clients, token);
-    const rounds: Round[] = [];
-    try {
-      for (let r = 0; r < ctx.options.sizes.failoverRounds; r++) {
-        const leader = await cluster.waitForLeader();
-        const node = cluster.node(leader.id);
-        const address = `${node.host}:${node.port}`;
-        await delay(SETTLE_MS);
-        const killedAt = performance.now();
-        await cluster.kill(node);
-        const first = await firstAckAfter(load, killedAt, address, 30_000);
-        await delay(SETTLE_MS);
-        const window = load.acks.filter((a) => a.atMs >= killedAt - SETTLE_MS).map((a) => a.atMs)
-          .sort((a, b) => a - b);
-        let longestGapMs = 0;
-        for (let i = 1; i < window.length; i++) {
-          longestGapMs = Math.max(longestGapMs, window[i] - window[i - 1]);
+type Failure = "kill" | "freeze";
+
+function failoverScenario(failure: Failure): Scenario {
+  const verb = failure === "kill" ? "kill" : "freeze";
+  return {
+    name: failure === "kill" ? "leader-failover" : "leader-freeze",
+    summary: failure === "kill"
+      ? "kill -9 the leader under steady submissions: time to the first acknowledgement"
+      : "SIGSTOP the leader under steady submissions: time to the first acknowledgement",
+    async run(ctx) {
+      const cluster = await ctx.cluster();
+      await cluster.start();
+      const token = await cluster.token();
+      const clients = Array.from(
+        { length: SUBMITTERS },
+        () => cluster.client({ timeoutMs: 30_000 }),
+      );
+      const load = new SteadyLoad(clients, token);
+      const rounds: Round[] = [];
+      const total = failure === "kill"
+        ? ctx.options.sizes.failoverRounds
+        : Math.max(1, Math.ceil(ctx.options.sizes.failoverRounds / 2));
+      try {
+        for (let r = 0; r < total; r++) {
+          const leader = await cluster.waitForLeader();
+          const node = cluster.node(leader.id);
+          const address = `${node.host}:${node.port}`;
+          await delay(SETTLE_MS);
+          const failedAt = performance.now();
+          if (failure === "kill") await cluster.kill(node);
+          else cluster.signal(node, "SIGSTOP");
+          const first = await firstAckAfter(load, failedAt, address, 30_000);
+          await delay(SETTLE_MS);
+          const window = load.acks.filter((a) => a.atMs >= failedAt - SETTLE_MS).map((a) => a.atMs)
+            .sort((a, b) => a - b);
+          let longestGapMs = 0;
+          for (let i = 1; i < window.length; i++) {
+            longestGapMs = Math.max(longestGapMs, window[i] - window[i - 1]);
+          }
+          rounds.push({
+            failed: leader.id,
+            firstAckMs: round(first - failedAt, 0),
+            longestGapMs: round(longestGapMs, 0),
+          });
+          ctx.progress(
+            `round ${r + 1}: ${verb} ${leader.id}; first acknowledgement after ` +
+              `${rounds.at(-1)!.firstAckMs} ms, longest gap ${rounds.at(-1)!.longestGapMs} ms`,
+          );
+          if (failure === "kill") await cluster.startNode(node);
+          else cluster.signal(node, "SIGCONT");
+          await waitCaughtUp(cluster, node.id, 60_000);
         }
-        rounds.push({
-          killed: leader.id,
-          firstAckMs: round(first - killedAt, 0),
-          longestGapMs: round(longestGapMs, 0),
-        });
-        ctx.progress(
-          `round ${r + 1}: killed ${leader.id}; first acknowledgement after ` +
-            `${rounds.at(-1)!.firstAckMs} ms, longest gap ${rounds.at(-1)!.longestGapMs} ms`,
-        );
-        await cluster.startNode(node);
-        await waitCaughtUp(cluster, node.id, 60_000);
+      } finally {
+        await load.stop();
+        for (const client of clients) client.close();
       }
-    } finally {
-      await load.stop();
-      for (const client of clients) client.close();
-    }
-    const first = summarize(rounds.map((r) => r.firstAckMs));
-    const gaps = summarize(rounds.map((r) => r.longestGapMs));
-    const measurements: Measurement[] = [
-      {
-        metric: "kill→first acknowledgement median",
-        value: first.p50,
-        unit: "ms",
-        target: { kind: "atMost", value: 1000 },
-      },
-      {
-        metric: "kill→first acknowledgement worst",
-        value: first.max,
-        unit: "ms",
-        target: { kind: "atMost", value: 2000 },
-      },
-      { metric: "longest acknowledgement gap median", value: gaps.p50, unit: "ms" },
-      { metric: "longest acknowledgement gap worst", value: gaps.max, unit: "ms" },
-      { metric: "submissions given up", value: load.errors, unit: "" },
-    ];
-    return {
-      measurements,
-      details: { rounds, submitters: SUBMITTERS, pauseMs: PAUSE_MS, acks: load.acks.length },
-    };
-  },
-};
+      const first = summarize(rounds.map((r) => r.firstAckMs));
+      const gaps = summarize(rounds.map((r) => r.longestGapMs));
+      const measurements: Measurement[] = [
+        {
+          metric: `${verb}→first acknowledgement median`,
+          value: first.p50,
+          unit: "ms",
+          target: { kind: "atMost", value: 1000 },
+        },
+        {
+          metric: `${verb}→first acknowledgement worst`,
+          value: first.max,
+          unit: "ms",
+          target: { kind: "atMost", value: 2000 },
+        },
+        { metric: "longest acknowledgement gap median", value: gaps.p50, unit: "ms" },
+        { metric: "longest acknowledgement gap worst", value: gaps.max, unit: "ms" },
+        { metric: "submissions given up", value: load.errors, unit: "" },
+      ];
+      return {
+        measurements,
+        details: { rounds, submitters: SUBMITTERS, pauseMs: PAUSE_MS, acks: load.acks.length },
+      };
+    },
+  };
+}
+
+export const leaderFailover: Scenario = failoverScenario("kill");
+export const leaderFreeze: Scenario = failoverScenario("freeze");
 
 /** Resolves with the time of the first acknowledgement after `afterMs` not from `deadAddress`. */
 async function firstAckAfter(

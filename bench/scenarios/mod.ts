@@ -5,7 +5,7 @@
 import type { Scenario } from "../lib/scenario.ts";
 import { falseSuspicion } from "./false_suspicion.ts";
 import { latency } from "./latency.ts";
-import { leaderFailover } from "./leader_failover.ts";
+import { leaderFailover, leaderFreeze } from "./leader_failover.ts";
 import { manyWorkers } from "./many_workers.ts";
 import { scale } from "./scale.ts";
 import { throughput } from "./throughput.ts";
@@ -16,6 +16,7 @@ export const SCENARIOS: readonly Scenario[] = [
   latency,
   workerFailure,
   leaderFailover,
+  leaderFreeze,
   falseSuspicion,
   scale,
   manyWorkers,

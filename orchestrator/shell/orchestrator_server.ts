@@ -30,7 +30,7 @@ import { RaftLog } from "../raft/mod.ts";
 import { type LogStorage, openFileLogStorage, type RecoveredLog } from "../storage/mod.ts";
 import {
   decodeSnapshot,
-  encodeSnapshot,
+  encodeSnapshotInSteps,
   isRestorableSnapshot,
   isSnapshotDue,
   restoreSnapshot,
@@ -669,10 +669,30 @@ export class OrchestratorServer {
       return;
     }
     this.#snapshotting = true;
+    void this.#takeSnapshot(sm).catch((error) => this.#die(error));
+  }
+
+  async #takeSnapshot(sm: TaskStateMachine): Promise<void> {
     const index = sm.appliedIndex;
     const term = sm.appliedTerm;
-    // Serialized synchronously, so the snapshot is exactly the state at `index`.
-    const data = encodeSnapshot(sm);
+    // The state at `index`, encoded a line at a time between turns of the event loop, so that
+    // heartbeats and requests go on meanwhile (a large state takes seconds to encode).
+    let data: Uint8Array;
+    try {
+      data = await encodeSnapshotInSteps(sm, () => {
+        if (this.#stopped) throw new SnapshotAbandoned();
+        return yieldToEventLoop();
+      });
+    } catch (error) {
+      this.#snapshotting = false;
+      if (error instanceof SnapshotAbandoned) return;
+      throw error;
+    }
+    if (this.#node.sm !== sm || this.#lastSnapshotIndex >= index) {
+      // A newer snapshot from the leader replaced this state meanwhile: drop this one.
+      this.#snapshotting = false;
+      return;
+    }
     // Through the persistence queue, so it is ordered with the log writes around it.
     this.#commit.enqueue({
       persist: { snapshot: { index, term, data, discardLog: false }, entries: [], hardState: null },
@@ -692,4 +712,12 @@ export class OrchestratorServer {
     );
     void this.stop().finally(() => this.#fatal?.(error));
   }
+}
+
+/** Thrown into a snapshot being encoded when the server stops. */
+class SnapshotAbandoned extends Error {}
+
+/** Lets timers and I/O callbacks run before continuing. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }

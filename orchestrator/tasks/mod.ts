@@ -9,6 +9,7 @@ export { TaskStateMachine } from "./task_state_machine.ts";
 export {
   decodeSnapshot,
   encodeSnapshot,
+  encodeSnapshotInSteps,
   isRestorableSnapshot,
   restoreSnapshot,
   SNAPSHOT_FORMAT,

@@ -5,7 +5,7 @@
  * @module
  */
 import { assert } from "../../shared/assert.ts";
-import type { TaskState } from "../../shared/protocol/messages.ts";
+import { isFinalState, type TaskState } from "../../shared/protocol/messages.ts";
 import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
 import { TaskQueue } from "./task_queue.ts";
 import { TaskStateMachine } from "./task_state_machine.ts";
@@ -106,14 +106,53 @@ const NEWLINE = 0x0a;
  * one at a time. A snapshot of one line (no `taskLines`, tasks inline) is read as before.
  */
 export function encodeSnapshot(sm: TaskStateMachine): Uint8Array {
-  const encoder = new TextEncoder();
-  const { tasks, ...header } = takeSnapshot(sm);
-  const lines = Math.ceil(tasks.length / TASKS_PER_LINE);
-  const parts = [encoder.encode(JSON.stringify({ ...header, tasks: [], taskLines: lines }))];
+  const { header, tasks } = captureForEncoding(sm);
+  const parts = [header];
+  for (let i = 0; i < tasks.length; i += TASKS_PER_LINE) parts.push(encodeTaskLine(tasks, i));
+  return concatParts(parts);
+}
+
+/**
+ * Like encodeSnapshot, the state at the moment of the call, but encoded a line at a time with
+ * `pause()` between lines, so that a large state does not block its process for seconds (a
+ * leader that stops answering for longer than an election timeout loses its term). The state
+ * may change during the pauses: what can still change is copied at the call, and a task in a
+ * final state never changes again (no command applies to it), so it is encoded as it is.
+ */
+export async function encodeSnapshotInSteps(
+  sm: TaskStateMachine,
+  pause: () => Promise<void>,
+): Promise<Uint8Array> {
+  const { header, tasks } = captureForEncoding(sm, true);
+  const parts = [header];
   for (let i = 0; i < tasks.length; i += TASKS_PER_LINE) {
-    // JSON never contains a raw newline byte (it is escaped inside strings): a safe separator.
-    parts.push(encoder.encode("\n" + JSON.stringify(tasks.slice(i, i + TASKS_PER_LINE))));
+    await pause();
+    parts.push(encodeTaskLine(tasks, i));
   }
+  return concatParts(parts);
+}
+
+/** The header line, encoded now, and the tasks (copies of those that may still change). */
+function captureForEncoding(
+  sm: TaskStateMachine,
+  copyLive = false,
+): { header: Uint8Array; tasks: TaskRecord[] } {
+  const { tasks, ...rest } = takeSnapshot(sm);
+  const lines = Math.ceil(tasks.length / TASKS_PER_LINE);
+  const header = new TextEncoder().encode(JSON.stringify({ ...rest, tasks: [], taskLines: lines }));
+  if (!copyLive) return { header, tasks };
+  return {
+    header,
+    tasks: tasks.map((task) => isFinalState(task.state) ? task : structuredClone(task)),
+  };
+}
+
+function encodeTaskLine(tasks: readonly TaskRecord[], from: number): Uint8Array {
+  // JSON never contains a raw newline byte (it is escaped inside strings): a safe separator.
+  return new TextEncoder().encode("\n" + JSON.stringify(tasks.slice(from, from + TASKS_PER_LINE)));
+}
+
+function concatParts(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const part of parts) {

@@ -7,6 +7,7 @@ import { findInvariantViolations } from "./invariants.ts";
 import {
   decodeSnapshot,
   encodeSnapshot,
+  encodeSnapshotInSteps,
   isRestorableSnapshot,
   restoreSnapshot,
   SNAPSHOT_FORMAT,
@@ -191,4 +192,24 @@ Deno.test("isRestorableSnapshot() refuses truncated, padded or mislabelled snaps
   assert.equal(isRestorableSnapshot(encoder.encode(text + "\n[]")), false, "an extra line");
   const lying = text.replace('"taskLines":2', '"taskLines":1');
   assert.equal(isRestorableSnapshot(encoder.encode(lying)), false, "header says fewer lines");
+});
+
+Deno.test("encodeSnapshotInSteps() gives the state at its call, whatever changes in its pauses", async () => {
+  const h = new Harness();
+  h.join("w1");
+  const ids = Array.from({ length: 2500 }, () => h.submitTask());
+  h.assign(ids[0], "w1");
+  h.finish(ids[0]); // final before the call
+  h.assign(ids[1], "w1"); // running at the call
+  const expected = encodeSnapshot(h.sm);
+  let pauses = 0;
+  const bytes = await encodeSnapshotInSteps(h.sm, () => {
+    // Between lines the machine moves on: a running task finishes, queued ones start.
+    if (pauses === 0) h.finish(ids[1]);
+    h.assign(ids[2 + pauses], "w1");
+    pauses += 1;
+    return Promise.resolve();
+  });
+  assert.equal(pauses, 3, "one pause before each of the three task lines");
+  assert.deepEqual(bytes, expected);
 });
