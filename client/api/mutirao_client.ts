@@ -63,9 +63,18 @@ const RETRY_MAX_MS = 250;
 /** Error codes that mean "try elsewhere or later", not "your request is wrong". */
 const RETRYABLE = new Set(["not_leader", "unavailable"]);
 
+/**
+ * An orchestrator sends every client a keepalive each heartbeat interval (500 ms by default):
+ * this long without any frame while a reply is owed means it is frozen or cut off (a connection
+ * that never closes), and the request is retried elsewhere (safe: submissions are idempotent).
+ */
+const SILENCE_MS = 1500;
+
 interface Connection {
   address: string;
   conn: FramedConnection;
+  /** When a frame last arrived on it. */
+  lastFrameMs: number;
   pending: Map<number, PromiseWithResolvers<Reply>>;
   closed: Promise<void>;
 }
@@ -156,11 +165,7 @@ export class MutiraoClient {
     connection.conn.send({ ...request, id, v: PROTOCOL_VERSION, lamport: this.clock.tick() });
     // A `wait` request may legitimately take until its own timeout; give it a little more.
     const waitMs = request.type === "wait" ? request.timeoutMs + 5000 : deadline - Date.now();
-    const reply = await withTimeout(
-      waiter.promise,
-      Math.max(1, waitMs),
-      `No reply from ${connection.address}`,
-    )
+    const reply = await awaitReply(connection, waiter.promise, Math.max(1, waitMs))
       .finally(() => connection.pending.delete(id));
     if (reply.type === "error") {
       throw new RemoteError(reply.code, reply.message, { leaderHint: reply.leaderHint });
@@ -179,27 +184,33 @@ export class MutiraoClient {
     const conn = new FramedConnection(raw, { maxFrameBytes: this.#maxFrameBytes });
     const pending = new Map<number, PromiseWithResolvers<Reply>>();
     const welcome = Promise.withResolvers<void>();
-    const closed = this.#readLoop(conn, address, pending, welcome);
+    const connection: Connection = {
+      address,
+      conn,
+      pending,
+      lastFrameMs: Date.now(),
+      closed: null!,
+    };
+    connection.closed = this.#readLoop(connection, welcome);
     conn.send({ v: PROTOCOL_VERSION, type: "hello", role: "client", lamport: this.clock.tick() });
+    // A live orchestrator answers hello at once; a frozen one accepted the TCP connection (the
+    // kernel does that) but will never answer: try another soon rather than wait out the budget.
     await withTimeout(
       welcome.promise,
-      Math.max(1, deadline - Date.now()),
+      Math.max(1, Math.min(SILENCE_MS, deadline - Date.now())),
       `No welcome from ${address}`,
     );
-    this.#connection = { address, conn, pending, closed };
-    return this.#connection;
+    this.#connection = connection;
+    return connection;
   }
 
-  async #readLoop(
-    conn: FramedConnection,
-    address: string,
-    pending: Map<number, PromiseWithResolvers<Reply>>,
-    welcome: PromiseWithResolvers<void>,
-  ): Promise<void> {
+  async #readLoop(connection: Connection, welcome: PromiseWithResolvers<void>): Promise<void> {
+    const { conn, address, pending } = connection;
     let welcomed = false;
     let failure: Error = new Error(`Connection to ${address} closed`);
     try {
       for await (const payload of conn.frames()) {
+        connection.lastFrameMs = Date.now();
         const decoded = decodeMessage(payload, DIRECTIONS.orchestratorToClient);
         if (!decoded.ok) {
           failure = new Error(`Bad reply from ${address}: ${decoded.error.message}`);
@@ -207,7 +218,9 @@ export class MutiraoClient {
         }
         const message = decoded.message;
         this.clock.receive(message.lamport);
-        if (message.type === "welcome") {
+        if (message.type === "keepalive") {
+          continue; // its arrival is the message
+        } else if (message.type === "welcome") {
           welcomed = true;
           welcome.resolve();
         } else if (message.type === "error" && message.re === null) {
@@ -269,6 +282,29 @@ function looksLikeTls(announcedBytes: number): boolean {
   const contentType = announcedBytes >>> 24;
   const major = (announcedBytes >>> 16) & 0xff;
   return contentType >= 0x14 && contentType <= 0x17 && major === 0x03;
+}
+
+/** Resolves with the reply, unless `ms` pass or the connection falls silent (SILENCE_MS). */
+function awaitReply(connection: Connection, reply: Promise<Reply>, ms: number): Promise<Reply> {
+  let watch: ReturnType<typeof setInterval> | undefined;
+  const watchdog = new Promise<never>((_, reject) => {
+    const giveUpAt = Date.now() + ms;
+    watch = setInterval(() => {
+      const now = Date.now();
+      if (now >= giveUpAt) {
+        reject(new TimeoutError(`No reply from ${connection.address}`));
+      } else if (now - connection.lastFrameMs > SILENCE_MS) {
+        reject(
+          new TimeoutError(
+            `No word from ${connection.address} for ${
+              now - connection.lastFrameMs
+            } ms (frozen or cut off?)`,
+          ),
+        );
+      }
+    }, Math.min(100, ms));
+  });
+  return Promise.race([reply, watchdog]).finally(() => clearInterval(watch));
 }
 
 /** A wait that ran out of time: says less about the cluster than a refusal or a close. */

@@ -139,6 +139,10 @@ export class OrchestratorNode {
   /** Results proposed but not yet applied, `${taskId}#${attempt}`, so duplicates are not re-proposed. */
   readonly #proposedFinishes = new Map<string, string>();
   readonly #connWorker = new Map<ConnId, string>();
+  /** Connections that said hello as clients (they get keepalives). */
+  readonly #clientConns = new Set<ConnId>();
+  /** When keepalives last went out. */
+  #keepaliveSentMs = -Infinity;
   readonly #workerConn = new Map<string, { conn: ConnId; incarnation: string }>();
   /** Workers that asked to drain; their next disconnect means they left. */
   readonly #drainRequested = new Set<string>();
@@ -244,6 +248,7 @@ export class OrchestratorNode {
         this.#onTick();
         break;
       case "hello":
+        if (input.hello.role === "client") this.#clientConns.add(input.conn);
         this.#receiveFromClient(input.hello.lamport);
         this.#send(input.conn, {
           type: "welcome",
@@ -801,6 +806,7 @@ export class OrchestratorNode {
         this.#send(waiter.conn, { type: "task", re: waiter.requestId, task: this.#view(task) });
       }
     }
+    this.#sendKeepalives();
     if (!this.#isReady()) return;
     const candidates = [...this.sm.workers.values()].filter((w) => !this.#proposedLosses.has(w.id));
     for (const suspect of this.#detector.suspects(candidates, this.#nowMs)) {
@@ -1342,6 +1348,18 @@ export class OrchestratorNode {
     }
   }
 
+  /**
+   * Once per heartbeat interval: tells every client that this orchestrator is alive, and, as
+   * leader, every worker (a worker connected to a follower is redirected anyway).
+   */
+  #sendKeepalives(): void {
+    if (this.#nowMs - this.#keepaliveSentMs < this.options.heartbeatIntervalMs) return;
+    this.#keepaliveSentMs = this.#nowMs;
+    for (const conn of this.#clientConns) this.#sendRaw(conn, { type: "keepalive" });
+    if (!this.#log.isLeader) return;
+    for (const conn of this.#connWorker.keys()) this.#sendRaw(conn, { type: "keepalive" });
+  }
+
   #isCurrentAttempt(taskId: string, attempt: number, workerId: string): boolean {
     const task = this.sm.tasks.get(taskId);
     return task?.state === "running" && task.attempt === attempt && task.workerId === workerId;
@@ -1378,6 +1396,7 @@ export class OrchestratorNode {
   }
 
   #onConnectionClosed(conn: ConnId): void {
+    this.#clientConns.delete(conn);
     this.#waiters.dropConnection(conn);
     this.#deferredWorkerMessages = this.#deferredWorkerMessages.filter((d) => d.conn !== conn);
     const workerId = this.#connWorker.get(conn);

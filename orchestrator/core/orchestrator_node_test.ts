@@ -733,6 +733,23 @@ Deno.test("OrchestratorNode confirms a registration only after the workerJoined 
   assert.equal(d.sm.workers.get("w1")!.status, "alive");
 });
 
+Deno.test("OrchestratorNode sends each client, and as leader each worker, a keepalive per interval", () => {
+  const { d } = withAlice();
+  d.step({
+    type: "hello",
+    conn: ALICE,
+    hello: { v: 1, lamport: 7, type: "hello", role: "client" },
+    nowMs: d.nowMs,
+  });
+  d.register(W1, "w1");
+  d.advance(d.nowMs + HEARTBEAT_MS, ["w1"]);
+  const start = d.nowMs;
+  const effects = d.advance(start + 3 * HEARTBEAT_MS, ["w1"]);
+  const keepalives = sentTo(effects, W1).filter((m) => m.type === "keepalive");
+  assert.equal(keepalives.length, 3);
+  assert.deepEqual(typesTo(effects, ALICE), ["keepalive", "keepalive", "keepalive"]);
+});
+
 Deno.test("OrchestratorNode sends an assignment only after the taskAssigned entry is persisted", () => {
   const { d, alice } = withAlice();
   d.submit(ALICE, alice);

@@ -105,6 +105,7 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
   },
   orchestratorToClient: {
     welcome: { ...env, type: "welcome", nodeId: "o1", clusterId: "c1" },
+    keepalive: { ...env, type: "keepalive" },
     submitBatchOk: {
       ...env,
       type: "submitBatchOk",
@@ -199,6 +200,7 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
   },
   orchestratorToWorker: {
     welcome: { ...env, type: "welcome", nodeId: "o1", clusterId: "c1" },
+    keepalive: { ...env, type: "keepalive" },
     registered: { ...env, type: "registered", workerId: "w1", heartbeatIntervalMs: 500 },
     assign: { ...env, type: "assign", taskId: "t-1", attempt: 1, spec: execSpec },
     abort: { ...env, type: "abort", taskId: "t-1", attempt: 1, reason: "cancelled" },

@@ -475,8 +475,19 @@ export const NodeStatusReplySchema = z.object({
   node: NodeStatusViewSchema,
 }).strict();
 
+/**
+ * Sent each heartbeat interval to every client connection, and by the leader to every worker
+ * connection: a peer that hears nothing for several intervals takes the orchestrator for frozen
+ * or cut off (its connection never closes) and goes elsewhere.
+ */
+export const KeepaliveSchema = z.object({
+  ...envelope,
+  type: z.literal("keepalive"),
+}).strict();
+
 export const OrchestratorToClientSchema = z.discriminatedUnion("type", [
   WelcomeSchema,
+  KeepaliveSchema,
   LoginOkSchema,
   LogoutOkSchema,
   SubmitOkSchema,
@@ -599,6 +610,7 @@ export const EvictedSchema = z.object({
 
 export const OrchestratorToWorkerSchema = z.discriminatedUnion("type", [
   WelcomeSchema,
+  KeepaliveSchema,
   RegisteredSchema,
   AssignSchema,
   AbortSchema,

@@ -121,6 +121,54 @@ Deno.test("3 orchestrators: leader failover loses and duplicates nothing; rejoin
   );
 });
 
+Deno.test("a frozen leader (SIGSTOP: nothing closes) is replaced; clients and workers move on", async () => {
+  await withCluster({ orchestrators: 3 }, async (cluster) => {
+    const orchestrators = new Map<string, ManagedProcess>();
+    await Promise.all(["o1", "o2", "o3"].map(async (id) => {
+      orchestrators.set(id, await cluster.startOrchestrator(id));
+    }));
+    await nextLeader(orchestrators, 0);
+    await cluster.startWorker({ slots: 2 });
+    assert.equal((await cluster.cli(["login", "user1", "pass1"])).code, 0);
+    // Whoever leads now (an early election may have moved leadership since the first).
+    const rows = (await cluster.cli(["cluster"])).json?.orchestrators as Array<
+      { id: string; role: string }
+    >;
+    const first = rows.find((r) => r.role === "leader")!;
+    assert.ok(first !== undefined, JSON.stringify(rows));
+    const frozen = orchestrators.get(first.id)!;
+    // The CLI talks to the frozen leader first: only silence can tell it (and the worker) to go.
+    const { host, port } = cluster.address(first.id);
+    const viaFrozen = `${cluster.dir}/frozen-first.json`;
+    await Deno.writeTextFile(
+      viaFrozen,
+      JSON.stringify({
+        ...cluster.config,
+        orchestrators: [
+          ...cluster.config.orchestrators.filter((o) => o.id === first.id),
+          ...cluster.config.orchestrators.filter((o) => o.id !== first.id),
+        ],
+      }),
+    );
+    frozen.signal("SIGSTOP");
+    try {
+      const frozenAt = performance.now();
+      const done = await cluster.cli(
+        ["submit", "after the freeze", "-d", "0.1", "--wait", "--wait-timeout", "30"],
+        { config: viaFrozen },
+      );
+      assert.equal(done.code, 0, done.stderr);
+      assert.equal(done.json?.state, "succeeded", "the worker re-attached to the new leader");
+      console.log(
+        `leader ${first.id} (${host}:${port}) frozen; a task was submitted and run ` +
+          `${(performance.now() - frozenAt).toFixed(0)} ms later`,
+      );
+    } finally {
+      frozen.signal("SIGCONT"); // so that the fixture can stop it
+    }
+  });
+});
+
 function assertOneResult(task: TaskView): void {
   const results = task.history.filter((e) => e.event === "succeeded" || e.event === "failed");
   assert.equal(results.length, 1, `${task.id} has ${results.length} results`);

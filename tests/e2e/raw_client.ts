@@ -138,7 +138,9 @@ export class RawClient {
         const n = await this.#conn.read(buffer);
         if (n === null) break;
         for (const payload of decoder.push(buffer.subarray(0, n))) {
-          this.#frames.push(JSON.parse(new TextDecoder().decode(payload)));
+          const frame = JSON.parse(new TextDecoder().decode(payload));
+          // A liveness signal sent every heartbeat interval, not an answer to anything.
+          if (frame.type !== "keepalive") this.#frames.push(frame);
         }
         this.#wake?.();
       }

@@ -462,6 +462,7 @@ const errorReply: Builder = (g) =>
 const reply = (g: Gen, type: string): Json => ({ ...g.env(type), re: g.pools.requestId(g.rng) });
 
 const ORCHESTRATOR_REPLIES: Record<string, Builder> = {
+  keepalive: (g) => g.env("keepalive"),
   welcome,
   loginOk: (g) => ({
     ...reply(g, "loginOk"),
@@ -577,6 +578,7 @@ const WORKER_MESSAGES: Record<string, Builder> = {
 
 const ORCHESTRATOR_TO_WORKER: Record<string, Builder> = {
   welcome,
+  keepalive: (g) => g.env("keepalive"),
   registered: (g) => ({
     ...g.env("registered"),
     workerId: g.pools.workerName(g.rng),

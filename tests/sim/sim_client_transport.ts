@@ -178,7 +178,9 @@ export class ClientTransport {
           sender: target.id,
         });
         this.clock.receive(message.lamport);
-        if (message.type === "welcome") {
+        if (message.type === "keepalive") {
+          return; // MutiraoClient times silence with these; the simulated client times replies
+        } else if (message.type === "welcome") {
           if (isSettled) return;
           isSettled = isWelcomed = true;
           this.#established = est;

@@ -40,6 +40,8 @@ export class SimWorker {
   #life = 0;
   #isAlive = false;
   #conn: SimConnection | null = null;
+  /** Ends the current session (WorkerRuntime closes its connection the same way). */
+  #endSession: (() => void) | null = null;
   #leaderHint: string | null = null;
   #next = 0;
   #backoffMs = RECONNECT_MIN_MS;
@@ -167,6 +169,7 @@ export class SimWorker {
       conn?.closeByRemote();
       if (this.#conn !== null && this.#conn === conn) {
         this.#conn = null;
+        this.#endSession = null;
         this.registrationPending = null;
         if (life === this.#life) this.#step({ type: "disconnected", nowMs: world.nowMs });
       }
@@ -193,6 +196,7 @@ export class SimWorker {
           if (message.type !== "welcome") return finish();
           welcomed = true;
           this.#conn = conn;
+          this.#endSession = finish;
           this.registrationPending = { server: target.id, sinceMs: world.nowMs };
           this.#step({ type: "connected", nowMs: world.nowMs });
         }
@@ -242,6 +246,7 @@ export class SimWorker {
 
     for (const { taskId, attempt, spec } of effects.start) this.#run(taskId, attempt, spec);
     for (const { taskId, attempt, reason } of effects.kill) this.#kill(taskId, attempt, reason);
+    if (effects.reconnect) this.#endSession?.();
     if (effects.exit) {
       world.note(`${this.name} exits`);
       this.#die();

@@ -55,6 +55,8 @@ export interface WorkerEffects {
   start: Array<{ taskId: string; attempt: number; spec: TaskSpec }>;
   kill: Array<{ taskId: string; attempt: number; reason: string }>;
   log: Array<{ level: "info" | "warn"; message: string }>;
+  /** Close the connection and connect again (the orchestrator went silent). */
+  reconnect: boolean;
   /** Exit the process after flushing `send`. */
   exit: boolean;
 }
@@ -69,6 +71,11 @@ interface Running {
 /** Recently acknowledged attempts remembered to ignore duplicate assignments. */
 const RECENT_DONE_MAX = 4096;
 const DEFAULT_EXIT_GRACE_MS = 5000;
+/**
+ * Heartbeat intervals without a word from the orchestrator (the leader sends a keepalive each
+ * interval) before the worker takes it for frozen or cut off and reconnects elsewhere.
+ */
+export const ORCHESTRATOR_SILENCE_INTERVALS = 4;
 
 function key(taskId: string, attempt: number): string {
   return `${taskId}#${attempt}`;
@@ -83,6 +90,8 @@ export class WorkerCore {
   readonly #recentDone = new Set<string>();
   #effects: WorkerEffects = emptyEffects();
   #connected = false;
+  /** When the orchestrator last said anything on this connection. */
+  #lastHeardMs = -Infinity;
   #heartbeatIntervalMs: number;
   #lastHeartbeatMs = -Infinity;
   #seq = 0;
@@ -114,12 +123,14 @@ export class WorkerCore {
         this.#onTick(input.nowMs);
         break;
       case "connected":
+        this.#lastHeardMs = input.nowMs;
         this.#onConnected();
         break;
       case "disconnected":
         this.#connected = false;
         break;
       case "message":
+        this.#lastHeardMs = input.nowMs;
         this.#clock.receive(input.message.lamport);
         this.#onMessage(input.message, input.nowMs);
         break;
@@ -151,6 +162,7 @@ export class WorkerCore {
   #onMessage(message: OrchestratorToWorker, nowMs: number): void {
     switch (message.type) {
       case "welcome":
+      case "keepalive":
         break;
       case "registered":
         this.#heartbeatIntervalMs = message.heartbeatIntervalMs;
@@ -285,6 +297,13 @@ export class WorkerCore {
 
   #onTick(nowMs: number): void {
     if (nowMs - this.#lastHeartbeatMs >= this.#heartbeatIntervalMs) this.#heartbeat(nowMs);
+    const silentMs = nowMs - this.#lastHeardMs;
+    if (this.#connected && silentMs > ORCHESTRATOR_SILENCE_INTERVALS * this.#heartbeatIntervalMs) {
+      // A frozen or cut-off orchestrator keeps its connection open: only silence tells.
+      this.#log("warn", `No word from the orchestrator for ${silentMs} ms; reconnecting`);
+      this.#lastHeardMs = nowMs;
+      this.#effects.reconnect = true;
+    }
     if (this.#draining && nowMs >= this.#drainDeadlineMs && this.runningCount > 0) {
       this.#log("info", "Drain timeout reached: handing back unfinished tasks");
       this.#handBackAll(nowMs);
@@ -342,5 +361,5 @@ export class WorkerCore {
 }
 
 function emptyEffects(): WorkerEffects {
-  return { send: [], heartbeats: [], start: [], kill: [], log: [], exit: false };
+  return { send: [], heartbeats: [], start: [], kill: [], log: [], reconnect: false, exit: false };
 }

@@ -9,7 +9,7 @@ import type {
   WorkerInfo,
   WorkerToOrchestrator,
 } from "../../shared/protocol/messages.ts";
-import { WorkerCore } from "./worker_core.ts";
+import { ORCHESTRATOR_SILENCE_INTERVALS, WorkerCore } from "./worker_core.ts";
 import type { WorkerCoreOptions, WorkerEffects } from "./worker_core.ts";
 
 const SLEEP: TaskSpec = { kind: "sleep", description: "nap", durationMs: 1000 };
@@ -102,6 +102,7 @@ function assertNothing(effects: WorkerEffects): void {
     start: [],
     kill: [],
     log: [],
+    reconnect: false,
     exit: false,
   });
 }
@@ -365,6 +366,25 @@ Deno.test("WorkerCore keeps heartbeating while disconnected", () => {
   h.disconnect();
   assert.equal(h.tick(1000).heartbeats.length, 1);
   assert.equal(h.tick(2000).heartbeats.length, 1);
+});
+
+Deno.test("WorkerCore reconnects when the orchestrator says nothing for 4 heartbeat intervals", () => {
+  const h = connected(); // at time 0
+  const limit = ORCHESTRATOR_SILENCE_INTERVALS * HEARTBEAT_MS;
+  assert.equal(h.tick(limit).reconnect, false, "exactly the limit is still tolerated");
+  h.nowMs = limit;
+  h.deliver({ type: "keepalive" }); // any word resets the silence
+  assert.equal(h.tick(2 * limit).reconnect, false);
+  const silent = h.tick(2 * limit + 1);
+  assert.equal(silent.reconnect, true);
+  assert.match(silent.log.map((l) => l.message).join("\n"), /No word from the orchestrator/);
+  assert.equal(h.tick(2 * limit + 2).reconnect, false, "asks once, not on every tick");
+});
+
+Deno.test("WorkerCore does not reconnect for silence while disconnected", () => {
+  const h = connected();
+  h.disconnect();
+  assert.equal(h.tick(100 * HEARTBEAT_MS).reconnect, false);
 });
 
 // ---- eviction ----

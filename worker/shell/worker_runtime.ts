@@ -37,6 +37,11 @@ export interface WorkerRuntimeOptions {
 
 /** A blackholed orchestrator must not hold the worker for the kernel's SYN timeout (minutes). */
 const CONNECT_TIMEOUT_MS = 2000;
+/**
+ * A live orchestrator answers hello at once; a frozen one has a kernel that still accepts the
+ * connection but never answers. After this long without a welcome, try the next one.
+ */
+const WELCOME_TIMEOUT_MS = 1500;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 2000;
 
@@ -153,6 +158,13 @@ export class WorkerRuntime {
     });
     let welcomed = false;
     let redirected = false;
+    const welcomeTimer = setTimeout(() => {
+      if (welcomed) return;
+      this.#options.logger.warn(
+        `No welcome from ${addressOf(target)} within ${WELCOME_TIMEOUT_MS} ms; trying another`,
+      );
+      conn.close();
+    }, WELCOME_TIMEOUT_MS);
     try {
       const hello = nodeHello("worker");
       conn.send(hello.message);
@@ -210,6 +222,7 @@ export class WorkerRuntime {
         `Connection to ${addressOf(target)} failed: ${(error as Error).message}`,
       );
     } finally {
+      clearTimeout(welcomeTimer);
       conn.close();
       if (this.#conn === conn) {
         this.#conn = null;
@@ -251,6 +264,8 @@ export class WorkerRuntime {
     for (const { taskId, attempt, reason } of effects.kill) {
       this.#tasks.get(`${taskId}#${attempt}`)?.kill(reason);
     }
+    // The session loop sees the close, and the connect loop moves on to the next orchestrator.
+    if (effects.reconnect) this.#conn?.close();
     if (effects.exit) void this.#exit();
   }
 
