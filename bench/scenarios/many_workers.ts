@@ -76,8 +76,18 @@ export const manyWorkers: Scenario = {
       });
       const lost = (await cluster.logText(cluster.node(leader.id))).split("\n")
         .filter((l) => / lost: missed heartbeats/.test(l)).length;
+      // A second baseline once the workers are gone: whichever window was quieter is the idle
+      // cost of the cluster itself (the first may still see the previous scenario's cleanup).
+      await pool.stop();
+      await delay(2000);
+      const baselineAfter = await cpuDuring(cluster, () => delay(IDLE_WINDOW_MS));
+      const baseRate = (id: string) =>
+        Math.min(
+          baseline.cpuMs[id] / baseline.wallMs,
+          baselineAfter.cpuMs[id] / baselineAfter.wallMs,
+        );
       const perWorkerUs = (id: string) =>
-        ((idle.cpuMs[id] / idle.wallMs - baseline.cpuMs[id] / baseline.wallMs) * 1e6) / count;
+        ((idle.cpuMs[id] / idle.wallMs - baseRate(id)) * 1e6) / count;
       const leaderUs = perWorkerUs(leader.id);
       const followerUs = cluster.orchestrators.filter((o) => o.id !== leader.id).map((o) =>
         perWorkerUs(o.id)
@@ -129,6 +139,7 @@ export const manyWorkers: Scenario = {
           slotsPerWorker: SLOTS_PER_WORKER,
           tasks,
           baseline,
+          baselineAfter,
           idle,
           busy,
           pool: pool.stats,

@@ -69,6 +69,9 @@ const RETRYABLE = new Set(["not_leader", "unavailable"]);
  * that never closes), and the request is retried elsewhere (safe: submissions are idempotent).
  */
 const SILENCE_MS = 1500;
+/** What to check when a plaintext hello gets no welcome: the usual cause is a TLS port. */
+const TLS_HINT =
+  "if the cluster uses TLS, give its CA (tls.caFile in the cluster file, or --tls-ca FILE)";
 
 interface Connection {
   address: string;
@@ -198,7 +201,7 @@ export class MutiraoClient {
     await withTimeout(
       welcome.promise,
       Math.max(1, Math.min(SILENCE_MS, deadline - Date.now())),
-      `No welcome from ${address}`,
+      `No welcome from ${address}` + (this.#tls === null ? `; ${TLS_HINT}` : ""),
     );
     this.#connection = connection;
     return connection;
@@ -248,9 +251,7 @@ export class MutiraoClient {
         // A TLS orchestrator drops a plaintext hello without a word: say what to check.
         failure = new Error(
           `Connection to ${address} closed before the welcome` +
-            (this.#tls === null
-              ? "; if the cluster uses TLS, give its CA (tls.caFile in the cluster file, or --tls-ca FILE)"
-              : ""),
+            (this.#tls === null ? `; ${TLS_HINT}` : ""),
         );
       }
       welcome.reject(failure);
