@@ -85,8 +85,10 @@ export class GroupCommit {
         term: snapshot.term,
         data: snapshot.data,
       });
-      // A local snapshot can trail entries already written: never move the report backwards.
-      if (this.#last === null || snapshot.index > this.#last.index) {
+      // A snapshot from the leader that replaced the log ends it: the entries after it are gone,
+      // so the report moves back to it. A local snapshot can trail entries already written:
+      // then the report never moves backwards.
+      if (snapshot.discardLog || this.#last === null || snapshot.index > this.#last.index) {
         this.#last = { index: snapshot.index, term: snapshot.term };
       }
     }

@@ -74,8 +74,9 @@ Deno.test("GroupCommit writes jobs queued together with one sync, then runs thei
 Deno.test("GroupCommit drops a conflicting log before saving the leader's snapshot", async () => {
   const memory = new MemoryLogStorage();
   const { storage, calls } = recording(memory);
+  const durable: Array<[number, number]> = [];
   const commit = new GroupCommit(storage, {
-    onDurable: () => {},
+    onDurable: (index, term) => durable.push([index, term]),
     onError: (error) => {
       throw error;
     },
@@ -83,6 +84,7 @@ Deno.test("GroupCommit drops a conflicting log before saving the leader's snapsh
   commit.enqueue({ persist: persist([entry(1), entry(2), entry(3)]), afterDurable: null });
   await flushed();
   calls.length = 0;
+  durable.length = 0;
   const data = new TextEncoder().encode("{}");
   let acked = false;
   commit.enqueue({
@@ -99,6 +101,8 @@ Deno.test("GroupCommit drops a conflicting log before saving the leader's snapsh
   const recovered = memory.crash();
   assert.equal(recovered.snapshot?.index, 2);
   assert.deepEqual(recovered.entries, [], "the disagreeing entry 3 is gone");
+  // The durable log now ends at the snapshot, not at the entry 3 it replaced (sim seed 2145).
+  assert.deepEqual(durable, [[2, 2]]);
 });
 
 Deno.test("GroupCommit reports a failed sync once and stops taking jobs", async () => {
