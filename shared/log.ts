@@ -33,6 +33,11 @@ export function createLogger(component: string, level: LogLevel = envLevel()): L
     if (RANK[lineLevel] >= RANK.warn) flushLogs();
     else scheduleFlush();
   };
+  return loggerFrom(log);
+}
+
+/** A Logger whose every method goes through `log` (for loggers that write elsewhere). */
+export function loggerFrom(log: (level: LogLevel, message: string) => void): Logger {
   return {
     log,
     debug: (m) => log("debug", m),

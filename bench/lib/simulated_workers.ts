@@ -9,7 +9,7 @@
  */
 import type { OrchestratorAddress } from "../../shared/config/mod.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "../../shared/limits.ts";
-import type { Logger, LogLevel } from "../../shared/log.ts";
+import { type Logger, loggerFrom, type LogLevel } from "../../shared/log.ts";
 import { WorkerRuntime } from "../../worker/mod.ts";
 
 /** Counters over the pool's life. */
@@ -87,17 +87,10 @@ export class SimulatedWorkerPool {
 
   /** Info and debug lines are dropped (thousands per second); warnings are counted. */
   #logger(): Logger {
-    const log = (level: LogLevel, message: string) => {
+    return loggerFrom((level: LogLevel, message: string) => {
       if (level !== "warn" && level !== "error") return;
       const key = message.split(/[:;]/)[0].replace(/\d+(\.\d+)*(:\d+)?/g, "N").slice(0, 60);
       this.stats.warnings[key] = (this.stats.warnings[key] ?? 0) + 1;
-    };
-    return {
-      log,
-      debug: (m) => log("debug", m),
-      info: (m) => log("info", m),
-      warn: (m) => log("warn", m),
-      error: (m) => log("error", m),
-    };
+    });
   }
 }
