@@ -79,7 +79,6 @@ interface Connection {
   /** When a frame last arrived on it. */
   lastFrameMs: number;
   pending: Map<number, PromiseWithResolvers<Reply>>;
-  closed: Promise<void>;
 }
 
 export class MutiraoClient {
@@ -192,9 +191,9 @@ export class MutiraoClient {
       conn,
       pending,
       lastFrameMs: Date.now(),
-      closed: null!,
     };
-    connection.closed = this.#readLoop(connection, welcome);
+    // It settles every pending reply itself when the connection ends; nothing awaits it.
+    void this.#readLoop(connection, welcome);
     conn.send({ v: PROTOCOL_VERSION, type: "hello", role: "client", lamport: this.clock.tick() });
     // A live orchestrator answers hello at once; a frozen one accepted the TCP connection (the
     // kernel does that) but will never answer: try another soon rather than wait out the budget.

@@ -21,6 +21,7 @@
  */
 import { Buffer } from "node:buffer";
 import { assert } from "../../shared/assert.ts";
+import { concatBytes } from "../../shared/protocol/frame.ts";
 import type { Rng } from "../../shared/prng.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import type {
@@ -633,7 +634,7 @@ export class RaftLog implements ConsensusLog {
     incoming.received += chunk.length;
     if (!m.done) return reply(incoming.received, false, false);
     this.#incoming = null;
-    const data = concat(incoming.chunks);
+    const data = concatBytes(incoming.chunks);
     if (!this.#options.acceptSnapshot(data)) return reply(0, false, false); // corrupt: start over
     this.#installSnapshot({ index: incoming.index, term: incoming.term, data });
     reply(incoming.received, true, true);
@@ -850,14 +851,4 @@ function wellFormedEntries(m: Extract<PeerMessage, { type: "appendEntries" }>): 
     term = entry.term;
   }
   return m.prevLogTerm <= m.term;
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

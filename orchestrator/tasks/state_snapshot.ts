@@ -5,6 +5,7 @@
  * @module
  */
 import { assert } from "../../shared/assert.ts";
+import { concatBytes } from "../../shared/protocol/frame.ts";
 import { isFinalState, type TaskState } from "../../shared/protocol/messages.ts";
 import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
 import { TaskQueue } from "./task_queue.ts";
@@ -109,7 +110,7 @@ export function encodeSnapshot(sm: TaskStateMachine): Uint8Array {
   const { header, tasks } = captureForEncoding(sm);
   const parts = [header];
   for (let i = 0; i < tasks.length; i += TASKS_PER_LINE) parts.push(encodeTaskLine(tasks, i));
-  return concatParts(parts);
+  return concatBytes(parts);
 }
 
 /**
@@ -129,7 +130,7 @@ export async function encodeSnapshotInSteps(
     await pause();
     parts.push(encodeTaskLine(tasks, i));
   }
-  return concatParts(parts);
+  return concatBytes(parts);
 }
 
 /** The header line, encoded now, and the tasks (copies of those that may still change). */
@@ -150,16 +151,6 @@ function captureForEncoding(
 function encodeTaskLine(tasks: readonly TaskRecord[], from: number): Uint8Array {
   // JSON never contains a raw newline byte (it is escaped inside strings): a safe separator.
   return new TextEncoder().encode("\n" + JSON.stringify(tasks.slice(from, from + TASKS_PER_LINE)));
-}
-
-function concatParts(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /**

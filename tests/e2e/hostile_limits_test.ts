@@ -4,7 +4,7 @@
 // keeps being served, and that it still serves a normal login and submit afterwards.
 import assert from "node:assert/strict";
 import { EXIT_CODES } from "../../shared/errors.ts";
-import { encodeFrame } from "../../shared/protocol/frame.ts";
+import { concatBytes, encodeFrame } from "../../shared/protocol/frame.ts";
 import type { CliResult, ClusterFixture } from "./cluster_fixture.ts";
 import { withCluster } from "./cluster_fixture.ts";
 import { pollUntil } from "./poll_until.ts";
@@ -160,7 +160,7 @@ Deno.test("orchestrator enforces its hostile-input limits and keeps serving", as
             { length: LIMITS.maxInflightPerConnection + extra },
             (_, i) => 1 + i,
           );
-          await client.write(concat(ids.map((id) =>
+          await client.write(concatBytes(ids.map((id) =>
             encodeFrame(encoder.encode(JSON.stringify({
               v: 1,
               lamport: 2,
@@ -247,13 +247,3 @@ Deno.test("orchestrator enforces its hostile-input limits and keeps serving", as
     });
   });
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
