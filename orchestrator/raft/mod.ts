@@ -3,5 +3,5 @@
  * @module
  */
 export { RaftLog } from "./raft_log.ts";
-export type { RaftOptions, RaftRestore } from "./raft_log.ts";
+export type { RaftOptions, RaftRestore, SnapshotPosition } from "./raft_log.ts";
 export { RaftEntries } from "./raft_entries.ts";

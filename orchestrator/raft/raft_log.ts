@@ -53,10 +53,20 @@ export interface RaftOptions {
   /** Entries kept in memory behind the latest snapshot, so slightly lagging followers need no snapshot. */
   catchUpEntries?: number;
   /**
-   * Checks a snapshot received from a leader before it replaces this node's state; a snapshot
-   * it refuses is dropped (and not acknowledged). Default: accept.
+   * Reads which entry the bytes of a snapshot received from a leader cover, or null when they are
+   * not a snapshot this node can restore. A snapshot is installed only when its bytes cover the
+   * very entry (index and term) its InstallSnapshot header names: a mismatch would put a state
+   * machine at one index under a log at another, and stop this node when the next entry applies
+   * (and again at every restart, since the snapshot is saved). Refusals are counted
+   * ({@link RaftLog.refusedSnapshots}). Default: the bytes are opaque and the header is trusted.
    */
-  acceptSnapshot?: (data: Uint8Array) => boolean;
+  snapshotPosition?: (data: Uint8Array) => SnapshotPosition | null;
+}
+
+/** The last entry a snapshot covers. */
+export interface SnapshotPosition {
+  index: number;
+  term: number;
 }
 
 export interface RaftRestore {
@@ -109,7 +119,6 @@ interface IncomingSnapshot {
 const TERM_JUMP_MAX = 2 ** 20;
 
 const DEFAULTS = {
-  acceptSnapshot: (_data: Uint8Array) => true,
   maxEntriesPerMessage: 512,
   maxInflightMessages: 32,
   snapshotChunkBytes: 256 * 1024,
@@ -118,7 +127,7 @@ const DEFAULTS = {
 
 export class RaftLog implements ConsensusLog {
   readonly nodeId: string;
-  readonly #options: Required<RaftOptions>;
+  readonly #options: Required<Omit<RaftOptions, "snapshotPosition">> & RaftOptions;
   readonly #peers: string[];
   readonly #quorum: number;
   readonly #log: RaftEntries;
@@ -147,6 +156,7 @@ export class RaftLog implements ConsensusLog {
   readonly #heardMs = new Map<string, number>();
   readonly #startedMs: number;
   #incoming: IncomingSnapshot | null = null;
+  #refusedSnapshots = 0;
   #out: ConsensusOutput = emptyConsensusOutput();
 
   constructor(options: RaftOptions, restore: RaftRestore) {
@@ -199,6 +209,11 @@ export class RaftLog implements ConsensusLog {
 
   get commitIndex(): number {
     return this.#commitIndex;
+  }
+
+  /** Snapshots received whole from a leader and refused: corrupt, or not covering what their header says. */
+  get refusedSnapshots(): number {
+    return this.#refusedSnapshots;
   }
 
   propose(commands: readonly Command[]): number | null {
@@ -634,10 +649,26 @@ export class RaftLog implements ConsensusLog {
     incoming.received += chunk.length;
     if (!m.done) return reply(incoming.received, false, false);
     this.#incoming = null;
-    const data = concatBytes(incoming.chunks);
-    if (!this.#options.acceptSnapshot(data)) return reply(0, false, false); // corrupt: start over
-    this.#installSnapshot({ index: incoming.index, term: incoming.term, data });
+    const snapshot = {
+      index: incoming.index,
+      term: incoming.term,
+      data: concatBytes(incoming.chunks),
+    };
+    if (!this.#isInstallable(snapshot)) {
+      this.#refusedSnapshots += 1;
+      return reply(0, false, false); // corrupt or mislabelled: start over
+    }
+    this.#installSnapshot(snapshot);
     reply(incoming.received, true, true);
+  }
+
+  /** True when a received snapshot's bytes cover exactly the entry its header names. */
+  #isInstallable(snapshot: StoredSnapshot): boolean {
+    const read = this.#options.snapshotPosition;
+    if (read === undefined) return true;
+    const position = read(snapshot.data);
+    return position !== null && position.index === snapshot.index &&
+      position.term === snapshot.term;
   }
 
   #installSnapshot(snapshot: StoredSnapshot): void {

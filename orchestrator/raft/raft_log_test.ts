@@ -1294,3 +1294,31 @@ Deno.test({
     assert.ok(installed, "the follower never completed a snapshot");
   },
 });
+
+Deno.test({
+  name: "RaftLog follower refuses a snapshot whose bytes cover another entry than its header names",
+  fn: () => {
+    // Test snapshots say what they cover as "index:term"; the fuzzers found a header at index
+    // 604799999 over bytes at 44, which stopped the node when entry 604800000 applied.
+    const snapshotPosition = (data: Uint8Array) => {
+      const [index, term] = new TextDecoder().decode(data).split(":").map(Number);
+      return Number.isSafeInteger(index) && Number.isSafeInteger(term) ? { index, term } : null;
+    };
+    const log = newLog("n2", {
+      hardState: { term: 3, votedFor: null },
+      options: { snapshotPosition },
+    });
+    for (const bytes of ["44:2", "9:2", "not a snapshot"]) {
+      log.step("n1", chunk(3, [9, 3], 0, bytes, true), 0);
+      const out = log.drain();
+      assert.equal(out.snapshot, null, `"${bytes}" must not be installed (nor saved)`);
+      const replies = sent([...out.messages, ...out.messagesAfterPersist], "snapshotResponse");
+      assert.deepEqual(replies.map((r) => [r.received, r.done]), [[0, false]], "start over");
+    }
+    assert.equal(log.refusedSnapshots, 3);
+    assert.equal(log.commitIndex, 0);
+    log.step("n1", chunk(3, [9, 3], 0, "9:3", true), 0);
+    assert.equal(log.drain().snapshot?.index, 9, "a snapshot that covers its header is installed");
+    assert.equal(log.refusedSnapshots, 3);
+  },
+});

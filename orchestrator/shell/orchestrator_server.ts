@@ -31,8 +31,8 @@ import { type LogStorage, openFileLogStorage, type RecoveredLog } from "../stora
 import {
   decodeSnapshot,
   encodeSnapshotInSteps,
-  isRestorableSnapshot,
   isSnapshotDue,
+  restorableSnapshotPosition,
   restoreSnapshot,
   TaskStateMachine,
 } from "../tasks/mod.ts";
@@ -211,7 +211,7 @@ export class OrchestratorServer {
       electionTimeoutMaxMs: config.electionTimeoutMaxMs,
       heartbeatIntervalMs: config.raftHeartbeatIntervalMs,
       catchUpEntries: config.snapshotCatchUpEntries,
-      acceptSnapshot: isRestorableSnapshot,
+      snapshotPosition: restorableSnapshotPosition,
       // Election jitter must differ between nodes and runs; it need not be secret.
       rng: createPrng(crypto.getRandomValues(new Uint32Array(1))[0]),
     }, {

@@ -11,6 +11,7 @@ export {
   encodeSnapshot,
   encodeSnapshotInSteps,
   isRestorableSnapshot,
+  restorableSnapshotPosition,
   restoreSnapshot,
   SNAPSHOT_FORMAT,
   takeSnapshot,

@@ -192,11 +192,24 @@ export function decodeSnapshot(data: Uint8Array): StateSnapshot {
  * installing a snapshot received from a leader, so a corrupt one cannot take a node down).
  */
 export function isRestorableSnapshot(data: Uint8Array): boolean {
+  return restorableSnapshotPosition(data) !== null;
+}
+
+/**
+ * The entry (index and term) that restorable snapshot bytes cover, or null for bytes that are not
+ * such a snapshot (RaftOptions.snapshotPosition: Raft installs a snapshot from a leader only when
+ * this matches the index and term its header names).
+ */
+export function restorableSnapshotPosition(
+  data: Uint8Array,
+): { index: number; term: number } | null {
   try {
     const value = decodeSnapshot(data);
-    if (value.format !== SNAPSHOT_FORMAT) return false;
-    return findInvariantViolations(restoreSnapshot(value)).length === 0;
+    if (value.format !== SNAPSHOT_FORMAT) return null;
+    const sm = restoreSnapshot(value);
+    if (findInvariantViolations(sm).length > 0) return null;
+    return { index: sm.appliedIndex, term: sm.appliedTerm };
   } catch {
-    return false; // not JSON, or not the shape restoreSnapshot expects: refuse it
+    return null; // not JSON, or not the shape restoreSnapshot expects: refuse it
   }
 }

@@ -1,8 +1,10 @@
 // Proves that the bugs the fuzzers found and that are fixed stay fixed: each test is the minimal
 // reproduction of one (known_bugs.ts lists any still open).
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { parseBatchFile } from "../../client/cli/batch_file.ts";
 import {
+  encodeSnapshot,
   findInvariantViolations,
   type LogEntry,
   TaskStateMachine,
@@ -125,6 +127,43 @@ Deno.test("OrchestratorNode refuses a corrupt snapshot from a peer without throw
   const input = peerInput("o2", { lamport: 1, ...snapshot }, harness.nowMs);
   assert.doesNotThrow(() => harness.node.step(input));
   assert.equal(harness.node.sm.appliedIndex, 0, "nothing installed");
+});
+
+// Fixed: a follower accepted an installSnapshot whose header (index 604799999) named another entry
+// than its bytes covered (44): RaftLog's check saw only the bytes, so the node saved it and then
+// threw "apply out of order" at the next entry, and again at every restart.
+// Replay: deno task fuzz --target raft --seed 700789 --iteration 35421 --strict
+Deno.test("OrchestratorNode refuses a peer's snapshot whose header does not match its bytes", () => {
+  const harness = new NodeHarness({ voters: RAFT_VOTERS });
+  harness.persistAll();
+  const bytes = encodeSnapshot(new TaskStateMachine()); // covers entry 0
+  const snapshot = {
+    type: "installSnapshot",
+    term: 1,
+    snapshotIndex: 1_000,
+    snapshotTerm: 1,
+    offset: 0,
+    data: Buffer.from(bytes).toString("base64"),
+    done: true,
+  };
+  const append = {
+    type: "appendEntries",
+    term: 1,
+    prevLogIndex: 1_000,
+    prevLogTerm: 1,
+    entries: [{ index: 1_001, term: 1, command: { type: "noop", atMs: 1 } }],
+    leaderCommit: 1_001,
+    readCtx: 0,
+  };
+  assert.doesNotThrow(() => {
+    harness.step(peerInput("o2", { lamport: 1, ...snapshot }, harness.nowMs));
+    harness.persistAll();
+    harness.step(peerInput("o2", { lamport: 2, ...append }, harness.nowMs));
+    harness.persistAll();
+  });
+  assert.equal(harness.termAt(1_000), undefined, "no snapshot at 1000 was saved");
+  assert.equal(harness.node.sm.appliedIndex, 0);
+  assert.doesNotThrow(() => harness.restart());
 });
 
 // Found as peerMatchIndexUnchecked: a leader believed a matchIndex past its own log, then sent

@@ -15,12 +15,12 @@ import type { ConnId, NodeEffects, NodeInput, NodeOptions } from "../../orchestr
 import type { PeerOutbound } from "../../orchestrator/core/node_io.ts";
 import { OrchestratorNode } from "../../orchestrator/core/mod.ts";
 import { RaftLog } from "../../orchestrator/raft/mod.ts";
-import * as tasks from "../../orchestrator/tasks/mod.ts";
 import {
   decodeSnapshot,
   encodeSnapshot,
   findInvariantViolations,
   type LogEntry,
+  restorableSnapshotPosition,
   restoreSnapshot,
   takeSnapshot,
   TaskStateMachine,
@@ -50,13 +50,6 @@ export const BOOTSTRAP_USERS = [
 export const REPLY_FRAME_LIMIT: number =
   (limits as { MAX_REPLY_FRAME_BYTES?: number }).MAX_REPLY_FRAME_BYTES ??
     limits.DEFAULT_MAX_FRAME_BYTES;
-
-/**
- * The shell's check of a snapshot received from a leader (RaftOptions.acceptSnapshot), in builds
- * that have one, so the harness builds its RaftLog as orchestrator_server.ts does.
- */
-const acceptSnapshot = (tasks as { isRestorableSnapshot?: (data: Uint8Array) => boolean })
-  .isRestorableSnapshot;
 
 /** Peer messages kept for a scenario to answer. */
 const MAX_PEER_OUTBOX = 256;
@@ -150,7 +143,8 @@ export class NodeHarness {
         electionTimeoutMaxMs: 2000,
         heartbeatIntervalMs: 100,
         catchUpEntries: 50,
-        ...(acceptSnapshot === undefined ? {} : { acceptSnapshot }),
+        // As orchestrator_server.ts builds it: a leader's snapshot must cover what it says.
+        snapshotPosition: restorableSnapshotPosition,
         rng: createPrng(this.#restarts + 1),
       }, {
         hardState: disk.hardState,
