@@ -27,6 +27,11 @@ export interface RequestContext {
   nowMs(): number;
   send(conn: ConnId, message: Unstamped<OrchestratorToClient>): void;
   sendError(conn: ConnId, requestId: number | null, code: ErrorCode, message: string): void;
+  /**
+   * Refuses on the strength of the node's state ("no such user", "not an admin"): sent only
+   * once a read barrier confirms that state is current; until then the request is redone later.
+   */
+  refuse(conn: ConnId, requestId: number, code: ErrorCode, message: string): void;
   log(level: "debug" | "info" | "warn" | "error", message: string): void;
   /** Proposes `command`; once applied, replies `done` with `message` (or a conflict). */
   proposeDone(conn: ConnId, requestId: number, message: string, command: Command): void;
@@ -49,7 +54,7 @@ export function requireAdmin(
   what: string,
 ): boolean {
   if (caller.role === "admin") return true;
-  ctx.sendError(conn, requestId, "forbidden", `Only admins may ${what}`);
+  ctx.refuse(conn, requestId, "forbidden", `Only admins may ${what}`);
   return false;
 }
 
@@ -71,7 +76,7 @@ export function handleAccountRequest(
     case "userAdd":
       if (!requireAdmin(ctx, conn, re, caller, "add users") || passwordHash === null) return;
       if (sm.users.has(request.name)) {
-        ctx.sendError(conn, re, "conflict", `User "${request.name}" already exists`);
+        ctx.refuse(conn, re, "conflict", `User "${request.name}" already exists`);
         return;
       }
       ctx.log(
@@ -95,7 +100,7 @@ export function handleAccountRequest(
       }
       if (passwordHash === null) return;
       if (!sm.users.has(request.name)) {
-        ctx.sendError(conn, re, "not_found", `No user "${request.name}"`);
+        ctx.refuse(conn, re, "not_found", `No user "${request.name}"`);
         return;
       }
       ctx.log("info", `Password of user "${request.name}" changed by "${caller.user}"`);
@@ -114,7 +119,7 @@ export function handleAccountRequest(
     case "userRemove":
       if (!requireAdmin(ctx, conn, re, caller, "remove users")) return;
       if (!sm.users.has(request.name)) {
-        ctx.sendError(conn, re, "not_found", `No user "${request.name}"`);
+        ctx.refuse(conn, re, "not_found", `No user "${request.name}"`);
         return;
       }
       ctx.log("info", `User "${caller.user}" removes user "${request.name}"`);
@@ -161,7 +166,7 @@ export function handleAccountRequest(
       if (!requireAdmin(ctx, conn, re, caller, "revoke tokens")) return;
       const matches = [...sm.sessions.keys()].filter((h) => h.startsWith(request.tokenId));
       if (matches.length !== 1) {
-        ctx.sendError(
+        ctx.refuse(
           conn,
           re,
           matches.length === 0 ? "not_found" : "bad_request",

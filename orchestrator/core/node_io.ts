@@ -60,6 +60,11 @@ export type NodeInput =
     session: { token: string; tokenHash: string; expiresAtMs: number } | null;
     /** Set when the attempt was refused without checking: too many recent failures. */
     retryAfterMs?: number;
+    /**
+     * For wrong credentials: the password hash the attempt was checked against (null: no such
+     * user). The refusal stands only if the linearizable state still has that hash.
+     */
+    checkedPasswordHash?: string | null;
     /** The client's address, for the log (never the password or token). */
     source?: string;
     nowMs: number;

@@ -42,6 +42,7 @@ import {
   requireAdmin,
 } from "./account_requests.ts";
 import { RateLimiter } from "./rate_limiter.ts";
+import { ReadBarriers } from "./read_barriers.ts";
 
 export interface NodeOptions {
   nodeId: string;
@@ -65,16 +66,31 @@ export interface NodeOptions {
   submitBurstPerUser?: number;
 }
 
-/** A read request waiting for ReadIndex confirmation, then for the state to catch up. */
-interface PendingRead {
-  conn: ConnId;
-  request: Extract<ClientRequest, { type: "status" | "list" | "workers" | "wait" }>;
-  caller: Caller;
-  /** Set once the consensus log confirmed the read; served when applied >= it. */
-  readIndex: number | null;
-}
-
 type ClientRequest = Exclude<ClientToOrchestrator, { type: "login" }>;
+
+/** Requests answered only from linearizable state: they always wait for a read barrier. */
+type ReadRequest = Extract<
+  ClientRequest,
+  { type: "status" | "list" | "workers" | "wait" | "userList" | "tokenList" }
+>;
+const READ_REQUEST_TYPES: ReadonlySet<ClientRequest["type"]> = new Set<ReadRequest["type"]>([
+  "status",
+  "list",
+  "workers",
+  "wait",
+  "userList",
+  "tokenList",
+]);
+
+/**
+ * The request being handled. Before its read barrier holds (`confirmed` false), a refusal that
+ * rests on this node's state is not sent: it marks the turn `deferred`, and the whole request is
+ * handled again once the barrier holds (see ReadBarriers).
+ */
+interface RequestTurn {
+  confirmed: boolean;
+  deferred: boolean;
+}
 
 /** A reply owed once the entry at some index is applied. */
 /** A batch submission waiting for all its entries to apply. */
@@ -130,8 +146,9 @@ export class OrchestratorNode {
   #replayUpTo: number;
   #quietLogs = false;
   readonly #pending = new Map<number, Pending>();
-  readonly #reads = new Map<number, PendingRead>();
-  #nextReadId = 1;
+  readonly #barriers = new ReadBarriers();
+  /** Set while a client request or login result is handled (see RequestTurn). */
+  #turn: RequestTurn | null = null;
   /** Assignments proposed but not yet applied: task id -> worker id. */
   readonly #proposedAssignments = new Map<string, string>();
   /** Workers whose loss is proposed but not yet applied. */
@@ -163,6 +180,7 @@ export class OrchestratorNode {
     nowMs: () => this.#nowMs,
     send: (conn, message) => this.#send(conn, message),
     sendError: (conn, requestId, code, message) => this.#sendError(conn, requestId, code, message),
+    refuse: (conn, requestId, code, message) => this.#refuse(conn, requestId, code, message),
     log: (level, message) => this.#logLine(level, message),
     proposeDone: (conn, requestId, message, command) =>
       this.#proposeFor({ kind: "done", conn, requestId, message }, command),
@@ -262,16 +280,17 @@ export class OrchestratorNode {
         break;
       case "clientRequest":
         this.#receiveFromClient(input.request.lamport);
-        this.#onClientRequest(
-          input.conn,
-          input.request,
-          input.tokenHash,
-          input.passwordHash ?? null,
-        );
+        this.#inTurn(input.conn, input.request.id, false, () =>
+          this.#onClientRequest(
+            input.conn,
+            input.request,
+            input.tokenHash,
+            input.passwordHash ?? null,
+          ));
         break;
       case "loginChecked":
         this.#receiveFromClient(input.lamport);
-        this.#onLoginChecked(input);
+        this.#inTurn(input.conn, input.requestId, false, () => this.#onLoginChecked(input));
         break;
       case "workerMessage":
         if (input.message.lamport > this.#clock.value + LAMPORT_CLIENT_JUMP_MAX) {
@@ -426,38 +445,59 @@ export class OrchestratorNode {
     return { ...message, v: PROTOCOL_VERSION, lamport: this.#clock.tick() } as PeerMessage;
   }
 
-  /** Starts a linearizable read (ReadIndex); it is served once confirmed and applied. */
-  #read(conn: ConnId, request: PendingRead["request"], caller: Caller): void {
-    const id = this.#nextReadId++;
-    this.#reads.set(id, { conn, request, caller, readIndex: null });
-    this.#log.requestRead(id);
+  /**
+   * Runs `run` once a read barrier holds: this node is confirmed to have led when the request
+   * arrived, and has applied everything committed then. Fails with "not leader" otherwise.
+   */
+  #afterBarrier(conn: ConnId, requestId: number, run: () => void): void {
+    this.#log.requestRead(this.#barriers.add({ conn, requestId, run }));
   }
 
   #onReads(ready: readonly ReadyRead[], failed: readonly number[]): void {
-    for (const id of failed) {
-      const read = this.#reads.get(id);
-      if (read === undefined) continue;
-      this.#reads.delete(id);
+    for (const barrier of this.#barriers.fail(failed)) {
       this.#sendError(
-        read.conn,
-        read.request.id,
+        barrier.conn,
+        barrier.requestId,
         this.#notLeaderCode(),
         this.#notLeaderMessage(),
         this.#leaderHint(),
       );
     }
-    for (const { id, readIndex } of ready) {
-      const read = this.#reads.get(id);
-      if (read !== undefined) read.readIndex = readIndex;
-    }
+    this.#barriers.confirm(ready);
     this.#serveReads();
   }
 
   #serveReads(): void {
-    for (const [id, read] of this.#reads) {
-      if (read.readIndex === null || read.readIndex > this.#sm.appliedIndex) continue;
-      this.#reads.delete(id);
-      this.#serveRead(read);
+    for (const barrier of this.#barriers.takeHolding(this.#sm.appliedIndex)) barrier.run();
+  }
+
+  /**
+   * Refuses a request on the strength of this node's state (unknown session, no such task,
+   * not an admin, …). Before the request's read barrier holds, the refusal is only noted: a
+   * deposed leader's state may lack what the new leader acknowledged, so the request is handled
+   * again once the barrier holds, and only then refused.
+   */
+  #refuse(conn: ConnId, requestId: number, code: ErrorCode, message: string): void {
+    const turn = this.#turn;
+    if (turn !== null && !turn.confirmed) {
+      turn.deferred = true;
+      return;
+    }
+    this.#sendError(conn, requestId, code, message);
+  }
+
+  /** Runs `handle` as one turn; when it deferred a refusal, runs it again after a barrier. */
+  #inTurn(conn: ConnId, requestId: number, confirmed: boolean, handle: () => void): void {
+    const turn: RequestTurn = { confirmed, deferred: false };
+    const outer = this.#turn;
+    this.#turn = turn;
+    try {
+      handle();
+    } finally {
+      this.#turn = outer;
+    }
+    if (turn.deferred) {
+      this.#afterBarrier(conn, requestId, () => this.#inTurn(conn, requestId, true, handle));
     }
   }
 
@@ -540,7 +580,7 @@ export class OrchestratorNode {
       this.#resolvePending(pending, result);
     }
     for (const taskId of touched) this.#notifyWaiters(taskId);
-    if (this.#reads.size > 0) this.#serveReads();
+    if (this.#barriers.size > 0) this.#serveReads();
   }
 
   #tasksTouchedBy(command: Command): string[] {
@@ -830,31 +870,16 @@ export class OrchestratorNode {
     passwordHash: string | null,
   ): void {
     if (request.type === "nodeStatus") {
-      // Every orchestrator describes itself (for `cluster`), leader or not.
-      const caller = this.#authenticate(conn, request.id, tokenHash);
-      if (caller === null || !this.#requireAdmin(conn, request.id, caller, "view the cluster")) {
-        return;
-      }
-      const status = this.#log.status(this.#nowMs);
-      this.#send(conn, {
-        type: "nodeStatusReply",
-        re: request.id,
-        node: {
-          id: this.options.nodeId,
-          role: status.role,
-          term: status.term,
-          leaderId: status.leaderId,
-          commitIndex: status.commitIndex,
-          appliedIndex: this.#sm.appliedIndex,
-          lastIndex: status.lastIndex,
-          followers: status.followers,
-          droppedDatagrams: { ...this.#droppedDatagrams },
-        },
-      });
+      this.#describeSelf(conn, request.id, tokenHash);
       return;
     }
     // Only the leader serves clients: writes must go through it, and reads are linearizable there.
     if (!this.#requireReadyLeader(conn, request.id)) return;
+    if (READ_REQUEST_TYPES.has(request.type) && !this.#turn!.confirmed) {
+      // Even "unknown session" must wait: this node may no longer lead without knowing it.
+      this.#turn!.deferred = true;
+      return;
+    }
     const caller = this.#authenticate(conn, request.id, tokenHash);
     if (caller === null) return;
     const user = caller.user;
@@ -879,18 +904,18 @@ export class OrchestratorNode {
         break;
       case "status":
       case "wait":
-        this.#read(conn, request, caller);
+        this.#serveRead(conn, request, caller);
         break;
       case "list":
         if (
           request.all === true &&
           !this.#requireAdmin(conn, request.id, caller, "list every user's tasks")
         ) break;
-        this.#read(conn, request, caller);
+        this.#serveRead(conn, request, caller);
         break;
       case "workers":
         if (this.#requireAdmin(conn, request.id, caller, "list workers")) {
-          this.#read(conn, request, caller);
+          this.#serveRead(conn, request, caller);
         }
         break;
       case "userAdd":
@@ -939,7 +964,7 @@ export class OrchestratorNode {
           break;
         }
         if (isFinalState(task.state)) {
-          this.#sendError(
+          this.#refuse(
             conn,
             request.id,
             "conflict",
@@ -960,9 +985,53 @@ export class OrchestratorNode {
     }
   }
 
-  /** Answers a confirmed read from the applied state. */
-  #serveRead(read: PendingRead): void {
-    const { conn, request, caller } = read;
+  /**
+   * Every orchestrator describes itself (for `cluster`), leader or not. A leader refuses a
+   * session only once a barrier confirms it; any other node may simply not have applied the
+   * session yet (a login acknowledged a moment ago), so it says "unavailable, retry" instead.
+   */
+  #describeSelf(conn: ConnId, requestId: number, tokenHash: string): void {
+    let caller: Caller | null;
+    if (this.canServeClients) {
+      caller = this.#authenticate(conn, requestId, tokenHash);
+    } else {
+      const verdict = this.#checkSession(tokenHash);
+      caller = typeof verdict === "string" ? null : verdict;
+      if (caller === null) {
+        this.#sendError(
+          conn,
+          requestId,
+          "unavailable",
+          `Orchestrator ${this.options.nodeId} does not know this session yet (it may be behind ` +
+            `the leader); retry`,
+        );
+      }
+    }
+    if (caller === null || !this.#requireAdmin(conn, requestId, caller, "view the cluster")) return;
+    const status = this.#log.status(this.#nowMs);
+    this.#send(conn, {
+      type: "nodeStatusReply",
+      re: requestId,
+      node: {
+        id: this.options.nodeId,
+        role: status.role,
+        term: status.term,
+        leaderId: status.leaderId,
+        commitIndex: status.commitIndex,
+        appliedIndex: this.#sm.appliedIndex,
+        lastIndex: status.lastIndex,
+        followers: status.followers,
+        droppedDatagrams: { ...this.#droppedDatagrams },
+      },
+    });
+  }
+
+  /** Answers a read from the applied state, once its barrier holds. */
+  #serveRead(
+    conn: ConnId,
+    request: Extract<ReadRequest, { type: "status" | "list" | "workers" | "wait" }>,
+    caller: Caller,
+  ): void {
     switch (request.type) {
       case "status": {
         const task = this.#ownedTask(conn, request.id, caller, request.taskId);
@@ -1060,6 +1129,23 @@ export class OrchestratorNode {
       return;
     }
     if (input.session === null) {
+      // "Wrong password" asserts what the accounts are: a deposed leader may not know of a new
+      // account or password, so the refusal waits for a barrier, and holds only if the hash the
+      // shell checked against is still the account's.
+      if (!this.#turn!.confirmed) {
+        this.#turn!.deferred = true;
+        return;
+      }
+      const current = this.sm.users.get(input.user)?.passwordHash ?? null;
+      if (input.checkedPasswordHash !== undefined && input.checkedPasswordHash !== current) {
+        this.#sendError(
+          input.conn,
+          input.requestId,
+          "unavailable",
+          `The account "${input.user}" changed while its password was checked; retry`,
+        );
+        return;
+      }
       this.#logLine("warn", `Failed login for user "${input.user}"${from}`);
       this.#sendError(
         input.conn,
@@ -1091,21 +1177,22 @@ export class OrchestratorNode {
 
   /** The caller behind a token hash, or null after replying with an error. */
   #authenticate(conn: ConnId, requestId: number, tokenHash: string): Caller | null {
+    const verdict = this.#checkSession(tokenHash);
+    if (typeof verdict === "string") {
+      this.#refuse(conn, requestId, "unauthenticated", verdict);
+      return null;
+    }
+    return verdict;
+  }
+
+  /** The caller behind a token hash in this node's state, or why there is none. */
+  #checkSession(tokenHash: string): Caller | string {
     const session = this.sm.sessions.get(tokenHash);
-    if (session === undefined) {
-      this.#sendError(conn, requestId, "unauthenticated", "Unknown session token; log in again");
-      return null;
-    }
-    if (session.expiresAtMs <= this.#nowMs) {
-      this.#sendError(conn, requestId, "unauthenticated", "Session token expired; log in again");
-      return null;
-    }
+    if (session === undefined) return "Unknown session token; log in again";
+    if (session.expiresAtMs <= this.#nowMs) return "Session token expired; log in again";
     // The role is read now, not at login: a demoted or removed user loses its rights at once.
     const role = this.sm.roleOf(session.user);
-    if (role === null) {
-      this.#sendError(conn, requestId, "unauthenticated", "The session's user no longer exists");
-      return null;
-    }
+    if (role === null) return "The session's user no longer exists";
     return { user: session.user, role };
   }
 
@@ -1121,7 +1208,7 @@ export class OrchestratorNode {
   #ownedTask(conn: ConnId, requestId: number, caller: Caller, taskId: string): TaskRecord | null {
     const task = this.sm.tasks.get(taskId);
     if (task === undefined || (task.owner !== caller.user && caller.role !== "admin")) {
-      this.#sendError(conn, requestId, "not_found", `No task with id "${taskId}"`);
+      this.#refuse(conn, requestId, "not_found", `No task with id "${taskId}"`);
       return null;
     }
     return task;

@@ -15,7 +15,8 @@ import type { UserRecord } from "../tasks/mod.ts";
 
 export type LoginOutcome =
   | { kind: "ok"; session: { token: string; tokenHash: string; expiresAtMs: number } }
-  | { kind: "wrong" }
+  /** `checkedPasswordHash`: the account's hash the password was checked against (null: no account). */
+  | { kind: "wrong"; checkedPasswordHash?: string | null }
   | { kind: "throttled"; retryAfterMs: number };
 
 export class LoginChecker {
@@ -37,7 +38,7 @@ export class LoginChecker {
     const matches = await verifyPassword(password, entry?.passwordHash ?? DUMMY_PASSWORD_HASH);
     if (!matches || entry === undefined) {
       this.#throttle.recordFailure(keys, Date.now());
-      return { kind: "wrong" };
+      return { kind: "wrong", checkedPasswordHash: entry?.passwordHash ?? null };
     }
     this.#throttle.recordSuccess(keys);
     const token = generateToken();

@@ -506,6 +506,9 @@ export class OrchestratorServer {
       user: request.user,
       session: outcome.kind === "ok" ? outcome.session : null,
       ...(outcome.kind === "throttled" ? { retryAfterMs: outcome.retryAfterMs } : {}),
+      ...(outcome.kind === "wrong" && outcome.checkedPasswordHash !== undefined
+        ? { checkedPasswordHash: outcome.checkedPasswordHash }
+        : {}),
       source,
       nowMs: Date.now(),
     });

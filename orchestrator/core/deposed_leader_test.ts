@@ -1,0 +1,277 @@
+// Proves that a leader cut off from its peers, which still believes it leads, never asserts that
+// something acknowledged by the new leader is absent: "unknown session", "not found", "wrong
+// password" and account refusals wait for a read barrier and end as "not leader" (issue 14, bug 2).
+import assert from "node:assert/strict";
+import type { ClientToOrchestrator, OrchestratorToClient } from "../../shared/protocol/messages.ts";
+import { createPrng } from "../../shared/prng.ts";
+import { RaftLog } from "../raft/raft_log.ts";
+import { TaskStateMachine } from "../tasks/task_state_machine.ts";
+import { SLEEP } from "../tasks/_task_fixtures_test.ts";
+import type { ConnId, NodeEffects, NodeInput } from "./node_io.ts";
+import { type NodeOptions, OrchestratorNode } from "./orchestrator_node.ts";
+
+const IDS = ["o1", "o2", "o3"];
+const HASH_A = "scrypt$1$1$1$AAAA$BBBB";
+const HASH_B = "scrypt$1$1$1$CCCC$DDDD";
+const TICK_MS = 10;
+const CLIENT: ConnId = 1;
+
+type Request = Exclude<ClientToOrchestrator, { type: "login" }>;
+type WithoutEnvelope<M> = M extends unknown ? Omit<M, "v" | "lamport" | "id" | "token"> : never;
+
+function hashOf(token: string): string {
+  return `sha256(${token})`;
+}
+
+/**
+ * Three orchestrator cores wired by a synchronous network: every staged entry is reported durable
+ * at once, every peer message delivered at once unless its sender or receiver is isolated.
+ */
+class Cluster {
+  readonly nodes = new Map<string, OrchestratorNode>();
+  readonly isolated = new Set<string>();
+  /** Messages each node sent to clients, in order. */
+  readonly sent = new Map<string, Array<{ conn: ConnId; message: OrchestratorToClient }>>();
+  nowMs = 0;
+  #queue: Array<{ from: string; to: string; input: NodeInput }> = [];
+  #lamport = 0;
+  #requestId = 1;
+
+  constructor(options: Partial<NodeOptions> = {}) {
+    for (const [i, id] of IDS.entries()) {
+      const node = new OrchestratorNode({
+        nodeId: id,
+        clusterId: "c1",
+        heartbeatIntervalMs: 1000,
+        missedHeartbeats: 3,
+        schedulerPolicy: "round-robin",
+        defaultMaxAttempts: 3,
+        bootstrapUsers: [{ name: "alice", role: "admin", passwordHash: HASH_A }],
+        ...options,
+      }, {
+        sm: new TaskStateMachine(),
+        log: new RaftLog({
+          nodeId: id,
+          voters: IDS,
+          electionTimeoutMinMs: 150 + 100 * i,
+          electionTimeoutMaxMs: 151 + 100 * i,
+          heartbeatIntervalMs: 50,
+          rng: createPrng(i + 1),
+        }, { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [], nowMs: 0 }),
+        nowMs: 0,
+      });
+      this.nodes.set(id, node);
+      this.sent.set(id, []);
+      this.#handle(id, node.takeEffects());
+    }
+  }
+
+  leader(): string | null {
+    return IDS.find((id) => !this.isolated.has(id) && this.nodes.get(id)!.canServeClients) ?? null;
+  }
+
+  /** Advances time until `done()` holds (bounded), ticking the nodes that are not `frozen`. */
+  runUntil(done: () => boolean, frozen: ReadonlySet<string> = new Set()): void {
+    for (let i = 0; i < 2000 && !done(); i++) {
+      this.nowMs += TICK_MS;
+      for (const id of IDS) {
+        if (!frozen.has(id)) this.step(id, { type: "tick", nowMs: this.nowMs });
+      }
+    }
+    assert.ok(done(), "condition not reached in 20 simulated seconds");
+  }
+
+  step(id: string, input: NodeInput): void {
+    this.#handle(id, this.nodes.get(id)!.step(input));
+    this.#deliver();
+  }
+
+  request(
+    id: string,
+    token: string,
+    body: WithoutEnvelope<Request>,
+    passwordHash?: string,
+  ): number {
+    const requestId = this.#requestId++;
+    const request = { ...body, id: requestId, token, v: 1, lamport: ++this.#lamport } as Request;
+    this.step(id, {
+      type: "clientRequest",
+      conn: CLIENT,
+      request,
+      tokenHash: hashOf(token),
+      ...(passwordHash === undefined ? {} : { passwordHash }),
+      nowMs: this.nowMs,
+    });
+    return requestId;
+  }
+
+  login(id: string, user: string, token: string | null, checkedPasswordHash?: string): number {
+    const requestId = this.#requestId++;
+    this.step(id, {
+      type: "loginChecked",
+      conn: CLIENT,
+      requestId,
+      lamport: ++this.#lamport,
+      user,
+      session: token === null ? null : { token, tokenHash: hashOf(token), expiresAtMs: 1e12 },
+      ...(checkedPasswordHash === undefined ? {} : { checkedPasswordHash }),
+      nowMs: this.nowMs,
+    });
+    return requestId;
+  }
+
+  /** The reply node `id` sent to request `requestId`, if any. */
+  replyTo(id: string, requestId: number): OrchestratorToClient | undefined {
+    return this.sent.get(id)!.map((s) => s.message).find((m) => "re" in m && m.re === requestId);
+  }
+
+  #handle(id: string, effects: NodeEffects): void {
+    for (const s of effects.send) this.sent.get(id)!.push(s as never);
+    for (const { to, message } of [...effects.peerSend, ...effects.peerSendAfterPersist]) {
+      this.#queue.push({
+        from: id,
+        to,
+        input: { type: "peerMessage", from: id, message, nowMs: 0 },
+      });
+    }
+    const last = effects.persist.entries.at(-1);
+    if (last !== undefined) {
+      this.#queue.push({
+        from: id,
+        to: id,
+        input: { type: "persisted", index: last.index, term: last.term, nowMs: 0 },
+      });
+    }
+  }
+
+  #deliver(): void {
+    while (this.#queue.length > 0) {
+      const { from, to, input } = this.#queue.shift()!;
+      if (from !== to && (this.isolated.has(from) || this.isolated.has(to))) continue;
+      this.#handle(to, this.nodes.get(to)!.step({ ...input, nowMs: this.nowMs }));
+    }
+  }
+}
+
+/**
+ * A cluster whose first leader (o1) is then cut off; the other two elect a new leader that
+ * acknowledges what `onNewLeader` does, while o1 — not ticked, so it has not noticed — still
+ * believes it leads.
+ */
+function withDeposedLeader(onNewLeader: (c: Cluster, leader: string) => void): Cluster {
+  const c = new Cluster();
+  c.runUntil(() => c.leader() === "o1");
+  c.isolated.add("o1");
+  c.runUntil(() => c.leader() !== null, new Set(["o1"]));
+  onNewLeader(c, c.leader()!);
+  assert.ok(c.nodes.get("o1")!.isLeader, "o1 must still believe it leads");
+  return c;
+}
+
+/** Heals the partition: o1 hears the new term, steps down and answers what it held. */
+function heal(c: Cluster): void {
+  c.isolated.clear();
+  c.runUntil(() => !c.nodes.get("o1")!.isLeader);
+}
+
+function codeOf(reply: OrchestratorToClient | undefined): string | undefined {
+  return reply?.type === "error" ? reply.code : reply?.type;
+}
+
+Deno.test("a deposed leader does not call a session opened by the new leader unknown", () => {
+  const c = withDeposedLeader((c, leader) => {
+    c.login(leader, "alice", "t-new");
+    assert.equal(codeOf(c.replyTo(leader, 1)), "loginOk");
+  });
+  const id = c.request("o1", "t-new", { type: "submit", idempotencyKey: "k", task: SLEEP });
+  assert.equal(c.replyTo("o1", id), undefined, "answered before its barrier held");
+  heal(c);
+  assert.equal(codeOf(c.replyTo("o1", id)), "not_leader");
+});
+
+Deno.test("a deposed leader does not answer not_found to a cancel of a task the new leader acknowledged", () => {
+  let taskId = "";
+  const c = withDeposedLeader((c, leader) => {
+    c.login(leader, "alice", "t-new");
+    const submit = c.request(leader, "t-new", { type: "submit", idempotencyKey: "k", task: SLEEP });
+    const reply = c.replyTo(leader, submit);
+    assert.equal(reply?.type, "submitOk");
+    taskId = reply.type === "submitOk" ? reply.taskId : "";
+  });
+  const cancel = c.request("o1", "t-new", { type: "cancel", taskId });
+  assert.equal(c.replyTo("o1", cancel), undefined, "answered before its barrier held");
+  heal(c);
+  assert.equal(codeOf(c.replyTo("o1", cancel)), "not_leader");
+});
+
+Deno.test("a deposed leader does not answer not_found to a cancel when it knows the session but not the task", () => {
+  const c = new Cluster();
+  c.runUntil(() => c.leader() === "o1");
+  c.login("o1", "alice", "t-old");
+  c.isolated.add("o1");
+  c.runUntil(() => c.leader() !== null, new Set(["o1"]));
+  const leader = c.leader()!;
+  const submit = c.request(leader, "t-old", { type: "submit", idempotencyKey: "k", task: SLEEP });
+  const reply = c.replyTo(leader, submit);
+  assert.ok(reply?.type === "submitOk");
+  const cancel = c.request("o1", "t-old", { type: "cancel", taskId: reply.taskId });
+  assert.equal(c.replyTo("o1", cancel), undefined, "answered not_found from stale state");
+  heal(c);
+  assert.equal(codeOf(c.replyTo("o1", cancel)), "not_leader");
+});
+
+Deno.test("a deposed leader does not call the new password wrong", () => {
+  const c = withDeposedLeader((c, leader) => {
+    c.login(leader, "alice", "t-admin");
+    const id = c.request(leader, "t-admin", {
+      type: "userAdd",
+      name: "carol",
+      role: "user",
+      password: "irrelevant-here",
+    }, HASH_B);
+    assert.equal(codeOf(c.replyTo(leader, id)), "done");
+  });
+  // o1 has no "carol": its shell would have checked the password against no account.
+  const id = c.login("o1", "carol", null);
+  assert.equal(c.replyTo("o1", id), undefined, "answered wrong password from stale state");
+  heal(c);
+  assert.equal(codeOf(c.replyTo("o1", id)), "not_leader");
+});
+
+Deno.test("a leader refuses an unknown session once its barrier holds", () => {
+  const c = new Cluster();
+  c.runUntil(() => c.leader() !== null);
+  const leader = c.leader()!;
+  const id = c.request(leader, "never-issued", { type: "status", taskId: "t-1" });
+  c.runUntil(() => c.replyTo(leader, id) !== undefined);
+  assert.equal(codeOf(c.replyTo(leader, id)), "unauthenticated");
+});
+
+Deno.test("a leader refuses a wrong password once its barrier holds, and retries a changed one", () => {
+  const c = new Cluster();
+  c.runUntil(() => c.leader() !== null);
+  const leader = c.leader()!;
+  const wrong = c.login(leader, "alice", null, HASH_A);
+  c.runUntil(() => c.replyTo(leader, wrong) !== undefined);
+  assert.equal(codeOf(c.replyTo(leader, wrong)), "bad_credentials");
+  // Checked against a hash the account no longer has: the answer is "retry", not "wrong".
+  const stale = c.login(leader, "alice", null, HASH_B);
+  c.runUntil(() => c.replyTo(leader, stale) !== undefined);
+  assert.equal(codeOf(c.replyTo(leader, stale)), "unavailable");
+});
+
+Deno.test("a follower that has not applied a session says unavailable to nodeStatus, never unauthenticated", () => {
+  const c = new Cluster();
+  c.runUntil(() => c.leader() !== null);
+  const leader = c.leader()!;
+  const follower = IDS.find((id) => id !== leader)!;
+  c.isolated.add(follower);
+  c.login(leader, "alice", "t-fresh");
+  assert.equal(codeOf(c.replyTo(leader, 1)), "loginOk");
+  const id = c.request(follower, "t-fresh", { type: "nodeStatus" });
+  assert.equal(codeOf(c.replyTo(follower, id)), "unavailable");
+  c.isolated.clear();
+  c.runUntil(() => c.nodes.get(follower)!.sm.sessions.has(hashOf("t-fresh")));
+  const again = c.request(follower, "t-fresh", { type: "nodeStatus" });
+  assert.equal(codeOf(c.replyTo(follower, again)), "nodeStatusReply");
+});
