@@ -18,7 +18,10 @@ const USAGE = `Usage: deno task add-user [--config FILE] NAME
 
 Adds user NAME to the cluster file (or sets a new password for an existing
 one). The password is read from the terminal, or the first line of stdin.
-Restart the orchestrators to load the change.
+The change applies once the orchestrators run with this file: after a restart
+of every orchestrator, the leader creates the account or sets its password,
+once (a later \`mutirao user remove\` or \`user passwd\` sticks). On a running
+cluster, \`mutirao user add\` and \`mutirao user passwd\` apply at once.
 
 Options:
   --config FILE   cluster file to edit (default ${DEFAULT_CONFIG_PATH})
@@ -56,9 +59,12 @@ async function main(args: string[]): Promise<number> {
   await Deno.writeTextFile(temp, JSON.stringify(raw, null, 2) + "\n");
   await Deno.rename(temp, path);
   console.log(
-    `${
-      existing === undefined ? "Added" : "Updated"
-    } user ${name} in ${path}; restart the orchestrators to apply`,
+    `${existing === undefined ? "Added" : "Updated"} user ${name} in ${path}. It applies once ` +
+      `every orchestrator has been restarted with this file: the leader then ` +
+      `${existing === undefined ? "creates the account" : "sets the new password"}, once. ` +
+      `On a running cluster, 'mutirao user ${
+        existing === undefined ? "add" : "passwd"
+      }' applies at once.`,
   );
   return 0;
 }

@@ -122,6 +122,16 @@ export function handleAccountRequest(
         ctx.refuse(conn, re, "not_found", `No user "${request.name}"`);
         return;
       }
+      if (sm.isLastAdmin(request.name)) {
+        // Also rejected when applied (a concurrent removal of the other admin may come first).
+        ctx.refuse(
+          conn,
+          re,
+          "conflict",
+          `Cannot remove user "${request.name}": it is the last admin; add another admin first`,
+        );
+        return;
+      }
       ctx.log("info", `User "${caller.user}" removes user "${request.name}"`);
       ctx.proposeDone(conn, re, `Removed user ${request.name}; their sessions are revoked`, {
         type: "userRemoved",

@@ -26,7 +26,7 @@ import { isFinalState } from "../../shared/protocol/messages.ts";
 import { planAssignments, type SchedulableTask, type SchedulerPolicy } from "../scheduler/mod.ts";
 import type { ApplyResult, Command, LogEntry, Stamp } from "../tasks/commands.ts";
 import type { TaskRecord } from "../tasks/records.ts";
-import type { TaskStateMachine } from "../tasks/task_state_machine.ts";
+import { LAST_ADMIN, type TaskStateMachine } from "../tasks/task_state_machine.ts";
 import { listTasks, toTaskView, toWorkerView } from "../tasks/views.ts";
 import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "./consensus_log.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
@@ -410,16 +410,22 @@ export class OrchestratorNode {
       this.#sm.appliedIndex >= this.#termStartIndex;
   }
 
+  /**
+   * Applies the cluster file's accounts whose password hash the cluster has never applied
+   * (AccountConfigured): once per cluster and hash, not once per term, so an account removed or
+   * re-passworded since stays so, and the file's accounts are created on a new cluster.
+   */
   #maybeBootstrapUsers(): void {
     if (this.#bootstrappedTerm === this.#log.term || !this.#isReady()) return;
     this.#bootstrappedTerm = this.#log.term;
     for (const user of this.options.bootstrapUsers ?? []) {
-      if (this.sm.users.has(user.name)) continue;
+      if (this.sm.isConfigured(user.name, user.passwordHash)) continue;
+      const what = this.sm.users.has(user.name) ? "Updating" : "Creating";
       this.#logLine(
         "info",
-        `Creating account "${user.name}" (${user.role}) from the bootstrap configuration`,
+        `${what} account "${user.name}" (${user.role}) from the cluster configuration`,
       );
-      const index = this.#propose({ type: "userAdded", ...user, atMs: this.#nowMs });
+      const index = this.#propose({ type: "accountConfigured", ...user, atMs: this.#nowMs });
       if (index !== null) this.#bootstrapIndex = index;
     }
   }
@@ -671,6 +677,14 @@ export class OrchestratorNode {
       case "taskSubmitted":
         if (result.type === "submitted" && !result.duplicate) {
           this.#logLine("info", `Task ${result.taskId} submitted by ${command.owner}`);
+        }
+        break;
+      case "accountConfigured":
+        if (result.type === "rejected" && result.reason === LAST_ADMIN) {
+          this.#logLine(
+            "warn",
+            `Not applying account "${command.name}" from the cluster configuration: ${result.reason}`,
+          );
         }
         break;
       case "sessionOpened":

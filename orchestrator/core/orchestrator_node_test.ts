@@ -1477,3 +1477,48 @@ Deno.test("OrchestratorNode produces identical effects and state from identical 
   assert.equal(JSON.stringify(a.history), JSON.stringify(b.history));
   assert.equal(JSON.stringify(takeSnapshot(a.sm)), JSON.stringify(takeSnapshot(b.sm)));
 });
+
+// ---- accounts from the cluster file (issue 14, bug 4) ----
+
+function configuredNames(effects: NodeEffects): string[] {
+  return commands(effects).flatMap((c) => c.type === "accountConfigured" ? [c.name] : []);
+}
+
+Deno.test("OrchestratorNode does not re-create a removed cluster-file account at the next term", () => {
+  const { d, alice } = withAlice();
+  const { effects } = d.request(ALICE, alice, { type: "userRemove", name: "bob" });
+  one(effects, ALICE, "done");
+  // A restart is a new term: its leader looks at the cluster file again.
+  const next = new Driver({ recovered: d.entries, term: d.node.term });
+  assert.equal(next.sm.users.has("bob"), false);
+  assert.deepEqual(configuredNames(next.initial), []);
+});
+
+Deno.test("OrchestratorNode applies a cluster-file password that changed, once", () => {
+  const { d } = withAlice();
+  const newHash = "scrypt$1$1$1$AAAA$NEW0";
+  const [alice, bob] = OPTIONS.bootstrapUsers!;
+  const users = [alice, { ...bob, passwordHash: newHash }];
+  const next = new Driver({
+    recovered: d.entries,
+    term: d.node.term,
+    node: { bootstrapUsers: users },
+  });
+  assert.equal(next.sm.users.get("bob")?.passwordHash, newHash);
+  assert.deepEqual(configuredNames(next.initial), ["bob"]);
+  const again = new Driver({
+    recovered: [...d.entries, ...next.entries],
+    term: next.node.term,
+    node: { bootstrapUsers: users },
+  });
+  assert.deepEqual(configuredNames(again.initial), []);
+});
+
+Deno.test("OrchestratorNode refuses to remove the last admin", () => {
+  const { d, alice } = withAlice();
+  const { effects } = d.request(ALICE, alice, { type: "userRemove", name: "alice" });
+  const error = errorTo(effects, ALICE);
+  assert.equal(error.code, "conflict");
+  assert.match(error.message, /last admin/);
+  assert.equal(d.sm.users.get("alice")?.role, "admin");
+});

@@ -4,6 +4,7 @@
  * @module
  */
 export type {
+  AccountConfigured,
   Command,
   LogEntry,
   Noop,

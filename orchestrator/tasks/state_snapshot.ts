@@ -30,6 +30,8 @@ export interface StateSnapshot {
   workers: Array<Omit<WorkerRecord, "running"> & { running: string[] }>;
   sessions: Array<[string, SessionRecord]>;
   users: UserRecord[];
+  /** Absent in snapshots taken before accounts were configured once per cluster. */
+  configuredAccounts?: Array<[string, string[]]>;
 }
 
 /** Captures the state as data. The result shares no mutable objects with `sm` only after serialization. */
@@ -49,6 +51,7 @@ export function takeSnapshot(sm: TaskStateMachine): StateSnapshot {
     workers: [...sm.workers.values()].map((w) => ({ ...w, running: [...w.running] })),
     sessions: [...sm.sessions.entries()],
     users: [...sm.users.values()],
+    configuredAccounts: [...sm.configuredAccounts.entries()],
   };
 }
 
@@ -89,6 +92,7 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
   }
   sm.sessions = new Map(snapshot.sessions);
   sm.users = new Map(snapshot.users.map((u) => [u.name, u]));
+  sm.configuredAccounts = new Map(snapshot.configuredAccounts ?? []);
   assert(sm.tasks.size === snapshot.tasks.length, "snapshot holds a task id twice");
   return sm;
 }

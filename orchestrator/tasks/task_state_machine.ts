@@ -13,6 +13,7 @@
 import { assert, assertNever } from "../../shared/assert.ts";
 import type { TaskEvent, TaskState } from "../../shared/protocol/messages.ts";
 import type {
+  AccountConfigured,
   ApplyResult,
   Command,
   LogEntry,
@@ -43,6 +44,10 @@ const STATE_RANK: Record<TaskState, number> = {
 };
 
 const OK: ApplyResult = { type: "ok" };
+/** Why a command that would leave the cluster with no admin is rejected. */
+export const LAST_ADMIN = "it would leave the cluster without an admin";
+/** Cluster-file password hashes remembered per account (see AccountConfigured). */
+const CONFIGURED_HASHES_KEPT = 8;
 
 function rejected(reason: string): ApplyResult {
   return { type: "rejected", reason };
@@ -60,6 +65,11 @@ export class TaskStateMachine {
   workers = new Map<string, WorkerRecord>();
   sessions = new Map<string, SessionRecord>();
   users = new Map<string, UserRecord>();
+  /**
+   * Password hashes already applied from the cluster file, by account name: each applies once
+   * (see AccountConfigured), whatever happened to the account since.
+   */
+  configuredAccounts = new Map<string, string[]>();
   /** Every task id in submission order, for listing all tasks newest first. */
   taskOrder: string[] = [];
   /** (owner, idempotency key) -> task id. */
@@ -114,6 +124,8 @@ export class TaskStateMachine {
           createdAtMs: command.atMs,
         });
         return OK;
+      case "accountConfigured":
+        return this.#configureAccount(command);
       case "userPasswordChanged": {
         const user = this.users.get(command.name);
         if (user === undefined) return rejected("no such user");
@@ -122,7 +134,9 @@ export class TaskStateMachine {
         return OK;
       }
       case "userRemoved":
-        if (!this.users.delete(command.name)) return rejected("no such user");
+        if (!this.users.has(command.name)) return rejected("no such user");
+        if (this.isLastAdmin(command.name)) return rejected(LAST_ADMIN);
+        this.users.delete(command.name);
         this.#revokeSessionsOf(command.name);
         return OK;
       case "sessionOpened":
@@ -158,6 +172,43 @@ export class TaskStateMachine {
       default:
         return assertNever(command, "unknown command");
     }
+  }
+
+  /** True when `hash` was already applied to account `name` from the cluster file. */
+  isConfigured(name: string, hash: string): boolean {
+    return this.configuredAccounts.get(name)?.includes(hash) ?? false;
+  }
+
+  #configureAccount(command: AccountConfigured): ApplyResult {
+    const { name, role, passwordHash } = command;
+    if (this.isConfigured(name, passwordHash)) return rejected("already applied");
+    const user = this.users.get(name);
+    if (user !== undefined && role !== "admin" && this.isLastAdmin(name)) {
+      // Not recorded as applied: a corrected cluster file may still apply it later.
+      return rejected(LAST_ADMIN);
+    }
+    const applied = this.configuredAccounts.get(name) ?? [];
+    // Bounded: only the newest hashes matter (older cluster files on lagging orchestrators).
+    this.configuredAccounts.set(name, [...applied, passwordHash].slice(-CONFIGURED_HASHES_KEPT));
+    if (user === undefined) {
+      this.users.set(name, { name, role, passwordHash, createdAtMs: command.atMs });
+      return OK;
+    }
+    user.role = role;
+    if (user.passwordHash !== passwordHash) {
+      user.passwordHash = passwordHash;
+      this.#revokeSessionsOf(name);
+    }
+    return OK;
+  }
+
+  /** True when `name` is an admin and no other admin exists (it may not be removed or demoted). */
+  isLastAdmin(name: string): boolean {
+    if (this.users.get(name)?.role !== "admin") return false;
+    for (const user of this.users.values()) {
+      if (user.role === "admin" && user.name !== name) return false;
+    }
+    return true;
   }
 
   /** The user a token hash belongs to, if the session exists and has not expired at `nowMs`. */

@@ -51,6 +51,20 @@ export const UserAddedSchema = z.object({
   atMs: nonNegInt,
 }).strict();
 
+/**
+ * An account from the cluster file (or the bootstrap admin) with a password hash that was never
+ * applied before: creates the account, or sets its password (and role) when it exists. Each hash
+ * applies once per cluster, so removing the account or changing its password afterwards sticks,
+ * and an orchestrator with an older cluster file cannot undo a newer one.
+ */
+export const AccountConfiguredSchema = z.object({
+  type: z.literal("accountConfigured"),
+  name: userName,
+  role: RoleSchema,
+  passwordHash,
+  atMs: nonNegInt,
+}).strict();
+
 /** A password changed; every session of that user is revoked. */
 export const UserPasswordChangedSchema = z.object({
   type: z.literal("userPasswordChanged"),
@@ -165,6 +179,7 @@ export const NoopSchema = z.object({
 
 export const CommandSchema = z.discriminatedUnion("type", [
   UserAddedSchema,
+  AccountConfiguredSchema,
   UserPasswordChangedSchema,
   UserRemovedSchema,
   SessionOpenedSchema,
@@ -185,6 +200,7 @@ export const CommandSchema = z.discriminatedUnion("type", [
 export type Command = z.infer<typeof CommandSchema>;
 export type SessionOpened = z.infer<typeof SessionOpenedSchema>;
 export type UserAdded = z.infer<typeof UserAddedSchema>;
+export type AccountConfigured = z.infer<typeof AccountConfiguredSchema>;
 export type UserPasswordChanged = z.infer<typeof UserPasswordChangedSchema>;
 export type UserRemoved = z.infer<typeof UserRemovedSchema>;
 export type SessionClosed = z.infer<typeof SessionClosedSchema>;

@@ -1,0 +1,101 @@
+// Proves that accounts from the cluster file apply once per password hash (a removal or a password
+// change made afterwards sticks, an older file cannot undo a newer one) and that no command can
+// leave the cluster without an admin (issue 14, bug 4).
+import assert from "node:assert/strict";
+import type { ApplyResult } from "./commands.ts";
+import { restoreSnapshot, takeSnapshot } from "./state_snapshot.ts";
+import { Harness } from "./_task_fixtures_test.ts";
+
+const HASH_1 = "scrypt$1$1$1$AAAA$1111";
+const HASH_2 = "scrypt$1$1$1$AAAA$2222";
+const HASH_CLI = "scrypt$1$1$1$AAAA$CCCC";
+
+function configure(h: Harness, name: string, hash: string, role: "admin" | "user" = "user") {
+  return h.apply({ type: "accountConfigured", name, role, passwordHash: hash, atMs: h.nowMs });
+}
+
+function assertRejected(result: ApplyResult, reason: string): void {
+  assert.deepEqual(result, { type: "rejected", reason });
+}
+
+/** A cluster whose file made "root" an admin and "bob" a user. */
+function configured(): Harness {
+  const h = new Harness();
+  assert.equal(configure(h, "root", HASH_1, "admin").type, "ok");
+  assert.equal(configure(h, "bob", HASH_1).type, "ok");
+  return h;
+}
+
+Deno.test("accountConfigured creates an account the first time its hash is seen", () => {
+  const h = configured();
+  assert.equal(h.sm.users.get("bob")?.passwordHash, HASH_1);
+  assert.equal(h.sm.users.get("root")?.role, "admin");
+});
+
+Deno.test("accountConfigured does not re-create an account removed after it was applied", () => {
+  const h = configured();
+  assert.equal(h.apply({ type: "userRemoved", name: "bob", atMs: h.nowMs }).type, "ok");
+  // What every new leader proposes from the same cluster file.
+  assertRejected(configure(h, "bob", HASH_1), "already applied");
+  assert.equal(h.sm.users.has("bob"), false);
+});
+
+Deno.test("accountConfigured does not undo a password changed after it was applied", () => {
+  const h = configured();
+  h.apply({ type: "userPasswordChanged", name: "bob", passwordHash: HASH_CLI, atMs: h.nowMs });
+  assertRejected(configure(h, "bob", HASH_1), "already applied");
+  assert.equal(h.sm.users.get("bob")?.passwordHash, HASH_CLI);
+});
+
+Deno.test("accountConfigured with a new hash sets the password and revokes the sessions", () => {
+  const h = configured();
+  h.login("aa".repeat(32), "bob", h.nowMs + 60_000);
+  assert.equal(configure(h, "bob", HASH_2).type, "ok");
+  assert.equal(h.sm.users.get("bob")?.passwordHash, HASH_2);
+  assert.equal(h.sm.sessions.size, 0);
+  // An orchestrator still running the older file cannot put the old password back.
+  assertRejected(configure(h, "bob", HASH_1), "already applied");
+  assert.equal(h.sm.users.get("bob")?.passwordHash, HASH_2);
+});
+
+Deno.test("accountConfigured with a new hash re-creates an account removed earlier", () => {
+  const h = configured();
+  h.apply({ type: "userRemoved", name: "bob", atMs: h.nowMs });
+  assert.equal(configure(h, "bob", HASH_2).type, "ok");
+  assert.equal(h.sm.users.get("bob")?.passwordHash, HASH_2);
+});
+
+Deno.test("the last admin cannot be removed", () => {
+  const h = configured();
+  assertRejected(
+    h.apply({ type: "userRemoved", name: "root", atMs: h.nowMs }),
+    "it would leave the cluster without an admin",
+  );
+  assert.equal(h.sm.users.get("root")?.role, "admin");
+  h.apply({
+    type: "userAdded",
+    name: "ops",
+    role: "admin",
+    passwordHash: HASH_2,
+    atMs: h.nowMs,
+  });
+  assert.equal(h.apply({ type: "userRemoved", name: "root", atMs: h.nowMs }).type, "ok");
+});
+
+Deno.test("the last admin cannot be demoted by the cluster file, and the file may try again", () => {
+  const h = configured();
+  assertRejected(
+    configure(h, "root", HASH_2, "user"),
+    "it would leave the cluster without an admin",
+  );
+  assert.equal(h.sm.users.get("root")?.role, "admin");
+  assert.equal(h.sm.isConfigured("root", HASH_2), false);
+});
+
+Deno.test("applied cluster-file hashes survive a snapshot", () => {
+  const h = configured();
+  h.apply({ type: "userRemoved", name: "bob", atMs: h.nowMs });
+  const restored = new Harness(restoreSnapshot(structuredClone(takeSnapshot(h.sm))));
+  assertRejected(configure(restored, "bob", HASH_1), "already applied");
+  assert.equal(restored.sm.users.has("bob"), false);
+});
