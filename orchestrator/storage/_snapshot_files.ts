@@ -5,15 +5,13 @@
  */
 import { join } from "node:path";
 import { encodeChecksumFrame, readChecksumFrame } from "./_checksum_frame.ts";
-import { syncDirectory, writeAll } from "./_file_io.ts";
+import { writeAll } from "./_file_io.ts";
 import { snapshotFileName, snapshotTempFileName } from "./_file_names.ts";
+import type { FileSystem } from "./file_system.ts";
 import type { StoredSnapshot } from "./log_storage.ts";
 
 /** Largest snapshot accepted: recovery reads a snapshot whole into memory. */
 export const SNAPSHOT_DATA_BYTES_MAX = 1024 * 1024 * 1024;
-
-/** Suffix given to a snapshot file that failed validation, kept for inspection. */
-const CORRUPT_SUFFIX = ".corrupt";
 
 /** A snapshot file in the directory, known by its name. */
 export interface SnapshotFile {
@@ -47,12 +45,13 @@ export function decodeSnapshotFile(
  * into place, fsync the directory. A crash leaves either no file or a whole one.
  */
 export async function writeSnapshotFile(
+  fs: FileSystem,
   dir: string,
   snapshot: { index: number; term: number; fileBytes: Uint8Array },
 ): Promise<SnapshotFile> {
   const { index, term, fileBytes } = snapshot;
   const tempPath = join(dir, snapshotTempFileName(index, term));
-  const file = await Deno.open(tempPath, { write: true, create: true, truncate: true });
+  const file = await fs.open(tempPath, { write: true, create: true, truncate: true });
   try {
     await writeAll(file, fileBytes);
     await file.sync();
@@ -60,40 +59,47 @@ export async function writeSnapshotFile(
     file.close();
   }
   const name = snapshotFileName(index, term);
-  await Deno.rename(tempPath, join(dir, name));
-  await syncDirectory(dir);
+  await fs.rename(tempPath, join(dir, name));
+  await fs.syncDirectory(dir);
   return { name, index, term };
 }
 
-/**
- * Loads the newest snapshot that validates. A corrupt one is reported through
- * `onWarning` and renamed aside, and the next older one is tried.
- * @param files Snapshot files, oldest first.
- * @returns The snapshot (null when none validates) and the files still in use, oldest first.
- */
-export async function loadNewestSnapshot(
-  dir: string,
-  options: { files: readonly SnapshotFile[]; onWarning: (message: string) => void },
-): Promise<{ snapshot: StoredSnapshot | null; files: SnapshotFile[] }> {
-  const files = [...options.files];
-  while (files.length > 0) {
-    const file = files[files.length - 1];
-    const decoded = decodeSnapshotFile(await Deno.readFile(join(dir, file.name)));
-    if (decoded.ok) {
-      return { snapshot: { index: file.index, term: file.term, data: decoded.data }, files };
-    }
-    files.pop();
-    await setCorruptFileAside(dir, file.name);
-    options.onWarning(
-      `Skipped corrupt snapshot ${file.name} in ${dir} (${decoded.problem}); ` +
-        `renamed it to ${file.name}${CORRUPT_SUFFIX} and fell back to an older one`,
-    );
-  }
-  return { snapshot: null, files };
+/** A snapshot file that failed validation, and why. */
+export interface CorruptSnapshotFile extends SnapshotFile {
+  problem: string;
 }
 
-async function setCorruptFileAside(dir: string, name: string): Promise<void> {
-  // No directory fsync: if the rename is lost in a crash, the next recovery
-  // finds the same corrupt file and sets it aside again.
-  await Deno.rename(join(dir, name), join(dir, name + CORRUPT_SUFFIX));
+/**
+ * Loads the newest snapshot that validates, changing nothing. A corrupt one
+ * is skipped (and left in place as evidence) for the next older one; the
+ * caller must check that the older one and the log still cover everything the
+ * skipped one did. A snapshot is published by an fsync'd rename, so a crash
+ * never leaves a partial one: a corrupt one is real damage.
+ * @param files Snapshot files, oldest first.
+ * @returns The snapshot (null when none validates), the files still in use
+ * (oldest first), and the corrupt files skipped (newest first).
+ */
+export async function loadNewestSnapshot(
+  fs: FileSystem,
+  dir: string,
+  files: readonly SnapshotFile[],
+): Promise<
+  { snapshot: StoredSnapshot | null; files: SnapshotFile[]; skipped: CorruptSnapshotFile[] }
+> {
+  const kept = [...files];
+  const skipped: CorruptSnapshotFile[] = [];
+  while (kept.length > 0) {
+    const file = kept[kept.length - 1];
+    const decoded = decodeSnapshotFile(await fs.readFile(join(dir, file.name)));
+    if (decoded.ok) {
+      return {
+        snapshot: { index: file.index, term: file.term, data: decoded.data },
+        files: kept,
+        skipped,
+      };
+    }
+    kept.pop();
+    skipped.push({ ...file, problem: decoded.problem });
+  }
+  return { snapshot: null, files: kept, skipped };
 }

@@ -1,12 +1,14 @@
 /**
  * Reading the write-ahead log's segment files at recovery: decode each one,
- * cut a torn tail off the last, and refuse corruption anywhere else.
+ * find a torn tail of the last one, and refuse damage anywhere else.
  * @module
  */
 import { join } from "node:path";
 import { segmentFileName } from "./_file_names.ts";
 import { type IndexRange, widenIndexRange } from "./_index_range.ts";
-import { decodeRecords, type LogRecord } from "./log_record.ts";
+import type { FileSystem } from "./file_system.ts";
+import { LogCorruptionError } from "./log_corruption_error.ts";
+import { decodeRecords, findNextRecord, type LogRecord } from "./log_record.ts";
 
 /** What the storage tracks about one segment file. */
 export interface SegmentInfo extends IndexRange {
@@ -16,51 +18,89 @@ export interface SegmentInfo extends IndexRange {
   byteLength: number;
 }
 
-/** The segments found, their records in write order, and the bytes cut off the last one. */
+/** A torn tail found at the end of the last segment, to be cut off once recovery is sure. */
+export interface TornTail {
+  name: string;
+  /** Where the valid records end. */
+  validBytes: number;
+  /** Bytes after them. */
+  byteLength: number;
+  problem: string;
+}
+
+/** The segments found, their records in write order, and the torn tail of the last one. */
 export interface ReadSegmentsResult {
   segments: SegmentInfo[];
   records: Iterable<LogRecord>;
-  repairedBytes: number;
+  tornTail: TornTail | null;
 }
 
 /**
- * Reads segments in sequence order. A torn or checksum-failing tail in the
- * last segment is what a crash during a write leaves: it is cut off the file
- * (and reported through `onWarning`). The same in an earlier segment is real
- * corruption, because later segments build on its records.
- * @throws {Error} naming the file and byte offset of corruption in an earlier segment, or a missing segment.
+ * Reads segments in sequence order, changing nothing. A bad record in the
+ * last segment that no valid record follows is what a crash during a write
+ * leaves (a torn tail), and is reported for the caller to cut. A bad record
+ * that valid records follow, or one in an earlier segment (later segments
+ * build on its records), was written whole and then damaged: cutting there
+ * would silently drop fsync'd entries and votes.
+ * @throws {LogCorruptionError} naming the file and byte offset of such damage.
+ * @throws {Error} when a segment is missing.
  */
 export async function readSegments(
   dir: string,
-  options: { sequences: readonly number[]; onWarning: (message: string) => void },
+  options: { fs: FileSystem; sequences: readonly number[] },
 ): Promise<ReadSegmentsResult> {
-  const { sequences, onWarning } = options;
+  const { fs, sequences } = options;
   assertConsecutive(sequences);
   const segments: SegmentInfo[] = [];
   const recordLists: LogRecord[][] = [];
-  let repairedBytes = 0;
+  let tornTail: TornTail | null = null;
   for (const [position, sequence] of sequences.entries()) {
     const name = segmentFileName(sequence);
-    const bytes = await Deno.readFile(join(dir, name));
+    const bytes = await fs.readFile(join(dir, name));
     const decoded = decodeSegment(name, bytes);
     if (decoded.problem !== null) {
-      if (position < sequences.length - 1) {
-        throw new Error(
-          `segment ${name} is corrupt at byte ${decoded.validBytes} (${decoded.problem}), ` +
-            `and the segments after it depend on it`,
-        );
+      const offset = decoded.validBytes;
+      const isLast = position === sequences.length - 1;
+      const next = findNextRecord(bytes, offset);
+      if (!isLast) {
+        throw new LogCorruptionError({
+          dir,
+          file: name,
+          offset,
+          problem: `${decoded.problem}; the segments after it depend on it`,
+        });
       }
-      repairedBytes = bytes.length - decoded.validBytes;
-      await truncateFile(join(dir, name), decoded.validBytes);
-      onWarning(
-        `Cut a torn tail of ${repairedBytes} bytes off ${name} in ${dir} ` +
-          `at byte ${decoded.validBytes} (${decoded.problem})`,
-      );
+      if (next !== null) {
+        throw new LogCorruptionError({
+          dir,
+          file: name,
+          offset,
+          problem: `${decoded.problem}; a valid record follows at byte ${next}, so this is ` +
+            `damage to records written whole, not a torn write`,
+        });
+      }
+      tornTail = {
+        name,
+        validBytes: offset,
+        byteLength: bytes.length - offset,
+        problem: decoded.problem,
+      };
     }
     segments.push(describeSegment(sequence, decoded.records, decoded.validBytes));
     recordLists.push(decoded.records);
   }
-  return { segments, records: recordLists.flat(), repairedBytes };
+  return { segments, records: recordLists.flat(), tornTail };
+}
+
+/** Cuts a torn tail off its segment, durably. */
+export async function cutTornTail(fs: FileSystem, dir: string, tail: TornTail): Promise<void> {
+  const file = await fs.open(join(dir, tail.name), { write: true });
+  try {
+    await file.truncate(tail.validBytes);
+    await file.syncData();
+  } finally {
+    file.close();
+  }
 }
 
 function decodeSegment(name: string, bytes: Uint8Array): ReturnType<typeof decodeRecords> {
@@ -99,14 +139,4 @@ function describeSegment(
     widenIndexRange(segment, { minIndex: record.entry.index, maxIndex: record.entry.index });
   }
   return segment;
-}
-
-async function truncateFile(path: string, byteLength: number): Promise<void> {
-  const file = await Deno.open(path, { write: true });
-  try {
-    await file.truncate(byteLength);
-    await file.syncData();
-  } finally {
-    file.close();
-  }
 }

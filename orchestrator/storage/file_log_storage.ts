@@ -13,7 +13,7 @@
 import { dirname, join } from "node:path";
 import { assert } from "../../shared/assert.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
-import { syncDirectory, writeAll } from "./_file_io.ts";
+import { writeAll } from "./_file_io.ts";
 import { parseStorageFileName, segmentFileName } from "./_file_names.ts";
 import {
   encodeSnapshotFile,
@@ -21,11 +21,13 @@ import {
   type SnapshotFile,
   writeSnapshotFile,
 } from "./_snapshot_files.ts";
+import { replayOverFallback } from "./_snapshot_fallback.ts";
 import { widenIndexRange } from "./_index_range.ts";
 import { mergeBatches, type StagedBatch, StagedRecords } from "./_staged_records.ts";
-import { readSegments, type SegmentInfo } from "./_wal_segments.ts";
+import { cutTornTail, readSegments, type SegmentInfo } from "./_wal_segments.ts";
+import { denoFileSystem, type FileHandle, type FileSystem } from "./file_system.ts";
+import { LogCorruptionError } from "./log_corruption_error.ts";
 import { encodeRecord } from "./log_record.ts";
-import { replayRecords } from "./log_replay.ts";
 import {
   type HardState,
   type LogStorage,
@@ -45,14 +47,22 @@ export interface FileLogStorageOptions {
   segmentBytes?: number;
   /** Told about repairs and skipped corrupt snapshots (default `console.warn`). */
   onWarning?: (message: string) => void;
+  /** The file system to use (default: the real one; the simulator passes its own). */
+  fileSystem?: FileSystem;
 }
 
 /**
  * Opens (creating it if needed) the log storage in `dir` and recovers its
- * contents. A torn tail of the last segment is cut off and counted in
- * `repairedBytes`; a corrupt newest snapshot is skipped for an older one.
- * @throws {Error} "Cannot open log storage in <dir>: …" on corruption that
- * would lose data (an earlier segment, a missing segment, a log gap) or an I/O error.
+ * contents. A torn tail of the last segment (a bad record that no valid
+ * record follows: what a crash during a write leaves) is cut off and counted
+ * in `repairedBytes`. A corrupt newest snapshot is skipped, and left in place,
+ * for an older one when that one and the log still cover every entry.
+ * @throws {LogCorruptionError} on damage that a crash cannot explain and that
+ * would lose data: a bad record followed by valid ones, a bad earlier segment,
+ * a corrupt snapshot nothing else covers. Nothing is changed in the directory
+ * then, and the message says the safe way back.
+ * @throws {Error} "Cannot open log storage in <dir>: …" on a missing segment,
+ * a log gap or an I/O error.
  * @throws {RangeError} when `segmentBytes` is not a positive integer.
  * @example
  * const { storage, recovered } = await openFileLogStorage(".mutirao/n1/log");
@@ -68,9 +78,11 @@ export async function openFileLogStorage(
     );
   }
   const onWarning = options.onWarning ?? ((message: string) => console.warn(message));
+  const fs = options.fileSystem ?? denoFileSystem;
   try {
-    return await recoverDirectory(dir, { segmentBytes, onWarning });
+    return await recoverDirectory(dir, { segmentBytes, onWarning, fs });
   } catch (error) {
+    if (error instanceof LogCorruptionError) throw error;
     throw new Error(`Cannot open log storage in ${dir}: ${(error as Error).message}`, {
       cause: error,
     });
@@ -80,26 +92,45 @@ export async function openFileLogStorage(
 interface StorageSettings {
   segmentBytes: number;
   onWarning: (message: string) => void;
+  fs: FileSystem;
 }
 
+/** Reads and checks everything first; repairs (cutting a torn tail) only once nothing is refused. */
 async function recoverDirectory(dir: string, settings: StorageSettings): Promise<OpenedLogStorage> {
-  await Deno.mkdir(dir, { recursive: true });
+  const { fs, onWarning } = settings;
+  await fs.mkdir(dir);
   // A new directory's own name must be durable too, or a power loss takes it
   // with every segment synced into it.
-  await syncDirectory(dirname(dir));
-  const listing = await listDirectory(dir);
-  await removeUnfinishedSnapshots(dir, listing.temps, settings.onWarning);
-  const { snapshot, files } = await loadNewestSnapshot(dir, {
-    files: listing.snapshots,
-    onWarning: settings.onWarning,
+  await fs.syncDirectory(dirname(dir));
+  const listing = await listDirectory(fs, dir);
+  await removeUnfinishedSnapshots(fs, dir, listing.temps, onWarning);
+  const { snapshot, files, skipped } = await loadNewestSnapshot(fs, dir, listing.snapshots);
+  const wal = await readSegments(dir, { fs, sequences: listing.sequences });
+  const recovered = replayOverFallback(wal.records, {
+    dir,
+    snapshot,
+    skipped,
+    repairedBytes: wal.tornTail?.byteLength ?? 0,
   });
-  const wal = await readSegments(dir, {
-    sequences: listing.sequences,
-    onWarning: settings.onWarning,
-  });
-  const recovered = replayRecords(wal.records, { snapshot, repairedBytes: wal.repairedBytes });
+  for (const corrupt of skipped) {
+    onWarning(
+      `Skipped corrupt snapshot ${corrupt.name} in ${dir} (${corrupt.problem}) and left it in ` +
+        `place; ${
+          snapshot === null ? "no older snapshot" : `the older snapshot ${snapshot.index}`
+        } ` +
+        `and the log still hold every entry it covered`,
+    );
+  }
+  const tail = wal.tornTail;
+  if (tail !== null) {
+    await cutTornTail(fs, dir, tail);
+    onWarning(
+      `Cut a torn tail of ${tail.byteLength} bytes off ${tail.name} in ${dir} ` +
+        `at byte ${tail.validBytes} (${tail.problem}; no valid record follows it)`,
+    );
+  }
   const last = wal.segments.at(-1);
-  const active = last ? await Deno.open(join(dir, last.name), { append: true }) : null;
+  const active = last ? await fs.open(join(dir, last.name), { append: true }) : null;
   const storage = new FileLogStorage({
     dir,
     settings,
@@ -112,12 +143,13 @@ async function recoverDirectory(dir: string, settings: StorageSettings): Promise
 }
 
 async function listDirectory(
+  fs: FileSystem,
   dir: string,
 ): Promise<{ sequences: number[]; snapshots: SnapshotFile[]; temps: string[] }> {
   const sequences: number[] = [];
   const snapshots: SnapshotFile[] = [];
   const temps: string[] = [];
-  for await (const item of Deno.readDir(dir)) {
+  for (const item of await fs.readDir(dir)) {
     const parsed = item.isFile ? parseStorageFileName(item.name) : null;
     if (parsed?.kind === "segment") sequences.push(parsed.sequence);
     if (parsed?.kind === "snapshot") snapshots.push(parsed);
@@ -128,13 +160,15 @@ async function listDirectory(
   return { sequences, snapshots, temps };
 }
 
+/** A temp file was never published (the rename comes after its fsync): it is no evidence. */
 async function removeUnfinishedSnapshots(
+  fs: FileSystem,
   dir: string,
   names: readonly string[],
   onWarning: (message: string) => void,
 ): Promise<void> {
   for (const name of names) {
-    await Deno.remove(join(dir, name));
+    await fs.remove(join(dir, name));
     onWarning(`Removed unfinished snapshot ${name} in ${dir} (a crash interrupted saveSnapshot)`);
   }
 }
@@ -153,7 +187,7 @@ class FileLogStorage implements LogStorage {
   #segments: SegmentInfo[];
   /** Snapshot files kept, oldest first. */
   #snapshots: SnapshotFile[];
-  #active: Deno.FsFile | null;
+  #active: FileHandle | null;
   /** Bytes taken from staging whose write has not completed yet. */
   #queuedBytes = 0;
   /** The last queued disk operation: each one starts when the previous one settles. */
@@ -168,7 +202,7 @@ class FileLogStorage implements LogStorage {
     recovered: RecoveredLog;
     segments: SegmentInfo[];
     snapshots: SnapshotFile[];
-    active: Deno.FsFile | null;
+    active: FileHandle | null;
   }) {
     this.#dir = init.dir;
     this.#settings = init.settings;
@@ -293,10 +327,11 @@ class FileLogStorage implements LogStorage {
     if (current !== undefined && current.byteLength < this.#settings.segmentBytes) return current;
     const sequence = (current?.sequence ?? 0) + 1;
     const name = segmentFileName(sequence);
-    const file = await Deno.open(join(this.#dir, name), { append: true, createNew: true });
+    const fs = this.#settings.fs;
+    const file = await fs.open(join(this.#dir, name), { append: true, createNew: true });
     this.#active?.close();
     this.#active = file;
-    await syncDirectory(this.#dir);
+    await fs.syncDirectory(this.#dir);
     const segment: SegmentInfo = { sequence, name, byteLength: 0, minIndex: null, maxIndex: null };
     this.#segments.push(segment);
     return segment;
@@ -305,19 +340,19 @@ class FileLogStorage implements LogStorage {
   async #storeSnapshot(
     snapshot: { index: number; term: number; fileBytes: Uint8Array },
   ): Promise<void> {
-    const file = await writeSnapshotFile(this.#dir, snapshot);
+    const file = await writeSnapshotFile(this.#settings.fs, this.#dir, snapshot);
     this.#snapshots = this.#snapshots.filter((kept) => kept.name !== file.name);
     this.#snapshots.push(file);
     this.#snapshots.sort((a, b) => a.index - b.index || a.term - b.term);
     const removedSnapshots = await this.#removeOldSnapshots();
     const removedSegments = await this.#removeCoveredSegments();
-    if (removedSnapshots + removedSegments > 0) await syncDirectory(this.#dir);
+    if (removedSnapshots + removedSegments > 0) await this.#settings.fs.syncDirectory(this.#dir);
   }
 
   /** Removes snapshots beyond the newest {@link SNAPSHOTS_KEPT}; returns how many. */
   async #removeOldSnapshots(): Promise<number> {
     const old = this.#snapshots.slice(0, -SNAPSHOTS_KEPT);
-    for (const file of old) await Deno.remove(join(this.#dir, file.name));
+    for (const file of old) await this.#settings.fs.remove(join(this.#dir, file.name));
     this.#snapshots = this.#snapshots.slice(-SNAPSHOTS_KEPT);
     return old.length;
   }
@@ -335,14 +370,14 @@ class FileLogStorage implements LogStorage {
     while (count < this.#segments.length - 1) {
       const segment = this.#segments[count];
       if ((segment.maxIndex ?? 0) > coveredIndex) break;
-      await Deno.remove(join(this.#dir, segment.name));
+      await this.#settings.fs.remove(join(this.#dir, segment.name));
       count++;
     }
     this.#segments = this.#segments.slice(count);
     return count;
   }
 
-  #activeFile(): Deno.FsFile {
+  #activeFile(): FileHandle {
     assert(this.#active !== null, "no active segment is open");
     return this.#active;
   }

@@ -8,6 +8,7 @@ import {
 } from "./log_storage_contract.ts";
 import { type FileLogStorageOptions, openFileLogStorage } from "./file_log_storage.ts";
 import type { OpenedLogStorage } from "./log_storage.ts";
+import { LogCorruptionError } from "./log_corruption_error.ts";
 
 /** Fails the test on any warning: the contract's cases never damage the files. */
 function failOnWarning(message: string): never {
@@ -118,6 +119,83 @@ Deno.test("openFileLogStorage() cuts a zero-filled tail (size grew before the da
   });
 });
 
+/** Bytes of each whole file in `dir`, to prove recovery left them as they were. */
+async function readAll(dir: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const name of await listNames(dir, /./)) {
+    files.set(name, await Deno.readFile(join(dir, name)));
+  }
+  return files;
+}
+
+/** Offsets where each record of `bytes` ends. */
+function recordEnds(bytes: Uint8Array): number[] {
+  const ends: number[] = [];
+  for (let offset = 0; offset < bytes.length;) {
+    offset += 8 + new DataView(bytes.buffer, bytes.byteOffset + offset).getUint32(0);
+    ends.push(offset);
+  }
+  return ends;
+}
+
+Deno.test("openFileLogStorage() refuses a bit flip in an early record of the active segment, changing no file", async () => {
+  await withTempDir(async (dir) => {
+    const { storage } = await open(dir);
+    for (let index = 1; index <= 10; index++) {
+      storage.append(makeEntries(index, 1, 3));
+      await storage.sync();
+    }
+    storage.setHardState({ term: 3, votedFor: "n2" }); // the latest vote, in the last record
+    await storage.sync();
+    await storage.close();
+    const segment = join(dir, "wal-00000001.log");
+    const bytes = await Deno.readFile(segment);
+    const ends = recordEnds(bytes);
+    const damagedAt = ends[1]; // the second entry's record
+    bytes[damagedAt + 20] ^= 0x10;
+    await Deno.writeFile(segment, bytes);
+    const before = await readAll(dir);
+    await assert.rejects(open(dir, { warnings: [] }), (error: Error) => {
+      assert.ok(error instanceof LogCorruptionError, `got ${error}`);
+      assert.equal(error.path, segment);
+      assert.equal(error.offset, damagedAt);
+      assert.match(error.message, new RegExp(`wal-00000001\\.log is corrupt at byte ${damagedAt}`));
+      assert.match(error.message, /checksum mismatch/);
+      assert.match(error.message, new RegExp(`a valid record follows at byte ${ends[2]}`));
+      assert.match(error.message, /move this data directory aside .* --rejoin$/);
+      return true;
+    });
+    assert.deepStrictEqual(await readAll(dir), before, "recovery must not touch the evidence");
+  });
+});
+
+Deno.test("openFileLogStorage() refuses zeros over records in the middle of the active segment", async () => {
+  await withTempDir(async (dir) => {
+    await writeEntries(dir, 12);
+    const segment = join(dir, "wal-00000001.log");
+    const bytes = await Deno.readFile(segment);
+    const ends = recordEnds(bytes);
+    bytes.fill(0, ends[2], ends[5]); // a lost sector write over synced records
+    await Deno.writeFile(segment, bytes);
+    await assert.rejects(open(dir, { warnings: [] }), LogCorruptionError);
+  });
+});
+
+Deno.test("openFileLogStorage() cuts a last record whose checksum fails (no valid record follows)", async () => {
+  await withTempDir(async (dir) => {
+    await writeEntries(dir, 4);
+    const segment = join(dir, "wal-00000001.log");
+    const bytes = await Deno.readFile(segment);
+    bytes[bytes.length - 2] ^= 0xff;
+    await Deno.writeFile(segment, bytes);
+    const warnings: string[] = [];
+    const { storage, recovered } = await open(dir, { warnings });
+    assert.deepStrictEqual(recovered.entries, makeEntries(1, 3));
+    assert.match(warnings.join("\n"), /Cut a torn tail .* no valid record follows it/);
+    await storage.close();
+  });
+});
+
 Deno.test("openFileLogStorage() refuses a corrupt earlier segment, naming file and offset", async () => {
   await withTempDir(async (dir) => {
     await writeEntries(dir, 20, 200);
@@ -130,8 +208,10 @@ Deno.test("openFileLogStorage() refuses a corrupt earlier segment, naming file a
     await assert.rejects(
       open(dir, { segmentBytes: 200, warnings: [] }),
       (error: Error) => {
-        assert.match(error.message, /^Cannot open log storage in .*: segment wal-00000001\.log/);
-        assert.match(error.message, /is corrupt at byte \d+ \(checksum mismatch at byte \d+/);
+        assert.ok(error instanceof LogCorruptionError);
+        assert.match(error.message, /^Cannot open log storage in .*: wal-00000001\.log is corrupt/);
+        assert.match(error.message, /at byte \d+ \(checksum mismatch at byte \d+/);
+        assert.match(error.message, /the segments after it depend on it/);
         return true;
       },
     );
@@ -210,12 +290,53 @@ Deno.test("openFileLogStorage() falls back to the older snapshot when the newest
     assert.deepStrictEqual(reopened.recovered.entries, makeEntries(9, 22));
     assert.match(
       warnings.join("\n"),
-      /Skipped corrupt snapshot snapshot-00000000000000000024-1\.snap/,
+      /Skipped corrupt snapshot snapshot-00000000000000000024-1\.snap .* left it in place/,
     );
-    assert.deepStrictEqual(await listNames(dir, /\.corrupt$/), [
-      "snapshot-00000000000000000024-1.snap.corrupt",
-    ]);
+    // The corrupt file stays as it was: it is evidence.
+    assert.deepStrictEqual(await Deno.readFile(newest), bytes);
     await reopened.storage.close();
+  });
+});
+
+Deno.test("openFileLogStorage() refuses a corrupt snapshot that the older one and the log do not replace", async () => {
+  await withTempDir(async (dir) => {
+    const { storage } = await open(dir);
+    storage.append(makeEntries(1, 5));
+    await storage.sync();
+    await storage.saveSnapshot({ index: 3, term: 1, data: new Uint8Array([3]) });
+    // Installed from a leader, beyond the log's end: no entry in the log reaches it.
+    await storage.saveSnapshot({ index: 20, term: 2, data: new Uint8Array([20]) });
+    await storage.close();
+    const newest = join(dir, "snapshot-00000000000000000020-2.snap");
+    const bytes = await Deno.readFile(newest);
+    bytes[bytes.length - 1] ^= 0xff;
+    await Deno.writeFile(newest, bytes);
+    const before = await readAll(dir);
+    await assert.rejects(open(dir, { warnings: [] }), (error: Error) => {
+      assert.ok(error instanceof LogCorruptionError, `got ${error}`);
+      assert.match(error.message, /snapshot-00000000000000000020-2\.snap is corrupt at byte 0/);
+      assert.match(error.message, /entry 20 of term 2 is missing/);
+      assert.match(error.message, /--rejoin$/);
+      return true;
+    });
+    assert.deepStrictEqual(await readAll(dir), before, "recovery must not touch the evidence");
+  });
+});
+
+Deno.test("openFileLogStorage() refuses the only snapshot when it is corrupt and the log was compacted", async () => {
+  await withTempDir(async (dir) => {
+    await writeEntries(dir, 30, 200);
+    const { storage } = await open(dir, { segmentBytes: 200 });
+    await storage.saveSnapshot({ index: 25, term: 1, data: new Uint8Array([25]) });
+    await storage.close();
+    const only = join(dir, "snapshot-00000000000000000025-1.snap");
+    const bytes = await Deno.readFile(only);
+    bytes[bytes.length - 1] ^= 0xff;
+    await Deno.writeFile(only, bytes);
+    await assert.rejects(
+      open(dir, { segmentBytes: 200, warnings: [] }),
+      /no older snapshot and the log do not replace it: log gap/,
+    );
   });
 });
 

@@ -5,7 +5,11 @@
  * @module
  */
 import type { Command, LogEntry } from "../tasks/mod.ts";
-import { encodeTextFrames, readChecksumFrame } from "./_checksum_frame.ts";
+import {
+  CHECKSUM_FRAME_HEADER_BYTES,
+  encodeTextFrames,
+  readChecksumFrame,
+} from "./_checksum_frame.ts";
 import type { HardState } from "./log_storage.ts";
 
 /**
@@ -33,6 +37,13 @@ export interface DecodedRecords {
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * How every record's payload starts: `JSON.stringify` writes keys in insertion
+ * order, and every record is built with `type` first. {@link findNextRecord}
+ * relies on it to skip almost every byte without computing a checksum.
+ */
+const RECORD_PAYLOAD_PREFIX = new TextEncoder().encode('{"type":');
 
 /**
  * Encodes one record as a frame.
@@ -73,6 +84,54 @@ export function decodeRecords(bytes: Uint8Array): DecodedRecords {
     offset = frame.end;
   }
   return { records, validBytes: offset, problem: null };
+}
+
+/**
+ * Finds the first valid record (a sane length, a matching checksum, and a
+ * payload that parses as a record) starting anywhere after byte `offset`:
+ * where decoding stopped. None means the damage is a torn tail, which is all
+ * a crash during a write can leave; one means something overwrote records
+ * that were written whole, and cutting there would drop every record after it
+ * ("Protocol-Aware Recovery for Consensus-Based Storage", FAST 2018).
+ * @returns the record's offset, or null when no valid record follows.
+ * @example
+ * const { validBytes, problem } = decodeRecords(bytes);
+ * const isTornTail = problem !== null && findNextRecord(bytes, validBytes) === null;
+ */
+export function findNextRecord(bytes: Uint8Array, offset: number): number | null {
+  const first = RECORD_PAYLOAD_PREFIX[0];
+  let from = offset + 1 + CHECKSUM_FRAME_HEADER_BYTES;
+  for (;;) {
+    const payloadStart = bytes.indexOf(first, from);
+    if (payloadStart < 0) return null;
+    const start = payloadStart - CHECKSUM_FRAME_HEADER_BYTES;
+    if (hasPrefixAt(bytes, payloadStart) && isRecordAt(bytes, start)) return start;
+    from = payloadStart + 1;
+  }
+}
+
+function hasPrefixAt(bytes: Uint8Array, at: number): boolean {
+  if (at + RECORD_PAYLOAD_PREFIX.length > bytes.length) return false;
+  for (let i = 0; i < RECORD_PAYLOAD_PREFIX.length; i++) {
+    if (bytes[at + i] !== RECORD_PAYLOAD_PREFIX[i]) return false;
+  }
+  return true;
+}
+
+function isRecordAt(bytes: Uint8Array, start: number): boolean {
+  const frame = readChecksumFrame(bytes, {
+    offset: start,
+    payloadBytesMax: RECORD_PAYLOAD_BYTES_MAX,
+  });
+  if (!frame.ok) return false;
+  try {
+    parseRecordAt(frame.payload, start);
+    return true;
+  } catch (error) {
+    // A frame with a matching checksum that is no record is not evidence of one: keep scanning.
+    if (error instanceof SyntaxError) return false;
+    throw error;
+  }
 }
 
 function parseRecordAt(payload: Uint8Array, offset: number): LogRecord {

@@ -1,8 +1,8 @@
-// Proves that the record codec round-trips records and stops at every kind of torn or corrupt tail, reporting the valid prefix.
+// Proves that the record codec round-trips records, stops at every kind of torn or corrupt tail reporting the valid prefix, and finds the next valid record after damage.
 import assert from "node:assert/strict";
 import { concatBytes } from "../../shared/protocol/frame.ts";
 import { encodeChecksumFrame } from "./_checksum_frame.ts";
-import { decodeRecords, encodeRecord, type LogRecord } from "./log_record.ts";
+import { decodeRecords, encodeRecord, findNextRecord, type LogRecord } from "./log_record.ts";
 import { makeEntries } from "./log_storage_contract.ts";
 
 const RECORDS: LogRecord[] = [
@@ -105,4 +105,36 @@ Deno.test("encodeChecksumFrame() refuses a payload above its limit", () => {
       error instanceof RangeError &&
       error.message === "Cannot encode frame: payload of 11 bytes exceeds the 10-byte limit",
   );
+});
+
+Deno.test("every encoded record starts its payload with the prefix findNextRecord() looks for", () => {
+  const prefix = new TextEncoder().encode('{"type":');
+  for (const record of RECORDS) {
+    assert.deepEqual(encodeRecord(record).subarray(8, 8 + prefix.length), prefix);
+  }
+});
+
+Deno.test("findNextRecord() finds the first whole record after a damaged one", () => {
+  const { bytes, ends } = encodeAll(RECORDS);
+  bytes[ends[0] + 12] ^= 0x04; // a bit flip inside the second record's payload
+  const decoded = decodeRecords(bytes);
+  assert.equal(decoded.validBytes, ends[0]);
+  assert.equal(findNextRecord(bytes, decoded.validBytes), ends[1]);
+});
+
+Deno.test("findNextRecord() finds nothing in a torn tail, zeros or garbage", () => {
+  const { bytes, ends } = encodeAll(RECORDS);
+  const torn = bytes.slice(0, ends.at(-1)! - 3);
+  assert.equal(findNextRecord(torn, ends.at(-2)!), null);
+  const zeros = concatBytes([bytes, new Uint8Array(4096)]);
+  assert.equal(findNextRecord(zeros, bytes.length), null);
+  const garbage = new TextEncoder().encode('\0\0\0\x05abcd{"type":"entry"}{"type":');
+  assert.equal(findNextRecord(concatBytes([bytes, garbage]), bytes.length), null);
+});
+
+Deno.test("findNextRecord() skips a frame whose checksum matches but which is no record", () => {
+  const { bytes } = encodeAll(RECORDS.slice(0, 2));
+  const fake = encodeChecksumFrame(new TextEncoder().encode('{"type":"unknown"}'), 100);
+  const damaged = concatBytes([new Uint8Array([1, 2, 3]), fake, bytes]);
+  assert.equal(findNextRecord(damaged, 0), 3 + fake.length);
 });

@@ -18,11 +18,20 @@ export {
   type FileLogStorageOptions,
   openFileLogStorage,
 } from "./file_log_storage.ts";
+export {
+  denoFileSystem,
+  type DirectoryEntry,
+  type FileHandle,
+  type FileOpenOptions,
+  type FileSystem,
+} from "./file_system.ts";
+export { CORRUPTION_RECOVERY_ADVICE, LogCorruptionError } from "./log_corruption_error.ts";
 export { MemoryLogStorage } from "./memory_log_storage.ts";
 export {
   type DecodedRecords,
   decodeRecords,
   encodeRecord,
+  findNextRecord,
   type LogRecord,
   RECORD_PAYLOAD_BYTES_MAX,
 } from "./log_record.ts";
