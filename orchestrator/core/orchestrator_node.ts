@@ -1398,6 +1398,7 @@ export class OrchestratorNode {
       return;
     }
     if (!this.#requireLeader(conn, null)) return;
+    if (this.#isNameTakenByLiveWorker(conn, name, incarnation)) return;
     this.#connWorker.set(conn, name);
     this.#workerConn.set(name, { conn, incarnation });
     this.#detector.observe(name, incarnation, this.#nowMs);
@@ -1423,6 +1424,35 @@ export class OrchestratorNode {
         running: message.running,
       });
     }
+  }
+
+  /**
+   * True (after refusing and closing `conn`) when another incarnation of worker `name` is
+   * connected on another connection and heartbeating: a second process must not take over a live
+   * worker's name, or that worker's attempts would be requeued and run twice while it goes on
+   * running them unlisted. A restart after the old process died is accepted: its connection
+   * closed, or its heartbeats stopped.
+   */
+  #isNameTakenByLiveWorker(conn: ConnId, name: string, incarnation: string): boolean {
+    const link = this.#workerConn.get(name);
+    if (link === undefined || link.conn === conn || link.incarnation === incarnation) return false;
+    const sinceMs = this.#detector.sinceLastSeen(name, link.incarnation, this.#nowMs);
+    const timeoutMs = this.options.heartbeatIntervalMs * this.options.missedHeartbeats;
+    if (sinceMs === null || sinceMs >= timeoutMs) return false;
+    this.#logLine(
+      "warn",
+      `Refused a second worker named ${name}: the live one (incarnation ${link.incarnation}) ` +
+        `was heard ${sinceMs} ms ago`,
+    );
+    this.#sendError(
+      conn,
+      null,
+      "conflict",
+      `Cannot register worker ${name}: a live worker already uses that name (connected, heard ` +
+        `${sinceMs} ms ago); give this worker another --name, or stop the other one first`,
+    );
+    this.#effects.close.push(conn);
+    return true;
   }
 
   /**

@@ -1073,6 +1073,7 @@ Deno.test("OrchestratorNode aborts an attempt a reconnecting worker reports that
 
 Deno.test("OrchestratorNode replaces a worker's old incarnation and requeues its attempts", () => {
   const { d } = withRunningTask();
+  d.close(W1); // the old process died: its connection closed
   const effects = d.register(W1_AGAIN, "w1", { incarnation: "w1-i2" });
   assert.deepEqual(commandTypes(effects), ["workerJoined", "taskAssigned"]);
   assert.equal(d.sm.workers.get("w1")!.incarnation, "w1-i2");
@@ -1521,4 +1522,31 @@ Deno.test("OrchestratorNode refuses to remove the last admin", () => {
   assert.equal(error.code, "conflict");
   assert.match(error.message, /last admin/);
   assert.equal(d.sm.users.get("alice")?.role, "admin");
+});
+
+// ---- a worker name is not taken over (issue 14, bug 5) ----
+
+Deno.test("OrchestratorNode refuses a second worker with a live worker's name and keeps the first", () => {
+  const { d } = withRunningTask();
+  d.advance(HEARTBEAT_MS, ["w1"]);
+  const effects = d.register(W1_AGAIN, "w1", { incarnation: "w1-impostor" });
+  const error = errorTo(effects, W1_AGAIN);
+  assert.equal(error.code, "conflict");
+  assert.match(error.message, /a live worker already uses that name/);
+  assert.ok(effects.close.includes(W1_AGAIN));
+  assert.deepEqual(commandTypes(effects), []);
+  assert.equal(d.sm.workers.get("w1")!.incarnation, "w1-i1");
+  assert.equal(d.sm.tasks.get("t-1")!.attempt, 1, "the running attempt was not requeued");
+  // The first worker is still the one that reports, and its result counts.
+  one(d.finished(W1, "t-1"), W1, "finishedAck");
+  assert.equal(d.sm.tasks.get("t-1")!.state, "succeeded");
+});
+
+Deno.test("OrchestratorNode accepts a new incarnation of a connected worker whose heartbeats stopped", () => {
+  const { d } = withRunningTask();
+  // Frozen (SIGSTOP) or cut off: the connection stays open but nothing arrives for a timeout.
+  d.nowMs += TIMEOUT_MS;
+  const effects = d.register(W1_AGAIN, "w1", { incarnation: "w1-i2" });
+  assert.ok(commandTypes(effects).includes("workerJoined"));
+  assert.equal(d.sm.workers.get("w1")!.incarnation, "w1-i2");
 });

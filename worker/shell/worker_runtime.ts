@@ -57,6 +57,8 @@ export class WorkerRuntime {
   #timer: ReturnType<typeof setInterval> | undefined;
   #stopping = false;
   #registered = false;
+  /** Why the worker stopped on its own (an orchestrator refused it for good), if it did. */
+  #fatal: Error | null = null;
   readonly #cleanups: Array<() => void> = [];
   /** The orchestrator of the current (or last) connection attempt. */
   #target: OrchestratorAddress | null = null;
@@ -74,13 +76,17 @@ export class WorkerRuntime {
     });
   }
 
-  /** Runs until the core decides to exit (after a shutdown request). */
+  /**
+   * Runs until the core decides to exit (after a shutdown request).
+   * @throws {Error} when an orchestrator refused this worker for good (its name is in use).
+   */
   async run(): Promise<void> {
     const tickMs = Math.max(10, Math.min(100, Math.floor(this.#options.heartbeatIntervalMs / 5)));
     this.#timer = setInterval(() => this.#step({ type: "tick", nowMs: Date.now() }), tickMs);
     this.#step({ type: "tick", nowMs: Date.now() });
     void this.#connectLoop();
     await this.#exited.promise;
+    if (this.#fatal !== null) throw this.#fatal;
   }
 
   /**
@@ -177,6 +183,13 @@ export class WorkerRuntime {
           continue;
         }
         const message = decoded.message;
+        if (message.type === "error" && message.code === "conflict" && !this.#registered) {
+          // Our name belongs to a live worker: retrying cannot help, and must not take it over.
+          this.#options.logger.error(message.message);
+          this.#fatal = new Error(message.message);
+          void this.#exit();
+          break;
+        }
         if (
           message.type === "error" &&
           (message.code === "not_leader" || message.code === "unavailable")
