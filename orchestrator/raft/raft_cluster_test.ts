@@ -190,6 +190,8 @@ class SimNode {
   /** Read id -> the global commit length when it was asked. */
   reads = new Map<number, number>();
   leaderOfTerm = 0;
+  /** Boot with RaftOptions.rejoin (after its disk was lost). */
+  rejoin = false;
 
   constructor(id: string) {
     this.id = id;
@@ -242,6 +244,11 @@ class World {
   nowMs = 0;
   /** Whether the network and disks misbehave (off once healed). */
   faulty = true;
+  /**
+   * Set once a disk was lost (wipe()): an entry committed on a bare majority is then durable on
+   * fewer nodes, by definition, so that check is off; every other one must still hold.
+   */
+  disksLost = false;
   /** Directed links ("n1>n2") that drop every message. */
   cut = new Set<string>();
   /** Scripted scenarios rewrite (or, with null, drop) chosen messages as they are sent. */
@@ -325,6 +332,20 @@ class World {
   restart(id: string): void {
     const node = this.nodes.get(id)!;
     if (!node.up) this.#restart(node);
+  }
+
+  /**
+   * `id` loses its disk: it crashes and comes back empty, rejoining (RaftOptions.rejoin) or, to
+   * show what that prevents, as a brand-new node.
+   */
+  wipe(id: string, options: { rejoin: boolean }): void {
+    const node = this.nodes.get(id)!;
+    if (node.up) this.#crash(node);
+    this.disksLost = true;
+    node.disk = { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [] };
+    node.rejoin = options.rejoin;
+    this.#restart(node);
+    node.rejoin = false; // a later restart recovers from its disk (and a rejoin marker on it)
   }
 
   /** `id`'s connection to `peer` closes (peer may well be alive). */
@@ -503,6 +524,7 @@ class World {
       maxInflightMessages: s.maxInflightMessages,
       snapshotChunkBytes: s.snapshotChunkBytes,
       catchUpEntries: s.catchUpEntries,
+      rejoin: node.rejoin,
     }, {
       hardState: { ...disk.hardState },
       snapshot: disk.snapshot,
@@ -839,6 +861,7 @@ class World {
 
   /** Entries committed so far are durable on a majority (on disk or inside a durable snapshot). */
   #checkDurableQuorum(from: number): void {
+    if (this.disksLost) return;
     for (let index = from; index <= this.committed.length; index++) {
       const c = this.committed[index - 1];
       let holders = 0;
@@ -1243,4 +1266,74 @@ Deno.test("RaftLog cluster: the figure-8 history does not lose a committed entry
   }));
   world.checkConverged();
   assert.ok(world.committed[n - 1].term > world.committed[n - 2].term, "X's entry won at n");
+});
+
+/**
+ * Three nodes; a leader A commits an entry with B's acknowledgement only (C is cut off), then B
+ * loses its disk and A crashes: only B, empty, and C, without the entry, are up. Returns the
+ * world, the entry's index, and the three ids.
+ */
+function lostAcknowledgement(rejoin: boolean) {
+  const world = quietWorld(3);
+  const a = settleLeader(world);
+  world.runUntil(world.nowMs + 200);
+  const [b, c] = world.ids.filter((id) => id !== a.id);
+  world.cut.add(`${a.id}>${c}`).add(`${c}>${a.id}`).add(`${b}>${c}`).add(`${c}>${b}`);
+  world.propose(a, 1);
+  const index = a.log.lastIndex;
+  assert.ok(world.runUntil(world.nowMs + 1_000, () => world.committed.length >= index));
+  world.crash(a.id);
+  world.cut.clear();
+  world.wipe(b, { rejoin });
+  return { world, index, a: a.id, b, c };
+}
+
+Deno.test("RaftLog cluster: without rejoin, a node that lost its disk elects a leader missing a committed entry", () => {
+  const { world } = lostAcknowledgement(false);
+  // The checkers are strong enough to see what losing a disk does to a plain restart.
+  assert.throws(
+    () => world.runUntil(world.nowMs + 3_000, () => world.leader() !== null),
+    /lacks committed entry/,
+  );
+});
+
+Deno.test("RaftLog cluster: a rejoining node waits, and the cluster keeps every committed entry", () => {
+  const { world, index, a, b, c } = lostAcknowledgement(true);
+  world.runUntil(world.nowMs + 3_000);
+  assert.equal(world.leader(), null, "C alone cannot win, and B does not vote");
+  assert.equal(world.nodes.get(b)!.log.isRejoining, true);
+  world.restart(a);
+  const leader = settleLeader(world);
+  assert.notEqual(leader.id, b);
+  world.propose(leader, 2);
+  assert.ok(world.runUntil(world.nowMs + 3_000, () => {
+    return [...world.nodes.values()].every((n) => n.applied.keys.length === world.committed.length);
+  }));
+  world.checkConverged();
+  assert.ok(world.committed.length >= index + 2);
+  assert.equal(world.nodes.get(b)!.log.isRejoining, false, "caught up: a voter again");
+  assert.equal(world.nodes.get(c)!.log.leaderId, leader.id);
+});
+
+Deno.test("RaftLog cluster: with one node of three rejoining, the other two elect and commit", () => {
+  const world = quietWorld(3);
+  const first = settleLeader(world);
+  world.propose(first, 3);
+  world.runUntil(world.nowMs + 300);
+  const lost = world.ids.find((id) => id !== first.id)!;
+  world.wipe(lost, { rejoin: true });
+  world.crash(first.id); // the two survivors must elect without the rejoining node's vote
+  world.restart(first.id);
+  const leader = settleLeader(world);
+  assert.notEqual(leader.id, lost);
+  world.propose(leader, 3);
+  assert.ok(world.runUntil(world.nowMs + 3_000, () => {
+    return [...world.nodes.values()].every((n) => n.applied.keys.length === world.committed.length);
+  }));
+  world.checkConverged();
+  assert.equal(world.nodes.get(lost)!.log.isRejoining, false);
+  // Once caught up it is an ordinary voter: losing another node still leaves a majority.
+  const now = world.stableLeader()!;
+  world.crash(now.id);
+  assert.ok(world.runUntil(world.nowMs + 3_000, () => world.leader() !== null));
 });

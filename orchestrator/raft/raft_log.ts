@@ -16,7 +16,12 @@
  *   leader's own fsync in parallel with the followers' (dissertation 10.2.1);
  * - snapshots, log compaction and chunked InstallSnapshot (section 7);
  * - ReadIndex (dissertation 6.4) for linearizable reads without writing to the
- *   log and without trusting clocks (which a lease would).
+ *   log and without trusting clocks (which a lease would);
+ * - rejoining after a lost disk (`rejoin`): a node whose log was lost may have voted, and
+ *   acknowledged entries, in terms it no longer remembers. Until it has durably caught up with
+ *   the commit index a leader of its current term L sent it, it neither campaigns nor grants a
+ *   (pre-)vote; then it records a vote for that leader in L, so it votes again only in terms
+ *   above L. A `rejoining` flag in the hard state keeps this across crashes.
  * @module
  */
 import { Buffer } from "node:buffer";
@@ -61,6 +66,12 @@ export interface RaftOptions {
    * ({@link RaftLog.refusedSnapshots}). Default: the bytes are opaque and the header is trusted.
    */
   snapshotPosition?: (data: Uint8Array) => SnapshotPosition | null;
+  /**
+   * Starts as a node that lost its disk and rejoins (see the module doc). The log restored must
+   * be empty ({@link canRejoin}); a log restored with `hardState.rejoining` rejoins with or
+   * without this option.
+   */
+  rejoin?: boolean;
 }
 
 /** The last entry a snapshot covers. */
@@ -119,6 +130,7 @@ interface IncomingSnapshot {
 const TERM_JUMP_MAX = 2 ** 20;
 
 const DEFAULTS = {
+  rejoin: false,
   maxEntriesPerMessage: 512,
   maxInflightMessages: 32,
   snapshotChunkBytes: 256 * 1024,
@@ -157,6 +169,10 @@ export class RaftLog implements ConsensusLog {
   readonly #startedMs: number;
   #incoming: IncomingSnapshot | null = null;
   #refusedSnapshots = 0;
+  /** True until a rejoining node has caught up (then it may vote again, in later terms). */
+  #rejoining: boolean;
+  /** While rejoining: the commit index the leader of the current term first sent, once heard. */
+  #rejoinTargetIndex: number | null = null;
   #out: ConsensusOutput = emptyConsensusOutput();
 
   constructor(options: RaftOptions, restore: RaftRestore) {
@@ -179,6 +195,16 @@ export class RaftLog implements ConsensusLog {
     for (const entry of restore.entries) this.#log.append(entry);
     this.#term = restore.hardState.term;
     this.#votedFor = restore.hardState.votedFor;
+    this.#rejoining = restore.hardState.rejoining === true;
+    if (options.rejoin === true && !this.#rejoining) {
+      assert(canRejoin(restore), "a node can start rejoining only from an empty log");
+      this.#rejoining = true;
+      this.#persistHardState(); // first thing on disk: a crash from here on keeps rejoining
+    }
+    assert(
+      !this.#rejoining || options.voters.length > 1,
+      "a lone voter has no leader to rejoin from",
+    );
     // The snapshot is committed; recovered entries past it may not be (the leader will say).
     this.#commitIndex = snapshot?.index ?? 0;
     this.#emittedIndex = this.#commitIndex;
@@ -211,6 +237,11 @@ export class RaftLog implements ConsensusLog {
     return this.#commitIndex;
   }
 
+  /** True while this node rejoins after a lost disk: it neither votes nor campaigns. */
+  get isRejoining(): boolean {
+    return this.#rejoining;
+  }
+
   /** Snapshots received whole from a leader and refused: corrupt, or not covering what their header says. */
   get refusedSnapshots(): number {
     return this.#refusedSnapshots;
@@ -235,6 +266,7 @@ export class RaftLog implements ConsensusLog {
     this.#persistedIndex = Math.min(index, this.#log.lastIndex);
     if (this.#role === "leader") this.#maybeCommit();
     this.#emitCommitted();
+    this.#maybeFinishRejoin();
   }
 
   tick(nowMs: number): void {
@@ -246,7 +278,10 @@ export class RaftLog implements ConsensusLog {
       }
       return;
     }
-    if (this.#nowMs >= this.#electionDeadlineMs) this.#campaign(true);
+    if (this.#nowMs < this.#electionDeadlineMs) return;
+    // A rejoining node may have voted in terms it no longer remembers: it waits for a leader.
+    if (this.#rejoining) this.#resetElectionTimer();
+    else this.#campaign(true);
   }
 
   step(from: string, message: PeerMessage, nowMs: number): void {
@@ -405,6 +440,7 @@ export class RaftLog implements ConsensusLog {
     if (term > this.#term) {
       this.#term = term;
       this.#votedFor = null;
+      this.#rejoinTargetIndex = null; // catch up with this term's leader instead
       this.#persistHardState();
     }
     if (this.#role === "leader") this.#failReads();
@@ -508,7 +544,7 @@ export class RaftLog implements ConsensusLog {
     const upToDate = m.lastLogTerm > this.#log.lastTerm ||
       (m.lastLogTerm === this.#log.lastTerm && m.lastLogIndex >= this.#log.lastIndex);
     if (m.preVote) {
-      const granted = m.term > this.#term && upToDate && !this.#inLease();
+      const granted = m.term > this.#term && upToDate && !this.#inLease() && !this.#rejoining;
       this.#sendNow(from, {
         type: "voteResponse",
         term: granted ? m.term : this.#term,
@@ -518,7 +554,8 @@ export class RaftLog implements ConsensusLog {
       return;
     }
     const canVote = this.#votedFor === null || this.#votedFor === from;
-    const granted = m.term === this.#term && canVote && upToDate && this.#role !== "leader";
+    const granted = m.term === this.#term && canVote && upToDate && this.#role !== "leader" &&
+      !this.#rejoining;
     if (granted && this.#votedFor === null) {
       this.#votedFor = from;
       this.#persistHardState();
@@ -543,6 +580,9 @@ export class RaftLog implements ConsensusLog {
 
   #onAppendEntries(from: string, m: Extract<PeerMessage, { type: "appendEntries" }>): void {
     this.#acceptLeader(from);
+    if (this.#rejoining && this.#rejoinTargetIndex === null) {
+      this.#rejoinTargetIndex = m.leaderCommit;
+    }
     const reply = (success: boolean, matchIndex: number, conflictIndex: number) =>
       this.#sendLater(from, {
         type: "appendResponse",
@@ -571,7 +611,24 @@ export class RaftLog implements ConsensusLog {
       this.#commitIndex = Math.max(this.#commitIndex, Math.min(m.leaderCommit, lastNew));
       this.#emitCommitted();
     }
+    this.#maybeFinishRejoin();
     reply(true, lastNew, 0);
+  }
+
+  /**
+   * Ends rejoining once this node holds durably, as committed, everything the leader of its term
+   * had committed when first heard from: every entry it may have acknowledged before losing its
+   * disk and that counted toward a commit is then back. It records a vote for that leader in this
+   * term, so it votes again only in later terms (one it cast and lost in this term stays unique).
+   */
+  #maybeFinishRejoin(): void {
+    const target = this.#rejoinTargetIndex;
+    if (!this.#rejoining || target === null || this.#leaderId === null) return;
+    if (this.#commitIndex < target || this.#persistedIndex < target) return;
+    this.#rejoining = false;
+    this.#rejoinTargetIndex = null;
+    if (this.#votedFor === null) this.#votedFor = this.#leaderId;
+    this.#persistHardState();
   }
 
   #acceptLeader(from: string): void {
@@ -856,7 +913,9 @@ export class RaftLog implements ConsensusLog {
   // ---- output ----
 
   #persistHardState(): void {
-    this.#out.hardState = { term: this.#term, votedFor: this.#votedFor };
+    this.#out.hardState = this.#rejoining
+      ? { term: this.#term, votedFor: this.#votedFor, rejoining: true }
+      : { term: this.#term, votedFor: this.#votedFor };
   }
 
   #sendNow(to: string, message: PeerEnvelope["message"]): void {
@@ -866,6 +925,19 @@ export class RaftLog implements ConsensusLog {
   #sendLater(to: string, message: PeerEnvelope["message"]): void {
     this.#out.messagesAfterPersist.push({ to, message });
   }
+}
+
+/**
+ * Whether a node may start rejoining (`RaftOptions.rejoin`) from what its storage recovered: only
+ * from nothing at all (a new, empty data directory), or from a rejoin already under way.
+ */
+export function canRejoin(
+  restore: Pick<RaftRestore, "hardState" | "snapshot" | "entries">,
+): boolean {
+  const { hardState, snapshot, entries } = restore;
+  if (hardState.rejoining === true) return true;
+  return hardState.term === 0 && hardState.votedFor === null && snapshot === null &&
+    entries.length === 0;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Unstamped } from "../../shared/protocol/messages.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import type { ConsensusOutput, HardState, StoredSnapshot } from "../core/consensus_log.ts";
 import type { LogEntry } from "../tasks/commands.ts";
-import { RaftLog } from "./raft_log.ts";
+import { canRejoin, RaftLog } from "./raft_log.ts";
 import type { RaftOptions } from "./raft_log.ts";
 
 // ---- fixtures ----
@@ -1321,4 +1321,79 @@ Deno.test({
     assert.equal(log.drain().snapshot?.index, 9, "a snapshot that covers its header is installed");
     assert.equal(log.refusedSnapshots, 3);
   },
+});
+
+// ---- rejoining after a lost disk ----
+
+Deno.test("RaftLog rejoining persists its marker first, and neither campaigns nor votes", () => {
+  const log = newLog("n2", { options: { rejoin: true } });
+  assert.equal(log.isRejoining, true);
+  assert.deepEqual(log.drain().hardState, { term: 0, votedFor: null, rejoining: true });
+  log.tick(10 * MAX_MS);
+  let out = log.drain();
+  assert.deepEqual(sent(out.messages, "requestVote"), [], "no pre-vote");
+  assert.equal(log.isLeader, false);
+  log.step("n3", requestVote(1, [0, 0], true), 10 * MAX_MS);
+  log.step("n3", requestVote(1, [0, 0]), 10 * MAX_MS);
+  out = log.drain();
+  const answers = sent([...out.messages, ...out.messagesAfterPersist], "voteResponse");
+  assert.deepEqual(answers.map((a) => [a.preVote, a.granted]), [[true, false], [false, false]]);
+  assert.deepEqual(out.hardState, { term: 1, votedFor: null, rejoining: true }, "term only");
+});
+
+Deno.test("RaftLog rejoining becomes a voter once durably caught up, only in later terms", () => {
+  const log = newLog("n2", { options: { rejoin: true } });
+  log.drain();
+  log.step("n1", appendEntries(3, [0, 0], entries(1, [1, 2, 3]), { leaderCommit: 3 }), 0);
+  let out = log.drain();
+  assert.equal(log.isRejoining, true, "the entries are not durable yet");
+  assert.deepEqual(out.hardState, { term: 3, votedFor: null, rejoining: true });
+  log.persisted(3, 3);
+  out = log.drain();
+  assert.equal(log.isRejoining, false);
+  assert.deepEqual(out.hardState, { term: 3, votedFor: "n1" }, "a vote for the leader in term 3");
+  // A vote it cast in term 3 before its disk was lost may exist: it never votes in term 3 again.
+  log.step("n3", requestVote(3, [3, 3]), 1_000);
+  log.step("n3", requestVote(4, [3, 3]), 1_000);
+  out = log.drain();
+  const answers = sent(out.messagesAfterPersist, "voteResponse");
+  assert.deepEqual(answers.map((a) => [a.term, a.granted]), [[3, false], [4, true]]);
+});
+
+Deno.test("RaftLog rejoining catches up with the leader of its latest term", () => {
+  const log = newLog("n2", { options: { rejoin: true } });
+  log.step("n1", appendEntries(2, [0, 0], entries(1, [1, 2]), { leaderCommit: 1 }), 0);
+  // A newer term begins before n2 has caught up: its leader's commit index is the target now.
+  log.step("n3", appendEntries(3, [2, 2], entries(3, [3, 3]), { leaderCommit: 4 }), 0);
+  log.persisted(2, 2);
+  log.drain();
+  assert.equal(log.isRejoining, true, "entry 4, committed in term 3, is not here yet");
+  log.persisted(4, 3);
+  assert.deepEqual(log.drain().hardState, { term: 3, votedFor: "n3" });
+});
+
+Deno.test("RaftLog restored mid-rejoin keeps rejoining with or without the option", () => {
+  const restored = {
+    hardState: { term: 5, votedFor: null, rejoining: true },
+    entries: entries(1, [4, 5]),
+  };
+  for (const options of [{}, { rejoin: true }]) {
+    const log = newLog("n2", { ...restored, options });
+    assert.equal(log.isRejoining, true);
+    log.tick(10 * MAX_MS);
+    assert.deepEqual(sent(log.drain().messages, "requestVote"), []);
+  }
+});
+
+Deno.test("canRejoin() allows an empty log or a rejoin under way, nothing else", () => {
+  const empty = { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [] };
+  assert.equal(canRejoin(empty), true);
+  assert.equal(canRejoin({ ...empty, hardState: { term: 4, votedFor: "n1" } }), false);
+  assert.equal(canRejoin({ ...empty, entries: entries(1, [1]) }), false);
+  const rejoining = { term: 4, votedFor: null, rejoining: true };
+  assert.equal(canRejoin({ ...empty, hardState: rejoining, entries: entries(1, [1]) }), true);
+  assert.throws(
+    () => newLog("n2", { hardState: { term: 4, votedFor: "n1" }, options: { rejoin: true } }),
+    /only from an empty log/,
+  );
 });

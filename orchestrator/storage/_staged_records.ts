@@ -75,7 +75,8 @@ export class StagedRecords {
       `hard state votedFor must be a string or null, got ${typeof hardState.votedFor}`,
     );
     assertHardStateStep(this.#hardState, hardState);
-    const copy = { term: hardState.term, votedFor: hardState.votedFor };
+    const copy: HardState = { term: hardState.term, votedFor: hardState.votedFor };
+    if (hardState.rejoining === true) copy.rejoining = true;
     this.#stage(encodeRecord({ type: "hardState", hardState: copy }));
     this.#hardState = copy;
   }

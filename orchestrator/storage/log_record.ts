@@ -175,7 +175,10 @@ function parseHardState(value: unknown): HardState {
   if (votedFor !== null && typeof votedFor !== "string") {
     throw new SyntaxError(`hardState.votedFor must be a string or null, got ${typeof votedFor}`);
   }
-  return { term, votedFor };
+  if (value.rejoining !== undefined && typeof value.rejoining !== "boolean") {
+    throw new SyntaxError(`hardState.rejoining must be a boolean, got ${typeof value.rejoining}`);
+  }
+  return value.rejoining === true ? { term, votedFor, rejoining: true } : { term, votedFor };
 }
 
 function requireInteger(value: unknown, field: string, min: number): number {

@@ -10,6 +10,11 @@ import type { LogEntry } from "../tasks/mod.ts";
 export interface HardState {
   term: number;
   votedFor: string | null;
+  /**
+   * Set while a node that lost its disk rejoins (`--rejoin`): until it has caught up with a
+   * leader it neither votes nor campaigns (orchestrator/raft/raft_log.ts). Absent means false.
+   */
+  rejoining?: boolean;
 }
 
 /** The hard state of a store that has never been written. */

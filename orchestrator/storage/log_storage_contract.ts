@@ -93,6 +93,24 @@ const CASES: Record<string, (subject: LogStorageUnderTest) => Promise<void>> = {
     await reopened.close();
   },
 
+  "a rejoining marker in the hard state survives a reopen and a snapshot, until cleared": async (
+    subject,
+  ) => {
+    const { storage } = await subject.open();
+    storage.setHardState({ term: 2, votedFor: null, rejoining: true });
+    storage.append(makeEntries(1, 5, 2));
+    await storage.sync();
+    await storage.saveSnapshot({ index: 3, term: 2, data: encoder.encode("state@3") });
+    let opened = await reopen(subject, storage);
+    const rejoining = { term: 2, votedFor: null, rejoining: true };
+    assert.deepStrictEqual(opened.recovered.hardState, rejoining);
+    opened.storage.setHardState({ term: 2, votedFor: "n1" });
+    await opened.storage.sync();
+    opened = await reopen(subject, opened.storage);
+    assert.deepStrictEqual(opened.recovered.hardState, { term: 2, votedFor: "n1" });
+    await opened.storage.close();
+  },
+
   "unsynced data may be lost but synced data may not": async (subject) => {
     const { storage } = await subject.open();
     storage.setHardState({ term: 1, votedFor: null });
