@@ -2,7 +2,7 @@
  * `deno task orchestrator`: starts one orchestrator of the cluster described
  * by the cluster file.
  *
- *   deno task orchestrator [--config FILE] [--id ID] [--backup] [--data-dir DIR]
+ *   deno task orchestrator [--config FILE] [--id ID] [--backup] [--data-dir DIR] [--rejoin]
  * @module
  */
 import { parseFlags, UsageError } from "../shared/cli_args.ts";
@@ -32,6 +32,9 @@ Options:
   --backup          start as a backup (see README, "Primary and backup")
   --data-dir DIR    where the log and snapshots live
                     (default: $MUTIRAO_HOME/data/CLUSTER/ID)
+  --rejoin          come back after losing the data directory (or moving a corrupt one
+                    aside): start from an empty one, catch up from the leader, and vote
+                    only once caught up (README, "Recovering an orchestrator")
   --admin-password-file FILE
                     bootstrap admin password (file mode 0600; or $MUTIRAO_ADMIN_PASSWORD):
                     the account $MUTIRAO_ADMIN_USER (default "admin") is created
@@ -51,6 +54,7 @@ async function main(args: string[]): Promise<number> {
     id: { type: "string" },
     backup: { type: "boolean", default: false },
     "data-dir": { type: "string" },
+    rejoin: { type: "boolean", default: false },
     multicast: { type: "string" },
     "admin-password-file": { type: "string" },
     "cluster-secret": { type: "string" },
@@ -92,6 +96,7 @@ async function main(args: string[]): Promise<number> {
     bootstrapAdmin,
     clusterKeys,
     tls,
+    rejoin: values.rejoin,
   });
   const fatal = Promise.withResolvers<number>();
   const address = await server.start((error) => {

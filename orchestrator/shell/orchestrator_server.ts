@@ -39,6 +39,7 @@ import {
 import { GroupCommit } from "./group_commit.ts";
 import { LoginChecker } from "./login_checker.ts";
 import { PEER_MAX_FRAME_BYTES, PeerLinks } from "./peer_links.ts";
+import { rejoinRefusal } from "./rejoin_check.ts";
 
 export interface ServerOptions {
   config: ClusterConfig;
@@ -53,6 +54,8 @@ export interface ServerOptions {
   clusterKeys?: ClusterKeys | null;
   /** TLS: this orchestrator's certificate and key, and the CA it verifies peers with. */
   tls?: { cert: string; key: string; client: TlsClientOptions } | null;
+  /** Rejoin after a lost disk (`--rejoin`; see rejoin_check.ts and RaftOptions.rejoin). */
+  rejoin?: boolean;
 }
 
 /** Datagrams sent further in the past (or future) than this are stale: replays, or a broken clock. */
@@ -134,6 +137,13 @@ export class OrchestratorServer {
       onWarning: (message: string) => this.#logger.warn(message),
     });
     this.#storage = opened.storage;
+    const { dataDir, rejoin } = this.#options;
+    const voters = config.orchestrators.length;
+    const refusal = rejoin ? rejoinRefusal(opened.recovered, { dataDir, voters }) : null;
+    if (refusal !== null) {
+      await this.#storage.close();
+      throw new Error(refusal);
+    }
     if (opened.recovered.repairedBytes > 0) {
       this.#logger.warn(
         `Recovered log after cutting a torn tail of ${opened.recovered.repairedBytes} byte(s)`,
@@ -212,6 +222,7 @@ export class OrchestratorServer {
       heartbeatIntervalMs: config.raftHeartbeatIntervalMs,
       catchUpEntries: config.snapshotCatchUpEntries,
       snapshotPosition: restorableSnapshotPosition,
+      rejoin: this.#options.rejoin === true,
       // Election jitter must differ between nodes and runs; it need not be secret.
       rng: createPrng(crypto.getRandomValues(new Uint32Array(1))[0]),
     }, {
@@ -220,6 +231,12 @@ export class OrchestratorServer {
       entries: recovered.entries,
       nowMs,
     });
+    if (log.isRejoining) {
+      this.#logger.info(
+        "Rejoining after a lost disk: this orchestrator will not vote until it has caught up " +
+          "with the leader",
+      );
+    }
     return new OrchestratorNode({
       nodeId: self.id,
       clusterId: config.clusterId,
