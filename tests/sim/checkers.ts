@@ -58,6 +58,8 @@ export class SafetyChecker {
   readonly #submittedAt = new Map<string, number>();
   readonly #acks = new Map<string, Ack>();
   stateChecks = 0;
+  /** Called with each entry as it joins the committed log, after the reference applied it. */
+  readonly committedObservers: Array<(entry: LogEntry) => void> = [];
 
   /** Terms that had a leader, with who led them. */
   get leaders(): ReadonlyMap<number, string> {
@@ -242,6 +244,7 @@ export class SafetyChecker {
     }
     this.#committed.push({ term: entry.term, json, firstBy: nodeId });
     const result = this.reference.apply(entry);
+    for (const observe of this.committedObservers) observe(entry);
     if (
       entry.command.type === "taskSubmitted" && result.type === "submitted" && !result.duplicate
     ) {

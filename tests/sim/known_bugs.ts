@@ -12,6 +12,10 @@ export const KNOWN_BUG_IDS = [
   "loginRefusedOffLeader",
   "unreadyLeaderServesStaleState",
   "strandedWorkerRegistration",
+  "staleLeaderRefusal",
+  "bootstrapAccountResurrected",
+  "lastAdminRemovable",
+  "sessionOutlivesRevocation",
 ] as const;
 export type KnownBugId = typeof KNOWN_BUG_IDS[number];
 
@@ -55,6 +59,38 @@ export const KNOWN_BUGS: Record<KnownBugId, KnownBug> = {
       "closing those connections, so the workers waited on a follower for ever: unregistered, " +
       "their heartbeats were ignored and they never got a task",
     status: { fixedIn: "1a7fa4a" },
+  },
+  staleLeaderRefusal: {
+    where: "OrchestratorNode#requireReadyLeader / #authenticate / #ownedTask (cancel) / " +
+      "account_requests.ts / #onLoginChecked",
+    summary: "a deposed leader (cut off from its peers, still believing it leads until " +
+      "check-quorum demotes it) answers from its own state: 'Unknown session token' for " +
+      "sessions the new leader opened, 'not found' to a cancel of a task the new leader " +
+      "acknowledged, 'Wrong user name or password' for a password the new leader set, " +
+      "'not found' to user passwd/remove and token revoke, stale user and token lists; " +
+      "clients take these answers as final (issue 14, bug 2)",
+    status: { fixedIn: "576d334" },
+  },
+  bootstrapAccountResurrected: {
+    where: "OrchestratorNode#maybeBootstrapUsers",
+    summary: "every new leader re-creates the cluster file's accounts that are missing, so " +
+      "`user remove` of such an account is undone at the next leader change, with its old " +
+      "bootstrap password (issue 14, bug 4)",
+    status: { fixedIn: "a09c994" },
+  },
+  lastAdminRemovable: {
+    where: "account_requests.ts (userRemove) / TaskStateMachine (userRemoved)",
+    summary: "removing the last admin is allowed: the cluster is left without anyone who may " +
+      "manage accounts (issue 14, bug 4)",
+    status: { fixedIn: "a09c994" },
+  },
+  sessionOutlivesRevocation: {
+    where: "OrchestratorNode#onLoginChecked (sessionOpened) / TaskStateMachine (sessionOpened)",
+    summary: "a login checks the password, then proposes its session: when a password change or " +
+      "the user's removal commits in between, the session opens after the revocation that " +
+      "should have ended it, with the old password; it stays listed (and, once the user is " +
+      "re-added, valid) although the README says a password change revokes the user's sessions",
+    status: "open",
   },
 };
 

@@ -7,7 +7,9 @@
 import { createPrng } from "../../shared/prng.ts";
 import { Chaos } from "./chaos.ts";
 import { checkConverged, convergenceProblems } from "./convergence.ts";
+import { checkHistory } from "./history_check.ts";
 import { type KnownBugId, type KnownBugPolicy, KnownBugStop, STRICT } from "./known_bugs.ts";
+import { drawsAccountWorkload, setUpAccounts } from "./sim_accounts.ts";
 import { drawParams, type SimParams } from "./sim_params.ts";
 import { Trace, type TraceOptions } from "./trace.ts";
 import { SimViolation } from "./violation.ts";
@@ -68,6 +70,8 @@ export interface RunOptions {
   knownBugs?: KnownBugPolicy;
   /** Changes to the drawn scenario (tests pin what they need). */
   adjust?: (params: SimParams) => void;
+  /** An admin at work on accounts and sessions (default: drawn from the seed). */
+  accountWorkload?: boolean;
 }
 
 /** Builds the world of a seed without running it (scenarios script their own runs). */
@@ -75,7 +79,9 @@ export function createWorld(seed: number, options: RunOptions = {}): World {
   const rng = createPrng(seed);
   const params = drawParams(seed, rng);
   options.adjust?.(params);
-  return new World(params, rng, new Trace(options.trace), options.knownBugs ?? STRICT);
+  const world = new World(params, rng, new Trace(options.trace), options.knownBugs ?? STRICT);
+  setUpAccounts(world, { withAdmin: options.accountWorkload ?? drawsAccountWorkload(seed) });
+  return world;
 }
 
 /** Boots every node at t=0 and starts the clients a little later, each at its own pace. */
@@ -138,6 +144,7 @@ async function runPhases(world: World): Promise<void> {
   }
   checkConverged(world);
   world.note(`converged at ${world.nowMs} ms`);
+  checkHistory(world);
 }
 
 /** A registration still unanswered this long after its orchestrator changed role is stranded. */

@@ -6,6 +6,7 @@
  * @module
  */
 import { checkConverged, convergenceProblems } from "./convergence.ts";
+import { checkHistory, type HistoryReport } from "./history_check.ts";
 import { type KnownBugPolicy, TOLERATE_KNOWN_BUGS } from "./known_bugs.ts";
 import { createWorld } from "./run_seed.ts";
 import type { OpHandle, SimClient } from "./sim_client.ts";
@@ -23,6 +24,8 @@ export interface ScenarioShape {
   adjust?: (params: SimParams) => void;
   /** Known product bugs tolerated (default: all, since a scenario checks its own property). */
   knownBugs?: KnownBugPolicy;
+  /** An admin client (the last of `world.clients`) and its account (default: none). */
+  admin?: boolean;
 }
 
 /** A message seen on a connection. */
@@ -43,6 +46,7 @@ export class Script {
   constructor(seed: number, shape: ScenarioShape) {
     this.world = createWorld(seed, {
       knownBugs: shape.knownBugs ?? TOLERATE_KNOWN_BUGS,
+      accountWorkload: shape.admin ?? false,
       adjust: (p) => {
         p.orchestrators = shape.orchestrators;
         p.workerSlots = shape.workerSlots;
@@ -143,7 +147,7 @@ export class Script {
     return this.readyLeader()!;
   }
 
-  /** Waits until the world converged, then makes the end-of-run checks. */
+  /** Waits until the world converged, then makes the end-of-run checks (and the history's). */
   async converge(withinMs = 60_000): Promise<void> {
     await this.until(
       () => convergenceProblems(this.world).length === 0,
@@ -151,6 +155,18 @@ export class Script {
       "convergence",
     );
     checkConverged(this.world);
+    this.checkHistory();
+  }
+
+  /** Checks the clients' history for linearizability (see history_check.ts). */
+  checkHistory(): HistoryReport {
+    try {
+      return checkHistory(this.world);
+    } catch (error) {
+      this.world.fail(error);
+      this.#throwIfFailed();
+      throw error;
+    }
   }
 
   #throwIfFailed(): void {

@@ -4,7 +4,7 @@
 // and that a seed always replays the same run.
 import assert from "node:assert/strict";
 import type { RequestResult } from "./sim_client_transport.ts";
-import { TOLERATE_KNOWN_BUGS } from "./known_bugs.ts";
+import { type KnownBugId, TOLERATE_KNOWN_BUGS } from "./known_bugs.ts";
 import { runSeed } from "./run_seed.ts";
 import { Script } from "./scenario_script.ts";
 import type { SimOrchestrator } from "./sim_orchestrator.ts";
@@ -262,4 +262,107 @@ Deno.test("the same seed twice gives the same trace; different seeds differ", as
     hashes.add(a.traceHash);
   }
   assert.equal(hashes.size, 3);
+});
+
+/** Counts (or, once fixed, fails on) a known bug a scenario saw, as the seed runs do. */
+function reportKnownBug(script: Script, id: KnownBugId, what: string): void {
+  script.world.knownBug(id, what);
+}
+
+Deno.test("a deposed leader that clients still reach refuses nothing the new leader acknowledged: not its task, not its session (issue 14, bug 2)", async () => {
+  const script = new Script(707, { orchestrators: 3, workerSlots: [1], clients: 3 });
+  script.boot();
+  const old = await script.leader();
+  const [onOld, atNew, alsoOnOld] = script.world.clients;
+  await script.login(0);
+  await script.login(2);
+  expectOk(await script.answer(onOld.submit("warm-up", 50), "a first submission"), "submit");
+  assert.equal(onOld.connectedTo, old.id, "the first client talks to the leader");
+  assert.equal(alsoOnOld.connectedTo, old.id, "so does the third");
+
+  // Cut the leader off from its peers only; a new leader acknowledges a task and a session.
+  const others = script.world.orchestrators.filter((o) => o !== old).map((o) => o.id);
+  const heal = script.world.partition([old.id], others);
+  await script.until(
+    () => (script.readyLeader() ?? old) !== old,
+    5000,
+    "a new leader of a later term",
+  );
+  const fresh = script.readyLeader()!;
+  atNew.preferServer(fresh.id);
+  await script.login(1);
+  const submitted = expectOk(
+    await script.answer(atNew.submit("made-on-new-leader", 5000), "a submission on the new leader"),
+    "submit",
+  );
+  assert.ok(submitted.reply.type === "submitOk");
+  const taskId = submitted.reply.taskId;
+  assert.ok(old.isLeader, "the old leader still believes it leads (check-quorum has not run)");
+
+  // Clients still attached to the old leader: a cancel of that task, a request with that session.
+  alsoOnOld.useToken(atNew.token);
+  const cancel = onOld.cancel(taskId);
+  const status = alsoOnOld.read({ type: "status", taskId });
+  const cancelled = await script.answer(cancel, "the cancel sent to the old leader");
+  const read = await script.answer(status, "the status sent to the old leader");
+  if (!cancelled.ok && cancelled.code === "not_found") {
+    reportKnownBug(script, "staleLeaderRefusal", `cancel of ${taskId}: ${cancelled.message}`);
+  } else {
+    const view = expectOk(cancelled, "the cancel").reply;
+    assert.ok(view.type === "task" && view.task.state === "cancelled", JSON.stringify(view));
+  }
+  if (!read.ok && read.code === "unauthenticated") {
+    reportKnownBug(script, "staleLeaderRefusal", `status with the new session: ${read.message}`);
+  } else {
+    assert.ok(expectOk(read, "the status").reply.type === "task");
+  }
+  heal();
+  await script.converge();
+});
+
+Deno.test("a removed cluster-file account stays removed across a leader change, and the last admin cannot be removed (issue 14, bug 4)", async () => {
+  const script = new Script(808, { orchestrators: 3, workerSlots: [1], admin: true });
+  script.boot();
+  await script.leader();
+  const [user, admin] = script.world.clients;
+  await script.login(0);
+  await script.login(1);
+  const removed = expectOk(
+    await script.answer(admin.userRemove(user.user), "the removal"),
+    "the removal of user1",
+  );
+  assert.ok(removed.reply.type === "done");
+
+  // A leader change: the old leader crashes and comes back as a follower.
+  const old = await script.leader();
+  script.world.crashOrchestrator(old, "completed");
+  await script.until(
+    () => (script.readyLeader()?.term ?? 0) > old.term,
+    5000,
+    "a leader of a later term",
+  );
+  script.world.restartOrchestrator(old);
+  await script.run(500);
+  const account = script.world.checker.reference.users.get(user.user);
+  if (account !== undefined) {
+    reportKnownBug(
+      script,
+      "bootstrapAccountResurrected",
+      `${user.user} is back after a leader change`,
+    );
+  }
+  const login = await script.answer(user.login(false, "pass1"), "a login with the old password");
+  assert.ok(
+    account !== undefined || (!login.ok && login.code === "bad_credentials"),
+    `a removed user logged in: ${JSON.stringify(login)}`,
+  );
+
+  // The only admin removes itself: refused, or the cluster has nobody left to manage accounts.
+  const last = await script.answer(admin.userRemove(admin.user), "the removal of the last admin");
+  if (last.ok) {
+    reportKnownBug(script, "lastAdminRemovable", "the only admin removed itself");
+  } else {
+    assert.equal(last.code, "conflict", last.message);
+  }
+  await script.converge();
 });

@@ -2,12 +2,18 @@
  * A simulated user at a client: logs in, submits tasks (one at a time or in
  * batches) with its own idempotency keys, re-submits keys whose outcome it
  * never learned, and sometimes reads (`status`, `list`, `wait`) or cancels.
- * It records every acknowledged submission and checks that what it reads is
- * consistent with what it was told before: reads are linearizable. Scripted
- * scenarios call its operations directly instead of starting its loop.
+ * An admin client instead changes passwords, lists and revokes sessions,
+ * removes and re-adds users and logs out and in again. Every request goes into
+ * the client history (checked for linearizability at the end of a run); a
+ * client also checks at once that what it reads agrees with what it was told
+ * before. Scripted scenarios call its operations directly instead of starting
+ * its loop.
  * @module
  */
+import { hashToken } from "../../shared/auth/mod.ts";
 import { isFinalState, type TaskView } from "../../shared/protocol/messages.ts";
+import { historyOf } from "./client_history.ts";
+import { passwordBookOf } from "./sim_accounts.ts";
 import {
   ClientTransport,
   type Reply,
@@ -36,7 +42,14 @@ export class SimClient {
   readonly #password: string;
   readonly #world: World;
   readonly #transport: ClientTransport;
+  readonly isAdmin: boolean;
   #token: string | null = null;
+  /** Logins refused so far: the next one tries the next password the user was given. */
+  #refusedLogins = 0;
+  /** Admin: token ids seen in the last `token list`, and users it removed. */
+  #listedTokenIds: string[] = [];
+  readonly #removedUsers = new Set<string>();
+  #passwordsSet = 0;
   #isBusy = false;
   #isAutonomous = false;
   #isStopped = false;
@@ -47,11 +60,15 @@ export class SimClient {
   duplicateAcks = 0;
   gaveUp = 0;
 
-  constructor(world: World, options: { name: string; user: string; password: string }) {
+  constructor(
+    world: World,
+    options: { name: string; user: string; password: string; isAdmin?: boolean },
+  ) {
     this.#world = world;
     this.name = options.name;
     this.user = options.user;
     this.#password = options.password;
+    this.isAdmin = options.isAdmin ?? false;
     this.#transport = new ClientTransport(world, options.name, world.params.clientTimeoutMs);
   }
 
@@ -70,6 +87,16 @@ export class SimClient {
     return this.#submissions.get(key)?.taskId ?? null;
   }
 
+  /** Scripts: the next request goes to orchestrator `id` (a new connection). */
+  preferServer(id: string): void {
+    this.#transport.preferServer(id);
+  }
+
+  /** Scripts: acts with `token` from now on (a session opened elsewhere, a revoked one). */
+  useToken(token: string | null): void {
+    this.#token = token;
+  }
+
   /** Starts the client's own loop after `delayMs`. */
   start(delayMs: number): void {
     this.#isAutonomous = true;
@@ -83,21 +110,35 @@ export class SimClient {
 
   // ---- operations (scripted scenarios call these; the loop does too) ----
 
-  /** Logs in with the right password (or, when `typo`, a wrong one that must be refused). */
-  login(typo = false): OpHandle {
-    const password = typo ? `${this.#password}-typo` : this.#password;
-    return this.#request({ type: "login", user: this.user, password }, (result) => {
+  /** The session token, once logged in. */
+  get token(): string | null {
+    return this.#token;
+  }
+
+  /**
+   * Logs in with the password the user was last given (or, when `typo`, a wrong one that must
+   * be refused); `password` overrides both.
+   */
+  login(typo = false, password?: string): OpHandle {
+    const given = passwordBookOf(this.#world).candidate(this.user, this.#refusedLogins) ||
+      this.#password;
+    const sent = password ?? (typo ? `${given}-typo` : given);
+    return this.#request({ type: "login", user: this.user, password: sent }, (result) => {
       if (result.ok) {
-        if (typo) {
+        if (typo && password === undefined) {
           throw new SimViolation(`${this.name}: a wrong password of ${this.user} was accepted`);
         }
         this.#token = this.#expect(result.reply, "loginOk").token;
         return;
       }
-      // Unreachable, throttled, or the right password refused off the leader (judged where it
+      // Unreachable, throttled, or refused: a password changed or an account removed (judged
+      // by the history check), or the right password refused off the leader (judged where it
       // was sent, see reply_checks.ts): try again later.
       if (result.code === null || result.code === "rate_limited") return;
-      if (result.code === "bad_credentials") return;
+      if (result.code === "bad_credentials") {
+        if (!typo) this.#refusedLogins += 1;
+        return;
+      }
       throw new SimViolation(`${this.name}: login of ${this.user} failed: ${result.message}`);
     });
   }
@@ -177,6 +218,73 @@ export class SimClient {
     });
   }
 
+  /** Ends the session. */
+  logout(): OpHandle {
+    const token = this.#token;
+    return this.#request({ type: "logout", token }, (result) => {
+      if (result.ok) {
+        this.#expect(result.reply, "logoutOk");
+        if (this.#token === token) this.#token = null;
+        return;
+      }
+      this.#failed("logout", result);
+    });
+  }
+
+  // ---- account requests (an admin's; the history check judges the answers) ----
+
+  /** Sets `name`'s password (the user is given it at once: the change may not be confirmed). */
+  userPasswd(name: string, password: string): OpHandle {
+    passwordBookOf(this.#world).give(name, password);
+    return this.#accountRequest({ type: "userPasswd", name, password }, "done");
+  }
+
+  userRemove(name: string): OpHandle {
+    return this.#accountRequest({ type: "userRemove", name }, "done", () => {
+      this.#removedUsers.add(name);
+    });
+  }
+
+  userAdd(name: string, password: string): OpHandle {
+    passwordBookOf(this.#world).give(name, password);
+    return this.#accountRequest({ type: "userAdd", name, role: "user", password }, "done", () => {
+      this.#removedUsers.delete(name);
+    });
+  }
+
+  userList(): OpHandle {
+    return this.#accountRequest({ type: "userList" }, "userList");
+  }
+
+  tokenList(): OpHandle {
+    return this.#accountRequest({ type: "tokenList" }, "tokenList", (reply) => {
+      // Others' sessions only: revoking its own would just log the admin out.
+      const own = this.#token === null ? "" : hashToken(this.#token).slice(0, 12);
+      this.#listedTokenIds = (reply as Extract<Reply, { type: "tokenList" }>).tokens
+        .map((t) => t.id).filter((id) => id !== own);
+    });
+  }
+
+  tokenRevoke(tokenId: string): OpHandle {
+    return this.#accountRequest({ type: "tokenRevoke", tokenId }, "done");
+  }
+
+  /** An account request: refusals (conflict, not found) are judged by the history check. */
+  #accountRequest(
+    body: RequestBody,
+    expected: Reply["type"],
+    onDone?: (reply: Reply) => void,
+  ): OpHandle {
+    return this.#request({ ...body, token: this.#token }, (result) => {
+      if (result.ok) {
+        onDone?.(this.#expect(result.reply, expected));
+        return;
+      }
+      if (result.code === "conflict" || result.code === "bad_request") return;
+      this.#failed(body.type, result);
+    });
+  }
+
   // ---- the loop ----
 
   #next(): void {
@@ -184,6 +292,8 @@ export class SimClient {
     const world = this.#world;
     const rng = world.rng;
     if (this.#token === null) return void this.login(rng.chance(0.05));
+    if (this.isAdmin) return this.#nextAdmin();
+    if (rng.chance(0.02)) return void this.logout(); // and log in again
     const all = [...this.#submissions.values()];
     const unknown = all.filter((s) => s.taskId === null);
     const acked = all.filter((s) => s.taskId !== null);
@@ -219,6 +329,33 @@ export class SimClient {
     this.#later();
   }
 
+  /** An admin's next step: account changes aimed at the workload's users. */
+  #nextAdmin(): void {
+    const world = this.#world;
+    const rng = world.rng;
+    const target = rng.pick(world.users).name;
+    const roll = rng.next();
+    if (roll < 0.2) {
+      this.#passwordsSet += 1;
+      return void this.userPasswd(target, `${target}-pw${this.#passwordsSet}`);
+    }
+    if (roll < 0.35) return void this.tokenList();
+    if (roll < 0.5 && this.#listedTokenIds.length > 0) {
+      const id = rng.pick(this.#listedTokenIds);
+      this.#listedTokenIds = this.#listedTokenIds.filter((x) => x !== id);
+      return void this.tokenRevoke(id);
+    }
+    if (roll < 0.6) return void this.userList();
+    if (roll < 0.68 && !this.#removedUsers.has(target)) return void this.userRemove(target);
+    if (roll < 0.85 && this.#removedUsers.size > 0) {
+      this.#passwordsSet += 1;
+      const name = rng.pick([...this.#removedUsers]);
+      return void this.userAdd(name, `${name}-pw${this.#passwordsSet}`);
+    }
+    if (roll < 0.9) return void this.logout();
+    this.#later();
+  }
+
   #newItem(offset: number): { key: string; durationMs: number } {
     const p = this.#world.params;
     return {
@@ -234,11 +371,20 @@ export class SimClient {
 
   #request(body: RequestBody, check: (result: RequestResult) => void): OpHandle {
     if (this.#isBusy) throw new Error(`simulator: ${this.name} already has a request in flight`);
+    const world = this.#world;
     const handle: OpHandle = { result: null };
     this.#isBusy = true;
+    const token = body.type === "login" ? null : (body.token as string | null);
+    const history = historyOf(world);
+    const op = history.begin(world, { client: this.name, user: this.user, token, body });
     this.#transport.request(body, (result) => {
       this.#isBusy = false;
       handle.result = result;
+      history.end(world, op, result);
+      // A revoked session (logout, token revoke, password change, removal): log in again.
+      if (!result.ok && result.code === "unauthenticated" && token === this.#token) {
+        this.#token = null;
+      }
       check(result);
       if (this.#isAutonomous) this.#later();
     });

@@ -24,10 +24,14 @@ const RETRYABLE = new Set(["not_leader", "unavailable"]);
 export type RequestBody = { type: string } & Record<string, unknown>;
 export type Reply = Exclude<OrchestratorToClient, { type: "welcome" }>;
 
-/** How a request ended. */
+/**
+ * How a request ended. `attemptId` is the id of the attempt that was answered (each retry is a
+ * new request id), so the history can match it with what the orchestrator saw; `isRetry` says
+ * an earlier attempt may have taken effect (so "not found" may mean "done before").
+ */
 export type RequestResult =
-  | { ok: true; reply: Reply; from: string }
-  | { ok: false; code: string | null; message: string };
+  | { ok: true; reply: Reply; from: string; attemptId?: number; isRetry?: boolean }
+  | { ok: false; code: string | null; message: string; attemptId?: number; isRetry?: boolean };
 
 interface Failure {
   code: string | null;
@@ -81,16 +85,28 @@ export class ClientTransport {
     });
   }
 
+  /** Connects to orchestrator `id` for the next request (as a client given that address). */
+  preferServer(id: string): void {
+    const index = this.#world.orchestrators.findIndex((o) => o.id === id);
+    if (index < 0) throw new RangeError(`Cannot prefer orchestrator "${id}": no such orchestrator`);
+    this.#preferred = index;
+    this.#disconnect();
+  }
+
   /** Closes the connection (the process exits). */
   close(): void {
     this.#disconnect();
   }
 
   #try(a: Attempt): void {
-    this.#once(a, (outcome, server) => {
-      if ("type" in outcome) return a.done({ ok: true, reply: outcome, from: server });
+    this.#once(a, (outcome, server, attemptId) => {
+      const isRetry = a.attempt > 0;
+      if ("type" in outcome) {
+        return a.done({ ok: true, reply: outcome, from: server, attemptId, isRetry });
+      }
       if (outcome.code !== null && !RETRYABLE.has(outcome.code)) {
-        return a.done({ ok: false, code: outcome.code, message: outcome.message });
+        const { code, message } = outcome;
+        return a.done({ ok: false, code, message, attemptId, isRetry });
       }
       const orchestrators = this.#world.orchestrators;
       if (outcome.leaderHint !== undefined) {
@@ -122,7 +138,10 @@ export class ClientTransport {
   }
 
   /** One attempt: connect if needed, send, await the reply (MutiraoClient#once). */
-  #once(a: Attempt, settle: (outcome: Reply | Failure, server: string) => void): void {
+  #once(
+    a: Attempt,
+    settle: (outcome: Reply | Failure, server: string, attemptId?: number) => void,
+  ): void {
     const send = (est: Established) => {
       const world = this.#world;
       const id = this.#nextId++;
@@ -131,7 +150,7 @@ export class ClientTransport {
         if (isSettled) return;
         isSettled = true;
         est.pending.delete(id);
-        settle(outcome, est.server);
+        settle(outcome, est.server, id);
       };
       est.pending.set(id, (reply) => {
         if ("type" in reply && reply.type === "error") {

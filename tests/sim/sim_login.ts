@@ -9,6 +9,7 @@
 import { LoginThrottle } from "../../orchestrator/core/login_throttle.ts";
 import type { UserRecord } from "../../orchestrator/tasks/mod.ts";
 import { hashToken } from "../../shared/auth/mod.ts";
+import { historyOf } from "./client_history.ts";
 import type { World } from "./world.ts";
 
 /** A session lasts longer than any run: expiry is not what the simulation explores. */
@@ -55,9 +56,9 @@ export class SimLoginChecker {
       }
       this.#throttle.recordSuccess(keys);
       const token = world.newToken(this.#nodeId);
-      done({
-        session: { token, tokenHash: hashToken(token), expiresAtMs: world.nowMs + TOKEN_TTL_MS },
-      });
+      const tokenHash = hashToken(token);
+      historyOf(world).passwordOfSession.set(tokenHash, attempt.password);
+      done({ session: { token, tokenHash, expiresAtMs: world.nowMs + TOKEN_TTL_MS } });
     });
   }
 }

@@ -11,7 +11,7 @@ import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
 import { decodeSnapshot, restoreSnapshot, TaskStateMachine } from "../../orchestrator/tasks/mod.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { ObservedLog } from "./observed_log.ts";
-import { simPasswordHash } from "./sim_login.ts";
+import { bootstrapAccounts } from "./sim_accounts.ts";
 import type { World } from "./world.ts";
 
 /** A node and its observed log. */
@@ -53,11 +53,7 @@ export function buildNode(world: World, nodeId: string, recovered: RecoveredLog)
     defaultMaxAttempts: p.node.defaultMaxAttempts,
     peers: world.orchestrators.map((o) => ({ id: o.id, address: o.address })),
     // The cluster file's accounts, which a leader creates in the replicated state.
-    bootstrapUsers: world.users.map(({ name, password }) => ({
-      name,
-      role: "user" as const,
-      passwordHash: simPasswordHash(password),
-    })),
+    bootstrapUsers: bootstrapAccounts(world),
   };
   return { node: new OrchestratorNode(options, { sm, log, nowMs: world.nowMs }), log };
 }

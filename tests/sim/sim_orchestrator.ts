@@ -21,7 +21,7 @@ import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import { describeMessage, describePeer } from "./describe.ts";
 import type { ConnEnd, Listener, SimConnection } from "./network.ts";
 import type { ObservedLog } from "./observed_log.ts";
-import { checkErrorReply, contextOf, type RequestContext } from "./reply_checks.ts";
+import { checkReply, contextOf, type RequestContext } from "./reply_checks.ts";
 import type { CrashMode, SimDisk } from "./sim_disk.ts";
 import { type LoginVerdict, SimLoginChecker } from "./sim_login.ts";
 import { buildNode } from "./sim_node_factory.ts";
@@ -254,7 +254,7 @@ export class SimOrchestrator implements Listener {
     }
     const request = message as ClientToOrchestrator;
     const tokenHash = request.type === "login" ? null : hashToken(request.token);
-    state.requests.set(request.id, contextOf(request, tokenHash, this.#world));
+    state.requests.set(request.id, contextOf(request, tokenHash, this.#world, state.conn.remote));
     if (state.requests.size > REQUESTS_REMEMBERED_MAX) {
       state.requests.delete(state.requests.keys().next().value!);
     }
@@ -391,10 +391,10 @@ export class SimOrchestrator implements Listener {
       if (state.role === "client" && "re" in copy && copy.re !== null) {
         const request = state.requests.get(copy.re);
         state.requests.delete(copy.re);
-        if (request !== undefined && copy.type === "error") {
-          checkErrorReply(
+        if (request !== undefined) {
+          checkReply(
             world,
-            { id: this.id, isLeader: this.isLeader, sm: this.#node!.sm },
+            { id: this.id, isLeader: this.isLeader, term: this.term, sm: this.#node!.sm },
             request,
             copy,
           );
