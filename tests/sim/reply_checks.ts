@@ -131,7 +131,8 @@ function wrongRefusal(
   const session = request.tokenHash === null
     ? undefined
     : reference.sessions.get(request.tokenHash);
-  if (session === undefined || session.expiresAtMs <= world.nowMs) return null;
+  // Expiry is judged by the answering node's clock (a session expires on each machine's own time).
+  if (session === undefined || session.expiresAtMs <= world.clockMs(node.id)) return null;
   // A login checked before its user was removed opens its session after: it is not valid.
   if (!reference.users.has(session.user)) return null;
   if (error.code === "unauthenticated") {

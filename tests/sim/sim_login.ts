@@ -47,18 +47,19 @@ export class SimLoginChecker {
   ): void {
     const world = this.#world;
     const keys = [`user:${attempt.user}`, `addr:${attempt.source}`];
-    const waitMs = this.#throttle.waitMs(keys, world.nowMs);
+    const waitMs = this.#throttle.waitMs(keys, world.clockMs(this.#nodeId));
     if (waitMs > 0) return done({ session: null, retryAfterMs: waitMs });
     world.schedule(world.rng.int(1, 30), this.#nodeId, () => {
       if (attempt.account?.passwordHash !== simPasswordHash(attempt.password)) {
-        this.#throttle.recordFailure(keys, world.nowMs);
+        this.#throttle.recordFailure(keys, world.clockMs(this.#nodeId));
         return done({ session: null });
       }
       this.#throttle.recordSuccess(keys);
       const token = world.newToken(this.#nodeId);
       const tokenHash = hashToken(token);
       historyOf(world).passwordOfSession.set(tokenHash, attempt.password);
-      done({ session: { token, tokenHash, expiresAtMs: world.nowMs + TOKEN_TTL_MS } });
+      const expiresAtMs = world.clockMs(this.#nodeId) + TOKEN_TTL_MS; // this machine's clock
+      done({ session: { token, tokenHash, expiresAtMs } });
     });
   }
 }

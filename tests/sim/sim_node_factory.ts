@@ -41,7 +41,7 @@ export function buildNode(world: World, nodeId: string, recovered: RecoveredLog)
     hardState: recovered.hardState,
     snapshot: recovered.snapshot,
     entries: recovered.entries,
-    nowMs: world.nowMs,
+    nowMs: world.clockMs(nodeId),
   });
   const log = new ObservedLog(raft);
   const options: NodeOptions = {
@@ -55,5 +55,5 @@ export function buildNode(world: World, nodeId: string, recovered: RecoveredLog)
     // The cluster file's accounts, which a leader creates in the replicated state.
     bootstrapUsers: bootstrapAccounts(world),
   };
-  return { node: new OrchestratorNode(options, { sm, log, nowMs: world.nowMs }), log };
+  return { node: new OrchestratorNode(options, { sm, log, nowMs: world.clockMs(nodeId) }), log };
 }

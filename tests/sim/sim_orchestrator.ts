@@ -207,7 +207,7 @@ export class SimOrchestrator implements Listener {
       validate: world.params.validateWire,
       sender,
     });
-    const nowMs = world.nowMs;
+    const nowMs = world.clockMs(this.id);
     const verdict = this.#datagramGuard.check(
       hb,
       `${hb.workerId}|${hb.incarnation}`,
@@ -327,7 +327,8 @@ export class SimOrchestrator implements Listener {
 
   #step(input: NodeInput): void {
     if (!this.#isAlive) return;
-    const effects = this.#node!.step(input);
+    // The node reads this machine's wall clock (skewed, drifting), not true simulated time.
+    const effects = this.#node!.step({ ...input, nowMs: this.#world.clockMs(this.id) });
     this.#afterStep();
     this.#execute(effects);
     if (input.type === "persisted") this.#maybeSnapshot();

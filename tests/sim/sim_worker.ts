@@ -226,7 +226,8 @@ export class SimWorker {
 
   #step(input: WorkerInput): void {
     if (!this.#isAlive) return;
-    this.#execute(this.#core!.step(input));
+    // The worker reads its machine's wall clock (skewed, drifting), not true simulated time.
+    this.#execute(this.#core!.step({ ...input, nowMs: this.#world.clockMs(this.name) }));
   }
 
   /** WorkerRuntime#execute, with sleep tasks on the simulated clock. */

@@ -15,6 +15,7 @@ import { type KnownBugId, type KnownBugPolicy, KnownBugStop, STRICT } from "./kn
 import { Network, type NetworkHost } from "./network.ts";
 import type { CrashMode } from "./sim_disk.ts";
 import { SimClient } from "./sim_client.ts";
+import { SimClocks } from "./sim_clocks.ts";
 import { SimOrchestrator } from "./sim_orchestrator.ts";
 import type { SimParams } from "./sim_params.ts";
 import { SimWorker } from "./sim_worker.ts";
@@ -50,6 +51,8 @@ export class World implements NetworkHost {
   readonly stats: WorldStats = { events: 0, leaderElections: 0, executions: 0, faults: {} };
   /** Every attempt a worker started, per task. */
   readonly executionsByTask = new Map<string, Array<{ worker: string; attempt: number }>>();
+  /** Each machine's wall clock (skewed and drifting); the agenda runs on true time (nowMs). */
+  readonly clocks: SimClocks;
   readonly #queue = new EventQueue();
   readonly #pausedUntil = new Map<string, number>();
   #nowMs = 0;
@@ -69,6 +72,7 @@ export class World implements NetworkHost {
     this.rng = rng;
     this.trace = trace;
     this.policy = policy;
+    this.clocks = new SimClocks(params.seed);
     this.clusterKeys = params.hasClusterSecret
       ? deriveClusterKeys(
         new TextEncoder().encode(`sim cluster secret for seed ${params.seed}`.padEnd(32)),
@@ -92,8 +96,14 @@ export class World implements NetworkHost {
     });
   }
 
+  /** True simulated time: what the agenda and the checkers run on. */
   get nowMs(): number {
     return this.#nowMs;
+  }
+
+  /** What the wall clock of machine `name` (an orchestrator, worker or client) reads now. */
+  clockMs(name: string): number {
+    return this.clocks.wallMs(name, this.#nowMs);
   }
 
   /** The first failure of the run, if any (a violation, or a core or simulator error). */
