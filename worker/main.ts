@@ -18,6 +18,8 @@ import { DEFAULT_MAX_FRAME_BYTES, LIMITS } from "../shared/limits.ts";
 import { createLogger } from "../shared/log.ts";
 import { LeaderWatcher, parseMulticastAddress } from "../shared/net/multicast.ts";
 import { loadNodeKeys, loadTlsClient } from "../shared/net/node_security.ts";
+import { isEnvName } from "./shell/exec_environment.ts";
+import type { ExecOptions } from "./shell/task_runner.ts";
 import { WorkerRuntime } from "./shell/worker_runtime.ts";
 
 const USAGE = `Usage: deno task worker [HOST PORT] [options]
@@ -32,6 +34,11 @@ Options:
   --allow-exec            also run exec tasks (programs given by users); off by default
   --exec-allow LIST       with --allow-exec: only these programs (comma-separated, matched
                           exactly against the task's argv[0], e.g. convert,/usr/bin/python3)
+  --exec-env LIST         with --allow-exec: worker environment variables exec tasks get
+                          (comma-separated names); by default they get only PATH, LANG, and
+                          HOME/TMPDIR set to their own temporary working directory
+  --exec-uid N            with --allow-exec: run programs as this user id (worker runs as root)
+  --exec-gid N            with --allow-exec: ... and this group id
   --config FILE           cluster file listing the orchestrators
                           (default: $MUTIRAO_CONFIG or ${DEFAULT_CONFIG_PATH})
   --orchestrators LIST    HOST:PORT[,HOST:PORT...] instead of the cluster file
@@ -52,6 +59,9 @@ async function main(args: string[]): Promise<number> {
     slots: { type: "string", default: "4" },
     "allow-exec": { type: "boolean", default: false },
     "exec-allow": { type: "string" },
+    "exec-env": { type: "string" },
+    "exec-uid": { type: "string" },
+    "exec-gid": { type: "string" },
     config: { type: "string" },
     orchestrators: { type: "string" },
     name: { type: "string" },
@@ -101,6 +111,7 @@ async function main(args: string[]): Promise<number> {
   const keys = await loadNodeKeys(values["cluster-secret"], config);
   const tls = await loadTlsClient(values["tls-ca"], config);
   const execAllow = parseExecAllow(values["exec-allow"], values["allow-exec"]);
+  const exec = parseExecOptions(values, values["allow-exec"]);
   const udp = bindHeartbeatSocket(host, port);
   const name = values.name ?? `${host}:${(udp.addr as Deno.NetAddr).port}`;
   const logger = createLogger(`worker ${name}`);
@@ -112,6 +123,7 @@ async function main(args: string[]): Promise<number> {
       canExec: values["allow-exec"],
       execAllow,
     },
+    exec,
     orchestrators,
     udp,
     keys,
@@ -153,6 +165,31 @@ function parseExecAllow(list: string | undefined, allowExec: boolean): string[] 
   const programs = list.split(",").map((p) => p.trim()).filter((p) => p !== "");
   if (programs.length === 0) throw new UsageError("--exec-allow needs at least one program");
   return programs;
+}
+
+function parseExecOptions(
+  values: { "exec-env"?: string; "exec-uid"?: string; "exec-gid"?: string },
+  allowExec: boolean,
+): ExecOptions {
+  for (const flag of ["exec-env", "exec-uid", "exec-gid"] as const) {
+    if (values[flag] !== undefined && !allowExec) {
+      throw new UsageError(`--${flag} needs --allow-exec`);
+    }
+  }
+  const envAllow = (values["exec-env"] ?? "").split(",").map((v) => v.trim()).filter((v) => v);
+  const bad = envAllow.find((name) => !isEnvName(name));
+  if (bad !== undefined) {
+    throw new UsageError(`Invalid --exec-env: "${bad}" is not an environment variable name`);
+  }
+  return {
+    envAllow,
+    ...(values["exec-uid"] === undefined
+      ? {}
+      : { uid: parseIntFlag("exec-uid", values["exec-uid"], 0, 2 ** 31 - 1) }),
+    ...(values["exec-gid"] === undefined
+      ? {}
+      : { gid: parseIntFlag("exec-gid", values["exec-gid"], 0, 2 ** 31 - 1) }),
+  };
 }
 
 function bindHeartbeatSocket(host: string, port: number): Deno.DatagramConn {

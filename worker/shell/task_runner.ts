@@ -5,7 +5,19 @@
  */
 import { LIMITS } from "../../shared/limits.ts";
 import type { Outcome, TaskSpec } from "../../shared/protocol/messages.ts";
+import { execEnvironment } from "./exec_environment.ts";
 import { TailBuffer } from "./tail_buffer.ts";
+
+/** How exec tasks are started (worker flags). */
+export interface ExecOptions {
+  /** Worker environment variables passed on by name (the rest is cleared). */
+  envAllow: readonly string[];
+  /** Run programs as this user and group (needs the worker to run as root). */
+  uid?: number;
+  gid?: number;
+}
+
+const NO_EXEC_OPTIONS: ExecOptions = { envAllow: [] };
 
 /** A started attempt. */
 export interface RunningTask {
@@ -15,8 +27,8 @@ export interface RunningTask {
 }
 
 /** Starts an attempt of `spec`. Never throws: failures to start are failed outcomes. */
-export function runTask(spec: TaskSpec): RunningTask {
-  return spec.kind === "sleep" ? runSleep(spec) : runExec(spec);
+export function runTask(spec: TaskSpec, exec: ExecOptions = NO_EXEC_OPTIONS): RunningTask {
+  return spec.kind === "sleep" ? runSleep(spec) : runExec(spec, exec);
 }
 
 function runSleep(spec: Extract<TaskSpec, { kind: "sleep" }>): RunningTask {
@@ -42,12 +54,22 @@ function runSleep(spec: Extract<TaskSpec, { kind: "sleep" }>): RunningTask {
   };
 }
 
-function runExec(spec: Extract<TaskSpec, { kind: "exec" }>): RunningTask {
+function runExec(spec: Extract<TaskSpec, { kind: "exec" }>, exec: ExecOptions): RunningTask {
   const startedMs = performance.now();
   let child: Deno.ChildProcess;
+  let workDir: string | null = null;
   try {
+    // Its own directory (its cwd, HOME and TMPDIR), removed after the attempt: a task must not
+    // see the worker's files through relative paths, nor leave files for the next one.
+    workDir = Deno.makeTempDirSync({ prefix: "mutirao-task-" });
+    if (exec.uid !== undefined) Deno.chownSync(workDir, exec.uid, exec.gid ?? null);
     child = new Deno.Command(spec.argv[0], {
       args: spec.argv.slice(1),
+      cwd: workDir,
+      clearEnv: true,
+      env: execEnvironment({ allow: exec.envAllow, workDir, get: (n) => Deno.env.get(n) }),
+      ...(exec.uid === undefined ? {} : { uid: exec.uid }),
+      ...(exec.gid === undefined ? {} : { gid: exec.gid }),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -55,11 +77,13 @@ function runExec(spec: Extract<TaskSpec, { kind: "exec" }>): RunningTask {
       detached: true,
     }).spawn();
   } catch (error) {
+    if (workDir !== null) removeWorkDir(workDir);
     const why = error instanceof Deno.errors.NotFound
       ? `program not found: ${spec.argv[0]}`
       : `cannot start ${spec.argv[0]}: ${(error as Error).message}`;
     return { done: Promise.resolve(failed(why, startedMs)), kill() {} };
   }
+  const ownDir = workDir;
   let killedFor: string | null = null;
   const kill = (reason: string) => {
     if (killedFor !== null) return;
@@ -83,6 +107,7 @@ function runExec(spec: Extract<TaskSpec, { kind: "exec" }>): RunningTask {
     child.status,
   ]).then(([, , status]): Outcome => {
     clearTimeout(timeout);
+    removeWorkDir(ownDir);
     const error = killedFor ??
       (status.signal !== null ? `killed by signal ${status.signal}` : null);
     return {
@@ -95,6 +120,15 @@ function runExec(spec: Extract<TaskSpec, { kind: "exec" }>): RunningTask {
     };
   });
   return { done, kill };
+}
+
+function removeWorkDir(dir: string): void {
+  try {
+    Deno.removeSync(dir, { recursive: true });
+  } catch (error) {
+    // Already gone (or emptied by the task): nothing is left to clean.
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
 }
 
 async function drain(stream: ReadableStream<Uint8Array>, into: TailBuffer): Promise<void> {

@@ -15,10 +15,12 @@ import { answerWelcome, nodeHello } from "../../shared/net/node_handshake.ts";
 import { decodeMessage, DIRECTIONS, encodeMessage } from "../../shared/protocol/codec.ts";
 import type { LeaderAnnouncement, WorkerInfo } from "../../shared/protocol/messages.ts";
 import { WorkerCore, type WorkerEffects, type WorkerInput } from "../core/worker_core.ts";
-import { type RunningTask, runTask } from "./task_runner.ts";
+import { type ExecOptions, type RunningTask, runTask } from "./task_runner.ts";
 
 export interface WorkerRuntimeOptions {
   info: WorkerInfo;
+  /** How exec tasks start (environment allow-list, user); default: a cleared environment. */
+  exec?: ExecOptions;
   /** Known orchestrators; may start empty when the leader is found by multicast. */
   orchestrators: readonly OrchestratorAddress[];
   /** The socket bound to the worker's own address; heartbeats leave from it. */
@@ -266,7 +268,7 @@ export class WorkerRuntime {
       this.#sendHeartbeat(encodeMessage(signed));
     }
     for (const { taskId, attempt, spec } of effects.start) {
-      const task = runTask(spec);
+      const task = runTask(spec, this.#options.exec);
       const k = `${taskId}#${attempt}`;
       this.#tasks.set(k, task);
       void task.done.then((outcome) => {
