@@ -267,6 +267,11 @@ export const UserPasswdSchema = z.object({
   token,
   name: userName,
   password: z.string().min(1).max(LIMITS.passwordChars),
+  /**
+   * The caller's current password: required to change one's own password (a stolen token alone
+   * must not lock the owner out); not used when an admin resets another user's password.
+   */
+  currentPassword: z.string().min(1).max(LIMITS.passwordChars).optional(),
 }).strict();
 
 export const UserRemoveSchema = z.object({
