@@ -61,8 +61,9 @@ export type NodeInput =
     /** Set when the attempt was refused without checking: too many recent failures. */
     retryAfterMs?: number;
     /**
-     * For wrong credentials: the password hash the attempt was checked against (null: no such
-     * user). The refusal stands only if the linearizable state still has that hash.
+     * The account's password hash the attempt was checked against (null: no such user). A
+     * refusal stands only if the linearizable state still has that hash; a session opens only if
+     * the account still has it when its entry applies.
      */
     checkedPasswordHash?: string | null;
     /** The client's address, for the log (never the password or token). */

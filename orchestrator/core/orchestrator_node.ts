@@ -736,6 +736,16 @@ export class OrchestratorNode {
         }
         break;
       case "login":
+        if (result.type === "rejected") {
+          // The password was right for an account that changed meanwhile: check it again.
+          this.#sendError(
+            pending.conn,
+            pending.requestId,
+            "unavailable",
+            `Cannot log in as "${pending.user}": ${result.reason}; retry`,
+          );
+          break;
+        }
         this.#send(pending.conn, {
           type: "loginOk",
           re: pending.requestId,
@@ -1176,6 +1186,9 @@ export class OrchestratorNode {
       user: input.user,
       expiresAtMs: input.session.expiresAtMs,
       atMs: this.#nowMs,
+      ...(typeof input.checkedPasswordHash === "string"
+        ? { passwordHash: input.checkedPasswordHash }
+        : {}),
     });
     if (index === null) return;
     this.#logLine("info", `User "${input.user}" logged in${from}`);

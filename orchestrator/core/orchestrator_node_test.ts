@@ -1550,3 +1550,38 @@ Deno.test("OrchestratorNode accepts a new incarnation of a connected worker whos
   assert.ok(commandTypes(effects).includes("workerJoined"));
   assert.equal(d.sm.workers.get("w1")!.incarnation, "w1-i2");
 });
+
+Deno.test("OrchestratorNode does not open a session checked against a password that changed meanwhile", () => {
+  const { d, alice } = withAlice();
+  const oldHash = d.sm.users.get("bob")!.passwordHash;
+  d.step({
+    type: "clientRequest",
+    conn: ALICE,
+    request: {
+      type: "userPasswd",
+      id: 98,
+      token: alice,
+      name: "bob",
+      password: "irrelevant-here",
+      v: 1,
+      lamport: ++d.peerLamport,
+    },
+    tokenHash: hashOf(alice),
+    passwordHash: "scrypt$1$1$1$AAAA$CHANGED",
+    nowMs: d.nowMs,
+  }, false);
+  // The shell checked bob's old password while the change was on its way into the log.
+  const effects = d.step({
+    type: "loginChecked",
+    conn: BOB,
+    requestId: 99,
+    lamport: ++d.peerLamport,
+    user: "bob",
+    session: { token: "t-bob", tokenHash: hashOf("t-bob"), expiresAtMs: 1e12 },
+    checkedPasswordHash: oldHash,
+    nowMs: d.nowMs,
+  });
+  const error = errorTo(effects, BOB);
+  assert.equal(error.code, "unavailable");
+  assert.equal(d.sm.sessions.has(hashOf("t-bob")), false);
+});

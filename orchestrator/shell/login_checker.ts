@@ -14,7 +14,12 @@ import { LoginThrottle } from "../core/login_throttle.ts";
 import type { UserRecord } from "../tasks/mod.ts";
 
 export type LoginOutcome =
-  | { kind: "ok"; session: { token: string; tokenHash: string; expiresAtMs: number } }
+  | {
+    kind: "ok";
+    session: { token: string; tokenHash: string; expiresAtMs: number };
+    /** The account's hash the password matched: the session opens only if it is still current. */
+    checkedPasswordHash: string;
+  }
   /** `checkedPasswordHash`: the account's hash the password was checked against (null: no account). */
   | { kind: "wrong"; checkedPasswordHash?: string | null }
   | { kind: "throttled"; retryAfterMs: number };
@@ -45,6 +50,7 @@ export class LoginChecker {
     return {
       kind: "ok",
       session: { token, tokenHash: hashToken(token), expiresAtMs: Date.now() + this.#tokenTtlMs },
+      checkedPasswordHash: entry.passwordHash,
     };
   }
 }

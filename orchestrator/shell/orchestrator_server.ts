@@ -523,7 +523,8 @@ export class OrchestratorServer {
       user: request.user,
       session: outcome.kind === "ok" ? outcome.session : null,
       ...(outcome.kind === "throttled" ? { retryAfterMs: outcome.retryAfterMs } : {}),
-      ...(outcome.kind === "wrong" && outcome.checkedPasswordHash !== undefined
+      ...((outcome.kind === "wrong" || outcome.kind === "ok") &&
+          outcome.checkedPasswordHash !== undefined
         ? { checkedPasswordHash: outcome.checkedPasswordHash }
         : {}),
       source,

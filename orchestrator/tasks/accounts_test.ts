@@ -99,3 +99,33 @@ Deno.test("applied cluster-file hashes survive a snapshot", () => {
   assertRejected(configure(restored, "bob", HASH_1), "already applied");
   assert.equal(restored.sm.users.has("bob"), false);
 });
+
+Deno.test("a session checked against a password hash that was replaced meanwhile does not open", () => {
+  const h = configured();
+  h.apply({ type: "userPasswordChanged", name: "bob", passwordHash: HASH_CLI, atMs: h.nowMs });
+  const tokenHash = "bb".repeat(32);
+  const result = h.apply({
+    type: "sessionOpened",
+    tokenHash,
+    user: "bob",
+    expiresAtMs: h.nowMs + 60_000,
+    atMs: h.nowMs,
+    passwordHash: HASH_1,
+  });
+  assertRejected(result, "the account changed while its password was checked");
+  assert.equal(h.sm.sessions.has(tokenHash), false);
+});
+
+Deno.test("a session checked against a removed account does not open", () => {
+  const h = configured();
+  h.apply({ type: "userRemoved", name: "bob", atMs: h.nowMs });
+  const result = h.apply({
+    type: "sessionOpened",
+    tokenHash: "cc".repeat(32),
+    user: "bob",
+    expiresAtMs: h.nowMs + 60_000,
+    atMs: h.nowMs,
+    passwordHash: HASH_1,
+  });
+  assertRejected(result, "the account changed while its password was checked");
+});

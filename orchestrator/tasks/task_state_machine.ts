@@ -44,6 +44,8 @@ const STATE_RANK: Record<TaskState, number> = {
 };
 
 const OK: ApplyResult = { type: "ok" };
+/** Why a session whose password was checked against a replaced hash does not open. */
+export const ACCOUNT_CHANGED = "the account changed while its password was checked";
 /** Why a command that would leave the cluster with no admin is rejected. */
 export const LAST_ADMIN = "it would leave the cluster without an admin";
 /** Cluster-file password hashes remembered per account (see AccountConfigured). */
@@ -140,6 +142,12 @@ export class TaskStateMachine {
         this.#revokeSessionsOf(command.name);
         return OK;
       case "sessionOpened":
+        if (
+          command.passwordHash !== undefined &&
+          this.users.get(command.user)?.passwordHash !== command.passwordHash
+        ) {
+          return rejected(ACCOUNT_CHANGED);
+        }
         this.sessions.set(command.tokenHash, {
           user: command.user,
           issuedAtMs: command.atMs,

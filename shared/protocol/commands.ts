@@ -34,6 +34,12 @@ export const SessionOpenedSchema = z.object({
   user: z.string().min(1).max(LIMITS.userNameChars),
   expiresAtMs: nonNegInt,
   atMs: nonNegInt,
+  /**
+   * The account's password hash the login was checked against. The session opens only if the
+   * account still has it when the entry applies: a password change or removal committed while
+   * the password was being checked must not be outlived by the session (absent in old logs).
+   */
+  passwordHash: z.string().startsWith("scrypt$").max(512).optional(),
 }).strict();
 
 export const RoleSchema = z.enum(["admin", "user"]);

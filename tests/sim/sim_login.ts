@@ -25,6 +25,8 @@ export interface LoginVerdict {
   session: { token: string; tokenHash: string; expiresAtMs: number } | null;
   /** Set when throttled: the attempt was refused unchecked. */
   retryAfterMs?: number;
+  /** The account's hash the password was checked against (null: no such account). */
+  checkedPasswordHash?: string | null;
 }
 
 export class SimLoginChecker {
@@ -50,16 +52,17 @@ export class SimLoginChecker {
     const waitMs = this.#throttle.waitMs(keys, world.clockMs(this.#nodeId));
     if (waitMs > 0) return done({ session: null, retryAfterMs: waitMs });
     world.schedule(world.rng.int(1, 30), this.#nodeId, () => {
-      if (attempt.account?.passwordHash !== simPasswordHash(attempt.password)) {
+      const checkedPasswordHash = attempt.account?.passwordHash ?? null;
+      if (checkedPasswordHash !== simPasswordHash(attempt.password)) {
         this.#throttle.recordFailure(keys, world.clockMs(this.#nodeId));
-        return done({ session: null });
+        return done({ session: null, checkedPasswordHash });
       }
       this.#throttle.recordSuccess(keys);
       const token = world.newToken(this.#nodeId);
       const tokenHash = hashToken(token);
       historyOf(world).passwordOfSession.set(tokenHash, attempt.password);
       const expiresAtMs = world.clockMs(this.#nodeId) + TOKEN_TTL_MS; // this machine's clock
-      done({ session: { token, tokenHash, expiresAtMs } });
+      done({ session: { token, tokenHash, expiresAtMs }, checkedPasswordHash });
     });
   }
 }
