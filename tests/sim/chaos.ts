@@ -1,7 +1,8 @@
 /**
  * Random fault injection for the chaos phase: at random gaps, one fault of a
  * kind drawn by the seed's weights (crash, pause, graceful stop, partitions
- * symmetric or one-way, an isolated leader, a broken connection), each undone
+ * symmetric or one-way, an isolated leader, a broken connection, a power loss
+ * of the whole cluster), each undone
  * after a random while unless the phase ends first.
  * @module
  */
@@ -112,6 +113,15 @@ export class Chaos {
         const others = world.orchestrators.filter((o) => o !== leader).map((o) => o.id);
         // Only its links to other orchestrators: its clients and workers still reach it.
         later(f.outageMsMax, world.partition([leader.id], others));
+        return true;
+      }
+      case "powerLoss": {
+        const alive = world.orchestrators.filter((o) => o.isAlive);
+        if (alive.length === 0) return false;
+        world.note("POWER LOSS: every orchestrator goes down at once");
+        // No write in flight completes: each is lost, or (on a tearing disk) torn.
+        for (const o of alive) world.crashOrchestrator(o, rng.chance(f.tearRate) ? "torn" : "lost");
+        for (const o of alive) later(f.downMsMax, () => world.restartOrchestrator(o));
         return true;
       }
       case "breakConnection": {

@@ -28,7 +28,9 @@ export function convergenceProblems(world: World): string[] {
     );
   }
   for (const o of world.orchestrators) {
-    if (!o.isAlive) problems.push(`${o.id} is down`);
+    // A node whose storage refused to start on damage stays down until it is rejoined empty.
+    if (!o.isAlive && o.refusal === null) problems.push(`${o.id} is down`);
+    else if (!o.isAlive) continue;
     else if (o.node.sm.appliedIndex !== sm.appliedIndex) {
       problems.push(`${o.id} applied ${o.node.sm.appliedIndex}, the leader ${sm.appliedIndex}`);
     }
@@ -58,6 +60,7 @@ export function checkConverged(world: World): void {
   checkNoDuplicateKeys(leader.id, leader.node.sm);
   const reference = canonicalJson(takeSnapshot(world.checker.reference));
   for (const o of world.orchestrators) {
+    if (!o.isAlive) continue; // refused to start on damage (see convergenceProblems)
     const state = canonicalJson(takeSnapshot(o.node.sm));
     if (state !== reference) {
       throw new SimViolation(

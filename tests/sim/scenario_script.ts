@@ -63,6 +63,11 @@ export class Script {
           connectTimeoutMs: 500,
         };
         p.disk = { fsyncMinMs: 2, fsyncMaxMs: 6 };
+        // The memory storage (SimOrchestrator.nextBoot is known at once); sim_fs_scenarios_test.ts
+        // adjusts scenarios onto the file storage.
+        p.storage = { ...p.storage, kind: "memory", damageableNodes: [], damageRate: 0 };
+        p.storage.fsyncErrorRate = p.storage.diskFullRate = 0;
+        p.faults.weights.powerLoss = 0;
         p.raft = {
           ...p.raft,
           heartbeatIntervalMs: 50,

@@ -20,9 +20,30 @@ export interface LogPosition {
   term: number;
 }
 
+/** What a disk operation does, which decides its latency (an fsync is the slow one). */
+export type DiskOperation = "read" | "write" | "sync" | "metadata";
+
 /** How the disk waits: `later(action)` runs `action` once the operation's latency has passed. */
 export interface DiskTimer {
-  later(action: () => void): void;
+  later(action: () => void, operation?: DiskOperation): void;
+}
+
+/**
+ * A node's log storage as the simulator drives it: the LogStorage, plus what
+ * the checks and scripted scenarios look at. {@link SimDisk} (memory) and
+ * SimFileStorage (the real file storage on the simulated file system) are the two.
+ */
+export interface SimStorage extends LogStorage {
+  /** Where the durable log ends: what the last completed write left as its last entry. */
+  readonly durableEnd: LogPosition;
+  /** The hard state the last completed write made durable. */
+  readonly durableHardState: HardState;
+  /** True while an operation waits for its latency (only a scheduled event completes it). */
+  readonly isBusy: boolean;
+  /** True while a sync or snapshot save has not completed (queued or running). */
+  readonly hasWriteInFlight: boolean;
+  /** The entries the write in flight would make durable (empty when none is). */
+  readonly entriesInFlight: readonly LogEntry[];
 }
 
 /**
@@ -50,7 +71,7 @@ interface Op {
  * disk.append(entries);
  * await disk.sync(); // resolves 3 simulated ms later
  */
-export class SimDisk implements LogStorage {
+export class SimDisk implements SimStorage {
   readonly #memory: MemoryLogStorage;
   readonly #timer: DiskTimer;
   readonly #ops: Op[] = [];
@@ -59,6 +80,8 @@ export class SimDisk implements LogStorage {
   /** The log's last entry (or snapshot beyond it) as staged, and as durable. */
   #stagedEnd: LogPosition;
   #durableEnd: LogPosition;
+  #stagedHardState: HardState;
+  #durableHardState: HardState;
   #isDead = false;
   #isClosed = false;
   #onError: (error: unknown) => void;
@@ -71,13 +94,27 @@ export class SimDisk implements LogStorage {
   constructor(
     memory: MemoryLogStorage,
     timer: DiskTimer,
-    options: { end?: LogPosition; onError?: (error: unknown) => void } = {},
+    options: {
+      end?: LogPosition;
+      hardState?: HardState;
+      onError?: (error: unknown) => void;
+    } = {},
   ) {
     this.#memory = memory;
     this.#timer = timer;
     this.#onError = options.onError ?? (() => {});
     this.#stagedEnd = { ...(options.end ?? { index: 0, term: 0 }) };
     this.#durableEnd = { ...this.#stagedEnd };
+    this.#stagedHardState = { ...(options.hardState ?? { term: 0, votedFor: null }) };
+    this.#durableHardState = { ...this.#stagedHardState };
+  }
+
+  get durableHardState(): HardState {
+    return { ...this.#durableHardState };
+  }
+
+  get hasWriteInFlight(): boolean {
+    return this.#ops.length > 0;
   }
 
   /** Where the durable log ends: what the last completed write left as its last entry. */
@@ -123,6 +160,7 @@ export class SimDisk implements LogStorage {
   setHardState(hardState: HardState): void {
     this.#assertUsable("set the hard state");
     this.#memory.setHardState(hardState);
+    this.#stagedHardState = { term: hardState.term, votedFor: hardState.votedFor };
   }
 
   sync(): Promise<void> {
@@ -182,6 +220,7 @@ export class SimDisk implements LogStorage {
         : this.#memory.saveSnapshot(op.snapshot!);
       if (op.kind === "sync") {
         this.#staged = [];
+        this.#durableHardState = { ...this.#stagedHardState };
       } else if (op.snapshot!.index >= this.#stagedEnd.index) {
         // A snapshot beyond the log's end (installed from a leader) moves the end to it.
         this.#stagedEnd = { index: op.snapshot!.index, term: op.snapshot!.term };
@@ -193,7 +232,7 @@ export class SimDisk implements LogStorage {
       finished.then(op.done.resolve, op.done.reject);
       const next = this.#ops[0];
       if (next !== undefined) this.#start(next);
-    });
+    }, op.kind === "sync" ? "sync" : "write");
   }
 
   #assertUsable(action: string): void {

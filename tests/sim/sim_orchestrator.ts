@@ -12,7 +12,7 @@ import type {
   NodeInput,
   OrchestratorNode,
 } from "../../orchestrator/core/mod.ts";
-import { MemoryLogStorage, type RecoveredLog } from "../../orchestrator/storage/mod.ts";
+import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
 import { encodeSnapshot, isSnapshotDue } from "../../orchestrator/tasks/mod.ts";
 import { hashToken } from "../../shared/auth/mod.ts";
 import { canonicalHeartbeat, DatagramGuard } from "../../shared/net/datagram_guard.ts";
@@ -22,7 +22,8 @@ import { describeMessage, describePeer } from "./describe.ts";
 import type { ConnEnd, Listener, SimConnection } from "./network.ts";
 import type { ObservedLog } from "./observed_log.ts";
 import { checkReply, contextOf, type RequestContext } from "./reply_checks.ts";
-import type { CrashMode, SimDisk } from "./sim_disk.ts";
+import type { CrashMode, SimStorage } from "./sim_disk.ts";
+import { createSimStore, type SimStore } from "./sim_fs_store.ts";
 import { type LoginVerdict, SimLoginChecker } from "./sim_login.ts";
 import { buildNode } from "./sim_node_factory.ts";
 import { SimPersistence } from "./sim_persistence.ts";
@@ -42,13 +43,13 @@ interface ConnState {
 /** Unanswered requests remembered per connection (a client has one in flight at a time). */
 const REQUESTS_REMEMBERED_MAX = 64;
 
-/** One orchestrator: its durable memory survives crashes; everything else is rebuilt at boot. */
+/** One orchestrator: its durable store survives crashes; everything else is rebuilt at boot. */
 export class SimOrchestrator implements Listener {
   readonly id: string;
   /** "host:port", what leader hints name. */
   readonly address: string;
   /** The disk's contents, kept across crashes. */
-  readonly memory = new MemoryLogStorage();
+  readonly store: SimStore;
   readonly #world: World;
   #incarnation = 0;
   #isAlive = false;
@@ -61,7 +62,7 @@ export class SimOrchestrator implements Listener {
   #datagramGuard: DatagramGuard;
   #lastSnapshotIndex = 0;
   #isSnapshotting = false;
-  #recovered: RecoveredLog;
+  #isBooting = false;
   #role = "";
   #roleSinceMs = 0;
   crashes = 0;
@@ -72,7 +73,7 @@ export class SimOrchestrator implements Listener {
     this.#world = world;
     this.id = id;
     this.address = address;
-    this.#recovered = this.memory.crash(); // a fresh store recovers empty
+    this.store = createSimStore(world, id);
     this.#datagramGuard = this.#newDatagramGuard();
     this.#login = new SimLoginChecker(world, id);
   }
@@ -111,11 +112,16 @@ export class SimOrchestrator implements Listener {
 
   /** What the next boot starts from (what the disk recovered at the last crash). */
   get nextBoot(): RecoveredLog {
-    return this.#recovered;
+    return this.store.nextBoot;
+  }
+
+  /** Why this node refused to start (its storage found damage), or null: it then stays down. */
+  get refusal(): string | null {
+    return this.store.refusal;
   }
 
   /** The simulated disk (for scenarios that crash at a chosen write). */
-  get disk(): SimDisk | null {
+  get disk(): SimStorage | null {
     return this.#persistence?.disk ?? null;
   }
 
@@ -126,13 +132,34 @@ export class SimOrchestrator implements Listener {
 
   /** Persistence has nothing running outside the agenda (see SimPersistence.isQuiet). */
   get isQuiet(): boolean {
+    if (this.#isBooting) return this.store.isQuiet;
     return !this.#isAlive || this.#persistence!.isQuiet;
   }
 
-  /** Starts the node from what the disk recovered. */
+  /**
+   * Starts the node from what its store recovers (at once from memory, after the simulated
+   * reads from files). A node whose storage refused to start on damage stays down: the safe way
+   * back is an empty data directory and --rejoin.
+   */
   boot(): void {
+    if (this.#isAlive || this.#isBooting || this.store.refusal !== null) return;
+    this.#isBooting = true;
+    this.store.recover((outcome) => {
+      this.#isBooting = false;
+      if (outcome.kind === "recovered") {
+        this.#start(outcome.recovered, outcome.storage);
+        return;
+      }
+      const world = this.#world;
+      world.note(`${this.id} CANNOT START: ${outcome.message}`);
+      if (outcome.kind === "failed") {
+        world.schedule(500, null, () => world.restartOrchestrator(this));
+      }
+    });
+  }
+
+  #start(recovered: RecoveredLog, storage: SimStorage): void {
     const world = this.#world;
-    const recovered = this.#recovered;
     world.checker.onBoot(this.id, recovered);
     const { node, log } = buildNode(world, this.id, recovered);
     this.#incarnation += 1;
@@ -141,12 +168,19 @@ export class SimOrchestrator implements Listener {
     this.#log = log;
     this.#persistence = new SimPersistence(world, {
       nodeId: this.id,
-      memory: this.memory,
+      storage,
       recovered,
       onDurable: (index, term) => {
         if (incarnation === this.#incarnation) {
           this.#step({ type: "persisted", index, term, nowMs: world.nowMs });
         }
+      },
+      onDiskFailure: (error) => {
+        if (incarnation !== this.#incarnation) return;
+        // The real shell exits on a failed write or fsync; a supervisor restarts it.
+        world.note(`${this.id} exits: ${error instanceof Error ? error.message : error}`);
+        world.crashOrchestrator(this, "completed");
+        world.schedule(world.rng.int(100, 1000), null, () => world.restartOrchestrator(this));
       },
     });
     this.#lastSnapshotIndex = recovered.snapshot?.index ?? 0;
@@ -172,7 +206,7 @@ export class SimOrchestrator implements Listener {
   /** Kills the process: what the disk had in flight fares as `mode` says. */
   crash(mode: CrashMode, keepFraction: number): void {
     if (!this.#isAlive) return;
-    this.#recovered = this.#persistence!.crash(mode, keepFraction);
+    this.store.crash(this.#persistence!.disk, mode, keepFraction);
     this.#isAlive = false;
     this.#incarnation += 1;
     this.#node = null;
@@ -281,7 +315,7 @@ export class SimOrchestrator implements Listener {
     const node = this.#node!;
     const account = node.sm.users.get(request.user);
     const source = state.conn.remote;
-    const answer = ({ session, retryAfterMs, checkedPasswordHash }: LoginVerdict) => {
+    const answer = ({ session, retryAfterMs }: LoginVerdict) => {
       if (incarnation !== this.#incarnation) return;
       this.#step({
         type: "loginChecked",
@@ -291,7 +325,6 @@ export class SimOrchestrator implements Listener {
         user: request.user,
         session,
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-        ...(checkedPasswordHash === undefined ? {} : { checkedPasswordHash }),
         source,
         nowMs: this.#world.nowMs,
       });

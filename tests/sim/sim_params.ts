@@ -28,6 +28,26 @@ export interface DiskParams {
   fsyncMaxMs: number;
 }
 
+/** Which log storage the orchestrators run, and the disk faults it meets (see sim_fs_store.ts). */
+export interface StorageParams {
+  /** `MemoryLogStorage` behind SimDisk, or the real `FileLogStorage` on the simulated file system. */
+  kind: "memory" | "file";
+  /** FileLogStorage's segment size (small ones make segments roll and get deleted). */
+  segmentBytes: number;
+  /**
+   * Orchestrators whose synced data a crash may damage (bit flip, zeroed sector, misdirected
+   * write) or whose torn writes may land out of order: at most a minority, so a majority stays
+   * healthy while the damaged ones refuse to start.
+   */
+  damageableNodes: string[];
+  /** Chance that a crash of a damageable node damages its synced data. */
+  damageRate: number;
+  /** Chance that an fsync fails with EIO (the node exits and restarts). */
+  fsyncErrorRate: number;
+  /** Chance that a write fails with ENOSPC (the node exits and restarts). */
+  diskFullRate: number;
+}
+
 /** Fault injection during the chaos phase. */
 export interface FaultParams {
   /** Mean gap between two faults. */
@@ -54,6 +74,8 @@ export const FAULT_KINDS = [
   "asymmetricPartition",
   "isolateLeader",
   "breakConnection",
+  /** Every orchestrator loses power at the same instant: unsynced writes are lost or torn. */
+  "powerLoss",
 ] as const;
 export type FaultKind = typeof FAULT_KINDS[number];
 
@@ -90,6 +112,7 @@ export interface SimParams {
   snapshotEveryEntries: number;
   network: NetworkParams;
   disk: DiskParams;
+  storage: StorageParams;
   faults: FaultParams;
   /** Simulated duration of the chaos phase. */
   chaosMs: number;
@@ -105,7 +128,29 @@ export interface SimParams {
 export function drawParams(seed: number, rng: Rng): SimParams {
   const params = drawBase(seed, rng);
   if (rng.chance(0.25)) stormConsensus(params, rng);
+  drawStorage(params, rng);
   return params;
+}
+
+/** Half the seeds run the real file storage on the simulated disk, with its faults at low rates. */
+function drawStorage(p: SimParams, rng: Rng): void {
+  const isFile = rng.chance(0.5);
+  const ids = Array.from({ length: p.orchestrators }, (_, i) => `o${i + 1}`);
+  const damageable = isFile ? rng.int(0, Math.floor((p.orchestrators - 1) / 2)) : 0;
+  const damageableNodes: string[] = [];
+  while (damageableNodes.length < damageable) {
+    const id = rng.pick(ids);
+    if (!damageableNodes.includes(id)) damageableNodes.push(id);
+  }
+  p.storage = {
+    kind: isFile ? "file" : "memory",
+    segmentBytes: rng.pick([1024, 4096, 65_536, 64 * 1024 * 1024]),
+    damageableNodes,
+    damageRate: damageable === 0 ? 0 : rng.pick([0.2, 0.5]),
+    fsyncErrorRate: isFile ? rng.pick([0, 0, 0.002]) : 0,
+    diskFullRate: isFile ? rng.pick([0, 0, 0.002]) : 0,
+  };
+  p.faults.weights.powerLoss = rng.chance(0.3) ? 1 : 0;
 }
 
 /**
@@ -132,6 +177,7 @@ function stormConsensus(p: SimParams, rng: Rng): void {
       asymmetricPartition: 2,
       isolateLeader: 4,
       breakConnection: rng.int(0, 1),
+      powerLoss: 0,
     },
     downMsMax: rng.int(200, 1000),
     outageMsMax: rng.int(200, 1000),
@@ -199,6 +245,7 @@ function drawBase(seed: number, rng: Rng): SimParams {
         asymmetricPartition: rng.int(0, 2),
         isolateLeader: rng.int(0, 3),
         breakConnection: rng.int(0, 3),
+        powerLoss: 0,
       },
       tearRate: rng.pick([0, 0.3, 0.7]),
       downMsMax: rng.int(300, 3000),
@@ -206,6 +253,14 @@ function drawBase(seed: number, rng: Rng): SimParams {
       maxOrchestratorsDown: Math.max(1, Math.floor(orchestrators / 2)),
     },
     chaosMs: rng.int(3000, 9000),
+    storage: {
+      kind: "memory",
+      segmentBytes: 64 * 1024 * 1024,
+      damageableNodes: [],
+      damageRate: 0,
+      fsyncErrorRate: 0,
+      diskFullRate: 0,
+    },
     convergenceBudgetMs: 60_000,
     validateWire: true,
     hasClusterSecret: rng.chance(0.5),
@@ -218,5 +273,8 @@ export function describeParams(p: SimParams): string {
     `[slots ${p.workerSlots.join(",")}], ${p.clients} client(s), ` +
     `drop ${p.network.dropRate}, dup ${p.network.duplicateRate}, ` +
     `fault every ~${Math.min(p.faults.meanGapMs, 99_999)} ms, chaos ${p.chaosMs} ms, ` +
-    `snapshot every ${p.snapshotEveryEntries}`;
+    `snapshot every ${p.snapshotEveryEntries}, ${p.storage.kind} storage` +
+    (p.storage.damageableNodes.length > 0
+      ? ` (synced data of ${p.storage.damageableNodes.join(",")} may be damaged)`
+      : "");
 }

@@ -1,6 +1,6 @@
 /**
  * One orchestrator process's persistence: the real GroupCommit over the
- * simulated disk, with the count of queued jobs the world needs to let promise
+ * simulated storage (SimDisk, or the real FileLogStorage on SimFs), with the count of queued jobs the world needs to let promise
  * continuations settle, and the check that each report of durability names
  * where the durable log ends (the shell contract of NodeEffects.persist).
  * @module
@@ -8,23 +8,29 @@
 import type { NodeEffects } from "../../orchestrator/core/mod.ts";
 // The real persistence queue (the shell has no mod.ts): the simulated shell uses it as is.
 import { GroupCommit } from "../../orchestrator/shell/group_commit.ts";
-import type { MemoryLogStorage, RecoveredLog } from "../../orchestrator/storage/mod.ts";
+import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
 import type { Applied } from "./observed_log.ts";
-import { type CrashMode, type LogPosition, SimDisk } from "./sim_disk.ts";
+import type { LogPosition, SimStorage } from "./sim_disk.ts";
+import { isInjectedFault } from "./sim_fs_store.ts";
 import type { World } from "./world.ts";
 
 export interface SimPersistenceOptions {
   nodeId: string;
-  /** The durable bytes, kept across crashes. */
-  memory: MemoryLogStorage;
+  /** The storage the store recovered, for this process. */
+  storage: SimStorage;
   /** What the disk recovered at boot. */
   recovered: RecoveredLog;
   /** GroupCommit's report: everything up to entry `index` of `term` is durable. */
   onDurable: (index: number, term: number) => void;
+  /**
+   * An injected I/O error (EIO, ENOSPC) stopped the storage: the real shell dies on it
+   * (OrchestratorServer#die), so the process must exit.
+   */
+  onDiskFailure: (error: unknown) => void;
 }
 
 export class SimPersistence {
-  readonly disk: SimDisk;
+  readonly disk: SimStorage;
   readonly #world: World;
   readonly #nodeId: string;
   readonly #commit: GroupCommit;
@@ -41,18 +47,19 @@ export class SimPersistence {
     const { entries, snapshot } = options.recovered;
     const last = entries.at(-1) ?? snapshot;
     this.#known = { index: last?.index ?? 0, term: last?.term ?? 0 };
-    const disk = world.params.disk;
-    this.disk = new SimDisk(options.memory, {
-      later: (run) =>
-        world.schedule(world.rng.int(disk.fsyncMinMs, disk.fsyncMaxMs), options.nodeId, run),
-    }, { end: this.#known, onError: (error) => world.fail(error) });
+    this.disk = options.storage;
     this.#commit = new GroupCommit(this.disk, {
       onDurable: (index, term) => {
         world.note(`${this.#nodeId} durable: told up to ${index}/${term}`);
         this.#checkReport({ index, term });
         options.onDurable(index, term);
       },
-      onError: (error) => world.fail(error),
+      onError: (error) => {
+        if (isInjectedFault(error)) {
+          world.countFault("diskError");
+          options.onDiskFailure(error);
+        } else world.fail(error);
+      },
     });
   }
 
@@ -88,11 +95,6 @@ export class SimPersistence {
         this.#known = { index: item.index, term: item.term };
       }
     }
-  }
-
-  /** The process dies: see SimDisk.crash. */
-  crash(mode: CrashMode, keepFraction: number): RecoveredLog {
-    return this.disk.crash(mode, keepFraction);
   }
 
   /** The node must learn where its durable log now ends, unless it knew already. */
