@@ -4,6 +4,8 @@
  * @module
  */
 
+import { terminalSafe } from "./terminal_safe.ts";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -27,8 +29,11 @@ export interface Logger {
 export function createLogger(component: string, level: LogLevel = envLevel()): Logger {
   const log = (lineLevel: LogLevel, message: string) => {
     if (RANK[lineLevel] < RANK[level]) return;
+    // User text (names, descriptions, output) reaches log lines: one line, nothing a terminal obeys.
     stderrBuffer.push(
-      `${new Date().toISOString()} ${lineLevel.toUpperCase().padEnd(5)} ${component}: ${message}\n`,
+      `${new Date().toISOString()} ${lineLevel.toUpperCase().padEnd(5)} ${component}: ${
+        terminalSafe(message)
+      }\n`,
     );
     if (RANK[lineLevel] >= RANK.warn) flushLogs();
     else scheduleFlush();

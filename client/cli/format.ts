@@ -1,8 +1,11 @@
 /**
  * Human-readable output of the CLI. `--json` output does not come through
- * here: it is the reply data as is.
+ * here: it is the reply data as is. Text that other users control (names,
+ * descriptions, output, errors) is made terminal-safe here: another user's
+ * task must not drive an admin's terminal.
  * @module
  */
+import { terminalSafe } from "../../shared/terminal_safe.ts";
 import type {
   NodeStatusView,
   TaskSummary,
@@ -77,18 +80,20 @@ export function describeSpec(task: TaskView): string {
 export function formatTask(task: TaskView): string {
   const lines = [
     `Task ${task.id}: ${task.state}`,
-    `  description: ${task.spec.description}`,
-    `  kind:        ${describeSpec(task)}`,
-    `  worker:      ${task.workerId ?? "-"}`,
+    `  description: ${terminalSafe(task.spec.description)}`,
+    `  kind:        ${terminalSafe(describeSpec(task))}`,
+    `  worker:      ${terminalSafe(task.workerId ?? "-")}`,
     `  attempt:     ${task.attempt} of ${task.maxAttempts}`,
     `  submitted:   ${formatTime(task.submittedAtMs)}`,
     `  finished:    ${formatTime(task.finishedAtMs)}`,
   ];
-  if (task.waitingReason !== null) lines.push(`  waiting:     ${task.waitingReason}`);
+  if (task.waitingReason !== null) {
+    lines.push(`  waiting:     ${terminalSafe(task.waitingReason)}`);
+  }
   if (task.result !== null) {
     const r = task.result;
     lines.push(`  exit code:   ${r.exitCode ?? "-"}`);
-    if (r.error !== null) lines.push(`  error:       ${r.error}`);
+    if (r.error !== null) lines.push(`  error:       ${terminalSafe(r.error)}`);
     if (r.stdout !== "") lines.push(`  stdout:      ${indentTail(r.stdout)}`);
     if (r.stderr !== "") lines.push(`  stderr:      ${indentTail(r.stderr)}`);
   }
@@ -101,9 +106,11 @@ export function formatTask(task: TaskView): string {
       : ` (worker ${e.workerId})`;
     const detail = e.detail !== null ? ` (${e.detail})` : "";
     lines.push(
-      `  L${String(e.lamport).padEnd(6)} ${e.node.padEnd(18)} ${
-        e.event.padEnd(9)
-      } attempt ${e.attempt}${where}${detail}`,
+      terminalSafe(
+        `  L${String(e.lamport).padEnd(6)} ${e.node.padEnd(18)} ${
+          e.event.padEnd(9)
+        } attempt ${e.attempt}${where}${detail}`,
+      ),
     );
   }
   return lines.join("\n");
@@ -113,7 +120,7 @@ function indentTail(text: string): string {
   const trimmed = text.replace(/\n$/, "");
   const lines = trimmed.split("\n");
   const shown = lines.length > 20 ? ["…", ...lines.slice(-20)] : lines;
-  return shown.join("\n               ");
+  return shown.map(terminalSafe).join("\n               ");
 }
 
 export function formatTaskList(tasks: readonly TaskSummary[]): string {
@@ -168,7 +175,8 @@ export function formatTokens(
   );
 }
 
-function table(header: string[], rows: string[][]): string {
+function table(header: string[], unsafeRows: string[][]): string {
+  const rows = unsafeRows.map((row) => row.map(terminalSafe));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n");

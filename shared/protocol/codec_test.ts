@@ -798,3 +798,12 @@ Deno.test("isFinalState() is true exactly for succeeded, failed and cancelled", 
   const finals = TASK_STATES.filter(isFinalState);
   assert.deepEqual(finals, ["succeeded", "failed", "cancelled"]);
 });
+
+Deno.test("decodeMessage() refuses a login name with control characters or spaces (no log forging)", () => {
+  for (const user of ['x"\nINFO forged', "a\x1b[31m", "two words", "é"]) {
+    const error = expectError(decodeJson(variant("clientToOrchestrator", "login", { user })));
+    assert.equal(error.code, "bad_request");
+    assert.match(error.message, /user/);
+  }
+  assert.ok(decodeJson(variant("clientToOrchestrator", "login", { user: "carol.o-k_1@x" })).ok);
+});

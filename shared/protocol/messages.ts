@@ -157,11 +157,18 @@ export const AuthenticateSchema = z.object({
 
 // ---- client -> orchestrator ----
 
+/**
+ * An account name. Also what a login may name: an unauthenticated name reaches log lines, so it is
+ * held to the same characters as the accounts that can exist.
+ */
+const userName = z.string().regex(/^[A-Za-z0-9_.@-]+$/, "letters, digits, '_', '.', '@' or '-'")
+  .max(LIMITS.userNameChars);
+
 export const LoginSchema = z.object({
   ...envelope,
   type: z.literal("login"),
   id: requestId,
-  user: z.string().min(1).max(LIMITS.userNameChars),
+  user: userName,
   password: z.string().min(1).max(LIMITS.passwordChars),
 }).strict();
 
@@ -244,8 +251,6 @@ export const WaitSchema = z.object({
   timeoutMs: positiveInt.max(LIMITS.waitTimeoutMsMax),
 }).strict();
 
-const userName = z.string().regex(/^[A-Za-z0-9_.@-]+$/, "letters, digits, '_', '.', '@' or '-'")
-  .max(LIMITS.userNameChars);
 export const RoleNameSchema = z.enum(["admin", "user"]);
 
 /** Admin: create an account. The password travels once (use TLS); only its scrypt hash is kept. */
