@@ -96,7 +96,7 @@ export function checkRecovered(
   ) {
     throw new SimViolation(
       `${nodeId} recovered hard state ${JSON.stringify(now)}, but ${JSON.stringify(was)} was ` +
-        `durable before it crashed: a silent loss of its vote`,
+        `durable before it crashed: a silent loss of its term or vote`,
     );
   }
   const end = recoveredEnd(recovered);
