@@ -19,6 +19,7 @@ import { createLogger, type Logger } from "../../shared/log.ts";
 import { MAX_DATAGRAM_BYTES } from "../../shared/limits.ts";
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
 import { createPrng } from "../../shared/prng.ts";
+import { ensurePrivateDirectory } from "../../shared/secret_file.ts";
 import { Announcer, type MulticastGroup } from "../../shared/net/multicast.ts";
 import type { TlsClientOptions } from "../../shared/net/connect.ts";
 import { canonicalHeartbeat, DatagramGuard } from "../../shared/net/datagram_guard.ts";
@@ -132,7 +133,10 @@ export class OrchestratorServer {
   async start(onFatal: (error: unknown) => void): Promise<ServerAddress> {
     this.#fatal = onFatal;
     const { config, self } = this.#options;
-    await Deno.mkdir(this.#options.dataDir, { recursive: true });
+    await ensurePrivateDirectory(this.#options.dataDir, {
+      what: "data directory",
+      onWarning: (message) => this.#logger.warn(message),
+    });
     const opened = await openFileLogStorage(this.#options.dataDir, {
       onWarning: (message: string) => this.#logger.warn(message),
     });

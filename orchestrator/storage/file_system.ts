@@ -56,9 +56,13 @@ export interface FileSystem {
   syncDirectory(path: string): Promise<void>;
 }
 
-/** The real file system, over Deno.* (the default of the file storage). */
+/**
+ * The real file system, over Deno.* (the default of the file storage). What it creates is its
+ * owner's only (files 0600, directories 0700): the log holds every task, its output and every
+ * password hash.
+ */
 export const denoFileSystem: FileSystem = {
-  open: (path, options) => Deno.open(path, options),
+  open: (path, options) => Deno.open(path, { ...options, mode: 0o600 }),
   readFile: (path) => Deno.readFile(path),
   async readDir(path) {
     const entries: DirectoryEntry[] = [];
@@ -69,7 +73,7 @@ export const denoFileSystem: FileSystem = {
   },
   rename: (from, to) => Deno.rename(from, to),
   remove: (path) => Deno.remove(path),
-  mkdir: (path) => Deno.mkdir(path, { recursive: true }),
+  mkdir: (path) => Deno.mkdir(path, { recursive: true, mode: 0o700 }),
   async syncDirectory(path) {
     // An fsync of the file alone does not persist its name.
     const handle = await Deno.open(path, { read: true });
