@@ -57,6 +57,8 @@ export const LIMITS = {
   maxAttemptsMax: 100,
   /** Tasks in one `submitBatch` request (one round trip, one replicated log batch). */
   batchTasksMax: 5000,
-  /** Pending `wait` requests one orchestrator holds at once. */
-  waitersMax: 10_000,
+  /** Pending `wait` requests one orchestrator holds at once, in all. */
+  waitersMax: 100_000,
+  /** ... and from one user: one user's waits must not crowd out everyone else's. */
+  waitersPerUserMax: 1000,
 } as const;

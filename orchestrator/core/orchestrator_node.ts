@@ -138,7 +138,10 @@ export class OrchestratorNode {
   readonly #log: ConsensusLog;
   readonly #clock: LamportClock;
   readonly #detector: FailureDetector;
-  readonly #waiters = new Waiters(LIMITS.waitersMax);
+  readonly #waiters = new Waiters({
+    max: LIMITS.waitersMax,
+    maxPerUser: LIMITS.waitersPerUserMax,
+  });
   #effects: NodeEffects = emptyEffects();
   #nowMs = 0;
   #recovering = true;
@@ -1089,19 +1092,24 @@ export class OrchestratorNode {
         if (task === null) break;
         if (isFinalState(task.state)) {
           this.#send(conn, { type: "task", re: request.id, task: this.#view(task) });
-        } else if (
-          !this.#waiters.add({
-            conn,
-            requestId: request.id,
-            taskId: task.id,
-            deadlineMs: this.#nowMs + request.timeoutMs,
-          })
-        ) {
+          break;
+        }
+        const refusal = this.#waiters.add({
+          user: caller.user,
+          conn,
+          requestId: request.id,
+          taskId: task.id,
+          deadlineMs: this.#nowMs + request.timeoutMs,
+        });
+        if (refusal !== null) {
           this.#sendError(
             conn,
             request.id,
             "rate_limited",
-            "Too many waiting requests; retry later",
+            refusal === "user"
+              ? `Too many waiting requests from user ${caller.user} (at most ` +
+                `${LIMITS.waitersPerUserMax} at once); retry later`
+              : "Too many waiting requests on this orchestrator; retry later",
           );
         }
         break;

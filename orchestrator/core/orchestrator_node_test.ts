@@ -1275,9 +1275,11 @@ Deno.test("OrchestratorNode drops the waits of a closed connection", () => {
   assert.deepEqual([...sentTo(later, ALICE), ...sentTo(later, BOB)], []);
 });
 
-Deno.test("OrchestratorNode answers rate_limited beyond its bound on pending waits", () => {
+Deno.test("OrchestratorNode answers rate_limited beyond a user's bound on pending waits, and serves other users", () => {
   const { d, alice } = withRunningTask();
-  for (let i = 0; i < LIMITS.waitersMax; i++) {
+  const bob = d.login(BOB, "bob");
+  const bobsTask = d.submit(BOB, bob);
+  for (let i = 0; i < LIMITS.waitersPerUserMax; i++) {
     const { effects } = d.request(ALICE, alice, { type: "wait", taskId: "t-1", timeoutMs: 1000 });
     assert.deepEqual(effects.send, []);
   }
@@ -1289,6 +1291,10 @@ Deno.test("OrchestratorNode answers rate_limited beyond its bound on pending wai
   const error = errorTo(effects, ALICE);
   assert.equal(error.code, "rate_limited");
   assert.equal(error.re, id);
+  assert.match(error.message, /from user alice/);
+  // Another user's wait is still held (issue 13, hole 10).
+  const other = d.request(BOB, bob, { type: "wait", taskId: bobsTask, timeoutMs: 1000 });
+  assert.deepEqual(other.effects.send, []);
 });
 
 // ---- Lamport time ----

@@ -1,38 +1,55 @@
 /**
  * Pending `wait` requests: each is answered when its task reaches a final
- * state, or at its deadline with the task as it is then. Bounded in number.
+ * state, or at its deadline with the task as it is then. Bounded in number,
+ * in all and per user, so that one user's waits cannot crowd out everyone
+ * else's.
  * @module
  */
 import type { ConnId } from "./node_io.ts";
 
 export interface Waiter {
+  /** The user who waits (the per-user bound counts by it). */
+  user: string;
   conn: ConnId;
   requestId: number;
   taskId: string;
   deadlineMs: number;
 }
 
+/** Why a waiter was not registered. */
+export type WaitRefusal = "user" | "total";
+
 export class Waiters {
   readonly #max: number;
+  readonly #maxPerUser: number;
   readonly #byTask = new Map<string, Waiter[]>();
+  readonly #perUser = new Map<string, number>();
   #count = 0;
 
-  constructor(max: number) {
-    this.#max = max;
+  constructor(bounds: { max: number; maxPerUser: number }) {
+    this.#max = bounds.max;
+    this.#maxPerUser = bounds.maxPerUser;
+  }
+
+  /** Waiters of `user`. */
+  countOf(user: string): number {
+    return this.#perUser.get(user) ?? 0;
   }
 
   get size(): number {
     return this.#count;
   }
 
-  /** Registers a waiter; false when the bound is reached. */
-  add(waiter: Waiter): boolean {
-    if (this.#count >= this.#max) return false;
+  /** Registers a waiter; otherwise says which bound is reached (the user's first). */
+  add(waiter: Waiter): WaitRefusal | null {
+    if (this.countOf(waiter.user) >= this.#maxPerUser) return "user";
+    if (this.#count >= this.#max) return "total";
     const list = this.#byTask.get(waiter.taskId);
     if (list === undefined) this.#byTask.set(waiter.taskId, [waiter]);
     else list.push(waiter);
     this.#count += 1;
-    return true;
+    this.#perUser.set(waiter.user, this.countOf(waiter.user) + 1);
+    return null;
   }
 
   /** Removes and returns every waiter of a task. */
@@ -40,7 +57,7 @@ export class Waiters {
     const list = this.#byTask.get(taskId);
     if (list === undefined) return [];
     this.#byTask.delete(taskId);
-    this.#count -= list.length;
+    this.#forget(list);
     return list;
   }
 
@@ -63,7 +80,16 @@ export class Waiters {
       if (kept.length === 0) this.#byTask.delete(taskId);
       else this.#byTask.set(taskId, kept);
     }
-    this.#count -= removed.length;
+    this.#forget(removed);
     return removed;
+  }
+
+  #forget(removed: readonly Waiter[]): void {
+    this.#count -= removed.length;
+    for (const { user } of removed) {
+      const left = this.countOf(user) - 1;
+      if (left > 0) this.#perUser.set(user, left);
+      else this.#perUser.delete(user);
+    }
   }
 }

@@ -4,23 +4,29 @@ import assert from "node:assert/strict";
 import { Waiters } from "./waiters.ts";
 import type { Waiter } from "./waiters.ts";
 
-function waiter(conn: number, requestId: number, taskId: string, deadlineMs: number): Waiter {
-  return { conn, requestId, taskId, deadlineMs };
+function waiter(
+  conn: number,
+  requestId: number,
+  taskId: string,
+  deadlineMs: number,
+  user = `user-${conn}`,
+): Waiter {
+  return { user, conn, requestId, taskId, deadlineMs };
 }
 
 Deno.test("Waiters starts empty", () => {
-  const waiters = new Waiters(10);
+  const waiters = new Waiters({ max: 10, maxPerUser: 10 });
   assert.equal(waiters.size, 0);
   assert.deepEqual(waiters.take("t-1"), []);
   assert.deepEqual(waiters.expired(Number.MAX_SAFE_INTEGER), []);
 });
 
 Deno.test("Waiters.take() returns every waiter of the task, in arrival order, once", () => {
-  const waiters = new Waiters(10);
+  const waiters = new Waiters({ max: 10, maxPerUser: 10 });
   const a = waiter(1, 10, "t-1", 500);
   const b = waiter(2, 20, "t-2", 500);
   const c = waiter(3, 30, "t-1", 900);
-  for (const w of [a, b, c]) assert.equal(waiters.add(w), true);
+  for (const w of [a, b, c]) assert.equal(waiters.add(w), null);
   assert.equal(waiters.size, 3);
   assert.deepEqual(waiters.take("t-1"), [a, c]);
   assert.equal(waiters.size, 1);
@@ -30,7 +36,7 @@ Deno.test("Waiters.take() returns every waiter of the task, in arrival order, on
 });
 
 Deno.test("Waiters.expired() returns the waiters whose deadline has come, and only those", () => {
-  const waiters = new Waiters(10);
+  const waiters = new Waiters({ max: 10, maxPerUser: 10 });
   const early = waiter(1, 1, "t-1", 100);
   const exact = waiter(1, 2, "t-2", 200);
   const late = waiter(2, 3, "t-1", 300);
@@ -48,7 +54,7 @@ Deno.test("Waiters.expired() returns the waiters whose deadline has come, and on
 });
 
 Deno.test("Waiters.dropConnection() forgets that connection's waiters only", () => {
-  const waiters = new Waiters(10);
+  const waiters = new Waiters({ max: 10, maxPerUser: 10 });
   const mine1 = waiter(1, 1, "t-1", 100);
   const mine2 = waiter(1, 2, "t-2", 100);
   const theirs = waiter(2, 3, "t-1", 100);
@@ -62,43 +68,43 @@ Deno.test("Waiters.dropConnection() forgets that connection's waiters only", () 
 });
 
 Deno.test("Waiters.add() refuses a waiter beyond the bound", () => {
-  const waiters = new Waiters(3);
-  for (let i = 0; i < 3; i++) assert.equal(waiters.add(waiter(1, i, `t-${i}`, 100)), true);
-  assert.equal(waiters.add(waiter(1, 3, "t-0", 100)), false);
+  const waiters = new Waiters({ max: 3, maxPerUser: 10 });
+  for (let i = 0; i < 3; i++) assert.equal(waiters.add(waiter(1, i, `t-${i}`, 100)), null);
+  assert.equal(waiters.add(waiter(1, 3, "t-0", 100)), "total");
   assert.equal(waiters.size, 3);
   assert.deepEqual(waiters.take("t-0").map((w) => w.requestId), [0], "the refused one is not kept");
 });
 
 Deno.test("Waiters.add() accepts again once taking, expiry or a closed connection makes room", () => {
-  const waiters = new Waiters(2);
+  const waiters = new Waiters({ max: 2, maxPerUser: 2 });
   waiters.add(waiter(1, 1, "t-1", 100));
   waiters.add(waiter(2, 2, "t-2", 999));
-  assert.equal(waiters.add(waiter(3, 3, "t-3", 100)), false);
+  assert.equal(waiters.add(waiter(3, 3, "t-3", 100)), "total");
   waiters.take("t-1");
-  assert.equal(waiters.add(waiter(3, 3, "t-3", 100)), true);
-  assert.equal(waiters.add(waiter(4, 4, "t-4", 100)), false);
+  assert.equal(waiters.add(waiter(3, 3, "t-3", 100)), null);
+  assert.equal(waiters.add(waiter(4, 4, "t-4", 100)), "total");
   waiters.expired(100);
   assert.equal(waiters.size, 1);
-  assert.equal(waiters.add(waiter(4, 4, "t-4", 100)), true);
+  assert.equal(waiters.add(waiter(4, 4, "t-4", 100)), null);
   waiters.dropConnection(2);
   waiters.dropConnection(4);
   assert.equal(waiters.size, 0);
-  assert.equal(waiters.add(waiter(5, 5, "t-5", 100)), true);
+  assert.equal(waiters.add(waiter(5, 5, "t-5", 100)), null);
 });
 
 Deno.test("Waiters with a bound of zero holds nothing", () => {
-  const waiters = new Waiters(0);
-  assert.equal(waiters.add(waiter(1, 1, "t-1", 100)), false);
+  const waiters = new Waiters({ max: 0, maxPerUser: 10 });
+  assert.equal(waiters.add(waiter(1, 1, "t-1", 100)), "total");
   assert.equal(waiters.size, 0);
 });
 
 Deno.test("Waiters.size matches the waiters held through a long mixed sequence", () => {
-  const waiters = new Waiters(50);
+  const waiters = new Waiters({ max: 50, maxPerUser: 50 });
   const held = new Map<number, Waiter>();
   let id = 0;
   for (let round = 0; round < 200; round++) {
     const w = waiter(round % 7, id++, `t-${round % 11}`, round * 10 + (round % 13) * 5);
-    if (waiters.add(w)) held.set(w.requestId, w);
+    if (waiters.add(w) === null) held.set(w.requestId, w);
     else assert.equal(held.size, 50);
     if (round % 5 === 0) {
       for (const x of waiters.take(`t-${round % 11}`)) held.delete(x.requestId);
@@ -110,4 +116,16 @@ Deno.test("Waiters.size matches the waiters held through a long mixed sequence",
     }
     assert.equal(waiters.size, held.size, `round ${round}`);
   }
+});
+
+Deno.test("Waiters.add() refuses one user beyond its own bound while others still wait", () => {
+  const waiters = new Waiters({ max: 10, maxPerUser: 2 });
+  assert.equal(waiters.add(waiter(1, 1, "t-1", 100, "mallory")), null);
+  assert.equal(waiters.add(waiter(1, 2, "t-1", 100, "mallory")), null);
+  assert.equal(waiters.add(waiter(1, 3, "t-1", 100, "mallory")), "user");
+  assert.equal(waiters.add(waiter(2, 4, "t-2", 100, "alice")), null);
+  assert.equal(waiters.countOf("mallory"), 2);
+  waiters.take("t-1");
+  assert.equal(waiters.countOf("mallory"), 0);
+  assert.equal(waiters.add(waiter(1, 5, "t-1", 100, "mallory")), null);
 });
