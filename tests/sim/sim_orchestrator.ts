@@ -315,7 +315,7 @@ export class SimOrchestrator implements Listener {
     const node = this.#node!;
     const account = node.sm.users.get(request.user);
     const source = state.conn.remote;
-    const answer = ({ session, retryAfterMs }: LoginVerdict) => {
+    const answer = ({ session, retryAfterMs, checkedPasswordHash }: LoginVerdict) => {
       if (incarnation !== this.#incarnation) return;
       this.#step({
         type: "loginChecked",
@@ -325,6 +325,7 @@ export class SimOrchestrator implements Listener {
         user: request.user,
         session,
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        ...(checkedPasswordHash === undefined ? {} : { checkedPasswordHash }),
         source,
         nowMs: this.#world.nowMs,
       });
