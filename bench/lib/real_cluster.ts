@@ -158,6 +158,10 @@ export class RealCluster {
     const config = {
       clusterId: "bench",
       orchestrators: orchestrators.map((o) => ({ id: o.id, host: o.host, port: o.port })),
+      // The bench measures the engine: one user submits everything, as fast as it can.
+      submitRatePerUser: 0,
+      maxActiveTasksPerUser: 0,
+      maxRetainedTasksPerUser: 0,
       ...options.tuning,
       // An admin: node status ("view the cluster") is admin-only.
       users: [{ name: BENCH_USER, passwordHash: cachedHash, role: "admin" }],

@@ -38,6 +38,7 @@ import { waitingReason } from "./waiting_reason.ts";
 import {
   type Caller,
   handleAccountRequest,
+  type PasswordResults,
   type RequestContext,
   requireAdmin,
 } from "./account_requests.ts";
@@ -64,6 +65,9 @@ export interface NodeOptions {
   /** Per-user submission limit (tasks per second, and burst); 0 = unlimited. */
   submitRatePerUser?: number;
   submitBurstPerUser?: number;
+  /** Per-user quotas: tasks queued or running, and tasks kept in any state; 0 = unlimited. */
+  maxActiveTasksPerUser?: number;
+  maxRetainedTasksPerUser?: number;
 }
 
 type ClientRequest = Exclude<ClientToOrchestrator, { type: "login" }>;
@@ -169,6 +173,8 @@ export class OrchestratorNode {
   /** Index of this leader's first entry in its term; its state is complete once that is applied. */
   #termStartIndex: number | null = null;
   readonly #submitLimiter: RateLimiter;
+  /** Submissions this leader admitted that are not applied yet, by user (for the quotas). */
+  readonly #inFlightSubmits = new Map<string, number>();
   /** Datagrams the shell dropped, by reason (reported by `cluster`). */
   readonly #droppedDatagrams = { malformed: 0, forged: 0, stale: 0, replayed: 0 };
   /** Index of the last account proposed from the bootstrap configuration (0 if none yet). */
@@ -187,6 +193,7 @@ export class OrchestratorNode {
     log: (level, message) => this.#logLine(level, message),
     proposeDone: (conn, requestId, message, command) =>
       this.#proposeFor({ kind: "done", conn, requestId, message }, command),
+    askPasswordWork: (work) => this.#effects.passwordWork.push(work),
   };
   /** Round robin continues from the last proposal, not only the last applied one. */
   #lastProposedWorker: string | null = null;
@@ -288,7 +295,11 @@ export class OrchestratorNode {
             input.conn,
             input.request,
             input.tokenHash,
-            input.passwordHash ?? null,
+            {
+              tokenHash: input.tokenHash,
+              passwordHash: input.passwordHash ?? null,
+              currentPasswordCheck: input.currentPasswordCheck ?? null,
+            },
           ));
         break;
       case "loginChecked":
@@ -372,6 +383,7 @@ export class OrchestratorNode {
 
   #onRoleChanged(): void {
     this.#proposedAssignments.clear();
+    this.#inFlightSubmits.clear();
     this.#proposedLosses.clear();
     this.#proposedFinishes.clear();
     this.#lastProposedWorker = null;
@@ -678,6 +690,7 @@ export class OrchestratorNode {
         }
         break;
       case "taskSubmitted":
+        this.#submitApplied(command.owner);
         if (result.type === "submitted" && !result.duplicate) {
           this.#logLine("info", `Task ${result.taskId} submitted by ${command.owner}`);
         }
@@ -894,7 +907,7 @@ export class OrchestratorNode {
     conn: ConnId,
     request: ClientRequest,
     tokenHash: string,
-    passwordHash: string | null,
+    password: PasswordResults,
   ): void {
     if (request.type === "nodeStatus") {
       this.#describeSelf(conn, request.id, tokenHash);
@@ -951,7 +964,7 @@ export class OrchestratorNode {
       case "userList":
       case "tokenList":
       case "tokenRevoke":
-        handleAccountRequest(this.#requestContext, conn, request, caller, passwordHash);
+        handleAccountRequest(this.#requestContext, conn, request, caller, password);
         break;
       case "submitBatch": {
         if (!this.#withinSubmitRate(conn, request.id, user, request.tasks.length)) break;
@@ -1119,10 +1132,21 @@ export class OrchestratorNode {
     }
   }
 
-  /** True when `user` may submit `count` more tasks now; otherwise replies "slow down". */
+  /**
+   * True when `user` may submit `count` more tasks now (within the quotas and the rate);
+   * otherwise replies "slow down" saying which limit and what to do.
+   */
   #withinSubmitRate(conn: ConnId, requestId: number, user: string, count: number): boolean {
+    const quota = this.#quotaProblem(user, count);
+    if (quota !== null) {
+      this.#sendError(conn, requestId, "rate_limited", quota);
+      return false;
+    }
     const verdict = this.#submitLimiter.take(user, count, this.#nowMs);
-    if (verdict.ok) return true;
+    if (verdict.ok) {
+      this.#inFlightSubmits.set(user, (this.#inFlightSubmits.get(user) ?? 0) + count);
+      return true;
+    }
     const rate = this.options.submitRatePerUser;
     this.#sendError(
       conn,
@@ -1133,6 +1157,34 @@ export class OrchestratorNode {
         : `Slow down: a batch of ${count} tasks exceeds user ${user}'s burst of ${this.options.submitBurstPerUser}; split it`,
     );
     return false;
+  }
+
+  /**
+   * Why `count` more tasks from `user` would exceed a quota (counting submissions this leader
+   * proposed that are not applied yet), or null. A leader-side admission check, like the rate.
+   */
+  #quotaProblem(user: string, count: number): string | null {
+    const inFlight = this.#inFlightSubmits.get(user) ?? 0;
+    const active = this.sm.activeTasksOf(user) + inFlight;
+    const maxActive = this.options.maxActiveTasksPerUser ?? 0;
+    if (maxActive > 0 && active + count > maxActive) {
+      return `Quota: user ${user} has ${active} tasks queued or running and may have at most ` +
+        `${maxActive} (maxActiveTasksPerUser); wait for some to finish, or cancel some`;
+    }
+    const retained = (this.sm.ownerTasks.get(user)?.length ?? 0) + inFlight;
+    const maxRetained = this.options.maxRetainedTasksPerUser ?? 0;
+    if (maxRetained > 0 && retained + count > maxRetained) {
+      return `Quota: the cluster keeps ${retained} tasks of user ${user} and may keep at most ` +
+        `${maxRetained} (maxRetainedTasksPerUser); ask an admin to raise it`;
+    }
+    return null;
+  }
+
+  /** One admitted submission of `owner` reached the state (it counts there from now on). */
+  #submitApplied(owner: string): void {
+    const inFlight = (this.#inFlightSubmits.get(owner) ?? 0) - 1;
+    if (inFlight > 0) this.#inFlightSubmits.set(owner, inFlight);
+    else this.#inFlightSubmits.delete(owner);
   }
 
   /** Proposes a command whose application answers a request. */

@@ -1591,3 +1591,48 @@ Deno.test("OrchestratorNode does not open a session checked against a password t
   assert.equal(error.code, "unavailable");
   assert.equal(d.sm.sessions.has(hashOf("t-bob")), false);
 });
+
+// ---- per-user quotas (issue 13, hole 11) ----
+
+Deno.test("OrchestratorNode refuses submissions beyond a user's quota of active tasks", () => {
+  const d = new Driver({ node: { maxActiveTasksPerUser: 2 } });
+  const alice = d.login(ALICE, "alice");
+  d.submit(ALICE, alice);
+  d.submit(ALICE, alice);
+  const { effects } = d.request(ALICE, alice, {
+    type: "submit",
+    idempotencyKey: "third",
+    task: SLEEP,
+  });
+  const error = errorTo(effects, ALICE);
+  assert.equal(error.code, "rate_limited");
+  assert.match(error.message, /Quota: user alice has 2 tasks queued or running/);
+  // Another user is not affected; a finished task makes room.
+  const bob = d.login(BOB, "bob");
+  d.submit(BOB, bob);
+  d.request(ALICE, alice, { type: "cancel", taskId: "t-1" });
+  d.submit(ALICE, alice, { key: "third" });
+});
+
+Deno.test("OrchestratorNode counts submissions on their way into the log against the quota", () => {
+  const d = new Driver({ node: { maxActiveTasksPerUser: 3 } });
+  const alice = d.login(ALICE, "alice");
+  d.request(ALICE, alice, { type: "submit", idempotencyKey: "a", task: SLEEP }, { persist: false });
+  const batch = d.request(ALICE, alice, {
+    type: "submitBatch",
+    tasks: [{ idempotencyKey: "b", task: SLEEP }, { idempotencyKey: "c", task: SLEEP }, {
+      idempotencyKey: "d",
+      task: SLEEP,
+    }],
+  }, { persist: false });
+  assert.equal(errorTo(batch.effects, ALICE).code, "rate_limited");
+});
+
+Deno.test("OrchestratorNode refuses submissions beyond a user's quota of retained tasks", () => {
+  const d = new Driver({ node: { maxRetainedTasksPerUser: 1 } });
+  const alice = d.login(ALICE, "alice");
+  d.submit(ALICE, alice);
+  d.request(ALICE, alice, { type: "cancel", taskId: "t-1" });
+  const { effects } = d.request(ALICE, alice, { type: "submit", idempotencyKey: "x", task: SLEEP });
+  assert.match(errorTo(effects, ALICE).message, /maxRetainedTasksPerUser/);
+});

@@ -251,6 +251,8 @@ export class OrchestratorServer {
       peers: config.orchestrators.map((o) => ({ id: o.id, address: `${o.host}:${o.port}` })),
       submitRatePerUser: config.submitRatePerUser,
       submitBurstPerUser: config.submitBurstPerUser,
+      maxActiveTasksPerUser: config.maxActiveTasksPerUser,
+      maxRetainedTasksPerUser: config.maxRetainedTasksPerUser,
       bootstrapUsers: [
         ...config.users,
         ...(this.#options.bootstrapAdmin

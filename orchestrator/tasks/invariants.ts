@@ -51,6 +51,20 @@ export function findInvariantViolations(sm: TaskStateMachine): string[] {
       problems.push(`count of ${state} tasks is ${sm.counts[state]}, actual ${counted[state]}`);
     }
   }
+  const active = new Map<string, number>();
+  for (const task of sm.tasks.values()) {
+    if (task.state === "queued" || task.state === "running") {
+      active.set(task.owner, (active.get(task.owner) ?? 0) + 1);
+    }
+  }
+  for (const owner of new Set([...active.keys(), ...sm.activeByOwner.keys()])) {
+    if ((active.get(owner) ?? 0) !== sm.activeTasksOf(owner)) {
+      problems.push(
+        `owner ${owner} has ${sm.activeTasksOf(owner)} active tasks counted, ` +
+          `actual ${active.get(owner) ?? 0}`,
+      );
+    }
+  }
   if (sm.queue.size !== counted.queued) {
     problems.push(`queue holds ${sm.queue.size} tasks but ${counted.queued} are queued`);
   }

@@ -178,3 +178,11 @@ Deno.test("findInvariantViolations() reports a task state changed behind the cou
   assertReports(h, /^count of succeeded tasks is 1, actual 0$/);
   assertReports(h, /^count of failed tasks is 0, actual 1$/);
 });
+
+Deno.test("findInvariantViolations() checks the per-owner count of active tasks", () => {
+  const h = new Harness();
+  h.submitTask({ owner: "alice" });
+  assert.deepEqual(findInvariantViolations(h.sm), []);
+  h.sm.activeByOwner.set("alice", 5);
+  assert.ok(findInvariantViolations(h.sm).some((p) => p.includes("owner alice has 5 active")));
+});

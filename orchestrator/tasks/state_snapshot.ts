@@ -81,6 +81,9 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
     let owned = sm.ownerTasks.get(task.owner);
     if (owned === undefined) sm.ownerTasks.set(task.owner, owned = []);
     owned.push(task.id);
+    if (!isFinalState(task.state)) {
+      sm.activeByOwner.set(task.owner, sm.activeTasksOf(task.owner) + 1);
+    }
   }
   sm.queue = TaskQueue.fromJSON(snapshot.queue);
   for (const worker of snapshot.workers) {

@@ -78,6 +78,8 @@ export class TaskStateMachine {
   idempotency = new IdempotencyIndex();
   /** Each owner's task ids in submission order, for `list`. */
   ownerTasks = new Map<string, string[]>();
+  /** Each owner's tasks not yet in a final state (derived: rebuilt from the tasks on restore). */
+  activeByOwner = new Map<string, number>();
   /** The worker that got the last assignment; round robin continues after it. */
   rrCursor: string | null = null;
   counts: Record<TaskState, number> = {
@@ -219,6 +221,11 @@ export class TaskStateMachine {
     return true;
   }
 
+  /** Tasks of `owner` that are queued or running. */
+  activeTasksOf(owner: string): number {
+    return this.activeByOwner.get(owner) ?? 0;
+  }
+
   /** The user a token hash belongs to, if the session exists and has not expired at `nowMs`. */
   sessionUser(tokenHash: string, nowMs: number): string | null {
     const session = this.sessions.get(tokenHash);
@@ -260,6 +267,7 @@ export class TaskStateMachine {
     owned.push(id);
     this.queue.pushFresh(id);
     this.counts.queued += 1;
+    this.activeByOwner.set(task.owner, this.activeTasksOf(task.owner) + 1);
     return { type: "submitted", taskId: id, duplicate: false };
   }
 
@@ -442,6 +450,12 @@ export class TaskStateMachine {
     this.counts[from] -= 1;
     this.counts[to] += 1;
     task.state = to;
+    if (STATE_RANK[to] === 2) {
+      const left = this.activeTasksOf(task.owner) - 1;
+      assert(left >= 0, `owner ${task.owner} has a negative count of active tasks`);
+      if (left === 0) this.activeByOwner.delete(task.owner);
+      else this.activeByOwner.set(task.owner, left);
+    }
   }
 
   #record(

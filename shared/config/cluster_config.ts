@@ -62,8 +62,18 @@ export const ClusterConfigSchema = z.object({
    * Submissions per second one user may make (a token bucket with `submitBurstPerUser`);
    * beyond it they get a "slow down" error. 0 = unlimited.
    */
-  submitRatePerUser: z.number().int().min(0).max(10_000_000).default(20_000),
-  submitBurstPerUser: z.number().int().min(0).max(100_000_000).default(40_000),
+  submitRatePerUser: z.number().int().min(0).max(10_000_000).default(1000),
+  submitBurstPerUser: z.number().int().min(0).max(100_000_000).default(10_000),
+  /**
+   * Tasks one user may have queued or running at once; beyond it submissions are refused with
+   * "quota". 0 = unlimited.
+   */
+  maxActiveTasksPerUser: z.number().int().min(0).max(100_000_000).default(10_000),
+  /**
+   * Tasks the cluster keeps for one user, in any state (finished ones included: until a
+   * retention policy removes them, every task ever submitted counts). 0 = unlimited.
+   */
+  maxRetainedTasksPerUser: z.number().int().min(0).max(1_000_000_000).default(1_000_000),
   /** Defences against hostile or broken clients (SECURITY.md, "Hostile input"). */
   maxConnectionsPerSource: z.number().int().min(1).max(1_000_000).default(256),
   maxInflightPerConnection: z.number().int().min(1).max(1_000_000).default(256),
@@ -74,8 +84,9 @@ export const ClusterConfigSchema = z.object({
   /** Attempts a task gets when workers die under it (or hand it back) before it fails. */
   defaultMaxAttempts: z.number().int().min(1).max(LIMITS.maxAttemptsMax).default(5),
   /**
-   * Accounts created when a cluster starts without them (afterwards accounts are replicated
-   * state, managed with `mutirao user ...`; editing this list later only adds missing names).
+   * Accounts the leader applies once per password hash (SECURITY.md, "Accounts and passwords"):
+   * a new name is created, a new hash sets the password; `mutirao user ...` changes made since
+   * are not undone.
    */
   users: z.array(UserSchema).default([]),
   /**
