@@ -147,6 +147,9 @@ function watchSession(
   const password = history.passwordOfSession.get(command.tokenHash);
   const account = world.checker.reference.users.get(command.user);
   if (password === undefined) return;
+  // The state machine refuses a session whose account changed since the check: only one that
+  // really opened (the reference applied it before observers run) is the bug.
+  if (!world.checker.reference.sessions.has(command.tokenHash)) return;
   if (account !== undefined && account.passwordHash === simPasswordHash(password)) return;
   history.lateSessions.add(command.tokenHash);
   world.knownBug(
