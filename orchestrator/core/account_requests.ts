@@ -13,7 +13,7 @@ import type {
 } from "../../shared/protocol/messages.ts";
 import type { Command } from "../tasks/commands.ts";
 import type { TaskStateMachine } from "../tasks/task_state_machine.ts";
-import type { ConnId } from "./node_io.ts";
+import type { ConnId, CurrentPasswordCheck, PasswordWork } from "./node_io.ts";
 
 /** Who sent a request: the session's user and, as of now, their role. */
 export interface Caller {
@@ -35,6 +35,17 @@ export interface RequestContext {
   log(level: "debug" | "info" | "warn" | "error", message: string): void;
   /** Proposes `command`; once applied, replies `done` with `message` (or a conflict). */
   proposeDone(conn: ConnId, requestId: number, message: string, command: Command): void;
+  /** Asks the shell for scrypt work; it steps the request again with the results. */
+  askPasswordWork(work: PasswordWork): void;
+}
+
+/** What the shell's scrypt work found for a userAdd/userPasswd, when it has run. */
+export interface PasswordResults {
+  tokenHash: string;
+  /** The new password's hash; null until the shell has made it. */
+  passwordHash: string | null;
+  /** For one's own password: the check of the current one; null until the shell has made it. */
+  currentPasswordCheck: CurrentPasswordCheck | null;
 }
 
 export type AccountRequest = Extract<
@@ -59,24 +70,34 @@ export function requireAdmin(
 }
 
 /**
- * Handles one account or token request.
- * @param passwordHash for userAdd/userPasswd: the request password's scrypt hash (made by the shell).
+ * Handles one account or token request. userAdd and userPasswd need scrypt: once the request is
+ * authorized (and only then: a bad token or a follower costs no hashing), the node asks the shell
+ * for it, and the shell steps the request again with `password` filled in.
  */
 export function handleAccountRequest(
   ctx: RequestContext,
   conn: ConnId,
   request: AccountRequest,
   caller: Caller,
-  passwordHash: string | null,
+  password: PasswordResults,
 ): void {
   const re = request.id;
   const sm = ctx.sm();
   const nowMs = ctx.nowMs();
   switch (request.type) {
     case "userAdd":
-      if (!requireAdmin(ctx, conn, re, caller, "add users") || passwordHash === null) return;
+      if (!requireAdmin(ctx, conn, re, caller, "add users")) return;
       if (sm.users.has(request.name)) {
         ctx.refuse(conn, re, "conflict", `User "${request.name}" already exists`);
+        return;
+      }
+      if (password.passwordHash === null) {
+        ctx.askPasswordWork({
+          conn,
+          request,
+          tokenHash: password.tokenHash,
+          verifyCurrentOf: null,
+        });
         return;
       }
       ctx.log(
@@ -87,34 +108,12 @@ export function handleAccountRequest(
         type: "userAdded",
         name: request.name,
         role: request.role,
-        passwordHash,
+        passwordHash: password.passwordHash,
         atMs: nowMs,
       });
       return;
     case "userPasswd":
-      if (
-        request.name !== caller.user &&
-        !requireAdmin(ctx, conn, re, caller, "change another user's password")
-      ) {
-        return;
-      }
-      if (passwordHash === null) return;
-      if (!sm.users.has(request.name)) {
-        ctx.refuse(conn, re, "not_found", `No user "${request.name}"`);
-        return;
-      }
-      ctx.log("info", `Password of user "${request.name}" changed by "${caller.user}"`);
-      ctx.proposeDone(
-        conn,
-        re,
-        `Changed the password of ${request.name}; their sessions are revoked`,
-        {
-          type: "userPasswordChanged",
-          name: request.name,
-          passwordHash,
-          atMs: nowMs,
-        },
-      );
+      changePassword(ctx, conn, request, caller, password);
       return;
     case "userRemove":
       if (!requireAdmin(ctx, conn, re, caller, "remove users")) return;
@@ -197,4 +196,88 @@ export function handleAccountRequest(
     default:
       assertNever(request, "unknown account request");
   }
+}
+
+/**
+ * userPasswd: an admin may reset anyone's password (logged: who reset whom); changing one's own,
+ * admins included, takes the current password (issue 13, hole 14: a stolen token alone must
+ * not be enough to take the account over).
+ */
+function changePassword(
+  ctx: RequestContext,
+  conn: ConnId,
+  request: Extract<AccountRequest, { type: "userPasswd" }>,
+  caller: Caller,
+  password: PasswordResults,
+): void {
+  const re = request.id;
+  const own = request.name === caller.user;
+  if (!own && !requireAdmin(ctx, conn, re, caller, "change another user's password")) return;
+  const account = ctx.sm().users.get(request.name);
+  if (account === undefined) {
+    ctx.refuse(conn, re, "not_found", `No user "${request.name}"`);
+    return;
+  }
+  if (own && request.currentPassword === undefined) {
+    ctx.sendError(
+      conn,
+      re,
+      "bad_request",
+      "Cannot change your own password without your current password (currentPassword)",
+    );
+    return;
+  }
+  const check = password.currentPasswordCheck;
+  if (own && check !== null) {
+    if (check.verdict === "throttled") {
+      const seconds = Math.ceil(check.retryAfterMs / 1000);
+      ctx.sendError(
+        conn,
+        re,
+        "rate_limited",
+        `Too many failed password checks for "${request.name}" or from this address; retry in ${seconds} s`,
+      );
+      return;
+    }
+    if (check.checkedPasswordHash !== account.passwordHash) {
+      // Checked against a hash the linearizable state no longer has: check again.
+      ctx.sendError(
+        conn,
+        re,
+        "unavailable",
+        `The password of "${request.name}" changed while it was checked; retry`,
+      );
+      return;
+    }
+    if (check.verdict === "wrong") {
+      ctx.refuse(conn, re, "bad_credentials", "Wrong current password");
+      return;
+    }
+  }
+  if (password.passwordHash === null || (own && check === null)) {
+    ctx.askPasswordWork({
+      conn,
+      request,
+      tokenHash: password.tokenHash,
+      verifyCurrentOf: own ? request.name : null,
+    });
+    return;
+  }
+  ctx.log(
+    own ? "info" : "warn",
+    own
+      ? `User "${caller.user}" changed their password`
+      : `Admin "${caller.user}" reset the password of user "${request.name}"`,
+  );
+  ctx.proposeDone(
+    conn,
+    re,
+    `Changed the password of ${request.name}; their sessions are revoked`,
+    {
+      type: "userPasswordChanged",
+      name: request.name,
+      passwordHash: password.passwordHash,
+      atMs: ctx.nowMs(),
+    },
+  );
 }

@@ -45,8 +45,14 @@ export type NodeInput =
     conn: ConnId;
     request: Exclude<ClientToOrchestrator, { type: "login" }>;
     tokenHash: string;
-    /** For userAdd/userPasswd: the scrypt hash of the request's password, computed by the shell. */
+    /**
+     * For userAdd/userPasswd: the scrypt hash of the request's password, computed by the shell
+     * when the node asked for it (`passwordWork`). Without it the node asks, once the request
+     * is authenticated, routed and authorized: no scrypt for a bad token or on a follower.
+     */
     passwordHash?: string;
+    /** For a change of one's own password: the shell's check of `currentPassword`. */
+    currentPasswordCheck?: CurrentPasswordCheck;
     nowMs: number;
   }
   /** The shell checked a login's password (scrypt is slow and belongs outside the core). */
@@ -82,6 +88,28 @@ export type NodeInput =
   /** A decoded message from another orchestrator. */
   | { type: "peerMessage"; from: string; message: PeerMessage; nowMs: number };
 
+/** How the shell found a password change's `currentPassword` (scrypt, login throttle). */
+export type CurrentPasswordCheck =
+  /** Right for `checkedPasswordHash`: it stands only if the account still has that hash. */
+  | { verdict: "ok"; checkedPasswordHash: string }
+  /** Wrong for `checkedPasswordHash` (null: no such account). */
+  | { verdict: "wrong"; checkedPasswordHash: string | null }
+  /** Refused unchecked: too many recent failures (or attempts at once). */
+  | { verdict: "throttled"; retryAfterMs: number };
+
+/**
+ * An authorized userAdd/userPasswd the node needs scrypt for: the shell checks the current
+ * password when `verifyCurrentOf` names an account, then (if it is right) hashes the new one,
+ * and steps the request again as a `clientRequest` carrying the results.
+ */
+export interface PasswordWork {
+  conn: ConnId;
+  request: Extract<ClientToOrchestrator, { type: "userAdd" | "userPasswd" }>;
+  tokenHash: string;
+  /** The account whose current password `request.currentPassword` must be; null: none. */
+  verifyCurrentOf: string | null;
+}
+
 export interface Outbound {
   conn: ConnId;
   message: OrchestratorToClient | OrchestratorToWorker;
@@ -112,7 +140,8 @@ export interface LogLine {
  *   replies that need durability are only produced after `persisted` (for
  *   example a submission is acknowledged once its entry is committed);
  * - `close`: close these connections after writing what is queued for them;
- * - `log`: write these lines to the node's log.
+ * - `log`: write these lines to the node's log;
+ * - `passwordWork`: run scrypt for these requests (bounded), then step each again.
  */
 export interface NodeEffects {
   persist: {
@@ -125,6 +154,7 @@ export interface NodeEffects {
   send: Outbound[];
   close: ConnId[];
   log: LogLine[];
+  passwordWork: PasswordWork[];
 }
 
 export function emptyEffects(): NodeEffects {
@@ -135,5 +165,6 @@ export function emptyEffects(): NodeEffects {
     send: [],
     close: [],
     log: [],
+    passwordWork: [],
   };
 }

@@ -1,7 +1,9 @@
 /**
- * Checks login passwords against the replicated accounts (scrypt), behind a
- * throttle per user name and per source address. Unknown users are checked
- * against a dummy hash so that response time does not tell which names exist.
+ * Checks passwords against the replicated accounts (scrypt): logins, and the current password
+ * of a password change. Every check goes through one LoginThrottle (per user and address, per
+ * address, per user) that counts it from the moment it starts, and through the HashGate that
+ * bounds scrypt work. Unknown users are checked against a dummy hash so that response time does
+ * not tell which names exist.
  * @module
  */
 import {
@@ -12,6 +14,7 @@ import {
 } from "../../shared/auth/mod.ts";
 import { LoginThrottle } from "../core/login_throttle.ts";
 import type { UserRecord } from "../tasks/mod.ts";
+import type { HashGate } from "./hash_gate.ts";
 
 export type LoginOutcome =
   | {
@@ -22,35 +25,75 @@ export type LoginOutcome =
   }
   /** `checkedPasswordHash`: the account's hash the password was checked against (null: no account). */
   | { kind: "wrong"; checkedPasswordHash?: string | null }
-  | { kind: "throttled"; retryAfterMs: number };
+  | { kind: "throttled"; retryAfterMs: number }
+  /** Too many password checks already queued: refused unchecked, and not counted. */
+  | { kind: "busy" };
+
+/** The verdict on a password checked against an account, without opening a session. */
+export type PasswordVerdict =
+  | { kind: "ok"; checkedPasswordHash: string }
+  | { kind: "wrong"; checkedPasswordHash: string | null }
+  | { kind: "throttled"; retryAfterMs: number }
+  | { kind: "busy" };
 
 export class LoginChecker {
   readonly #users: () => ReadonlyMap<string, UserRecord>;
   readonly #tokenTtlMs: number;
-  readonly #throttle = new LoginThrottle();
+  readonly #gate: HashGate;
+  readonly #throttle: LoginThrottle;
 
-  /** @param users the current accounts (read at each attempt: they are replicated state). */
-  constructor(users: () => ReadonlyMap<string, UserRecord>, tokenTtlMs: number) {
+  /**
+   * @param users the current accounts (read at each attempt: they are replicated state).
+   * @param options `gate` bounds scrypt work (shared with password hashing); `throttle` for tests.
+   */
+  constructor(
+    users: () => ReadonlyMap<string, UserRecord>,
+    options: { tokenTtlMs: number; gate: HashGate; throttle?: LoginThrottle },
+  ) {
     this.#users = users;
-    this.#tokenTtlMs = tokenTtlMs;
+    this.#tokenTtlMs = options.tokenTtlMs;
+    this.#gate = options.gate;
+    this.#throttle = options.throttle ?? new LoginThrottle();
   }
 
+  /** A login: on the right password, a fresh session for the node to open. */
   async check(user: string, password: string, sourceHost: string): Promise<LoginOutcome> {
-    const keys = [`user:${user}`, `addr:${sourceHost}`];
-    const waitMs = this.#throttle.waitMs(keys, Date.now());
-    if (waitMs > 0) return { kind: "throttled", retryAfterMs: waitMs };
-    const entry = this.#users().get(user);
-    const matches = await verifyPassword(password, entry?.passwordHash ?? DUMMY_PASSWORD_HASH);
-    if (!matches || entry === undefined) {
-      this.#throttle.recordFailure(keys, Date.now());
-      return { kind: "wrong", checkedPasswordHash: entry?.passwordHash ?? null };
-    }
-    this.#throttle.recordSuccess(keys);
+    const verdict = await this.verify(user, password, sourceHost);
+    if (verdict.kind !== "ok") return verdict;
     const token = generateToken();
     return {
       kind: "ok",
       session: { token, tokenHash: hashToken(token), expiresAtMs: Date.now() + this.#tokenTtlMs },
-      checkedPasswordHash: entry.passwordHash,
+      checkedPasswordHash: verdict.checkedPasswordHash,
     };
+  }
+
+  /**
+   * Checks `password` against `user`'s current hash, throttled and counted like a login (a
+   * password change checks the current password here).
+   */
+  async verify(user: string, password: string, sourceHost: string): Promise<PasswordVerdict> {
+    const admission = this.#throttle.begin(user, sourceHost, Date.now());
+    if (admission.kind === "throttled") return admission;
+    // The attempt is pending from here: concurrent attempts see it before its hash is done.
+    let matched = false;
+    let checkedPasswordHash: string | null = null;
+    try {
+      const ran = await this.#gate.run(async () => {
+        checkedPasswordHash = this.#users().get(user)?.passwordHash ?? null;
+        matched = await verifyPassword(password, checkedPasswordHash ?? DUMMY_PASSWORD_HASH) &&
+          checkedPasswordHash !== null;
+      });
+      if (ran === null) {
+        this.#throttle.cancel(admission.attempt, Date.now());
+        return { kind: "busy" };
+      }
+    } catch (error) {
+      this.#throttle.finish(admission.attempt, false, Date.now());
+      throw new Error(`Cannot check the password of user "${user}"`, { cause: error });
+    }
+    this.#throttle.finish(admission.attempt, matched, Date.now());
+    if (!matched || checkedPasswordHash === null) return { kind: "wrong", checkedPasswordHash };
+    return { kind: "ok", checkedPasswordHash };
   }
 }

@@ -26,7 +26,14 @@ import { canonicalHeartbeat, DatagramGuard } from "../../shared/net/datagram_gua
 import { decodeMessage, DIRECTIONS, ProtocolError } from "../../shared/protocol/codec.ts";
 import { FrameTooLargeError } from "../../shared/protocol/frame.ts";
 import type { ClientToOrchestrator, Hello } from "../../shared/protocol/messages.ts";
-import { type ConnId, type NodeEffects, type NodeInput, OrchestratorNode } from "../core/mod.ts";
+import {
+  type ConnId,
+  type CurrentPasswordCheck,
+  type NodeEffects,
+  type NodeInput,
+  OrchestratorNode,
+  type PasswordWork,
+} from "../core/mod.ts";
 import { RaftLog } from "../raft/mod.ts";
 import { type LogStorage, openFileLogStorage, type RecoveredLog } from "../storage/mod.ts";
 import {
@@ -38,6 +45,7 @@ import {
   TaskStateMachine,
 } from "../tasks/mod.ts";
 import { GroupCommit } from "./group_commit.ts";
+import { HashGate } from "./hash_gate.ts";
 import { LoginChecker } from "./login_checker.ts";
 import { PEER_MAX_FRAME_BYTES, PeerLinks } from "./peer_links.ts";
 import { rejoinRefusal } from "./rejoin_check.ts";
@@ -93,6 +101,8 @@ export class OrchestratorServer {
   readonly #perSource = new Map<string, number>();
   #watchdog: ReturnType<typeof setInterval> | undefined;
   readonly #loginChecker: LoginChecker;
+  /** Bounds scrypt work: logins, current-password checks and new password hashes share it. */
+  readonly #hashGate = new HashGate();
   #nextConnId = 1;
   #node!: OrchestratorNode;
   #storage!: LogStorage;
@@ -118,7 +128,10 @@ export class OrchestratorServer {
     this.#datagramGuard = new DatagramGuard(options.clusterKeys ?? null, {
       maxSkewMs: DATAGRAM_MAX_SKEW_MS,
     });
-    this.#loginChecker = new LoginChecker(() => this.#node.sm.users, options.config.tokenTtlMs);
+    this.#loginChecker = new LoginChecker(() => this.#node.sm.users, {
+      tokenTtlMs: options.config.tokenTtlMs,
+      gate: this.#hashGate,
+    });
   }
 
   /** The node, for tests and status views. */
@@ -380,12 +393,12 @@ export class OrchestratorServer {
     if (hello.role === "peer") {
       const peer = this.#peerIdentity(connId, hello);
       if (peer === null) return null;
-      // Batches of entries and snapshot chunks are larger than client frames.
-      conn.setMaxFrameBytes(PEER_MAX_FRAME_BYTES);
       becomes = { kind: "peer", nodeId: peer };
     }
     const keys = this.#options.clusterKeys ?? null;
     if (keys === null) {
+      // Without a secret there is nothing to prove: a peer is whoever says so.
+      if (becomes.kind === "peer") conn.setMaxFrameBytes(PEER_MAX_FRAME_BYTES);
       this.#step({ type: "hello", conn: connId, hello, nowMs });
       return becomes;
     }
@@ -438,6 +451,10 @@ export class OrchestratorServer {
       return null;
     }
     this.#logger.debug(`Connection ${connId} from ${conn.remoteAddress} proved the cluster secret`);
+    // Batches of entries and snapshot chunks are larger than client frames. Only now: a hello
+    // claiming to be a peer proves nothing, and must not let a stranger send 64 MiB frames
+    // (issue 13, hole 2).
+    if (role.becomes.kind === "peer") conn.setMaxFrameBytes(PEER_MAX_FRAME_BYTES);
     return role.becomes;
   }
 
@@ -499,8 +516,6 @@ export class OrchestratorServer {
           this.#step({ type: "protocolError", conn: connId, error: decoded.error, nowMs });
         } else if (decoded.message.type === "login") {
           void this.#login(connId, decoded.message);
-        } else if (decoded.message.type === "userAdd" || decoded.message.type === "userPasswd") {
-          void this.#withPasswordHash(connId, decoded.message);
         } else {
           this.#step({
             type: "clientRequest",
@@ -521,6 +536,10 @@ export class OrchestratorServer {
       ? await this.#loginChecker.check(request.user, request.password, source)
       : { kind: "wrong" as const };
     if (this.#stopped) return;
+    if (outcome.kind === "busy") {
+      this.#refuseBusy(connId, request.id);
+      return;
+    }
     this.#step({
       type: "loginChecked",
       conn: connId,
@@ -538,21 +557,54 @@ export class OrchestratorServer {
     });
   }
 
-  /** Hashes a new password (scrypt is slow: it runs here, not in the core), then hands the request on. */
-  async #withPasswordHash(
-    connId: ConnId,
-    request: Extract<ClientToOrchestrator, { type: "userAdd" | "userPasswd" }>,
-  ): Promise<void> {
-    const passwordHash = await hashPassword(request.password);
+  /**
+   * The scrypt work the node asked for, for a request it has already authenticated, routed and
+   * authorized: the current password checked (throttled like a login), then the new one hashed
+   * (only if the current one was right), both through the hash gate; then the request again.
+   */
+  async #doPasswordWork(work: PasswordWork): Promise<void> {
+    const { conn, request, tokenHash } = work;
+    let currentPasswordCheck: CurrentPasswordCheck | undefined;
+    if (work.verifyCurrentOf !== null) {
+      const source = this.#conns.get(conn)?.remoteHost ?? "unknown";
+      const verdict = await this.#loginChecker.verify(
+        work.verifyCurrentOf,
+        request.type === "userPasswd" ? request.currentPassword ?? "" : "",
+        source,
+      );
+      if (verdict.kind === "busy") return this.#refuseBusy(conn, request.id);
+      currentPasswordCheck = verdict.kind === "throttled"
+        ? { verdict: "throttled", retryAfterMs: verdict.retryAfterMs }
+        : verdict.kind === "ok"
+        ? { verdict: "ok", checkedPasswordHash: verdict.checkedPasswordHash }
+        : { verdict: "wrong", checkedPasswordHash: verdict.checkedPasswordHash };
+    }
+    let passwordHash: string | undefined;
+    if (currentPasswordCheck === undefined || currentPasswordCheck.verdict === "ok") {
+      const hashed = await this.#hashGate.run(() => hashPassword(request.password));
+      if (hashed === null) return this.#refuseBusy(conn, request.id);
+      passwordHash = hashed.value;
+    }
     if (this.#stopped) return;
     this.#step({
       type: "clientRequest",
-      conn: connId,
+      conn,
       request,
-      tokenHash: hashToken(request.token),
-      passwordHash,
+      tokenHash,
+      ...(passwordHash === undefined ? {} : { passwordHash }),
+      ...(currentPasswordCheck === undefined ? {} : { currentPasswordCheck }),
       nowMs: Date.now(),
     });
+  }
+
+  /** Refuses a request unchecked: the hash gate's queue is full (a flood of password checks). */
+  #refuseBusy(conn: ConnId, requestId: number): void {
+    const error = new ProtocolError(
+      "rate_limited",
+      "Too many password checks in progress on this orchestrator; retry in a moment",
+      requestId,
+    );
+    this.#step({ type: "protocolError", conn, error, nowMs: Date.now() });
   }
 
   async #datagramLoop(udp: Deno.DatagramConn): Promise<void> {
@@ -645,6 +697,9 @@ export class OrchestratorServer {
       this.#conns.get(conn)?.send(message);
     }
     for (const conn of effects.close) void this.#conns.get(conn)?.closeAfterFlush();
+    for (const work of effects.passwordWork) {
+      void this.#doPasswordWork(work).catch((error) => this.#die(error));
+    }
   }
 
   /** The leader tells the multicast group where it is: at once in a new term, then periodically. */

@@ -48,16 +48,19 @@ export class SimLoginChecker {
     done: (verdict: LoginVerdict) => void,
   ): void {
     const world = this.#world;
-    const keys = [`user:${attempt.user}`, `addr:${attempt.source}`];
-    const waitMs = this.#throttle.waitMs(keys, world.clockMs(this.#nodeId));
-    if (waitMs > 0) return done({ session: null, retryAfterMs: waitMs });
+    const admission = this.#throttle.begin(
+      attempt.user,
+      attempt.source,
+      world.clockMs(this.#nodeId),
+    );
+    if (admission.kind === "throttled") {
+      return done({ session: null, retryAfterMs: admission.retryAfterMs });
+    }
     world.schedule(world.rng.int(1, 30), this.#nodeId, () => {
       const checkedPasswordHash = attempt.account?.passwordHash ?? null;
-      if (checkedPasswordHash !== simPasswordHash(attempt.password)) {
-        this.#throttle.recordFailure(keys, world.clockMs(this.#nodeId));
-        return done({ session: null, checkedPasswordHash });
-      }
-      this.#throttle.recordSuccess(keys);
+      const matched = checkedPasswordHash === simPasswordHash(attempt.password);
+      this.#throttle.finish(admission.attempt, matched, world.clockMs(this.#nodeId));
+      if (!matched) return done({ session: null, checkedPasswordHash });
       const token = world.newToken(this.#nodeId);
       const tokenHash = hashToken(token);
       historyOf(world).passwordOfSession.set(tokenHash, attempt.password);
