@@ -44,6 +44,7 @@ import {
 } from "./account_requests.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 import { ReadBarriers } from "./read_barriers.ts";
+import { JumpBudget } from "./jump_budget.ts";
 
 export interface NodeOptions {
   nodeId: string;
@@ -173,6 +174,7 @@ export class OrchestratorNode {
   /** Index of this leader's first entry in its term; its state is complete once that is applied. */
   #termStartIndex: number | null = null;
   readonly #submitLimiter: RateLimiter;
+  readonly #jumpBudget = new JumpBudget();
   /** Submissions this leader admitted that are not applied yet, by user (for the quotas). */
   readonly #inFlightSubmits = new Map<string, number>();
   /** Datagrams the shell dropped, by reason (reported by `cluster`). */
@@ -551,9 +553,16 @@ export class OrchestratorNode {
     return this.options.peers?.find((p) => p.id === leader)?.address ?? leader;
   }
 
-  /** Lamport receive rule for untrusted senders: the jump forward is bounded (LAMPORT_CLIENT_JUMP_MAX). */
+  /**
+   * Lamport receive rule for untrusted senders: the jump forward is bounded per message
+   * (LAMPORT_CLIENT_JUMP_MAX) and in total over time (JumpBudget), so no flood of frames can
+   * exhaust the clock. Nothing they send becomes a stamp in the log, so clipping is safe.
+   */
   #receiveFromClient(lamport: number): void {
-    this.#clock.receive(Math.min(lamport, this.#clock.value + LAMPORT_CLIENT_JUMP_MAX));
+    const ahead = Math.min(lamport, this.#clock.value + LAMPORT_CLIENT_JUMP_MAX) -
+      this.#clock.value;
+    const granted = ahead > 0 ? this.#jumpBudget.take(ahead, this.#nowMs) : 0;
+    this.#clock.receive(this.#clock.value + granted);
   }
 
   #propose(command: Command): number | null {

@@ -1636,3 +1636,23 @@ Deno.test("OrchestratorNode refuses submissions beyond a user's quota of retaine
   const { effects } = d.request(ALICE, alice, { type: "submit", idempotencyKey: "x", task: SLEEP });
   assert.match(errorTo(effects, ALICE).message, /maxRetainedTasksPerUser/);
 });
+
+Deno.test("OrchestratorNode lets a flood of far-ahead frames move its clock only within a budget", () => {
+  const d = new Driver();
+  const start = d.node.lamport;
+  // 1,000 unauthenticated hellos in one second, each stamped at the largest Lamport time.
+  for (let i = 0; i < 1000; i++) {
+    d.step({
+      type: "hello",
+      conn: 100 + i,
+      hello: { v: 1, lamport: LAMPORT_MAX, type: "hello", role: "client" },
+      nowMs: d.nowMs,
+    });
+  }
+  const advanced = d.node.lamport - start;
+  // Without the budget: 1,000 × 2^20. With it: the burst (2^21), plus one tick per frame.
+  assert.ok(advanced <= 2 ** 21 + 2 * 1000, `advanced ${advanced}`);
+  // The node still works: a login and a submission are stamped and applied.
+  const alice = d.login(ALICE, "alice");
+  d.submit(ALICE, alice);
+});
