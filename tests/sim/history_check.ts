@@ -128,6 +128,16 @@ function projected<I, O>(
 }
 
 /** The error code a finished request got, "" for success, null when indeterminate. */
+/**
+ * True when the request may or may not have taken effect: no answer, or a refusal after retries
+ * (an earlier attempt may have been applied even though its reply was lost, e.g. a submission
+ * acknowledged just before a partition, then retried until the session was revoked).
+ */
+function isIndeterminate(op: RecordedOp): boolean {
+  const r = op.result;
+  return r === null || (!r.ok && (r.code === null || r.isRetry === true));
+}
+
 function codeOf(op: RecordedOp): string | null {
   const r = op.result;
   if (r === null) return null;
@@ -184,7 +194,7 @@ function projectTasks(ops: readonly RecordedOp[]): Map<string, TaskPartition> {
     switch (op.body.type) {
       case "submit": {
         const taskId = taskOfKey.get(ownerKey(op, op.body.idempotencyKey as string));
-        if (code === null) add(taskId, op, { kind: "submit" }, null);
+        if (isIndeterminate(op)) add(taskId, op, { kind: "submit" }, null);
         if (reply?.type === "submitOk") {
           add(taskId, op, { kind: "submit" }, { duplicate: reply.duplicate });
         }
@@ -194,7 +204,7 @@ function projectTasks(ops: readonly RecordedOp[]): Map<string, TaskPartition> {
         const items = op.body.tasks as Array<{ idempotencyKey: string }>;
         items.forEach((item, i) => {
           const taskId = taskOfKey.get(ownerKey(op, item.idempotencyKey));
-          if (code === null) add(taskId, op, { kind: "submit" }, null);
+          if (isIndeterminate(op)) add(taskId, op, { kind: "submit" }, null);
           if (reply?.type === "submitBatchOk") {
             add(taskId, op, { kind: "submit" }, { duplicate: reply.results[i].duplicate });
           }
