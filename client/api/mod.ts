@@ -2,5 +2,5 @@
  * The Mutirão client library.
  * @module
  */
-export { MutiraoClient, UnreachableError } from "./mutirao_client.ts";
+export { MutiraoClient, UnreachableError, WrongClusterError } from "./mutirao_client.ts";
 export type { ClientOptions, ReplyTo } from "./mutirao_client.ts";

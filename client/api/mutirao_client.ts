@@ -25,6 +25,26 @@ export class UnreachableError extends Error {
   override name = "UnreachableError";
 }
 
+/**
+ * An orchestrator's welcome named another cluster than the one the client is bound to; nothing
+ * was sent on that connection after the hello. Not retried: the address list is wrong.
+ */
+export class WrongClusterError extends Error {
+  override name = "WrongClusterError";
+  /** The cluster the client is bound to, and the one the orchestrator named. */
+  readonly expected: string;
+  readonly actual: string;
+
+  constructor(address: string, expected: string, actual: string) {
+    super(
+      `${address} belongs to cluster "${actual}", not "${expected}": refusing to send it ` +
+        `requests or credentials`,
+    );
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
 export interface ClientOptions {
   orchestrators: readonly OrchestratorAddress[];
   /** Total time a request may take, retries included (default 10 s). */
@@ -35,6 +55,12 @@ export interface ClientOptions {
   clock?: LamportClock;
   /** TLS: the CA to verify orchestrators with; null or absent for plain TCP. */
   tls?: TlsClientOptions | null;
+  /**
+   * The cluster to talk to: a connection whose welcome names another cluster id is closed before
+   * any request (and so any token or password) is sent on it, with WrongClusterError. Absent: the
+   * first welcome's cluster id is adopted and every later connection must match it.
+   */
+  clusterId?: string;
 }
 
 type Request = Unstamped<ClientToOrchestrator> extends infer R
@@ -87,6 +113,7 @@ export class MutiraoClient {
   readonly #maxFrameBytes: number;
   readonly clock: LamportClock;
   readonly #tls: TlsClientOptions | null;
+  #clusterId: string | null;
   #preferred = 0;
   #connection: Connection | null = null;
   #nextId = 1;
@@ -100,6 +127,12 @@ export class MutiraoClient {
     this.#maxFrameBytes = options.maxFrameBytes ?? MAX_REPLY_FRAME_BYTES;
     this.clock = options.clock ?? new LamportClock();
     this.#tls = options.tls ?? null;
+    this.#clusterId = options.clusterId ?? null;
+  }
+
+  /** The cluster id the client is bound to: given, or adopted from the first welcome. */
+  get clusterId(): string | null {
+    return this.#clusterId;
   }
 
   /** The orchestrator currently connected to, as "host:port", if any. */
@@ -111,6 +144,7 @@ export class MutiraoClient {
    * Sends a request and returns its reply.
    * @throws {RemoteError} for an error reply that retrying cannot fix.
    * @throws {UnreachableError} when no orchestrator answered within the time budget.
+   * @throws {WrongClusterError} when an orchestrator's welcome names another cluster.
    */
   async request<R extends Request>(request: R): Promise<ReplyTo<R["type"]>> {
     const deadline = Date.now() + this.#timeoutMs;
@@ -127,6 +161,7 @@ export class MutiraoClient {
         return reply as ReplyTo<R["type"]>;
       } catch (error) {
         if (error instanceof RemoteError && !RETRYABLE.has(error.code)) throw error;
+        if (error instanceof WrongClusterError) throw error;
         lastProblem = (error as Error).message;
         if (error instanceof RemoteError) lastRemoteProblem = error.message;
         else if (!(error instanceof TimeoutError)) lastDefiniteProblem = lastProblem;
@@ -223,6 +258,12 @@ export class MutiraoClient {
         if (message.type === "keepalive") {
           continue; // its arrival is the message
         } else if (message.type === "welcome") {
+          // Requests are sent only once the welcome resolves: a wrong cluster never sees one.
+          this.#clusterId ??= message.clusterId;
+          if (message.clusterId !== this.#clusterId) {
+            failure = new WrongClusterError(address, this.#clusterId, message.clusterId);
+            break;
+          }
           welcomed = true;
           welcome.resolve();
         } else if (message.type === "error" && message.re === null) {

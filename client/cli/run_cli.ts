@@ -23,8 +23,8 @@ import {
 } from "../../shared/protocol/messages.ts";
 import { mutiraoHome } from "../../shared/paths.ts";
 import { discoverLeader, parseMulticastAddress } from "../../shared/net/multicast.ts";
-import { MutiraoClient, UnreachableError } from "../api/mod.ts";
-import { loadTlsClientOptions } from "../../shared/net/connect.ts";
+import { MutiraoClient, UnreachableError, WrongClusterError } from "../api/mod.ts";
+import { loadTlsClientOptions, type TlsClientOptions } from "../../shared/net/connect.ts";
 import { CliError, notLoggedIn } from "./cli_error.ts";
 import {
   type ClusterRow,
@@ -37,7 +37,13 @@ import {
   formatWorkers,
   unreachableRow,
 } from "./format.ts";
-import { readPassword } from "./read_password.ts";
+import { PasswordReader } from "./read_password.ts";
+import {
+  MULTICAST_REFUSAL,
+  MULTICAST_WARNING,
+  multicastCredentialPolicy,
+} from "./discovery_policy.ts";
+import { boundClusterId, caFingerprint } from "./session_binding.ts";
 import { parseBatchFile } from "./batch_file.ts";
 import {
   type ClientState,
@@ -50,8 +56,10 @@ export const USAGE = `Usage: mutirao COMMAND [options]
        (from the repository: deno task client COMMAND [options])
 
 Commands:
-  login USER [PASSWORD]         log in; without PASSWORD it is read from the
-                                terminal (hidden) or the first line of stdin
+  login USER                    log in; the password is read from the terminal
+                                (hidden) or the first line of stdin. (login USER
+                                PASSWORD still works but warns: other local users
+                                see arguments in \`ps\`, and shells keep them in history)
   logout                        end the session
   submit "DESCRIPTION" -d SECS  submit the seed's simulated task (runs SECS seconds)
   submit --exec [--exec-timeout SECS] -- PROGRAM [ARGS...]
@@ -67,8 +75,10 @@ Commands:
                                 followers = backups), term, commit/applied index, lag
   user add NAME [--role admin|user]     (admin) create an account; the password
                                         is read from the terminal or stdin
-  user passwd [NAME]            change your password (admins: anyone's); revokes
-                                that user's sessions
+  user passwd [NAME]            change your password: asks for the current one, then
+                                the new one (stdin: current on line 1, new on line 2);
+                                admins resetting another user's give only the new one;
+                                revokes that user's sessions
   user remove NAME | user list  (admin) remove or list accounts
   token list | token revoke ID  (admin) list live sessions, or revoke one
   list --all                    (admin) every user's tasks
@@ -87,7 +97,11 @@ Global options:
                                 used at login, or ${DEFAULT_CONFIG_PATH})
   --orchestrators LIST          HOST:PORT[,HOST:PORT...] instead of a cluster file
   --multicast GROUP:PORT        find the leader by its multicast announcements
-                                (or $MUTIRAO_MULTICAST); no cluster file needed
+                                (or $MUTIRAO_MULTICAST); no cluster file needed, but
+                                credentials go only to a TLS-verified orchestrator
+  --insecure-multicast          with --multicast and no TLS: send credentials anyway to
+                                the announced orchestrator (a forged announcement would
+                                receive them)
   --tls-ca FILE                 CA certificate of a TLS cluster (or $MUTIRAO_TLS_CA; default:
                                 the cluster file's tls.caFile)
   --timeout SECS                give up reaching the cluster after SECS (default 10)
@@ -95,9 +109,12 @@ Global options:
   --debug                       show stack traces
   -h, --help                    show this help
 
-The session token is kept in $MUTIRAO_HOME/session.json (default ~/.mutirao, mode 0600).
+The session token is kept in $MUTIRAO_HOME/session.json (default ~/.mutirao, mode 0600; the
+directory must be the user's and not writable by others). It is sent only to the cluster that
+issued it: an orchestrator whose welcome names another cluster id, or (TLS) that is verified with
+another CA than at login, never receives it.
 Exit codes: 0 ok, 1 internal error, 2 invalid arguments, 3 bad credentials,
-4 not logged in or session expired, 5 unknown task, 6 cluster unreachable,
+4 not logged in, session expired or issued by another cluster, 5 unknown task, 6 cluster unreachable,
 7 request refused (e.g. cancelling a finished task).
 `;
 
@@ -106,6 +123,7 @@ const FLAGS = {
   config: { type: "string" },
   orchestrators: { type: "string" },
   multicast: { type: "string" },
+  "insecure-multicast": { type: "boolean", default: false },
   "tls-ca": { type: "string" },
   timeout: { type: "string" },
   "wait-timeout": { type: "string" },
@@ -203,23 +221,39 @@ function runCommand(command: string, context: Context): Promise<Output> {
 
 // ---- commands ----
 
+const PASSWORD_ARGUMENT_WARNING =
+  "warning: a password given as an argument is visible to every local user (ps) and kept in " +
+  "shell history; leave it out to be prompted, or pipe it on stdin";
+
 async function login(context: Context): Promise<Output> {
-  expectPositionals(context, 1, 2, "login USER [PASSWORD]");
+  expectPositionals(context, 1, 2, "login USER");
   const [user, given] = context.positionals;
-  const password = given ?? await readPassword({ fromStdin: context.values["password-stdin"] });
+  if (given !== undefined) {
+    // Kept for existing scripts, but every local user can read it in `ps` (and `deno task`
+    // echoes its command line), so say so each time.
+    console.error(`mutirao: ${PASSWORD_ARGUMENT_WARNING}`);
+  }
+  const password = given ??
+    await new PasswordReader({ fromStdin: context.values["password-stdin"] }).read(
+      "Password: ",
+      "Cannot log in: no password given (type it at the prompt, or pipe it on stdin)",
+    );
   if (password === "") throw new UsageError("Cannot log in: the password is empty");
-  const orchestrators = await resolveOrchestrators(context, { useSession: false });
-  const reply = await withClient(
-    context,
-    orchestrators,
-    (c) => c.request({ type: "login", user, password }),
-  );
+  const target = await resolveTarget(context, { useSession: false });
+  const { reply, clusterId } = await withClient(context, target, async (c) => {
+    const reply = await c.request({ type: "login", user, password });
+    return { reply, clusterId: c.clusterId };
+  });
+  // A reply implies a welcome, and the client adopted the cluster id of the first one.
+  if (clusterId === null) throw new Error("Logged in without a welcome naming the cluster");
   context.state.session = {
     user: reply.user,
     token: reply.token,
     expiresAtMs: reply.expiresAtMs,
-    orchestrators,
-    tlsCaFile: await resolveTlsCaFile(context),
+    orchestrators: target.orchestrators,
+    tlsCaFile: target.tlsCaFile,
+    clusterId,
+    caFingerprint: target.caFingerprint,
   };
   const expiresAt = new Date(reply.expiresAtMs).toISOString();
   return {
@@ -443,7 +477,7 @@ async function userCommand(context: Context): Promise<Output> {
       if (role !== "admin" && role !== "user") {
         throw new UsageError(`Invalid --role: expected admin or user, got "${role}"`);
       }
-      const password = await readNewPassword(context);
+      const password = await readNewPassword(passwordReader(context));
       const reply = await request({
         type: "userAdd",
         token: session().token,
@@ -456,12 +490,25 @@ async function userCommand(context: Context): Promise<Output> {
     case "passwd": {
       expectPositionals(context, 1, 2, "user passwd [NAME]");
       const target = name ?? session().user;
-      const password = await readNewPassword(context);
+      // One's own password needs the current one too: a stolen token alone must not be enough to
+      // lock the owner out. An admin resetting someone else's gives only the new one.
+      const own = target === session().user;
+      const reader = passwordReader(context);
+      const currentPassword = own
+        ? await reader.read(
+          "Current password: ",
+          "Cannot change your password: give the current password first (on stdin: the " +
+            "current password on the first line, the new one on the second)",
+        )
+        : undefined;
+      if (currentPassword === "") throw new UsageError("The current password is empty");
+      const password = await readNewPassword(reader, own);
       const reply = await request({
         type: "userPasswd",
         token: session().token,
         name: target,
         password,
+        ...(currentPassword === undefined ? {} : { currentPassword }),
       });
       if (target === session().user) context.state.session = null; // our own session was revoked
       return doneOutput(reply.message);
@@ -506,10 +553,25 @@ async function tokenCommand(context: Context): Promise<Output> {
   }
 }
 
-/** A new password: from the terminal (asked twice) or the first line of stdin; never from argv. */
-async function readNewPassword(context: Context): Promise<string> {
-  const password = await readPassword({ fromStdin: context.values["password-stdin"] });
+function passwordReader(context: Context): PasswordReader {
+  return new PasswordReader({ fromStdin: context.values["password-stdin"] });
+}
+
+/**
+ * A new password, never from argv: typed twice at a hidden prompt, or the next line of stdin
+ * (the second line when the current password came first).
+ */
+async function readNewPassword(reader: PasswordReader, afterCurrent = false): Promise<string> {
+  const missing = afterCurrent
+    ? "Cannot change your password: no new password on the second line of stdin (the first " +
+      "line is the current password)"
+    : "Cannot set the password: none given (type it at the prompt, or pipe it on stdin)";
+  const password = await reader.read("New password: ", missing);
   if (password.length < 8) throw new UsageError("The password must have at least 8 characters");
+  if (reader.isInteractive) {
+    const again = await reader.read("Retype new password: ", missing);
+    if (again !== password) throw new UsageError("The two new passwords differ; nothing changed");
+  }
   return password;
 }
 
@@ -521,19 +583,19 @@ function doneOutput(message: string): Output {
 async function cluster(context: Context): Promise<Output> {
   expectPositionals(context, 0, 0, "cluster");
   const session = requireSession(context);
-  const caFile = await resolveTlsCaFile(context);
-  const tls = caFile === null ? null : await loadTlsClientOptions(caFile);
-  const orchestrators = await resolveOrchestrators(context, { useSession: true });
+  const target = await resolveTarget(context, { useSession: true });
+  const clusterId = boundClusterId(session, target.caFingerprint);
   const timeoutS = context.values.timeout === undefined
     ? 2
     : parseSeconds("timeout", context.values.timeout);
-  const rows: ClusterRow[] = await Promise.all(orchestrators.map(async (o) => {
+  const rows: ClusterRow[] = await Promise.all(target.orchestrators.map(async (o) => {
     const address = addressOf(o);
     const client = new MutiraoClient({
       orchestrators: [o],
       timeoutMs: timeoutS * 1000,
       clock: context.clock,
-      tls,
+      tls: target.tls,
+      clusterId,
     });
     try {
       const { node } = await client.request({ type: "nodeStatus", token: session.token });
@@ -542,8 +604,9 @@ async function cluster(context: Context): Promise<Output> {
       if (error instanceof RemoteError && error.code === "unauthenticated") {
         throw notLoggedIn(error.message.replace(/; log in again$/, ""));
       }
-      // An orchestrator that answered (e.g. "forbidden") is not unreachable: report its answer.
-      if (error instanceof RemoteError) throw error;
+      // An orchestrator that answered (e.g. "forbidden") is not unreachable: report its answer;
+      // one of another cluster means the address list is wrong, which must not pass unnoticed.
+      if (error instanceof RemoteError || error instanceof WrongClusterError) throw error;
       return unreachableRow(o.id, address, (error as Error).message);
     } finally {
       client.close();
@@ -596,13 +659,19 @@ function requireSession(context: Context): Session {
   return session;
 }
 
+/**
+ * Runs `use` with a client bound to the session's cluster: its token goes only to orchestrators
+ * verified with the CA of the login (TLS) and whose welcome names the session's cluster id.
+ */
 async function withSessionClient<T>(
   context: Context,
   use: (client: MutiraoClient) => Promise<T>,
 ): Promise<T> {
-  const orchestrators = await resolveOrchestrators(context, { useSession: true });
+  const session = requireSession(context);
+  const target = await resolveTarget(context, { useSession: true });
+  const clusterId = boundClusterId(session, target.caFingerprint);
   try {
-    return await withClient(context, orchestrators, use);
+    return await withClient(context, target, use, clusterId);
   } catch (error) {
     if (error instanceof RemoteError && error.code === "unauthenticated") {
       throw notLoggedIn(error.message.replace(/; log in again$/, ""));
@@ -613,18 +682,19 @@ async function withSessionClient<T>(
 
 async function withClient<T>(
   context: Context,
-  orchestrators: OrchestratorAddress[],
+  target: Target,
   use: (client: MutiraoClient) => Promise<T>,
+  clusterId?: string,
 ): Promise<T> {
   const timeoutS = context.values.timeout === undefined
     ? 10
     : parseSeconds("timeout", context.values.timeout);
-  const caFile = await resolveTlsCaFile(context);
   const client = new MutiraoClient({
-    orchestrators,
+    orchestrators: target.orchestrators,
     timeoutMs: timeoutS * 1000,
     clock: context.clock,
-    tls: caFile === null ? null : await loadTlsClientOptions(caFile),
+    tls: target.tls,
+    ...(clusterId === undefined ? {} : { clusterId }),
   });
   try {
     return await use(client);
@@ -633,10 +703,30 @@ async function withClient<T>(
   }
 }
 
+/** Where the cluster is and how to verify it. */
+interface Target {
+  orchestrators: OrchestratorAddress[];
+  tlsCaFile: string | null;
+  tls: TlsClientOptions | null;
+  /** Of the CA in `tlsCaFile`; null over plain TCP. */
+  caFingerprint: string | null;
+}
+
+async function resolveTarget(
+  context: Context,
+  options: { useSession: boolean },
+): Promise<Target> {
+  const tlsCaFile = await resolveTlsCaFile(context);
+  const tls = tlsCaFile === null ? null : await loadTlsClientOptions(tlsCaFile);
+  const orchestrators = await resolveOrchestrators(context, { ...options, hasTls: tls !== null });
+  const fingerprint = tls === null ? null : caFingerprint(tls.caCerts.join("\n"));
+  return { orchestrators, tlsCaFile, tls, caFingerprint: fingerprint };
+}
+
 /** Where the cluster is: flag, environment, the login's cluster, the home cluster file, the demo. */
 async function resolveOrchestrators(
   context: Context,
-  options: { useSession: boolean },
+  options: { useSession: boolean; hasTls: boolean },
 ): Promise<OrchestratorAddress[]> {
   const list = context.values.orchestrators ?? Deno.env.get("MUTIRAO_ORCHESTRATORS");
   if (list !== undefined) {
@@ -647,7 +737,17 @@ async function resolveOrchestrators(
     }
   }
   const multicast = context.values.multicast ?? Deno.env.get("MUTIRAO_MULTICAST");
-  if (multicast !== undefined) return [await discoverByMulticast(multicast, context)];
+  if (multicast !== undefined) {
+    // Every command sends a credential (a password, or the token), and an announcement is
+    // unauthenticated for clients: only TLS, or the user's explicit consent, makes it usable.
+    const decision = multicastCredentialPolicy({
+      hasTls: options.hasTls,
+      allowInsecure: context.values["insecure-multicast"],
+    });
+    if (decision === "refuse") throw new UsageError(MULTICAST_REFUSAL);
+    if (decision === "warn") console.error(`mutirao: ${MULTICAST_WARNING}`);
+    return [await discoverByMulticast(multicast, context)];
+  }
   const configPath = context.values.config ?? Deno.env.get("MUTIRAO_CONFIG");
   if (configPath !== undefined) return (await loadClusterConfig(configPath)).orchestrators;
   if (options.useSession && context.state.session !== null) {
@@ -723,6 +823,8 @@ function reportError(error: unknown, options: { json: boolean; debug: boolean })
     [code, exitCode] = [error.code, error.exitCode];
   } else if (error instanceof RemoteError) {
     [code, exitCode] = [error.code, exitCodeFor(error.code)];
+  } else if (error instanceof WrongClusterError) {
+    [code, exitCode] = ["wrong_cluster", EXIT_CODES.unauthenticated];
   } else if (error instanceof UnreachableError) {
     [code, exitCode] = ["unreachable", EXIT_CODES.unreachable];
   } else {

@@ -4,48 +4,9 @@
 import assert from "node:assert/strict";
 import { hashPassword } from "../../shared/auth/mod.ts";
 import { ManagedProcess, REPO_ROOT } from "../../scripts/lib/managed_process.ts";
+import { createNamespace, deleteNamespace, netnsUnavailable } from "./netns.ts";
 
 const GROUP = "239.255.77.1:7799";
-
-/** Why namespaces cannot be used here, or null when they can. */
-async function netnsUnavailable(): Promise<string | null> {
-  if (Deno.build.os !== "linux") return "not Linux";
-  if (Deno.uid() !== 0) return "not running as root";
-  try {
-    const out = await new Deno.Command("ip", {
-      args: ["netns", "list"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success ? null : "`ip netns list` failed";
-  } catch {
-    return "the `ip` command is missing"; // NotFound: iproute2 is not installed
-  }
-}
-
-async function run(args: string[]): Promise<string> {
-  const out = await new Deno.Command(args[0], {
-    args: args.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return new TextDecoder().decode(out.stdout);
-}
-
-/** A namespace whose only interface is its own loopback, with multicast routed there. */
-async function createNamespace(name: string): Promise<void> {
-  await run(["ip", "netns", "add", name]);
-  await run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"]);
-  await run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "multicast", "on"]);
-  await run(["ip", "netns", "exec", name, "ip", "route", "add", "224.0.0.0/4", "dev", "lo"]);
-  const links = await run(["ip", "netns", "exec", name, "ip", "-o", "link"]);
-  const names = links.trim().split("\n").map((l) => l.split(":")[1].trim());
-  // Guard: never send multicast where a real interface could carry it.
-  assert.deepEqual(names, ["lo"], `namespace ${name} has interfaces other than lo: ${names}`);
-}
 
 Deno.test("multicast: workers and clients find the leader without a static list, and follow it", async (t) => {
   const reason = await netnsUnavailable();
@@ -78,6 +39,8 @@ Deno.test("multicast: workers and clients find the leader without a static list,
         ...args,
         "--multicast",
         GROUP,
+        // A plain-TCP cluster: the client must be told to trust an unauthenticated announcement.
+        "--insecure-multicast",
         "--json",
       ],
       cwd: REPO_ROOT,
@@ -170,9 +133,7 @@ Deno.test("multicast: workers and clients find the leader without a static list,
     });
   } finally {
     await Promise.all(processes.map((p) => p.stop(3000)));
-    await run(["ip", "netns", "del", ns]).catch((error) =>
-      console.error(`Cannot delete namespace ${ns}: ${error}`)
-    );
+    await deleteNamespace(ns);
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -79,7 +79,10 @@ Deno.test("accounts: user and token management, throttling, isolation, revocatio
         (await cluster.cli(["login", "carol"], { stdin: "carol-password-1\n" })).code,
         0,
       );
-      const r = await cluster.cli(["user", "passwd"], { stdin: "carol-password-2\n" });
+      // One's own change: the current password on the first line, the new one on the second.
+      const r = await cluster.cli(["user", "passwd"], {
+        stdin: "carol-password-1\ncarol-password-2\n",
+      });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(
         (await cluster.cli(["login", "carol"], { stdin: "carol-password-1\n" })).code,
