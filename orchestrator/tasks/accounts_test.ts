@@ -3,7 +3,9 @@
 // leave the cluster without an admin (issue 14, bug 4).
 import assert from "node:assert/strict";
 import type { ApplyResult } from "./commands.ts";
+import { findInvariantViolations } from "./invariants.ts";
 import { restoreSnapshot, takeSnapshot } from "./state_snapshot.ts";
+import { SESSIONS_PER_USER_MAX } from "./task_state_machine.ts";
 import { Harness } from "./_task_fixtures_test.ts";
 
 const HASH_1 = "scrypt$1$1$1$AAAA$1111";
@@ -128,4 +130,20 @@ Deno.test("a session checked against a removed account does not open", () => {
     passwordHash: HASH_1,
   });
   assertRejected(result, "the account changed while its password was checked");
+});
+
+Deno.test("a user holds at most SESSIONS_PER_USER_MAX sessions; a login beyond closes the oldest", () => {
+  const h = configured();
+  const hashOf = (i: number) => i.toString(16).padStart(64, "0");
+  for (let i = 0; i <= SESSIONS_PER_USER_MAX; i++) {
+    assert.equal(h.login(hashOf(i), "bob", h.nowMs + 3_600_000).type, "ok");
+  }
+  h.login("ee".repeat(32), "root", h.nowMs + 3_600_000);
+  assert.equal(h.sm.sessionCountOf("bob"), SESSIONS_PER_USER_MAX);
+  assert.equal(h.sm.sessions.has(hashOf(0)), false, "the oldest session was not closed");
+  assert.equal(h.sm.sessions.has(hashOf(SESSIONS_PER_USER_MAX)), true);
+  assert.equal(h.sm.sessionCountOf("root"), 1, "another user's sessions were touched");
+  assert.deepEqual(findInvariantViolations(h.sm), []);
+  const restored = restoreSnapshot(structuredClone(takeSnapshot(h.sm)));
+  assert.equal(restored.sessionCountOf("bob"), SESSIONS_PER_USER_MAX);
 });

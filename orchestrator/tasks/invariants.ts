@@ -65,6 +65,15 @@ export function findInvariantViolations(sm: TaskStateMachine): string[] {
       );
     }
   }
+  const sessions = new Map<string, number>();
+  for (const { user } of sm.sessions.values()) sessions.set(user, (sessions.get(user) ?? 0) + 1);
+  for (const [user, count] of sessions) {
+    if (sm.sessionCountOf(user) !== count) {
+      problems.push(
+        `user ${user} has ${sm.sessionCountOf(user)} sessions counted, actual ${count}`,
+      );
+    }
+  }
   if (sm.queue.size !== counted.queued) {
     problems.push(`queue holds ${sm.queue.size} tasks but ${counted.queued} are queued`);
   }

@@ -94,6 +94,7 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
     });
   }
   sm.sessions = new Map(snapshot.sessions);
+  sm.recountSessions();
   sm.users = new Map(snapshot.users.map((u) => [u.name, u]));
   sm.configuredAccounts = new Map(snapshot.configuredAccounts ?? []);
   assert(sm.tasks.size === snapshot.tasks.length, "snapshot holds a task id twice");

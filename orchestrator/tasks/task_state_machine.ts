@@ -32,6 +32,12 @@ import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from 
 import { IdempotencyIndex } from "./idempotency_index.ts";
 import { TaskQueue } from "./task_queue.ts";
 
+/**
+ * Live sessions one user may hold; a login beyond it closes that user's oldest session. Bounds
+ * what one account's repeated logins can make every replica keep.
+ */
+export const SESSIONS_PER_USER_MAX = 100;
+
 /** Expired sessions are swept after this many logins, so the session table stays bounded. */
 const SESSION_SWEEP_EVERY = 1024;
 
@@ -67,6 +73,8 @@ export class TaskStateMachine {
   workers = new Map<string, WorkerRecord>();
   sessions = new Map<string, SessionRecord>();
   users = new Map<string, UserRecord>();
+  /** Sessions per user (derived from `sessions`; see SESSIONS_PER_USER_MAX). */
+  readonly #sessionCounts = new Map<string, number>();
   /**
    * Password hashes already applied from the cluster file, by account name: each applies once
    * (see AccountConfigured), whatever happened to the account since.
@@ -150,15 +158,20 @@ export class TaskStateMachine {
         ) {
           return rejected(ACCOUNT_CHANGED);
         }
+        this.#closeSession(command.tokenHash);
         this.sessions.set(command.tokenHash, {
           user: command.user,
           issuedAtMs: command.atMs,
           expiresAtMs: command.expiresAtMs,
         });
+        this.#sessionCounts.set(command.user, this.sessionCountOf(command.user) + 1);
+        if (this.sessionCountOf(command.user) > SESSIONS_PER_USER_MAX) {
+          this.#closeOldestSessionOf(command.user);
+        }
         this.#maybeSweepSessions(command.atMs);
         return OK;
       case "sessionClosed":
-        return this.sessions.delete(command.tokenHash) ? OK : rejected("no such session");
+        return this.#closeSession(command.tokenHash) ? OK : rejected("no such session");
       case "taskSubmitted":
         return this.#submit(command);
       case "taskAssigned":
@@ -495,6 +508,40 @@ export class TaskStateMachine {
     for (const [hash, session] of this.sessions) {
       if (session.user === user) this.sessions.delete(hash);
     }
+    this.#sessionCounts.delete(user);
+  }
+
+  /** Live sessions of `user` (including expired ones not swept yet). */
+  sessionCountOf(user: string): number {
+    return this.#sessionCounts.get(user) ?? 0;
+  }
+
+  /** Recounts sessions per user (after a restore or a sweep: the counts are derived state). */
+  recountSessions(): void {
+    this.#sessionCounts.clear();
+    for (const { user } of this.sessions.values()) {
+      this.#sessionCounts.set(user, this.sessionCountOf(user) + 1);
+    }
+  }
+
+  #closeSession(tokenHash: string): boolean {
+    const session = this.sessions.get(tokenHash);
+    if (session === undefined) return false;
+    this.sessions.delete(tokenHash);
+    const left = this.sessionCountOf(session.user) - 1;
+    if (left > 0) this.#sessionCounts.set(session.user, left);
+    else this.#sessionCounts.delete(session.user);
+    return true;
+  }
+
+  /** Sessions are kept in opening order, so the first one of `user` found is its oldest. */
+  #closeOldestSessionOf(user: string): void {
+    for (const [hash, session] of this.sessions) {
+      if (session.user === user) {
+        this.#closeSession(hash);
+        return;
+      }
+    }
   }
 
   /** The role of a session's user; null when the user no longer exists. */
@@ -509,6 +556,7 @@ export class TaskStateMachine {
     for (const [hash, session] of this.sessions) {
       if (session.expiresAtMs <= nowMs) this.sessions.delete(hash);
     }
+    this.recountSessions();
   }
 }
 

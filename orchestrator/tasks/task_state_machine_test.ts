@@ -718,10 +718,11 @@ Deno.test("apply() of sessionOpened sweeps expired sessions every 1024 logins", 
   const farMs = h.nowMs + 1_000_000_000;
   h.login("short", "alice", h.nowMs + 50);
   h.login("long", "bob", farMs);
-  for (let i = 0; i < 1021; i++) h.login(`live-${i}`, "carol", farMs);
+  // Spread over users: each user holds at most SESSIONS_PER_USER_MAX sessions.
+  for (let i = 0; i < 1021; i++) h.login(`live-${i}`, `carol-${i % 20}`, farMs);
   assert.equal(h.sm.loginsSinceSweep, 1023);
   assert.equal(h.sm.sessions.has("short"), true, "expired, but kept until the sweep");
-  h.login("last", "carol", farMs); // the 1024th login
+  h.login("last", "carol-0", farMs); // the 1024th login
   assert.equal(h.sm.loginsSinceSweep, 0);
   assert.equal(h.sm.sessions.has("short"), false, "the expired session is swept");
   assert.equal(h.sm.sessions.has("long"), true);
