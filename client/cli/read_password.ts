@@ -61,10 +61,11 @@ export class PasswordReader {
 
 async function promptHidden(prompt: string): Promise<string> {
   const encoder = new TextEncoder();
-  await Deno.stderr.write(encoder.encode(prompt));
+  // Echo goes off before the prompt shows, so nothing typed after it can appear on the screen.
   Deno.stdin.setRaw(true);
   const bytes: number[] = [];
   try {
+    await Deno.stderr.write(encoder.encode(prompt));
     const buffer = new Uint8Array(1);
     for (;;) {
       const n = await Deno.stdin.read(buffer);
