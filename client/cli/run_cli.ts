@@ -12,6 +12,7 @@ import {
   type OrchestratorAddress,
   parseAddressList,
 } from "../../shared/config/mod.ts";
+import { assert } from "../../shared/assert.ts";
 import { EXIT_CODES, exitCodeFor, RemoteError } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
 import { LIMITS } from "../../shared/limits.ts";
@@ -114,8 +115,8 @@ directory must be the user's and not writable by others). It is sent only to the
 issued it: an orchestrator whose welcome names another cluster id, or (TLS) that is verified with
 another CA than at login, never receives it.
 Exit codes: 0 ok, 1 internal error, 2 invalid arguments, 3 bad credentials,
-4 not logged in, session expired or issued by another cluster, 5 unknown task, 6 cluster unreachable,
-7 request refused (e.g. cancelling a finished task).
+4 not logged in, session expired or issued by another cluster, 5 unknown task,
+6 cluster unreachable, 7 request refused (e.g. cancelling a finished task).
 `;
 
 const FLAGS = {
@@ -245,7 +246,7 @@ async function login(context: Context): Promise<Output> {
     return { reply, clusterId: c.clusterId };
   });
   // A reply implies a welcome, and the client adopted the cluster id of the first one.
-  if (clusterId === null) throw new Error("Logged in without a welcome naming the cluster");
+  assert(clusterId !== null, "logged in without a welcome naming the cluster");
   context.state.session = {
     user: reply.user,
     token: reply.token,
