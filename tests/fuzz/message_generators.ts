@@ -431,6 +431,7 @@ const CLIENT_REQUESTS: Record<string, Builder> = {
     ...withToken(g, "userPasswd"),
     name: g.userName(),
     password: g.str(1, LIMITS.passwordChars),
+    ...(g.rng.chance(0.5) ? { currentPassword: g.str(1, LIMITS.passwordChars) } : {}),
   }),
   userRemove: (g) => ({ ...withToken(g, "userRemove"), name: g.userName() }),
   userList: (g) => withToken(g, "userList"),

@@ -12,7 +12,7 @@
  * @module
  */
 import type { ConnId, NodeEffects, NodeInput, NodeOptions } from "../../orchestrator/core/mod.ts";
-import type { PeerOutbound } from "../../orchestrator/core/node_io.ts";
+import type { PasswordWork, PeerOutbound } from "../../orchestrator/core/node_io.ts";
 import { OrchestratorNode } from "../../orchestrator/core/mod.ts";
 import { RaftLog } from "../../orchestrator/raft/mod.ts";
 import {
@@ -94,6 +94,8 @@ export class NodeHarness {
   #restarts = 0;
   /** Messages the node sent to other orchestrators, oldest first (the last few hundred). */
   readonly peerOutbox: PeerOutbound[] = [];
+  /** scrypt work the node asked for and the scenario has not carried out yet. */
+  readonly passwordWork: PasswordWork[] = [];
 
   constructor(options: NodeHarnessOptions = {}) {
     this.options = options;
@@ -220,6 +222,7 @@ export class NodeHarness {
     const before = comparableState(this.node.sm);
     this.#restarts += 1;
     this.ledger.clear();
+    this.passwordWork.length = 0; // its connections died with the node
     // The clock is not persisted: a restarted node starts from the highest Lamport time in its
     // state, which may be below what it sent before (no one can tell: those connections died).
     this.#lastSentLamport = 0;
@@ -240,6 +243,8 @@ export class NodeHarness {
   #recordRequest(input: NodeInput): void {
     switch (input.type) {
       case "clientRequest":
+        // A request stepped again with the scrypt work it asked for is the same request.
+        if (input.passwordHash !== undefined || input.currentPasswordCheck !== undefined) return;
         this.ledger.request({
           conn: input.conn,
           id: input.request.id,
@@ -275,6 +280,8 @@ export class NodeHarness {
 
   #collect(effects: NodeEffects, cause: string): void {
     for (const { conn, message } of effects.send) this.#checkSent(conn, message, cause);
+    // The shell's scrypt work: the scenario carries it out (it knows the passwords).
+    this.passwordWork.push(...effects.passwordWork);
     for (const outbound of [...effects.peerSend, ...effects.peerSendAfterPersist]) {
       this.#checkPeerMessage(outbound.message, cause);
       this.peerOutbox.push(outbound);

@@ -6,7 +6,7 @@
  * protocolError, connectionClosed, tick — plus restarts from disk.
  * @module
  */
-import type { ConnId, NodeInput } from "../../orchestrator/core/mod.ts";
+import type { ConnId, CurrentPasswordCheck, NodeInput } from "../../orchestrator/core/mod.ts";
 import { hashToken } from "../../shared/auth/mod.ts";
 import {
   DEFAULT_MAX_FRAME_BYTES,
@@ -158,6 +158,10 @@ export class NodeScenario {
 
   #settle(): void {
     this.harness.persistAll();
+    while (this.harness.passwordWork.length > 0) {
+      this.#doPasswordWork();
+      this.harness.persistAll();
+    }
     if (this.#raft === null) this.harness.checkQuiescent();
   }
 
@@ -330,17 +334,13 @@ export class NodeScenario {
       this.#feed(this.#checkLogin(conn, request), `client ${conn}: ${description}`);
       return `${description} (login ${request.user})`;
     }
-    if (request.type === "userAdd" || request.type === "userPasswd") {
-      this.#passwords.set(request.name, request.password);
-    }
+    // Like the shell: password requests go in unhashed; the node asks for scrypt (passwordWork)
+    // only once they are authorized, and #feed carries that out.
     this.#feed({
       type: "clientRequest",
       conn,
       request,
       tokenHash: hashToken(request.token),
-      ...(request.type === "userAdd" || request.type === "userPasswd"
-        ? { passwordHash: `scrypt$fuzz$${request.name}` }
-        : {}),
       nowMs,
     }, `client ${conn}: ${description}`);
     return description;
@@ -607,6 +607,38 @@ export class NodeScenario {
     for (const { message } of effects.send) {
       this.#peerLamport = Math.max(this.#peerLamport, message.lamport);
     }
+    this.#doPasswordWork();
+  }
+
+  /**
+   * Carries out the scrypt work the node asked for, as the shell would, without scrypt: the
+   * scenario knows the passwords.
+   */
+  #doPasswordWork(): void {
+    const work = this.harness.passwordWork.shift();
+    if (work === undefined) return;
+    const { request } = work;
+    let currentPasswordCheck: CurrentPasswordCheck | undefined;
+    if (work.verifyCurrentOf !== null) {
+      const hash = this.harness.node.sm.users.get(work.verifyCurrentOf)?.passwordHash ?? null;
+      const current = request.type === "userPasswd" ? request.currentPassword : undefined;
+      currentPasswordCheck = this.rng.chance(0.03)
+        ? { verdict: "throttled", retryAfterMs: this.rng.int(1, 60_000) }
+        : hash !== null && current === this.#passwords.get(work.verifyCurrentOf)
+        ? { verdict: "ok", checkedPasswordHash: hash }
+        : { verdict: "wrong", checkedPasswordHash: hash };
+    }
+    const hashed = currentPasswordCheck === undefined || currentPasswordCheck.verdict === "ok";
+    if (hashed) this.#passwords.set(request.name, request.password);
+    this.#feed({
+      type: "clientRequest",
+      conn: work.conn,
+      request,
+      tokenHash: work.tokenHash,
+      ...(hashed ? { passwordHash: `scrypt$fuzz$${request.name}` } : {}),
+      ...(currentPasswordCheck === undefined ? {} : { currentPasswordCheck }),
+      nowMs: this.harness.nowMs,
+    }, `password work for ${request.type} ${request.name}`);
   }
 
   /** Encodes a message, mutated with the scenario's mutation rate. */

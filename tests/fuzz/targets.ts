@@ -7,12 +7,14 @@ import { codecTarget } from "./codec_target.ts";
 import { configTarget } from "./config_target.ts";
 import { frameTarget } from "./frame_target.ts";
 import type { FuzzTarget } from "./fuzz_runner.ts";
+import { loginTarget } from "./login_target.ts";
 import { nodeTarget } from "./node_target.ts";
 import { raftTarget } from "./raft_target.ts";
 
 /** Every target, and the share of a run's iterations it gets (the shares sum to 1). */
 export const FUZZ_TARGETS: ReadonlyArray<{ target: FuzzTarget; share: number }> = [
-  { target: codecTarget, share: 0.3 },
+  { target: codecTarget, share: 0.25 },
+  { target: loginTarget, share: 0.05 },
   { target: frameTarget, share: 0.15 },
   { target: nodeTarget, share: 0.25 },
   { target: raftTarget, share: 0.15 },
