@@ -11,7 +11,7 @@
 import { hashPassword } from "../shared/auth/mod.ts";
 import { parseFlags, UsageError } from "../shared/cli_args.ts";
 import { DEFAULT_CONFIG_PATH, parseClusterConfig } from "../shared/config/mod.ts";
-import { readPassword } from "../client/cli/read_password.ts";
+import { PasswordReader } from "../client/cli/read_password.ts";
 
 const USAGE = `Usage: deno task add-user [--config FILE] NAME
        deno task add-user --hash-only
@@ -70,7 +70,10 @@ async function main(args: string[]): Promise<number> {
 }
 
 async function readNonEmptyPassword(): Promise<string> {
-  const password = await readPassword({ fromStdin: false });
+  const password = await new PasswordReader({ fromStdin: false }).read(
+    "Password: ",
+    "Cannot read the password: stdin is empty",
+  );
   if (password === "") throw new UsageError("The password must not be empty");
   return password;
 }

@@ -37,7 +37,7 @@ Deno.test("formatTask() prints a hostile description, error and output without c
   assert.equal(CONTROL.test(text), false, JSON.stringify(text));
   assert.match(text, /description: report\\x1b\]52;c;ZXZpbA==\\x07\\x1b\[2J\\nforged line/);
   // Output keeps its own lines, each made safe.
-  assert.match(text, /stdout:      line one\n +\\x1b\[31mred\\x1b\[0m/);
+  assert.match(text, /stdout: {6}line one\n +\\x1b\[31mred\\x1b\[0m/);
 });
 
 Deno.test("formatTaskList() keeps one row per task whatever the description holds", () => {

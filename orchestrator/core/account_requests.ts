@@ -11,8 +11,8 @@ import type {
   OrchestratorToClient,
   Unstamped,
 } from "../../shared/protocol/messages.ts";
-import type { Command } from "../tasks/commands.ts";
-import type { TaskStateMachine } from "../tasks/task_state_machine.ts";
+import type { Command } from "../tasks/mod.ts";
+import type { TaskStateMachine } from "../tasks/mod.ts";
 import type { ConnId, CurrentPasswordCheck, PasswordWork } from "./node_io.ts";
 
 /** Who sent a request: the session's user and, as of now, their role. */

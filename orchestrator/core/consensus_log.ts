@@ -10,8 +10,8 @@
  */
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import type { Unstamped } from "../../shared/protocol/messages.ts";
-import type { Command, LogEntry } from "../tasks/commands.ts";
-import type { HardState, StoredSnapshot } from "../storage/log_storage.ts";
+import type { Command, LogEntry } from "../tasks/mod.ts";
+import type { HardState, StoredSnapshot } from "../storage/mod.ts";
 
 export type { HardState, StoredSnapshot };
 

@@ -16,3 +16,11 @@ export type {
   Outbound,
   PasswordWork,
 } from "./node_io.ts";
+export {
+  DEFAULT_LOGIN_THROTTLE,
+  type LoginAdmission,
+  type LoginAttempt,
+  LoginThrottle,
+  type LoginThrottleOptions,
+  type ThrottleTier,
+} from "./login_throttle.ts";

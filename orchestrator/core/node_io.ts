@@ -13,7 +13,7 @@ import type {
   WorkerToOrchestrator,
 } from "../../shared/protocol/messages.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
-import type { LogEntry } from "../tasks/commands.ts";
+import type { LogEntry } from "../tasks/mod.ts";
 import type { HardState, StoredSnapshot } from "./consensus_log.ts";
 
 /** The shell's handle for one TCP connection. */

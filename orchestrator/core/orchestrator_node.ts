@@ -24,13 +24,13 @@ import type {
 } from "../../shared/protocol/messages.ts";
 import { isFinalState } from "../../shared/protocol/messages.ts";
 import { planAssignments, type SchedulableTask, type SchedulerPolicy } from "../scheduler/mod.ts";
-import type { ApplyResult, Command, LogEntry, Stamp } from "../tasks/commands.ts";
-import type { TaskRecord } from "../tasks/records.ts";
-import { LAST_ADMIN, type TaskStateMachine } from "../tasks/task_state_machine.ts";
-import { listTasks, toTaskView, toWorkerView } from "../tasks/views.ts";
+import type { ApplyResult, Command, LogEntry, Stamp } from "../tasks/mod.ts";
+import type { TaskRecord } from "../tasks/mod.ts";
+import { LAST_ADMIN, type TaskStateMachine } from "../tasks/mod.ts";
+import { listTasks, toTaskView, toWorkerView } from "../tasks/mod.ts";
 import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "./consensus_log.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
-import { decodeSnapshot, restoreSnapshot } from "../tasks/state_snapshot.ts";
+import { decodeSnapshot, restoreSnapshot } from "../tasks/mod.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { type ConnId, emptyEffects, type NodeEffects, type NodeInput } from "./node_io.ts";
 import { Waiters } from "./waiters.ts";

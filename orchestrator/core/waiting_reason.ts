@@ -3,8 +3,8 @@
  * worker allows exec tasks; start one with --allow-exec").
  * @module
  */
-import type { TaskRecord } from "../tasks/records.ts";
-import { type TaskStateMachine, workerRuns } from "../tasks/task_state_machine.ts";
+import type { TaskRecord } from "../tasks/mod.ts";
+import { type TaskStateMachine, workerRuns } from "../tasks/mod.ts";
 
 /** The reason a queued task waits, from the state of the workers. */
 export function waitingReason(sm: TaskStateMachine, task: TaskRecord): string {

@@ -5,7 +5,7 @@
  * @module
  */
 import { assert } from "../../shared/assert.ts";
-import type { LogEntry } from "../tasks/commands.ts";
+import type { LogEntry } from "../tasks/mod.ts";
 
 export class RaftEntries {
   #entries: LogEntry[] = [];

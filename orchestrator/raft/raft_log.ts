@@ -38,7 +38,7 @@ import type {
   StoredSnapshot,
 } from "../core/consensus_log.ts";
 import { emptyConsensusOutput } from "../core/consensus_log.ts";
-import type { Command, LogEntry } from "../tasks/commands.ts";
+import type { Command, LogEntry } from "../tasks/mod.ts";
 import { RaftEntries } from "./raft_entries.ts";
 
 export interface RaftOptions {

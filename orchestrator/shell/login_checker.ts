@@ -12,7 +12,7 @@ import {
   hashToken,
   verifyPassword,
 } from "../../shared/auth/mod.ts";
-import { LoginThrottle } from "../core/login_throttle.ts";
+import { LoginThrottle } from "../core/mod.ts";
 import type { UserRecord } from "../tasks/mod.ts";
 import type { HashGate } from "./hash_gate.ts";
 

@@ -13,7 +13,7 @@ import {
   handshakeProof,
   newNonce,
   verifyHandshakeProof,
-} from "../../shared/auth/node_auth.ts";
+} from "../../shared/auth/mod.ts";
 import type { ClusterConfig, OrchestratorAddress } from "../../shared/config/mod.ts";
 import { createLogger, type Logger } from "../../shared/log.ts";
 import { MAX_DATAGRAM_BYTES } from "../../shared/limits.ts";

@@ -6,7 +6,7 @@
  * buffer rather than queued without bound.
  * @module
  */
-import type { ClusterKeys } from "../../shared/auth/node_auth.ts";
+import type { ClusterKeys } from "../../shared/auth/mod.ts";
 import { addressOf, type OrchestratorAddress } from "../../shared/config/mod.ts";
 import type { Logger } from "../../shared/log.ts";
 import { connectTo, type TlsClientOptions } from "../../shared/net/connect.ts";

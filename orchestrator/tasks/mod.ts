@@ -5,7 +5,13 @@
 export * from "./commands.ts";
 export * from "./records.ts";
 export { TaskQueue } from "./task_queue.ts";
-export { TaskStateMachine } from "./task_state_machine.ts";
+export {
+  ACCOUNT_CHANGED,
+  LAST_ADMIN,
+  SESSIONS_PER_USER_MAX,
+  TaskStateMachine,
+  workerRuns,
+} from "./task_state_machine.ts";
 export {
   decodeSnapshot,
   encodeSnapshot,

@@ -11,3 +11,15 @@ export {
 } from "./password.ts";
 export type { ScryptParams } from "./password.ts";
 export { generateToken, hashToken } from "./token.ts";
+export {
+  type ClusterKeys,
+  datagramMac,
+  deriveClusterKeys,
+  type HandshakeContext,
+  handshakeProof,
+  loadClusterKeys,
+  macEquals,
+  newClusterSecret,
+  newNonce,
+  verifyHandshakeProof,
+} from "./node_auth.ts";

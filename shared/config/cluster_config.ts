@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { isPasswordHash } from "../auth/password.ts";
+import { isPasswordHash } from "../auth/mod.ts";
 import { DEFAULT_MAX_FRAME_BYTES, LIMITS } from "../limits.ts";
 
 const DAY_MS = 24 * 3600 * 1000;

@@ -6,7 +6,7 @@
  * dropped and counted. Pure: time comes in as an argument.
  * @module
  */
-import { type ClusterKeys, datagramMac, macEquals } from "../auth/node_auth.ts";
+import { type ClusterKeys, datagramMac, macEquals } from "../auth/mod.ts";
 import type { Heartbeat, LeaderAnnouncement } from "../protocol/messages.ts";
 
 export type DatagramVerdict = "ok" | "forged" | "stale" | "replayed";

@@ -11,7 +11,7 @@
 import { PROTOCOL_VERSION } from "../limits.ts";
 import { decodeMessage, DIRECTIONS, encodeMessage } from "../protocol/codec.ts";
 import type { LeaderAnnouncement } from "../protocol/messages.ts";
-import type { ClusterKeys } from "../auth/node_auth.ts";
+import type { ClusterKeys } from "../auth/mod.ts";
 import { canonicalAnnouncement, DatagramGuard, signDatagram } from "./datagram_guard.ts";
 
 /** A multicast group and port, plus the local interface address to join it on. */

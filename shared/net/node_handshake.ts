@@ -5,12 +5,7 @@
  * orchestrator/shell (it must also decide whom to let in).
  * @module
  */
-import {
-  type ClusterKeys,
-  handshakeProof,
-  newNonce,
-  verifyHandshakeProof,
-} from "../auth/node_auth.ts";
+import { type ClusterKeys, handshakeProof, newNonce, verifyHandshakeProof } from "../auth/mod.ts";
 import { PROTOCOL_VERSION } from "../limits.ts";
 import type { Welcome } from "../protocol/messages.ts";
 

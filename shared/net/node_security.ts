@@ -4,7 +4,7 @@
  * Shared by the orchestrator, worker and client command lines.
  * @module
  */
-import { type ClusterKeys, loadClusterKeys } from "../auth/node_auth.ts";
+import { type ClusterKeys, loadClusterKeys } from "../auth/mod.ts";
 import type { ClusterConfig } from "../config/mod.ts";
 import { loadTlsClientOptions, type TlsClientOptions } from "./connect.ts";
 

@@ -8,13 +8,13 @@ import { addressOf, type OrchestratorAddress } from "../../shared/config/mod.ts"
 import type { Logger } from "../../shared/log.ts";
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
 import { MAX_REPLY_FRAME_BYTES } from "../../shared/limits.ts";
-import type { ClusterKeys } from "../../shared/auth/node_auth.ts";
+import type { ClusterKeys } from "../../shared/auth/mod.ts";
 import { connectTo, type TlsClientOptions } from "../../shared/net/connect.ts";
 import { canonicalHeartbeat, signDatagram } from "../../shared/net/datagram_guard.ts";
 import { answerWelcome, nodeHello } from "../../shared/net/node_handshake.ts";
 import { decodeMessage, DIRECTIONS, encodeMessage } from "../../shared/protocol/codec.ts";
 import type { LeaderAnnouncement, WorkerInfo } from "../../shared/protocol/messages.ts";
-import { WorkerCore, type WorkerEffects, type WorkerInput } from "../core/worker_core.ts";
+import { WorkerCore, type WorkerEffects, type WorkerInput } from "../core/mod.ts";
 import { type ExecOptions, type RunningTask, runTask } from "./task_runner.ts";
 
 export interface WorkerRuntimeOptions {
