@@ -833,6 +833,8 @@ class World {
     for (const { id, matchIndex } of leader.log.status(this.nowMs).followers) {
       const follower = this.nodes.get(id)!;
       if (matchIndex === 0 || follower.disk.hardState.term !== leader.log.term) continue;
+      // A rejoining node lost what it had acknowledged: the leader learns so from its next refusal.
+      if (follower.log.isRejoining) continue;
       const disk = follower.disk;
       const base = disk.snapshot?.index ?? 0;
       const durable: boolean = matchIndex <= base ||
@@ -1336,4 +1338,27 @@ Deno.test("RaftLog cluster: with one node of three rejoining, the other two elec
   const now = world.stableLeader()!;
   world.crash(now.id);
   assert.ok(world.runUntil(world.nowMs + 3_000, () => world.leader() !== null));
+});
+
+Deno.test("RaftLog cluster: a follower that lost its disk catches up from the same leader, in the same term", () => {
+  const world = quietWorld(3);
+  const leader = settleLeader(world);
+  world.propose(leader, 5);
+  const everyoneApplied = () =>
+    world.committed.length >= leader.log.lastIndex &&
+    [...world.nodes.values()].every((n) => n.applied.keys.length === world.committed.length);
+  assert.ok(world.runUntil(world.nowMs + 1_000, everyoneApplied));
+  const term = leader.log.term;
+  // The leader still remembers what the follower acknowledged; the follower, empty, holds none of it.
+  const lost = world.ids.find((id) => id !== leader.id)!;
+  world.wipe(lost, { rejoin: true });
+  world.propose(leader, 2);
+  assert.ok(
+    world.runUntil(world.nowMs + 3_000, () => !world.nodes.get(lost)!.log.isRejoining),
+    "the rejoining follower catches up from the leader it acknowledged entries to",
+  );
+  assert.ok(world.runUntil(world.nowMs + 1_000, everyoneApplied));
+  world.checkConverged();
+  assert.equal(world.stableLeader()?.id, leader.id, "no election was needed");
+  assert.equal(leader.log.term, term);
 });

@@ -768,6 +768,10 @@ export class RaftLog implements ConsensusLog {
       p.inflight = p.match >= p.next - 1 ? 0 : Math.max(0, p.inflight - 1);
       this.#maybeCommit();
     } else if (m.conflictIndex > 0) {
+      // A follower lacking entries it acknowledged lost its disk and rejoins (or this refusal is
+      // older than its acknowledgement: then a resend restores the match). Keeping the old match
+      // would pin `next` above the follower's log forever; a lower one only delays commits.
+      if (m.conflictIndex <= p.match) p.match = m.conflictIndex - 1;
       p.next = Math.max(p.match + 1, Math.min(m.conflictIndex, p.next));
       p.probing = true;
       p.inflight = 0;
