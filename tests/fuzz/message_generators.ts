@@ -379,7 +379,7 @@ const CLIENT_REQUESTS: Record<string, Builder> = {
   login: (g) => ({
     ...g.env("login"),
     id: g.pools.requestId(g.rng),
-    user: g.str(1, LIMITS.userNameChars),
+    user: g.userName(),
     password: g.str(1, LIMITS.passwordChars),
   }),
   logout: (g) => withToken(g, "logout"),
