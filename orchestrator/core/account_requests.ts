@@ -278,6 +278,9 @@ function changePassword(
       name: request.name,
       passwordHash: password.passwordHash,
       atMs: ctx.nowMs(),
+      ...(own && check !== null && check.verdict === "ok"
+        ? { expectedPasswordHash: check.checkedPasswordHash }
+        : {}),
     },
   );
 }

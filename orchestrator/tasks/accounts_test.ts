@@ -147,3 +147,27 @@ Deno.test("a user holds at most SESSIONS_PER_USER_MAX sessions; a login beyond c
   const restored = restoreSnapshot(structuredClone(takeSnapshot(h.sm)));
   assert.equal(restored.sessionCountOf("bob"), SESSIONS_PER_USER_MAX);
 });
+
+Deno.test("a change of one's own password does not overwrite a change that committed meanwhile", () => {
+  const h = configured();
+  // An admin reset bob's password while bob's own change (checked against HASH_1) was on its way.
+  h.apply({ type: "userPasswordChanged", name: "bob", passwordHash: HASH_CLI, atMs: h.nowMs });
+  const result = h.apply({
+    type: "userPasswordChanged",
+    name: "bob",
+    passwordHash: HASH_2,
+    expectedPasswordHash: HASH_1,
+    atMs: h.nowMs,
+  });
+  assertRejected(result, "the password was changed meanwhile; check the current one again");
+  assert.equal(h.sm.users.get("bob")?.passwordHash, HASH_CLI);
+  // Checked against the current hash, it applies.
+  const ok = h.apply({
+    type: "userPasswordChanged",
+    name: "bob",
+    passwordHash: HASH_2,
+    expectedPasswordHash: HASH_CLI,
+    atMs: h.nowMs,
+  });
+  assert.equal(ok.type, "ok");
+});

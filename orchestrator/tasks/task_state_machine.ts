@@ -141,6 +141,12 @@ export class TaskStateMachine {
       case "userPasswordChanged": {
         const user = this.users.get(command.name);
         if (user === undefined) return rejected("no such user");
+        if (
+          command.expectedPasswordHash !== undefined &&
+          user.passwordHash !== command.expectedPasswordHash
+        ) {
+          return rejected("the password was changed meanwhile; check the current one again");
+        }
         user.passwordHash = command.passwordHash;
         this.#revokeSessionsOf(command.name);
         return OK;

@@ -77,6 +77,11 @@ export const UserPasswordChangedSchema = z.object({
   name: userName,
   passwordHash,
   atMs: nonNegInt,
+  /**
+   * For a change of one's own password: the hash the current password was checked against. The
+   * change applies only if the account still has it, so a change racing another is not lost.
+   */
+  expectedPasswordHash: passwordHash.optional(),
 }).strict();
 
 /** An account was removed; its sessions are revoked (its tasks stay). */
