@@ -5,7 +5,7 @@ import {
   defineLogStorageContract,
   type LogStorageFactory,
   makeEntries,
-} from "./log_storage_contract.ts";
+} from "./_log_storage_contract_test.ts";
 import { type FileLogStorageOptions, openFileLogStorage } from "./file_log_storage.ts";
 import type { OpenedLogStorage } from "./log_storage.ts";
 import { LogCorruptionError } from "./log_corruption_error.ts";

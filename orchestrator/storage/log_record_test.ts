@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { concatBytes } from "../../shared/protocol/frame.ts";
 import { encodeChecksumFrame } from "./_checksum_frame.ts";
 import { decodeRecords, encodeRecord, findNextRecord, type LogRecord } from "./log_record.ts";
-import { makeEntries } from "./log_storage_contract.ts";
+import { makeEntries } from "./_log_storage_contract_test.ts";
 
 const RECORDS: LogRecord[] = [
   { type: "hardState", hardState: { term: 0, votedFor: null } },

@@ -4,7 +4,7 @@ import { InvariantError } from "../../shared/assert.ts";
 import type { LogEntry } from "../tasks/mod.ts";
 import type { LogRecord } from "./log_record.ts";
 import { replayRecords } from "./log_replay.ts";
-import { describeEntries, makeEntries } from "./log_storage_contract.ts";
+import { describeEntries, makeEntries } from "./_log_storage_contract_test.ts";
 import type { HardState, StoredSnapshot } from "./log_storage.ts";
 
 function entries(first: number, count: number, term = 1): LogRecord[] {

@@ -6,7 +6,7 @@ import {
   describeEntries,
   type LogStorageUnderTest,
   makeEntries,
-} from "./log_storage_contract.ts";
+} from "./_log_storage_contract_test.ts";
 import { MemoryLogStorage } from "./memory_log_storage.ts";
 
 function memoryUnderTest(): LogStorageUnderTest {

@@ -6,7 +6,7 @@ import {
   describeEntries,
   type LogStorageUnderTest,
   makeEntries,
-} from "../../orchestrator/storage/log_storage_contract.ts";
+} from "../../orchestrator/storage/_log_storage_contract_test.ts";
 import { MemoryLogStorage } from "../../orchestrator/storage/mod.ts";
 import { SimDisk } from "./sim_disk.ts";
 

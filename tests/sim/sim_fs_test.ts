@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import {
   defineLogStorageContract,
   makeEntries,
-} from "../../orchestrator/storage/log_storage_contract.ts";
+} from "../../orchestrator/storage/_log_storage_contract_test.ts";
 import { LogCorruptionError, openFileLogStorage } from "../../orchestrator/storage/mod.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { SECTOR_BYTES, SimDiskFault, SimFs } from "./sim_fs.ts";

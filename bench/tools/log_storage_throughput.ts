@@ -2,11 +2,11 @@
  * A measurement, not a test: entries per second through the file storage for
  * batches of 1, 100 and 1000 small entries per sync, on a temp dir.
  *
- *     deno run -A orchestrator/storage/bench_log_storage.ts
+ *     deno run -A bench/tools/log_storage_throughput.ts
  * @module
  */
-import type { LogEntry } from "../tasks/mod.ts";
-import { openFileLogStorage } from "./file_log_storage.ts";
+import type { LogEntry } from "../../orchestrator/tasks/mod.ts";
+import { openFileLogStorage } from "../../orchestrator/storage/mod.ts";
 
 /** Batch size, and how many syncs to time for it (sized to run about a second each). */
 const CASES = [
