@@ -21,6 +21,8 @@ export interface StartOptions {
    * network namespace. It must exec (not fork), so the PID is Deno's and kill-by-PID works.
    */
   prefix?: string[];
+  /** "piped" lets the caller type into the process with `writeStdin`; default "null". */
+  stdin?: "null" | "piped";
 }
 
 interface LineWaiter {
@@ -47,7 +49,7 @@ export class ManagedProcess {
       args: prefix.length > 0 ? [...prefix.slice(1), Deno.execPath(), ...args] : args,
       cwd: REPO_ROOT,
       env: { NO_COLOR: "1", RUST_BACKTRACE: "0", ...options.env },
-      stdin: "null",
+      stdin: options.stdin ?? "null",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
@@ -113,6 +115,19 @@ export class ManagedProcess {
   async ready(timeoutMs = 30_000): Promise<Record<string, string>> {
     const line = await this.waitForLine((l) => l.startsWith('{"event":"ready"'), timeoutMs);
     return JSON.parse(line);
+  }
+
+  /**
+   * Writes `text` to the process's stdin (started with `stdin: "piped"`).
+   * @throws {TypeError} if stdin is not piped
+   */
+  async writeStdin(text: string): Promise<void> {
+    const writer = this.child.stdin.getWriter();
+    try {
+      await writer.write(new TextEncoder().encode(text));
+    } finally {
+      writer.releaseLock();
+    }
   }
 
   /** Sends a signal by PID; a process that already exited is fine. */
