@@ -313,18 +313,32 @@ async function submitBatch(context: Context, path: string): Promise<Output> {
   const items = parseBatchFile(text, prefix);
   const session = requireSession(context);
   const results: Array<{ id: string; duplicate: boolean; idempotencyKey: string }> = [];
+  const refused: string[] = [];
   await withSessionClient(context, async (c) => {
     for (const chunk of chunkBatch(items)) {
       const reply = await c.request({ type: "submitBatch", token: session.token, tasks: chunk });
-      reply.results.forEach((r, i) =>
+      reply.results.forEach((r, i) => {
+        if (r.error !== undefined) {
+          refused.push(r.error);
+          return;
+        }
         results.push({
           id: r.taskId,
           duplicate: r.duplicate,
           idempotencyKey: chunk[i].idempotencyKey,
-        })
-      );
+        });
+      });
     }
   });
+  if (refused.length > 0) {
+    // The others were submitted; say so, since a retry with the same keys finds them.
+    throw new CliError(
+      "conflict",
+      EXIT_CODES.rejected,
+      `Refused ${refused.length} of ${items.length} task(s), submitted the other ${results.length}: ` +
+        refused.slice(0, 3).join("; ") + (refused.length > 3 ? "; …" : ""),
+    );
+  }
   const duplicates = results.filter((r) => r.duplicate).length;
   const range = results.length === 1 ? results[0].id : `${results[0].id} … ${results.at(-1)!.id}`;
   return {

@@ -102,7 +102,7 @@ interface RequestTurn {
 interface BatchReply {
   conn: ConnId;
   requestId: number;
-  results: Array<{ taskId: string; duplicate: boolean }>;
+  results: Array<{ taskId: string; duplicate: boolean; error?: string }>;
   remaining: number;
 }
 
@@ -732,6 +732,8 @@ export class OrchestratorNode {
         const { batch } = pending;
         batch.results[pending.position] = result.type === "submitted"
           ? { taskId: result.taskId, duplicate: result.duplicate }
+          : result.type === "rejected"
+          ? { taskId: "", duplicate: false, error: result.reason }
           : { taskId: "", duplicate: false };
         batch.remaining -= 1;
         if (batch.remaining === 0) {
@@ -751,6 +753,10 @@ export class OrchestratorNode {
             taskId: result.taskId,
             duplicate: result.duplicate,
           });
+        } else if (result.type === "rejected") {
+          // Its idempotency key was used for a different task (decided at apply, so every
+          // replica agrees).
+          this.#sendError(pending.conn, pending.requestId, "conflict", result.reason);
         } else {
           this.#sendError(
             pending.conn,

@@ -612,6 +612,43 @@ Deno.test("OrchestratorNode answers a repeated idempotency key with the same tas
   assert.equal(d.submit(BOB, bob, { key: "k1" }), "t-2");
 });
 
+Deno.test("OrchestratorNode refuses an idempotency key reused for a different task with conflict", () => {
+  const { d, alice } = withAlice();
+  assert.equal(d.submit(ALICE, alice, { key: "k1" }), "t-1");
+  const again = d.request(ALICE, alice, { type: "submit", idempotencyKey: "k1", task: EXEC });
+  const error = one(again.effects, ALICE, "error");
+  assert.equal(error.re, again.id);
+  assert.equal(error.code, "conflict");
+  assert.equal(
+    error.message,
+    "idempotency key k1 was used for task t-1 with a different task; use another key",
+  );
+  assert.equal(d.sm.tasks.size, 1);
+});
+
+Deno.test("OrchestratorNode reports a batch item whose key was used for a different task, and submits the rest", () => {
+  const { d, alice } = withAlice();
+  assert.equal(d.submit(ALICE, alice, { key: "k1" }), "t-1");
+  const { effects } = d.request(ALICE, alice, {
+    type: "submitBatch",
+    tasks: [
+      { idempotencyKey: "k0", task: SLEEP },
+      { idempotencyKey: "k1", task: EXEC },
+      { idempotencyKey: "k1", task: SLEEP },
+    ],
+  });
+  assert.deepEqual(one(effects, ALICE, "submitBatchOk").results, [
+    { taskId: "t-2", duplicate: false },
+    {
+      taskId: "",
+      duplicate: false,
+      error: "idempotency key k1 was used for task t-1 with a different task; use another key",
+    },
+    { taskId: "t-1", duplicate: true },
+  ]);
+  assert.equal(d.sm.tasks.size, 2);
+});
+
 Deno.test("OrchestratorNode makes one task of two submissions with one key that are in flight together", () => {
   const { d, alice } = withAlice();
   const body = { type: "submit", idempotencyKey: "k1", task: SLEEP } as const;

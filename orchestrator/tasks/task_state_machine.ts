@@ -11,7 +11,7 @@
  * @module
  */
 import { assert, assertNever } from "../../shared/assert.ts";
-import type { TaskEvent, TaskState } from "../../shared/protocol/messages.ts";
+import type { TaskEvent, TaskSpec, TaskState } from "../../shared/protocol/messages.ts";
 import type {
   AccountConfigured,
   ApplyResult,
@@ -59,6 +59,26 @@ const CONFIGURED_HASHES_KEPT = 8;
 
 function rejected(reason: string): ApplyResult {
   return { type: "rejected", reason };
+}
+
+/** True when a submission asks for the very task `task` was created from (field by field, so encoding order does not matter). */
+function isSameSubmission(
+  task: TaskRecord,
+  command: { spec: TaskSpec; maxAttempts: number },
+): boolean {
+  if (task.maxAttempts !== command.maxAttempts) return false;
+  const a = task.spec;
+  const b = command.spec;
+  if (a.description !== b.description) return false;
+  switch (a.kind) {
+    case "sleep":
+      return b.kind === "sleep" && a.durationMs === b.durationMs;
+    case "exec":
+      return b.kind === "exec" && a.timeoutMs === b.timeoutMs && a.argv.length === b.argv.length &&
+        a.argv.every((arg, i) => arg === b.argv[i]);
+    default:
+      return assertNever(a, "unknown task kind");
+  }
 }
 
 /** The orchestrator's replicated state. */
@@ -255,6 +275,15 @@ export class TaskStateMachine {
   #submit(command: TaskSubmitted): ApplyResult {
     const existing = this.idempotency.get(command.owner, command.idempotencyKey);
     if (existing !== undefined) {
+      const earlier = this.tasks.get(existing);
+      assert(earlier !== undefined, `idempotency key names missing task ${existing}`);
+      // Stripe-style: a key names one submission. The same key with another task is the caller's
+      // mistake, and answering with the old task would hide it (it would wait on the wrong work).
+      if (!isSameSubmission(earlier, command)) {
+        return rejected(
+          `idempotency key ${command.idempotencyKey} was used for task ${existing} with a different task; use another key`,
+        );
+      }
       this.stats.duplicateSubmissions += 1;
       return { type: "submitted", taskId: existing, duplicate: true };
     }

@@ -2,7 +2,7 @@
 // off stale, misdirected and out-of-order reports, and rejects commands that no longer fit.
 import assert from "node:assert/strict";
 import { InvariantError } from "../../shared/assert.ts";
-import type { Outcome } from "../../shared/protocol/messages.ts";
+import type { Outcome, TaskSpec } from "../../shared/protocol/messages.ts";
 import type { ApplyResult } from "./commands.ts";
 import { findInvariantViolations } from "./invariants.ts";
 import { takeSnapshot } from "./state_snapshot.ts";
@@ -79,15 +79,46 @@ Deno.test("apply() of taskSubmitted numbers tasks in order and queues them first
   assert.equal(h.sm.nextTaskSeq, 4);
 });
 
-Deno.test("apply() of taskSubmitted with a known owner and key returns the same task as a duplicate", () => {
+Deno.test("apply() of taskSubmitted with a known owner, key and task returns the same task as a duplicate", () => {
   const h = new Harness();
-  h.submit({ owner: "alice", key: "k1" });
+  h.submit({ owner: "alice", key: "k1", spec: EXEC, maxAttempts: 2 });
   const before = taskState(h);
-  const again = h.submit({ owner: "alice", key: "k1", spec: EXEC, maxAttempts: 1 });
+  // A fresh copy with its fields in another order: equal tasks, whatever their encoding.
+  const copy: TaskSpec = { timeoutMs: 5000, argv: ["ls"], description: "ls", kind: "exec" };
+  const again = h.submit({ owner: "alice", key: "k1", spec: copy, maxAttempts: 2 });
   assert.deepEqual(again, { type: "submitted", taskId: "t-1", duplicate: true });
   assert.equal(taskState(h), before, "a duplicate submission changed a task");
   assert.equal(h.sm.tasks.size, 1);
   assert.equal(h.sm.stats.duplicateSubmissions, 1);
+});
+
+Deno.test("apply() of taskSubmitted rejects a known owner and key reused for a different task", () => {
+  const h = new Harness();
+  h.submit({ owner: "alice", key: "k1", spec: SLEEP, maxAttempts: 3 });
+  const before = taskState(h);
+  const reason = "idempotency key k1 was used for task t-1 with a different task; use another key";
+  for (
+    const change of [
+      { spec: EXEC, maxAttempts: 3 },
+      { spec: { kind: "sleep", description: "nap", durationMs: 1001 } as TaskSpec, maxAttempts: 3 },
+      { spec: { ...SLEEP, description: "other" }, maxAttempts: 3 },
+      { spec: SLEEP, maxAttempts: 1 },
+    ]
+  ) {
+    const again = h.submit({ owner: "alice", key: "k1", ...change });
+    assert.deepEqual(again, { type: "rejected", reason });
+  }
+  assert.equal(taskState(h), before, "a refused submission changed a task");
+  const argv = h.submit({ owner: "alice", key: "k2", spec: EXEC });
+  assert.equal(argv.type, "submitted");
+  const longer = h.submit({
+    owner: "alice",
+    key: "k2",
+    spec: { ...EXEC, argv: ["ls", "-l"] } as TaskSpec,
+  });
+  assert.equal(longer.type, "rejected");
+  assert.equal(h.sm.tasks.size, 2);
+  assert.equal(h.sm.stats.duplicateSubmissions, 0);
 });
 
 Deno.test("apply() of taskSubmitted answers a duplicate with the task even after it finished", () => {

@@ -416,8 +416,17 @@ export const SubmitBatchOkSchema = z.object({
   ...envelope,
   type: z.literal("submitBatchOk"),
   re: requestId,
-  /** In request order. */
-  results: z.array(z.object({ taskId: TaskIdSchema, duplicate: z.boolean() }).strict()),
+  /**
+   * In request order. An item that was not submitted has an empty `taskId` and says why in
+   * `error` (its idempotency key was used for a different task).
+   */
+  results: z.array(
+    z.object({
+      taskId: z.string().max(LIMITS.taskIdChars),
+      duplicate: z.boolean(),
+      error: z.string().optional(),
+    }).strict(),
+  ),
 }).strict();
 
 export const TaskReplySchema = z.object({
