@@ -112,6 +112,16 @@ export class SafetyChecker {
     this.#appliedFromEntries.set(nodeId, Math.max(snapshotIndex, mustCover));
   }
 
+  /**
+   * A node's disk was replaced by an empty one (moved aside after it refused to start, then
+   * `--rejoin`): what it applied before is gone with the old disk, and it starts over from
+   * nothing. Everything committed stays committed: it must apply the same entries again.
+   */
+  onDiskReplaced(nodeId: string): void {
+    this.#applied.delete(nodeId);
+    this.#appliedFromEntries.delete(nodeId);
+  }
+
   /** What a node applied in one step, in order. */
   onApplied(nodeId: string, applied: readonly Applied[]): void {
     for (const item of applied) {

@@ -1,8 +1,9 @@
 /**
  * The end of a run: what "converged" means once faults stopped (a leader,
- * every orchestrator caught up, every client done, every acknowledged task
- * final), and the checks made then (every replica equals a state machine fed
- * the committed log from scratch; no two tasks share an owner and key).
+ * every orchestrator caught up, a rejoined one included, every client done,
+ * every acknowledged task final), and the checks made then (every replica
+ * equals a state machine fed the committed log from scratch; no two tasks
+ * share an owner and key).
  * @module
  */
 import { takeSnapshot, type TaskStateMachine } from "../../orchestrator/tasks/mod.ts";
@@ -28,9 +29,10 @@ export function convergenceProblems(world: World): string[] {
     );
   }
   for (const o of world.orchestrators) {
-    // A node whose storage refused to start on damage stays down until it is rejoined empty.
-    if (!o.isAlive && o.refusal === null) problems.push(`${o.id} is down`);
-    else if (!o.isAlive) continue;
+    // A node whose storage refused to start on damage is down until the operator rejoins it.
+    if (!o.isAlive) {
+      problems.push(o.refusal === null ? `${o.id} is down` : `${o.id} is down, to be rejoined`);
+    } else if (o.isRejoining) problems.push(`${o.id} is still rejoining`);
     else if (o.node.sm.appliedIndex !== sm.appliedIndex) {
       problems.push(`${o.id} applied ${o.node.sm.appliedIndex}, the leader ${sm.appliedIndex}`);
     }
@@ -60,7 +62,6 @@ export function checkConverged(world: World): void {
   checkNoDuplicateKeys(leader.id, leader.node.sm);
   const reference = canonicalJson(takeSnapshot(world.checker.reference));
   for (const o of world.orchestrators) {
-    if (!o.isAlive) continue; // refused to start on damage (see convergenceProblems)
     const state = canonicalJson(takeSnapshot(o.node.sm));
     if (state !== reference) {
       throw new SimViolation(

@@ -4,7 +4,8 @@
  * simulated file system (SimFs). A crash decides what the store keeps, and may
  * damage synced data; a restart recovers from it, and checks that nothing the
  * node was told is durable went missing — unless recovery refused to start
- * with the corruption error, which is the documented, safe outcome.
+ * with the corruption error, which is the documented, safe outcome, and left
+ * every file as it was (the evidence an operator moves aside before --rejoin).
  * @module
  */
 import { dirname } from "node:path";
@@ -39,7 +40,10 @@ export interface SimStore {
   readonly kind: "memory" | "file";
   /** The machine's simulated file system (file storage only), for scenarios that damage it. */
   readonly fs: SimFs | null;
-  /** The corruption error recovery refused to start with, once it did (the node stays down). */
+  /**
+   * The corruption error recovery refused to start with, once it did: the node stays down until
+   * this store is moved aside and it starts on a new, empty one with --rejoin.
+   */
   readonly refusal: string | null;
   /** Nothing runs outside the agenda while recovering (see SimPersistence.isQuiet). */
   readonly isQuiet: boolean;
@@ -197,6 +201,7 @@ class FileStore implements SimStore {
   recover(done: (outcome: RecoveryOutcome) => void): void {
     const world = this.#world;
     this.#isRecovering = true;
+    const before = this.#durableFiles();
     const opened = openFileLogStorage(SIM_DATA_DIR, {
       fileSystem: this.fs,
       segmentBytes: world.params.storage.segmentBytes,
@@ -212,7 +217,10 @@ class FileStore implements SimStore {
       });
     }, (error: unknown) => {
       this.#isRecovering = false;
+      // The process exits: the OS still writes what it wrote, so a change to a file would show.
+      this.fs.crashProcess();
       if (error instanceof LogCorruptionError) {
+        checkEvidenceKept(this.#nodeId, before, this.#durableFiles());
         this.#refusal = error.message;
         done({ kind: "refused", message: error.message });
       } else if (isInjectedFault(error)) {
@@ -241,6 +249,13 @@ class FileStore implements SimStore {
     if (this.#isDamageable && world.rng.chance(world.params.storage.damageRate)) this.#damage();
   }
 
+  /** Every file on the disk, with what a power loss would leave of it. */
+  #durableFiles(): Map<string, Uint8Array> {
+    const files = new Map<string, Uint8Array>();
+    for (const path of this.fs.listFiles()) files.set(path, this.fs.durableBytes(path));
+    return files;
+  }
+
   /** Damages synced data, never a segment's last record (see the module README). */
   #damage(): void {
     const world = this.#world;
@@ -263,6 +278,32 @@ class FileStore implements SimStore {
     const disk = this.#world.params.disk;
     return operation === "sync" ? rng.int(disk.fsyncMinMs, disk.fsyncMaxMs) : rng.int(0, 1);
   }
+}
+
+/**
+ * Refusing to start must leave every file as it was: the data directory is the
+ * evidence an operator moves aside, and cutting or rewriting it would destroy it.
+ * @throws {SimViolation} when a file was created, removed or changed.
+ */
+function checkEvidenceKept(
+  nodeId: string,
+  before: ReadonlyMap<string, Uint8Array>,
+  after: ReadonlyMap<string, Uint8Array>,
+): void {
+  const paths = new Set([...before.keys(), ...after.keys()]);
+  for (const path of paths) {
+    const was = before.get(path);
+    const now = after.get(path);
+    if (was !== undefined && now !== undefined && sameBytes(was, now)) continue;
+    const what = was === undefined ? "created" : now === undefined ? "removed" : "changed";
+    throw new SimViolation(
+      `${nodeId} refused to start on damage but ${what} ${path}: the evidence must stay as it was`,
+    );
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 /**

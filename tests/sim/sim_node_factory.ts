@@ -2,26 +2,43 @@
  * Builds an orchestrator's pure core from what its disk recovered, as
  * OrchestratorServer#recover does: the state machine from the snapshot, the
  * Raft log from the hard state, snapshot and entries (wrapped so the checkers
- * see what is applied), and the node with the cluster file's options.
+ * see what is applied), and the node with the cluster file's options. Like the
+ * real shell, it passes `--rejoin` on as RaftOptions.rejoin.
  * @module
  */
 import { type NodeOptions, OrchestratorNode } from "../../orchestrator/core/mod.ts";
 import { RaftLog } from "../../orchestrator/raft/mod.ts";
 import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
-import { decodeSnapshot, restoreSnapshot, TaskStateMachine } from "../../orchestrator/tasks/mod.ts";
+import {
+  decodeSnapshot,
+  restorableSnapshotPosition,
+  restoreSnapshot,
+  TaskStateMachine,
+} from "../../orchestrator/tasks/mod.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { ObservedLog } from "./observed_log.ts";
 import { bootstrapAccounts } from "./sim_accounts.ts";
 import type { World } from "./world.ts";
 
-/** A node and its observed log. */
+/** A node, its observed log, and the Raft log inside (whose `isRejoining` the shell reports). */
 export interface BuiltNode {
   node: OrchestratorNode;
   log: ObservedLog;
+  raft: RaftLog;
 }
 
-/** Recovers orchestrator `nodeId` from `recovered`; its election jitter comes from the world's PRNG. */
-export function buildNode(world: World, nodeId: string, recovered: RecoveredLog): BuiltNode {
+/** What an orchestrator boots from. */
+export interface BootFrom {
+  nodeId: string;
+  /** What its disk recovered. */
+  recovered: RecoveredLog;
+  /** Started with `--rejoin` (an emptied data directory, or a rejoin under way). */
+  rejoin: boolean;
+}
+
+/** Recovers an orchestrator from its disk; its election jitter comes from the world's PRNG. */
+export function buildNode(world: World, from: BootFrom): BuiltNode {
+  const { nodeId, recovered, rejoin } = from;
   const p = world.params;
   const sm = recovered.snapshot === null ? new TaskStateMachine() : restoreSnapshot(
     decodeSnapshot(recovered.snapshot.data),
@@ -36,6 +53,9 @@ export function buildNode(world: World, nodeId: string, recovered: RecoveredLog)
     maxInflightMessages: p.raft.maxInflightMessages,
     snapshotChunkBytes: p.raft.snapshotChunkBytes,
     catchUpEntries: p.raft.catchUpEntries,
+    // A rejoining node takes everything through InstallSnapshot: check its bytes as the shell does.
+    snapshotPosition: restorableSnapshotPosition,
+    rejoin,
     rng: createPrng(world.rng.int(0, 0xffffffff)),
   }, {
     hardState: recovered.hardState,
@@ -55,5 +75,6 @@ export function buildNode(world: World, nodeId: string, recovered: RecoveredLog)
     // The cluster file's accounts, which a leader creates in the replicated state.
     bootstrapUsers: bootstrapAccounts(world),
   };
-  return { node: new OrchestratorNode(options, { sm, log, nowMs: world.clockMs(nodeId) }), log };
+  const node = new OrchestratorNode(options, { sm, log, nowMs: world.clockMs(nodeId) });
+  return { node, log, raft };
 }

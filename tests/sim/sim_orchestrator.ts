@@ -3,7 +3,9 @@
  * GroupCommit, driven exactly as orchestrator/shell/orchestrator_server.ts
  * drives them, over the simulated network, disk and clock. Like the real
  * shell it decides nothing; unlike it, it reports what the node applied to the
- * checkers after every step.
+ * checkers after every step. It also plays the operator of README "Recovering
+ * an orchestrator": a node that refused to start on damage gets its data
+ * directory moved aside and is started empty with `--rejoin`.
  * @module
  */
 import type {
@@ -12,6 +14,8 @@ import type {
   NodeInput,
   OrchestratorNode,
 } from "../../orchestrator/core/mod.ts";
+import type { RaftLog } from "../../orchestrator/raft/mod.ts";
+import { rejoinRefusal } from "../../orchestrator/shell/rejoin_check.ts";
 import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
 import { encodeSnapshot, isSnapshotDue } from "../../orchestrator/tasks/mod.ts";
 import { hashToken } from "../../shared/auth/mod.ts";
@@ -23,7 +27,7 @@ import type { ConnEnd, Listener, SimConnection } from "./network.ts";
 import type { ObservedLog } from "./observed_log.ts";
 import { checkReply, contextOf, type RequestContext } from "./reply_checks.ts";
 import type { CrashMode, SimStorage } from "./sim_disk.ts";
-import { createSimStore, type SimStore } from "./sim_fs_store.ts";
+import { createSimStore, SIM_DATA_DIR, type SimStore } from "./sim_fs_store.ts";
 import { type LoginVerdict, SimLoginChecker } from "./sim_login.ts";
 import { buildNode } from "./sim_node_factory.ts";
 import { SimPersistence } from "./sim_persistence.ts";
@@ -43,14 +47,23 @@ interface ConnState {
 /** Unanswered requests remembered per connection (a client has one in flight at a time). */
 const REQUESTS_REMEMBERED_MAX = 64;
 
+/** How long the operator takes to move a refused data directory aside and start with --rejoin. */
+const REJOIN_DELAY_MIN_MS = 100;
+const REJOIN_DELAY_MAX_MS = 4000;
+
 /** One orchestrator: its durable store survives crashes; everything else is rebuilt at boot. */
 export class SimOrchestrator implements Listener {
   readonly id: string;
   /** "host:port", what leader hints name. */
   readonly address: string;
-  /** The disk's contents, kept across crashes. */
-  readonly store: SimStore;
+  /** Stores moved aside after they refused to start, oldest first: the evidence, kept as it was. */
+  readonly setAside: SimStore[] = [];
   readonly #world: World;
+  /** The disk's contents, kept across crashes (replaced by an empty one at a rejoin). */
+  #store: SimStore;
+  /** Boots pass --rejoin: from moving a store aside until the node has caught up. */
+  #isRejoinRequested = false;
+  #raft: RaftLog | null = null;
   #incarnation = 0;
   #isAlive = false;
   #node: OrchestratorNode | null = null;
@@ -66,6 +79,7 @@ export class SimOrchestrator implements Listener {
   #role = "";
   #roleSinceMs = 0;
   crashes = 0;
+  rejoins = 0;
   snapshotsTaken = 0;
   snapshotsInstalled = 0;
 
@@ -73,7 +87,7 @@ export class SimOrchestrator implements Listener {
     this.#world = world;
     this.id = id;
     this.address = address;
-    this.store = createSimStore(world, id);
+    this.#store = createSimStore(world, id);
     this.#datagramGuard = this.#newDatagramGuard();
     this.#login = new SimLoginChecker(world, id);
   }
@@ -84,6 +98,16 @@ export class SimOrchestrator implements Listener {
 
   get isAlive(): boolean {
     return this.#isAlive;
+  }
+
+  /** The disk's contents, kept across crashes (a new, empty store after a rejoin). */
+  get store(): SimStore {
+    return this.#store;
+  }
+
+  /** True while the live node rejoins after a lost disk: it neither votes nor campaigns. */
+  get isRejoining(): boolean {
+    return this.#isAlive && this.#raft!.isRejoining;
   }
 
   /** The live node (throws when crashed). */
@@ -115,7 +139,7 @@ export class SimOrchestrator implements Listener {
     return this.store.nextBoot;
   }
 
-  /** Why this node refused to start (its storage found damage), or null: it then stays down. */
+  /** Why this node refused to start (its storage found damage), or null: down until rejoined. */
   get refusal(): string | null {
     return this.store.refusal;
   }
@@ -138,13 +162,13 @@ export class SimOrchestrator implements Listener {
 
   /**
    * Starts the node from what its store recovers (at once from memory, after the simulated
-   * reads from files). A node whose storage refused to start on damage stays down: the safe way
-   * back is an empty data directory and --rejoin.
+   * reads from files). A node whose storage refused to start on damage stays down until, after a
+   * delay drawn from the seed, the operator rejoins it (see {@link rejoin}), the safe way back.
    */
   boot(): void {
-    if (this.#isAlive || this.#isBooting || this.store.refusal !== null) return;
+    if (this.#isAlive || this.#isBooting || this.#store.refusal !== null) return;
     this.#isBooting = true;
-    this.store.recover((outcome) => {
+    this.#store.recover((outcome) => {
       this.#isBooting = false;
       if (outcome.kind === "recovered") {
         this.#start(outcome.recovered, outcome.storage);
@@ -154,18 +178,48 @@ export class SimOrchestrator implements Listener {
       world.note(`${this.id} CANNOT START: ${outcome.message}`);
       if (outcome.kind === "failed") {
         world.schedule(500, null, () => world.restartOrchestrator(this));
+      } else {
+        const delayMs = world.rng.int(REJOIN_DELAY_MIN_MS, REJOIN_DELAY_MAX_MS);
+        world.schedule(delayMs, null, () => this.rejoin());
       }
     });
   }
 
+  /**
+   * What README "Recovering an orchestrator" tells the operator of a node that refused to start:
+   * move its data directory aside (kept, as evidence) and start it on an empty one with
+   * --rejoin, which its restarts keep passing until it has caught up. No-op unless it refused.
+   */
+  rejoin(): void {
+    if (this.#isAlive || this.#isBooting || this.#store.refusal === null) return;
+    const world = this.#world;
+    this.setAside.push(this.#store);
+    this.#store = createSimStore(world, this.id);
+    this.#isRejoinRequested = true;
+    this.rejoins += 1;
+    world.checker.onDiskReplaced(this.id);
+    world.note(
+      `${this.id} REJOIN: its data directory is moved aside, it starts empty with --rejoin`,
+    );
+    world.restartOrchestrator(this);
+  }
+
   #start(recovered: RecoveredLog, storage: SimStorage): void {
     const world = this.#world;
+    const rejoin = this.#isRejoinRequested;
+    if (rejoin) {
+      // The real shell's check (OrchestratorServer#start): the operator model must never trip it.
+      const voters = world.orchestrators.length;
+      const refusal = rejoinRefusal(recovered, { dataDir: SIM_DATA_DIR, voters });
+      if (refusal !== null) throw new Error(`simulator: ${this.id} restarted so: ${refusal}`);
+    }
     world.checker.onBoot(this.id, recovered);
-    const { node, log } = buildNode(world, this.id, recovered);
+    const { node, log, raft } = buildNode(world, { nodeId: this.id, recovered, rejoin });
     this.#incarnation += 1;
     const incarnation = this.#incarnation;
     this.#isAlive = true;
     this.#log = log;
+    this.#raft = raft;
     this.#persistence = new SimPersistence(world, {
       nodeId: this.id,
       storage,
@@ -195,7 +249,8 @@ export class SimOrchestrator implements Listener {
         `${recovered.entries.length} entries` +
         (recovered.repairedBytes > 0
           ? `, cut a torn tail of ${recovered.repairedBytes} bytes`
-          : ""),
+          : "") +
+        (raft.isRejoining ? ", rejoining: no vote until caught up" : ""),
     );
     this.#node = node;
     this.#afterStep();
@@ -206,7 +261,7 @@ export class SimOrchestrator implements Listener {
   /** Kills the process: what the disk had in flight fares as `mode` says. */
   crash(mode: CrashMode, keepFraction: number): void {
     if (!this.#isAlive) return;
-    this.store.crash(this.#persistence!.disk, mode, keepFraction);
+    this.#store.crash(this.#persistence!.disk, mode, keepFraction);
     this.#isAlive = false;
     this.#incarnation += 1;
     this.#node = null;
@@ -381,6 +436,13 @@ export class SimOrchestrator implements Listener {
       this.snapshotsInstalled = log.snapshotsInstalled;
     }
     if (log.isLeader) world.checker.onLeader(this.id, log.term);
+    if (this.#isRejoinRequested && !this.#raft!.isRejoining) {
+      // Caught up: later restarts go without --rejoin (the shell refuses it on a log like this).
+      this.#isRejoinRequested = false;
+      world.note(
+        `${this.id} caught up after rejoining: it votes again, in terms after ${log.term}`,
+      );
+    }
     const role = `${log.isLeader ? "leader" : "not leader"} of term ${log.term}`;
     if (role !== this.#role) {
       if (log.isLeader) world.stats.leaderElections += 1;
