@@ -92,24 +92,38 @@ export class ClusterFixture {
     return { host: o.host, port: o.port };
   }
 
-  /** Starts orchestrator `id` and waits until it listens. */
-  async startOrchestrator(id = "o1"): Promise<ManagedProcess> {
+  /**
+   * Starts orchestrator `id` and waits until it listens.
+   * @param extraArgs Flags after the fixed ones (`--rejoin`, …).
+   */
+  async startOrchestrator(id = "o1", extraArgs: string[] = []): Promise<ManagedProcess> {
     const p = new ManagedProcess({
       name: `orchestrator ${id}`,
-      args: [
-        "orchestrator/main.ts",
-        "--config",
-        this.configPath,
-        "--id",
-        id,
-        "--data-dir",
-        `${this.dir}/data/${id}`,
-      ],
+      args: this.orchestratorArgs(id, extraArgs),
       echo: this.#echo,
     });
     this.processes.push(p);
     await p.ready();
     return p;
+  }
+
+  /** The arguments `startOrchestrator` runs orchestrator `id` with (for one expected to exit). */
+  orchestratorArgs(id: string, extraArgs: string[] = []): string[] {
+    return [
+      "orchestrator/main.ts",
+      "--config",
+      this.configPath,
+      "--id",
+      id,
+      "--data-dir",
+      this.dataDir(id),
+      ...extraArgs,
+    ];
+  }
+
+  /** Orchestrator `id`'s data directory. */
+  dataDir(id: string): string {
+    return `${this.dir}/data/${id}`;
   }
 
   /**
