@@ -69,14 +69,16 @@ interface DemoNode {
 export class DemoCluster {
   readonly #options: DemoClusterOptions;
   readonly #nodes: DemoNode[] = [];
-  /** Reports are printed only once the cluster is up, and no more once it is stopping. */
-  #reporting = false;
+  /** Set by start() once every node is ready. */
+  #isUp = false;
+  /** Set by stopAll(): from then on exits are expected and not reported. */
+  #isStopping = false;
 
   /** @throws {RangeError} if an orchestrator's id is one of the workers' demo names */
   constructor(options: DemoClusterOptions) {
     this.#options = options;
     for (const o of options.orchestrators) {
-      this.#nodes.push(this.#newNode(o.id, "orchestrator", () => [
+      const node = this.#newNode(o.id, "orchestrator", () => [
         "orchestrator/main.ts",
         "--config",
         options.configPath,
@@ -84,7 +86,9 @@ export class DemoCluster {
         o.id,
         "--data-dir",
         `${options.dataDir}/${o.id}`,
-      ]));
+      ]);
+      node.address = o.port === 0 ? null : `${o.host}:${o.port}`;
+      this.#nodes.push(node);
     }
     for (let i = 1; i <= options.workerCount; i++) {
       const name = `w${i}`;
@@ -93,7 +97,10 @@ export class DemoCluster {
           `Cannot name the demo's workers w1, w2, …: the cluster file has an orchestrator "${name}"`,
         );
       }
-      const node: DemoNode = this.#newNode(name, "worker", () => this.#workerArgs(node, i));
+      const node: DemoNode = this.#newNode(name, "worker", () => this.#workerArgs(node));
+      if (options.firstWorkerPort !== 0) {
+        node.address = `127.0.0.1:${options.firstWorkerPort + i - 1}`;
+      }
       this.#nodes.push(node);
     }
   }
@@ -124,7 +131,8 @@ export class DemoCluster {
 
   /**
    * Starts the orchestrators, waits until each listens, then the workers, and waits until each
-   * registered. From then on, a node that dies is reported.
+   * registered. A node that dies after it was ready is reported, during the start too; one that
+   * dies before is the start's error.
    * @throws {Error} naming the node that did not start and its last output line
    */
   async start(): Promise<void> {
@@ -132,7 +140,7 @@ export class DemoCluster {
     for (const role of ["orchestrator", "worker"] as const) {
       await Promise.all(byRole(role).map((n) => this.#startAndWait(n)));
     }
-    this.#reporting = true;
+    this.#isUp = true;
   }
 
   /** Carries out one command on one node; a command the node's state forbids is refused. */
@@ -155,7 +163,7 @@ export class DemoCluster {
 
   /** Stops every process (SIGTERM, SIGKILL after a grace period) and waits until all exited. */
   async stopAll(): Promise<void> {
-    this.#reporting = false;
+    this.#isStopping = true;
     await Promise.all(this.#nodes.map(async (node) => {
       const p = node.process;
       if (p === null || p.hasExited) return;
@@ -183,15 +191,14 @@ export class DemoCluster {
     return this.#nodes.find((n) => n.name === name);
   }
 
-  /** A worker restarts on the port it had, so it is the same worker to the cluster. */
-  #workerArgs(node: DemoNode, index: number): string[] {
+  /**
+   * A worker starts on its port (any free one when it has none yet) and restarts on the port it
+   * had, so it is the same worker to the cluster.
+   */
+  #workerArgs(node: DemoNode): string[] {
     const args = ["worker/main.ts", "--config", this.#options.configPath];
     const known = node.address === null ? null : /^(.+):(\d+)$/.exec(node.address);
-    if (known !== null) {
-      args.push(known[1], known[2]);
-    } else if (this.#options.firstWorkerPort !== 0) {
-      args.push("127.0.0.1", String(this.#options.firstWorkerPort + index - 1));
-    }
+    if (known !== null) args.push(known[1], known[2]);
     if (this.#options.allowExec) args.push("--allow-exec");
     return args;
   }
@@ -226,20 +233,22 @@ export class DemoCluster {
   }
 
   #describeFailedStart(node: DemoNode, p: ManagedProcess): string {
-    const who = `${node.role} ${node.name}`;
+    const who = `${node.role} ${node.name}${node.address === null ? "" : ` (${node.address})`}`;
     if (!p.hasExited) return `${who}: not ready within ${READY_TIMEOUT_MS / 1000} s`;
     const last = lastLine(p);
-    return `${who}: it exited before it was ready${last === "" ? "" : `: ${last}`}`;
+    const code = node.lastExit === null ? "" : ` with code ${node.lastExit.code}`;
+    return `${who}: it exited${code} before it was ready${last === "" ? "" : `: ${last}`}`;
   }
 
   #onExit(node: DemoNode, p: ManagedProcess, status: Deno.CommandStatus): void {
     if (node.process !== p) return;
+    const failedFirstStart = !this.#isUp && node.state === "starting";
     node.state = "exited";
     node.lastExit = { code: status.code, signal: status.signal };
     const facts = { exit: node.lastExit, cause: node.cause, lastLine: lastLine(p) };
-    if (!this.#reporting) return;
+    if (this.#isStopping || failedFirstStart) return;
     setTimeout(() => {
-      if (!this.#reporting) return;
+      if (this.#isStopping) return;
       const consequence = availabilityNote(this.views());
       this.#options.report(describeExit(node, { ...facts, consequence }));
     }, EXIT_REPORT_DELAY_MS);

@@ -267,3 +267,41 @@ Deno.test("deno task demo kills, restarts, pauses and resumes nodes on stdin whi
     }
   });
 });
+
+Deno.test("deno task demo names the node that could not start and why, and leaves nothing running", async () => {
+  await withCluster({ orchestrators: 3 }, async (cluster) => {
+    const demoConfig = JSON.parse(await Deno.readTextFile(DEMO_CONFIG));
+    const addresses = ["o1", "o2", "o3"].map((id) => cluster.address(id));
+    demoConfig.orchestrators.forEach((o: { port: number }, i: number) =>
+      o.port = addresses[i].port
+    );
+    await Deno.writeTextFile(cluster.configPath, JSON.stringify(demoConfig, null, 2));
+    // Something else already listens on o2's port, as a second demo would.
+    const squatter = Deno.listen({ hostname: "127.0.0.1", port: addresses[1].port });
+    const demo = new ManagedProcess({
+      name: "demo",
+      args: ["scripts/demo.ts", "--config", cluster.configPath, "--worker-port", "0", "--quiet"],
+    });
+    try {
+      const exit = await demo.exited;
+      assert.equal(exit.code, 1, demo.tail());
+      const said = demo.lines.find((l) => l.startsWith("mutirao demo:"));
+      assert.match(
+        said ?? demo.tail(),
+        new RegExp(
+          `^mutirao demo: Cannot start orchestrator o2 \\(127\\.0\\.0\\.1:${
+            addresses[1].port
+          }\\): ` +
+            "it exited with code 1 before it was ready: .*Address already in use",
+        ),
+      );
+      for (const i of [0, 2]) {
+        const o = { hostname: "127.0.0.1", port: addresses[i].port };
+        assert.ok(await refusesConnections(o), `orchestrator port ${o.port} still accepts`);
+      }
+    } finally {
+      squatter.close();
+      await demo.stop(3000);
+    }
+  });
+});
