@@ -35,6 +35,8 @@ Options:
   --allow-exec      let the workers run exec tasks
   --quiet           do not echo the nodes' logs
   -h, --help        show this help
+
+${DEMO_HELP}
 `;
 
 /** The demo file's well-known passwords; one is printed only after it is checked against the hash. */

@@ -179,7 +179,7 @@ Failure scenarios: type these commands here (help lists them all).
      takes over in about a second and logs "Leading term N"; \`cluster\` shows the new leader
      and \`restart ${o}\` brings the old one back as a follower. \`pause ${o}\` freezes it
      instead (SIGSTOP: its connections stay open, so the others notice only its silence, after
-     ${min}-${max} ms); \`resume ${o}\` thaws it and it steps down. Kill two orchestrators and the
-     cluster refuses writes (no quorum) until one is back.
+     ${min}-${max} ms); \`resume ${o}\` thaws it, and a leader replaced meanwhile steps down.
+     Kill two orchestrators and the cluster refuses writes (no quorum) until one is back.
 \`status\` shows every node and its PID; \`quit\` or Ctrl-C stops everything and removes the data.`;
 }
