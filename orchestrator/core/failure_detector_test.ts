@@ -1,14 +1,19 @@
-// Proves that FailureDetector suspects a worker incarnation only after `timeoutMs` of silence,
+// Proves that FailureDetector suspects a worker incarnation once its silence exceeds what its
+// observed heartbeat gaps make likely (phi accrual), within bounds set by the heartbeat interval,
 // never for this node's own absence (grace) or its own stalls (stall compensation).
 import assert from "node:assert/strict";
 import { FailureDetector } from "./failure_detector.ts";
 
-const TIMEOUT_MS = 1000;
-const STALL_MS = 500;
+const INTERVAL_MS = 250;
+const MISSED = 4;
+/** The configured limit: interval x missed heartbeats. */
+const TIMEOUT_MS = INTERVAL_MS * MISSED;
+/** Ticks further apart than half an interval are this node's own stall. */
+const STALL_MS = INTERVAL_MS / 2;
 const W1 = { id: "w1", incarnation: "a" };
 
 function detector(): FailureDetector {
-  return new FailureDetector({ timeoutMs: TIMEOUT_MS, stallThresholdMs: STALL_MS });
+  return new FailureDetector({ heartbeatIntervalMs: INTERVAL_MS, missedHeartbeats: MISSED });
 }
 
 /** Ticks every 100 ms from `fromMs` to `toMs` inclusive: a node that is not stalled. */
@@ -20,8 +25,80 @@ function suspectIds(fd: FailureDetector, workers: Array<typeof W1>, nowMs: numbe
   return fd.suspects(workers, nowMs).map((s) => `${s.id}/${s.incarnation}`);
 }
 
+/** Heartbeats of w1/a at the given gaps from 0, with this node ticking every 50 ms; the last time. */
+function heartbeats(fd: FailureDetector, gapsMs: number[]): number {
+  let t = 0;
+  fd.observe("w1", "a", t);
+  for (const gap of gapsMs) {
+    for (let tick = t + 50; tick < t + gap; tick += 50) fd.tick(tick);
+    t += gap;
+    fd.tick(t);
+    fd.observe("w1", "a", t);
+  }
+  return t;
+}
+
+/** Whether w1/a is suspected `silentMs` after its heartbeat at `lastMs` (ticking every 50 ms). */
+function suspectedAfter(fd: FailureDetector, lastMs: number, silentMs: number): boolean {
+  for (let tick = lastMs + 50; tick < lastMs + silentMs; tick += 50) fd.tick(tick);
+  fd.tick(lastMs + silentMs);
+  return suspectIds(fd, [W1], lastMs + silentMs).length > 0;
+}
+
 Deno.test("FailureDetector exposes its timeout", () => {
   assert.equal(detector().timeoutMs, TIMEOUT_MS);
+});
+
+Deno.test("FailureDetector suspects a steady worker after 2.2 intervals, not the configured limit", () => {
+  const fd = detector();
+  const last = heartbeats(fd, Array(20).fill(INTERVAL_MS));
+  assert.equal(fd.silenceLimitMs("w1", "a"), 2 * INTERVAL_MS + INTERVAL_MS / 5);
+  assert.equal(suspectedAfter(fd, last, 550), false);
+  assert.equal(suspectedAfter(fd, last, 560), true);
+});
+
+Deno.test("FailureDetector never suspects a steady worker for one lost heartbeat that arrives late", () => {
+  const fd = detector();
+  const last = heartbeats(fd, Array(20).fill(INTERVAL_MS));
+  // The next heartbeat is lost and the one after is 40 ms late: 540 ms of silence.
+  assert.equal(suspectedAfter(fd, last, 2 * INTERVAL_MS + 40), false);
+});
+
+Deno.test("FailureDetector gives a worker with erratic heartbeats longer, up to the configured limit", () => {
+  const erratic = detector();
+  // Gaps of 150 and 350 ms: mean 250, standard deviation 100.
+  const last = heartbeats(erratic, Array.from({ length: 20 }, (_, i) => i % 2 === 0 ? 150 : 350));
+  const limit = erratic.silenceLimitMs("w1", "a");
+  assert.ok(limit > 700 && limit < 800, `limit ${limit} ms: mean + about 5.2 deviations`);
+  assert.equal(suspectedAfter(erratic, last, 700), false);
+  assert.equal(suspectedAfter(erratic, last, 800), true);
+  const wild = detector();
+  heartbeats(wild, Array.from({ length: 20 }, (_, i) => i % 2 === 0 ? 50 : 450));
+  assert.equal(wild.silenceLimitMs("w1", "a"), TIMEOUT_MS, "never past the configured limit");
+});
+
+Deno.test("FailureDetector uses the configured limit until it has seen a few gaps", () => {
+  const fd = detector();
+  const last = heartbeats(fd, [INTERVAL_MS, INTERVAL_MS, INTERVAL_MS]);
+  assert.equal(fd.silenceLimitMs("w1", "a"), TIMEOUT_MS);
+  assert.equal(suspectedAfter(fd, last, TIMEOUT_MS), false);
+});
+
+Deno.test("FailureDetector.grantGrace() adds no gap: the grace period does not widen the limit", () => {
+  const fd = detector();
+  const last = heartbeats(fd, Array(20).fill(INTERVAL_MS));
+  tickSteadily(fd, last + 100, last + 300);
+  fd.grantGrace([W1], last + 300);
+  fd.observe("w1", "a", last + 400);
+  assert.equal(fd.silenceLimitMs("w1", "a"), 2 * INTERVAL_MS + INTERVAL_MS / 5);
+});
+
+Deno.test("FailureDetector.tick() leaves out this node's own stall from the observed gaps", () => {
+  const fd = detector();
+  const last = heartbeats(fd, Array(20).fill(INTERVAL_MS));
+  fd.tick(last + 5000); // this node froze for 5 s; the next heartbeat is read as it wakes
+  fd.observe("w1", "a", last + 5000);
+  assert.ok(fd.silenceLimitMs("w1", "a") < TIMEOUT_MS, "the stall is not a gap of the worker's");
 });
 
 Deno.test("FailureDetector.suspects() suspects a worker silent for longer than the timeout", () => {
@@ -104,21 +181,20 @@ Deno.test("FailureDetector.tick() does not count this node's own stall against w
   fd.observe("w1", "a", 0);
   tickSteadily(fd, 0, 300);
   fd.tick(10_300); // this node was frozen for 10 s
-  // Only the 500 ms allowed before a gap counts as a stall are held against the worker.
+  // None of the stall is held against the worker: only the 300 ms of silence before it.
   assert.deepEqual(fd.suspects([W1], 10_300), []);
-  assert.equal(fd.sinceLastSeen("w1", "a", 10_300), 800);
-  tickSteadily(fd, 10_400, 10_600);
-  assert.deepEqual(suspectIds(fd, [W1], 10_600), ["w1/a"], "the silence after the stall counts");
+  assert.equal(fd.sinceLastSeen("w1", "a", 10_300), 300);
+  tickSteadily(fd, 10_400, 11_000);
+  assert.deepEqual(fd.suspects([W1], 11_000), [], "1000 ms: not yet past the timeout");
+  tickSteadily(fd, 11_100, 11_100);
+  assert.deepEqual(suspectIds(fd, [W1], 11_100), ["w1/a"], "the silence after the stall counts");
 });
 
 Deno.test("FailureDetector.tick() treats a gap of exactly the stall threshold as normal", () => {
   const fd = detector();
   fd.observe("w1", "a", 0);
-  fd.tick(0);
-  fd.tick(STALL_MS);
-  fd.tick(2 * STALL_MS);
-  fd.tick(2 * STALL_MS + 100);
-  assert.deepEqual(suspectIds(fd, [W1], 2 * STALL_MS + 100), ["w1/a"]);
+  for (let t = 0; t <= 9 * STALL_MS; t += STALL_MS) fd.tick(t);
+  assert.deepEqual(suspectIds(fd, [W1], 9 * STALL_MS), ["w1/a"], "1125 ms of silence");
 });
 
 Deno.test("FailureDetector.tick() does not compensate on its first tick", () => {

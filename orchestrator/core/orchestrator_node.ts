@@ -215,8 +215,8 @@ export class OrchestratorNode {
       burst: options.submitBurstPerUser ?? 0,
     });
     this.#detector = new FailureDetector({
-      timeoutMs: options.heartbeatIntervalMs * options.missedHeartbeats,
-      stallThresholdMs: options.heartbeatIntervalMs * 2,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      missedHeartbeats: options.missedHeartbeats,
     });
     // Apply what recovery found durable and committed, without replies or log noise.
     this.#pump();
