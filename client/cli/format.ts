@@ -5,6 +5,7 @@
  * task must not drive an admin's terminal.
  * @module
  */
+import { LIMITS } from "../../shared/limits.ts";
 import { terminalSafe } from "../../shared/terminal_safe.ts";
 import type {
   NodeStatusView,
@@ -94,8 +95,8 @@ export function formatTask(task: TaskView): string {
     const r = task.result;
     lines.push(`  exit code:   ${r.exitCode ?? "-"}`);
     if (r.error !== null) lines.push(`  error:       ${terminalSafe(r.error)}`);
-    if (r.stdout !== "") lines.push(`  stdout:      ${indentTail(r.stdout)}`);
-    if (r.stderr !== "") lines.push(`  stderr:      ${indentTail(r.stderr)}`);
+    lines.push(...outputLines("stdout", r.stdout, r.stdoutTruncated === true));
+    lines.push(...outputLines("stderr", r.stderr, r.stderrTruncated === true));
   }
   lines.push("History (Lamport order):");
   for (const e of task.history) {
@@ -116,6 +117,14 @@ export function formatTask(task: TaskView): string {
   return lines.join("\n");
 }
 
+/** Lines showing one output stream, saying so when the worker kept only its tail. */
+function outputLines(name: string, text: string, isTruncated: boolean): string[] {
+  if (text === "") return [];
+  if (!isTruncated) return [`  ${`${name}:`.padEnd(13)}${indentTail(text)}`];
+  const kib = LIMITS.outputTailBytes / 1024;
+  return [`  ${name} (truncated: last ${kib} KiB shown):`, `               ${indentTail(text)}`];
+}
+
 function indentTail(text: string): string {
   const trimmed = text.replace(/\n$/, "");
   const lines = trimmed.split("\n");
@@ -123,8 +132,31 @@ function indentTail(text: string): string {
   return shown.map(terminalSafe).join("\n               ");
 }
 
-export function formatTaskList(tasks: readonly TaskSummary[]): string {
-  if (tasks.length === 0) return "No tasks.";
+/** Where a list page stands among every matching task (from orchestrators that say). */
+export interface ListPage {
+  /** Every matching task, on any page. */
+  total: number;
+  /** The cursor of the next page, or null on the last one. */
+  next: string | null;
+  /** The command that listed this page, to which the next page's `--after` is added. */
+  command: string;
+}
+
+export function formatTaskList(tasks: readonly TaskSummary[], page?: ListPage): string {
+  if (tasks.length === 0) {
+    return page === undefined || page.total === 0
+      ? "No tasks."
+      : `No tasks on this page (${page.total} match in all).`;
+  }
+  const rows = _taskTable(tasks);
+  if (page === undefined) return rows;
+  const shown = `Showing ${tasks.length} of ${page.total} task${page.total === 1 ? "" : "s"}`;
+  return page.next === null
+    ? `${rows}\n${shown}${page.total > tasks.length ? " (the last page)" : ""}.`
+    : `${rows}\n${shown}; next page: ${page.command} --after ${page.next}`;
+}
+
+function _taskTable(tasks: readonly TaskSummary[]): string {
   return table(
     ["ID", "OWNER", "STATE", "KIND", "ATTEMPT", "WORKER", "SUBMITTED", "DESCRIPTION"],
     tasks.map((t) => [

@@ -55,3 +55,46 @@ Deno.test("formatTaskList() keeps one row per task whatever the description hold
   assert.equal(text.split("\n").length, 2);
   assert.equal(CONTROL.test(text), false);
 });
+
+function summaries(ids: string[]): TaskSummary[] {
+  return ids.map((id) => ({
+    id,
+    owner: "alice",
+    state: "queued",
+    kind: "sleep",
+    description: "nap",
+    attempt: 1,
+    workerId: null,
+    submittedAtMs: 0,
+    finishedAtMs: null,
+  }));
+}
+
+Deno.test("formatTaskList() says how many of the matching tasks it shows and how to get the next page", () => {
+  const text = formatTaskList(summaries(["t-650", "t-649"]), {
+    total: 650,
+    next: "t-649",
+    command: "mutirao list --limit 2",
+  });
+  assert.match(
+    text.split("\n").at(-1)!,
+    /^Showing 2 of 650 tasks; next page: mutirao list --limit 2 --after t-649$/,
+  );
+  const last = formatTaskList(summaries(["t-1"]), {
+    total: 3,
+    next: null,
+    command: "mutirao list",
+  });
+  assert.equal(last.split("\n").at(-1), "Showing 1 of 3 tasks (the last page).");
+  const none = formatTaskList([], { total: 0, next: null, command: "mutirao list" });
+  assert.equal(none, "No tasks.");
+});
+
+Deno.test("formatTask() says when output is only the tail of a longer stream", () => {
+  const view = task();
+  view.result = { ...view.result!, stdoutTruncated: true };
+  const text = formatTask(view);
+  assert.match(text, /stdout \(truncated: last 64 KiB shown\):/);
+  assert.doesNotMatch(text, /stderr/);
+  assert.doesNotMatch(formatTask(task()), /truncated/);
+});

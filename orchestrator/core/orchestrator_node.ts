@@ -27,7 +27,7 @@ import { planAssignments, type SchedulableTask, type SchedulerPolicy } from "../
 import type { ApplyResult, Command, LogEntry, Stamp } from "../tasks/mod.ts";
 import type { TaskRecord } from "../tasks/mod.ts";
 import { LAST_ADMIN, type TaskStateMachine } from "../tasks/mod.ts";
-import { listTasks, toTaskView, toWorkerView } from "../tasks/mod.ts";
+import { listTaskPage, toTaskView, toWorkerView } from "../tasks/mod.ts";
 import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "./consensus_log.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import { decodeSnapshot, restoreSnapshot } from "../tasks/mod.ts";
@@ -1095,16 +1095,18 @@ export class OrchestratorNode {
         }
         break;
       }
-      case "list":
-        this.#send(conn, {
-          type: "taskList",
-          re: request.id,
-          tasks: listTasks(this.sm, {
-            owner: request.all === true ? null : caller.user,
-            state: request.state,
-            limit: request.limit ?? LIMITS.listLimitDefault,
-          }),
+      case "list": {
+        const states = [
+          ...request.states ?? [],
+          ...request.state === undefined ? [] : [request.state],
+        ];
+        const page = listTaskPage(this.sm, {
+          owner: request.all === true ? null : caller.user,
+          states,
+          ...request.after === undefined ? {} : { after: request.after },
+          limit: request.limit ?? LIMITS.listLimitDefault,
         });
+        this.#send(conn, { type: "taskList", re: request.id, ...page });
         break;
       case "workers":
         this.#send(conn, {

@@ -709,6 +709,24 @@ Deno.test("OrchestratorNode lists only the caller's tasks, newest first, filtere
 });
 
 Deno.test("OrchestratorNode lists workers with their load and time since the last heartbeat", () => {
+Deno.test("OrchestratorNode's list reply says how many tasks match and pages with a cursor", () => {
+  const { d, alice } = withAlice();
+  d.register(W1, "w1");
+  for (let i = 0; i < 5; i++) d.submit(ALICE, alice); // t-1 runs on w1, t-2 … t-5 wait
+  const page = (body: RequestBody) => one(d.request(ALICE, alice, body).effects, ALICE, "taskList");
+  const first = page({ type: "list", limit: 2 });
+  assert.deepEqual(first.tasks.map((t) => t.id), ["t-5", "t-4"]);
+  assert.equal(first.total, 5);
+  assert.equal(first.next, "t-4");
+  const last = page({ type: "list", limit: 2, after: "t-2" });
+  assert.deepEqual(last.tasks.map((t) => t.id), ["t-1"]);
+  assert.equal(last.next, null);
+  // `state` and `states` together: either state matches.
+  const both = page({ type: "list", state: "running", states: ["succeeded"] });
+  assert.deepEqual(both.tasks.map((t) => t.id), ["t-1"]);
+  assert.equal(both.total, 1);
+});
+
   const { d, alice } = withAlice();
   d.register(W1, "w1", { slots: 2, canExec: true });
   d.submit(ALICE, alice);

@@ -25,4 +25,5 @@ export {
 export type { StateSnapshot } from "./state_snapshot.ts";
 export { findInvariantViolations } from "./invariants.ts";
 export { isSnapshotDue } from "./snapshot_policy.ts";
-export { listTasks, toTaskSummary, toTaskView, toWorkerView } from "./views.ts";
+export { listTaskPage, listTasks, toTaskSummary, toTaskView, toWorkerView } from "./views.ts";
+export type { TaskPage } from "./views.ts";

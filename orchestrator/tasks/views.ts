@@ -12,6 +12,7 @@ import type {
 import type { TaskRecord, WorkerRecord } from "./records.ts";
 import { SUMMARY_DESCRIPTION_CHARS } from "../../shared/limits.ts";
 import type { TaskStateMachine } from "./task_state_machine.ts";
+import { assert } from "../../shared/assert.ts";
 
 export function toTaskView(task: TaskRecord, waitingReason: string | null): TaskView {
   return {
@@ -60,18 +61,95 @@ export function toWorkerView(worker: WorkerRecord, lastHeartbeatAgoMs: number | 
   };
 }
 
+/** One page of a task list: the tasks, how many match in all, and where the next page starts. */
+export interface TaskPage {
+  tasks: TaskSummary[];
+  /** Every task that matches the owner and states, on any page. */
+  total: number;
+  /** The cursor for the next (older) page, or null when this page is the last. */
+  next: string | null;
+}
+
+/**
+ * A page of an owner's tasks (or everyone's, with owner null), newest first, in any of `states`
+ * (all states when absent or empty), starting after the cursor `after`. A cursor is the id of the
+ * last task a page showed; the next page holds the tasks submitted before it, so tasks submitted
+ * meanwhile never shift a page.
+ */
+export function listTaskPage(
+  sm: TaskStateMachine,
+  options: { owner: string | null; states?: readonly TaskState[]; after?: string; limit: number },
+): TaskPage {
+  const ids = options.owner === null ? sm.taskOrder : sm.ownerTasks.get(options.owner) ?? [];
+  const wanted = options.states === undefined || options.states.length === 0
+    ? null
+    : new Set(options.states);
+  const start = options.after === undefined
+    ? ids.length - 1
+    : _indexBefore(sm, ids, _cursorSeq(options.after));
+  const tasks: TaskSummary[] = [];
+  let next: string | null = null;
+  for (let i = start; i >= 0; i--) {
+    const task = sm.tasks.get(ids[i]);
+    if (task === undefined) continue;
+    if (wanted !== null && !wanted.has(task.state)) continue;
+    if (tasks.length === options.limit) {
+      next = tasks.at(-1)?.id ?? null;
+      break;
+    }
+    tasks.push(toTaskSummary(task));
+  }
+  return { tasks, total: _countMatching(sm, ids, options.owner, wanted), next };
+}
+
 /** An owner's tasks (or everyone's, with owner null), newest first, optionally in one state. */
 export function listTasks(
   sm: TaskStateMachine,
   options: { owner: string | null; state?: TaskState; limit: number },
 ): TaskSummary[] {
-  const ids = options.owner === null ? sm.taskOrder : sm.ownerTasks.get(options.owner) ?? [];
-  const out: TaskSummary[] = [];
-  for (let i = ids.length - 1; i >= 0 && out.length < options.limit; i--) {
-    const task = sm.tasks.get(ids[i]);
-    if (task === undefined) continue;
-    if (options.state !== undefined && task.state !== options.state) continue;
-    out.push(toTaskSummary(task));
+  const states = options.state === undefined ? undefined : [options.state];
+  return listTaskPage(sm, { owner: options.owner, states, limit: options.limit }).tasks;
+}
+
+/** The task sequence number a cursor (a task id, `t-N`) stands for. */
+function _cursorSeq(cursor: string): number {
+  const match = /^t-([0-9]{1,15})$/.exec(cursor);
+  // The codec admits only task ids as cursors (ListSchema): anything else is a bug.
+  assert(match !== null, `list cursor is not a task id: ${JSON.stringify(cursor)}`);
+  return Number(match[1]);
+}
+
+/** The index of the newest task in `ids` (in submission order) submitted before task `seq`. */
+function _indexBefore(sm: TaskStateMachine, ids: readonly string[], seq: number): number {
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    const midSeq = sm.tasks.get(ids[mid])?.seq ?? Number(ids[mid].slice(2));
+    if (midSeq < seq) low = mid + 1;
+    else high = mid;
   }
-  return out;
+  return low - 1;
+}
+
+/** How many tasks of `ids` are in a wanted state; the state counts answer for everyone at once. */
+function _countMatching(
+  sm: TaskStateMachine,
+  ids: readonly string[],
+  owner: string | null,
+  wanted: ReadonlySet<TaskState> | null,
+): number {
+  if (wanted === null) return ids.length;
+  if (owner === null) {
+    let total = 0;
+    for (const state of wanted) total += sm.counts[state];
+    return total;
+  }
+  // One owner in some states: a scan of that owner's tasks (bounded by what they submitted).
+  let total = 0;
+  for (const id of ids) {
+    const state = sm.tasks.get(id)?.state;
+    if (state !== undefined && wanted.has(state)) total += 1;
+  }
+  return total;
 }

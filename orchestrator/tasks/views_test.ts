@@ -7,7 +7,7 @@ import {
   WorkerViewSchema,
 } from "../../shared/protocol/messages.ts";
 import { takeSnapshot } from "./state_snapshot.ts";
-import { listTasks, toTaskSummary, toTaskView, toWorkerView } from "./views.ts";
+import { listTaskPage, listTasks, toTaskSummary, toTaskView, toWorkerView } from "./views.ts";
 import { EXEC, Harness, outcome } from "./_task_fixtures_test.ts";
 
 /** alice: t-1 succeeded, t-2 queued, t-4 running, t-5 queued; bob: t-3 queued. */
@@ -55,6 +55,53 @@ Deno.test("listTasks() shows no other owner's tasks, and nothing for an unknown 
   const h = mixedState();
   assert.deepEqual(listTasks(h.sm, { owner: "bob", limit: 50 }).map((t) => t.id), ["t-3"]);
   assert.deepEqual(listTasks(h.sm, { owner: "mallory", limit: 50 }), []);
+});
+
+Deno.test("listTaskPage() counts every matching task and gives a cursor to the next page", () => {
+  const h = mixedState();
+  const first = listTaskPage(h.sm, { owner: "alice", limit: 2 });
+  assert.deepEqual(first.tasks.map((t) => t.id), ["t-5", "t-4"]);
+  assert.equal(first.total, 4);
+  assert.equal(first.next, "t-4");
+  const second = listTaskPage(h.sm, { owner: "alice", limit: 2, after: first.next! });
+  assert.deepEqual(second.tasks.map((t) => t.id), ["t-2", "t-1"]);
+  assert.equal(second.total, 4);
+  assert.equal(second.next, null, "the last page has no next cursor");
+  const exact = listTaskPage(h.sm, { owner: "alice", limit: 4 });
+  assert.equal(exact.next, null, "a page that ends exactly at the last task has no next cursor");
+});
+
+Deno.test("listTaskPage() filters by several states, counting only matches", () => {
+  const h = mixedState();
+  const page = listTaskPage(h.sm, { owner: "alice", states: ["queued", "succeeded"], limit: 2 });
+  assert.deepEqual(page.tasks.map((t) => t.id), ["t-5", "t-2"]);
+  assert.equal(page.total, 3);
+  assert.equal(page.next, "t-2");
+  const rest = listTaskPage(h.sm, {
+    owner: "alice",
+    states: ["queued", "succeeded"],
+    limit: 2,
+    after: "t-2",
+  });
+  assert.deepEqual(rest.tasks.map((t) => t.id), ["t-1"]);
+  assert.equal(rest.next, null);
+  const everyone = listTaskPage(h.sm, { owner: null, states: ["queued"], limit: 50 });
+  assert.deepEqual(everyone.tasks.map((t) => t.id), ["t-5", "t-3", "t-2"]);
+  assert.equal(everyone.total, 3);
+});
+
+Deno.test("listTaskPage() continues after a cursor whose task is not the caller's or does not exist", () => {
+  const h = mixedState();
+  // t-3 is bob's: alice's page after it starts with her next older task.
+  assert.deepEqual(
+    listTaskPage(h.sm, { owner: "alice", limit: 50, after: "t-3" }).tasks.map((t) => t.id),
+    ["t-2", "t-1"],
+  );
+  assert.deepEqual(
+    listTaskPage(h.sm, { owner: null, limit: 50, after: "t-99" }).tasks.map((t) => t.id),
+    ["t-5", "t-4", "t-3", "t-2", "t-1"],
+  );
+  assert.deepEqual(listTaskPage(h.sm, { owner: null, limit: 50, after: "t-1" }).tasks, []);
 });
 
 Deno.test("toTaskSummary() shows the task's state, kind and description", () => {

@@ -66,6 +66,9 @@ export const OutcomeSchema = z.object({
   stderr: z.string(),
   error: z.string().nullable(),
   durationMs: nonNegInt,
+  /** Present (true) when the stream was longer than the tail kept (LIMITS.outputTailBytes). */
+  stdoutTruncated: z.literal(true).optional(),
+  stderrTruncated: z.literal(true).optional(),
 }).strict();
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
@@ -221,7 +224,12 @@ export const ListSchema = z.object({
   id: requestId,
   token,
   state: TaskStateSchema.optional(),
+  /** Tasks in any of these states (with `state`, that one too); absent = every state. */
+  states: z.array(TaskStateSchema).min(1).max(TASK_STATES.length).optional(),
   limit: positiveInt.max(LIMITS.listLimitMax).optional(),
+  /** The `next` cursor of the previous page: list the tasks submitted before it. */
+  after: z.string().regex(/^t-[0-9]{1,15}$/, "a cursor from `list` (a task id such as t-42)")
+    .optional(),
   /** Admins only: every user's tasks instead of their own. */
   all: z.boolean().optional(),
 }).strict();
@@ -441,6 +449,10 @@ export const TaskListReplySchema = z.object({
   type: z.literal("taskList"),
   re: requestId,
   tasks: z.array(TaskSummarySchema),
+  /** How many tasks match in all, on every page (absent from older orchestrators). */
+  total: nonNegInt.optional(),
+  /** The cursor to pass as `after` for the next page; null on the last page. */
+  next: TaskIdSchema.nullable().optional(),
 }).strict();
 
 export const WorkerListReplySchema = z.object({

@@ -19,6 +19,11 @@ export class TailBuffer {
     return this.#droppedBytes;
   }
 
+  /** True once any byte was dropped: the text is only the stream's tail. */
+  get isTruncated(): boolean {
+    return this.#droppedBytes > 0;
+  }
+
   push(chunk: Uint8Array): void {
     if (chunk.length >= this.#maxBytes) {
       this.#droppedBytes += this.#bytes + chunk.length - this.#maxBytes;

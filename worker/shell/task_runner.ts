@@ -117,6 +117,9 @@ function runExec(spec: Extract<TaskSpec, { kind: "exec" }>, exec: ExecOptions): 
       stderr: stderr.text(),
       error: error ?? (status.success ? null : `exit code ${status.code}`),
       durationMs: elapsed(startedMs),
+      // Only when true, so an outcome that fits carries no new field.
+      ...(stdout.isTruncated ? { stdoutTruncated: true } : {}),
+      ...(stderr.isTruncated ? { stderrTruncated: true } : {}),
     };
   });
   return { done, kill };
