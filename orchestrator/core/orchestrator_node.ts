@@ -1108,6 +1108,7 @@ export class OrchestratorNode {
         });
         this.#send(conn, { type: "taskList", re: request.id, ...page });
         break;
+      }
       case "workers":
         this.#send(conn, {
           type: "workerList",
