@@ -34,6 +34,15 @@ export const EXIT_CODES = {
   notFound: 5,
   unreachable: 6,
   rejected: 7,
+  // Added later; the codes above keep their meaning.
+  /** `--wait`: the task ended failed or cancelled. */
+  taskFailed: 8,
+  /** `--wait --wait-timeout`: the timeout passed before the task ended. */
+  waitTimedOut: 9,
+  /** A cluster file, TLS CA file or session directory that cannot be used. */
+  configuration: 10,
+  /** No such user (`user passwd`/`remove`) or session (`token revoke`): not an unknown task. */
+  noSuchAccount: 11,
 } as const;
 
 /** The exit code the CLI uses for a server error code. */

@@ -23,3 +23,17 @@ export function notLoggedIn(detail: string): CliError {
     `${detail}; run \`mutirao login USER\``,
   );
 }
+
+/**
+ * A cluster file, TLS CA file or session directory that cannot be used: the user's setup, not a
+ * bug (exit 10).
+ */
+export function configurationError(error: unknown): CliError {
+  const failure = new CliError(
+    "configuration",
+    EXIT_CODES.configuration,
+    error instanceof Error ? error.message : String(error),
+  );
+  failure.cause = error;
+  return failure;
+}

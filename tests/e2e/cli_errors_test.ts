@@ -65,7 +65,6 @@ Deno.test("CLI maps every failure to its exit code and prints one JSON document"
           ["workers"],
           ["cancel", "t-1"],
           ["submit", "x", "-d", "1"],
-          ["logout"],
         ]
       ) {
         const message = expectFailure(
@@ -75,6 +74,9 @@ Deno.test("CLI maps every failure to its exit code and prints one JSON document"
         );
         assert.match(message, /mutirao login/, `${args.join(" ")}: says how to log in`);
       }
+      // Being logged out is what logout asks for: it says so and succeeds.
+      const logout = expectOk(await cluster.cli(["logout"]));
+      assert.equal(logout.alreadyLoggedOut, true);
     });
 
     await t.step("a wrong password or unknown user exits 3 with bad_credentials", async () => {

@@ -38,9 +38,13 @@ async function submitExec(
   return String(doc.id);
 }
 
+/** Waits for the task to end; `status --wait` exits 8 when it ended failed or cancelled. */
 async function waitForTask(cluster: ClusterFixture, id: string): Promise<TaskJson> {
-  const doc = ok(await cluster.cli(["status", id, "--wait", "--wait-timeout", "30"]));
-  return doc as unknown as TaskJson;
+  const result = await cluster.cli(["status", id, "--wait", "--wait-timeout", "30"]);
+  const task = result.json as unknown as TaskJson | null;
+  const expected = task?.state === "succeeded" ? 0 : 8;
+  assert.equal(result.code, expected, `status --wait of a ${task?.state} task: ${result.stderr}`);
+  return task!;
 }
 
 /** PIDs of the live children of `parentPid` running `argv` (the program by name or path). */
@@ -65,9 +69,9 @@ Deno.test("exec tasks run as child processes on workers that allow them", async 
       assert.equal(queued.state, "queued");
       assert.match(queued.waitingReason ?? "", /--allow-exec/);
       // A bounded server-side wait: the task is still queued when it gives up.
-      const still = ok(
-        await cluster.cli(["status", id, "--wait", "--wait-timeout", "1"]),
-      ) as unknown as TaskJson;
+      const timedOut = await cluster.cli(["status", id, "--wait", "--wait-timeout", "1"]);
+      assert.equal(timedOut.code, 9, "--wait-timeout passing first exits 9");
+      const still = timedOut.json as unknown as TaskJson;
       assert.equal(still.state, "queued", "no worker may run an exec task without --allow-exec");
 
       execWorker = await cluster.startWorker({ slots: 2, allowExec: true });

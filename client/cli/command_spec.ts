@@ -1,0 +1,290 @@
+/**
+ * What each `mutirao` command accepts: its positionals, the flags that apply to it, and its help.
+ * One table, so the parser refuses a flag that does not apply, `COMMAND --help` prints the
+ * command's own help, and the usage text cannot drift from what is accepted.
+ * @module
+ */
+import { DEFAULT_CONFIG_PATH } from "../../shared/config/mod.ts";
+
+/** Every flag any command takes, in `node:util` parseArgs form. */
+export const FLAGS = {
+  json: { type: "boolean", default: false },
+  config: { type: "string" },
+  orchestrators: { type: "string" },
+  multicast: { type: "string" },
+  "insecure-multicast": { type: "boolean", default: false },
+  "tls-ca": { type: "string" },
+  timeout: { type: "string" },
+  debug: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+  "password-stdin": { type: "boolean", default: false },
+  duration: { type: "string", short: "d" },
+  exec: { type: "boolean", default: false },
+  batch: { type: "string" },
+  "exec-timeout": { type: "string" },
+  "max-attempts": { type: "string" },
+  "idempotency-key": { type: "string" },
+  wait: { type: "boolean", default: false },
+  "wait-timeout": { type: "string" },
+  all: { type: "boolean", default: false },
+  role: { type: "string" },
+  state: { type: "string" },
+  limit: { type: "string" },
+} as const;
+
+/** A flag's long name. */
+export type FlagName = keyof typeof FLAGS;
+
+/** Flags every command takes: output, where the cluster is, and how long to try. */
+export const GLOBAL_FLAGS: readonly FlagName[] = [
+  "json",
+  "config",
+  "orchestrators",
+  "multicast",
+  "insecure-multicast",
+  "tls-ca",
+  "timeout",
+  "debug",
+  "help",
+];
+
+/** One command (or `user`/`token` sub-command) and what it accepts. */
+export interface CommandSpec {
+  /** As typed: "submit", "user add". */
+  readonly name: string;
+  /** The synopsis line, e.g. `status TASK_ID [--wait [--wait-timeout SECS]]`. */
+  readonly usage: string;
+  /** What the command does, one or more lines. */
+  readonly summary: string;
+  /** Positionals after the command name (after the sub-command for `user`/`token`). */
+  readonly positionals: { readonly min: number; readonly max: number };
+  /** The command's own options, one per line, for its help. */
+  readonly details?: string;
+  /** Flags beyond {@link GLOBAL_FLAGS}. */
+  readonly flags: readonly FlagName[];
+}
+
+const WAIT_FLAGS: readonly FlagName[] = ["wait", "wait-timeout"];
+
+/** Every command, in the order the usage text lists them. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "login",
+    usage: "login USER",
+    summary: "log in; the password is read from the terminal (hidden) or the first line of\n" +
+      "stdin. (login USER PASSWORD still works but warns: other local users see\n" +
+      "arguments in `ps`, and shells keep them in history)",
+    positionals: { min: 1, max: 2 },
+    flags: ["password-stdin"],
+  },
+  {
+    name: "logout",
+    usage: "logout",
+    summary: "end the session (when there is none, says so and succeeds)",
+    positionals: { min: 0, max: 0 },
+    flags: [],
+  },
+  {
+    name: "submit",
+    usage: 'submit "DESCRIPTION" -d SECS [--wait [--wait-timeout SECS]]\n' +
+      "submit --exec [--exec-timeout SECS] -- PROGRAM [ARGS...]\n" +
+      "submit --batch FILE",
+    summary: "submit the seed's simulated task (runs SECS seconds); with --exec, run a\n" +
+      "program on a worker started with --allow-exec; with --batch, many tasks in\n" +
+      'one request, one JSON object per line (FILE - reads stdin; README, "Batch\n' +
+      'submission")',
+    details: `  -d, --duration SECS     duration of the simulated task (decimal, may be fractional)
+  --max-attempts N        attempts allowed when workers die under the task
+  --idempotency-key KEY   resubmitting with the same key never makes a second task
+                          (default: a fresh random key; with --batch, the prefix of
+                          each line's key: KEY-LINE)
+  --exec-timeout SECS     with --exec: kill the program after SECS (default 3600)
+  --wait                  wait for the task to end, then print its status; exit 8 if it
+                          failed or was cancelled
+  --wait-timeout SECS     with --wait: stop waiting after SECS and exit 9`,
+    positionals: { min: 0, max: 1 },
+    flags: [
+      "duration",
+      "exec",
+      "exec-timeout",
+      "batch",
+      "max-attempts",
+      "idempotency-key",
+      ...WAIT_FLAGS,
+    ],
+  },
+  {
+    name: "status",
+    usage: "status TASK_ID [--wait [--wait-timeout SECS]]",
+    summary: "state, worker, attempts and event history; with --wait, waits until the task\n" +
+      "ends (exit 8 if it failed or was cancelled, 9 if --wait-timeout passed first)",
+    positionals: { min: 1, max: 1 },
+    flags: WAIT_FLAGS,
+  },
+  {
+    name: "list",
+    usage: "list [--state STATE] [--limit N] [--all]",
+    summary: "your tasks, newest first (--all, admins: every user's)",
+    positionals: { min: 0, max: 0 },
+    flags: ["state", "limit", "all"],
+  },
+  {
+    name: "workers",
+    usage: "workers",
+    summary: "(admin) live workers and their load",
+    positionals: { min: 0, max: 0 },
+    flags: [],
+  },
+  {
+    name: "cancel",
+    usage: "cancel TASK_ID",
+    summary: "cancel a queued or running task",
+    positionals: { min: 1, max: 1 },
+    flags: [],
+  },
+  {
+    name: "cluster",
+    usage: "cluster",
+    summary: "(admin) every orchestrator: role (leader = primary, followers = backups),\n" +
+      "term, commit/applied index, lag; exits 6 when no orchestrator is leader",
+    positionals: { min: 0, max: 0 },
+    flags: [],
+  },
+  {
+    name: "user add",
+    usage: "user add NAME [--role admin|user]",
+    summary: "(admin) create an account; the password is read from the terminal or stdin",
+    positionals: { min: 1, max: 1 },
+    flags: ["role", "password-stdin"],
+  },
+  {
+    name: "user passwd",
+    usage: "user passwd [NAME]",
+    summary: "change your password: asks for the current one, then the new one (stdin:\n" +
+      "current on line 1, new on line 2); admins resetting another user's give only\n" +
+      "the new one; revokes that user's sessions",
+    positionals: { min: 0, max: 1 },
+    flags: ["password-stdin"],
+  },
+  {
+    name: "user remove",
+    usage: "user remove NAME",
+    summary: "(admin) remove an account (exit 11 if there is none)",
+    positionals: { min: 1, max: 1 },
+    flags: [],
+  },
+  {
+    name: "user list",
+    usage: "user list",
+    summary: "(admin) list accounts",
+    positionals: { min: 0, max: 0 },
+    flags: [],
+  },
+  {
+    name: "token list",
+    usage: "token list",
+    summary: "(admin) list live sessions",
+    positionals: { min: 0, max: 0 },
+    flags: [],
+  },
+  {
+    name: "token revoke",
+    usage: "token revoke ID",
+    summary: "(admin) revoke a session by its id prefix (exit 11 if none matches)",
+    positionals: { min: 1, max: 1 },
+    flags: [],
+  },
+  {
+    name: "help",
+    usage: "help [COMMAND]",
+    summary: "this text, or one command's help (also: mutirao COMMAND --help)",
+    positionals: { min: 0, max: 2 },
+    flags: [],
+  },
+];
+
+/** Commands that take a sub-command. */
+export const GROUPS: readonly string[] = ["user", "token"];
+
+/** The spec of `name` ("submit", "user add"), or undefined. */
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+const GLOBAL_HELP = `Global options (every command):
+  --json                 print exactly one JSON document on stdout
+  --config FILE          cluster file (default: $MUTIRAO_CONFIG, the cluster used at
+                         login, or ${DEFAULT_CONFIG_PATH})
+  --orchestrators LIST   HOST:PORT[,HOST:PORT...] instead of a cluster file
+  --multicast GROUP:PORT find the leader by its multicast announcements (or
+                         $MUTIRAO_MULTICAST); no cluster file needed, but credentials
+                         go only to a TLS-verified orchestrator
+  --insecure-multicast   with --multicast and no TLS: send credentials anyway to the
+                         announced orchestrator (a forged announcement would receive them)
+  --tls-ca FILE          CA certificate of a TLS cluster (or $MUTIRAO_TLS_CA; default:
+                         the cluster file's tls.caFile)
+  --timeout SECS         give up reaching the cluster after SECS (default 10)
+  --debug                show stack traces
+  -h, --help             show help (mutirao COMMAND --help: that command's)`;
+
+/** Exit codes, as in the README's table; scripts rely on them. */
+export const EXIT_CODE_HELP = `Exit codes:
+  0  ok
+  1  internal error (a bug; --debug shows the stack)
+  2  invalid arguments (unknown command or flag, a flag the command does not take, a bad value)
+  3  bad credentials
+  4  not logged in, session expired, or session issued by another cluster
+  5  unknown task
+  6  cluster unreachable, no quorum, or (cluster) no leader
+  7  request refused (e.g. cancelling a finished task, not an admin)
+  8  --wait: the task ended failed or cancelled
+  9  --wait: --wait-timeout passed before the task ended
+  10 configuration error (cluster file, TLS CA file, session directory)
+  11 no such user or session (user passwd/remove, token revoke)`;
+
+function indent(text: string, by: string): string {
+  return text.split("\n").map((line) => by + line).join("\n");
+}
+
+function usageEntry(spec: CommandSpec): string {
+  const details = spec.details === undefined ? "" : `\n${indent(spec.details, "    ")}`;
+  return `${indent(spec.usage, "  ")}\n${indent(spec.summary, "      ")}${details}`;
+}
+
+/** The full usage text: `mutirao help`, `mutirao --help`, and a bare `mutirao`. */
+export const USAGE = `Usage: mutirao COMMAND [options]
+       (from the repository: deno task client COMMAND [options])
+
+Commands:
+${COMMANDS.map(usageEntry).join("\n")}
+
+${GLOBAL_HELP}
+
+The session token is kept in $MUTIRAO_HOME/session.json (default ~/.mutirao, mode 0600; the
+directory must be the user's and not writable by others). It is sent only to the cluster that
+issued it: an orchestrator whose welcome names another cluster id, or (TLS) that is verified with
+another CA than at login, never receives it.
+
+${EXIT_CODE_HELP}
+`;
+
+/** One command's help: `mutirao submit --help`, `mutirao help submit`. */
+export function commandHelp(spec: CommandSpec): string {
+  const own = spec.details ?? spec.flags.map((f) => `  --${f}`).join("\n");
+  return `Usage: ${spec.usage.split("\n").map((l) => `mutirao ${l}`).join("\n       ")}
+
+${spec.summary}
+${own === "" ? "" : `\nOptions:\n${own}\n`}
+${GLOBAL_HELP}
+
+${EXIT_CODE_HELP}
+`;
+}
+
+/** Help for a group (`mutirao user --help`): its sub-commands. */
+export function groupHelp(group: string): string {
+  const members = COMMANDS.filter((c) => c.name.startsWith(`${group} `));
+  return `Usage:\n${
+    members.map((c) => `  mutirao ${c.usage}\n${indent(c.summary, "      ")}`).join("\n")
+  }\n\n${GLOBAL_HELP}\n`;
+}

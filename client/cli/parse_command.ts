@@ -1,0 +1,395 @@
+/**
+ * Arguments to a validated command, without I/O: every flag is checked against the command it is
+ * given to, every value against its range, before anything is read or sent. A typo therefore
+ * exits 2 whether or not a session exists, and nothing reaches the cluster half-checked.
+ * @module
+ */
+import { parseFlags, parseIntFlag, UsageError } from "../../shared/cli_args.ts";
+import { LIMITS } from "../../shared/limits.ts";
+import { TASK_STATES, type TaskSpec, type TaskState } from "../../shared/protocol/messages.ts";
+import {
+  commandHelp,
+  type CommandSpec,
+  findCommand,
+  type FlagName,
+  FLAGS,
+  GLOBAL_FLAGS,
+  groupHelp,
+  GROUPS,
+  USAGE,
+} from "./command_spec.ts";
+
+/** `--wait`, and how long to wait (null: until the task ends). */
+export interface WaitOptions {
+  timeoutS: number | null;
+}
+
+/** A validated command, ready to become requests. */
+export type Command =
+  | { name: "help"; text: string }
+  | { name: "login"; user: string; password: string | null }
+  | { name: "logout" }
+  | {
+    name: "submit";
+    spec: TaskSpec;
+    maxAttempts: number | null;
+    /** null: the shell picks a fresh random key. */
+    idempotencyKey: string | null;
+    wait: WaitOptions | null;
+  }
+  | { name: "submitBatch"; path: string; keyPrefix: string | null }
+  | { name: "status"; taskId: string; wait: WaitOptions | null }
+  | { name: "list"; all: boolean; state: TaskState | null; limit: number | null }
+  | { name: "workers" }
+  | { name: "cancel"; taskId: string }
+  | { name: "cluster" }
+  | { name: "userAdd"; user: string; role: "admin" | "user" }
+  | { name: "userPasswd"; user: string | null }
+  | { name: "userRemove"; user: string }
+  | { name: "userList" }
+  | { name: "tokenList" }
+  | { name: "tokenRevoke"; tokenId: string };
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  json: boolean;
+  debug: boolean;
+  config: string | null;
+  orchestrators: string | null;
+  multicast: string | null;
+  insecureMulticast: boolean;
+  tlsCa: string | null;
+  /** `--timeout`; null: the command's default. */
+  timeoutS: number | null;
+  passwordStdin: boolean;
+}
+
+/** What the user asked for. */
+export interface Invocation {
+  command: Command;
+  options: GlobalOptions;
+}
+
+type Values = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
+
+/**
+ * Parses the command line.
+ * @throws {UsageError} for an unknown command or flag, a flag the command does not take, a
+ *   missing or extra argument, or a value out of range; the message names the value seen.
+ * @example
+ * ```ts
+ * parseInvocation(["status", "t-4", "--wait"]).command; // { name: "status", taskId: "t-4", ... }
+ * ```
+ */
+export function parseInvocation(args: readonly string[]): Invocation {
+  const split = args.indexOf("--");
+  const head = split < 0 ? [...args] : args.slice(0, split);
+  const rest = split < 0 ? [] : args.slice(split + 1);
+  const { values, positionals } = parseFlagsPlainly(head);
+  const options = globalOptions(values);
+  const [first, ...others] = positionals;
+  if (first === undefined || first === "help") {
+    if (first === undefined && !values.help) throw new UsageError(`Missing command\n\n${USAGE}`);
+    return { command: { name: "help", text: helpFor(others) }, options };
+  }
+  if (!GROUPS.includes(first) && findCommand(first) === undefined) {
+    throw new UsageError(`Unknown command "${first}" (try mutirao help)`);
+  }
+  if (GROUPS.includes(first) && (values.help && others.length === 0)) {
+    return { command: { name: "help", text: groupHelp(first) }, options };
+  }
+  const spec = GROUPS.includes(first) ? subCommand(first, others[0]) : findCommand(first)!;
+  const args2 = GROUPS.includes(first) ? others.slice(1) : others;
+  if (values.help) return { command: { name: "help", text: commandHelp(spec) }, options };
+  checkFlags(spec, head, values);
+  checkPositionals(spec, args2);
+  if (rest.length > 0 && !(spec.name === "submit" && values.exec)) {
+    throw new UsageError("Arguments after -- are only for submit --exec");
+  }
+  return { command: buildCommand(spec, { values, positionals: args2, rest }), options };
+}
+
+/** `parseFlags`, with node's advice about `--` (meant for positionals) left out. */
+function parseFlagsPlainly(head: string[]) {
+  try {
+    return parseFlags(head, FLAGS);
+  } catch (error) {
+    const unknown = /^Unknown option '([^']+)'/.exec((error as Error).message);
+    if (unknown === null) throw error;
+    throw new UsageError(`Unknown option ${unknown[1]} (see mutirao help)`, { cause: error });
+  }
+}
+
+function helpFor(topic: string[]): string {
+  if (topic.length === 0) return USAGE;
+  const name = topic.join(" ");
+  if (GROUPS.includes(name)) return groupHelp(name);
+  const spec = findCommand(name);
+  if (spec === undefined) throw new UsageError(`No help for "${name}": no such command`);
+  return commandHelp(spec);
+}
+
+function subCommand(group: string, action: string | undefined): CommandSpec {
+  const spec = action === undefined ? undefined : findCommand(`${group} ${action}`);
+  if (spec === undefined) {
+    const actions = ["add", "passwd", "remove", "list", "revoke"]
+      .filter((a) => findCommand(`${group} ${a}`) !== undefined).join("|");
+    throw new UsageError(`Expected: ${group} ${actions} (got "${action ?? ""}")`);
+  }
+  return spec;
+}
+
+function globalOptions(values: Values): GlobalOptions {
+  return {
+    json: values.json,
+    debug: values.debug,
+    config: values.config ?? null,
+    orchestrators: values.orchestrators ?? null,
+    multicast: values.multicast ?? null,
+    insecureMulticast: values["insecure-multicast"],
+    tlsCa: values["tls-ca"] ?? null,
+    timeoutS: values.timeout === undefined ? null : parseSeconds("timeout", values.timeout),
+    passwordStdin: values["password-stdin"],
+  };
+}
+
+/** Refuses any flag given that neither the command nor every command takes. */
+function checkFlags(spec: CommandSpec, head: readonly string[], values: Values): void {
+  const allowed = new Set<FlagName>([...GLOBAL_FLAGS, ...spec.flags]);
+  for (const name of Object.keys(values) as FlagName[]) {
+    if (allowed.has(name) || !wasGiven(name, head)) continue;
+    throw new UsageError(
+      `${spec.name} does not take --${name} (see mutirao ${spec.name} --help)`,
+    );
+  }
+}
+
+/** Defaults fill `values` too, so a boolean flag counts as given only if it is on the line. */
+function wasGiven(name: FlagName, head: readonly string[]): boolean {
+  const short = "short" in FLAGS[name] ? (FLAGS[name] as { short: string }).short : null;
+  return head.some((a) =>
+    a === `--${name}` || a.startsWith(`--${name}=`) ||
+    (short !== null && /^-[^-]/.test(a) && a.slice(1).includes(short))
+  );
+}
+
+function checkPositionals(spec: CommandSpec, positionals: readonly string[]): void {
+  const n = positionals.length;
+  const { min, max } = spec.positionals;
+  if (n < min || n > max) {
+    throw new UsageError(
+      `Expected: ${spec.usage.split("\n")[0]} (got ${n} argument${n === 1 ? "" : "s"})`,
+    );
+  }
+}
+
+interface Parsed {
+  values: Values;
+  positionals: string[];
+  rest: string[];
+}
+
+function buildCommand(spec: CommandSpec, parsed: Parsed): Command {
+  const { values, positionals: p } = parsed;
+  switch (spec.name) {
+    case "login":
+      return { name: "login", user: userName(p[0]), password: p[1] ?? null };
+    case "logout":
+      return { name: "logout" };
+    case "submit":
+      return buildSubmit(parsed);
+    case "status":
+      return { name: "status", taskId: taskId(p[0]), wait: waitOptions(values) };
+    case "list":
+      return buildList(values);
+    case "workers":
+      return { name: "workers" };
+    case "cancel":
+      return { name: "cancel", taskId: taskId(p[0]) };
+    case "cluster":
+      return { name: "cluster" };
+    case "user add":
+      return { name: "userAdd", user: userName(p[0]), role: role(values.role) };
+    case "user passwd":
+      return { name: "userPasswd", user: p[0] === undefined ? null : userName(p[0]) };
+    case "user remove":
+      return { name: "userRemove", user: userName(p[0]) };
+    case "user list":
+      return { name: "userList" };
+    case "token list":
+      return { name: "tokenList" };
+    case "token revoke":
+      return { name: "tokenRevoke", tokenId: tokenId(p[0]) };
+    default:
+      throw new UsageError(`Unknown command "${spec.name}" (try mutirao help)`);
+  }
+}
+
+function buildSubmit(parsed: Parsed): Command {
+  const { values } = parsed;
+  const maxAttempts = values["max-attempts"] === undefined
+    ? null
+    : parseIntFlag("max-attempts", values["max-attempts"], 1, LIMITS.maxAttemptsMax);
+  const key = values["idempotency-key"] ?? null;
+  if (key !== null && (key === "" || key.length > LIMITS.idempotencyKeyChars)) {
+    throw new UsageError(
+      `Invalid --idempotency-key: expected 1 to ${LIMITS.idempotencyKeyChars} characters, got ${key.length}`,
+    );
+  }
+  if (values.batch !== undefined) {
+    if (parsed.positionals.length > 0) throw new UsageError("Expected: submit --batch FILE");
+    if (
+      values.exec || values.duration !== undefined || values.wait || maxAttempts !== null ||
+      values["exec-timeout"] !== undefined
+    ) {
+      throw new UsageError(
+        "submit --batch takes the tasks (and each one's maxAttempts) from the file; drop " +
+          "--exec, --exec-timeout, -d, --max-attempts and --wait",
+      );
+    }
+    return { name: "submitBatch", path: values.batch, keyPrefix: key };
+  }
+  return {
+    name: "submit",
+    spec: values.exec ? execSpec(parsed) : sleepSpec(parsed),
+    maxAttempts,
+    idempotencyKey: key,
+    wait: waitOptions(values),
+  };
+}
+
+function execSpec({ values, positionals, rest }: Parsed): TaskSpec {
+  if (positionals.length > 0 || values.duration !== undefined) {
+    throw new UsageError(
+      "Expected: submit --exec -- PROGRAM [ARGS...] (no description or -d: the program runs until it exits)",
+    );
+  }
+  if (rest.length === 0) {
+    throw new UsageError(
+      "Cannot submit exec task: give the program after --, e.g. submit --exec -- echo hi",
+    );
+  }
+  if (rest.some((a) => a === "")) throw new UsageError("Cannot submit exec task: empty argument");
+  const timeoutS = values["exec-timeout"] === undefined
+    ? 3600
+    : parseSeconds("exec-timeout", values["exec-timeout"]);
+  if (timeoutS <= 0) throw new UsageError("Invalid --exec-timeout: must be more than 0 seconds");
+  return {
+    kind: "exec",
+    description: rest.join(" ").slice(0, LIMITS.descriptionChars),
+    argv: rest,
+    timeoutMs: Math.round(timeoutS * 1000),
+  };
+}
+
+function sleepSpec({ values, positionals }: Parsed): TaskSpec {
+  if (values["exec-timeout"] !== undefined) {
+    throw new UsageError("--exec-timeout applies only to submit --exec");
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `Expected: submit "DESCRIPTION" -d SECS (got ${positionals.length} arguments)`,
+    );
+  }
+  if (values.duration === undefined) {
+    throw new UsageError('Cannot submit task: missing -d SECONDS (e.g. submit "report" -d 15)');
+  }
+  const description = positionals[0];
+  if (description.trim() === "") {
+    throw new UsageError("Cannot submit task: the description is empty");
+  }
+  if (description.length > LIMITS.descriptionChars) {
+    throw new UsageError(
+      `Cannot submit task: description longer than ${LIMITS.descriptionChars} characters`,
+    );
+  }
+  return {
+    kind: "sleep",
+    description,
+    durationMs: Math.round(parseSeconds("duration", values.duration) * 1000),
+  };
+}
+
+function waitOptions(values: Values): WaitOptions | null {
+  const limit = values["wait-timeout"];
+  if (!values.wait) {
+    if (limit !== undefined) throw new UsageError("--wait-timeout applies only with --wait");
+    return null;
+  }
+  return { timeoutS: limit === undefined ? null : parseSeconds("wait-timeout", limit) };
+}
+
+function buildList(values: Values): Command {
+  const state = values.state ?? null;
+  if (state !== null && !(TASK_STATES as readonly string[]).includes(state)) {
+    throw new UsageError(
+      `Invalid --state: expected one of ${TASK_STATES.join(", ")}, got "${state}"`,
+    );
+  }
+  return {
+    name: "list",
+    all: values.all,
+    state: state as TaskState | null,
+    limit: values.limit === undefined
+      ? null
+      : parseIntFlag("limit", values.limit, 1, LIMITS.listLimitMax),
+  };
+}
+
+function role(value: string | undefined): "admin" | "user" {
+  const r = value ?? "user";
+  if (r !== "admin" && r !== "user") {
+    throw new UsageError(`Invalid --role: expected admin or user, got "${r}"`);
+  }
+  return r;
+}
+
+/** Task ids are short printable strings (t-42); anything else cannot name a task. */
+function taskId(value: string): string {
+  if (value.trim() === "" || value.length > LIMITS.taskIdChars || /[\s\p{Cc}]/u.test(value)) {
+    throw new UsageError(
+      `Invalid TASK_ID: expected a task id such as t-42 (from submit or list), got ${
+        JSON.stringify(value.slice(0, LIMITS.taskIdChars))
+      }`,
+    );
+  }
+  return value;
+}
+
+/** The account-name characters the protocol accepts, checked here so the error is ours. */
+function userName(value: string): string {
+  if (!/^[A-Za-z0-9_.@-]+$/.test(value) || value.length > LIMITS.userNameChars) {
+    throw new UsageError(
+      `Invalid user name: expected 1 to ${LIMITS.userNameChars} letters, digits, '_', '.', '@' ` +
+        `or '-', got ${JSON.stringify(value.slice(0, LIMITS.userNameChars))}`,
+    );
+  }
+  return value;
+}
+
+function tokenId(value: string): string {
+  if (!/^[0-9a-f]{8,64}$/.test(value)) {
+    throw new UsageError(
+      `Invalid token ID: expected 8 to 64 lowercase hex digits from token list, got ${
+        JSON.stringify(value.slice(0, 80))
+      }`,
+    );
+  }
+  return value;
+}
+
+/**
+ * A number of seconds written in decimal (`15`, `0.5`): hex, exponents and signs are refused,
+ * so `-d 0x10` cannot silently mean 16 seconds.
+ * @throws {UsageError} naming the flag and the value seen.
+ */
+export function parseSeconds(flag: string, value: string): number {
+  const max = LIMITS.taskDurationMsMax / 1000;
+  const seconds = Number(value);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value) || !Number.isFinite(seconds) || seconds > max) {
+    throw new UsageError(
+      `Invalid --${flag}: expected a decimal number of seconds from 0 to ${max}, got "${value}"`,
+    );
+  }
+  return seconds;
+}

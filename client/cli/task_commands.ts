@@ -1,0 +1,163 @@
+/**
+ * The task commands' I/O: submit (one, `--exec`, `--batch`), status, list, workers, cancel.
+ * Arguments arrive validated ({@link Command}); exit codes come from `outcome.ts`.
+ * @module
+ */
+import { UsageError } from "../../shared/cli_args.ts";
+import type { TaskView } from "../../shared/protocol/messages.ts";
+import type { MutiraoClient } from "../api/mod.ts";
+import { parseBatchFile } from "./batch_file.ts";
+import { type Context, withSessionClient } from "./cluster_session.ts";
+import { formatTask, formatTaskList, formatWorkers } from "./format.ts";
+import { type Output, waitFailure } from "./outcome.ts";
+import type { Command, WaitOptions } from "./parse_command.ts";
+import type { Session } from "./session_store.ts";
+
+type CommandOf<N extends Command["name"]> = Extract<Command, { name: N }>;
+
+/** Tasks per batch request, and bytes (under the orchestrators' 1 MiB frame limit). */
+const BATCH_CHUNK = 1000;
+const BATCH_CHUNK_BYTES = 768 * 1024;
+/** Longest server-side wait per request; a longer `--wait` is several rounds. */
+const WAIT_ROUND_MS_MAX = 60_000;
+
+/** Splits a batch into requests small enough for one frame each. */
+export function chunkBatch<T>(items: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = JSON.stringify(item).length * 3; // UTF-8 upper bound: never overshoots
+    if (current.length > 0 && (current.length >= BATCH_CHUNK || bytes + size > BATCH_CHUNK_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** A shown task, failing for scripts when `--wait` saw it fail or time out (exit 8 or 9). */
+function taskOutput(task: TaskView, wait: WaitOptions | null): Output {
+  const failure = waitFailure(task, wait);
+  return { json: task, text: formatTask(task), ...(failure === undefined ? {} : { failure }) };
+}
+
+export async function submit(context: Context, command: CommandOf<"submit">): Promise<Output> {
+  const idempotencyKey = command.idempotencyKey ?? crypto.randomUUID();
+  return await withSessionClient(context, async (c, session) => {
+    const reply = await c.request({
+      type: "submit",
+      token: session.token,
+      idempotencyKey,
+      task: command.spec,
+      ...(command.maxAttempts === null ? {} : { maxAttempts: command.maxAttempts }),
+    });
+    if (command.wait !== null) {
+      return taskOutput(await waitForTask(c, session, reply.taskId, command.wait), command.wait);
+    }
+    const note = reply.duplicate ? " (already submitted with this idempotency key)" : "";
+    return {
+      json: { id: reply.taskId, duplicate: reply.duplicate, idempotencyKey },
+      text: `Submitted task ${reply.taskId}${note}`,
+    };
+  });
+}
+
+export async function submitBatch(
+  context: Context,
+  command: CommandOf<"submitBatch">,
+): Promise<Output> {
+  let text: string;
+  try {
+    text = command.path === "-"
+      ? await new Response(Deno.stdin.readable).text()
+      : await Deno.readTextFile(command.path);
+  } catch (error) {
+    throw new UsageError(`Cannot read batch file ${command.path}: ${(error as Error).message}`);
+  }
+  const items = parseBatchFile(text, command.keyPrefix ?? crypto.randomUUID());
+  const results: Array<{ id: string; duplicate: boolean; idempotencyKey: string }> = [];
+  await withSessionClient(context, async (c, session) => {
+    for (const chunk of chunkBatch(items)) {
+      const reply = await c.request({ type: "submitBatch", token: session.token, tasks: chunk });
+      reply.results.forEach((r, i) =>
+        results.push({
+          id: r.taskId,
+          duplicate: r.duplicate,
+          idempotencyKey: chunk[i].idempotencyKey,
+        })
+      );
+    }
+  });
+  const duplicates = results.filter((r) => r.duplicate).length;
+  const range = results.length === 1 ? results[0].id : `${results[0].id} … ${results.at(-1)!.id}`;
+  return {
+    json: { tasks: results },
+    text: `Submitted ${results.length} task(s) (${range})` +
+      (duplicates > 0 ? `; ${duplicates} were already submitted with their idempotency keys` : ""),
+  };
+}
+
+export async function status(context: Context, command: CommandOf<"status">): Promise<Output> {
+  return await withSessionClient(context, async (c, session) => {
+    const task = command.wait !== null
+      ? await waitForTask(c, session, command.taskId, command.wait)
+      : (await c.request({ type: "status", token: session.token, taskId: command.taskId })).task;
+    return taskOutput(task, command.wait);
+  });
+}
+
+export async function list(context: Context, command: CommandOf<"list">): Promise<Output> {
+  const reply = await withSessionClient(context, (c, session) =>
+    c.request({
+      type: "list",
+      token: session.token,
+      ...(command.all ? { all: true } : {}),
+      ...(command.state === null ? {} : { state: command.state }),
+      ...(command.limit === null ? {} : { limit: command.limit }),
+    }));
+  return { json: { tasks: reply.tasks }, text: formatTaskList(reply.tasks) };
+}
+
+export async function workers(context: Context): Promise<Output> {
+  const reply = await withSessionClient(
+    context,
+    (c, session) => c.request({ type: "workers", token: session.token }),
+  );
+  return { json: { workers: reply.workers }, text: formatWorkers(reply.workers) };
+}
+
+export async function cancel(context: Context, command: CommandOf<"cancel">): Promise<Output> {
+  const reply = await withSessionClient(
+    context,
+    (c, session) => c.request({ type: "cancel", token: session.token, taskId: command.taskId }),
+  );
+  return { json: reply.task, text: formatTask(reply.task) };
+}
+
+/** Waits until the task is final, in rounds of server-side waits; bounded by --wait-timeout. */
+async function waitForTask(
+  client: MutiraoClient,
+  session: Session,
+  taskId: string,
+  wait: WaitOptions,
+): Promise<TaskView> {
+  const deadline = wait.timeoutS === null ? Infinity : Date.now() + wait.timeoutS * 1000;
+  for (;;) {
+    const timeoutMs = Math.max(1, Math.min(WAIT_ROUND_MS_MAX, deadline - Date.now()));
+    const { task } = await client.request({
+      type: "wait",
+      token: session.token,
+      taskId,
+      timeoutMs,
+    });
+    if (task.state === "succeeded" || task.state === "failed" || task.state === "cancelled") {
+      return task;
+    }
+    if (Date.now() >= deadline) return task;
+  }
+}
