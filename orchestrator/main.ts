@@ -102,6 +102,8 @@ async function main(args: string[]): Promise<number> {
   const address = await server.start((error) => {
     logger.error(`Fatal: ${error instanceof Error ? error.message : error}`);
     fatal.resolve(1);
+  }).catch((error) => {
+    throw inUseExplained(error, self, config);
   });
   // One machine-readable line on stdout, for scripts and tests waiting for readiness.
   console.log(
@@ -140,6 +142,25 @@ async function readBootstrapAdmin(
     name: Deno.env.get("MUTIRAO_ADMIN_USER") ?? "admin",
     passwordHash: await hashPassword(password),
   };
+}
+
+/**
+ * "Address already in use" says nothing of why; the usual cause is that this orchestrator already
+ * runs, so name it, its address, and the other ids one could start instead.
+ */
+function inUseExplained(
+  error: unknown,
+  self: OrchestratorAddress,
+  config: ClusterConfig,
+): unknown {
+  if (!(error instanceof Deno.errors.AddrInUse)) return error;
+  const others = config.orchestrators.filter((o) => o.id !== self.id).map((o) => o.id);
+  return new Error(
+    `Cannot start orchestrator ${self.id}: its address ${addressOf(self)} is already in use, ` +
+      `most likely by orchestrator ${self.id} already running here; stop it first` +
+      (others.length === 0 ? "" : `, or start another one (--id ${others.join(", --id ")})`),
+    { cause: error },
+  );
 }
 
 /** Picks the orchestrator entry this process runs. */

@@ -196,12 +196,12 @@ function bindHeartbeatSocket(host: string, port: number): Deno.DatagramConn {
   try {
     return Deno.listenDatagram({ hostname: host, port, transport: "udp" });
   } catch (error) {
-    throw new Error(
-      `Cannot bind the worker's address ${host}:${port}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
+    // The usual cause: a worker with this HOST PORT already runs here (it is the worker's name).
+    const why = error instanceof Deno.errors.AddrInUse
+      ? "it is already in use, most likely by a worker with this address already running " +
+        "here; stop it first, or give another PORT (or none, for a free one)"
+      : (error as Error).message;
+    throw new Error(`Cannot start the worker at ${host}:${port}: ${why}`, { cause: error });
   }
 }
 

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { ClientToOrchestrator, OrchestratorToClient } from "../../shared/protocol/messages.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { RaftLog } from "../raft/raft_log.ts";
+import { noopCommand } from "../tasks/commands.ts";
 import { TaskStateMachine } from "../tasks/task_state_machine.ts";
 import type {
   ConnId,
@@ -56,6 +57,7 @@ class OneNode {
         electionTimeoutMaxMs: 101,
         heartbeatIntervalMs: 50,
         rng: createPrng(1),
+        noopCommand,
       }, { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [], nowMs: 0 }),
       nowMs: 0,
     });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import type { ClientToOrchestrator, OrchestratorToClient } from "../../shared/protocol/messages.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { RaftLog } from "../raft/raft_log.ts";
+import { noopCommand } from "../tasks/commands.ts";
 import { TaskStateMachine } from "../tasks/task_state_machine.ts";
 import { SLEEP } from "../tasks/_task_fixtures_test.ts";
 import type { ConnId, NodeEffects, NodeInput } from "./node_io.ts";
@@ -57,6 +58,7 @@ class Cluster {
           electionTimeoutMaxMs: 151 + 100 * i,
           heartbeatIntervalMs: 50,
           rng: createPrng(i + 1),
+          noopCommand,
         }, { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [], nowMs: 0 }),
         nowMs: 0,
       });

@@ -1,10 +1,10 @@
 /**
- * The orchestrator's pure core: the node, its consensus seam and the failure detector.
+ * The orchestrator's pure core: the node and the failure detector (its replicated log is
+ * orchestrator/raft's).
  * @module
  */
 export { OrchestratorNode } from "./orchestrator_node.ts";
 export type { NodeOptions } from "./orchestrator_node.ts";
-export type { ConsensusLog, ConsensusOutput, HardState } from "./consensus_log.ts";
 export { FailureDetector } from "./failure_detector.ts";
 export { emptyEffects } from "./node_io.ts";
 export type {

@@ -14,7 +14,7 @@ import type {
 } from "../../shared/protocol/messages.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import type { LogEntry } from "../tasks/mod.ts";
-import type { HardState, StoredSnapshot } from "./consensus_log.ts";
+import type { HardState, StoredSnapshot } from "../raft/mod.ts";
 
 /** The shell's handle for one TCP connection. */
 export type ConnId = number;

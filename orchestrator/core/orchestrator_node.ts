@@ -28,7 +28,7 @@ import type { ApplyResult, Command, LogEntry, Stamp } from "../tasks/mod.ts";
 import type { TaskRecord } from "../tasks/mod.ts";
 import { LAST_ADMIN, type TaskStateMachine } from "../tasks/mod.ts";
 import { listTaskPage, toTaskView, toWorkerView } from "../tasks/mod.ts";
-import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "./consensus_log.ts";
+import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import { decodeSnapshot, restoreSnapshot } from "../tasks/mod.ts";
 import { FailureDetector } from "./failure_detector.ts";
@@ -140,7 +140,7 @@ const MAX_DEFERRED_WORKER_MESSAGES = 100_000;
 export class OrchestratorNode {
   readonly options: NodeOptions;
   #sm: TaskStateMachine;
-  readonly #log: ConsensusLog;
+  readonly #log: ConsensusLog<Command>;
   readonly #clock: LamportClock;
   readonly #detector: FailureDetector;
   readonly #waiters = new Waiters({
@@ -202,7 +202,7 @@ export class OrchestratorNode {
 
   constructor(
     options: NodeOptions,
-    parts: { sm: TaskStateMachine; log: ConsensusLog; nowMs: number },
+    parts: { sm: TaskStateMachine; log: ConsensusLog<Command>; nowMs: number },
   ) {
     this.options = options;
     this.#sm = parts.sm;
@@ -464,7 +464,7 @@ export class OrchestratorNode {
     this.#logLine("info", `Installed a snapshot from the leader at index ${snapshot.index}`);
   }
 
-  #stampPeer(message: PeerEnvelope["message"]): PeerMessage {
+  #stampPeer(message: PeerEnvelope<Command>["message"]): PeerMessage {
     return { ...message, v: PROTOCOL_VERSION, lamport: this.#clock.tick() } as PeerMessage;
   }
 

@@ -13,7 +13,7 @@ import type {
   Unstamped,
   WorkerToOrchestrator,
 } from "../../shared/protocol/messages.ts";
-import type { Command, LogEntry } from "../tasks/commands.ts";
+import { type Command, type LogEntry, noopCommand } from "../tasks/commands.ts";
 import { takeSnapshot } from "../tasks/state_snapshot.ts";
 import { TaskStateMachine } from "../tasks/task_state_machine.ts";
 import { EXEC, outcome, SLEEP } from "../tasks/_task_fixtures_test.ts";
@@ -121,6 +121,7 @@ class Driver {
         electionTimeoutMaxMs: 2000,
         heartbeatIntervalMs: 100,
         rng: createPrng(1),
+        noopCommand,
       }, {
         hardState: { term: options.term ?? 0, votedFor: null },
         snapshot: null,

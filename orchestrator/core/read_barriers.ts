@@ -9,7 +9,7 @@
  * @module
  */
 import { assert } from "../../shared/assert.ts";
-import type { ReadyRead } from "./consensus_log.ts";
+import type { ReadyRead } from "../raft/mod.ts";
 import type { ConnId } from "./node_io.ts";
 
 /** What to do once the barrier holds, and whom to tell when it cannot. */

@@ -1,7 +1,22 @@
 /**
- * Raft consensus as a pure state machine (orchestrator/raft/raft_log.ts).
+ * Raft consensus as a pure state machine (orchestrator/raft/raft_log.ts) behind the replicated
+ * log's seam (orchestrator/raft/consensus_log.ts). It knows nothing of what it replicates: its
+ * commands are opaque values of the owner's type.
  * @module
  */
 export { canRejoin, RaftLog } from "./raft_log.ts";
 export type { RaftOptions, RaftRestore, SnapshotPosition } from "./raft_log.ts";
 export { RaftEntries } from "./raft_entries.ts";
+export { emptyConsensusOutput } from "./consensus_log.ts";
+export type {
+  ConsensusLog,
+  ConsensusOutput,
+  ConsensusStatus,
+  HardState,
+  PeerEnvelope,
+  RaftEntry,
+  RaftMessage,
+  RaftMessageOf,
+  ReadyRead,
+  StoredSnapshot,
+} from "./consensus_log.ts";

@@ -7,13 +7,8 @@ import assert from "node:assert/strict";
 import { createPrng } from "../../shared/prng.ts";
 import type { Rng } from "../../shared/prng.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
-import type {
-  ConsensusOutput,
-  HardState,
-  PeerEnvelope,
-  StoredSnapshot,
-} from "../core/consensus_log.ts";
-import type { Command, LogEntry } from "../tasks/commands.ts";
+import type { ConsensusOutput, HardState, PeerEnvelope, StoredSnapshot } from "./consensus_log.ts";
+import type { Command, LogEntry } from "../../shared/protocol/commands.ts";
 import { RaftLog } from "./raft_log.ts";
 
 // ---- scenario ----
@@ -166,7 +161,7 @@ interface PersistJob {
   hardState: HardState | null;
   snapshot: (StoredSnapshot & { discardLog: boolean }) | null;
   entries: LogEntry[];
-  after: PeerEnvelope[];
+  after: PeerEnvelope<Command>[];
 }
 
 /** The state machine: the committed sequence itself, serialised whole into snapshots. */
@@ -179,7 +174,7 @@ class SimNode {
   readonly id: string;
   incarnation = 0;
   up = true;
-  log!: RaftLog;
+  log!: RaftLog<Command>;
   disk: Disk = { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [] };
   jobs: PersistJob[] = [];
   applied: Applied = { keys: [], lastTerm: 0 };
@@ -227,7 +222,7 @@ function keyOf(entry: LogEntry): string {
   return `${entry.term}/${JSON.stringify(entry.command)}`;
 }
 
-function emptyOutput(out: ConsensusOutput): boolean {
+function emptyOutput(out: ConsensusOutput<Command>): boolean {
   return out.snapshot === null && out.entries.length === 0 && out.hardState === null &&
     out.committed.length === 0 && !out.roleChanged && out.messages.length === 0 &&
     out.messagesAfterPersist.length === 0 && out.readsReady.length === 0 &&
@@ -253,7 +248,11 @@ class World {
   cut = new Set<string>();
   /** Scripted scenarios rewrite (or, with null, drop) chosen messages as they are sent. */
   rewrite:
-    | ((from: string, to: string, m: PeerEnvelope["message"]) => PeerEnvelope["message"] | null)
+    | ((
+      from: string,
+      to: string,
+      m: PeerEnvelope<Command>["message"],
+    ) => PeerEnvelope<Command>["message"] | null)
     | null = null;
   // ---- global records the checkers compare against ----
   readonly leaders = new Map<number, string>();
@@ -525,6 +524,7 @@ class World {
       snapshotChunkBytes: s.snapshotChunkBytes,
       catchUpEntries: s.catchUpEntries,
       rejoin: node.rejoin,
+      noopCommand: (atMs) => ({ type: "noop", atMs }),
     }, {
       hardState: { ...disk.hardState },
       snapshot: disk.snapshot,
@@ -585,7 +585,7 @@ class World {
     }
   }
 
-  #take(node: SimNode, out: ConsensusOutput): void {
+  #take(node: SimNode, out: ConsensusOutput<Command>): void {
     if (out.snapshot !== null) this.#mirrorSnapshot(node, out.snapshot);
     for (const entry of out.entries) this.#mirrorAppend(node, entry);
     assert.equal(
@@ -627,7 +627,7 @@ class World {
     }
   }
 
-  #send(from: string, to: string, message: PeerEnvelope["message"]): void {
+  #send(from: string, to: string, message: PeerEnvelope<Command>["message"]): void {
     this.#checkPromise(this.nodes.get(from)!, to, message);
     const rewritten = this.rewrite === null ? message : this.rewrite(from, to, message);
     if (rewritten === null) return;
@@ -882,7 +882,7 @@ class World {
    * (or a candidate's own vote) in its term, an acknowledged log prefix, an installed snapshot.
    * Otherwise a crash could break the promise: vote twice, or lose an entry counted as stored.
    */
-  #checkPromise(node: SimNode, to: string, m: PeerEnvelope["message"]): void {
+  #checkPromise(node: SimNode, to: string, m: PeerEnvelope<Command>["message"]): void {
     const disk = node.disk;
     const voted = (term: number, votedFor: string) =>
       disk.hardState.term === term && disk.hardState.votedFor === votedFor;
@@ -916,7 +916,7 @@ class World {
   }
 
   /** A read may see nothing older than what was committed when it was asked (ReadIndex). */
-  #checkReads(node: SimNode, out: ConsensusOutput): void {
+  #checkReads(node: SimNode, out: ConsensusOutput<Command>): void {
     for (const { id, readIndex } of out.readsReady) {
       const floor = node.reads.get(id);
       assert.ok(floor !== undefined, `${node.id}: read ${id} answered twice or never asked`);
@@ -1206,7 +1206,10 @@ Deno.test("RaftLog cluster: a follower's spurious disconnect from a live leader 
 });
 
 /** Keeps only the entries below `index` (a suffix cut keeps the message valid). */
-function withoutFrom(m: PeerEnvelope["message"], index: number): PeerEnvelope["message"] {
+function withoutFrom(
+  m: PeerEnvelope<Command>["message"],
+  index: number,
+): PeerEnvelope<Command>["message"] {
   if (m.type !== "appendEntries") return m;
   return { ...m, entries: m.entries.filter((e) => e.index < index) };
 }

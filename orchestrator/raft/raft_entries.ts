@@ -1,14 +1,14 @@
 /**
  * The in-memory Raft log: the entries after the compaction point, plus the
  * index and term of the last compacted entry (needed for the consistency check
- * of the first entry after it). Pure.
+ * of the first entry after it). Pure; the entries' commands are never read.
  * @module
  */
 import { assert } from "../../shared/assert.ts";
-import type { LogEntry } from "../tasks/mod.ts";
+import type { RaftEntry } from "./consensus_log.ts";
 
-export class RaftEntries {
-  #entries: LogEntry[] = [];
+export class RaftEntries<C> {
+  #entries: RaftEntry<C>[] = [];
   /** Index of the last compacted entry (0 when nothing is compacted). */
   #compactedIndex: number;
   #compactedTerm: number;
@@ -40,7 +40,7 @@ export class RaftEntries {
     return this.#entries[index - this.#compactedIndex - 1].term;
   }
 
-  append(entry: LogEntry): void {
+  append(entry: RaftEntry<C>): void {
     assert(
       entry.index === this.lastIndex + 1,
       `log gap: appending ${entry.index} after ${this.lastIndex}`,
@@ -50,7 +50,7 @@ export class RaftEntries {
   }
 
   /** Up to `maxCount` entries starting at `from` (which must not be compacted). */
-  slice(from: number, maxCount: number): LogEntry[] {
+  slice(from: number, maxCount: number): RaftEntry<C>[] {
     assert(from > this.#compactedIndex, `entry ${from} is compacted`);
     const start = from - this.#compactedIndex - 1;
     return this.#entries.slice(start, start + maxCount);

@@ -3,7 +3,7 @@
 // compacted entries.
 import assert from "node:assert/strict";
 import { InvariantError } from "../../shared/assert.ts";
-import type { LogEntry } from "../tasks/commands.ts";
+import type { Command, LogEntry } from "../../shared/protocol/commands.ts";
 import { RaftEntries } from "./raft_entries.ts";
 
 function entry(index: number, term: number): LogEntry {
@@ -11,21 +11,21 @@ function entry(index: number, term: number): LogEntry {
 }
 
 /** A log holding `terms[i]` at index `from + i`, after a compaction point at `from - 1`. */
-function logOf(terms: readonly number[], from = 1, compactedTerm = 0): RaftEntries {
-  const log = new RaftEntries(from - 1, compactedTerm);
+function logOf(terms: readonly number[], from = 1, compactedTerm = 0): RaftEntries<Command> {
+  const log = new RaftEntries<Command>(from - 1, compactedTerm);
   terms.forEach((term, i) => log.append(entry(from + i, term)));
   return log;
 }
 
 Deno.test("RaftEntries starts empty at its compaction point", () => {
-  const fresh = new RaftEntries(0, 0);
+  const fresh = new RaftEntries<Command>(0, 0);
   assert.equal(fresh.firstIndex, 1);
   assert.equal(fresh.lastIndex, 0);
   assert.equal(fresh.lastTerm, 0);
   assert.equal(fresh.termAt(0), 0);
   assert.equal(fresh.termAt(1), undefined);
 
-  const restored = new RaftEntries(40, 3);
+  const restored = new RaftEntries<Command>(40, 3);
   assert.equal(restored.firstIndex, 41);
   assert.equal(restored.lastIndex, 40);
   assert.equal(restored.lastTerm, 3, "an empty log's last term is the compaction point's");
@@ -47,7 +47,7 @@ Deno.test("RaftEntries.append() asserts on a gap, a repeated index and a term go
   assert.throws(() => log.append(entry(2, 2)), InvariantError, "repeated index");
   assert.throws(() => log.append(entry(3, 1)), InvariantError, "term went backwards");
   assert.equal(log.lastIndex, 2, "a refused append changes nothing");
-  const compacted = new RaftEntries(10, 5);
+  const compacted = new RaftEntries<Command>(10, 5);
   assert.throws(() => compacted.append(entry(11, 4)), InvariantError, "below the compaction term");
   compacted.append(entry(11, 5));
   assert.equal(compacted.lastIndex, 11);

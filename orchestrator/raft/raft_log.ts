@@ -4,7 +4,9 @@
  * each carrying the time; outputs are data (entries and hard state to persist,
  * messages to send, entries committed, reads that became linearizable). No
  * clock, socket, file or randomness inside: election jitter comes from the
- * injected PRNG.
+ * injected PRNG. Commands are opaque: the log stores, replicates and hands back
+ * whatever its owner proposed (type `C`), and makes only the leader's no-op, through
+ * `RaftOptions.noopCommand`.
  *
  * Beyond the paper's figure 2 it implements:
  * - pre-vote (dissertation 9.6): a node that was partitioned away asks first
@@ -28,20 +30,22 @@ import { Buffer } from "node:buffer";
 import { assert } from "../../shared/assert.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
 import type { Rng } from "../../shared/prng.ts";
-import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import type {
   ConsensusLog,
   ConsensusOutput,
   ConsensusStatus,
   HardState,
   PeerEnvelope,
+  RaftEntry,
+  RaftMessage,
+  RaftMessageOf,
   StoredSnapshot,
-} from "../core/consensus_log.ts";
-import { emptyConsensusOutput } from "../core/consensus_log.ts";
-import type { Command, LogEntry } from "../tasks/mod.ts";
+} from "./consensus_log.ts";
+import { emptyConsensusOutput } from "./consensus_log.ts";
 import { RaftEntries } from "./raft_entries.ts";
 
-export interface RaftOptions {
+/** How a {@link RaftLog} replicating commands of type `C` is set up. */
+export interface RaftOptions<C> {
   nodeId: string;
   /** Every voting member, this node included. */
   voters: readonly string[];
@@ -49,6 +53,12 @@ export interface RaftOptions {
   electionTimeoutMaxMs: number;
   heartbeatIntervalMs: number;
   rng: Rng;
+  /**
+   * The command of the entry a new leader appends in its own term, at `atMs` (its time): once it
+   * commits, so has everything before it (Raft section 5.4.2), and reads may be served (6.4).
+   * The state machine must apply it as a no-op. The only command the log makes itself.
+   */
+  noopCommand: (atMs: number) => C;
   /** Entries per AppendEntries message. */
   maxEntriesPerMessage?: number;
   /** AppendEntries messages in flight per follower (pipelining window). */
@@ -80,11 +90,12 @@ export interface SnapshotPosition {
   term: number;
 }
 
-export interface RaftRestore {
+/** What a {@link RaftLog} starts from: what its storage recovered. */
+export interface RaftRestore<C> {
   hardState: HardState;
   snapshot: StoredSnapshot | null;
   /** Durable entries after the snapshot. */
-  entries: readonly LogEntry[];
+  entries: readonly RaftEntry<C>[];
   nowMs: number;
 }
 
@@ -137,12 +148,12 @@ const DEFAULTS = {
   catchUpEntries: 5000,
 };
 
-export class RaftLog implements ConsensusLog {
+export class RaftLog<C> implements ConsensusLog<C> {
   readonly nodeId: string;
-  readonly #options: Required<Omit<RaftOptions, "snapshotPosition">> & RaftOptions;
+  readonly #options: Required<Omit<RaftOptions<C>, "snapshotPosition">> & RaftOptions<C>;
   readonly #peers: string[];
   readonly #quorum: number;
-  readonly #log: RaftEntries;
+  readonly #log: RaftEntries<C>;
   #term: number;
   #votedFor: string | null;
   #role: Role = "follower";
@@ -173,9 +184,9 @@ export class RaftLog implements ConsensusLog {
   #rejoining: boolean;
   /** While rejoining: the commit index the leader of the current term first sent, once heard. */
   #rejoinTargetIndex: number | null = null;
-  #out: ConsensusOutput = emptyConsensusOutput();
+  #out: ConsensusOutput<C> = emptyConsensusOutput();
 
-  constructor(options: RaftOptions, restore: RaftRestore) {
+  constructor(options: RaftOptions<C>, restore: RaftRestore<C>) {
     assert(
       options.voters.includes(options.nodeId),
       `node ${options.nodeId} is not among the voters`,
@@ -191,7 +202,7 @@ export class RaftLog implements ConsensusLog {
     this.#quorum = Math.floor(options.voters.length / 2) + 1;
     const snapshot = restore.snapshot;
     this.#snapshot = snapshot;
-    this.#log = new RaftEntries(snapshot?.index ?? 0, snapshot?.term ?? 0);
+    this.#log = new RaftEntries<C>(snapshot?.index ?? 0, snapshot?.term ?? 0);
     for (const entry of restore.entries) this.#log.append(entry);
     this.#term = restore.hardState.term;
     this.#votedFor = restore.hardState.votedFor;
@@ -247,12 +258,12 @@ export class RaftLog implements ConsensusLog {
     return this.#refusedSnapshots;
   }
 
-  propose(commands: readonly Command[]): number | null {
+  propose(commands: readonly C[]): number | null {
     if (this.#role !== "leader") return null;
     assert(commands.length > 0, "propose() needs at least one command");
     const first = this.#log.lastIndex + 1;
     for (const command of commands) {
-      const entry: LogEntry = { index: this.#log.lastIndex + 1, term: this.#term, command };
+      const entry: RaftEntry<C> = { index: this.#log.lastIndex + 1, term: this.#term, command };
       this.#log.append(entry);
       this.#out.entries.push(entry);
     }
@@ -284,7 +295,7 @@ export class RaftLog implements ConsensusLog {
     else this.#campaign(true);
   }
 
-  step(from: string, message: PeerMessage, nowMs: number): void {
+  step(from: string, message: RaftMessage<C>, nowMs: number): void {
     this.#nowMs = Math.max(this.#nowMs, nowMs);
     if (from === this.nodeId || !this.#peers.includes(from)) return; // not a member: ignore
     this.#heardMs.set(from, this.#nowMs);
@@ -374,7 +385,7 @@ export class RaftLog implements ConsensusLog {
     };
   }
 
-  drain(): ConsensusOutput {
+  drain(): ConsensusOutput<C> {
     if (this.#readBroadcastNeeded && this.#role === "leader") this.#broadcastHeartbeat();
     this.#readBroadcastNeeded = false;
     const out = this.#out;
@@ -388,7 +399,7 @@ export class RaftLog implements ConsensusLog {
    * Applies the term rules common to every message. Returns false when the
    * message must be ignored (or was fully answered here).
    */
-  #normalizeTerm(from: string, m: PeerMessage): boolean {
+  #normalizeTerm(from: string, m: RaftMessage<C>): boolean {
     // Terms grow by one per election: a jump this large is a bug or an attack, and adopting it
     // would leave no room to campaign (the next term must still be a valid number).
     if (m.term > this.#term + TERM_JUMP_MAX) return false;
@@ -512,7 +523,7 @@ export class RaftLog implements ConsensusLog {
     }
     this.#quorumCheckDueMs = this.#nowMs + this.#options.electionTimeoutMaxMs;
     // An entry of our own term: committing it commits everything before (Raft section 5.4.2).
-    this.propose([{ type: "noop", atMs: this.#nowMs }]);
+    this.propose([this.#options.noopCommand(this.#nowMs)]);
     this.#broadcastHeartbeat();
   }
 
@@ -540,7 +551,7 @@ export class RaftLog implements ConsensusLog {
 
   // ---- votes ----
 
-  #onRequestVote(from: string, m: Extract<PeerMessage, { type: "requestVote" }>): void {
+  #onRequestVote(from: string, m: RaftMessageOf<C, "requestVote">): void {
     const upToDate = m.lastLogTerm > this.#log.lastTerm ||
       (m.lastLogTerm === this.#log.lastTerm && m.lastLogIndex >= this.#log.lastIndex);
     if (m.preVote) {
@@ -564,7 +575,7 @@ export class RaftLog implements ConsensusLog {
     this.#sendLater(from, { type: "voteResponse", term: this.#term, granted, preVote: false });
   }
 
-  #onVoteResponse(from: string, m: Extract<PeerMessage, { type: "voteResponse" }>): void {
+  #onVoteResponse(from: string, m: RaftMessageOf<C, "voteResponse">): void {
     if (m.preVote) {
       if (this.#role !== "preCandidate" || m.term !== this.#term + 1 || !m.granted) return;
       this.#votes.add(from);
@@ -578,7 +589,7 @@ export class RaftLog implements ConsensusLog {
 
   // ---- replication: follower side ----
 
-  #onAppendEntries(from: string, m: Extract<PeerMessage, { type: "appendEntries" }>): void {
+  #onAppendEntries(from: string, m: RaftMessageOf<C, "appendEntries">): void {
     this.#acceptLeader(from);
     if (this.#rejoining && this.#rejoinTargetIndex === null) {
       this.#rejoinTargetIndex = m.leaderCommit;
@@ -652,7 +663,7 @@ export class RaftLog implements ConsensusLog {
     return Math.max(index, this.#commitIndex + 1);
   }
 
-  #appendFromLeader(prevIndex: number, entries: readonly LogEntry[]): void {
+  #appendFromLeader(prevIndex: number, entries: readonly RaftEntry<C>[]): void {
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
       assert(entry.index === prevIndex + 1 + i, "leader sent non-contiguous entries");
@@ -669,7 +680,7 @@ export class RaftLog implements ConsensusLog {
     }
   }
 
-  #onInstallSnapshot(from: string, m: Extract<PeerMessage, { type: "installSnapshot" }>): void {
+  #onInstallSnapshot(from: string, m: RaftMessageOf<C, "installSnapshot">): void {
     this.#acceptLeader(from);
     const reply = (received: number, done: boolean, later: boolean) => {
       const message = {
@@ -754,7 +765,7 @@ export class RaftLog implements ConsensusLog {
 
   // ---- replication: leader side ----
 
-  #onAppendResponse(from: string, m: Extract<PeerMessage, { type: "appendResponse" }>): void {
+  #onAppendResponse(from: string, m: RaftMessageOf<C, "appendResponse">): void {
     if (this.#role !== "leader") return;
     const p = this.#progress.get(from)!;
     this.#heardFrom(p);
@@ -780,7 +791,7 @@ export class RaftLog implements ConsensusLog {
     this.#sendAppend(from, false);
   }
 
-  #onSnapshotResponse(from: string, m: Extract<PeerMessage, { type: "snapshotResponse" }>): void {
+  #onSnapshotResponse(from: string, m: RaftMessageOf<C, "snapshotResponse">): void {
     if (this.#role !== "leader") return;
     const p = this.#progress.get(from)!;
     this.#heardFrom(p);
@@ -922,11 +933,11 @@ export class RaftLog implements ConsensusLog {
       : { term: this.#term, votedFor: this.#votedFor };
   }
 
-  #sendNow(to: string, message: PeerEnvelope["message"]): void {
+  #sendNow(to: string, message: PeerEnvelope<C>["message"]): void {
     this.#out.messages.push({ to, message });
   }
 
-  #sendLater(to: string, message: PeerEnvelope["message"]): void {
+  #sendLater(to: string, message: PeerEnvelope<C>["message"]): void {
     this.#out.messagesAfterPersist.push({ to, message });
   }
 }
@@ -936,7 +947,7 @@ export class RaftLog implements ConsensusLog {
  * from nothing at all (a new, empty data directory), or from a rejoin already under way.
  */
 export function canRejoin(
-  restore: Pick<RaftRestore, "hardState" | "snapshot" | "entries">,
+  restore: Pick<RaftRestore<unknown>, "hardState" | "snapshot" | "entries">,
 ): boolean {
   const { hardState, snapshot, entries } = restore;
   if (hardState.rejoining === true) return true;
@@ -948,7 +959,7 @@ export function canRejoin(
  * Checks what a leader sent before any of it is used: indexes contiguous after prevLogIndex,
  * terms never going backwards, none before prevLogTerm nor after the leader's own term.
  */
-function wellFormedEntries(m: Extract<PeerMessage, { type: "appendEntries" }>): boolean {
+function wellFormedEntries<C>(m: RaftMessageOf<C, "appendEntries">): boolean {
   let term = m.prevLogTerm;
   for (let i = 0; i < m.entries.length; i++) {
     const entry = m.entries[i];

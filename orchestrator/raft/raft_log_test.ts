@@ -3,9 +3,15 @@
 import assert from "node:assert/strict";
 import { createPrng } from "../../shared/prng.ts";
 import type { Unstamped } from "../../shared/protocol/messages.ts";
+import type { Command, LogEntry } from "../../shared/protocol/commands.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
-import type { ConsensusOutput, HardState, StoredSnapshot } from "../core/consensus_log.ts";
-import type { LogEntry } from "../tasks/commands.ts";
+import type {
+  ConsensusOutput,
+  HardState,
+  RaftEntry,
+  RaftMessage,
+  StoredSnapshot,
+} from "./consensus_log.ts";
 import { canRejoin, RaftLog } from "./raft_log.ts";
 import type { RaftOptions } from "./raft_log.ts";
 
@@ -32,7 +38,7 @@ function entries(from: number, terms: readonly number[]): LogEntry[] {
 
 interface LogSetup {
   voters?: readonly string[];
-  options?: Partial<RaftOptions>;
+  options?: Partial<RaftOptions<Command>>;
   hardState?: HardState;
   snapshot?: StoredSnapshot | null;
   entries?: readonly LogEntry[];
@@ -40,7 +46,7 @@ interface LogSetup {
   seed?: number;
 }
 
-function newLog(nodeId: string, setup: LogSetup = {}): RaftLog {
+function newLog(nodeId: string, setup: LogSetup = {}): RaftLog<Command> {
   return new RaftLog({
     nodeId,
     voters: setup.voters ?? ids(3),
@@ -48,6 +54,7 @@ function newLog(nodeId: string, setup: LogSetup = {}): RaftLog {
     electionTimeoutMaxMs: MAX_MS,
     heartbeatIntervalMs: HEARTBEAT_MS,
     rng: createPrng(setup.seed ?? nodeId.charCodeAt(1)),
+    noopCommand: (atMs) => ({ type: "noop", atMs }),
     ...setup.options,
   }, {
     hardState: setup.hardState ?? { term: 0, votedFor: null },
@@ -135,7 +142,7 @@ function chunk(
 
 /** The messages of `type` in `list`, with their destination. */
 function sent<T extends PeerMessage["type"]>(
-  list: ConsensusOutput["messages"],
+  list: ConsensusOutput<Command>["messages"],
   type: T,
   to?: string,
 ): Array<Of<T> & { to: string }> {
@@ -159,7 +166,7 @@ interface Envelope {
 
 /** Nodes `n1..nN` whose outputs are persisted at once and whose messages wait in `inFlight`. */
 class Bench {
-  readonly logs = new Map<string, RaftLog>();
+  readonly logs = new Map<string, RaftLog<Command>>();
   inFlight: Envelope[] = [];
   readonly committed = new Map<string, LogEntry[]>();
   readonly readsReady = new Map<string, number[]>();
@@ -167,11 +174,11 @@ class Bench {
   /** Directed links ("n1>n2") whose messages are dropped. */
   readonly cut = new Set<string>();
   /** Every output drained, and every message delivered, per node. */
-  readonly outputs = new Map<string, ConsensusOutput[]>();
+  readonly outputs = new Map<string, ConsensusOutput<Command>[]>();
   readonly delivered = new Map<string, Envelope[]>();
   nowMs = 0;
 
-  constructor(n: number, options: Partial<RaftOptions> = {}) {
+  constructor(n: number, options: Partial<RaftOptions<Command>> = {}) {
     for (const id of ids(n)) {
       this.logs.set(id, newLog(id, { voters: ids(n), options }));
       this.committed.set(id, []);
@@ -182,7 +189,7 @@ class Bench {
     }
   }
 
-  log(id: string): RaftLog {
+  log(id: string): RaftLog<Command> {
     return this.logs.get(id)!;
   }
 
@@ -256,7 +263,7 @@ class Bench {
     assert.ok(this.log(id).isLeader, `${id} should have won the election`);
   }
 
-  #send(from: string, list: ConsensusOutput["messages"]): void {
+  #send(from: string, list: ConsensusOutput<Command>["messages"]): void {
     for (const { to, message } of list) {
       if (this.cut.has(`${from}>${to}`)) continue;
       this.inFlight.push({ from, to, message: wire(message), sentMs: this.nowMs });
@@ -1000,7 +1007,7 @@ function benchWithLaggards(
   n: number,
   laggards: readonly string[],
   count: number,
-  options: Partial<RaftOptions>,
+  options: Partial<RaftOptions<Command>>,
 ): Bench {
   const bench = new Bench(n, { snapshotChunkBytes: 4, ...options });
   for (const id of laggards) bench.cut.add(`n1>${id}`);
@@ -1011,7 +1018,7 @@ function benchWithLaggards(
   return bench;
 }
 
-function snapshotOf(log: RaftLog, index: number): StoredSnapshot {
+function snapshotOf(log: RaftLog<Command>, index: number): StoredSnapshot {
   return { index, term: log.term, data: new TextEncoder().encode(SNAPSHOT_BYTES) };
 }
 
@@ -1092,7 +1099,7 @@ Deno.test("RaftLog sends a snapshot in chunks and resumes appends after it", () 
 
 Deno.test("RaftLog follower outputs discardLog only when its log reached the snapshot with another term", () => {
   const data = new TextEncoder().encode("snap");
-  const install = (log: RaftLog) => {
+  const install = (log: RaftLog<Command>) => {
     log.step("n1", chunk(3, [4, 3], 0, "snap", true), 0);
     return log.drain();
   };
@@ -1396,4 +1403,53 @@ Deno.test("canRejoin() allows an empty log or a rejoin under way, nothing else",
     () => newLog("n2", { hardState: { term: 4, votedFor: "n1" }, options: { rejoin: true } }),
     /only from an empty log/,
   );
+});
+
+// ---- opaque commands ----
+
+Deno.test("RaftLog replicates commands it never reads and hands each back as proposed", () => {
+  // Bytes, as the log will carry pre-encoded commands: any type will do, and only the leader's
+  // no-op is made by the log, through noopCommand.
+  const voters = ["n1", "n2", "n3"];
+  const logs = new Map(voters.map((id) => [
+    id,
+    new RaftLog<Uint8Array>({
+      nodeId: id,
+      voters,
+      electionTimeoutMinMs: MIN_MS,
+      electionTimeoutMaxMs: MAX_MS,
+      heartbeatIntervalMs: HEARTBEAT_MS,
+      rng: createPrng(id.charCodeAt(1)),
+      noopCommand: (atMs) => Uint8Array.of(0, atMs % 256),
+    }, { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [], nowMs: 0 }),
+  ]));
+  const committed = new Map<string, RaftEntry<Uint8Array>[]>(voters.map((id) => [id, []]));
+  const inFlight: Array<{ from: string; to: string; message: RaftMessage<Uint8Array> }> = [];
+  const proposed = [Uint8Array.of(1, 2, 3), Uint8Array.of(4), new Uint8Array(0)];
+  let proposedAt: number | null = null;
+  for (let nowMs = 0; nowMs <= 3_000; nowMs += 10) {
+    for (const [id, log] of logs) {
+      log.tick(nowMs);
+      if (log.isLeader && log.commitIndex > 0 && proposedAt === null) {
+        proposedAt = log.propose(proposed);
+      }
+      const out = log.drain();
+      const last = out.entries.at(-1);
+      if (last !== undefined) log.persisted(last.index, last.term);
+      committed.get(id)!.push(...out.committed);
+      for (const e of [...out.messages, ...out.messagesAfterPersist]) {
+        inFlight.push({ from: id, to: e.to, message: e.message });
+      }
+    }
+    for (const m of inFlight.splice(0)) logs.get(m.to)!.step(m.from, m.message, nowMs);
+  }
+  assert.notEqual(proposedAt, null, "a leader was elected and proposed");
+  for (const id of voters) {
+    const mine = committed.get(id)!.filter((e) => e.index >= proposedAt!);
+    assert.deepEqual(mine.map((e) => e.command), proposed, `${id} got the commands back`);
+    assert.equal(committed.get(id)![0].command[0], 0, `${id} first commits the leader's no-op`);
+  }
+  const leader = [...logs.keys()].find((id) => logs.get(id)!.isLeader)!;
+  const onLeader = committed.get(leader)!.filter((e) => e.index >= proposedAt!);
+  assert.ok(onLeader.every((e, i) => e.command === proposed[i]), "the very values, not copies");
 });

@@ -40,6 +40,7 @@ import {
   decodeSnapshot,
   encodeSnapshotInSteps,
   isSnapshotDue,
+  noopCommand,
   restorableSnapshotPosition,
   restoreSnapshot,
   TaskStateMachine,
@@ -238,6 +239,7 @@ export class OrchestratorServer {
       electionTimeoutMaxMs: config.electionTimeoutMaxMs,
       heartbeatIntervalMs: config.raftHeartbeatIntervalMs,
       catchUpEntries: config.snapshotCatchUpEntries,
+      noopCommand,
       snapshotPosition: restorableSnapshotPosition,
       rejoin: this.#options.rejoin === true,
       // Election jitter must differ between nodes and runs; it need not be secret.

@@ -3,6 +3,8 @@
  * orchestrators exchange them) and what applying one produces.
  * @module
  */
+import type { Command } from "../../shared/protocol/commands.ts";
+
 export type {
   AccountConfigured,
   Command,
@@ -30,3 +32,11 @@ export type ApplyResult =
   | { type: "ok" }
   | { type: "submitted"; taskId: string; duplicate: boolean }
   | { type: "rejected"; reason: string };
+
+/**
+ * The command a new Raft leader appends in its own term (`RaftOptions.noopCommand`): applying it
+ * changes nothing; `atMs` records when that leader took over.
+ */
+export function noopCommand(atMs: number): Command {
+  return { type: "noop", atMs };
+}

@@ -1,6 +1,7 @@
 // Proves the architecture's boundaries hold in the product code: the pure cores (Raft, tasks,
 // scheduler, the orchestrator node, the worker core) touch no clock, randomness, timer, socket,
-// file or shell module, and one product folder imports another only through its mod.ts.
+// file or shell module, one product folder imports another only through its mod.ts, and Raft
+// depends on neither the node nor the task state machine it serves.
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,14 +73,6 @@ Deno.test("pure core modules use no clock, randomness, timer, I/O or shell modul
   assert.deepEqual(problems, []);
 });
 
-/**
- * Imports that still reach past a mod.ts, each to be removed (issue 11): Raft's types that live in
- * orchestrator/core/consensus_log.ts move down into orchestrator/raft.
- */
-const KNOWN_EXCEPTIONS = new Set([
-  "orchestrator/raft/raft_log.ts imports orchestrator/core/consensus_log.ts",
-]);
-
 Deno.test("a product folder imports another folder only through its mod.ts", async () => {
   const problems: string[] = [];
   const folderOf = (path: string) => dirname(path);
@@ -95,9 +88,27 @@ Deno.test("a product folder imports another folder only through its mod.ts", asy
         () => true,
         () => false,
       );
-      if (KNOWN_EXCEPTIONS.has(`${file} imports ${target}`)) continue;
       if (hasMod && !target.endsWith("/mod.ts")) {
         problems.push(`${file} imports ${target}, not ${targetFolder}/mod.ts`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+/** Folders Raft must not import: it serves them (the node, and the state machine whose commands it carries). */
+const ABOVE_RAFT = ["orchestrator/core/", "orchestrator/tasks/"];
+
+Deno.test("Raft imports nothing from the orchestrator node or the task state machine", async () => {
+  const problems: string[] = [];
+  for (const file of await allProductFiles()) {
+    if (!file.startsWith("orchestrator/raft/")) continue;
+    const code = codeOf(await Deno.readTextFile(join(ROOT, file)));
+    for (const spec of importsOf(code)) {
+      if (!spec.startsWith(".")) continue;
+      const target = relative(ROOT, resolve(dirname(join(ROOT, file)), spec));
+      if (ABOVE_RAFT.some((dir) => target.startsWith(dir))) {
+        problems.push(`${file} imports ${target}`);
       }
     }
   }

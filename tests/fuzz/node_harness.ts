@@ -20,6 +20,7 @@ import {
   encodeSnapshot,
   findInvariantViolations,
   type LogEntry,
+  noopCommand,
   restorableSnapshotPosition,
   restoreSnapshot,
   takeSnapshot,
@@ -147,6 +148,7 @@ export class NodeHarness {
         catchUpEntries: 50,
         // As orchestrator_server.ts builds it: a leader's snapshot must cover what it says.
         snapshotPosition: restorableSnapshotPosition,
+        noopCommand,
         rng: createPrng(this.#restarts + 1),
       }, {
         hardState: disk.hardState,

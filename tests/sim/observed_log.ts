@@ -8,11 +8,11 @@ import type {
   ConsensusLog,
   ConsensusOutput,
   ConsensusStatus,
+  RaftLog,
+  RaftMessage,
   StoredSnapshot,
-} from "../../orchestrator/core/consensus_log.ts";
-import type { RaftLog } from "../../orchestrator/raft/mod.ts";
+} from "../../orchestrator/raft/mod.ts";
 import type { Command, LogEntry } from "../../orchestrator/tasks/mod.ts";
-import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 
 /** One thing a node applied, in order. */
 export type Applied =
@@ -20,12 +20,12 @@ export type Applied =
   | { kind: "snapshot"; index: number; term: number; discardLog: boolean };
 
 /** Forwards every call to `inner`; `drain()` also records what the node will apply. */
-export class ObservedLog implements ConsensusLog {
-  readonly #inner: RaftLog;
+export class ObservedLog implements ConsensusLog<Command> {
+  readonly #inner: RaftLog<Command>;
   #applied: Applied[] = [];
   #snapshotsInstalled = 0;
 
-  constructor(inner: RaftLog) {
+  constructor(inner: RaftLog<Command>) {
     this.#inner = inner;
   }
 
@@ -77,7 +77,7 @@ export class ObservedLog implements ConsensusLog {
     this.#inner.tick(nowMs);
   }
 
-  step(from: string, message: PeerMessage, nowMs: number): void {
+  step(from: string, message: RaftMessage<Command>, nowMs: number): void {
     this.#inner.step(from, message, nowMs);
   }
 
@@ -97,7 +97,7 @@ export class ObservedLog implements ConsensusLog {
     return this.#inner.status(nowMs);
   }
 
-  drain(): ConsensusOutput {
+  drain(): ConsensusOutput<Command> {
     const out = this.#inner.drain();
     // The node installs the snapshot first, then applies the committed entries (OrchestratorNode#pump).
     if (out.snapshot !== null) {

@@ -10,7 +10,9 @@ import { type NodeOptions, OrchestratorNode } from "../../orchestrator/core/mod.
 import { RaftLog } from "../../orchestrator/raft/mod.ts";
 import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
 import {
+  type Command,
   decodeSnapshot,
+  noopCommand,
   restorableSnapshotPosition,
   restoreSnapshot,
   TaskStateMachine,
@@ -24,7 +26,7 @@ import type { World } from "./world.ts";
 export interface BuiltNode {
   node: OrchestratorNode;
   log: ObservedLog;
-  raft: RaftLog;
+  raft: RaftLog<Command>;
 }
 
 /** What an orchestrator boots from. */
@@ -55,6 +57,7 @@ export function buildNode(world: World, from: BootFrom): BuiltNode {
     catchUpEntries: p.raft.catchUpEntries,
     // A rejoining node takes everything through InstallSnapshot: check its bytes as the shell does.
     snapshotPosition: restorableSnapshotPosition,
+    noopCommand,
     rejoin,
     rng: createPrng(world.rng.int(0, 0xffffffff)),
   }, {

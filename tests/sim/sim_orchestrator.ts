@@ -15,6 +15,7 @@ import type {
   OrchestratorNode,
 } from "../../orchestrator/core/mod.ts";
 import type { RaftLog } from "../../orchestrator/raft/mod.ts";
+import type { Command } from "../../orchestrator/tasks/mod.ts";
 import { rejoinRefusal } from "../../orchestrator/shell/rejoin_check.ts";
 import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
 import { encodeSnapshot, isSnapshotDue } from "../../orchestrator/tasks/mod.ts";
@@ -63,7 +64,7 @@ export class SimOrchestrator implements Listener {
   #store: SimStore;
   /** Boots pass --rejoin: from moving a store aside until the node has caught up. */
   #isRejoinRequested = false;
-  #raft: RaftLog | null = null;
+  #raft: RaftLog<Command> | null = null;
   #incarnation = 0;
   #isAlive = false;
   #node: OrchestratorNode | null = null;
