@@ -709,7 +709,6 @@ Deno.test("OrchestratorNode lists only the caller's tasks, newest first, filtere
   assert.deepEqual(bobs.tasks.map((t) => t.id), ["t-2"]);
 });
 
-Deno.test("OrchestratorNode lists workers with their load and time since the last heartbeat", () => {
 Deno.test("OrchestratorNode's list reply says how many tasks match and pages with a cursor", () => {
   const { d, alice } = withAlice();
   d.register(W1, "w1");
@@ -728,6 +727,7 @@ Deno.test("OrchestratorNode's list reply says how many tasks match and pages wit
   assert.equal(both.total, 1);
 });
 
+Deno.test("OrchestratorNode lists workers with their load and time since the last heartbeat", () => {
   const { d, alice } = withAlice();
   d.register(W1, "w1", { slots: 2, canExec: true });
   d.submit(ALICE, alice);
