@@ -9,6 +9,7 @@ import type { Rng } from "../../shared/prng.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import type { ConsensusOutput, HardState, PeerEnvelope, StoredSnapshot } from "./consensus_log.ts";
 import type { Command, LogEntry } from "../../shared/protocol/commands.ts";
+import { EventQueue } from "../../tests/sim/event_queue.ts";
 import { RaftLog } from "./raft_log.ts";
 
 // ---- scenario ----
@@ -82,7 +83,8 @@ function scenarioFor(seed: number): Scenario {
 
 // ---- the simulated world ----
 
-type SimEvent =
+/** What happens at a simulated instant; the shared event queue runs it in (time, order) order. */
+type WorldEvent =
   | { type: "deliver"; from: string; to: string; message: PeerMessage }
   | { type: "fsync"; node: string; incarnation: number }
   | { type: "tick"; node: string; incarnation: number }
@@ -90,62 +92,6 @@ type SimEvent =
   | { type: "crash"; node: string; incarnation: number }
   | { type: "disconnect"; node: string; peer: string }
   | { type: "chaos" };
-
-interface Scheduled {
-  atMs: number;
-  seq: number;
-  event: SimEvent;
-}
-
-/** A binary min-heap of events by time, then by scheduling order (so a seed replays exactly). */
-class EventQueue {
-  #heap: Scheduled[] = [];
-  #seq = 0;
-
-  get size(): number {
-    return this.#heap.length;
-  }
-
-  peekMs(): number {
-    return this.#heap.length === 0 ? Infinity : this.#heap[0].atMs;
-  }
-
-  push(atMs: number, event: SimEvent): void {
-    const heap = this.#heap;
-    heap.push({ atMs, seq: this.#seq++, event });
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(heap[i], heap[parent])) break;
-      [heap[i], heap[parent]] = [heap[parent], heap[i]];
-      i = parent;
-    }
-  }
-
-  pop(): Scheduled {
-    const heap = this.#heap;
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < heap.length && before(heap[l], heap[m])) m = l;
-        if (r < heap.length && before(heap[r], heap[m])) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m], heap[i]];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-function before(a: Scheduled, b: Scheduled): boolean {
-  return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);
-}
 
 /** What survives a crash: only what a completed fsync wrote. */
 interface Disk {
@@ -298,11 +244,10 @@ class World {
 
   /** Processes events until `untilMs`, or until `done()` holds; returns whether it did. */
   runUntil(untilMs: number, done: () => boolean = () => false): boolean {
-    while (this.queue.peekMs() <= untilMs) {
-      const { atMs, event } = this.queue.pop();
-      this.nowMs = atMs;
-      if (this.trace !== null) this.#trace(event);
-      this.#handle(event);
+    for (let at = this.queue.peekTime(); at !== null && at <= untilMs; at = this.queue.peekTime()) {
+      const event = this.queue.pop()!;
+      this.nowMs = event.at;
+      event.run();
       this.steps += 1;
       this.#checkStep();
       if (done()) return true;
@@ -312,7 +257,7 @@ class World {
   }
 
   startChaos(): void {
-    this.queue.push(this.nowMs + 1, { type: "chaos" });
+    this.#schedule(this.nowMs + 1, { type: "chaos" });
   }
 
   /** Stops every fault, restarts every crashed node and reconnects everyone. */
@@ -349,7 +294,7 @@ class World {
 
   /** `id`'s connection to `peer` closes (peer may well be alive). */
   disconnect(id: string, peer: string): void {
-    this.queue.push(this.nowMs, { type: "disconnect", node: id, peer });
+    this.#schedule(this.nowMs, { type: "disconnect", node: id, peer });
   }
 
   leader(): SimNode | null {
@@ -381,7 +326,19 @@ class World {
 
   // ---- events ----
 
-  #trace(event: SimEvent): void {
+  #schedule(atMs: number, event: WorldEvent): void {
+    const owner = event.type === "deliver" ? event.to : "node" in event ? event.node : null;
+    this.queue.push({
+      at: atMs,
+      owner,
+      run: () => {
+        if (this.trace !== null) this.#trace(event);
+        this.#handle(event);
+      },
+    });
+  }
+
+  #trace(event: WorldEvent): void {
     const { type, ...rest } = event;
     const line = type === "deliver"
       ? `${event.from}->${event.to} ${JSON.stringify({ ...event.message, v: undefined })}`
@@ -390,7 +347,7 @@ class World {
     if (this.trace!.length > this.traceLength) this.trace!.shift();
   }
 
-  #handle(event: SimEvent): void {
+  #handle(event: WorldEvent): void {
     switch (event.type) {
       case "deliver": {
         this.#linkLoad(event.from, event.to, -1, event.message);
@@ -405,7 +362,7 @@ class World {
         if (!node.up || node.incarnation !== event.incarnation) return;
         node.log.tick(this.nowMs);
         this.#pump(node);
-        this.queue.push(this.nowMs + TICK_MS, event);
+        this.#schedule(this.nowMs + TICK_MS, event);
         return;
       }
       case "fsync": {
@@ -436,7 +393,7 @@ class World {
       case "chaos":
         if (!this.faulty) return;
         this.#chaos();
-        this.queue.push(this.nowMs + this.rng.int(1, 2 * TICK_MS), event);
+        this.#schedule(this.nowMs + this.rng.int(1, 2 * TICK_MS), event);
         return;
     }
   }
@@ -465,7 +422,7 @@ class World {
     if (rng.chance(scenario.disconnectP)) {
       const node = rng.pick(this.ids);
       const peer = rng.pick(this.ids.filter((id) => id !== node));
-      this.queue.push(this.nowMs + 1, { type: "disconnect", node, peer });
+      this.#schedule(this.nowMs + 1, { type: "disconnect", node, peer });
     }
   }
 
@@ -538,7 +495,7 @@ class World {
       : this.#restoreState(node, disk.snapshot);
     node.ownSnapshotIndex = disk.snapshot?.index ?? 0;
     node.leaderOfTerm = 0;
-    this.queue.push(this.nowMs + this.rng.int(1, TICK_MS), {
+    this.#schedule(this.nowMs + this.rng.int(1, TICK_MS), {
       type: "tick",
       node: node.id,
       incarnation: node.incarnation,
@@ -551,7 +508,7 @@ class World {
     this.#crash(node);
     this.crashes += 1;
     const downMs = this.rng.chance(0.5) ? this.rng.int(1, 50) : this.rng.int(50, 1_500);
-    this.queue.push(this.nowMs + downMs, { type: "restart", node: node.id });
+    this.#schedule(this.nowMs + downMs, { type: "restart", node: node.id });
   }
 
   #crash(node: SimNode): void {
@@ -559,7 +516,7 @@ class World {
     for (const peer of this.ids) {
       if (peer === node.id) continue;
       const atMs = this.nowMs + this.rng.int(1, 30);
-      this.queue.push(atMs, { type: "disconnect", node: peer, peer: node.id });
+      this.#schedule(atMs, { type: "disconnect", node: peer, peer: node.id });
     }
     node.up = false;
     node.incarnation += 1;
@@ -619,11 +576,11 @@ class World {
     const last = node.jobs.at(-1)?.dueMs ?? 0;
     job.dueMs = Math.max(last, this.nowMs + this.rng.int(0, this.scenario.maxFsyncMs));
     node.jobs.push(job);
-    this.queue.push(job.dueMs, { type: "fsync", node: node.id, incarnation: node.incarnation });
+    this.#schedule(job.dueMs, { type: "fsync", node: node.id, incarnation: node.incarnation });
     if (this.faulty && this.rng.chance(this.scenario.tornFsyncP)) {
       // Crash before this fsync completes: everything it (and anything staged after it) holds is lost.
       const atMs = this.rng.int(this.nowMs, Math.max(this.nowMs, job.dueMs - 1));
-      this.queue.push(atMs, { type: "crash", node: node.id, incarnation: node.incarnation });
+      this.#schedule(atMs, { type: "crash", node: node.id, incarnation: node.incarnation });
     }
   }
 
@@ -649,7 +606,7 @@ class World {
       }
       this.#linkLoad(from, to, +1, stamped);
       const delay = rng.int(1, this.faulty ? scenario.maxDelayMs : 2);
-      this.queue.push(this.nowMs + delay, { type: "deliver", from, to, message: stamped });
+      this.#schedule(this.nowMs + delay, { type: "deliver", from, to, message: stamped });
     }
   }
 
