@@ -28,8 +28,9 @@ export const FLAGS = {
   "wait-timeout": { type: "string" },
   all: { type: "boolean", default: false },
   role: { type: "string" },
-  state: { type: "string" },
+  state: { type: "string", multiple: true },
   limit: { type: "string" },
+  after: { type: "string" },
 } as const;
 
 /** A flag's long name. */
@@ -123,10 +124,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "list",
-    usage: "list [--state STATE] [--limit N] [--all]",
-    summary: "your tasks, newest first (--all, admins: every user's)",
+    usage: "list [--state STATE[,STATE]]... [--limit N] [--after CURSOR] [--all]",
+    summary: "your tasks, newest first, a page at a time (--all, admins: every user's);\n" +
+      "--after CURSOR shows the page after one whose last line named CURSOR",
     positionals: { min: 0, max: 0 },
-    flags: ["state", "limit", "all"],
+    flags: ["state", "limit", "after", "all"],
   },
   {
     name: "workers",

@@ -39,7 +39,15 @@ export type Command =
   }
   | { name: "submitBatch"; path: string; keyPrefix: string | null }
   | { name: "status"; taskId: string; wait: WaitOptions | null }
-  | { name: "list"; all: boolean; state: TaskState | null; limit: number | null }
+  | {
+    name: "list";
+    all: boolean;
+    /** Tasks in any of these states; empty = every state. */
+    states: TaskState[];
+    limit: number | null;
+    /** The cursor a previous page ended with (`next`), or null for the first page. */
+    after: string | null;
+  }
   | { name: "workers" }
   | { name: "cancel"; taskId: string }
   | { name: "cluster" }
@@ -320,19 +328,30 @@ function waitOptions(values: Values): WaitOptions | null {
 }
 
 function buildList(values: Values): Command {
-  const state = values.state ?? null;
-  if (state !== null && !(TASK_STATES as readonly string[]).includes(state)) {
+  // `--state a --state b` and `--state a,b` mean the same: tasks in either state.
+  const states: TaskState[] = [];
+  for (const state of (values.state ?? []).flatMap((v) => v.split(","))) {
+    if (!(TASK_STATES as readonly string[]).includes(state)) {
+      throw new UsageError(
+        `Invalid --state: expected one of ${TASK_STATES.join(", ")}, got "${state}"`,
+      );
+    }
+    if (!states.includes(state as TaskState)) states.push(state as TaskState);
+  }
+  const after = values.after ?? null;
+  if (after !== null && !/^t-[0-9]{1,15}$/.test(after)) {
     throw new UsageError(
-      `Invalid --state: expected one of ${TASK_STATES.join(", ")}, got "${state}"`,
+      `Invalid --after: expected the cursor a list page ended with (a task id such as t-42), got "${after}"`,
     );
   }
   return {
     name: "list",
     all: values.all,
-    state: state as TaskState | null,
+    states,
     limit: values.limit === undefined
       ? null
       : parseIntFlag("limit", values.limit, 1, LIMITS.listLimitMax),
+    after,
   };
 }
 

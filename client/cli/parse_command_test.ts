@@ -84,8 +84,9 @@ Deno.test("parseInvocation() keeps every existing command and flag working", () 
     {
       name: "list",
       all: true,
-      state: "failed",
+      states: ["failed"],
       limit: 5,
+      after: null,
     },
   );
   assert.deepEqual(parseInvocation(["login", "user1"]).command, {
@@ -189,4 +190,18 @@ Deno.test("the usage text lists every exit code", () => {
   for (let code = 0; code <= 11; code++) {
     assert.match(USAGE, new RegExp(`\\n  ${code} +\\S`), `exit code ${code}`);
   }
+});
+
+Deno.test("parseInvocation() takes several list states, repeated or comma-separated, and a cursor", () => {
+  const list = (args: string[]) => parseInvocation(["list", ...args]).command;
+  assert.deepEqual(list(["--state", "queued", "--state", "running,failed", "--after", "t-42"]), {
+    name: "list",
+    all: false,
+    states: ["queued", "running", "failed"],
+    limit: null,
+    after: "t-42",
+  });
+  assert.deepEqual(list([]), { name: "list", all: false, states: [], limit: null, after: null });
+  refused(["list", "--state", "queued,nope"], /--state: expected one of .*got "nope"/);
+  refused(["list", "--after", "42"], /--after: expected the cursor .*got "42"/);
 });

@@ -4,9 +4,11 @@
  * @module
  */
 import { UsageError } from "../../shared/cli_args.ts";
+import { EXIT_CODES } from "../../shared/errors.ts";
 import type { TaskView } from "../../shared/protocol/messages.ts";
 import type { MutiraoClient } from "../api/mod.ts";
 import { parseBatchFile } from "./batch_file.ts";
+import { CliError } from "./cli_error.ts";
 import { type Context, withSessionClient } from "./cluster_session.ts";
 import { formatTask, formatTaskList, formatWorkers } from "./format.ts";
 import { type Output, waitFailure } from "./outcome.ts";
@@ -81,18 +83,32 @@ export async function submitBatch(
   }
   const items = parseBatchFile(text, command.keyPrefix ?? crypto.randomUUID());
   const results: Array<{ id: string; duplicate: boolean; idempotencyKey: string }> = [];
+  const refused: string[] = [];
   await withSessionClient(context, async (c, session) => {
     for (const chunk of chunkBatch(items)) {
       const reply = await c.request({ type: "submitBatch", token: session.token, tasks: chunk });
-      reply.results.forEach((r, i) =>
+      reply.results.forEach((r, i) => {
+        if (r.error !== undefined) {
+          refused.push(r.error);
+          return;
+        }
         results.push({
           id: r.taskId,
           duplicate: r.duplicate,
           idempotencyKey: chunk[i].idempotencyKey,
-        })
-      );
+        });
+      });
     }
   });
+  if (refused.length > 0) {
+    // The others were submitted; say so, since a retry with the same keys finds them.
+    throw new CliError(
+      "conflict",
+      EXIT_CODES.rejected,
+      `Refused ${refused.length} of ${items.length} task(s), submitted the other ${results.length}: ` +
+        refused.slice(0, 3).join("; ") + (refused.length > 3 ? "; …" : ""),
+    );
+  }
   const duplicates = results.filter((r) => r.duplicate).length;
   const range = results.length === 1 ? results[0].id : `${results[0].id} … ${results.at(-1)!.id}`;
   return {
@@ -112,15 +128,36 @@ export async function status(context: Context, command: CommandOf<"status">): Pr
 }
 
 export async function list(context: Context, command: CommandOf<"list">): Promise<Output> {
+  const { states } = command;
   const reply = await withSessionClient(context, (c, session) =>
     c.request({
       type: "list",
       token: session.token,
       ...(command.all ? { all: true } : {}),
-      ...(command.state === null ? {} : { state: command.state }),
+      // One state goes as `state`, which orchestrators before paging also understand.
+      ...(states.length === 1 ? { state: states[0] } : states.length > 1 ? { states } : {}),
       ...(command.limit === null ? {} : { limit: command.limit }),
+      ...(command.after === null ? {} : { after: command.after }),
     }));
-  return { json: { tasks: reply.tasks }, text: formatTaskList(reply.tasks) };
+  // An orchestrator from before paging sends neither total nor next: show the page as it is.
+  if (reply.total === undefined) {
+    return { json: { tasks: reply.tasks }, text: formatTaskList(reply.tasks) };
+  }
+  const next = reply.next ?? null;
+  return {
+    json: { tasks: reply.tasks, total: reply.total, next },
+    text: formatTaskList(reply.tasks, { total: reply.total, next, command: listCommand(command) }),
+  };
+}
+
+/** The `list` command line that asks for the same tasks, for the next page's hint. */
+function listCommand(command: CommandOf<"list">): string {
+  return [
+    "mutirao list",
+    ...(command.states.length > 0 ? [`--state ${command.states.join(",")}`] : []),
+    ...(command.limit === null ? [] : [`--limit ${command.limit}`]),
+    ...(command.all ? ["--all"] : []),
+  ].join(" ");
 }
 
 export async function workers(context: Context): Promise<Output> {
