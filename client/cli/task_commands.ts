@@ -10,8 +10,16 @@ import type { MutiraoClient } from "../api/mod.ts";
 import { parseBatchFile } from "./batch_file.ts";
 import { CliError } from "./cli_error.ts";
 import { type Context, withSessionClient } from "./cluster_session.ts";
+import {
+  batchOutput,
+  type BatchResult,
+  listRequest,
+  submitRequest,
+  submittedOutput,
+  taskOutput,
+} from "./build_request.ts";
 import { formatTask, formatTaskList, formatWorkers } from "./format.ts";
-import { type Output, waitFailure } from "./outcome.ts";
+import type { Output } from "./outcome.ts";
 import type { Command, WaitOptions } from "./parse_command.ts";
 import type { Session } from "./session_store.ts";
 
@@ -42,30 +50,14 @@ export function chunkBatch<T>(items: readonly T[]): T[][] {
   return chunks;
 }
 
-/** A shown task, failing for scripts when `--wait` saw it fail or time out (exit 8 or 9). */
-function taskOutput(task: TaskView, wait: WaitOptions | null): Output {
-  const failure = waitFailure(task, wait);
-  return { json: task, text: formatTask(task), ...(failure === undefined ? {} : { failure }) };
-}
-
 export async function submit(context: Context, command: CommandOf<"submit">): Promise<Output> {
   const idempotencyKey = command.idempotencyKey ?? crypto.randomUUID();
   return await withSessionClient(context, async (c, session) => {
-    const reply = await c.request({
-      type: "submit",
-      token: session.token,
-      idempotencyKey,
-      task: command.spec,
-      ...(command.maxAttempts === null ? {} : { maxAttempts: command.maxAttempts }),
-    });
-    if (command.wait !== null) {
-      return taskOutput(await waitForTask(c, session, reply.taskId, command.wait), command.wait);
-    }
-    const note = reply.duplicate ? " (already submitted with this idempotency key)" : "";
-    return {
-      json: { id: reply.taskId, duplicate: reply.duplicate, idempotencyKey },
-      text: `Submitted task ${reply.taskId}${note}`,
-    };
+    const reply = await c.request(
+      submitRequest(command, { token: session.token, idempotencyKey }),
+    );
+    if (command.wait === null) return submittedOutput(reply, idempotencyKey);
+    return taskOutput(await waitForTask(c, session, reply.taskId, command.wait), command.wait);
   });
 }
 
@@ -82,7 +74,7 @@ export async function submitBatch(
     throw new UsageError(`Cannot read batch file ${command.path}: ${(error as Error).message}`);
   }
   const items = parseBatchFile(text, command.keyPrefix ?? crypto.randomUUID());
-  const results: Array<{ id: string; duplicate: boolean; idempotencyKey: string }> = [];
+  const results: BatchResult[] = [];
   const refused: string[] = [];
   await withSessionClient(context, async (c, session) => {
     for (const chunk of chunkBatch(items)) {
@@ -109,13 +101,7 @@ export async function submitBatch(
         refused.slice(0, 3).join("; ") + (refused.length > 3 ? "; …" : ""),
     );
   }
-  const duplicates = results.filter((r) => r.duplicate).length;
-  const range = results.length === 1 ? results[0].id : `${results[0].id} … ${results.at(-1)!.id}`;
-  return {
-    json: { tasks: results },
-    text: `Submitted ${results.length} task(s) (${range})` +
-      (duplicates > 0 ? `; ${duplicates} were already submitted with their idempotency keys` : ""),
-  };
+  return batchOutput(results);
 }
 
 export async function status(context: Context, command: CommandOf<"status">): Promise<Output> {
@@ -128,17 +114,10 @@ export async function status(context: Context, command: CommandOf<"status">): Pr
 }
 
 export async function list(context: Context, command: CommandOf<"list">): Promise<Output> {
-  const { states } = command;
-  const reply = await withSessionClient(context, (c, session) =>
-    c.request({
-      type: "list",
-      token: session.token,
-      ...(command.all ? { all: true } : {}),
-      // One state goes as `state`, which orchestrators before paging also understand.
-      ...(states.length === 1 ? { state: states[0] } : states.length > 1 ? { states } : {}),
-      ...(command.limit === null ? {} : { limit: command.limit }),
-      ...(command.after === null ? {} : { after: command.after }),
-    }));
+  const reply = await withSessionClient(
+    context,
+    (c, session) => c.request(listRequest(command, session.token)),
+  );
   // An orchestrator from before paging sends neither total nor next: show the page as it is.
   if (reply.total === undefined) {
     return { json: { tasks: reply.tasks }, text: formatTaskList(reply.tasks) };

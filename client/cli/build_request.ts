@@ -1,0 +1,81 @@
+/**
+ * Validated commands to the requests they send, and replies to what the user sees: the pure
+ * middle of the CLI, between `parse_command.ts` and `outcome.ts`. The shell only adds the
+ * session's token, fresh random keys, and the connection.
+ * @module
+ */
+import type { TaskView } from "../../shared/protocol/messages.ts";
+import type { MutiraoClient, ReplyTo } from "../api/mod.ts";
+import { formatTask } from "./format.ts";
+import { type Output, waitFailure } from "./outcome.ts";
+import type { Command, WaitOptions } from "./parse_command.ts";
+
+type Request = Parameters<MutiraoClient["request"]>[0];
+type RequestOf<T extends Request["type"]> = Extract<Request, { type: T }>;
+type CommandOf<N extends Command["name"]> = Extract<Command, { name: N }>;
+
+/** The submit request; `idempotencyKey` is the command's, or a fresh one from the shell. */
+export function submitRequest(
+  command: CommandOf<"submit">,
+  options: { token: string; idempotencyKey: string },
+): RequestOf<"submit"> {
+  return {
+    type: "submit",
+    token: options.token,
+    idempotencyKey: options.idempotencyKey,
+    task: command.spec,
+    ...(command.maxAttempts === null ? {} : { maxAttempts: command.maxAttempts }),
+  };
+}
+
+/** The list request: only the filters given, so the orchestrator's defaults apply otherwise. */
+export function listRequest(command: CommandOf<"list">, token: string): RequestOf<"list"> {
+  const { states } = command;
+  return {
+    type: "list",
+    token,
+    ...(command.all ? { all: true } : {}),
+    // One state goes as `state`, which orchestrators before paging also understand.
+    ...(states.length === 1 ? { state: states[0] } : states.length > 1 ? { states } : {}),
+    ...(command.limit === null ? {} : { limit: command.limit }),
+    ...(command.after === null ? {} : { after: command.after }),
+  };
+}
+
+/** What `submit` without `--wait` prints. */
+export function submittedOutput(
+  reply: Pick<ReplyTo<"submit">, "taskId" | "duplicate">,
+  idempotencyKey: string,
+): Output {
+  const note = reply.duplicate ? " (already submitted with this idempotency key)" : "";
+  return {
+    json: { id: reply.taskId, duplicate: reply.duplicate, idempotencyKey },
+    text: `Submitted task ${reply.taskId}${note}`,
+  };
+}
+
+/** One task of a batch as `submit --batch --json` lists it. */
+export interface BatchResult {
+  id: string;
+  duplicate: boolean;
+  idempotencyKey: string;
+}
+
+/** What `submit --batch` prints: every task in file order, and a one-line summary. */
+export function batchOutput(results: readonly BatchResult[]): Output {
+  const duplicates = results.filter((r) => r.duplicate).length;
+  const range = results.length === 1
+    ? results[0].id
+    : `${results[0].id} … ${results[results.length - 1].id}`;
+  return {
+    json: { tasks: results },
+    text: `Submitted ${results.length} task(s) (${range})` +
+      (duplicates > 0 ? `; ${duplicates} were already submitted with their idempotency keys` : ""),
+  };
+}
+
+/** A shown task, failing for scripts when `--wait` saw it fail or time out (exit 8 or 9). */
+export function taskOutput(task: TaskView, wait: WaitOptions | null): Output {
+  const failure = waitFailure(task, wait);
+  return { json: task, text: formatTask(task), ...(failure === undefined ? {} : { failure }) };
+}
