@@ -270,9 +270,25 @@ another CA than at login, never receives it.
 ${EXIT_CODE_HELP}
 `;
 
+/** A command flag's value name and meaning, for `COMMAND --help` (submit has its own text). */
+const FLAG_HELP: Partial<Record<FlagName, readonly [string, string]>> = {
+  "password-stdin": ["", "read passwords from stdin even when it is a terminal"],
+  wait: ["", "wait until the task ends; exit 8 if it failed or was cancelled"],
+  "wait-timeout": ["SECS", "with --wait: stop waiting after SECS and exit 9"],
+  state: ["STATE", "only tasks in this state (repeat, or a comma list, for several)"],
+  limit: ["N", "at most N tasks per page"],
+  after: ["CURSOR", "the page after the one that named CURSOR"],
+  all: ["", "(admin) every user's tasks"],
+  role: ["ROLE", "admin or user (default user)"],
+};
+
 /** One command's help: `mutirao submit --help`, `mutirao help submit`. */
 export function commandHelp(spec: CommandSpec): string {
-  const own = spec.details ?? spec.flags.map((f) => `  --${f}`).join("\n");
+  const own = spec.details ??
+    spec.flags.map((f) =>
+      `  ${`--${f} ${FLAG_HELP[f]?.[0] ?? ""}`.padEnd(22)}${FLAG_HELP[f]?.[1] ?? ""}`
+    )
+      .join("\n");
   return `Usage: ${spec.usage.split("\n").map((l) => `mutirao ${l}`).join("\n       ")}
 
 ${spec.summary}
