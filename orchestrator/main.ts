@@ -20,6 +20,7 @@ import { hashPassword } from "../shared/auth/mod.ts";
 import { requirePrivateFile } from "../shared/secret_file.ts";
 import { loadNodeKeys, loadTlsServer } from "../shared/net/node_security.ts";
 import { OrchestratorServer } from "./shell/orchestrator_server.ts";
+import { startupNotices } from "./shell/startup_notices.ts";
 
 const USAGE = `Usage: deno task orchestrator [options]
 
@@ -68,11 +69,6 @@ async function main(args: string[]): Promise<number> {
   const config = await loadClusterConfig(configPath);
   const self = await chooseSelf(config, values.id, values.backup);
   const logger = createLogger(`orchestrator ${self.id}`);
-  if (config.demo) {
-    logger.warn(
-      `${configPath} is a demo configuration with well-known passwords; do not expose it`,
-    );
-  }
   const dataDir = values["data-dir"] ?? `${mutiraoHome()}/data/${config.clusterId}/${self.id}`;
   const multicastText = values.multicast ?? Deno.env.get("MUTIRAO_MULTICAST") ?? config.multicast;
   const multicast = multicastText === null || multicastText === undefined
@@ -81,12 +77,12 @@ async function main(args: string[]): Promise<number> {
   const bootstrapAdmin = await readBootstrapAdmin(values["admin-password-file"]);
   const clusterKeys = await loadNodeKeys(values["cluster-secret"], config);
   const tls = await loadTlsServer(config);
-  if (clusterKeys === null) {
-    logger.warn(
-      "No cluster secret: any process that reaches this port can act as a worker or a peer " +
-        "orchestrator (set clusterSecretFile; see SECURITY.md)",
-    );
-  }
+  const notices = startupNotices({
+    configPath,
+    isDemo: config.demo === true,
+    hasSecret: clusterKeys !== null,
+  });
+  for (const notice of notices) logger.log(notice.level, notice.message);
   const server = new OrchestratorServer({
     config,
     self,

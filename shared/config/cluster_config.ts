@@ -111,7 +111,7 @@ export const ClusterConfigSchema = z.object({
     keyFile: z.string().min(1).optional(),
     caFile: z.string().min(1),
   }).strict().nullable().default(null),
-  /** Marks a configuration with well-known demo passwords; nodes warn loudly when it is set. */
+  /** Marks a configuration with well-known demo passwords; each orchestrator says so once at start. */
   demo: z.boolean().default(false),
 }).strict().superRefine((config, ctx) => {
   if (
