@@ -153,6 +153,17 @@ export class OrchestratorNode {
   /** Entries up to this index were on disk at start: applying them logs nothing (replay). */
   #replayUpTo: number;
   #quietLogs = false;
+  /**
+   * Entries in (after, upTo] reached this node already committed (an appendEntries carried them
+   * with a leader commit index at or past them): the cluster decided them without this node,
+   * which is catching up. Applying them is history, not live events: their lines go at debug.
+   */
+  #history = { after: 0, upTo: 0 };
+  /** The highest leader commit index heard; caught up once applied. */
+  #leaderCommitHeard = 0;
+  #historyLogs = false;
+  /** Entries applied as history since the last "Caught up" line. */
+  #historyEntries = 0;
   readonly #pending = new Map<number, Pending>();
   readonly #barriers = new ReadBarriers();
   /** Set while a client request or login result is handled (see RequestTurn). */
@@ -345,15 +356,21 @@ export class OrchestratorNode {
       case "peerDisconnected":
         this.#log.peerDisconnected(input.from, this.#nowMs);
         break;
-      case "peerMessage":
+      case "peerMessage": {
         // Bounded like a client's: a peer's clock follows ours, and one bad frame must not end ours.
         this.#receiveFromClient(input.message.lamport);
+        const lastBefore = this.#log.lastIndex;
         this.#log.step(input.from, input.message, this.#nowMs);
+        if (input.message.type === "appendEntries") {
+          this.#noteArrivals(lastBefore, input.message.leaderCommit);
+        }
         break;
+      }
       default:
         assertNever(input, "unknown node input");
     }
     this.#pump();
+    this.#noteCaughtUp();
     return this.takeEffects();
   }
 
@@ -578,11 +595,36 @@ export class OrchestratorNode {
     // entry at such an index may have been replaced since by a new leader's (perhaps ours).
     const wasQuiet = this.#quietLogs;
     this.#quietLogs = wasQuiet || entry.index <= this.#replayUpTo;
+    this.#historyLogs = entry.index > this.#history.after && entry.index <= this.#history.upTo;
+    if (this.#historyLogs) this.#historyEntries += 1;
     try {
       this.#applyOne(entry);
     } finally {
       this.#quietLogs = wasQuiet;
+      this.#historyLogs = false;
     }
+  }
+
+  /** Records which entries an appendEntries brought that were committed before they arrived. */
+  #noteArrivals(lastBefore: number, leaderCommit: number): void {
+    this.#leaderCommitHeard = Math.max(this.#leaderCommitHeard, leaderCommit);
+    const from = lastBefore + 1;
+    const upTo = Math.min(leaderCommit, this.#log.lastIndex);
+    if (upTo < from) return;
+    // Catching up arrives in consecutive pieces: extend the range rather than restart it.
+    if (from > this.#history.upTo + 1 || this.#history.upTo === 0) this.#history.after = from - 1;
+    this.#history.upTo = upTo;
+  }
+
+  /** Once a catching-up follower has applied all the leader had committed: one line saying so. */
+  #noteCaughtUp(): void {
+    if (this.#historyEntries === 0 || this.#sm.appliedIndex < this.#leaderCommitHeard) return;
+    this.#logLine(
+      "info",
+      `Caught up with the leader: applied ${this.#historyEntries} entries committed while this ` +
+        `node was behind (through index ${this.#sm.appliedIndex})`,
+    );
+    this.#historyEntries = 0;
   }
 
   #applyOne(entry: LogEntry): void {
@@ -1688,6 +1730,8 @@ export class OrchestratorNode {
 
   #logLine(level: "debug" | "info" | "warn" | "error", message: string): void {
     if (this.#recovering || this.#quietLogs) return;
-    this.#effects.log.push({ level, message });
+    // History a catching-up follower applies is not news: kept at debug (errors stay errors).
+    const shown = this.#historyLogs && level !== "error" ? "debug" : level;
+    this.#effects.log.push({ level: shown, message });
   }
 }
