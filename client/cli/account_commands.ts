@@ -133,6 +133,8 @@ export async function userPasswd(
       name: target,
       password,
       ...(currentPassword === undefined ? {} : { currentPassword }),
+      // The same id on every retry: a change applied before its reply was lost is done once.
+      changeId: crypto.randomUUID(),
     }));
   if (own) context.state.session = null; // our own session was revoked
   return doneOutput(reply.message);

@@ -218,6 +218,12 @@ function changePassword(
     ctx.refuse(conn, re, "not_found", `No user "${request.name}"`);
     return;
   }
+  if (request.changeId !== undefined && account.lastChangeId === request.changeId) {
+    // A retry of the change already applied (its reply was lost): it is done; checking the
+    // current password again would refuse it, since the current password is now the new one.
+    ctx.send(conn, { type: "done", re, message: `Changed the password of ${request.name}` });
+    return;
+  }
   if (own && request.currentPassword === undefined) {
     ctx.sendError(
       conn,
@@ -281,6 +287,7 @@ function changePassword(
       ...(own && check !== null && check.verdict === "ok"
         ? { expectedPasswordHash: check.checkedPasswordHash }
         : {}),
+      ...(request.changeId === undefined ? {} : { changeId: request.changeId }),
     },
   );
 }

@@ -171,3 +171,21 @@ Deno.test("a change of one's own password does not overwrite a change that commi
   });
   assert.equal(ok.type, "ok");
 });
+
+Deno.test("a retried password change (same change id) is done once: sessions opened since stay", () => {
+  const h = configured();
+  const change = {
+    type: "userPasswordChanged" as const,
+    name: "bob",
+    passwordHash: HASH_2,
+    changeId: "c-1",
+    atMs: h.nowMs,
+  };
+  assert.equal(h.apply(change).type, "ok");
+  h.login("dd".repeat(32), "bob", h.nowMs + 60_000); // with the new password
+  assert.equal(h.apply(change).type, "ok", "the retry is answered done");
+  assert.equal(h.sm.sessions.has("dd".repeat(32)), true, "the retry revoked a newer session");
+  // Another change (another id) applies and revokes as always.
+  h.apply({ ...change, passwordHash: HASH_CLI, changeId: "c-2" });
+  assert.equal(h.sm.sessions.size, 0);
+});

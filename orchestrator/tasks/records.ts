@@ -51,6 +51,8 @@ export interface UserRecord {
   /** Salted scrypt hash; the password itself is never stored. */
   passwordHash: string;
   createdAtMs: number;
+  /** The client's id of the last password change applied (a retry of it is done once). */
+  lastChangeId?: string;
 }
 
 /** Counters that only grow; reported by `workers`/metrics and checked by the chaos suite. */

@@ -161,6 +161,8 @@ export class TaskStateMachine {
       case "userPasswordChanged": {
         const user = this.users.get(command.name);
         if (user === undefined) return rejected("no such user");
+        // A client's retry of a change already applied (its reply was lost): done, once.
+        if (command.changeId !== undefined && user.lastChangeId === command.changeId) return OK;
         if (
           command.expectedPasswordHash !== undefined &&
           user.passwordHash !== command.expectedPasswordHash
@@ -168,6 +170,8 @@ export class TaskStateMachine {
           return rejected("the password was changed meanwhile; check the current one again");
         }
         user.passwordHash = command.passwordHash;
+        if (command.changeId !== undefined) user.lastChangeId = command.changeId;
+        else delete user.lastChangeId;
         this.#revokeSessionsOf(command.name);
         return OK;
       }

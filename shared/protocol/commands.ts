@@ -82,6 +82,8 @@ export const UserPasswordChangedSchema = z.object({
    * change applies only if the account still has it, so a change racing another is not lost.
    */
   expectedPasswordHash: passwordHash.optional(),
+  /** The client's id for this change (see UserPasswdSchema): a repeat of the last one is done. */
+  changeId: z.string().min(1).max(64).optional(),
 }).strict();
 
 /** An account was removed; its sessions are revoked (its tasks stay). */

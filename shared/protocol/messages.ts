@@ -285,6 +285,11 @@ export const UserPasswdSchema = z.object({
    * must not lock the owner out); not used when an admin resets another user's password.
    */
   currentPassword: z.string().min(1).max(LIMITS.passwordChars).optional(),
+  /**
+   * A random id the client keeps across its retries of this change: applied twice (a retry after
+   * a lost reply), the change is done once, so sessions opened in between are not revoked again.
+   */
+  changeId: z.string().min(1).max(64).optional(),
 }).strict();
 
 export const UserRemoveSchema = z.object({

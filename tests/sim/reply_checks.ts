@@ -28,6 +28,8 @@ export interface RequestContext {
   tokenId: string | null;
   /** For a login: whether the password was right (as committed when the request arrived). */
   isPasswordRight: boolean;
+  /** For a login: the password tried (to ask whether it is still right when answered). */
+  password: string | null;
   /** For a login: whether the node led and held the account when it checked the password. */
   wasCheckedByLeaderWithAccount: boolean;
 }
@@ -60,6 +62,7 @@ export function contextOf(
     user: isLogin ? request.user : "name" in request ? request.name : null,
     tokenId: "tokenId" in request ? request.tokenId : null,
     isPasswordRight: isLogin && isCurrentPassword(world, request.user, request.password),
+    password: isLogin ? request.password : null,
     wasCheckedByLeaderWithAccount: false,
   };
 }
@@ -121,7 +124,12 @@ function wrongRefusal(
 ): { what: string; isHeldByNode: boolean } | null {
   const reference = world.checker.reference;
   const what = `${node.id} answered a ${request.type} with ${error.code} ("${error.message}")`;
-  if (error.code === "bad_credentials" && request.isPasswordRight) {
+  // "Wrong password" is right if the password stopped being right at some point before the answer
+  // (a change committed meanwhile): only one right from arrival to answer must not be refused.
+  if (
+    error.code === "bad_credentials" && request.isPasswordRight &&
+    isCurrentPassword(world, request.user!, request.password!)
+  ) {
     if (isDeposedLeader(world, node)) {
       return { what: `${what} for the current password of ${request.user}`, isHeldByNode: false };
     }

@@ -50,6 +50,8 @@ export class SimClient {
   #listedTokenIds: string[] = [];
   readonly #removedUsers = new Set<string>();
   #passwordsSet = 0;
+  /** Password changes this client sent (each with its own change id). */
+  #changesSent = 0;
   #isBusy = false;
   #isAutonomous = false;
   #isStopped = false;
@@ -236,7 +238,9 @@ export class SimClient {
   /** Sets `name`'s password (the user is given it at once: the change may not be confirmed). */
   userPasswd(name: string, password: string): OpHandle {
     passwordBookOf(this.#world).give(name, password);
-    return this.#accountRequest({ type: "userPasswd", name, password }, "done");
+    // One change id across the transport's retries, as the CLI sends (applied once).
+    const changeId = `${this.name}-change-${++this.#changesSent}`;
+    return this.#accountRequest({ type: "userPasswd", name, password, changeId }, "done");
   }
 
   userRemove(name: string): OpHandle {

@@ -10,9 +10,11 @@
  */
 import type {
   ConnId,
+  CurrentPasswordCheck,
   NodeEffects,
   NodeInput,
   OrchestratorNode,
+  PasswordWork,
 } from "../../orchestrator/core/mod.ts";
 import type { RaftLog } from "../../orchestrator/raft/mod.ts";
 import type { Command } from "../../orchestrator/tasks/mod.ts";
@@ -29,7 +31,7 @@ import type { ObservedLog } from "./observed_log.ts";
 import { checkReply, contextOf, type RequestContext } from "./reply_checks.ts";
 import type { CrashMode, SimStorage } from "./sim_disk.ts";
 import { createSimStore, SIM_DATA_DIR, type SimStore } from "./sim_fs_store.ts";
-import { type LoginVerdict, SimLoginChecker } from "./sim_login.ts";
+import { type LoginVerdict, SimLoginChecker, simPasswordHash } from "./sim_login.ts";
 import { buildNode } from "./sim_node_factory.ts";
 import { SimPersistence } from "./sim_persistence.ts";
 import { DIRECTIONS, overTheWire } from "./wire.ts";
@@ -502,6 +504,42 @@ export class SimOrchestrator implements Listener {
       state.conn.sendToRemote(copy);
     }
     for (const conn of effects.close) this.#conns.get(conn)?.conn.closeByServer();
+    for (const work of effects.passwordWork) this.#doPasswordWork(work);
+  }
+
+  /**
+   * The scrypt work the node asked for, as OrchestratorServer#doPasswordWork does it: after a
+   * while, the current password checked against the account then, the new one "hashed", and the
+   * request stepped again with the results.
+   */
+  #doPasswordWork(work: PasswordWork): void {
+    const incarnation = this.#incarnation;
+    const world = this.#world;
+    world.schedule(world.rng.int(1, 30), this.id, () => {
+      if (incarnation !== this.#incarnation || this.#node === null) return;
+      const { request } = work;
+      let currentPasswordCheck: CurrentPasswordCheck | undefined;
+      if (work.verifyCurrentOf !== null) {
+        const checked = this.#node.sm.users.get(work.verifyCurrentOf)?.passwordHash ?? null;
+        const given = request.type === "userPasswd" ? request.currentPassword : undefined;
+        currentPasswordCheck = checked !== null && given !== undefined &&
+            checked === simPasswordHash(given)
+          ? { verdict: "ok", checkedPasswordHash: checked }
+          : { verdict: "wrong", checkedPasswordHash: checked };
+      }
+      const passwordHash = currentPasswordCheck?.verdict === "wrong"
+        ? undefined
+        : simPasswordHash(request.password);
+      this.#step({
+        type: "clientRequest",
+        conn: work.conn,
+        request,
+        tokenHash: work.tokenHash,
+        ...(passwordHash === undefined ? {} : { passwordHash }),
+        ...(currentPasswordCheck === undefined ? {} : { currentPasswordCheck }),
+        nowMs: world.nowMs,
+      });
+    });
   }
 
   #enqueue(persist: NodeEffects["persist"], afterDurable: (() => void) | null): void {
