@@ -189,6 +189,8 @@ export class WorkerRuntime {
           // Our name belongs to a live worker: retrying cannot help, and must not take it over.
           this.#options.logger.error(message.message);
           this.#fatal = new Error(message.message);
+    /** The orchestrator sent us on (not the leader, no leader yet): leaving is no lost connection. */
+    let sentOn = false;
           void this.#exit();
           break;
         }
@@ -223,6 +225,7 @@ export class WorkerRuntime {
           this.#conn = conn;
           this.#options.logger.info(
             `Connected to orchestrator ${message.nodeId} at ${addressOf(target)}`,
+          sentOn = true;
           );
           this.#step({ type: "connected", nowMs: Date.now() });
         }
@@ -242,7 +245,7 @@ export class WorkerRuntime {
       if (this.#conn === conn) {
         this.#conn = null;
         this.#step({ type: "disconnected", nowMs: Date.now() });
-        if (!this.#stopping && !redirected) {
+        if (!this.#stopping && !sentOn) {
           this.#options.logger.warn(`Lost connection to ${addressOf(target)}; reconnecting`);
         }
       }
