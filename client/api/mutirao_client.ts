@@ -6,6 +6,7 @@
  * idempotent, and submissions carry an idempotency key.
  * @module
  */
+import { ArrivalWindow } from "../../shared/arrival_window.ts";
 import { addressOf, type OrchestratorAddress } from "../../shared/config/mod.ts";
 import { RemoteError } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
@@ -13,6 +14,7 @@ import { MAX_REPLY_FRAME_BYTES, PROTOCOL_VERSION } from "../../shared/limits.ts"
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
 import { FrameTooLargeError } from "../../shared/protocol/frame.ts";
 import { connectTo, type TlsClientOptions } from "../../shared/net/connect.ts";
+import { CLIENT_RETRY, isClusterDown, retryPauseMs } from "../../shared/net/retry_policy.ts";
 import { decodeMessage, DIRECTIONS } from "../../shared/protocol/codec.ts";
 import type {
   ClientToOrchestrator,
@@ -83,18 +85,23 @@ export type ReplyTo<T extends Request["type"]> = T extends "login"
   : T extends "tokenList" ? Extract<Reply, { type: "tokenList" }>
   : Extract<Reply, { type: "task" }>;
 
-const RETRY_MIN_MS = 50;
-/** Backoff cap: a failover takes about a second, so retries stay frequent enough to notice it. */
-const RETRY_MAX_MS = 250;
 /** Error codes that mean "try elsewhere or later", not "your request is wrong". */
 const RETRYABLE = new Set(["not_leader", "unavailable"]);
 
 /**
- * An orchestrator sends every client a keepalive each heartbeat interval (500 ms by default):
- * this long without any frame while a reply is owed means it is frozen or cut off (a connection
- * that never closes), and the request is retried elsewhere (safe: submissions are idempotent).
+ * An orchestrator sends every client a keepalive each heartbeat interval (500 ms by default).
+ * Silence while a reply is owed means it is frozen or cut off (a connection that never closes),
+ * and the request is retried elsewhere (safe: submissions are idempotent). How much silence is
+ * too much is learnt from the keepalives' observed gaps (phi accrual: about the interval plus
+ * half a second when they are steady, more when they vary); until KEEPALIVE_GAPS_MIN gaps are
+ * known, SILENCE_DEFAULT_MS (three default intervals) applies.
  */
-const SILENCE_MS = 1500;
+const SILENCE_DEFAULT_MS = 1500;
+const KEEPALIVE_GAPS_MIN = 3;
+/** A live orchestrator is this silent once in 10^8 (the threshold Akka's detector defaults to). */
+const SILENCE_PHI = 8;
+/** Never below one and a half observed intervals, however steady the keepalives were. */
+const SILENCE_MIN_INTERVALS = 1.5;
 /** What to check when a plaintext hello gets no welcome: the usual cause is a TLS port. */
 const TLS_HINT =
   "if the cluster uses TLS, give its CA (tls.caFile in the cluster file, or --tls-ca FILE)";
@@ -104,6 +111,8 @@ interface Connection {
   conn: FramedConnection;
   /** When a frame last arrived on it. */
   lastFrameMs: number;
+  /** The keepalives' arrivals: how much silence is normal for this orchestrator. */
+  keepalives: ArrivalWindow;
   pending: Map<number, PromiseWithResolvers<Reply>>;
 }
 
@@ -148,14 +157,20 @@ export class MutiraoClient {
    */
   async request<R extends Request>(request: R): Promise<ReplyTo<R["type"]>> {
     const deadline = Date.now() + this.#timeoutMs;
-    let backoffMs = RETRY_MIN_MS;
     let lastProblem = "no attempt made";
+    // Orchestrators that definitely cannot serve now (refused the connection, or said
+    // "unavailable"), since any attempt got further: when that is all of them, say so at once.
+    const down = new Set<string>();
+    let downSinceMs = 0;
+    let refusals = 0;
     // What an orchestrator said (e.g. "No quorum") explains more than a refused connection,
     // and a definite local failure (a close before the welcome, with its TLS hint) explains more
     // than the time budget running out during a later attempt.
     let lastRemoteProblem: string | null = null;
     let lastDefiniteProblem: string | null = null;
     for (let attempt = 0;; attempt++) {
+      const target = this.#connection?.address ??
+        addressOf(this.#orchestrators[this.#preferred % this.#orchestrators.length]);
       try {
         const reply = await this.#once(request, deadline);
         return reply as ReplyTo<R["type"]>;
@@ -165,6 +180,28 @@ export class MutiraoClient {
         lastProblem = (error as Error).message;
         if (error instanceof RemoteError) lastRemoteProblem = error.message;
         else if (!(error instanceof TimeoutError)) lastDefiniteProblem = lastProblem;
+        const refused = isRefusal(error);
+        if (refused || (error instanceof RemoteError && error.code === "unavailable")) {
+          if (down.size === 0) downSinceMs = Date.now();
+          down.add(target);
+          if (refused) refusals += 1;
+        } else {
+          down.clear();
+          refusals = 0;
+        }
+        const downForMs = Date.now() - downSinceMs;
+        const orchestrators = this.#orchestrators.length;
+        if (down.size > 0 && isClusterDown({ downCount: down.size, orchestrators, downForMs })) {
+          this.#disconnect();
+          throw new UnreachableError(
+            lastRemoteProblem ??
+              (refusals >= down.size
+                ? `No orchestrator accepts connections (${
+                  this.#orchestrators.map(addressOf).join(", ")
+                } refused): is the cluster running, and are these its addresses?`
+                : lastProblem),
+          );
+        }
         if (error instanceof RemoteError && error.leaderHint !== undefined) {
           this.#preferLeader(error.leaderHint);
         } else {
@@ -174,11 +211,13 @@ export class MutiraoClient {
       }
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
-      // Full jitter: spreads retries of many clients after a failover.
-      const pause = Math.min(remaining, backoffMs / 2 + Math.random() * backoffMs / 2);
-      await new Promise((resolve) => setTimeout(resolve, pause));
       // Cycle once through every orchestrator quickly before backing off further.
-      if (attempt >= this.#orchestrators.length) backoffMs = Math.min(RETRY_MAX_MS, backoffMs * 2);
+      const policy = { ...CLIENT_RETRY, quickFailures: this.#orchestrators.length };
+      const pause = Math.min(
+        remaining,
+        retryPauseMs(policy, { failures: attempt, random: Math.random() }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
     throw new UnreachableError(
       `Cannot reach the cluster (${this.#orchestrators.map(addressOf).join(", ")}) within ${
@@ -215,7 +254,7 @@ export class MutiraoClient {
     const address = addressOf(target);
     const raw = await withTimeout(
       connectTo(target, this.#tls),
-      Math.max(1, Math.min(2000, deadline - Date.now())),
+      Math.max(1, Math.min(CLIENT_RETRY.connectTimeoutMs, deadline - Date.now())),
       `Connecting to ${address} timed out`,
     );
     const conn = new FramedConnection(raw, { maxFrameBytes: this.#maxFrameBytes });
@@ -226,6 +265,11 @@ export class MutiraoClient {
       conn,
       pending,
       lastFrameMs: Date.now(),
+      keepalives: new ArrivalWindow({
+        expectedGapMs: SILENCE_DEFAULT_MS / 3,
+        // Timer and scheduling noise of a healthy orchestrator, whatever its interval.
+        minStdDevMs: 100,
+      }),
     };
     // It settles every pending reply itself when the connection ends; nothing awaits it.
     void this.#readLoop(connection, welcome);
@@ -234,7 +278,7 @@ export class MutiraoClient {
     // kernel does that) but will never answer: try another soon rather than wait out the budget.
     await withTimeout(
       welcome.promise,
-      Math.max(1, Math.min(SILENCE_MS, deadline - Date.now())),
+      Math.max(1, Math.min(CLIENT_RETRY.welcomeTimeoutMs, deadline - Date.now())),
       `No welcome from ${address}` + (this.#tls === null ? `; ${TLS_HINT}` : ""),
     );
     this.#connection = connection;
@@ -256,6 +300,7 @@ export class MutiraoClient {
         const message = decoded.message;
         this.clock.receive(message.lamport);
         if (message.type === "keepalive") {
+          connection.keepalives.record(connection.lastFrameMs);
           continue; // its arrival is the message
         } else if (message.type === "welcome") {
           // Requests are sent only once the welcome resolves: a wrong cluster never sees one.
@@ -325,7 +370,16 @@ function looksLikeTls(announcedBytes: number): boolean {
   return contentType >= 0x14 && contentType <= 0x17 && major === 0x03;
 }
 
-/** Resolves with the reply, unless `ms` pass or the connection falls silent (SILENCE_MS). */
+/** How long `connection` may stay silent before it counts as frozen or cut off. */
+export function silenceLimitMs(keepalives: ArrivalWindow): number {
+  if (keepalives.size < KEEPALIVE_GAPS_MIN) return SILENCE_DEFAULT_MS;
+  return Math.round(Math.max(
+    keepalives.silenceLimitMs(SILENCE_PHI),
+    SILENCE_MIN_INTERVALS * keepalives.meanGapMs(),
+  ));
+}
+
+/** Resolves with the reply, unless `ms` pass or the connection falls silent (silenceLimitMs). */
 function awaitReply(connection: Connection, reply: Promise<Reply>, ms: number): Promise<Reply> {
   let watch: ReturnType<typeof setInterval> | undefined;
   const watchdog = new Promise<never>((_, reject) => {
@@ -334,7 +388,7 @@ function awaitReply(connection: Connection, reply: Promise<Reply>, ms: number): 
       const now = Date.now();
       if (now >= giveUpAt) {
         reject(new TimeoutError(`No reply from ${connection.address}`));
-      } else if (now - connection.lastFrameMs > SILENCE_MS) {
+      } else if (now - connection.lastFrameMs > silenceLimitMs(connection.keepalives)) {
         reject(
           new TimeoutError(
             `No word from ${connection.address} for ${
@@ -343,9 +397,17 @@ function awaitReply(connection: Connection, reply: Promise<Reply>, ms: number): 
           ),
         );
       }
-    }, Math.min(100, ms));
+    }, Math.min(50, ms));
   });
   return Promise.race([reply, watchdog]).finally(() => clearInterval(watch));
+}
+
+/** True when nothing listens at the address (a definite "down", unlike a timeout). */
+function isRefusal(error: unknown): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof Deno.errors.ConnectionRefused) return true;
+  }
+  return false;
 }
 
 /** A wait that ran out of time: says less about the cluster than a refusal or a close. */

@@ -11,14 +11,13 @@ import { addressOf, type OrchestratorAddress } from "../../shared/config/mod.ts"
 import type { Logger } from "../../shared/log.ts";
 import { connectTo, type TlsClientOptions } from "../../shared/net/connect.ts";
 import { FramedConnection } from "../../shared/net/framed_connection.ts";
+import { backoffMs, PEER_RECONNECT } from "../../shared/net/retry_policy.ts";
 import { answerWelcome, nodeHello } from "../../shared/net/node_handshake.ts";
 import { decodeMessage, DIRECTIONS } from "../../shared/protocol/codec.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 
 /** Frames between orchestrators carry batches of entries and snapshot chunks. */
 export const PEER_MAX_FRAME_BYTES = 64 * 1024 * 1024;
-const RECONNECT_MIN_MS = 50;
-const RECONNECT_MAX_MS = 1000;
 /** Messages held for a peer while its connection opens; older ones are dropped beyond this. */
 const CONNECTING_BUFFER_MAX = 256;
 
@@ -30,7 +29,8 @@ interface Link {
   connecting: boolean;
   buffer: PeerMessage[];
   nextAttemptMs: number;
-  backoffMs: number;
+  /** Failed attempts since the link was last ready: sets the backoff (PEER_RECONNECT). */
+  failures: number;
 }
 
 export interface PeerLinksOptions {
@@ -58,7 +58,7 @@ export class PeerLinks {
         connecting: false,
         buffer: [],
         nextAttemptMs: 0,
-        backoffMs: RECONNECT_MIN_MS,
+        failures: 0,
       });
     }
   }
@@ -94,7 +94,7 @@ export class PeerLinks {
     const { peer } = link;
     let raw: Deno.Conn;
     try {
-      raw = await connectTo(peer, this.#options.tls, 2000);
+      raw = await connectTo(peer, this.#options.tls, PEER_RECONNECT.connectTimeoutMs);
     } catch (error) {
       this.#failed(link, `Cannot reach peer ${peer.id}: ${(error as Error).message}`);
       return;
@@ -147,15 +147,16 @@ export class PeerLinks {
     }
     if (answer.authenticate !== null) conn.send(answer.authenticate);
     link.ready = true;
-    link.backoffMs = RECONNECT_MIN_MS;
+    link.failures = 0;
     for (const message of link.buffer) conn.send(message);
     link.buffer = [];
     return true;
   }
 
   #failed(link: Link, message: string, level: "debug" | "warn" = "debug"): void {
-    link.nextAttemptMs = Date.now() + link.backoffMs;
-    link.backoffMs = Math.min(RECONNECT_MAX_MS, link.backoffMs * 2);
+    // No jitter: one orchestrator re-dials each peer on its own schedule, nothing to spread.
+    link.nextAttemptMs = Date.now() + backoffMs(PEER_RECONNECT, link.failures);
+    link.failures += 1;
     link.buffer = [];
     this.#options.logger.log(level, message);
   }

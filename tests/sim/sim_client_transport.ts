@@ -8,16 +8,14 @@
  */
 import { LamportClock } from "../../shared/lamport_clock.ts";
 import { PROTOCOL_VERSION } from "../../shared/limits.ts";
+import { CLIENT_RETRY, isClusterDown, retryPauseMs } from "../../shared/net/retry_policy.ts";
 import type { OrchestratorToClient } from "../../shared/protocol/messages.ts";
 import { describeMessage } from "./describe.ts";
 import type { SimConnection } from "./network.ts";
 import { type Direction, DIRECTIONS, overTheWire } from "./wire.ts";
 import type { World } from "./world.ts";
 
-/** MutiraoClient's retry bounds and retryable codes. */
-const RETRY_MIN_MS = 50;
-const RETRY_MAX_MS = 250;
-const CONNECT_TIMEOUT_MAX_MS = 2000;
+/** MutiraoClient's retryable codes (its timing comes from the shared CLIENT_RETRY policy). */
 const RETRYABLE = new Set(["not_leader", "unavailable"]);
 
 /** A request without what the transport fills in (id, version, Lamport time). */
@@ -37,6 +35,8 @@ interface Failure {
   code: string | null;
   message: string;
   leaderHint?: string;
+  /** Nothing listened at the address (a definite "down", unlike a timeout). */
+  refused?: boolean;
 }
 
 interface Established {
@@ -48,8 +48,10 @@ interface Established {
 interface Attempt {
   body: RequestBody;
   deadlineMs: number;
-  backoffMs: number;
   attempt: number;
+  /** Orchestrators definitely down (refused, or "unavailable") since any attempt got further. */
+  down: Set<string>;
+  downSinceMs: number;
   done: (result: RequestResult) => void;
 }
 
@@ -79,8 +81,9 @@ export class ClientTransport {
     this.#try({
       body,
       deadlineMs: this.#world.nowMs + this.#timeoutMs,
-      backoffMs: RETRY_MIN_MS,
       attempt: 0,
+      down: new Set(),
+      downSinceMs: 0,
       done,
     });
   }
@@ -109,6 +112,23 @@ export class ClientTransport {
         return a.done({ ok: false, code, message, attemptId, isRetry });
       }
       const orchestrators = this.#world.orchestrators;
+      const world = this.#world;
+      if (outcome.refused === true || outcome.code === "unavailable") {
+        if (a.down.size === 0) a.downSinceMs = world.nowMs;
+        a.down.add(
+          server === "" ? orchestrators[this.#preferred % orchestrators.length].id : server,
+        );
+      } else {
+        a.down.clear();
+      }
+      const downForMs = world.nowMs - a.downSinceMs;
+      if (
+        a.down.size > 0 &&
+        isClusterDown({ downCount: a.down.size, orchestrators: orchestrators.length, downForMs })
+      ) {
+        this.#disconnect();
+        return a.done({ ok: false, code: null, message: `cluster down: ${outcome.message}` });
+      }
       if (outcome.leaderHint !== undefined) {
         const index = orchestrators.findIndex((o) =>
           o.id === outcome.leaderHint || o.address === outcome.leaderHint
@@ -118,19 +138,17 @@ export class ClientTransport {
         this.#preferred += 1;
       }
       this.#disconnect();
-      const world = this.#world;
       const remaining = a.deadlineMs - world.nowMs;
       if (remaining <= 0) {
         return a.done({ ok: false, code: null, message: `unreachable: ${outcome.message}` });
       }
+      // Cycle once through every orchestrator quickly before backing off further.
+      const policy = { ...CLIENT_RETRY, quickFailures: orchestrators.length };
       const pause = Math.min(
         remaining,
-        Math.round(a.backoffMs / 2 + world.rng.next() * a.backoffMs / 2),
+        retryPauseMs(policy, { failures: a.attempt, random: world.rng.next() }),
       );
       world.schedule(pause, this.#name, () => {
-        if (a.attempt >= orchestrators.length) {
-          a.backoffMs = Math.min(RETRY_MAX_MS, a.backoffMs * 2);
-        }
         a.attempt += 1;
         this.#try(a);
       });
@@ -229,16 +247,21 @@ export class ClientTransport {
           role: "client",
           lamport: this.clock.tick(),
         }, DIRECTIONS.hello);
-        world.schedule(Math.max(1, deadlineMs - world.nowMs), this.#name, () => {
+        const welcomeMs = Math.min(CLIENT_RETRY.welcomeTimeoutMs, deadlineMs - world.nowMs);
+        world.schedule(Math.max(1, welcomeMs), this.#name, () => {
           if (!isWelcomed) fail({ code: null, message: `No welcome from ${target.id}` });
         });
       },
       onFail: (reason) =>
-        fail({ code: null, message: `Cannot connect to ${target.id}: ${reason}` }),
+        fail({
+          code: null,
+          message: `Cannot connect to ${target.id}: ${reason}`,
+          refused: reason === "connection refused",
+        }),
     });
     // Deno.connect's own time limit, within the request's budget.
     world.schedule(
-      Math.max(1, Math.min(CONNECT_TIMEOUT_MAX_MS, deadlineMs - world.nowMs)),
+      Math.max(1, Math.min(CLIENT_RETRY.connectTimeoutMs, deadlineMs - world.nowMs)),
       this.#name,
       () => {
         if (!isSettled && !isOpen) {

@@ -7,6 +7,11 @@
  * @module
  */
 import { canonicalHeartbeat, signDatagram } from "../../shared/net/datagram_guard.ts";
+import {
+  REDIRECT_PAUSE_MS,
+  retryPauseMs,
+  WORKER_RECONNECT,
+} from "../../shared/net/retry_policy.ts";
 import type { Outcome, TaskSpec } from "../../shared/protocol/messages.ts";
 import { WorkerCore, type WorkerEffects, type WorkerInput } from "../../worker/core/mod.ts";
 import { describeMessage } from "./describe.ts";
@@ -14,12 +19,6 @@ import type { SimConnection } from "./network.ts";
 import type { SimOrchestrator } from "./sim_orchestrator.ts";
 import { type Direction, DIRECTIONS, overTheWire } from "./wire.ts";
 import type { World } from "./world.ts";
-
-/** WorkerRuntime's reconnect backoff bounds. */
-const RECONNECT_MIN_MS = 100;
-const RECONNECT_MAX_MS = 2000;
-/** WorkerRuntime's pause before following a leader hint. */
-const REDIRECT_PAUSE_MS = 5;
 
 type SessionOutcome = "served" | "redirected" | "failed";
 
@@ -44,7 +43,8 @@ export class SimWorker {
   #endSession: (() => void) | null = null;
   #leaderHint: string | null = null;
   #next = 0;
-  #backoffMs = RECONNECT_MIN_MS;
+  /** Failed sessions in a row: WorkerRuntime's backoff (the shared WORKER_RECONNECT policy). */
+  #failures = 0;
   #tasks = new Map<string, RunningTask>();
   /** The registration sent on the current connection and not answered yet, if any. */
   registrationPending: { server: string; sinceMs: number } | null = null;
@@ -82,7 +82,7 @@ export class SimWorker {
     this.#tasks = new Map();
     this.#conn = null;
     this.#leaderHint = null;
-    this.#backoffMs = RECONNECT_MIN_MS;
+    this.#failures = 0;
     this.#core = new WorkerCore({
       info: { name: this.name, incarnation: this.#incarnation, slots: this.slots, canExec: false },
       heartbeatIntervalMs: world.params.node.heartbeatIntervalMs,
@@ -148,10 +148,11 @@ export class SimWorker {
         world.schedule(REDIRECT_PAUSE_MS, this.name, () => this.#connectLoop(life));
         return;
       }
-      this.#backoffMs = outcome === "served"
-        ? RECONNECT_MIN_MS
-        : Math.min(RECONNECT_MAX_MS, this.#backoffMs * 2);
-      const pause = Math.round(this.#backoffMs / 2 + world.rng.next() * this.#backoffMs / 2);
+      this.#failures = outcome === "served" ? 0 : this.#failures + 1;
+      const pause = retryPauseMs(WORKER_RECONNECT, {
+        failures: this.#failures,
+        random: world.rng.next(),
+      });
       world.schedule(pause, this.name, () => this.#connectLoop(life));
     });
   }

@@ -11,6 +11,12 @@ import { MAX_REPLY_FRAME_BYTES } from "../../shared/limits.ts";
 import type { ClusterKeys } from "../../shared/auth/mod.ts";
 import { connectTo, type TlsClientOptions } from "../../shared/net/connect.ts";
 import { canonicalHeartbeat, signDatagram } from "../../shared/net/datagram_guard.ts";
+import {
+  REDIRECT_PAUSE_MS,
+  retryPauseMs,
+  shouldWarnUnreachable,
+  WORKER_RECONNECT,
+} from "../../shared/net/retry_policy.ts";
 import { answerWelcome, nodeHello } from "../../shared/net/node_handshake.ts";
 import { decodeMessage, DIRECTIONS, encodeMessage } from "../../shared/protocol/codec.ts";
 import type { LeaderAnnouncement, WorkerInfo } from "../../shared/protocol/messages.ts";
@@ -38,14 +44,12 @@ export interface WorkerRuntimeOptions {
 }
 
 /** A blackholed orchestrator must not hold the worker for the kernel's SYN timeout (minutes). */
-const CONNECT_TIMEOUT_MS = 2000;
+const CONNECT_TIMEOUT_MS = WORKER_RECONNECT.connectTimeoutMs;
 /**
  * A live orchestrator answers hello at once; a frozen one has a kernel that still accepts the
  * connection but never answers. After this long without a welcome, try the next one.
  */
-const WELCOME_TIMEOUT_MS = 1500;
-const RECONNECT_MIN_MS = 100;
-const RECONNECT_MAX_MS = 2000;
+const WELCOME_TIMEOUT_MS = WORKER_RECONNECT.welcomeTimeoutMs;
 
 export class WorkerRuntime {
   readonly #options: WorkerRuntimeOptions;
@@ -66,6 +70,8 @@ export class WorkerRuntime {
   #target: OrchestratorAddress | null = null;
   /** Where the last "not leader" reply (or announcement) said the leader is. */
   #leaderHint: string | null = null;
+  /** Why the last connection attempt failed, for the "cannot reach" warning. */
+  #lastProblem = "no attempt made";
 
   constructor(options: WorkerRuntimeOptions) {
     this.#options = options;
@@ -118,8 +124,11 @@ export class WorkerRuntime {
   }
 
   async #connectLoop(): Promise<void> {
-    let backoffMs = RECONNECT_MIN_MS;
+    let failures = 0;
     let next = 0;
+    // Since when no orchestrator welcomed this worker, and when it last said so.
+    let unreachableSinceMs: number | null = null;
+    let lastWarnedMs: number | null = null;
     while (!this.#stopping) {
       const all = this.#known;
       if (all.length === 0 && this.#leaderHint === null) {
@@ -137,14 +146,27 @@ export class WorkerRuntime {
       const outcome = await this.#session(target);
       if (this.#stopping) return;
       if (outcome === "redirected") {
-        await delay(5); // straight to the hinted leader (a pause bounds any ping-pong of hints)
+        await delay(REDIRECT_PAUSE_MS); // straight to the hinted leader
         continue;
       }
-      backoffMs = outcome === "served"
-        ? RECONNECT_MIN_MS
-        : Math.min(RECONNECT_MAX_MS, backoffMs * 2);
+      if (outcome === "served") {
+        failures = 0;
+        unreachableSinceMs = lastWarnedMs = null;
+      } else {
+        failures += 1;
+        const nowMs = Date.now();
+        unreachableSinceMs ??= nowMs;
+        if (shouldWarnUnreachable({ sinceMs: unreachableSinceMs, lastWarnedMs, nowMs })) {
+          lastWarnedMs = nowMs;
+          this.#options.logger.warn(
+            `Cannot reach any orchestrator (${all.map(addressOf).join(", ")}) for ${
+              Math.round((nowMs - unreachableSinceMs) / 1000)
+            } s: ${this.#lastProblem}; still trying`,
+          );
+        }
+      }
       // Jitter spreads the reconnects of many workers after an orchestrator restart.
-      await delay(backoffMs / 2 + Math.random() * backoffMs / 2);
+      await delay(retryPauseMs(WORKER_RECONNECT, { failures, random: Math.random() }));
     }
   }
 
@@ -157,7 +179,8 @@ export class WorkerRuntime {
     try {
       raw = await connectTo(target, this.#options.tls ?? null, CONNECT_TIMEOUT_MS);
     } catch (error) {
-      this.#options.logger.debug((error as Error).message);
+      this.#lastProblem = (error as Error).message;
+      this.#options.logger.debug(this.#lastProblem);
       return "failed";
     }
     // Assignments carry whole task specs: accept what an orchestrator may legitimately send.
@@ -166,8 +189,11 @@ export class WorkerRuntime {
     });
     let welcomed = false;
     let redirected = false;
+    /** The orchestrator sent us on (not the leader, no leader yet): leaving is no lost connection. */
+    let sentOn = false;
     const welcomeTimer = setTimeout(() => {
       if (welcomed) return;
+      this.#lastProblem = `no welcome from ${addressOf(target)} within ${WELCOME_TIMEOUT_MS} ms`;
       this.#options.logger.warn(
         `No welcome from ${addressOf(target)} within ${WELCOME_TIMEOUT_MS} ms; trying another`,
       );
@@ -189,8 +215,6 @@ export class WorkerRuntime {
           // Our name belongs to a live worker: retrying cannot help, and must not take it over.
           this.#options.logger.error(message.message);
           this.#fatal = new Error(message.message);
-    /** The orchestrator sent us on (not the leader, no leader yet): leaving is no lost connection. */
-    let sentOn = false;
           void this.#exit();
           break;
         }
@@ -201,6 +225,7 @@ export class WorkerRuntime {
           // Not (or no longer) the leader, or no quorum yet: try the hinted leader, or the next one.
           this.#leaderHint = message.leaderHint ?? null;
           redirected = message.leaderHint !== undefined;
+          sentOn = true;
           this.#options.logger.info(`${message.message}; reconnecting`);
           break;
         }
@@ -225,7 +250,6 @@ export class WorkerRuntime {
           this.#conn = conn;
           this.#options.logger.info(
             `Connected to orchestrator ${message.nodeId} at ${addressOf(target)}`,
-          sentOn = true;
           );
           this.#step({ type: "connected", nowMs: Date.now() });
         }
