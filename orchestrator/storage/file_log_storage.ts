@@ -131,6 +131,10 @@ async function recoverDirectory(dir: string, settings: StorageSettings): Promise
   }
   const last = wal.segments.at(-1);
   const active = last ? await fs.open(join(dir, last.name), { append: true }) : null;
+  // What a killed process wrote but never synced is still in the page cache, and recovery just
+  // read it as the log: make it durable before the node acts on it (acknowledges it to a leader),
+  // or a later power loss could take an entry the cluster counted on.
+  await active?.syncData();
   const storage = new FileLogStorage({
     dir,
     settings,

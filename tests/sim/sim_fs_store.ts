@@ -72,12 +72,22 @@ interface DurableAtCrash {
   isAtLeast: boolean;
 }
 
-function durableAtCrash(storage: SimStorage, mode: CrashMode): DurableAtCrash {
+/**
+ * @param options.keepsWrittenBytes a file system keeps what was written but not yet synced when
+ * only the process dies ("completed"): the page cache survives, so recovery may find entries past
+ * the durable end (never acknowledged, and harmless: Raft treats them as any unreplicated tail).
+ */
+function durableAtCrash(
+  storage: SimStorage,
+  mode: CrashMode,
+  options: { keepsWrittenBytes: boolean } = { keepsWrittenBytes: false },
+): DurableAtCrash {
+  const processOnly = options.keepsWrittenBytes && mode === "completed";
   return {
     end: storage.durableEnd,
     hardState: storage.durableHardState,
-    isExact: !storage.hasWriteInFlight,
-    isAtLeast: mode === "lost",
+    isExact: !storage.hasWriteInFlight && !processOnly,
+    isAtLeast: mode === "lost" || processOnly,
   };
 }
 
@@ -233,7 +243,7 @@ class FileStore implements SimStore {
 
   crash(storage: SimStorage, mode: CrashMode): void {
     const world = this.#world;
-    this.#durable = durableAtCrash(storage, mode);
+    this.#durable = durableAtCrash(storage, mode, { keepsWrittenBytes: true });
     if (mode === "completed") {
       this.fs.crashProcess();
     } else {
