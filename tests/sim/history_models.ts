@@ -140,6 +140,9 @@ export function accountModel(
           const without = () => withSessions(s, s.sessions.filter((t) => t !== input.token));
           if (output === null) return isOpen ? without() : s;
           if (!isDone(output)) return isOpen ? null : s;
+          // A logout is idempotent: one whose session a revocation closed meanwhile (after the
+          // logout was authenticated) is done all the same; a revoke of a closed one is not.
+          if (input.kind === "logout") return isOpen ? without() : s;
           return isOpen ? without() : null;
         }
         case "passwd":

@@ -118,7 +118,10 @@ async function runPhases(world: World): Promise<void> {
   chaos.stop();
   if (world.hasFailed) throw world.failure;
   world.healEverything();
-  const deadline = world.nowMs + p.convergenceBudgetMs;
+  // The budget covers healing and the work still queued: a backlog of long tasks on few slots
+  // legitimately takes longer than any fixed budget (soak seed 56677: 72 tasks, one slot).
+  const budgetMs = p.convergenceBudgetMs + queuedWorkMs(world);
+  const deadline = world.nowMs + budgetMs;
   const converged = await world.run(deadline, {
     stopWhen: () => convergenceProblems(world).length === 0,
     probeEveryMs: 50,
@@ -138,13 +141,28 @@ async function runPhases(world: World): Promise<void> {
       });
     }
     throw new SimViolation(
-      `no convergence within ${p.convergenceBudgetMs} ms of healing: ` +
+      `no convergence within ${budgetMs} ms of healing: ` +
         convergenceProblems(world).slice(0, 5).join("; "),
     );
   }
   checkConverged(world);
   world.note(`converged at ${world.nowMs} ms`);
   checkHistory(world);
+}
+
+/**
+ * How long the unfinished tasks need on every worker slot at once, twice over (attempts may be
+ * repeated): the sum of their run times over the cluster's slots.
+ */
+function queuedWorkMs(world: World): number {
+  let totalMs = 0;
+  for (const task of world.checker.reference.tasks.values()) {
+    if (task.state === "queued" || task.state === "running") {
+      totalMs += task.spec.kind === "sleep" ? task.spec.durationMs : task.spec.timeoutMs;
+    }
+  }
+  const slots = world.params.workerSlots.reduce((a, b) => a + b, 0);
+  return slots === 0 ? 0 : Math.ceil((2 * totalMs) / slots);
 }
 
 /** A registration still unanswered this long after its orchestrator changed role is stranded. */
