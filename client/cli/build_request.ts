@@ -39,6 +39,7 @@ export function listRequest(command: CommandOf<"list">, token: string): RequestO
     ...(states.length === 1 ? { state: states[0] } : states.length > 1 ? { states } : {}),
     ...(command.limit === null ? {} : { limit: command.limit }),
     ...(command.after === null ? {} : { after: command.after }),
+    paged: true,
   };
 }
 

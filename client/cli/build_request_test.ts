@@ -33,7 +33,7 @@ Deno.test("submitRequest() carries the spec, the key, and max attempts only when
 Deno.test("listRequest() sends only the filters given; one state goes as state", () => {
   const plain = commandOf(["list"]);
   assert.ok(plain.name === "list");
-  assert.deepEqual(listRequest(plain, "tk"), { type: "list", token: "tk" });
+  assert.deepEqual(listRequest(plain, "tk"), { type: "list", token: "tk", paged: true });
   const filtered = commandOf(["list", "--state", "failed", "--limit", "3", "--all"]);
   assert.ok(filtered.name === "list");
   assert.deepEqual(listRequest(filtered, "tk"), {
@@ -42,6 +42,7 @@ Deno.test("listRequest() sends only the filters given; one state goes as state",
     all: true,
     state: "failed",
     limit: 3,
+    paged: true,
   });
 });
 

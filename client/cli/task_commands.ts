@@ -4,7 +4,7 @@
  * @module
  */
 import { UsageError } from "../../shared/cli_args.ts";
-import { EXIT_CODES } from "../../shared/errors.ts";
+import { EXIT_CODES, RemoteError } from "../../shared/errors.ts";
 import type { TaskView } from "../../shared/protocol/messages.ts";
 import type { MutiraoClient } from "../api/mod.ts";
 import { parseBatchFile } from "./batch_file.ts";
@@ -114,10 +114,21 @@ export async function status(context: Context, command: CommandOf<"status">): Pr
 }
 
 export async function list(context: Context, command: CommandOf<"list">): Promise<Output> {
-  const reply = await withSessionClient(
-    context,
-    (c, session) => c.request(listRequest(command, session.token)),
-  );
+  const reply = await withSessionClient(context, async (c, session) => {
+    const request = listRequest(command, session.token);
+    try {
+      return await c.request(request);
+    } catch (error) {
+      // An orchestrator from before paging refuses `paged`: ask for the same page the old way
+      // (no total) when nothing else needs paging (several states, a cursor).
+      const isOldStyle = command.states.length <= 1 && command.after === null;
+      if (!(error instanceof RemoteError) || error.code !== "bad_request" || !isOldStyle) {
+        throw error;
+      }
+      const { paged: _paged, ...plain } = request;
+      return await c.request(plain);
+    }
+  });
   // An orchestrator from before paging sends neither total nor next: show the page as it is.
   if (reply.total === undefined) {
     return { json: { tasks: reply.tasks }, text: formatTaskList(reply.tasks) };

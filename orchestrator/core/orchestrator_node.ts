@@ -1148,7 +1148,13 @@ export class OrchestratorNode {
           ...request.after === undefined ? {} : { after: request.after },
           limit: request.limit ?? LIMITS.listLimitDefault,
         });
-        this.#send(conn, { type: "taskList", re: request.id, ...page });
+        // total and next only for clients that read them (an older client's codec refuses them).
+        this.#send(
+          conn,
+          request.paged === true
+            ? { type: "taskList", re: request.id, ...page }
+            : { type: "taskList", re: request.id, tasks: page.tasks },
+        );
         break;
       }
       case "workers":

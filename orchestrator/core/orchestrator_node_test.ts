@@ -713,7 +713,12 @@ Deno.test("OrchestratorNode's list reply says how many tasks match and pages wit
   const { d, alice } = withAlice();
   d.register(W1, "w1");
   for (let i = 0; i < 5; i++) d.submit(ALICE, alice); // t-1 runs on w1, t-2 … t-5 wait
-  const page = (body: RequestBody) => one(d.request(ALICE, alice, body).effects, ALICE, "taskList");
+  const page = (body: RequestBody) =>
+    one(
+      d.request(ALICE, alice, { ...body, paged: true } as unknown as RequestBody).effects,
+      ALICE,
+      "taskList",
+    );
   const first = page({ type: "list", limit: 2 });
   assert.deepEqual(first.tasks.map((t) => t.id), ["t-5", "t-4"]);
   assert.equal(first.total, 5);
@@ -725,6 +730,14 @@ Deno.test("OrchestratorNode's list reply says how many tasks match and pages wit
   const both = page({ type: "list", state: "running", states: ["succeeded"] });
   assert.deepEqual(both.tasks.map((t) => t.id), ["t-1"]);
   assert.equal(both.total, 1);
+});
+
+Deno.test("OrchestratorNode answers a list request without paged in the reply shape older clients decode", () => {
+  const { d, alice } = withAlice();
+  d.submit(ALICE, alice);
+  const reply = one(d.request(ALICE, alice, { type: "list" }).effects, ALICE, "taskList");
+  // Their codec refuses unknown fields: total and next would make the whole reply unreadable.
+  assert.deepEqual(Object.keys(reply).sort(), ["lamport", "re", "tasks", "type", "v"]);
 });
 
 Deno.test("OrchestratorNode lists workers with their load and time since the last heartbeat", () => {

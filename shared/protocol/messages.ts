@@ -232,6 +232,11 @@ export const ListSchema = z.object({
     .optional(),
   /** Admins only: every user's tasks instead of their own. */
   all: z.boolean().optional(),
+  /**
+   * The client reads `total` and `next` in the reply. Without it the reply has neither: clients
+   * from before paging refuse reply fields they do not know.
+   */
+  paged: z.literal(true).optional(),
 }).strict();
 
 export const WorkersSchema = z.object({
@@ -454,7 +459,7 @@ export const TaskListReplySchema = z.object({
   type: z.literal("taskList"),
   re: requestId,
   tasks: z.array(TaskSummarySchema),
-  /** How many tasks match in all, on every page (absent from older orchestrators). */
+  /** How many tasks match in all, on every page (only when the request was `paged`). */
   total: nonNegInt.optional(),
   /** The cursor to pass as `after` for the next page; null on the last page. */
   next: TaskIdSchema.nullable().optional(),
