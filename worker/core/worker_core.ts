@@ -12,6 +12,7 @@
  *   timeout, hands back the rest, and exits once results are acknowledged.
  * @module
  */
+import { ArrivalWindow } from "../../shared/arrival_window.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
 import { PROTOCOL_VERSION } from "../../shared/limits.ts";
 import type {
@@ -73,9 +74,15 @@ const RECENT_DONE_MAX = 4096;
 const DEFAULT_EXIT_GRACE_MS = 5000;
 /**
  * Heartbeat intervals without a word from the orchestrator (the leader sends a keepalive each
- * interval) before the worker takes it for frozen or cut off and reconnects elsewhere.
+ * interval) before the worker takes it for frozen or cut off and reconnects elsewhere: the limit
+ * until a few keepalive gaps are known, and always the most. Once they are, the limit is where
+ * their phi accrual suspicion crosses 8 (about 2 intervals when steady), never below
+ * ORCHESTRATOR_SILENCE_MIN_INTERVALS.
  */
 export const ORCHESTRATOR_SILENCE_INTERVALS = 4;
+export const ORCHESTRATOR_SILENCE_MIN_INTERVALS = 2.2;
+/** Keepalive gaps needed before they are trusted over ORCHESTRATOR_SILENCE_INTERVALS. */
+const KEEPALIVE_GAPS_MIN = 3;
 
 function key(taskId: string, attempt: number): string {
   return `${taskId}#${attempt}`;
@@ -92,6 +99,8 @@ export class WorkerCore {
   #connected = false;
   /** When the orchestrator last said anything on this connection. */
   #lastHeardMs = -Infinity;
+  /** The keepalives' arrivals on this connection: how much silence is normal. */
+  #keepalives: ArrivalWindow | null = null;
   #heartbeatIntervalMs: number;
   #lastHeartbeatMs = -Infinity;
   #seq = 0;
@@ -124,6 +133,10 @@ export class WorkerCore {
         break;
       case "connected":
         this.#lastHeardMs = input.nowMs;
+        this.#keepalives = new ArrivalWindow({
+          expectedGapMs: this.#heartbeatIntervalMs,
+          minStdDevMs: this.#heartbeatIntervalMs / 5,
+        });
         this.#onConnected();
         break;
       case "disconnected":
@@ -162,7 +175,9 @@ export class WorkerCore {
   #onMessage(message: OrchestratorToWorker, nowMs: number): void {
     switch (message.type) {
       case "welcome":
+        break;
       case "keepalive":
+        this.#keepalives?.record(nowMs);
         break;
       case "registered":
         this.#heartbeatIntervalMs = message.heartbeatIntervalMs;
@@ -295,10 +310,20 @@ export class WorkerCore {
     );
   }
 
+  /** How long the orchestrator may stay silent before it counts as frozen or cut off. */
+  #silenceLimitMs(): number {
+    const interval = this.#heartbeatIntervalMs;
+    const most = ORCHESTRATOR_SILENCE_INTERVALS * interval;
+    const window = this.#keepalives;
+    if (window === null || window.size < KEEPALIVE_GAPS_MIN) return most;
+    const least = ORCHESTRATOR_SILENCE_MIN_INTERVALS * interval;
+    return Math.round(Math.min(most, Math.max(least, window.silenceLimitMs(8))));
+  }
+
   #onTick(nowMs: number): void {
     if (nowMs - this.#lastHeartbeatMs >= this.#heartbeatIntervalMs) this.#heartbeat(nowMs);
     const silentMs = nowMs - this.#lastHeardMs;
-    if (this.#connected && silentMs > ORCHESTRATOR_SILENCE_INTERVALS * this.#heartbeatIntervalMs) {
+    if (this.#connected && silentMs > this.#silenceLimitMs()) {
       // A frozen or cut-off orchestrator keeps its connection open: only silence tells.
       this.#log("warn", `No word from the orchestrator for ${silentMs} ms; reconnecting`);
       this.#lastHeardMs = nowMs;

@@ -9,7 +9,11 @@ import type {
   WorkerInfo,
   WorkerToOrchestrator,
 } from "../../shared/protocol/messages.ts";
-import { ORCHESTRATOR_SILENCE_INTERVALS, WorkerCore } from "./worker_core.ts";
+import {
+  ORCHESTRATOR_SILENCE_INTERVALS,
+  ORCHESTRATOR_SILENCE_MIN_INTERVALS,
+  WorkerCore,
+} from "./worker_core.ts";
 import type { WorkerCoreOptions, WorkerEffects } from "./worker_core.ts";
 
 const SLEEP: TaskSpec = { kind: "sleep", description: "nap", durationMs: 1000 };
@@ -379,6 +383,35 @@ Deno.test("WorkerCore reconnects when the orchestrator says nothing for 4 heartb
   assert.equal(silent.reconnect, true);
   assert.match(silent.log.map((l) => l.message).join("\n"), /No word from the orchestrator/);
   assert.equal(h.tick(2 * limit + 2).reconnect, false, "asks once, not on every tick");
+});
+
+Deno.test("WorkerCore leaves a steady orchestrator that falls silent after 2.2 intervals", () => {
+  const h = connected(); // at time 0
+  let t = 0;
+  for (let i = 0; i < 10; i++) {
+    t += HEARTBEAT_MS;
+    h.nowMs = t;
+    h.deliver({ type: "keepalive" });
+    assert.equal(h.tick(t).reconnect, false);
+  }
+  // Steady keepalives: phi crosses 8 near 2 intervals, so the 2.2-interval floor applies.
+  const limit = ORCHESTRATOR_SILENCE_MIN_INTERVALS * HEARTBEAT_MS;
+  assert.equal(h.tick(t + limit).reconnect, false);
+  assert.equal(h.tick(t + limit + 1).reconnect, true);
+});
+
+Deno.test("WorkerCore gives an orchestrator with erratic keepalives up to 4 intervals", () => {
+  const h = connected();
+  let t = 0;
+  for (let i = 0; i < 10; i++) {
+    t += i % 2 === 0 ? HEARTBEAT_MS / 10 : 1.9 * HEARTBEAT_MS;
+    h.nowMs = t;
+    h.deliver({ type: "keepalive" });
+    h.tick(t);
+  }
+  const limit = ORCHESTRATOR_SILENCE_INTERVALS * HEARTBEAT_MS;
+  assert.equal(h.tick(t + limit).reconnect, false);
+  assert.equal(h.tick(t + limit + 1).reconnect, true);
 });
 
 Deno.test("WorkerCore does not reconnect for silence while disconnected", () => {
