@@ -112,8 +112,12 @@ interface PersistJob {
   hardState: HardState | null;
   snapshot: (StoredSnapshot & { discardLog: boolean }) | null;
   entries: LogEntry[];
-  after: PeerEnvelope<Command>[];
+  /** With what each acknowledgement promises: the term its entry had when it was made. */
+  after: Array<PeerEnvelope<Command> & { promisedTerm?: number }>;
 }
+
+/** A disk operation in flight: a sync that ends a job, a snapshot save, or an earlier sync. */
+type DiskOp = { ends: PersistJob } | { savesSnapshotOf: PersistJob } | null;
 
 /** The state machine: the committed sequence itself, serialised whole into snapshots. */
 interface Applied {
@@ -131,8 +135,13 @@ class SimNode {
   memory = new MemoryLogStorage();
   /** This incarnation's disk over `memory`. */
   storage!: SimDisk;
-  /** One per disk operation started and not completed, in order: the job its completion ends. */
-  ops: Array<PersistJob | null> = [];
+  /** One per disk operation started and not completed, in order: what its completion does. */
+  ops: DiskOp[] = [];
+  /**
+   * Jobs waiting for a snapshot save to complete before they are staged (as GroupCommit awaits
+   * it): the first is the job whose snapshot is being saved, still to stage its entries.
+   */
+  blocked: PersistJob[] = [];
   applied: Applied = { keys: [], lastTerm: 0 };
   /** The snapshot of its own state machine last handed to snapshotTaken(). */
   ownSnapshotIndex = 0;
@@ -380,9 +389,20 @@ class World {
         const node = this.nodes.get(event.node)!;
         if (!node.up || node.incarnation !== event.incarnation) return;
         event.complete(); // the operation is durable; the disk starts the next one
-        const job = node.ops.shift();
-        assert.ok(job !== undefined, `${node.id}: a disk operation completed that was not started`);
-        if (job !== null) this.#complete(node, job);
+        const op = node.ops.shift();
+        assert.ok(op !== undefined, `${node.id}: a disk operation completed that was not started`);
+        if (op === null) return;
+        if ("ends" in op) return this.#complete(node, op.ends);
+        // The snapshot is saved: stage the rest of its job, then the jobs that waited for it.
+        assert.equal(
+          node.blocked[0],
+          op.savesSnapshotOf,
+          `${node.id}: snapshot saves out of order`,
+        );
+        const [job, ...waiting] = node.blocked;
+        node.blocked = [];
+        this.#stageAfterSnapshot(node, job);
+        for (const next of waiting) this.#persist(node, next);
         return;
       }
       case "disconnect": {
@@ -553,6 +573,7 @@ class World {
     node.up = false;
     node.incarnation += 1;
     node.ops = [];
+    node.blocked = [];
     node.reads.clear();
     // The write in flight is lost, completes unbeknown to the node, or tears part-way.
     const mode = this.rng.pick<CrashMode>(["lost", "completed", "torn"]);
@@ -627,36 +648,56 @@ class World {
         hardState: out.hardState,
         snapshot: out.snapshot,
         entries: out.entries,
-        after: out.messagesAfterPersist,
+        after: out.messagesAfterPersist.map((e) => ({
+          ...e,
+          promisedTerm: e.message.type === "appendResponse" && e.message.success
+            ? node.mirror.termAt(e.message.matchIndex)
+            : undefined,
+        })),
       });
     }
     this.#maybeSnapshot(node);
   }
 
   /**
-   * Stages a job on the disk in the order the shell's GroupCommit does (a conflicting log is
-   * truncated before the snapshot that replaces it is saved, and what was staged before a snapshot
-   * is synced before it), then syncs; the job completes with that sync.
+   * Stages a job on the disk in the order the shell's GroupCommit does: a conflicting log is
+   * truncated before the snapshot that replaces it is saved, what was staged before a snapshot is
+   * synced before it, and nothing more is staged until the save completes; then the job's hard
+   * state and entries, and a sync that completes the job.
    */
   #persist(node: SimNode, job: PersistJob): void {
-    const storage = node.storage;
-    const operation = (done: Promise<void>, completes: PersistJob | null) => {
-      node.ops.push(completes);
-      done.catch(() => {}); // a crashed disk never settles; a closed one is not used here
-    };
-    if (job.snapshot !== null) {
-      const { index, term, data } = job.snapshot;
-      if (job.snapshot.discardLog) storage.truncateAfter(index);
-      if (storage.pendingBytes > 0) operation(storage.sync(), null);
-      operation(storage.saveSnapshot({ index, term, data }), null);
+    if (node.blocked.length > 0) {
+      node.blocked.push(job);
+      return;
     }
-    if (job.hardState !== null) storage.setHardState(job.hardState);
-    if (job.entries.length > 0) storage.append(job.entries);
-    operation(storage.sync(), job);
+    if (job.snapshot === null) return this.#stageAfterSnapshot(node, job);
+    const storage = node.storage;
+    const { index, term, data } = job.snapshot;
+    if (job.snapshot.discardLog) storage.truncateAfter(index);
+    if (storage.pendingBytes > 0) this.#diskOp(node, storage.sync(), null);
+    node.blocked.push(job);
+    this.#diskOp(node, storage.saveSnapshot({ index, term, data }), { savesSnapshotOf: job });
   }
 
-  #send(from: string, to: string, message: PeerEnvelope<Command>["message"]): void {
-    this.#checkPromise(this.nodes.get(from)!, to, message);
+  #stageAfterSnapshot(node: SimNode, job: PersistJob): void {
+    const storage = node.storage;
+    if (job.hardState !== null) storage.setHardState(job.hardState);
+    if (job.entries.length > 0) storage.append(job.entries);
+    this.#diskOp(node, storage.sync(), { ends: job });
+  }
+
+  #diskOp(node: SimNode, done: Promise<void>, op: DiskOp): void {
+    node.ops.push(op);
+    done.catch(() => {}); // a crashed disk never settles; a closed one is not used here
+  }
+
+  #send(
+    from: string,
+    to: string,
+    message: PeerEnvelope<Command>["message"],
+    promisedTerm?: number,
+  ): void {
+    this.#checkPromise(this.nodes.get(from)!, to, message, promisedTerm);
     const rewritten = this.rewrite === null ? message : this.rewrite(from, to, message);
     if (rewritten === null) return;
     const stamped = { ...rewritten, v: 1, lamport: 0 } as PeerMessage;
@@ -699,7 +740,9 @@ class World {
     for (const entry of job.entries) this.#diskAppend(node, entry);
     const last = disk.entries.at(-1) ?? disk.snapshot;
     if (last) node.log.persisted(last.index, last.term);
-    for (const { to, message } of job.after) this.#send(node.id, to, message);
+    for (const { to, message, promisedTerm } of job.after) {
+      this.#send(node.id, to, message, promisedTerm);
+    }
     this.#pump(node);
   }
 
@@ -909,7 +952,17 @@ class World {
    * (or a candidate's own vote) in its term, an acknowledged log prefix, an installed snapshot.
    * Otherwise a crash could break the promise: vote twice, or lose an entry counted as stored.
    */
-  #checkPromise(node: SimNode, to: string, m: PeerEnvelope<Command>["message"]): void {
+  /**
+   * `promisedTerm`: for an acknowledgement sent once its job is durable, the term its entry had when
+   * it was made. A newer leader's entry may have replaced that one in memory meanwhile, not yet on
+   * disk: the acknowledgement (of the older term) is still true of what is durable.
+   */
+  #checkPromise(
+    node: SimNode,
+    to: string,
+    m: PeerEnvelope<Command>["message"],
+    promisedTerm?: number,
+  ): void {
     const disk = node.disk;
     const voted = (term: number, votedFor: string) =>
       disk.hardState.term === term && disk.hardState.votedFor === votedFor;
@@ -917,7 +970,8 @@ class World {
       const base = disk.snapshot?.index ?? 0;
       const term = disk.entries[index - base - 1]?.term;
       // A snapshot installed meanwhile may have replaced the log in memory: then any term will do.
-      return index <= base || (term !== undefined && term === (node.mirror.termAt(index) ?? term));
+      const expected = promisedTerm ?? node.mirror.termAt(index) ?? term;
+      return index <= base || (term !== undefined && term === expected);
     };
     const what = `${node.id} -> ${to} ${m.type}`;
     if (m.type === "requestVote" && !m.preVote) {
