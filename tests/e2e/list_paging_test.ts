@@ -71,5 +71,21 @@ Deno.test("submit refuses an idempotency key reused for a different task, and ac
       other.stderr + other.stdout,
       /idempotency key k1 was used for task t-1 with a different task; use another key/,
     );
+
+    // A batch re-run after one line changed: that line is refused, the others are duplicates.
+    const file = `${cluster.dir}/batch.jsonl`;
+    const line = (d: number) => JSON.stringify({ description: "b", durationSeconds: d });
+    await Deno.writeTextFile(file, `${line(60)}\n${line(60)}\n`);
+    assert.equal(
+      (await cluster.cli(["submit", "--batch", file, "--idempotency-key", "b"])).code,
+      0,
+    );
+    await Deno.writeTextFile(file, `${line(60)}\n${line(61)}\n`);
+    const rerun = await cluster.cli(["submit", "--batch", file, "--idempotency-key", "b"]);
+    assert.equal(rerun.code, 7, rerun.stdout);
+    assert.match(
+      rerun.stderr,
+      /Refused 1 of 2 task\(s\).*idempotency key b-2 was used for task t-3/,
+    );
   });
 });
