@@ -18,6 +18,7 @@ Deno.test("terminalSafe() neutralises ANSI colour, cursor and OSC clipboard esca
   const osc52 = "\x1b]52;c;ZXZpbA==\x07";
   const out = terminalSafe(`\x1b[31mred\x1b[2J${osc52}\r`);
   assert.equal(out, "\\x1b[31mred\\x1b[2J\\x1b]52;c;ZXZpbA==\\x07\\r");
+  // deno-lint-ignore no-control-regex
   assert.ok(!/[\x00-\x08\x0a-\x1f\x7f]/.test(out));
 });
 
