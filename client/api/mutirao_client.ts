@@ -163,14 +163,17 @@ export class MutiraoClient {
     const down = new Set<string>();
     let downSinceMs = 0;
     let refusals = 0;
+    // Orchestrators that went silent during this request (frozen or cut off): not tried again,
+    // nor followed to by a hint (a follower names the frozen leader until it times out), while
+    // another one may answer.
+    const silent = new Set<string>();
     // What an orchestrator said (e.g. "No quorum") explains more than a refused connection,
     // and a definite local failure (a close before the welcome, with its TLS hint) explains more
     // than the time budget running out during a later attempt.
     let lastRemoteProblem: string | null = null;
     let lastDefiniteProblem: string | null = null;
     for (let attempt = 0;; attempt++) {
-      const target = this.#connection?.address ??
-        addressOf(this.#orchestrators[this.#preferred % this.#orchestrators.length]);
+      const target = this.#connection?.address ?? this.#preferredAddress();
       try {
         const reply = await this.#once(request, deadline);
         return reply as ReplyTo<R["type"]>;
@@ -202,11 +205,16 @@ export class MutiraoClient {
                 : lastProblem),
           );
         }
+        if (error instanceof TimeoutError) silent.add(target);
+        const tried = this.#preferred;
         if (error instanceof RemoteError && error.leaderHint !== undefined) {
           this.#preferLeader(error.leaderHint);
+          // A hint back to a silent orchestrator is stale: try the next one instead.
+          if (silent.has(this.#preferredAddress())) this.#preferred = tried + 1;
         } else {
           this.#preferred += 1;
         }
+        this.#skipSilent(silent);
         this.#disconnect();
       }
       const remaining = deadline - Date.now();
@@ -357,6 +365,18 @@ export class MutiraoClient {
     this.#preferred = index >= 0 ? index : this.#preferred + 1;
   }
 
+  #preferredAddress(): string {
+    return addressOf(this.#orchestrators[this.#preferred % this.#orchestrators.length]);
+  }
+
+  /** Moves past orchestrators that went silent, unless every one did. */
+  #skipSilent(silent: ReadonlySet<string>): void {
+    for (let i = 0; i < this.#orchestrators.length; i++) {
+      if (!silent.has(this.#preferredAddress())) return;
+      this.#preferred += 1;
+    }
+  }
+
   #disconnect(): void {
     this.#connection?.conn.close();
     this.#connection = null;
@@ -379,6 +399,17 @@ export function silenceLimitMs(keepalives: ArrivalWindow): number {
   ));
 }
 
+/**
+ * Where silence is counted from: the last keepalive once their gaps are known (the limit is about
+ * them, and they keep coming on a schedule however busy the connection is), else the last frame.
+ */
+function silentSinceMs(connection: Connection): number {
+  const lastKeepaliveMs = connection.keepalives.lastMs;
+  return connection.keepalives.size >= KEEPALIVE_GAPS_MIN && lastKeepaliveMs !== null
+    ? lastKeepaliveMs
+    : connection.lastFrameMs;
+}
+
 /** Resolves with the reply, unless `ms` pass or the connection falls silent (silenceLimitMs). */
 function awaitReply(connection: Connection, reply: Promise<Reply>, ms: number): Promise<Reply> {
   let watch: ReturnType<typeof setInterval> | undefined;
@@ -388,11 +419,11 @@ function awaitReply(connection: Connection, reply: Promise<Reply>, ms: number): 
       const now = Date.now();
       if (now >= giveUpAt) {
         reject(new TimeoutError(`No reply from ${connection.address}`));
-      } else if (now - connection.lastFrameMs > silenceLimitMs(connection.keepalives)) {
+      } else if (now - silentSinceMs(connection) > silenceLimitMs(connection.keepalives)) {
         reject(
           new TimeoutError(
-            `No word from ${connection.address} for ${
-              now - connection.lastFrameMs
+            `No keepalive from ${connection.address} for ${
+              now - silentSinceMs(connection)
             } ms (frozen or cut off?)`,
           ),
         );
