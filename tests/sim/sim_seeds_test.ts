@@ -59,8 +59,10 @@ Deno.test(`${CI_SEEDS} seeds: chaos, heal, convergence, with safety checks after
  * - 55354, 56677: a backlog of long tasks on one slot needs more than the fixed budget to drain
  *   (the budget now includes the queued work).
  * - 56008: a logout whose session a revocation closed meanwhile is done (the model allows it).
+ * - 2182: a worker paused right after it registered had not read its answer yet (the stranded
+ *   registration probe now waits for it).
  */
-const REGRESSION_SEEDS = [50949, 292, 7143, 55354, 56008, 56677];
+const REGRESSION_SEEDS = [50949, 292, 7143, 55354, 56008, 56677, 2182];
 
 Deno.test("seeds that once failed in soaks pass", async () => {
   for (const seed of REGRESSION_SEEDS) {

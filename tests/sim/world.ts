@@ -264,6 +264,8 @@ export class World implements NetworkHost {
     for (const w of this.workers) {
       const pending = w.registrationPending;
       if (!w.isAlive || pending === null) continue;
+      // A worker paused since (or just resumed) has not read its answer yet (soak seed 2182).
+      if ((this.#pausedUntil.get(w.name) ?? 0) > this.#nowMs - graceMs) continue;
       const server = this.orchestrators.find((o) => o.id === pending.server)!;
       if (!server.isAlive || this.isPaused(server.id)) continue;
       if (server.roleSinceMs <= pending.sinceMs || this.#nowMs - server.roleSinceMs < graceMs) {
