@@ -103,7 +103,6 @@ async function recoverDirectory(dir: string, settings: StorageSettings): Promise
   // with every segment synced into it.
   await fs.syncDirectory(dirname(dir));
   const listing = await listDirectory(fs, dir);
-  await removeUnfinishedSnapshots(fs, dir, listing.temps, onWarning);
   const { snapshot, files, skipped } = await loadNewestSnapshot(fs, dir, listing.snapshots);
   const wal = await readSegments(dir, { fs, sequences: listing.sequences });
   const recovered = replayOverFallback(wal.records, {
@@ -121,6 +120,8 @@ async function recoverDirectory(dir: string, settings: StorageSettings): Promise
         `and the log still hold every entry it covered`,
     );
   }
+  // Repairs only now that nothing was refused: a refusal leaves every file as it was.
+  await removeUnfinishedSnapshots(fs, dir, listing.temps, onWarning);
   const tail = wal.tornTail;
   if (tail !== null) {
     await cutTornTail(fs, dir, tail);

@@ -169,6 +169,22 @@ Deno.test("openFileLogStorage() refuses a bit flip in an early record of the act
   });
 });
 
+Deno.test("openFileLogStorage() refusing damage leaves an unfinished snapshot in place too", async () => {
+  await withTempDir(async (dir) => {
+    await writeEntries(dir, 12);
+    const segment = join(dir, "wal-00000001.log");
+    const bytes = await Deno.readFile(segment);
+    const ends = recordEnds(bytes);
+    bytes[ends[1] + 20] ^= 0x10;
+    await Deno.writeFile(segment, bytes);
+    // A crash during a snapshot save left its temp file (soak seeds 53344, 54088).
+    await Deno.writeTextFile(join(dir, "snapshot-00000000000000000040-1.snap.tmp"), "partial");
+    const before = await readAll(dir);
+    await assert.rejects(open(dir, { warnings: [] }), LogCorruptionError);
+    assert.deepStrictEqual(await readAll(dir), before, "recovery must not touch the evidence");
+  });
+});
+
 Deno.test("openFileLogStorage() refuses zeros over records in the middle of the active segment", async () => {
   await withTempDir(async (dir) => {
     await writeEntries(dir, 12);

@@ -87,7 +87,9 @@ function durableAtCrash(
     end: storage.durableEnd,
     hardState: storage.durableHardState,
     isExact: !storage.hasWriteInFlight && !processOnly,
-    isAtLeast: mode === "lost" || processOnly,
+    // A write in flight that completed may have truncated (a new leader's entries replacing the
+    // tail: soak seed 53873), so only without one must the log end at or past the durable end.
+    isAtLeast: mode === "lost" || (processOnly && !storage.hasWriteInFlight),
   };
 }
 

@@ -61,8 +61,11 @@ Deno.test(`${CI_SEEDS} seeds: chaos, heal, convergence, with safety checks after
  * - 56008: a logout whose session a revocation closed meanwhile is done (the model allows it).
  * - 2182: a worker paused right after it registered had not read its answer yet (the stranded
  *   registration probe now waits for it).
+ * - 53344 (and 54088): recovery removed an unfinished snapshot before refusing to start on damage
+ *   (fixed in the product: repairs happen only once nothing is refused).
+ * - 53873: a write in flight that completed at a crash may have truncated the log.
  */
-const REGRESSION_SEEDS = [50949, 292, 7143, 55354, 56008, 56677, 2182];
+const REGRESSION_SEEDS = [50949, 292, 7143, 55354, 56008, 56677, 2182, 53344, 53873];
 
 Deno.test("seeds that once failed in soaks pass", async () => {
   for (const seed of REGRESSION_SEEDS) {
