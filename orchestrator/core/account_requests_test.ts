@@ -5,9 +5,7 @@
 import assert from "node:assert/strict";
 import type { ClientToOrchestrator, OrchestratorToClient } from "../../shared/protocol/messages.ts";
 import { createPrng } from "../../shared/prng.ts";
-import { RaftLog } from "../raft/raft_log.ts";
-import { noopCommand } from "../tasks/commands.ts";
-import { TaskStateMachine } from "../tasks/task_state_machine.ts";
+import { buildNode, emptyRecovery } from "./node_builder.ts";
 import type {
   ConnId,
   CurrentPasswordCheck,
@@ -36,31 +34,31 @@ class OneNode {
 
   constructor(options: { leader?: boolean } = {}) {
     const voters = options.leader === false ? ["o1", "o2", "o3"] : ["o1"];
-    this.node = new OrchestratorNode({
-      nodeId: "o1",
-      clusterId: "c1",
-      heartbeatIntervalMs: 1000,
-      missedHeartbeats: 3,
-      schedulerPolicy: "round-robin",
-      defaultMaxAttempts: 3,
-      peers: voters.map((id) => ({ id, address: `${id}:1` })),
-      bootstrapUsers: [
-        { name: "alice", role: "admin", passwordHash: HASH_ALICE },
-        { name: "bob", role: "user", passwordHash: HASH_BOB },
-      ],
-    }, {
-      sm: new TaskStateMachine(),
-      log: new RaftLog({
+    this.node = buildNode({
+      node: {
+        nodeId: "o1",
+        clusterId: "c1",
+        heartbeatIntervalMs: 1000,
+        missedHeartbeats: 3,
+        schedulerPolicy: "round-robin",
+        defaultMaxAttempts: 3,
+        peers: voters.map((id) => ({ id, address: `${id}:1` })),
+        bootstrapUsers: [
+          { name: "alice", role: "admin", passwordHash: HASH_ALICE },
+          { name: "bob", role: "user", passwordHash: HASH_BOB },
+        ],
+      },
+      raft: {
         nodeId: "o1",
         voters,
         electionTimeoutMinMs: 100,
         electionTimeoutMaxMs: 101,
         heartbeatIntervalMs: 50,
         rng: createPrng(1),
-        noopCommand,
-      }, { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [], nowMs: 0 }),
+      },
+      recovered: emptyRecovery(),
       nowMs: 0,
-    });
+    }).node;
     this.#handle(this.node.takeEffects());
     if (options.leader === false) return;
     for (let i = 0; i < 100 && !this.node.canServeClients; i++) {

@@ -4,9 +4,7 @@
 import assert from "node:assert/strict";
 import type { ClientToOrchestrator } from "../../shared/protocol/messages.ts";
 import { createPrng } from "../../shared/prng.ts";
-import { RaftLog } from "../raft/raft_log.ts";
-import { noopCommand } from "../tasks/commands.ts";
-import { TaskStateMachine } from "../tasks/task_state_machine.ts";
+import { buildNode, emptyRecovery } from "./node_builder.ts";
 import { SLEEP } from "../tasks/_task_fixtures_test.ts";
 import type { NodeEffects, NodeInput } from "./node_io.ts";
 import { OrchestratorNode } from "./orchestrator_node.ts";
@@ -26,17 +24,17 @@ class Cluster {
 
   constructor() {
     for (const [i, id] of IDS.entries()) {
-      const node = new OrchestratorNode({
-        nodeId: id,
-        clusterId: "c1",
-        heartbeatIntervalMs: 1000,
-        missedHeartbeats: 3,
-        schedulerPolicy: "round-robin",
-        defaultMaxAttempts: 3,
-        bootstrapUsers: [{ name: "alice", role: "admin", passwordHash: HASH }],
-      }, {
-        sm: new TaskStateMachine(),
-        log: new RaftLog({
+      const node = buildNode({
+        node: {
+          nodeId: id,
+          clusterId: "c1",
+          heartbeatIntervalMs: 1000,
+          missedHeartbeats: 3,
+          schedulerPolicy: "round-robin",
+          defaultMaxAttempts: 3,
+          bootstrapUsers: [{ name: "alice", role: "admin", passwordHash: HASH }],
+        },
+        raft: {
           nodeId: id,
           voters: IDS,
           electionTimeoutMinMs: 150 + 100 * i,
@@ -45,10 +43,10 @@ class Cluster {
           // Small messages, so catching up takes several rounds.
           maxEntriesPerMessage: 4,
           rng: createPrng(i + 1),
-          noopCommand,
-        }, { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [], nowMs: 0 }),
+        },
+        recovered: emptyRecovery(),
         nowMs: 0,
-      });
+      }).node;
       this.nodes.set(id, node);
       this.logs.set(id, []);
       this.#handle(id, node.takeEffects());

@@ -4,9 +4,7 @@
 import assert from "node:assert/strict";
 import type { ClientToOrchestrator, OrchestratorToClient } from "../../shared/protocol/messages.ts";
 import { createPrng } from "../../shared/prng.ts";
-import { RaftLog } from "../raft/raft_log.ts";
-import { noopCommand } from "../tasks/commands.ts";
-import { TaskStateMachine } from "../tasks/task_state_machine.ts";
+import { buildNode, emptyRecovery } from "./node_builder.ts";
 import { SLEEP } from "../tasks/_task_fixtures_test.ts";
 import type { ConnId, NodeEffects, NodeInput } from "./node_io.ts";
 import { type NodeOptions, OrchestratorNode } from "./orchestrator_node.ts";
@@ -40,28 +38,28 @@ class Cluster {
 
   constructor(options: Partial<NodeOptions> = {}) {
     for (const [i, id] of IDS.entries()) {
-      const node = new OrchestratorNode({
-        nodeId: id,
-        clusterId: "c1",
-        heartbeatIntervalMs: 1000,
-        missedHeartbeats: 3,
-        schedulerPolicy: "round-robin",
-        defaultMaxAttempts: 3,
-        bootstrapUsers: [{ name: "alice", role: "admin", passwordHash: HASH_A }],
-        ...options,
-      }, {
-        sm: new TaskStateMachine(),
-        log: new RaftLog({
+      const node = buildNode({
+        node: {
+          nodeId: id,
+          clusterId: "c1",
+          heartbeatIntervalMs: 1000,
+          missedHeartbeats: 3,
+          schedulerPolicy: "round-robin",
+          defaultMaxAttempts: 3,
+          bootstrapUsers: [{ name: "alice", role: "admin", passwordHash: HASH_A }],
+          ...options,
+        },
+        raft: {
           nodeId: id,
           voters: IDS,
           electionTimeoutMinMs: 150 + 100 * i,
           electionTimeoutMaxMs: 151 + 100 * i,
           heartbeatIntervalMs: 50,
           rng: createPrng(i + 1),
-          noopCommand,
-        }, { hardState: { term: 0, votedFor: null }, snapshot: null, entries: [], nowMs: 0 }),
+        },
+        recovered: emptyRecovery(),
         nowMs: 0,
-      });
+      }).node;
       this.nodes.set(id, node);
       this.sent.set(id, []);
       this.#handle(id, node.takeEffects());

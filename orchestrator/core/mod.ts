@@ -1,10 +1,11 @@
 /**
- * The orchestrator's pure core: the node and the failure detector (its replicated log is
+ * The orchestrator's pure core: the node, its builder and the failure detector (its replicated log is
  * orchestrator/raft's).
  * @module
  */
 export { OrchestratorNode } from "./orchestrator_node.ts";
 export type { NodeOptions } from "./orchestrator_node.ts";
+export { buildNode, type BuiltNode, emptyRecovery, type NodeBuild } from "./node_builder.ts";
 export { FailureDetector } from "./failure_detector.ts";
 export { emptyEffects } from "./node_io.ts";
 export type {

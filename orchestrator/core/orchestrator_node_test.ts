@@ -13,13 +13,13 @@ import type {
   Unstamped,
   WorkerToOrchestrator,
 } from "../../shared/protocol/messages.ts";
-import { type Command, type LogEntry, noopCommand } from "../tasks/commands.ts";
+import type { Command, LogEntry } from "../tasks/commands.ts";
 import { takeSnapshot } from "../tasks/state_snapshot.ts";
 import { TaskStateMachine } from "../tasks/task_state_machine.ts";
 import { EXEC, outcome, SLEEP } from "../tasks/_task_fixtures_test.ts";
 import { type ConnId, emptyEffects, type NodeEffects, type NodeInput } from "./node_io.ts";
 import { type NodeOptions, OrchestratorNode } from "./orchestrator_node.ts";
-import { RaftLog } from "../raft/raft_log.ts";
+import { buildNode } from "./node_builder.ts";
 import { createPrng } from "../../shared/prng.ts";
 
 const HEARTBEAT_MS = 1000;
@@ -111,25 +111,24 @@ class Driver {
   ) {
     this.nowMs = options.nowMs ?? 0;
     const recovered = options.recovered ?? [];
-    this.node = new OrchestratorNode({ ...OPTIONS, ...options.node }, {
-      sm: new TaskStateMachine(),
+    this.node = buildNode({
+      node: { ...OPTIONS, ...options.node },
       // A one-voter Raft group: it elects itself at once and commits what its own disk holds.
-      log: new RaftLog({
+      raft: {
         nodeId: "o1",
         voters: ["o1"],
         electionTimeoutMinMs: 1000,
         electionTimeoutMaxMs: 2000,
         heartbeatIntervalMs: 100,
         rng: createPrng(1),
-        noopCommand,
-      }, {
+      },
+      recovered: {
         hardState: { term: options.term ?? 0, votedFor: null },
         snapshot: null,
         entries: recovered,
-        nowMs: this.nowMs,
-      }),
+      },
       nowMs: this.nowMs,
-    });
+    }).node;
     const initial = this.node.takeEffects();
     this.#durable = recovered.at(-1)?.index ?? 0;
     this.#staged = { index: this.#durable, term: recovered.at(-1)?.term ?? 0 };

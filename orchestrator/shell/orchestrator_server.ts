@@ -27,24 +27,17 @@ import { decodeMessage, DIRECTIONS, ProtocolError } from "../../shared/protocol/
 import { FrameTooLargeError } from "../../shared/protocol/frame.ts";
 import type { ClientToOrchestrator, Hello } from "../../shared/protocol/messages.ts";
 import {
+  buildNode,
   type ConnId,
   type CurrentPasswordCheck,
   type NodeEffects,
   type NodeInput,
-  OrchestratorNode,
+  type OrchestratorNode,
   type PasswordWork,
 } from "../core/mod.ts";
-import { RaftLog } from "../raft/mod.ts";
 import { type LogStorage, openFileLogStorage, type RecoveredLog } from "../storage/mod.ts";
-import {
-  decodeSnapshot,
-  encodeSnapshotInSteps,
-  isSnapshotDue,
-  noopCommand,
-  restorableSnapshotPosition,
-  restoreSnapshot,
-  TaskStateMachine,
-} from "../tasks/mod.ts";
+import { encodeSnapshotInSteps, isSnapshotDue, type TaskStateMachine } from "../tasks/mod.ts";
+import { runEffects } from "./effect_runner.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { HashGate } from "./hash_gate.ts";
 import { LoginChecker } from "./login_checker.ts";
@@ -228,53 +221,47 @@ export class OrchestratorServer {
 
   #recover(recovered: RecoveredLog): OrchestratorNode {
     const { config, self } = this.#options;
-    const sm = recovered.snapshot === null
-      ? new TaskStateMachine()
-      : restoreSnapshot(decodeSnapshot(recovered.snapshot.data));
-    const nowMs = Date.now();
-    const log = new RaftLog({
-      nodeId: self.id,
-      voters: config.orchestrators.map((o) => o.id),
-      electionTimeoutMinMs: config.electionTimeoutMinMs,
-      electionTimeoutMaxMs: config.electionTimeoutMaxMs,
-      heartbeatIntervalMs: config.raftHeartbeatIntervalMs,
-      catchUpEntries: config.snapshotCatchUpEntries,
-      noopCommand,
-      snapshotPosition: restorableSnapshotPosition,
-      rejoin: this.#options.rejoin === true,
-      // Election jitter must differ between nodes and runs; it need not be secret.
-      rng: createPrng(crypto.getRandomValues(new Uint32Array(1))[0]),
-    }, {
-      hardState: recovered.hardState,
-      snapshot: recovered.snapshot,
-      entries: recovered.entries,
-      nowMs,
+    const { node, raft } = buildNode({
+      node: {
+        nodeId: self.id,
+        clusterId: config.clusterId,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        missedHeartbeats: config.missedHeartbeats,
+        schedulerPolicy: config.scheduler,
+        defaultMaxAttempts: config.defaultMaxAttempts,
+        peers: config.orchestrators.map((o) => ({ id: o.id, address: `${o.host}:${o.port}` })),
+        submitRatePerUser: config.submitRatePerUser,
+        submitBurstPerUser: config.submitBurstPerUser,
+        maxActiveTasksPerUser: config.maxActiveTasksPerUser,
+        maxRetainedTasksPerUser: config.maxRetainedTasksPerUser,
+        bootstrapUsers: [
+          ...config.users,
+          ...(this.#options.bootstrapAdmin
+            ? [{ ...this.#options.bootstrapAdmin, role: "admin" as const }]
+            : []),
+        ],
+      },
+      raft: {
+        nodeId: self.id,
+        voters: config.orchestrators.map((o) => o.id),
+        electionTimeoutMinMs: config.electionTimeoutMinMs,
+        electionTimeoutMaxMs: config.electionTimeoutMaxMs,
+        heartbeatIntervalMs: config.raftHeartbeatIntervalMs,
+        catchUpEntries: config.snapshotCatchUpEntries,
+        rejoin: this.#options.rejoin === true,
+        // Election jitter must differ between nodes and runs; it need not be secret.
+        rng: createPrng(crypto.getRandomValues(new Uint32Array(1))[0]),
+      },
+      recovered,
+      nowMs: Date.now(),
     });
-    if (log.isRejoining) {
+    if (raft.isRejoining) {
       this.#logger.info(
         "Rejoining after a lost disk: this orchestrator will not vote until it has caught up " +
           "with the leader",
       );
     }
-    return new OrchestratorNode({
-      nodeId: self.id,
-      clusterId: config.clusterId,
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-      missedHeartbeats: config.missedHeartbeats,
-      schedulerPolicy: config.scheduler,
-      defaultMaxAttempts: config.defaultMaxAttempts,
-      peers: config.orchestrators.map((o) => ({ id: o.id, address: `${o.host}:${o.port}` })),
-      submitRatePerUser: config.submitRatePerUser,
-      submitBurstPerUser: config.submitBurstPerUser,
-      maxActiveTasksPerUser: config.maxActiveTasksPerUser,
-      maxRetainedTasksPerUser: config.maxRetainedTasksPerUser,
-      bootstrapUsers: [
-        ...config.users,
-        ...(this.#options.bootstrapAdmin
-          ? [{ ...this.#options.bootstrapAdmin, role: "admin" as const }]
-          : []),
-      ],
-    }, { sm, log, nowMs });
+    return node;
   }
 
   #listen(self: OrchestratorAddress): void {
@@ -671,37 +658,23 @@ export class OrchestratorServer {
   }
 
   #execute(effects: NodeEffects): void {
-    for (const line of effects.log) this.#logger.log(line.level, line.message);
-    for (const { to, message } of effects.peerSend) this.#peers.send(to, message);
-    const { persist } = effects;
-    const after = effects.peerSendAfterPersist;
-    // A snapshot installed from the leader counts as this node's latest snapshot too.
-    if (persist.snapshot !== null) {
-      this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, persist.snapshot.index);
-    }
-    const needsPersist = persist.entries.length > 0 || persist.hardState !== null ||
-      persist.snapshot !== null;
-    // "After persist" means after everything staged so far is durable, this step's and earlier
-    // steps' still in the queue: such messages ride the queue even when this step staged nothing.
-    if (needsPersist || after.length > 0) {
-      this.#commit.enqueue({
-        persist,
-        afterDurable: after.length === 0 ? null : () => {
-          for (const { to, message } of after) this.#peers.send(to, message);
-        },
-      });
-    }
-    for (const { conn, message } of effects.send) {
-      const meta = this.#connMeta.get(conn);
-      if (meta !== undefined && "re" in message && message.re !== null && meta.inflight > 0) {
-        meta.inflight -= 1; // every client request gets exactly one reply
-      }
-      this.#conns.get(conn)?.send(message);
-    }
-    for (const conn of effects.close) void this.#conns.get(conn)?.closeAfterFlush();
-    for (const work of effects.passwordWork) {
-      void this.#doPasswordWork(work).catch((error) => this.#die(error));
-    }
+    runEffects(effects, {
+      log: (line) => this.#logger.log(line.level, line.message),
+      sendPeer: (to, message) => this.#peers.send(to, message),
+      snapshotInstalled: (index) => {
+        this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, index);
+      },
+      enqueue: (persist, afterDurable) => this.#commit.enqueue({ persist, afterDurable }),
+      send: ({ conn, message }) => {
+        const meta = this.#connMeta.get(conn);
+        if (meta !== undefined && "re" in message && message.re !== null && meta.inflight > 0) {
+          meta.inflight -= 1; // every client request gets exactly one reply
+        }
+        this.#conns.get(conn)?.send(message);
+      },
+      close: (conn) => void this.#conns.get(conn)?.closeAfterFlush(),
+      passwordWork: (work) => void this.#doPasswordWork(work).catch((error) => this.#die(error)),
+    });
   }
 
   /** The leader tells the multicast group where it is: at once in a new term, then periodically. */

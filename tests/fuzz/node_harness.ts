@@ -13,18 +13,13 @@
  */
 import type { ConnId, NodeEffects, NodeInput, NodeOptions } from "../../orchestrator/core/mod.ts";
 import type { PasswordWork, PeerOutbound } from "../../orchestrator/core/node_io.ts";
-import { OrchestratorNode } from "../../orchestrator/core/mod.ts";
-import { RaftLog } from "../../orchestrator/raft/mod.ts";
+import { buildNode, type OrchestratorNode } from "../../orchestrator/core/mod.ts";
 import {
-  decodeSnapshot,
   encodeSnapshot,
   findInvariantViolations,
   type LogEntry,
-  noopCommand,
-  restorableSnapshotPosition,
-  restoreSnapshot,
   takeSnapshot,
-  TaskStateMachine,
+  type TaskStateMachine,
 } from "../../orchestrator/tasks/mod.ts";
 import type { HardState, StoredSnapshot } from "../../orchestrator/storage/mod.ts";
 import { PEER_MAX_FRAME_BYTES } from "../../orchestrator/shell/peer_links.ts";
@@ -134,28 +129,19 @@ export class NodeHarness {
   /** Starts a node from what is on the (simulated) disk. */
   #boot(): OrchestratorNode {
     const disk = this.#disk;
-    const sm = disk.snapshot === null
-      ? new TaskStateMachine()
-      : restoreSnapshot(decodeSnapshot(disk.snapshot.data));
-    const node = new OrchestratorNode(this.nodeOptions, {
-      sm,
-      log: new RaftLog({
+    // As orchestrator_server.ts builds it (a leader's snapshot must cover what it says).
+    const { node } = buildNode({
+      node: this.nodeOptions,
+      raft: {
         nodeId: "o1",
         voters: this.options.voters ?? ["o1"],
         electionTimeoutMinMs: 1000,
         electionTimeoutMaxMs: 2000,
         heartbeatIntervalMs: 100,
         catchUpEntries: 50,
-        // As orchestrator_server.ts builds it: a leader's snapshot must cover what it says.
-        snapshotPosition: restorableSnapshotPosition,
-        noopCommand,
         rng: createPrng(this.#restarts + 1),
-      }, {
-        hardState: disk.hardState,
-        snapshot: disk.snapshot,
-        entries: disk.entries,
-        nowMs: this.nowMs,
-      }),
+      },
+      recovered: { hardState: disk.hardState, snapshot: disk.snapshot, entries: disk.entries },
       nowMs: this.nowMs,
     });
     this.#collect(node.takeEffects(), "recovery");

@@ -1,22 +1,20 @@
 /**
- * Builds an orchestrator's pure core from what its disk recovered, as
- * OrchestratorServer#recover does: the state machine from the snapshot, the
- * Raft log from the hard state, snapshot and entries (wrapped so the checkers
- * see what is applied), and the node with the cluster file's options. Like the
- * real shell, it passes `--rejoin` on as RaftOptions.rejoin.
+ * Builds an orchestrator's pure core from what its disk recovered with the
+ * product's builder (orchestrator/core/node_builder.ts), as
+ * OrchestratorServer#recover does, with the Raft log wrapped so the checkers
+ * see what is applied and the cluster file's options. Like the real shell, it
+ * passes `--rejoin` on as RaftOptions.rejoin.
  * @module
  */
-import { type NodeOptions, OrchestratorNode } from "../../orchestrator/core/mod.ts";
-import { RaftLog } from "../../orchestrator/raft/mod.ts";
-import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
 import {
-  type Command,
-  decodeSnapshot,
-  noopCommand,
-  restorableSnapshotPosition,
-  restoreSnapshot,
-  TaskStateMachine,
-} from "../../orchestrator/tasks/mod.ts";
+  buildNode as buildCore,
+  type NodeOptions,
+  type OrchestratorNode,
+} from "../../orchestrator/core/mod.ts";
+import type { RaftLog } from "../../orchestrator/raft/mod.ts";
+import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
+import type { Command } from "../../orchestrator/tasks/mod.ts";
+import { assert } from "../../shared/assert.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { ObservedLog } from "./observed_log.ts";
 import { bootstrapAccounts } from "./sim_accounts.ts";
@@ -42,31 +40,7 @@ export interface BootFrom {
 export function buildNode(world: World, from: BootFrom): BuiltNode {
   const { nodeId, recovered, rejoin } = from;
   const p = world.params;
-  const sm = recovered.snapshot === null ? new TaskStateMachine() : restoreSnapshot(
-    decodeSnapshot(recovered.snapshot.data),
-  );
-  const raft = new RaftLog({
-    nodeId,
-    voters: world.orchestrators.map((o) => o.id),
-    electionTimeoutMinMs: p.raft.electionTimeoutMinMs,
-    electionTimeoutMaxMs: p.raft.electionTimeoutMaxMs,
-    heartbeatIntervalMs: p.raft.heartbeatIntervalMs,
-    maxEntriesPerMessage: p.raft.maxEntriesPerMessage,
-    maxInflightMessages: p.raft.maxInflightMessages,
-    snapshotChunkBytes: p.raft.snapshotChunkBytes,
-    catchUpEntries: p.raft.catchUpEntries,
-    // A rejoining node takes everything through InstallSnapshot: check its bytes as the shell does.
-    snapshotPosition: restorableSnapshotPosition,
-    noopCommand,
-    rejoin,
-    rng: createPrng(world.rng.int(0, 0xffffffff)),
-  }, {
-    hardState: recovered.hardState,
-    snapshot: recovered.snapshot,
-    entries: recovered.entries,
-    nowMs: world.clockMs(nodeId),
-  });
-  const log = new ObservedLog(raft);
+  const observed: { log?: ObservedLog } = {};
   const options: NodeOptions = {
     nodeId,
     clusterId: "sim",
@@ -78,6 +52,25 @@ export function buildNode(world: World, from: BootFrom): BuiltNode {
     // The cluster file's accounts, which a leader creates in the replicated state.
     bootstrapUsers: bootstrapAccounts(world),
   };
-  const node = new OrchestratorNode(options, { sm, log, nowMs: world.clockMs(nodeId) });
-  return { node, log, raft };
+  const { node, raft } = buildCore({
+    node: options,
+    raft: {
+      nodeId,
+      voters: world.orchestrators.map((o) => o.id),
+      electionTimeoutMinMs: p.raft.electionTimeoutMinMs,
+      electionTimeoutMaxMs: p.raft.electionTimeoutMaxMs,
+      heartbeatIntervalMs: p.raft.heartbeatIntervalMs,
+      maxEntriesPerMessage: p.raft.maxEntriesPerMessage,
+      maxInflightMessages: p.raft.maxInflightMessages,
+      snapshotChunkBytes: p.raft.snapshotChunkBytes,
+      catchUpEntries: p.raft.catchUpEntries,
+      rejoin,
+      rng: createPrng(world.rng.int(0, 0xffffffff)),
+    },
+    recovered,
+    nowMs: world.clockMs(nodeId),
+    wrapLog: (inner) => (observed.log = new ObservedLog(inner)),
+  });
+  assert(observed.log !== undefined, "the node was built without its observed log");
+  return { node, log: observed.log, raft };
 }

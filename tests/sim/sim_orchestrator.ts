@@ -14,10 +14,12 @@ import type {
   NodeEffects,
   NodeInput,
   OrchestratorNode,
+  Outbound,
   PasswordWork,
 } from "../../orchestrator/core/mod.ts";
 import type { RaftLog } from "../../orchestrator/raft/mod.ts";
 import type { Command } from "../../orchestrator/tasks/mod.ts";
+import { runEffects } from "../../orchestrator/shell/effect_runner.ts";
 import { rejoinRefusal } from "../../orchestrator/shell/rejoin_check.ts";
 import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
 import { encodeSnapshot, isSnapshotDue } from "../../orchestrator/tasks/mod.ts";
@@ -455,56 +457,49 @@ export class SimOrchestrator implements Listener {
     }
   }
 
-  /** Carries out effects in the order NodeEffects documents, as OrchestratorServer#execute does. */
+  /** Carries out effects with the product's effect runner, on the simulated network and disk. */
   #execute(effects: NodeEffects): void {
     const world = this.#world;
-    for (const line of effects.log) world.note(`${this.id} log ${line.level}: ${line.message}`);
-    for (const { to, message } of effects.peerSend) this.#sendPeer(to, message);
-    const { persist } = effects;
-    const after = effects.peerSendAfterPersist;
-    if (persist.snapshot !== null) {
-      this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, persist.snapshot.index);
-    }
-    const needsPersist = persist.entries.length > 0 || persist.hardState !== null ||
-      persist.snapshot !== null;
-    // "After persist" means after everything staged so far is durable, this step's and earlier
-    // steps' still in the queue: such messages ride the queue even when this step staged nothing.
-    if (needsPersist || after.length > 0) {
-      this.#enqueue(
-        persist,
-        after.length === 0 ? null : () => {
-          for (const { to, message } of after) this.#sendPeer(to, message);
-        },
-      );
-    }
-    for (const { conn, message } of effects.send) {
-      const state = this.#conns.get(conn);
-      if (state === undefined) continue;
-      const direction = state.role === "worker"
-        ? DIRECTIONS.orchestratorToWorker
-        : DIRECTIONS.orchestratorToClient;
-      const copy = overTheWire(message, direction as typeof DIRECTIONS.orchestratorToClient, {
-        validate: world.params.validateWire,
-        sender: this.id,
-      });
-      world.note(`${this.id} -> ${state.conn.remote} ${describeMessage(copy)}`);
-      world.observeWire(this.id, state.conn.remote, copy);
-      if (state.role === "client" && "re" in copy && copy.re !== null) {
-        const request = state.requests.get(copy.re);
-        state.requests.delete(copy.re);
-        if (request !== undefined) {
-          checkReply(
-            world,
-            { id: this.id, isLeader: this.isLeader, term: this.term, sm: this.#node!.sm },
-            request,
-            copy,
-          );
-        }
+    runEffects(effects, {
+      log: (line) => world.note(`${this.id} log ${line.level}: ${line.message}`),
+      sendPeer: (to, message) => this.#sendPeer(to, message),
+      snapshotInstalled: (index) => {
+        this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, index);
+      },
+      enqueue: (persist, afterDurable) => this.#enqueue(persist, afterDurable),
+      send: (outbound) => this.#sendToConn(outbound),
+      close: (conn) => this.#conns.get(conn)?.conn.closeByServer(),
+      passwordWork: (work) => this.#doPasswordWork(work),
+    });
+  }
+
+  /** Sends one message over the simulated wire, checking a client's reply against the state. */
+  #sendToConn({ conn, message }: Outbound): void {
+    const world = this.#world;
+    const state = this.#conns.get(conn);
+    if (state === undefined) return;
+    const direction = state.role === "worker"
+      ? DIRECTIONS.orchestratorToWorker
+      : DIRECTIONS.orchestratorToClient;
+    const copy = overTheWire(message, direction as typeof DIRECTIONS.orchestratorToClient, {
+      validate: world.params.validateWire,
+      sender: this.id,
+    });
+    world.note(`${this.id} -> ${state.conn.remote} ${describeMessage(copy)}`);
+    world.observeWire(this.id, state.conn.remote, copy);
+    if (state.role === "client" && "re" in copy && copy.re !== null) {
+      const request = state.requests.get(copy.re);
+      state.requests.delete(copy.re);
+      if (request !== undefined) {
+        checkReply(
+          world,
+          { id: this.id, isLeader: this.isLeader, term: this.term, sm: this.#node!.sm },
+          request,
+          copy,
+        );
       }
-      state.conn.sendToRemote(copy);
     }
-    for (const conn of effects.close) this.#conns.get(conn)?.conn.closeByServer();
-    for (const work of effects.passwordWork) this.#doPasswordWork(work);
+    state.conn.sendToRemote(copy);
   }
 
   /**
