@@ -16,14 +16,14 @@ import { LamportClock } from "../../shared/lamport_clock.ts";
 import { LAMPORT_CLIENT_JUMP_MAX, LIMITS, PROTOCOL_VERSION } from "../../shared/limits.ts";
 import type {
   ClientToOrchestrator,
-  OrchestratorToClient,
   OrchestratorToWorker,
   TaskRef,
   Unstamped,
   WorkerToOrchestrator,
 } from "../../shared/protocol/messages.ts";
 import { isFinalState } from "../../shared/protocol/messages.ts";
-import { planAssignments, type SchedulableTask, type SchedulerPolicy } from "../scheduler/mod.ts";
+import type { SchedulerPolicy } from "../scheduler/mod.ts";
+import { DEFAULT_MAX_ASSIGNMENTS_PER_ROUND, planRound } from "./scheduling_round.ts";
 import type { ApplyResult, Command, LogEntry, Stamp } from "../tasks/mod.ts";
 import type { TaskRecord } from "../tasks/mod.ts";
 import { LAST_ADMIN, type TaskStateMachine } from "../tasks/mod.ts";
@@ -32,7 +32,7 @@ import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "../r
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import { decodeSnapshot, restoreSnapshot } from "../tasks/mod.ts";
 import { FailureDetector } from "./failure_detector.ts";
-import { type ConnId, emptyEffects, type NodeEffects, type NodeInput } from "./node_io.ts";
+import type { ConnId, NodeEffects, NodeInput } from "./node_io.ts";
 import { Waiters } from "./waiters.ts";
 import { waitingReason } from "./waiting_reason.ts";
 import {
@@ -44,6 +44,8 @@ import {
 } from "./account_requests.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 import { ReadBarriers } from "./read_barriers.ts";
+import { NodeOutput } from "./node_output.ts";
+import { notLeader } from "./leader_status.ts";
 import { JumpBudget } from "./jump_budget.ts";
 
 export interface NodeOptions {
@@ -129,9 +131,6 @@ type Pending =
   | { kind: "cancel"; conn: ConnId; requestId: number; taskId: string }
   | { kind: "register"; conn: ConnId; workerId: string; running: TaskRef[] };
 
-const DEFAULT_MAX_ASSIGNMENTS_PER_ROUND = 1024;
-/** Queued tasks one scheduling round looks at, so unplaceable tasks cost bounded time. */
-const MAX_SCANNED_PER_ROUND = 10_000;
 /** Scheduling rounds in one step; a round only repeats when the previous one proposed. */
 const MAX_PUMP_ROUNDS = 8;
 /** Worker messages a new leader holds while it catches up with the previous leader's entries. */
@@ -147,12 +146,10 @@ export class OrchestratorNode {
     max: LIMITS.waitersMax,
     maxPerUser: LIMITS.waitersPerUserMax,
   });
-  #effects: NodeEffects = emptyEffects();
+  readonly #out: NodeOutput;
   #nowMs = 0;
-  #recovering = true;
   /** Entries up to this index were on disk at start: applying them logs nothing (replay). */
   #replayUpTo: number;
-  #quietLogs = false;
   /**
    * Entries in (after, upTo] reached this node already committed (an appendEntries carried them
    * with a leader commit index at or past them): the cluster decided them without this node,
@@ -161,7 +158,6 @@ export class OrchestratorNode {
   #history = { after: 0, upTo: 0 };
   /** The highest leader commit index heard; caught up once applied. */
   #leaderCommitHeard = 0;
-  #historyLogs = false;
   /** Entries applied as history since the last "Caught up" line. */
   #historyEntries = 0;
   readonly #pending = new Map<number, Pending>();
@@ -200,13 +196,14 @@ export class OrchestratorNode {
   readonly #requestContext: RequestContext = {
     sm: () => this.#sm,
     nowMs: () => this.#nowMs,
-    send: (conn, message) => this.#send(conn, message),
-    sendError: (conn, requestId, code, message) => this.#sendError(conn, requestId, code, message),
+    send: (conn, message) => this.#out.send(conn, message),
+    sendError: (conn, requestId, code, message) =>
+      this.#out.sendError(conn, requestId, code, message),
     refuse: (conn, requestId, code, message) => this.#refuse(conn, requestId, code, message),
-    log: (level, message) => this.#logLine(level, message),
+    log: (level, message) => this.#out.log(level, message),
     proposeDone: (conn, requestId, message, command) =>
       this.#proposeFor({ kind: "done", conn, requestId, message }, command),
-    askPasswordWork: (work) => this.#effects.passwordWork.push(work),
+    askPasswordWork: (work) => this.#out.effects.passwordWork.push(work),
   };
   /** Round robin continues from the last proposal, not only the last applied one. */
   #lastProposedWorker: string | null = null;
@@ -221,6 +218,7 @@ export class OrchestratorNode {
     this.#replayUpTo = parts.log.lastIndex;
     this.#nowMs = parts.nowMs;
     this.#clock = new LamportClock(parts.sm.maxLamport);
+    this.#out = new NodeOutput(this.#clock);
     this.#submitLimiter = new RateLimiter({
       ratePerSec: options.submitRatePerUser ?? 0,
       burst: options.submitBurstPerUser ?? 0,
@@ -231,7 +229,7 @@ export class OrchestratorNode {
     });
     // Apply what recovery found durable and committed, without replies or log noise.
     this.#pump();
-    this.#recovering = false;
+    this.#out.recovering = false;
     this.#detector.grantGrace(this.sm.workers.values(), parts.nowMs);
   }
 
@@ -276,9 +274,7 @@ export class OrchestratorNode {
 
   /** Effects produced during construction (recovery), e.g. the first hard state to persist. */
   takeEffects(): NodeEffects {
-    const effects = this.#effects;
-    this.#effects = emptyEffects();
-    return effects;
+    return this.#out.take();
   }
 
   /** Feeds one input; returns what the shell must do. */
@@ -291,7 +287,7 @@ export class OrchestratorNode {
       case "hello":
         if (input.hello.role === "client") this.#clientConns.add(input.conn);
         this.#receiveFromClient(input.hello.lamport);
-        this.#send(input.conn, {
+        this.#out.send(input.conn, {
           type: "welcome",
           nodeId: this.options.nodeId,
           clusterId: this.options.clusterId,
@@ -322,7 +318,7 @@ export class OrchestratorNode {
       case "workerMessage":
         if (input.message.lamport > this.#clock.value + LAMPORT_CLIENT_JUMP_MAX) {
           // An honest worker's clock follows ours; this one would exhaust the cluster's clocks.
-          this.#sendError(
+          this.#out.sendError(
             input.conn,
             null,
             "bad_request",
@@ -344,8 +340,13 @@ export class OrchestratorNode {
         break;
       }
       case "protocolError":
-        this.#logLine("warn", `Rejected frame on connection ${input.conn}: ${input.error.message}`);
-        this.#sendError(input.conn, input.error.requestId, input.error.code, input.error.message);
+        this.#out.log("warn", `Rejected frame on connection ${input.conn}: ${input.error.message}`);
+        this.#out.sendError(
+          input.conn,
+          input.error.requestId,
+          input.error.code,
+          input.error.message,
+        );
         break;
       case "connectionClosed":
         this.#onConnectionClosed(input.conn);
@@ -381,20 +382,20 @@ export class OrchestratorNode {
       const out = this.#log.drain();
       const drainedUpTo = this.#log.lastIndex;
       if (out.snapshot !== null) this.#installSnapshot(out.snapshot);
-      this.#effects.persist.entries.push(...out.entries);
-      if (out.hardState !== null) this.#effects.persist.hardState = out.hardState;
+      this.#out.effects.persist.entries.push(...out.entries);
+      if (out.hardState !== null) this.#out.effects.persist.hardState = out.hardState;
       for (const { to, message } of out.messages) {
-        this.#effects.peerSend.push({ to, message: this.#stampPeer(message) });
+        this.#out.effects.peerSend.push({ to, message: this.#stampPeer(message) });
       }
       for (const { to, message } of out.messagesAfterPersist) {
-        this.#effects.peerSendAfterPersist.push({ to, message: this.#stampPeer(message) });
+        this.#out.effects.peerSendAfterPersist.push({ to, message: this.#stampPeer(message) });
       }
       if (out.roleChanged) this.#onRoleChanged();
       for (const entry of out.committed) this.#applyEntry(entry);
       this.#onReads(out.readsReady, out.readsFailed);
       this.#replayDeferredWorkerMessages();
       this.#maybeBootstrapUsers();
-      if (this.#isReady() && !this.#recovering && round < MAX_PUMP_ROUNDS) this.#schedule();
+      if (this.#isReady() && !this.#out.recovering && round < MAX_PUMP_ROUNDS) this.#schedule();
       // Applying and scheduling may propose; drain again so nothing proposed is left unpersisted.
       if (this.#log.lastIndex === drainedUpTo) return;
     }
@@ -414,27 +415,21 @@ export class OrchestratorNode {
           if (pending.batch.remaining < 0) continue; // this batch was already answered
           pending.batch.remaining = -1;
         }
-        this.#sendError(
-          pending.conn,
-          pending.requestId,
-          this.#notLeaderCode(),
-          this.#notLeaderMessage(),
-          this.#leaderHint(),
-        );
+        this.#sendNotLeader(pending.conn, pending.requestId);
       }
       this.#pending.clear();
       // Workers must follow the new leader: close their connections, including those whose
       // registration was still held while this node was catching up (else they would wait here).
       const toClose = new Set<ConnId>([...this.#workerConn.values()].map((link) => link.conn));
       for (const { conn } of this.#deferredWorkerMessages) toClose.add(conn);
-      this.#effects.close.push(...toClose);
+      this.#out.effects.close.push(...toClose);
       this.#deferredWorkerMessages = [];
     }
     this.#termStartIndex = this.#log.isLeader ? this.#log.lastIndex : null;
     if (this.#log.isLeader) {
       // A new leader gives every worker a full timeout to show up (grace period).
       this.#detector.grantGrace(this.sm.workers.values(), this.#nowMs);
-      this.#logLine("info", `Leading term ${this.#log.term}`);
+      this.#out.log("info", `Leading term ${this.#log.term}`);
     }
   }
 
@@ -455,7 +450,7 @@ export class OrchestratorNode {
     for (const user of this.options.bootstrapUsers ?? []) {
       if (this.sm.isConfigured(user.name, user.passwordHash)) continue;
       const what = this.sm.users.has(user.name) ? "Updating" : "Creating";
-      this.#logLine(
+      this.#out.log(
         "info",
         `${what} account "${user.name}" (${user.role}) from the cluster configuration`,
       );
@@ -477,8 +472,8 @@ export class OrchestratorNode {
     // Bounded like a receive: an entry stamped absurdly far ahead (a broken leader) must not
     // exhaust this node's clock; histories stay ordered whatever the stamps (see #record).
     this.#clock.observe(Math.min(this.#sm.maxLamport, this.#clock.value + LAMPORT_CLIENT_JUMP_MAX));
-    this.#effects.persist.snapshot = snapshot;
-    this.#logLine("info", `Installed a snapshot from the leader at index ${snapshot.index}`);
+    this.#out.effects.persist.snapshot = snapshot;
+    this.#out.log("info", `Installed a snapshot from the leader at index ${snapshot.index}`);
   }
 
   #stampPeer(message: PeerEnvelope<Command>["message"]): PeerMessage {
@@ -495,13 +490,7 @@ export class OrchestratorNode {
 
   #onReads(ready: readonly ReadyRead[], failed: readonly number[]): void {
     for (const barrier of this.#barriers.fail(failed)) {
-      this.#sendError(
-        barrier.conn,
-        barrier.requestId,
-        this.#notLeaderCode(),
-        this.#notLeaderMessage(),
-        this.#leaderHint(),
-      );
+      this.#sendNotLeader(barrier.conn, barrier.requestId);
     }
     this.#barriers.confirm(ready);
     this.#serveReads();
@@ -523,7 +512,7 @@ export class OrchestratorNode {
       turn.deferred = true;
       return;
     }
-    this.#sendError(conn, requestId, code, message);
+    this.#out.sendError(conn, requestId, code, message);
   }
 
   /** Runs `handle` as one turn; when it deferred a refusal, runs it again after a barrier. */
@@ -541,33 +530,10 @@ export class OrchestratorNode {
     }
   }
 
-  #notLeaderMessage(): string {
-    const leader = this.#log.leaderId;
-    if (leader !== null) {
-      return `Orchestrator ${this.options.nodeId} is not the leader; the leader is ${leader}`;
-    }
-    const { voters, reachableVoters, justStarted } = this.#log.status(this.#nowMs);
-    const quorum = Math.floor(voters / 2) + 1;
-    if (reachableVoters < quorum && !justStarted) {
-      return `No quorum: orchestrator ${this.options.nodeId} reaches ${reachableVoters} of ${voters} ` +
-        `orchestrators (itself included) and a majority of ${quorum} is needed; writes are refused`;
-    }
-    return `Orchestrator ${this.options.nodeId} is not the leader and an election is in progress`;
-  }
-
-  /** "not_leader" when a leader is known or may soon be; "unavailable" without a quorum. */
-  #notLeaderCode(): "not_leader" | "unavailable" {
-    if (this.#log.leaderId !== null) return "not_leader";
-    const { voters, reachableVoters, justStarted } = this.#log.status(this.#nowMs);
-    return reachableVoters < Math.floor(voters / 2) + 1 && !justStarted
-      ? "unavailable"
-      : "not_leader";
-  }
-
-  #leaderHint(): string | undefined {
-    const leader = this.#log.leaderId;
-    if (leader === null || leader === this.options.nodeId) return undefined;
-    return this.options.peers?.find((p) => p.id === leader)?.address ?? leader;
+  /** Replies that this node is not the leader, saying who is (or why there is none). */
+  #sendNotLeader(conn: ConnId, requestId: number | null): void {
+    const { code, message, leaderHint } = notLeader(this.#log, this.options, this.#nowMs);
+    this.#out.sendError(conn, requestId, code, message, leaderHint);
   }
 
   /**
@@ -593,15 +559,16 @@ export class OrchestratorNode {
   #applyEntry(entry: LogEntry): void {
     // Re-applying what was on disk at start only silences log lines: never messages, because an
     // entry at such an index may have been replaced since by a new leader's (perhaps ours).
-    const wasQuiet = this.#quietLogs;
-    this.#quietLogs = wasQuiet || entry.index <= this.#replayUpTo;
-    this.#historyLogs = entry.index > this.#history.after && entry.index <= this.#history.upTo;
-    if (this.#historyLogs) this.#historyEntries += 1;
+    const out = this.#out;
+    const wasQuiet = out.quietLogs;
+    out.quietLogs = wasQuiet || entry.index <= this.#replayUpTo;
+    out.historyLogs = entry.index > this.#history.after && entry.index <= this.#history.upTo;
+    if (out.historyLogs) this.#historyEntries += 1;
     try {
       this.#applyOne(entry);
     } finally {
-      this.#quietLogs = wasQuiet;
-      this.#historyLogs = false;
+      out.quietLogs = wasQuiet;
+      out.historyLogs = false;
     }
   }
 
@@ -619,7 +586,7 @@ export class OrchestratorNode {
   /** Once a catching-up follower has applied all the leader had committed: one line saying so. */
   #noteCaughtUp(): void {
     if (this.#historyEntries === 0 || this.#sm.appliedIndex < this.#leaderCommitHeard) return;
-    this.#logLine(
+    this.#out.log(
       "info",
       `Caught up with the leader: applied ${this.#historyEntries} entries committed while this ` +
         `node was behind (through index ${this.#sm.appliedIndex})`,
@@ -681,7 +648,7 @@ export class OrchestratorNode {
       case "taskAssigned":
         this.#proposedAssignments.delete(command.taskId);
         if (result.type !== "ok") break;
-        this.#logLine(
+        this.#out.log(
           "info",
           `Task ${command.taskId} attempt ${command.attempt} assigned to worker ${command.workerId}`,
         );
@@ -695,12 +662,12 @@ export class OrchestratorNode {
           attempt: command.attempt,
         });
         if (result.type === "ok") {
-          this.#logLine(
+          this.#out.log(
             "info",
             `Task ${command.taskId} ${command.outcome.status} on worker ${command.workerId}`,
           );
         } else if (result.type === "rejected") {
-          this.#logLine(
+          this.#out.log(
             "info",
             `Ignored result of task ${command.taskId} attempt ${command.attempt} from ${command.workerId}: ${result.reason}`,
           );
@@ -711,25 +678,25 @@ export class OrchestratorNode {
           // The new incarnation replaces every older one: forget them (bounded memory).
           this.#detector.forget(command.workerId);
           this.#detector.observe(command.workerId, command.incarnation, this.#nowMs);
-          this.#logLine("info", `Worker ${command.workerId} joined with ${command.slots} slot(s)`);
+          this.#out.log("info", `Worker ${command.workerId} joined with ${command.slots} slot(s)`);
         }
         break;
       case "workerLost":
         this.#proposedLosses.delete(command.workerId);
         if (result.type !== "ok") break;
         this.#detector.forget(command.workerId);
-        this.#logLine("warn", `Worker ${command.workerId} lost: ${command.reason}`);
+        this.#out.log("warn", `Worker ${command.workerId} lost: ${command.reason}`);
         {
           const link = this.#workerConn.get(command.workerId);
           if (link !== undefined && link.incarnation === command.incarnation) {
             // It is still connected, so it was wrongly suspected: its attempts are void now.
-            this.#sendRaw(link.conn, { type: "evicted", reason: command.reason });
+            this.#out.sendRaw(link.conn, { type: "evicted", reason: command.reason });
           }
         }
         break;
       case "taskHandedBack":
         if (result.type === "ok") {
-          this.#logLine(
+          this.#out.log(
             "info",
             `Task ${command.taskId} handed back by ${command.workerId}: ${command.reason}`,
           );
@@ -737,18 +704,18 @@ export class OrchestratorNode {
         break;
       case "taskCancelled":
         if (result.type === "ok") {
-          this.#logLine("info", `Task ${command.taskId} cancelled by ${command.by}`);
+          this.#out.log("info", `Task ${command.taskId} cancelled by ${command.by}`);
         }
         break;
       case "taskSubmitted":
         this.#submitApplied(command.owner);
         if (result.type === "submitted" && !result.duplicate) {
-          this.#logLine("info", `Task ${result.taskId} submitted by ${command.owner}`);
+          this.#out.log("info", `Task ${result.taskId} submitted by ${command.owner}`);
         }
         break;
       case "accountConfigured":
         if (result.type === "rejected" && result.reason === LAST_ADMIN) {
-          this.#logLine(
+          this.#out.log(
             "warn",
             `Not applying account "${command.name}" from the cluster configuration: ${result.reason}`,
           );
@@ -779,7 +746,7 @@ export class OrchestratorNode {
           : { taskId: "", duplicate: false };
         batch.remaining -= 1;
         if (batch.remaining === 0) {
-          this.#send(pending.conn, {
+          this.#out.send(pending.conn, {
             type: "submitBatchOk",
             re: pending.requestId,
             results: batch.results,
@@ -789,7 +756,7 @@ export class OrchestratorNode {
       }
       case "submit":
         if (result.type === "submitted") {
-          this.#send(pending.conn, {
+          this.#out.send(pending.conn, {
             type: "submitOk",
             re: pending.requestId,
             taskId: result.taskId,
@@ -798,9 +765,9 @@ export class OrchestratorNode {
         } else if (result.type === "rejected") {
           // Its idempotency key was used for a different task (decided at apply, so every
           // replica agrees).
-          this.#sendError(pending.conn, pending.requestId, "conflict", result.reason);
+          this.#out.sendError(pending.conn, pending.requestId, "conflict", result.reason);
         } else {
-          this.#sendError(
+          this.#out.sendError(
             pending.conn,
             pending.requestId,
             "internal",
@@ -811,7 +778,7 @@ export class OrchestratorNode {
       case "login":
         if (result.type === "rejected") {
           // The password was right for an account that changed meanwhile: check it again.
-          this.#sendError(
+          this.#out.sendError(
             pending.conn,
             pending.requestId,
             "unavailable",
@@ -819,7 +786,7 @@ export class OrchestratorNode {
           );
           break;
         }
-        this.#send(pending.conn, {
+        this.#out.send(pending.conn, {
           type: "loginOk",
           re: pending.requestId,
           user: pending.user,
@@ -828,18 +795,18 @@ export class OrchestratorNode {
         });
         break;
       case "logout":
-        this.#send(pending.conn, { type: "logoutOk", re: pending.requestId });
+        this.#out.send(pending.conn, { type: "logoutOk", re: pending.requestId });
         break;
       case "done":
         if (result.type === "rejected") {
-          this.#sendError(
+          this.#out.sendError(
             pending.conn,
             pending.requestId,
             "conflict",
             `Not done: ${result.reason}`,
           );
         } else {
-          this.#send(pending.conn, {
+          this.#out.send(pending.conn, {
             type: "done",
             re: pending.requestId,
             message: pending.message,
@@ -849,9 +816,13 @@ export class OrchestratorNode {
       case "cancel": {
         const task = this.sm.tasks.get(pending.taskId)!;
         if (result.type === "ok" || task.state === "cancelled") {
-          this.#send(pending.conn, { type: "task", re: pending.requestId, task: this.#view(task) });
+          this.#out.send(pending.conn, {
+            type: "task",
+            re: pending.requestId,
+            task: this.#view(task),
+          });
         } else {
-          this.#sendError(
+          this.#out.sendError(
             pending.conn,
             pending.requestId,
             "conflict",
@@ -871,66 +842,28 @@ export class OrchestratorNode {
   // ---- scheduling and failure detection ----
 
   #schedule(): void {
-    if (this.sm.queue.size <= this.#proposedAssignments.size) return;
-    // (Counts below are slots in use: applied, plus proposed assignments, minus proposed results.)
-    const proposedPerWorker = new Map<string, number>();
-    for (const workerId of this.#proposedAssignments.values()) {
-      proposedPerWorker.set(workerId, (proposedPerWorker.get(workerId) ?? 0) + 1);
-    }
-    // A result already on its way into the log frees its slot now: it comes before any new
-    // assignment in the log, so the state machine sees the slot free when it applies that.
-    for (const workerId of this.#proposedFinishes.values()) {
-      proposedPerWorker.set(workerId, (proposedPerWorker.get(workerId) ?? 0) - 1);
-    }
-    const workers = [];
-    for (const worker of this.sm.workers.values()) {
-      const link = this.#workerConn.get(worker.id);
-      // Only connected workers: an assignment to an unreachable one would just wait.
-      if (worker.status !== "alive" || link?.incarnation !== worker.incarnation) continue;
-      if (this.#drainRequested.has(worker.id)) continue;
-      const busy = worker.running.size + (proposedPerWorker.get(worker.id) ?? 0);
-      if (busy < worker.slots) {
-        workers.push({
-          id: worker.id,
-          slots: worker.slots,
-          busy,
-          canExec: worker.canExec,
-          execAllow: worker.execAllow,
-        });
-      }
-    }
-    if (workers.length === 0) return;
-    const plan = planAssignments({
+    const plan = planRound({
+      sm: this.#sm,
+      proposedAssignments: this.#proposedAssignments,
+      proposedFinishes: this.#proposedFinishes,
+      isAvailable: (worker) =>
+        this.#workerConn.get(worker.id)?.incarnation === worker.incarnation &&
+        !this.#drainRequested.has(worker.id),
       policy: this.options.schedulerPolicy,
-      queue: this.#schedulableQueue(),
-      workers,
-      cursor: this.#lastProposedWorker ?? this.sm.rrCursor,
+      cursor: this.#lastProposedWorker,
       maxAssignments: this.options.maxAssignmentsPerRound ?? DEFAULT_MAX_ASSIGNMENTS_PER_ROUND,
-      maxScanned: MAX_SCANNED_PER_ROUND,
     });
-    for (const { taskId, workerId } of plan) {
-      const task = this.sm.tasks.get(taskId)!;
-      const worker = this.sm.workers.get(workerId)!;
+    for (const { taskId, attempt, workerId, incarnation } of plan) {
       this.#proposedAssignments.set(taskId, workerId);
       this.#lastProposedWorker = workerId;
       this.#propose({
         type: "taskAssigned",
         taskId,
-        attempt: task.attempt,
+        attempt,
         workerId,
-        incarnation: worker.incarnation,
+        incarnation,
         ...this.#stamp(),
       });
-    }
-  }
-
-  *#schedulableQueue(): Generator<SchedulableTask> {
-    for (const taskId of this.sm.queue.inOrder()) {
-      if (this.#proposedAssignments.has(taskId)) continue;
-      const spec = this.sm.tasks.get(taskId)!.spec;
-      yield spec.kind === "exec"
-        ? { id: taskId, needsExec: true, program: spec.argv[0] }
-        : { id: taskId, needsExec: false };
     }
   }
 
@@ -940,7 +873,7 @@ export class OrchestratorNode {
     for (const waiter of this.#waiters.expired(this.#nowMs)) {
       const task = this.sm.tasks.get(waiter.taskId);
       if (task !== undefined) {
-        this.#send(waiter.conn, { type: "task", re: waiter.requestId, task: this.#view(task) });
+        this.#out.send(waiter.conn, { type: "task", re: waiter.requestId, task: this.#view(task) });
       }
     }
     this.#sendKeepalives();
@@ -1057,7 +990,7 @@ export class OrchestratorNode {
         if (task === null) break;
         if (task.state === "cancelled") {
           // Cancelling is idempotent: a retry after a timeout or failover finds it done.
-          this.#send(conn, { type: "task", re: request.id, task: this.#view(task) });
+          this.#out.send(conn, { type: "task", re: request.id, task: this.#view(task) });
           break;
         }
         if (isFinalState(task.state)) {
@@ -1095,7 +1028,7 @@ export class OrchestratorNode {
       const verdict = this.#checkSession(tokenHash);
       caller = typeof verdict === "string" ? null : verdict;
       if (caller === null) {
-        this.#sendError(
+        this.#out.sendError(
           conn,
           requestId,
           "unavailable",
@@ -1106,7 +1039,7 @@ export class OrchestratorNode {
     }
     if (caller === null || !this.#requireAdmin(conn, requestId, caller, "view the cluster")) return;
     const status = this.#log.status(this.#nowMs);
-    this.#send(conn, {
+    this.#out.send(conn, {
       type: "nodeStatusReply",
       re: requestId,
       node: {
@@ -1133,7 +1066,7 @@ export class OrchestratorNode {
       case "status": {
         const task = this.#ownedTask(conn, request.id, caller, request.taskId);
         if (task !== null) {
-          this.#send(conn, { type: "task", re: request.id, task: this.#view(task) });
+          this.#out.send(conn, { type: "task", re: request.id, task: this.#view(task) });
         }
         break;
       }
@@ -1149,7 +1082,7 @@ export class OrchestratorNode {
           limit: request.limit ?? LIMITS.listLimitDefault,
         });
         // total and next only for clients that read them (an older client's codec refuses them).
-        this.#send(
+        this.#out.send(
           conn,
           request.paged === true
             ? { type: "taskList", re: request.id, ...page }
@@ -1158,7 +1091,7 @@ export class OrchestratorNode {
         break;
       }
       case "workers":
-        this.#send(conn, {
+        this.#out.send(conn, {
           type: "workerList",
           re: request.id,
           workers: [...this.sm.workers.values()].sort((a, b) => a.id < b.id ? -1 : 1).map((w) =>
@@ -1170,7 +1103,7 @@ export class OrchestratorNode {
         const task = this.#ownedTask(conn, request.id, caller, request.taskId);
         if (task === null) break;
         if (isFinalState(task.state)) {
-          this.#send(conn, { type: "task", re: request.id, task: this.#view(task) });
+          this.#out.send(conn, { type: "task", re: request.id, task: this.#view(task) });
           break;
         }
         const refusal = this.#waiters.add({
@@ -1181,7 +1114,7 @@ export class OrchestratorNode {
           deadlineMs: this.#nowMs + request.timeoutMs,
         });
         if (refusal !== null) {
-          this.#sendError(
+          this.#out.sendError(
             conn,
             request.id,
             "rate_limited",
@@ -1205,7 +1138,7 @@ export class OrchestratorNode {
   #withinSubmitRate(conn: ConnId, requestId: number, user: string, count: number): boolean {
     const quota = this.#quotaProblem(user, count);
     if (quota !== null) {
-      this.#sendError(conn, requestId, "rate_limited", quota);
+      this.#out.sendError(conn, requestId, "rate_limited", quota);
       return false;
     }
     const verdict = this.#submitLimiter.take(user, count, this.#nowMs);
@@ -1214,7 +1147,7 @@ export class OrchestratorNode {
       return true;
     }
     const rate = this.options.submitRatePerUser;
-    this.#sendError(
+    this.#out.sendError(
       conn,
       requestId,
       "rate_limited",
@@ -1266,11 +1199,11 @@ export class OrchestratorNode {
     const from = input.source === undefined ? "" : ` from ${input.source}`;
     if (input.retryAfterMs !== undefined && input.retryAfterMs > 0) {
       const seconds = Math.ceil(input.retryAfterMs / 1000);
-      this.#logLine(
+      this.#out.log(
         "warn",
         `Throttled login for user "${input.user}"${from} (retry in ${seconds} s)`,
       );
-      this.#sendError(
+      this.#out.sendError(
         input.conn,
         input.requestId,
         "rate_limited",
@@ -1288,7 +1221,7 @@ export class OrchestratorNode {
       }
       const current = this.sm.users.get(input.user)?.passwordHash ?? null;
       if (input.checkedPasswordHash !== undefined && input.checkedPasswordHash !== current) {
-        this.#sendError(
+        this.#out.sendError(
           input.conn,
           input.requestId,
           "unavailable",
@@ -1296,8 +1229,8 @@ export class OrchestratorNode {
         );
         return;
       }
-      this.#logLine("warn", `Failed login for user "${input.user}"${from}`);
-      this.#sendError(
+      this.#out.log("warn", `Failed login for user "${input.user}"${from}`);
+      this.#out.sendError(
         input.conn,
         input.requestId,
         "bad_credentials",
@@ -1317,7 +1250,7 @@ export class OrchestratorNode {
         : {}),
     });
     if (index === null) return;
-    this.#logLine("info", `User "${input.user}" logged in${from}`);
+    this.#out.log("info", `User "${input.user}" logged in${from}`);
     this.#pending.set(index, {
       kind: "login",
       conn: input.conn,
@@ -1374,7 +1307,7 @@ export class OrchestratorNode {
   #requireReadyLeader(conn: ConnId, requestId: number | null): boolean {
     if (!this.#requireLeader(conn, requestId)) return false;
     if (this.canServeClients) return true;
-    this.#sendError(
+    this.#out.sendError(
       conn,
       requestId,
       "unavailable",
@@ -1392,13 +1325,7 @@ export class OrchestratorNode {
 
   #requireLeader(conn: ConnId, requestId: number | null): boolean {
     if (this.#log.isLeader) return true;
-    this.#sendError(
-      conn,
-      requestId,
-      this.#notLeaderCode(),
-      this.#notLeaderMessage(),
-      this.#leaderHint(),
-    );
+    this.#sendNotLeader(conn, requestId);
     return false;
   }
 
@@ -1410,7 +1337,7 @@ export class OrchestratorNode {
     const task = this.sm.tasks.get(taskId);
     if (task === undefined || !isFinalState(task.state)) return;
     for (const waiter of this.#waiters.take(taskId)) {
-      this.#send(waiter.conn, { type: "task", re: waiter.requestId, task: this.#view(task) });
+      this.#out.send(waiter.conn, { type: "task", re: waiter.requestId, task: this.#view(task) });
     }
   }
 
@@ -1424,8 +1351,13 @@ export class OrchestratorNode {
       if (this.#deferredWorkerMessages.length < MAX_DEFERRED_WORKER_MESSAGES) {
         this.#deferredWorkerMessages.push({ conn, message });
       } else {
-        this.#sendError(conn, null, "unavailable", "The new leader is not ready yet; reconnect");
-        this.#effects.close.push(conn);
+        this.#out.sendError(
+          conn,
+          null,
+          "unavailable",
+          "The new leader is not ready yet; reconnect",
+        );
+        this.#out.effects.close.push(conn);
       }
       return;
     }
@@ -1435,7 +1367,12 @@ export class OrchestratorNode {
     }
     const workerId = this.#connWorker.get(conn);
     if (workerId === undefined) {
-      this.#sendError(conn, null, "bad_request", `Cannot accept ${message.type}: register first`);
+      this.#out.sendError(
+        conn,
+        null,
+        "bad_request",
+        `Cannot accept ${message.type}: register first`,
+      );
       return;
     }
     if (!this.#requireLeader(conn, null)) return;
@@ -1473,11 +1410,11 @@ export class OrchestratorNode {
           });
         } else {
           // A late result from a fenced-off attempt: nothing to record, but let the worker forget it.
-          this.#logLine(
+          this.#out.log(
             "info",
             `Ignored late result of task ${message.taskId} attempt ${message.attempt} from ${workerId}`,
           );
-          this.#sendRaw(conn, {
+          this.#out.sendRaw(conn, {
             type: "finishedAck",
             taskId: message.taskId,
             attempt: message.attempt,
@@ -1501,7 +1438,7 @@ export class OrchestratorNode {
         // Remembered even before the registration commits: nothing more goes to this worker,
         // and its next disconnect means it left.
         this.#drainRequested.add(workerId);
-        this.#logLine("info", `Worker ${workerId} is draining`);
+        this.#out.log("info", `Worker ${workerId} is draining`);
         this.#proposeDrain(workerId);
         break;
       default:
@@ -1528,7 +1465,7 @@ export class OrchestratorNode {
     const { name, incarnation } = message.worker;
     const already = this.#connWorker.get(conn);
     if (already !== undefined && already !== name) {
-      this.#sendError(
+      this.#out.sendError(
         conn,
         null,
         "bad_request",
@@ -1578,19 +1515,19 @@ export class OrchestratorNode {
     const sinceMs = this.#detector.sinceLastSeen(name, link.incarnation, this.#nowMs);
     const timeoutMs = this.options.heartbeatIntervalMs * this.options.missedHeartbeats;
     if (sinceMs === null || sinceMs >= timeoutMs) return false;
-    this.#logLine(
+    this.#out.log(
       "warn",
       `Refused a second worker named ${name}: the live one (incarnation ${link.incarnation}) ` +
         `was heard ${sinceMs} ms ago`,
     );
-    this.#sendError(
+    this.#out.sendError(
       conn,
       null,
       "conflict",
       `Cannot register worker ${name}: a live worker already uses that name (connected, heard ` +
         `${sinceMs} ms ago); give this worker another --name, or stop the other one first`,
     );
-    this.#effects.close.push(conn);
+    this.#out.effects.close.push(conn);
     return true;
   }
 
@@ -1602,7 +1539,7 @@ export class OrchestratorNode {
   #completeRegistration(conn: ConnId, workerId: string, running: readonly TaskRef[]): void {
     const worker = this.sm.workers.get(workerId);
     if (worker === undefined || this.#workerConn.get(workerId)?.conn !== conn) return;
-    this.#sendRaw(conn, {
+    this.#out.sendRaw(conn, {
       type: "registered",
       workerId,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
@@ -1625,9 +1562,9 @@ export class OrchestratorNode {
   #sendKeepalives(): void {
     if (this.#nowMs - this.#keepaliveSentMs < this.options.heartbeatIntervalMs) return;
     this.#keepaliveSentMs = this.#nowMs;
-    for (const conn of this.#clientConns) this.#sendRaw(conn, { type: "keepalive" });
+    for (const conn of this.#clientConns) this.#out.sendRaw(conn, { type: "keepalive" });
     if (!this.#log.isLeader) return;
-    for (const conn of this.#connWorker.keys()) this.#sendRaw(conn, { type: "keepalive" });
+    for (const conn of this.#connWorker.keys()) this.#out.sendRaw(conn, { type: "keepalive" });
   }
 
   #isCurrentAttempt(taskId: string, attempt: number, workerId: string): boolean {
@@ -1636,7 +1573,7 @@ export class OrchestratorNode {
   }
 
   #abortStale(conn: ConnId, ref: TaskRef): void {
-    this.#sendRaw(conn, {
+    this.#out.sendRaw(conn, {
       type: "abort",
       taskId: ref.taskId,
       attempt: ref.attempt,
@@ -1655,14 +1592,14 @@ export class OrchestratorNode {
   }
 
   #sendToWorker(workerId: string, message: Unstamped<OrchestratorToWorker>): void {
-    if (this.#recovering || !this.#log.isLeader) return;
+    if (this.#out.recovering || !this.#log.isLeader) return;
     const link = this.#workerConn.get(workerId);
     const worker = this.sm.workers.get(workerId);
     // After a loss the record is gone; an ack for a result still helps the worker forget it.
     if (link === undefined || (worker !== undefined && worker.incarnation !== link.incarnation)) {
       return;
     }
-    this.#sendRaw(link.conn, message);
+    this.#out.sendRaw(link.conn, message);
   }
 
   #onConnectionClosed(conn: ConnId): void {
@@ -1690,54 +1627,5 @@ export class OrchestratorNode {
         ...this.#stamp(),
       });
     }
-  }
-
-  // ---- output ----
-
-  #send(conn: ConnId, message: Unstamped<OrchestratorToClient>): void {
-    if (this.#recovering) return;
-    this.#effects.send.push({
-      conn,
-      message: {
-        ...message,
-        v: PROTOCOL_VERSION,
-        lamport: this.#clock.tick(),
-      } as OrchestratorToClient,
-    });
-  }
-
-  #sendRaw(conn: ConnId, message: Unstamped<OrchestratorToWorker>): void {
-    if (this.#recovering) return;
-    this.#effects.send.push({
-      conn,
-      message: {
-        ...message,
-        v: PROTOCOL_VERSION,
-        lamport: this.#clock.tick(),
-      } as OrchestratorToWorker,
-    });
-  }
-
-  #sendError(
-    conn: ConnId,
-    requestId: number | null,
-    code: ErrorCode,
-    message: string,
-    leaderHint?: string,
-  ): void {
-    this.#send(conn, {
-      type: "error",
-      re: requestId,
-      code,
-      message,
-      ...(leaderHint === undefined ? {} : { leaderHint }),
-    });
-  }
-
-  #logLine(level: "debug" | "info" | "warn" | "error", message: string): void {
-    if (this.#recovering || this.#quietLogs) return;
-    // History a catching-up follower applies is not news: kept at debug (errors stay errors).
-    const shown = this.#historyLogs && level !== "error" ? "debug" : level;
-    this.#effects.log.push({ level: shown, message });
   }
 }

@@ -1,0 +1,97 @@
+/**
+ * One scheduling round of a ready leader: which queued tasks go to which connected workers,
+ * counting the slots that proposals not yet applied will take (assignments) or free (results).
+ * It only plans; the node proposes the assignments.
+ * @module
+ */
+import { assert } from "../../shared/assert.ts";
+import { planAssignments, type SchedulableTask, type SchedulerPolicy } from "../scheduler/mod.ts";
+import type { TaskStateMachine, WorkerRecord } from "../tasks/mod.ts";
+
+/** Queued tasks one scheduling round looks at, so unplaceable tasks cost bounded time. */
+export const MAX_SCANNED_PER_ROUND = 10_000;
+export const DEFAULT_MAX_ASSIGNMENTS_PER_ROUND = 1024;
+
+export interface RoundInput {
+  sm: TaskStateMachine;
+  /** Assignments proposed but not yet applied: task id -> worker id. */
+  proposedAssignments: ReadonlyMap<string, string>;
+  /** Results proposed but not yet applied: `${taskId}#${attempt}` -> worker id. */
+  proposedFinishes: ReadonlyMap<string, string>;
+  /** True for a worker that may take work now (connected as its current incarnation, not draining). */
+  isAvailable: (worker: WorkerRecord) => boolean;
+  policy: SchedulerPolicy;
+  /** Round robin continues after this worker. */
+  cursor: string | null;
+  maxAssignments: number;
+}
+
+/** An assignment to propose. */
+export interface PlannedAssignment {
+  taskId: string;
+  attempt: number;
+  workerId: string;
+  incarnation: string;
+}
+
+/** Plans one round; empty when nothing is queued beyond what is proposed, or no worker is free. */
+export function planRound(input: RoundInput): PlannedAssignment[] {
+  const { sm, proposedAssignments } = input;
+  if (sm.queue.size <= proposedAssignments.size) return [];
+  // (Counts below are slots in use: applied, plus proposed assignments, minus proposed results.)
+  const proposedPerWorker = new Map<string, number>();
+  for (const workerId of proposedAssignments.values()) {
+    proposedPerWorker.set(workerId, (proposedPerWorker.get(workerId) ?? 0) + 1);
+  }
+  // A result already on its way into the log frees its slot now: it comes before any new
+  // assignment in the log, so the state machine sees the slot free when it applies that.
+  for (const workerId of input.proposedFinishes.values()) {
+    proposedPerWorker.set(workerId, (proposedPerWorker.get(workerId) ?? 0) - 1);
+  }
+  const workers = [];
+  for (const worker of sm.workers.values()) {
+    // Only connected workers: an assignment to an unreachable one would just wait.
+    if (worker.status !== "alive" || !input.isAvailable(worker)) continue;
+    const busy = worker.running.size + (proposedPerWorker.get(worker.id) ?? 0);
+    if (busy < worker.slots) {
+      workers.push({
+        id: worker.id,
+        slots: worker.slots,
+        busy,
+        canExec: worker.canExec,
+        execAllow: worker.execAllow,
+      });
+    }
+  }
+  if (workers.length === 0) return [];
+  const plan = planAssignments({
+    policy: input.policy,
+    queue: schedulableQueue(sm, proposedAssignments),
+    workers,
+    cursor: input.cursor ?? sm.rrCursor,
+    maxAssignments: input.maxAssignments,
+    maxScanned: MAX_SCANNED_PER_ROUND,
+  });
+  return plan.map(({ taskId, workerId }) => {
+    const task = sm.tasks.get(taskId);
+    const worker = sm.workers.get(workerId);
+    assert(task !== undefined, `planned task ${taskId} is not in the state`);
+    assert(worker !== undefined, `planned worker ${workerId} is not in the state`);
+    return { taskId, attempt: task.attempt, workerId, incarnation: worker.incarnation };
+  });
+}
+
+function* schedulableQueue(
+  sm: TaskStateMachine,
+  proposedAssignments: ReadonlyMap<string, string>,
+): Generator<SchedulableTask> {
+  for (const taskId of sm.queue.inOrder()) {
+    if (proposedAssignments.has(taskId)) continue;
+    const task = sm.tasks.get(taskId);
+    assert(task !== undefined, `queued task ${taskId} is not in the state`);
+    const spec = task.spec;
+    yield spec.kind === "exec"
+      ? { id: taskId, needsExec: true, program: spec.argv[0] }
+      : { id: taskId, needsExec: false };
+  }
+}

@@ -1,0 +1,55 @@
+// Proves a scheduling round places queued tasks only on available workers with free slots,
+// counting slots that proposed assignments will take and proposed results will free.
+import assert from "node:assert/strict";
+import { Harness } from "../tasks/_task_fixtures_test.ts";
+import { planRound, type RoundInput } from "./scheduling_round.ts";
+
+function round(h: Harness, patch: Partial<RoundInput> = {}) {
+  return planRound({
+    sm: h.sm,
+    proposedAssignments: new Map(),
+    proposedFinishes: new Map(),
+    isAvailable: () => true,
+    policy: "round-robin",
+    cursor: null,
+    maxAssignments: 100,
+    ...patch,
+  });
+}
+
+Deno.test("a round assigns queued tasks to free slots, naming each attempt and incarnation", () => {
+  const h = new Harness();
+  h.join("w1", { incarnation: "i1", slots: 1 });
+  const a = h.submitTask();
+  h.submitTask();
+  const plan = round(h);
+  assert.deepEqual(plan, [{ taskId: a, attempt: 1, workerId: "w1", incarnation: "i1" }]);
+});
+
+Deno.test("a round skips workers that are not available and plans nothing without any", () => {
+  const h = new Harness();
+  h.join("w1", { slots: 2 });
+  h.submitTask();
+  assert.deepEqual(round(h, { isAvailable: () => false }), []);
+});
+
+Deno.test("a round counts proposed assignments as busy and proposed results as free", () => {
+  const h = new Harness();
+  h.join("w1", { slots: 1 });
+  const a = h.submitTask();
+  const b = h.submitTask();
+  const busy = round(h, { proposedAssignments: new Map([[a, "w1"]]) });
+  assert.deepEqual(busy, [], "w1's only slot is taken by the proposed assignment");
+  const freed = round(h, {
+    proposedAssignments: new Map([[a, "w1"]]),
+    proposedFinishes: new Map([["t-old#1", "w1"]]),
+  });
+  assert.deepEqual(freed.map((p) => p.taskId), [b], "a proposed result frees the slot again");
+});
+
+Deno.test("a round plans nothing when every queued task is already proposed", () => {
+  const h = new Harness();
+  h.join("w1", { slots: 4 });
+  const a = h.submitTask();
+  assert.deepEqual(round(h, { proposedAssignments: new Map([[a, "w1"]]) }), []);
+});
