@@ -27,14 +27,13 @@ import { DEFAULT_MAX_ASSIGNMENTS_PER_ROUND, planRound } from "./scheduling_round
 import type { ApplyResult, Command, LogEntry, Stamp } from "../tasks/mod.ts";
 import type { TaskRecord } from "../tasks/mod.ts";
 import { LAST_ADMIN, type TaskStateMachine } from "../tasks/mod.ts";
-import { listTaskPage, toTaskView, toWorkerView } from "../tasks/mod.ts";
+import { listTaskPage, toWorkerView } from "../tasks/mod.ts";
 import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import { decodeSnapshot, restoreSnapshot } from "../tasks/mod.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import type { ConnId, NodeEffects, NodeInput } from "./node_io.ts";
 import { Waiters } from "./waiters.ts";
-import { waitingReason } from "./waiting_reason.ts";
 import {
   type Caller,
   handleAccountRequest,
@@ -45,6 +44,14 @@ import {
 import { RateLimiter } from "./rate_limiter.ts";
 import { ReadBarriers } from "./read_barriers.ts";
 import { NodeOutput } from "./node_output.ts";
+import {
+  type BatchReply,
+  type Pending,
+  type PendingContext,
+  PendingReplies,
+  resolvePending,
+} from "./pending_replies.ts";
+import { viewTask } from "./view_task.ts";
 import { notLeader } from "./leader_status.ts";
 import { JumpBudget } from "./jump_budget.ts";
 
@@ -99,38 +106,6 @@ interface RequestTurn {
   deferred: boolean;
 }
 
-/** A reply owed once the entry at some index is applied. */
-/** A batch submission waiting for all its entries to apply. */
-interface BatchReply {
-  conn: ConnId;
-  requestId: number;
-  results: Array<{ taskId: string; duplicate: boolean; error?: string }>;
-  remaining: number;
-}
-
-type Pending =
-  | { kind: "submit"; conn: ConnId; requestId: number }
-  | {
-    kind: "submitBatchItem";
-    conn: ConnId;
-    requestId: number;
-    batch: BatchReply;
-    position: number;
-  }
-  | {
-    kind: "login";
-    conn: ConnId;
-    requestId: number;
-    user: string;
-    token: string;
-    expiresAtMs: number;
-  }
-  | { kind: "logout"; conn: ConnId; requestId: number }
-  /** Replies `done` with `message` when applied, or `conflict` with the rejection's reason. */
-  | { kind: "done"; conn: ConnId; requestId: number; message: string }
-  | { kind: "cancel"; conn: ConnId; requestId: number; taskId: string }
-  | { kind: "register"; conn: ConnId; workerId: string; running: TaskRef[] };
-
 /** Scheduling rounds in one step; a round only repeats when the previous one proposed. */
 const MAX_PUMP_ROUNDS = 8;
 /** Worker messages a new leader holds while it catches up with the previous leader's entries. */
@@ -160,7 +135,7 @@ export class OrchestratorNode {
   #leaderCommitHeard = 0;
   /** Entries applied as history since the last "Caught up" line. */
   #historyEntries = 0;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new PendingReplies();
   readonly #barriers = new ReadBarriers();
   /** Set while a client request or login result is handled (see RequestTurn). */
   #turn: RequestTurn | null = null;
@@ -205,6 +180,8 @@ export class OrchestratorNode {
       this.#proposeFor({ kind: "done", conn, requestId, message }, command),
     askPasswordWork: (work) => this.#out.effects.passwordWork.push(work),
   };
+  /** What resolving replies owed after apply needs (see pending_replies.ts). */
+  readonly #pendingContext: PendingContext;
   /** Round robin continues from the last proposal, not only the last applied one. */
   #lastProposedWorker: string | null = null;
 
@@ -219,6 +196,12 @@ export class OrchestratorNode {
     this.#nowMs = parts.nowMs;
     this.#clock = new LamportClock(parts.sm.maxLamport);
     this.#out = new NodeOutput(this.#clock);
+    this.#pendingContext = {
+      out: this.#out,
+      sm: () => this.#sm,
+      completeRegistration: (conn, workerId, running) =>
+        this.#completeRegistration(conn, workerId, running),
+    };
     this.#submitLimiter = new RateLimiter({
       ratePerSec: options.submitRatePerUser ?? 0,
       burst: options.submitBurstPerUser ?? 0,
@@ -409,15 +392,7 @@ export class OrchestratorNode {
     this.#lastProposedWorker = null;
     if (!this.#log.isLeader) {
       // Our proposals may or may not commit under the new leader: callers retry (idempotently).
-      for (const pending of this.#pending.values()) {
-        if (pending.kind === "register") continue;
-        if (pending.kind === "submitBatchItem") {
-          if (pending.batch.remaining < 0) continue; // this batch was already answered
-          pending.batch.remaining = -1;
-        }
-        this.#sendNotLeader(pending.conn, pending.requestId);
-      }
-      this.#pending.clear();
+      this.#pending.abandon((conn, requestId) => this.#sendNotLeader(conn, requestId));
       // Workers must follow the new leader: close their connections, including those whose
       // registration was still held while this node was catching up (else they would wait here).
       const toClose = new Set<ConnId>([...this.#workerConn.values()].map((link) => link.conn));
@@ -613,11 +588,8 @@ export class OrchestratorNode {
         reason: "task was cancelled",
       });
     }
-    const pending = this.#pending.get(entry.index);
-    if (pending !== undefined) {
-      this.#pending.delete(entry.index);
-      this.#resolvePending(pending, result);
-    }
+    const pending = this.#pending.take(entry.index);
+    if (pending !== undefined) resolvePending(this.#pendingContext, pending, result);
     for (const taskId of touched) this.#notifyWaiters(taskId);
     if (this.#barriers.size > 0) this.#serveReads();
   }
@@ -735,110 +707,6 @@ export class OrchestratorNode {
     }
   }
 
-  #resolvePending(pending: Pending, result: ApplyResult): void {
-    switch (pending.kind) {
-      case "submitBatchItem": {
-        const { batch } = pending;
-        batch.results[pending.position] = result.type === "submitted"
-          ? { taskId: result.taskId, duplicate: result.duplicate }
-          : result.type === "rejected"
-          ? { taskId: "", duplicate: false, error: result.reason }
-          : { taskId: "", duplicate: false };
-        batch.remaining -= 1;
-        if (batch.remaining === 0) {
-          this.#out.send(pending.conn, {
-            type: "submitBatchOk",
-            re: pending.requestId,
-            results: batch.results,
-          });
-        }
-        break;
-      }
-      case "submit":
-        if (result.type === "submitted") {
-          this.#out.send(pending.conn, {
-            type: "submitOk",
-            re: pending.requestId,
-            taskId: result.taskId,
-            duplicate: result.duplicate,
-          });
-        } else if (result.type === "rejected") {
-          // Its idempotency key was used for a different task (decided at apply, so every
-          // replica agrees).
-          this.#out.sendError(pending.conn, pending.requestId, "conflict", result.reason);
-        } else {
-          this.#out.sendError(
-            pending.conn,
-            pending.requestId,
-            "internal",
-            "Submission was not applied",
-          );
-        }
-        break;
-      case "login":
-        if (result.type === "rejected") {
-          // The password was right for an account that changed meanwhile: check it again.
-          this.#out.sendError(
-            pending.conn,
-            pending.requestId,
-            "unavailable",
-            `Cannot log in as "${pending.user}": ${result.reason}; retry`,
-          );
-          break;
-        }
-        this.#out.send(pending.conn, {
-          type: "loginOk",
-          re: pending.requestId,
-          user: pending.user,
-          token: pending.token,
-          expiresAtMs: pending.expiresAtMs,
-        });
-        break;
-      case "logout":
-        this.#out.send(pending.conn, { type: "logoutOk", re: pending.requestId });
-        break;
-      case "done":
-        if (result.type === "rejected") {
-          this.#out.sendError(
-            pending.conn,
-            pending.requestId,
-            "conflict",
-            `Not done: ${result.reason}`,
-          );
-        } else {
-          this.#out.send(pending.conn, {
-            type: "done",
-            re: pending.requestId,
-            message: pending.message,
-          });
-        }
-        break;
-      case "cancel": {
-        const task = this.sm.tasks.get(pending.taskId)!;
-        if (result.type === "ok" || task.state === "cancelled") {
-          this.#out.send(pending.conn, {
-            type: "task",
-            re: pending.requestId,
-            task: this.#view(task),
-          });
-        } else {
-          this.#out.sendError(
-            pending.conn,
-            pending.requestId,
-            "conflict",
-            `Cannot cancel task ${pending.taskId}: it is already ${task.state}`,
-          );
-        }
-        break;
-      }
-      case "register":
-        this.#completeRegistration(pending.conn, pending.workerId, pending.running);
-        break;
-      default:
-        assertNever(pending, "unknown pending reply");
-    }
-  }
-
   // ---- scheduling and failure detection ----
 
   #schedule(): void {
@@ -873,7 +741,11 @@ export class OrchestratorNode {
     for (const waiter of this.#waiters.expired(this.#nowMs)) {
       const task = this.sm.tasks.get(waiter.taskId);
       if (task !== undefined) {
-        this.#out.send(waiter.conn, { type: "task", re: waiter.requestId, task: this.#view(task) });
+        this.#out.send(waiter.conn, {
+          type: "task",
+          re: waiter.requestId,
+          task: viewTask(this.#sm, task),
+        });
       }
     }
     this.#sendKeepalives();
@@ -975,7 +847,7 @@ export class OrchestratorNode {
           remaining: commands.length,
         };
         for (let i = 0; i < commands.length; i++) {
-          this.#pending.set(first + i, {
+          this.#pending.add(first + i, {
             kind: "submitBatchItem",
             conn,
             requestId: request.id,
@@ -990,7 +862,7 @@ export class OrchestratorNode {
         if (task === null) break;
         if (task.state === "cancelled") {
           // Cancelling is idempotent: a retry after a timeout or failover finds it done.
-          this.#out.send(conn, { type: "task", re: request.id, task: this.#view(task) });
+          this.#out.send(conn, { type: "task", re: request.id, task: viewTask(this.#sm, task) });
           break;
         }
         if (isFinalState(task.state)) {
@@ -1066,7 +938,7 @@ export class OrchestratorNode {
       case "status": {
         const task = this.#ownedTask(conn, request.id, caller, request.taskId);
         if (task !== null) {
-          this.#out.send(conn, { type: "task", re: request.id, task: this.#view(task) });
+          this.#out.send(conn, { type: "task", re: request.id, task: viewTask(this.#sm, task) });
         }
         break;
       }
@@ -1103,7 +975,7 @@ export class OrchestratorNode {
         const task = this.#ownedTask(conn, request.id, caller, request.taskId);
         if (task === null) break;
         if (isFinalState(task.state)) {
-          this.#out.send(conn, { type: "task", re: request.id, task: this.#view(task) });
+          this.#out.send(conn, { type: "task", re: request.id, task: viewTask(this.#sm, task) });
           break;
         }
         const refusal = this.#waiters.add({
@@ -1189,7 +1061,7 @@ export class OrchestratorNode {
   /** Proposes a command whose application answers a request. */
   #proposeFor(pending: Pending, command: Command): void {
     const index = this.#propose(command);
-    if (index !== null) this.#pending.set(index, pending);
+    if (index !== null) this.#pending.add(index, pending);
   }
 
   #onLoginChecked(input: Extract<NodeInput, { type: "loginChecked" }>): void {
@@ -1251,7 +1123,7 @@ export class OrchestratorNode {
     });
     if (index === null) return;
     this.#out.log("info", `User "${input.user}" logged in${from}`);
-    this.#pending.set(index, {
+    this.#pending.add(index, {
       kind: "login",
       conn: input.conn,
       requestId: input.requestId,
@@ -1329,15 +1201,15 @@ export class OrchestratorNode {
     return false;
   }
 
-  #view(task: TaskRecord) {
-    return toTaskView(task, task.state === "queued" ? waitingReason(this.#sm, task) : null);
-  }
-
   #notifyWaiters(taskId: string): void {
     const task = this.sm.tasks.get(taskId);
     if (task === undefined || !isFinalState(task.state)) return;
     for (const waiter of this.#waiters.take(taskId)) {
-      this.#out.send(waiter.conn, { type: "task", re: waiter.requestId, task: this.#view(task) });
+      this.#out.send(waiter.conn, {
+        type: "task",
+        re: waiter.requestId,
+        task: viewTask(this.#sm, task),
+      });
     }
   }
 
@@ -1493,7 +1365,7 @@ export class OrchestratorNode {
       ...this.#stamp(),
     });
     if (index !== null) {
-      this.#pending.set(index, {
+      this.#pending.add(index, {
         kind: "register",
         conn,
         workerId: name,

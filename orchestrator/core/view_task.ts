@@ -1,0 +1,12 @@
+/**
+ * A task as clients see it: its record, and for a queued one why it is not running yet.
+ * @module
+ */
+import type { TaskView } from "../../shared/protocol/messages.ts";
+import { type TaskRecord, type TaskStateMachine, toTaskView } from "../tasks/mod.ts";
+import { waitingReason } from "./waiting_reason.ts";
+
+/** The client's view of `task` in `sm`. */
+export function viewTask(sm: TaskStateMachine, task: TaskRecord): TaskView {
+  return toTaskView(task, task.state === "queued" ? waitingReason(sm, task) : null);
+}
