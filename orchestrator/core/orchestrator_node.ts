@@ -10,17 +10,11 @@
  * soft state that a new leader rebuilds.
  * @module
  */
-import { assertNever } from "../../shared/assert.ts";
+import { assert, assertNever } from "../../shared/assert.ts";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
 import { LAMPORT_CLIENT_JUMP_MAX, LIMITS, PROTOCOL_VERSION } from "../../shared/limits.ts";
-import type {
-  ClientToOrchestrator,
-  OrchestratorToWorker,
-  TaskRef,
-  Unstamped,
-  WorkerToOrchestrator,
-} from "../../shared/protocol/messages.ts";
+import type { ClientToOrchestrator } from "../../shared/protocol/messages.ts";
 import { isFinalState } from "../../shared/protocol/messages.ts";
 import type { SchedulerPolicy } from "../scheduler/mod.ts";
 import { DEFAULT_MAX_ASSIGNMENTS_PER_ROUND, planRound } from "./scheduling_round.ts";
@@ -52,6 +46,7 @@ import {
   resolvePending,
 } from "./pending_replies.ts";
 import { viewTask } from "./view_task.ts";
+import { WorkerLinks } from "./worker_links.ts";
 import { notLeader } from "./leader_status.ts";
 import { JumpBudget } from "./jump_budget.ts";
 
@@ -108,8 +103,6 @@ interface RequestTurn {
 
 /** Scheduling rounds in one step; a round only repeats when the previous one proposed. */
 const MAX_PUMP_ROUNDS = 8;
-/** Worker messages a new leader holds while it catches up with the previous leader's entries. */
-const MAX_DEFERRED_WORKER_MESSAGES = 100_000;
 
 export class OrchestratorNode {
   readonly options: NodeOptions;
@@ -145,14 +138,10 @@ export class OrchestratorNode {
   readonly #proposedLosses = new Set<string>();
   /** Results proposed but not yet applied, `${taskId}#${attempt}`, so duplicates are not re-proposed. */
   readonly #proposedFinishes = new Map<string, string>();
-  readonly #connWorker = new Map<ConnId, string>();
   /** Connections that said hello as clients (they get keepalives). */
   readonly #clientConns = new Set<ConnId>();
   /** When keepalives last went out. */
   #keepaliveSentMs = -Infinity;
-  readonly #workerConn = new Map<string, { conn: ConnId; incarnation: string }>();
-  /** Workers that asked to drain; their next disconnect means they left. */
-  readonly #drainRequested = new Set<string>();
   /** Index of this leader's first entry in its term; its state is complete once that is applied. */
   #termStartIndex: number | null = null;
   readonly #submitLimiter: RateLimiter;
@@ -165,8 +154,6 @@ export class OrchestratorNode {
   #bootstrapIndex = 0;
   /** The term in which this leader last created missing bootstrap accounts. */
   #bootstrappedTerm = -1;
-  /** Worker messages received before this leader was ready, replayed once it is. */
-  #deferredWorkerMessages: Array<{ conn: ConnId; message: WorkerToOrchestrator }> = [];
   /** What request handlers outside this class may use (see account_requests.ts). */
   readonly #requestContext: RequestContext = {
     sm: () => this.#sm,
@@ -182,6 +169,7 @@ export class OrchestratorNode {
   };
   /** What resolving replies owed after apply needs (see pending_replies.ts). */
   readonly #pendingContext: PendingContext;
+  readonly #links: WorkerLinks;
   /** Round robin continues from the last proposal, not only the last applied one. */
   #lastProposedWorker: string | null = null;
 
@@ -200,7 +188,7 @@ export class OrchestratorNode {
       out: this.#out,
       sm: () => this.#sm,
       completeRegistration: (conn, workerId, running) =>
-        this.#completeRegistration(conn, workerId, running),
+        this.#links.completeRegistration(conn, workerId, running),
     };
     this.#submitLimiter = new RateLimiter({
       ratePerSec: options.submitRatePerUser ?? 0,
@@ -209,6 +197,21 @@ export class OrchestratorNode {
     this.#detector = new FailureDetector({
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       missedHeartbeats: options.missedHeartbeats,
+    });
+    this.#links = new WorkerLinks({
+      out: this.#out,
+      options: this.options,
+      detector: this.#detector,
+      pending: this.#pending,
+      proposedFinishes: this.#proposedFinishes,
+      proposedLosses: this.#proposedLosses,
+      sm: () => this.#sm,
+      nowMs: () => this.#nowMs,
+      isLeader: () => this.#log.isLeader,
+      isReady: () => this.#isReady(),
+      propose: (command) => this.#propose(command),
+      stamp: () => this.#stamp(),
+      requireLeader: (conn, requestId) => this.#requireLeader(conn, requestId),
     });
     // Apply what recovery found durable and committed, without replies or log noise.
     this.#pump();
@@ -310,7 +313,7 @@ export class OrchestratorNode {
           break;
         }
         this.#clock.receive(input.message.lamport);
-        this.#onWorkerMessage(input.conn, input.message);
+        this.#links.onMessage(input.conn, input.message);
         break;
       case "heartbeat": {
         const hb = input.heartbeat;
@@ -332,7 +335,9 @@ export class OrchestratorNode {
         );
         break;
       case "connectionClosed":
-        this.#onConnectionClosed(input.conn);
+        this.#clientConns.delete(input.conn);
+        this.#waiters.dropConnection(input.conn);
+        this.#links.onConnectionClosed(input.conn);
         break;
       case "persisted":
         this.#log.persisted(input.index, input.term);
@@ -376,7 +381,7 @@ export class OrchestratorNode {
       if (out.roleChanged) this.#onRoleChanged();
       for (const entry of out.committed) this.#applyEntry(entry);
       this.#onReads(out.readsReady, out.readsFailed);
-      this.#replayDeferredWorkerMessages();
+      this.#links.replayDeferred();
       this.#maybeBootstrapUsers();
       if (this.#isReady() && !this.#out.recovering && round < MAX_PUMP_ROUNDS) this.#schedule();
       // Applying and scheduling may propose; drain again so nothing proposed is left unpersisted.
@@ -395,10 +400,7 @@ export class OrchestratorNode {
       this.#pending.abandon((conn, requestId) => this.#sendNotLeader(conn, requestId));
       // Workers must follow the new leader: close their connections, including those whose
       // registration was still held while this node was catching up (else they would wait here).
-      const toClose = new Set<ConnId>([...this.#workerConn.values()].map((link) => link.conn));
-      for (const { conn } of this.#deferredWorkerMessages) toClose.add(conn);
-      this.#out.effects.close.push(...toClose);
-      this.#deferredWorkerMessages = [];
+      this.#out.effects.close.push(...this.#links.dropAll());
     }
     this.#termStartIndex = this.#log.isLeader ? this.#log.lastIndex : null;
     if (this.#log.isLeader) {
@@ -432,13 +434,6 @@ export class OrchestratorNode {
       const index = this.#propose({ type: "accountConfigured", ...user, atMs: this.#nowMs });
       if (index !== null) this.#bootstrapIndex = index;
     }
-  }
-
-  #replayDeferredWorkerMessages(): void {
-    if (this.#deferredWorkerMessages.length === 0 || !this.#isReady()) return;
-    const deferred = this.#deferredWorkerMessages;
-    this.#deferredWorkerMessages = [];
-    for (const { conn, message } of deferred) this.#onWorkerMessage(conn, message);
   }
 
   #installSnapshot(snapshot: StoredSnapshot & { discardLog: boolean }): void {
@@ -581,7 +576,7 @@ export class OrchestratorNode {
     this.#clock.observe(Math.min(this.#sm.maxLamport, this.#clock.value + LAMPORT_CLIENT_JUMP_MAX));
     this.#afterApply(command, result);
     if (cancelledOn !== null && result.type === "ok") {
-      this.#sendToWorker(cancelledOn.workerId, {
+      this.#links.sendToWorker(cancelledOn.workerId, {
         type: "abort",
         taskId: cancelledOn.taskId,
         attempt: cancelledOn.attempt,
@@ -624,11 +619,15 @@ export class OrchestratorNode {
           "info",
           `Task ${command.taskId} attempt ${command.attempt} assigned to worker ${command.workerId}`,
         );
-        this.#sendAssign(this.sm.tasks.get(command.taskId)!);
+        {
+          const task = this.sm.tasks.get(command.taskId);
+          assert(task !== undefined, `assigned task ${command.taskId} is not in the state`);
+          this.#links.sendAssign(task);
+        }
         break;
       case "taskFinished":
         this.#proposedFinishes.delete(`${command.taskId}#${command.attempt}`);
-        this.#sendToWorker(command.workerId, {
+        this.#links.sendToWorker(command.workerId, {
           type: "finishedAck",
           taskId: command.taskId,
           attempt: command.attempt,
@@ -659,7 +658,7 @@ export class OrchestratorNode {
         this.#detector.forget(command.workerId);
         this.#out.log("warn", `Worker ${command.workerId} lost: ${command.reason}`);
         {
-          const link = this.#workerConn.get(command.workerId);
+          const link = this.#links.linkOf(command.workerId);
           if (link !== undefined && link.incarnation === command.incarnation) {
             // It is still connected, so it was wrongly suspected: its attempts are void now.
             this.#out.sendRaw(link.conn, { type: "evicted", reason: command.reason });
@@ -714,9 +713,7 @@ export class OrchestratorNode {
       sm: this.#sm,
       proposedAssignments: this.#proposedAssignments,
       proposedFinishes: this.#proposedFinishes,
-      isAvailable: (worker) =>
-        this.#workerConn.get(worker.id)?.incarnation === worker.incarnation &&
-        !this.#drainRequested.has(worker.id),
+      isAvailable: (worker) => this.#links.isAvailable(worker),
       policy: this.options.schedulerPolicy,
       cursor: this.#lastProposedWorker,
       maxAssignments: this.options.maxAssignmentsPerRound ?? DEFAULT_MAX_ASSIGNMENTS_PER_ROUND,
@@ -777,9 +774,10 @@ export class OrchestratorNode {
     }
     // Only the leader serves clients: writes must go through it, and reads are linearizable there.
     if (!this.#requireReadyLeader(conn, request.id)) return;
-    if (READ_REQUEST_TYPES.has(request.type) && !this.#turn!.confirmed) {
+    const turn = this.#currentTurn();
+    if (READ_REQUEST_TYPES.has(request.type) && !turn.confirmed) {
       // Even "unknown session" must wait: this node may no longer lead without knowing it.
-      this.#turn!.deferred = true;
+      turn.deferred = true;
       return;
     }
     const caller = this.#authenticate(conn, request.id, tokenHash);
@@ -1087,8 +1085,9 @@ export class OrchestratorNode {
       // "Wrong password" asserts what the accounts are: a deposed leader may not know of a new
       // account or password, so the refusal waits for a barrier, and holds only if the hash the
       // shell checked against is still the account's.
-      if (!this.#turn!.confirmed) {
-        this.#turn!.deferred = true;
+      const turn = this.#currentTurn();
+      if (!turn.confirmed) {
+        turn.deferred = true;
         return;
       }
       const current = this.sm.users.get(input.user)?.passwordHash ?? null;
@@ -1201,6 +1200,13 @@ export class OrchestratorNode {
     return false;
   }
 
+  /** The request turn being handled; only called from inside one (see #inTurn). */
+  #currentTurn(): RequestTurn {
+    const turn = this.#turn;
+    assert(turn !== null, "a request handler ran outside its turn");
+    return turn;
+  }
+
   #notifyWaiters(taskId: string): void {
     const task = this.sm.tasks.get(taskId);
     if (task === undefined || !isFinalState(task.state)) return;
@@ -1213,220 +1219,6 @@ export class OrchestratorNode {
     }
   }
 
-  // ---- workers ----
-
-  #onWorkerMessage(conn: ConnId, message: WorkerToOrchestrator): void {
-    if (this.#log.isLeader && !this.#isReady()) {
-      // A new leader decides about attempts from its applied state, which may still miss entries
-      // committed by the previous leader: hold worker reports until this term's first entry is
-      // applied (after it, the state includes everything committed before).
-      if (this.#deferredWorkerMessages.length < MAX_DEFERRED_WORKER_MESSAGES) {
-        this.#deferredWorkerMessages.push({ conn, message });
-      } else {
-        this.#out.sendError(
-          conn,
-          null,
-          "unavailable",
-          "The new leader is not ready yet; reconnect",
-        );
-        this.#out.effects.close.push(conn);
-      }
-      return;
-    }
-    if (message.type === "register") {
-      this.#onRegister(conn, message);
-      return;
-    }
-    const workerId = this.#connWorker.get(conn);
-    if (workerId === undefined) {
-      this.#out.sendError(
-        conn,
-        null,
-        "bad_request",
-        `Cannot accept ${message.type}: register first`,
-      );
-      return;
-    }
-    if (!this.#requireLeader(conn, null)) return;
-    switch (message.type) {
-      case "started": {
-        if (this.#isCurrentAttempt(message.taskId, message.attempt, workerId)) {
-          this.#propose({
-            type: "taskStarted",
-            taskId: message.taskId,
-            attempt: message.attempt,
-            workerId,
-            atMs: this.#nowMs,
-            lamport: message.lamport,
-            node: workerId,
-          });
-        } else {
-          this.#abortStale(conn, message);
-        }
-        break;
-      }
-      case "finished": {
-        const key = `${message.taskId}#${message.attempt}`;
-        if (this.#proposedFinishes.has(key)) break; // already on its way into the log
-        if (this.#isCurrentAttempt(message.taskId, message.attempt, workerId)) {
-          this.#proposedFinishes.set(key, workerId);
-          this.#propose({
-            type: "taskFinished",
-            taskId: message.taskId,
-            attempt: message.attempt,
-            workerId,
-            outcome: message.outcome,
-            atMs: this.#nowMs,
-            lamport: message.lamport,
-            node: workerId,
-          });
-        } else {
-          // A late result from a fenced-off attempt: nothing to record, but let the worker forget it.
-          this.#out.log(
-            "info",
-            `Ignored late result of task ${message.taskId} attempt ${message.attempt} from ${workerId}`,
-          );
-          this.#out.sendRaw(conn, {
-            type: "finishedAck",
-            taskId: message.taskId,
-            attempt: message.attempt,
-          });
-        }
-        break;
-      }
-      case "handBack":
-        if (this.#isCurrentAttempt(message.taskId, message.attempt, workerId)) {
-          this.#propose({
-            type: "taskHandedBack",
-            taskId: message.taskId,
-            attempt: message.attempt,
-            workerId,
-            reason: message.reason,
-            ...this.#stamp(),
-          });
-        }
-        break;
-      case "drain":
-        // Remembered even before the registration commits: nothing more goes to this worker,
-        // and its next disconnect means it left.
-        this.#drainRequested.add(workerId);
-        this.#out.log("info", `Worker ${workerId} is draining`);
-        this.#proposeDrain(workerId);
-        break;
-      default:
-        assertNever(message, "unknown worker message");
-    }
-  }
-
-  /** Records a requested drain once the worker's current incarnation is in the state. */
-  #proposeDrain(workerId: string): void {
-    const worker = this.sm.workers.get(workerId);
-    const link = this.#workerConn.get(workerId);
-    if (
-      worker === undefined || worker.status !== "alive" || link?.incarnation !== worker.incarnation
-    ) return;
-    this.#propose({
-      type: "workerDraining",
-      workerId,
-      incarnation: worker.incarnation,
-      ...this.#stamp(),
-    });
-  }
-
-  #onRegister(conn: ConnId, message: Extract<WorkerToOrchestrator, { type: "register" }>): void {
-    const { name, incarnation } = message.worker;
-    const already = this.#connWorker.get(conn);
-    if (already !== undefined && already !== name) {
-      this.#out.sendError(
-        conn,
-        null,
-        "bad_request",
-        `Connection is already registered as worker ${already}`,
-      );
-      return;
-    }
-    if (!this.#requireLeader(conn, null)) return;
-    if (this.#isNameTakenByLiveWorker(conn, name, incarnation)) return;
-    this.#connWorker.set(conn, name);
-    this.#workerConn.set(name, { conn, incarnation });
-    this.#detector.observe(name, incarnation, this.#nowMs);
-    const existing = this.sm.workers.get(name);
-    if (existing !== undefined && existing.incarnation === incarnation) {
-      this.#completeRegistration(conn, name, message.running);
-      return;
-    }
-    const index = this.#propose({
-      type: "workerJoined",
-      workerId: name,
-      incarnation,
-      slots: message.worker.slots,
-      canExec: message.worker.canExec,
-      execAllow: message.worker.execAllow ?? null,
-      ...this.#stamp(),
-    });
-    if (index !== null) {
-      this.#pending.add(index, {
-        kind: "register",
-        conn,
-        workerId: name,
-        running: message.running,
-      });
-    }
-  }
-
-  /**
-   * True (after refusing and closing `conn`) when another incarnation of worker `name` is
-   * connected on another connection and heartbeating: a second process must not take over a live
-   * worker's name, or that worker's attempts would be requeued and run twice while it goes on
-   * running them unlisted. A restart after the old process died is accepted: its connection
-   * closed, or its heartbeats stopped.
-   */
-  #isNameTakenByLiveWorker(conn: ConnId, name: string, incarnation: string): boolean {
-    const link = this.#workerConn.get(name);
-    if (link === undefined || link.conn === conn || link.incarnation === incarnation) return false;
-    const sinceMs = this.#detector.sinceLastSeen(name, link.incarnation, this.#nowMs);
-    const timeoutMs = this.options.heartbeatIntervalMs * this.options.missedHeartbeats;
-    if (sinceMs === null || sinceMs >= timeoutMs) return false;
-    this.#out.log(
-      "warn",
-      `Refused a second worker named ${name}: the live one (incarnation ${link.incarnation}) ` +
-        `was heard ${sinceMs} ms ago`,
-    );
-    this.#out.sendError(
-      conn,
-      null,
-      "conflict",
-      `Cannot register worker ${name}: a live worker already uses that name (connected, heard ` +
-        `${sinceMs} ms ago); give this worker another --name, or stop the other one first`,
-    );
-    this.#out.effects.close.push(conn);
-    return true;
-  }
-
-  /**
-   * Confirms a registration and reconciles: attempts the state places on this
-   * worker but the worker does not report are sent again (the worker ignores
-   * duplicates); attempts it reports that are not current are aborted.
-   */
-  #completeRegistration(conn: ConnId, workerId: string, running: readonly TaskRef[]): void {
-    const worker = this.sm.workers.get(workerId);
-    if (worker === undefined || this.#workerConn.get(workerId)?.conn !== conn) return;
-    this.#out.sendRaw(conn, {
-      type: "registered",
-      workerId,
-      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
-    });
-    if (this.#drainRequested.has(workerId)) this.#proposeDrain(workerId);
-    const reported = new Set(running.map((ref) => `${ref.taskId}#${ref.attempt}`));
-    for (const taskId of worker.running) {
-      const task = this.sm.tasks.get(taskId)!;
-      if (!reported.has(`${taskId}#${task.attempt}`)) this.#sendAssign(task);
-    }
-    for (const ref of running) {
-      if (!this.#isCurrentAttempt(ref.taskId, ref.attempt, workerId)) this.#abortStale(conn, ref);
-    }
-  }
-
   /**
    * Once per heartbeat interval: tells every client that this orchestrator is alive, and, as
    * leader, every worker (a worker connected to a follower is redirected anyway).
@@ -1436,68 +1228,6 @@ export class OrchestratorNode {
     this.#keepaliveSentMs = this.#nowMs;
     for (const conn of this.#clientConns) this.#out.sendRaw(conn, { type: "keepalive" });
     if (!this.#log.isLeader) return;
-    for (const conn of this.#connWorker.keys()) this.#out.sendRaw(conn, { type: "keepalive" });
-  }
-
-  #isCurrentAttempt(taskId: string, attempt: number, workerId: string): boolean {
-    const task = this.sm.tasks.get(taskId);
-    return task?.state === "running" && task.attempt === attempt && task.workerId === workerId;
-  }
-
-  #abortStale(conn: ConnId, ref: TaskRef): void {
-    this.#out.sendRaw(conn, {
-      type: "abort",
-      taskId: ref.taskId,
-      attempt: ref.attempt,
-      reason: "attempt is no longer current",
-    });
-  }
-
-  #sendAssign(task: TaskRecord): void {
-    if (task.workerId === null) return;
-    this.#sendToWorker(task.workerId, {
-      type: "assign",
-      taskId: task.id,
-      attempt: task.attempt,
-      spec: task.spec,
-    });
-  }
-
-  #sendToWorker(workerId: string, message: Unstamped<OrchestratorToWorker>): void {
-    if (this.#out.recovering || !this.#log.isLeader) return;
-    const link = this.#workerConn.get(workerId);
-    const worker = this.sm.workers.get(workerId);
-    // After a loss the record is gone; an ack for a result still helps the worker forget it.
-    if (link === undefined || (worker !== undefined && worker.incarnation !== link.incarnation)) {
-      return;
-    }
-    this.#out.sendRaw(link.conn, message);
-  }
-
-  #onConnectionClosed(conn: ConnId): void {
-    this.#clientConns.delete(conn);
-    this.#waiters.dropConnection(conn);
-    this.#deferredWorkerMessages = this.#deferredWorkerMessages.filter((d) => d.conn !== conn);
-    const workerId = this.#connWorker.get(conn);
-    if (workerId === undefined) return;
-    this.#connWorker.delete(conn);
-    const link = this.#workerConn.get(workerId);
-    if (link?.conn !== conn) return; // it already reconnected on another connection
-    this.#workerConn.delete(workerId);
-    const worker = this.sm.workers.get(workerId);
-    const isLeaving = worker?.status === "draining" || this.#drainRequested.has(workerId);
-    this.#drainRequested.delete(workerId);
-    if (
-      worker !== undefined && isLeaving && this.#log.isLeader && !this.#proposedLosses.has(workerId)
-    ) {
-      this.#proposedLosses.add(workerId);
-      this.#propose({
-        type: "workerLost",
-        workerId,
-        incarnation: worker.incarnation,
-        reason: "left after draining",
-        ...this.#stamp(),
-      });
-    }
+    for (const conn of this.#links.connections()) this.#out.sendRaw(conn, { type: "keepalive" });
   }
 }
