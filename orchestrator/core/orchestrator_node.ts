@@ -18,9 +18,9 @@ import type { ClientToOrchestrator } from "../../shared/protocol/messages.ts";
 import { isFinalState } from "../../shared/protocol/messages.ts";
 import type { SchedulerPolicy } from "../scheduler/mod.ts";
 import { DEFAULT_MAX_ASSIGNMENTS_PER_ROUND, planRound } from "./scheduling_round.ts";
-import type { ApplyResult, Command, LogEntry, Stamp } from "../tasks/mod.ts";
+import type { Command, LogEntry, Stamp } from "../tasks/mod.ts";
 import type { TaskRecord } from "../tasks/mod.ts";
-import { LAST_ADMIN, type TaskStateMachine } from "../tasks/mod.ts";
+import type { TaskStateMachine } from "../tasks/mod.ts";
 import { listTaskPage, toWorkerView } from "../tasks/mod.ts";
 import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
@@ -47,6 +47,7 @@ import {
 } from "./pending_replies.ts";
 import { viewTask } from "./view_task.ts";
 import { WorkerLinks } from "./worker_links.ts";
+import { afterApply, type AppliedContext } from "./applied_effects.ts";
 import { notLeader } from "./leader_status.ts";
 import { JumpBudget } from "./jump_budget.ts";
 
@@ -170,6 +171,7 @@ export class OrchestratorNode {
   /** What resolving replies owed after apply needs (see pending_replies.ts). */
   readonly #pendingContext: PendingContext;
   readonly #links: WorkerLinks;
+  readonly #appliedContext: AppliedContext;
   /** Round robin continues from the last proposal, not only the last applied one. */
   #lastProposedWorker: string | null = null;
 
@@ -213,6 +215,17 @@ export class OrchestratorNode {
       stamp: () => this.#stamp(),
       requireLeader: (conn, requestId) => this.#requireLeader(conn, requestId),
     });
+    this.#appliedContext = {
+      out: this.#out,
+      detector: this.#detector,
+      links: this.#links,
+      proposedAssignments: this.#proposedAssignments,
+      proposedFinishes: this.#proposedFinishes,
+      proposedLosses: this.#proposedLosses,
+      sm: () => this.#sm,
+      nowMs: () => this.#nowMs,
+      submitApplied: (owner) => this.#submitApplied(owner),
+    };
     // Apply what recovery found durable and committed, without replies or log noise.
     this.#pump();
     this.#out.recovering = false;
@@ -574,7 +587,7 @@ export class OrchestratorNode {
     // Bounded like a receive: an entry stamped absurdly far ahead (a broken leader) must not
     // exhaust this node's clock; histories stay ordered whatever the stamps (see #record).
     this.#clock.observe(Math.min(this.#sm.maxLamport, this.#clock.value + LAMPORT_CLIENT_JUMP_MAX));
-    this.#afterApply(command, result);
+    afterApply(this.#appliedContext, command, result);
     if (cancelledOn !== null && result.type === "ok") {
       this.#links.sendToWorker(cancelledOn.workerId, {
         type: "abort",
@@ -607,103 +620,6 @@ export class OrchestratorNode {
     const task = this.sm.tasks.get(taskId);
     if (task?.state !== "running" || task.workerId === null) return null;
     return { taskId, attempt: task.attempt, workerId: task.workerId };
-  }
-
-  /** Side effects of an applied command that do not depend on who proposed it. */
-  #afterApply(command: Command, result: ApplyResult): void {
-    switch (command.type) {
-      case "taskAssigned":
-        this.#proposedAssignments.delete(command.taskId);
-        if (result.type !== "ok") break;
-        this.#out.log(
-          "info",
-          `Task ${command.taskId} attempt ${command.attempt} assigned to worker ${command.workerId}`,
-        );
-        {
-          const task = this.sm.tasks.get(command.taskId);
-          assert(task !== undefined, `assigned task ${command.taskId} is not in the state`);
-          this.#links.sendAssign(task);
-        }
-        break;
-      case "taskFinished":
-        this.#proposedFinishes.delete(`${command.taskId}#${command.attempt}`);
-        this.#links.sendToWorker(command.workerId, {
-          type: "finishedAck",
-          taskId: command.taskId,
-          attempt: command.attempt,
-        });
-        if (result.type === "ok") {
-          this.#out.log(
-            "info",
-            `Task ${command.taskId} ${command.outcome.status} on worker ${command.workerId}`,
-          );
-        } else if (result.type === "rejected") {
-          this.#out.log(
-            "info",
-            `Ignored result of task ${command.taskId} attempt ${command.attempt} from ${command.workerId}: ${result.reason}`,
-          );
-        }
-        break;
-      case "workerJoined":
-        if (result.type === "ok") {
-          // The new incarnation replaces every older one: forget them (bounded memory).
-          this.#detector.forget(command.workerId);
-          this.#detector.observe(command.workerId, command.incarnation, this.#nowMs);
-          this.#out.log("info", `Worker ${command.workerId} joined with ${command.slots} slot(s)`);
-        }
-        break;
-      case "workerLost":
-        this.#proposedLosses.delete(command.workerId);
-        if (result.type !== "ok") break;
-        this.#detector.forget(command.workerId);
-        this.#out.log("warn", `Worker ${command.workerId} lost: ${command.reason}`);
-        {
-          const link = this.#links.linkOf(command.workerId);
-          if (link !== undefined && link.incarnation === command.incarnation) {
-            // It is still connected, so it was wrongly suspected: its attempts are void now.
-            this.#out.sendRaw(link.conn, { type: "evicted", reason: command.reason });
-          }
-        }
-        break;
-      case "taskHandedBack":
-        if (result.type === "ok") {
-          this.#out.log(
-            "info",
-            `Task ${command.taskId} handed back by ${command.workerId}: ${command.reason}`,
-          );
-        }
-        break;
-      case "taskCancelled":
-        if (result.type === "ok") {
-          this.#out.log("info", `Task ${command.taskId} cancelled by ${command.by}`);
-        }
-        break;
-      case "taskSubmitted":
-        this.#submitApplied(command.owner);
-        if (result.type === "submitted" && !result.duplicate) {
-          this.#out.log("info", `Task ${result.taskId} submitted by ${command.owner}`);
-        }
-        break;
-      case "accountConfigured":
-        if (result.type === "rejected" && result.reason === LAST_ADMIN) {
-          this.#out.log(
-            "warn",
-            `Not applying account "${command.name}" from the cluster configuration: ${result.reason}`,
-          );
-        }
-        break;
-      case "sessionOpened":
-      case "sessionClosed":
-      case "userAdded":
-      case "userPasswordChanged":
-      case "userRemoved":
-      case "taskStarted":
-      case "workerDraining":
-      case "noop":
-        break;
-      default:
-        assertNever(command, "unknown command");
-    }
   }
 
   // ---- scheduling and failure detection ----

@@ -1,0 +1,125 @@
+/**
+ * What applying a command means on this node beyond the state machine, whoever proposed it:
+ * in-flight proposals settled, assignments and acknowledgements sent to workers, the failure
+ * detector told of joins and losses, and one log line per event.
+ * @module
+ */
+import { assert, assertNever } from "../../shared/assert.ts";
+import { type ApplyResult, type Command, LAST_ADMIN, type TaskStateMachine } from "../tasks/mod.ts";
+import type { FailureDetector } from "./failure_detector.ts";
+import type { NodeOutput } from "./node_output.ts";
+import type { WorkerLinks } from "./worker_links.ts";
+
+/** What the applied effects need from the node. */
+export interface AppliedContext {
+  out: NodeOutput;
+  detector: FailureDetector;
+  links: WorkerLinks;
+  /** Assignments proposed but not yet applied: task id -> worker id. */
+  proposedAssignments: Map<string, string>;
+  /** Results proposed but not yet applied: `${taskId}#${attempt}` -> worker id. */
+  proposedFinishes: Map<string, string>;
+  /** Workers whose loss is proposed but not yet applied. */
+  proposedLosses: Set<string>;
+  sm(): TaskStateMachine;
+  nowMs(): number;
+  /** One admitted submission of `owner` reached the state. */
+  submitApplied(owner: string): void;
+}
+
+/** Carries out what applying `command` with `result` means on this node, whoever proposed it. */
+export function afterApply(ctx: AppliedContext, command: Command, result: ApplyResult): void {
+  switch (command.type) {
+    case "taskAssigned":
+      ctx.proposedAssignments.delete(command.taskId);
+      if (result.type !== "ok") break;
+      ctx.out.log(
+        "info",
+        `Task ${command.taskId} attempt ${command.attempt} assigned to worker ${command.workerId}`,
+      );
+      {
+        const task = ctx.sm().tasks.get(command.taskId);
+        assert(task !== undefined, `assigned task ${command.taskId} is not in the state`);
+        ctx.links.sendAssign(task);
+      }
+      break;
+    case "taskFinished":
+      ctx.proposedFinishes.delete(`${command.taskId}#${command.attempt}`);
+      ctx.links.sendToWorker(command.workerId, {
+        type: "finishedAck",
+        taskId: command.taskId,
+        attempt: command.attempt,
+      });
+      if (result.type === "ok") {
+        ctx.out.log(
+          "info",
+          `Task ${command.taskId} ${command.outcome.status} on worker ${command.workerId}`,
+        );
+      } else if (result.type === "rejected") {
+        ctx.out.log(
+          "info",
+          `Ignored result of task ${command.taskId} attempt ${command.attempt} from ${command.workerId}: ${result.reason}`,
+        );
+      }
+      break;
+    case "workerJoined":
+      if (result.type === "ok") {
+        // The new incarnation replaces every older one: forget them (bounded memory).
+        ctx.detector.forget(command.workerId);
+        ctx.detector.observe(command.workerId, command.incarnation, ctx.nowMs());
+        ctx.out.log("info", `Worker ${command.workerId} joined with ${command.slots} slot(s)`);
+      }
+      break;
+    case "workerLost":
+      ctx.proposedLosses.delete(command.workerId);
+      if (result.type !== "ok") break;
+      ctx.detector.forget(command.workerId);
+      ctx.out.log("warn", `Worker ${command.workerId} lost: ${command.reason}`);
+      {
+        const link = ctx.links.linkOf(command.workerId);
+        if (link !== undefined && link.incarnation === command.incarnation) {
+          // It is still connected, so it was wrongly suspected: its attempts are void now.
+          ctx.out.sendRaw(link.conn, { type: "evicted", reason: command.reason });
+        }
+      }
+      break;
+    case "taskHandedBack":
+      if (result.type === "ok") {
+        ctx.out.log(
+          "info",
+          `Task ${command.taskId} handed back by ${command.workerId}: ${command.reason}`,
+        );
+      }
+      break;
+    case "taskCancelled":
+      if (result.type === "ok") {
+        ctx.out.log("info", `Task ${command.taskId} cancelled by ${command.by}`);
+      }
+      break;
+    case "taskSubmitted":
+      ctx.submitApplied(command.owner);
+      if (result.type === "submitted" && !result.duplicate) {
+        ctx.out.log("info", `Task ${result.taskId} submitted by ${command.owner}`);
+      }
+      break;
+    case "accountConfigured":
+      if (result.type === "rejected" && result.reason === LAST_ADMIN) {
+        ctx.out.log(
+          "warn",
+          `Not applying account "${command.name}" from the cluster configuration: ${result.reason}`,
+        );
+      }
+      break;
+    case "sessionOpened":
+    case "sessionClosed":
+    case "userAdded":
+    case "userPasswordChanged":
+    case "userRemoved":
+    case "taskStarted":
+    case "workerDraining":
+    case "noop":
+      break;
+    default:
+      assertNever(command, "unknown command");
+  }
+}
