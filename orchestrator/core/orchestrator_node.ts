@@ -35,7 +35,7 @@ import {
   type RequestContext,
   requireAdmin,
 } from "./account_requests.ts";
-import { RateLimiter } from "./rate_limiter.ts";
+import { SubmitAdmission } from "./submit_admission.ts";
 import { ReadBarriers } from "./read_barriers.ts";
 import { NodeOutput } from "./node_output.ts";
 import {
@@ -145,10 +145,8 @@ export class OrchestratorNode {
   #keepaliveSentMs = -Infinity;
   /** Index of this leader's first entry in its term; its state is complete once that is applied. */
   #termStartIndex: number | null = null;
-  readonly #submitLimiter: RateLimiter;
+  readonly #admission: SubmitAdmission;
   readonly #jumpBudget = new JumpBudget();
-  /** Submissions this leader admitted that are not applied yet, by user (for the quotas). */
-  readonly #inFlightSubmits = new Map<string, number>();
   /** Datagrams the shell dropped, by reason (reported by `cluster`). */
   readonly #droppedDatagrams = { malformed: 0, forged: 0, stale: 0, replayed: 0 };
   /** Index of the last account proposed from the bootstrap configuration (0 if none yet). */
@@ -192,10 +190,7 @@ export class OrchestratorNode {
       completeRegistration: (conn, workerId, running) =>
         this.#links.completeRegistration(conn, workerId, running),
     };
-    this.#submitLimiter = new RateLimiter({
-      ratePerSec: options.submitRatePerUser ?? 0,
-      burst: options.submitBurstPerUser ?? 0,
-    });
+    this.#admission = new SubmitAdmission(options);
     this.#detector = new FailureDetector({
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       missedHeartbeats: options.missedHeartbeats,
@@ -224,7 +219,7 @@ export class OrchestratorNode {
       proposedLosses: this.#proposedLosses,
       sm: () => this.#sm,
       nowMs: () => this.#nowMs,
-      submitApplied: (owner) => this.#submitApplied(owner),
+      submitApplied: (owner) => this.#admission.applied(owner),
     };
     // Apply what recovery found durable and committed, without replies or log noise.
     this.#pump();
@@ -404,7 +399,7 @@ export class OrchestratorNode {
 
   #onRoleChanged(): void {
     this.#proposedAssignments.clear();
-    this.#inFlightSubmits.clear();
+    this.#admission.clear();
     this.#proposedLosses.clear();
     this.#proposedFinishes.clear();
     this.#lastProposedWorker = null;
@@ -917,59 +912,12 @@ export class OrchestratorNode {
     }
   }
 
-  /**
-   * True when `user` may submit `count` more tasks now (within the quotas and the rate);
-   * otherwise replies "slow down" saying which limit and what to do.
-   */
+  /** True when `user` may submit `count` more tasks now; otherwise replies "slow down". */
   #withinSubmitRate(conn: ConnId, requestId: number, user: string, count: number): boolean {
-    const quota = this.#quotaProblem(user, count);
-    if (quota !== null) {
-      this.#out.sendError(conn, requestId, "rate_limited", quota);
-      return false;
-    }
-    const verdict = this.#submitLimiter.take(user, count, this.#nowMs);
-    if (verdict.ok) {
-      this.#inFlightSubmits.set(user, (this.#inFlightSubmits.get(user) ?? 0) + count);
-      return true;
-    }
-    const rate = this.options.submitRatePerUser;
-    this.#out.sendError(
-      conn,
-      requestId,
-      "rate_limited",
-      Number.isFinite(verdict.retryAfterMs)
-        ? `Slow down: user ${user} may submit ${rate} tasks/s; retry in ${verdict.retryAfterMs} ms`
-        : `Slow down: a batch of ${count} tasks exceeds user ${user}'s burst of ${this.options.submitBurstPerUser}; split it`,
-    );
+    const refusal = this.#admission.admit(this.#sm, user, count, this.#nowMs);
+    if (refusal === null) return true;
+    this.#out.sendError(conn, requestId, "rate_limited", refusal);
     return false;
-  }
-
-  /**
-   * Why `count` more tasks from `user` would exceed a quota (counting submissions this leader
-   * proposed that are not applied yet), or null. A leader-side admission check, like the rate.
-   */
-  #quotaProblem(user: string, count: number): string | null {
-    const inFlight = this.#inFlightSubmits.get(user) ?? 0;
-    const active = this.sm.activeTasksOf(user) + inFlight;
-    const maxActive = this.options.maxActiveTasksPerUser ?? 0;
-    if (maxActive > 0 && active + count > maxActive) {
-      return `Quota: user ${user} has ${active} tasks queued or running and may have at most ` +
-        `${maxActive} (maxActiveTasksPerUser); wait for some to finish, or cancel some`;
-    }
-    const retained = (this.sm.ownerTasks.get(user)?.length ?? 0) + inFlight;
-    const maxRetained = this.options.maxRetainedTasksPerUser ?? 0;
-    if (maxRetained > 0 && retained + count > maxRetained) {
-      return `Quota: the cluster keeps ${retained} tasks of user ${user} and may keep at most ` +
-        `${maxRetained} (maxRetainedTasksPerUser); ask an admin to raise it`;
-    }
-    return null;
-  }
-
-  /** One admitted submission of `owner` reached the state (it counts there from now on). */
-  #submitApplied(owner: string): void {
-    const inFlight = (this.#inFlightSubmits.get(owner) ?? 0) - 1;
-    if (inFlight > 0) this.#inFlightSubmits.set(owner, inFlight);
-    else this.#inFlightSubmits.delete(owner);
   }
 
   /** Proposes a command whose application answers a request. */
