@@ -10,7 +10,7 @@
  * soft state that a new leader rebuilds.
  * @module
  */
-import { assert, assertNever } from "../../shared/assert.ts";
+import { assertNever } from "../../shared/assert.ts";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
 import { LAMPORT_CLIENT_JUMP_MAX, LIMITS, PROTOCOL_VERSION } from "../../shared/limits.ts";
@@ -36,7 +36,7 @@ import {
   requireAdmin,
 } from "./account_requests.ts";
 import { SubmitAdmission } from "./submit_admission.ts";
-import { ReadBarriers } from "./read_barriers.ts";
+import { RequestTurns } from "./request_turns.ts";
 import { NodeOutput } from "./node_output.ts";
 import {
   type BatchReply,
@@ -92,16 +92,6 @@ const READ_REQUEST_TYPES: ReadonlySet<ClientRequest["type"]> = new Set<ReadReque
   "tokenList",
 ]);
 
-/**
- * The request being handled. Before its read barrier holds (`confirmed` false), a refusal that
- * rests on this node's state is not sent: it marks the turn `deferred`, and the whole request is
- * handled again once the barrier holds (see ReadBarriers).
- */
-interface RequestTurn {
-  confirmed: boolean;
-  deferred: boolean;
-}
-
 /** Scheduling rounds in one step; a round only repeats when the previous one proposed. */
 const MAX_PUMP_ROUNDS = 8;
 
@@ -130,9 +120,8 @@ export class OrchestratorNode {
   /** Entries applied as history since the last "Caught up" line. */
   #historyEntries = 0;
   readonly #pending = new PendingReplies();
-  readonly #barriers = new ReadBarriers();
-  /** Set while a client request or login result is handled (see RequestTurn). */
-  #turn: RequestTurn | null = null;
+  /** Client requests as turns that wait for a read barrier when they must (request_turns.ts). */
+  readonly #turns: RequestTurns;
   /** Assignments proposed but not yet applied: task id -> worker id. */
   readonly #proposedAssignments = new Map<string, string>();
   /** Workers whose loss is proposed but not yet applied. */
@@ -184,6 +173,7 @@ export class OrchestratorNode {
     this.#nowMs = parts.nowMs;
     this.#clock = new LamportClock(parts.sm.maxLamport);
     this.#out = new NodeOutput(this.#clock);
+    this.#turns = new RequestTurns((id) => this.#log.requestRead(id));
     this.#pendingContext = {
       out: this.#out,
       sm: () => this.#sm,
@@ -293,7 +283,7 @@ export class OrchestratorNode {
         break;
       case "clientRequest":
         this.#receiveFromClient(input.request.lamport);
-        this.#inTurn(input.conn, input.request.id, false, () =>
+        this.#turns.run(input.conn, input.request.id, false, () =>
           this.#onClientRequest(
             input.conn,
             input.request,
@@ -307,7 +297,7 @@ export class OrchestratorNode {
         break;
       case "loginChecked":
         this.#receiveFromClient(input.lamport);
-        this.#inTurn(input.conn, input.requestId, false, () => this.#onLoginChecked(input));
+        this.#turns.run(input.conn, input.requestId, false, () => this.#onLoginChecked(input));
         break;
       case "workerMessage":
         if (input.message.lamport > this.#clock.value + LAMPORT_CLIENT_JUMP_MAX) {
@@ -458,24 +448,12 @@ export class OrchestratorNode {
     return { ...message, v: PROTOCOL_VERSION, lamport: this.#clock.tick() } as PeerMessage;
   }
 
-  /**
-   * Runs `run` once a read barrier holds: this node is confirmed to have led when the request
-   * arrived, and has applied everything committed then. Fails with "not leader" otherwise.
-   */
-  #afterBarrier(conn: ConnId, requestId: number, run: () => void): void {
-    this.#log.requestRead(this.#barriers.add({ conn, requestId, run }));
-  }
-
+  /** Tells the requests whose barrier failed "not leader"; answers those whose barrier holds. */
   #onReads(ready: readonly ReadyRead[], failed: readonly number[]): void {
-    for (const barrier of this.#barriers.fail(failed)) {
+    for (const barrier of this.#turns.settle(ready, failed)) {
       this.#sendNotLeader(barrier.conn, barrier.requestId);
     }
-    this.#barriers.confirm(ready);
-    this.#serveReads();
-  }
-
-  #serveReads(): void {
-    for (const barrier of this.#barriers.takeHolding(this.#sm.appliedIndex)) barrier.run();
+    this.#turns.serveHolding(this.#sm.appliedIndex);
   }
 
   /**
@@ -485,27 +463,8 @@ export class OrchestratorNode {
    * again once the barrier holds, and only then refused.
    */
   #refuse(conn: ConnId, requestId: number, code: ErrorCode, message: string): void {
-    const turn = this.#turn;
-    if (turn !== null && !turn.confirmed) {
-      turn.deferred = true;
-      return;
-    }
+    if (this.#turns.defers()) return;
     this.#out.sendError(conn, requestId, code, message);
-  }
-
-  /** Runs `handle` as one turn; when it deferred a refusal, runs it again after a barrier. */
-  #inTurn(conn: ConnId, requestId: number, confirmed: boolean, handle: () => void): void {
-    const turn: RequestTurn = { confirmed, deferred: false };
-    const outer = this.#turn;
-    this.#turn = turn;
-    try {
-      handle();
-    } finally {
-      this.#turn = outer;
-    }
-    if (turn.deferred) {
-      this.#afterBarrier(conn, requestId, () => this.#inTurn(conn, requestId, true, handle));
-    }
   }
 
   /** Replies that this node is not the leader, saying who is (or why there is none). */
@@ -594,7 +553,7 @@ export class OrchestratorNode {
     const pending = this.#pending.take(entry.index);
     if (pending !== undefined) resolvePending(this.#pendingContext, pending, result);
     for (const taskId of touched) this.#notifyWaiters(taskId);
-    if (this.#barriers.size > 0) this.#serveReads();
+    if (this.#turns.waiting > 0) this.#turns.serveHolding(this.#sm.appliedIndex);
   }
 
   #tasksTouchedBy(command: Command): string[] {
@@ -685,7 +644,7 @@ export class OrchestratorNode {
     }
     // Only the leader serves clients: writes must go through it, and reads are linearizable there.
     if (!this.#requireReadyLeader(conn, request.id)) return;
-    const turn = this.#currentTurn();
+    const turn = this.#turns.current();
     if (READ_REQUEST_TYPES.has(request.type) && !turn.confirmed) {
       // Even "unknown session" must wait: this node may no longer lead without knowing it.
       turn.deferred = true;
@@ -949,7 +908,7 @@ export class OrchestratorNode {
       // "Wrong password" asserts what the accounts are: a deposed leader may not know of a new
       // account or password, so the refusal waits for a barrier, and holds only if the hash the
       // shell checked against is still the account's.
-      const turn = this.#currentTurn();
+      const turn = this.#turns.current();
       if (!turn.confirmed) {
         turn.deferred = true;
         return;
@@ -1062,13 +1021,6 @@ export class OrchestratorNode {
     if (this.#log.isLeader) return true;
     this.#sendNotLeader(conn, requestId);
     return false;
-  }
-
-  /** The request turn being handled; only called from inside one (see #inTurn). */
-  #currentTurn(): RequestTurn {
-    const turn = this.#turn;
-    assert(turn !== null, "a request handler ran outside its turn");
-    return turn;
   }
 
   #notifyWaiters(taskId: string): void {
