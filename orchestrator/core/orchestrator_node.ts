@@ -14,42 +14,33 @@ import { assertNever } from "../../shared/assert.ts";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
 import { LAMPORT_CLIENT_JUMP_MAX, LIMITS, PROTOCOL_VERSION } from "../../shared/limits.ts";
-import type { ClientToOrchestrator } from "../../shared/protocol/messages.ts";
 import { isFinalState } from "../../shared/protocol/messages.ts";
-import type { SchedulerPolicy } from "../scheduler/mod.ts";
-import { DEFAULT_MAX_ASSIGNMENTS_PER_ROUND, planRound } from "./scheduling_round.ts";
-import type { Command, LogEntry, Stamp } from "../tasks/mod.ts";
-import type { TaskRecord } from "../tasks/mod.ts";
-import type { TaskStateMachine } from "../tasks/mod.ts";
-import { listTaskPage, toWorkerView } from "../tasks/mod.ts";
-import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
+import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
+import type { SchedulerPolicy } from "../scheduler/mod.ts";
+import type { Command, LogEntry, Stamp, TaskStateMachine } from "../tasks/mod.ts";
 import { decodeSnapshot, restoreSnapshot } from "../tasks/mod.ts";
+import type { RequestContext } from "./account_requests.ts";
+import { afterApply, type AppliedContext } from "./applied_effects.ts";
+import { ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
+import { JumpBudget } from "./jump_budget.ts";
+import { notLeader } from "./leader_status.ts";
+import { handleLoginChecked, type LoginContext } from "./login_results.ts";
 import type { ConnId, NodeEffects, NodeInput } from "./node_io.ts";
-import { Waiters } from "./waiters.ts";
-import {
-  type Caller,
-  handleAccountRequest,
-  type PasswordResults,
-  type RequestContext,
-  requireAdmin,
-} from "./account_requests.ts";
-import { SubmitAdmission } from "./submit_admission.ts";
-import { RequestTurns } from "./request_turns.ts";
 import { NodeOutput } from "./node_output.ts";
 import {
-  type BatchReply,
   type Pending,
   type PendingContext,
   PendingReplies,
   resolvePending,
 } from "./pending_replies.ts";
+import { RequestTurns } from "./request_turns.ts";
+import { DEFAULT_MAX_ASSIGNMENTS_PER_ROUND, planRound } from "./scheduling_round.ts";
+import { SubmitAdmission } from "./submit_admission.ts";
 import { viewTask } from "./view_task.ts";
+import { Waiters } from "./waiters.ts";
 import { WorkerLinks } from "./worker_links.ts";
-import { afterApply, type AppliedContext } from "./applied_effects.ts";
-import { notLeader } from "./leader_status.ts";
-import { JumpBudget } from "./jump_budget.ts";
 
 export interface NodeOptions {
   nodeId: string;
@@ -75,22 +66,6 @@ export interface NodeOptions {
   maxActiveTasksPerUser?: number;
   maxRetainedTasksPerUser?: number;
 }
-
-type ClientRequest = Exclude<ClientToOrchestrator, { type: "login" }>;
-
-/** Requests answered only from linearizable state: they always wait for a read barrier. */
-type ReadRequest = Extract<
-  ClientRequest,
-  { type: "status" | "list" | "workers" | "wait" | "userList" | "tokenList" }
->;
-const READ_REQUEST_TYPES: ReadonlySet<ClientRequest["type"]> = new Set<ReadRequest["type"]>([
-  "status",
-  "list",
-  "workers",
-  "wait",
-  "userList",
-  "tokenList",
-]);
 
 /** Scheduling rounds in one step; a round only repeats when the previous one proposed. */
 const MAX_PUMP_ROUNDS = 8;
@@ -159,6 +134,8 @@ export class OrchestratorNode {
   readonly #pendingContext: PendingContext;
   readonly #links: WorkerLinks;
   readonly #appliedContext: AppliedContext;
+  readonly #clients: ClientRequests;
+  readonly #loginContext: LoginContext;
   /** Round robin continues from the last proposal, not only the last applied one. */
   #lastProposedWorker: string | null = null;
 
@@ -210,6 +187,36 @@ export class OrchestratorNode {
       sm: () => this.#sm,
       nowMs: () => this.#nowMs,
       submitApplied: (owner) => this.#admission.applied(owner),
+    };
+    this.#clients = new ClientRequests({
+      out: this.#out,
+      options: this.options,
+      turns: this.#turns,
+      waiters: this.#waiters,
+      admission: this.#admission,
+      detector: this.#detector,
+      pending: this.#pending,
+      accounts: this.#requestContext,
+      droppedDatagrams: this.#droppedDatagrams,
+      sm: () => this.#sm,
+      nowMs: () => this.#nowMs,
+      status: () => this.#log.status(this.#nowMs),
+      proposeBatch: (commands) => this.#log.propose(commands),
+      proposeFor: (pending, command) => this.#proposeFor(pending, command),
+      stamp: () => this.#stamp(),
+      refuse: (conn, requestId, code, message) => this.#refuse(conn, requestId, code, message),
+      canServeClients: () => this.canServeClients,
+      requireReadyLeader: (conn, requestId) => this.#requireReadyLeader(conn, requestId),
+    });
+    this.#loginContext = {
+      out: this.#out,
+      turns: this.#turns,
+      pending: this.#pending,
+      sm: () => this.#sm,
+      nowMs: () => this.#nowMs,
+      propose: (command) => this.#propose(command),
+      requireLeader: (conn, requestId) => this.#requireLeader(conn, requestId),
+      requireReadyLeader: (conn, requestId) => this.#requireReadyLeader(conn, requestId),
     };
     // Apply what recovery found durable and committed, without replies or log noise.
     this.#pump();
@@ -284,7 +291,7 @@ export class OrchestratorNode {
       case "clientRequest":
         this.#receiveFromClient(input.request.lamport);
         this.#turns.run(input.conn, input.request.id, false, () =>
-          this.#onClientRequest(
+          this.#clients.handle(
             input.conn,
             input.request,
             input.tokenHash,
@@ -297,7 +304,12 @@ export class OrchestratorNode {
         break;
       case "loginChecked":
         this.#receiveFromClient(input.lamport);
-        this.#turns.run(input.conn, input.requestId, false, () => this.#onLoginChecked(input));
+        this.#turns.run(
+          input.conn,
+          input.requestId,
+          false,
+          () => handleLoginChecked(this.#loginContext, input),
+        );
         break;
       case "workerMessage":
         if (input.message.lamport > this.#clock.value + LAMPORT_CLIENT_JUMP_MAX) {
@@ -632,366 +644,10 @@ export class OrchestratorNode {
 
   // ---- client requests ----
 
-  #onClientRequest(
-    conn: ConnId,
-    request: ClientRequest,
-    tokenHash: string,
-    password: PasswordResults,
-  ): void {
-    if (request.type === "nodeStatus") {
-      this.#describeSelf(conn, request.id, tokenHash);
-      return;
-    }
-    // Only the leader serves clients: writes must go through it, and reads are linearizable there.
-    if (!this.#requireReadyLeader(conn, request.id)) return;
-    const turn = this.#turns.current();
-    if (READ_REQUEST_TYPES.has(request.type) && !turn.confirmed) {
-      // Even "unknown session" must wait: this node may no longer lead without knowing it.
-      turn.deferred = true;
-      return;
-    }
-    const caller = this.#authenticate(conn, request.id, tokenHash);
-    if (caller === null) return;
-    const user = caller.user;
-    switch (request.type) {
-      case "logout":
-        this.#proposeFor({ kind: "logout", conn, requestId: request.id }, {
-          type: "sessionClosed",
-          tokenHash,
-          atMs: this.#nowMs,
-        });
-        break;
-      case "submit":
-        if (!this.#withinSubmitRate(conn, request.id, user, 1)) break;
-        this.#proposeFor({ kind: "submit", conn, requestId: request.id }, {
-          type: "taskSubmitted",
-          owner: user,
-          idempotencyKey: request.idempotencyKey,
-          spec: request.task,
-          maxAttempts: request.maxAttempts ?? this.options.defaultMaxAttempts,
-          ...this.#stamp(),
-        });
-        break;
-      case "status":
-      case "wait":
-        this.#serveRead(conn, request, caller);
-        break;
-      case "list":
-        if (
-          request.all === true &&
-          !this.#requireAdmin(conn, request.id, caller, "list every user's tasks")
-        ) break;
-        this.#serveRead(conn, request, caller);
-        break;
-      case "workers":
-        if (this.#requireAdmin(conn, request.id, caller, "list workers")) {
-          this.#serveRead(conn, request, caller);
-        }
-        break;
-      case "userAdd":
-      case "userPasswd":
-      case "userRemove":
-      case "userList":
-      case "tokenList":
-      case "tokenRevoke":
-        handleAccountRequest(this.#requestContext, conn, request, caller, password);
-        break;
-      case "submitBatch": {
-        if (!this.#withinSubmitRate(conn, request.id, user, request.tasks.length)) break;
-        const commands: Command[] = request.tasks.map((item) => ({
-          type: "taskSubmitted",
-          owner: user,
-          idempotencyKey: item.idempotencyKey,
-          spec: item.task,
-          maxAttempts: item.maxAttempts ?? this.options.defaultMaxAttempts,
-          ...this.#stamp(),
-        }));
-        const first = this.#log.propose(commands);
-        if (first === null) break;
-        const batch: BatchReply = {
-          conn,
-          requestId: request.id,
-          results: [],
-          remaining: commands.length,
-        };
-        for (let i = 0; i < commands.length; i++) {
-          this.#pending.add(first + i, {
-            kind: "submitBatchItem",
-            conn,
-            requestId: request.id,
-            batch,
-            position: i,
-          });
-        }
-        break;
-      }
-      case "cancel": {
-        const task = this.#ownedTask(conn, request.id, caller, request.taskId);
-        if (task === null) break;
-        if (task.state === "cancelled") {
-          // Cancelling is idempotent: a retry after a timeout or failover finds it done.
-          this.#out.send(conn, { type: "task", re: request.id, task: viewTask(this.#sm, task) });
-          break;
-        }
-        if (isFinalState(task.state)) {
-          this.#refuse(
-            conn,
-            request.id,
-            "conflict",
-            `Cannot cancel task ${task.id}: it is already ${task.state}`,
-          );
-          break;
-        }
-        this.#proposeFor({ kind: "cancel", conn, requestId: request.id, taskId: task.id }, {
-          type: "taskCancelled",
-          taskId: task.id,
-          by: user,
-          ...this.#stamp(),
-        });
-        break;
-      }
-      default:
-        assertNever(request, "unknown client request");
-    }
-  }
-
-  /**
-   * Every orchestrator describes itself (for `cluster`), leader or not. A leader refuses a
-   * session only once a barrier confirms it; any other node may simply not have applied the
-   * session yet (a login acknowledged a moment ago), so it says "unavailable, retry" instead.
-   */
-  #describeSelf(conn: ConnId, requestId: number, tokenHash: string): void {
-    let caller: Caller | null;
-    if (this.canServeClients) {
-      caller = this.#authenticate(conn, requestId, tokenHash);
-    } else {
-      const verdict = this.#checkSession(tokenHash);
-      caller = typeof verdict === "string" ? null : verdict;
-      if (caller === null) {
-        this.#out.sendError(
-          conn,
-          requestId,
-          "unavailable",
-          `Orchestrator ${this.options.nodeId} does not know this session yet (it may be behind ` +
-            `the leader); retry`,
-        );
-      }
-    }
-    if (caller === null || !this.#requireAdmin(conn, requestId, caller, "view the cluster")) return;
-    const status = this.#log.status(this.#nowMs);
-    this.#out.send(conn, {
-      type: "nodeStatusReply",
-      re: requestId,
-      node: {
-        id: this.options.nodeId,
-        role: status.role,
-        term: status.term,
-        leaderId: status.leaderId,
-        commitIndex: status.commitIndex,
-        appliedIndex: this.#sm.appliedIndex,
-        lastIndex: status.lastIndex,
-        followers: status.followers,
-        droppedDatagrams: { ...this.#droppedDatagrams },
-      },
-    });
-  }
-
-  /** Answers a read from the applied state, once its barrier holds. */
-  #serveRead(
-    conn: ConnId,
-    request: Extract<ReadRequest, { type: "status" | "list" | "workers" | "wait" }>,
-    caller: Caller,
-  ): void {
-    switch (request.type) {
-      case "status": {
-        const task = this.#ownedTask(conn, request.id, caller, request.taskId);
-        if (task !== null) {
-          this.#out.send(conn, { type: "task", re: request.id, task: viewTask(this.#sm, task) });
-        }
-        break;
-      }
-      case "list": {
-        const states = [
-          ...request.states ?? [],
-          ...request.state === undefined ? [] : [request.state],
-        ];
-        const page = listTaskPage(this.sm, {
-          owner: request.all === true ? null : caller.user,
-          states,
-          ...request.after === undefined ? {} : { after: request.after },
-          limit: request.limit ?? LIMITS.listLimitDefault,
-        });
-        // total and next only for clients that read them (an older client's codec refuses them).
-        this.#out.send(
-          conn,
-          request.paged === true
-            ? { type: "taskList", re: request.id, ...page }
-            : { type: "taskList", re: request.id, tasks: page.tasks },
-        );
-        break;
-      }
-      case "workers":
-        this.#out.send(conn, {
-          type: "workerList",
-          re: request.id,
-          workers: [...this.sm.workers.values()].sort((a, b) => a.id < b.id ? -1 : 1).map((w) =>
-            toWorkerView(w, this.#detector.sinceLastSeen(w.id, w.incarnation, this.#nowMs))
-          ),
-        });
-        break;
-      case "wait": {
-        const task = this.#ownedTask(conn, request.id, caller, request.taskId);
-        if (task === null) break;
-        if (isFinalState(task.state)) {
-          this.#out.send(conn, { type: "task", re: request.id, task: viewTask(this.#sm, task) });
-          break;
-        }
-        const refusal = this.#waiters.add({
-          user: caller.user,
-          conn,
-          requestId: request.id,
-          taskId: task.id,
-          deadlineMs: this.#nowMs + request.timeoutMs,
-        });
-        if (refusal !== null) {
-          this.#out.sendError(
-            conn,
-            request.id,
-            "rate_limited",
-            refusal === "user"
-              ? `Too many waiting requests from user ${caller.user} (at most ` +
-                `${LIMITS.waitersPerUserMax} at once); retry later`
-              : "Too many waiting requests on this orchestrator; retry later",
-          );
-        }
-        break;
-      }
-      default:
-        assertNever(request, "unknown read request");
-    }
-  }
-
-  /** True when `user` may submit `count` more tasks now; otherwise replies "slow down". */
-  #withinSubmitRate(conn: ConnId, requestId: number, user: string, count: number): boolean {
-    const refusal = this.#admission.admit(this.#sm, user, count, this.#nowMs);
-    if (refusal === null) return true;
-    this.#out.sendError(conn, requestId, "rate_limited", refusal);
-    return false;
-  }
-
   /** Proposes a command whose application answers a request. */
   #proposeFor(pending: Pending, command: Command): void {
     const index = this.#propose(command);
     if (index !== null) this.#pending.add(index, pending);
-  }
-
-  #onLoginChecked(input: Extract<NodeInput, { type: "loginChecked" }>): void {
-    // A follower (or a leader still catching up) checked against accounts it may not have yet:
-    // send the client to the leader rather than answer "wrong password".
-    if (!this.#requireReadyLeader(input.conn, input.requestId)) return;
-    const from = input.source === undefined ? "" : ` from ${input.source}`;
-    if (input.retryAfterMs !== undefined && input.retryAfterMs > 0) {
-      const seconds = Math.ceil(input.retryAfterMs / 1000);
-      this.#out.log(
-        "warn",
-        `Throttled login for user "${input.user}"${from} (retry in ${seconds} s)`,
-      );
-      this.#out.sendError(
-        input.conn,
-        input.requestId,
-        "rate_limited",
-        `Too many failed logins for "${input.user}" or from this address; retry in ${seconds} s`,
-      );
-      return;
-    }
-    if (input.session === null) {
-      // "Wrong password" asserts what the accounts are: a deposed leader may not know of a new
-      // account or password, so the refusal waits for a barrier, and holds only if the hash the
-      // shell checked against is still the account's.
-      const turn = this.#turns.current();
-      if (!turn.confirmed) {
-        turn.deferred = true;
-        return;
-      }
-      const current = this.sm.users.get(input.user)?.passwordHash ?? null;
-      if (input.checkedPasswordHash !== undefined && input.checkedPasswordHash !== current) {
-        this.#out.sendError(
-          input.conn,
-          input.requestId,
-          "unavailable",
-          `The account "${input.user}" changed while its password was checked; retry`,
-        );
-        return;
-      }
-      this.#out.log("warn", `Failed login for user "${input.user}"${from}`);
-      this.#out.sendError(
-        input.conn,
-        input.requestId,
-        "bad_credentials",
-        "Wrong user name or password",
-      );
-      return;
-    }
-    if (!this.#requireLeader(input.conn, input.requestId)) return;
-    const index = this.#propose({
-      type: "sessionOpened",
-      tokenHash: input.session.tokenHash,
-      user: input.user,
-      expiresAtMs: input.session.expiresAtMs,
-      atMs: this.#nowMs,
-      ...(typeof input.checkedPasswordHash === "string"
-        ? { passwordHash: input.checkedPasswordHash }
-        : {}),
-    });
-    if (index === null) return;
-    this.#out.log("info", `User "${input.user}" logged in${from}`);
-    this.#pending.add(index, {
-      kind: "login",
-      conn: input.conn,
-      requestId: input.requestId,
-      user: input.user,
-      token: input.session.token,
-      expiresAtMs: input.session.expiresAtMs,
-    });
-  }
-
-  /** The caller behind a token hash, or null after replying with an error. */
-  #authenticate(conn: ConnId, requestId: number, tokenHash: string): Caller | null {
-    const verdict = this.#checkSession(tokenHash);
-    if (typeof verdict === "string") {
-      this.#refuse(conn, requestId, "unauthenticated", verdict);
-      return null;
-    }
-    return verdict;
-  }
-
-  /** The caller behind a token hash in this node's state, or why there is none. */
-  #checkSession(tokenHash: string): Caller | string {
-    const session = this.sm.sessions.get(tokenHash);
-    if (session === undefined) return "Unknown session token; log in again";
-    if (session.expiresAtMs <= this.#nowMs) return "Session token expired; log in again";
-    // The role is read now, not at login: a demoted or removed user loses its rights at once.
-    const role = this.sm.roleOf(session.user);
-    if (role === null) return "The session's user no longer exists";
-    return { user: session.user, role };
-  }
-
-  /** True for admins; otherwise replies "forbidden" naming what was refused. */
-  #requireAdmin(conn: ConnId, requestId: number, caller: Caller, what: string): boolean {
-    return requireAdmin(this.#requestContext, conn, requestId, caller, what);
-  }
-
-  /**
-   * The task if the caller may see it (its owner, or an admin); otherwise replies "not found"
-   * (never "forbidden": task ids must not leak).
-   */
-  #ownedTask(conn: ConnId, requestId: number, caller: Caller, taskId: string): TaskRecord | null {
-    const task = this.sm.tasks.get(taskId);
-    if (task === undefined || (task.owner !== caller.user && caller.role !== "admin")) {
-      this.#refuse(conn, requestId, "not_found", `No task with id "${taskId}"`);
-      return null;
-    }
-    return task;
   }
 
   /**
