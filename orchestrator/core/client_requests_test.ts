@@ -1,0 +1,96 @@
+// Proves client requests are authenticated from the replicated sessions, that reads and
+// refusals wait for the turn's read barrier, and that a submission is admitted, proposed with
+// the caller as owner, and owes its reply at the proposed entry.
+import assert from "node:assert/strict";
+import { LamportClock } from "../../shared/lamport_clock.ts";
+import { PROTOCOL_VERSION } from "../../shared/limits.ts";
+import type { Command } from "../tasks/mod.ts";
+import { Harness, SLEEP } from "../tasks/_task_fixtures_test.ts";
+import type { RequestContext } from "./account_requests.ts";
+import { type ClientRequest, ClientRequests } from "./client_requests.ts";
+import { FailureDetector } from "./failure_detector.ts";
+import { NodeOutput } from "./node_output.ts";
+import { PendingReplies } from "./pending_replies.ts";
+import { RequestTurns } from "./request_turns.ts";
+import { SubmitAdmission } from "./submit_admission.ts";
+import { Waiters } from "./waiters.ts";
+
+const ENVELOPE = { v: PROTOCOL_VERSION, lamport: 1, token: "secret" } as const;
+const PASSWORD = { tokenHash: "tok", passwordHash: null, currentPasswordCheck: null };
+
+function setup() {
+  const h = new Harness();
+  h.apply({ type: "accountConfigured", name: "alice", role: "user", passwordHash: "x", atMs: 0 });
+  h.login("tok", "alice", Number.MAX_SAFE_INTEGER);
+  const out = new NodeOutput(new LamportClock(0));
+  out.recovering = false;
+  const reads: number[] = [];
+  const turns = new RequestTurns((id) => reads.push(id));
+  const proposed: Command[] = [];
+  const pending = new PendingReplies();
+  const clients = new ClientRequests({
+    out,
+    options: { nodeId: "o1", defaultMaxAttempts: 3 },
+    turns,
+    waiters: new Waiters({ max: 10, maxPerUser: 10 }),
+    admission: new SubmitAdmission({}),
+    detector: new FailureDetector({ heartbeatIntervalMs: 1000, missedHeartbeats: 3 }),
+    pending,
+    accounts: {} as RequestContext,
+    droppedDatagrams: { malformed: 0, forged: 0, stale: 0, replayed: 0 },
+    sm: () => h.sm,
+    nowMs: () => h.nowMs,
+    status: () => {
+      throw new Error("not used");
+    },
+    proposeBatch: (commands) => {
+      proposed.push(...commands);
+      return proposed.length - commands.length + 1;
+    },
+    proposeFor: (reply, command) => {
+      proposed.push(command);
+      pending.add(proposed.length, reply);
+    },
+    stamp: () => ({ atMs: h.nowMs, lamport: 1, node: "o1" }),
+    refuse: (conn, requestId, code, message) => {
+      if (!turns.defers()) out.sendError(conn, requestId, code, message);
+    },
+    canServeClients: () => true,
+    requireReadyLeader: () => true,
+  });
+  const handle = (request: ClientRequest, tokenHash = "tok") =>
+    turns.run(1, request.id, false, () => clients.handle(1, request, tokenHash, PASSWORD));
+  return { h, out, reads, turns, proposed, pending, handle };
+}
+
+Deno.test("a submission is proposed with the session's user as owner and owes its reply", () => {
+  const { out, proposed, pending, handle } = setup();
+  handle({ ...ENVELOPE, type: "submit", id: 5, idempotencyKey: "k1", task: SLEEP });
+  assert.equal(proposed.length, 1);
+  assert.equal(proposed[0].type === "taskSubmitted" && proposed[0].owner, "alice");
+  assert.deepEqual(pending.take(1), { kind: "submit", conn: 1, requestId: 5 });
+  assert.deepEqual(out.take().send, [], "nothing is answered before the entry applies");
+});
+
+Deno.test("an unknown session is refused only once the read barrier holds", () => {
+  const { h, out, reads, turns, proposed, handle } = setup();
+  handle({ ...ENVELOPE, type: "submit", id: 6, idempotencyKey: "k2", task: SLEEP }, "nope");
+  assert.equal(proposed.length, 0);
+  assert.deepEqual(out.take().send, [], "a deposed leader must not say the session is unknown");
+  assert.deepEqual(reads, [1]);
+  turns.settle([{ id: 1, readIndex: h.sm.appliedIndex }], []);
+  turns.serveHolding(h.sm.appliedIndex);
+  const [reply] = out.take().send;
+  assert.equal(reply.message.type === "error" && reply.message.code, "unauthenticated");
+});
+
+Deno.test("a status read waits for the barrier, then answers from the applied state", () => {
+  const { h, out, turns, handle } = setup();
+  const taskId = h.submitTask({ owner: "alice" });
+  handle({ ...ENVELOPE, type: "status", id: 7, taskId });
+  assert.deepEqual(out.take().send, []);
+  turns.settle([{ id: 1, readIndex: h.sm.appliedIndex }], []);
+  turns.serveHolding(h.sm.appliedIndex);
+  const [reply] = out.take().send;
+  assert.equal(reply.message.type === "task" && reply.message.task.id, taskId);
+});
