@@ -123,3 +123,28 @@ export function afterApply(ctx: AppliedContext, command: Command, result: ApplyR
       assertNever(command, "unknown command");
   }
 }
+
+/** Tasks whose waiters may be answered once `command` applies. */
+export function tasksTouchedBy(sm: TaskStateMachine, command: Command): string[] {
+  switch (command.type) {
+    case "taskFinished":
+    case "taskCancelled":
+    case "taskHandedBack":
+      return [command.taskId];
+    case "workerLost":
+    case "workerJoined":
+      return [...(sm.workers.get(command.workerId)?.running ?? [])];
+    default:
+      return [];
+  }
+}
+
+/** The running attempt of `taskId` and its worker, before a cancel applies (to abort it). */
+export function currentHolder(
+  sm: TaskStateMachine,
+  taskId: string,
+): { taskId: string; attempt: number; workerId: string } | null {
+  const task = sm.tasks.get(taskId);
+  if (task?.state !== "running" || task.workerId === null) return null;
+  return { taskId, attempt: task.attempt, workerId: task.workerId };
+}

@@ -21,7 +21,13 @@ import type { SchedulerPolicy } from "../scheduler/mod.ts";
 import type { Command, LogEntry, Stamp, TaskStateMachine } from "../tasks/mod.ts";
 import { decodeSnapshot, restoreSnapshot } from "../tasks/mod.ts";
 import type { RequestContext } from "./account_requests.ts";
-import { afterApply, type AppliedContext } from "./applied_effects.ts";
+import {
+  afterApply,
+  type AppliedContext,
+  currentHolder,
+  tasksTouchedBy,
+} from "./applied_effects.ts";
+import { CatchUpHistory } from "./catch_up_history.ts";
 import { ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { JumpBudget } from "./jump_budget.ts";
@@ -84,16 +90,8 @@ export class OrchestratorNode {
   #nowMs = 0;
   /** Entries up to this index were on disk at start: applying them logs nothing (replay). */
   #replayUpTo: number;
-  /**
-   * Entries in (after, upTo] reached this node already committed (an appendEntries carried them
-   * with a leader commit index at or past them): the cluster decided them without this node,
-   * which is catching up. Applying them is history, not live events: their lines go at debug.
-   */
-  #history = { after: 0, upTo: 0 };
-  /** The highest leader commit index heard; caught up once applied. */
-  #leaderCommitHeard = 0;
-  /** Entries applied as history since the last "Caught up" line. */
-  #historyEntries = 0;
+  /** Entries a catching-up follower applies as history (catch_up_history.ts). */
+  readonly #history = new CatchUpHistory();
   readonly #pending = new PendingReplies();
   /** Client requests as turns that wait for a read barrier when they must (request_turns.ts). */
   readonly #turns: RequestTurns;
@@ -361,7 +359,7 @@ export class OrchestratorNode {
         const lastBefore = this.#log.lastIndex;
         this.#log.step(input.from, input.message, this.#nowMs);
         if (input.message.type === "appendEntries") {
-          this.#noteArrivals(lastBefore, input.message.leaderCommit);
+          this.#history.noteArrivals(lastBefore, input.message.leaderCommit, this.#log.lastIndex);
         }
         break;
       }
@@ -369,7 +367,8 @@ export class OrchestratorNode {
         assertNever(input, "unknown node input");
     }
     this.#pump();
-    this.#noteCaughtUp();
+    const caughtUp = this.#history.caughtUpLine(this.#sm.appliedIndex);
+    if (caughtUp !== null) this.#out.log("info", caughtUp);
     return this.takeEffects();
   }
 
@@ -511,8 +510,7 @@ export class OrchestratorNode {
     const out = this.#out;
     const wasQuiet = out.quietLogs;
     out.quietLogs = wasQuiet || entry.index <= this.#replayUpTo;
-    out.historyLogs = entry.index > this.#history.after && entry.index <= this.#history.upTo;
-    if (out.historyLogs) this.#historyEntries += 1;
+    out.historyLogs = this.#history.applying(entry.index);
     try {
       this.#applyOne(entry);
     } finally {
@@ -521,33 +519,11 @@ export class OrchestratorNode {
     }
   }
 
-  /** Records which entries an appendEntries brought that were committed before they arrived. */
-  #noteArrivals(lastBefore: number, leaderCommit: number): void {
-    this.#leaderCommitHeard = Math.max(this.#leaderCommitHeard, leaderCommit);
-    const from = lastBefore + 1;
-    const upTo = Math.min(leaderCommit, this.#log.lastIndex);
-    if (upTo < from) return;
-    // Catching up arrives in consecutive pieces: extend the range rather than restart it.
-    if (from > this.#history.upTo + 1 || this.#history.upTo === 0) this.#history.after = from - 1;
-    this.#history.upTo = upTo;
-  }
-
-  /** Once a catching-up follower has applied all the leader had committed: one line saying so. */
-  #noteCaughtUp(): void {
-    if (this.#historyEntries === 0 || this.#sm.appliedIndex < this.#leaderCommitHeard) return;
-    this.#out.log(
-      "info",
-      `Caught up with the leader: applied ${this.#historyEntries} entries committed while this ` +
-        `node was behind (through index ${this.#sm.appliedIndex})`,
-    );
-    this.#historyEntries = 0;
-  }
-
   #applyOne(entry: LogEntry): void {
     const command = entry.command;
-    const touched = this.#tasksTouchedBy(command);
+    const touched = tasksTouchedBy(this.#sm, command);
     const cancelledOn = command.type === "taskCancelled"
-      ? this.#currentHolder(command.taskId)
+      ? currentHolder(this.#sm, command.taskId)
       : null;
     const result = this.sm.apply(entry);
     // Bounded like a receive: an entry stamped absurdly far ahead (a broken leader) must not
@@ -566,26 +542,6 @@ export class OrchestratorNode {
     if (pending !== undefined) resolvePending(this.#pendingContext, pending, result);
     for (const taskId of touched) this.#notifyWaiters(taskId);
     if (this.#turns.waiting > 0) this.#turns.serveHolding(this.#sm.appliedIndex);
-  }
-
-  #tasksTouchedBy(command: Command): string[] {
-    switch (command.type) {
-      case "taskFinished":
-      case "taskCancelled":
-      case "taskHandedBack":
-        return [command.taskId];
-      case "workerLost":
-      case "workerJoined":
-        return [...(this.sm.workers.get(command.workerId)?.running ?? [])];
-      default:
-        return [];
-    }
-  }
-
-  #currentHolder(taskId: string): { taskId: string; attempt: number; workerId: string } | null {
-    const task = this.sm.tasks.get(taskId);
-    if (task?.state !== "running" || task.workerId === null) return null;
-    return { taskId, attempt: task.attempt, workerId: task.workerId };
   }
 
   // ---- scheduling and failure detection ----
