@@ -28,7 +28,7 @@ import {
   tasksTouchedBy,
 } from "./applied_effects.ts";
 import { CatchUpHistory } from "./catch_up_history.ts";
-import { ClientRequests } from "./client_requests.ts";
+import { type ClientContext, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { JumpBudget } from "./jump_budget.ts";
 import { notLeader } from "./leader_status.ts";
@@ -46,7 +46,7 @@ import { DEFAULT_MAX_ASSIGNMENTS_PER_ROUND, planRound } from "./scheduling_round
 import { SubmitAdmission } from "./submit_admission.ts";
 import { viewTask } from "./view_task.ts";
 import { Waiters } from "./waiters.ts";
-import { WorkerLinks } from "./worker_links.ts";
+import { type WorkerLinkContext, WorkerLinks } from "./worker_links.ts";
 
 export interface NodeOptions {
   nodeId: string;
@@ -75,6 +75,14 @@ export interface NodeOptions {
 
 /** Scheduling rounds in one step; a round only repeats when the previous one proposed. */
 const MAX_PUMP_ROUNDS = 8;
+
+/** Everything the node's modules need of it (each module's context is a part of this). */
+type NodeContext =
+  & ClientContext
+  & LoginContext
+  & WorkerLinkContext
+  & AppliedContext
+  & PendingContext;
 
 export class OrchestratorNode {
   readonly options: NodeOptions;
@@ -128,12 +136,10 @@ export class OrchestratorNode {
       this.#proposeFor({ kind: "done", conn, requestId, message }, command),
     askPasswordWork: (work) => this.#out.effects.passwordWork.push(work),
   };
-  /** What resolving replies owed after apply needs (see pending_replies.ts). */
-  readonly #pendingContext: PendingContext;
+  /** What the node's modules use of it: one context for all of them. */
+  readonly #ctx: NodeContext;
   readonly #links: WorkerLinks;
-  readonly #appliedContext: AppliedContext;
   readonly #clients: ClientRequests;
-  readonly #loginContext: LoginContext;
   /** Round robin continues from the last proposal, not only the last applied one. */
   #lastProposedWorker: string | null = null;
 
@@ -149,46 +155,15 @@ export class OrchestratorNode {
     this.#clock = new LamportClock(parts.sm.maxLamport);
     this.#out = new NodeOutput(this.#clock);
     this.#turns = new RequestTurns((id) => this.#log.requestRead(id));
-    this.#pendingContext = {
-      out: this.#out,
-      sm: () => this.#sm,
-      completeRegistration: (conn, workerId, running) =>
-        this.#links.completeRegistration(conn, workerId, running),
-    };
     this.#admission = new SubmitAdmission(options);
     this.#detector = new FailureDetector({
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       missedHeartbeats: options.missedHeartbeats,
     });
-    this.#links = new WorkerLinks({
+    const links = () => this.#links;
+    this.#ctx = {
       out: this.#out,
-      options: this.options,
-      detector: this.#detector,
-      pending: this.#pending,
-      proposedFinishes: this.#proposedFinishes,
-      proposedLosses: this.#proposedLosses,
-      sm: () => this.#sm,
-      nowMs: () => this.#nowMs,
-      isLeader: () => this.#log.isLeader,
-      isReady: () => this.#isReady(),
-      propose: (command) => this.#propose(command),
-      stamp: () => this.#stamp(),
-      requireLeader: (conn, requestId) => this.#requireLeader(conn, requestId),
-    });
-    this.#appliedContext = {
-      out: this.#out,
-      detector: this.#detector,
-      links: this.#links,
-      proposedAssignments: this.#proposedAssignments,
-      proposedFinishes: this.#proposedFinishes,
-      proposedLosses: this.#proposedLosses,
-      sm: () => this.#sm,
-      nowMs: () => this.#nowMs,
-      submitApplied: (owner) => this.#admission.applied(owner),
-    };
-    this.#clients = new ClientRequests({
-      out: this.#out,
-      options: this.options,
+      options,
       turns: this.#turns,
       waiters: this.#waiters,
       admission: this.#admission,
@@ -196,26 +171,31 @@ export class OrchestratorNode {
       pending: this.#pending,
       accounts: this.#requestContext,
       droppedDatagrams: this.#droppedDatagrams,
+      proposedAssignments: this.#proposedAssignments,
+      proposedFinishes: this.#proposedFinishes,
+      proposedLosses: this.#proposedLosses,
+      get links() {
+        return links();
+      },
       sm: () => this.#sm,
       nowMs: () => this.#nowMs,
       status: () => this.#log.status(this.#nowMs),
+      isLeader: () => this.#log.isLeader,
+      isReady: () => this.#isReady(),
+      canServeClients: () => this.canServeClients,
+      propose: (command) => this.#propose(command),
       proposeBatch: (commands) => this.#log.propose(commands),
       proposeFor: (pending, command) => this.#proposeFor(pending, command),
       stamp: () => this.#stamp(),
       refuse: (conn, requestId, code, message) => this.#refuse(conn, requestId, code, message),
-      canServeClients: () => this.canServeClients,
-      requireReadyLeader: (conn, requestId) => this.#requireReadyLeader(conn, requestId),
-    });
-    this.#loginContext = {
-      out: this.#out,
-      turns: this.#turns,
-      pending: this.#pending,
-      sm: () => this.#sm,
-      nowMs: () => this.#nowMs,
-      propose: (command) => this.#propose(command),
       requireLeader: (conn, requestId) => this.#requireLeader(conn, requestId),
       requireReadyLeader: (conn, requestId) => this.#requireReadyLeader(conn, requestId),
+      submitApplied: (owner) => this.#admission.applied(owner),
+      completeRegistration: (conn, workerId, running) =>
+        this.#links.completeRegistration(conn, workerId, running),
     };
+    this.#links = new WorkerLinks(this.#ctx);
+    this.#clients = new ClientRequests(this.#ctx);
     // Apply what recovery found durable and committed, without replies or log noise.
     this.#pump();
     this.#out.recovering = false;
@@ -306,7 +286,7 @@ export class OrchestratorNode {
           input.conn,
           input.requestId,
           false,
-          () => handleLoginChecked(this.#loginContext, input),
+          () => handleLoginChecked(this.#ctx, input),
         );
         break;
       case "workerMessage":
@@ -529,7 +509,7 @@ export class OrchestratorNode {
     // Bounded like a receive: an entry stamped absurdly far ahead (a broken leader) must not
     // exhaust this node's clock; histories stay ordered whatever the stamps (see #record).
     this.#clock.observe(Math.min(this.#sm.maxLamport, this.#clock.value + LAMPORT_CLIENT_JUMP_MAX));
-    afterApply(this.#appliedContext, command, result);
+    afterApply(this.#ctx, command, result);
     if (cancelledOn !== null && result.type === "ok") {
       this.#links.sendToWorker(cancelledOn.workerId, {
         type: "abort",
@@ -539,7 +519,7 @@ export class OrchestratorNode {
       });
     }
     const pending = this.#pending.take(entry.index);
-    if (pending !== undefined) resolvePending(this.#pendingContext, pending, result);
+    if (pending !== undefined) resolvePending(this.#ctx, pending, result);
     for (const taskId of touched) this.#notifyWaiters(taskId);
     if (this.#turns.waiting > 0) this.#turns.serveHolding(this.#sm.appliedIndex);
   }
