@@ -4,7 +4,7 @@
  * @module
  */
 export { OrchestratorNode } from "./orchestrator_node.ts";
-export type { NodeOptions } from "./orchestrator_node.ts";
+export type { NodeOptions } from "./node_options.ts";
 export { buildNode, type BuiltNode, emptyRecovery, type NodeBuild } from "./node_builder.ts";
 export { FailureDetector } from "./failure_detector.ts";
 export { emptyEffects } from "./node_io.ts";

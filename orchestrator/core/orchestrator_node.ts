@@ -13,11 +13,9 @@
 import { assertNever } from "../../shared/assert.ts";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
-import { LAMPORT_CLIENT_JUMP_MAX, LIMITS, PROTOCOL_VERSION } from "../../shared/limits.ts";
+import { LIMITS } from "../../shared/limits.ts";
 import { isFinalState } from "../../shared/protocol/messages.ts";
-import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
-import type { ConsensusLog, PeerEnvelope, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
-import type { SchedulerPolicy } from "../scheduler/mod.ts";
+import type { ConsensusLog, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
 import type { Command, LogEntry, Stamp, TaskStateMachine } from "../tasks/mod.ts";
 import { decodeSnapshot, restoreSnapshot } from "../tasks/mod.ts";
 import type { RequestContext } from "./account_requests.ts";
@@ -30,10 +28,12 @@ import {
 import { CatchUpHistory } from "./catch_up_history.ts";
 import { type ClientContext, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
-import { JumpBudget } from "./jump_budget.ts";
+import { Keepalives } from "./keepalives.ts";
 import { notLeader } from "./leader_status.ts";
 import { handleLoginChecked, type LoginContext } from "./login_results.ts";
 import type { ConnId, NodeEffects, NodeInput } from "./node_io.ts";
+import type { NodeOptions } from "./node_options.ts";
+import { NodeClock } from "./node_clock.ts";
 import { NodeOutput } from "./node_output.ts";
 import {
   type Pending,
@@ -48,30 +48,7 @@ import { viewTask } from "./view_task.ts";
 import { Waiters } from "./waiters.ts";
 import { type WorkerLinkContext, WorkerLinks } from "./worker_links.ts";
 
-export interface NodeOptions {
-  nodeId: string;
-  clusterId: string;
-  heartbeatIntervalMs: number;
-  /** A worker is declared dead after this many intervals without a heartbeat. */
-  missedHeartbeats: number;
-  schedulerPolicy: SchedulerPolicy;
-  defaultMaxAttempts: number;
-  /** Bounds one scheduling round (assignments proposed per step). */
-  maxAssignmentsPerRound?: number;
-  /** Every orchestrator's id and "host:port", for leader hints in "not leader" replies. */
-  peers?: ReadonlyArray<{ id: string; address: string }>;
-  /**
-   * Accounts a leader creates when missing (the cluster file's users, the bootstrap admin):
-   * proposed once per term, after the leader has caught up, so replicas agree on them.
-   */
-  bootstrapUsers?: ReadonlyArray<{ name: string; role: "admin" | "user"; passwordHash: string }>;
-  /** Per-user submission limit (tasks per second, and burst); 0 = unlimited. */
-  submitRatePerUser?: number;
-  submitBurstPerUser?: number;
-  /** Per-user quotas: tasks queued or running, and tasks kept in any state; 0 = unlimited. */
-  maxActiveTasksPerUser?: number;
-  maxRetainedTasksPerUser?: number;
-}
+export type { NodeOptions } from "./node_options.ts";
 
 /** Scheduling rounds in one step; a round only repeats when the previous one proposed. */
 const MAX_PUMP_ROUNDS = 8;
@@ -88,7 +65,8 @@ export class OrchestratorNode {
   readonly options: NodeOptions;
   #sm: TaskStateMachine;
   readonly #log: ConsensusLog<Command>;
-  readonly #clock: LamportClock;
+  /** The Lamport clock and the rules for moving it (node_clock.ts). */
+  readonly #clock: NodeClock;
   readonly #detector: FailureDetector;
   readonly #waiters = new Waiters({
     max: LIMITS.waitersMax,
@@ -109,14 +87,11 @@ export class OrchestratorNode {
   readonly #proposedLosses = new Set<string>();
   /** Results proposed but not yet applied, `${taskId}#${attempt}`, so duplicates are not re-proposed. */
   readonly #proposedFinishes = new Map<string, string>();
-  /** Connections that said hello as clients (they get keepalives). */
-  readonly #clientConns = new Set<ConnId>();
-  /** When keepalives last went out. */
-  #keepaliveSentMs = -Infinity;
+  /** Who gets keepalives, and when they last went out (keepalives.ts). */
+  readonly #keepalives = new Keepalives();
   /** Index of this leader's first entry in its term; its state is complete once that is applied. */
   #termStartIndex: number | null = null;
   readonly #admission: SubmitAdmission;
-  readonly #jumpBudget = new JumpBudget();
   /** Datagrams the shell dropped, by reason (reported by `cluster`). */
   readonly #droppedDatagrams = { malformed: 0, forged: 0, stale: 0, replayed: 0 };
   /** Index of the last account proposed from the bootstrap configuration (0 if none yet). */
@@ -152,8 +127,9 @@ export class OrchestratorNode {
     this.#log = parts.log;
     this.#replayUpTo = parts.log.lastIndex;
     this.#nowMs = parts.nowMs;
-    this.#clock = new LamportClock(parts.sm.maxLamport);
-    this.#out = new NodeOutput(this.#clock);
+    const lamport = new LamportClock(parts.sm.maxLamport);
+    this.#clock = new NodeClock(lamport);
+    this.#out = new NodeOutput(lamport);
     this.#turns = new RequestTurns((id) => this.#log.requestRead(id));
     this.#admission = new SubmitAdmission(options);
     this.#detector = new FailureDetector({
@@ -254,8 +230,8 @@ export class OrchestratorNode {
         this.#onTick();
         break;
       case "hello":
-        if (input.hello.role === "client") this.#clientConns.add(input.conn);
-        this.#receiveFromClient(input.hello.lamport);
+        if (input.hello.role === "client") this.#keepalives.addClient(input.conn);
+        this.#clock.receiveUntrusted(input.hello.lamport, this.#nowMs);
         this.#out.send(input.conn, {
           type: "welcome",
           nodeId: this.options.nodeId,
@@ -267,7 +243,7 @@ export class OrchestratorNode {
         this.#droppedDatagrams[input.reason] += 1;
         break;
       case "clientRequest":
-        this.#receiveFromClient(input.request.lamport);
+        this.#clock.receiveUntrusted(input.request.lamport, this.#nowMs);
         this.#turns.run(input.conn, input.request.id, false, () =>
           this.#clients.handle(
             input.conn,
@@ -281,7 +257,7 @@ export class OrchestratorNode {
           ));
         break;
       case "loginChecked":
-        this.#receiveFromClient(input.lamport);
+        this.#clock.receiveUntrusted(input.lamport, this.#nowMs);
         this.#turns.run(
           input.conn,
           input.requestId,
@@ -290,7 +266,7 @@ export class OrchestratorNode {
         );
         break;
       case "workerMessage":
-        if (input.message.lamport > this.#clock.value + LAMPORT_CLIENT_JUMP_MAX) {
+        if (this.#clock.isImplausible(input.message.lamport)) {
           // An honest worker's clock follows ours; this one would exhaust the cluster's clocks.
           this.#out.sendError(
             input.conn,
@@ -308,7 +284,7 @@ export class OrchestratorNode {
         const worker = this.sm.workers.get(hb.workerId);
         // Unauthenticated datagrams: only a known incarnation counts, and its clock jump is bounded.
         if (worker !== undefined && worker.incarnation === hb.incarnation) {
-          this.#receiveFromClient(hb.lamport);
+          this.#clock.receiveUntrusted(hb.lamport, this.#nowMs);
           this.#detector.observe(hb.workerId, hb.incarnation, this.#nowMs);
         }
         break;
@@ -323,7 +299,7 @@ export class OrchestratorNode {
         );
         break;
       case "connectionClosed":
-        this.#clientConns.delete(input.conn);
+        this.#keepalives.dropClient(input.conn);
         this.#waiters.dropConnection(input.conn);
         this.#links.onConnectionClosed(input.conn);
         break;
@@ -335,7 +311,7 @@ export class OrchestratorNode {
         break;
       case "peerMessage": {
         // Bounded like a client's: a peer's clock follows ours, and one bad frame must not end ours.
-        this.#receiveFromClient(input.message.lamport);
+        this.#clock.receiveUntrusted(input.message.lamport, this.#nowMs);
         const lastBefore = this.#log.lastIndex;
         this.#log.step(input.from, input.message, this.#nowMs);
         if (input.message.type === "appendEntries") {
@@ -362,10 +338,13 @@ export class OrchestratorNode {
       this.#out.effects.persist.entries.push(...out.entries);
       if (out.hardState !== null) this.#out.effects.persist.hardState = out.hardState;
       for (const { to, message } of out.messages) {
-        this.#out.effects.peerSend.push({ to, message: this.#stampPeer(message) });
+        this.#out.effects.peerSend.push({ to, message: this.#clock.stampPeer(message) });
       }
       for (const { to, message } of out.messagesAfterPersist) {
-        this.#out.effects.peerSendAfterPersist.push({ to, message: this.#stampPeer(message) });
+        this.#out.effects.peerSendAfterPersist.push({
+          to,
+          message: this.#clock.stampPeer(message),
+        });
       }
       if (out.roleChanged) this.#onRoleChanged();
       for (const entry of out.committed) this.#applyEntry(entry);
@@ -428,15 +407,9 @@ export class OrchestratorNode {
   #installSnapshot(snapshot: StoredSnapshot & { discardLog: boolean }): void {
     const data = decodeSnapshot(snapshot.data);
     this.#sm = restoreSnapshot(data);
-    // Bounded like a receive: an entry stamped absurdly far ahead (a broken leader) must not
-    // exhaust this node's clock; histories stay ordered whatever the stamps (see #record).
-    this.#clock.observe(Math.min(this.#sm.maxLamport, this.#clock.value + LAMPORT_CLIENT_JUMP_MAX));
+    this.#clock.observeApplied(this.#sm.maxLamport);
     this.#out.effects.persist.snapshot = snapshot;
     this.#out.log("info", `Installed a snapshot from the leader at index ${snapshot.index}`);
-  }
-
-  #stampPeer(message: PeerEnvelope<Command>["message"]): PeerMessage {
-    return { ...message, v: PROTOCOL_VERSION, lamport: this.#clock.tick() } as PeerMessage;
   }
 
   /** Tells the requests whose barrier failed "not leader"; answers those whose barrier holds. */
@@ -464,24 +437,12 @@ export class OrchestratorNode {
     this.#out.sendError(conn, requestId, code, message, leaderHint);
   }
 
-  /**
-   * Lamport receive rule for untrusted senders: the jump forward is bounded per message
-   * (LAMPORT_CLIENT_JUMP_MAX) and in total over time (JumpBudget), so no flood of frames can
-   * exhaust the clock. Nothing they send becomes a stamp in the log, so clipping is safe.
-   */
-  #receiveFromClient(lamport: number): void {
-    const ahead = Math.min(lamport, this.#clock.value + LAMPORT_CLIENT_JUMP_MAX) -
-      this.#clock.value;
-    const granted = ahead > 0 ? this.#jumpBudget.take(ahead, this.#nowMs) : 0;
-    this.#clock.receive(this.#clock.value + granted);
-  }
-
   #propose(command: Command): number | null {
     return this.#log.propose([command]);
   }
 
   #stamp(): Stamp {
-    return { atMs: this.#nowMs, lamport: this.#clock.tick(), node: this.options.nodeId };
+    return this.#clock.stamp(this.#nowMs, this.options.nodeId);
   }
 
   #applyEntry(entry: LogEntry): void {
@@ -506,9 +467,7 @@ export class OrchestratorNode {
       ? currentHolder(this.#sm, command.taskId)
       : null;
     const result = this.sm.apply(entry);
-    // Bounded like a receive: an entry stamped absurdly far ahead (a broken leader) must not
-    // exhaust this node's clock; histories stay ordered whatever the stamps (see #record).
-    this.#clock.observe(Math.min(this.#sm.maxLamport, this.#clock.value + LAMPORT_CLIENT_JUMP_MAX));
+    this.#clock.observeApplied(this.#sm.maxLamport);
     afterApply(this.#ctx, command, result);
     if (cancelledOn !== null && result.type === "ok") {
       this.#links.sendToWorker(cancelledOn.workerId, {
@@ -632,10 +591,8 @@ export class OrchestratorNode {
    * leader, every worker (a worker connected to a follower is redirected anyway).
    */
   #sendKeepalives(): void {
-    if (this.#nowMs - this.#keepaliveSentMs < this.options.heartbeatIntervalMs) return;
-    this.#keepaliveSentMs = this.#nowMs;
-    for (const conn of this.#clientConns) this.#out.sendRaw(conn, { type: "keepalive" });
-    if (!this.#log.isLeader) return;
-    for (const conn of this.#links.connections()) this.#out.sendRaw(conn, { type: "keepalive" });
+    const workers = this.#log.isLeader ? this.#links.connections() : [];
+    const due = this.#keepalives.due(this.#nowMs, this.options.heartbeatIntervalMs, workers);
+    for (const conn of due) this.#out.sendRaw(conn, { type: "keepalive" });
   }
 }

@@ -1,0 +1,31 @@
+/**
+ * How an orchestrator node is configured: its identity, timing, scheduling, the accounts it
+ * creates as leader, and the per-user limits it enforces.
+ * @module
+ */
+import type { SchedulerPolicy } from "../scheduler/mod.ts";
+
+export interface NodeOptions {
+  nodeId: string;
+  clusterId: string;
+  heartbeatIntervalMs: number;
+  /** A worker is declared dead after this many intervals without a heartbeat. */
+  missedHeartbeats: number;
+  schedulerPolicy: SchedulerPolicy;
+  defaultMaxAttempts: number;
+  /** Bounds one scheduling round (assignments proposed per step). */
+  maxAssignmentsPerRound?: number;
+  /** Every orchestrator's id and "host:port", for leader hints in "not leader" replies. */
+  peers?: ReadonlyArray<{ id: string; address: string }>;
+  /**
+   * Accounts a leader creates when missing (the cluster file's users, the bootstrap admin):
+   * proposed once per term, after the leader has caught up, so replicas agree on them.
+   */
+  bootstrapUsers?: ReadonlyArray<{ name: string; role: "admin" | "user"; passwordHash: string }>;
+  /** Per-user submission limit (tasks per second, and burst); 0 = unlimited. */
+  submitRatePerUser?: number;
+  submitBurstPerUser?: number;
+  /** Per-user quotas: tasks queued or running, and tasks kept in any state; 0 = unlimited. */
+  maxActiveTasksPerUser?: number;
+  maxRetainedTasksPerUser?: number;
+}
