@@ -371,6 +371,10 @@ class FileLogStorage implements LogStorage {
    */
   async #removeCoveredSegments(): Promise<number> {
     const coveredIndex = this.#snapshots[0]?.index ?? 0;
+    // The hard state (term and vote) lives in the segments' records: an active segment that holds
+    // no record yet (a crash between its creation and its first write, and nothing written since)
+    // does not hold it, so the older segments must stay until it does (soak seed 56874).
+    if ((this.#segments.at(-1)?.byteLength ?? 0) === 0) return 0;
     let count = 0;
     while (count < this.#segments.length - 1) {
       const segment = this.#segments[count];

@@ -487,3 +487,27 @@ async function reopen(
   await storage.close();
   return await open(dir, { segmentBytes });
 }
+
+Deno.test("saveSnapshot() keeps the segment holding the vote while the active segment is empty", async () => {
+  await withTempDir(async (dir) => {
+    {
+      const { storage } = await open(dir);
+      storage.setHardState({ term: 1, votedFor: "o1" });
+      storage.append(makeEntries(1, 1, 5));
+      await storage.sync();
+      await storage.close();
+    }
+    // A crash between a new segment's creation and its first write leaves it empty.
+    await Deno.writeFile(join(dir, "wal-00000002.log"), new Uint8Array());
+    {
+      const { storage, recovered } = await open(dir);
+      assert.deepEqual(recovered.hardState, { term: 1, votedFor: "o1" });
+      // A snapshot from the leader covers every entry of the older segment (soak seed 56874).
+      await storage.saveSnapshot({ index: 10, term: 1, data: new Uint8Array([10]) });
+      await storage.close();
+    }
+    const { storage, recovered } = await open(dir);
+    assert.deepEqual(recovered.hardState, { term: 1, votedFor: "o1" }, "the vote was lost");
+    await storage.close();
+  });
+});

@@ -64,8 +64,10 @@ Deno.test(`${CI_SEEDS} seeds: chaos, heal, convergence, with safety checks after
  * - 53344 (and 54088): recovery removed an unfinished snapshot before refusing to start on damage
  *   (fixed in the product: repairs happen only once nothing is refused).
  * - 53873: a write in flight that completed at a crash may have truncated the log.
+ * - 56874: a snapshot removed the only segment holding the vote while the active segment was
+ *   still empty (fixed in the product: covered segments stay until the active one has a record).
  */
-const REGRESSION_SEEDS = [50949, 292, 7143, 55354, 56008, 56677, 2182, 53344, 53873];
+const REGRESSION_SEEDS = [50949, 292, 7143, 55354, 56008, 56677, 2182, 53344, 53873, 56874];
 
 Deno.test("seeds that once failed in soaks pass", async () => {
   for (const seed of REGRESSION_SEEDS) {
