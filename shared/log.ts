@@ -29,16 +29,23 @@ export interface Logger {
 export function createLogger(component: string, level: LogLevel = envLevel()): Logger {
   const log = (lineLevel: LogLevel, message: string) => {
     if (RANK[lineLevel] < RANK[level]) return;
-    // User text (names, descriptions, output) reaches log lines: one line, nothing a terminal obeys.
-    stderrBuffer.push(
-      `${new Date().toISOString()} ${lineLevel.toUpperCase().padEnd(5)} ${component}: ${
-        terminalSafe(message)
-      }\n`,
-    );
+    stderrBuffer.push(formatLogLine({ atMs: Date.now(), level: lineLevel, component, message }));
     if (RANK[lineLevel] >= RANK.warn) flushLogs();
     else scheduleFlush();
   };
   return loggerFrom(log);
+}
+
+/**
+ * One log line, newline included. User text (names, descriptions, output) reaches log lines, so
+ * the message is made terminal-safe: it stays one line, and nothing in it drives a terminal.
+ */
+export function formatLogLine(
+  line: { atMs: number; level: LogLevel; component: string; message: string },
+): string {
+  return `${new Date(line.atMs).toISOString()} ${
+    line.level.toUpperCase().padEnd(5)
+  } ${line.component}: ${terminalSafe(line.message)}\n`;
 }
 
 /** A Logger whose every method goes through `log` (for loggers that write elsewhere). */
