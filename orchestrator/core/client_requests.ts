@@ -6,12 +6,11 @@
  * @module
  */
 import { assertNever } from "../../shared/assert.ts";
-import type { ErrorCode } from "../../shared/errors.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import type { ClientToOrchestrator } from "../../shared/protocol/messages.ts";
 import { isFinalState } from "../../shared/protocol/messages.ts";
 import type { ConsensusStatus } from "../raft/mod.ts";
-import type { Command, Stamp, TaskRecord, TaskStateMachine } from "../tasks/mod.ts";
+import type { Command, Stamp, TaskRecord } from "../tasks/mod.ts";
 import { listTaskPage, toWorkerView } from "../tasks/mod.ts";
 import {
   type Caller,
@@ -45,8 +44,8 @@ const READ_REQUEST_TYPES: ReadonlySet<ClientRequest["type"]> = new Set<ReadReque
   "tokenList",
 ]);
 
-/** What client requests need from the node. */
-export interface ClientContext {
+/** What client requests need from the node (account requests' context included). */
+export interface ClientContext extends RequestContext {
   out: NodeOutput;
   options: { nodeId: string; defaultMaxAttempts: number };
   turns: RequestTurns;
@@ -54,12 +53,8 @@ export interface ClientContext {
   admission: SubmitAdmission;
   detector: FailureDetector;
   pending: PendingReplies;
-  /** What account and token requests use (see account_requests.ts). */
-  accounts: RequestContext;
   /** Datagrams the shell dropped, by reason (reported by `cluster`). */
   droppedDatagrams: Readonly<Record<"malformed" | "forged" | "stale" | "replayed", number>>;
-  sm(): TaskStateMachine;
-  nowMs(): number;
   /** Where this node stands in the consensus group. */
   status(): ConsensusStatus;
   /** Proposes consecutive entries; the index of the first, or null when not the leader. */
@@ -67,8 +62,6 @@ export interface ClientContext {
   /** Proposes a command whose application answers a request. */
   proposeFor(pending: Pending, command: Command): void;
   stamp(): Stamp;
-  /** Refuses on the strength of this node's state (deferred until the turn is confirmed). */
-  refuse(conn: ConnId, requestId: number, code: ErrorCode, message: string): void;
   /** A leader that has caught up, and may answer clients. */
   canServeClients(): boolean;
   /** True when this node may serve clients; otherwise replies why not. */
@@ -145,7 +138,7 @@ export class ClientRequests {
       case "userList":
       case "tokenList":
       case "tokenRevoke":
-        handleAccountRequest(this.#ctx.accounts, conn, request, caller, password);
+        handleAccountRequest(this.#ctx, conn, request, caller, password);
         break;
       case "submitBatch": {
         if (!this.#withinSubmitRate(conn, request.id, user, request.tasks.length)) break;
@@ -370,7 +363,7 @@ export class ClientRequests {
 
   /** True for admins; otherwise replies "forbidden" naming what was refused. */
   #requireAdmin(conn: ConnId, requestId: number, caller: Caller, what: string): boolean {
-    return requireAdmin(this.#ctx.accounts, conn, requestId, caller, what);
+    return requireAdmin(this.#ctx, conn, requestId, caller, what);
   }
 
   /**

@@ -6,7 +6,6 @@ import { LamportClock } from "../../shared/lamport_clock.ts";
 import { PROTOCOL_VERSION } from "../../shared/limits.ts";
 import type { Command } from "../tasks/mod.ts";
 import { Harness, SLEEP } from "../tasks/_task_fixtures_test.ts";
-import type { RequestContext } from "./account_requests.ts";
 import { type ClientRequest, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { NodeOutput } from "./node_output.ts";
@@ -36,7 +35,15 @@ function setup() {
     admission: new SubmitAdmission({}),
     detector: new FailureDetector({ heartbeatIntervalMs: 1000, missedHeartbeats: 3 }),
     pending,
-    accounts: {} as RequestContext,
+    send: (conn, message) => out.send(conn, message),
+    sendError: (conn, requestId, code, message) => out.sendError(conn, requestId, code, message),
+    log: (level, message) => out.log(level, message),
+    proposeDone: () => {
+      throw new Error("not used");
+    },
+    askPasswordWork: () => {
+      throw new Error("not used");
+    },
     droppedDatagrams: { malformed: 0, forged: 0, stale: 0, replayed: 0 },
     sm: () => h.sm,
     nowMs: () => h.nowMs,

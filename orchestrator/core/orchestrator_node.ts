@@ -14,17 +14,16 @@ import { assertNever } from "../../shared/assert.ts";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
 import { LIMITS } from "../../shared/limits.ts";
-import { isFinalState } from "../../shared/protocol/messages.ts";
 import type { ConsensusLog, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
 import type { Command, LogEntry, Stamp, TaskStateMachine } from "../tasks/mod.ts";
 import { decodeSnapshot, restoreSnapshot } from "../tasks/mod.ts";
-import type { RequestContext } from "./account_requests.ts";
 import {
   afterApply,
   type AppliedContext,
   currentHolder,
   tasksTouchedBy,
 } from "./applied_effects.ts";
+import { accountsToConfigure } from "./bootstrap_accounts.ts";
 import { CatchUpHistory } from "./catch_up_history.ts";
 import { type ClientContext, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
@@ -44,7 +43,7 @@ import {
 import { RequestTurns } from "./request_turns.ts";
 import { DEFAULT_MAX_ASSIGNMENTS_PER_ROUND, planRound } from "./scheduling_round.ts";
 import { SubmitAdmission } from "./submit_admission.ts";
-import { viewTask } from "./view_task.ts";
+import { answerExpired, answerFinished } from "./wait_replies.ts";
 import { Waiters } from "./waiters.ts";
 import { type WorkerLinkContext, WorkerLinks } from "./worker_links.ts";
 
@@ -98,19 +97,6 @@ export class OrchestratorNode {
   #bootstrapIndex = 0;
   /** The term in which this leader last created missing bootstrap accounts. */
   #bootstrappedTerm = -1;
-  /** What request handlers outside this class may use (see account_requests.ts). */
-  readonly #requestContext: RequestContext = {
-    sm: () => this.#sm,
-    nowMs: () => this.#nowMs,
-    send: (conn, message) => this.#out.send(conn, message),
-    sendError: (conn, requestId, code, message) =>
-      this.#out.sendError(conn, requestId, code, message),
-    refuse: (conn, requestId, code, message) => this.#refuse(conn, requestId, code, message),
-    log: (level, message) => this.#out.log(level, message),
-    proposeDone: (conn, requestId, message, command) =>
-      this.#proposeFor({ kind: "done", conn, requestId, message }, command),
-    askPasswordWork: (work) => this.#out.effects.passwordWork.push(work),
-  };
   /** What the node's modules use of it: one context for all of them. */
   readonly #ctx: NodeContext;
   readonly #links: WorkerLinks;
@@ -145,7 +131,6 @@ export class OrchestratorNode {
       admission: this.#admission,
       detector: this.#detector,
       pending: this.#pending,
-      accounts: this.#requestContext,
       droppedDatagrams: this.#droppedDatagrams,
       proposedAssignments: this.#proposedAssignments,
       proposedFinishes: this.#proposedFinishes,
@@ -169,6 +154,13 @@ export class OrchestratorNode {
       submitApplied: (owner) => this.#admission.applied(owner),
       completeRegistration: (conn, workerId, running) =>
         this.#links.completeRegistration(conn, workerId, running),
+      send: (conn, message) => this.#out.send(conn, message),
+      sendError: (conn, requestId, code, message) =>
+        this.#out.sendError(conn, requestId, code, message),
+      log: (level, message) => this.#out.log(level, message),
+      proposeDone: (conn, requestId, message, command) =>
+        this.#proposeFor({ kind: "done", conn, requestId, message }, command),
+      askPasswordWork: (work) => this.#out.effects.passwordWork.push(work),
     };
     this.#links = new WorkerLinks(this.#ctx);
     this.#clients = new ClientRequests(this.#ctx);
@@ -384,22 +376,15 @@ export class OrchestratorNode {
       this.#sm.appliedIndex >= this.#termStartIndex;
   }
 
-  /**
-   * Applies the cluster file's accounts whose password hash the cluster has never applied
-   * (AccountConfigured): once per cluster and hash, not once per term, so an account removed or
-   * re-passworded since stays so, and the file's accounts are created on a new cluster.
-   */
+  /** Once per term, as a ready leader: configures the cluster file's accounts that need it. */
   #maybeBootstrapUsers(): void {
     if (this.#bootstrappedTerm === this.#log.term || !this.#isReady()) return;
     this.#bootstrappedTerm = this.#log.term;
-    for (const user of this.options.bootstrapUsers ?? []) {
-      if (this.sm.isConfigured(user.name, user.passwordHash)) continue;
-      const what = this.sm.users.has(user.name) ? "Updating" : "Creating";
-      this.#out.log(
-        "info",
-        `${what} account "${user.name}" (${user.role}) from the cluster configuration`,
-      );
-      const index = this.#propose({ type: "accountConfigured", ...user, atMs: this.#nowMs });
+    for (
+      const { account, line } of accountsToConfigure(this.#sm, this.options.bootstrapUsers ?? [])
+    ) {
+      this.#out.log("info", line);
+      const index = this.#propose({ type: "accountConfigured", ...account, atMs: this.#nowMs });
       if (index !== null) this.#bootstrapIndex = index;
     }
   }
@@ -479,7 +464,9 @@ export class OrchestratorNode {
     }
     const pending = this.#pending.take(entry.index);
     if (pending !== undefined) resolvePending(this.#ctx, pending, result);
-    for (const taskId of touched) this.#notifyWaiters(taskId);
+    for (const taskId of touched) {
+      answerFinished(this.#waiters, { sm: this.#sm, taskId, out: this.#out });
+    }
     if (this.#turns.waiting > 0) this.#turns.serveHolding(this.#sm.appliedIndex);
   }
 
@@ -512,16 +499,7 @@ export class OrchestratorNode {
   #onTick(): void {
     this.#log.tick(this.#nowMs);
     this.#detector.tick(this.#nowMs);
-    for (const waiter of this.#waiters.expired(this.#nowMs)) {
-      const task = this.sm.tasks.get(waiter.taskId);
-      if (task !== undefined) {
-        this.#out.send(waiter.conn, {
-          type: "task",
-          re: waiter.requestId,
-          task: viewTask(this.#sm, task),
-        });
-      }
-    }
+    answerExpired(this.#waiters, { sm: this.#sm, nowMs: this.#nowMs, out: this.#out });
     this.#sendKeepalives();
     if (!this.#isReady()) return;
     const candidates = [...this.sm.workers.values()].filter((w) => !this.#proposedLosses.has(w.id));
@@ -572,18 +550,6 @@ export class OrchestratorNode {
     if (this.#log.isLeader) return true;
     this.#sendNotLeader(conn, requestId);
     return false;
-  }
-
-  #notifyWaiters(taskId: string): void {
-    const task = this.sm.tasks.get(taskId);
-    if (task === undefined || !isFinalState(task.state)) return;
-    for (const waiter of this.#waiters.take(taskId)) {
-      this.#out.send(waiter.conn, {
-        type: "task",
-        re: waiter.requestId,
-        task: viewTask(this.#sm, task),
-      });
-    }
   }
 
   /**
