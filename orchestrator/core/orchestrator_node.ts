@@ -27,6 +27,7 @@ import { accountsToConfigure } from "./bootstrap_accounts.ts";
 import { CatchUpHistory } from "./catch_up_history.ts";
 import { type ClientContext, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
+import { InFlightProposals } from "./in_flight_proposals.ts";
 import { Keepalives } from "./keepalives.ts";
 import { notLeader } from "./leader_status.ts";
 import { handleLoginChecked, type LoginContext } from "./login_results.ts";
@@ -80,12 +81,8 @@ export class OrchestratorNode {
   readonly #pending = new PendingReplies();
   /** Client requests as turns that wait for a read barrier when they must (request_turns.ts). */
   readonly #turns: RequestTurns;
-  /** Assignments proposed but not yet applied: task id -> worker id. */
-  readonly #proposedAssignments = new Map<string, string>();
-  /** Workers whose loss is proposed but not yet applied. */
-  readonly #proposedLosses = new Set<string>();
-  /** Results proposed but not yet applied, `${taskId}#${attempt}`, so duplicates are not re-proposed. */
-  readonly #proposedFinishes = new Map<string, string>();
+  /** What this leader proposed that is not applied yet (in_flight_proposals.ts). */
+  readonly #proposals = new InFlightProposals();
   /** Who gets keepalives, and when they last went out (keepalives.ts). */
   readonly #keepalives = new Keepalives();
   /** Index of this leader's first entry in its term; its state is complete once that is applied. */
@@ -101,8 +98,6 @@ export class OrchestratorNode {
   readonly #ctx: NodeContext;
   readonly #links: WorkerLinks;
   readonly #clients: ClientRequests;
-  /** Round robin continues from the last proposal, not only the last applied one. */
-  #lastProposedWorker: string | null = null;
 
   constructor(
     options: NodeOptions,
@@ -125,6 +120,7 @@ export class OrchestratorNode {
     const links = () => this.#links;
     this.#ctx = {
       out: this.#out,
+      clock: this.#clock,
       options,
       turns: this.#turns,
       waiters: this.#waiters,
@@ -132,9 +128,9 @@ export class OrchestratorNode {
       detector: this.#detector,
       pending: this.#pending,
       droppedDatagrams: this.#droppedDatagrams,
-      proposedAssignments: this.#proposedAssignments,
-      proposedFinishes: this.#proposedFinishes,
-      proposedLosses: this.#proposedLosses,
+      proposedAssignments: this.#proposals.assignments,
+      proposedFinishes: this.#proposals.finishes,
+      proposedLosses: this.#proposals.losses,
       get links() {
         return links();
       },
@@ -258,18 +254,7 @@ export class OrchestratorNode {
         );
         break;
       case "workerMessage":
-        if (this.#clock.isImplausible(input.message.lamport)) {
-          // An honest worker's clock follows ours; this one would exhaust the cluster's clocks.
-          this.#out.sendError(
-            input.conn,
-            null,
-            "bad_request",
-            `Rejected ${input.message.type}: Lamport time ${input.message.lamport} is implausibly far ahead`,
-          );
-          break;
-        }
-        this.#clock.receive(input.message.lamport);
-        this.#links.onMessage(input.conn, input.message);
+        this.#links.receive(input.conn, input.message);
         break;
       case "heartbeat": {
         const hb = input.heartbeat;
@@ -350,11 +335,8 @@ export class OrchestratorNode {
   }
 
   #onRoleChanged(): void {
-    this.#proposedAssignments.clear();
+    this.#proposals.clear();
     this.#admission.clear();
-    this.#proposedLosses.clear();
-    this.#proposedFinishes.clear();
-    this.#lastProposedWorker = null;
     if (!this.#log.isLeader) {
       // Our proposals may or may not commit under the new leader: callers retry (idempotently).
       this.#pending.abandon((conn, requestId) => this.#sendNotLeader(conn, requestId));
@@ -475,16 +457,16 @@ export class OrchestratorNode {
   #schedule(): void {
     const plan = planRound({
       sm: this.#sm,
-      proposedAssignments: this.#proposedAssignments,
-      proposedFinishes: this.#proposedFinishes,
+      proposedAssignments: this.#proposals.assignments,
+      proposedFinishes: this.#proposals.finishes,
       isAvailable: (worker) => this.#links.isAvailable(worker),
       policy: this.options.schedulerPolicy,
-      cursor: this.#lastProposedWorker,
+      cursor: this.#proposals.lastWorker,
       maxAssignments: this.options.maxAssignmentsPerRound ?? DEFAULT_MAX_ASSIGNMENTS_PER_ROUND,
     });
     for (const { taskId, attempt, workerId, incarnation } of plan) {
-      this.#proposedAssignments.set(taskId, workerId);
-      this.#lastProposedWorker = workerId;
+      this.#proposals.assignments.set(taskId, workerId);
+      this.#proposals.lastWorker = workerId;
       this.#propose({
         type: "taskAssigned",
         taskId,
@@ -502,9 +484,11 @@ export class OrchestratorNode {
     answerExpired(this.#waiters, { sm: this.#sm, nowMs: this.#nowMs, out: this.#out });
     this.#sendKeepalives();
     if (!this.#isReady()) return;
-    const candidates = [...this.sm.workers.values()].filter((w) => !this.#proposedLosses.has(w.id));
+    const candidates = [...this.sm.workers.values()].filter((w) =>
+      !this.#proposals.losses.has(w.id)
+    );
     for (const suspect of this.#detector.suspects(candidates, this.#nowMs)) {
-      this.#proposedLosses.add(suspect.id);
+      this.#proposals.losses.add(suspect.id);
       this.#propose({
         type: "workerLost",
         workerId: suspect.id,

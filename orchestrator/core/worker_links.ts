@@ -15,6 +15,7 @@ import type {
 import type { Command, Stamp, TaskRecord, TaskStateMachine, WorkerRecord } from "../tasks/mod.ts";
 import type { FailureDetector } from "./failure_detector.ts";
 import type { ConnId } from "./node_io.ts";
+import type { NodeClock } from "./node_clock.ts";
 import type { NodeOutput } from "./node_output.ts";
 import type { PendingReplies } from "./pending_replies.ts";
 
@@ -30,6 +31,7 @@ export interface WorkerLink {
 /** What the links need from the node. */
 export interface WorkerLinkContext {
   out: NodeOutput;
+  clock: NodeClock;
   options: { heartbeatIntervalMs: number; missedHeartbeats: number };
   detector: FailureDetector;
   pending: PendingReplies;
@@ -59,6 +61,23 @@ export class WorkerLinks {
 
   constructor(ctx: WorkerLinkContext) {
     this.#ctx = ctx;
+  }
+
+  /** A worker's message as it arrives: refused when its Lamport time is implausibly far ahead. */
+  receive(conn: ConnId, message: WorkerToOrchestrator): void {
+    const { clock } = this.#ctx;
+    if (clock.isImplausible(message.lamport)) {
+      // An honest worker's clock follows ours; this one would exhaust the cluster's clocks.
+      this.#ctx.out.sendError(
+        conn,
+        null,
+        "bad_request",
+        `Rejected ${message.type}: Lamport time ${message.lamport} is implausibly far ahead`,
+      );
+      return;
+    }
+    clock.receive(message.lamport);
+    this.onMessage(conn, message);
   }
 
   /** The connection worker `workerId` registered on, if it is connected. */

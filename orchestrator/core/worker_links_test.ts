@@ -7,6 +7,7 @@ import { PROTOCOL_VERSION } from "../../shared/limits.ts";
 import type { WorkerToOrchestrator } from "../../shared/protocol/messages.ts";
 import { type Command, TaskStateMachine } from "../tasks/mod.ts";
 import { FailureDetector } from "./failure_detector.ts";
+import { NodeClock } from "./node_clock.ts";
 import { NodeOutput } from "./node_output.ts";
 import { PendingReplies } from "./pending_replies.ts";
 import { WorkerLinks } from "./worker_links.ts";
@@ -26,6 +27,7 @@ function links(role: { leader: boolean; ready: boolean }) {
   const pending = new PendingReplies();
   const workerLinks = new WorkerLinks({
     out,
+    clock: new NodeClock(new LamportClock(0)),
     options: { heartbeatIntervalMs: 1000, missedHeartbeats: 3 },
     detector: new FailureDetector({ heartbeatIntervalMs: 1000, missedHeartbeats: 3 }),
     pending,
@@ -74,4 +76,13 @@ Deno.test("a new leader holds worker messages until ready, and drops them on los
   role.ready = false;
   workerLinks.onMessage(9, { ...REGISTER, worker: { ...REGISTER.worker, name: "w3" } });
   assert.deepEqual(workerLinks.dropAll().sort(), [7, 8, 9]);
+});
+
+Deno.test("a worker message stamped implausibly far ahead is refused and moves no clock", () => {
+  const { workerLinks, out, proposed } = links({ leader: true, ready: true });
+  workerLinks.receive(7, { ...REGISTER, lamport: Number.MAX_SAFE_INTEGER });
+  assert.equal(proposed.length, 0);
+  const [reply] = out.take().send;
+  assert.equal(reply.message.type === "error" && reply.message.code, "bad_request");
+  assert.ok(reply.message.lamport < 10, "the refusal is stamped from an unmoved clock");
 });
