@@ -29,7 +29,7 @@ import { type ClientContext, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { InFlightProposals } from "./in_flight_proposals.ts";
 import { Keepalives } from "./keepalives.ts";
-import { notLeader } from "./leader_status.ts";
+import { LeaderGate } from "./leader_gate.ts";
 import { handleLoginChecked, type LoginContext } from "./login_results.ts";
 import type { ConnId, NodeEffects, NodeInput } from "./node_io.ts";
 import type { NodeOptions } from "./node_options.ts";
@@ -85,13 +85,11 @@ export class OrchestratorNode {
   readonly #proposals = new InFlightProposals();
   /** Who gets keepalives, and when they last went out (keepalives.ts). */
   readonly #keepalives = new Keepalives();
-  /** Index of this leader's first entry in its term; its state is complete once that is applied. */
-  #termStartIndex: number | null = null;
+  /** Whether this node may write and answer clients (leader_gate.ts). */
+  readonly #gate: LeaderGate;
   readonly #admission: SubmitAdmission;
   /** Datagrams the shell dropped, by reason (reported by `cluster`). */
   readonly #droppedDatagrams = { malformed: 0, forged: 0, stale: 0, replayed: 0 };
-  /** Index of the last account proposed from the bootstrap configuration (0 if none yet). */
-  #bootstrapIndex = 0;
   /** The term in which this leader last created missing bootstrap accounts. */
   #bootstrappedTerm = -1;
   /** What the node's modules use of it: one context for all of them. */
@@ -112,6 +110,13 @@ export class OrchestratorNode {
     this.#clock = new NodeClock(lamport);
     this.#out = new NodeOutput(lamport);
     this.#turns = new RequestTurns((id) => this.#log.requestRead(id));
+    this.#gate = new LeaderGate({
+      log: this.#log,
+      out: this.#out,
+      self: options,
+      sm: () => this.#sm,
+      nowMs: () => this.#nowMs,
+    });
     this.#admission = new SubmitAdmission(options);
     this.#detector = new FailureDetector({
       heartbeatIntervalMs: options.heartbeatIntervalMs,
@@ -138,15 +143,15 @@ export class OrchestratorNode {
       nowMs: () => this.#nowMs,
       status: () => this.#log.status(this.#nowMs),
       isLeader: () => this.#log.isLeader,
-      isReady: () => this.#isReady(),
-      canServeClients: () => this.canServeClients,
+      isReady: () => this.#gate.isReady,
+      canServeClients: () => this.#gate.canServeClients,
       propose: (command) => this.#propose(command),
       proposeBatch: (commands) => this.#log.propose(commands),
       proposeFor: (pending, command) => this.#proposeFor(pending, command),
       stamp: () => this.#stamp(),
       refuse: (conn, requestId, code, message) => this.#refuse(conn, requestId, code, message),
-      requireLeader: (conn, requestId) => this.#requireLeader(conn, requestId),
-      requireReadyLeader: (conn, requestId) => this.#requireReadyLeader(conn, requestId),
+      requireLeader: (conn, requestId) => this.#gate.requireLeader(conn, requestId),
+      requireReadyLeader: (conn, requestId) => this.#gate.requireReadyLeader(conn, requestId),
       submitApplied: (owner) => this.#admission.applied(owner),
       completeRegistration: (conn, workerId, running) =>
         this.#links.completeRegistration(conn, workerId, running),
@@ -208,6 +213,11 @@ export class OrchestratorNode {
   /** Effects produced during construction (recovery), e.g. the first hard state to persist. */
   takeEffects(): NodeEffects {
     return this.#out.take();
+  }
+
+  /** True when this node can answer clients now (a leader that has caught up). */
+  get canServeClients(): boolean {
+    return this.#gate.canServeClients;
   }
 
   /** Feeds one input; returns what the shell must do. */
@@ -328,7 +338,7 @@ export class OrchestratorNode {
       this.#onReads(out.readsReady, out.readsFailed);
       this.#links.replayDeferred();
       this.#maybeBootstrapUsers();
-      if (this.#isReady() && !this.#out.recovering && round < MAX_PUMP_ROUNDS) this.#schedule();
+      if (this.#gate.isReady && !this.#out.recovering && round < MAX_PUMP_ROUNDS) this.#schedule();
       // Applying and scheduling may propose; drain again so nothing proposed is left unpersisted.
       if (this.#log.lastIndex === drainedUpTo) return;
     }
@@ -339,12 +349,12 @@ export class OrchestratorNode {
     this.#admission.clear();
     if (!this.#log.isLeader) {
       // Our proposals may or may not commit under the new leader: callers retry (idempotently).
-      this.#pending.abandon((conn, requestId) => this.#sendNotLeader(conn, requestId));
+      this.#pending.abandon((conn, requestId) => this.#gate.sendNotLeader(conn, requestId));
       // Workers must follow the new leader: close their connections, including those whose
       // registration was still held while this node was catching up (else they would wait here).
       this.#out.effects.close.push(...this.#links.dropAll());
     }
-    this.#termStartIndex = this.#log.isLeader ? this.#log.lastIndex : null;
+    this.#gate.roleChanged();
     if (this.#log.isLeader) {
       // A new leader gives every worker a full timeout to show up (grace period).
       this.#detector.grantGrace(this.sm.workers.values(), this.#nowMs);
@@ -352,22 +362,16 @@ export class OrchestratorNode {
     }
   }
 
-  /** A leader whose state includes everything committed before its term. */
-  #isReady(): boolean {
-    return this.#log.isLeader && this.#termStartIndex !== null &&
-      this.#sm.appliedIndex >= this.#termStartIndex;
-  }
-
   /** Once per term, as a ready leader: configures the cluster file's accounts that need it. */
   #maybeBootstrapUsers(): void {
-    if (this.#bootstrappedTerm === this.#log.term || !this.#isReady()) return;
+    if (this.#bootstrappedTerm === this.#log.term || !this.#gate.isReady) return;
     this.#bootstrappedTerm = this.#log.term;
     for (
       const { account, line } of accountsToConfigure(this.#sm, this.options.bootstrapUsers ?? [])
     ) {
       this.#out.log("info", line);
       const index = this.#propose({ type: "accountConfigured", ...account, atMs: this.#nowMs });
-      if (index !== null) this.#bootstrapIndex = index;
+      if (index !== null) this.#gate.bootstrapIndex = index;
     }
   }
 
@@ -382,7 +386,7 @@ export class OrchestratorNode {
   /** Tells the requests whose barrier failed "not leader"; answers those whose barrier holds. */
   #onReads(ready: readonly ReadyRead[], failed: readonly number[]): void {
     for (const barrier of this.#turns.settle(ready, failed)) {
-      this.#sendNotLeader(barrier.conn, barrier.requestId);
+      this.#gate.sendNotLeader(barrier.conn, barrier.requestId);
     }
     this.#turns.serveHolding(this.#sm.appliedIndex);
   }
@@ -396,12 +400,6 @@ export class OrchestratorNode {
   #refuse(conn: ConnId, requestId: number, code: ErrorCode, message: string): void {
     if (this.#turns.defers()) return;
     this.#out.sendError(conn, requestId, code, message);
-  }
-
-  /** Replies that this node is not the leader, saying who is (or why there is none). */
-  #sendNotLeader(conn: ConnId, requestId: number | null): void {
-    const { code, message, leaderHint } = notLeader(this.#log, this.options, this.#nowMs);
-    this.#out.sendError(conn, requestId, code, message, leaderHint);
   }
 
   #propose(command: Command): number | null {
@@ -483,7 +481,7 @@ export class OrchestratorNode {
     this.#detector.tick(this.#nowMs);
     answerExpired(this.#waiters, { sm: this.#sm, nowMs: this.#nowMs, out: this.#out });
     this.#sendKeepalives();
-    if (!this.#isReady()) return;
+    if (!this.#gate.isReady) return;
     const candidates = [...this.sm.workers.values()].filter((w) =>
       !this.#proposals.losses.has(w.id)
     );
@@ -505,35 +503,6 @@ export class OrchestratorNode {
   #proposeFor(pending: Pending, command: Command): void {
     const index = this.#propose(command);
     if (index !== null) this.#pending.add(index, pending);
-  }
-
-  /**
-   * Like #requireLeader, and a new leader must first have applied what earlier terms committed:
-   * before that its state may lack sessions, accounts and tasks it has already acknowledged.
-   */
-  #requireReadyLeader(conn: ConnId, requestId: number | null): boolean {
-    if (!this.#requireLeader(conn, requestId)) return false;
-    if (this.canServeClients) return true;
-    this.#out.sendError(
-      conn,
-      requestId,
-      "unavailable",
-      `Orchestrator ${this.options.nodeId} was just elected and is catching up; retry in a moment`,
-    );
-    return false;
-  }
-
-  /** True when this node can answer clients now (a leader that has caught up). */
-  get canServeClients(): boolean {
-    // Also wait for the bootstrap accounts this leader proposed, so a right password is not
-    // refused in the first moments of a new cluster.
-    return this.#isReady() && this.#sm.appliedIndex >= this.#bootstrapIndex;
-  }
-
-  #requireLeader(conn: ConnId, requestId: number | null): boolean {
-    if (this.#log.isLeader) return true;
-    this.#sendNotLeader(conn, requestId);
-    return false;
   }
 
   /**
