@@ -140,67 +140,79 @@ export class ClientRequests {
       case "tokenRevoke":
         handleAccountRequest(this.#ctx, conn, request, caller, password);
         break;
-      case "submitBatch": {
-        if (!this.#withinSubmitRate(conn, request.id, user, request.tasks.length)) break;
-        const commands: Command[] = request.tasks.map((item) => ({
-          type: "taskSubmitted",
-          owner: user,
-          idempotencyKey: item.idempotencyKey,
-          spec: item.task,
-          maxAttempts: item.maxAttempts ?? this.#ctx.options.defaultMaxAttempts,
-          ...this.#ctx.stamp(),
-        }));
-        const first = this.#ctx.proposeBatch(commands);
-        if (first === null) break;
-        const batch: BatchReply = {
-          conn,
-          requestId: request.id,
-          results: [],
-          remaining: commands.length,
-        };
-        for (let i = 0; i < commands.length; i++) {
-          this.#ctx.pending.add(first + i, {
-            kind: "submitBatchItem",
-            conn,
-            requestId: request.id,
-            batch,
-            position: i,
-          });
-        }
+      case "submitBatch":
+        this.#submitBatch(conn, request, user);
         break;
-      }
-      case "cancel": {
-        const task = this.#ownedTask(conn, request.id, caller, request.taskId);
-        if (task === null) break;
-        if (task.state === "cancelled") {
-          // Cancelling is idempotent: a retry after a timeout or failover finds it done.
-          this.#ctx.out.send(conn, {
-            type: "task",
-            re: request.id,
-            task: viewTask(this.#ctx.sm(), task),
-          });
-          break;
-        }
-        if (isFinalState(task.state)) {
-          this.#ctx.refuse(
-            conn,
-            request.id,
-            "conflict",
-            `Cannot cancel task ${task.id}: it is already ${task.state}`,
-          );
-          break;
-        }
-        this.#ctx.proposeFor({ kind: "cancel", conn, requestId: request.id, taskId: task.id }, {
-          type: "taskCancelled",
-          taskId: task.id,
-          by: user,
-          ...this.#ctx.stamp(),
-        });
+      case "cancel":
+        this.#cancel(conn, request, caller);
         break;
-      }
       default:
         assertNever(request, "unknown client request");
     }
+  }
+
+  /** Admits a batch, proposes its entries at once, and owes one reply when all have applied. */
+  #submitBatch(
+    conn: ConnId,
+    request: Extract<ClientRequest, { type: "submitBatch" }>,
+    user: string,
+  ): void {
+    if (!this.#withinSubmitRate(conn, request.id, user, request.tasks.length)) return;
+    const commands: Command[] = request.tasks.map((item) => ({
+      type: "taskSubmitted",
+      owner: user,
+      idempotencyKey: item.idempotencyKey,
+      spec: item.task,
+      maxAttempts: item.maxAttempts ?? this.#ctx.options.defaultMaxAttempts,
+      ...this.#ctx.stamp(),
+    }));
+    const first = this.#ctx.proposeBatch(commands);
+    if (first === null) return;
+    const batch: BatchReply = {
+      conn,
+      requestId: request.id,
+      results: [],
+      remaining: commands.length,
+    };
+    for (let i = 0; i < commands.length; i++) {
+      this.#ctx.pending.add(first + i, {
+        kind: "submitBatchItem",
+        conn,
+        requestId: request.id,
+        batch,
+        position: i,
+      });
+    }
+  }
+
+  /** Cancels a task the caller may see: at once if already cancelled, else by proposal. */
+  #cancel(conn: ConnId, request: Extract<ClientRequest, { type: "cancel" }>, caller: Caller): void {
+    const task = this.#ownedTask(conn, request.id, caller, request.taskId);
+    if (task === null) return;
+    if (task.state === "cancelled") {
+      // Cancelling is idempotent: a retry after a timeout or failover finds it done.
+      this.#ctx.out.send(conn, {
+        type: "task",
+        re: request.id,
+        task: viewTask(this.#ctx.sm(), task),
+      });
+      return;
+    }
+    if (isFinalState(task.state)) {
+      this.#ctx.refuse(
+        conn,
+        request.id,
+        "conflict",
+        `Cannot cancel task ${task.id}: it is already ${task.state}`,
+      );
+      return;
+    }
+    this.#ctx.proposeFor({ kind: "cancel", conn, requestId: request.id, taskId: task.id }, {
+      type: "taskCancelled",
+      taskId: task.id,
+      by: caller.user,
+      ...this.#ctx.stamp(),
+    });
   }
 
   /**

@@ -8,6 +8,15 @@
  * commits it -> the state machine applies it, in log order. What the node
  * keeps on the side (connections, in-flight proposals, heartbeat times) is
  * soft state that a new leader rebuilds.
+ *
+ * The node itself only dispatches inputs, pumps the log (drain, apply,
+ * schedule) and handles role changes; each concern is a module it composes:
+ * client_requests.ts and login_results.ts (clients), request_turns.ts
+ * (linearizable answers), pending_replies.ts (replies owed after apply),
+ * applied_effects.ts (what applying means beyond the state machine),
+ * worker_links.ts (workers), scheduling_round.ts, leader_gate.ts,
+ * node_output.ts, node_clock.ts and a few smaller ones. They share one
+ * context object (see NodeContext).
  * @module
  */
 import { assertNever } from "../../shared/assert.ts";

@@ -167,35 +167,9 @@ export class WorkerLinks {
         }
         break;
       }
-      case "finished": {
-        const key = `${message.taskId}#${message.attempt}`;
-        if (this.#ctx.proposedFinishes.has(key)) break; // already on its way into the log
-        if (this.#isCurrentAttempt(message.taskId, message.attempt, workerId)) {
-          this.#ctx.proposedFinishes.set(key, workerId);
-          this.#ctx.propose({
-            type: "taskFinished",
-            taskId: message.taskId,
-            attempt: message.attempt,
-            workerId,
-            outcome: message.outcome,
-            atMs: this.#ctx.nowMs(),
-            lamport: message.lamport,
-            node: workerId,
-          });
-        } else {
-          // A late result from a fenced-off attempt: nothing to record, but let the worker forget it.
-          this.#ctx.out.log(
-            "info",
-            `Ignored late result of task ${message.taskId} attempt ${message.attempt} from ${workerId}`,
-          );
-          this.#ctx.out.sendRaw(conn, {
-            type: "finishedAck",
-            taskId: message.taskId,
-            attempt: message.attempt,
-          });
-        }
+      case "finished":
+        this.#onFinished(conn, message, workerId);
         break;
-      }
       case "handBack":
         if (this.#isCurrentAttempt(message.taskId, message.attempt, workerId)) {
           this.#ctx.propose({
@@ -217,6 +191,40 @@ export class WorkerLinks {
         break;
       default:
         assertNever(message, "unknown worker message");
+    }
+  }
+
+  /** Proposes a current attempt's result once; a late one is only acknowledged. */
+  #onFinished(
+    conn: ConnId,
+    message: Extract<WorkerToOrchestrator, { type: "finished" }>,
+    workerId: string,
+  ): void {
+    const key = `${message.taskId}#${message.attempt}`;
+    if (this.#ctx.proposedFinishes.has(key)) return; // already on its way into the log
+    if (this.#isCurrentAttempt(message.taskId, message.attempt, workerId)) {
+      this.#ctx.proposedFinishes.set(key, workerId);
+      this.#ctx.propose({
+        type: "taskFinished",
+        taskId: message.taskId,
+        attempt: message.attempt,
+        workerId,
+        outcome: message.outcome,
+        atMs: this.#ctx.nowMs(),
+        lamport: message.lamport,
+        node: workerId,
+      });
+    } else {
+      // A late result from a fenced-off attempt: nothing to record, but let the worker forget it.
+      this.#ctx.out.log(
+        "info",
+        `Ignored late result of task ${message.taskId} attempt ${message.attempt} from ${workerId}`,
+      );
+      this.#ctx.out.sendRaw(conn, {
+        type: "finishedAck",
+        taskId: message.taskId,
+        attempt: message.attempt,
+      });
     }
   }
 
