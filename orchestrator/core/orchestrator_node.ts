@@ -23,6 +23,8 @@ import { assertNever } from "../../shared/assert.ts";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
 import { LIMITS } from "../../shared/limits.ts";
+import type { Heartbeat } from "../../shared/protocol/messages.ts";
+import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import type { ConsensusLog, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
 import type { Command, LogEntry, Stamp, TaskStateMachine } from "../tasks/mod.ts";
 import { decodeSnapshot, restoreSnapshot } from "../tasks/mod.ts";
@@ -237,14 +239,7 @@ export class OrchestratorNode {
         this.#onTick();
         break;
       case "hello":
-        if (input.hello.role === "client") this.#keepalives.addClient(input.conn);
-        this.#clock.receiveUntrusted(input.hello.lamport, this.#nowMs);
-        this.#out.send(input.conn, {
-          type: "welcome",
-          nodeId: this.options.nodeId,
-          clusterId: this.options.clusterId,
-          ...(input.challenge ?? {}),
-        });
+        this.#onHello(input);
         break;
       case "datagramRejected":
         this.#droppedDatagrams[input.reason] += 1;
@@ -275,16 +270,9 @@ export class OrchestratorNode {
       case "workerMessage":
         this.#links.receive(input.conn, input.message);
         break;
-      case "heartbeat": {
-        const hb = input.heartbeat;
-        const worker = this.sm.workers.get(hb.workerId);
-        // Unauthenticated datagrams: only a known incarnation counts, and its clock jump is bounded.
-        if (worker !== undefined && worker.incarnation === hb.incarnation) {
-          this.#clock.receiveUntrusted(hb.lamport, this.#nowMs);
-          this.#detector.observe(hb.workerId, hb.incarnation, this.#nowMs);
-        }
+      case "heartbeat":
+        this.#onHeartbeat(input.heartbeat);
         break;
-      }
       case "protocolError":
         this.#out.log("warn", `Rejected frame on connection ${input.conn}: ${input.error.message}`);
         this.#out.sendError(
@@ -305,16 +293,9 @@ export class OrchestratorNode {
       case "peerDisconnected":
         this.#log.peerDisconnected(input.from, this.#nowMs);
         break;
-      case "peerMessage": {
-        // Bounded like a client's: a peer's clock follows ours, and one bad frame must not end ours.
-        this.#clock.receiveUntrusted(input.message.lamport, this.#nowMs);
-        const lastBefore = this.#log.lastIndex;
-        this.#log.step(input.from, input.message, this.#nowMs);
-        if (input.message.type === "appendEntries") {
-          this.#history.noteArrivals(lastBefore, input.message.leaderCommit, this.#log.lastIndex);
-        }
+      case "peerMessage":
+        this.#onPeerMessage(input.from, input.message);
         break;
-      }
       default:
         assertNever(input, "unknown node input");
     }
@@ -322,6 +303,36 @@ export class OrchestratorNode {
     const caughtUp = this.#history.caughtUpLine(this.#sm.appliedIndex);
     if (caughtUp !== null) this.#out.log("info", caughtUp);
     return this.takeEffects();
+  }
+
+  #onHello(input: Extract<NodeInput, { type: "hello" }>): void {
+    if (input.hello.role === "client") this.#keepalives.addClient(input.conn);
+    this.#clock.receiveUntrusted(input.hello.lamport, this.#nowMs);
+    this.#out.send(input.conn, {
+      type: "welcome",
+      nodeId: this.options.nodeId,
+      clusterId: this.options.clusterId,
+      ...(input.challenge ?? {}),
+    });
+  }
+
+  #onHeartbeat(hb: Heartbeat): void {
+    const worker = this.sm.workers.get(hb.workerId);
+    // Unauthenticated datagrams: only a known incarnation counts, and its clock jump is bounded.
+    if (worker !== undefined && worker.incarnation === hb.incarnation) {
+      this.#clock.receiveUntrusted(hb.lamport, this.#nowMs);
+      this.#detector.observe(hb.workerId, hb.incarnation, this.#nowMs);
+    }
+  }
+
+  #onPeerMessage(from: string, message: PeerMessage): void {
+    // Bounded like a client's: a peer's clock follows ours, and one bad frame must not end ours.
+    this.#clock.receiveUntrusted(message.lamport, this.#nowMs);
+    const lastBefore = this.#log.lastIndex;
+    this.#log.step(from, message, this.#nowMs);
+    if (message.type === "appendEntries") {
+      this.#history.noteArrivals(lastBefore, message.leaderCommit, this.#log.lastIndex);
+    }
   }
 
   // ---- the log pump: drain, apply, schedule ----
