@@ -25,7 +25,7 @@ import type {
   WorkerInfo,
   WorkerToOrchestrator,
 } from "../../shared/protocol/messages.ts";
-import { assertNever } from "../../shared/assert.ts";
+import { assert, assertNever } from "../../shared/assert.ts";
 
 export interface WorkerCoreOptions {
   info: WorkerInfo;
@@ -233,6 +233,7 @@ export class WorkerCore {
       });
       return;
     }
+    assert(!this.#running.has(k), `attempt ${k} started twice`);
     this.#running.set(k, { taskId, attempt, voided: false });
     this.#effects.start.push({ taskId, attempt, spec });
     this.#send({ type: "started", taskId, attempt });
@@ -252,6 +253,7 @@ export class WorkerCore {
     const k = key(taskId, attempt);
     const running = this.#running.get(k);
     if (running === undefined) return;
+    assert(running.taskId === taskId && running.attempt === attempt, `attempt ${k} misfiled`);
     this.#running.delete(k);
     if (running.voided) {
       // Aborted or handed back: the orchestrator no longer wants it, and a re-sent assignment
@@ -264,6 +266,10 @@ export class WorkerCore {
   }
 
   #finish(taskId: string, attempt: number, outcome: Outcome): void {
+    assert(
+      !this.#running.has(key(taskId, attempt)),
+      `attempt ${taskId}#${attempt} reported while running`,
+    );
     const message = this.#stamp({ type: "finished", taskId, attempt, outcome });
     this.#unacked.set(key(taskId, attempt), message);
     if (this.#connected) this.#effects.send.push(message);
@@ -367,7 +373,9 @@ export class WorkerCore {
   #remember(k: string): void {
     this.#recentDone.add(k);
     if (this.#recentDone.size > RECENT_DONE_MAX) {
-      this.#recentDone.delete(this.#recentDone.values().next().value!);
+      const oldest = this.#recentDone.values().next();
+      assert(oldest.done !== true, "recentDone over its bound but empty");
+      this.#recentDone.delete(oldest.value);
     }
   }
 
