@@ -1,0 +1,198 @@
+/**
+ * Requests a client sends an orchestrator ({@link ClientToOrchestrator}): login and logout, task
+ * submission, status, listing, cancel and wait, and account and session administration.
+ * @module
+ */
+import { z } from "zod";
+import { LIMITS } from "../limits.ts";
+import { envelope, positiveInt, requestId, token, userName } from "./_fields.ts";
+import { TASK_STATES, TaskIdSchema, TaskSpecSchema, TaskStateSchema } from "./task_schemas.ts";
+
+export const LoginSchema = z.object({
+  ...envelope,
+  type: z.literal("login"),
+  id: requestId,
+  user: userName,
+  password: z.string().min(1).max(LIMITS.passwordChars),
+}).strict();
+
+export const LogoutSchema = z.object({
+  ...envelope,
+  type: z.literal("logout"),
+  id: requestId,
+  token,
+}).strict();
+
+export const SubmitSchema = z.object({
+  ...envelope,
+  type: z.literal("submit"),
+  id: requestId,
+  token,
+  /** Client-chosen; a retried submission with the same key never makes a second task. */
+  idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKeyChars),
+  task: TaskSpecSchema,
+  maxAttempts: positiveInt.max(LIMITS.maxAttemptsMax).optional(),
+}).strict();
+
+/** One task of a batch submission. */
+export const BatchItemSchema = z.object({
+  idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKeyChars),
+  task: TaskSpecSchema,
+  maxAttempts: positiveInt.max(LIMITS.maxAttemptsMax).optional(),
+}).strict();
+export type BatchItem = z.infer<typeof BatchItemSchema>;
+
+/** Many submissions in one request: one round trip and one replicated log batch. */
+export const SubmitBatchSchema = z.object({
+  ...envelope,
+  type: z.literal("submitBatch"),
+  id: requestId,
+  token,
+  tasks: z.array(BatchItemSchema).min(1).max(LIMITS.batchTasksMax),
+}).strict();
+
+export const StatusSchema = z.object({
+  ...envelope,
+  type: z.literal("status"),
+  id: requestId,
+  token,
+  taskId: TaskIdSchema,
+}).strict();
+
+export const ListSchema = z.object({
+  ...envelope,
+  type: z.literal("list"),
+  id: requestId,
+  token,
+  state: TaskStateSchema.optional(),
+  /** Tasks in any of these states (with `state`, that one too); absent = every state. */
+  states: z.array(TaskStateSchema).min(1).max(TASK_STATES.length).optional(),
+  limit: positiveInt.max(LIMITS.listLimitMax).optional(),
+  /** The `next` cursor of the previous page: list the tasks submitted before it. */
+  after: z.string().regex(/^t-[0-9]{1,15}$/, "a cursor from `list` (a task id such as t-42)")
+    .optional(),
+  /** Admins only: every user's tasks instead of their own. */
+  all: z.boolean().optional(),
+  /**
+   * The client reads `total` and `next` in the reply. Without it the reply has neither: clients
+   * from before paging refuse reply fields they do not know.
+   */
+  paged: z.literal(true).optional(),
+}).strict();
+
+export const WorkersSchema = z.object({
+  ...envelope,
+  type: z.literal("workers"),
+  id: requestId,
+  token,
+}).strict();
+
+export const CancelSchema = z.object({
+  ...envelope,
+  type: z.literal("cancel"),
+  id: requestId,
+  token,
+  taskId: TaskIdSchema,
+}).strict();
+
+/** Replies when the task reaches a final state, or with its current state after `timeoutMs`. */
+export const WaitSchema = z.object({
+  ...envelope,
+  type: z.literal("wait"),
+  id: requestId,
+  token,
+  taskId: TaskIdSchema,
+  timeoutMs: positiveInt.max(LIMITS.waitTimeoutMsMax),
+}).strict();
+
+export const RoleNameSchema = z.enum(["admin", "user"]);
+
+/** Admin: create an account. The password travels once (use TLS); only its scrypt hash is kept. */
+export const UserAddSchema = z.object({
+  ...envelope,
+  type: z.literal("userAdd"),
+  id: requestId,
+  token,
+  name: userName,
+  role: RoleNameSchema,
+  password: z.string().min(1).max(LIMITS.passwordChars),
+}).strict();
+
+/** Change a password: your own, or (admin) anyone's. Revokes that user's sessions. */
+export const UserPasswdSchema = z.object({
+  ...envelope,
+  type: z.literal("userPasswd"),
+  id: requestId,
+  token,
+  name: userName,
+  password: z.string().min(1).max(LIMITS.passwordChars),
+  /**
+   * The caller's current password: required to change one's own password (a stolen token alone
+   * must not lock the owner out); not used when an admin resets another user's password.
+   */
+  currentPassword: z.string().min(1).max(LIMITS.passwordChars).optional(),
+  /**
+   * A random id the client keeps across its retries of this change: applied twice (a retry after
+   * a lost reply), the change is done once, so sessions opened in between are not revoked again.
+   */
+  changeId: z.string().min(1).max(64).optional(),
+}).strict();
+
+export const UserRemoveSchema = z.object({
+  ...envelope,
+  type: z.literal("userRemove"),
+  id: requestId,
+  token,
+  name: userName,
+}).strict();
+
+export const UserListSchema = z.object({
+  ...envelope,
+  type: z.literal("userList"),
+  id: requestId,
+  token,
+}).strict();
+
+export const TokenListSchema = z.object({
+  ...envelope,
+  type: z.literal("tokenList"),
+  id: requestId,
+  token,
+}).strict();
+
+/** Admin: revoke a session by the id `tokenList` shows (a prefix of its token's hash). */
+export const TokenRevokeSchema = z.object({
+  ...envelope,
+  type: z.literal("tokenRevoke"),
+  id: requestId,
+  token,
+  tokenId: z.string().regex(/^[0-9a-f]{8,64}$/, "a token id from `token list`"),
+}).strict();
+
+/** Where this orchestrator stands in the cluster; answered by every orchestrator, leader or not. */
+export const NodeStatusSchema = z.object({
+  ...envelope,
+  type: z.literal("nodeStatus"),
+  id: requestId,
+  token,
+}).strict();
+
+export const ClientToOrchestratorSchema = z.discriminatedUnion("type", [
+  LoginSchema,
+  LogoutSchema,
+  SubmitSchema,
+  StatusSchema,
+  ListSchema,
+  WorkersSchema,
+  CancelSchema,
+  WaitSchema,
+  NodeStatusSchema,
+  SubmitBatchSchema,
+  UserAddSchema,
+  UserPasswdSchema,
+  UserRemoveSchema,
+  UserListSchema,
+  TokenListSchema,
+  TokenRevokeSchema,
+]);
+export type ClientToOrchestrator = z.infer<typeof ClientToOrchestratorSchema>;

@@ -1,0 +1,134 @@
+/**
+ * Task dispatch over TCP: what a worker tells an orchestrator ({@link WorkerToOrchestrator}) and
+ * what it is told ({@link OrchestratorToWorker}).
+ * @module
+ */
+import { z } from "zod";
+import { LIMITS } from "../limits.ts";
+import { envelope, positiveInt } from "./_fields.ts";
+import { ErrorReplySchema } from "./client_replies.ts";
+import { KeepaliveSchema, WelcomeSchema } from "./connection_messages.ts";
+import {
+  OutcomeSchema,
+  TaskIdSchema,
+  TaskRefSchema,
+  TaskSpecSchema,
+  WorkerIdSchema,
+} from "./task_schemas.ts";
+
+// ---- worker -> orchestrator ----
+
+/** A worker's identity for the life of one process: name (stable) plus incarnation (per start). */
+export const WorkerInfoSchema = z.object({
+  name: WorkerIdSchema,
+  incarnation: z.string().min(1).max(64),
+  slots: positiveInt.max(LIMITS.workerSlotsMax),
+  canExec: z.boolean(),
+  /** With canExec: the only programs (argv[0], exact match) it runs; null or absent = any. */
+  execAllow: z.array(z.string().min(1).max(LIMITS.argChars)).max(LIMITS.argvItems).nullable()
+    .optional(),
+}).strict();
+export type WorkerInfo = z.infer<typeof WorkerInfoSchema>;
+
+/** Sent after hello, and again after every reconnect; `running` lets the orchestrator reconcile. */
+export const RegisterSchema = z.object({
+  ...envelope,
+  type: z.literal("register"),
+  worker: WorkerInfoSchema,
+  running: z.array(TaskRefSchema).max(LIMITS.workerSlotsMax),
+}).strict();
+
+export const StartedSchema = z.object({
+  ...envelope,
+  type: z.literal("started"),
+  taskId: TaskIdSchema,
+  attempt: positiveInt,
+}).strict();
+
+export const FinishedSchema = z.object({
+  ...envelope,
+  type: z.literal("finished"),
+  taskId: TaskIdSchema,
+  attempt: positiveInt,
+  outcome: OutcomeSchema,
+}).strict();
+
+/** The worker gives an attempt back unfinished (it is stopping, or cannot run it). */
+export const HandBackSchema = z.object({
+  ...envelope,
+  type: z.literal("handBack"),
+  taskId: TaskIdSchema,
+  attempt: positiveInt,
+  reason: z.string().max(LIMITS.descriptionChars),
+}).strict();
+
+/** The worker is shutting down: assign it nothing more. */
+export const DrainSchema = z.object({
+  ...envelope,
+  type: z.literal("drain"),
+}).strict();
+
+export const WorkerToOrchestratorSchema = z.discriminatedUnion("type", [
+  RegisterSchema,
+  StartedSchema,
+  FinishedSchema,
+  HandBackSchema,
+  DrainSchema,
+]);
+export type WorkerToOrchestrator = z.infer<typeof WorkerToOrchestratorSchema>;
+
+// ---- orchestrator -> worker ----
+
+export const RegisteredSchema = z.object({
+  ...envelope,
+  type: z.literal("registered"),
+  workerId: WorkerIdSchema,
+  heartbeatIntervalMs: positiveInt,
+}).strict();
+
+export const AssignSchema = z.object({
+  ...envelope,
+  type: z.literal("assign"),
+  taskId: TaskIdSchema,
+  attempt: positiveInt,
+  spec: TaskSpecSchema,
+}).strict();
+
+/** Stop an attempt: it was cancelled, or fenced off by a newer attempt. */
+export const AbortSchema = z.object({
+  ...envelope,
+  type: z.literal("abort"),
+  taskId: TaskIdSchema,
+  attempt: positiveInt,
+  reason: z.string(),
+}).strict();
+
+/** The orchestrator has durably recorded this attempt's result; the worker may forget it. */
+export const FinishedAckSchema = z.object({
+  ...envelope,
+  type: z.literal("finishedAck"),
+  taskId: TaskIdSchema,
+  attempt: positiveInt,
+}).strict();
+
+/**
+ * This incarnation was declared dead; its attempts are void. The worker stops them and registers
+ * again (its old attempts stay fenced off by their attempt numbers).
+ */
+export const EvictedSchema = z.object({
+  ...envelope,
+  type: z.literal("evicted"),
+  reason: z.string(),
+}).strict();
+
+export const OrchestratorToWorkerSchema = z.discriminatedUnion("type", [
+  WelcomeSchema,
+  KeepaliveSchema,
+  RegisteredSchema,
+  AssignSchema,
+  AbortSchema,
+  FinishedAckSchema,
+  EvictedSchema,
+  ErrorReplySchema,
+]);
+export type OrchestratorToWorker = z.infer<typeof OrchestratorToWorkerSchema>;
