@@ -8,38 +8,31 @@
  * requeued, an assignment to a worker that left) are rejected, not asserted:
  * they are normal under concurrency and failures, and rejecting them the same
  * way on every replica keeps replicas identical.
+ *
+ * The state machine owns the state and applies task submissions and cancels itself; it hands the
+ * account and session commands to `account_commands.ts` and the worker commands (workers joining
+ * and leaving, and the attempts they run) to `worker_commands.ts`, which change the same state.
  * @module
  */
 import { assert, assertNever } from "../../shared/assert.ts";
 import type { TaskEvent, TaskSpec, TaskState } from "../../shared/protocol/messages.ts";
 import type {
-  AccountConfigured,
   ApplyResult,
   Command,
   LogEntry,
   Stamp,
-  TaskAssigned,
   TaskCancelled,
-  TaskFinished,
-  TaskHandedBack,
-  TaskStarted,
   TaskSubmitted,
-  WorkerDraining,
-  WorkerJoined,
-  WorkerLost,
 } from "./commands.ts";
 import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
+import { AccountCommands } from "./account_commands.ts";
 import { IdempotencyIndex } from "./idempotency_index.ts";
 import { TaskQueue } from "./task_queue.ts";
+import { WorkerCommands } from "./worker_commands.ts";
+import { OK, rejected } from "./_apply_results.ts";
 
-/**
- * Live sessions one user may hold; a login beyond it closes that user's oldest session. Bounds
- * what one account's repeated logins can make every replica keep.
- */
-export const SESSIONS_PER_USER_MAX = 100;
-
-/** Expired sessions are swept after this many logins, so the session table stays bounded. */
-const SESSION_SWEEP_EVERY = 1024;
+export { ACCOUNT_CHANGED, LAST_ADMIN, SESSIONS_PER_USER_MAX } from "./account_commands.ts";
+export { workerRuns } from "./worker_commands.ts";
 
 const STATE_RANK: Record<TaskState, number> = {
   queued: 0,
@@ -48,18 +41,6 @@ const STATE_RANK: Record<TaskState, number> = {
   failed: 2,
   cancelled: 2,
 };
-
-const OK: ApplyResult = { type: "ok" };
-/** Why a session whose password was checked against a replaced hash does not open. */
-export const ACCOUNT_CHANGED = "the account changed while its password was checked";
-/** Why a command that would leave the cluster with no admin is rejected. */
-export const LAST_ADMIN = "it would leave the cluster without an admin";
-/** Cluster-file password hashes remembered per account (see AccountConfigured). */
-const CONFIGURED_HASHES_KEPT = 8;
-
-function rejected(reason: string): ApplyResult {
-  return { type: "rejected", reason };
-}
 
 /** True when a submission asks for the very task `task` was created from (field by field, so encoding order does not matter). */
 function isSameSubmission(
@@ -93,8 +74,6 @@ export class TaskStateMachine {
   workers = new Map<string, WorkerRecord>();
   sessions = new Map<string, SessionRecord>();
   users = new Map<string, UserRecord>();
-  /** Sessions per user (derived from `sessions`; see SESSIONS_PER_USER_MAX). */
-  readonly #sessionCounts = new Map<string, number>();
   /**
    * Password hashes already applied from the cluster file, by account name: each applies once
    * (see AccountConfigured), whatever happened to the account since.
@@ -125,6 +104,14 @@ export class TaskStateMachine {
    * a few dozen bytes of each for its whole life. Values are unchanged, so state is too.
    */
   readonly #strings = new Map<string, string>();
+  /** Users and sessions: the account commands and the questions asked of them. */
+  readonly #accounts = new AccountCommands(this);
+  /** Workers and the attempts they run. */
+  readonly #workerCommands = new WorkerCommands(this, {
+    transition: (task, to) => this.#transition(task, to),
+    record: (task, event, stamp, workerId, detail) =>
+      this.#record(task, event, stamp, workerId, detail),
+  });
 
   /**
    * Applies the next log entry.
@@ -148,78 +135,24 @@ export class TaskStateMachine {
   #dispatch(command: Command): ApplyResult {
     switch (command.type) {
       case "userAdded":
-        if (this.users.has(command.name)) return rejected("user exists");
-        this.users.set(command.name, {
-          name: command.name,
-          role: command.role,
-          passwordHash: command.passwordHash,
-          createdAtMs: command.atMs,
-        });
-        return OK;
       case "accountConfigured":
-        return this.#configureAccount(command);
-      case "userPasswordChanged": {
-        const user = this.users.get(command.name);
-        if (user === undefined) return rejected("no such user");
-        // A client's retry of a change already applied (its reply was lost): done, once.
-        if (command.changeId !== undefined && user.lastChangeId === command.changeId) return OK;
-        if (
-          command.expectedPasswordHash !== undefined &&
-          user.passwordHash !== command.expectedPasswordHash
-        ) {
-          return rejected("the password was changed meanwhile; check the current one again");
-        }
-        user.passwordHash = command.passwordHash;
-        if (command.changeId !== undefined) user.lastChangeId = command.changeId;
-        else delete user.lastChangeId;
-        this.#revokeSessionsOf(command.name);
-        return OK;
-      }
+      case "userPasswordChanged":
       case "userRemoved":
-        if (!this.users.has(command.name)) return rejected("no such user");
-        if (this.isLastAdmin(command.name)) return rejected(LAST_ADMIN);
-        this.users.delete(command.name);
-        this.#revokeSessionsOf(command.name);
-        return OK;
       case "sessionOpened":
-        if (
-          command.passwordHash !== undefined &&
-          this.users.get(command.user)?.passwordHash !== command.passwordHash
-        ) {
-          return rejected(ACCOUNT_CHANGED);
-        }
-        this.#closeSession(command.tokenHash);
-        this.sessions.set(command.tokenHash, {
-          user: command.user,
-          issuedAtMs: command.atMs,
-          expiresAtMs: command.expiresAtMs,
-        });
-        this.#sessionCounts.set(command.user, this.sessionCountOf(command.user) + 1);
-        if (this.sessionCountOf(command.user) > SESSIONS_PER_USER_MAX) {
-          this.#closeOldestSessionOf(command.user);
-        }
-        this.#maybeSweepSessions(command.atMs);
-        return OK;
       case "sessionClosed":
-        return this.#closeSession(command.tokenHash) ? OK : rejected("no such session");
+        return this.#accounts.apply(command);
       case "taskSubmitted":
         return this.#submit(command);
-      case "taskAssigned":
-        return this.#assign(command);
-      case "taskStarted":
-        return this.#start(command);
-      case "taskFinished":
-        return this.#finish(command);
       case "taskCancelled":
         return this.#cancel(command);
+      case "taskAssigned":
+      case "taskStarted":
+      case "taskFinished":
       case "taskHandedBack":
-        return this.#handBack(command);
       case "workerJoined":
-        return this.#join(command);
       case "workerDraining":
-        return this.#drain(command);
       case "workerLost":
-        return this.#lose(command);
+        return this.#workerCommands.apply(command);
       case "noop":
         return OK;
       default:
@@ -229,39 +162,12 @@ export class TaskStateMachine {
 
   /** True when `hash` was already applied to account `name` from the cluster file. */
   isConfigured(name: string, hash: string): boolean {
-    return this.configuredAccounts.get(name)?.includes(hash) ?? false;
-  }
-
-  #configureAccount(command: AccountConfigured): ApplyResult {
-    const { name, role, passwordHash } = command;
-    if (this.isConfigured(name, passwordHash)) return rejected("already applied");
-    const user = this.users.get(name);
-    if (user !== undefined && role !== "admin" && this.isLastAdmin(name)) {
-      // Not recorded as applied: a corrected cluster file may still apply it later.
-      return rejected(LAST_ADMIN);
-    }
-    const applied = this.configuredAccounts.get(name) ?? [];
-    // Bounded: only the newest hashes matter (older cluster files on lagging orchestrators).
-    this.configuredAccounts.set(name, [...applied, passwordHash].slice(-CONFIGURED_HASHES_KEPT));
-    if (user === undefined) {
-      this.users.set(name, { name, role, passwordHash, createdAtMs: command.atMs });
-      return OK;
-    }
-    user.role = role;
-    if (user.passwordHash !== passwordHash) {
-      user.passwordHash = passwordHash;
-      this.#revokeSessionsOf(name);
-    }
-    return OK;
+    return this.#accounts.isConfigured(name, hash);
   }
 
   /** True when `name` is an admin and no other admin exists (it may not be removed or demoted). */
   isLastAdmin(name: string): boolean {
-    if (this.users.get(name)?.role !== "admin") return false;
-    for (const user of this.users.values()) {
-      if (user.role === "admin" && user.name !== name) return false;
-    }
-    return true;
+    return this.#accounts.isLastAdmin(name);
   }
 
   /** Tasks of `owner` that are queued or running. */
@@ -271,9 +177,22 @@ export class TaskStateMachine {
 
   /** The user a token hash belongs to, if the session exists and has not expired at `nowMs`. */
   sessionUser(tokenHash: string, nowMs: number): string | null {
-    const session = this.sessions.get(tokenHash);
-    if (session === undefined || session.expiresAtMs <= nowMs) return null;
-    return session.user;
+    return this.#accounts.sessionUser(tokenHash, nowMs);
+  }
+
+  /** Live sessions of `user` (including expired ones not swept yet). */
+  sessionCountOf(user: string): number {
+    return this.#accounts.sessionCountOf(user);
+  }
+
+  /** Recounts sessions per user (after a restore or a sweep: the counts are derived state). */
+  recountSessions(): void {
+    this.#accounts.recountSessions();
+  }
+
+  /** The role of a session's user; null when the user no longer exists. */
+  roleOf(user: string): "admin" | "user" | null {
+    return this.#accounts.roleOf(user);
   }
 
   #submit(command: TaskSubmitted): ApplyResult {
@@ -323,56 +242,6 @@ export class TaskStateMachine {
     return { type: "submitted", taskId: id, duplicate: false };
   }
 
-  #assign(command: TaskAssigned): ApplyResult {
-    const task = this.tasks.get(command.taskId);
-    if (task === undefined) return rejected("unknown task");
-    if (task.state !== "queued") return rejected(`task is ${task.state}`);
-    if (task.attempt !== command.attempt) return rejected("stale attempt");
-    const worker = this.workers.get(command.workerId);
-    if (worker === undefined || worker.incarnation !== command.incarnation) {
-      return rejected("worker incarnation is gone");
-    }
-    if (worker.status !== "alive") return rejected("worker is draining");
-    if (worker.running.size >= worker.slots) return rejected("worker has no free slot");
-    if (task.spec.kind === "exec" && !worker.canExec) return rejected("worker does not allow exec");
-    if (task.spec.kind === "exec" && !workerRuns(worker, task.spec.argv[0])) {
-      return rejected("worker does not allow this program");
-    }
-    this.queue.remove(task.id);
-    worker.running.add(task.id);
-    task.workerId = worker.id;
-    task.started = false;
-    this.#transition(task, "running");
-    this.rrCursor = worker.id;
-    this.#record(task, "assigned", command, worker.id, null);
-    return OK;
-  }
-
-  #start(command: TaskStarted): ApplyResult {
-    const task = this.#currentAttempt(command);
-    if (task === null) return this.#stale();
-    if (task.started) return OK; // a duplicate report of the same start
-    if (!this.#isAfterLastEvent(task, command)) return rejected("Lamport time not after history");
-    task.started = true;
-    this.#record(task, "started", command, command.workerId, null);
-    return OK;
-  }
-
-  #finish(command: TaskFinished): ApplyResult {
-    const task = this.#currentAttempt(command);
-    if (task === null) return this.#stale();
-    if (!this.#isAfterLastEvent(task, command)) return rejected("Lamport time not after history");
-    const worker = this.workers.get(command.workerId);
-    assert(worker !== undefined, `running task ${task.id} on unknown worker ${command.workerId}`);
-    worker.running.delete(task.id);
-    worker.completed += 1;
-    task.result = command.outcome;
-    task.finishedAtMs = command.atMs;
-    this.#transition(task, command.outcome.status);
-    this.#record(task, command.outcome.status, command, command.workerId, describeOutcome(command));
-    return OK;
-  }
-
   #cancel(command: TaskCancelled): ApplyResult {
     const task = this.tasks.get(command.taskId);
     if (task === undefined) return rejected("unknown task");
@@ -385,111 +254,6 @@ export class TaskStateMachine {
     this.#transition(task, "cancelled");
     this.#record(task, "cancelled", command, task.workerId, `by ${command.by}`);
     return OK;
-  }
-
-  #handBack(command: TaskHandedBack): ApplyResult {
-    const task = this.#currentAttempt(command);
-    if (task === null) return this.#stale();
-    this.#requeue(task, `handed back by ${command.workerId}: ${command.reason}`, command);
-    return OK;
-  }
-
-  #join(command: WorkerJoined): ApplyResult {
-    const existing = this.workers.get(command.workerId);
-    if (existing !== undefined) {
-      // A re-registration of the same process after a reconnect changes nothing.
-      if (existing.incarnation === command.incarnation) return OK;
-      this.#removeWorker(existing, "replaced by a new incarnation of the same worker", command);
-    }
-    this.workers.set(command.workerId, {
-      id: command.workerId,
-      incarnation: command.incarnation,
-      slots: command.slots,
-      canExec: command.canExec,
-      execAllow: command.execAllow ?? null,
-      status: "alive",
-      joinedAtMs: command.atMs,
-      running: new Set(),
-      completed: 0,
-    });
-    return OK;
-  }
-
-  #drain(command: WorkerDraining): ApplyResult {
-    const worker = this.workers.get(command.workerId);
-    if (worker === undefined || worker.incarnation !== command.incarnation) {
-      return rejected("worker incarnation is gone");
-    }
-    worker.status = "draining";
-    return OK;
-  }
-
-  #lose(command: WorkerLost): ApplyResult {
-    const worker = this.workers.get(command.workerId);
-    if (worker === undefined || worker.incarnation !== command.incarnation) {
-      return rejected("worker incarnation is gone");
-    }
-    this.#removeWorker(worker, command.reason, command);
-    return OK;
-  }
-
-  #removeWorker(worker: WorkerRecord, reason: string, stamp: Stamp): void {
-    // Sorted so every replica requeues in the same order whatever the set's history.
-    const running = [...worker.running].sort((a, b) =>
-      this.tasks.get(a)!.seq - this.tasks.get(b)!.seq
-    );
-    for (const taskId of running) {
-      this.#requeue(this.tasks.get(taskId)!, `worker ${worker.id} ${reason}`, stamp);
-    }
-    this.workers.delete(worker.id);
-  }
-
-  /** Puts a running task back in the queue as a new attempt, or fails it past its attempt budget. */
-  #requeue(task: TaskRecord, reason: string, stamp: Stamp): void {
-    assert(task.state === "running", `requeue of ${task.state} task ${task.id}`);
-    this.workers.get(task.workerId!)?.running.delete(task.id);
-    const workerId = task.workerId;
-    if (task.attempt >= task.maxAttempts) {
-      task.result = {
-        status: "failed",
-        exitCode: null,
-        stdout: "",
-        stderr: "",
-        error: `Gave up after ${task.attempt} attempt(s): ${reason}`,
-        durationMs: 0,
-      };
-      task.finishedAtMs = stamp.atMs;
-      this.#transition(task, "failed");
-      this.#record(task, "failed", stamp, workerId, task.result.error);
-      return;
-    }
-    task.attempt += 1;
-    task.workerId = null;
-    task.started = false;
-    this.#transition(task, "queued");
-    this.queue.pushRetry(task.id);
-    this.stats.retries += 1;
-    this.#record(task, "requeued", stamp, workerId, reason);
-  }
-
-  /** The running task whose current attempt `ref` names, or null when `ref` is stale. */
-  #currentAttempt(
-    ref: { taskId: string; attempt: number; workerId: string },
-  ): TaskRecord | null {
-    const task = this.tasks.get(ref.taskId);
-    if (task === undefined || task.state !== "running") return null;
-    if (task.attempt !== ref.attempt || task.workerId !== ref.workerId) return null;
-    return task;
-  }
-
-  #stale(): ApplyResult {
-    this.stats.staleReports += 1;
-    return rejected("stale attempt");
-  }
-
-  #isAfterLastEvent(task: TaskRecord, stamp: Stamp): boolean {
-    const last = task.history[task.history.length - 1];
-    return last === undefined || stamp.lamport > last.lamport;
   }
 
   #transition(task: TaskRecord, to: TaskState): void {
@@ -542,77 +306,7 @@ export class TaskStateMachine {
     }
     return value;
   }
-
-  #revokeSessionsOf(user: string): void {
-    for (const [hash, session] of this.sessions) {
-      if (session.user === user) this.sessions.delete(hash);
-    }
-    this.#sessionCounts.delete(user);
-  }
-
-  /** Live sessions of `user` (including expired ones not swept yet). */
-  sessionCountOf(user: string): number {
-    return this.#sessionCounts.get(user) ?? 0;
-  }
-
-  /** Recounts sessions per user (after a restore or a sweep: the counts are derived state). */
-  recountSessions(): void {
-    this.#sessionCounts.clear();
-    for (const { user } of this.sessions.values()) {
-      this.#sessionCounts.set(user, this.sessionCountOf(user) + 1);
-    }
-  }
-
-  #closeSession(tokenHash: string): boolean {
-    const session = this.sessions.get(tokenHash);
-    if (session === undefined) return false;
-    this.sessions.delete(tokenHash);
-    const left = this.sessionCountOf(session.user) - 1;
-    if (left > 0) this.#sessionCounts.set(session.user, left);
-    else this.#sessionCounts.delete(session.user);
-    return true;
-  }
-
-  /** Sessions are kept in opening order, so the first one of `user` found is its oldest. */
-  #closeOldestSessionOf(user: string): void {
-    for (const [hash, session] of this.sessions) {
-      if (session.user === user) {
-        this.#closeSession(hash);
-        return;
-      }
-    }
-  }
-
-  /** The role of a session's user; null when the user no longer exists. */
-  roleOf(user: string): "admin" | "user" | null {
-    return this.users.get(user)?.role ?? null;
-  }
-
-  #maybeSweepSessions(nowMs: number): void {
-    this.loginsSinceSweep += 1;
-    if (this.loginsSinceSweep < SESSION_SWEEP_EVERY) return;
-    this.loginsSinceSweep = 0;
-    for (const [hash, session] of this.sessions) {
-      if (session.expiresAtMs <= nowMs) this.sessions.delete(hash);
-    }
-    this.recountSessions();
-  }
-}
-
-/** Whether an exec worker runs `program` (its allow-list, if any, names it exactly). */
-export function workerRuns(
-  worker: { canExec: boolean; execAllow: readonly string[] | null },
-  program: string,
-): boolean {
-  return worker.canExec && (worker.execAllow === null || worker.execAllow.includes(program));
 }
 
 const INTERN_MAX_CHARS = 64;
 const INTERN_MAX_STRINGS = 4096;
-
-function describeOutcome(command: TaskFinished): string {
-  const { outcome } = command;
-  if (outcome.error !== null) return outcome.error;
-  if (outcome.exitCode !== null) return `exit code ${outcome.exitCode}`;
-  return `in ${outcome.durationMs} ms`;
-}
