@@ -11,6 +11,7 @@ export { emptyEffects } from "./node_io.ts";
 export type {
   ConnId,
   CurrentPasswordCheck,
+  LeaderAnnouncementDue,
   LogLine,
   NodeEffects,
   NodeInput,

@@ -141,7 +141,9 @@ export interface LogLine {
  *   example a submission is acknowledged once its entry is committed);
  * - `close`: close these connections after writing what is queued for them;
  * - `log`: write these lines to the node's log;
- * - `passwordWork`: run scrypt for these requests (bounded), then step each again.
+ * - `passwordWork`: run scrypt for these requests (bounded), then step each again;
+ * - `announce`: tell the multicast group (if any) that this node leads in `term` (last: it
+ *   reports the state after everything above).
  */
 export interface NodeEffects {
   persist: {
@@ -155,6 +157,13 @@ export interface NodeEffects {
   close: ConnId[];
   log: LogLine[];
   passwordWork: PasswordWork[];
+  announce: LeaderAnnouncementDue | null;
+}
+
+/** A leader's announcement is due (see announce_schedule.ts); the shell adds where it listens. */
+export interface LeaderAnnouncementDue {
+  term: number;
+  lamport: number;
 }
 
 export function emptyEffects(): NodeEffects {
@@ -166,5 +175,6 @@ export function emptyEffects(): NodeEffects {
     close: [],
     log: [],
     passwordWork: [],
+    announce: null,
   };
 }

@@ -40,6 +40,7 @@ import { type ClientContext, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { InFlightProposals } from "./in_flight_proposals.ts";
 import { Keepalives } from "./keepalives.ts";
+import { AnnounceSchedule } from "./announce_schedule.ts";
 import { LeaderGate } from "./leader_gate.ts";
 import { handleLoginChecked, type LoginContext } from "./login_results.ts";
 import type { ConnId, NodeEffects, NodeInput } from "./node_io.ts";
@@ -96,6 +97,7 @@ export class OrchestratorNode {
   readonly #proposals = new InFlightProposals();
   /** Who gets keepalives, and when they last went out (keepalives.ts). */
   readonly #keepalives = new Keepalives();
+  readonly #announcements = new AnnounceSchedule();
   /** Whether this node may write and answer clients (leader_gate.ts). */
   readonly #gate: LeaderGate;
   readonly #admission: SubmitAdmission;
@@ -302,6 +304,8 @@ export class OrchestratorNode {
     this.#pump();
     const caughtUp = this.#history.caughtUpLine(this.#sm.appliedIndex);
     if (caughtUp !== null) this.#out.log("info", caughtUp);
+    // On the tick's clock, after the step, so it reports who leads once the tick is done.
+    if (input.type === "tick") this.#askAnnouncement();
     return this.takeEffects();
   }
 
@@ -523,6 +527,12 @@ export class OrchestratorNode {
   #proposeFor(pending: Pending, command: Command): void {
     const index = this.#propose(command);
     if (index !== null) this.#pending.add(index, pending);
+  }
+
+  /** A leader asks the shell to announce it: at once in a new term, then periodically. */
+  #askAnnouncement(): void {
+    if (!this.#announcements.due(this.#log.isLeader, this.#log.term, this.#nowMs)) return;
+    this.#out.effects.announce = { term: this.#log.term, lamport: this.#clock.value };
   }
 
   /**

@@ -1727,3 +1727,20 @@ Deno.test("OrchestratorNode lets a flood of far-ahead frames move its clock only
   const alice = d.login(ALICE, "alice");
   d.submit(ALICE, alice);
 });
+
+Deno.test("OrchestratorNode asks its shell to announce it as leader on a tick: at once, then every 250 ms", () => {
+  const d = new Driver();
+  assert.equal(d.node.isLeader, true, "a one-voter group leads from the start");
+  const announced: number[] = [];
+  for (let t = TICK_MS; t <= 7 * TICK_MS; t += TICK_MS) {
+    d.nowMs = t;
+    const effects = d.raw({ type: "tick", nowMs: t });
+    if (effects.announce !== null) {
+      assert.equal(effects.announce.term, d.node.term);
+      announced.push(t);
+    }
+  }
+  assert.deepEqual(announced, [100, 400, 700]);
+  const other = d.raw({ type: "connectionClosed", conn: ALICE, nowMs: 10 * TICK_MS });
+  assert.equal(other.announce, null, "only a tick announces");
+});

@@ -4,7 +4,14 @@
  * each with its own ports (sockets and fsync, or the simulated network and disk).
  * @module
  */
-import type { ConnId, LogLine, NodeEffects, Outbound, PasswordWork } from "../core/mod.ts";
+import type {
+  ConnId,
+  LeaderAnnouncementDue,
+  LogLine,
+  NodeEffects,
+  Outbound,
+  PasswordWork,
+} from "../core/mod.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 
 /** Where effects go. Each port does one thing at once; only `enqueue` may defer work. */
@@ -21,9 +28,13 @@ export interface EffectPorts {
   send(outbound: Outbound): void;
   close(conn: ConnId): void;
   passwordWork(work: PasswordWork): void;
+  announce(announcement: LeaderAnnouncementDue): void;
 }
 
-/** Runs `effects` through `ports`: log, peer sends, persistence, sends, closes, password work. */
+/**
+ * Runs `effects` through `ports`: log, peer sends, persistence, sends, closes, password work,
+ * then the leader's announcement.
+ */
 export function runEffects(effects: NodeEffects, ports: EffectPorts): void {
   for (const line of effects.log) ports.log(line);
   for (const { to, message } of effects.peerSend) ports.sendPeer(to, message);
@@ -45,4 +56,5 @@ export function runEffects(effects: NodeEffects, ports: EffectPorts): void {
   for (const outbound of effects.send) ports.send(outbound);
   for (const conn of effects.close) ports.close(conn);
   for (const work of effects.passwordWork) ports.passwordWork(work);
+  if (effects.announce !== null) ports.announce(effects.announce);
 }

@@ -1,5 +1,6 @@
 // Proves runEffects carries out a step's effects in the order NodeEffects documents: log lines,
-// peer sends, persistence (with after-persist sends riding the queue), sends, closes, password work.
+// peer sends, persistence (with after-persist sends riding the queue), sends, closes, password
+// work, then the leader's announcement.
 import assert from "node:assert/strict";
 import { emptyEffects, type NodeEffects } from "../core/mod.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
@@ -24,6 +25,7 @@ function recordingPorts(): { ports: EffectPorts; calls: string[]; flush: () => v
     send: ({ conn }) => calls.push(`send ${conn}`),
     close: (conn) => calls.push(`close ${conn}`),
     passwordWork: (work) => calls.push(`password ${work.conn}`),
+    announce: ({ term }) => calls.push(`announce ${term}`),
   };
   const flush = () => {
     for (const afterDurable of queued.splice(0)) afterDurable?.();
@@ -45,6 +47,7 @@ Deno.test("runEffects carries out each kind of effect in the documented order", 
     tokenHash: "h",
     verifyCurrentOf: null,
   });
+  effects.announce = { term: 3, lamport: 9 };
   const { ports, calls, flush } = recordingPorts();
   runEffects(effects, ports);
   assert.deepEqual(calls, [
@@ -55,6 +58,7 @@ Deno.test("runEffects carries out each kind of effect in the documented order", 
     "send 4",
     "close 5",
     "password 6",
+    "announce 3",
   ]);
   flush();
   assert.equal(calls.at(-1), "peer o3", "an after-persist send waits for the queue");

@@ -1,15 +1,12 @@
 /**
- * Multicast announcements of where the leader is: at once when this node leads in a new term,
- * then every {@link ANNOUNCE_INTERVAL_MS} while it still leads, so clients and workers on the
+ * Multicast announcements of where the leader is, sent when the node asks (its `announce`
+ * effect: at once when it leads in a new term, then periodically), so clients and workers on the
  * network can find it without a configured address.
  * @module
  */
 import { Announcer, type MulticastGroup } from "../../shared/net/multicast.ts";
 import type { ClusterKeys } from "../../shared/auth/mod.ts";
-import type { OrchestratorNode } from "../core/mod.ts";
-
-/** How often a leader repeats its multicast announcement. */
-const ANNOUNCE_INTERVAL_MS = 250;
+import type { LeaderAnnouncementDue } from "../core/mod.ts";
 
 /** Who announces, and where it can be reached. */
 export interface LeaderIdentity {
@@ -22,8 +19,6 @@ export interface LeaderIdentity {
 export class LeaderAnnouncer {
   readonly #announcer: Announcer;
   readonly #identity: LeaderIdentity;
-  #announcedAtMs = 0;
-  #announcedTerm = -1;
   #announceSeq = 0;
 
   constructor(
@@ -34,21 +29,16 @@ export class LeaderAnnouncer {
     this.#identity = options.identity;
   }
 
-  /** The leader tells the multicast group where it is: at once in a new term, then periodically. */
-  maybeAnnounce(node: OrchestratorNode, nowMs: number): void {
-    if (!node.isLeader) return;
-    const term = node.term;
-    if (term === this.#announcedTerm && nowMs - this.#announcedAtMs < ANNOUNCE_INTERVAL_MS) return;
-    this.#announcedTerm = term;
-    this.#announcedAtMs = nowMs;
+  /** Tells the multicast group where the leader is, as the node asked. */
+  announce(due: LeaderAnnouncementDue, nowMs: number): void {
     void this.#announcer.announce({
       clusterId: this.#identity.clusterId,
       nodeId: this.#identity.nodeId,
-      term,
+      term: due.term,
       address: this.#identity.address,
       seq: this.#announceSeq++,
       sentAtMs: nowMs,
-      lamport: node.lamport,
+      lamport: due.lamport,
     });
   }
 

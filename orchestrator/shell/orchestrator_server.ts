@@ -11,7 +11,7 @@
  * - durable_log.ts, recover_node.ts, group_commit.ts: the log on disk and the node built from it
  * - password_checks.ts: scrypt work for logins and password changes
  * - snapshot_taker.ts: local snapshots
- * - leader_announcer.ts: multicast announcements while leading
+ * - leader_announcer.ts: multicast announcements, when the node asks for them
  * @module
  */
 import { assertNever } from "../../shared/assert.ts";
@@ -176,7 +176,6 @@ export class OrchestratorServer {
     this.#watchdog = setInterval(() => this.#sweepConnections(), WATCHDOG_INTERVAL_MS);
     this.#tickTimer = setInterval(() => {
       this.#step({ type: "tick", nowMs: Date.now() });
-      this.#announcer?.maybeAnnounce(this.#node, Date.now());
     }, tickMs);
     this.#logger.info(
       `Listening on ${self.host}:${port} (TCP for clients, workers and peers; UDP for heartbeats); ` +
@@ -378,6 +377,7 @@ export class OrchestratorServer {
       close: (conn) => this.#connections.close(conn),
       passwordWork: (work) =>
         void this.#passwords.doPasswordWork(work).catch((error) => this.#die(error)),
+      announce: (due) => this.#announcer?.announce(due, Date.now()),
     });
   }
 

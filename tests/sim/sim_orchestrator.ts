@@ -470,6 +470,8 @@ export class SimOrchestrator implements Listener {
       send: (outbound) => this.#sendToConn(outbound),
       close: (conn) => this.#conns.get(conn)?.conn.closeByServer(),
       passwordWork: (work) => this.#doPasswordWork(work),
+      // The simulated network has no multicast: clients and workers find the leader by redirects.
+      announce: () => {},
     });
   }
 
