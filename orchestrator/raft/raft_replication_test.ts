@@ -1,0 +1,119 @@
+// Proves the leader side of replication: flow control (one probe at a time, a bounded pipeline),
+// snapshots for followers behind the compacted log, commitment only of the leader's own term by
+// counting, and what an answer from a follower changes.
+import assert from "node:assert/strict";
+import { entries, leaderState, sentTypes } from "./_raft_fixtures_test.ts";
+import {
+  appendCommands,
+  broadcastHeartbeat,
+  maybeCommit,
+  onAppendResponse,
+  onSnapshotResponse,
+  sendAppend,
+} from "./raft_replication.ts";
+
+Deno.test("appended commands become entries of the leader's term, staged and sent", () => {
+  const state = leaderState(2, { entries: entries(1, [1]) });
+  for (const p of state.progress.values()) p.probing = false;
+  assert.equal(appendCommands(state, ["a", "b"]), 2);
+  assert.deepEqual(state.out.entries.map((e) => [e.index, e.term, e.command]), [
+    [2, 2, "a"],
+    [3, 2, "b"],
+  ]);
+  assert.deepEqual(sentTypes(state), ["n2:appendEntries", "n3:appendEntries"]);
+});
+
+Deno.test("a probing follower gets one message at a time; a heartbeat resends the probe", () => {
+  const state = leaderState(1, { entries: entries(1, [1, 1]) });
+  const p = state.progress.get("n2")!;
+  p.next = 1;
+  sendAppend(state, "n2", false);
+  sendAppend(state, "n2", false);
+  assert.deepEqual(sentTypes(state), ["n2:appendEntries"]);
+  assert.equal(p.inflight, 1);
+  assert.equal(p.next, 1, "a probe does not advance next before its answer");
+  broadcastHeartbeat(state);
+  assert.equal(state.out.messages.filter((m) => m.to === "n2").length, 2);
+});
+
+Deno.test("the pipeline stops at maxInflightMessages", () => {
+  const state = leaderState(1, {
+    entries: entries(1, [1, 1, 1, 1]),
+    options: { maxEntriesPerMessage: 1, maxInflightMessages: 2 },
+  });
+  const p = state.progress.get("n2")!;
+  p.next = 1;
+  p.probing = false;
+  for (let i = 0; i < 4; i++) sendAppend(state, "n2", false);
+  assert.equal(state.out.messages.length, 2);
+  assert.equal(p.next, 3);
+});
+
+Deno.test("a follower behind the compacted log is sent the snapshot in chunks", () => {
+  const state = leaderState(2, {
+    snapshot: { index: 5, term: 1, data: new Uint8Array(10) },
+    entries: entries(6, [2]),
+    options: { snapshotChunkBytes: 4 },
+  });
+  const p = state.progress.get("n2")!;
+  p.next = 3;
+  sendAppend(state, "n2", false);
+  const first = state.out.messages[0].message;
+  assert.equal(first.type, "installSnapshot");
+  assert.equal(first.type === "installSnapshot" && first.done, false);
+  onSnapshotResponse(state, "n2", {
+    type: "snapshotResponse",
+    term: 2,
+    snapshotIndex: 5,
+    received: 4,
+    done: false,
+  });
+  assert.equal(p.sending?.offset, 4);
+  assert.equal(state.out.messages.length, 2);
+  onSnapshotResponse(state, "n2", {
+    type: "snapshotResponse",
+    term: 2,
+    snapshotIndex: 5,
+    received: 4,
+    done: false,
+  });
+  assert.equal(state.out.messages.length, 2, "a repeated answer starts no second stream");
+  onSnapshotResponse(state, "n2", {
+    type: "snapshotResponse",
+    term: 2,
+    snapshotIndex: 5,
+    received: 10,
+    done: true,
+  });
+  assert.equal(p.sending, null);
+  assert.equal(p.match, 5);
+  assert.equal(state.out.messages.at(-1)?.message.type, "appendEntries", "entry 6 follows at once");
+  assert.equal(p.next, 7);
+});
+
+Deno.test("only an entry of the current term is committed by counting", () => {
+  const state = leaderState(2, { entries: entries(1, [1, 2]) });
+  state.progress.get("n2")!.match = 1;
+  maybeCommit(state);
+  assert.equal(state.commitIndex, 0, "a quorum holds entry 1, but it is of term 1");
+  state.progress.get("n2")!.match = 2;
+  maybeCommit(state);
+  assert.equal(state.commitIndex, 2);
+  assert.deepEqual(state.out.committed.map((e) => e.index), [1, 2]);
+});
+
+Deno.test("a success past the leader's log is ignored; a refusal below the match lowers it", () => {
+  const state = leaderState(1, { entries: entries(1, [1, 1, 1]) });
+  const p = state.progress.get("n2")!;
+  const answer = { type: "appendResponse" as const, term: 1, readCtx: 0 };
+  onAppendResponse(state, "n2", { ...answer, success: true, matchIndex: 9, conflictIndex: 0 });
+  assert.equal(p.match, 0);
+  assert.equal(p.recentActive, true);
+  onAppendResponse(state, "n2", { ...answer, success: true, matchIndex: 3, conflictIndex: 0 });
+  assert.equal(p.match, 3);
+  assert.equal(p.probing, false);
+  onAppendResponse(state, "n2", { ...answer, success: false, matchIndex: 0, conflictIndex: 2 });
+  assert.equal(p.match, 1, "a follower that lost what it acknowledged is caught up again");
+  assert.equal(p.next, 2);
+  assert.equal(p.probing, true);
+});
