@@ -17,6 +17,7 @@ export type {
   NodeInput,
   Outbound,
   PasswordWork,
+  SnapshotDue,
 } from "./node_io.ts";
 export {
   DEFAULT_LOGIN_THROTTLE,

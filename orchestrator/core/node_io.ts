@@ -13,7 +13,7 @@ import type {
   WorkerToOrchestrator,
 } from "../../shared/protocol/messages.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
-import type { LogEntry } from "../tasks/mod.ts";
+import type { LogEntry, TaskStateMachine } from "../tasks/mod.ts";
 import type { HardState, StoredSnapshot } from "../raft/mod.ts";
 
 /** The shell's handle for one TCP connection. */
@@ -142,6 +142,9 @@ export interface LogLine {
  * - `close`: close these connections after writing what is queued for them;
  * - `log`: write these lines to the node's log;
  * - `passwordWork`: run scrypt for these requests (bounded), then step each again;
+ * - `snapshotDue`: a local snapshot is due: encode `state` as of `index` (off the step; skip it
+ *   if one is still being taken), write it through the persistence queue behind this step's
+ *   `persist`, then call `snapshotTaken`;
  * - `announce`: tell the multicast group (if any) that this node leads in `term` (last: it
  *   reports the state after everything above).
  */
@@ -157,7 +160,16 @@ export interface NodeEffects {
   close: ConnId[];
   log: LogLine[];
   passwordWork: PasswordWork[];
+  snapshotDue: SnapshotDue | null;
   announce: LeaderAnnouncementDue | null;
+}
+
+/** What a due local snapshot holds: the state as applied up to entry `index` of term `term`. */
+export interface SnapshotDue {
+  index: number;
+  term: number;
+  /** The live state machine: the shell must capture it before the node's next step. */
+  state: TaskStateMachine;
 }
 
 /** A leader's announcement is due (see announce_schedule.ts); the shell adds where it listens. */
@@ -175,6 +187,7 @@ export function emptyEffects(): NodeEffects {
     close: [],
     log: [],
     passwordWork: [],
+    snapshotDue: null,
     announce: null,
   };
 }

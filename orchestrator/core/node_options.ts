@@ -28,4 +28,12 @@ export interface NodeOptions {
   /** Per-user quotas: tasks queued or running, and tasks kept in any state; 0 = unlimited. */
   maxActiveTasksPerUser?: number;
   maxRetainedTasksPerUser?: number;
+  /**
+   * A local snapshot is due after this many applied entries (or one per retained task, if more;
+   * see isSnapshotDue); default {@link DEFAULT_SNAPSHOT_EVERY_ENTRIES}.
+   */
+  snapshotEveryEntries?: number;
 }
+
+/** The cluster configuration's default for `snapshotEveryEntries`. */
+export const DEFAULT_SNAPSHOT_EVERY_ENTRIES = 10_000;

@@ -27,7 +27,7 @@ import type { Heartbeat } from "../../shared/protocol/messages.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import type { ConsensusLog, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
 import type { Command, LogEntry, Stamp, TaskStateMachine } from "../tasks/mod.ts";
-import { decodeSnapshot, restoreSnapshot } from "../tasks/mod.ts";
+import { decodeSnapshot, isSnapshotDue, restoreSnapshot } from "../tasks/mod.ts";
 import {
   afterApply,
   type AppliedContext,
@@ -44,7 +44,7 @@ import { AnnounceSchedule } from "./announce_schedule.ts";
 import { LeaderGate } from "./leader_gate.ts";
 import { handleLoginChecked, type LoginContext } from "./login_results.ts";
 import type { ConnId, NodeEffects, NodeInput } from "./node_io.ts";
-import type { NodeOptions } from "./node_options.ts";
+import { DEFAULT_SNAPSHOT_EVERY_ENTRIES, type NodeOptions } from "./node_options.ts";
 import { NodeClock } from "./node_clock.ts";
 import { NodeOutput } from "./node_output.ts";
 import {
@@ -98,6 +98,8 @@ export class OrchestratorNode {
   /** Who gets keepalives, and when they last went out (keepalives.ts). */
   readonly #keepalives = new Keepalives();
   readonly #announcements = new AnnounceSchedule();
+  /** The index of the latest snapshot this node holds (recovered, installed or taken). */
+  #lastSnapshotIndex: number;
   /** Whether this node may write and answer clients (leader_gate.ts). */
   readonly #gate: LeaderGate;
   readonly #admission: SubmitAdmission;
@@ -118,6 +120,8 @@ export class OrchestratorNode {
     this.#sm = parts.sm;
     this.#log = parts.log;
     this.#replayUpTo = parts.log.lastIndex;
+    // Before the log is replayed, the state is exactly the recovered snapshot's (or empty).
+    this.#lastSnapshotIndex = parts.sm.appliedIndex;
     this.#nowMs = parts.nowMs;
     const lamport = new LamportClock(parts.sm.maxLamport);
     this.#clock = new NodeClock(lamport);
@@ -199,6 +203,7 @@ export class OrchestratorNode {
    * log may be compacted up to there, and lagging followers get this snapshot.
    */
   snapshotTaken(snapshot: StoredSnapshot): void {
+    this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, snapshot.index);
     this.#log.snapshotTaken(snapshot);
   }
 
@@ -225,7 +230,13 @@ export class OrchestratorNode {
 
   /** Effects produced during construction (recovery), e.g. the first hard state to persist. */
   takeEffects(): NodeEffects {
-    return this.#out.take();
+    const effects = this.#out.take();
+    // A snapshot installed from the leader counts as this node's latest snapshot too.
+    const installed = effects.persist.snapshot;
+    if (installed !== null) {
+      this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, installed.index);
+    }
+    return effects;
   }
 
   /** True when this node can answer clients now (a leader that has caught up). */
@@ -306,6 +317,8 @@ export class OrchestratorNode {
     if (caughtUp !== null) this.#out.log("info", caughtUp);
     // On the tick's clock, after the step, so it reports who leads once the tick is done.
     if (input.type === "tick") this.#askAnnouncement();
+    // Checked when entries become durable, as the shell did before it asked the node.
+    if (input.type === "persisted") this.#askSnapshot();
     return this.takeEffects();
   }
 
@@ -527,6 +540,17 @@ export class OrchestratorNode {
   #proposeFor(pending: Pending, command: Command): void {
     const index = this.#propose(command);
     if (index !== null) this.#pending.add(index, pending);
+  }
+
+  /** Asks the shell for a local snapshot when enough entries were applied since the last one. */
+  #askSnapshot(): void {
+    const sm = this.#sm;
+    const installed = this.#out.effects.persist.snapshot?.index ?? 0;
+    const last = Math.max(this.#lastSnapshotIndex, installed);
+    const state = { appliedIndex: sm.appliedIndex, retainedTasks: sm.tasks.size };
+    const every = this.options.snapshotEveryEntries ?? DEFAULT_SNAPSHOT_EVERY_ENTRIES;
+    if (!isSnapshotDue(state, last, every)) return;
+    this.#out.effects.snapshotDue = { index: sm.appliedIndex, term: sm.appliedTerm, state: sm };
   }
 
   /** A leader asks the shell to announce it: at once in a new term, then periodically. */

@@ -1744,3 +1744,20 @@ Deno.test("OrchestratorNode asks its shell to announce it as leader on a tick: a
   const other = d.raw({ type: "connectionClosed", conn: ALICE, nowMs: 10 * TICK_MS });
   assert.equal(other.announce, null, "only a tick announces");
 });
+
+Deno.test("OrchestratorNode asks for a local snapshot once enough entries are durable and applied since the last", () => {
+  const d = new Driver({ node: { snapshotEveryEntries: 10 } });
+  const alice = d.login(ALICE, "alice");
+  const asked = () => d.history.flatMap((e) => e.snapshotDue === null ? [] : [e.snapshotDue]);
+  while (asked().length === 0) {
+    assert.ok(d.sm.appliedIndex < 20, "a snapshot should be due after 10 applied entries");
+    d.submit(ALICE, alice);
+  }
+  const due = asked()[0]!;
+  assert.ok(due.index >= 10, `due at ${due.index}, before 10 entries were applied`);
+  assert.equal(due.state, d.sm, "the live state, captured by the shell at once");
+  d.node.snapshotTaken({ index: due.index, term: due.term, data: new Uint8Array() });
+  const before = asked().length;
+  d.submit(ALICE, alice);
+  assert.equal(asked().length, before, "not again right after a snapshot was taken");
+});

@@ -11,6 +11,7 @@ import type {
   NodeEffects,
   Outbound,
   PasswordWork,
+  SnapshotDue,
 } from "../core/mod.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 
@@ -28,12 +29,14 @@ export interface EffectPorts {
   send(outbound: Outbound): void;
   close(conn: ConnId): void;
   passwordWork(work: PasswordWork): void;
+  /** Must capture `due.state` before returning (the node's next step changes it). */
+  snapshotDue(due: SnapshotDue): void;
   announce(announcement: LeaderAnnouncementDue): void;
 }
 
 /**
- * Runs `effects` through `ports`: log, peer sends, persistence, sends, closes, password work,
- * then the leader's announcement.
+ * Runs `effects` through `ports`: log, peer sends, persistence, sends, closes, password work, a
+ * due snapshot (queued behind this step's persistence), then the leader's announcement.
  */
 export function runEffects(effects: NodeEffects, ports: EffectPorts): void {
   for (const line of effects.log) ports.log(line);
@@ -56,5 +59,6 @@ export function runEffects(effects: NodeEffects, ports: EffectPorts): void {
   for (const outbound of effects.send) ports.send(outbound);
   for (const conn of effects.close) ports.close(conn);
   for (const work of effects.passwordWork) ports.passwordWork(work);
+  if (effects.snapshotDue !== null) ports.snapshotDue(effects.snapshotDue);
   if (effects.announce !== null) ports.announce(effects.announce);
 }

@@ -10,7 +10,7 @@
  * - datagram_intake.ts: heartbeats over UDP
  * - durable_log.ts, recover_node.ts, group_commit.ts: the log on disk and the node built from it
  * - password_checks.ts: scrypt work for logins and password changes
- * - snapshot_taker.ts: local snapshots
+ * - snapshot_taker.ts: local snapshots, when the node asks for them
  * - leader_announcer.ts: multicast announcements, when the node asks for them
  * @module
  */
@@ -105,7 +105,6 @@ export class OrchestratorServer {
       step,
     });
     this.#snapshots = new SnapshotTaker({
-      snapshotEveryEntries: options.config.snapshotEveryEntries,
       logger: this.#logger,
       node: () => this.#node,
       commit: () => this.#commit,
@@ -364,7 +363,6 @@ export class OrchestratorServer {
       return;
     }
     this.#execute(effects);
-    if (input.type === "persisted") this.#snapshots.maybeSnapshot();
   }
 
   #execute(effects: NodeEffects): void {
@@ -377,6 +375,7 @@ export class OrchestratorServer {
       close: (conn) => this.#connections.close(conn),
       passwordWork: (work) =>
         void this.#passwords.doPasswordWork(work).catch((error) => this.#die(error)),
+      snapshotDue: (due) => this.#snapshots.take(due),
       announce: (due) => this.#announcer?.announce(due, Date.now()),
     });
   }

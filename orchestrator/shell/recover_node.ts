@@ -34,6 +34,7 @@ export function recoverNode(recovered: RecoveredLog, options: RecoverOptions): O
       submitBurstPerUser: config.submitBurstPerUser,
       maxActiveTasksPerUser: config.maxActiveTasksPerUser,
       maxRetainedTasksPerUser: config.maxRetainedTasksPerUser,
+      snapshotEveryEntries: config.snapshotEveryEntries,
       bootstrapUsers: [
         ...config.users,
         ...(bootstrapAdmin ? [{ ...bootstrapAdmin, role: "admin" as const }] : []),

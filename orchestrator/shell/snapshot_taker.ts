@@ -1,17 +1,16 @@
 /**
- * Takes local snapshots: once enough entries have been applied since the last one, encodes the
- * state machine between turns of the event loop (so heartbeats and requests go on meanwhile),
- * then writes it through the persistence queue and tells the node. At most one runs at a time.
+ * Takes the local snapshots the node asks for (its `snapshotDue` effect): encodes the state
+ * machine between turns of the event loop (so heartbeats and requests go on meanwhile), then
+ * writes it through the persistence queue and tells the node. At most one runs at a time.
  * @module
  */
 import type { Logger } from "../../shared/log.ts";
-import type { OrchestratorNode } from "../core/mod.ts";
-import { encodeSnapshotInSteps, isSnapshotDue, type TaskStateMachine } from "../tasks/mod.ts";
+import type { OrchestratorNode, SnapshotDue } from "../core/mod.ts";
+import { encodeSnapshotInSteps } from "../tasks/mod.ts";
 import type { GroupCommit } from "./group_commit.ts";
 
 /** What the snapshot taker needs from the server. */
 export interface SnapshotPorts {
-  snapshotEveryEntries: number;
   logger: Logger;
   node(): OrchestratorNode;
   commit(): GroupCommit;
@@ -33,26 +32,20 @@ export class SnapshotTaker {
     this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, index);
   }
 
-  /** Starts a snapshot if one is due and none is running. */
-  maybeSnapshot(): void {
-    const sm = this.#ports.node().sm;
+  /** Starts the snapshot the node asked for, unless one is still running (it asks again). */
+  take(due: SnapshotDue): void {
     if (this.#snapshotting) return;
-    const state = { appliedIndex: sm.appliedIndex, retainedTasks: sm.tasks.size };
-    if (!isSnapshotDue(state, this.#lastSnapshotIndex, this.#ports.snapshotEveryEntries)) {
-      return;
-    }
     this.#snapshotting = true;
-    void this.#takeSnapshot(sm).catch((error) => this.#ports.die(error));
+    void this.#takeSnapshot(due).catch((error) => this.#ports.die(error));
   }
 
-  async #takeSnapshot(sm: TaskStateMachine): Promise<void> {
-    const index = sm.appliedIndex;
-    const term = sm.appliedTerm;
-    // The state at `index`, encoded a line at a time between turns of the event loop, so that
-    // heartbeats and requests go on meanwhile (a large state takes seconds to encode).
+  async #takeSnapshot(due: SnapshotDue): Promise<void> {
+    const { index, term } = due;
+    // The state at `index`, captured now and encoded a line at a time between turns of the event
+    // loop, so that heartbeats and requests go on meanwhile (a large state takes seconds).
     let data: Uint8Array;
     try {
-      data = await encodeSnapshotInSteps(sm, () => {
+      data = await encodeSnapshotInSteps(due.state, () => {
         if (this.#ports.isStopped()) throw new SnapshotAbandoned();
         return yieldToEventLoop();
       });
@@ -61,8 +54,10 @@ export class SnapshotTaker {
       if (error instanceof SnapshotAbandoned) return;
       throw error;
     }
-    if (this.#ports.node().sm !== sm || this.#lastSnapshotIndex >= index) {
-      // A newer snapshot from the leader replaced this state meanwhile: drop this one.
+    if (this.#lastSnapshotIndex >= index) {
+      // A snapshot from the leader at or past `index` was installed meanwhile: drop this one. (An
+      // older one cannot replace applied state; and the state at `index` was committed, so a
+      // snapshot of it stays true whatever happened to the live state since.)
       this.#snapshotting = false;
       return;
     }

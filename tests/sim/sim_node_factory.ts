@@ -51,6 +51,7 @@ export function buildNode(world: World, from: BootFrom): BuiltNode {
     peers: world.orchestrators.map((o) => ({ id: o.id, address: o.address })),
     // The cluster file's accounts, which a leader creates in the replicated state.
     bootstrapUsers: bootstrapAccounts(world),
+    snapshotEveryEntries: p.snapshotEveryEntries,
   };
   const { node, raft } = buildCore({
     node: options,

@@ -16,13 +16,14 @@ import type {
   OrchestratorNode,
   Outbound,
   PasswordWork,
+  SnapshotDue,
 } from "../../orchestrator/core/mod.ts";
 import type { RaftLog } from "../../orchestrator/raft/mod.ts";
 import type { Command } from "../../orchestrator/tasks/mod.ts";
 import { runEffects } from "../../orchestrator/shell/effect_runner.ts";
 import { rejoinRefusal } from "../../orchestrator/shell/rejoin_check.ts";
 import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
-import { encodeSnapshot, isSnapshotDue } from "../../orchestrator/tasks/mod.ts";
+import { encodeSnapshot } from "../../orchestrator/tasks/mod.ts";
 import { hashToken } from "../../shared/auth/mod.ts";
 import { canonicalHeartbeat, DatagramGuard } from "../../shared/net/datagram_guard.ts";
 import type { ClientToOrchestrator, Hello } from "../../shared/protocol/messages.ts";
@@ -426,7 +427,6 @@ export class SimOrchestrator implements Listener {
     const effects = this.#node!.step({ ...input, nowMs: this.#world.clockMs(this.id) });
     this.#afterStep();
     this.#execute(effects);
-    if (input.type === "persisted") this.#maybeSnapshot();
   }
 
   /** Checkers after every step: what was applied, and who leads which term. */
@@ -471,6 +471,7 @@ export class SimOrchestrator implements Listener {
       close: (conn) => this.#conns.get(conn)?.conn.closeByServer(),
       passwordWork: (work) => this.#doPasswordWork(work),
       // The simulated network has no multicast: clients and workers find the leader by redirects.
+      snapshotDue: (due) => this.#takeSnapshot(due),
       announce: () => {},
     });
   }
@@ -549,17 +550,13 @@ export class SimOrchestrator implements Listener {
     world.network.sendDatagram(this.id, to, () => target.deliverPeer(this.id, message));
   }
 
-  /** Like OrchestratorServer#maybeSnapshot: the same policy (isSnapshotDue). */
-  #maybeSnapshot(): void {
-    const sm = this.#node!.sm;
+  /** Like SnapshotTaker#take: the snapshot the node asked for, one at a time (encoded at once). */
+  #takeSnapshot(due: SnapshotDue): void {
     const world = this.#world;
     if (this.#isSnapshotting) return;
-    const state = { appliedIndex: sm.appliedIndex, retainedTasks: sm.tasks.size };
-    if (!isSnapshotDue(state, this.#lastSnapshotIndex, world.params.snapshotEveryEntries)) return;
     this.#isSnapshotting = true;
-    const index = sm.appliedIndex;
-    const term = sm.appliedTerm;
-    const data = encodeSnapshot(sm);
+    const { index, term } = due;
+    const data = encodeSnapshot(due.state);
     const incarnation = this.#incarnation;
     this.#enqueue(
       { snapshot: { index, term, data, discardLog: false }, entries: [], hardState: null },
