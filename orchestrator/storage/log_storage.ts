@@ -12,7 +12,7 @@ export interface HardState {
   votedFor: string | null;
   /**
    * Set while a node that lost its disk rejoins (`--rejoin`): until it has caught up with a
-   * leader it neither votes nor campaigns (orchestrator/raft/raft_log.ts). Absent means false.
+   * leader it neither votes nor campaigns (orchestrator/raft/raft_rejoin.ts). Absent means false.
    */
   rejoining?: boolean;
 }
