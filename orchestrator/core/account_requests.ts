@@ -266,6 +266,9 @@ function changePassword(
       request,
       tokenHash: password.tokenHash,
       verifyCurrentOf: own ? request.name : null,
+      ...(own
+        ? { currentPasswordHash: ctx.sm().users.get(request.name)?.passwordHash ?? null }
+        : {}),
     });
     return;
   }

@@ -12,6 +12,7 @@ export type {
   ConnId,
   CurrentPasswordCheck,
   LeaderAnnouncementDue,
+  LoginWork,
   LogLine,
   NodeEffects,
   NodeInput,

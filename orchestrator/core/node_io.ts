@@ -55,6 +55,18 @@ export type NodeInput =
     currentPasswordCheck?: CurrentPasswordCheck;
     nowMs: number;
   }
+  /**
+   * A decoded login. A leader that can serve clients asks for the password check (`loginWork`,
+   * with the account's current hash); any other node answers at once as for a refused check.
+   */
+  | {
+    type: "login";
+    conn: ConnId;
+    request: Extract<ClientToOrchestrator, { type: "login" }>;
+    /** The client's address, for the login throttle and the log. */
+    source: string;
+    nowMs: number;
+  }
   /** The shell checked a login's password (scrypt is slow and belongs outside the core). */
   | {
     type: "loginChecked";
@@ -108,6 +120,20 @@ export interface PasswordWork {
   tokenHash: string;
   /** The account whose current password `request.currentPassword` must be; null: none. */
   verifyCurrentOf: string | null;
+  /** That account's password hash when the node asked (null: no such account). */
+  currentPasswordHash?: string | null;
+}
+
+/**
+ * A login's password to check (scrypt, throttled, through the hash gate), then step the result
+ * as `loginChecked`. `passwordHash` is the account's hash when the node asked (null: no such
+ * account); the node opens a session only if the account still has it.
+ */
+export interface LoginWork {
+  conn: ConnId;
+  request: Extract<ClientToOrchestrator, { type: "login" }>;
+  source: string;
+  passwordHash: string | null;
 }
 
 export interface Outbound {
@@ -142,6 +168,7 @@ export interface LogLine {
  * - `close`: close these connections after writing what is queued for them;
  * - `log`: write these lines to the node's log;
  * - `passwordWork`: run scrypt for these requests (bounded), then step each again;
+ * - `loginWork`: check these logins' passwords (bounded), then step each `loginChecked`;
  * - `snapshotDue`: a local snapshot is due: encode `state` as of `index` (off the step; skip it
  *   if one is still being taken), write it through the persistence queue behind this step's
  *   `persist`, then call `snapshotTaken`;
@@ -160,6 +187,7 @@ export interface NodeEffects {
   close: ConnId[];
   log: LogLine[];
   passwordWork: PasswordWork[];
+  loginWork: LoginWork[];
   snapshotDue: SnapshotDue | null;
   announce: LeaderAnnouncementDue | null;
 }
@@ -187,6 +215,7 @@ export function emptyEffects(): NodeEffects {
     close: [],
     log: [],
     passwordWork: [],
+    loginWork: [],
     snapshotDue: null,
     announce: null,
   };

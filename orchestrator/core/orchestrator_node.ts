@@ -271,14 +271,11 @@ export class OrchestratorNode {
             },
           ));
         break;
+      case "login":
+        this.#onLogin(input);
+        break;
       case "loginChecked":
-        this.#clock.receiveUntrusted(input.lamport, this.#nowMs);
-        this.#turns.run(
-          input.conn,
-          input.requestId,
-          false,
-          () => handleLoginChecked(this.#ctx, input),
-        );
+        this.#onLoginChecked(input);
         break;
       case "workerMessage":
         this.#links.receive(input.conn, input.message);
@@ -320,6 +317,34 @@ export class OrchestratorNode {
     // Checked when entries become durable, as the shell did before it asked the node.
     if (input.type === "persisted") this.#askSnapshot();
     return this.takeEffects();
+  }
+
+  /**
+   * Only a leader that has caught up checks passwords (and counts failures): it asks the shell,
+   * with the account's current hash; any other node answers as for a refused check (a redirect).
+   */
+  #onLogin(input: Extract<NodeInput, { type: "login" }>): void {
+    const { conn, request, source } = input;
+    if (!this.#gate.canServeClients) {
+      this.#onLoginChecked({
+        type: "loginChecked",
+        conn,
+        requestId: request.id,
+        lamport: request.lamport,
+        user: request.user,
+        session: null,
+        source,
+        nowMs: input.nowMs,
+      });
+      return;
+    }
+    const passwordHash = this.#sm.users.get(request.user)?.passwordHash ?? null;
+    this.#out.effects.loginWork.push({ conn, request, source, passwordHash });
+  }
+
+  #onLoginChecked(input: Extract<NodeInput, { type: "loginChecked" }>): void {
+    this.#clock.receiveUntrusted(input.lamport, this.#nowMs);
+    this.#turns.run(input.conn, input.requestId, false, () => handleLoginChecked(this.#ctx, input));
   }
 
   #onHello(input: Extract<NodeInput, { type: "hello" }>): void {

@@ -1761,3 +1761,31 @@ Deno.test("OrchestratorNode asks for a local snapshot once enough entries are du
   d.submit(ALICE, alice);
   assert.equal(asked().length, before, "not again right after a snapshot was taken");
 });
+
+Deno.test("OrchestratorNode asks its shell to check a login's password against the account's current hash", () => {
+  const d = new Driver();
+  d.login(ALICE, "alice");
+  assert.equal(d.node.canServeClients, true);
+  const loginAs = (user: string, id: number): Extract<ClientToOrchestrator, { type: "login" }> => ({
+    type: "login",
+    id,
+    v: 1,
+    lamport: ++d.peerLamport,
+    user,
+    password: "pw",
+  });
+  const request = loginAs("alice", 901);
+  const asked = d.raw({ type: "login", conn: ALICE, request, source: "10.0.0.9", nowMs: d.nowMs });
+  const passwordHash = d.sm.users.get("alice")?.passwordHash ?? null;
+  assert.notEqual(passwordHash, null);
+  assert.deepEqual(asked.loginWork, [{ conn: ALICE, request, source: "10.0.0.9", passwordHash }]);
+  assert.deepEqual(asked.send, [], "no reply before the check is back");
+  const unknown = d.raw({
+    type: "login",
+    conn: ALICE,
+    request: loginAs("nobody", 902),
+    source: "10.0.0.9",
+    nowMs: d.nowMs,
+  });
+  assert.equal(unknown.loginWork[0]?.passwordHash, null, "no account: checked against no hash");
+});

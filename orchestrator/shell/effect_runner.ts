@@ -7,6 +7,7 @@
 import type {
   ConnId,
   LeaderAnnouncementDue,
+  LoginWork,
   LogLine,
   NodeEffects,
   Outbound,
@@ -29,14 +30,16 @@ export interface EffectPorts {
   send(outbound: Outbound): void;
   close(conn: ConnId): void;
   passwordWork(work: PasswordWork): void;
+  loginWork(work: LoginWork): void;
   /** Must capture `due.state` before returning (the node's next step changes it). */
   snapshotDue(due: SnapshotDue): void;
   announce(announcement: LeaderAnnouncementDue): void;
 }
 
 /**
- * Runs `effects` through `ports`: log, peer sends, persistence, sends, closes, password work, a
- * due snapshot (queued behind this step's persistence), then the leader's announcement.
+ * Runs `effects` through `ports`: log, peer sends, persistence, sends, closes, password work,
+ * login work, a due snapshot (queued behind this step's persistence), then the leader's
+ * announcement.
  */
 export function runEffects(effects: NodeEffects, ports: EffectPorts): void {
   for (const line of effects.log) ports.log(line);
@@ -59,6 +62,7 @@ export function runEffects(effects: NodeEffects, ports: EffectPorts): void {
   for (const outbound of effects.send) ports.send(outbound);
   for (const conn of effects.close) ports.close(conn);
   for (const work of effects.passwordWork) ports.passwordWork(work);
+  for (const work of effects.loginWork) ports.loginWork(work);
   if (effects.snapshotDue !== null) ports.snapshotDue(effects.snapshotDue);
   if (effects.announce !== null) ports.announce(effects.announce);
 }

@@ -1,6 +1,6 @@
 // Proves runEffects carries out a step's effects in the order NodeEffects documents: log lines,
 // peer sends, persistence (with after-persist sends riding the queue), sends, closes, password
-// work, a due snapshot, then the leader's announcement.
+// work, login work, a due snapshot, then the leader's announcement.
 import assert from "node:assert/strict";
 import { emptyEffects, type NodeEffects } from "../core/mod.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
@@ -25,6 +25,7 @@ function recordingPorts(): { ports: EffectPorts; calls: string[]; flush: () => v
     send: ({ conn }) => calls.push(`send ${conn}`),
     close: (conn) => calls.push(`close ${conn}`),
     passwordWork: (work) => calls.push(`password ${work.conn}`),
+    loginWork: (work) => calls.push(`login ${work.conn}`),
     snapshotDue: ({ index }) => calls.push(`snapshotDue ${index}`),
     announce: ({ term }) => calls.push(`announce ${term}`),
   };
@@ -48,6 +49,7 @@ Deno.test("runEffects carries out each kind of effect in the documented order", 
     tokenHash: "h",
     verifyCurrentOf: null,
   });
+  effects.loginWork.push({ conn: 7, request: {} as never, source: "s", passwordHash: null });
   effects.snapshotDue = { index: 8, term: 1, state: {} as never };
   effects.announce = { term: 3, lamport: 9 };
   const { ports, calls, flush } = recordingPorts();
@@ -60,6 +62,7 @@ Deno.test("runEffects carries out each kind of effect in the documented order", 
     "send 4",
     "close 5",
     "password 6",
+    "login 7",
     "snapshotDue 8",
     "announce 3",
   ]);

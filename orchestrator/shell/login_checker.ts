@@ -1,6 +1,6 @@
 /**
- * Checks passwords against the replicated accounts (scrypt): logins, and the current password
- * of a password change. Every check goes through one LoginThrottle (per user and address, per
+ * Checks passwords against the account hashes the node handed over (scrypt): logins, and the
+ * current password of a password change. Every check goes through one LoginThrottle (per user and address, per
  * address, per user) that counts it from the moment it starts, and through the HashGate that
  * bounds scrypt work. Unknown users are checked against a dummy hash so that response time does
  * not tell which names exist.
@@ -13,7 +13,6 @@ import {
   verifyPassword,
 } from "../../shared/auth/mod.ts";
 import { LoginThrottle } from "../core/mod.ts";
-import type { UserRecord } from "../tasks/mod.ts";
 import type { HashGate } from "./hash_gate.ts";
 
 export type LoginOutcome =
@@ -29,6 +28,14 @@ export type LoginOutcome =
   /** Too many password checks already queued: refused unchecked, and not counted. */
   | { kind: "busy" };
 
+/** A password to check for `user`, from `source`, against the account's hash (null: no account). */
+export interface PasswordAttempt {
+  user: string;
+  password: string;
+  source: string;
+  passwordHash: string | null;
+}
+
 /** The verdict on a password checked against an account, without opening a session. */
 export type PasswordVerdict =
   | { kind: "ok"; checkedPasswordHash: string }
@@ -37,28 +44,20 @@ export type PasswordVerdict =
   | { kind: "busy" };
 
 export class LoginChecker {
-  readonly #users: () => ReadonlyMap<string, UserRecord>;
   readonly #tokenTtlMs: number;
   readonly #gate: HashGate;
   readonly #throttle: LoginThrottle;
 
-  /**
-   * @param users the current accounts (read at each attempt: they are replicated state).
-   * @param options `gate` bounds scrypt work (shared with password hashing); `throttle` for tests.
-   */
-  constructor(
-    users: () => ReadonlyMap<string, UserRecord>,
-    options: { tokenTtlMs: number; gate: HashGate; throttle?: LoginThrottle },
-  ) {
-    this.#users = users;
+  /** @param options `gate` bounds scrypt work (shared with password hashing); `throttle` for tests. */
+  constructor(options: { tokenTtlMs: number; gate: HashGate; throttle?: LoginThrottle }) {
     this.#tokenTtlMs = options.tokenTtlMs;
     this.#gate = options.gate;
     this.#throttle = options.throttle ?? new LoginThrottle();
   }
 
   /** A login: on the right password, a fresh session for the node to open. */
-  async check(user: string, password: string, sourceHost: string): Promise<LoginOutcome> {
-    const verdict = await this.verify(user, password, sourceHost);
+  async check(attempt: PasswordAttempt): Promise<LoginOutcome> {
+    const verdict = await this.verify(attempt);
     if (verdict.kind !== "ok") return verdict;
     const token = generateToken();
     return {
@@ -72,15 +71,16 @@ export class LoginChecker {
    * Checks `password` against `user`'s current hash, throttled and counted like a login (a
    * password change checks the current password here).
    */
-  async verify(user: string, password: string, sourceHost: string): Promise<PasswordVerdict> {
-    const admission = this.#throttle.begin(user, sourceHost, Date.now());
+  async verify(attempt: PasswordAttempt): Promise<PasswordVerdict> {
+    const { user, password } = attempt;
+    const admission = this.#throttle.begin(user, attempt.source, Date.now());
     if (admission.kind === "throttled") return admission;
     // The attempt is pending from here: concurrent attempts see it before its hash is done.
     let matched = false;
     let checkedPasswordHash: string | null = null;
     try {
       const ran = await this.#gate.run(async () => {
-        checkedPasswordHash = this.#users().get(user)?.passwordHash ?? null;
+        checkedPasswordHash = attempt.passwordHash;
         matched = await verifyPassword(password, checkedPasswordHash ?? DUMMY_PASSWORD_HASH) &&
           checkedPasswordHash !== null;
       });

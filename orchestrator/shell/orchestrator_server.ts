@@ -99,7 +99,6 @@ export class OrchestratorServer {
     this.#datagrams = new DatagramIntake({ keys, logger: this.#logger, step });
     this.#passwords = new PasswordChecks({
       tokenTtlMs: options.config.tokenTtlMs,
-      node: () => this.#node,
       remoteHost: (conn) => this.#connections.remoteHost(conn),
       isStopped: () => this.#stopped,
       step,
@@ -341,7 +340,8 @@ export class OrchestratorServer {
     if (!decoded.ok) {
       this.#step({ type: "protocolError", conn: connId, error: decoded.error, nowMs });
     } else if (decoded.message.type === "login") {
-      void this.#passwords.login(connId, decoded.message);
+      const source = this.#connections.remoteHost(connId);
+      this.#step({ type: "login", conn: connId, request: decoded.message, source, nowMs });
     } else {
       this.#step({
         type: "clientRequest",
@@ -375,6 +375,7 @@ export class OrchestratorServer {
       close: (conn) => this.#connections.close(conn),
       passwordWork: (work) =>
         void this.#passwords.doPasswordWork(work).catch((error) => this.#die(error)),
+      loginWork: (work) => void this.#passwords.login(work).catch((error) => this.#die(error)),
       snapshotDue: (due) => this.#snapshots.take(due),
       announce: (due) => this.#announcer?.announce(due, Date.now()),
     });

@@ -7,12 +7,11 @@
  */
 import { hashPassword } from "../../shared/auth/mod.ts";
 import { ProtocolError } from "../../shared/protocol/codec.ts";
-import type { ClientToOrchestrator } from "../../shared/protocol/messages.ts";
 import type {
   ConnId,
   CurrentPasswordCheck,
+  LoginWork,
   NodeInput,
-  OrchestratorNode,
   PasswordWork,
 } from "../core/mod.ts";
 import { HashGate } from "./hash_gate.ts";
@@ -21,8 +20,6 @@ import { LoginChecker } from "./login_checker.ts";
 /** What the password checks need from the server. */
 export interface PasswordCheckPorts {
   tokenTtlMs: number;
-  /** The node (read at each check: the server builds it after this object). */
-  node(): OrchestratorNode;
   /** The remote host of a connection, for the login throttle. */
   remoteHost(conn: ConnId): string;
   isStopped(): boolean;
@@ -37,22 +34,18 @@ export class PasswordChecks {
 
   constructor(ports: PasswordCheckPorts) {
     this.#ports = ports;
-    this.#loginChecker = new LoginChecker(() => ports.node().sm.users, {
-      tokenTtlMs: ports.tokenTtlMs,
-      gate: this.#hashGate,
-    });
+    this.#loginChecker = new LoginChecker({ tokenTtlMs: ports.tokenTtlMs, gate: this.#hashGate });
   }
 
-  /** Checks a login's password, then hands the outcome to the node. */
-  async login(
-    connId: ConnId,
-    request: Extract<ClientToOrchestrator, { type: "login" }>,
-  ): Promise<void> {
-    const source = this.#ports.remoteHost(connId);
-    // Only a leader that has caught up checks passwords (and counts failures); others redirect.
-    const outcome = this.#ports.node().canServeClients
-      ? await this.#loginChecker.check(request.user, request.password, source)
-      : { kind: "wrong" as const };
+  /** Checks the password of a login the node asked about, then hands the outcome back. */
+  async login(work: LoginWork): Promise<void> {
+    const { conn: connId, request, source } = work;
+    const outcome = await this.#loginChecker.check({
+      user: request.user,
+      password: request.password,
+      source,
+      passwordHash: work.passwordHash,
+    });
     if (this.#ports.isStopped()) return;
     if (outcome.kind === "busy") {
       this.#refuseBusy(connId, request.id);
@@ -85,11 +78,12 @@ export class PasswordChecks {
     let currentPasswordCheck: CurrentPasswordCheck | undefined;
     if (work.verifyCurrentOf !== null) {
       const source = this.#ports.remoteHost(conn);
-      const verdict = await this.#loginChecker.verify(
-        work.verifyCurrentOf,
-        request.type === "userPasswd" ? request.currentPassword ?? "" : "",
+      const verdict = await this.#loginChecker.verify({
+        user: work.verifyCurrentOf,
+        password: request.type === "userPasswd" ? request.currentPassword ?? "" : "",
         source,
-      );
+        passwordHash: work.currentPasswordHash ?? null,
+      });
       if (verdict.kind === "busy") return this.#refuseBusy(conn, request.id);
       currentPasswordCheck = verdict.kind === "throttled"
         ? { verdict: "throttled", retryAfterMs: verdict.retryAfterMs }

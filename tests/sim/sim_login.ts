@@ -7,7 +7,6 @@
  * @module
  */
 import { LoginThrottle } from "../../orchestrator/core/login_throttle.ts";
-import type { UserRecord } from "../../orchestrator/tasks/mod.ts";
 import { hashToken } from "../../shared/auth/mod.ts";
 import { historyOf } from "./client_history.ts";
 import type { World } from "./world.ts";
@@ -44,7 +43,7 @@ export class SimLoginChecker {
    * the caller checks).
    */
   check(
-    attempt: { user: string; password: string; source: string; account: UserRecord | undefined },
+    attempt: { user: string; password: string; source: string; passwordHash: string | null },
     done: (verdict: LoginVerdict) => void,
   ): void {
     const world = this.#world;
@@ -57,7 +56,7 @@ export class SimLoginChecker {
       return done({ session: null, retryAfterMs: admission.retryAfterMs });
     }
     world.schedule(world.rng.int(1, 30), this.#nodeId, () => {
-      const checkedPasswordHash = attempt.account?.passwordHash ?? null;
+      const checkedPasswordHash = attempt.passwordHash;
       const matched = checkedPasswordHash === simPasswordHash(attempt.password);
       this.#throttle.finish(admission.attempt, matched, world.clockMs(this.#nodeId));
       if (!matched) return done({ session: null, checkedPasswordHash });

@@ -11,6 +11,7 @@
 import type {
   ConnId,
   CurrentPasswordCheck,
+  LoginWork,
   NodeEffects,
   NodeInput,
   OrchestratorNode,
@@ -354,7 +355,7 @@ export class SimOrchestrator implements Listener {
       state.requests.delete(state.requests.keys().next().value!);
     }
     if (request.type === "login") {
-      this.#checkLogin(connId, state, request);
+      this.#step({ type: "login", conn: connId, request, source: state.conn.remote, nowMs });
       return;
     }
     this.#step({
@@ -366,16 +367,10 @@ export class SimOrchestrator implements Listener {
     });
   }
 
-  /** The password check, as LoginChecker does it, then the node's `loginChecked`. */
-  #checkLogin(
-    connId: ConnId,
-    state: ConnState,
-    request: Extract<ClientToOrchestrator, { type: "login" }>,
-  ): void {
+  /** The password check the node asked for, as LoginChecker does it, then `loginChecked`. */
+  #checkLogin(work: LoginWork): void {
+    const { conn: connId, request, source, passwordHash } = work;
     const incarnation = this.#incarnation;
-    const node = this.#node!;
-    const account = node.sm.users.get(request.user);
-    const source = state.conn.remote;
     const answer = ({ session, retryAfterMs, checkedPasswordHash }: LoginVerdict) => {
       if (incarnation !== this.#incarnation) return;
       this.#step({
@@ -391,11 +386,13 @@ export class SimOrchestrator implements Listener {
         nowMs: this.#world.nowMs,
       });
     };
-    // Only a leader that has caught up checks passwords (and counts failures); others redirect.
-    if (!node.canServeClients) return answer({ session: null });
-    const context = state.requests.get(request.id);
-    if (context !== undefined) context.wasCheckedByLeaderWithAccount = account !== undefined;
-    this.#login.check({ user: request.user, password: request.password, source, account }, answer);
+    // The node asks only as a leader that has caught up; others answer at once (a redirect).
+    const context = this.#conns.get(connId)?.requests.get(request.id);
+    if (context !== undefined) context.wasCheckedByLeaderWithAccount = passwordHash !== null;
+    this.#login.check(
+      { user: request.user, password: request.password, source, passwordHash },
+      answer,
+    );
   }
 
   #newDatagramGuard(): DatagramGuard {
@@ -470,6 +467,7 @@ export class SimOrchestrator implements Listener {
       send: (outbound) => this.#sendToConn(outbound),
       close: (conn) => this.#conns.get(conn)?.conn.closeByServer(),
       passwordWork: (work) => this.#doPasswordWork(work),
+      loginWork: (work) => this.#checkLogin(work),
       // The simulated network has no multicast: clients and workers find the leader by redirects.
       snapshotDue: (due) => this.#takeSnapshot(due),
       announce: () => {},
