@@ -7,12 +7,34 @@
  */
 import type { Command } from "../tasks/mod.ts";
 import type { TaskStateMachine } from "../tasks/mod.ts";
-import type { ConnId, NodeInput } from "./node_io.ts";
+import type { ConnId, LoginWork, NodeInput } from "./node_io.ts";
 import type { NodeOutput } from "./node_output.ts";
 import type { PendingReplies } from "./pending_replies.ts";
 import type { RequestTurns } from "./request_turns.ts";
 
 export type LoginChecked = Extract<NodeInput, { type: "loginChecked" }>;
+export type LoginRequest = Extract<NodeInput, { type: "login" }>;
+
+/** The password check a leader asks its shell for: against the account's current hash. */
+export function loginWorkFor(input: LoginRequest, sm: TaskStateMachine): LoginWork {
+  const { conn, request, source } = input;
+  return { conn, request, source, passwordHash: sm.users.get(request.user)?.passwordHash ?? null };
+}
+
+/** A login answered unchecked, as for a refused check (a node that cannot serve redirects). */
+export function refusedUnchecked(input: LoginRequest): LoginChecked {
+  const { conn, request, source, nowMs } = input;
+  return {
+    type: "loginChecked",
+    conn,
+    requestId: request.id,
+    lamport: request.lamport,
+    user: request.user,
+    session: null,
+    source,
+    nowMs,
+  };
+}
 
 /** What handling a checked login needs from the node. */
 export interface LoginContext {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { LamportClock } from "../../shared/lamport_clock.ts";
 import type { Command } from "../tasks/mod.ts";
 import { Harness } from "../tasks/_task_fixtures_test.ts";
-import { handleLoginChecked, type LoginChecked } from "./login_results.ts";
+import { handleLoginChecked, type LoginChecked, refusedUnchecked } from "./login_results.ts";
 import { NodeOutput } from "./node_output.ts";
 import { PendingReplies } from "./pending_replies.ts";
 import { RequestTurns } from "./request_turns.ts";
@@ -61,4 +61,19 @@ Deno.test("a wrong password is refused only after the barrier, and a throttled l
   check({ retryAfterMs: 1500 });
   const [throttled] = out.take().send;
   assert.equal(throttled.message.type === "error" && throttled.message.code, "rate_limited");
+});
+
+Deno.test("a login unchecked is answered as a refused check from the same source", () => {
+  const request = { type: "login", id: 3, v: 1, lamport: 8, user: "bob", password: "pw" } as const;
+  const input = { type: "login", conn: 4, request, source: "10.0.0.2", nowMs: 9 } as const;
+  assert.deepEqual(refusedUnchecked(input), {
+    type: "loginChecked",
+    conn: 4,
+    requestId: 3,
+    lamport: 8,
+    user: "bob",
+    session: null,
+    source: "10.0.0.2",
+    nowMs: 9,
+  });
 });

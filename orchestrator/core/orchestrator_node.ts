@@ -27,7 +27,7 @@ import type { Heartbeat } from "../../shared/protocol/messages.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import type { ConsensusLog, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
 import type { Command, LogEntry, Stamp, TaskStateMachine } from "../tasks/mod.ts";
-import { decodeSnapshot, isSnapshotDue, restoreSnapshot } from "../tasks/mod.ts";
+import { decodeSnapshot, restoreSnapshot } from "../tasks/mod.ts";
 import {
   afterApply,
   type AppliedContext,
@@ -41,8 +41,15 @@ import { FailureDetector } from "./failure_detector.ts";
 import { InFlightProposals } from "./in_flight_proposals.ts";
 import { Keepalives } from "./keepalives.ts";
 import { AnnounceSchedule } from "./announce_schedule.ts";
+import { LocalSnapshots } from "./local_snapshots.ts";
 import { LeaderGate } from "./leader_gate.ts";
-import { handleLoginChecked, type LoginContext } from "./login_results.ts";
+import {
+  handleLoginChecked,
+  type LoginContext,
+  type LoginRequest,
+  loginWorkFor,
+  refusedUnchecked,
+} from "./login_results.ts";
 import type { ConnId, NodeEffects, NodeInput } from "./node_io.ts";
 import { DEFAULT_SNAPSHOT_EVERY_ENTRIES, type NodeOptions } from "./node_options.ts";
 import { NodeClock } from "./node_clock.ts";
@@ -98,8 +105,8 @@ export class OrchestratorNode {
   /** Who gets keepalives, and when they last went out (keepalives.ts). */
   readonly #keepalives = new Keepalives();
   readonly #announcements = new AnnounceSchedule();
-  /** The index of the latest snapshot this node holds (recovered, installed or taken). */
-  #lastSnapshotIndex: number;
+  /** When to ask the shell for a local snapshot. */
+  readonly #snapshots: LocalSnapshots;
   /** Whether this node may write and answer clients (leader_gate.ts). */
   readonly #gate: LeaderGate;
   readonly #admission: SubmitAdmission;
@@ -121,7 +128,10 @@ export class OrchestratorNode {
     this.#log = parts.log;
     this.#replayUpTo = parts.log.lastIndex;
     // Before the log is replayed, the state is exactly the recovered snapshot's (or empty).
-    this.#lastSnapshotIndex = parts.sm.appliedIndex;
+    this.#snapshots = new LocalSnapshots(
+      parts.sm.appliedIndex,
+      options.snapshotEveryEntries ?? DEFAULT_SNAPSHOT_EVERY_ENTRIES,
+    );
     this.#nowMs = parts.nowMs;
     const lamport = new LamportClock(parts.sm.maxLamport);
     this.#clock = new NodeClock(lamport);
@@ -203,7 +213,7 @@ export class OrchestratorNode {
    * log may be compacted up to there, and lagging followers get this snapshot.
    */
   snapshotTaken(snapshot: StoredSnapshot): void {
-    this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, snapshot.index);
+    this.#snapshots.held(snapshot.index);
     this.#log.snapshotTaken(snapshot);
   }
 
@@ -232,10 +242,7 @@ export class OrchestratorNode {
   takeEffects(): NodeEffects {
     const effects = this.#out.take();
     // A snapshot installed from the leader counts as this node's latest snapshot too.
-    const installed = effects.persist.snapshot;
-    if (installed !== null) {
-      this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, installed.index);
-    }
+    if (effects.persist.snapshot !== null) this.#snapshots.held(effects.persist.snapshot.index);
     return effects;
   }
 
@@ -315,7 +322,11 @@ export class OrchestratorNode {
     // On the tick's clock, after the step, so it reports who leads once the tick is done.
     if (input.type === "tick") this.#askAnnouncement();
     // Checked when entries become durable, as the shell did before it asked the node.
-    if (input.type === "persisted") this.#askSnapshot();
+    if (input.type === "persisted") {
+      const installed = this.#out.effects.persist.snapshot;
+      if (installed !== null) this.#snapshots.held(installed.index);
+      this.#out.effects.snapshotDue = this.#snapshots.due(this.#sm);
+    }
     return this.takeEffects();
   }
 
@@ -323,23 +334,9 @@ export class OrchestratorNode {
    * Only a leader that has caught up checks passwords (and counts failures): it asks the shell,
    * with the account's current hash; any other node answers as for a refused check (a redirect).
    */
-  #onLogin(input: Extract<NodeInput, { type: "login" }>): void {
-    const { conn, request, source } = input;
-    if (!this.#gate.canServeClients) {
-      this.#onLoginChecked({
-        type: "loginChecked",
-        conn,
-        requestId: request.id,
-        lamport: request.lamport,
-        user: request.user,
-        session: null,
-        source,
-        nowMs: input.nowMs,
-      });
-      return;
-    }
-    const passwordHash = this.#sm.users.get(request.user)?.passwordHash ?? null;
-    this.#out.effects.loginWork.push({ conn, request, source, passwordHash });
+  #onLogin(input: LoginRequest): void {
+    if (this.#gate.canServeClients) this.#out.effects.loginWork.push(loginWorkFor(input, this.#sm));
+    else this.#onLoginChecked(refusedUnchecked(input));
   }
 
   #onLoginChecked(input: Extract<NodeInput, { type: "loginChecked" }>): void {
@@ -565,17 +562,6 @@ export class OrchestratorNode {
   #proposeFor(pending: Pending, command: Command): void {
     const index = this.#propose(command);
     if (index !== null) this.#pending.add(index, pending);
-  }
-
-  /** Asks the shell for a local snapshot when enough entries were applied since the last one. */
-  #askSnapshot(): void {
-    const sm = this.#sm;
-    const installed = this.#out.effects.persist.snapshot?.index ?? 0;
-    const last = Math.max(this.#lastSnapshotIndex, installed);
-    const state = { appliedIndex: sm.appliedIndex, retainedTasks: sm.tasks.size };
-    const every = this.options.snapshotEveryEntries ?? DEFAULT_SNAPSHOT_EVERY_ENTRIES;
-    if (!isSnapshotDue(state, last, every)) return;
-    this.#out.effects.snapshotDue = { index: sm.appliedIndex, term: sm.appliedTerm, state: sm };
   }
 
   /** A leader asks the shell to announce it: at once in a new term, then periodically. */
