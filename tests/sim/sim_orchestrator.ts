@@ -516,7 +516,8 @@ export class SimOrchestrator implements Listener {
       const { request } = work;
       let currentPasswordCheck: CurrentPasswordCheck | undefined;
       if (work.verifyCurrentOf !== null) {
-        const checked = this.#node.sm.users.get(work.verifyCurrentOf)?.passwordHash ?? null;
+        // As the shell does: against the hash the node handed over when it asked.
+        const checked = work.currentPasswordHash ?? null;
         const given = request.type === "userPasswd" ? request.currentPassword : undefined;
         currentPasswordCheck = checked !== null && given !== undefined &&
             checked === simPasswordHash(given)
