@@ -7,6 +7,7 @@
  * lifetimes and the one `step` through which every input reaches the node:
  * - connection_table.ts: open connections, per-source counts, replies awaited, the watchdog
  * - handshake.ts: hello and cluster-secret proof on a new connection
+ * - frame_router.ts: later frames decoded by role and handed to the node
  * - datagram_intake.ts: heartbeats over UDP
  * - durable_log.ts, recover_node.ts, group_commit.ts: the log on disk and the node built from it
  * - password_checks.ts: scrypt work for logins and password changes
@@ -14,21 +15,20 @@
  * - leader_announcer.ts: multicast announcements, when the node asks for them
  * @module
  */
-import { assertNever } from "../../shared/assert.ts";
-import { hashToken } from "../../shared/auth/mod.ts";
 import type { ClusterConfig, OrchestratorAddress } from "../../shared/config/mod.ts";
 import { createLogger, type Logger } from "../../shared/log.ts";
 import type { MulticastGroup } from "../../shared/net/multicast.ts";
 import type { TlsClientOptions } from "../../shared/net/connect.ts";
 import type { ClusterKeys } from "../../shared/auth/mod.ts";
-import { decodeMessage, DIRECTIONS, ProtocolError } from "../../shared/protocol/codec.ts";
+import { ProtocolError } from "../../shared/protocol/codec.ts";
 import { FrameTooLargeError } from "../../shared/protocol/frame.ts";
-import type { ConnId, NodeEffects, NodeInput, OrchestratorNode } from "../core/mod.ts";
+import type { NodeEffects, NodeInput, OrchestratorNode } from "../core/mod.ts";
 import type { LogStorage } from "../storage/mod.ts";
 import { ConnectionTable } from "./connection_table.ts";
 import { DatagramIntake } from "./datagram_intake.ts";
 import { openDurableLog } from "./durable_log.ts";
 import { runEffects } from "./effect_runner.ts";
+import { type FramePorts, routeFrame } from "./frame_router.ts";
 import { GroupCommit } from "./group_commit.ts";
 import { acceptHello, acceptProof, type HandshakePorts, type Role } from "./handshake.ts";
 import { LeaderAnnouncer } from "./leader_announcer.ts";
@@ -69,6 +69,7 @@ export class OrchestratorServer {
   readonly #logger: Logger;
   readonly #connections = new ConnectionTable();
   readonly #handshake: HandshakePorts;
+  readonly #frames: FramePorts;
   readonly #datagrams: DatagramIntake;
   readonly #passwords: PasswordChecks;
   readonly #snapshots: SnapshotTaker;
@@ -93,6 +94,12 @@ export class OrchestratorServer {
       config: options.config,
       self: options.self,
       keys,
+      logger: this.#logger,
+      step,
+    };
+    this.#frames = {
+      connections: this.#connections,
+      maxInflightPerConnection: options.config.maxInflightPerConnection,
       logger: this.#logger,
       step,
     };
@@ -264,7 +271,7 @@ export class OrchestratorServer {
           role = acceptProof(this.#handshake, role, frame);
           if (role === null) break;
         } else {
-          this.#onFrame(connId, role, payload);
+          routeFrame(this.#frames, { connId, role, payload, nowMs: frame.nowMs });
         }
       }
     } catch (error) {
@@ -286,70 +293,6 @@ export class OrchestratorServer {
       } else if (!this.#stopped) {
         this.#step({ type: "connectionClosed", conn: connId, nowMs: Date.now() });
       }
-    }
-  }
-
-  /** Decodes a frame after the handshake by the connection's role and hands it to the node. */
-  #onFrame(connId: ConnId, role: Role, payload: Uint8Array): void {
-    const nowMs = Date.now();
-    switch (role.kind) {
-      case "peer": {
-        const decoded = decodeMessage(payload, DIRECTIONS.peer);
-        if (!decoded.ok) {
-          this.#logger.warn(`Bad message from peer ${role.nodeId}: ${decoded.error.message}`);
-          return;
-        }
-        this.#step({ type: "peerMessage", from: role.nodeId, message: decoded.message, nowMs });
-        return;
-      }
-      case "worker": {
-        const decoded = decodeMessage(payload, DIRECTIONS.workerToOrchestrator);
-        this.#step(
-          decoded.ok
-            ? { type: "workerMessage", conn: connId, message: decoded.message, nowMs }
-            : { type: "protocolError", conn: connId, error: decoded.error, nowMs },
-        );
-        return;
-      }
-      case "client": {
-        this.#onClientFrame(connId, payload, nowMs);
-        return;
-      }
-      case "awaitingProof":
-        // #serve hands frames of a connection awaiting proof to acceptProof, never here.
-        throw new Error(`Connection ${connId}: a frame routed before the proof was checked`);
-      default:
-        assertNever(role, "connection role");
-    }
-  }
-
-  #onClientFrame(connId: ConnId, payload: Uint8Array, nowMs: number): void {
-    const decoded = decodeMessage(payload, DIRECTIONS.clientToOrchestrator);
-    // Count every frame that will get a reply naming its request id; the reply uncounts it.
-    const requestId = decoded.ok ? decoded.message.id : decoded.error.requestId;
-    const maxInflight = this.#options.config.maxInflightPerConnection;
-    if (requestId !== null && !this.#connections.admitRequest(connId, maxInflight)) {
-      const error = new ProtocolError(
-        "rate_limited",
-        `Too many requests awaiting replies on this connection (at most ${maxInflight}); wait for some`,
-        requestId,
-      );
-      this.#step({ type: "protocolError", conn: connId, error, nowMs });
-      return;
-    }
-    if (!decoded.ok) {
-      this.#step({ type: "protocolError", conn: connId, error: decoded.error, nowMs });
-    } else if (decoded.message.type === "login") {
-      const source = this.#connections.remoteHost(connId);
-      this.#step({ type: "login", conn: connId, request: decoded.message, source, nowMs });
-    } else {
-      this.#step({
-        type: "clientRequest",
-        conn: connId,
-        request: decoded.message,
-        tokenHash: hashToken(decoded.message.token),
-        nowMs,
-      });
     }
   }
 
