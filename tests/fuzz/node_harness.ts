@@ -92,6 +92,8 @@ export class NodeHarness {
   readonly peerOutbox: PeerOutbound[] = [];
   /** scrypt work the node asked for and the scenario has not carried out yet. */
   readonly passwordWork: PasswordWork[] = [];
+  /** The local snapshot the node asked for, encoded when asked, written after the step. */
+  #due: StoredSnapshot | null = null;
 
   constructor(options: NodeHarnessOptions = {}) {
     this.options = options;
@@ -106,6 +108,8 @@ export class NodeHarness {
       defaultMaxAttempts: 3,
       bootstrapUsers: BOOTSTRAP_USERS,
       peers: (options.voters ?? ["o1"]).map((id) => ({ id, address: `${id}.fuzz:7700` })),
+      // The node decides when a local snapshot is due (snapshotDue), as with the shell.
+      snapshotEveryEntries: options.snapshotEveryEntries ?? 200,
       ...options.node,
     };
     this.node = this.#boot();
@@ -211,6 +215,7 @@ export class NodeHarness {
     this.#restarts += 1;
     this.ledger.clear();
     this.passwordWork.length = 0; // its connections died with the node
+    this.#due = null; // a snapshot not taken before the crash is simply not there
     // The clock is not persisted: a restarted node starts from the highest Lamport time in its
     // state, which may be below what it sent before (no one can tell: those connections died).
     this.#lastSentLamport = 0;
@@ -270,6 +275,11 @@ export class NodeHarness {
     for (const { conn, message } of effects.send) this.#checkSent(conn, message, cause);
     // The shell's scrypt work: the scenario carries it out (it knows the passwords).
     this.passwordWork.push(...effects.passwordWork);
+    // Captured before the node's next step, as the shell must (the state is live).
+    if (effects.snapshotDue !== null) {
+      const due = effects.snapshotDue;
+      this.#due = { index: due.index, term: due.term, data: encodeSnapshot(due.state) };
+    }
     for (const outbound of [...effects.peerSend, ...effects.peerSendAfterPersist]) {
       this.#checkPeerMessage(outbound.message, cause);
       this.peerOutbox.push(outbound);
@@ -374,17 +384,12 @@ export class NodeHarness {
     this.#stagedHardState = null;
   }
 
-  /** Takes a snapshot every `snapshotEveryEntries` applied entries, as the shell does. */
+  /** Takes the snapshot the node said is due (snapshotDue), once what precedes it is durable. */
   #maybeSnapshot(): void {
-    const sm = this.node.sm;
-    const every = this.options.snapshotEveryEntries ?? 200;
-    const last = this.#disk.snapshot?.index ?? 0;
-    if (sm.appliedIndex - last < every) return;
-    const snapshot = {
-      index: sm.appliedIndex,
-      term: sm.appliedTerm,
-      data: encodeSnapshot(sm),
-    };
+    const snapshot = this.#due;
+    if (snapshot === null) return;
+    this.#due = null;
+    if ((this.#disk.snapshot?.index ?? 0) >= snapshot.index) return;
     this.#disk.snapshot = snapshot;
     this.#disk.entries = this.#disk.entries.filter((e) => e.index > snapshot.index);
     try {
