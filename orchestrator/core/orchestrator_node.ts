@@ -23,7 +23,6 @@ import { assertNever } from "../../shared/assert.ts";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
 import { LIMITS } from "../../shared/limits.ts";
-import type { Heartbeat } from "../../shared/protocol/messages.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import type { ConsensusLog, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
 import type { Command, LogEntry, Stamp, TaskStateMachine } from "../tasks/mod.ts";
@@ -36,6 +35,12 @@ import {
 } from "./applied_effects.ts";
 import { accountsToConfigure } from "./bootstrap_accounts.ts";
 import { CatchUpHistory } from "./catch_up_history.ts";
+import {
+  type ConnectionInputContext,
+  observeHeartbeat,
+  refuseFrame,
+  welcome,
+} from "./connection_inputs.ts";
 import { type ClientContext, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { InFlightProposals } from "./in_flight_proposals.ts";
@@ -117,6 +122,7 @@ export class OrchestratorNode {
   /** What the node's modules use of it: one context for all of them. */
   readonly #ctx: NodeContext;
   readonly #links: WorkerLinks;
+  readonly #inputs: ConnectionInputContext;
   readonly #clients: ClientRequests;
 
   constructor(
@@ -190,6 +196,15 @@ export class OrchestratorNode {
         this.#proposeFor({ kind: "done", conn, requestId, message }, command),
       askPasswordWork: (work) => this.#out.effects.passwordWork.push(work),
     };
+    this.#inputs = {
+      out: this.#out,
+      clock: this.#clock,
+      detector: this.#detector,
+      keepalives: this.#keepalives,
+      self: options,
+      sm: () => this.#sm,
+      nowMs: () => this.#nowMs,
+    };
     this.#links = new WorkerLinks(this.#ctx);
     this.#clients = new ClientRequests(this.#ctx);
     // Apply what recovery found durable and committed, without replies or log noise.
@@ -259,7 +274,7 @@ export class OrchestratorNode {
         this.#onTick();
         break;
       case "hello":
-        this.#onHello(input);
+        welcome(this.#inputs, input);
         break;
       case "datagramRejected":
         this.#droppedDatagrams[input.reason] += 1;
@@ -288,16 +303,10 @@ export class OrchestratorNode {
         this.#links.receive(input.conn, input.message);
         break;
       case "heartbeat":
-        this.#onHeartbeat(input.heartbeat);
+        observeHeartbeat(this.#inputs, input.heartbeat);
         break;
       case "protocolError":
-        this.#out.log("warn", `Rejected frame on connection ${input.conn}: ${input.error.message}`);
-        this.#out.sendError(
-          input.conn,
-          input.error.requestId,
-          input.error.code,
-          input.error.message,
-        );
+        refuseFrame(this.#inputs, input);
         break;
       case "connectionClosed":
         this.#keepalives.dropClient(input.conn);
@@ -342,26 +351,6 @@ export class OrchestratorNode {
   #onLoginChecked(input: Extract<NodeInput, { type: "loginChecked" }>): void {
     this.#clock.receiveUntrusted(input.lamport, this.#nowMs);
     this.#turns.run(input.conn, input.requestId, false, () => handleLoginChecked(this.#ctx, input));
-  }
-
-  #onHello(input: Extract<NodeInput, { type: "hello" }>): void {
-    if (input.hello.role === "client") this.#keepalives.addClient(input.conn);
-    this.#clock.receiveUntrusted(input.hello.lamport, this.#nowMs);
-    this.#out.send(input.conn, {
-      type: "welcome",
-      nodeId: this.options.nodeId,
-      clusterId: this.options.clusterId,
-      ...(input.challenge ?? {}),
-    });
-  }
-
-  #onHeartbeat(hb: Heartbeat): void {
-    const worker = this.sm.workers.get(hb.workerId);
-    // Unauthenticated datagrams: only a known incarnation counts, and its clock jump is bounded.
-    if (worker !== undefined && worker.incarnation === hb.incarnation) {
-      this.#clock.receiveUntrusted(hb.lamport, this.#nowMs);
-      this.#detector.observe(hb.workerId, hb.incarnation, this.#nowMs);
-    }
   }
 
   #onPeerMessage(from: string, message: PeerMessage): void {
