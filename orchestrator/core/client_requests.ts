@@ -20,7 +20,8 @@ import {
   requireAdmin,
 } from "./account_requests.ts";
 import type { FailureDetector } from "./failure_detector.ts";
-import type { ConnId } from "./node_io.ts";
+import type { NodeClock } from "./node_clock.ts";
+import type { ConnId, NodeInput } from "./node_io.ts";
 import type { NodeOutput } from "./node_output.ts";
 import type { BatchReply, Pending, PendingReplies } from "./pending_replies.ts";
 import type { RequestTurns } from "./request_turns.ts";
@@ -47,6 +48,7 @@ const READ_REQUEST_TYPES: ReadonlySet<ClientRequest["type"]> = new Set<ReadReque
 /** What client requests need from the node (account requests' context included). */
 export interface ClientContext extends RequestContext {
   out: NodeOutput;
+  clock: NodeClock;
   options: { nodeId: string; defaultMaxAttempts: number };
   turns: RequestTurns;
   waiters: Waiters;
@@ -73,6 +75,22 @@ export class ClientRequests {
 
   constructor(ctx: ClientContext) {
     this.#ctx = ctx;
+  }
+
+  /** A decoded client request (not a login): handled in a turn of its own (see RequestTurns). */
+  receive(input: Extract<NodeInput, { type: "clientRequest" }>): void {
+    this.#ctx.clock.receiveUntrusted(input.request.lamport, this.#ctx.nowMs());
+    this.#ctx.turns.run(
+      input.conn,
+      input.request.id,
+      false,
+      () =>
+        this.handle(input.conn, input.request, input.tokenHash, {
+          tokenHash: input.tokenHash,
+          passwordHash: input.passwordHash ?? null,
+          currentPasswordCheck: input.currentPasswordCheck ?? null,
+        }),
+    );
   }
 
   /** Handles one authenticated-or-not client request (not a login) inside its turn. */

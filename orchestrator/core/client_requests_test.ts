@@ -8,6 +8,7 @@ import type { Command } from "../tasks/mod.ts";
 import { Harness, SLEEP } from "../tasks/_task_fixtures_test.ts";
 import { type ClientRequest, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
+import { NodeClock } from "./node_clock.ts";
 import { NodeOutput } from "./node_output.ts";
 import { PendingReplies } from "./pending_replies.ts";
 import { RequestTurns } from "./request_turns.ts";
@@ -21,7 +22,8 @@ function setup() {
   const h = new Harness();
   h.apply({ type: "accountConfigured", name: "alice", role: "user", passwordHash: "x", atMs: 0 });
   h.login("tok", "alice", Number.MAX_SAFE_INTEGER);
-  const out = new NodeOutput(new LamportClock(0));
+  const lamport = new LamportClock(0);
+  const out = new NodeOutput(lamport);
   out.recovering = false;
   const reads: number[] = [];
   const turns = new RequestTurns((id) => reads.push(id));
@@ -29,6 +31,7 @@ function setup() {
   const pending = new PendingReplies();
   const clients = new ClientRequests({
     out,
+    clock: new NodeClock(lamport),
     options: { nodeId: "o1", defaultMaxAttempts: 3 },
     turns,
     waiters: new Waiters({ max: 10, maxPerUser: 10 }),

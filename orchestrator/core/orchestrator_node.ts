@@ -66,7 +66,7 @@ import {
   resolvePending,
 } from "./pending_replies.ts";
 import { RequestTurns } from "./request_turns.ts";
-import { DEFAULT_MAX_ASSIGNMENTS_PER_ROUND, planRound } from "./scheduling_round.ts";
+import { type LeaderRoundContext, proposeAssignments, proposeLosses } from "./leader_rounds.ts";
 import { SubmitAdmission } from "./submit_admission.ts";
 import { answerExpired, answerFinished } from "./wait_replies.ts";
 import { Waiters } from "./waiters.ts";
@@ -123,6 +123,7 @@ export class OrchestratorNode {
   readonly #ctx: NodeContext;
   readonly #links: WorkerLinks;
   readonly #inputs: ConnectionInputContext;
+  readonly #rounds: LeaderRoundContext;
   readonly #clients: ClientRequests;
 
   constructor(
@@ -206,6 +207,16 @@ export class OrchestratorNode {
       nowMs: () => this.#nowMs,
     };
     this.#links = new WorkerLinks(this.#ctx);
+    this.#rounds = {
+      proposals: this.#proposals,
+      detector: this.#detector,
+      options,
+      sm: () => this.#sm,
+      nowMs: () => this.#nowMs,
+      isAvailable: (worker) => this.#links.isAvailable(worker),
+      propose: (command) => this.#propose(command),
+      stamp: () => this.#stamp(),
+    };
     this.#clients = new ClientRequests(this.#ctx);
     // Apply what recovery found durable and committed, without replies or log noise.
     this.#pump();
@@ -280,18 +291,7 @@ export class OrchestratorNode {
         this.#droppedDatagrams[input.reason] += 1;
         break;
       case "clientRequest":
-        this.#clock.receiveUntrusted(input.request.lamport, this.#nowMs);
-        this.#turns.run(input.conn, input.request.id, false, () =>
-          this.#clients.handle(
-            input.conn,
-            input.request,
-            input.tokenHash,
-            {
-              tokenHash: input.tokenHash,
-              passwordHash: input.passwordHash ?? null,
-              currentPasswordCheck: input.currentPasswordCheck ?? null,
-            },
-          ));
+        this.#clients.receive(input);
         break;
       case "login":
         this.#onLogin(input);
@@ -501,27 +501,7 @@ export class OrchestratorNode {
   // ---- scheduling and failure detection ----
 
   #schedule(): void {
-    const plan = planRound({
-      sm: this.#sm,
-      proposedAssignments: this.#proposals.assignments,
-      proposedFinishes: this.#proposals.finishes,
-      isAvailable: (worker) => this.#links.isAvailable(worker),
-      policy: this.options.schedulerPolicy,
-      cursor: this.#proposals.lastWorker,
-      maxAssignments: this.options.maxAssignmentsPerRound ?? DEFAULT_MAX_ASSIGNMENTS_PER_ROUND,
-    });
-    for (const { taskId, attempt, workerId, incarnation } of plan) {
-      this.#proposals.assignments.set(taskId, workerId);
-      this.#proposals.lastWorker = workerId;
-      this.#propose({
-        type: "taskAssigned",
-        taskId,
-        attempt,
-        workerId,
-        incarnation,
-        ...this.#stamp(),
-      });
-    }
+    proposeAssignments(this.#rounds);
   }
 
   #onTick(): void {
@@ -530,19 +510,7 @@ export class OrchestratorNode {
     answerExpired(this.#waiters, { sm: this.#sm, nowMs: this.#nowMs, out: this.#out });
     this.#sendKeepalives();
     if (!this.#gate.isReady) return;
-    const candidates = [...this.sm.workers.values()].filter((w) =>
-      !this.#proposals.losses.has(w.id)
-    );
-    for (const suspect of this.#detector.suspects(candidates, this.#nowMs)) {
-      this.#proposals.losses.add(suspect.id);
-      this.#propose({
-        type: "workerLost",
-        workerId: suspect.id,
-        incarnation: suspect.incarnation,
-        reason: `missed heartbeats (silent for ${suspect.silentMs} ms)`,
-        ...this.#stamp(),
-      });
-    }
+    proposeLosses(this.#rounds);
   }
 
   // ---- client requests ----
