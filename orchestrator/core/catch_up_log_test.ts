@@ -2,126 +2,21 @@
 // committed without it as live events ("Task t-5 submitted by …"): it logs them at debug and says
 // once that it caught up, while entries it receives before they commit still log as live.
 import assert from "node:assert/strict";
-import type { ClientToOrchestrator } from "../../shared/protocol/messages.ts";
-import { createPrng } from "../../shared/prng.ts";
-import { buildNode, emptyRecovery } from "./node_builder.ts";
 import { SLEEP } from "../tasks/_task_fixtures_test.ts";
-import type { NodeEffects, NodeInput } from "./node_io.ts";
-import { OrchestratorNode } from "./orchestrator_node.ts";
+import { CoreCluster, IDS } from "./_cluster_fixtures_test.ts";
 
-const IDS = ["o1", "o2", "o3"];
-const HASH = "scrypt$1$1$1$AAAA$BBBB";
-const TICK_MS = 10;
-
-/** Three cores on a synchronous network (every entry durable at once); records each node's log lines. */
-class Cluster {
-  readonly nodes = new Map<string, OrchestratorNode>();
-  readonly isolated = new Set<string>();
-  readonly logs = new Map<string, Array<{ level: string; message: string }>>();
-  nowMs = 0;
-  #queue: Array<{ from: string; to: string; input: NodeInput }> = [];
-  #requestId = 1;
-
+/** The shared three-core cluster, with small messages so catching up takes several rounds. */
+class Cluster extends CoreCluster {
   constructor() {
-    for (const [i, id] of IDS.entries()) {
-      const node = buildNode({
-        node: {
-          nodeId: id,
-          clusterId: "c1",
-          heartbeatIntervalMs: 1000,
-          missedHeartbeats: 3,
-          schedulerPolicy: "round-robin",
-          defaultMaxAttempts: 3,
-          bootstrapUsers: [{ name: "alice", role: "admin", passwordHash: HASH }],
-        },
-        raft: {
-          nodeId: id,
-          voters: IDS,
-          electionTimeoutMinMs: 150 + 100 * i,
-          electionTimeoutMaxMs: 151 + 100 * i,
-          heartbeatIntervalMs: 50,
-          // Small messages, so catching up takes several rounds.
-          maxEntriesPerMessage: 4,
-          rng: createPrng(i + 1),
-        },
-        recovered: emptyRecovery(),
-        nowMs: 0,
-      }).node;
-      this.nodes.set(id, node);
-      this.logs.set(id, []);
-      this.#handle(id, node.takeEffects());
-    }
-  }
-
-  leader(): string | null {
-    return IDS.find((id) => !this.isolated.has(id) && this.nodes.get(id)!.canServeClients) ?? null;
-  }
-
-  runUntil(done: () => boolean): void {
-    for (let i = 0; i < 2000 && !done(); i++) {
-      this.nowMs += TICK_MS;
-      for (const id of IDS) this.step(id, { type: "tick", nowMs: this.nowMs });
-    }
-    assert.ok(done(), "condition not reached in 20 simulated seconds");
-  }
-
-  step(id: string, input: NodeInput): void {
-    this.#handle(id, this.nodes.get(id)!.step(input));
-    while (this.#queue.length > 0) {
-      const { from, to, input } = this.#queue.shift()!;
-      if (from !== to && (this.isolated.has(from) || this.isolated.has(to))) continue;
-      this.#handle(to, this.nodes.get(to)!.step({ ...input, nowMs: this.nowMs }));
-    }
+    super({ maxEntriesPerMessage: 4 });
   }
 
   submit(id: string, token: string, key: string): void {
-    const request = {
-      type: "submit",
-      idempotencyKey: key,
-      task: SLEEP,
-      id: this.#requestId++,
-      token,
-      v: 1,
-      lamport: 1,
-    } as ClientToOrchestrator;
-    this.step(id, {
-      type: "clientRequest",
-      conn: 1,
-      request: request as Exclude<ClientToOrchestrator, { type: "login" }>,
-      tokenHash: `sha256(${token})`,
-      nowMs: this.nowMs,
-    });
+    this.request(id, token, { type: "submit", idempotencyKey: key, task: SLEEP });
   }
 
-  login(id: string, token: string): void {
-    this.step(id, {
-      type: "loginChecked",
-      conn: 1,
-      requestId: this.#requestId++,
-      lamport: 1,
-      user: "alice",
-      session: { token, tokenHash: `sha256(${token})`, expiresAtMs: 1e12 },
-      nowMs: this.nowMs,
-    });
-  }
-
-  #handle(id: string, effects: NodeEffects): void {
-    this.logs.get(id)!.push(...effects.log);
-    for (const { to, message } of [...effects.peerSend, ...effects.peerSendAfterPersist]) {
-      this.#queue.push({
-        from: id,
-        to,
-        input: { type: "peerMessage", from: id, message, nowMs: 0 },
-      });
-    }
-    const last = effects.persist.entries.at(-1);
-    if (last !== undefined) {
-      this.#queue.push({
-        from: id,
-        to: id,
-        input: { type: "persisted", index: last.index, term: last.term, nowMs: 0 },
-      });
-    }
+  override login(id: string, token: string): number {
+    return super.login(id, "alice", token);
   }
 }
 
