@@ -128,3 +128,66 @@ Deno.test("a follower that has not applied a session says unavailable to nodeSta
   const again = c.request(follower, "t-fresh", { type: "nodeStatus" });
   assert.equal(codeOf(c.replyTo(follower, again)), "nodeStatusReply");
 });
+
+// ---- worker reports to a deposed leader (soak seed 85915) ----
+
+const W_OLD = 11; // the worker's connection to the old leader
+const W_NEW = 12; // and to the new one
+let workerLamport = 1000;
+
+function fromWorker(c: Cluster, id: string, conn: number, message: Record<string, unknown>) {
+  c.step(id, {
+    type: "workerMessage",
+    conn,
+    message: { ...message, v: 1, lamport: ++workerLamport } as never,
+    nowMs: c.nowMs,
+  });
+}
+
+function register(c: Cluster, id: string, conn: number): void {
+  fromWorker(c, id, conn, {
+    type: "register",
+    worker: { name: "w1", incarnation: "w1-a", slots: 2, canExec: false },
+    running: [],
+  });
+}
+
+function sentToWorker(c: Cluster, id: string, conn: number): string[] {
+  return c.sent.get(id)!.filter((s) => s.conn === conn).map((s) =>
+    s.message.type === "error" ? `error:${s.message.code}` : s.message.type
+  );
+}
+
+Deno.test("a deposed leader does not make a worker drop a result of an attempt the new leader assigned", () => {
+  const c = new Cluster();
+  c.runUntil(() => c.leader() === "o1");
+  register(c, "o1", W_OLD);
+  c.runUntil(() => c.nodes.get("o1")!.sm.workers.has("w1"));
+  c.isolated.add("o1");
+  c.runUntil(() => c.leader() !== null, new Set(["o1"]));
+  const leader = c.leader()!;
+  register(c, leader, W_NEW);
+  c.login(leader, "alice", "t-new");
+  c.request(leader, "t-new", { type: "submit", idempotencyKey: "k", task: SLEEP });
+  c.runUntil(() => c.nodes.get(leader)!.sm.tasks.get("t-1")?.state === "running", new Set(["o1"]));
+  assert.ok(c.nodes.get("o1")!.isLeader, "o1 must still believe it leads");
+
+  // The worker's result reaches the old leader, whose state has no such attempt.
+  const before = sentToWorker(c, "o1", W_OLD).length;
+  const outcome = {
+    status: "succeeded",
+    exitCode: 0,
+    stdout: "",
+    stderr: "",
+    error: null,
+    durationMs: 1,
+  };
+  fromWorker(c, "o1", W_OLD, { type: "finished", taskId: "t-1", attempt: 1, outcome });
+  fromWorker(c, "o1", W_OLD, { type: "started", taskId: "t-1", attempt: 1 });
+  assert.deepEqual(sentToWorker(c, "o1", W_OLD).slice(before), [], "answered from stale state");
+  heal(c);
+  const answers = sentToWorker(c, "o1", W_OLD).slice(before);
+  assert.ok(!answers.includes("finishedAck"), `the worker was told to drop its result: ${answers}`);
+  assert.ok(!answers.includes("abort"), `the worker was told to kill the attempt: ${answers}`);
+  assert.ok(answers.includes("error:not_leader"), `${answers}`);
+});

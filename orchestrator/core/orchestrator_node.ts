@@ -369,6 +369,7 @@ export class OrchestratorNode {
     for (let round = 0;; round++) {
       const out = this.#log.drain();
       const drainedUpTo = this.#log.lastIndex;
+      const barriersBefore = this.#turns.barriersRequested;
       if (out.snapshot !== null) this.#installSnapshot(out.snapshot);
       this.#out.effects.persist.entries.push(...out.entries);
       if (out.hardState !== null) this.#out.effects.persist.hardState = out.hardState;
@@ -387,8 +388,11 @@ export class OrchestratorNode {
       this.#links.replayDeferred();
       this.#maybeBootstrapUsers();
       if (this.#gate.isReady && !this.#out.recovering && round < MAX_PUMP_ROUNDS) this.#schedule();
-      // Applying and scheduling may propose; drain again so nothing proposed is left unpersisted.
-      if (this.#log.lastIndex === drainedUpTo) return;
+      // Applying and scheduling may propose, and applying may ask for a read barrier (a worker's
+      // reconciliation): drain again so nothing is left unpersisted or unconfirmed.
+      if (
+        this.#log.lastIndex === drainedUpTo && this.#turns.barriersRequested === barriersBefore
+      ) return;
     }
   }
 

@@ -15,7 +15,8 @@ import type { ConnId } from "./node_io.ts";
 /** What to do once the barrier holds, and whom to tell when it cannot. */
 export interface Barrier {
   conn: ConnId;
-  requestId: number;
+  /** The request to answer "not leader" when the barrier fails; null for a worker's report. */
+  requestId: number | null;
   /** Answers the request from the (now linearizable) applied state. */
   run: () => void;
 }

@@ -27,9 +27,15 @@ export class RequestTurns {
   readonly #requestRead: (id: number) => void;
   /** Set while a client request or login result is handled. */
   #turn: RequestTurn | null = null;
+  #barriersRequested = 0;
 
   constructor(requestRead: (id: number) => void) {
     this.#requestRead = requestRead;
+  }
+
+  /** Barriers asked for so far (a count: the node drains the log again after new ones). */
+  get barriersRequested(): number {
+    return this.#barriersRequested;
   }
 
   /** Requests waiting for their barrier. */
@@ -56,7 +62,7 @@ export class RequestTurns {
   }
 
   /** Runs `handle` as one turn; when it deferred something, runs it again after a barrier. */
-  run(conn: ConnId, requestId: number, confirmed: boolean, handle: () => void): void {
+  run(conn: ConnId, requestId: number | null, confirmed: boolean, handle: () => void): void {
     const turn: RequestTurn = { confirmed, deferred: false };
     const outer = this.#turn;
     this.#turn = turn;
@@ -66,6 +72,7 @@ export class RequestTurns {
       this.#turn = outer;
     }
     if (turn.deferred) {
+      this.#barriersRequested += 1;
       this.#requestRead(this.#barriers.add({
         conn,
         requestId,

@@ -18,6 +18,7 @@ import type { ConnId } from "./node_io.ts";
 import type { NodeClock } from "./node_clock.ts";
 import type { NodeOutput } from "./node_output.ts";
 import type { PendingReplies } from "./pending_replies.ts";
+import type { RequestTurns } from "./request_turns.ts";
 
 /** Worker messages a new leader holds while it catches up with the previous leader's entries. */
 const MAX_DEFERRED_WORKER_MESSAGES = 100_000;
@@ -48,6 +49,8 @@ export interface WorkerLinkContext {
   stamp(): Stamp;
   /** True when this node leads; otherwise replies "not leader". */
   requireLeader(conn: ConnId, requestId: number | null): boolean;
+  /** Turns for the reports whose refusal must wait for a read barrier (see RequestTurns). */
+  turns: RequestTurns;
 }
 
 export class WorkerLinks {
@@ -150,6 +153,24 @@ export class WorkerLinks {
       return;
     }
     if (!this.#ctx.requireLeader(conn, null)) return;
+    if (message.type === "started" || message.type === "finished") {
+      // A report about an attempt this node does not know as current is answered (aborted,
+      // acknowledged as late) only once a read barrier confirms this node's state is current: a
+      // deposed leader that lacks the assignment a new leader made would otherwise make the
+      // worker drop a result or kill a running attempt, and the task would stay running for
+      // ever (soak seed 85915). When the barrier fails, the worker hears "not leader" and
+      // reports again to the leader.
+      this.#ctx.turns.run(conn, null, false, () => this.#onReport(conn, message, workerId));
+      return;
+    }
+    this.#onReport(conn, message, workerId);
+  }
+
+  #onReport(
+    conn: ConnId,
+    message: Exclude<WorkerToOrchestrator, { type: "register" }>,
+    workerId: string,
+  ): void {
     switch (message.type) {
       case "started": {
         if (this.#isCurrentAttempt(message.taskId, message.attempt, workerId)) {
@@ -162,7 +183,7 @@ export class WorkerLinks {
             lamport: message.lamport,
             node: workerId,
           });
-        } else {
+        } else if (!this.#ctx.turns.defers()) {
           this.#abortStale(conn, message);
         }
         break;
@@ -214,7 +235,7 @@ export class WorkerLinks {
         lamport: message.lamport,
         node: workerId,
       });
-    } else {
+    } else if (!this.#ctx.turns.defers()) {
       // A late result from a fenced-off attempt: nothing to record, but let the worker forget it.
       this.#ctx.out.log(
         "info",
@@ -336,9 +357,18 @@ export class WorkerLinks {
       );
       if (!reported.has(`${taskId}#${task.attempt}`)) this.sendAssign(task);
     }
-    for (const ref of running) {
-      if (!this.#isCurrentAttempt(ref.taskId, ref.attempt, workerId)) this.#abortStale(conn, ref);
-    }
+    const stale = running.filter((ref) =>
+      !this.#isCurrentAttempt(ref.taskId, ref.attempt, workerId)
+    );
+    if (stale.length === 0) return;
+    // Aborts are refusals from this node's state: only once a read barrier holds (see above).
+    this.#ctx.turns.run(conn, null, false, () => {
+      for (const ref of stale) {
+        if (this.#isCurrentAttempt(ref.taskId, ref.attempt, workerId)) continue;
+        if (this.#ctx.turns.defers()) return;
+        this.#abortStale(conn, ref);
+      }
+    });
   }
 
   #isCurrentAttempt(taskId: string, attempt: number, workerId: string): boolean {

@@ -9,6 +9,7 @@ import { type Command, TaskStateMachine } from "../tasks/mod.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { NodeClock } from "./node_clock.ts";
 import { NodeOutput } from "./node_output.ts";
+import { RequestTurns } from "./request_turns.ts";
 import { PendingReplies } from "./pending_replies.ts";
 import { WorkerLinks } from "./worker_links.ts";
 
@@ -33,6 +34,8 @@ function links(role: { leader: boolean; ready: boolean }) {
     pending,
     proposedFinishes: new Map(),
     proposedLosses: new Set(),
+    // A one-node cluster confirms its reads at once.
+    turns: new RequestTurns(() => {}),
     sm: () => new TaskStateMachine(),
     nowMs: () => 0,
     isLeader: () => role.leader,
