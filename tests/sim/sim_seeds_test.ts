@@ -66,11 +66,24 @@ Deno.test(`${CI_SEEDS} seeds: chaos, heal, convergence, with safety checks after
  * - 53873: a write in flight that completed at a crash may have truncated the log.
  * - 56874: a snapshot removed the only segment holding the vote while the active segment was
  *   still empty (fixed in the product: covered segments stay until the active one has a record).
- * - 85915 (and 42946): a deposed leader acknowledged a worker's result as late (its state lacked the new
+ * - 85915, 42946: a deposed leader acknowledged a worker's result as late (its state lacked the new
  *   leader's assignment), the worker dropped it and the task stayed running for ever (fixed in the
  *   product: reports about attempts a node does not know wait for a read barrier).
  */
-const REGRESSION_SEEDS = [50949, 292, 7143, 55354, 56008, 56677, 2182, 53344, 53873, 56874, 85915, 42946];
+const REGRESSION_SEEDS = [
+  50949,
+  292,
+  7143,
+  55354,
+  56008,
+  56677,
+  2182,
+  53344,
+  53873,
+  56874,
+  85915,
+  42946,
+];
 
 Deno.test("seeds that once failed in soaks pass", async () => {
   for (const seed of REGRESSION_SEEDS) {
