@@ -59,6 +59,13 @@ export function maybeFinishRejoin<C>(state: RaftState<C>): void {
   const target = state.rejoinTargetIndex;
   if (!state.rejoining || target === null || state.leaderId === null) return;
   if (state.commitIndex < target || state.persistedIndex < target) return;
+  // A new leader's commit index may lag what earlier terms committed until it has committed an
+  // entry of its own term (Raft section 5.4.2): it first sends 0. Only a committed entry of this
+  // term, held durably, proves this node holds everything committed before (soak seed 49126: a
+  // rejoin that ended on a fresh leader's commit index 0 let an empty log vote, and the cluster
+  // diverged).
+  if (state.log.termAt(state.commitIndex) !== state.term) return;
+  if (state.persistedIndex < state.commitIndex) return;
   state.rejoining = false;
   state.rejoinTargetIndex = null;
   if (state.votedFor === null) state.votedFor = state.leaderId;

@@ -37,6 +37,9 @@ Deno.test("rejoining ends once the first commit index heard is committed and dur
   noteRejoinTarget(state, 4);
   noteRejoinTarget(state, 9); // only the first one heard in this term counts
   assert.equal(state.rejoinTargetIndex, 4);
+  for (let index = 1; index <= 4; index++) {
+    state.log.append({ index, term: index < 4 ? 2 : 3, command: "x" } as never);
+  }
   state.commitIndex = 4;
   state.persistedIndex = 3;
   maybeFinishRejoin(state);
@@ -46,4 +49,23 @@ Deno.test("rejoining ends once the first commit index heard is committed and dur
   assert.equal(state.rejoining, false);
   assert.equal(state.votedFor, "n2");
   assert.deepEqual(state.out.hardState, { term: 3, votedFor: "n2" });
+});
+
+Deno.test("rejoining does not end on a new leader's commit index before it commits in its term", () => {
+  // Soak seed 49126: a fresh leader first sends commit 0; ending there let an empty log vote.
+  const state = newState({ hardState: { term: 3, votedFor: null, rejoining: true } });
+  state.leaderId = "n2";
+  noteRejoinTarget(state, 0);
+  maybeFinishRejoin(state);
+  assert.equal(state.rejoining, true, "ended before holding an entry committed in this term");
+  for (let index = 1; index <= 3; index++) {
+    state.log.append({ index, term: index < 3 ? 1 : 3, command: "x" } as never);
+  }
+  state.commitIndex = 2; // only earlier terms' entries committed so far
+  state.persistedIndex = 3;
+  maybeFinishRejoin(state);
+  assert.equal(state.rejoining, true);
+  state.commitIndex = 3; // the leader's own-term entry is committed: its commit index is complete
+  maybeFinishRejoin(state);
+  assert.equal(state.rejoining, false);
 });
