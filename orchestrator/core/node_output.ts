@@ -43,27 +43,25 @@ export class NodeOutput {
 
   /** Sends a message to a client connection. */
   send(conn: ConnId, message: Unstamped<OrchestratorToClient>): void {
-    if (this.recovering) return;
-    this.#effects.send.push({
-      conn,
-      message: {
-        ...message,
-        v: PROTOCOL_VERSION,
-        lamport: this.#clock.tick(),
-      } as OrchestratorToClient,
-    });
+    this.#stampAndSend(conn, message);
   }
 
   /** Sends a message to a worker connection. */
   sendRaw(conn: ConnId, message: Unstamped<OrchestratorToWorker>): void {
+    this.#stampAndSend(conn, message);
+  }
+
+  /** Stamps a message (protocol version, a fresh Lamport time) and queues it; none while replaying. */
+  #stampAndSend(
+    conn: ConnId,
+    message: Unstamped<OrchestratorToClient> | Unstamped<OrchestratorToWorker>,
+  ): void {
     if (this.recovering) return;
     this.#effects.send.push({
       conn,
-      message: {
-        ...message,
-        v: PROTOCOL_VERSION,
-        lamport: this.#clock.tick(),
-      } as OrchestratorToWorker,
+      message: { ...message, v: PROTOCOL_VERSION, lamport: this.#clock.tick() } as
+        | OrchestratorToClient
+        | OrchestratorToWorker,
     });
   }
 
