@@ -4,7 +4,7 @@ import { createPrng } from "../../shared/prng.ts";
 import type { HardState, RaftEntry, StoredSnapshot } from "./consensus_log.ts";
 import { resolveRaftOptions } from "./raft_options.ts";
 import type { RaftOptions } from "./raft_options.ts";
-import { RaftState } from "./raft_state.ts";
+import { freshProgress, RaftState } from "./raft_state.ts";
 
 export const MIN_MS = 150;
 export const MAX_MS = 300;
@@ -65,16 +65,7 @@ export function leaderState(term: number, setup: StateSetup = {}): RaftState<Cmd
   state.role = "leader";
   state.leaderId = state.nodeId;
   for (const peer of state.peers) {
-    state.progress.set(peer, {
-      next: state.log.lastIndex + 1,
-      match: 0,
-      inflight: 0,
-      probing: true,
-      recentActive: false,
-      lastContactMs: null,
-      readCtxAcked: 0,
-      sending: null,
-    });
+    state.progress.set(peer, freshProgress(state.log.lastIndex + 1));
   }
   return state;
 }

@@ -12,7 +12,7 @@
 import type { RaftMessage, RaftMessageOf } from "./consensus_log.ts";
 import { failReads } from "./raft_reads.ts";
 import { appendCommands, broadcastHeartbeat } from "./raft_replication.ts";
-import type { RaftState } from "./raft_state.ts";
+import { freshProgress, type RaftState } from "./raft_state.ts";
 
 /** The largest term increase accepted from a peer (a million elections ahead is not a real peer). */
 export const TERM_JUMP_MAX = 2 ** 20;
@@ -165,17 +165,7 @@ function becomeLeader<C>(state: RaftState<C>): void {
   state.out.roleChanged = true;
   state.progress.clear();
   for (const peer of state.peers) {
-    state.progress.set(peer, {
-      next: state.log.lastIndex + 1,
-      match: 0,
-      inflight: 0,
-      probing: true,
-      // Earned by answering: a leader cut off right after winning steps down after one timeout.
-      recentActive: false,
-      lastContactMs: null,
-      readCtxAcked: 0,
-      sending: null,
-    });
+    state.progress.set(peer, freshProgress(state.log.lastIndex + 1));
   }
   state.quorumCheckDueMs = state.nowMs + state.options.electionTimeoutMaxMs;
   // An entry of our own term: committing it commits everything before (Raft section 5.4.2).

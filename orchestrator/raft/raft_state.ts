@@ -144,3 +144,21 @@ export class RaftState<C> {
     this.emittedIndex = upTo;
   }
 }
+
+/**
+ * What a new leader knows of a follower: nothing yet. It probes from the end of its own log, and
+ * the follower earns `recentActive` by answering (a leader cut off right after winning steps down
+ * after one timeout).
+ */
+export function freshProgress(nextIndex: number): Progress {
+  return {
+    next: nextIndex,
+    match: 0,
+    inflight: 0,
+    probing: true,
+    recentActive: false,
+    lastContactMs: null,
+    readCtxAcked: 0,
+    sending: null,
+  };
+}
