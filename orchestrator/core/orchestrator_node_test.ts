@@ -1789,3 +1789,35 @@ Deno.test("OrchestratorNode asks its shell to check a login's password against t
   });
   assert.equal(unknown.loginWork[0]?.passwordHash, null, "no account: checked against no hash");
 });
+
+Deno.test("OrchestratorNode steps inputs that arrived together as one batch: one persist, the same outcome", () => {
+  const { d, alice } = withAlice();
+  const submit = (key: string, id: number): NodeInput => ({
+    type: "clientRequest",
+    conn: ALICE,
+    request: {
+      type: "submit",
+      idempotencyKey: key,
+      task: SLEEP,
+      id,
+      token: alice,
+      v: 1,
+      lamport: ++d.peerLamport,
+    } as Request,
+    tokenHash: hashOf(alice),
+    nowMs: d.nowMs,
+  });
+  const effects = d.node.stepAll([submit("a", 901), submit("b", 902)]);
+  assert.deepEqual(
+    effects.persist.entries.map((e) => e.command.type),
+    ["taskSubmitted", "taskSubmitted"],
+    "both proposals in one step's persistence",
+  );
+  const last = effects.persist.entries.at(-1)!;
+  const acks = d.node.step({ type: "persisted", index: last.index, term: last.term, nowMs: 0 });
+  const oks = acks.send.filter((s) => s.message.type === "submitOk").map((s) => s.message);
+  assert.deepEqual(oks.map((m) => m.type === "submitOk" && [m.re, m.taskId]), [
+    [901, "t-1"],
+    [902, "t-2"],
+  ]);
+});

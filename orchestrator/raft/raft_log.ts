@@ -57,6 +57,7 @@ import { maybeFinishRejoin, startRejoin } from "./raft_rejoin.ts";
 import {
   appendCommands,
   broadcastHeartbeat,
+  flushProposals,
   maybeCommit,
   onAppendResponse,
   onSnapshotResponse,
@@ -220,6 +221,7 @@ export class RaftLog<C> implements ConsensusLog<C> {
 
   drain(): ConsensusOutput<C> {
     const state = this.#state;
+    flushProposals(state);
     if (state.readBroadcastNeeded && state.role === "leader") broadcastHeartbeat(state);
     state.readBroadcastNeeded = false;
     const out = state.out;

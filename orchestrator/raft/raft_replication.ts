@@ -21,8 +21,24 @@ export function appendCommands<C>(state: RaftState<C>, commands: readonly C[]): 
     state.log.append(entry);
     state.out.entries.push(entry);
   }
-  for (const peer of state.peers) sendAppend(state, peer, false);
+  // Sent at the next drain: proposals made in one step share one AppendEntries per follower.
+  state.appendPending = true;
   return first;
+}
+
+/** Sends the entries proposed since the last drain to every follower whose window allows. */
+export function flushProposals<C>(state: RaftState<C>): void {
+  if (!state.appendPending) return;
+  state.appendPending = false;
+  if (state.role !== "leader") return;
+  for (const peer of state.peers) {
+    // Fill the window: more than one message only when a message's entry cap splits them.
+    for (let sent = 0; sent < state.options.maxInflightMessages; sent++) {
+      const next = state.progress.get(peer)!.next;
+      sendAppend(state, peer, false);
+      if (state.progress.get(peer)!.next === next) break;
+    }
+  }
 }
 
 export function onAppendResponse<C>(

@@ -6,6 +6,7 @@ import { entries, leaderState, sentTypes } from "./_raft_fixtures_test.ts";
 import {
   appendCommands,
   broadcastHeartbeat,
+  flushProposals,
   maybeCommit,
   onAppendResponse,
   onSnapshotResponse,
@@ -20,7 +21,27 @@ Deno.test("appended commands become entries of the leader's term, staged and sen
     [2, 2, "a"],
     [3, 2, "b"],
   ]);
+  assert.deepEqual(sentTypes(state), [], "sent at the flush, with the step's other proposals");
+  flushProposals(state);
   assert.deepEqual(sentTypes(state), ["n2:appendEntries", "n3:appendEntries"]);
+});
+
+Deno.test("proposals of one step share one AppendEntries per follower", () => {
+  const state = leaderState(2, { entries: entries(1, [1]) });
+  for (const p of state.progress.values()) p.probing = false;
+  appendCommands(state, ["a"]);
+  appendCommands(state, ["b"]);
+  appendCommands(state, ["c"]);
+  flushProposals(state);
+  const appends = state.out.messages.filter((m) => m.to === "n2");
+  assert.equal(appends.length, 1);
+  const message = appends[0].message;
+  assert.equal(message.type, "appendEntries");
+  if (message.type === "appendEntries") {
+    assert.deepEqual(message.entries.map((e) => e.command), ["a", "b", "c"]);
+  }
+  flushProposals(state);
+  assert.equal(state.out.messages.length, 2, "a second flush with nothing new sends nothing");
 });
 
 Deno.test("a probing follower gets one message at a time; a heartbeat resends the probe", () => {

@@ -90,6 +90,8 @@ export class RaftState<C> {
   /** While rejoining: the commit index the leader of the current term first sent, once heard. */
   rejoinTargetIndex: number | null = null;
   out: ConsensusOutput<C> = emptyConsensusOutput();
+  /** Entries were proposed since the last drain and are not yet sent to the followers. */
+  appendPending = false;
 
   /** Takes up what storage recovered; the election timer is not yet set. */
   constructor(options: ResolvedRaftOptions<C>, restore: RaftRestore<C>) {

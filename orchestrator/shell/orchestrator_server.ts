@@ -82,6 +82,8 @@ export class OrchestratorServer {
   #udp: Deno.DatagramConn | null = null;
   #tickTimer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  /** Inputs of this turn of the event loop, stepped together at its end. */
+  #inputs: NodeInput[] = [];
   #fatal: ((error: unknown) => void) | null = null;
   #announcer: LeaderAnnouncer | null = null;
 
@@ -261,17 +263,20 @@ export class OrchestratorServer {
         this.#step({ type: "protocolError", conn: connId, error, nowMs: Date.now() });
         return;
       }
-      for await (const payload of conn.frames()) {
-        const frame = { connId, conn, payload, nowMs: Date.now() };
-        if (role === null) {
-          role = acceptHello(this.#handshake, frame);
-          meta.greeted = role !== null;
-          if (role === null) break;
-        } else if (role.kind === "awaitingProof") {
-          role = acceptProof(this.#handshake, role, frame);
-          if (role === null) break;
-        } else {
-          routeFrame(this.#frames, { connId, role, payload, nowMs: frame.nowMs });
+      reading: for await (const batch of conn.frameBatches()) {
+        const nowMs = Date.now();
+        for (const payload of batch) {
+          const frame = { connId, conn, payload, nowMs };
+          if (role === null) {
+            role = acceptHello(this.#handshake, frame);
+            meta.greeted = role !== null;
+            if (role === null) break reading;
+          } else if (role.kind === "awaitingProof") {
+            role = acceptProof(this.#handshake, role, frame);
+            if (role === null) break reading;
+          } else {
+            routeFrame(this.#frames, { connId, role, payload, nowMs });
+          }
         }
       }
     } catch (error) {
@@ -286,6 +291,8 @@ export class OrchestratorServer {
         this.#logger.debug(`Connection ${connId} from ${conn.remoteAddress} failed: ${error}`);
       }
     } finally {
+      // Step what this connection queued (a refusal's error reply) before flushing and closing.
+      this.#stepQueued();
       await conn.closeAfterFlush();
       this.#connections.release(connId, source);
       if (!this.#stopped && role?.kind === "peer") {
@@ -296,11 +303,24 @@ export class OrchestratorServer {
     }
   }
 
+  /**
+   * Queues an input for the node; everything queued in one turn of the event loop (a read
+   * chunk's frames, a sync's completion) is stepped together at the turn's end, so its
+   * proposals, peer messages and replies go out batched.
+   */
   #step(input: NodeInput): void {
     if (this.#stopped) return;
+    this.#inputs.push(input);
+    if (this.#inputs.length === 1) queueMicrotask(() => this.#stepQueued());
+  }
+
+  #stepQueued(): void {
+    const inputs = this.#inputs;
+    this.#inputs = [];
+    if (this.#stopped || inputs.length === 0) return;
     let effects: NodeEffects;
     try {
-      effects = this.#node.step(input);
+      effects = this.#node.stepAll(inputs);
     } catch (error) {
       this.#die(error);
       return;

@@ -70,6 +70,17 @@ export class FramedConnection {
    * @throws the read error when the connection fails (reset, TLS failure).
    */
   async *frames(): AsyncGenerator<Uint8Array> {
+    for await (const batch of this.frameBatches()) yield* batch;
+  }
+
+  /**
+   * Yields, per read, every whole frame that read completed (never an empty batch), until the
+   * peer closes the connection. Handling a batch without awaiting lets the replies to all of its
+   * frames go out in one write: between frames yielded one at a time the queued write runs.
+   * @throws {FrameTooLargeError} when a frame header exceeds the limit.
+   * @throws the read error when the connection fails (reset, TLS failure).
+   */
+  async *frameBatches(): AsyncGenerator<Uint8Array[]> {
     const buffer = new Uint8Array(READ_BUFFER_BYTES);
     while (!this.#closed) {
       let n: number | null;
@@ -85,7 +96,7 @@ export class FramedConnection {
       this.#partialSinceMs = this.#decoder.pendingBytes === 0
         ? null
         : this.#partialSinceMs ?? Date.now();
-      yield* frames;
+      if (frames.length > 0) yield frames;
     }
   }
 

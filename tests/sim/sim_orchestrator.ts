@@ -72,6 +72,8 @@ export class SimOrchestrator implements Listener {
   #isRejoinRequested = false;
   #raft: RaftLog<Command> | null = null;
   #incarnation = 0;
+  /** Inputs of this simulated moment not yet stepped (with `batchInputs`). */
+  #queuedInputs: NodeInput[] = [];
   #isAlive = false;
   #node: OrchestratorNode | null = null;
   #log: ObservedLog | null = null;
@@ -223,6 +225,7 @@ export class SimOrchestrator implements Listener {
     world.checker.onBoot(this.id, recovered);
     const { node, log, raft } = buildNode(world, { nodeId: this.id, recovered, rejoin });
     this.#incarnation += 1;
+    this.#queuedInputs = [];
     const incarnation = this.#incarnation;
     this.#isAlive = true;
     this.#log = log;
@@ -271,6 +274,7 @@ export class SimOrchestrator implements Listener {
     this.#store.crash(this.#persistence!.disk, mode, keepFraction);
     this.#isAlive = false;
     this.#incarnation += 1;
+    this.#queuedInputs = [];
     this.#node = null;
     this.crashes += 1;
     this.#world.note(`${this.id} CRASHES (write in flight: ${mode})`);
@@ -421,7 +425,25 @@ export class SimOrchestrator implements Listener {
   #step(input: NodeInput): void {
     if (!this.#isAlive) return;
     // The node reads this machine's wall clock (skewed, drifting), not true simulated time.
-    const effects = this.#node!.step({ ...input, nowMs: this.#world.clockMs(this.id) });
+    const stamped = { ...input, nowMs: this.#world.clockMs(this.id) };
+    if (!this.#world.params.batchInputs) {
+      this.#stepInputs([stamped]);
+      return;
+    }
+    // Like the real shell's event-loop turn: what arrives at this moment is stepped together.
+    this.#queuedInputs.push(stamped);
+    if (this.#queuedInputs.length > 1) return;
+    const incarnation = this.#incarnation;
+    this.#world.schedule(0, this.id, () => {
+      const inputs = this.#queuedInputs;
+      this.#queuedInputs = [];
+      if (incarnation === this.#incarnation) this.#stepInputs(inputs);
+    });
+  }
+
+  #stepInputs(inputs: NodeInput[]): void {
+    if (!this.#isAlive) return;
+    const effects = this.#node!.stepAll(inputs);
     this.#afterStep();
     this.#execute(effects);
   }

@@ -202,61 +202,69 @@ export class WorkerRuntime {
     try {
       const hello = nodeHello("worker");
       conn.send(hello.message);
-      for await (const payload of conn.frames()) {
-        const decoded = decodeMessage(payload, DIRECTIONS.orchestratorToWorker);
-        if (!decoded.ok) {
-          this.#options.logger.warn(
-            `Bad message from ${addressOf(target)}: ${decoded.error.message}`,
-          );
-          continue;
-        }
-        const message = decoded.message;
-        if (message.type === "error" && message.code === "conflict" && !this.#registered) {
-          // Our name belongs to a live worker: retrying cannot help, and must not take it over.
-          this.#options.logger.error(message.message);
-          this.#fatal = new Error(message.message);
-          void this.#exit();
-          break;
-        }
-        if (
-          message.type === "error" &&
-          (message.code === "not_leader" || message.code === "unavailable")
-        ) {
-          // Not (or no longer) the leader, or no quorum yet: try the hinted leader, or the next one.
-          this.#leaderHint = message.leaderHint ?? null;
-          redirected = message.leaderHint !== undefined;
-          sentOn = true;
-          this.#options.logger.info(`${message.message}; reconnecting`);
-          break;
-        }
-        if (!welcomed) {
-          if (message.type !== "welcome") {
+      // A read chunk's frames are handled together, so what they make us send goes out in one write.
+      session: for await (const batch of conn.frameBatches()) {
+        for (const payload of batch) {
+          const decoded = decodeMessage(payload, DIRECTIONS.orchestratorToWorker);
+          if (!decoded.ok) {
             this.#options.logger.warn(
-              `Orchestrator ${addressOf(target)} refused the connection: ${
-                message.type === "error" ? message.message : message.type
-              }`,
+              `Bad message from ${addressOf(target)}: ${decoded.error.message}`,
             );
-            break;
+            continue;
           }
-          const answer = answerWelcome(this.#options.keys ?? null, "worker", hello.nonce, message);
-          if (!answer.ok) {
-            this.#options.logger.warn(
-              `Refusing orchestrator at ${addressOf(target)}: ${answer.reason}`,
+          const message = decoded.message;
+          if (message.type === "error" && message.code === "conflict" && !this.#registered) {
+            // Our name belongs to a live worker: retrying cannot help, and must not take it over.
+            this.#options.logger.error(message.message);
+            this.#fatal = new Error(message.message);
+            void this.#exit();
+            break session;
+          }
+          if (
+            message.type === "error" &&
+            (message.code === "not_leader" || message.code === "unavailable")
+          ) {
+            // Not (or no longer) the leader, or no quorum yet: try the hinted leader, or the next one.
+            this.#leaderHint = message.leaderHint ?? null;
+            redirected = message.leaderHint !== undefined;
+            sentOn = true;
+            this.#options.logger.info(`${message.message}; reconnecting`);
+            break session;
+          }
+          if (!welcomed) {
+            if (message.type !== "welcome") {
+              this.#options.logger.warn(
+                `Orchestrator ${addressOf(target)} refused the connection: ${
+                  message.type === "error" ? message.message : message.type
+                }`,
+              );
+              break session;
+            }
+            const answer = answerWelcome(
+              this.#options.keys ?? null,
+              "worker",
+              hello.nonce,
+              message,
             );
-            break;
+            if (!answer.ok) {
+              this.#options.logger.warn(
+                `Refusing orchestrator at ${addressOf(target)}: ${answer.reason}`,
+              );
+              break session;
+            }
+            if (answer.authenticate !== null) conn.send(answer.authenticate);
+            welcomed = true;
+            this.#conn = conn;
+            this.#options.logger.info(
+              `Connected to orchestrator ${message.nodeId} at ${addressOf(target)}`,
+            );
+            this.#step({ type: "connected", nowMs: Date.now() });
           }
-          if (answer.authenticate !== null) conn.send(answer.authenticate);
-          welcomed = true;
-          this.#conn = conn;
-          this.#options.logger.info(
-            `Connected to orchestrator ${message.nodeId} at ${addressOf(target)}`,
-          );
-          this.#step({ type: "connected", nowMs: Date.now() });
-        }
-        this.#step({ type: "message", message, nowMs: Date.now() });
-        if (message.type === "registered" && !this.#registered) {
-          this.#registered = true;
-          this.#options.onRegistered?.(message.workerId);
+          this.#step({ type: "message", message, nowMs: Date.now() });
+          if (message.type === "registered" && !this.#registered) {
+            this.#registered = true;
+            this.#options.onRegistered?.(message.workerId);
+          }
         }
       }
     } catch (error) {
