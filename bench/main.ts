@@ -4,6 +4,7 @@
  *
  *   deno task bench [--scenario NAME[,NAME...]] [--quick] [--orchestrators N] [--workers N]
  *                   [--slots N] [--tasks N] [--scale-tasks N] [--rounds N] [--log-level L] [--keep]
+ *                   [--peer bullmq [--peer-rounds N]]
  * @module
  */
 import { parseArgs } from "node:util";
@@ -19,6 +20,9 @@ import {
   type ScenarioContext,
 } from "./lib/scenario.ts";
 import { SCENARIOS } from "./scenarios/mod.ts";
+import { PEER_NAMES, resolvePeer } from "./peer/mod.ts";
+import { PeerProcess } from "./peer/peer_process.ts";
+import type { PeerSystem } from "./lib/scenario.ts";
 
 const USAGE = `Usage: deno task bench [options]
 
@@ -38,6 +42,10 @@ Options:
   --rounds N            leader failover: kills (default ${FULL_SIZES.failoverRounds})
   --sim-workers N       many workers: simulated workers (default ${FULL_SIZES.simWorkers})
   --hog-seconds N       false suspicion: seconds of saturated CPU (default ${FULL_SIZES.hogSeconds})
+  --peer NAME           compare with another system (${PEER_NAMES.join(", ")}): throughput,
+                        latency and loaded-latency run interleaved rounds of Mutirão and the
+                        peer's configurations and report the ratios (see docs/performance.md)
+  --peer-rounds N       rounds per system with --peer (default 2, 1 with --quick)
   --log-level LEVEL     nodes' MUTIRAO_LOG_LEVEL: info (the product default) or warn
   --keep                keep cluster directories (node logs, data) under $TMPDIR
   --profile DIR         nodes write CPU profiles there when they stop (summarize them with
@@ -46,7 +54,14 @@ Options:
   -h, --help            show this help
 `;
 
-function parseOptions(args: string[]): { options: BenchOptions; names: string[]; outDir: string } {
+interface ParsedOptions {
+  options: BenchOptions;
+  names: string[];
+  outDir: string;
+  peers: PeerSystem[];
+}
+
+function parseOptions(args: string[]): ParsedOptions {
   const { values } = parseArgs({
     args,
     options: {
@@ -65,6 +80,8 @@ function parseOptions(args: string[]): { options: BenchOptions; names: string[];
       "log-level": { type: "string", default: "info" },
       keep: { type: "boolean", default: false },
       profile: { type: "string" },
+      peer: { type: "string" },
+      "peer-rounds": { type: "string" },
       out: { type: "string", default: `${REPO_ROOT}bench/results` },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -97,9 +114,14 @@ function parseOptions(args: string[]): { options: BenchOptions; names: string[];
   override("failoverRounds", values.rounds, "rounds");
   override("simWorkers", values["sim-workers"], "sim-workers");
   override("hogSeconds", values["hog-seconds"], "hog-seconds");
+  const peers = values.peer === undefined ? [] : resolvePeer(values.peer);
+  const peerRounds = values["peer-rounds"] === undefined
+    ? (values.quick ? 1 : 2)
+    : intFlag("peer-rounds", values["peer-rounds"], 1);
   return {
     names,
     outDir: values.out,
+    peers,
     options: {
       orchestrators: intFlag("orchestrators", values.orchestrators, 1),
       workers: intFlag("workers", values.workers, 2),
@@ -109,6 +131,7 @@ function parseOptions(args: string[]): { options: BenchOptions; names: string[];
       logLevel,
       keep: values.keep,
       profileDir: values.profile ?? null,
+      peerRounds,
     },
   };
 }
@@ -122,7 +145,7 @@ function intFlag(flag: string, text: string, min: number): number {
 }
 
 async function main(args: string[]): Promise<number> {
-  const { options, names, outDir } = parseOptions(args);
+  const { options, names, outDir, peers } = parseOptions(args);
   const chosen = names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name));
   const machine = await describeMachine();
   const startedAt = new Date();
@@ -130,11 +153,14 @@ async function main(args: string[]): Promise<number> {
     `bench: ${
       chosen.map((s) => s.name).join(", ")
     } on ${machine.cores} cores (${machine.cpuModel}), ` +
-      `Deno ${machine.deno}${options.quick ? ", quick sizes" : ""}`,
+      `Deno ${machine.deno}${options.quick ? ", quick sizes" : ""}` +
+      (peers.length === 0
+        ? ""
+        : `; peers ${peers.map((p) => p.name).join(", ")}, ${options.peerRounds} round(s)`),
   );
   const records: ScenarioRecord[] = [];
   for (const scenario of chosen) {
-    records.push(await runScenario(scenario, options));
+    records.push(await runScenario(scenario, options, peers));
     console.error(
       `bench: ${scenario.name} took ${(records.at(-1)!.durationMs / 1000).toFixed(0)} s`,
     );
@@ -150,7 +176,11 @@ async function main(args: string[]): Promise<number> {
       {
         date: startedAt.toISOString(),
         machine,
-        configuration: { ...options, scenarios: chosen.map((s) => s.name) },
+        configuration: {
+          ...options,
+          scenarios: chosen.map((s) => s.name),
+          peers: peers.map((p) => ({ name: p.name, description: p.description })),
+        },
         results: records,
         table,
       },
@@ -165,10 +195,12 @@ async function main(args: string[]): Promise<number> {
 async function runScenario(
   scenario: (typeof SCENARIOS)[number],
   options: BenchOptions,
+  peers: readonly PeerSystem[],
 ): Promise<ScenarioRecord> {
   const clusters: RealCluster[] = [];
   const ctx: ScenarioContext = {
     options,
+    peers,
     progress: (message) => console.error(`  ${scenario.name}: ${message}`),
     cluster: async (overrides: Partial<RealClusterOptions> = {}) => {
       const cluster = await RealCluster.create({
@@ -222,6 +254,7 @@ function profileFlags(dir: string): { orchestrator: string[]; worker: string[] }
 }
 
 if (import.meta.main) {
+  PeerProcess.terminateAllOnSignal();
   RealCluster.stopAllOnSignal();
   try {
     Deno.exit(await main(Deno.args));

@@ -4,6 +4,7 @@
  * scenario ends, failed or not.
  * @module
  */
+import type { LatencyRun, LoadedLatencyRun, ThroughputRun } from "./comparison.ts";
 import type { ScenarioResult } from "./report.ts";
 import type { RealCluster, RealClusterOptions } from "./real_cluster.ts";
 
@@ -17,6 +18,13 @@ export interface BenchSizes {
   /** latency: tasks submitted one at a time, and the rate they are sent at. */
   latencyTasks: number;
   latencyRatePerS: number;
+  /** loaded latency: the background load (tasks/s, in batches of `loadedBatchSize`). */
+  loadedBackgroundRatePerS: number;
+  loadedBatchSize: number;
+  /** loaded latency: probes submitted singly under the load, their rate, and the load's head start. */
+  loadedProbeTasks: number;
+  loadedProbeRatePerS: number;
+  loadedSettleMs: number;
   /** worker failure: kills. */
   workerFailureRounds: number;
   /** leader failover: kills of the leader. */
@@ -30,6 +38,13 @@ export interface BenchSizes {
   simWorkers: number;
 }
 
+/** Tasks run before timing throughput, so JIT compilation is not billed to the measured run. */
+export const THROUGHPUT_WARMUP_TASKS = 1000;
+/** Single submissions sent before measuring latency, for the same reason. */
+export const LATENCY_WARMUP_TASKS = 100;
+/** Background batch requests outstanding at most in the loaded-latency scenario. */
+export const LOADED_BATCHES_IN_FLIGHT_MAX = 64;
+
 /** The full sizes (the issue's); `quickSizes` for `--quick`. */
 export const FULL_SIZES: BenchSizes = {
   throughputTasks: 20_000,
@@ -37,6 +52,11 @@ export const FULL_SIZES: BenchSizes = {
   batchesInFlight: 4,
   latencyTasks: 500,
   latencyRatePerS: 200,
+  loadedBackgroundRatePerS: 5000,
+  loadedBatchSize: 50,
+  loadedProbeTasks: 500,
+  loadedProbeRatePerS: 200,
+  loadedSettleMs: 1000,
   workerFailureRounds: 10,
   failoverRounds: 20,
   hogSeconds: 30,
@@ -51,6 +71,11 @@ export const QUICK_SIZES: BenchSizes = {
   batchesInFlight: 4,
   latencyTasks: 100,
   latencyRatePerS: 200,
+  loadedBackgroundRatePerS: 5000,
+  loadedBatchSize: 50,
+  loadedProbeTasks: 100,
+  loadedProbeRatePerS: 200,
+  loadedSettleMs: 500,
   workerFailureRounds: 2,
   failoverRounds: 3,
   hogSeconds: 8,
@@ -73,6 +98,8 @@ export interface BenchOptions {
   keep: boolean;
   /** Where nodes write V8 CPU profiles (`deno run --cpu-prof`), or null for none. */
   profileDir: string | null;
+  /** Interleaved rounds per system when peers are compared (`--peer`). */
+  peerRounds: number;
 }
 
 /** Given to each scenario. */
@@ -85,6 +112,25 @@ export interface ScenarioContext {
    * ends, so scenarios only stop clusters early to free the machine for the next one.
    */
   cluster(overrides?: Partial<RealClusterOptions>): Promise<RealCluster>;
+  /**
+   * Systems to compare Mutirão with (`--peer`), empty without: the throughput, latency and
+   * loaded-latency scenarios then run interleaved rounds of Mutirão and each peer.
+   */
+  readonly peers: readonly PeerSystem[];
+}
+
+/**
+ * Another task queue measured with the same task shape and sizes (workers × slots, batches,
+ * rates) as Mutirão. Each call is one complete run on fresh processes, stopped before it returns.
+ */
+export interface PeerSystem {
+  /** As printed in the table, e.g. "bullmq-durable". */
+  readonly name: string;
+  /** One sentence: what runs and how it is configured. */
+  readonly description: string;
+  throughput(ctx: ScenarioContext): Promise<ThroughputRun>;
+  latency(ctx: ScenarioContext): Promise<LatencyRun>;
+  loadedLatency(ctx: ScenarioContext): Promise<LoadedLatencyRun>;
 }
 
 /** One benchmark scenario. */

@@ -5,6 +5,7 @@
 import type { Scenario } from "../lib/scenario.ts";
 import { falseSuspicion } from "./false_suspicion.ts";
 import { latency } from "./latency.ts";
+import { loadedLatency } from "./loaded_latency.ts";
 import { leaderFailover, leaderFreeze } from "./leader_failover.ts";
 import { manyWorkers } from "./many_workers.ts";
 import { scale } from "./scale.ts";
@@ -14,6 +15,7 @@ import { workerFailure } from "./worker_failure.ts";
 export const SCENARIOS: readonly Scenario[] = [
   throughput,
   latency,
+  loadedLatency,
   workerFailure,
   leaderFailover,
   leaderFreeze,

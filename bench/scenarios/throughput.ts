@@ -1,17 +1,21 @@
 /**
  * Throughput: N no-op tasks submitted in batches, timed from the first submission to the last
  * completion, on the replicated cluster and on a single orchestrator (the cost of replication).
+ * With `--peer`, interleaved rounds of the replicated cluster and each peer instead.
  * @module
  */
+import { MUTIRAO, throughputComparison, type ThroughputRun } from "../lib/comparison.ts";
+import { failureRows, runPeerRounds } from "../lib/peer_rounds.ts";
 import { readCpuTimeMs } from "../lib/proc_stats.ts";
-import type { Measurement } from "../lib/report.ts";
+import type { Measurement, ScenarioResult } from "../lib/report.ts";
 import type { RealCluster } from "../lib/real_cluster.ts";
-import type { Scenario, ScenarioContext } from "../lib/scenario.ts";
+import { type Scenario, type ScenarioContext, THROUGHPUT_WARMUP_TASKS } from "../lib/scenario.ts";
 import { round } from "../lib/stats.ts";
 import { submitInBatches, waitUntilIdle } from "../lib/task_load.ts";
 
-/** Warm-up tasks before timing, so JIT compilation is not billed to the measured run. */
-const WARMUP_TASKS = 1000;
+/** The issue's targets: Mutirão's replicated tasks/s, and its ratio to BullMQ's. */
+const TASKS_PER_S_TARGET = 15_000;
+const PEER_RATIO_TARGET = 1.9;
 
 interface RunResult {
   orchestrators: number;
@@ -35,8 +39,8 @@ async function measure(ctx: ScenarioContext, orchestrators: number): Promise<Run
   try {
     ctx.progress(`warm-up on ${orchestrators} orchestrator(s)`);
     await submitInBatches(client, token, {
-      total: WARMUP_TASKS,
-      batchSize: Math.min(WARMUP_TASKS, sizes.batchSize),
+      total: THROUGHPUT_WARMUP_TASKS,
+      batchSize: Math.min(THROUGHPUT_WARMUP_TASKS, sizes.batchSize),
       inFlight: sizes.batchesInFlight,
       keyPrefix: "warmup",
     });
@@ -84,10 +88,44 @@ async function cpuTimes(cluster: RealCluster): Promise<Record<string, number>> {
   return out;
 }
 
+/** Interleaved rounds of the replicated cluster and each peer. */
+async function compareWithPeers(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const { runs, failures } = await runPeerRounds<ThroughputRun>(ctx, {
+    mutirao: () => measure(ctx, ctx.options.orchestrators),
+    peer: (peer) => peer.throughput(ctx),
+  });
+  const { sizes, workers, slots } = ctx.options;
+  return {
+    measurements: [
+      ...throughputComparison(runs, {
+        mutirao: { kind: "atLeast", value: TASKS_PER_S_TARGET },
+        ratio: { kind: "atLeast", value: PEER_RATIO_TARGET },
+      }),
+      ...failureRows(failures),
+    ],
+    details: {
+      tasksPerRun: sizes.throughputTasks,
+      batchSize: sizes.batchSize,
+      batchesInFlight: sizes.batchesInFlight,
+      warmupTasks: THROUGHPUT_WARMUP_TASKS,
+      shape: `${workers} workers x ${slots} slots`,
+      rounds: ctx.options.peerRounds,
+      peers: ctx.peers.map((p) => ({ name: p.name, description: p.description })),
+      perRun: Object.fromEntries(runs),
+      failures,
+      method: {
+        [MUTIRAO]: "first submitBatch sent → newest finishedAtMs (leader clock)",
+        peers: "first addBulk called → newest finishedOn (worker clock)",
+      },
+    },
+  };
+}
+
 export const throughput: Scenario = {
   name: "throughput",
   summary: "no-op tasks in batches, first submission to last completion; 3 vs 1 orchestrators",
   async run(ctx) {
+    if (ctx.peers.length > 0) return await compareWithPeers(ctx);
     const replicated = await measure(ctx, ctx.options.orchestrators);
     const single = await measure(ctx, 1);
     const measurements: Measurement[] = [
@@ -95,7 +133,7 @@ export const throughput: Scenario = {
         metric: `tasks/s, ${replicated.orchestrators} orchestrators`,
         value: replicated.tasksPerS,
         unit: "tasks/s",
-        target: { kind: "atLeast", value: 15_000 },
+        target: { kind: "atLeast", value: TASKS_PER_S_TARGET },
         note:
           `${replicated.tasks} tasks, ${ctx.options.workers} workers x ${ctx.options.slots} slots`,
       },
