@@ -22,6 +22,7 @@ import {
 import { SCENARIOS } from "./scenarios/mod.ts";
 import { PEER_NAMES, resolvePeer } from "./peer/mod.ts";
 import { PeerProcess } from "./peer/peer_process.ts";
+import { RedisServer } from "./peer/redis_server.ts";
 import type { PeerSystem } from "./lib/scenario.ts";
 
 const USAGE = `Usage: deno task bench [options]
@@ -255,6 +256,7 @@ function profileFlags(dir: string): { orchestrator: string[]; worker: string[] }
 
 if (import.meta.main) {
   PeerProcess.terminateAllOnSignal();
+  RedisServer.removeAllOnSignal();
   RealCluster.stopAllOnSignal();
   try {
     Deno.exit(await main(Deno.args));

@@ -39,6 +39,8 @@ export function redisServerArgs(
 
 /** A running private Redis; `stop()` ends it by PID and removes its directory. */
 export class RedisServer {
+  /** Servers started and not yet stopped, for removeAllOnSignal(). */
+  static readonly #live = new Set<RedisServer>();
   readonly port: number;
   readonly dir: string;
   readonly #process: PeerProcess;
@@ -47,6 +49,26 @@ export class RedisServer {
     this.port = port;
     this.dir = dir;
     this.#process = process;
+    RedisServer.#live.add(this);
+  }
+
+  /**
+   * On SIGINT or SIGTERM, kills every server still running (by PID) and removes its directory
+   * at once: the bench's own handler exits without running `finally` blocks.
+   */
+  static removeAllOnSignal(): void {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(signal, () => {
+        for (const server of RedisServer.#live) {
+          server.#process.signal("SIGKILL");
+          try {
+            Deno.removeSync(server.dir, { recursive: true });
+          } catch (error) {
+            console.error(`bench: could not remove ${server.dir}: ${(error as Error).message}`);
+          }
+        }
+      });
+    }
   }
 
   get pid(): number {
@@ -83,6 +105,7 @@ export class RedisServer {
 
   /** SIGTERM (Redis exits cleanly), then SIGKILL after `graceMs`; removes the directory. */
   async stop(graceMs = 3000): Promise<void> {
+    RedisServer.#live.delete(this);
     await this.#process.stop(graceMs);
     await Deno.remove(this.dir, { recursive: true }).catch((error) => {
       // Best effort: a temp dir left behind is harmless, but say so.
