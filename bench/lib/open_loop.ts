@@ -58,11 +58,12 @@ async function oneTask(client: MutiraoClient, token: string, key: string): Promi
 
 /**
  * Sends `count` submissions `1000 / ratePerS` ms apart and collects their samples once every
- * task finished.
+ * task finished. Given several clients, submissions take turns over them: each submission keeps
+ * one request open until its task finishes, and a connection allows only so many at once.
  * @throws whatever the client throws, or an Error for a task that did not succeed
  */
 export async function openLoop(
-  client: MutiraoClient,
+  client: MutiraoClient | readonly MutiraoClient[],
   token: string,
   options: {
     count: number;
@@ -72,6 +73,7 @@ export async function openLoop(
     onAllSent?: () => void;
   },
 ): Promise<{ samples: LatencySample[]; achievedRatePerS: number }> {
+  const clients = Array.isArray(client) ? client : [client as MutiraoClient];
   const intervalMs = 1000 / options.ratePerS;
   const pending: Promise<LatencySample>[] = [];
   const start = performance.now();
@@ -79,7 +81,11 @@ export async function openLoop(
     // Schedule against the start time, not the previous send, so timer drift does not add up.
     const wait = start + i * intervalMs - performance.now();
     if (wait > 0) await delay(wait);
-    pending.push(oneTask(client, token, `${options.keyPrefix}-${i}`));
+    const sample = oneTask(clients[i % clients.length], token, `${options.keyPrefix}-${i}`);
+    // Handled at once so a failure while later tasks are still being sent is not an unhandled
+    // rejection (which ends the process); Promise.all below still rejects with it.
+    sample.catch(() => {});
+    pending.push(sample);
   }
   const sendSpanMs = performance.now() - start;
   options.onAllSent?.();

@@ -25,6 +25,12 @@ import { waitUntilIdle } from "../lib/task_load.ts";
 
 /** The issue's target for probe submit→running p99 under load (ms). */
 const PROBE_P99_TARGET_MS = 20;
+/**
+ * Probes one probe connection carries: each keeps a request open until it runs, and behind a
+ * backlog hundreds are open at once, more than a connection may have (the cluster file's
+ * maxInflightPerConnection, 256 by default).
+ */
+const PROBES_PER_CLIENT = 100;
 /** The share of the offered background rate that counts as keeping up with it. */
 const KEPT_UP_SHARE = 0.95;
 
@@ -34,13 +40,16 @@ async function measure(ctx: ScenarioContext): Promise<LoadedLatencyRun> {
   const cluster = await ctx.cluster();
   await cluster.start();
   const token = await cluster.token();
-  // Two clients, as two independent users would have: probes do not queue behind batches in
-  // one connection's write buffer.
+  // Separate clients for the load and the probes, as independent users would have: probes do not
+  // queue behind batches in one connection's write buffer.
   const loadClient = cluster.client({ timeoutMs: 120_000 });
-  const probeClient = cluster.client({ timeoutMs: 120_000 });
+  const probeClients = Array.from(
+    { length: Math.ceil(sizes.loadedProbeTasks / PROBES_PER_CLIENT) },
+    () => cluster.client({ timeoutMs: 120_000 }),
+  );
   try {
     ctx.progress("warm-up");
-    await openLoop(probeClient, token, {
+    await openLoop(probeClients, token, {
       count: LATENCY_WARMUP_TASKS,
       ratePerS: sizes.loadedProbeRatePerS,
       keyPrefix: "warmup",
@@ -59,7 +68,7 @@ async function measure(ctx: ScenarioContext): Promise<LoadedLatencyRun> {
     try {
       await delay(sizes.loadedSettleMs);
       ctx.progress(`${sizes.loadedProbeTasks} probes at ${sizes.loadedProbeRatePerS}/s`);
-      const probes = await openLoop(probeClient, token, {
+      const probes = await openLoop(probeClients, token, {
         count: sizes.loadedProbeTasks,
         ratePerS: sizes.loadedProbeRatePerS,
         keyPrefix: "probe",
@@ -86,7 +95,7 @@ async function measure(ctx: ScenarioContext): Promise<LoadedLatencyRun> {
     }
   } finally {
     loadClient.close();
-    probeClient.close();
+    for (const c of probeClients) c.close();
     await cluster.stop();
   }
 }
