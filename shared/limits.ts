@@ -51,6 +51,8 @@ export const LIMITS = {
   taskIdChars: 64,
   workerNameChars: 256,
   workerSlotsMax: 1024,
+  /** Tasks a worker may hold assigned beyond its slots, started as slots free (`--prefetch`). */
+  workerPrefetchMax: 1024,
   listLimitDefault: 50,
   listLimitMax: 1000,
   waitTimeoutMsMax: 10 * 60 * 1000,

@@ -2,7 +2,7 @@
  * `deno task worker`: a worker that registers with the orchestrators, sends
  * heartbeats and runs tasks.
  *
- *   deno task worker [HOST PORT] [--slots N] [--allow-exec] [--config FILE] ...
+ *   deno task worker [HOST PORT] [--slots N] [--prefetch N] [--allow-exec] [--config FILE] ...
  * @module
  */
 import { parseFlags, parseIntFlag, UsageError } from "../shared/cli_args.ts";
@@ -31,6 +31,9 @@ recognised as the same worker.
 
 Options:
   --slots N               tasks run at once (default 4)
+  --prefetch N            assignments held beyond the slots, started the moment a slot
+                          frees (default 0, or $MUTIRAO_PREFETCH): for many short tasks;
+                          they show as running (assigned, not started) while they wait
   --allow-exec            also run exec tasks (programs given by users); off by default
   --exec-allow LIST       with --allow-exec: only these programs (comma-separated, matched
                           exactly against the task's argv[0], e.g. convert,/usr/bin/python3)
@@ -57,6 +60,7 @@ Options:
 async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     slots: { type: "string", default: "4" },
+    prefetch: { type: "string" },
     "allow-exec": { type: "boolean", default: false },
     "exec-allow": { type: "string" },
     "exec-env": { type: "string" },
@@ -81,6 +85,12 @@ async function main(args: string[]): Promise<number> {
   const host = positionals[0] ?? "127.0.0.1";
   const port = positionals[1] === undefined ? 0 : parseIntFlag("PORT", positionals[1], 1, 65535);
   const slots = parseIntFlag("slots", values.slots, 1, LIMITS.workerSlotsMax);
+  const prefetch = parseIntFlag(
+    "prefetch",
+    values.prefetch ?? Deno.env.get("MUTIRAO_PREFETCH") ?? "0",
+    0,
+    LIMITS.workerPrefetchMax,
+  );
   const drainTimeoutMs = parseIntFlag("drain-timeout", values["drain-timeout"], 0, 86_400) * 1000;
 
   let orchestrators: OrchestratorAddress[] = [];
@@ -120,6 +130,7 @@ async function main(args: string[]): Promise<number> {
       name,
       incarnation: crypto.randomUUID(),
       slots,
+      ...(prefetch > 0 ? { prefetch } : {}),
       canExec: values["allow-exec"],
       execAllow,
     },
@@ -141,7 +152,9 @@ async function main(args: string[]): Promise<number> {
     logger.warn("Exec tasks allowed: users of this cluster can run programs here");
   }
   logger.info(
-    `Starting with ${slots} slot(s); orchestrators: ${orchestrators.map(addressOf).join(", ")}`,
+    `Starting with ${slots} slot(s)${
+      prefetch > 0 ? ` and ${prefetch} prefetched` : ""
+    }; orchestrators: ${orchestrators.map(addressOf).join(", ")}`,
   );
   if (multicast !== null) {
     const watcher = await LeaderWatcher.join(multicast, {

@@ -7,6 +7,7 @@
 import { assert } from "../../shared/assert.ts";
 import { planAssignments, type SchedulableTask, type SchedulerPolicy } from "../scheduler/mod.ts";
 import type { TaskStateMachine, WorkerRecord } from "../tasks/mod.ts";
+import { capacityOf } from "../tasks/worker_commands.ts";
 
 /** Queued tasks one scheduling round looks at, so unplaceable tasks cost bounded time. */
 export const MAX_SCANNED_PER_ROUND = 10_000;
@@ -53,10 +54,12 @@ export function planRound(input: RoundInput): PlannedAssignment[] {
     // Only connected workers: an assignment to an unreachable one would just wait.
     if (worker.status !== "alive" || !input.isAvailable(worker)) continue;
     const busy = worker.running.size + (proposedPerWorker.get(worker.id) ?? 0);
-    if (busy < worker.slots) {
+    // Prefetch counts as slots here: the worker starts such an attempt as soon as one frees.
+    const capacity = capacityOf(worker);
+    if (busy < capacity) {
       workers.push({
         id: worker.id,
-        slots: worker.slots,
+        slots: capacity,
         busy,
         canExec: worker.canExec,
         execAllow: worker.execAllow,

@@ -53,3 +53,15 @@ Deno.test("a round plans nothing when every queued task is already proposed", ()
   const a = h.submitTask();
   assert.deepEqual(round(h, { proposedAssignments: new Map([[a, "w1"]]) }), []);
 });
+
+Deno.test("a round fills a worker's prefetch after its slots, and the state machine takes them all", () => {
+  const h = new Harness();
+  h.join("w1", { incarnation: "i1", slots: 1, prefetch: 2 });
+  const ids = [h.submitTask(), h.submitTask(), h.submitTask(), h.submitTask()];
+  const plan = round(h);
+  assert.deepEqual(plan.map((a) => a.taskId), ids.slice(0, 3), "one slot and two prefetched");
+  for (const a of plan) {
+    assert.equal(h.assign(a.taskId, a.workerId, { incarnation: "i1" }).type, "ok");
+  }
+  assert.deepEqual(round(h), [], "full until one of them finishes");
+});

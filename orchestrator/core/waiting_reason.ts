@@ -16,7 +16,8 @@ export function waitingReason(sm: TaskStateMachine, task: TaskRecord): string {
     if (worker.canExec) exec += 1;
     if (program !== null && workerRuns(worker, program)) runsProgram += 1;
     slots += worker.slots;
-    free += Math.max(0, worker.slots - worker.running.size);
+    // Prefetched assignments wait on the worker, not here: the task waits only when that is full too.
+    free += Math.max(0, worker.slots + worker.prefetch - worker.running.size);
   }
   if (alive === 0) return "no live workers; start one with `deno task worker`";
   if (program !== null && exec === 0) {

@@ -291,6 +291,7 @@ export class WorkerLinks {
       workerId: name,
       incarnation,
       slots: message.worker.slots,
+      ...(message.worker.prefetch ? { prefetch: message.worker.prefetch } : {}),
       canExec: message.worker.canExec,
       execAllow: message.worker.execAllow ?? null,
       ...this.#ctx.stamp(),

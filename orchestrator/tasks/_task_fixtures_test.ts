@@ -76,13 +76,14 @@ export class Harness {
 
   join(
     workerId: string,
-    options: { incarnation?: string; slots?: number; canExec?: boolean } = {},
+    options: { incarnation?: string; slots?: number; prefetch?: number; canExec?: boolean } = {},
   ): ApplyResult {
     return this.apply({
       type: "workerJoined",
       workerId,
       incarnation: options.incarnation ?? `${workerId}-i1`,
       slots: options.slots ?? 2,
+      ...(options.prefetch === undefined ? {} : { prefetch: options.prefetch }),
       canExec: options.canExec ?? false,
       ...this.stamp(),
     });

@@ -78,7 +78,7 @@ export function findInvariantViolations(sm: TaskStateMachine): string[] {
     problems.push(`queue holds ${sm.queue.size} tasks but ${counted.queued} are queued`);
   }
   for (const worker of sm.workers.values()) {
-    if (worker.running.size > worker.slots) {
+    if (worker.running.size > worker.slots + worker.prefetch) {
       problems.push(
         `worker ${worker.id} runs ${worker.running.size} tasks on ${worker.slots} slots`,
       );

@@ -29,6 +29,11 @@ export interface WorkerRecord {
   id: string;
   incarnation: string;
   slots: number;
+  /**
+   * Assignments it may hold beyond its slots, started as slots free: it may hold `slots +
+   * prefetch` attempts in all (those it runs plus those waiting for a slot).
+   */
+  prefetch: number;
   canExec: boolean;
   /** With canExec: the only programs it runs; null = any. */
   execAllow: string[] | null;

@@ -90,6 +90,8 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
     sm.workers.set(worker.id, {
       ...worker,
       execAllow: worker.execAllow ?? null,
+      // Snapshots taken before prefetch existed hold none.
+      prefetch: worker.prefetch ?? 0,
       running: new Set(worker.running),
     });
   }

@@ -498,6 +498,7 @@ Deno.test("apply() of workerJoined registers an alive worker with no tasks", () 
     id: "w1",
     incarnation: "i7",
     slots: 3,
+    prefetch: 0,
     canExec: true,
     execAllow: null,
     status: "alive",

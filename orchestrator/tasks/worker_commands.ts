@@ -101,7 +101,7 @@ export class WorkerCommands {
       return rejected("worker incarnation is gone");
     }
     if (worker.status !== "alive") return rejected("worker is draining");
-    if (worker.running.size >= worker.slots) return rejected("worker has no free slot");
+    if (worker.running.size >= capacityOf(worker)) return rejected("worker has no free slot");
     if (task.spec.kind === "exec" && !worker.canExec) return rejected("worker does not allow exec");
     if (task.spec.kind === "exec" && !workerRuns(worker, task.spec.argv[0])) {
       return rejected("worker does not allow this program");
@@ -166,6 +166,7 @@ export class WorkerCommands {
       id: command.workerId,
       incarnation: command.incarnation,
       slots: command.slots,
+      prefetch: command.prefetch ?? 0,
       canExec: command.canExec,
       execAllow: command.execAllow ?? null,
       status: "alive",
@@ -246,6 +247,11 @@ export class WorkerCommands {
     this.#state.stats.staleReports += 1;
     return rejected("stale attempt");
   }
+}
+
+/** How many attempts a worker may hold at once: its slots plus what it prefetches. */
+export function capacityOf(worker: { slots: number; prefetch: number }): number {
+  return worker.slots + worker.prefetch;
 }
 
 /** Whether an exec worker runs `program` (its allow-list, if any, names it exactly). */

@@ -6,6 +6,7 @@ import type { TaskState } from "../../shared/protocol/messages.ts";
 import type { TaskRecord } from "./records.ts";
 import { TaskQueue } from "./task_queue.ts";
 import {
+  capacityOf,
   type TaskLifecycle,
   WorkerCommands,
   type WorkerCommandState,
@@ -54,12 +55,16 @@ function setup(maxAttempts = 2) {
     },
   };
   const commands = new WorkerCommands(state, lifecycle);
-  const join = (canExec = true, execAllow: string[] | null = null) =>
+  const join = (
+    canExec = true,
+    execAllow: string[] | null = null,
+    shape: { slots: number; prefetch?: number } = { slots: 2 },
+  ) =>
     commands.apply({
       type: "workerJoined",
       workerId: "w1",
       incarnation: "i1",
-      slots: 2,
+      ...shape,
       canExec,
       execAllow,
       ...STAMP,
@@ -157,4 +162,19 @@ Deno.test("a task handed back runs again as its next attempt", () => {
   assert.equal(task.workerId, null);
   assert.equal(state.stats.retries, 1);
   assert.equal(state.workers.get("w1")?.running.size, 0);
+});
+
+Deno.test("a worker holds at most its slots plus its prefetch; a join without prefetch holds none", () => {
+  const plain = setup();
+  plain.join(true, null, { slots: 1 });
+  assert.equal(plain.state.workers.get("w1")!.prefetch, 0, "absent in older entries: 0");
+  assert.equal(plain.assign("t-1").type, "ok");
+  assert.deepEqual(plain.assign("t-2"), { type: "rejected", reason: "worker has no free slot" });
+
+  const prefetching = setup();
+  prefetching.join(true, null, { slots: 1, prefetch: 1 });
+  assert.equal(prefetching.assign("t-1").type, "ok");
+  assert.equal(prefetching.assign("t-2").type, "ok", "the second waits on the worker");
+  assert.deepEqual([...prefetching.state.workers.get("w1")!.running], ["t-1", "t-2"]);
+  assert.equal(capacityOf({ slots: 3, prefetch: 5 }), 8);
 });

@@ -160,6 +160,8 @@ export const WorkerJoinedSchema = z.object({
   workerId: id,
   incarnation: id,
   slots: positiveInt.max(LIMITS.workerSlotsMax),
+  /** Assignments held beyond the slots (absent in entries written before prefetch: 0). */
+  prefetch: nonNegInt.max(LIMITS.workerPrefetchMax).optional(),
   canExec: z.boolean(),
   /** The only programs it runs (argv[0], exact match); null or absent = any. */
   execAllow: z.array(z.string().min(1).max(LIMITS.argChars)).max(LIMITS.argvItems).nullable()

@@ -23,6 +23,8 @@ export const WorkerInfoSchema = z.object({
   name: WorkerIdSchema,
   incarnation: z.string().min(1).max(64),
   slots: positiveInt.max(LIMITS.workerSlotsMax),
+  /** Assignments it holds beyond its slots, to start the moment a slot frees; absent = 0. */
+  prefetch: z.number().int().nonnegative().max(LIMITS.workerPrefetchMax).optional(),
   canExec: z.boolean(),
   /** With canExec: the only programs (argv[0], exact match) it runs; null or absent = any. */
   execAllow: z.array(z.string().min(1).max(LIMITS.argChars)).max(LIMITS.argvItems).nullable()

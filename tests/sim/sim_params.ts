@@ -127,6 +127,8 @@ export interface SimParams {
    * the real shell steps one event-loop turn's inputs; otherwise one at a time.
    */
   batchInputs: boolean;
+  /** Each worker's prefetch (assignments held beyond its slots); 0 for most. */
+  workerPrefetch: number[];
 }
 
 /** Draws a scenario from `rng` (the seed's PRNG, before it drives the run). */
@@ -145,6 +147,7 @@ export function drawParams(seed: number, rng: Rng): SimParams {
 function drawLaterChoices(p: SimParams): void {
   const rng = createPrng(p.seed * 31 + 7);
   p.batchInputs = rng.chance(0.5);
+  p.workerPrefetch = p.workerSlots.map(() => rng.pick([0, 0, 1, 2]));
 }
 
 /** Half the seeds run the real file storage on the simulated disk, with its faults at low rates. */
@@ -280,6 +283,7 @@ function drawBase(seed: number, rng: Rng): SimParams {
     validateWire: true,
     hasClusterSecret: rng.chance(0.5),
     batchInputs: false,
+    workerPrefetch: [],
   };
 }
 
@@ -291,6 +295,7 @@ export function describeParams(p: SimParams): string {
     `fault every ~${Math.min(p.faults.meanGapMs, 99_999)} ms, chaos ${p.chaosMs} ms, ` +
     `snapshot every ${p.snapshotEveryEntries}, ${p.storage.kind} storage` +
     (p.batchInputs ? ", batched steps" : "") +
+    (p.workerPrefetch.some((n) => n > 0) ? ` [prefetch ${p.workerPrefetch.join(",")}]` : "") +
     (p.storage.damageableNodes.length > 0
       ? ` (synced data of ${p.storage.damageableNodes.join(",")} may be damaged)`
       : "");

@@ -31,6 +31,8 @@ interface RunningTask {
 export class SimWorker {
   readonly name: string;
   readonly slots: number;
+  /** Assignments it holds beyond its slots (`--prefetch`). */
+  readonly prefetch: number;
   readonly #world: World;
   #core: WorkerCore | null = null;
   #starts = 0;
@@ -52,10 +54,11 @@ export class SimWorker {
   executions = 0;
   crashes = 0;
 
-  constructor(world: World, name: string, slots: number) {
+  constructor(world: World, name: string, slots: number, prefetch = 0) {
     this.#world = world;
     this.name = name;
     this.slots = slots;
+    this.prefetch = prefetch;
   }
 
   get isAlive(): boolean {
@@ -84,7 +87,13 @@ export class SimWorker {
     this.#leaderHint = null;
     this.#failures = 0;
     this.#core = new WorkerCore({
-      info: { name: this.name, incarnation: this.#incarnation, slots: this.slots, canExec: false },
+      info: {
+        name: this.name,
+        incarnation: this.#incarnation,
+        slots: this.slots,
+        ...(this.prefetch > 0 ? { prefetch: this.prefetch } : {}),
+        canExec: false,
+      },
       heartbeatIntervalMs: world.params.node.heartbeatIntervalMs,
       drainTimeoutMs: world.rng.int(200, 2000),
       exitGraceMs: world.rng.int(200, 2000),

@@ -84,7 +84,7 @@ export class World implements NetworkHost {
       (_, i) => new SimOrchestrator(this, `o${i + 1}`, `o${i + 1}.sim:${7001 + i}`),
     );
     this.workers = params.workerSlots.map((slots, i) =>
-      new SimWorker(this, `w${i + 1}.sim:${6001 + i}`, slots)
+      new SimWorker(this, `w${i + 1}.sim:${6001 + i}`, slots, params.workerPrefetch[i] ?? 0)
     );
     this.clients = Array.from({ length: params.clients }, (_, i) => {
       const user = (i % params.users) + 1;

@@ -9,7 +9,10 @@
  * - a result is re-sent after every reconnect until the orchestrator
  *   acknowledges it as durably recorded;
  * - on shutdown it takes nothing new, finishes what it can within the drain
- *   timeout, hands back the rest, and exits once results are acknowledged.
+ *   timeout, hands back the rest, and exits once results are acknowledged;
+ * - it runs at most `slots` attempts at once; with `prefetch`, up to that many
+ *   more assignments wait here, in order, and start the moment a slot frees
+ *   (no commit round between one task's end and the next one's start).
  * @module
  */
 import { ArrivalWindow } from "../../shared/arrival_window.ts";
@@ -95,6 +98,8 @@ export class WorkerCore {
   /** Results not yet acknowledged, as the exact messages to re-send. */
   readonly #unacked = new Map<string, WorkerToOrchestrator>();
   readonly #recentDone = new Set<string>();
+  /** Prefetched assignments waiting for a slot, oldest first, by attempt key. */
+  readonly #waiting = new Map<string, { taskId: string; attempt: number; spec: TaskSpec }>();
   #effects: WorkerEffects = emptyEffects();
   #connected = false;
   /** When the orchestrator last said anything on this connection. */
@@ -116,6 +121,11 @@ export class WorkerCore {
 
   get runningCount(): number {
     return [...this.#running.values()].filter((r) => !r.voided).length;
+  }
+
+  /** Prefetched assignments waiting for a slot. */
+  get waitingCount(): number {
+    return this.#waiting.size;
   }
 
   get isDraining(): boolean {
@@ -164,12 +174,17 @@ export class WorkerCore {
 
   #onConnected(): void {
     this.#connected = true;
+    // Prefetched attempts are ours too: the orchestrator must not take them for lost.
     const running: TaskRef[] = [...this.#running.values()]
       .filter((r) => !r.voided)
-      .map(({ taskId, attempt }) => ({ taskId, attempt }));
+      .map(({ taskId, attempt }) => ({ taskId, attempt }))
+      .concat([...this.#waiting.values()].map(({ taskId, attempt }) => ({ taskId, attempt })));
     this.#send({ type: "register", worker: this.#options.info, running });
     for (const message of this.#unacked.values()) this.#effects.send.push(message);
-    if (this.#draining) this.#send({ type: "drain" });
+    if (this.#draining) {
+      this.#send({ type: "drain" });
+      this.#handBackWaiting();
+    }
   }
 
   #onMessage(message: OrchestratorToWorker, nowMs: number): void {
@@ -202,6 +217,8 @@ export class WorkerCore {
         for (const r of this.#running.values()) {
           this.#void(r.taskId, r.attempt, "worker was evicted");
         }
+        for (const k of this.#waiting.keys()) this.#remember(k);
+        this.#waiting.clear();
         this.#unacked.clear();
         if (this.#connected) this.#onConnected();
         break;
@@ -215,7 +232,10 @@ export class WorkerCore {
 
   #onAssign(taskId: string, attempt: number, spec: TaskSpec): void {
     const k = key(taskId, attempt);
-    if (this.#running.has(k) || this.#unacked.has(k) || this.#recentDone.has(k)) return;
+    if (
+      this.#running.has(k) || this.#unacked.has(k) || this.#recentDone.has(k) ||
+      this.#waiting.has(k)
+    ) return;
     if (this.#draining) {
       this.#send({ type: "handBack", taskId, attempt, reason: "worker is shutting down" });
       return;
@@ -233,6 +253,16 @@ export class WorkerCore {
       });
       return;
     }
+    // Every slot holds a process (an aborted one until it exits): the rest wait their turn.
+    if (this.#running.size >= this.#options.info.slots) {
+      this.#waiting.set(k, { taskId, attempt, spec });
+      return;
+    }
+    this.#start(taskId, attempt, spec);
+  }
+
+  #start(taskId: string, attempt: number, spec: TaskSpec): void {
+    const k = key(taskId, attempt);
     assert(!this.#running.has(k), `attempt ${k} started twice`);
     this.#running.set(k, { taskId, attempt, voided: false });
     this.#effects.start.push({ taskId, attempt, spec });
@@ -259,10 +289,20 @@ export class WorkerCore {
       // Aborted or handed back: the orchestrator no longer wants it, and a re-sent assignment
       // of this attempt must not start it again.
       this.#remember(k);
-      return;
+    } else {
+      this.#log("info", `Task ${taskId} attempt ${attempt} ${outcome.status}`);
+      this.#finish(taskId, attempt, outcome);
     }
-    this.#log("info", `Task ${taskId} attempt ${attempt} ${outcome.status}`);
-    this.#finish(taskId, attempt, outcome);
+    this.#startWaiting();
+  }
+
+  /** Starts prefetched assignments while slots are free. */
+  #startWaiting(): void {
+    for (const [k, next] of this.#waiting) {
+      if (this.#running.size >= this.#options.info.slots) return;
+      this.#waiting.delete(k);
+      this.#start(next.taskId, next.attempt, next.spec);
+    }
   }
 
   #finish(taskId: string, attempt: number, outcome: Outcome): void {
@@ -276,7 +316,14 @@ export class WorkerCore {
   }
 
   #void(taskId: string, attempt: number, reason: string): void {
-    const running = this.#running.get(key(taskId, attempt));
+    const k = key(taskId, attempt);
+    if (this.#waiting.delete(k)) {
+      // Never started: nothing to kill, but a re-sent assignment must not start it either.
+      this.#remember(k);
+      this.#log("info", `Dropped waiting task ${taskId} attempt ${attempt}: ${reason}`);
+      return;
+    }
+    const running = this.#running.get(k);
     if (running === undefined || running.voided) return;
     running.voided = true;
     this.#effects.kill.push({ taskId, attempt, reason });
@@ -292,13 +339,35 @@ export class WorkerCore {
         `Shutting down: finishing ${this.runningCount} running task(s) for up to ${this.#options.drainTimeoutMs} ms`,
       );
       this.#send({ type: "drain" });
+      // Prefetched assignments have not started: they go back now, for another worker to run.
+      this.#handBackWaiting();
       return;
     }
     this.#log("info", "Second signal: handing back running tasks now");
     this.#handBackAll(nowMs);
   }
 
+  /**
+   * Hands back the prefetched assignments (on shutdown). Only while connected: dropped unsaid,
+   * they would be remembered as done and a re-sent assignment ignored; after a reconnect the
+   * registration lists them and they go back then.
+   */
+  #handBackWaiting(): void {
+    if (!this.#connected) return;
+    for (const [k, w] of this.#waiting) {
+      this.#send({
+        type: "handBack",
+        taskId: w.taskId,
+        attempt: w.attempt,
+        reason: "worker is shutting down",
+      });
+      this.#remember(k);
+    }
+    this.#waiting.clear();
+  }
+
   #handBackAll(nowMs: number): void {
+    this.#handBackWaiting();
     for (const r of this.#running.values()) {
       if (r.voided) continue;
       this.#send({
@@ -343,13 +412,16 @@ export class WorkerCore {
 
   #maybeExit(nowMs: number): void {
     if (!this.#draining || this.#exited) return;
-    const idle = this.runningCount === 0;
+    const stopped = this.runningCount === 0;
+    // Prefetched assignments not yet handed back (no connection) keep a clean exit waiting; past
+    // the deadline the orchestrator finds them when it declares this worker gone.
+    const idle = stopped && this.#waiting.size === 0;
     const acked = this.#unacked.size === 0;
-    if ((idle && acked) || (idle && nowMs >= this.#exitDeadlineMs)) {
+    if ((idle && acked) || (stopped && nowMs >= this.#exitDeadlineMs)) {
       if (!acked) this.#log("warn", `Exiting with ${this.#unacked.size} unacknowledged result(s)`);
       this.#exited = true;
       this.#effects.exit = true;
-    } else if (idle && this.#exitDeadlineMs === Infinity) {
+    } else if (stopped && this.#exitDeadlineMs === Infinity) {
       // Everything finished; give acknowledgements a bounded time to arrive.
       this.#exitDeadlineMs = nowMs + (this.#options.exitGraceMs ?? DEFAULT_EXIT_GRACE_MS);
     }

@@ -588,3 +588,85 @@ Deno.test("WorkerCore's clock jumps past every Lamport time it receives", () => 
   const beat = h.tick(5000).heartbeats[0];
   assert.ok(beat.lamport > finished.lamport);
 });
+
+// ---- prefetch ----
+
+const PREFETCH_INFO: WorkerInfo = { ...INFO, slots: 1, prefetch: 2 };
+
+function startedIds(effects: WorkerEffects): string[] {
+  return effects.start.map((s) => s.taskId);
+}
+
+function sentOf(effects: WorkerEffects, type: WorkerToOrchestrator["type"]): string[] {
+  return effects.send.filter((m) => m.type === type).map((m) => "taskId" in m ? m.taskId : "");
+}
+
+Deno.test("WorkerCore holds prefetched assignments past its slots and starts each as a slot frees, in order", () => {
+  const h = new Harness({ info: PREFETCH_INFO });
+  h.connect();
+  const first = h.assign("t-1");
+  assert.deepEqual(startedIds(first), ["t-1"]);
+  assert.deepEqual(sentOf(first, "started"), ["t-1"]);
+  const held = [h.assign("t-2"), h.assign("t-3")];
+  assert.deepEqual(held.flatMap(startedIds), [], "one slot: the others wait");
+  assert.deepEqual(held.flatMap((e) => sentOf(e, "started")), [], "a waiting task is not started");
+  assert.equal(h.core.waitingCount, 2);
+  const next = h.exited("t-1");
+  assert.deepEqual(sentOf(next, "finished"), ["t-1"]);
+  assert.deepEqual(startedIds(next), ["t-2"], "the oldest waiting one starts at once");
+  assert.deepEqual(sentOf(next, "started"), ["t-2"]);
+  assert.deepEqual(startedIds(h.exited("t-2")), ["t-3"]);
+  assert.equal(h.core.waitingCount, 0);
+});
+
+Deno.test("WorkerCore drops an aborted waiting assignment for good and ignores it when re-sent", () => {
+  const h = new Harness({ info: PREFETCH_INFO });
+  h.connect();
+  h.assign("t-1");
+  h.assign("t-2");
+  const aborted = h.deliver({ type: "abort", taskId: "t-2", attempt: 1, reason: "cancelled" });
+  assert.deepEqual(aborted.kill, [], "nothing ran, nothing to kill");
+  assert.equal(h.core.waitingCount, 0);
+  assert.deepEqual(startedIds(h.assign("t-2")), []);
+  assert.deepEqual(startedIds(h.exited("t-1")), [], "the aborted one never starts");
+});
+
+Deno.test("WorkerCore lists waiting assignments when it registers again, so they are not taken for lost", () => {
+  const h = new Harness({ info: PREFETCH_INFO });
+  h.connect();
+  h.assign("t-1");
+  h.assign("t-2");
+  h.disconnect();
+  const register = h.connect().send.find((m) => m.type === "register");
+  assert.ok(register !== undefined && register.type === "register");
+  assert.deepEqual(register.running.map((r) => r.taskId), ["t-1", "t-2"]);
+});
+
+Deno.test("WorkerCore hands back waiting assignments at the first shutdown signal and finishes the running one", () => {
+  const h = new Harness({ info: PREFETCH_INFO });
+  h.connect();
+  h.assign("t-1");
+  h.assign("t-2");
+  h.assign("t-3");
+  const shutdown = h.core.step({ type: "shutdown", nowMs: h.nowMs });
+  assert.deepEqual(sentOf(shutdown, "handBack"), ["t-2", "t-3"]);
+  assert.deepEqual(shutdown.kill, [], "the running attempt goes on");
+  const done = h.exited("t-1");
+  assert.deepEqual(startedIds(done), [], "nothing new starts while draining");
+  assert.deepEqual(sentOf(done, "finished"), ["t-1"]);
+  assert.equal(h.ack("t-1").exit, true);
+});
+
+Deno.test("WorkerCore with prefetch hands back waiting assignments only once connected again", () => {
+  const h = new Harness({ info: PREFETCH_INFO });
+  h.connect();
+  h.assign("t-1");
+  h.assign("t-2");
+  h.disconnect();
+  const shutdown = h.core.step({ type: "shutdown", nowMs: h.nowMs });
+  assert.deepEqual(shutdown.send, []);
+  assert.equal(h.core.waitingCount, 1, "kept: dropping it unsaid would strand it");
+  const reconnected = h.connect();
+  assert.deepEqual(sentOf(reconnected, "handBack"), ["t-2"]);
+  assert.equal(h.core.waitingCount, 0);
+});
