@@ -33,8 +33,9 @@ export function afterApply(ctx: AppliedContext, command: Command, result: ApplyR
     case "taskAssigned":
       ctx.proposedAssignments.delete(command.taskId);
       if (result.type !== "ok") break;
+      // Per-task lines are debug: at thousands of tasks a second, info stays for what is rare.
       ctx.out.log(
-        "info",
+        "debug",
         `Task ${command.taskId} attempt ${command.attempt} assigned to worker ${command.workerId}`,
       );
       {
@@ -52,7 +53,7 @@ export function afterApply(ctx: AppliedContext, command: Command, result: ApplyR
       });
       if (result.type === "ok") {
         ctx.out.log(
-          "info",
+          "debug",
           `Task ${command.taskId} ${command.outcome.status} on worker ${command.workerId}`,
         );
       } else if (result.type === "rejected") {
@@ -99,7 +100,7 @@ export function afterApply(ctx: AppliedContext, command: Command, result: ApplyR
     case "taskSubmitted":
       ctx.submitApplied(command.owner);
       if (result.type === "submitted" && !result.duplicate) {
-        ctx.out.log("info", `Task ${result.taskId} submitted by ${command.owner}`);
+        ctx.out.log("debug", `Task ${result.taskId} submitted by ${command.owner}`);
       }
       break;
     case "accountConfigured":

@@ -77,5 +77,5 @@ Deno.test("an applied submission counts against its owner's in-flight admissions
     ...STAMP,
   }, { type: "submitted", taskId: "t-1", duplicate: false });
   assert.deepEqual(submitted, ["alice"]);
-  assert.deepEqual(out.take().log, [{ level: "info", message: "Task t-1 submitted by alice" }]);
+  assert.deepEqual(out.take().log, [{ level: "debug", message: "Task t-1 submitted by alice" }]);
 });

@@ -8,6 +8,9 @@
 import { hashPassword } from "../../shared/auth/mod.ts";
 import { freePort, ManagedProcess } from "../../scripts/lib/managed_process.ts";
 
+/** Nodes log at debug: tests wait for per-task lines ("Running task …"), debug in the product. */
+const NODE_ENV = { MUTIRAO_LOG_LEVEL: "debug" };
+
 export interface ClusterOptions {
   orchestrators?: number;
   heartbeatIntervalMs?: number;
@@ -100,6 +103,7 @@ export class ClusterFixture {
     const p = new ManagedProcess({
       name: `orchestrator ${id}`,
       args: this.orchestratorArgs(id, extraArgs),
+      env: NODE_ENV,
       echo: this.#echo,
     });
     this.processes.push(p);
@@ -153,7 +157,12 @@ export class ClusterFixture {
     if (options.port !== undefined) args.push("127.0.0.1", String(options.port));
     if (options.allowExec) args.push("--allow-exec");
     args.push(...options.args ?? []);
-    const p = new ManagedProcess({ name: `worker ${this.#workerCount}`, args, echo: this.#echo });
+    const p = new ManagedProcess({
+      name: `worker ${this.#workerCount}`,
+      args,
+      env: NODE_ENV,
+      echo: this.#echo,
+    });
     this.processes.push(p);
     const ready = await p.ready();
     return Object.assign(p, { workerId: ready.workerId });
@@ -161,7 +170,7 @@ export class ClusterFixture {
 
   /** Starts any repository script (stopped with the cluster), without waiting for it. */
   spawn(name: string, args: string[], env?: Record<string, string>): ManagedProcess {
-    const p = new ManagedProcess({ name, args, env, echo: this.#echo });
+    const p = new ManagedProcess({ name, args, env: { ...NODE_ENV, ...env }, echo: this.#echo });
     this.processes.push(p);
     return p;
   }

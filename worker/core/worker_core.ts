@@ -58,7 +58,7 @@ export interface WorkerEffects {
   heartbeats: Heartbeat[];
   start: Array<{ taskId: string; attempt: number; spec: TaskSpec }>;
   kill: Array<{ taskId: string; attempt: number; reason: string }>;
-  log: Array<{ level: "info" | "warn"; message: string }>;
+  log: Array<{ level: "debug" | "info" | "warn"; message: string }>;
   /** Close the connection and connect again (the orchestrator went silent). */
   reconnect: boolean;
   /** Exit the process after flushing `send`. */
@@ -267,7 +267,8 @@ export class WorkerCore {
     this.#running.set(k, { taskId, attempt, voided: false });
     this.#effects.start.push({ taskId, attempt, spec });
     this.#send({ type: "started", taskId, attempt });
-    this.#log("info", `Running task ${taskId} attempt ${attempt}: ${spec.description}`);
+    // Per-task lines are debug: at thousands of tasks a second, info stays for what is rare.
+    this.#log("debug", `Running task ${taskId} attempt ${attempt}: ${spec.description}`);
   }
 
   #execRefusal(program: string): string | null {
@@ -290,7 +291,7 @@ export class WorkerCore {
       // of this attempt must not start it again.
       this.#remember(k);
     } else {
-      this.#log("info", `Task ${taskId} attempt ${attempt} ${outcome.status}`);
+      this.#log("debug", `Task ${taskId} attempt ${attempt} ${outcome.status}`);
       this.#finish(taskId, attempt, outcome);
     }
     this.#startWaiting();
@@ -460,7 +461,7 @@ export class WorkerCore {
     return { ...message, v: PROTOCOL_VERSION, lamport: this.#clock.tick() } as WorkerToOrchestrator;
   }
 
-  #log(level: "info" | "warn", message: string): void {
+  #log(level: "debug" | "info" | "warn", message: string): void {
     this.#effects.log.push({ level, message });
   }
 }
