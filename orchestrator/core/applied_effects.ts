@@ -4,6 +4,7 @@
  * detector told of joins and losses, and one log line per event.
  * @module
  */
+import { finishKey } from "./in_flight_proposals.ts";
 import { assert, assertNever } from "../../shared/assert.ts";
 import { type ApplyResult, type Command, LAST_ADMIN, type TaskStateMachine } from "../tasks/mod.ts";
 import type { FailureDetector } from "./failure_detector.ts";
@@ -17,7 +18,9 @@ export interface AppliedContext {
   links: WorkerLinks;
   /** Assignments proposed but not yet applied: task id -> worker id. */
   proposedAssignments: Map<string, string>;
-  /** Results proposed but not yet applied: `${taskId}#${attempt}` -> worker id. */
+  /** Of those, the ones already sent to their worker: task id -> the connection used. */
+  dispatchedAssignments: Map<string, number>;
+  /** Results proposed but not yet applied: finishKey(task, attempt, worker) -> worker id. */
   proposedFinishes: Map<string, string>;
   /** Workers whose loss is proposed but not yet applied. */
   proposedLosses: Set<string>;
@@ -30,26 +33,42 @@ export interface AppliedContext {
 /** Carries out what applying `command` with `result` means on this node, whoever proposed it. */
 export function afterApply(ctx: AppliedContext, command: Command, result: ApplyResult): void {
   switch (command.type) {
-    case "taskAssigned":
+    case "taskAssigned": {
       ctx.proposedAssignments.delete(command.taskId);
-      if (result.type !== "ok") break;
+      const sentOn = ctx.dispatchedAssignments.get(command.taskId);
+      ctx.dispatchedAssignments.delete(command.taskId);
+      if (result.type !== "ok") {
+        // Sent before it committed (leader_rounds.ts) and now refused: the worker must drop it.
+        if (sentOn !== undefined) {
+          ctx.links.sendToWorker(command.workerId, {
+            type: "abort",
+            taskId: command.taskId,
+            attempt: command.attempt,
+            reason: `assignment refused: ${result.type === "rejected" ? result.reason : "?"}`,
+          });
+        }
+        break;
+      }
       // Per-task lines are debug: at thousands of tasks a second, info stays for what is rare.
       ctx.out.log(
         "debug",
         `Task ${command.taskId} attempt ${command.attempt} assigned to worker ${command.workerId}`,
       );
-      {
+      // Already sent when proposed, unless the connection it went out on is gone since.
+      if (sentOn === undefined || ctx.links.linkOf(command.workerId)?.conn !== sentOn) {
         const task = ctx.sm().tasks.get(command.taskId);
         assert(task !== undefined, `assigned task ${command.taskId} is not in the state`);
         ctx.links.sendAssign(task);
       }
       break;
+    }
     case "taskFinished":
-      ctx.proposedFinishes.delete(`${command.taskId}#${command.attempt}`);
+      ctx.proposedFinishes.delete(finishKey(command.taskId, command.attempt, command.workerId));
       ctx.links.sendToWorker(command.workerId, {
         type: "finishedAck",
         taskId: command.taskId,
         attempt: command.attempt,
+        ...(result.type === "ok" ? {} : { ignored: true }),
       });
       if (result.type === "ok") {
         ctx.out.log(

@@ -27,6 +27,7 @@ function context() {
         toWorkers.push([workerId, message]),
     } as unknown as WorkerLinks,
     proposedAssignments: new Map(),
+    dispatchedAssignments: new Map(),
     proposedFinishes: new Map(),
     proposedLosses: new Set(),
     sm: () => new TaskStateMachine(),
@@ -38,7 +39,7 @@ function context() {
 
 Deno.test("a result settles its proposal and is acknowledged to the worker, applied or not", () => {
   const { ctx, out, toWorkers } = context();
-  ctx.proposedFinishes.set("t-1#1", "w1");
+  ctx.proposedFinishes.set("t-1#1@w1", "w1");
   afterApply(ctx, {
     type: "taskFinished",
     taskId: "t-1",
@@ -78,4 +79,27 @@ Deno.test("an applied submission counts against its owner's in-flight admissions
   }, { type: "submitted", taskId: "t-1", duplicate: false });
   assert.deepEqual(submitted, ["alice"]);
   assert.deepEqual(out.take().log, [{ level: "debug", message: "Task t-1 submitted by alice" }]);
+});
+
+Deno.test("an assignment sent before it committed is not sent again, and is aborted when refused", () => {
+  const { ctx, toWorkers } = context();
+  const assigned = {
+    type: "taskAssigned" as const,
+    taskId: "t-1",
+    attempt: 1,
+    workerId: "w1",
+    incarnation: "i1",
+    ...STAMP,
+  };
+  ctx.proposedAssignments.set("t-1", "w1");
+  ctx.dispatchedAssignments.set("t-1", 5);
+  afterApply(ctx, assigned, { type: "rejected", reason: "worker has no free slot" });
+  assert.deepEqual(toWorkers, [["w1", {
+    type: "abort",
+    taskId: "t-1",
+    attempt: 1,
+    reason: "assignment refused: worker has no free slot",
+  }]]);
+  assert.equal(ctx.dispatchedAssignments.size, 0);
+  assert.equal(ctx.proposedAssignments.size, 0);
 });

@@ -5,7 +5,7 @@
  * @module
  */
 import type { SchedulerPolicy } from "../scheduler/mod.ts";
-import type { Command, Stamp, TaskStateMachine, WorkerRecord } from "../tasks/mod.ts";
+import type { Command, Stamp, TaskRecord, TaskStateMachine, WorkerRecord } from "../tasks/mod.ts";
 import type { FailureDetector } from "./failure_detector.ts";
 import type { InFlightProposals } from "./in_flight_proposals.ts";
 import { DEFAULT_MAX_ASSIGNMENTS_PER_ROUND, planRound } from "./scheduling_round.ts";
@@ -21,9 +21,23 @@ export interface LeaderRoundContext {
   isAvailable(worker: WorkerRecord): boolean;
   propose(command: Command): number | null;
   stamp(): Stamp;
+  /**
+   * Sends an assignment to its worker now; returns the connection it went out on, or null when
+   * the worker is not connected.
+   */
+  dispatch(task: TaskRecord, workerId: string): number | null;
 }
 
-/** Proposes one scheduling round's assignments. */
+/**
+ * Proposes one scheduling round's assignments, and sends each to its worker at once, before it
+ * commits: the task starts one commit round sooner (submit→running is one commit, not two).
+ * Safe because nothing the worker reports is trusted before the assignment is: its start and
+ * result are proposed after the assignment, so they apply after it in log order, and they are
+ * rejected as stale if it was rejected (the worker is then told to abort). If this leader is
+ * deposed before the assignment commits, the worker may run an attempt the cluster never
+ * recorded; its result is fenced off like any stale attempt's and the task runs again elsewhere —
+ * the same at-least-once execution as after a worker crash, never a second recorded result.
+ */
 export function proposeAssignments(ctx: LeaderRoundContext): void {
   const { proposals, options } = ctx;
   const plan = planRound({
@@ -38,7 +52,18 @@ export function proposeAssignments(ctx: LeaderRoundContext): void {
   for (const { taskId, attempt, workerId, incarnation } of plan) {
     proposals.assignments.set(taskId, workerId);
     proposals.lastWorker = workerId;
-    ctx.propose({ type: "taskAssigned", taskId, attempt, workerId, incarnation, ...ctx.stamp() });
+    const index = ctx.propose({
+      type: "taskAssigned",
+      taskId,
+      attempt,
+      workerId,
+      incarnation,
+      ...ctx.stamp(),
+    });
+    const task = ctx.sm().tasks.get(taskId);
+    if (index === null || task === undefined) continue;
+    const conn = ctx.dispatch(task, workerId);
+    if (conn !== null) proposals.dispatched.set(taskId, conn);
   }
 }
 

@@ -13,6 +13,7 @@ function setup(nowMs = 0) {
   h.submitTask();
   h.submitTask();
   const proposed: Command[] = [];
+  const dispatched: string[] = [];
   const detector = new FailureDetector({ heartbeatIntervalMs: 500, missedHeartbeats: 3 });
   detector.observe("w1", h.sm.workers.get("w1")!.incarnation, 0);
   const ctx: LeaderRoundContext = {
@@ -27,8 +28,12 @@ function setup(nowMs = 0) {
       return proposed.length;
     },
     stamp: () => ({ atMs: nowMs, lamport: 100 + proposed.length, node: "o1" }),
+    dispatch: (task, workerId) => {
+      dispatched.push(`${task.id}->${workerId}`);
+      return 7;
+    },
   };
-  return { ctx, proposed };
+  return { ctx, proposed, dispatched };
 }
 
 Deno.test("proposeAssignments() assigns queued tasks once, counting what it already proposed", () => {
@@ -44,4 +49,12 @@ Deno.test("proposeLosses() proposes a silent worker's loss once", () => {
   proposeLosses(ctx);
   proposeLosses(ctx);
   assert.deepEqual(proposed.map((c) => c.type), ["workerLost"]);
+});
+
+Deno.test("proposeAssignments() sends each assignment to its worker as it proposes it, before it commits", () => {
+  const { ctx, proposed, dispatched } = setup();
+  proposeAssignments(ctx);
+  assert.deepEqual(proposed.map((c) => c.type), ["taskAssigned", "taskAssigned"]);
+  assert.deepEqual(dispatched, ["t-1->w1", "t-2->w1"]);
+  assert.deepEqual([...ctx.proposals.dispatched], [["t-1", 7], ["t-2", 7]]);
 });

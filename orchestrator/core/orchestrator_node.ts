@@ -168,6 +168,7 @@ export class OrchestratorNode {
       pending: this.#pending,
       droppedDatagrams: this.#droppedDatagrams,
       proposedAssignments: this.#proposals.assignments,
+      dispatchedAssignments: this.#proposals.dispatched,
       proposedFinishes: this.#proposals.finishes,
       proposedLosses: this.#proposals.losses,
       get links() {
@@ -216,6 +217,7 @@ export class OrchestratorNode {
       isAvailable: (worker) => this.#links.isAvailable(worker),
       propose: (command) => this.#propose(command),
       stamp: () => this.#stamp(),
+      dispatch: (task, workerId) => this.#links.dispatch(task, workerId),
     };
     this.#clients = new ClientRequests(this.#ctx);
     // Apply what recovery found durable and committed, without replies or log noise.

@@ -820,21 +820,33 @@ Deno.test("OrchestratorNode sends each client, and as leader each worker, a keep
   assert.deepEqual(typesTo(effects, ALICE), ["keepalive", "keepalive", "keepalive"]);
 });
 
-Deno.test("OrchestratorNode sends an assignment only after the taskAssigned entry is persisted", () => {
+Deno.test("OrchestratorNode sends an assignment as it proposes it, once; the worker's reports follow it into the log", () => {
   const { d, alice } = withAlice();
   d.submit(ALICE, alice);
   d.register(W1, "w1", { persist: false });
   const joined = d.persistOnce();
-  assert.deepEqual(typesTo(joined, W1), ["registered"]);
   const assigned = only(joined, "taskAssigned");
   assert.deepEqual(
     [assigned.taskId, assigned.attempt, assigned.workerId, assigned.incarnation],
     ["t-1", 1, "w1", "w1-i1"],
   );
-  const durable = d.persistOnce();
-  const assign = one(durable, W1, "assign");
+  // Sent with the proposal: the task starts one commit round sooner.
+  assert.deepEqual(typesTo(joined, W1), ["registered", "assign"]);
+  const assign = one(joined, W1, "assign");
   assert.deepEqual([assign.taskId, assign.attempt, assign.spec], ["t-1", 1, SLEEP]);
-  assert.equal(d.sm.tasks.get("t-1")!.state, "running");
+  assert.equal(d.sm.tasks.get("t-1")!.state, "queued", "not committed yet");
+
+  // The worker reports its start before the assignment is durable: proposed after it, not aborted.
+  const early = d.started(W1, "t-1", 1, false);
+  assert.deepEqual(typesTo(early, W1), []);
+  const indexOf = (type: string) => d.entries.findIndex((e) => e.command.type === type);
+  assert.ok(indexOf("taskStarted") > indexOf("taskAssigned"), "the start follows in the log");
+
+  const durable = d.persist();
+  assert.deepEqual(typesTo(durable, W1), [], "not sent a second time");
+  const task = d.sm.tasks.get("t-1")!;
+  assert.equal(task.state, "running");
+  assert.equal(task.started, true);
 });
 
 Deno.test("OrchestratorNode assigns tasks round robin across workers in worker-id order", () => {
@@ -907,7 +919,8 @@ Deno.test("OrchestratorNode records a started report for the current attempt", (
   const effects = d.started(W1, "t-1", 1, false);
   const started = only(effects, "taskStarted");
   assert.deepEqual([started.taskId, started.attempt, started.workerId], ["t-1", 1, "w1"]);
-  assert.equal(started.lamport, d.peerLamport, "a start is stamped with the worker's time");
+  // Recorded at this leader's time, which is after the worker's (its clock took the report in).
+  assert.ok(started.lamport > d.peerLamport, "a start is stamped after the worker's time");
   assert.equal(started.node, "w1");
   d.persist();
   const task = d.sm.tasks.get("t-1")!;

@@ -17,7 +17,7 @@ export interface RoundInput {
   sm: TaskStateMachine;
   /** Assignments proposed but not yet applied: task id -> worker id. */
   proposedAssignments: ReadonlyMap<string, string>;
-  /** Results proposed but not yet applied: `${taskId}#${attempt}` -> worker id. */
+  /** Results proposed but not yet applied: finishKey(task, attempt, worker) -> worker id. */
   proposedFinishes: ReadonlyMap<string, string>;
   /** True for a worker that may take work now (connected as its current incarnation, not draining). */
   isAvailable: (worker: WorkerRecord) => boolean;

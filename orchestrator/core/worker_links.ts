@@ -5,6 +5,7 @@
  * worker messages (bounded) until it has applied what earlier terms committed.
  * @module
  */
+import { finishKey } from "./in_flight_proposals.ts";
 import { assert, assertNever } from "../../shared/assert.ts";
 import type {
   OrchestratorToWorker,
@@ -36,8 +37,10 @@ export interface WorkerLinkContext {
   options: { heartbeatIntervalMs: number; missedHeartbeats: number };
   detector: FailureDetector;
   pending: PendingReplies;
-  /** Results proposed but not yet applied: `${taskId}#${attempt}` -> worker id. */
+  /** Results proposed but not yet applied: finishKey(task, attempt, worker) -> worker id. */
   proposedFinishes: Map<string, string>;
+  /** Assignments proposed but not yet applied: task id -> worker id. */
+  proposedAssignments: Map<string, string>;
   /** Workers whose loss is proposed but not yet applied. */
   proposedLosses: Set<string>;
   sm(): TaskStateMachine;
@@ -180,7 +183,7 @@ export class WorkerLinks {
             attempt: message.attempt,
             workerId,
             atMs: this.#ctx.nowMs(),
-            lamport: message.lamport,
+            lamport: this.#reportLamport(message.lamport),
             node: workerId,
           });
         } else if (!this.#ctx.turns.defers()) {
@@ -221,7 +224,7 @@ export class WorkerLinks {
     message: Extract<WorkerToOrchestrator, { type: "finished" }>,
     workerId: string,
   ): void {
-    const key = `${message.taskId}#${message.attempt}`;
+    const key = finishKey(message.taskId, message.attempt, workerId);
     if (this.#ctx.proposedFinishes.has(key)) return; // already on its way into the log
     if (this.#isCurrentAttempt(message.taskId, message.attempt, workerId)) {
       this.#ctx.proposedFinishes.set(key, workerId);
@@ -232,7 +235,7 @@ export class WorkerLinks {
         workerId,
         outcome: message.outcome,
         atMs: this.#ctx.nowMs(),
-        lamport: message.lamport,
+        lamport: this.#reportLamport(message.lamport),
         node: workerId,
       });
     } else if (!this.#ctx.turns.defers()) {
@@ -245,6 +248,7 @@ export class WorkerLinks {
         type: "finishedAck",
         taskId: message.taskId,
         attempt: message.attempt,
+        ignored: true,
       });
     }
   }
@@ -372,9 +376,29 @@ export class WorkerLinks {
     });
   }
 
+  /**
+   * True for the attempt the state has running on `workerId`, or one this leader proposed to
+   * assign it and sent ahead of the commit: a report about that one is proposed after the
+   * assignment, so it applies after it (and is refused as stale if the assignment is).
+   */
   #isCurrentAttempt(taskId: string, attempt: number, workerId: string): boolean {
     const task = this.#ctx.sm().tasks.get(taskId);
-    return task?.state === "running" && task.attempt === attempt && task.workerId === workerId;
+    if (task === undefined || task.attempt !== attempt) return false;
+    if (task.state === "running") return task.workerId === workerId;
+    return task.state === "queued" && this.#ctx.proposedAssignments.get(taskId) === workerId;
+  }
+
+  /**
+   * The Lamport time a current attempt's report is recorded at: this leader's, which is after
+   * the worker's (its clock took the report in) and after every event it recorded or proposed
+   * for the task. The worker's own time alone may not be: it may have run the attempt from a
+   * dispatch that never committed (a deposed leader's, sent ahead of its commit) that this
+   * leader then assigned again, or an earlier report of it may be stamped here, still unapplied.
+   * The state machine refuses a report not after the task's history, and a refused result would
+   * leave the task running for ever on a worker that finished it (soak seeds 80 and 228).
+   */
+  #reportLamport(lamport: number): number {
+    return Math.max(lamport, this.#ctx.stamp().lamport);
   }
 
   #abortStale(conn: ConnId, ref: TaskRef): void {
@@ -387,6 +411,23 @@ export class WorkerLinks {
   }
 
   /** Sends a task's current attempt to its worker, if connected to this leader. */
+  /**
+   * Sends a proposed assignment of `task` to `workerId` before it commits (see leader_rounds.ts);
+   * returns the connection it went out on, or null when the worker is not connected.
+   */
+  dispatch(task: TaskRecord, workerId: string): ConnId | null {
+    if (this.#ctx.out.recovering || !this.#ctx.isLeader()) return null;
+    const link = this.#workerConn.get(workerId);
+    if (link === undefined) return null;
+    this.#ctx.out.sendRaw(link.conn, {
+      type: "assign",
+      taskId: task.id,
+      attempt: task.attempt,
+      spec: task.spec,
+    });
+    return link.conn;
+  }
+
   sendAssign(task: TaskRecord): void {
     if (task.workerId === null) return;
     this.sendToWorker(task.workerId, {

@@ -33,6 +33,7 @@ function links(role: { leader: boolean; ready: boolean }) {
     detector: new FailureDetector({ heartbeatIntervalMs: 1000, missedHeartbeats: 3 }),
     pending,
     proposedFinishes: new Map(),
+    proposedAssignments: new Map(),
     proposedLosses: new Set(),
     // A one-node cluster confirms its reads at once.
     turns: new RequestTurns(() => {}),

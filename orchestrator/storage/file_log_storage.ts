@@ -11,7 +11,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { assert } from "../../shared/assert.ts";
+import { assert, InvariantError } from "../../shared/assert.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
 import { writeAll } from "./_file_io.ts";
 import { parseStorageFileName, segmentFileName } from "./_file_names.ts";
@@ -61,8 +61,10 @@ export interface FileLogStorageOptions {
  * would lose data: a bad record followed by valid ones, a bad earlier segment,
  * a corrupt snapshot nothing else covers. Nothing is changed in the directory
  * then, and the message says the safe way back.
- * @throws {Error} "Cannot open log storage in <dir>: …" on a missing segment,
- * a log gap or an I/O error.
+ * Valid records that leave a gap between entries (a misdirected write) are
+ * such damage too.
+ * @throws {Error} "Cannot open log storage in <dir>: …" on a missing segment
+ * or an I/O error.
  * @throws {RangeError} when `segmentBytes` is not a positive integer.
  * @example
  * const { storage, recovered } = await openFileLogStorage(".mutirao/n1/log");
@@ -105,12 +107,13 @@ async function recoverDirectory(dir: string, settings: StorageSettings): Promise
   const listing = await listDirectory(fs, dir);
   const { snapshot, files, skipped } = await loadNewestSnapshot(fs, dir, listing.snapshots);
   const wal = await readSegments(dir, { fs, sequences: listing.sequences });
-  const recovered = replayOverFallback(wal.records, {
-    dir,
-    snapshot,
-    skipped,
-    repairedBytes: wal.tornTail?.byteLength ?? 0,
-  });
+  const recovered = refuseGaps(dir, wal.segments, () =>
+    replayOverFallback(wal.records, {
+      dir,
+      snapshot,
+      skipped,
+      repairedBytes: wal.tornTail?.byteLength ?? 0,
+    }));
   for (const corrupt of skipped) {
     onWarning(
       `Skipped corrupt snapshot ${corrupt.name} in ${dir} (${corrupt.problem}) and left it in ` +
@@ -145,6 +148,32 @@ async function recoverDirectory(dir: string, settings: StorageSettings): Promise
     active,
   });
   return { storage, recovered };
+}
+
+/**
+ * Runs the replay, and refuses a log with missing entries as corrupt: no crash leaves a gap (each
+ * segment starts where the previous one ended, and segments go only once a snapshot covers them),
+ * but valid records written over others do — a misdirected write copies whole, checksummed
+ * records from elsewhere (soak seed 933: the first records of a segment overwritten). Like any
+ * damage, it is for the operator to move aside, and the node to rejoin.
+ */
+function refuseGaps(
+  dir: string,
+  segments: readonly SegmentInfo[],
+  replay: () => RecoveredLog,
+): RecoveredLog {
+  try {
+    return replay();
+  } catch (error) {
+    if (!(error instanceof InvariantError) || !error.message.includes("log gap")) throw error;
+    const segment = segments.find((s) => s.byteLength > 0) ?? segments[0];
+    throw new LogCorruptionError({
+      dir,
+      file: segment?.name ?? "the log",
+      offset: 0,
+      problem: `entries are missing from the log, which no crash explains: ${error.message}`,
+    });
+  }
 }
 
 async function listDirectory(

@@ -242,6 +242,24 @@ Deno.test("openFileLogStorage() refuses a log with a missing segment", async () 
   });
 });
 
+Deno.test("openFileLogStorage() refuses as corrupt a log whose valid records leave a gap (a misdirected write)", async () => {
+  await withTempDir(async (dir) => {
+    await writeEntries(dir, 20, 200);
+    // Whole, checksummed records from elsewhere over a segment: only the indexes tell.
+    const third = await Deno.readFile(join(dir, "wal-00000003.log"));
+    await Deno.writeFile(join(dir, "wal-00000002.log"), third);
+    await assert.rejects(
+      open(dir, { segmentBytes: 200, warnings: [] }),
+      (error: Error) => {
+        assert.ok(error instanceof LogCorruptionError, String(error));
+        assert.match(error.message, /entries are missing from the log, which no crash explains/);
+        assert.match(error.message, /--rejoin/);
+        return true;
+      },
+    );
+  });
+});
+
 Deno.test("FileLogStorage rolls segments and deletes those the oldest kept snapshot covers", async () => {
   await withTempDir(async (dir) => {
     const segmentBytes = 200;

@@ -105,12 +105,17 @@ export const AbortSchema = z.object({
   reason: z.string(),
 }).strict();
 
-/** The orchestrator has durably recorded this attempt's result; the worker may forget it. */
+/**
+ * The orchestrator is done with this attempt's result; the worker may forget it. `ignored`: it was
+ * not recorded (the attempt is not, or no longer, the task's current one), so a later assignment
+ * of the same attempt is new work to run, not a duplicate of this one.
+ */
 export const FinishedAckSchema = z.object({
   ...envelope,
   type: z.literal("finishedAck"),
   taskId: TaskIdSchema,
   attempt: positiveInt,
+  ignored: z.boolean().optional(),
 }).strict();
 
 /**

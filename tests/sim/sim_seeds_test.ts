@@ -87,6 +87,16 @@ const REGRESSION_SEEDS = [
   85915,
   42946,
   49126,
+  // Sending assignments ahead of their commit (issue 12): a result refused as out of Lamport order
+  // (80, 228), a worker that remembered an ignored result or an aborted dispatch as done (128,
+  // 182), a second worker's result held back by a refused one's (1013); and a misdirected write
+  // that left a gap in the log, now refused as corruption (933).
+  80,
+  128,
+  182,
+  228,
+  933,
+  1013,
 ];
 
 Deno.test("seeds that once failed in soaks pass", async () => {

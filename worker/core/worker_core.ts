@@ -209,7 +209,9 @@ export class WorkerCore {
       case "finishedAck": {
         const k = key(message.taskId, message.attempt);
         this.#unacked.delete(k);
-        this.#remember(k);
+        // An ignored result was of a dispatch the cluster never recorded (a deposed leader's,
+        // sent ahead of its commit): if that attempt is assigned again, it must run again.
+        if (message.ignored !== true) this.#remember(k);
         break;
       }
       case "evicted":
@@ -217,7 +219,6 @@ export class WorkerCore {
         for (const r of this.#running.values()) {
           this.#void(r.taskId, r.attempt, "worker was evicted");
         }
-        for (const k of this.#waiting.keys()) this.#remember(k);
         this.#waiting.clear();
         this.#unacked.clear();
         if (this.#connected) this.#onConnected();
@@ -232,6 +233,12 @@ export class WorkerCore {
 
   #onAssign(taskId: string, attempt: number, spec: TaskSpec): void {
     const k = key(taskId, attempt);
+    if (this.#running.get(k)?.voided === true && !this.#waiting.has(k) && !this.#draining) {
+      // Assigned again after an abort (the aborted dispatch was never recorded: a deposed
+      // leader's, sent ahead of its commit): run it anew once the aborted process has exited.
+      this.#waiting.set(k, { taskId, attempt, spec });
+      return;
+    }
     if (
       this.#running.has(k) || this.#unacked.has(k) || this.#recentDone.has(k) ||
       this.#waiting.has(k)
@@ -286,11 +293,9 @@ export class WorkerCore {
     if (running === undefined) return;
     assert(running.taskId === taskId && running.attempt === attempt, `attempt ${k} misfiled`);
     this.#running.delete(k);
-    if (running.voided) {
-      // Aborted or handed back: the orchestrator no longer wants it, and a re-sent assignment
-      // of this attempt must not start it again.
-      this.#remember(k);
-    } else {
+    // Aborted or handed back: nothing to report. Not remembered as done either: an assignment of
+    // this attempt after the abort is the cluster's to make, and runs (see #onAssign).
+    if (!running.voided) {
       this.#log("debug", `Task ${taskId} attempt ${attempt} ${outcome.status}`);
       this.#finish(taskId, attempt, outcome);
     }
@@ -319,8 +324,7 @@ export class WorkerCore {
   #void(taskId: string, attempt: number, reason: string): void {
     const k = key(taskId, attempt);
     if (this.#waiting.delete(k)) {
-      // Never started: nothing to kill, but a re-sent assignment must not start it either.
-      this.#remember(k);
+      // Never started: nothing to kill.
       this.#log("info", `Dropped waiting task ${taskId} attempt ${attempt}: ${reason}`);
       return;
     }

@@ -294,15 +294,23 @@ Deno.test("WorkerCore ignores an abort of another attempt and a repeated abort",
 });
 
 Deno.test({
-  name: "WorkerCore never runs an aborted attempt again when its assignment is re-sent",
+  // An orchestrator assigns an attempt it aborted only when the abort was of a dispatch the
+  // cluster never recorded (a deposed leader's, sent ahead of its commit; soak seed 182): the
+  // new assignment is real, and a worker that ignored it would leave the task running for ever.
+  name: "WorkerCore runs an aborted attempt again when it is assigned after the abort, once",
   fn() {
     const h = connected();
     h.assign("t-1");
-    h.deliver({ type: "abort", taskId: "t-1", attempt: 1, reason: "task was cancelled" });
-    assertNothing(h.assign("t-1")); // still exiting: ignored
-    h.exited("t-1", 1, succeeded({ status: "failed", error: "killed" }));
-    const effects = h.assign("t-1");
-    assert.deepEqual(effects.start, [], "an aborted attempt was started a second time");
+    h.deliver({ type: "abort", taskId: "t-1", attempt: 1, reason: "attempt is no longer current" });
+    assert.deepEqual(h.assign("t-1").start, [], "the aborted process has not exited yet");
+    assertNothing(h.assign("t-1"));
+    const rerun = h.exited("t-1", 1, succeeded({ status: "failed", error: "killed" }));
+    assert.deepEqual(rerun.start.map((s) => s.taskId), ["t-1"], "started anew once it exited");
+    assert.equal(
+      rerun.send.filter((m) => m.type === "finished").length,
+      0,
+      "no report of the kill",
+    );
   },
 });
 
@@ -619,7 +627,7 @@ Deno.test("WorkerCore holds prefetched assignments past its slots and starts eac
   assert.equal(h.core.waitingCount, 0);
 });
 
-Deno.test("WorkerCore drops an aborted waiting assignment for good and ignores it when re-sent", () => {
+Deno.test("WorkerCore drops an aborted waiting assignment without starting it", () => {
   const h = new Harness({ info: PREFETCH_INFO });
   h.connect();
   h.assign("t-1");
@@ -627,8 +635,19 @@ Deno.test("WorkerCore drops an aborted waiting assignment for good and ignores i
   const aborted = h.deliver({ type: "abort", taskId: "t-2", attempt: 1, reason: "cancelled" });
   assert.deepEqual(aborted.kill, [], "nothing ran, nothing to kill");
   assert.equal(h.core.waitingCount, 0);
-  assert.deepEqual(startedIds(h.assign("t-2")), []);
   assert.deepEqual(startedIds(h.exited("t-1")), [], "the aborted one never starts");
+});
+
+Deno.test("WorkerCore forgets a result the orchestrator ignored, so the attempt runs if assigned again", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.exited("t-1");
+  h.deliver({ type: "finishedAck", taskId: "t-1", attempt: 1, ignored: true });
+  assert.equal(h.core.unackedCount, 0);
+  assert.deepEqual(h.assign("t-1").start.map((s) => s.taskId), ["t-1"]);
+  h.exited("t-1");
+  h.ack("t-1");
+  assert.deepEqual(h.assign("t-1").start, [], "a recorded result is remembered: not run again");
 });
 
 Deno.test("WorkerCore lists waiting assignments when it registers again, so they are not taken for lost", () => {
