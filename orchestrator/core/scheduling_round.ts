@@ -6,8 +6,7 @@
  */
 import { assert } from "../../shared/assert.ts";
 import { planAssignments, type SchedulableTask, type SchedulerPolicy } from "../scheduler/mod.ts";
-import type { TaskStateMachine, WorkerRecord } from "../tasks/mod.ts";
-import { capacityOf } from "../tasks/worker_commands.ts";
+import { capacityOf, type TaskStateMachine, type WorkerRecord } from "../tasks/mod.ts";
 
 /** Queued tasks one scheduling round looks at, so unplaceable tasks cost bounded time. */
 export const MAX_SCANNED_PER_ROUND = 10_000;

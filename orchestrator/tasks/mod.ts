@@ -5,6 +5,7 @@
 export * from "./commands.ts";
 export * from "./records.ts";
 export { TaskQueue } from "./task_queue.ts";
+export { capacityOf } from "./worker_commands.ts";
 export {
   ACCOUNT_CHANGED,
   LAST_ADMIN,
