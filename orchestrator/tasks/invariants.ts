@@ -65,6 +65,21 @@ export function findInvariantViolations(sm: TaskStateMachine): string[] {
       );
     }
   }
+  const byOwner = new Map<string, Record<string, number>>();
+  for (const task of sm.tasks.values()) {
+    let counts = byOwner.get(task.owner);
+    if (counts === undefined) byOwner.set(task.owner, counts = {});
+    counts[task.state] = (counts[task.state] ?? 0) + 1;
+  }
+  for (const owner of new Set([...byOwner.keys(), ...sm.countsByOwner.keys()])) {
+    for (const state of Object.keys(counted) as TaskState[]) {
+      const actual = byOwner.get(owner)?.[state] ?? 0;
+      const kept = sm.countsByOwner.get(owner)?.[state] ?? 0;
+      if (actual !== kept) {
+        problems.push(`owner ${owner} has ${kept} ${state} tasks counted, actual ${actual}`);
+      }
+    }
+  }
   const sessions = new Map<string, number>();
   for (const { user } of sm.sessions.values()) sessions.set(user, (sessions.get(user) ?? 0) + 1);
   for (const [user, count] of sessions) {

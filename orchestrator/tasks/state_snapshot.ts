@@ -84,6 +84,7 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
     if (!isFinalState(task.state)) {
       sm.activeByOwner.set(task.owner, sm.activeTasksOf(task.owner) + 1);
     }
+    sm.ownerCounts(task.owner)[task.state] += 1;
   }
   sm.queue = TaskQueue.fromJSON(snapshot.queue);
   for (const worker of snapshot.workers) {

@@ -87,6 +87,11 @@ export class TaskStateMachine {
   ownerTasks = new Map<string, string[]>();
   /** Each owner's tasks not yet in a final state (derived: rebuilt from the tasks on restore). */
   activeByOwner = new Map<string, number>();
+  /**
+   * Each owner's tasks per state (derived, like activeByOwner): `list` by state answers how many
+   * match without scanning the owner's tasks.
+   */
+  countsByOwner = new Map<string, Record<TaskState, number>>();
   /** The worker that got the last assignment; round robin continues after it. */
   rrCursor: string | null = null;
   counts: Record<TaskState, number> = {
@@ -170,6 +175,16 @@ export class TaskStateMachine {
     return this.#accounts.isLastAdmin(name);
   }
 
+  /** How many of `owner`'s tasks are in each state (a live record: callers must not change it). */
+  ownerCounts(owner: string): Record<TaskState, number> {
+    let counts = this.countsByOwner.get(owner);
+    if (counts === undefined) {
+      counts = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+      this.countsByOwner.set(owner, counts);
+    }
+    return counts;
+  }
+
   /** Tasks of `owner` that are queued or running. */
   activeTasksOf(owner: string): number {
     return this.activeByOwner.get(owner) ?? 0;
@@ -239,6 +254,7 @@ export class TaskStateMachine {
     this.queue.pushFresh(id);
     this.counts.queued += 1;
     this.activeByOwner.set(task.owner, this.activeTasksOf(task.owner) + 1);
+    this.ownerCounts(task.owner).queued += 1;
     return { type: "submitted", taskId: id, duplicate: false };
   }
 
@@ -265,6 +281,9 @@ export class TaskStateMachine {
     );
     this.counts[from] -= 1;
     this.counts[to] += 1;
+    const owned = this.ownerCounts(task.owner);
+    owned[from] -= 1;
+    owned[to] += 1;
     task.state = to;
     if (STATE_RANK[to] === 2) {
       const left = this.activeTasksOf(task.owner) - 1;

@@ -89,7 +89,9 @@ export function listTaskPage(
     : _indexBefore(sm, ids, _cursorSeq(options.after));
   const tasks: TaskSummary[] = [];
   let next: string | null = null;
-  for (let i = start; i >= 0; i--) {
+  const total = _countMatching(sm, ids, options.owner, wanted);
+  // Nothing in the wanted states: no scan (a poll for "anything still queued?" stays cheap).
+  for (let i = total === 0 ? -1 : start; i >= 0; i--) {
     const task = sm.tasks.get(ids[i]);
     if (task === undefined) continue;
     if (wanted !== null && !wanted.has(task.state)) continue;
@@ -99,7 +101,7 @@ export function listTaskPage(
     }
     tasks.push(toTaskSummary(task));
   }
-  return { tasks, total: _countMatching(sm, ids, options.owner, wanted), next };
+  return { tasks, total, next };
 }
 
 /** An owner's tasks (or everyone's, with owner null), newest first, optionally in one state. */
@@ -145,11 +147,8 @@ function _countMatching(
     for (const state of wanted) total += sm.counts[state];
     return total;
   }
-  // One owner in some states: a scan of that owner's tasks (bounded by what they submitted).
+  const counts = sm.countsByOwner.get(owner);
   let total = 0;
-  for (const id of ids) {
-    const state = sm.tasks.get(id)?.state;
-    if (state !== undefined && wanted.has(state)) total += 1;
-  }
+  for (const state of wanted) total += counts?.[state] ?? 0;
   return total;
 }
