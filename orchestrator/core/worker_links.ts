@@ -234,6 +234,7 @@ export class WorkerLinks {
         attempt: message.attempt,
         workerId,
         outcome: message.outcome,
+        ...(message.includesStart === true ? { includesStart: true } : {}),
         atMs: this.#ctx.nowMs(),
         lamport: this.#reportLamport(message.lamport),
         node: workerId,

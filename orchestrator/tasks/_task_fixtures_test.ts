@@ -127,12 +127,20 @@ export class Harness {
 
   finish(
     taskId: string,
-    options: { workerId?: string; attempt?: number; lamport?: number; outcome?: Outcome } = {},
+    options: {
+      workerId?: string;
+      attempt?: number;
+      lamport?: number;
+      outcome?: Outcome;
+      includesStart?: boolean;
+    } = {},
   ): ApplyResult {
+    const { includesStart, ...report } = options;
     return this.apply({
       type: "taskFinished",
-      ...this.#report(taskId, options),
+      ...this.#report(taskId, report),
       outcome: options.outcome ?? outcome(),
+      ...(includesStart === undefined ? {} : { includesStart }),
     });
   }
 

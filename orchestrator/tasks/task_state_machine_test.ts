@@ -760,3 +760,35 @@ Deno.test("apply() of sessionOpened sweeps expired sessions every 1024 logins", 
   assert.equal(h.sm.sessions.has("long"), true);
   assert.equal(h.sm.sessions.size, 1023, "1024 logins, one of them expired");
 });
+
+Deno.test("apply() of taskFinished that includes the start records started, then the result", () => {
+  const h = new Harness();
+  h.join("w1");
+  const id = h.submitTask();
+  h.assign(id, "w1");
+  assert.equal(h.finish(id, { workerId: "w1", includesStart: true }).type, "ok");
+  const task = h.sm.tasks.get(id)!;
+  assert.equal(task.started, true);
+  assert.deepEqual(task.history.map((e) => e.event), [
+    "submitted",
+    "assigned",
+    "started",
+    "succeeded",
+  ]);
+  const [started, done] = task.history.slice(-2);
+  assert.ok(done.lamport > started.lamport, "in Lamport order");
+  assert.equal(started.workerId, "w1");
+});
+
+Deno.test("apply() of taskFinished without includesStart (older entries) records no start", () => {
+  const h = new Harness();
+  h.join("w1");
+  const id = h.submitTask();
+  h.assign(id, "w1");
+  h.finish(id, { workerId: "w1" });
+  assert.deepEqual(h.sm.tasks.get(id)!.history.map((e) => e.event), [
+    "submitted",
+    "assigned",
+    "succeeded",
+  ]);
+});

@@ -134,6 +134,11 @@ export class WorkerCommands {
     assert(worker !== undefined, `running task ${task.id} on unknown worker ${command.workerId}`);
     worker.running.delete(task.id);
     worker.completed += 1;
+    if (command.includesStart === true && !task.started) {
+      // One report for a short attempt's start and end: both events, in that order.
+      task.started = true;
+      this.#lifecycle.record(task, "started", command, command.workerId, null);
+    }
     task.result = command.outcome;
     task.finishedAtMs = command.atMs;
     this.#lifecycle.transition(task, command.outcome.status);

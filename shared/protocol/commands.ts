@@ -134,6 +134,8 @@ export const TaskFinishedSchema = z.object({
   attempt: positiveInt,
   workerId: id,
   outcome: OutcomeSchema,
+  /** The worker reported the start with the result: a "started" event is recorded first. */
+  includesStart: z.boolean().optional(),
   ...stamp,
 }).strict();
 

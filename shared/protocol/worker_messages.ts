@@ -53,6 +53,11 @@ export const FinishedSchema = z.object({
   taskId: TaskIdSchema,
   attempt: positiveInt,
   outcome: OutcomeSchema,
+  /**
+   * The attempt ended before its start was reported (within the same turn of the worker's event
+   * loop): this report stands for both, and no `started` message is sent.
+   */
+  includesStart: z.boolean().optional(),
 }).strict();
 
 /** The worker gives an attempt back unfinished (it is stopping, or cannot run it). */

@@ -362,9 +362,11 @@ export class SimClient {
 
   #newItem(offset: number): { key: string; durationMs: number } {
     const p = this.#world.params;
+    const drawn = this.#world.rng.int(p.taskDurationMsMin, p.taskDurationMsMax);
     return {
       key: `${this.name}-k${this.#submissions.size + 1 + offset}`,
-      durationMs: this.#world.rng.int(p.taskDurationMsMin, p.taskDurationMsMax),
+      // No extra draw (older seeds keep their runs): a third of the durations become zero.
+      durationMs: p.zeroLengthTasks && drawn % 3 === 0 ? 0 : drawn,
     };
   }
 

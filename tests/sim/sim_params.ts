@@ -129,6 +129,11 @@ export interface SimParams {
   batchInputs: boolean;
   /** Each worker's prefetch (assignments held beyond its slots); 0 for most. */
   workerPrefetch: number[];
+  /**
+   * About a third of the tasks take no time (ending in the turn they start in: their result also
+   * reports their start); the rest keep their drawn duration.
+   */
+  zeroLengthTasks: boolean;
 }
 
 /** Draws a scenario from `rng` (the seed's PRNG, before it drives the run). */
@@ -148,6 +153,7 @@ function drawLaterChoices(p: SimParams): void {
   const rng = createPrng(p.seed * 31 + 7);
   p.batchInputs = rng.chance(0.5);
   p.workerPrefetch = p.workerSlots.map(() => rng.pick([0, 0, 1, 2]));
+  p.zeroLengthTasks = rng.chance(0.3);
 }
 
 /** Half the seeds run the real file storage on the simulated disk, with its faults at low rates. */
@@ -284,6 +290,7 @@ function drawBase(seed: number, rng: Rng): SimParams {
     hasClusterSecret: rng.chance(0.5),
     batchInputs: false,
     workerPrefetch: [],
+    zeroLengthTasks: false,
   };
 }
 
@@ -295,6 +302,7 @@ export function describeParams(p: SimParams): string {
     `fault every ~${Math.min(p.faults.meanGapMs, 99_999)} ms, chaos ${p.chaosMs} ms, ` +
     `snapshot every ${p.snapshotEveryEntries}, ${p.storage.kind} storage` +
     (p.batchInputs ? ", batched steps" : "") +
+    (p.zeroLengthTasks ? ", zero-length tasks" : "") +
     (p.workerPrefetch.some((n) => n > 0) ? ` [prefetch ${p.workerPrefetch.join(",")}]` : "") +
     (p.storage.damageableNodes.length > 0
       ? ` (synced data of ${p.storage.damageableNodes.join(",")} may be damaged)`

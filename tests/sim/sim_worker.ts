@@ -33,6 +33,8 @@ export class SimWorker {
   readonly slots: number;
   /** Assignments it holds beyond its slots (`--prefetch`). */
   readonly prefetch: number;
+  /** A "flush" step is scheduled for this moment's end. */
+  #flushQueued = false;
   readonly #world: World;
   #core: WorkerCore | null = null;
   #starts = 0;
@@ -80,6 +82,7 @@ export class SimWorker {
     const world = this.#world;
     this.#starts += 1;
     this.#life += 1;
+    this.#flushQueued = false;
     this.#incarnation = `inc${this.#starts}`;
     this.#isAlive = true;
     this.#tasks = new Map();
@@ -124,6 +127,7 @@ export class SimWorker {
     this.#isAlive = false;
     this.registrationPending = null;
     this.#life += 1;
+    this.#flushQueued = false;
     this.#core = null;
     this.#conn?.closeByRemote();
     this.#conn = null;
@@ -238,6 +242,15 @@ export class SimWorker {
     if (!this.#isAlive) return;
     // The worker reads its machine's wall clock (skewed, drifting), not true simulated time.
     this.#execute(this.#core!.step({ ...input, nowMs: this.#world.clockMs(this.name) }));
+    if (this.#core?.hasPendingStarts !== true || this.#flushQueued) return;
+    // WorkerRuntime's end of the turn: held start reports go out.
+    this.#flushQueued = true;
+    const life = this.#life;
+    this.#world.schedule(0, this.name, () => {
+      if (life !== this.#life) return;
+      this.#flushQueued = false;
+      this.#step({ type: "flush", nowMs: this.#world.nowMs });
+    });
   }
 
   /** WorkerRuntime#execute, with sleep tasks on the simulated clock. */
@@ -255,16 +268,25 @@ export class SimWorker {
       }
     }
 
-    for (const { taskId, attempt, spec } of effects.start) this.#run(taskId, attempt, spec);
+    const ended: Array<{ taskId: string; attempt: number; outcome: Outcome }> = [];
+    for (const { taskId, attempt, spec } of effects.start) {
+      const outcome = this.#run(taskId, attempt, spec);
+      if (outcome !== null) ended.push({ taskId, attempt, outcome });
+    }
     for (const { taskId, attempt, reason } of effects.kill) this.#kill(taskId, attempt, reason);
     if (effects.reconnect) this.#endSession?.();
     if (effects.exit) {
       world.note(`${this.name} exits`);
       this.#die();
     }
+    // Done as they started (zero-length): reported in this turn, as WorkerRuntime does.
+    for (const { taskId, attempt, outcome } of ended) {
+      this.#step({ type: "taskExited", taskId, attempt, outcome, nowMs: world.nowMs });
+    }
   }
 
-  #run(taskId: string, attempt: number, spec: TaskSpec): void {
+  /** Starts an attempt; returns its outcome when it ends as it starts (zero length), else null. */
+  #run(taskId: string, attempt: number, spec: TaskSpec): Outcome | null {
     const world = this.#world;
     const life = this.#life;
     const key = `${taskId}#${attempt}`;
@@ -276,6 +298,17 @@ export class SimWorker {
     executions.push({ worker: this.name, attempt });
     world.executionsByTask.set(taskId, executions);
     const durationMs = spec.kind === "sleep" ? spec.durationMs : 0;
+    if (durationMs === 0) {
+      this.#tasks.delete(key);
+      return {
+        status: "succeeded",
+        exitCode: null,
+        stdout: `Processed "${spec.description}" in 0 s\n`,
+        stderr: "",
+        error: null,
+        durationMs: 0,
+      };
+    }
     world.schedule(durationMs, this.name, () => {
       if (life !== this.#life || task.killed) return;
       this.#tasks.delete(key);
@@ -289,6 +322,7 @@ export class SimWorker {
       };
       this.#step({ type: "taskExited", taskId, attempt, outcome, nowMs: world.nowMs });
     });
+    return null;
   }
 
   #kill(taskId: string, attempt: number, reason: string): void {

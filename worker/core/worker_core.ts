@@ -49,7 +49,12 @@ export type WorkerInput =
   /** A task the shell started has ended (or was killed). */
   | { type: "taskExited"; taskId: string; attempt: number; outcome: Outcome; nowMs: number }
   /** SIGINT/SIGTERM; a second one forces: hand back at once. */
-  | { type: "shutdown"; nowMs: number };
+  | { type: "shutdown"; nowMs: number }
+  /**
+   * The end of a turn of the shell's event loop: start reports held since are sent. An attempt
+   * that ended meanwhile is reported once, its result standing for its start too.
+   */
+  | { type: "flush"; nowMs: number };
 
 export interface WorkerEffects {
   /** Messages for the orchestrator's TCP connection (only produced while connected). */
@@ -98,6 +103,8 @@ export class WorkerCore {
   /** Results not yet acknowledged, as the exact messages to re-send. */
   readonly #unacked = new Map<string, WorkerToOrchestrator>();
   readonly #recentDone = new Set<string>();
+  /** Attempts started whose start is not reported yet (see the "flush" input). */
+  readonly #pendingStarts = new Map<string, { taskId: string; attempt: number }>();
   /** Prefetched assignments waiting for a slot, oldest first, by attempt key. */
   readonly #waiting = new Map<string, { taskId: string; attempt: number; spec: TaskSpec }>();
   #effects: WorkerEffects = emptyEffects();
@@ -121,6 +128,11 @@ export class WorkerCore {
 
   get runningCount(): number {
     return [...this.#running.values()].filter((r) => !r.voided).length;
+  }
+
+  /** True when start reports wait for a "flush" input. */
+  get hasPendingStarts(): boolean {
+    return this.#pendingStarts.size > 0;
   }
 
   /** Prefetched assignments waiting for a slot. */
@@ -162,6 +174,9 @@ export class WorkerCore {
         break;
       case "shutdown":
         this.#onShutdown(input.nowMs);
+        break;
+      case "flush":
+        this.#flushStarts();
         break;
       default:
         assertNever(input, "unknown worker input");
@@ -273,7 +288,8 @@ export class WorkerCore {
     assert(!this.#running.has(k), `attempt ${k} started twice`);
     this.#running.set(k, { taskId, attempt, voided: false });
     this.#effects.start.push({ taskId, attempt, spec });
-    this.#send({ type: "started", taskId, attempt });
+    // Reported at the turn's end (flush): a task done by then reports its start with its result.
+    this.#pendingStarts.set(k, { taskId, attempt });
     // Per-task lines are debug: at thousands of tasks a second, info stays for what is rare.
     this.#log("debug", `Running task ${taskId} attempt ${attempt}: ${spec.description}`);
   }
@@ -316,13 +332,22 @@ export class WorkerCore {
       !this.#running.has(key(taskId, attempt)),
       `attempt ${taskId}#${attempt} reported while running`,
     );
-    const message = this.#stamp({ type: "finished", taskId, attempt, outcome });
+    const includesStart = this.#pendingStarts.delete(key(taskId, attempt));
+    const message = this.#stamp({
+      type: "finished",
+      taskId,
+      attempt,
+      outcome,
+      ...(includesStart ? { includesStart } : {}),
+    });
     this.#unacked.set(key(taskId, attempt), message);
     if (this.#connected) this.#effects.send.push(message);
   }
 
   #void(taskId: string, attempt: number, reason: string): void {
     const k = key(taskId, attempt);
+    // An aborted or handed-back attempt's start is not news to anyone.
+    this.#pendingStarts.delete(k);
     if (this.#waiting.delete(k)) {
       // Never started: nothing to kill.
       this.#log("info", `Dropped waiting task ${taskId} attempt ${attempt}: ${reason}`);
@@ -357,6 +382,13 @@ export class WorkerCore {
    * they would be remembered as done and a re-sent assignment ignored; after a reconnect the
    * registration lists them and they go back then.
    */
+  #flushStarts(): void {
+    for (const { taskId, attempt } of this.#pendingStarts.values()) {
+      this.#send({ type: "started", taskId, attempt });
+    }
+    this.#pendingStarts.clear();
+  }
+
   #handBackWaiting(): void {
     if (!this.#connected) return;
     for (const [k, w] of this.#waiting) {

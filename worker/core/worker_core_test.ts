@@ -14,7 +14,7 @@ import {
   ORCHESTRATOR_SILENCE_MIN_INTERVALS,
   WorkerCore,
 } from "./worker_core.ts";
-import type { WorkerCoreOptions, WorkerEffects } from "./worker_core.ts";
+import type { WorkerCoreOptions, WorkerEffects, WorkerInput } from "./worker_core.ts";
 
 const SLEEP: TaskSpec = { kind: "sleep", description: "nap", durationMs: 1000 };
 const EXEC: TaskSpec = { kind: "exec", description: "ls", argv: ["ls"], timeoutMs: 5000 };
@@ -61,8 +61,21 @@ class Harness {
     return this.core.step({ type: "disconnected", nowMs: this.nowMs });
   }
 
+  /** Like the shell, ends the turn after an input: held start reports go out with its effects. */
+  autoFlush = true;
+
+  /** Steps `input`, then (with autoFlush) the turn's "flush", and returns both effects. */
+  step(input: WorkerInput): WorkerEffects {
+    const effects = this.core.step(input);
+    if (!this.autoFlush || !this.core.hasPendingStarts) return effects;
+    const flushed = this.core.step({ type: "flush", nowMs: this.nowMs });
+    effects.send.push(...flushed.send);
+    effects.log.push(...flushed.log);
+    return effects;
+  }
+
   deliver(message: Unstamped<OrchestratorToWorker>, lamport = ++this.lamport): WorkerEffects {
-    return this.core.step({
+    return this.step({
       type: "message",
       message: { ...message, v: 1, lamport } as OrchestratorToWorker,
       nowMs: this.nowMs,
@@ -78,7 +91,7 @@ class Harness {
   }
 
   exited(taskId: string, attempt = 1, outcome = succeeded()): WorkerEffects {
-    return this.core.step({ type: "taskExited", taskId, attempt, outcome, nowMs: this.nowMs });
+    return this.step({ type: "taskExited", taskId, attempt, outcome, nowMs: this.nowMs });
   }
 
   tick(nowMs: number): WorkerEffects {
@@ -688,4 +701,34 @@ Deno.test("WorkerCore with prefetch hands back waiting assignments only once con
   const reconnected = h.connect();
   assert.deepEqual(sentOf(reconnected, "handBack"), ["t-2"]);
   assert.equal(h.core.waitingCount, 0);
+});
+
+// ---- start reports ----
+
+Deno.test("WorkerCore reports an attempt that ends within the turn it started in once, as started and finished", () => {
+  const h = connected();
+  h.autoFlush = false;
+  const assigned = h.assign("t-1");
+  assert.deepEqual(assigned.start.map((s) => s.taskId), ["t-1"]);
+  assert.deepEqual(assigned.send, [], "the start report waits for the turn's end");
+  const ended = h.exited("t-1");
+  const finished = ended.send.find((m) => m.type === "finished");
+  assert.ok(finished !== undefined && finished.type === "finished");
+  assert.equal(finished.includesStart, true);
+  assert.deepEqual(h.core.step({ type: "flush", nowMs: 0 }).send, [], "no separate start report");
+});
+
+Deno.test("WorkerCore sends a start report at the turn's end for an attempt still running", () => {
+  const h = connected();
+  h.autoFlush = false;
+  h.assign("t-1");
+  h.assign("t-2");
+  const flushed = h.core.step({ type: "flush", nowMs: 0 });
+  assert.deepEqual(flushed.send.map((m) => [m.type, "taskId" in m ? m.taskId : ""]), [
+    ["started", "t-1"],
+    ["started", "t-2"],
+  ]);
+  const finished = h.exited("t-1").send.find((m) => m.type === "finished");
+  assert.ok(finished !== undefined && finished.type === "finished");
+  assert.equal(finished.includesStart, undefined, "its start was reported on its own");
 });

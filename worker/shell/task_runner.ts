@@ -24,6 +24,8 @@ export interface RunningTask {
   /** Stops the attempt; `done` then resolves with a failed outcome naming `reason`. */
   kill(reason: string): void;
   readonly done: Promise<Outcome>;
+  /** The outcome of an attempt that ended as it started (a zero-length sleep); `done` has it too. */
+  readonly ended?: Outcome;
 }
 
 /** Starts an attempt of `spec`. Never throws: failures to start are failed outcomes. */
@@ -33,22 +35,21 @@ export function runTask(spec: TaskSpec, exec: ExecOptions = NO_EXEC_OPTIONS): Ru
 
 function runSleep(spec: Extract<TaskSpec, { kind: "sleep" }>): RunningTask {
   const startedMs = performance.now();
+  const succeeded = (): Outcome => ({
+    status: "succeeded",
+    exitCode: null,
+    stdout: `Processed "${spec.description}" in ${spec.durationMs / 1000} s\n`,
+    stderr: "",
+    error: null,
+    durationMs: elapsed(startedMs),
+  });
+  if (spec.durationMs === 0) {
+    // Ends as it starts: a timer per no-op task would cost more than the task.
+    const ended = succeeded();
+    return { done: Promise.resolve(ended), ended, kill() {} };
+  }
   const done = Promise.withResolvers<Outcome>();
-  const finish = () => {
-    const seconds = spec.durationMs / 1000;
-    done.resolve({
-      status: "succeeded",
-      exitCode: null,
-      stdout: `Processed "${spec.description}" in ${seconds} s\n`,
-      stderr: "",
-      error: null,
-      durationMs: elapsed(startedMs),
-    });
-  };
-  // A zero-length sleep ends in this turn: a timer per no-op task costs more than the task.
-  const timer = spec.durationMs === 0
-    ? (queueMicrotask(finish), undefined)
-    : setTimeout(finish, spec.durationMs);
+  const timer = setTimeout(() => done.resolve(succeeded()), spec.durationMs);
   return {
     done: done.promise,
     kill(reason) {

@@ -19,7 +19,7 @@ import {
 } from "../../shared/net/retry_policy.ts";
 import { answerWelcome, nodeHello } from "../../shared/net/node_handshake.ts";
 import { decodeMessage, DIRECTIONS, encodeMessage } from "../../shared/protocol/codec.ts";
-import type { LeaderAnnouncement, WorkerInfo } from "../../shared/protocol/messages.ts";
+import type { LeaderAnnouncement, Outcome, WorkerInfo } from "../../shared/protocol/messages.ts";
 import { WorkerCore, type WorkerEffects, type WorkerInput } from "../core/mod.ts";
 import { type ExecOptions, type RunningTask, runTask } from "./task_runner.ts";
 
@@ -62,6 +62,8 @@ export class WorkerRuntime {
   readonly #known: OrchestratorAddress[];
   #timer: ReturnType<typeof setInterval> | undefined;
   #stopping = false;
+  /** A "flush" step is queued for the end of this turn. */
+  #flushQueued = false;
   #registered = false;
   /** Why the worker stopped on its own (an orchestrator refused it for good), if it did. */
   #fatal: Error | null = null;
@@ -288,6 +290,14 @@ export class WorkerRuntime {
   #step(input: WorkerInput): void {
     if (this.#stopping) return;
     this.#execute(this.#core.step(input));
+    if (this.#core.hasPendingStarts && !this.#flushQueued) {
+      // Start reports go out at the end of this turn: a task that ended by then is one report.
+      this.#flushQueued = true;
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        this.#step({ type: "flush", nowMs: Date.now() });
+      });
+    }
   }
 
   #execute(effects: WorkerEffects): void {
@@ -302,8 +312,14 @@ export class WorkerRuntime {
       );
       this.#sendHeartbeat(encodeMessage(signed));
     }
+    const ended: Array<{ taskId: string; attempt: number; outcome: Outcome }> = [];
     for (const { taskId, attempt, spec } of effects.start) {
       const task = runTask(spec, this.#options.exec);
+      if (task.ended !== undefined) {
+        // Done as it started (a zero-length sleep): no need to wait for a later turn.
+        ended.push({ taskId, attempt, outcome: task.ended });
+        continue;
+      }
       const k = `${taskId}#${attempt}`;
       this.#tasks.set(k, task);
       void task.done.then((outcome) => {
@@ -317,6 +333,9 @@ export class WorkerRuntime {
     // The session loop sees the close, and the connect loop moves on to the next orchestrator.
     if (effects.reconnect) this.#conn?.close();
     if (effects.exit) void this.#exit();
+    for (const { taskId, attempt, outcome } of ended) {
+      this.#step({ type: "taskExited", taskId, attempt, outcome, nowMs: Date.now() });
+    }
   }
 
   #sendHeartbeat(datagram: Uint8Array): void {
