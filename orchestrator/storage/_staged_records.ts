@@ -145,11 +145,16 @@ export class StagedRecords {
   #assertAppendable(entry: LogEntry, lastIndex: number): void {
     assertInteger(entry.index, { name: "entry index", min: 1 });
     assertInteger(entry.term, { name: "entry term", min: 1 });
-    // Recovery refuses a record whose command is not an object; refuse it here first.
-    assert(
-      typeof entry.command === "object" && entry.command !== null && !Array.isArray(entry.command),
-      `entry ${entry.index} command must be an object, got ${JSON.stringify(entry.command)}`,
-    );
+    // Recovery refuses a record whose command is not an object; refuse it here first. (The
+    // message is built only on failure: this runs for every entry written.)
+    if (
+      typeof entry.command !== "object" || entry.command === null || Array.isArray(entry.command)
+    ) {
+      assert(
+        false,
+        `entry ${entry.index} command must be an object, got ${JSON.stringify(entry.command)}`,
+      );
+    }
     assert(
       entry.index > this.#snapshotIndex,
       `cannot append entry ${entry.index}: the snapshot at index ${this.#snapshotIndex} covers it`,

@@ -4,6 +4,7 @@
  * UTF-8 JSON of a {@link LogRecord}. Pure: no I/O.
  * @module
  */
+import { entryJson } from "../../shared/protocol/entry_json.ts";
 import type { Command, LogEntry } from "../tasks/mod.ts";
 import {
   CHECKSUM_FRAME_HEADER_BYTES,
@@ -60,7 +61,13 @@ export function encodeRecord(record: LogRecord): Uint8Array {
  */
 export function encodeRecords(records: readonly LogRecord[]): Uint8Array {
   return encodeTextFrames(
-    records.map((record) => JSON.stringify(record)),
+    // An entry record's JSON, with the entry's text computed once (entry_json.ts): the same
+    // bytes JSON.stringify(record) writes, as the record is built with `type` first.
+    records.map((record) =>
+      record.type === "entry"
+        ? `{"type":"entry","entry":${entryJson(record.entry)}}`
+        : JSON.stringify(record)
+    ),
     RECORD_PAYLOAD_BYTES_MAX,
   );
 }

@@ -2,7 +2,13 @@
 import assert from "node:assert/strict";
 import { concatBytes } from "../../shared/protocol/frame.ts";
 import { encodeChecksumFrame } from "./_checksum_frame.ts";
-import { decodeRecords, encodeRecord, findNextRecord, type LogRecord } from "./log_record.ts";
+import {
+  decodeRecords,
+  encodeRecord,
+  encodeRecords,
+  findNextRecord,
+  type LogRecord,
+} from "./log_record.ts";
 import { makeEntries } from "./_log_storage_contract_test.ts";
 
 const RECORDS: LogRecord[] = [
@@ -137,4 +143,17 @@ Deno.test("findNextRecord() skips a frame whose checksum matches but which is no
   const fake = encodeChecksumFrame(new TextEncoder().encode('{"type":"unknown"}'), 100);
   const damaged = concatBytes([new Uint8Array([1, 2, 3]), fake, bytes]);
   assert.equal(findNextRecord(damaged, 0), 3 + fake.length);
+});
+
+Deno.test("encodeRecords writes an entry record as JSON.stringify would, its entry's text computed once", () => {
+  const entry = { index: 3, term: 1, command: { type: "noop" as const, atMs: 9 } };
+  const records = [
+    { type: "entry" as const, entry },
+    { type: "truncate" as const, afterIndex: 2 },
+  ];
+  const expected = concatBytes(
+    records.map((r) => encodeChecksumFrame(new TextEncoder().encode(JSON.stringify(r)), 1 << 20)),
+  );
+  assert.deepEqual(encodeRecords(records), expected);
+  assert.deepEqual(decodeRecords(encodeRecords(records)).records, records);
 });

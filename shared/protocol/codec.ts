@@ -4,6 +4,7 @@
  * naming the field, the expectation and what was seen.
  * @module
  */
+import { stringifyWithEntries } from "./entry_json.ts";
 import type { z } from "zod";
 import type { ErrorCode } from "../errors.ts";
 import { PROTOCOL_VERSION } from "../limits.ts";
@@ -141,7 +142,12 @@ export function decodeValue<T>(value: unknown, dir: Direction<T>): Decoded<T> {
 
 /** Encodes a message as a frame payload (UTF-8 JSON). */
 export function encodeMessage(message: object): Uint8Array {
-  return utf8Encoder.encode(JSON.stringify(message));
+  const entries = (message as { entries?: unknown }).entries;
+  // AppendEntries: each entry's text is computed once, for every follower and the leader's log.
+  const json = Array.isArray(entries) && (message as { type?: unknown }).type === "appendEntries"
+    ? stringifyWithEntries(message as { entries: object[] })
+    : JSON.stringify(message);
+  return utf8Encoder.encode(json);
 }
 
 function fail<T>(code: ErrorCode, message: string, requestId: number | null = null): Decoded<T> {
