@@ -36,6 +36,9 @@ Options:
   --orchestrators N     orchestrators in the cluster (default 3)
   --workers N           workers (default 3)
   --slots N             slots per worker (default 8)
+  --prefetch N          workers' --prefetch: assignments held beyond their slots (default: as
+                        many as the slots, like a BullMQ worker that takes its next job as it
+                        finishes one; 0 for the product default)
   --tasks N             throughput: tasks per run (default ${FULL_SIZES.throughputTasks})
   --batch N             throughput: tasks per submitBatch request (default ${FULL_SIZES.batchSize})
   --scale-tasks N       scale: tasks (default ${FULL_SIZES.scaleTasks})
@@ -71,6 +74,7 @@ function parseOptions(args: string[]): ParsedOptions {
       orchestrators: { type: "string", default: "3" },
       workers: { type: "string", default: "3" },
       slots: { type: "string", default: "8" },
+      prefetch: { type: "string" },
       tasks: { type: "string" },
       batch: { type: "string" },
       "scale-tasks": { type: "string" },
@@ -127,6 +131,9 @@ function parseOptions(args: string[]): ParsedOptions {
       orchestrators: intFlag("orchestrators", values.orchestrators, 1),
       workers: intFlag("workers", values.workers, 2),
       slots: intFlag("slots", values.slots, 1),
+      prefetch: values.prefetch === undefined
+        ? intFlag("slots", values.slots, 1)
+        : intFlag("prefetch", values.prefetch, 0),
       quick: values.quick,
       sizes,
       logLevel,
@@ -208,6 +215,7 @@ async function runScenario(
         orchestrators: options.orchestrators,
         workers: options.workers,
         slots: options.slots,
+        prefetch: options.prefetch,
         logLevel: options.logLevel,
         keepDir: options.keep,
         denoFlags: options.profileDir === null ? undefined : profileFlags(options.profileDir),

@@ -48,6 +48,8 @@ export interface RealClusterOptions {
   workers: number;
   /** Slots per worker. */
   slots: number;
+  /** Workers' --prefetch (assignments held beyond their slots); 0 or absent: none. */
+  prefetch?: number;
   layout?: "loopback" | "namespace";
   tuning?: ClusterTuning;
   /** MUTIRAO_LOG_LEVEL of every node (default "info", the product default). */
@@ -219,6 +221,8 @@ export class RealCluster {
         this.configPath,
         "--slots",
         String(this.options.slots),
+        "--prefetch",
+        String(this.options.prefetch ?? 0),
       ];
     const p = this.#spawn(node, args);
     node.process = p;

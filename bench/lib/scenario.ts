@@ -90,6 +90,8 @@ export interface BenchOptions {
   workers: number;
   /** Slots per worker. */
   slots: number;
+  /** Workers' --prefetch. */
+  prefetch: number;
   quick: boolean;
   sizes: BenchSizes;
   /** MUTIRAO_LOG_LEVEL of the nodes (the product default is "info"). */

@@ -135,7 +135,7 @@ export const throughput: Scenario = {
         unit: "tasks/s",
         target: { kind: "atLeast", value: TASKS_PER_S_TARGET },
         note:
-          `${replicated.tasks} tasks, ${ctx.options.workers} workers x ${ctx.options.slots} slots`,
+          `${replicated.tasks} tasks, ${ctx.options.workers} workers x ${ctx.options.slots} slots, prefetch ${ctx.options.prefetch}`,
       },
       {
         metric: "submissions acknowledged/s (replicated)",
