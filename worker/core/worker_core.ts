@@ -322,6 +322,8 @@ export class WorkerCore {
   #startWaiting(): void {
     for (const [k, next] of this.#waiting) {
       if (this.#running.size >= this.#options.info.slots) return;
+      // Assigned again after an abort: it waits for its aborted process to exit first.
+      if (this.#running.has(k)) continue;
       this.#waiting.delete(k);
       this.#start(next.taskId, next.attempt, next.spec);
     }

@@ -732,3 +732,20 @@ Deno.test("WorkerCore sends a start report at the turn's end for an attempt stil
   assert.ok(finished !== undefined && finished.type === "finished");
   assert.equal(finished.includesStart, undefined, "its start was reported on its own");
 });
+
+Deno.test("WorkerCore starts an attempt assigned again after an abort only once its aborted process exits", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.deliver({ type: "abort", taskId: "t-1", attempt: 1, reason: "attempt is no longer current" });
+  h.assign("t-1");
+  assert.deepEqual(
+    h.assign("t-2").start.map((s) => s.taskId),
+    ["t-2"],
+    "a slot is free for another",
+  );
+  // Soak seed 11581: another task's exit freed a slot, and the re-assigned attempt started while
+  // its aborted process still ran ("started twice").
+  assert.deepEqual(h.exited("t-2").start, []);
+  const rerun = h.exited("t-1", 1, succeeded({ status: "failed", error: "killed" }));
+  assert.deepEqual(rerun.start.map((s) => s.taskId), ["t-1"]);
+});
