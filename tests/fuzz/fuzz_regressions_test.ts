@@ -258,9 +258,11 @@ Deno.test({
     };
     // The codec refuses an entry stamped this far ahead (stamps are bounded at LAMPORT_MAX / 2)…
     assert.equal(decodesAsPeerMessage({ v: 1, lamport: 1, ...append }), false);
-    // …and one at the largest accepted stamp leaves the clock valid.
-    command.lamport = LAMPORT_MAX / 2;
-    node.step(peerInput("o2", { lamport: 1, ...append }, nowMs));
+    // …and one at the largest accepted stamp leaves the clock valid. (A new entry object: entries
+    // are immutable once made, and their JSON is cached as such, see entry_json.ts.)
+    const atBound = { ...command, lamport: LAMPORT_MAX / 2 };
+    const accepted = { ...append, entries: [{ index: 1, term: 1, command: atBound }] };
+    node.step(peerInput("o2", { lamport: 1, ...accepted }, nowMs));
     node.step({ type: "persisted", index: 1, term: 1, nowMs });
     const effects = node.step({
       type: "hello",
