@@ -8,14 +8,14 @@ function applied(appliedIndex: number, retainedTasks = 0): TaskStateMachine {
 }
 
 Deno.test("a snapshot is due once enough entries were applied since the one recovered", () => {
-  const snapshots = new LocalSnapshots(100, 10);
+  const snapshots = new LocalSnapshots({ index: 100, tasks: 0 }, 10);
   assert.equal(snapshots.due(applied(109)), null);
   const sm = applied(110);
   assert.deepEqual(snapshots.due(sm), { index: 110, term: 2, state: sm });
 });
 
 Deno.test("a snapshot installed or taken resets the count", () => {
-  const snapshots = new LocalSnapshots(0, 10);
+  const snapshots = new LocalSnapshots({ index: 0, tasks: 0 }, 10);
   snapshots.held(50);
   assert.equal(snapshots.due(applied(55)), null);
   snapshots.held(40);
@@ -23,8 +23,27 @@ Deno.test("a snapshot installed or taken resets the count", () => {
   assert.notEqual(snapshots.due(applied(60)), null);
 });
 
-Deno.test("a large state waits for as many entries as it retains tasks", () => {
-  const snapshots = new LocalSnapshots(0, 10);
-  assert.equal(snapshots.due(applied(30, 50)), null);
-  assert.notEqual(snapshots.due(applied(50, 50)), null);
+Deno.test("a large state waits for two entries per task of the previous snapshot", () => {
+  const snapshots = new LocalSnapshots({ index: 0, tasks: 50 }, 10);
+  assert.equal(snapshots.due(applied(99, 80)), null, "99 entries < 2 x 50 tasks");
+  assert.notEqual(snapshots.due(applied(100, 80)), null);
+  snapshots.held(100);
+  assert.equal(snapshots.due(applied(259, 130)), null, "159 entries < 2 x 80 tasks taken");
+  assert.notEqual(snapshots.due(applied(260, 130)), null);
+});
+
+Deno.test("a log of submissions alone (one entry per task) still gets its snapshots", () => {
+  // Before, the next snapshot waited for as many entries as tasks retained now: with one entry
+  // per task the log never caught up, and grew for ever.
+  const snapshots = new LocalSnapshots({ index: 0, tasks: 0 }, 10);
+  const taken: number[] = [];
+  for (let index = 1; index <= 10_000; index++) {
+    const due = snapshots.due(applied(index, index));
+    if (due !== null) {
+      taken.push(due.index);
+      snapshots.held(due.index);
+    }
+  }
+  // Each waits for twice the previous one's tasks: 10, 30, 90, … 7,290.
+  assert.deepEqual(taken, [10, 30, 90, 270, 810, 2430, 7290]);
 });

@@ -26,7 +26,7 @@ import { LIMITS } from "../../shared/limits.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import type { ConsensusLog, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
 import type { Command, LogEntry, Stamp, TaskStateMachine } from "../tasks/mod.ts";
-import { decodeSnapshot, restoreSnapshot } from "../tasks/mod.ts";
+import { decodeSnapshot, restoreSnapshot, snapshotStagger } from "../tasks/mod.ts";
 import {
   afterApply,
   type AppliedContext,
@@ -136,8 +136,9 @@ export class OrchestratorNode {
     this.#replayUpTo = parts.log.lastIndex;
     // Before the log is replayed, the state is exactly the recovered snapshot's (or empty).
     this.#snapshots = new LocalSnapshots(
-      parts.sm.appliedIndex,
+      { index: parts.sm.appliedIndex, tasks: parts.sm.tasks.size },
       options.snapshotEveryEntries ?? DEFAULT_SNAPSHOT_EVERY_ENTRIES,
+      snapshotStagger(options.nodeId),
     );
     this.#nowMs = parts.nowMs;
     const lamport = new LamportClock(parts.sm.maxLamport);
@@ -270,7 +271,9 @@ export class OrchestratorNode {
   takeEffects(): NodeEffects {
     const effects = this.#out.take();
     // A snapshot installed from the leader counts as this node's latest snapshot too.
-    if (effects.persist.snapshot !== null) this.#snapshots.held(effects.persist.snapshot.index);
+    if (effects.persist.snapshot !== null) {
+      this.#snapshots.held(effects.persist.snapshot.index, this.#sm.tasks.size);
+    }
     return effects;
   }
 
@@ -306,7 +309,7 @@ export class OrchestratorNode {
     // Checked when entries become durable, as the shell did before it asked the node.
     if (persisted) {
       const installed = this.#out.effects.persist.snapshot;
-      if (installed !== null) this.#snapshots.held(installed.index);
+      if (installed !== null) this.#snapshots.held(installed.index, this.#sm.tasks.size);
       this.#out.effects.snapshotDue = this.#snapshots.due(this.#sm);
     }
     return this.takeEffects();

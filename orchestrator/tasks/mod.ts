@@ -25,6 +25,10 @@ export {
 } from "./state_snapshot.ts";
 export type { StateSnapshot } from "./state_snapshot.ts";
 export { findInvariantViolations } from "./invariants.ts";
-export { isSnapshotDue } from "./snapshot_policy.ts";
+export {
+  isSnapshotDue,
+  SNAPSHOT_ENTRIES_PER_RETAINED_TASK,
+  snapshotStagger,
+} from "./snapshot_policy.ts";
 export { listTaskPage, listTasks, toTaskSummary, toTaskView, toWorkerView } from "./views.ts";
 export type { TaskPage } from "./views.ts";
