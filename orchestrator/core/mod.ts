@@ -18,8 +18,10 @@ export type {
   NodeInput,
   Outbound,
   PasswordWork,
+  PeerOutbound,
   SnapshotDue,
 } from "./node_io.ts";
+export { mergeDurableReplies } from "./durable_replies.ts";
 export {
   DEFAULT_LOGIN_THROTTLE,
   type LoginAdmission,

@@ -56,7 +56,7 @@ export function onAppendResponse<C>(
     if (m.matchIndex > p.match) p.match = m.matchIndex;
     p.next = Math.max(p.next, p.match + 1);
     p.probing = false;
-    p.inflight = p.match >= p.next - 1 ? 0 : Math.max(0, p.inflight - 1);
+    acknowledgeInflight(p);
     maybeCommit(state);
   } else if (m.conflictIndex > 0) {
     // A follower lacking entries it acknowledged lost its disk and rejoins (or this refusal is
@@ -65,7 +65,7 @@ export function onAppendResponse<C>(
     if (m.conflictIndex <= p.match) p.match = m.conflictIndex - 1;
     p.next = Math.max(p.match + 1, Math.min(m.conflictIndex, p.next));
     p.probing = true;
-    p.inflight = 0;
+    clearInflight(p);
   }
   advanceReads(state);
   sendAppend(state, from, false);
@@ -85,7 +85,7 @@ export function onSnapshotResponse<C>(
     p.next = Math.max(p.next, p.match + 1);
     p.sending = null;
     p.probing = false;
-    p.inflight = 0;
+    clearInflight(p);
     maybeCommit(state);
     sendAppend(state, from, false);
     return;
@@ -97,6 +97,26 @@ export function onSnapshotResponse<C>(
   if (m.received === sending.offset) return;
   sending.offset = m.received;
   sendSnapshotChunk(state, from, p);
+}
+
+/** Nothing is in flight any more (a rejection, a snapshot done, a probe presumed lost). */
+function clearInflight(p: Progress): void {
+  p.inflight = 0;
+  p.inflightEnds = [];
+}
+
+/**
+ * After a success: every message whose entries the follower now holds is answered, however many
+ * answers that took (a follower answers once per sync; an answer may be lost).
+ */
+function acknowledgeInflight(p: Progress): void {
+  const ends = p.inflightEnds;
+  let answered = 0;
+  while (answered < ends.length && ends[answered] <= p.match) answered += 1;
+  if (answered > 0) p.inflightEnds = ends.slice(answered);
+  // A match at the end of what was sent answers everything, a probe's message included.
+  if (p.match >= p.next - 1) p.inflightEnds = [];
+  p.inflight = p.inflightEnds.length;
 }
 
 function heardFrom<C>(state: RaftState<C>, p: Progress): void {
@@ -137,7 +157,8 @@ export function sendAppend<C>(state: RaftState<C>, peer: string, heartbeat: bool
     readCtx: state.readCtx,
   });
   if (entries.length > 0) {
-    p.inflight += 1;
+    p.inflightEnds.push(entries[entries.length - 1].index);
+    p.inflight = p.inflightEnds.length;
     // Optimistic in the pipelined state; a probe waits for its answer first.
     if (!p.probing) p.next = entries[entries.length - 1].index + 1;
   }
@@ -163,7 +184,7 @@ export function broadcastHeartbeat<C>(state: RaftState<C>): void {
   for (const peer of state.peers) {
     const p = state.progress.get(peer)!;
     // An unanswered probe is presumed lost: the heartbeat carries it again.
-    if (p.probing) p.inflight = 0;
+    if (p.probing) clearInflight(p);
     sendAppend(state, peer, true);
   }
 }

@@ -138,3 +138,27 @@ Deno.test("a success past the leader's log is ignored; a refusal below the match
   assert.equal(p.next, 2);
   assert.equal(p.probing, true);
 });
+
+Deno.test("one answer frees every in-flight message it covers (a follower answers once per sync)", () => {
+  const state = leaderState(1, {
+    entries: entries(1, [1, 1, 1, 1]),
+    options: { maxEntriesPerMessage: 1, maxInflightMessages: 3 },
+  });
+  const p = state.progress.get("n2")!;
+  p.next = 1;
+  p.probing = false;
+  for (let i = 0; i < 3; i++) sendAppend(state, "n2", false);
+  assert.equal(p.inflight, 3);
+  assert.deepEqual(p.inflightEnds, [1, 2, 3]);
+  onAppendResponse(state, "n2", {
+    type: "appendResponse",
+    term: state.term,
+    success: true,
+    matchIndex: 2,
+    conflictIndex: 0,
+    readCtx: 0,
+  });
+  // The answer for 1 and 2 freed two places; with 4 to send, the window refills to three.
+  assert.deepEqual(p.inflightEnds, [3, 4]);
+  assert.equal(p.inflight, 2);
+});

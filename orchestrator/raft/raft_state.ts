@@ -19,8 +19,14 @@ export interface Progress {
   next: number;
   /** Highest index known to match the leader's log. */
   match: number;
-  /** AppendEntries with entries in flight. */
+  /** AppendEntries with entries in flight (the length of `inflightEnds`). */
   inflight: number;
+  /**
+   * The last index of each AppendEntries with entries in flight, oldest first. An answer
+   * acknowledges every message it covers, not just one: a follower answers once per sync, for
+   * everything that sync made durable (mergeDurableReplies), and answers can be lost.
+   */
+  inflightEnds: number[];
   /** After a rejection: one message at a time until one succeeds. */
   probing: boolean;
   /** Heard from since the last quorum check. */
@@ -157,6 +163,7 @@ export function freshProgress(nextIndex: number): Progress {
     next: nextIndex,
     match: 0,
     inflight: 0,
+    inflightEnds: [],
     probing: true,
     recentActive: false,
     lastContactMs: null,

@@ -12,6 +12,7 @@ import type {
   NodeEffects,
   Outbound,
   PasswordWork,
+  PeerOutbound,
   SnapshotDue,
 } from "../core/mod.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
@@ -23,10 +24,10 @@ export interface EffectPorts {
   /** A snapshot installed from the leader counts as this node's latest snapshot too. */
   snapshotInstalled(index: number): void;
   /**
-   * Queues `persist` behind everything staged before; `afterDurable` (if any) runs once all of
-   * it is durable.
+   * Queues `persist` behind everything staged before; `peerMessages` go out once all of it is
+   * durable (merged with those of the other jobs the same sync covers: GroupCommit).
    */
-  enqueue(persist: NodeEffects["persist"], afterDurable: (() => void) | null): void;
+  enqueue(persist: NodeEffects["persist"], peerMessages: readonly PeerOutbound[]): void;
   send(outbound: Outbound): void;
   close(conn: ConnId): void;
   passwordWork(work: PasswordWork): void;
@@ -51,14 +52,7 @@ export function runEffects(effects: NodeEffects, ports: EffectPorts): void {
     persist.snapshot !== null;
   // "After persist" means after everything staged so far is durable, this step's and earlier
   // steps' still in the queue: such messages ride the queue even when this step staged nothing.
-  if (needsPersist || after.length > 0) {
-    ports.enqueue(
-      persist,
-      after.length === 0 ? null : () => {
-        for (const { to, message } of after) ports.sendPeer(to, message);
-      },
-    );
-  }
+  if (needsPersist || after.length > 0) ports.enqueue(persist, after);
   for (const outbound of effects.send) ports.send(outbound);
   for (const conn of effects.close) ports.close(conn);
   for (const work of effects.passwordWork) ports.passwordWork(work);

@@ -2,7 +2,7 @@
 // peer sends, persistence (with after-persist sends riding the queue), sends, closes, password
 // work, login work, a due snapshot, then the leader's announcement.
 import assert from "node:assert/strict";
-import { emptyEffects, type NodeEffects } from "../core/mod.ts";
+import { emptyEffects, type NodeEffects, type PeerOutbound } from "../core/mod.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
 import type { OrchestratorToClient } from "../../shared/protocol/messages.ts";
 import { type EffectPorts, runEffects } from "./effect_runner.ts";
@@ -13,14 +13,14 @@ const REPLY = { type: "logoutOk", re: 1, v: 1, lamport: 1 } as unknown as Orches
 /** Ports that record what they were asked, in order; the queue runs its callbacks on `flush`. */
 function recordingPorts(): { ports: EffectPorts; calls: string[]; flush: () => void } {
   const calls: string[] = [];
-  const queued: Array<(() => void) | null> = [];
+  const queued: Array<readonly PeerOutbound[]> = [];
   const ports: EffectPorts = {
     log: (line) => calls.push(`log ${line.message}`),
     sendPeer: (to) => calls.push(`peer ${to}`),
     snapshotInstalled: (index) => calls.push(`snapshot ${index}`),
-    enqueue: (persist, afterDurable) => {
+    enqueue: (persist, peerMessages) => {
       calls.push(`enqueue ${persist.entries.length}`);
-      queued.push(afterDurable);
+      queued.push(peerMessages);
     },
     send: ({ conn }) => calls.push(`send ${conn}`),
     close: (conn) => calls.push(`close ${conn}`),
@@ -29,8 +29,11 @@ function recordingPorts(): { ports: EffectPorts; calls: string[]; flush: () => v
     snapshotDue: ({ index }) => calls.push(`snapshotDue ${index}`),
     announce: ({ term }) => calls.push(`announce ${term}`),
   };
+  // As GroupCommit does once the queued jobs are durable.
   const flush = () => {
-    for (const afterDurable of queued.splice(0)) afterDurable?.();
+    for (const messages of queued.splice(0)) {
+      for (const { to } of messages) calls.push(`peer ${to}`);
+    }
   };
   return { ports, calls, flush };
 }

@@ -11,18 +11,25 @@
  * @module
  */
 import type { LogStorage } from "../storage/mod.ts";
-import type { NodeEffects } from "../core/mod.ts";
+import type { NodeEffects, PeerOutbound } from "../core/mod.ts";
+import { mergeDurableReplies } from "../core/mod.ts";
 
 export interface PersistJob {
   persist: NodeEffects["persist"];
   /** Runs once this job is durable. */
   afterDurable: (() => void) | null;
+  /**
+   * Messages that promise durability (votes, acknowledgements), sent once this job is durable;
+   * those of the jobs one sync made durable go out together, merged (mergeDurableReplies).
+   */
+  peerMessages?: readonly PeerOutbound[];
 }
 
 export class GroupCommit {
   readonly #storage: LogStorage;
   readonly #onDurable: (index: number, term: number) => void;
   readonly #onError: (error: unknown) => void;
+  readonly #sendPeers: (messages: readonly PeerOutbound[]) => void;
   #queue: PersistJob[] = [];
   #last: { index: number; term: number } | null = null;
   #running = false;
@@ -37,11 +44,14 @@ export class GroupCommit {
     handlers: {
       onDurable: (index: number, term: number) => void;
       onError: (error: unknown) => void;
+      /** Sends the jobs' peer messages once they are durable. */
+      sendPeers?: (messages: readonly PeerOutbound[]) => void;
     },
   ) {
     this.#storage = storage;
     this.#onDurable = handlers.onDurable;
     this.#onError = handlers.onError;
+    this.#sendPeers = handlers.sendPeers ?? (() => {});
   }
 
   /** Queues a job; it is written with the others queued before the next sync starts. */
@@ -62,6 +72,8 @@ export class GroupCommit {
         for (const job of jobs) await this.#stage(job.persist);
         await this.#storage.sync();
         if (this.#last !== null) this.#onDurable(this.#last.index, this.#last.term);
+        const messages = jobs.flatMap((job) => job.peerMessages ?? []);
+        if (messages.length > 0) this.#sendPeers(mergeDurableReplies(messages));
         for (const job of jobs) job.afterDurable?.();
       }
     } catch (error) {

@@ -127,3 +127,39 @@ Deno.test("GroupCommit reports a failed sync once and stops taking jobs", async 
   assert.match(String(errors[0]), /disk full/);
   assert.equal(ran, false, "nothing promised durable after a failed sync");
 });
+
+Deno.test("GroupCommit sends the peer messages of the jobs one sync made durable together, merged", async () => {
+  const memory = new MemoryLogStorage();
+  const { storage, calls } = recording(memory);
+  const sent: string[] = [];
+  const commit = new GroupCommit(storage, {
+    onDurable: () => calls.push("durable"),
+    onError: (error) => {
+      throw error;
+    },
+    sendPeers: (messages) => {
+      for (const { to, message } of messages) {
+        sent.push(`${to} ${message.type === "appendResponse" ? message.matchIndex : message.type}`);
+      }
+    },
+  });
+  const ack = (matchIndex: number) => ({
+    to: "o1",
+    message: {
+      v: 1 as const,
+      lamport: matchIndex,
+      type: "appendResponse" as const,
+      term: 1,
+      success: true,
+      matchIndex,
+      conflictIndex: 0,
+      readCtx: 0,
+    },
+  });
+  commit.enqueue({ persist: persist([entry(1)]), afterDurable: null, peerMessages: [ack(1)] });
+  commit.enqueue({ persist: persist([entry(2)]), afterDurable: null, peerMessages: [ack(2)] });
+  assert.deepEqual(sent, [], "nothing is promised before the sync");
+  await flushed();
+  assert.deepEqual(calls, ["append 1", "append 2", "sync", "durable"]);
+  assert.deepEqual(sent, ["o1 2"], "one acknowledgement, of the highest match");
+});

@@ -144,6 +144,9 @@ export class OrchestratorServer {
     this.#commit = new GroupCommit(this.#storage, {
       onDurable: (index, term) => this.#step({ type: "persisted", index, term, nowMs: Date.now() }),
       onError: (error) => this.#die(new Error("Cannot write the log to disk", { cause: error })),
+      sendPeers: (messages) => {
+        for (const { to, message } of messages) this.#peers.send(to, message);
+      },
     });
     this.#peers = new PeerLinks({
       selfId: self.id,
@@ -333,7 +336,8 @@ export class OrchestratorServer {
       log: (line) => this.#logger.log(line.level, line.message),
       sendPeer: (to, message) => this.#peers.send(to, message),
       snapshotInstalled: (index) => this.#snapshots.noteSnapshot(index),
-      enqueue: (persist, afterDurable) => this.#commit.enqueue({ persist, afterDurable }),
+      enqueue: (persist, peerMessages) =>
+        this.#commit.enqueue({ persist, afterDurable: null, peerMessages }),
       send: (outbound) => this.#connections.send(outbound),
       close: (conn) => this.#connections.close(conn),
       passwordWork: (work) =>

@@ -239,6 +239,10 @@ export class SimOrchestrator implements Listener {
           this.#step({ type: "persisted", index, term, nowMs: world.nowMs });
         }
       },
+      sendPeers: (messages) => {
+        if (incarnation !== this.#incarnation || !this.#isAlive) return;
+        for (const { to, message } of messages) this.#sendPeer(to, message);
+      },
       onDiskFailure: (error) => {
         if (incarnation !== this.#incarnation) return;
         // The real shell exits on a failed write or fsync; a supervisor restarts it.
@@ -485,7 +489,7 @@ export class SimOrchestrator implements Listener {
       snapshotInstalled: (index) => {
         this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, index);
       },
-      enqueue: (persist, afterDurable) => this.#enqueue(persist, afterDurable),
+      enqueue: (persist, peerMessages) => this.#persistence!.enqueue(persist, null, peerMessages),
       send: (outbound) => this.#sendToConn(outbound),
       close: (conn) => this.#conns.get(conn)?.conn.closeByServer(),
       passwordWork: (work) => this.#doPasswordWork(work),

@@ -5,7 +5,7 @@
  * where the durable log ends (the shell contract of NodeEffects.persist).
  * @module
  */
-import type { NodeEffects } from "../../orchestrator/core/mod.ts";
+import type { NodeEffects, PeerOutbound } from "../../orchestrator/core/mod.ts";
 // The real persistence queue (the shell has no mod.ts): the simulated shell uses it as is.
 import { GroupCommit } from "../../orchestrator/shell/group_commit.ts";
 import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
@@ -27,6 +27,8 @@ export interface SimPersistenceOptions {
    * (OrchestratorServer#die), so the process must exit.
    */
   onDiskFailure: (error: unknown) => void;
+  /** GroupCommit's durable peer messages, merged across the jobs one sync covered. */
+  sendPeers: (messages: readonly PeerOutbound[]) => void;
 }
 
 export class SimPersistence {
@@ -49,6 +51,7 @@ export class SimPersistence {
     this.#known = { index: last?.index ?? 0, term: last?.term ?? 0 };
     this.disk = options.storage;
     this.#commit = new GroupCommit(this.disk, {
+      sendPeers: options.sendPeers,
       onDurable: (index, term) => {
         world.note(`${this.#nodeId} durable: told up to ${index}/${term}`);
         this.#checkReport({ index, term });
@@ -71,11 +74,19 @@ export class SimPersistence {
     return this.#jobsEnqueued === this.#jobsDone || this.disk.isBusy;
   }
 
-  /** Queues a job; `afterDurable` runs once it (and all before it) is durable. */
-  enqueue(persist: NodeEffects["persist"], afterDurable: (() => void) | null): void {
+  /**
+   * Queues a job; `peerMessages` go out and `afterDurable` runs once it (and all before it) is
+   * durable.
+   */
+  enqueue(
+    persist: NodeEffects["persist"],
+    afterDurable: (() => void) | null,
+    peerMessages: readonly PeerOutbound[] = [],
+  ): void {
     this.#jobsEnqueued += 1;
     this.#commit.enqueue({
       persist,
+      peerMessages,
       afterDurable: () => {
         this.#jobsDone += 1;
         afterDurable?.();
