@@ -31,6 +31,8 @@ Deno.test("a worker with --prefetch holds assignments beyond its slot and runs t
     while (third === "queued" && Date.now() < deadline) third = await state(ids[2]);
     assert.equal(third, "running", "the third task waited in the cluster's queue");
     assert.equal(await state(ids[0]), "running", "the first task still runs");
+    const held = (await cluster.cli(["status", ids[2]])).json as unknown as TaskJson;
+    assert.equal(held.workerId, worker.workerId, "held by the one-slot worker");
     const runs: Array<[number, number]> = [];
     for (const id of ids) {
       const done = await cluster.cli(["status", id, "--wait", "--wait-timeout", "30"]);
