@@ -4,7 +4,7 @@
  * UTF-8 JSON of a {@link LogRecord}. Pure: no I/O.
  * @module
  */
-import { entryJson } from "../../shared/protocol/entry_json.ts";
+import { takeEntryJson } from "../../shared/protocol/entry_json.ts";
 import type { Command, LogEntry } from "../tasks/mod.ts";
 import {
   CHECKSUM_FRAME_HEADER_BYTES,
@@ -65,7 +65,7 @@ export function encodeRecords(records: readonly LogRecord[]): Uint8Array {
     // bytes JSON.stringify(record) writes, as the record is built with `type` first.
     records.map((record) =>
       record.type === "entry"
-        ? `{"type":"entry","entry":${entryJson(record.entry)}}`
+        ? `{"type":"entry","entry":${takeEntryJson(record.entry)}}`
         : JSON.stringify(record)
     ),
     RECORD_PAYLOAD_BYTES_MAX,

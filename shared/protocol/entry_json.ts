@@ -1,9 +1,10 @@
 /**
  * A log entry's JSON, computed once however many times it is sent or written: the leader puts
- * each entry in its own log file and in an AppendEntries message to every follower, and
+ * each entry in an AppendEntries message to every follower and in its own log file, and
  * `JSON.stringify` of the same entry three times was a visible share of its time. The text is
- * cached by entry object (entries are immutable once appended), so it lives as long as the
- * entry does.
+ * cached by entry object (entries are immutable once appended) when it is sent, and dropped when
+ * the entry is written to the log ({@link takeEntryJson}), which comes right after: the cache holds
+ * only entries in flight, not the whole log tail kept in memory until the next snapshot.
  * @module
  */
 
@@ -16,6 +17,14 @@ export function entryJson(entry: object): string {
     json = JSON.stringify(entry);
     cache.set(entry, json);
   }
+  return json;
+}
+
+/** The entry's cached text, forgotten now (the log writes it once), or its JSON if none is cached. */
+export function takeEntryJson(entry: object): string {
+  const json = cache.get(entry);
+  if (json === undefined) return JSON.stringify(entry);
+  cache.delete(entry);
   return json;
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { entryJson, stringifyWithEntries } from "./entry_json.ts";
+import { entryJson, stringifyWithEntries, takeEntryJson } from "./entry_json.ts";
 
 const ENTRIES = [
   { index: 7, term: 2, command: { type: "noop", atMs: 1 } },
@@ -35,4 +35,14 @@ Deno.test("entryJson computes an entry's text once and serves it again", () => {
   assert.equal(first, JSON.stringify(entry));
   assert.equal(entryJson(entry), first);
   assert.equal(entryJson({ ...entry }), first, "another object with the same content: same text");
+});
+
+Deno.test("takeEntryJson serves the cached text once, then computes it without caching", () => {
+  const entry = { index: 2, term: 1, command: { type: "noop", atMs: 6 } };
+  const sent = entryJson(entry);
+  assert.equal(takeEntryJson(entry), sent, "the text computed when it was sent");
+  // Mutated after its text was taken (never done in the product; here only to observe the cache):
+  entry.command.atMs = 7;
+  assert.equal(takeEntryJson(entry), JSON.stringify(entry), "nothing cached any more");
+  assert.equal(takeEntryJson(entry), JSON.stringify(entry), "and taking does not cache");
 });
