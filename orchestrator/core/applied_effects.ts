@@ -4,7 +4,7 @@
  * detector told of joins and losses, and one log line per event.
  * @module
  */
-import { finishKey } from "./in_flight_proposals.ts";
+import { finishKey, type PendingFinish } from "./in_flight_proposals.ts";
 import { assert, assertNever } from "../../shared/assert.ts";
 import { type ApplyResult, type Command, LAST_ADMIN, type TaskStateMachine } from "../tasks/mod.ts";
 import type { FailureDetector } from "./failure_detector.ts";
@@ -21,7 +21,7 @@ export interface AppliedContext {
   /** Of those, the ones already sent to their worker: task id -> the connection used. */
   dispatchedAssignments: Map<string, number>;
   /** Results proposed but not yet applied: finishKey(task, attempt, worker) -> worker id. */
-  proposedFinishes: Map<string, string>;
+  proposedFinishes: Map<string, PendingFinish>;
   /** Workers whose loss is proposed but not yet applied. */
   proposedLosses: Set<string>;
   sm(): TaskStateMachine;

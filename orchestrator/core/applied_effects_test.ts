@@ -39,7 +39,7 @@ function context() {
 
 Deno.test("a result settles its proposal and is acknowledged to the worker, applied or not", () => {
   const { ctx, out, toWorkers } = context();
-  ctx.proposedFinishes.set("t-1#1@w1", "w1");
+  ctx.proposedFinishes.set("t-1#1@w1", { taskId: "t-1", attempt: 1, workerId: "w1" });
   afterApply(ctx, {
     type: "taskFinished",
     taskId: "t-1",

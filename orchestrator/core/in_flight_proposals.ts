@@ -5,6 +5,13 @@
  * @module
  */
 
+/** A worker's result proposed and not applied yet. */
+export interface PendingFinish {
+  taskId: string;
+  attempt: number;
+  workerId: string;
+}
+
 export class InFlightProposals {
   /** Assignments: task id -> worker id. */
   readonly assignments = new Map<string, string>();
@@ -15,8 +22,8 @@ export class InFlightProposals {
   readonly dispatched = new Map<string, number>();
   /** Workers whose loss is proposed. */
   readonly losses = new Set<string>();
-  /** Results, by {@link finishKey} -> worker id, so duplicates are not re-proposed. */
-  readonly finishes = new Map<string, string>();
+  /** Results, by {@link finishKey}, so duplicates are not re-proposed. */
+  readonly finishes = new Map<string, PendingFinish>();
   /** Round robin continues from the last proposal, not only the last applied one. */
   lastWorker: string | null = null;
 

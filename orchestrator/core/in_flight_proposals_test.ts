@@ -6,7 +6,7 @@ Deno.test("clearing forgets assignments, losses, results and the round-robin cur
   const proposals = new InFlightProposals();
   proposals.assignments.set("t-1", "w1");
   proposals.losses.add("w2");
-  proposals.finishes.set("t-0#1", "w1");
+  proposals.finishes.set("t-0#1@w1", { taskId: "t-0", attempt: 1, workerId: "w1" });
   proposals.lastWorker = "w1";
   proposals.clear();
   assert.deepEqual(

@@ -47,3 +47,11 @@ Deno.test("a log of submissions alone (one entry per task) still gets its snapsh
   // Each waits for twice the previous one's tasks: 10, 30, 90, … 7,290.
   assert.deepEqual(taken, [10, 30, 90, 270, 810, 2430, 7290]);
 });
+
+Deno.test("the next snapshot waits in proportion to the one taken, not to later asks", () => {
+  const snapshots = new LocalSnapshots({ index: 0, tasks: 0 }, 10);
+  assert.notEqual(snapshots.due(applied(10, 10)), null, "asked at 10, with 10 tasks");
+  assert.notEqual(snapshots.due(applied(15, 500)), null, "asked again while the first is taken");
+  snapshots.held(10); // the one at 10 was taken
+  assert.notEqual(snapshots.due(applied(30, 600)), null, "2 x 10 tasks after 10: due at 30");
+});

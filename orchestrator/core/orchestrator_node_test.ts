@@ -21,6 +21,7 @@ import { type ConnId, emptyEffects, type NodeEffects, type NodeInput } from "./n
 import { type NodeOptions, OrchestratorNode } from "./orchestrator_node.ts";
 import { buildNode } from "./node_builder.ts";
 import { createPrng } from "../../shared/prng.ts";
+import { WorkerCore } from "../../worker/core/worker_core.ts";
 
 const HEARTBEAT_MS = 1000;
 const MISSED_HEARTBEATS = 3;
@@ -170,6 +171,14 @@ class Driver {
     const { index, term } = this.#staged;
     this.#durable = index;
     return this.raw({ type: "persisted", index, term, nowMs: this.nowMs });
+  }
+
+  /** Reports the staged entries up to `index` as durable (a sync that covered only part of them). */
+  persistUpTo(index: number): NodeEffects {
+    const entry = this.entries.find((e) => e.index === index);
+    assert.ok(entry !== undefined, `no staged entry ${index}`);
+    this.#durable = Math.max(this.#durable, index);
+    return this.raw({ type: "persisted", index, term: entry.term, nowMs: this.nowMs });
   }
 
   /** Reports staged entries as durable until a step stages nothing new. */
@@ -1833,4 +1842,74 @@ Deno.test("OrchestratorNode steps inputs that arrived together as one batch: one
     [901, "t-1"],
     [902, "t-2"],
   ]);
+});
+
+Deno.test("OrchestratorNode never re-sends an attempt whose result is pending, after a dispatch was refused (review finding)", () => {
+  // Found in review: a cancel raced a dispatch sent before its commit; the refused dispatch's
+  // result was counted as freeing the slot, which over-filled the worker; a refused assignment
+  // was then re-sent while the worker still held its unacknowledged result (it took the re-send
+  // for a duplicate), the result was refused as stale, and the task stayed running for ever on
+  // a worker that had nothing for it. Replayed here against the real WorkerCore.
+  const { d, alice } = withAlice();
+  const [t1, t2, t3] = [d.submit(ALICE, alice), d.submit(ALICE, alice), d.submit(ALICE, alice)];
+  const toW1: Message[] = [];
+  const keep = (e: NodeEffects) =>
+    toW1.push(...e.send.filter((o) => o.conn === W1).map((o) => o.message));
+  const indexOf = (type: string, taskId: string) =>
+    d.entries.find((e) =>
+      e.command.type === type && "taskId" in e.command && e.command.taskId === taskId
+    )!.index;
+  keep(d.register(W1, "w1", { slots: 1, persist: false }));
+  const joined = d.entries.at(-1)!.index;
+  d.request(ALICE, alice, { type: "cancel", taskId: t1 }, { persist: false });
+  keep(d.persistUpTo(joined)); // w1 joins; t-1 is dispatched before the cancel applies
+  keep(d.finished(W1, t1, { persist: false })); // w1 ran it at once
+  keep(d.persistUpTo(indexOf("taskAssigned", t1))); // cancel applies; t-1's assignment is refused
+  keep(d.finished(W1, t2, { persist: false }));
+  if (
+    d.entries.some((e) =>
+      e.command.type === "taskAssigned" && "taskId" in e.command && e.command.taskId === t3
+    )
+  ) {
+    keep(d.finished(W1, t3, { persist: false }));
+    keep(d.persistUpTo(indexOf("taskAssigned", t3)));
+  }
+  keep(d.persist());
+  keep(d.persist());
+
+  const core = new WorkerCore({
+    info: { name: "w1", incarnation: "w1-i1", slots: 1, canExec: false },
+    heartbeatIntervalMs: HEARTBEAT_MS,
+    drainTimeoutMs: 10_000,
+  });
+  core.step({ type: "connected", nowMs: 0 });
+  const ran: string[] = [];
+  for (const message of toW1) {
+    const effects = core.step({
+      type: "message",
+      message: message as OrchestratorToWorker,
+      nowMs: 0,
+    });
+    const queue = [...effects.start];
+    while (queue.length > 0) {
+      const s = queue.shift()!;
+      ran.push(s.taskId);
+      const ended = core.step({
+        type: "taskExited",
+        taskId: s.taskId,
+        attempt: s.attempt,
+        outcome: outcome(),
+        nowMs: 0,
+      });
+      queue.push(...ended.start);
+    }
+  }
+  for (const id of [t2, t3]) {
+    const task = d.sm.tasks.get(id)!;
+    const held = core.runningCount + core.waitingCount + core.unackedCount;
+    assert.ok(
+      task.state !== "running" || held > 0,
+      `${id} is running on w1 while w1 holds nothing for it (ran: ${ran.join(", ")})`,
+    );
+  }
 });

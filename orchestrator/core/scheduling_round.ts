@@ -7,6 +7,7 @@
 import { assert } from "../../shared/assert.ts";
 import { planAssignments, type SchedulableTask, type SchedulerPolicy } from "../scheduler/mod.ts";
 import { capacityOf, type TaskStateMachine, type WorkerRecord } from "../tasks/mod.ts";
+import type { PendingFinish } from "./in_flight_proposals.ts";
 
 /** Queued tasks one scheduling round looks at, so unplaceable tasks cost bounded time. */
 export const MAX_SCANNED_PER_ROUND = 10_000;
@@ -16,8 +17,8 @@ export interface RoundInput {
   sm: TaskStateMachine;
   /** Assignments proposed but not yet applied: task id -> worker id. */
   proposedAssignments: ReadonlyMap<string, string>;
-  /** Results proposed but not yet applied: finishKey(task, attempt, worker) -> worker id. */
-  proposedFinishes: ReadonlyMap<string, string>;
+  /** Results proposed but not yet applied, by finishKey(task, attempt, worker). */
+  proposedFinishes: ReadonlyMap<string, PendingFinish>;
   /** True for a worker that may take work now (connected as its current incarnation, not draining). */
   isAvailable: (worker: WorkerRecord) => boolean;
   policy: SchedulerPolicy;
@@ -44,9 +45,15 @@ export function planRound(input: RoundInput): PlannedAssignment[] {
     proposedPerWorker.set(workerId, (proposedPerWorker.get(workerId) ?? 0) + 1);
   }
   // A result already on its way into the log frees its slot now: it comes before any new
-  // assignment in the log, so the state machine sees the slot free when it applies that.
-  for (const workerId of input.proposedFinishes.values()) {
-    proposedPerWorker.set(workerId, (proposedPerWorker.get(workerId) ?? 0) - 1);
+  // assignment in the log, so the state machine sees the slot free when it applies that. Only a
+  // result that will count does: one for the attempt the state has on that worker, or that this
+  // leader proposed to it. A result bound to be refused (its assignment was refused meanwhile)
+  // frees nothing, and counting it would plan assignments the state machine then refuses.
+  const pendingResults = new Set<string>();
+  for (const finish of input.proposedFinishes.values()) {
+    pendingResults.add(finish.taskId);
+    if (!willCount(sm, proposedAssignments, finish)) continue;
+    proposedPerWorker.set(finish.workerId, (proposedPerWorker.get(finish.workerId) ?? 0) - 1);
   }
   const workers = [];
   for (const worker of sm.workers.values()) {
@@ -68,7 +75,7 @@ export function planRound(input: RoundInput): PlannedAssignment[] {
   if (workers.length === 0) return [];
   const plan = planAssignments({
     policy: input.policy,
-    queue: schedulableQueue(sm, proposedAssignments),
+    queue: schedulableQueue(sm, proposedAssignments, pendingResults),
     workers,
     cursor: input.cursor ?? sm.rrCursor,
     maxAssignments: input.maxAssignments,
@@ -83,12 +90,32 @@ export function planRound(input: RoundInput): PlannedAssignment[] {
   });
 }
 
+/** Whether a proposed result is for the attempt the worker holds now (or was proposed to hold). */
+function willCount(
+  sm: TaskStateMachine,
+  proposedAssignments: ReadonlyMap<string, string>,
+  finish: PendingFinish,
+): boolean {
+  const task = sm.tasks.get(finish.taskId);
+  if (task === undefined || task.attempt !== finish.attempt) return false;
+  if (task.state === "running") return task.workerId === finish.workerId;
+  return task.state === "queued" && proposedAssignments.get(task.id) === finish.workerId;
+}
+
+/**
+ * The queued tasks a round may place: not those already proposed, and not those with a result on
+ * its way into the log. Such a result is about to be applied (or refused, when its assignment was
+ * refused): assigning the same attempt again meanwhile would send it to a worker that still holds
+ * that result and takes the assignment for a duplicate, and then forgets the result once it is
+ * refused — the task would stay running for ever on a worker that has nothing for it.
+ */
 function* schedulableQueue(
   sm: TaskStateMachine,
   proposedAssignments: ReadonlyMap<string, string>,
+  pendingResults: ReadonlySet<string>,
 ): Generator<SchedulableTask> {
   for (const taskId of sm.queue.inOrder()) {
-    if (proposedAssignments.has(taskId)) continue;
+    if (proposedAssignments.has(taskId) || pendingResults.has(taskId)) continue;
     const task = sm.tasks.get(taskId);
     assert(task !== undefined, `queued task ${taskId} is not in the state`);
     const spec = task.spec;

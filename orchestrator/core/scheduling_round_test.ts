@@ -42,9 +42,24 @@ Deno.test("a round counts proposed assignments as busy and proposed results as f
   assert.deepEqual(busy, [], "w1's only slot is taken by the proposed assignment");
   const freed = round(h, {
     proposedAssignments: new Map([[a, "w1"]]),
-    proposedFinishes: new Map([["t-old#1", "w1"]]),
+    proposedFinishes: new Map([[`${a}#1@w1`, { taskId: a, attempt: 1, workerId: "w1" }]]),
   });
   assert.deepEqual(freed.map((p) => p.taskId), [b], "a proposed result frees the slot again");
+});
+
+Deno.test("a result bound to be refused frees no slot, and its task is not placed while it is pending", () => {
+  const h = new Harness();
+  h.join("w1", { slots: 1 });
+  const a = h.submitTask();
+  const b = h.submitTask();
+  const c = h.submitTask();
+  assert.equal(h.assign(b, "w1").type, "ok");
+  // w1 reported `a` from a dispatch that was refused: the state has `a` queued, proposed to no one.
+  const refused = new Map([[`${a}#1@w1`, { taskId: a, attempt: 1, workerId: "w1" }]]);
+  assert.deepEqual(round(h, { proposedFinishes: refused }), [], "w1 is full: b runs there");
+  // Once w1 has room, `a` still waits for its pending result; `c` may go.
+  h.join("w2", { slots: 1 });
+  assert.deepEqual(round(h, { proposedFinishes: refused }).map((p) => p.taskId), [c]);
 });
 
 Deno.test("a round plans nothing when every queued task is already proposed", () => {

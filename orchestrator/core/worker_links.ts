@@ -5,7 +5,7 @@
  * worker messages (bounded) until it has applied what earlier terms committed.
  * @module
  */
-import { finishKey } from "./in_flight_proposals.ts";
+import { finishKey, type PendingFinish } from "./in_flight_proposals.ts";
 import { assert, assertNever } from "../../shared/assert.ts";
 import type {
   OrchestratorToWorker,
@@ -38,7 +38,7 @@ export interface WorkerLinkContext {
   detector: FailureDetector;
   pending: PendingReplies;
   /** Results proposed but not yet applied: finishKey(task, attempt, worker) -> worker id. */
-  proposedFinishes: Map<string, string>;
+  proposedFinishes: Map<string, PendingFinish>;
   /** Assignments proposed but not yet applied: task id -> worker id. */
   proposedAssignments: Map<string, string>;
   /** Workers whose loss is proposed but not yet applied. */
@@ -227,7 +227,11 @@ export class WorkerLinks {
     const key = finishKey(message.taskId, message.attempt, workerId);
     if (this.#ctx.proposedFinishes.has(key)) return; // already on its way into the log
     if (this.#isCurrentAttempt(message.taskId, message.attempt, workerId)) {
-      this.#ctx.proposedFinishes.set(key, workerId);
+      this.#ctx.proposedFinishes.set(key, {
+        taskId: message.taskId,
+        attempt: message.attempt,
+        workerId,
+      });
       this.#ctx.propose({
         type: "taskFinished",
         taskId: message.taskId,

@@ -103,6 +103,11 @@ export class WorkerCore {
   /** Results not yet acknowledged, as the exact messages to re-send. */
   readonly #unacked = new Map<string, WorkerToOrchestrator>();
   readonly #recentDone = new Set<string>();
+  /** Assignments of attempts whose result was unacknowledged when they came (see #onAssign). */
+  readonly #assignedWhileUnacked = new Map<
+    string,
+    { taskId: string; attempt: number; spec: TaskSpec }
+  >();
   /** Attempts started whose start is not reported yet (see the "flush" input). */
   readonly #pendingStarts = new Map<string, { taskId: string; attempt: number }>();
   /** Prefetched assignments waiting for a slot, oldest first, by attempt key. */
@@ -224,9 +229,15 @@ export class WorkerCore {
       case "finishedAck": {
         const k = key(message.taskId, message.attempt);
         this.#unacked.delete(k);
+        const reassigned = this.#assignedWhileUnacked.get(k);
+        this.#assignedWhileUnacked.delete(k);
         // An ignored result was of a dispatch the cluster never recorded (a deposed leader's,
-        // sent ahead of its commit): if that attempt is assigned again, it must run again.
+        // or one refused after it was sent ahead of its commit): if that attempt is assigned
+        // again, it must run again — now, if the assignment came while the result waited.
         if (message.ignored !== true) this.#remember(k);
+        else if (reassigned !== undefined) {
+          this.#onAssign(reassigned.taskId, reassigned.attempt, reassigned.spec);
+        }
         break;
       }
       case "evicted":
@@ -236,6 +247,7 @@ export class WorkerCore {
         }
         this.#waiting.clear();
         this.#unacked.clear();
+        this.#assignedWhileUnacked.clear();
         if (this.#connected) this.#onConnected();
         break;
       case "error":
@@ -254,10 +266,19 @@ export class WorkerCore {
       this.#waiting.set(k, { taskId, attempt, spec });
       return;
     }
-    if (
-      this.#running.has(k) || this.#unacked.has(k) || this.#recentDone.has(k) ||
-      this.#waiting.has(k)
-    ) return;
+    if (this.#unacked.has(k)) {
+      // Assigned while its result awaits an answer: if that answer is "ignored" (the result was
+      // of a dispatch that was refused), this assignment is the one that stands, and runs then.
+      this.#assignedWhileUnacked.set(k, { taskId, attempt, spec });
+      return;
+    }
+    if (this.#draining && !this.#running.has(k)) {
+      // Shutting down: whatever is assigned goes back, even an attempt handed back or done
+      // before (a new leader that lost the hand-back re-sends it, and must hear of it).
+      this.#send({ type: "handBack", taskId, attempt, reason: "worker is shutting down" });
+      return;
+    }
+    if (this.#running.has(k) || this.#recentDone.has(k) || this.#waiting.has(k)) return;
     if (this.#draining) {
       this.#send({ type: "handBack", taskId, attempt, reason: "worker is shutting down" });
       return;

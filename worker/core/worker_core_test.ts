@@ -749,3 +749,39 @@ Deno.test("WorkerCore starts an attempt assigned again after an abort only once 
   const rerun = h.exited("t-1", 1, succeeded({ status: "failed", error: "killed" }));
   assert.deepEqual(rerun.start.map((s) => s.taskId), ["t-1"]);
 });
+
+// ---- found in review ----
+
+Deno.test("WorkerCore runs an attempt assigned again while its result waited, once that result is ignored", () => {
+  // The earlier dispatch was refused after the worker ran it: its result is refused as stale, and
+  // the second assignment is the one the cluster records. Dropping it as a duplicate, then
+  // forgetting the result, left the task running for ever on a worker with nothing for it.
+  const h = connected({ info: { ...INFO, slots: 1 } });
+  h.assign("t-1", 1, { ...SLEEP, durationMs: 0 });
+  h.exited("t-1");
+  h.deliver({ type: "abort", taskId: "t-1", attempt: 1, reason: "assignment refused" });
+  assert.deepEqual(h.assign("t-1").start, [], "its result still waits for an answer");
+  const ignored = h.deliver({ type: "finishedAck", taskId: "t-1", attempt: 1, ignored: true });
+  assert.deepEqual(ignored.start.map((s) => s.taskId), ["t-1"], "the standing assignment runs");
+});
+
+Deno.test("WorkerCore's recorded result is not run again when the same attempt was re-sent meanwhile", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.exited("t-1");
+  h.assign("t-1");
+  assert.deepEqual(h.ack("t-1").start, [], "recorded: the re-sent assignment was a duplicate");
+});
+
+Deno.test("WorkerCore, draining, hands back an attempt assigned again after it handed it back", () => {
+  // A new leader that never recorded the hand-back re-sends the assignment: it must hear back.
+  const h = new Harness({ info: { ...INFO, slots: 1, prefetch: 1 } });
+  h.connect();
+  h.assign("a");
+  h.assign("b");
+  const shutdown = h.core.step({ type: "shutdown", nowMs: h.nowMs });
+  assert.ok(shutdown.send.some((m) => m.type === "handBack" && m.taskId === "b"));
+  const again = h.assign("b");
+  assert.deepEqual(again.send.filter((m) => m.type === "handBack").map((m) => m.taskId), ["b"]);
+  assert.deepEqual(h.assign("a").send, [], "the running one is not handed back");
+});
