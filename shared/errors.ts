@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   "conflict", // the request does not fit the task's state (cancel a finished task)
   "rate_limited", // too many requests; retry later
   "internal", // a bug: reported, never expected
+  // Added later; old clients do not know it.
+  "expired", // the task existed but was removed by the retention policy or a purge
 ] as const;
 
 /** A machine-readable error code. */
@@ -43,6 +45,8 @@ export const EXIT_CODES = {
   configuration: 10,
   /** No such user (`user passwd`/`remove`) or session (`token revoke`): not an unknown task. */
   noSuchAccount: 11,
+  /** The task existed but is no longer kept (retention, or an admin's purge). */
+  taskExpired: 12,
 } as const;
 
 /** The exit code the CLI uses for a server error code. */
@@ -68,6 +72,8 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT_CODES.rejected;
     case "internal":
       return EXIT_CODES.internal;
+    case "expired":
+      return EXIT_CODES.taskExpired;
   }
 }
 

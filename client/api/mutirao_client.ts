@@ -83,6 +83,7 @@ export type ReplyTo<T extends Request["type"]> = T extends "login"
     ? Extract<Reply, { type: "done" }>
   : T extends "userList" ? Extract<Reply, { type: "userList" }>
   : T extends "tokenList" ? Extract<Reply, { type: "tokenList" }>
+  : T extends "purge" ? Extract<Reply, { type: "purged" }>
   : Extract<Reply, { type: "task" }>;
 
 /** Error codes that mean "try elsewhere or later", not "your request is wrong". */

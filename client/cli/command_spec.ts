@@ -31,6 +31,9 @@ export const FLAGS = {
   state: { type: "string", multiple: true },
   limit: { type: "string" },
   after: { type: "string" },
+  owner: { type: "string" },
+  "older-than": { type: "string" },
+  "dry-run": { type: "boolean", default: false },
 } as const;
 
 /** A flag's long name. */
@@ -145,6 +148,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: [],
   },
   {
+    name: "purge",
+    usage: "purge [--state STATE]... [--owner USER] [--older-than AGE] [--dry-run]",
+    summary: "(admin) remove finished tasks now, whatever the retention policy says; queued\n" +
+      "and running tasks are never removed. `status` of a removed task exits 12 (expired)",
+    positionals: { min: 0, max: 0 },
+    flags: ["state", "owner", "older-than", "dry-run"],
+  },
+  {
     name: "cluster",
     usage: "cluster",
     summary: "(admin) every orchestrator: role (leader = primary, followers = backups),\n" +
@@ -242,7 +253,8 @@ export const EXIT_CODE_HELP = `Exit codes:
   8  --wait: the task ended failed or cancelled
   9  --wait: --wait-timeout passed before the task ended
   10 configuration error (cluster file, TLS CA file, session directory)
-  11 no such user or session (user passwd/remove, token revoke)`;
+  11 no such user or session (user passwd/remove, token revoke)
+  12 the task expired: it finished and was removed (retention, or an admin's purge)`;
 
 function indent(text: string, by: string): string {
   return text.split("\n").map((line) => by + line).join("\n");
@@ -280,6 +292,9 @@ const FLAG_HELP: Partial<Record<FlagName, readonly [string, string]>> = {
   after: ["CURSOR", "the page after the one that named CURSOR"],
   all: ["", "(admin) every user's tasks"],
   role: ["ROLE", "admin or user (default user)"],
+  owner: ["USER", "only this user's tasks"],
+  "older-than": ["AGE", "only tasks that finished at least AGE ago (90s, 30m, 12h, 7d)"],
+  "dry-run": ["", "count what matches; remove nothing"],
 };
 
 /** One command's help: `mutirao submit --help`, `mutirao help submit`. */

@@ -51,6 +51,14 @@ export type Command =
   | { name: "workers" }
   | { name: "cancel"; taskId: string }
   | { name: "cluster" }
+  | {
+    name: "purge";
+    /** Final states to purge; empty = all three. */
+    states: Array<"succeeded" | "failed" | "cancelled">;
+    owner: string | null;
+    olderThanMs: number | null;
+    dryRun: boolean;
+  }
   | { name: "userAdd"; user: string; role: "admin" | "user" }
   | { name: "userPasswd"; user: string | null }
   | { name: "userRemove"; user: string }
@@ -216,6 +224,8 @@ function buildCommand(spec: CommandSpec, parsed: Parsed): Command {
       return { name: "cancel", taskId: taskId(p[0]) };
     case "cluster":
       return { name: "cluster" };
+    case "purge":
+      return buildPurge(values);
     case "user add":
       return { name: "userAdd", user: userName(p[0]), role: role(values.role) };
     case "user passwd":
@@ -353,6 +363,50 @@ function buildList(values: Values): Command {
       : parseIntFlag("limit", values.limit, 1, LIMITS.listLimitMax),
     after,
   };
+}
+
+const FINAL_STATES = ["succeeded", "failed", "cancelled"] as const;
+
+function buildPurge(values: Values): Command {
+  const states: Array<typeof FINAL_STATES[number]> = [];
+  for (const state of (values.state ?? []).flatMap((v) => v.split(","))) {
+    if (!(FINAL_STATES as readonly string[]).includes(state)) {
+      throw new UsageError(
+        `Invalid --state: purge removes finished tasks only; expected one of ${
+          FINAL_STATES.join(", ")
+        }, got "${state}"`,
+      );
+    }
+    const final = state as typeof FINAL_STATES[number];
+    if (!states.includes(final)) states.push(final);
+  }
+  return {
+    name: "purge",
+    states,
+    owner: values.owner === undefined ? null : userName(values.owner),
+    olderThanMs: values["older-than"] === undefined ? null : parseAge(values["older-than"]),
+    dryRun: values["dry-run"],
+  };
+}
+
+const AGE_UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** `--older-than`: a number with a unit (ms, s, m, h, d; seconds when none), e.g. 7d or 90s. */
+export function parseAge(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value);
+  const ms = match === null ? NaN : Number(match[1]) * AGE_UNIT_MS[match[2] ?? "s"];
+  if (!Number.isFinite(ms) || ms > 100 * 365 * 86_400_000) {
+    throw new UsageError(
+      `Invalid --older-than: expected an age such as 90s, 30m, 12h or 7d (at most 100 years), got "${value}"`,
+    );
+  }
+  return Math.round(ms);
 }
 
 function role(value: string | undefined): "admin" | "user" {

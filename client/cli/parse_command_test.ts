@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../shared/cli_args.ts";
 import { COMMANDS, USAGE } from "./command_spec.ts";
-import { parseInvocation, parseSeconds } from "./parse_command.ts";
+import { parseAge, parseInvocation, parseSeconds } from "./parse_command.ts";
 
 function refused(args: string[], mentions: RegExp): void {
   assert.throws(() => parseInvocation(args), (error: unknown) => {
@@ -204,4 +204,40 @@ Deno.test("parseInvocation() takes several list states, repeated or comma-separa
   assert.deepEqual(list([]), { name: "list", all: false, states: [], limit: null, after: null });
   refused(["list", "--state", "queued,nope"], /--state: expected one of .*got "nope"/);
   refused(["list", "--after", "42"], /--after: expected the cursor .*got "42"/);
+});
+
+Deno.test("parseInvocation() reads purge's filters and refuses active states and bad ages", () => {
+  assert.deepEqual(
+    parseInvocation([
+      "purge",
+      "--state",
+      "failed,cancelled",
+      "--owner",
+      "bob",
+      "--older-than",
+      "7d",
+      "--dry-run",
+    ]).command,
+    {
+      name: "purge",
+      states: ["failed", "cancelled"],
+      owner: "bob",
+      olderThanMs: 7 * 86_400_000,
+      dryRun: true,
+    },
+  );
+  assert.deepEqual(parseInvocation(["purge"]).command, {
+    name: "purge",
+    states: [],
+    owner: null,
+    olderThanMs: null,
+    dryRun: false,
+  });
+  assert.equal(parseAge("90"), 90_000);
+  assert.equal(parseAge("1.5h"), 5_400_000);
+  assert.equal(parseAge("250ms"), 250);
+  refused(["purge", "--state", "running"], /purge removes finished tasks only/);
+  refused(["purge", "--older-than", "soon"], /Invalid --older-than: .*"soon"/);
+  refused(["purge", "--older-than=-1d"], /Invalid --older-than/);
+  refused(["purge", "t-1"], /Expected: purge/);
 });

@@ -10,6 +10,7 @@ import { LamportClock } from "../../shared/lamport_clock.ts";
 import * as accounts from "./account_commands.ts";
 import { configurationError } from "./cli_error.ts";
 import { cluster } from "./cluster_command.ts";
+import { purge } from "./purge_command.ts";
 import type { Context } from "./cluster_session.ts";
 import { failureFor, failureOutcome, type Outcome, type Output, outputOutcome } from "./outcome.ts";
 import { type Command, type Invocation, parseInvocation } from "./parse_command.ts";
@@ -87,6 +88,8 @@ function runCommand(command: Command, context: Context): Promise<Output> {
       return tasks.cancel(context, command);
     case "cluster":
       return cluster(context);
+    case "purge":
+      return purge(context, command);
     case "userAdd":
       return accounts.userAdd(context, command);
     case "userPasswd":

@@ -130,6 +130,15 @@ export function afterApply(ctx: AppliedContext, command: Command, result: ApplyR
         );
       }
       break;
+    case "tasksRemoved":
+      if (result.type === "removed" && result.removed > 0) {
+        const by = command.by === null ? "" : ` by ${command.by}`;
+        ctx.out.log(
+          command.reason === "purge" ? "info" : "debug",
+          `Removed ${result.removed} finished task(s) (${command.reason}${by})`,
+        );
+      }
+      break;
     case "sessionOpened":
     case "sessionClosed":
     case "userAdded":

@@ -27,6 +27,7 @@ import type { BatchReply, Pending, PendingReplies } from "./pending_replies.ts";
 import type { RequestTurns } from "./request_turns.ts";
 import type { SubmitAdmission } from "./submit_admission.ts";
 import { viewTask } from "./view_task.ts";
+import { purge } from "./purge_request.ts";
 import type { Waiters } from "./waiters.ts";
 
 export type ClientRequest = Exclude<ClientToOrchestrator, { type: "login" }>;
@@ -163,6 +164,11 @@ export class ClientRequests {
         break;
       case "cancel":
         this.#cancel(conn, request, caller);
+        break;
+      case "purge":
+        if (this.#requireAdmin(conn, request.id, caller, "purge tasks")) {
+          purge(this.#ctx, conn, request, caller);
+        }
         break;
       default:
         assertNever(request, "unknown client request");
@@ -402,6 +408,17 @@ export class ClientRequests {
    */
   #ownedTask(conn: ConnId, requestId: number, caller: Caller, taskId: string): TaskRecord | null {
     const task = this.#ctx.sm().tasks.get(taskId);
+    if (task === undefined && this.#ctx.sm().isRemovedTask(taskId)) {
+      // Distinct from "not found" so a script can tell "gone by policy" from "wrong id". It says
+      // nothing of whose task it was: ids are issued in sequence, so that one was is no secret.
+      this.#ctx.refuse(
+        conn,
+        requestId,
+        "expired",
+        `Task "${taskId}" expired: it finished and was removed (retention policy or purge)`,
+      );
+      return null;
+    }
     if (task === undefined || (task.owner !== caller.user && caller.role !== "admin")) {
       this.#ctx.refuse(conn, requestId, "not_found", `No task with id "${taskId}"`);
       return null;

@@ -4,6 +4,7 @@
  * @module
  */
 import type { SchedulerPolicy } from "../scheduler/mod.ts";
+import type { RetentionPolicy } from "./retention.ts";
 
 export interface NodeOptions {
   nodeId: string;
@@ -33,6 +34,8 @@ export interface NodeOptions {
    * see isSnapshotDue); default {@link DEFAULT_SNAPSHOT_EVERY_ENTRIES}.
    */
   snapshotEveryEntries?: number;
+  /** Which finished tasks the leader removes, and when; default {@link DEFAULT_RETENTION}. */
+  retention?: RetentionPolicy;
 }
 
 /** The cluster configuration's default for `snapshotEveryEntries`. */

@@ -44,6 +44,7 @@ import {
 import { type ClientContext, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { InFlightProposals } from "./in_flight_proposals.ts";
+import { DEFAULT_RETENTION, planRemovals, RETENTION_BATCH, RetentionRounds } from "./retention.ts";
 import { Keepalives } from "./keepalives.ts";
 import { AnnounceSchedule } from "./announce_schedule.ts";
 import { LocalSnapshots } from "./local_snapshots.ts";
@@ -107,6 +108,8 @@ export class OrchestratorNode {
   readonly #turns: RequestTurns;
   /** What this leader proposed that is not applied yet (in_flight_proposals.ts). */
   readonly #proposals = new InFlightProposals();
+  /** When this leader next proposes to remove finished tasks (retention.ts). */
+  readonly #retention = new RetentionRounds();
   /** Who gets keepalives, and when they last went out (keepalives.ts). */
   readonly #keepalives = new Keepalives();
   readonly #announcements = new AnnounceSchedule();
@@ -423,6 +426,7 @@ export class OrchestratorNode {
 
   #onRoleChanged(): void {
     this.#proposals.clear();
+    this.#retention.clear();
     this.#admission.clear();
     if (!this.#log.isLeader) {
       // Our proposals may or may not commit under the new leader: callers retry (idempotently).
@@ -509,6 +513,7 @@ export class OrchestratorNode {
       ? currentHolder(this.#sm, command.taskId)
       : null;
     const result = this.sm.apply(entry);
+    if (command.type === "tasksRemoved") this.#retention.applied(entry.index);
     this.#clock.observeApplied(this.#sm.maxLamport);
     afterApply(this.#ctx, command, result);
     if (cancelledOn !== null && result.type === "ok") {
@@ -540,6 +545,22 @@ export class OrchestratorNode {
     this.#sendKeepalives();
     if (!this.#gate.isReady) return;
     proposeLosses(this.#rounds);
+    this.#sweepRetention();
+  }
+
+  /** Proposes the removal of finished tasks the retention policy no longer keeps, a batch at a time. */
+  #sweepRetention(): void {
+    const policy = this.options.retention ?? DEFAULT_RETENTION;
+    if (!this.#retention.due(this.#nowMs, policy.sweepIntervalMs)) return;
+    const taskIds = planRemovals(this.#sm, policy, this.#nowMs, RETENTION_BATCH);
+    const index = taskIds.length === 0 ? null : this.#propose({
+      type: "tasksRemoved",
+      taskIds,
+      reason: "retention",
+      by: null,
+      ...this.#stamp(),
+    });
+    this.#retention.swept(this.#nowMs, taskIds.length, RETENTION_BATCH, index);
   }
 
   // ---- client requests ----

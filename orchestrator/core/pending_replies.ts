@@ -44,6 +44,8 @@ export type Pending =
   /** Replies `done` with `message` when applied, or `conflict` with the rejection's reason. */
   | { kind: "done"; conn: ConnId; requestId: number; message: string }
   | { kind: "cancel"; conn: ConnId; requestId: number; taskId: string }
+  /** A purge: `matched` finished tasks matched its filter when it was proposed. */
+  | { kind: "purge"; conn: ConnId; requestId: number; matched: number }
   | { kind: "register"; conn: ConnId; workerId: string; running: TaskRef[] };
 
 /** What resolving a reply needs from the node. */
@@ -168,6 +170,15 @@ export function resolvePending(ctx: PendingContext, pending: Pending, result: Ap
       }
       break;
     }
+    case "purge":
+      out.send(pending.conn, {
+        type: "purged",
+        re: pending.requestId,
+        matched: pending.matched,
+        removed: result.type === "removed" ? result.removed : 0,
+        dryRun: false,
+      });
+      break;
     case "register":
       ctx.completeRegistration(pending.conn, pending.workerId, pending.running);
       break;

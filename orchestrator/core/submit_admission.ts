@@ -68,7 +68,7 @@ export class SubmitAdmission {
       return `Quota: user ${user} has ${active} tasks queued or running and may have at most ` +
         `${maxActive} (maxActiveTasksPerUser); wait for some to finish, or cancel some`;
     }
-    const retained = (sm.ownerTasks.get(user)?.length ?? 0) + inFlight;
+    const retained = sm.retainedTasksOf(user) + inFlight;
     const maxRetained = this.#limits.maxRetainedTasksPerUser ?? 0;
     if (maxRetained > 0 && retained + count > maxRetained) {
       return `Quota: the cluster keeps ${retained} tasks of user ${user} and may keep at most ` +

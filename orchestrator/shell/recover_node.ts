@@ -34,6 +34,7 @@ export function recoverNode(recovered: RecoveredLog, options: RecoverOptions): O
       submitBurstPerUser: config.submitBurstPerUser,
       maxActiveTasksPerUser: config.maxActiveTasksPerUser,
       maxRetainedTasksPerUser: config.maxRetainedTasksPerUser,
+      retention: config.retention,
       snapshotEveryEntries: config.snapshotEveryEntries,
       bootstrapUsers: [
         ...config.users,

@@ -159,6 +159,17 @@ export class Harness {
     });
   }
 
+  /** Removes tasks as retention (or, with `by`, an admin's purge) would. */
+  remove(taskIds: string[], by: string | null = null): ApplyResult {
+    return this.apply({
+      type: "tasksRemoved",
+      taskIds,
+      reason: by === null ? "retention" : "purge",
+      by,
+      ...this.stamp(),
+    });
+  }
+
   cancel(taskId: string, by = "alice"): ApplyResult {
     return this.apply({ type: "taskCancelled", taskId, by, ...this.stamp() });
   }
@@ -310,7 +321,16 @@ function randomCommand(h: Harness, rng: Rng, incarnations: Map<string, number>):
   if (roll < 0.96) {
     return h.login(`hash-${rng.int(0, 20)}`, rng.pick(OWNERS), h.nowMs + rng.int(-100, 10_000));
   }
-  if (roll < 0.99) return h.logout(`hash-${rng.int(0, 20)}`);
+  if (roll < 0.985) return h.logout(`hash-${rng.int(0, 20)}`);
+  if (roll < 0.99) {
+    // Retention or a purge: mostly finished tasks, sometimes active or unknown ones (skipped).
+    const finished = [...sm.finishedOrder.all.live((id) => sm.tasks.has(id))];
+    const ids = Array.from(
+      { length: rng.int(1, 4) },
+      () => plausible && finished.length > 0 ? rng.pick(finished) : anyTaskId(),
+    );
+    return h.remove(ids, rng.chance(0.5) ? null : rng.pick(OWNERS));
+  }
   h.nowMs += 10;
   return h.apply({ type: "noop", atMs: h.nowMs });
 }

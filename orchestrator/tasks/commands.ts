@@ -17,6 +17,7 @@ export type {
   TaskCancelled,
   TaskFinished,
   TaskHandedBack,
+  TasksRemoved,
   TaskStarted,
   TaskSubmitted,
   UserAdded,
@@ -31,6 +32,7 @@ export type {
 export type ApplyResult =
   | { type: "ok" }
   | { type: "submitted"; taskId: string; duplicate: boolean }
+  | { type: "removed"; removed: number }
   | { type: "rejected"; reason: string };
 
 /**

@@ -22,6 +22,13 @@ export class IdempotencyIndex {
     keys.set(key, taskId);
   }
 
+  delete(owner: string, key: string): void {
+    const keys = this.#byOwner.get(owner);
+    if (keys === undefined || !keys.delete(key)) return;
+    this.#size -= 1;
+    if (keys.size === 0) this.#byOwner.delete(owner);
+  }
+
   clear(): void {
     this.#byOwner.clear();
     this.#size = 0;

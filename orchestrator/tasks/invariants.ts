@@ -46,6 +46,10 @@ export function findInvariantViolations(sm: TaskStateMachine): string[] {
       problems.push(`task ${task.id} is missing from the idempotency index`);
     }
   }
+  if (sm.idempotency.size !== sm.tasks.size) {
+    // A removed task's key must go with it, or the index would grow for ever (and name nothing).
+    problems.push(`idempotency index holds ${sm.idempotency.size} keys for ${sm.tasks.size} tasks`);
+  }
   for (const state of Object.keys(counted) as TaskState[]) {
     if (counted[state] !== sm.counts[state]) {
       problems.push(`count of ${state} tasks is ${sm.counts[state]}, actual ${counted[state]}`);

@@ -10,6 +10,7 @@ const STEPS = 5000;
 
 function resultKind(result: ApplyResult): string {
   if (result.type === "submitted") return result.duplicate ? "duplicate" : "submitted";
+  if (result.type === "removed") return result.removed > 0 ? "removed" : "removed none";
   return result.type === "rejected" ? `rejected: ${result.reason}` : "ok";
 }
 
@@ -69,12 +70,14 @@ Deno.test("randomLog() exercises every command and every outcome the fuzz test r
       "rejected: worker has no free slot",
       "rejected: unknown task",
       "rejected: no such session",
+      "removed",
+      "removed none",
     ]
   ) {
     assert.ok(count(expected) > 0, `no "${expected}" in ${JSON.stringify([...kinds])}`);
   }
   assert.ok(count("ok") > STEPS / 4, `only ${count("ok")} commands accepted`);
-  assert.equal(types.size, 12, `command types seen: ${[...types]}`);
+  assert.equal(types.size, 13, `command types seen: ${[...types]}`);
   const sm = finalState!.sm;
   assert.deepEqual([...statesSeen].sort(), [
     "cancelled",

@@ -8,6 +8,7 @@ import { assert } from "../../shared/assert.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
 import { isFinalState, type TaskState } from "../../shared/protocol/messages.ts";
 import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
+import { FinishedOrder } from "./finished_order.ts";
 import { TaskQueue } from "./task_queue.ts";
 import { TaskStateMachine } from "./task_state_machine.ts";
 import { findInvariantViolations } from "./invariants.ts";
@@ -86,6 +87,7 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
     }
     sm.ownerCounts(task.owner)[task.state] += 1;
   }
+  sm.finishedOrder = FinishedOrder.fromTasks(snapshot.tasks);
   sm.queue = TaskQueue.fromJSON(snapshot.queue);
   for (const worker of snapshot.workers) {
     sm.workers.set(worker.id, {

@@ -22,10 +22,12 @@ import type {
   LogEntry,
   Stamp,
   TaskCancelled,
+  TasksRemoved,
   TaskSubmitted,
 } from "./commands.ts";
 import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
 import { AccountCommands } from "./account_commands.ts";
+import { FinishedOrder } from "./finished_order.ts";
 import { IdempotencyIndex } from "./idempotency_index.ts";
 import { TaskQueue } from "./task_queue.ts";
 import { WorkerCommands } from "./worker_commands.ts";
@@ -92,6 +94,11 @@ export class TaskStateMachine {
    * match without scanning the owner's tasks.
    */
   countsByOwner = new Map<string, Record<TaskState, number>>();
+  /**
+   * The order tasks finished in, overall and per owner (derived): what the retention sweep
+   * removes first.
+   */
+  finishedOrder = new FinishedOrder();
   /** The worker that got the last assignment; round robin continues after it. */
   rrCursor: string | null = null;
   counts: Record<TaskState, number> = {
@@ -158,6 +165,8 @@ export class TaskStateMachine {
       case "workerDraining":
       case "workerLost":
         return this.#workerCommands.apply(command);
+      case "tasksRemoved":
+        return this.#remove(command);
       case "noop":
         return OK;
       default:
@@ -183,6 +192,30 @@ export class TaskStateMachine {
       this.countsByOwner.set(owner, counts);
     }
     return counts;
+  }
+
+  /** Tasks of `owner` kept in any state. */
+  retainedTasksOf(owner: string): number {
+    const counts = this.countsByOwner.get(owner);
+    if (counts === undefined) return 0;
+    return counts.queued + counts.running + counts.succeeded + counts.failed + counts.cancelled;
+  }
+
+  /** Finished tasks kept (succeeded, failed or cancelled). */
+  get finishedCount(): number {
+    return this.counts.succeeded + this.counts.failed + this.counts.cancelled;
+  }
+
+  /**
+   * True for an id this cluster issued whose task was removed (by retention or a purge): `status`
+   * says "expired" rather than "not found". Ids are issued in sequence, so no record of removed
+   * tasks is needed.
+   */
+  isRemovedTask(taskId: string): boolean {
+    const match = /^t-([0-9]{1,15})$/.exec(taskId);
+    if (match === null) return false;
+    const seq = Number(match[1]);
+    return seq >= 1 && seq < this.nextTaskSeq && !this.tasks.has(taskId);
   }
 
   /** Tasks of `owner` that are queued or running. */
@@ -272,6 +305,46 @@ export class TaskStateMachine {
     return OK;
   }
 
+  /**
+   * Removes the named tasks that are in a final state, with their idempotency keys; skips the
+   * others (unknown, already removed, still active), so every replica removes the same ones.
+   */
+  #remove(command: TasksRemoved): ApplyResult {
+    const owners = new Set<string>();
+    let removed = 0;
+    for (const id of command.taskIds) {
+      const task = this.tasks.get(id);
+      if (task === undefined || STATE_RANK[task.state] < 2) continue;
+      this.tasks.delete(id);
+      if (this.idempotency.get(task.owner, task.idempotencyKey) === id) {
+        this.idempotency.delete(task.owner, task.idempotencyKey);
+      }
+      this.counts[task.state] -= 1;
+      this.ownerCounts(task.owner)[task.state] -= 1;
+      owners.add(task.owner);
+      removed += 1;
+    }
+    if (removed === 0) return { type: "removed", removed };
+    // Lists keep removed ids until they are mostly dead (views skip them): removal stays O(1).
+    const isLive = (id: string) => this.tasks.has(id);
+    this.taskOrder = compactIfSparse(this.taskOrder, isLive, this.tasks.size);
+    for (const owner of owners) {
+      const left = this.retainedTasksOf(owner);
+      const owned = this.ownerTasks.get(owner);
+      if (left === 0) {
+        this.ownerTasks.delete(owner);
+        this.countsByOwner.delete(owner);
+      } else if (owned !== undefined) {
+        this.ownerTasks.set(owner, compactIfSparse(owned, isLive, left));
+      }
+    }
+    this.finishedOrder.prune(isLive, this.finishedCount, owners, (owner) => {
+      const counts = this.countsByOwner.get(owner);
+      return counts === undefined ? 0 : counts.succeeded + counts.failed + counts.cancelled;
+    });
+    return { type: "removed", removed };
+  }
+
   #transition(task: TaskRecord, to: TaskState): void {
     const from = task.state;
     assert(STATE_RANK[from] < 2, `task ${task.id} left final state ${from}`);
@@ -286,6 +359,7 @@ export class TaskStateMachine {
     owned[to] += 1;
     task.state = to;
     if (STATE_RANK[to] === 2) {
+      this.finishedOrder.add(task.owner, task.id);
       const left = this.activeTasksOf(task.owner) - 1;
       assert(left >= 0, `owner ${task.owner} has a negative count of active tasks`);
       if (left === 0) this.activeByOwner.delete(task.owner);
@@ -325,6 +399,11 @@ export class TaskStateMachine {
     }
     return value;
   }
+}
+
+/** `ids` without removed ones once at most half of them are live; else `ids` itself. */
+function compactIfSparse(ids: string[], isLive: (id: string) => boolean, live: number): string[] {
+  return ids.length > 2 * live + 64 ? ids.filter(isLive) : ids;
 }
 
 const INTERN_MAX_CHARS = 64;

@@ -89,7 +89,7 @@ export function listTaskPage(
     : _indexBefore(sm, ids, _cursorSeq(options.after));
   const tasks: TaskSummary[] = [];
   let next: string | null = null;
-  const total = _countMatching(sm, ids, options.owner, wanted);
+  const total = _countMatching(sm, options.owner, wanted);
   // Nothing in the wanted states: no scan (a poll for "anything still queued?" stays cheap).
   for (let i = total === 0 ? -1 : start; i >= 0; i--) {
     const task = sm.tasks.get(ids[i]);
@@ -137,11 +137,12 @@ function _indexBefore(sm: TaskStateMachine, ids: readonly string[], seq: number)
 /** How many tasks of `ids` are in a wanted state; the state counts answer for everyone at once. */
 function _countMatching(
   sm: TaskStateMachine,
-  ids: readonly string[],
   owner: string | null,
   wanted: ReadonlySet<TaskState> | null,
 ): number {
-  if (wanted === null) return ids.length;
+  // The lists keep removed tasks' ids for a while (see TaskStateMachine.tasksRemoved): count
+  // what is retained, not the list.
+  if (wanted === null) return owner === null ? sm.tasks.size : sm.retainedTasksOf(owner);
   if (owner === null) {
     let total = 0;
     for (const state of wanted) total += sm.counts[state];

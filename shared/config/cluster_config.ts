@@ -34,6 +34,26 @@ export const UserSchema = z.object({
 }).strict();
 export type UserEntry = z.infer<typeof UserSchema>;
 
+const RetentionLimitsSchema = {
+  keepFinishedForMs: z.number().int().min(0).max(100 * 365 * DAY_MS),
+  keepFinishedTasks: z.number().int().min(0).max(1_000_000_000),
+};
+
+export const RetentionSchema = z.object({
+  keepFinishedForMs: RetentionLimitsSchema.keepFinishedForMs.default(7 * DAY_MS),
+  keepFinishedTasks: RetentionLimitsSchema.keepFinishedTasks.default(1_000_000),
+  /** A sweep that found nothing to remove runs again after this long. */
+  sweepIntervalMs: z.number().int().min(10).max(3_600_000).default(1000),
+  users: z.record(
+    z.string().regex(/^[A-Za-z0-9_.@-]+$/, "letters, digits, '_', '.', '@' or '-'")
+      .max(LIMITS.userNameChars),
+    z.object({
+      keepFinishedForMs: RetentionLimitsSchema.keepFinishedForMs.optional(),
+      keepFinishedTasks: RetentionLimitsSchema.keepFinishedTasks.optional(),
+    }).strict(),
+  ).default({}),
+}).strict();
+
 export const ClusterConfigSchema = z.object({
   /** Names the cluster; nodes of another cluster are refused. */
   clusterId: z.string().min(1).max(64).default("mutirao"),
@@ -70,10 +90,22 @@ export const ClusterConfigSchema = z.object({
    */
   maxActiveTasksPerUser: z.number().int().min(0).max(100_000_000).default(10_000),
   /**
-   * Tasks the cluster keeps for one user, in any state (finished ones included: until a
-   * retention policy removes them, every task ever submitted counts). 0 = unlimited.
+   * Tasks the cluster keeps for one user, in any state (finished ones count until `retention`
+   * removes them). 0 = unlimited.
    */
   maxRetainedTasksPerUser: z.number().int().min(0).max(1_000_000_000).default(1_000_000),
+  /**
+   * How long finished (succeeded, failed, cancelled) tasks are kept: the leader removes them,
+   * with their idempotency keys, once older than `keepFinishedForMs` or beyond the newest
+   * `keepFinishedTasks` (0 = no limit of that kind). `users` overrides either limit per user.
+   * Queued and running tasks are never removed. `status` of a removed task says "expired".
+   */
+  retention: RetentionSchema.default({
+    keepFinishedForMs: 7 * DAY_MS,
+    keepFinishedTasks: 1_000_000,
+    sweepIntervalMs: 1000,
+    users: {},
+  }),
   /** Defences against hostile or broken clients (SECURITY.md, "Hostile input"). */
   maxConnectionsPerSource: z.number().int().min(1).max(1_000_000).default(256),
   maxInflightPerConnection: z.number().int().min(1).max(1_000_000).default(256),

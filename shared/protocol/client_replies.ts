@@ -163,6 +163,16 @@ export const NodeStatusReplySchema = z.object({
   node: NodeStatusViewSchema,
 }).strict();
 
+/** What a purge did: how many finished tasks matched its filter, and how many it removed. */
+export const PurgedSchema = z.object({
+  ...envelope,
+  type: z.literal("purged"),
+  re: requestId,
+  matched: nonNegInt,
+  removed: nonNegInt,
+  dryRun: z.boolean(),
+}).strict();
+
 export const OrchestratorToClientSchema = z.discriminatedUnion("type", [
   WelcomeSchema,
   KeepaliveSchema,
@@ -178,5 +188,6 @@ export const OrchestratorToClientSchema = z.discriminatedUnion("type", [
   DoneSchema,
   UserListReplySchema,
   TokenListReplySchema,
+  PurgedSchema,
 ]);
 export type OrchestratorToClient = z.infer<typeof OrchestratorToClientSchema>;

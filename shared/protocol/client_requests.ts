@@ -169,6 +169,30 @@ export const TokenRevokeSchema = z.object({
   tokenId: z.string().regex(/^[0-9a-f]{8,64}$/, "a token id from `token list`"),
 }).strict();
 
+/** Finished tasks a purge may name: removed in batches of at most this many per request. */
+export const PURGE_LIMIT_MAX = 10_000;
+
+/**
+ * Admin: remove finished tasks matching a filter now, whatever the retention policy says (queued
+ * and running tasks are never removed). Removes at most `limit` per request; the reply says how
+ * many matched, so a client repeats until none is left.
+ */
+export const PurgeSchema = z.object({
+  ...envelope,
+  type: z.literal("purge"),
+  id: requestId,
+  token,
+  /** Only tasks in these final states; absent = succeeded, failed and cancelled. */
+  states: z.array(z.enum(["succeeded", "failed", "cancelled"])).min(1).max(3).optional(),
+  /** Only this user's tasks. */
+  owner: userName.optional(),
+  /** Only tasks that finished at least this long ago (by the leader's clock). */
+  olderThanMs: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: positiveInt.max(PURGE_LIMIT_MAX).optional(),
+  /** Count what matches; remove nothing. */
+  dryRun: z.boolean().optional(),
+}).strict();
+
 /** Where this orchestrator stands in the cluster; answered by every orchestrator, leader or not. */
 export const NodeStatusSchema = z.object({
   ...envelope,
@@ -194,5 +218,6 @@ export const ClientToOrchestratorSchema = z.discriminatedUnion("type", [
   UserListSchema,
   TokenListSchema,
   TokenRevokeSchema,
+  PurgeSchema,
 ]);
 export type ClientToOrchestrator = z.infer<typeof ClientToOrchestratorSchema>;

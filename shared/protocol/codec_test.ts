@@ -86,6 +86,16 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
     userList: { ...env, type: "userList", id: 14, token: "tok" },
     tokenList: { ...env, type: "tokenList", id: 15, token: "tok" },
     tokenRevoke: { ...env, type: "tokenRevoke", id: 16, token: "tok", tokenId: "abcdef012345" },
+    purge: {
+      ...env,
+      type: "purge",
+      id: 17,
+      token: "tok",
+      states: ["succeeded"],
+      owner: "bob",
+      olderThanMs: 60_000,
+      dryRun: true,
+    },
     login: { ...env, type: "login", id: 1, user: "alice", password: "secret" },
     logout: { ...env, type: "logout", id: 2, token: "tok" },
     submit: {
@@ -113,6 +123,7 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
       results: [{ taskId: "t-1", duplicate: false }],
     },
     done: { ...env, type: "done", re: 11, message: "Added user bob (user)" },
+    purged: { ...env, type: "purged", re: 17, matched: 3, removed: 2, dryRun: false },
     userList: {
       ...env,
       type: "userList",
@@ -493,7 +504,7 @@ Deno.test("decodeMessage() reports an unknown type and lists the expected ones",
     error.message,
     'Invalid client request: unknown message type "nope" (expected one of: ' +
       "login, logout, submit, status, list, workers, cancel, wait, nodeStatus, submitBatch, " +
-      "userAdd, userPasswd, userRemove, userList, tokenList, tokenRevoke)",
+      "userAdd, userPasswd, userRemove, userList, tokenList, tokenRevoke, purge)",
   );
 });
 

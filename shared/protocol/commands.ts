@@ -188,6 +188,24 @@ export const WorkerLostSchema = z.object({
   ...stamp,
 }).strict();
 
+/** Task ids one `tasksRemoved` entry may name: an entry stays around 100 KiB at most. */
+export const TASKS_REMOVED_MAX = 10_000;
+
+/**
+ * Finished tasks removed from the state, with their idempotency keys: by the retention policy
+ * (proposed by the leader in batches) or by an admin's purge. Ids that are unknown, already
+ * removed, or not in a final state are skipped on every replica alike: an active task is never
+ * removed, whatever a (buggy or hostile) proposer names.
+ */
+export const TasksRemovedSchema = z.object({
+  type: z.literal("tasksRemoved"),
+  taskIds: z.array(id).min(1).max(TASKS_REMOVED_MAX),
+  reason: z.enum(["retention", "purge"]),
+  /** The admin who purged (null for retention). */
+  by: z.string().min(1).max(LIMITS.userNameChars).nullable(),
+  ...stamp,
+}).strict();
+
 /** Changes nothing; a new leader commits one to learn what is committed (Raft section 5.4.2). */
 export const NoopSchema = z.object({
   type: z.literal("noop"),
@@ -210,6 +228,7 @@ export const CommandSchema = z.discriminatedUnion("type", [
   WorkerJoinedSchema,
   WorkerDrainingSchema,
   WorkerLostSchema,
+  TasksRemovedSchema,
   NoopSchema,
 ]);
 
@@ -230,6 +249,7 @@ export type TaskHandedBack = z.infer<typeof TaskHandedBackSchema>;
 export type WorkerJoined = z.infer<typeof WorkerJoinedSchema>;
 export type WorkerDraining = z.infer<typeof WorkerDrainingSchema>;
 export type WorkerLost = z.infer<typeof WorkerLostSchema>;
+export type TasksRemoved = z.infer<typeof TasksRemovedSchema>;
 export type Noop = z.infer<typeof NoopSchema>;
 
 /** Where an event came from: its Lamport time and the node that produced it. */

@@ -57,9 +57,27 @@ export class SafetyChecker {
   /** Index of the entry that created each task, by owner and key. */
   readonly #submittedAt = new Map<string, number>();
   readonly #acks = new Map<string, Ack>();
+  /** Tasks the committed log removed (retention), with the index of the entry that did. */
+  readonly #removedAt = new Map<string, number>();
+  /** The retention age removals must respect (null: the default, a week, never reached). */
+  readonly #keepFinishedForMs: number | null;
   stateChecks = 0;
   /** Called with each entry as it joins the committed log, after the reference applied it. */
   readonly committedObservers: Array<(entry: LogEntry) => void> = [];
+
+  constructor(options: { keepFinishedForMs?: number | null } = {}) {
+    this.#keepFinishedForMs = options.keepFinishedForMs ?? null;
+  }
+
+  /** Tasks the committed log removed so far. */
+  get removedCount(): number {
+    return this.#removedAt.size;
+  }
+
+  /** Whether the committed log removed task `taskId` (so far). */
+  wasRemoved(taskId: string): boolean {
+    return this.#removedAt.has(taskId);
+  }
 
   /** Terms that had a leader, with who led them. */
   get leaders(): ReadonlyMap<number, string> {
@@ -154,6 +172,10 @@ export class SafetyChecker {
       );
     }
     for (const task of sm.tasks.values()) {
+      const removedAt = this.#removedAt.get(task.id);
+      if (removedAt !== undefined && sm.appliedIndex >= removedAt) {
+        violation(`${nodeId}: task ${task.id}, removed at entry ${removedAt}, is back`);
+      }
       let results = 0;
       const history = task.history;
       for (let i = 0; i < history.length; i++) {
@@ -186,6 +208,14 @@ export class SafetyChecker {
         `key "${ack.key}" of ${ack.owner} was acknowledged as task ${earlier.taskId} and as ${ack.taskId}`,
       );
     }
+    // Removed since it was committed (it finished and aged out before the reply arrived).
+    if (
+      this.#removedAt.has(ack.taskId) &&
+      this.reference.idempotency.get(ack.owner, ack.key) === undefined
+    ) {
+      this.#acks.set(k, ack);
+      return;
+    }
     const committed = this.reference.idempotency.get(ack.owner, ack.key);
     if (committed === undefined) {
       violation(
@@ -205,6 +235,8 @@ export class SafetyChecker {
     for (const [k, ack] of this.#acks) {
       const index = this.#submittedAt.get(k)!;
       if (sm.appliedIndex < index) continue;
+      const removedAt = this.#removedAt.get(ack.taskId);
+      if (removedAt !== undefined && sm.appliedIndex >= removedAt) continue;
       const taskId = sm.idempotency.get(ack.owner, ack.key);
       if (taskId !== ack.taskId || sm.tasks.get(ack.taskId)?.owner !== ack.owner) {
         violation(
@@ -218,6 +250,28 @@ export class SafetyChecker {
   /** The final state of a task, as far as any node applied it. */
   finalState(taskId: string): TaskState | undefined {
     return this.#finalStates.get(taskId);
+  }
+
+  /**
+   * A committed removal (before the reference applies it): every task it removes is final and
+   * older than the retention age by the proposer's clock. Inside that window a key keeps its
+   * answer, so a retry inside it gets the same task.
+   */
+  #checkRemoval(index: number, command: Extract<LogEntry["command"], { type: "tasksRemoved" }>) {
+    for (const id of command.taskIds) {
+      const task = this.reference.tasks.get(id);
+      if (task === undefined || task.finishedAtMs === null) continue; // skipped by every replica
+      const ageMs = command.atMs - task.finishedAtMs;
+      if (command.reason === "retention") {
+        if (this.#keepFinishedForMs === null || ageMs < this.#keepFinishedForMs) {
+          violation(
+            `entry ${index} removes task ${id} ${ageMs} ms after it finished, inside the ` +
+              `retention window (${this.#keepFinishedForMs ?? "the default"} ms)`,
+          );
+        }
+      }
+      this.#removedAt.set(id, index);
+    }
   }
 
   #checkSnapshot(nodeId: string, index: number, term: number): void {
@@ -253,6 +307,7 @@ export class SafetyChecker {
       );
     }
     this.#committed.push({ term: entry.term, json, firstBy: nodeId });
+    if (entry.command.type === "tasksRemoved") this.#checkRemoval(entry.index, entry.command);
     const result = this.reference.apply(entry);
     for (const observe of this.committedObservers) observe(entry);
     if (

@@ -38,6 +38,7 @@ export function convergenceProblems(world: World): string[] {
     }
   }
   for (const ack of world.checker.acks.values()) {
+    if (world.checker.wasRemoved(ack.taskId)) continue; // final before it was removed
     const task = sm.tasks.get(ack.taskId);
     if (task === undefined || !isFinalState(task.state)) {
       problems.push(

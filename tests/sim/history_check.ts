@@ -222,6 +222,8 @@ function projectTasks(ops: readonly RecordedOp[]): Map<string, TaskPartition> {
           add(taskId, op, { kind }, { state: reply.task.state });
         } else if (code === "not_found") {
           add(taskId, op, { kind }, { notFound: true });
+        } else if (code === "expired") {
+          add(taskId, op, { kind }, { expired: true });
         } else if (code === "conflict" && r !== null && !r.ok) {
           const state = /already (\w+)/.exec(r.message)?.[1] as TaskState | undefined;
           if (state !== undefined) add(taskId, op, { kind }, { state });

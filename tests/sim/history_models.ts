@@ -24,12 +24,27 @@ export type TaskOutput =
   /** A view of the task (status, wait, a successful cancel), or a cancel refused as final. */
   | { state: TaskState }
   | { notFound: true }
+  /** Removed by retention: `status`, `wait` and `cancel` say "expired". */
+  | { expired: true }
   | { listed: boolean };
 
 export interface TaskModelState {
   exists: boolean;
   /** The final state, once there is one. */
   final: TaskState | null;
+  /**
+   * Removed by retention: that may happen between any two operations once the task is final
+   * (like a worker's progress), and is for ever.
+   */
+  removed?: boolean;
+}
+
+/**
+ * The task's removal; null if it cannot have been removed. It must exist; that it had finished is
+ * not observable here (it may have finished unobserved) and is checked on the committed log.
+ */
+function expire(s: TaskModelState): TaskModelState | null {
+  return s.exists ? { ...s, removed: true } : null;
 }
 
 function observe(s: TaskModelState, state: TaskState): TaskModelState | null {
@@ -42,8 +57,15 @@ function observe(s: TaskModelState, state: TaskState): TaskModelState | null {
 /** One task as its owner sees it. */
 export const taskModel: Model<TaskModelState, TaskInput, TaskOutput> = {
   init: () => ({ exists: false, final: null }),
-  key: (s) => `${s.exists}/${s.final}`,
+  key: (s) => `${s.exists}/${s.final}/${s.removed === true}`,
   step(s, input, output) {
+    if (output !== null && "expired" in output) return input.kind === "list" ? null : expire(s);
+    if (s.removed === true) {
+      // Gone for ever: no view of it, no listing. (Timeouts and resubmissions do not apply:
+      // clients resubmit only inside the window.)
+      if (output === null) return input.kind === "submit" ? null : s;
+      return "listed" in output && !output.listed ? s : null;
+    }
     switch (input.kind) {
       case "submit":
         if (output === null) return s.exists ? s : { exists: true, final: null };
@@ -68,7 +90,9 @@ export const taskModel: Model<TaskModelState, TaskInput, TaskOutput> = {
         return observe(s, output.state);
       case "list":
         if (output === null || !("listed" in output)) return output === null ? s : null;
-        return output.listed === s.exists ? s : null;
+        if (output.listed === s.exists) return s;
+        // Not listed: removed meanwhile, if it had finished.
+        return !output.listed ? expire(s) : null;
     }
   },
 };

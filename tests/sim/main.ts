@@ -44,6 +44,7 @@ const TOTALS = [
   "executions",
   "results",
   "duplicatesPrevented",
+  "removedByRetention",
   "staleReportsRejected",
   "snapshotsInstalled",
 ] as const;
@@ -115,7 +116,8 @@ async function replay(
         `(${s.acknowledged} acknowledged), ${s.leaderElections} leader elections over ` +
         `${s.leaderTerms} terms, ${s.orchestratorCrashes} orchestrator and ${s.workerCrashes} ` +
         `worker crashes, ${s.executions} executions for ${s.results} results, ` +
-        `${s.duplicatesPrevented} duplicates prevented, ${s.staleReportsRejected} stale reports ` +
+        `${s.duplicatesPrevented} duplicates prevented, ${s.removedByRetention} removed by ` +
+        `retention, ${s.staleReportsRejected} stale reports ` +
         `rejected, ${s.snapshotsTaken} snapshots taken and ${s.snapshotsInstalled} installed; ` +
         `faults ${JSON.stringify(s.faults)}; trace ${s.traceHash}${describeKnownBugHits(s)}`,
     );
@@ -175,6 +177,7 @@ async function soak(
       `${totals.leaderElections} leader elections, ${totals.orchestratorCrashes} orchestrator and ` +
       `${totals.workerCrashes} worker crashes, ${totals.executions} executions for ` +
       `${totals.results} results, ${totals.duplicatesPrevented} duplicates prevented, ` +
+      `${totals.removedByRetention} finished tasks removed by retention, ` +
       `${totals.staleReportsRejected} stale reports rejected, ` +
       `${totals.snapshotsInstalled} snapshots installed`,
   );

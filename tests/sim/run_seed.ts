@@ -34,6 +34,8 @@ export interface SeedSummary {
   executions: number;
   results: number;
   duplicatesPrevented: number;
+  /** Finished tasks the retention policy removed (0 unless the seed draws a short one). */
+  removedByRetention: number;
   staleReportsRejected: number;
   snapshotsTaken: number;
   snapshotsInstalled: number;
@@ -193,7 +195,7 @@ export function summarize(world: World): SeedSummary {
     orchestrators: world.orchestrators.length,
     workers: world.workers.length,
     clients: world.clients.length,
-    tasks: reference.tasks.size,
+    tasks: reference.nextTaskSeq - 1,
     acknowledged: world.checker.acks.size,
     leaderTerms: world.checker.leaders.size,
     leaderElections: world.stats.leaderElections,
@@ -202,6 +204,7 @@ export function summarize(world: World): SeedSummary {
     executions: world.stats.executions,
     results: reference.counts.succeeded + reference.counts.failed,
     duplicatesPrevented: reference.stats.duplicateSubmissions,
+    removedByRetention: world.checker.removedCount,
     staleReportsRejected: reference.stats.staleReports,
     snapshotsTaken: world.orchestrators.reduce((n, o) => n + o.snapshotsTaken, 0),
     snapshotsInstalled: world.orchestrators.reduce((n, o) => n + o.snapshotsInstalled, 0),

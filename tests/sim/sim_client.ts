@@ -28,6 +28,8 @@ interface Submission {
   durationMs: number;
   /** Null until acknowledged. */
   taskId: string | null;
+  /** When the key was first sent (world time): resubmissions stay inside the retention window. */
+  firstSentMs: number;
 }
 
 /** An operation in progress; `result` is set once it ended. */
@@ -201,7 +203,8 @@ export class SimClient {
       const listed = new Set(this.#expect(result.reply, "taskList").tasks.map((t) => t.id));
       if (listed.size >= limit) return;
       for (const taskId of ackedBefore) {
-        if (!listed.has(taskId)) {
+        // A task removed by retention is no longer listed (the history check judges when).
+        if (!listed.has(taskId) && !this.#world.checker.wasRemoved(taskId)) {
           throw new SimViolation(
             `${this.name}: list from ${result.from} misses acknowledged task ${taskId} of ${this.user}`,
           );
@@ -299,7 +302,7 @@ export class SimClient {
     if (this.isAdmin) return this.#nextAdmin();
     if (rng.chance(0.02)) return void this.logout(); // and log in again
     const all = [...this.#submissions.values()];
-    const unknown = all.filter((s) => s.taskId === null);
+    const unknown = all.filter((s) => s.taskId === null && this.#mayResubmit(s));
     const acked = all.filter((s) => s.taskId !== null);
     const planned = world.params.submissionsPerClient;
     const roll = rng.next();
@@ -324,7 +327,9 @@ export class SimClient {
       }
       if (kind < 0.8) return void this.list();
       if (kind < 0.9) return void this.cancel(task.taskId!);
-      return void this.submit(task.key, task.durationMs); // a retry: must give the same task
+      // A retry: must give the same task (inside the retention window; after it, a key is free).
+      if (this.#mayResubmit(task)) return void this.submit(task.key, task.durationMs);
+      return void this.read({ type: "status", taskId: task.taskId! });
     }
     if (all.length < planned) {
       const item = this.#newItem(0);
@@ -399,10 +404,21 @@ export class SimClient {
 
   // ---- checks ----
 
+  /**
+   * Whether the idempotency promise still covers `s`: a task is removed no sooner than the
+   * retention age after it finished, and it finished after its key was first sent; half the
+   * window leaves room for the orchestrators' clocks to disagree with the world's.
+   */
+  #mayResubmit(s: Submission): boolean {
+    const retention = this.#world.params.retention;
+    return retention === null ||
+      this.#world.nowMs - s.firstSentMs < retention.keepFinishedForMs / 2;
+  }
+
   #remember(key: string, durationMs: number): Submission {
     let submission = this.#submissions.get(key);
     if (submission === undefined) {
-      submission = { key, durationMs, taskId: null };
+      submission = { key, durationMs, taskId: null, firstSentMs: this.#world.nowMs };
       this.#submissions.set(key, submission);
     }
     return submission;
@@ -459,6 +475,7 @@ export class SimClient {
       case "unauthenticated":
       case "not_found":
       case "rate_limited":
+      case "expired": // judged by the history check: only a task that finished may expire
         return;
       default:
         throw new SimViolation(

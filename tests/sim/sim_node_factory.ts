@@ -52,6 +52,7 @@ export function buildNode(world: World, from: BootFrom): BuiltNode {
     // The cluster file's accounts, which a leader creates in the replicated state.
     bootstrapUsers: bootstrapAccounts(world),
     snapshotEveryEntries: p.snapshotEveryEntries,
+    ...(p.retention === null ? {} : { retention: p.retention }),
   };
   const { node, raft } = buildCore({
     node: options,

@@ -4,6 +4,7 @@
  * @module
  */
 import { createPrng, type Rng } from "../../shared/prng.ts";
+import type { RetentionPolicy } from "../../orchestrator/core/retention.ts";
 
 /** Network behaviour; the chaos phase uses these rates, the healed network has none. */
 export interface NetworkParams {
@@ -134,6 +135,12 @@ export interface SimParams {
    * reports their start); the rest keep their drawn duration.
    */
   zeroLengthTasks: boolean;
+  /**
+   * A retention policy short enough to remove finished tasks during the run (the default keeps
+   * them for a week); null for the default. Clients stop resubmitting a key once half its window
+   * has passed since they first sent it (the window the idempotency promise covers).
+   */
+  retention: RetentionPolicy | null;
 }
 
 /** Draws a scenario from `rng` (the seed's PRNG, before it drives the run). */
@@ -154,6 +161,14 @@ function drawLaterChoices(p: SimParams): void {
   p.batchInputs = rng.chance(0.5);
   p.workerPrefetch = p.workerSlots.map(() => rng.pick([0, 0, 1, 2]));
   p.zeroLengthTasks = rng.chance(0.3);
+  p.retention = rng.chance(0.4)
+    ? {
+      keepFinishedForMs: rng.int(2000, 6000),
+      keepFinishedTasks: 0,
+      users: {},
+      sweepIntervalMs: rng.pick([20, 100, 500]),
+    }
+    : null;
 }
 
 /** Half the seeds run the real file storage on the simulated disk, with its faults at low rates. */
@@ -291,6 +306,7 @@ function drawBase(seed: number, rng: Rng): SimParams {
     batchInputs: false,
     workerPrefetch: [],
     zeroLengthTasks: false,
+    retention: null,
   };
 }
 
@@ -303,6 +319,7 @@ export function describeParams(p: SimParams): string {
     `snapshot every ${p.snapshotEveryEntries}, ${p.storage.kind} storage` +
     (p.batchInputs ? ", batched steps" : "") +
     (p.zeroLengthTasks ? ", zero-length tasks" : "") +
+    (p.retention !== null ? `, finished tasks kept ${p.retention.keepFinishedForMs} ms` : "") +
     (p.workerPrefetch.some((n) => n > 0) ? ` [prefetch ${p.workerPrefetch.join(",")}]` : "") +
     (p.storage.damageableNodes.length > 0
       ? ` (synced data of ${p.storage.damageableNodes.join(",")} may be damaged)`

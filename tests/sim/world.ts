@@ -44,7 +44,7 @@ export class World implements NetworkHost {
   readonly rng: Rng;
   readonly trace: Trace;
   readonly network: Network;
-  readonly checker = new SafetyChecker();
+  readonly checker: SafetyChecker;
   readonly orchestrators: SimOrchestrator[];
   readonly workers: SimWorker[];
   readonly clients: SimClient[];
@@ -69,6 +69,7 @@ export class World implements NetworkHost {
 
   constructor(params: SimParams, rng: Rng, trace: Trace, policy: KnownBugPolicy = STRICT) {
     this.params = params;
+    this.checker = new SafetyChecker({ keepFinishedForMs: params.retention?.keepFinishedForMs });
     this.rng = rng;
     this.trace = trace;
     this.policy = policy;
