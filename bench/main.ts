@@ -3,7 +3,8 @@
  * table of measured values against their targets and writes the results to bench/results/.
  *
  *   deno task bench [--scenario NAME[,NAME...]] [--quick] [--orchestrators N] [--workers N]
- *                   [--slots N] [--tasks N] [--scale-tasks N] [--rounds N] [--log-level L] [--keep]
+ *                   [--slots N] [--tasks N] [--scale-tasks N]
+ *                   [--retention-tasks N] [--retention-keep N] [--rounds N] [--log-level L] [--keep]
  *                   [--peer bullmq [--peer-rounds N]]
  * @module
  */
@@ -43,6 +44,10 @@ Options:
   --batch N             throughput: tasks per submitBatch request (default ${FULL_SIZES.batchSize})
   --scale-tasks N       scale: tasks (default ${FULL_SIZES.scaleTasks})
   --scale-minutes N     scale: stop adding tasks after this long (default ${FULL_SIZES.scaleBudgetMinutes})
+  --retention-tasks N   retention: tasks (default ${FULL_SIZES.retentionTasks})
+  --retention-keep N    retention: finished tasks kept, keepFinishedTasks (default
+                        ${FULL_SIZES.retentionKeep}, the product default)
+  --retention-minutes N retention: stop adding tasks after this long (default ${FULL_SIZES.retentionBudgetMinutes})
   --rounds N            leader failover: kills (default ${FULL_SIZES.failoverRounds})
   --sim-workers N       many workers: simulated workers (default ${FULL_SIZES.simWorkers})
   --hog-seconds N       false suspicion: seconds of saturated CPU (default ${FULL_SIZES.hogSeconds})
@@ -79,6 +84,9 @@ function parseOptions(args: string[]): ParsedOptions {
       batch: { type: "string" },
       "scale-tasks": { type: "string" },
       "scale-minutes": { type: "string" },
+      "retention-tasks": { type: "string" },
+      "retention-keep": { type: "string" },
+      "retention-minutes": { type: "string" },
       rounds: { type: "string" },
       "sim-workers": { type: "string" },
       "hog-seconds": { type: "string" },
@@ -116,6 +124,9 @@ function parseOptions(args: string[]): ParsedOptions {
   override("batchSize", values.batch, "batch");
   override("scaleTasks", values["scale-tasks"], "scale-tasks");
   override("scaleBudgetMinutes", values["scale-minutes"], "scale-minutes");
+  override("retentionTasks", values["retention-tasks"], "retention-tasks");
+  override("retentionKeep", values["retention-keep"], "retention-keep");
+  override("retentionBudgetMinutes", values["retention-minutes"], "retention-minutes");
   override("failoverRounds", values.rounds, "rounds");
   override("simWorkers", values["sim-workers"], "sim-workers");
   override("hogSeconds", values["hog-seconds"], "hog-seconds");

@@ -52,3 +52,11 @@ export async function readMachineCpu(): Promise<{ busy: number; total: number }>
   const total = values.reduce((a, b) => a + b, 0);
   return { busy: total - idle, total };
 }
+
+/** The machine's available (MemAvailable) and total memory, in bytes, from /proc/meminfo. */
+export async function readMachineMemory(): Promise<{ availableBytes: number; totalBytes: number }> {
+  const text = await Deno.readTextFile("/proc/meminfo");
+  const kib = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(text)?.[1]);
+  return { availableBytes: kib("MemAvailable") * 1024, totalBytes: kib("MemTotal") * 1024 };
+}

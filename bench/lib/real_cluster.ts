@@ -41,6 +41,8 @@ export interface ClusterTuning {
   electionTimeoutMinMs?: number;
   electionTimeoutMaxMs?: number;
   raftHeartbeatIntervalMs?: number;
+  /** How long finished tasks are kept (0 = no limit of that kind); absent fields: defaults. */
+  retention?: { keepFinishedForMs?: number; keepFinishedTasks?: number; sweepIntervalMs?: number };
 }
 
 export interface RealClusterOptions {

@@ -34,6 +34,14 @@ export interface BenchSizes {
   /** scale: tasks pushed through with snapshots on, and the time allowed for pushing them. */
   scaleTasks: number;
   scaleBudgetMinutes: number;
+  /**
+   * retention: tasks pushed through, the finished tasks kept (`keepFinishedTasks`), tasks per
+   * chunk (memory, disk and retained tasks are sampled between chunks), and the time allowed.
+   */
+  retentionTasks: number;
+  retentionKeep: number;
+  retentionChunkTasks: number;
+  retentionBudgetMinutes: number;
   /** many workers: simulated workers. */
   simWorkers: number;
 }
@@ -62,6 +70,10 @@ export const FULL_SIZES: BenchSizes = {
   hogSeconds: 30,
   scaleTasks: 1_000_000,
   scaleBudgetMinutes: 45,
+  retentionTasks: 10_000_000,
+  retentionKeep: 1_000_000,
+  retentionChunkTasks: 100_000,
+  retentionBudgetMinutes: 60,
   simWorkers: 200,
 };
 
@@ -81,6 +93,10 @@ export const QUICK_SIZES: BenchSizes = {
   hogSeconds: 8,
   scaleTasks: 20_000,
   scaleBudgetMinutes: 5,
+  retentionTasks: 60_000,
+  retentionKeep: 20_000,
+  retentionChunkTasks: 10_000,
+  retentionBudgetMinutes: 5,
   simWorkers: 50,
 };
 

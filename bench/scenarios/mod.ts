@@ -8,6 +8,7 @@ import { latency } from "./latency.ts";
 import { loadedLatency } from "./loaded_latency.ts";
 import { leaderFailover, leaderFreeze } from "./leader_failover.ts";
 import { manyWorkers } from "./many_workers.ts";
+import { retention } from "./retention.ts";
 import { scale } from "./scale.ts";
 import { throughput } from "./throughput.ts";
 import { workerFailure } from "./worker_failure.ts";
@@ -21,5 +22,6 @@ export const SCENARIOS: readonly Scenario[] = [
   leaderFreeze,
   falseSuspicion,
   scale,
+  retention,
   manyWorkers,
 ];

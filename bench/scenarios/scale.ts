@@ -13,7 +13,8 @@
  * @module
  */
 import { heapAfterGc, type HeapUsage, inspectorUrl } from "../lib/inspector_heap.ts";
-import { readMemoryStatus } from "../lib/proc_stats.ts";
+import { pushInChunks } from "../lib/chunked_push.ts";
+import { orchestratorMemory } from "../lib/cluster_samples.ts";
 import type { Measurement, ScenarioResult } from "../lib/report.ts";
 import { delay, type RealCluster } from "../lib/real_cluster.ts";
 import type { Scenario, ScenarioContext } from "../lib/scenario.ts";
@@ -24,15 +25,6 @@ const BATCH = 5000;
 const MIB = 1024 * 1024;
 /** Tasks per chunk: memory and snapshot size are sampled between chunks. */
 const CHUNK = 50_000;
-/** No new chunk starts once less than this share of the machine's memory is available. */
-const MEMORY_FLOOR = 0.35;
-
-async function machineMemory(): Promise<{ availableBytes: number; totalBytes: number }> {
-  const text = await Deno.readTextFile("/proc/meminfo");
-  const kib = (field: string) =>
-    Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(text)?.[1]);
-  return { availableBytes: kib("MemAvailable") * 1024, totalBytes: kib("MemTotal") * 1024 };
-}
 
 interface Checkpoint {
   tasks: number;
@@ -40,18 +32,6 @@ interface Checkpoint {
   rssMiB: Record<string, number>;
   peakRssMiB: Record<string, number>;
   snapshotMiB: number | null;
-}
-
-async function memory(
-  cluster: RealCluster,
-): Promise<Record<string, { peak: number; rss: number }>> {
-  const out: Record<string, { peak: number; rss: number }> = {};
-  for (const o of cluster.orchestrators) {
-    if (!cluster.isRunning(o)) continue;
-    const m = await readMemoryStatus(o.process!.pid);
-    out[o.id] = { peak: m.peakRssBytes, rss: m.rssBytes };
-  }
-  return out;
 }
 
 /** The newest snapshot file of an orchestrator's data directory, or null. */
@@ -66,81 +46,27 @@ async function newestSnapshot(dir: string): Promise<{ name: string; bytes: numbe
   return best;
 }
 
-/** Throws with the dead node's last log lines if any orchestrator is no longer running. */
-/** Says which orchestrators exited, with their last log lines. */
-async function describeDeaths(cluster: RealCluster, tasks: number): Promise<string> {
-  const deaths: string[] = [];
-  for (const o of cluster.orchestrators) {
-    if (cluster.isRunning(o)) continue;
-    const status = await o.process!.exited;
-    deaths.push(
-      `orchestrator ${o.id} exited (code ${status.code}) after about ${tasks} tasks:\n${await cluster
-        .logTail(o, 6)}`,
-    );
-  }
-  return deaths.join("\n");
-}
-
-/**
- * Submits up to `total` tasks chunk by chunk, racing each chunk against the death of a node, and
- * starts no new chunk once `budgetMs` has passed (the checkpoints then show the trend).
- */
+/** Pushes `total` tasks chunk by chunk (see pushInChunks), sampling memory and snapshot size. */
 async function pushTasks(
   ctx: ScenarioContext,
   cluster: RealCluster,
   total: number,
   budgetMs: number,
 ) {
-  const token = await cluster.token();
-  const client = cluster.client({ timeoutMs: 600_000 });
   const checkpoints: Checkpoint[] = [];
-  let death: string | null = null;
-  const startedMs = Date.now();
-  const died = Promise.race(
-    cluster.orchestrators.map((o) => o.process!.exited.then(() => o.id)),
-  );
-  try {
-    for (let done = 0; done < total;) {
-      if (Date.now() - startedMs > budgetMs) {
-        ctx.progress(`time budget of ${budgetMs / 60_000} min used up after ${done} tasks`);
-        break;
-      }
-      // Three orchestrators each holding every task can exhaust a shared machine's memory.
-      const { availableBytes, totalBytes } = await machineMemory();
-      if (availableBytes < MEMORY_FLOOR * totalBytes) {
-        ctx.progress(
-          `memory guard: only ${round(availableBytes / MIB, 0)} MiB of ` +
-            `${round(totalBytes / MIB, 0)} MiB left after ${done} tasks; stopping here`,
-        );
-        break;
-      }
-      const count = Math.min(CHUNK, total - done);
-      const chunk = (async () => {
-        await submitInBatches(client, token, {
-          total: count,
-          batchSize: BATCH,
-          inFlight: 2,
-          keyPrefix: `s${done}`,
-        });
-        return await waitUntilIdle(client, token, { timeoutMs: 3600_000, pollMs: 500 });
-      })();
-      const winner = await Promise.race([chunk, died.then((id) => ({ died: id }))]);
-      if ("died" in winner) {
-        // The chunk's requests fail once the client closes: that is expected now.
-        chunk.catch(() => {});
-        // Give the others a moment: a bug that kills one node usually kills all three.
-        await delay(5000);
-        death = await describeDeaths(cluster, done);
-        ctx.progress(death);
-        break;
-      }
-      done += count;
-      const m = await memory(cluster);
+  const run = await pushInChunks(ctx, cluster, {
+    total,
+    chunkTasks: CHUNK,
+    batchTasks: BATCH,
+    budgetMs,
+    keyPrefix: "s",
+    onChunk: async (pushed, elapsedMs) => {
+      const m = await orchestratorMemory(cluster);
       const leader = await cluster.waitForLeader({ timeoutMs: 60_000 });
       const snapshot = await newestSnapshot(`${cluster.dir}/data/${leader.id}`);
       const checkpoint: Checkpoint = {
-        tasks: done,
-        elapsedS: round((Date.now() - startedMs) / 1000, 0),
+        tasks: pushed,
+        elapsedS: round(elapsedMs / 1000, 0),
         rssMiB: Object.fromEntries(Object.entries(m).map(([id, v]) => [id, round(v.rss / MIB, 0)])),
         peakRssMiB: Object.fromEntries(
           Object.entries(m).map(([id, v]) => [id, round(v.peak / MIB, 0)]),
@@ -149,19 +75,12 @@ async function pushTasks(
       };
       checkpoints.push(checkpoint);
       ctx.progress(
-        `${done} tasks after ${checkpoint.elapsedS} s; leader ${leader.id} RSS ` +
+        `${pushed} tasks after ${checkpoint.elapsedS} s; leader ${leader.id} RSS ` +
           `${checkpoint.rssMiB[leader.id]} MiB; snapshot ${checkpoint.snapshotMiB} MiB`,
       );
-    }
-  } finally {
-    client.close();
-  }
-  return {
-    checkpoints,
-    runSeconds: (Date.now() - startedMs) / 1000,
-    pushed: checkpoints.at(-1)?.tasks ?? 0,
-    death,
-  };
+    },
+  });
+  return { ...run, checkpoints };
 }
 
 export const scale: Scenario = {
@@ -186,7 +105,7 @@ export const scale: Scenario = {
       warm.close();
     }
     const leaderBefore = await cluster.waitForLeader();
-    const before = await memory(cluster);
+    const before = await orchestratorMemory(cluster);
     const heapBefore = await heapOf(cluster, leaderBefore.id);
     ctx.progress(`${total} tasks in chunks of ${CHUNK}`);
     const budgetMs = ctx.options.sizes.scaleBudgetMinutes * 60_000;
@@ -197,7 +116,7 @@ export const scale: Scenario = {
       budgetMs,
     );
     if (death !== null) return crashed(total, checkpoints, death);
-    const after = await memory(cluster);
+    const after = await orchestratorMemory(cluster);
     const leader = await cluster.waitForLeader();
     // RSS growth is only meaningful on a node that was up the whole run: prefer the first leader.
     const measured = after[leaderBefore.id] === undefined ? leader.id : leaderBefore.id;

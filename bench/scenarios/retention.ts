@@ -1,0 +1,239 @@
+/**
+ * Retention: many tasks through the cluster with the retention policy removing finished tasks
+ * beyond the newest `keepFinishedTasks` (the product default, 1,000,000, unless told otherwise;
+ * `keepFinishedForMs` is 0 so the count alone decides). Once retention has started removing,
+ * memory and disk should stay flat however many tasks go through: that is what it is for.
+ *
+ * Tasks are pushed in chunks; after every chunk: each orchestrator's RSS, peak RSS and data
+ * directory bytes (every file under it: log segments and snapshots), and the tasks the cluster
+ * retains (a paged `list` of everyone's tasks, answered by the leader from the replicated state
+ * every orchestrator applies). At the end: the leader's RSS and the largest data directory at the
+ * first checkpoint past `keepFinishedTasks` + one chunk (retention removing by then) against the
+ * last checkpoint.
+ *
+ * A node that dies mid-run ends the scenario with its last log lines in the result.
+ * @module
+ */
+import { pushInChunks } from "../lib/chunked_push.ts";
+import { directoryBytes, orchestratorMemory } from "../lib/cluster_samples.ts";
+import type { Measurement, ScenarioResult } from "../lib/report.ts";
+import { delay, type RealCluster } from "../lib/real_cluster.ts";
+import type { Scenario } from "../lib/scenario.ts";
+import { round } from "../lib/stats.ts";
+
+const BATCH = 5000;
+const MIB = 1024 * 1024;
+/** Growth of memory and disk between retention's start and the end still counted as flat. */
+const FLAT_GROWTH_PERCENT = 10;
+/** How long the end waits for retention to remove what the last chunk pushed past the limit. */
+const SETTLE_TIMEOUT_MS = 120_000;
+
+interface Checkpoint {
+  tasks: number;
+  elapsedS: number;
+  leader: string;
+  /** Tasks the cluster keeps (any state; all finished between chunks). */
+  retainedTasks: number;
+  rssMiB: Record<string, number>;
+  peakRssMiB: Record<string, number>;
+  /** Bytes of every file under the orchestrator's data directory. */
+  diskMiB: Record<string, number>;
+}
+
+export const retention: Scenario = {
+  name: "retention",
+  summary: "many tasks with retention on: memory and disk stay flat once it removes",
+  async run(ctx) {
+    const { retentionTasks: total, retentionKeep: keep } = ctx.options.sizes;
+    const chunkTasks = ctx.options.sizes.retentionChunkTasks;
+    const budgetMinutes = ctx.options.sizes.retentionBudgetMinutes;
+    const cluster = await ctx.cluster({
+      tuning: { retention: { keepFinishedForMs: 0, keepFinishedTasks: keep } },
+    });
+    await cluster.start();
+    ctx.progress(`${total} tasks in chunks of ${chunkTasks}, keeping the newest ${keep} finished`);
+    const checkpoints: Checkpoint[] = [];
+    const { pushed, runSeconds, death } = await pushInChunks(ctx, cluster, {
+      total,
+      chunkTasks,
+      batchTasks: BATCH,
+      budgetMs: budgetMinutes * 60_000,
+      keyPrefix: "r",
+      onChunk: async (pushed, elapsedMs) => {
+        const checkpoint = await sample(cluster, pushed, elapsedMs);
+        checkpoints.push(checkpoint);
+        ctx.progress(
+          `${pushed} tasks after ${checkpoint.elapsedS} s: ${checkpoint.retainedTasks} retained; ` +
+            `leader ${checkpoint.leader} RSS ${checkpoint.rssMiB[checkpoint.leader]} MiB; data ` +
+            Object.entries(checkpoint.diskMiB).map(([id, v]) => `${id} ${v}`).join(", ") + " MiB",
+        );
+      },
+    });
+    if (death !== null) return crashed(total, checkpoints, death);
+    const retainedAtEnd = await settle(cluster, keep);
+    return report({ total, keep, chunkTasks, budgetMinutes, pushed, runSeconds, retainedAtEnd }, {
+      checkpoints,
+      peakBytes: Math.max(...Object.values(await orchestratorMemory(cluster)).map((m) => m.peak)),
+    });
+  },
+};
+
+/** Memory, disk and retained tasks after `pushed` tasks. */
+async function sample(
+  cluster: RealCluster,
+  pushed: number,
+  elapsedMs: number,
+): Promise<Checkpoint> {
+  const memory = await orchestratorMemory(cluster);
+  const leader = await cluster.waitForLeader({ timeoutMs: 60_000 });
+  const diskMiB: Record<string, number> = {};
+  for (const id of Object.keys(memory)) {
+    diskMiB[id] = round(await directoryBytes(`${cluster.dir}/data/${id}`) / MIB, 1);
+  }
+  const mib = (pick: (m: { peak: number; rss: number }) => number) =>
+    Object.fromEntries(Object.entries(memory).map(([id, m]) => [id, round(pick(m) / MIB, 1)]));
+  return {
+    tasks: pushed,
+    elapsedS: round(elapsedMs / 1000, 0),
+    leader: leader.id,
+    retainedTasks: await retainedTasks(cluster),
+    rssMiB: mib((m) => m.rss),
+    peakRssMiB: mib((m) => m.peak),
+    diskMiB,
+  };
+}
+
+/** Every user's tasks the cluster keeps, as the leader counts them. */
+async function retainedTasks(cluster: RealCluster): Promise<number> {
+  const token = await cluster.token();
+  const client = cluster.client({ timeoutMs: 60_000 });
+  try {
+    const page = await client.request({ type: "list", token, all: true, paged: true, limit: 1 });
+    return page.total ?? NaN;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Polls until retention kept at most `keep` tasks (it removes a batch per commit round, so the
+ * last chunk's excess may still be going) or SETTLE_TIMEOUT_MS passed; returns the count then.
+ * Polling, because removal has no event a client can wait on.
+ */
+async function settle(cluster: RealCluster, keep: number): Promise<number> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    const retained = await retainedTasks(cluster);
+    if (retained <= keep || Date.now() > deadline) return retained;
+    await delay(500);
+  }
+}
+
+/** The growth from `before` to `after` in percent, NaN when either is missing. */
+function growthPercent(before: number | undefined, after: number | undefined): number {
+  if (before === undefined || after === undefined) return NaN;
+  return round((after - before) / before * 100, 1);
+}
+
+function report(
+  run: {
+    total: number;
+    keep: number;
+    chunkTasks: number;
+    budgetMinutes: number;
+    pushed: number;
+    runSeconds: number;
+    retainedAtEnd: number;
+  },
+  samples: { checkpoints: Checkpoint[]; peakBytes: number },
+): ScenarioResult {
+  const { checkpoints } = samples;
+  // Retention removes from the first chunk past `keep`; one more chunk lets it reach its pace.
+  const start = checkpoints.find((c) => c.tasks > run.keep + run.chunkTasks);
+  const end = checkpoints.at(-1);
+  const leader = end?.leader ?? "";
+  const largestDisk = (c: Checkpoint | undefined) =>
+    c === undefined ? undefined : Math.max(...Object.values(c.diskMiB));
+  const startNote = start === undefined
+    ? `no checkpoint past ${run.keep + run.chunkTasks} tasks: run more tasks`
+    : `from ${start.tasks} tasks (retention removing) to ${end!.tasks}`;
+  const measurements: Measurement[] = [
+    {
+      metric: "tasks through the cluster",
+      value: run.pushed,
+      unit: "",
+      target: { kind: "atLeast", value: run.total },
+      note: `time budget ${run.budgetMinutes} min`,
+    },
+    {
+      metric: "throughput over the run",
+      value: round(run.pushed / run.runSeconds, 0),
+      unit: "tasks/s",
+    },
+    {
+      metric: "tasks retained at the end",
+      value: run.retainedAtEnd,
+      unit: "",
+      target: { kind: "atMost", value: run.keep },
+      note: `keepFinishedTasks ${run.keep}, keepFinishedForMs 0`,
+    },
+    {
+      metric: "leader RSS when retention started removing",
+      value: start?.rssMiB[leader] ?? NaN,
+      unit: "MiB",
+      note: start === undefined ? startNote : `orchestrator ${leader} at ${start.tasks} tasks`,
+    },
+    { metric: "leader RSS at the end", value: end?.rssMiB[leader] ?? NaN, unit: "MiB" },
+    {
+      metric: "leader RSS growth while retention removes",
+      value: growthPercent(start?.rssMiB[leader], end?.rssMiB[leader]),
+      unit: "%",
+      target: { kind: "atMost", value: FLAT_GROWTH_PERCENT },
+      note: startNote,
+    },
+    {
+      metric: "largest data directory when retention started removing",
+      value: largestDisk(start) ?? NaN,
+      unit: "MiB",
+      note: "every file under an orchestrator's data directory (log segments, snapshots)",
+    },
+    { metric: "largest data directory at the end", value: largestDisk(end) ?? NaN, unit: "MiB" },
+    {
+      metric: "data directory growth while retention removes",
+      value: growthPercent(largestDisk(start), largestDisk(end)),
+      unit: "%",
+      target: { kind: "atMost", value: FLAT_GROWTH_PERCENT },
+      note: startNote,
+    },
+    { metric: "orchestrator peak RSS", value: round(samples.peakBytes / MIB, 0), unit: "MiB" },
+  ];
+  return { measurements, details: { ...run, startTasks: start?.tasks ?? null, checkpoints } };
+}
+
+/** What a run that lost orchestrators can still report: how far it got, and how they died. */
+function crashed(total: number, checkpoints: Checkpoint[], death: string): ScenarioResult {
+  const last = checkpoints.at(-1);
+  return {
+    measurements: [
+      {
+        metric: "tasks through the cluster before it crashed",
+        value: last?.tasks ?? 0,
+        unit: "",
+        target: { kind: "atLeast", value: total },
+      },
+      {
+        metric: "orchestrators that crashed",
+        value: (death.match(/^orchestrator /gm) ?? []).length,
+        unit: "",
+        target: { kind: "atMost", value: 0 },
+        note: death.split("\n").find((l) => /Error|error/.test(l))?.trim().slice(0, 160),
+      },
+      {
+        metric: "tasks retained at the last checkpoint",
+        value: last?.retainedTasks ?? NaN,
+        unit: "",
+      },
+    ],
+    details: { total, checkpoints, death },
+  };
+}
