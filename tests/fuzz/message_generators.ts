@@ -245,7 +245,7 @@ class Gen {
     });
     const tokenHash = () => charsFrom(this.rng, LOWER_HEX, 64);
     const name = () => this.userName();
-    switch (this.rng.int(0, 14)) {
+    switch (this.rng.int(0, 15)) {
       case 0:
         return {
           type: "userAdded",
@@ -350,6 +350,14 @@ class Gen {
           reason: this.str(0, 100),
           ...stamp(),
         };
+      case 14:
+        return {
+          type: "tasksRemoved",
+          taskIds: Array.from({ length: this.rng.int(1, 5) }, () => this.pools.taskId(this.rng)),
+          reason: this.rng.pick(["retention", "purge"]),
+          by: this.rng.chance(0.5) ? null : this.str(1, LIMITS.userNameChars),
+          ...stamp(),
+        };
       default:
         return { type: "noop", atMs: this.nonNeg() };
     }
@@ -440,6 +448,15 @@ const CLIENT_REQUESTS: Record<string, Builder> = {
     ...withToken(g, "tokenRevoke"),
     tokenId: charsFrom(g.rng, LOWER_HEX, intIn(g.rng, 8, 64)),
   }),
+  purge: (g) => {
+    const message: Json = { ...withToken(g, "purge") };
+    if (g.bool()) message.states = [g.rng.pick(["succeeded", "failed", "cancelled"])];
+    if (g.bool()) message.owner = g.userName();
+    if (g.bool()) message.olderThanMs = g.nonNeg();
+    if (g.bool()) message.limit = intIn(g.rng, 1, 10_000);
+    if (g.bool()) message.dryRun = g.bool();
+    return message;
+  },
 };
 
 const welcome: Builder = (g) => {
@@ -538,6 +555,12 @@ const ORCHESTRATOR_REPLIES: Record<string, Builder> = {
     ),
   }),
   done: (g) => ({ ...reply(g, "done"), message: g.str(0, 100) }),
+  purged: (g) => ({
+    ...reply(g, "purged"),
+    matched: g.nonNeg(),
+    removed: g.nonNeg(),
+    dryRun: g.bool(),
+  }),
   userList: (g) => ({
     ...reply(g, "userList"),
     users: Array.from({ length: g.rng.int(0, 3) }, () => ({
