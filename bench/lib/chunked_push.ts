@@ -6,6 +6,7 @@
  * last log lines.
  * @module
  */
+import { UnreachableError } from "../../client/api/mod.ts";
 import { readMachineMemory } from "./proc_stats.ts";
 import { delay, type RealCluster } from "./real_cluster.ts";
 import type { ScenarioContext } from "./scenario.ts";
@@ -17,6 +18,15 @@ const MIB = 1024 * 1024;
 const MEMORY_FLOOR = 0.35;
 /** Submission requests outstanding at once within a chunk. */
 const BATCHES_IN_FLIGHT = 2;
+/** The client's time budget per request (a batch of thousands under load takes seconds). */
+const REQUEST_TIMEOUT_MS = 120_000;
+/**
+ * Attempts at a chunk whose requests found no leader. The client library does not go back, within
+ * one request, to an orchestrator that fell silent during it, so on a machine loaded enough for
+ * elections a request can circle the followers until its budget is gone; a fresh client submits
+ * the chunk again (the same idempotency keys: tasks already in are not added twice).
+ */
+const CHUNK_ATTEMPTS_MAX = 5;
 
 export interface ChunkedPushOptions {
   /** Tasks in all. */
@@ -39,6 +49,8 @@ export interface ChunkedPushRun {
   runSeconds: number;
   /** Which orchestrators died and their last log lines, or null if none did. */
   death: string | null;
+  /** Chunks submitted again because a request found no leader within its budget. */
+  chunkRetries: number;
 }
 
 /**
@@ -52,32 +64,19 @@ export async function pushInChunks(
   options: ChunkedPushOptions,
 ): Promise<ChunkedPushRun> {
   const token = await cluster.token();
-  const client = cluster.client({ timeoutMs: 600_000 });
   let death: string | null = null;
   let pushed = 0;
+  let chunkRetries = 0;
+  // Set once a node died: the chunk still running is abandoned, and neither retried nor awaited.
+  let abandoned = false;
   const startedMs = Date.now();
   const died = Promise.race(
     cluster.orchestrators.map((o) => o.process!.exited.then(() => o.id)),
   );
-  try {
-    while (pushed < options.total) {
-      if (Date.now() - startedMs > options.budgetMs) {
-        ctx.progress(
-          `time budget of ${options.budgetMs / 60_000} min used up after ${pushed} tasks`,
-        );
-        break;
-      }
-      // Three orchestrators each holding every task can exhaust a shared machine's memory.
-      const { availableBytes, totalBytes } = await readMachineMemory();
-      if (availableBytes < MEMORY_FLOOR * totalBytes) {
-        ctx.progress(
-          `memory guard: only ${round(availableBytes / MIB, 0)} MiB of ` +
-            `${round(totalBytes / MIB, 0)} MiB left after ${pushed} tasks; stopping here`,
-        );
-        break;
-      }
-      const count = Math.min(options.chunkTasks, options.total - pushed);
-      const chunk = (async () => {
+  const runChunk = async (count: number) => {
+    for (let attempt = 1;; attempt++) {
+      const client = cluster.client({ timeoutMs: REQUEST_TIMEOUT_MS });
+      try {
         await submitInBatches(client, token, {
           total: count,
           batchSize: options.batchTasks,
@@ -85,24 +84,49 @@ export async function pushInChunks(
           keyPrefix: `${options.keyPrefix}${pushed}`,
         });
         return await waitUntilIdle(client, token, { timeoutMs: 3600_000, pollMs: 500 });
-      })();
-      const winner = await Promise.race([chunk, died.then((id) => ({ died: id }))]);
-      if ("died" in winner) {
-        // The chunk's requests fail once the client closes: that is expected now.
-        chunk.catch(() => {});
-        // Give the others a moment: a bug that kills one node usually kills all three.
-        await delay(5000);
-        death = await describeDeaths(cluster, pushed);
-        ctx.progress(death);
-        break;
+      } catch (error) {
+        const retry = error instanceof UnreachableError && attempt < CHUNK_ATTEMPTS_MAX;
+        if (!retry || abandoned) throw error;
+        chunkRetries += 1;
+        ctx.progress(
+          `chunk after ${pushed} tasks, attempt ${attempt}: ${error.message}; submitting it again`,
+        );
+      } finally {
+        client.close();
       }
-      pushed += count;
-      await options.onChunk(pushed, Date.now() - startedMs);
     }
-  } finally {
-    client.close();
+  };
+  while (pushed < options.total) {
+    if (Date.now() - startedMs > options.budgetMs) {
+      ctx.progress(`time budget of ${options.budgetMs / 60_000} min used up after ${pushed} tasks`);
+      break;
+    }
+    // Three orchestrators each holding every task can exhaust a shared machine's memory.
+    const { availableBytes, totalBytes } = await readMachineMemory();
+    if (availableBytes < MEMORY_FLOOR * totalBytes) {
+      ctx.progress(
+        `memory guard: only ${round(availableBytes / MIB, 0)} MiB of ` +
+          `${round(totalBytes / MIB, 0)} MiB left after ${pushed} tasks; stopping here`,
+      );
+      break;
+    }
+    const count = Math.min(options.chunkTasks, options.total - pushed);
+    const chunk = runChunk(count);
+    const winner = await Promise.race([chunk, died.then((id) => ({ died: id }))]);
+    if ("died" in winner) {
+      // The chunk's requests fail once the cluster stops: that is expected now.
+      abandoned = true;
+      chunk.catch(() => {});
+      // Give the others a moment: a bug that kills one node usually kills all three.
+      await delay(5000);
+      death = await describeDeaths(cluster, pushed);
+      ctx.progress(death);
+      break;
+    }
+    pushed += count;
+    await options.onChunk(pushed, Date.now() - startedMs);
   }
-  return { pushed, runSeconds: (Date.now() - startedMs) / 1000, death };
+  return { pushed, runSeconds: (Date.now() - startedMs) / 1000, death, chunkRetries };
 }
 
 /** Says which orchestrators exited, with their last log lines. */
