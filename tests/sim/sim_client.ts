@@ -405,14 +405,16 @@ export class SimClient {
   // ---- checks ----
 
   /**
-   * Whether the idempotency promise still covers `s`: a task is removed no sooner than the
-   * retention age after it finished, and it finished after its key was first sent; half the
-   * window leaves room for the orchestrators' clocks to disagree with the world's.
+   * Whether the idempotency promise still covers a resubmission of `s`, however long it retries:
+   * a task is removed no sooner than the retention age after it finished, and it finished after
+   * its key was first sent; half the window leaves room for the orchestrators' clocks to disagree
+   * with the world's. (Arriving later, a resubmission rightly creates a new task.)
    */
   #mayResubmit(s: Submission): boolean {
-    const retention = this.#world.params.retention;
-    return retention === null ||
-      this.#world.nowMs - s.firstSentMs < retention.keepFinishedForMs / 2;
+    const { retention, clientTimeoutMs } = this.#world.params;
+    // The request may keep retrying for its whole time budget: all of it must fit in the window.
+    const lastArrivalMs = this.#world.nowMs + clientTimeoutMs;
+    return retention === null || lastArrivalMs - s.firstSentMs < retention.keepFinishedForMs / 2;
   }
 
   #remember(key: string, durationMs: number): Submission {

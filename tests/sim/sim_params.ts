@@ -163,7 +163,9 @@ function drawLaterChoices(p: SimParams): void {
   p.zeroLengthTasks = rng.chance(0.3);
   p.retention = rng.chance(0.4)
     ? {
-      keepFinishedForMs: rng.int(2000, 6000),
+      // Half the time long enough for clients to resubmit keys (a resubmission retries for up to
+      // clientTimeoutMs and must arrive inside half the window), half the time too short for it.
+      keepFinishedForMs: rng.int(2000, 6000) + (rng.chance(0.5) ? 2 * p.clientTimeoutMs : 0),
       keepFinishedTasks: 0,
       users: {},
       sweepIntervalMs: rng.pick([20, 100, 500]),
