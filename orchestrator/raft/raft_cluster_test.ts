@@ -12,7 +12,7 @@ import type { ConsensusOutput, HardState, PeerEnvelope, StoredSnapshot } from ".
 import type { Command, LogEntry } from "../../shared/protocol/commands.ts";
 import { EventQueue } from "../../tests/sim/event_queue.ts";
 import { type CrashMode, SimDisk } from "../../tests/sim/sim_disk.ts";
-import { MemoryLogStorage, type RecoveredLog } from "../storage/mod.ts";
+import { bytesSnapshotSource, MemoryLogStorage, type RecoveredLog } from "../storage/mod.ts";
 import { RaftLog } from "./raft_log.ts";
 
 // ---- scenario ----
@@ -536,7 +536,11 @@ class World {
       noopCommand: (atMs) => ({ type: "noop", atMs }),
     }, {
       hardState: { ...disk.hardState },
-      snapshot: disk.snapshot,
+      snapshot: disk.snapshot === null ? null : {
+        index: disk.snapshot.index,
+        term: disk.snapshot.term,
+        source: bytesSnapshotSource(disk.snapshot.data),
+      },
       entries: disk.entries.slice(),
       nowMs: this.nowMs,
     });
@@ -864,7 +868,8 @@ class World {
       data: new TextEncoder().encode(JSON.stringify(node.applied.keys)),
     };
     node.ownSnapshotIndex = index;
-    node.log.snapshotTaken(snapshot);
+    const source = bytesSnapshotSource(snapshot.data);
+    node.log.snapshotTaken({ index: snapshot.index, term: snapshot.term, source });
     // Compaction of the in-memory log is RaftLog's business; saving it is the shell's.
     // RaftLog compacts its memory silently; the mirror keeps more, which the checks allow.
     this.#persist(node, {

@@ -38,6 +38,15 @@ function recording(storage: LogStorage): { storage: LogStorage; calls: string[] 
       calls.push(`saveSnapshot ${s.index}`);
       await storage.saveSnapshot(s);
     },
+    createSnapshotDraft: (index, term) => storage.createSnapshotDraft(index, term),
+    publishSnapshot: async (draft) => {
+      calls.push(`publishSnapshot ${draft.index}`);
+      await storage.publishSnapshot(draft);
+    },
+    get newestSnapshot() {
+      return storage.newestSnapshot;
+    },
+    diskUse: () => storage.diskUse(),
     get pendingBytes() {
       return storage.pendingBytes;
     },
