@@ -33,6 +33,12 @@ export interface NodeOptions {
    * see isSnapshotDue); default {@link DEFAULT_SNAPSHOT_EVERY_ENTRIES}.
    */
   snapshotEveryEntries?: number;
+  /**
+   * What the node's storage occupies, reported by `cluster`: a getter on the storage, read like
+   * data (the core does no I/O; the storage counts the bytes it wrote and deleted). Absent: not
+   * reported.
+   */
+  diskUse?: () => { snapshotBytes: number; logBytes: number };
 }
 
 /** The cluster configuration's default for `snapshotEveryEntries`. */

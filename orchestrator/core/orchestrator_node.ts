@@ -168,6 +168,7 @@ export class OrchestratorNode {
       detector: this.#detector,
       pending: this.#pending,
       droppedDatagrams: this.#droppedDatagrams,
+      diskUse: () => options.diskUse?.() ?? null,
       proposedAssignments: this.#proposals.assignments,
       dispatchedAssignments: this.#proposals.dispatched,
       proposedFinishes: this.#proposals.finishes,

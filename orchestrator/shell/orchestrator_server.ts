@@ -164,6 +164,7 @@ export class OrchestratorServer {
       rejoin,
       logger: this.#logger,
       snapshotSource: opened.storage.newestSnapshot?.source,
+      diskUse: () => opened.storage.diskUse(),
     });
     // The recovered snapshot's bytes are in the state machine now: let them go.
     opened.recovered.snapshot = null;

@@ -7,7 +7,7 @@ import type { ClusterConfig, OrchestratorAddress } from "../../shared/config/mod
 import type { Logger } from "../../shared/log.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { buildNode, type OrchestratorNode } from "../core/mod.ts";
-import type { RecoveredLog, SnapshotSource } from "../storage/mod.ts";
+import type { RecoveredLog, SnapshotSource, StorageUse } from "../storage/mod.ts";
 
 /** What the node is built from. */
 export interface RecoverOptions {
@@ -18,6 +18,8 @@ export interface RecoverOptions {
   logger: Logger;
   /** Where the recovered snapshot is read from afterwards (the store's file), not its bytes. */
   snapshotSource?: SnapshotSource;
+  /** What the storage occupies, for `cluster`. */
+  diskUse?: () => StorageUse;
 }
 
 /** The node for `recovered`, configured from `options.config`. */
@@ -37,6 +39,7 @@ export function recoverNode(recovered: RecoveredLog, options: RecoverOptions): O
       maxActiveTasksPerUser: config.maxActiveTasksPerUser,
       maxRetainedTasksPerUser: config.maxRetainedTasksPerUser,
       snapshotEveryEntries: config.snapshotEveryEntries,
+      ...(options.diskUse === undefined ? {} : { diskUse: options.diskUse }),
       bootstrapUsers: [
         ...config.users,
         ...(bootstrapAdmin ? [{ ...bootstrapAdmin, role: "admin" as const }] : []),
