@@ -114,6 +114,35 @@ Deno.test("GroupCommit drops a conflicting log before saving the leader's snapsh
   assert.deepEqual(durable, [[2, 2]]);
 });
 
+Deno.test("GroupCommit publishes a snapshot draft after the entries queued before it", async () => {
+  const memory = new MemoryLogStorage();
+  const { storage, calls } = recording(memory);
+  const durable: Array<[number, number]> = [];
+  const commit = new GroupCommit(storage, {
+    onDurable: (index, term) => durable.push([index, term]),
+    onError: (error) => {
+      throw error;
+    },
+  });
+  commit.enqueue({ persist: persist([entry(1), entry(2)]), afterDurable: null });
+  const draft = await storage.createSnapshotDraft(1, 1);
+  await draft.write(new TextEncoder().encode("state@1"));
+  await draft.finish();
+  let published = false;
+  commit.enqueue({
+    persist: persist([entry(3)]),
+    publish: draft,
+    afterDurable: () => published = storage.newestSnapshot?.index === 1,
+  });
+  await flushed();
+  assert.deepEqual(calls, ["append 1,2", "sync", "publishSnapshot 1", "append 3", "sync"]);
+  assert.equal(published, true, "the store holds it once the job is durable");
+  assert.deepEqual(durable.at(-1), [3, 1], "a snapshot behind the log does not move its end back");
+  const recovered = memory.crash();
+  assert.equal(recovered.snapshot?.index, 1);
+  assert.deepEqual(recovered.entries.map((e) => e.index), [2, 3]);
+});
+
 Deno.test("GroupCommit reports a failed sync once and stops taking jobs", async () => {
   const memory = new MemoryLogStorage();
   const failing: LogStorage = Object.assign(Object.create(null), {
