@@ -1,7 +1,7 @@
 // Builds RaftState values by hand for the tests of the modules RaftLog is made of; it holds no
 // tests itself, so importing it registers none twice.
 import { createPrng } from "../../shared/prng.ts";
-import { bytesSnapshotSource } from "../storage/mod.ts";
+import { bytesSnapshotRef } from "../storage/mod.ts";
 import type { HardState, RaftEntry, StoredSnapshot } from "./consensus_log.ts";
 import { resolveRaftOptions } from "./raft_options.ts";
 import type { RaftOptions } from "./raft_options.ts";
@@ -48,11 +48,7 @@ export function newState(setup: StateSetup = {}): RaftState<Cmd> {
     }),
     {
       hardState: setup.hardState ?? { term: 0, votedFor: null },
-      snapshot: setup.snapshot == null ? null : {
-        index: setup.snapshot.index,
-        term: setup.snapshot.term,
-        source: bytesSnapshotSource(setup.snapshot.data),
-      },
+      snapshot: setup.snapshot == null ? null : bytesSnapshotRef(setup.snapshot),
       entries: setup.entries ?? [],
       nowMs: setup.nowMs ?? 0,
     },

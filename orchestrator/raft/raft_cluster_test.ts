@@ -12,7 +12,7 @@ import type { ConsensusOutput, HardState, PeerEnvelope, StoredSnapshot } from ".
 import type { Command, LogEntry } from "../../shared/protocol/commands.ts";
 import { EventQueue } from "../../tests/sim/event_queue.ts";
 import { type CrashMode, SimDisk } from "../../tests/sim/sim_disk.ts";
-import { bytesSnapshotSource, MemoryLogStorage, type RecoveredLog } from "../storage/mod.ts";
+import { bytesSnapshotRef, MemoryLogStorage, type RecoveredLog } from "../storage/mod.ts";
 import { RaftLog } from "./raft_log.ts";
 
 // ---- scenario ----
@@ -536,11 +536,7 @@ class World {
       noopCommand: (atMs) => ({ type: "noop", atMs }),
     }, {
       hardState: { ...disk.hardState },
-      snapshot: disk.snapshot === null ? null : {
-        index: disk.snapshot.index,
-        term: disk.snapshot.term,
-        source: bytesSnapshotSource(disk.snapshot.data),
-      },
+      snapshot: disk.snapshot === null ? null : bytesSnapshotRef(disk.snapshot),
       entries: disk.entries.slice(),
       nowMs: this.nowMs,
     });
@@ -868,8 +864,7 @@ class World {
       data: new TextEncoder().encode(JSON.stringify(node.applied.keys)),
     };
     node.ownSnapshotIndex = index;
-    const source = bytesSnapshotSource(snapshot.data);
-    node.log.snapshotTaken({ index: snapshot.index, term: snapshot.term, source });
+    node.log.snapshotTaken(bytesSnapshotRef(snapshot));
     // Compaction of the in-memory log is RaftLog's business; saving it is the shell's.
     // RaftLog compacts its memory silently; the mirror keeps more, which the checks allow.
     this.#persist(node, {

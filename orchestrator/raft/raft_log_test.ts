@@ -1,7 +1,7 @@
 // Proves single behaviours of RaftLog (elections with pre-vote, vote rules, replication, commit,
 // flow control, check-quorum, ReadIndex and snapshots) by driving one or a few instances by hand.
 import assert from "node:assert/strict";
-import { bytesSnapshotSource } from "../storage/mod.ts";
+import { bytesSnapshotRef, bytesSnapshotSource } from "../storage/mod.ts";
 import { createPrng } from "../../shared/prng.ts";
 import type { Unstamped } from "../../shared/protocol/messages.ts";
 import type { Command, LogEntry } from "../../shared/protocol/commands.ts";
@@ -60,11 +60,7 @@ function newLog(nodeId: string, setup: LogSetup = {}): RaftLog<Command> {
     ...setup.options,
   }, {
     hardState: setup.hardState ?? { term: 0, votedFor: null },
-    snapshot: setup.snapshot == null ? null : {
-      index: setup.snapshot.index,
-      term: setup.snapshot.term,
-      source: bytesSnapshotSource(setup.snapshot.data),
-    },
+    snapshot: setup.snapshot == null ? null : bytesSnapshotRef(setup.snapshot),
     entries: setup.entries ?? [],
     nowMs: setup.nowMs ?? 0,
   });

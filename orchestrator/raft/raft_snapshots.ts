@@ -13,7 +13,7 @@
 import { Buffer } from "node:buffer";
 import { assert } from "../../shared/assert.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
-import { bytesSnapshotSource } from "../storage/mod.ts";
+import { bytesSnapshotRef } from "../storage/mod.ts";
 import type { RaftMessageOf, SnapshotRef, StoredSnapshot } from "./consensus_log.ts";
 import { acceptLeader } from "./raft_elections.ts";
 import type { RaftState } from "./raft_state.ts";
@@ -115,11 +115,7 @@ function installSnapshot<C>(state: RaftState<C>, snapshot: StoredSnapshot): void
   }
   state.persistedIndex = Math.max(state.persistedIndex, snapshot.index);
   // Held as bytes only until the owner has saved it and hands the store's source (snapshotTaken).
-  state.snapshot = {
-    index: snapshot.index,
-    term: snapshot.term,
-    source: bytesSnapshotSource(snapshot.data),
-  };
+  state.snapshot = bytesSnapshotRef(snapshot);
   state.commitIndex = Math.max(state.commitIndex, snapshot.index);
   state.emittedIndex = snapshot.index;
   // Only a log that reaches the snapshot's index has disagreeing entries after it to drop.

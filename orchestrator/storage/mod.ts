@@ -16,6 +16,7 @@ export type {
 } from "./log_storage.ts";
 export { INITIAL_HARD_STATE, SNAPSHOTS_KEPT } from "./log_storage.ts";
 export {
+  bytesSnapshotRef,
   bytesSnapshotSource,
   checkSnapshotRange,
   type SnapshotRef,

@@ -64,3 +64,10 @@ export function checkSnapshotRange(byteLength: number, offset: number, length: n
     );
   }
 }
+
+/** A reference to a snapshot held as bytes in memory (see {@link bytesSnapshotSource}). */
+export function bytesSnapshotRef(
+  snapshot: { index: number; term: number; data: Uint8Array },
+): SnapshotRef {
+  return { index: snapshot.index, term: snapshot.term, source: bytesSnapshotSource(snapshot.data) };
+}

@@ -22,7 +22,7 @@ import {
   type TaskStateMachine,
 } from "../../orchestrator/tasks/mod.ts";
 import {
-  bytesSnapshotSource,
+  bytesSnapshotRef,
   type HardState,
   type StoredSnapshot,
 } from "../../orchestrator/storage/mod.ts";
@@ -397,8 +397,7 @@ export class NodeHarness {
     this.#disk.snapshot = snapshot;
     this.#disk.entries = this.#disk.entries.filter((e) => e.index > snapshot.index);
     try {
-      const source = bytesSnapshotSource(snapshot.data);
-      this.node.snapshotTaken({ index: snapshot.index, term: snapshot.term, source });
+      this.node.snapshotTaken(bytesSnapshotRef(snapshot));
     } catch (error) {
       throw new FuzzViolation("snapshotThrew", `snapshotTaken threw ${describe(error)}`, {
         cause: error,
