@@ -159,7 +159,8 @@ export const scale: Scenario = {
           ? NaN
           : round((heapAfter.backingStoreBytes - heapBefore.backingStoreBytes) / pushed, 0),
         unit: "B",
-        note: "ArrayBuffers (e.g. the latest snapshot, kept for followers)",
+        note:
+          "ArrayBuffers (snapshots are read from disk; a snapshot installed from the leader until saved)",
       },
       { metric: "snapshot size", value: round((snapshot?.bytes ?? NaN) / MIB, 1), unit: "MiB" },
       {

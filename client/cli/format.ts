@@ -44,9 +44,9 @@ export function unreachableRow(id: string, address: string, error: string): Clus
 
 export function formatCluster(rows: readonly ClusterRow[], leaderId: string | null): string {
   const lines = table(
-    ["ORCHESTRATOR", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "LAG"],
+    ["ORCHESTRATOR", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "LAG", "DISK"],
     rows.map((r) =>
-      r.role === "unreachable" ? [r.id, r.address, "unreachable", "-", "-", "-", "-"] : [
+      r.role === "unreachable" ? [r.id, r.address, "unreachable", "-", "-", "-", "-", "-"] : [
         r.id,
         r.address,
         r.role === "leader"
@@ -58,6 +58,7 @@ export function formatCluster(rows: readonly ClusterRow[], leaderId: string | nu
         String(r.commitIndex),
         String(r.appliedIndex),
         r.lag === null ? "-" : String(r.lag),
+        r.disk === undefined ? "-" : formatDiskUse(r.disk),
       ]
     ),
   );
@@ -65,6 +66,25 @@ export function formatCluster(rows: readonly ClusterRow[], leaderId: string | nu
     ? "No leader: the cluster cannot accept writes (an election is running, or fewer than a majority are up)."
     : `Leader: ${leaderId}.`;
   return `${lines}\n${summary}`;
+}
+
+/** `12.3 MiB (snapshots 10.1 MiB, log 2.2 MiB)`. */
+export function formatDiskUse(disk: { snapshotBytes: number; logBytes: number }): string {
+  const { snapshotBytes, logBytes } = disk;
+  return `${formatBytes(snapshotBytes + logBytes)} (snapshots ${formatBytes(snapshotBytes)}, ` +
+    `log ${formatBytes(logBytes)})`;
+}
+
+/** Bytes in B, KiB, MiB or GiB, one decimal above bytes. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 export function formatTime(ms: number | null): string {

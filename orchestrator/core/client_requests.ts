@@ -60,6 +60,8 @@ export interface ClientContext extends RequestContext {
   droppedDatagrams: Readonly<Record<"malformed" | "forged" | "stale" | "replayed", number>>;
   /** Where this node stands in the consensus group. */
   status(): ConsensusStatus;
+  /** What the node's storage occupies; null when not known. */
+  diskUse(): { snapshotBytes: number; logBytes: number } | null;
   /** Proposes consecutive entries; the index of the first, or null when not the leader. */
   proposeBatch(commands: Command[]): number | null;
   /** Proposes a command whose application answers a request. */
@@ -263,6 +265,7 @@ export class ClientRequests {
     }
     if (caller === null || !this.#requireAdmin(conn, requestId, caller, "view the cluster")) return;
     const status = this.#ctx.status();
+    const disk = this.#ctx.diskUse();
     this.#ctx.out.send(conn, {
       type: "nodeStatusReply",
       re: requestId,
@@ -276,6 +279,7 @@ export class ClientRequests {
         lastIndex: status.lastIndex,
         followers: status.followers,
         droppedDatagrams: { ...this.#ctx.droppedDatagrams },
+        ...(disk === null ? {} : { disk }),
       },
     });
   }

@@ -53,6 +53,7 @@ function setup() {
     status: () => {
       throw new Error("not used");
     },
+    diskUse: () => null,
     proposeBatch: (commands) => {
       proposed.push(...commands);
       return proposed.length - commands.length + 1;

@@ -6,7 +6,15 @@
  * @module
  */
 import { assert } from "../../shared/assert.ts";
-import { type ConsensusLog, RaftLog, type RaftOptions, type RaftRestore } from "../raft/mod.ts";
+import {
+  type ConsensusLog,
+  RaftLog,
+  type RaftOptions,
+  type RaftRestore,
+  type SnapshotSource,
+  type StoredSnapshot,
+} from "../raft/mod.ts";
+import { bytesSnapshotSource } from "../storage/mod.ts";
 import {
   type Command,
   decodeSnapshot,
@@ -25,8 +33,18 @@ export interface NodeBuild {
    * received from a leader is installed only when its bytes cover the entry its header names).
    */
   raft: Omit<RaftOptions<Command>, "noopCommand" | "snapshotPosition">;
-  /** What the disk recovered (an empty log: term 0, no vote, no snapshot, no entries). */
-  recovered: Omit<RaftRestore<Command>, "nowMs">;
+  /**
+   * What the disk recovered (an empty log: term 0, no vote, no snapshot, no entries). The
+   * snapshot's bytes restore the state machine and are not kept.
+   */
+  recovered: Omit<RaftRestore<Command>, "nowMs" | "snapshot"> & {
+    snapshot: StoredSnapshot | null;
+  };
+  /**
+   * Where the Raft log reads the recovered snapshot from afterwards (the store's file). Default:
+   * the recovered bytes, kept in memory (the simulator and tests).
+   */
+  snapshotSource?: SnapshotSource;
   nowMs: number;
   /** Wraps the Raft log the node sees (the simulator observes what is applied). */
   wrapLog?: (raft: RaftLog<Command>) => ConsensusLog<Command>;
@@ -42,16 +60,22 @@ export interface BuiltNode {
 export function buildNode(build: NodeBuild): BuiltNode {
   assert(build.raft.nodeId === build.node.nodeId, "the Raft log and the node name different ids");
   const { recovered, nowMs } = build;
-  const sm = recovered.snapshot === null
+  const stored = recovered.snapshot;
+  const sm = stored === null
     ? new TaskStateMachine()
-    : restoreSnapshot(decodeSnapshot(recovered.snapshot.data));
+    : restoreSnapshot(decodeSnapshot(stored.data));
+  const source = stored === null ? null : build.snapshotSource ?? bytesSnapshotSource(stored.data);
+  assert(
+    stored === null || source!.byteLength === stored.data.length,
+    "the snapshot source and the recovered snapshot differ in length",
+  );
   const raft = new RaftLog<Command>({
     ...build.raft,
     noopCommand,
     snapshotPosition: restorableSnapshotPosition,
   }, {
     hardState: recovered.hardState,
-    snapshot: recovered.snapshot,
+    snapshot: stored === null ? null : { index: stored.index, term: stored.term, source: source! },
     entries: recovered.entries,
     nowMs,
   });

@@ -36,6 +36,12 @@ export interface NodeOptions {
   snapshotEveryEntries?: number;
   /** Which finished tasks the leader removes, and when; default {@link DEFAULT_RETENTION}. */
   retention?: RetentionPolicy;
+  /**
+   * What the node's storage occupies, reported by `cluster`: a getter on the storage, read like
+   * data (the core does no I/O; the storage counts the bytes it wrote and deleted). Absent: not
+   * reported.
+   */
+  diskUse?: () => { snapshotBytes: number; logBytes: number };
 }
 
 /** The cluster configuration's default for `snapshotEveryEntries`. */

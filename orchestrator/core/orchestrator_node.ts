@@ -24,7 +24,7 @@ import type { ErrorCode } from "../../shared/errors.ts";
 import { LamportClock } from "../../shared/lamport_clock.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
-import type { ConsensusLog, ReadyRead, StoredSnapshot } from "../raft/mod.ts";
+import type { ConsensusLog, ReadyRead, SnapshotRef, StoredSnapshot } from "../raft/mod.ts";
 import type { Command, LogEntry, Stamp, TaskStateMachine } from "../tasks/mod.ts";
 import { decodeSnapshot, restoreSnapshot, snapshotStagger } from "../tasks/mod.ts";
 import {
@@ -171,6 +171,7 @@ export class OrchestratorNode {
       detector: this.#detector,
       pending: this.#pending,
       droppedDatagrams: this.#droppedDatagrams,
+      diskUse: () => options.diskUse?.() ?? null,
       proposedAssignments: this.#proposals.assignments,
       dispatchedAssignments: this.#proposals.dispatched,
       proposedFinishes: this.#proposals.finishes,
@@ -242,9 +243,11 @@ export class OrchestratorNode {
 
   /**
    * The state machine was snapshotted (by the shell) at `snapshot.index`: the
-   * log may be compacted up to there, and lagging followers get this snapshot.
+   * log may be compacted up to there, and lagging followers get this snapshot, read from
+   * `snapshot.source` a chunk at a time. The shell also hands the store's source of a snapshot
+   * installed from the leader once it is saved, so that its bytes leave memory.
    */
-  snapshotTaken(snapshot: StoredSnapshot): void {
+  snapshotTaken(snapshot: SnapshotRef): void {
     this.#snapshots.held(snapshot.index);
     this.#log.snapshotTaken(snapshot);
   }
@@ -399,6 +402,7 @@ export class OrchestratorNode {
       const drainedUpTo = this.#log.lastIndex;
       const barriersBefore = this.#turns.barriersRequested;
       if (out.snapshot !== null) this.#installSnapshot(out.snapshot);
+      for (const warning of out.warnings) this.#out.log("warn", warning);
       this.#out.effects.persist.entries.push(...out.entries);
       if (out.hardState !== null) this.#out.effects.persist.hardState = out.hardState;
       for (const { to, message } of out.messages) {

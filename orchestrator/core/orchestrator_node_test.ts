@@ -1,6 +1,7 @@
 // Proves that OrchestratorNode answers, dispatches and detects failures only from what its log
 // has made durable, fences stale worker reports, and is a deterministic function of its inputs.
 import assert from "node:assert/strict";
+import { bytesSnapshotSource } from "../storage/mod.ts";
 import { LAMPORT_CLIENT_JUMP_MAX, LAMPORT_MAX, LIMITS } from "../../shared/limits.ts";
 import { ProtocolError } from "../../shared/protocol/codec.ts";
 import type {
@@ -1778,7 +1779,11 @@ Deno.test("OrchestratorNode asks for a local snapshot once enough entries are du
   const due = asked()[0]!;
   assert.ok(due.index >= 10, `due at ${due.index}, before 10 entries were applied`);
   assert.equal(due.state, d.sm, "the live state, captured by the shell at once");
-  d.node.snapshotTaken({ index: due.index, term: due.term, data: new Uint8Array() });
+  d.node.snapshotTaken({
+    index: due.index,
+    term: due.term,
+    source: bytesSnapshotSource(new Uint8Array()),
+  });
   const before = asked().length;
   d.submit(ALICE, alice);
   assert.equal(asked().length, before, "not again right after a snapshot was taken");

@@ -1,6 +1,7 @@
 // Builds RaftState values by hand for the tests of the modules RaftLog is made of; it holds no
 // tests itself, so importing it registers none twice.
 import { createPrng } from "../../shared/prng.ts";
+import { bytesSnapshotRef } from "../storage/mod.ts";
 import type { HardState, RaftEntry, StoredSnapshot } from "./consensus_log.ts";
 import { resolveRaftOptions } from "./raft_options.ts";
 import type { RaftOptions } from "./raft_options.ts";
@@ -47,7 +48,7 @@ export function newState(setup: StateSetup = {}): RaftState<Cmd> {
     }),
     {
       hardState: setup.hardState ?? { term: 0, votedFor: null },
-      snapshot: setup.snapshot ?? null,
+      snapshot: setup.snapshot == null ? null : bytesSnapshotRef(setup.snapshot),
       entries: setup.entries ?? [],
       nowMs: setup.nowMs ?? 0,
     },

@@ -14,9 +14,9 @@
  */
 import type { Unstamped } from "../../shared/protocol/messages.ts";
 import type { PeerMessage } from "../../shared/protocol/peer_messages.ts";
-import type { HardState, StoredSnapshot } from "../storage/mod.ts";
+import type { HardState, SnapshotRef, SnapshotSource, StoredSnapshot } from "../storage/mod.ts";
 
-export type { HardState, StoredSnapshot };
+export type { HardState, SnapshotRef, SnapshotSource, StoredSnapshot };
 
 /** A command at its place in the log. `term` is the Raft term that created the entry. */
 export interface RaftEntry<C> {
@@ -81,6 +81,8 @@ export interface ConsensusOutput<C> {
   readsReady: ReadyRead[];
   /** Reads that cannot be served by this node (it is not, or no longer, the leader). */
   readsFailed: number[];
+  /** Operating problems to log (a snapshot chunk that could not be read). */
+  warnings: string[];
 }
 
 /** Where one node stands, for `client cluster`. */
@@ -123,8 +125,13 @@ export interface ConsensusLog<C> {
   peerDisconnected(from: string, nowMs: number): void;
   /** Asks to serve a linearizable read; the answer comes in `readsReady` or `readsFailed`. */
   requestRead(id: number): void;
-  /** The state machine was snapshotted at `snapshot.index`: compact the log, keep it for followers. */
-  snapshotTaken(snapshot: StoredSnapshot): void;
+  /**
+   * The state machine was snapshotted at `snapshot.index`: compact the log, keep it for followers
+   * (its bytes read from `snapshot.source` only when one needs them). Handing again the snapshot
+   * the log already holds (same index and term) swaps its source: the store's, on disk, for the
+   * bytes of a snapshot installed from the leader.
+   */
+  snapshotTaken(snapshot: SnapshotRef): void;
   status(nowMs: number): ConsensusStatus;
   /** Takes the accumulated work. */
   drain(): ConsensusOutput<C>;
@@ -142,5 +149,6 @@ export function emptyConsensusOutput<C>(): ConsensusOutput<C> {
     messagesAfterPersist: [],
     readsReady: [],
     readsFailed: [],
+    warnings: [],
   };
 }

@@ -22,5 +22,7 @@ export type {
   RaftMessage,
   RaftMessageOf,
   ReadyRead,
+  SnapshotRef,
+  SnapshotSource,
   StoredSnapshot,
 } from "./consensus_log.ts";

@@ -12,7 +12,7 @@ import type { ConsensusOutput, HardState, PeerEnvelope, StoredSnapshot } from ".
 import type { Command, LogEntry } from "../../shared/protocol/commands.ts";
 import { EventQueue } from "../../tests/sim/event_queue.ts";
 import { type CrashMode, SimDisk } from "../../tests/sim/sim_disk.ts";
-import { MemoryLogStorage, type RecoveredLog } from "../storage/mod.ts";
+import { bytesSnapshotRef, MemoryLogStorage, type RecoveredLog } from "../storage/mod.ts";
 import { RaftLog } from "./raft_log.ts";
 
 // ---- scenario ----
@@ -536,7 +536,7 @@ class World {
       noopCommand: (atMs) => ({ type: "noop", atMs }),
     }, {
       hardState: { ...disk.hardState },
-      snapshot: disk.snapshot,
+      snapshot: disk.snapshot === null ? null : bytesSnapshotRef(disk.snapshot),
       entries: disk.entries.slice(),
       nowMs: this.nowMs,
     });
@@ -864,7 +864,7 @@ class World {
       data: new TextEncoder().encode(JSON.stringify(node.applied.keys)),
     };
     node.ownSnapshotIndex = index;
-    node.log.snapshotTaken(snapshot);
+    node.log.snapshotTaken(bytesSnapshotRef(snapshot));
     // Compaction of the in-memory log is RaftLog's business; saving it is the shell's.
     // RaftLog compacts its memory silently; the mirror keeps more, which the checks allow.
     this.#persist(node, {

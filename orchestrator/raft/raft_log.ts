@@ -37,7 +37,7 @@ import type {
   ConsensusOutput,
   ConsensusStatus,
   RaftMessage,
-  StoredSnapshot,
+  SnapshotRef,
 } from "./consensus_log.ts";
 import { emptyConsensusOutput } from "./consensus_log.ts";
 import {
@@ -188,7 +188,7 @@ export class RaftLog<C> implements ConsensusLog<C> {
     requestRead(this.#state, id);
   }
 
-  snapshotTaken(snapshot: StoredSnapshot): void {
+  snapshotTaken(snapshot: SnapshotRef): void {
     compactToSnapshot(this.#state, snapshot);
   }
 

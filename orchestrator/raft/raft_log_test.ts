@@ -1,6 +1,7 @@
 // Proves single behaviours of RaftLog (elections with pre-vote, vote rules, replication, commit,
 // flow control, check-quorum, ReadIndex and snapshots) by driving one or a few instances by hand.
 import assert from "node:assert/strict";
+import { bytesSnapshotRef, bytesSnapshotSource } from "../storage/mod.ts";
 import { createPrng } from "../../shared/prng.ts";
 import type { Unstamped } from "../../shared/protocol/messages.ts";
 import type { Command, LogEntry } from "../../shared/protocol/commands.ts";
@@ -10,6 +11,7 @@ import type {
   HardState,
   RaftEntry,
   RaftMessage,
+  SnapshotRef,
   StoredSnapshot,
 } from "./consensus_log.ts";
 import { canRejoin, RaftLog } from "./raft_log.ts";
@@ -58,7 +60,7 @@ function newLog(nodeId: string, setup: LogSetup = {}): RaftLog<Command> {
     ...setup.options,
   }, {
     hardState: setup.hardState ?? { term: 0, votedFor: null },
-    snapshot: setup.snapshot ?? null,
+    snapshot: setup.snapshot == null ? null : bytesSnapshotRef(setup.snapshot),
     entries: setup.entries ?? [],
     nowMs: setup.nowMs ?? 0,
   });
@@ -1018,8 +1020,9 @@ function benchWithLaggards(
   return bench;
 }
 
-function snapshotOf(log: RaftLog<Command>, index: number): StoredSnapshot {
-  return { index, term: log.term, data: new TextEncoder().encode(SNAPSHOT_BYTES) };
+function snapshotOf(log: RaftLog<Command>, index: number): SnapshotRef {
+  const data = new TextEncoder().encode(SNAPSHOT_BYTES);
+  return { index, term: log.term, source: bytesSnapshotSource(data) };
 }
 
 Deno.test("RaftLog snapshotTaken() compacts but keeps catchUpEntries for lagging followers", () => {
@@ -1040,11 +1043,13 @@ Deno.test("RaftLog snapshotTaken() compacts but keeps catchUpEntries for lagging
 
 Deno.test("RaftLog snapshotTaken() asserts it covers only applied entries and ignores older ones", () => {
   const log = newLog("n1", { voters: ["n1"] });
-  assert.throws(() => log.snapshotTaken({ index: 1, term: 1, data: new Uint8Array() }));
+  assert.throws(() =>
+    log.snapshotTaken({ index: 1, term: 1, source: bytesSnapshotSource(new Uint8Array()) })
+  );
   log.persisted(1, 1);
   log.drain();
-  log.snapshotTaken({ index: 1, term: 1, data: new Uint8Array([1]) });
-  log.snapshotTaken({ index: 1, term: 1, data: new Uint8Array([2]) });
+  log.snapshotTaken({ index: 1, term: 1, source: bytesSnapshotSource(new Uint8Array([1])) });
+  log.snapshotTaken({ index: 1, term: 1, source: bytesSnapshotSource(new Uint8Array([2])) });
   log.propose([{ type: "noop", atMs: 1 }]);
   log.persisted(2, 1);
   assert.deepEqual(indexes(log.drain().committed), [2], "the log goes on after compaction");
@@ -1253,7 +1258,7 @@ Deno.test({
     const slow = benchWithLaggards(3, ["n3"], 4, { catchUpEntries: 0, snapshotChunkBytes: 1 });
     const l = slow.log("n1");
     const bytes = new Uint8Array(100);
-    l.snapshotTaken({ index: 5, term: l.term, data: bytes });
+    l.snapshotTaken({ index: 5, term: l.term, source: bytesSnapshotSource(bytes) });
     slow.settle();
     slow.cut.delete("n1>n3");
     slow.runSlow(slow.nowMs + 6_000, 20);
@@ -1277,7 +1282,11 @@ Deno.test({
     };
     const snapshotNow = () => {
       const bytes = new TextEncoder().encode(`state@${String(leader.commitIndex).padStart(6)}`);
-      leader.snapshotTaken({ index: leader.commitIndex, term: 1, data: bytes }); // 3 chunks
+      leader.snapshotTaken({
+        index: leader.commitIndex,
+        term: 1,
+        source: bytesSnapshotSource(bytes),
+      }); // 3 chunks
     };
     for (let i = 0; i < 4; i++) leader.propose([{ type: "noop", atMs: i }]);
     commitAll();

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Rng } from "../../shared/prng.ts";
-import type { HardState, RaftEntry, StoredSnapshot } from "./consensus_log.ts";
+import type { HardState, RaftEntry, SnapshotRef } from "./consensus_log.ts";
 
 /** How a RaftLog replicating commands of type `C` is set up. */
 export interface RaftOptions<C> {
@@ -60,7 +60,8 @@ export interface SnapshotPosition {
 /** What a RaftLog starts from: what its storage recovered. */
 export interface RaftRestore<C> {
   hardState: HardState;
-  snapshot: StoredSnapshot | null;
+  /** The newest snapshot, read from the store on demand (the log never holds its bytes). */
+  snapshot: SnapshotRef | null;
   /** Durable entries after the snapshot. */
   entries: readonly RaftEntry<C>[];
   nowMs: number;

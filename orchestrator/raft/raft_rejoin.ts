@@ -15,7 +15,7 @@ import type { RaftState } from "./raft_state.ts";
  * from nothing at all (a new, empty data directory), or from a rejoin already under way.
  */
 export function canRejoin(
-  restore: Pick<RaftRestore<unknown>, "hardState" | "snapshot" | "entries">,
+  restore: Pick<RaftRestore<unknown>, "hardState" | "entries"> & { snapshot: object | null },
 ): boolean {
   const { hardState, snapshot, entries } = restore;
   if (hardState.rejoining === true) return true;

@@ -4,6 +4,12 @@
  * rejection; InstallSnapshot chunks when the entries it needs are compacted), learning from the
  * answers, heartbeats, and commitment by counting matches (the leader's own fsync counts in
  * parallel with the followers', dissertation 10.2.1).
+ *
+ * A snapshot is sent from its SnapshotSource, one chunk read per InstallSnapshot message: the
+ * only reads this core makes, of data its store handed it (see storage/snapshot_source.ts). A
+ * read that fails (the file was removed, a short read) is an operating error, not a bug: the
+ * transfer is dropped with a warning and starts again, from the newest snapshot, at the next
+ * heartbeat.
  * @module
  */
 import { Buffer } from "node:buffer";
@@ -166,15 +172,31 @@ export function sendAppend<C>(state: RaftState<C>, peer: string, heartbeat: bool
 
 function sendSnapshotChunk<C>(state: RaftState<C>, peer: string, p: Progress): void {
   const { snapshot, offset } = p.sending!;
-  const end = Math.min(snapshot.data.length, offset + state.options.snapshotChunkBytes);
+  const { source } = snapshot;
+  const end = Math.min(source.byteLength, offset + state.options.snapshotChunkBytes);
+  let chunk: Uint8Array;
+  try {
+    chunk = source.read(offset, end - offset);
+    if (chunk.length !== end - offset) {
+      throw new RangeError(`short read: ${chunk.length} of ${end - offset} bytes`);
+    }
+  } catch (error) {
+    // Stop this transfer; the next heartbeat starts one from the newest snapshot.
+    p.sending = null;
+    state.out.warnings.push(
+      `Cannot send snapshot ${snapshot.index} to ${peer}: reading ${end - offset} bytes at ` +
+        `offset ${offset} failed (${(error as Error).message}); retrying at the next heartbeat`,
+    );
+    return;
+  }
   state.sendNow(peer, {
     type: "installSnapshot",
     term: state.term,
     snapshotIndex: snapshot.index,
     snapshotTerm: snapshot.term,
     offset,
-    data: Buffer.from(snapshot.data.subarray(offset, end)).toString("base64"),
-    done: end === snapshot.data.length,
+    data: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).toString("base64"),
+    done: end === source.byteLength,
   });
 }
 

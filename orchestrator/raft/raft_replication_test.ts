@@ -3,6 +3,8 @@
 // counting, and what an answer from a follower changes.
 import assert from "node:assert/strict";
 import { entries, leaderState, sentTypes } from "./_raft_fixtures_test.ts";
+import type { SnapshotSource } from "./consensus_log.ts";
+import { compactToSnapshot } from "./raft_snapshots.ts";
 import {
   appendCommands,
   broadcastHeartbeat,
@@ -161,4 +163,87 @@ Deno.test("one answer frees every in-flight message it covers (a follower answer
   // The answer for 1 and 2 freed two places; with 4 to send, the window refills to three.
   assert.deepEqual(p.inflightEnds, [3, 4]);
   assert.equal(p.inflight, 2);
+});
+
+/** A source over `data` that counts its reads and fails them while `failing` is set. */
+function countingSource(data: Uint8Array) {
+  const reads: Array<[number, number]> = [];
+  const control = { failing: false };
+  const source: SnapshotSource = {
+    byteLength: data.length,
+    read(offset, length) {
+      reads.push([offset, length]);
+      if (control.failing) throw new Error("snapshot file removed");
+      return data.slice(offset, offset + length);
+    },
+  };
+  return { source, reads, control };
+}
+
+/** A leader of term 2 whose log is compacted to 4 behind a snapshot of `data`; n2 needs it. */
+function leaderNeedingSnapshot(source: SnapshotSource) {
+  const state = leaderState(2, { entries: entries(1, [1, 1, 1, 1, 2]) });
+  state.commitIndex = state.emittedIndex = 4;
+  compactToSnapshot(state, { index: 4, term: 1, source });
+  state.log.compactTo(4);
+  state.progress.get("n2")!.next = 1; // behind the compacted log
+  return state;
+}
+
+function chunksTo(state: ReturnType<typeof leaderState>, peer: string) {
+  return state.out.messages.flatMap(({ to, message }) =>
+    to === peer && message.type === "installSnapshot" ? [message] : []
+  );
+}
+
+Deno.test("a leader reads each snapshot chunk from the snapshot's source when it sends it", () => {
+  const { source, reads } = countingSource(new Uint8Array([1, 2, 3, 4, 5]));
+  const state = leaderNeedingSnapshot(source);
+  state.options.snapshotChunkBytes = 2;
+  assert.deepEqual(reads, [], "nothing is read before a follower needs it");
+  sendAppend(state, "n2", false);
+  assert.deepEqual(reads, [[0, 2]]);
+  onSnapshotResponse(state, "n2", {
+    type: "snapshotResponse",
+    term: 2,
+    snapshotIndex: 4,
+    received: 2,
+    done: false,
+  });
+  onSnapshotResponse(state, "n2", {
+    type: "snapshotResponse",
+    term: 2,
+    snapshotIndex: 4,
+    received: 4,
+    done: false,
+  });
+  assert.deepEqual(reads, [[0, 2], [2, 2], [4, 1]], "one read per chunk, the last one short");
+  const chunks = chunksTo(state, "n2");
+  assert.deepEqual(chunks.map((c) => [c.offset, atob(c.data), c.done]), [
+    [0, "\x01\x02", false],
+    [2, "\x03\x04", false],
+    [4, "\x05", true],
+  ]);
+});
+
+Deno.test("a chunk that cannot be read stops the transfer with a warning; a heartbeat retries", () => {
+  const { source, control } = countingSource(new Uint8Array([1, 2, 3]));
+  const state = leaderNeedingSnapshot(source);
+  control.failing = true;
+  sendAppend(state, "n2", false);
+  assert.deepEqual(chunksTo(state, "n2"), [], "nothing sent");
+  assert.equal(state.progress.get("n2")!.sending, null, "the transfer is dropped");
+  assert.equal(state.out.warnings.length, 1);
+  assert.match(state.out.warnings[0], /Cannot send snapshot 4 to n2: .*snapshot file removed/);
+  control.failing = false;
+  broadcastHeartbeat(state);
+  assert.deepEqual(chunksTo(state, "n2").map((c) => [c.offset, c.done]), [[0, true]]);
+});
+
+Deno.test("a source that returns fewer bytes than asked counts as a failed read", () => {
+  const source: SnapshotSource = { byteLength: 3, read: () => new Uint8Array(1) };
+  const state = leaderNeedingSnapshot(source);
+  sendAppend(state, "n2", false);
+  assert.deepEqual(chunksTo(state, "n2"), []);
+  assert.match(state.out.warnings[0], /short read: 1 of 3 bytes/);
 });

@@ -3,19 +3,32 @@
  * the log behind a snapshot the owner took (keeping a tail for slightly lagging followers),
  * joining chunks a leader sends, checking that the bytes cover the entry their header names,
  * and installing the result. The leader side (sending chunks) is in raft_replication.ts.
+ *
+ * The log refers to its snapshot by a SnapshotRef and never keeps the bytes: a snapshot received
+ * here is joined in memory until installed, handed to the owner to persist, and held as bytes
+ * only until the owner, once it is saved, hands the store's source for it (snapshotTaken of the
+ * same index and term).
  * @module
  */
 import { Buffer } from "node:buffer";
 import { assert } from "../../shared/assert.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
-import type { RaftMessageOf, StoredSnapshot } from "./consensus_log.ts";
+import { bytesSnapshotRef } from "../storage/mod.ts";
+import type { RaftMessageOf, SnapshotRef, StoredSnapshot } from "./consensus_log.ts";
 import { acceptLeader } from "./raft_elections.ts";
 import type { RaftState } from "./raft_state.ts";
 
 /** The owner took `snapshot`: compact the log behind it, keeping a catch-up tail. */
-export function compactToSnapshot<C>(state: RaftState<C>, snapshot: StoredSnapshot): void {
+export function compactToSnapshot<C>(state: RaftState<C>, snapshot: SnapshotRef): void {
   assert(snapshot.index <= state.emittedIndex, "snapshot of entries not yet applied");
-  if (state.snapshot !== null && snapshot.index <= state.snapshot.index) return;
+  const held = state.snapshot;
+  if (held !== null && snapshot.index === held.index && snapshot.term === held.term) {
+    // The same snapshot from the store (e.g. one installed from the leader, now saved): read it
+    // from there. A transfer under way keeps the source it pinned.
+    state.snapshot = snapshot;
+    return;
+  }
+  if (held !== null && snapshot.index <= held.index) return;
   state.snapshot = snapshot;
   // Keep a tail so followers a little behind catch up from the log, not a whole snapshot.
   let compactTo = snapshot.index - state.options.catchUpEntries;
@@ -101,7 +114,8 @@ function installSnapshot<C>(state: RaftState<C>, snapshot: StoredSnapshot): void
     state.persistedIndex = snapshot.index;
   }
   state.persistedIndex = Math.max(state.persistedIndex, snapshot.index);
-  state.snapshot = snapshot;
+  // Held as bytes only until the owner has saved it and hands the store's source (snapshotTaken).
+  state.snapshot = bytesSnapshotRef(snapshot);
   state.commitIndex = Math.max(state.commitIndex, snapshot.index);
   state.emittedIndex = snapshot.index;
   // Only a log that reaches the snapshot's index has disagreeing entries after it to drop.

@@ -2,6 +2,7 @@
 // on a leader), InstallSnapshot chunks are joined only in order from one leader and term, and a
 // snapshot whose bytes do not cover the entry its header names is refused and counted.
 import assert from "node:assert/strict";
+import { bytesSnapshotSource } from "../storage/mod.ts";
 import { Buffer } from "node:buffer";
 import type { RaftMessageOf } from "./consensus_log.ts";
 import { type Cmd, entries, leaderState, newState } from "./_raft_fixtures_test.ts";
@@ -34,9 +35,9 @@ function lastAnswer(state: ReturnType<typeof newState>) {
 Deno.test("a follower compacts its log behind a snapshot but keeps catchUpEntries of tail", () => {
   const state = newState({ entries: entries(1, [1, 1, 1, 1, 1]), options: { catchUpEntries: 2 } });
   state.commitIndex = state.emittedIndex = 5;
-  compactToSnapshot(state, { index: 5, term: 1, data: new Uint8Array() });
+  compactToSnapshot(state, { index: 5, term: 1, source: bytesSnapshotSource(new Uint8Array()) });
   assert.equal(state.log.firstIndex, 4);
-  compactToSnapshot(state, { index: 4, term: 1, data: new Uint8Array() });
+  compactToSnapshot(state, { index: 4, term: 1, source: bytesSnapshotSource(new Uint8Array()) });
   assert.equal(state.snapshot?.index, 5, "an older snapshot is ignored");
 });
 
@@ -48,7 +49,7 @@ Deno.test("a leader compacts up to what its slowest follower holds", () => {
   state.commitIndex = state.emittedIndex = 5;
   state.progress.get("n2")!.match = 3;
   state.progress.get("n3")!.match = 5;
-  compactToSnapshot(state, { index: 5, term: 1, data: new Uint8Array() });
+  compactToSnapshot(state, { index: 5, term: 1, source: bytesSnapshotSource(new Uint8Array()) });
   assert.equal(state.log.firstIndex, 4);
 });
 
@@ -79,4 +80,16 @@ Deno.test("a snapshot whose bytes cover another entry than its header names is r
   assert.equal(state.refusedSnapshots, 1);
   assert.equal(state.out.snapshot, null);
   assert.equal(lastAnswer(state).done, false);
+});
+
+Deno.test("the same snapshot handed again swaps its source (the store's, once it is saved)", () => {
+  const state = newState({ entries: entries(1, [1, 1, 1]) });
+  state.commitIndex = state.emittedIndex = 3;
+  const inMemory = bytesSnapshotSource(new Uint8Array([1]));
+  const onDisk = bytesSnapshotSource(new Uint8Array([1]));
+  compactToSnapshot(state, { index: 3, term: 1, source: inMemory });
+  compactToSnapshot(state, { index: 3, term: 1, source: onDisk });
+  assert.equal(state.snapshot?.source, onDisk);
+  compactToSnapshot(state, { index: 3, term: 2, source: inMemory });
+  assert.equal(state.snapshot?.source, onDisk, "another term at that index is not the same one");
 });

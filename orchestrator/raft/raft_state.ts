@@ -6,7 +6,7 @@
  * sees it.
  * @module
  */
-import type { ConsensusOutput, PeerEnvelope, StoredSnapshot } from "./consensus_log.ts";
+import type { ConsensusOutput, PeerEnvelope, SnapshotRef } from "./consensus_log.ts";
 import { emptyConsensusOutput } from "./consensus_log.ts";
 import { RaftEntries } from "./raft_entries.ts";
 import type { RaftRestore, ResolvedRaftOptions } from "./raft_options.ts";
@@ -38,7 +38,7 @@ export interface Progress {
    * While a snapshot is being sent: which one (pinned, so a newer local snapshot does not restart
    * the transfer) and the offset of the chunk in flight.
    */
-  sending: { snapshot: StoredSnapshot; offset: number } | null;
+  sending: { snapshot: SnapshotRef; offset: number } | null;
 }
 
 /** A ReadIndex read waiting for a quorum to confirm leadership at read context `ctx`. */
@@ -85,7 +85,11 @@ export class RaftState<C> {
   readCtx = 0;
   pendingReads: PendingRead[] = [];
   readBroadcastNeeded = false;
-  snapshot: StoredSnapshot | null;
+  /**
+   * The newest snapshot. Only a reference: its bytes stay in the store (a file) and are read a
+   * chunk at a time when a follower needs them.
+   */
+  snapshot: SnapshotRef | null;
   /** When each peer was last heard from (any message), for status and "no quorum" reports. */
   readonly heardMs = new Map<string, number>();
   readonly startedMs: number;

@@ -10,12 +10,17 @@
  * messages promising durability (votes, acknowledgements) may go out.
  * @module
  */
-import type { LogStorage } from "../storage/mod.ts";
+import type { LogStorage, SnapshotDraft } from "../storage/mod.ts";
 import type { NodeEffects, PeerOutbound } from "../core/mod.ts";
 import { mergeDurableReplies } from "../core/mod.ts";
 
 export interface PersistJob {
   persist: NodeEffects["persist"];
+  /**
+   * A local snapshot written a part at a time (SnapshotTaker), finished: published in this job's
+   * turn, before its `persist`, ordered with the log writes like a snapshot in `persist`.
+   */
+  publish?: SnapshotDraft;
   /** Runs once this job is durable. */
   afterDurable: (() => void) | null;
   /**
@@ -69,7 +74,10 @@ export class GroupCommit {
       while (this.#queue.length > 0) {
         const jobs = this.#queue;
         this.#queue = [];
-        for (const job of jobs) await this.#stage(job.persist);
+        for (const job of jobs) {
+          if (job.publish !== undefined) await this.#publish(job.publish);
+          await this.#stage(job.persist);
+        }
         await this.#storage.sync();
         if (this.#last !== null) this.#onDurable(this.#last.index, this.#last.term);
         const messages = jobs.flatMap((job) => job.peerMessages ?? []);
@@ -81,6 +89,16 @@ export class GroupCommit {
       this.#onError(error);
     } finally {
       this.#running = false;
+    }
+  }
+
+  async #publish(draft: SnapshotDraft): Promise<void> {
+    // What earlier jobs staged belongs before the snapshot: make it durable first.
+    if (this.#storage.pendingBytes > 0) await this.#storage.sync();
+    await this.#storage.publishSnapshot(draft);
+    // A local snapshot can trail entries already written: the report never moves backwards.
+    if (this.#last === null || draft.index > this.#last.index) {
+      this.#last = { index: draft.index, term: draft.term };
     }
   }
 

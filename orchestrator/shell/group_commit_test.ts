@@ -38,6 +38,15 @@ function recording(storage: LogStorage): { storage: LogStorage; calls: string[] 
       calls.push(`saveSnapshot ${s.index}`);
       await storage.saveSnapshot(s);
     },
+    createSnapshotDraft: (index, term) => storage.createSnapshotDraft(index, term),
+    publishSnapshot: async (draft) => {
+      calls.push(`publishSnapshot ${draft.index}`);
+      await storage.publishSnapshot(draft);
+    },
+    get newestSnapshot() {
+      return storage.newestSnapshot;
+    },
+    diskUse: () => storage.diskUse(),
     get pendingBytes() {
       return storage.pendingBytes;
     },
@@ -103,6 +112,35 @@ Deno.test("GroupCommit drops a conflicting log before saving the leader's snapsh
   assert.deepEqual(recovered.entries, [], "the disagreeing entry 3 is gone");
   // The durable log now ends at the snapshot, not at the entry 3 it replaced (sim seed 2145).
   assert.deepEqual(durable, [[2, 2]]);
+});
+
+Deno.test("GroupCommit publishes a snapshot draft after the entries queued before it", async () => {
+  const memory = new MemoryLogStorage();
+  const { storage, calls } = recording(memory);
+  const durable: Array<[number, number]> = [];
+  const commit = new GroupCommit(storage, {
+    onDurable: (index, term) => durable.push([index, term]),
+    onError: (error) => {
+      throw error;
+    },
+  });
+  commit.enqueue({ persist: persist([entry(1), entry(2)]), afterDurable: null });
+  const draft = await storage.createSnapshotDraft(1, 1);
+  await draft.write(new TextEncoder().encode("state@1"));
+  await draft.finish();
+  let published = false;
+  commit.enqueue({
+    persist: persist([entry(3)]),
+    publish: draft,
+    afterDurable: () => published = storage.newestSnapshot?.index === 1,
+  });
+  await flushed();
+  assert.deepEqual(calls, ["append 1,2", "sync", "publishSnapshot 1", "append 3", "sync"]);
+  assert.equal(published, true, "the store holds it once the job is durable");
+  assert.deepEqual(durable.at(-1), [3, 1], "a snapshot behind the log does not move its end back");
+  const recovered = memory.crash();
+  assert.equal(recovered.snapshot?.index, 1);
+  assert.deepEqual(recovered.entries.map((e) => e.index), [2, 3]);
 });
 
 Deno.test("GroupCommit reports a failed sync once and stops taking jobs", async () => {

@@ -116,6 +116,7 @@ export class OrchestratorServer {
       logger: this.#logger,
       node: () => this.#node,
       commit: () => this.#commit,
+      storage: () => this.#storage,
       isStopped: () => this.#stopped,
       die: (error) => this.#die(error),
     });
@@ -162,7 +163,11 @@ export class OrchestratorServer {
       bootstrapAdmin: this.#options.bootstrapAdmin ?? null,
       rejoin,
       logger: this.#logger,
+      snapshotSource: opened.storage.newestSnapshot?.source,
+      diskUse: () => opened.storage.diskUse(),
     });
+    // The recovered snapshot's bytes are in the state machine now: let them go.
+    opened.recovered.snapshot = null;
     this.#execute(this.#node.takeEffects());
     const port = this.#listen(self);
     const tickMs = Math.max(
@@ -337,7 +342,12 @@ export class OrchestratorServer {
       sendPeer: (to, message) => this.#peers.send(to, message),
       snapshotInstalled: (index) => this.#snapshots.noteSnapshot(index),
       enqueue: (persist, peerMessages) =>
-        this.#commit.enqueue({ persist, afterDurable: null, peerMessages }),
+        this.#commit.enqueue({
+          persist,
+          // A snapshot from the leader, once saved, is read from its file: its bytes leave memory.
+          afterDurable: persist.snapshot === null ? null : () => this.#handOverSnapshot(),
+          peerMessages,
+        }),
       send: (outbound) => this.#connections.send(outbound),
       close: (conn) => this.#connections.close(conn),
       passwordWork: (work) =>
@@ -346,6 +356,12 @@ export class OrchestratorServer {
       snapshotDue: (due) => this.#snapshots.take(due),
       announce: (due) => this.#announcer?.announce(due, Date.now()),
     });
+  }
+
+  /** Hands the node the store's source of its newest snapshot (see OrchestratorNode). */
+  #handOverSnapshot(): void {
+    const newest = this.#storage.newestSnapshot;
+    if (newest !== null && !this.#stopped) this.#node.snapshotTaken(newest);
   }
 
   #sweepConnections(): void {

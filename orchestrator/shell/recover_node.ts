@@ -7,7 +7,7 @@ import type { ClusterConfig, OrchestratorAddress } from "../../shared/config/mod
 import type { Logger } from "../../shared/log.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { buildNode, type OrchestratorNode } from "../core/mod.ts";
-import type { RecoveredLog } from "../storage/mod.ts";
+import type { RecoveredLog, SnapshotSource, StorageUse } from "../storage/mod.ts";
 
 /** What the node is built from. */
 export interface RecoverOptions {
@@ -16,6 +16,10 @@ export interface RecoverOptions {
   bootstrapAdmin: { name: string; passwordHash: string } | null;
   rejoin: boolean;
   logger: Logger;
+  /** Where the recovered snapshot is read from afterwards (the store's file), not its bytes. */
+  snapshotSource?: SnapshotSource;
+  /** What the storage occupies, for `cluster`. */
+  diskUse?: () => StorageUse;
 }
 
 /** The node for `recovered`, configured from `options.config`. */
@@ -36,6 +40,7 @@ export function recoverNode(recovered: RecoveredLog, options: RecoverOptions): O
       maxRetainedTasksPerUser: config.maxRetainedTasksPerUser,
       retention: config.retention,
       snapshotEveryEntries: config.snapshotEveryEntries,
+      ...(options.diskUse === undefined ? {} : { diskUse: options.diskUse }),
       bootstrapUsers: [
         ...config.users,
         ...(bootstrapAdmin ? [{ ...bootstrapAdmin, role: "admin" as const }] : []),
@@ -53,6 +58,7 @@ export function recoverNode(recovered: RecoveredLog, options: RecoverOptions): O
       rng: createPrng(crypto.getRandomValues(new Uint32Array(1))[0]),
     },
     recovered,
+    ...(options.snapshotSource === undefined ? {} : { snapshotSource: options.snapshotSource }),
     nowMs: Date.now(),
   });
   if (raft.isRejoining) {

@@ -13,7 +13,8 @@ const SNAPSHOT_TEMP_SUFFIX = ".tmp";
 
 const SEGMENT_PATTERN = /^wal-(\d{8,})\.log$/;
 const SNAPSHOT_PATTERN = /^snapshot-(\d{20})-(\d+)\.snap$/;
-const SNAPSHOT_TEMP_PATTERN = /^snapshot-\d{20}-\d+\.snap\.tmp$/;
+/** Temp files: `.snap.tmp` of earlier versions, `.snap.<who writes it>.tmp` now. */
+const SNAPSHOT_TEMP_PATTERN = /^snapshot-\d{20}-\d+\.snap(\.[a-z]+)?\.tmp$/;
 
 /** What a file name in the directory stands for. */
 export type StorageFileName =
@@ -34,6 +35,15 @@ export function snapshotFileName(index: number, term: number): string {
 /** Where a snapshot is written before the rename that publishes it. */
 export function snapshotTempFileName(index: number, term: number): string {
   return snapshotFileName(index, term) + SNAPSHOT_TEMP_SUFFIX;
+}
+
+/**
+ * Where a snapshot is written before the rename that publishes it, by `writer` (a lowercase word:
+ * "local" for the node's own snapshot, written while the log goes on; "installed" for one from
+ * the leader), so that two writers of one snapshot never share a temp file.
+ */
+export function snapshotDraftFileName(index: number, term: number, writer: string): string {
+  return `${snapshotFileName(index, term)}.${writer}${SNAPSHOT_TEMP_SUFFIX}`;
 }
 
 /** Classifies a directory entry; null for names the storage does not own. */

@@ -231,6 +231,60 @@ const CASES: Record<string, (subject: LogStorageUnderTest) => Promise<void>> = {
     await storage.close();
   },
 
+  "a snapshot written in parts is published, read back from the store, and recovered whole": async (
+    subject,
+  ) => {
+    let { storage } = await subject.open();
+    assert.equal(storage.newestSnapshot === null, true, "no snapshot yet");
+    storage.append(makeEntries(1, 12));
+    await storage.sync();
+    const draft = await storage.createSnapshotDraft(10, 1);
+    const parts = ["head", "|line one", "|line two"].map((text) => encoder.encode(text));
+    for (const part of parts) await draft.write(part);
+    parts[1].fill(0); // the caller may reuse a part once written
+    await draft.finish();
+    await storage.publishSnapshot(draft);
+    const whole = encoder.encode("head|line one|line two");
+    const newest = storage.newestSnapshot;
+    assert.deepStrictEqual([newest?.index, newest?.term], [10, 1]);
+    assert.equal(newest?.source.byteLength, whole.length);
+    assert.deepStrictEqual(newest?.source.read(4, 9), encoder.encode("|line one"));
+    assert.throws(() => newest?.source.read(20, 9), RangeError);
+    const opened = await reopen(subject, storage);
+    assert.deepStrictEqual(opened.recovered.snapshot?.data, whole);
+    assert.deepStrictEqual(opened.recovered.entries, makeEntries(11, 2));
+    storage = opened.storage;
+    assert.deepStrictEqual(storage.newestSnapshot?.source.read(0, whole.length), whole);
+    await storage.close();
+  },
+
+  "an abandoned snapshot draft leaves no snapshot": async (subject) => {
+    const { storage } = await subject.open();
+    storage.append(makeEntries(1, 3));
+    await storage.sync();
+    const draft = await storage.createSnapshotDraft(2, 1);
+    await draft.write(encoder.encode("partial"));
+    await draft.abandon();
+    await draft.abandon(); // idempotent
+    assert.equal(storage.newestSnapshot === null, true, "nothing published");
+    const opened = await reopen(subject, storage);
+    assert.equal(opened.recovered.snapshot, null);
+    assert.deepStrictEqual(opened.recovered.entries, makeEntries(1, 3));
+    await opened.storage.close();
+  },
+
+  "disk use counts the kept snapshots and the log": async (subject) => {
+    const { storage } = await subject.open();
+    assert.deepStrictEqual(storage.diskUse(), { snapshotBytes: 0, logBytes: 0 });
+    storage.append(makeEntries(1, 5));
+    await storage.sync();
+    const afterLog = storage.diskUse();
+    assert.ok(afterLog.logBytes > 0, "the log's records count");
+    await storage.saveSnapshot({ index: 5, term: 1, data: new Uint8Array(1000) });
+    assert.ok(storage.diskUse().snapshotBytes >= 1000, "the snapshot's bytes count");
+    await storage.close();
+  },
+
   "a snapshot beyond the last entry moves the end of the log": async (subject) => {
     const { storage } = await subject.open();
     storage.append(makeEntries(1, 3));

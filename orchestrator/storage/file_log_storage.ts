@@ -8,24 +8,35 @@
  * call order; after a failed write or fsync the store refuses all further work,
  * because the state of the file is then unknown (a retried fsync can report
  * success for data the kernel already dropped).
+ *
+ * Snapshots are not held in memory: the node's own is written a part at a time as it is encoded
+ * (a draft, outside the queue of log writes) and published in order with them; the newest is
+ * read back a chunk at a time through a SnapshotSource over its file, kept open until the file
+ * is deleted (once two newer snapshots exist).
  * @module
  */
 import { dirname, join } from "node:path";
 import { assert, InvariantError } from "../../shared/assert.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
 import { writeAll } from "./_file_io.ts";
-import { parseStorageFileName, segmentFileName } from "./_file_names.ts";
+import { parseStorageFileName, segmentFileName, snapshotDraftFileName } from "./_file_names.ts";
 import {
-  encodeSnapshotFile,
+  fileSnapshotSource,
   loadNewestSnapshot,
   type SnapshotFile,
+  SnapshotFileWriter,
   writeSnapshotFile,
 } from "./_snapshot_files.ts";
 import { replayOverFallback } from "./_snapshot_fallback.ts";
 import { widenIndexRange } from "./_index_range.ts";
 import { mergeBatches, type StagedBatch, StagedRecords } from "./_staged_records.ts";
 import { cutTornTail, readSegments, type SegmentInfo } from "./_wal_segments.ts";
-import { denoFileSystem, type FileHandle, type FileSystem } from "./file_system.ts";
+import {
+  denoFileSystem,
+  type FileHandle,
+  type FileReader,
+  type FileSystem,
+} from "./file_system.ts";
 import { LogCorruptionError } from "./log_corruption_error.ts";
 import { encodeRecord } from "./log_record.ts";
 import {
@@ -33,9 +44,12 @@ import {
   type LogStorage,
   type OpenedLogStorage,
   type RecoveredLog,
+  type SnapshotDraft,
   SNAPSHOTS_KEPT,
+  type StorageUse,
   type StoredSnapshot,
 } from "./log_storage.ts";
+import type { SnapshotRef } from "./snapshot_source.ts";
 import type { LogEntry } from "../tasks/mod.ts";
 
 /** Size at which the active segment is closed and a new one started. */
@@ -133,6 +147,12 @@ async function recoverDirectory(dir: string, settings: StorageSettings): Promise
         `at byte ${tail.validBytes} (${tail.problem}; no valid record follows it)`,
     );
   }
+  const readers = await openSnapshotReaders(fs, dir, files);
+  const newestSnapshot = snapshot === null ? null : {
+    index: snapshot.index,
+    term: snapshot.term,
+    source: fileSnapshotSource(readers.get(files.at(-1)!.name)!, snapshot.data.length),
+  };
   const last = wal.segments.at(-1);
   const active = last ? await fs.open(join(dir, last.name), { append: true }) : null;
   // What a killed process wrote but never synced is still in the page cache, and recovery just
@@ -145,9 +165,22 @@ async function recoverDirectory(dir: string, settings: StorageSettings): Promise
     recovered,
     segments: wal.segments,
     snapshots: files,
+    readers,
+    newestSnapshot,
     active,
   });
   return { storage, recovered };
+}
+
+/** Opens every kept snapshot file for reading (the newest is read from; all are measured). */
+async function openSnapshotReaders(
+  fs: FileSystem,
+  dir: string,
+  files: readonly SnapshotFile[],
+): Promise<Map<string, FileReader>> {
+  const readers = new Map<string, FileReader>();
+  for (const file of files) readers.set(file.name, await fs.openReader(join(dir, file.name)));
+  return readers;
 }
 
 /**
@@ -221,6 +254,9 @@ class FileLogStorage implements LogStorage {
   #segments: SegmentInfo[];
   /** Snapshot files kept, oldest first. */
   #snapshots: SnapshotFile[];
+  /** A reader of each kept snapshot file, by name; closed when the file is deleted. */
+  readonly #readers: Map<string, FileReader>;
+  #newestSnapshot: SnapshotRef | null;
   #active: FileHandle | null;
   /** Bytes taken from staging whose write has not completed yet. */
   #queuedBytes = 0;
@@ -236,6 +272,8 @@ class FileLogStorage implements LogStorage {
     recovered: RecoveredLog;
     segments: SegmentInfo[];
     snapshots: SnapshotFile[];
+    readers: Map<string, FileReader>;
+    newestSnapshot: SnapshotRef | null;
     active: FileHandle | null;
   }) {
     this.#dir = init.dir;
@@ -243,7 +281,21 @@ class FileLogStorage implements LogStorage {
     this.#staged = new StagedRecords(init.recovered);
     this.#segments = init.segments;
     this.#snapshots = init.snapshots;
+    this.#readers = init.readers;
+    this.#newestSnapshot = init.newestSnapshot;
     this.#active = init.active;
+  }
+
+  get newestSnapshot(): SnapshotRef | null {
+    return this.#newestSnapshot;
+  }
+
+  diskUse(): StorageUse {
+    let snapshotBytes = 0;
+    for (const reader of this.#readers.values()) snapshotBytes += reader.byteLength;
+    let logBytes = 0;
+    for (const segment of this.#segments) logBytes += segment.byteLength;
+    return { snapshotBytes, logBytes };
   }
 
   get pendingBytes(): number {
@@ -284,11 +336,43 @@ class FileLogStorage implements LogStorage {
   }
 
   saveSnapshot(snapshot: StoredSnapshot): Promise<void> {
-    let fileBytes: Uint8Array;
+    const { index, term } = snapshot;
+    // Copied, so the caller may reuse its buffer at once (the write waits for its turn).
+    const data = snapshot.data.slice();
+    return this.#queueSnapshot("save a snapshot", snapshot, async () => {
+      const file = await writeSnapshotFile(this.#settings.fs, this.#dir, { index, term, data });
+      return { file, dataBytes: data.length };
+    });
+  }
+
+  createSnapshotDraft(index: number, term: number): Promise<SnapshotDraft> {
     try {
-      this.#assertOpen("save a snapshot");
-      // Encoding copies the data, so the caller may reuse its buffer at once.
-      fileBytes = encodeSnapshotFile(snapshot.data);
+      this.#assertOpen("write a snapshot");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const tempName = snapshotDraftFileName(index, term, "local");
+    return SnapshotFileWriter.create(this.#settings.fs, this.#dir, { index, term, tempName });
+  }
+
+  publishSnapshot(draft: SnapshotDraft): Promise<void> {
+    if (!(draft instanceof SnapshotFileWriter)) {
+      return Promise.reject(new InvariantError("publishSnapshot() of a draft of another store"));
+    }
+    return this.#queueSnapshot("publish a snapshot", draft, async () => {
+      const file = await draft.publish();
+      return { file, dataBytes: draft.dataBytes };
+    });
+  }
+
+  /** Queues storing a snapshot (`write` puts its file in place), ordered with the log writes. */
+  #queueSnapshot(
+    action: string,
+    snapshot: { index: number; term: number },
+    write: () => Promise<{ file: SnapshotFile; dataBytes: number }>,
+  ): Promise<void> {
+    try {
+      this.#assertOpen(action);
       this.#staged.noteSnapshot(snapshot);
     } catch (error) {
       return Promise.reject(error);
@@ -296,8 +380,10 @@ class FileLogStorage implements LogStorage {
     // Records synced from now on must reach the disk after the snapshot: entries
     // following a snapshot installed from the leader leave a gap only it covers.
     this.#queuedSync = null;
-    const { index, term } = snapshot;
-    return this.#enqueue("save a snapshot", () => this.#storeSnapshot({ index, term, fileBytes }));
+    return this.#enqueue(action, async () => {
+      const { file, dataBytes } = await write();
+      await this.#adoptSnapshot(file, dataBytes);
+    });
   }
 
   async close(): Promise<void> {
@@ -306,6 +392,8 @@ class FileLogStorage implements LogStorage {
     await this.#tail;
     this.#active?.close();
     this.#active = null;
+    for (const reader of this.#readers.values()) reader.close();
+    this.#readers.clear();
   }
 
   #queueSync(batch: StagedBatch): Promise<void> {
@@ -371,10 +459,16 @@ class FileLogStorage implements LogStorage {
     return segment;
   }
 
-  async #storeSnapshot(
-    snapshot: { index: number; term: number; fileBytes: Uint8Array },
-  ): Promise<void> {
-    const file = await writeSnapshotFile(this.#settings.fs, this.#dir, snapshot);
+  /** A snapshot file is in place: read the snapshot from it, delete what it makes obsolete. */
+  async #adoptSnapshot(file: SnapshotFile, dataBytes: number): Promise<void> {
+    const reader = await this.#settings.fs.openReader(join(this.#dir, file.name));
+    this.#readers.get(file.name)?.close(); // the same snapshot again: the new file replaced it
+    this.#readers.set(file.name, reader);
+    this.#newestSnapshot = {
+      index: file.index,
+      term: file.term,
+      source: fileSnapshotSource(reader, dataBytes),
+    };
     this.#snapshots = this.#snapshots.filter((kept) => kept.name !== file.name);
     this.#snapshots.push(file);
     this.#snapshots.sort((a, b) => a.index - b.index || a.term - b.term);
@@ -386,7 +480,12 @@ class FileLogStorage implements LogStorage {
   /** Removes snapshots beyond the newest {@link SNAPSHOTS_KEPT}; returns how many. */
   async #removeOldSnapshots(): Promise<number> {
     const old = this.#snapshots.slice(0, -SNAPSHOTS_KEPT);
-    for (const file of old) await this.#settings.fs.remove(join(this.#dir, file.name));
+    for (const file of old) {
+      // A transfer still reading it fails its next read and starts again from the newest.
+      this.#readers.get(file.name)?.close();
+      this.#readers.delete(file.name);
+      await this.#settings.fs.remove(join(this.#dir, file.name));
+    }
     this.#snapshots = this.#snapshots.slice(-SNAPSHOTS_KEPT);
     return old.length;
   }

@@ -8,7 +8,9 @@ import {
 } from "./_log_storage_contract_test.ts";
 import { type FileLogStorageOptions, openFileLogStorage } from "./file_log_storage.ts";
 import type { OpenedLogStorage } from "./log_storage.ts";
+import type { SnapshotSource } from "./snapshot_source.ts";
 import { LogCorruptionError } from "./log_corruption_error.ts";
+import { encodeChecksumFrame } from "./_checksum_frame.ts";
 
 /** Fails the test on any warning: the contract's cases never damage the files. */
 function failOnWarning(message: string): never {
@@ -526,6 +528,147 @@ Deno.test("saveSnapshot() keeps the segment holding the vote while the active se
     }
     const { storage, recovered } = await open(dir);
     assert.deepEqual(recovered.hardState, { term: 1, votedFor: "o1" }, "the vote was lost");
+    await storage.close();
+  });
+});
+
+Deno.test("a snapshot source reads its file while it is kept, and fails once the file is deleted", async () => {
+  await withTempDir(async (dir) => {
+    const { storage } = await open(dir);
+    const sources: SnapshotSource[] = [];
+    for (const index of [1, 2, 3]) {
+      storage.append(makeEntries(index, 1));
+      await storage.sync();
+      await storage.saveSnapshot({ index, term: 1, data: new Uint8Array([index, index, index]) });
+      sources.push(storage.newestSnapshot!.source);
+    }
+    // Snapshot 1's file is gone (two newer exist): its source fails instead of reading garbage.
+    assert.deepStrictEqual(await listNames(dir, /\.snap$/), [
+      "snapshot-00000000000000000002-1.snap",
+      "snapshot-00000000000000000003-1.snap",
+    ]);
+    assert.throws(() => sources[0].read(0, 3), /closed/);
+    // The kept ones read their own bytes, the older one despite deletions around it.
+    assert.deepStrictEqual(sources[1].read(1, 2), new Uint8Array([2, 2]));
+    assert.deepStrictEqual(sources[2].read(0, 3), new Uint8Array([3, 3, 3]));
+    await storage.close();
+  });
+});
+
+Deno.test("openFileLogStorage() still reads snapshot files of the single-frame format", async () => {
+  await withTempDir(async (dir) => {
+    await writeEntries(dir, 3);
+    const data = new TextEncoder().encode("old format");
+    await Deno.writeFile(
+      join(dir, "snapshot-00000000000000000002-1.snap"),
+      encodeChecksumFrame(data, 1024),
+    );
+    const { storage, recovered } = await open(dir);
+    assert.deepStrictEqual(recovered.snapshot?.data, data);
+    assert.deepStrictEqual(storage.newestSnapshot?.source.read(4, 6), data.subarray(4));
+    await storage.close();
+  });
+});
+
+/** Publishes snapshot 8, then a draft of snapshot 24 in parts; returns the latter's file path. */
+async function writeTwoSnapshots(dir: string): Promise<string> {
+  const { storage } = await open(dir, { segmentBytes: 200 });
+  for (let index = 1; index <= 30; index++) {
+    storage.append(makeEntries(index, 1));
+    await storage.sync();
+    if (index === 20) await storage.saveSnapshot({ index: 8, term: 1, data: new Uint8Array([8]) });
+  }
+  const draft = await storage.createSnapshotDraft(24, 1);
+  for (let part = 0; part < 10; part++) await draft.write(new Uint8Array(100).fill(part));
+  await draft.finish();
+  await storage.publishSnapshot(draft);
+  await storage.close();
+  return join(dir, "snapshot-00000000000000000024-1.snap");
+}
+
+for (
+  const [damage, change, problem] of [
+    ["a flipped data byte", (b: Uint8Array) => (b[500] ^= 0x01, b), /checksum mismatch/],
+    ["a torn end", (b: Uint8Array) => b.subarray(0, b.length - 7), /trailer announces/],
+    ["a cut trailer", (b: Uint8Array) => b.subarray(0, 10), /incomplete file/],
+  ] as const
+) {
+  Deno.test(`openFileLogStorage() skips a snapshot written in parts with ${damage}`, async () => {
+    await withTempDir(async (dir) => {
+      const newest = await writeTwoSnapshots(dir);
+      const intact = await open(dir, { segmentBytes: 200 });
+      assert.equal(intact.recovered.snapshot?.index, 24);
+      assert.equal(intact.recovered.snapshot?.data.length, 1000);
+      assert.deepStrictEqual(
+        intact.recovered.snapshot?.data.subarray(500, 502),
+        new Uint8Array([5, 5]),
+      );
+      await intact.storage.close();
+      await Deno.writeFile(newest, change(await Deno.readFile(newest)));
+      const warnings: string[] = [];
+      const reopened = await open(dir, { segmentBytes: 200, warnings });
+      assert.equal(reopened.recovered.snapshot?.index, 8, "the older snapshot and the log");
+      assert.deepStrictEqual(reopened.recovered.entries, makeEntries(9, 22));
+      assert.match(warnings.join("\n"), problem);
+      await reopened.storage.close();
+    });
+  });
+}
+
+Deno.test("openFileLogStorage() removes a snapshot draft a crash left unfinished", async () => {
+  await withTempDir(async (dir) => {
+    const { storage } = await open(dir);
+    storage.append(makeEntries(1, 3));
+    await storage.sync();
+    const draft = await storage.createSnapshotDraft(2, 1);
+    await draft.write(new Uint8Array(10));
+    await storage.close(); // the process dies before finish()
+    assert.deepStrictEqual(await listNames(dir, /\.tmp$/), [
+      "snapshot-00000000000000000002-1.snap.local.tmp",
+    ]);
+    const warnings: string[] = [];
+    const reopened = await open(dir, { warnings });
+    assert.equal(reopened.recovered.snapshot, null);
+    assert.deepStrictEqual(await listNames(dir, /\.tmp$/), []);
+    assert.match(warnings.join("\n"), /Removed unfinished snapshot/);
+    await reopened.storage.close();
+  });
+});
+
+Deno.test("FileLogStorage disk use stays bounded over many snapshots, and is what the files hold", async () => {
+  await withTempDir(async (dir) => {
+    const segmentBytes = 4096;
+    const { storage } = await open(dir, { segmentBytes });
+    let batchBytes = 0;
+    for (let round = 0; round < 60; round++) {
+      const first = round * 50 + 1;
+      const before = storage.diskUse().logBytes;
+      storage.append(makeEntries(first, 50));
+      await storage.sync();
+      batchBytes = Math.max(batchBytes, storage.diskUse().logBytes - before);
+      const draft = await storage.createSnapshotDraft(first + 49, 1);
+      await draft.write(new Uint8Array(2000).fill(round));
+      await draft.finish();
+      await storage.publishSnapshot(draft);
+      let fileBytes = 0;
+      for await (const item of Deno.readDir(dir)) {
+        fileBytes += (await Deno.stat(join(dir, item.name))).size;
+      }
+      const use = storage.diskUse();
+      assert.equal(use.snapshotBytes + use.logBytes, fileBytes, `round ${round}: what is on disk`);
+      // Two snapshots; the segments after the older one's index (two batches) and the active one.
+      assert.ok(
+        use.snapshotBytes <= 2 * 2020,
+        `round ${round}: ${use.snapshotBytes} snapshot bytes`,
+      );
+      const logBound = 3 * (segmentBytes + batchBytes);
+      assert.ok(
+        use.logBytes <= logBound,
+        `round ${round}: ${use.logBytes} log bytes > ${logBound}`,
+      );
+    }
+    assert.equal((await listNames(dir, /\.snap$/)).length, 2);
+    assert.ok((await listNames(dir, /\.log$/)).length <= 4);
     await storage.close();
   });
 });

@@ -19,6 +19,22 @@ export interface FileHandle {
   close(): void;
 }
 
+/**
+ * A file opened for synchronous positioned reads (what a snapshot source reads chunks through).
+ * On POSIX an open file stays readable after its name is removed; the storage closes it when it
+ * removes the file, so that the disk space is freed.
+ */
+export interface FileReader {
+  /** The file's size when it was opened. */
+  readonly byteLength: number;
+  /**
+   * Reads exactly `length` bytes at `position`.
+   * @throws {Error} on an I/O error, a closed reader, or fewer bytes than asked (end of file).
+   */
+  readAt(position: number, length: number): Uint8Array;
+  close(): void;
+}
+
 /** How to open a file: the subset of Deno.OpenOptions the storage uses. */
 export interface FileOpenOptions {
   read?: boolean;
@@ -46,6 +62,8 @@ export interface FileSystem {
   open(path: string, options: FileOpenOptions): Promise<FileHandle>;
   /** @throws {Deno.errors.NotFound} when the file does not exist. */
   readFile(path: string): Promise<Uint8Array>;
+  /** Opens a file for synchronous positioned reads. @throws {Deno.errors.NotFound} when absent. */
+  openReader(path: string): Promise<FileReader>;
   readDir(path: string): Promise<DirectoryEntry[]>;
   /** Atomically replaces `to` (if any) with `from`. */
   rename(from: string, to: string): Promise<void>;
@@ -64,6 +82,15 @@ export interface FileSystem {
 export const denoFileSystem: FileSystem = {
   open: (path, options) => Deno.open(path, { ...options, mode: 0o600 }),
   readFile: (path) => Deno.readFile(path),
+  async openReader(path) {
+    const file = await Deno.open(path, { read: true });
+    try {
+      return new DenoFileReader(path, file, (await file.stat()).size);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  },
   async readDir(path) {
     const entries: DirectoryEntry[] = [];
     for await (const item of Deno.readDir(path)) {
@@ -84,3 +111,41 @@ export const denoFileSystem: FileSystem = {
     }
   },
 };
+
+/** A {@link FileReader} over a Deno file: seek, then read until the range is filled. */
+class DenoFileReader implements FileReader {
+  readonly #path: string;
+  readonly #file: Deno.FsFile;
+  readonly byteLength: number;
+  #isClosed = false;
+
+  constructor(path: string, file: Deno.FsFile, byteLength: number) {
+    this.#path = path;
+    this.#file = file;
+    this.byteLength = byteLength;
+  }
+
+  readAt(position: number, length: number): Uint8Array {
+    if (this.#isClosed) throw new Error(`Cannot read ${this.#path}: the file was closed`);
+    const bytes = new Uint8Array(length);
+    this.#file.seekSync(position, Deno.SeekMode.Start);
+    let filled = 0;
+    while (filled < length) {
+      const read = this.#file.readSync(bytes.subarray(filled));
+      if (read === null || read === 0) {
+        throw new Error(
+          `Cannot read ${this.#path}: ${length} bytes at ${position} asked, the file ended ` +
+            `after ${filled}`,
+        );
+      }
+      filled += read;
+    }
+    return bytes;
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#file.close();
+  }
+}

@@ -5,6 +5,7 @@
  * @module
  */
 import type { LogEntry } from "../tasks/mod.ts";
+import type { SnapshotRef } from "./snapshot_source.ts";
 
 /** What Raft must persist besides the log (Raft paper, figure 2: currentTerm and votedFor). */
 export interface HardState {
@@ -32,11 +33,43 @@ export interface StoredSnapshot {
   data: Uint8Array;
 }
 
+/**
+ * A snapshot being written a part at a time, outside the queue of log writes (so a large one
+ * never holds up a sync), and not yet published: {@link LogStorage.publishSnapshot} does that,
+ * in order with the log writes.
+ * @example
+ * const draft = await storage.createSnapshotDraft(index, term);
+ * for await (const part of encodeSnapshotParts(sm, pause)) await draft.write(part);
+ * await draft.finish();
+ * await storage.publishSnapshot(draft);
+ */
+export interface SnapshotDraft {
+  readonly index: number;
+  readonly term: number;
+  /** Appends data; the caller may reuse `bytes` once this resolves. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Ends the data and makes it durable (unpublished: a crash now leaves no snapshot). */
+  finish(): Promise<void>;
+  /** Drops an unpublished draft and what it wrote. Idempotent. */
+  abandon(): Promise<void>;
+}
+
+/** What a store occupies, in bytes (on disk for the file storage). */
+export interface StorageUse {
+  /** The snapshots kept (the newest and its fallback). */
+  snapshotBytes: number;
+  /** The log's segments. */
+  logBytes: number;
+}
+
 /** What a store holds after a restart. */
 export interface RecoveredLog {
   /** `{ term: 0, votedFor: null }` on a fresh store. */
   hardState: HardState;
-  /** The newest snapshot that validates. */
+  /**
+   * The newest snapshot that validates, read whole once to restore the state machine; drop it
+   * then, and read the snapshot again through {@link LogStorage.newestSnapshot}.
+   */
   snapshot: StoredSnapshot | null;
   /** Contiguous; the first index is `(snapshot?.index ?? 0) + 1`, and none is `<= snapshot.index`. */
   entries: LogEntry[];
@@ -109,6 +142,26 @@ export interface LogStorage {
    * @throws {InvariantError} when the snapshot is older than the newest one stored.
    */
   saveSnapshot(snapshot: StoredSnapshot): Promise<void>;
+  /**
+   * Starts writing a snapshot a part at a time (the node's own, encoded between turns of the
+   * event loop), outside the queue of log writes.
+   */
+  createSnapshotDraft(index: number, term: number): Promise<SnapshotDraft>;
+  /**
+   * Publishes a finished draft of this store, in order with the log writes: what
+   * {@link LogStorage.saveSnapshot} does with the snapshot's bytes.
+   * @throws {InvariantError} when the snapshot is older than the newest one stored, or the draft
+   * is not finished or not this store's.
+   */
+  publishSnapshot(draft: SnapshotDraft): Promise<void>;
+  /**
+   * The newest snapshot stored (recovered, saved or published), its bytes read from the store on
+   * demand; null when there is none. A source stays readable at least until two newer snapshots
+   * are stored (then its file is deleted; a read fails).
+   */
+  readonly newestSnapshot: SnapshotRef | null;
+  /** What the store occupies now. */
+  diskUse(): StorageUse;
   /** Bytes staged but not yet synced (so the caller can bound its batches). */
   readonly pendingBytes: number;
   /** Waits for running operations and releases the store. Staged, unsynced data is dropped. */

@@ -6,7 +6,7 @@
  * when a crash happens and where a write tears.
  * @module
  */
-import { assert } from "../../shared/assert.ts";
+import { assert, InvariantError } from "../../shared/assert.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
 import type { LogEntry } from "../tasks/mod.ts";
 import { StagedRecords } from "./_staged_records.ts";
@@ -16,9 +16,12 @@ import {
   type HardState,
   type LogStorage,
   type RecoveredLog,
+  type SnapshotDraft,
   SNAPSHOTS_KEPT,
+  type StorageUse,
   type StoredSnapshot,
 } from "./log_storage.ts";
+import { bytesSnapshotSource, type SnapshotRef } from "./snapshot_source.ts";
 
 /**
  * An in-memory {@link LogStorage} with fault hooks. `sync()` and
@@ -73,6 +76,31 @@ export class MemoryLogStorage implements LogStorage {
       const batch = this.#staged.take();
       if (batch !== null) this.#writes.push(concatBytes(batch.parts));
     });
+  }
+
+  get newestSnapshot(): SnapshotRef | null {
+    const newest = this.#snapshots.at(-1);
+    if (newest === undefined) return null;
+    return { index: newest.index, term: newest.term, source: bytesSnapshotSource(newest.data) };
+  }
+
+  diskUse(): StorageUse {
+    let snapshotBytes = 0;
+    for (const snapshot of this.#snapshots) snapshotBytes += snapshot.data.length;
+    let logBytes = 0;
+    for (const write of this.#writes) logBytes += write.length;
+    return { snapshotBytes, logBytes };
+  }
+
+  createSnapshotDraft(index: number, term: number): Promise<SnapshotDraft> {
+    return Promise.resolve(new BytesSnapshotDraft(index, term));
+  }
+
+  publishSnapshot(draft: SnapshotDraft): Promise<void> {
+    if (!(draft instanceof BytesSnapshotDraft)) {
+      return Promise.reject(new InvariantError("publishSnapshot() of a draft of another store"));
+    }
+    return this.saveSnapshot(draft.snapshot());
   }
 
   saveSnapshot(snapshot: StoredSnapshot): Promise<void> {
@@ -172,5 +200,47 @@ function settle(action: () => void): Promise<void> {
     return Promise.resolve();
   } catch (error) {
     return Promise.reject(error);
+  }
+}
+
+/**
+ * A {@link SnapshotDraft} gathered in memory, for the stores that keep snapshots as bytes (this
+ * one, and the simulator's).
+ */
+export class BytesSnapshotDraft implements SnapshotDraft {
+  readonly index: number;
+  readonly term: number;
+  #parts: Uint8Array[] = [];
+  #isFinished = false;
+
+  constructor(index: number, term: number) {
+    this.index = index;
+    this.term = term;
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    return settle(() => {
+      assert(!this.#isFinished, "write() to a finished snapshot draft");
+      this.#parts.push(bytes.slice());
+    });
+  }
+
+  finish(): Promise<void> {
+    this.#isFinished = true;
+    return Promise.resolve();
+  }
+
+  abandon(): Promise<void> {
+    this.#parts = [];
+    return Promise.resolve();
+  }
+
+  /**
+   * The finished snapshot.
+   * @throws {InvariantError} when the draft is not finished.
+   */
+  snapshot(): StoredSnapshot {
+    assert(this.#isFinished, "a snapshot draft published before finish()");
+    return { index: this.index, term: this.term, data: concatBytes(this.#parts) };
   }
 }

@@ -10,9 +10,18 @@ export type {
   LogStorage,
   OpenedLogStorage,
   RecoveredLog,
+  SnapshotDraft,
+  StorageUse,
   StoredSnapshot,
 } from "./log_storage.ts";
 export { INITIAL_HARD_STATE, SNAPSHOTS_KEPT } from "./log_storage.ts";
+export {
+  bytesSnapshotRef,
+  bytesSnapshotSource,
+  checkSnapshotRange,
+  type SnapshotRef,
+  type SnapshotSource,
+} from "./snapshot_source.ts";
 export {
   DEFAULT_SEGMENT_BYTES,
   type FileLogStorageOptions,
@@ -23,10 +32,11 @@ export {
   type DirectoryEntry,
   type FileHandle,
   type FileOpenOptions,
+  type FileReader,
   type FileSystem,
 } from "./file_system.ts";
 export { CORRUPTION_RECOVERY_ADVICE, LogCorruptionError } from "./log_corruption_error.ts";
-export { MemoryLogStorage } from "./memory_log_storage.ts";
+export { BytesSnapshotDraft, MemoryLogStorage } from "./memory_log_storage.ts";
 export {
   type DecodedRecords,
   decodeRecords,

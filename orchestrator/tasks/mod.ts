@@ -16,7 +16,7 @@ export {
 export {
   decodeSnapshot,
   encodeSnapshot,
-  encodeSnapshotInSteps,
+  encodeSnapshotParts,
   isRestorableSnapshot,
   restorableSnapshotPosition,
   restoreSnapshot,

@@ -127,26 +127,28 @@ export function encodeSnapshot(sm: TaskStateMachine): Uint8Array {
 }
 
 /**
- * Like encodeSnapshot, the state at the moment of the call, but encoded a line at a time with
- * `pause()` between lines, so that a large state does not block its process for seconds (a
- * leader that stops answering for longer than an election timeout loses its term). The state
- * may change during the pauses: what can still change is copied at the call, and a task in a
- * final state never changes again (no command applies to it), so it is encoded as it is.
+ * The bytes of encodeSnapshot(sm), in parts, in order (their concatenation is exactly what
+ * encodeSnapshot returns): the header, then a line of tasks at a time with `pause()` between
+ * lines, so that a large state does not block its process for seconds (a leader that stops
+ * answering for longer than an election timeout loses its term), and so that the caller can write
+ * each part out and never hold the whole snapshot. The state is the one at the first `next()`
+ * (which `for await` calls at once): what can still change is copied then, and a task in a final
+ * state never changes again (no command applies to it), so it is encoded as it is.
+ * @example
+ * for await (const part of encodeSnapshotParts(sm, () => yieldToEventLoop())) await write(part);
  */
-export async function encodeSnapshotInSteps(
+export async function* encodeSnapshotParts(
   sm: TaskStateMachine,
   pause: () => Promise<void>,
-): Promise<Uint8Array> {
+): AsyncGenerator<Uint8Array> {
   const { header, tasks } = captureForEncoding(sm, true);
-  const parts = [header];
+  yield header;
   for (let i = 0; i < tasks.length; i += TASKS_PER_LINE) {
     await pause();
-    parts.push(encodeTaskLine(tasks, i));
+    yield encodeTaskLine(tasks, i);
   }
-  return concatBytes(parts);
 }
 
-/** The header line, encoded now, and the tasks (copies of those that may still change). */
 function captureForEncoding(
   sm: TaskStateMachine,
   copyLive = false,

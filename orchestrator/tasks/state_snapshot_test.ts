@@ -3,11 +3,12 @@
 import assert from "node:assert/strict";
 import type { ApplyResult, LogEntry } from "./commands.ts";
 import { InvariantError } from "../../shared/assert.ts";
+import { concatBytes } from "../../shared/protocol/frame.ts";
 import { findInvariantViolations } from "./invariants.ts";
 import {
   decodeSnapshot,
   encodeSnapshot,
-  encodeSnapshotInSteps,
+  encodeSnapshotParts,
   isRestorableSnapshot,
   restoreSnapshot,
   SNAPSHOT_FORMAT,
@@ -194,7 +195,7 @@ Deno.test("isRestorableSnapshot() refuses truncated, padded or mislabelled snaps
   assert.equal(isRestorableSnapshot(encoder.encode(lying)), false, "header says fewer lines");
 });
 
-Deno.test("encodeSnapshotInSteps() gives the state at its call, whatever changes in its pauses", async () => {
+Deno.test("encodeSnapshotParts() gives the state at its first step, whatever changes in its pauses", async () => {
   const h = new Harness();
   h.join("w1");
   const ids = Array.from({ length: 2500 }, () => h.submitTask());
@@ -203,13 +204,17 @@ Deno.test("encodeSnapshotInSteps() gives the state at its call, whatever changes
   h.assign(ids[1], "w1"); // running at the call
   const expected = encodeSnapshot(h.sm);
   let pauses = 0;
-  const bytes = await encodeSnapshotInSteps(h.sm, () => {
-    // Between lines the machine moves on: a running task finishes, queued ones start.
-    if (pauses === 0) h.finish(ids[1]);
-    h.assign(ids[2 + pauses], "w1");
-    pauses += 1;
-    return Promise.resolve();
-  });
+  const parts: Uint8Array[] = [];
+  for await (
+    const part of encodeSnapshotParts(h.sm, () => {
+      // Between lines the machine moves on: a running task finishes, queued ones start.
+      if (pauses === 0) h.finish(ids[1]);
+      h.assign(ids[2 + pauses], "w1");
+      pauses += 1;
+      return Promise.resolve();
+    })
+  ) parts.push(part);
   assert.equal(pauses, 3, "one pause before each of the three task lines");
-  assert.deepEqual(bytes, expected);
+  assert.equal(parts.length, 4, "the header, then three task lines");
+  assert.deepEqual(concatBytes(parts), expected);
 });

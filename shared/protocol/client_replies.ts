@@ -153,6 +153,11 @@ export const NodeStatusViewSchema = z.object({
     stale: nonNegInt,
     replayed: nonNegInt,
   }).strict(),
+  /**
+   * Bytes its data directory holds: the snapshots kept (the newest and its fallback) and the
+   * log's segments. Absent from orchestrators that do not report it.
+   */
+  disk: z.object({ snapshotBytes: nonNegInt, logBytes: nonNegInt }).strict().optional(),
 }).strict();
 export type NodeStatusView = z.infer<typeof NodeStatusViewSchema>;
 

@@ -24,5 +24,13 @@ Deno.test("a restarted follower catches up with one summary line, not the histor
     const live = again.lines.filter((l) => / INFO .*cancelled by/.test(l));
     assert.deepEqual(live, [], "history logged as live events");
     assert.equal(again.lines.filter((l) => /Caught up with the leader/.test(l)).length, 1);
+    // `cluster` reports what each one holds on disk (its log at least: entries were written).
+    const rows = (await cluster.cli(["cluster"])).json?.orchestrators as Array<
+      { id: string; disk?: { snapshotBytes: number; logBytes: number } }
+    >;
+    for (const row of rows) {
+      assert.ok((row.disk?.logBytes ?? 0) > 0, `${row.id} reports no log bytes`);
+      assert.ok((row.disk?.snapshotBytes ?? -1) >= 0, `${row.id} reports no snapshot bytes`);
+    }
   });
 });

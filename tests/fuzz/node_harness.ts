@@ -21,7 +21,11 @@ import {
   takeSnapshot,
   type TaskStateMachine,
 } from "../../orchestrator/tasks/mod.ts";
-import type { HardState, StoredSnapshot } from "../../orchestrator/storage/mod.ts";
+import {
+  bytesSnapshotRef,
+  type HardState,
+  type StoredSnapshot,
+} from "../../orchestrator/storage/mod.ts";
 import { PEER_MAX_FRAME_BYTES } from "../../orchestrator/shell/peer_links.ts";
 import * as limits from "../../shared/limits.ts";
 import { createPrng } from "../../shared/prng.ts";
@@ -393,7 +397,7 @@ export class NodeHarness {
     this.#disk.snapshot = snapshot;
     this.#disk.entries = this.#disk.entries.filter((e) => e.index > snapshot.index);
     try {
-      this.node.snapshotTaken(snapshot);
+      this.node.snapshotTaken(bytesSnapshotRef(snapshot));
     } catch (error) {
       throw new FuzzViolation("snapshotThrew", `snapshotTaken threw ${describe(error)}`, {
         cause: error,

@@ -10,7 +10,7 @@ import type {
   ConsensusStatus,
   RaftLog,
   RaftMessage,
-  StoredSnapshot,
+  SnapshotRef,
 } from "../../orchestrator/raft/mod.ts";
 import type { Command, LogEntry } from "../../orchestrator/tasks/mod.ts";
 
@@ -89,7 +89,7 @@ export class ObservedLog implements ConsensusLog<Command> {
     this.#inner.requestRead(id);
   }
 
-  snapshotTaken(snapshot: StoredSnapshot): void {
+  snapshotTaken(snapshot: SnapshotRef): void {
     this.#inner.snapshotTaken(snapshot);
   }
 

@@ -5,13 +5,18 @@
  * torn part-way).
  * @module
  */
-import type {
-  HardState,
-  LogStorage,
-  MemoryLogStorage,
-  RecoveredLog,
-  StoredSnapshot,
+import {
+  BytesSnapshotDraft,
+  type HardState,
+  type LogStorage,
+  type MemoryLogStorage,
+  type RecoveredLog,
+  type SnapshotDraft,
+  type SnapshotRef,
+  type StorageUse,
+  type StoredSnapshot,
 } from "../../orchestrator/storage/mod.ts";
+import { InvariantError } from "../../shared/assert.ts";
 import type { LogEntry } from "../../orchestrator/tasks/mod.ts";
 
 /** An entry's place in the log. */
@@ -170,6 +175,26 @@ export class SimDisk implements SimStorage {
   saveSnapshot(snapshot: StoredSnapshot): Promise<void> {
     const copy = { index: snapshot.index, term: snapshot.term, data: snapshot.data.slice() };
     return this.#enqueue("snapshot", copy);
+  }
+
+  createSnapshotDraft(index: number, term: number): Promise<SnapshotDraft> {
+    return Promise.resolve(new BytesSnapshotDraft(index, term));
+  }
+
+  publishSnapshot(draft: SnapshotDraft): Promise<void> {
+    if (!(draft instanceof BytesSnapshotDraft)) {
+      return Promise.reject(new InvariantError("publishSnapshot() of a draft of another store"));
+    }
+    return this.#enqueue("snapshot", draft.snapshot());
+  }
+
+  /** The newest snapshot the memory holds (saved ones only: queued saves are not yet there). */
+  get newestSnapshot(): SnapshotRef | null {
+    return this.#memory.newestSnapshot;
+  }
+
+  diskUse(): StorageUse {
+    return this.#memory.diskUse();
   }
 
   async close(): Promise<void> {

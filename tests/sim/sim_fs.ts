@@ -14,6 +14,7 @@ import type {
   DirectoryEntry,
   FileHandle,
   FileOpenOptions,
+  FileReader,
   FileSystem,
 } from "../../orchestrator/storage/mod.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
@@ -183,6 +184,19 @@ export class SimFs implements FileSystem {
 
   readFile(path: string): Promise<Uint8Array> {
     return this.#run("read", () => bytesOf(this.#file(path, "readfile").current));
+  }
+
+  /**
+   * Opens a reader at once, with no latency (it schedules nothing, so it leaves the simulation's
+   * timing as it was). Like an open file on POSIX, it reads the inode it opened, whatever happens
+   * to the name since.
+   */
+  openReader(path: string): Promise<FileReader> {
+    try {
+      return Promise.resolve(new SimFileReader(path, this.#file(path, "open")));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   readDir(path: string): Promise<DirectoryEntry[]> {
@@ -514,5 +528,35 @@ class SimFileHandle implements FileHandle {
 
   #assertOpen(): void {
     if (this.#isClosed) throw new Deno.errors.BadResource("Bad resource ID");
+  }
+}
+
+/** A {@link FileReader} of a {@link SimFs}: reads what the process sees (the page cache). */
+class SimFileReader implements FileReader {
+  readonly #path: string;
+  readonly #inode: Inode;
+  readonly byteLength: number;
+  #isClosed = false;
+
+  constructor(path: string, inode: Inode) {
+    this.#path = path;
+    this.#inode = inode;
+    this.byteLength = inode.current.length;
+  }
+
+  readAt(position: number, length: number): Uint8Array {
+    if (this.#isClosed) throw new Deno.errors.BadResource(`Bad resource ID: read '${this.#path}'`);
+    const bytes = bytesOf(this.#inode.current);
+    if (position + length > bytes.length) {
+      throw new Error(
+        `Cannot read ${this.#path}: ${length} bytes at ${position} asked, the file ` +
+          `has ${bytes.length}`,
+      );
+    }
+    return bytes.slice(position, position + length);
+  }
+
+  close(): void {
+    this.#isClosed = true;
   }
 }

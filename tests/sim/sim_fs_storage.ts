@@ -8,6 +8,9 @@ import type {
   HardState,
   LogStorage,
   RecoveredLog,
+  SnapshotDraft,
+  SnapshotRef,
+  StorageUse,
   StoredSnapshot,
 } from "../../orchestrator/storage/mod.ts";
 import type { LogEntry } from "../../orchestrator/tasks/mod.ts";
@@ -111,8 +114,28 @@ export class SimFileStorage implements SimStorage {
   }
 
   saveSnapshot(snapshot: StoredSnapshot): Promise<void> {
+    return this.#trackSnapshot(snapshot, this.#inner.saveSnapshot(snapshot));
+  }
+
+  createSnapshotDraft(index: number, term: number): Promise<SnapshotDraft> {
+    return this.#inner.createSnapshotDraft(index, term);
+  }
+
+  publishSnapshot(draft: SnapshotDraft): Promise<void> {
+    return this.#trackSnapshot(draft, this.#inner.publishSnapshot(draft));
+  }
+
+  get newestSnapshot(): SnapshotRef | null {
+    return this.#inner.newestSnapshot;
+  }
+
+  diskUse(): StorageUse {
+    return this.#inner.diskUse();
+  }
+
+  #trackSnapshot(snapshot: { index: number; term: number }, saved: Promise<void>): Promise<void> {
     const { index, term } = snapshot;
-    return this.#track(this.#inner.saveSnapshot(snapshot), () => {
+    return this.#track(saved, () => {
       // A snapshot beyond the log's end (installed from a leader) moves the end to it.
       if (index >= this.#stagedEnd.index) this.#stagedEnd = { index, term };
       if (index >= this.#durableEnd.index) this.#durableEnd = { index, term };

@@ -12,7 +12,7 @@ import {
   type OrchestratorNode,
 } from "../../orchestrator/core/mod.ts";
 import type { RaftLog } from "../../orchestrator/raft/mod.ts";
-import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
+import type { RecoveredLog, SnapshotSource } from "../../orchestrator/storage/mod.ts";
 import type { Command } from "../../orchestrator/tasks/mod.ts";
 import { assert } from "../../shared/assert.ts";
 import { createPrng } from "../../shared/prng.ts";
@@ -34,6 +34,8 @@ export interface BootFrom {
   recovered: RecoveredLog;
   /** Started with `--rejoin` (an emptied data directory, or a rejoin under way). */
   rejoin: boolean;
+  /** Where the recovered snapshot is read from afterwards (the store's), as the shell does. */
+  snapshotSource?: SnapshotSource;
 }
 
 /** Recovers an orchestrator from its disk; its election jitter comes from the world's PRNG. */
@@ -70,6 +72,7 @@ export function buildNode(world: World, from: BootFrom): BuiltNode {
       rng: createPrng(world.rng.int(0, 0xffffffff)),
     },
     recovered,
+    ...(from.snapshotSource === undefined ? {} : { snapshotSource: from.snapshotSource }),
     nowMs: world.clockMs(nodeId),
     wrapLog: (inner) => (observed.log = new ObservedLog(inner)),
   });

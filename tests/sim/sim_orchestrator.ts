@@ -223,7 +223,12 @@ export class SimOrchestrator implements Listener {
       if (refusal !== null) throw new Error(`simulator: ${this.id} restarted so: ${refusal}`);
     }
     world.checker.onBoot(this.id, recovered);
-    const { node, log, raft } = buildNode(world, { nodeId: this.id, recovered, rejoin });
+    const { node, log, raft } = buildNode(world, {
+      nodeId: this.id,
+      recovered,
+      rejoin,
+      snapshotSource: storage.newestSnapshot?.source,
+    });
     this.#incarnation += 1;
     this.#queuedInputs = [];
     const incarnation = this.#incarnation;
@@ -489,7 +494,13 @@ export class SimOrchestrator implements Listener {
       snapshotInstalled: (index) => {
         this.#lastSnapshotIndex = Math.max(this.#lastSnapshotIndex, index);
       },
-      enqueue: (persist, peerMessages) => this.#persistence!.enqueue(persist, null, peerMessages),
+      enqueue: (persist, peerMessages) =>
+        this.#persistence!.enqueue(
+          persist,
+          // As the shell does: a snapshot from the leader, once saved, is read from the store.
+          persist.snapshot === null ? null : this.#handOverLater(),
+          peerMessages,
+        ),
       send: (outbound) => this.#sendToConn(outbound),
       close: (conn) => this.#conns.get(conn)?.conn.closeByServer(),
       passwordWork: (work) => this.#doPasswordWork(work),
@@ -575,6 +586,20 @@ export class SimOrchestrator implements Listener {
     world.network.sendDatagram(this.id, to, () => target.deliverPeer(this.id, message));
   }
 
+  /** Hands over the newest snapshot once a save is durable, if this process still runs. */
+  #handOverLater(): () => void {
+    const incarnation = this.#incarnation;
+    return () => {
+      if (incarnation === this.#incarnation) this.#handOverSnapshot();
+    };
+  }
+
+  /** Hands the node the store's source of its newest snapshot, as OrchestratorServer does. */
+  #handOverSnapshot(): void {
+    const newest = this.#persistence!.disk.newestSnapshot;
+    if (newest !== null && this.#node !== null) this.#node.snapshotTaken(newest);
+  }
+
   /** Like SnapshotTaker#take: the snapshot the node asked for, one at a time (encoded at once). */
   #takeSnapshot(due: SnapshotDue): void {
     const world = this.#world;
@@ -589,7 +614,7 @@ export class SimOrchestrator implements Listener {
         if (incarnation !== this.#incarnation) return;
         this.#isSnapshotting = false;
         this.#lastSnapshotIndex = index;
-        this.#node!.snapshotTaken({ index, term, data });
+        this.#handOverSnapshot();
         this.snapshotsTaken += 1;
         world.note(`${this.id} snapshot at ${index} (${data.length} bytes)`);
       },
