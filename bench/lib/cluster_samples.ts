@@ -1,8 +1,9 @@
 /**
  * What long-running scenarios sample on a cluster between chunks of load: each running
- * orchestrator's memory, and the bytes its data directory holds on disk.
+ * orchestrator's memory, its live heap, and the bytes its data directory holds on disk.
  * @module
  */
+import { heapAfterGc, type HeapUsage, inspectorUrl } from "./inspector_heap.ts";
 import { readMemoryStatus } from "./proc_stats.ts";
 import type { RealCluster } from "./real_cluster.ts";
 
@@ -36,4 +37,13 @@ export async function directoryBytes(dir: string): Promise<number> {
     }
   }
   return bytes;
+}
+
+/**
+ * The live heap of orchestrator `id` after a forced full GC, through the V8 inspector its log
+ * announced (start it with `--inspect=127.0.0.1:0`), or null if it announced none.
+ */
+export async function liveHeap(cluster: RealCluster, id: string): Promise<HeapUsage | null> {
+  const url = inspectorUrl(await cluster.logText(cluster.node(id)));
+  return url === null ? null : await heapAfterGc(url, 300_000);
 }

@@ -9,14 +9,17 @@
  * retains (a paged `list` of everyone's tasks, answered by the leader from the replicated state
  * every orchestrator applies). At the end: the leader's RSS and the largest data directory at the
  * first checkpoint past `keepFinishedTasks` + one chunk (retention removing by then) against the
- * last checkpoint.
+ * last checkpoint. RSS follows the garbage collector as much as the data: that checkpoint's leader
+ * also has its live heap measured after a forced full GC (through the V8 inspector), there and
+ * once more at the end.
  *
  * A node that dies mid-run ends the scenario with its last log lines in the result.
  * @module
  */
 import { UnreachableError } from "../../client/api/mod.ts";
 import { pushInChunks } from "../lib/chunked_push.ts";
-import { directoryBytes, orchestratorMemory } from "../lib/cluster_samples.ts";
+import { directoryBytes, liveHeap, orchestratorMemory } from "../lib/cluster_samples.ts";
+import type { HeapUsage } from "../lib/inspector_heap.ts";
 import type { Measurement, ScenarioResult } from "../lib/report.ts";
 import { delay, type RealCluster } from "../lib/real_cluster.ts";
 import type { Scenario } from "../lib/scenario.ts";
@@ -50,10 +53,16 @@ export const retention: Scenario = {
     const budgetMinutes = ctx.options.sizes.retentionBudgetMinutes;
     const cluster = await ctx.cluster({
       tuning: { retention: { keepFinishedForMs: 0, keepFinishedTasks: keep } },
+      // The inspector lets the run force a GC and read the live heap (inspector_heap.ts).
+      denoFlags: { orchestrator: ["--inspect=127.0.0.1:0"] },
     });
     await cluster.start();
     ctx.progress(`${total} tasks in chunks of ${chunkTasks}, keeping the newest ${keep} finished`);
     const checkpoints: Checkpoint[] = [];
+    // Set in onChunk: a holder, so the type checker does not take it for null after the call.
+    const measured: { start: { id: string; tasks: number; heap: HeapUsage | null } | null } = {
+      start: null,
+    };
     const { pushed, runSeconds, death, chunkRetries } = await pushInChunks(ctx, cluster, {
       total,
       chunkTasks,
@@ -68,13 +77,20 @@ export const retention: Scenario = {
             `leader ${checkpoint.leader} RSS ${checkpoint.rssMiB[checkpoint.leader]} MiB; data ` +
             Object.entries(checkpoint.diskMiB).map(([id, v]) => `${id} ${v}`).join(", ") + " MiB",
         );
+        if (measured.start === null && pushed > keep + chunkTasks) {
+          const id = checkpoint.leader;
+          measured.start = { id, tasks: pushed, heap: await liveHeap(cluster, id) };
+        }
       },
     });
     if (death !== null) return crashed(total, checkpoints, death);
     const retainedAtEnd = await settle(cluster, keep);
+    const { start } = measured;
+    const heap = start === null ? null : { ...start, end: await liveHeap(cluster, start.id) };
     const run = { total, keep, chunkTasks, budgetMinutes, pushed, runSeconds, chunkRetries };
     return report({ ...run, retainedAtEnd }, {
       checkpoints,
+      heap,
       peakBytes: Math.max(...Object.values(await orchestratorMemory(cluster)).map((m) => m.peak)),
     });
   },
@@ -152,7 +168,12 @@ function report(
     chunkRetries: number;
     retainedAtEnd: number;
   },
-  samples: { checkpoints: Checkpoint[]; peakBytes: number },
+  samples: {
+    checkpoints: Checkpoint[];
+    /** The live heap of orchestrator `id` at `tasks` tasks (retention removing), and at the end. */
+    heap: { id: string; tasks: number; heap: HeapUsage | null; end: HeapUsage | null } | null;
+    peakBytes: number;
+  },
 ): ScenarioResult {
   const { checkpoints } = samples;
   // Retention removes from the first chunk past `keep`; one more chunk lets it reach its pace.
@@ -213,9 +234,39 @@ function report(
       target: { kind: "atMost", value: FLAT_GROWTH_PERCENT },
       note: startNote,
     },
+    ...heapMeasurements(samples.heap),
     { metric: "orchestrator peak RSS", value: round(samples.peakBytes / MIB, 0), unit: "MiB" },
   ];
-  return { measurements, details: { ...run, startTasks: start?.tasks ?? null, checkpoints } };
+  return {
+    measurements,
+    details: { ...run, startTasks: start?.tasks ?? null, heap: samples.heap, checkpoints },
+  };
+}
+
+/** Live heap after a forced GC when retention started removing and at the end, and the growth. */
+function heapMeasurements(
+  heap: { id: string; tasks: number; heap: HeapUsage | null; end: HeapUsage | null } | null,
+): Measurement[] {
+  const mib = (h: HeapUsage | null | undefined) =>
+    h === null || h === undefined ? undefined : round(h.usedBytes / MIB, 1);
+  const note = heap === null
+    ? "no checkpoint past the limit + one chunk"
+    : `orchestrator ${heap.id}, V8 heap used after a forced full GC, from ${heap.tasks} tasks`;
+  return [
+    {
+      metric: "live heap when retention started removing",
+      value: mib(heap?.heap) ?? NaN,
+      unit: "MiB",
+      note,
+    },
+    { metric: "live heap at the end", value: mib(heap?.end) ?? NaN, unit: "MiB" },
+    {
+      metric: "live heap growth while retention removes",
+      value: growthPercent(mib(heap?.heap), mib(heap?.end)),
+      unit: "%",
+      target: { kind: "atMost", value: FLAT_GROWTH_PERCENT },
+    },
+  ];
 }
 
 /** What a run that lost orchestrators can still report: how far it got, and how they died. */

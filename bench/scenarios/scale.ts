@@ -12,9 +12,8 @@
  * A node that dies mid-run ends the scenario with its last log lines in the error.
  * @module
  */
-import { heapAfterGc, type HeapUsage, inspectorUrl } from "../lib/inspector_heap.ts";
 import { pushInChunks } from "../lib/chunked_push.ts";
-import { orchestratorMemory } from "../lib/cluster_samples.ts";
+import { liveHeap, orchestratorMemory } from "../lib/cluster_samples.ts";
 import type { Measurement, ScenarioResult } from "../lib/report.ts";
 import { delay, type RealCluster } from "../lib/real_cluster.ts";
 import type { Scenario, ScenarioContext } from "../lib/scenario.ts";
@@ -106,7 +105,7 @@ export const scale: Scenario = {
     }
     const leaderBefore = await cluster.waitForLeader();
     const before = await orchestratorMemory(cluster);
-    const heapBefore = await heapOf(cluster, leaderBefore.id);
+    const heapBefore = await liveHeap(cluster, leaderBefore.id);
     ctx.progress(`${total} tasks in chunks of ${CHUNK}`);
     const budgetMs = ctx.options.sizes.scaleBudgetMinutes * 60_000;
     const { checkpoints, runSeconds, pushed, death } = await pushTasks(
@@ -122,7 +121,7 @@ export const scale: Scenario = {
     const measured = after[leaderBefore.id] === undefined ? leader.id : leaderBefore.id;
     const grownBytes = after[measured].rss - before[measured].rss;
     const retained = pushed + 1000;
-    const heapAfter = measured === leaderBefore.id ? await heapOf(cluster, measured) : null;
+    const heapAfter = measured === leaderBefore.id ? await liveHeap(cluster, measured) : null;
     const peak = Math.max(...Object.values(after).map((m) => m.peak));
     const snapshot = await newestSnapshot(`${cluster.dir}/data/${leader.id}`);
     ctx.progress(`done in ${runSeconds.toFixed(0)} s; measuring recovery`);
@@ -198,12 +197,6 @@ export const scale: Scenario = {
     };
   },
 };
-
-/** The live heap of orchestrator `id` after a forced GC, or null if its inspector is not found. */
-async function heapOf(cluster: RealCluster, id: string): Promise<HeapUsage | null> {
-  const url = inspectorUrl(await cluster.logText(cluster.node(id)));
-  return url === null ? null : await heapAfterGc(url, 300_000);
-}
 
 /** What a run that lost orchestrators can still report: how far it got, and how they died. */
 function crashed(total: number, checkpoints: Checkpoint[], death: string): ScenarioResult {
