@@ -28,6 +28,7 @@ import type { RequestTurns } from "./request_turns.ts";
 import type { SubmitAdmission } from "./submit_admission.ts";
 import { viewTask } from "./view_task.ts";
 import { purge } from "./purge_request.ts";
+import { expiredMessage } from "./wait_replies.ts";
 import type { Waiters } from "./waiters.ts";
 
 export type ClientRequest = Exclude<ClientToOrchestrator, { type: "login" }>;
@@ -419,7 +420,7 @@ export class ClientRequests {
         conn,
         requestId,
         "expired",
-        `Task "${taskId}" expired: it finished and was removed (retention policy or purge)`,
+        expiredMessage(taskId),
       );
       return null;
     }

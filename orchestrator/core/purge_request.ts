@@ -10,6 +10,7 @@ import type { Caller } from "./account_requests.ts";
 import type { ConnId } from "./node_io.ts";
 import type { Pending } from "./pending_replies.ts";
 import type { Command, Stamp, TaskStateMachine } from "../tasks/mod.ts";
+import type { TaskState } from "../../shared/protocol/messages.ts";
 import { PURGE_LIMIT_MAX } from "../../shared/protocol/client_requests.ts";
 import type {
   ClientToOrchestrator,
@@ -28,31 +29,42 @@ export interface PurgeContext {
   send(conn: ConnId, message: Unstamped<Extract<OrchestratorToClient, { type: "purged" }>>): void;
 }
 
-/** The finished tasks a purge filter matches: how many, and the oldest `limit` of them. */
+/**
+ * The finished tasks a purge filter matches: how many, and the oldest `limit` of them. Without an
+ * age the count comes from the state counts, and the walk stops once `limit` are chosen; with one,
+ * the walk (in finish order) stops at the first task finished too recently, so a request costs
+ * the tasks it can remove, not every task kept.
+ */
 export function matchPurge(
   sm: TaskStateMachine,
   request: Pick<PurgeRequest, "states" | "owner" | "olderThanMs" | "limit">,
   nowMs: number,
 ): { matched: number; chosen: string[] } {
   const limit = request.limit ?? PURGE_LIMIT_MAX;
-  const states = new Set(request.states ?? ["succeeded", "failed", "cancelled"]);
+  const states = new Set<TaskState>(request.states ?? FINAL_STATES);
   const queue = request.owner === undefined
     ? sm.finishedOrder.all
     : sm.finishedOrder.ofOwner(request.owner);
   const chosen: string[] = [];
+  const olderThanMs = request.olderThanMs;
   let matched = 0;
   for (const id of queue?.live((id) => sm.tasks.has(id)) ?? []) {
     const task = sm.tasks.get(id)!;
+    if (olderThanMs !== undefined && nowMs - (task.finishedAtMs ?? nowMs) < olderThanMs) break;
     if (!states.has(task.state)) continue;
-    if (
-      request.olderThanMs !== undefined &&
-      nowMs - (task.finishedAtMs ?? nowMs) < request.olderThanMs
-    ) continue;
     matched += 1;
     if (chosen.length < limit) chosen.push(id);
+    else if (olderThanMs === undefined) break; // the count comes from the state counts
+  }
+  if (olderThanMs === undefined) {
+    const counts = request.owner === undefined ? sm.counts : sm.countsByOwner.get(request.owner);
+    matched = 0;
+    for (const state of states) matched += counts?.[state] ?? 0;
   }
   return { matched, chosen };
 }
+
+const FINAL_STATES = ["succeeded", "failed", "cancelled"] as const;
 
 /** Serves an admin's purge (the caller's role was checked). */
 export function purge(

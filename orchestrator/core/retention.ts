@@ -78,16 +78,78 @@ export function planRemovals(
       if (policy.users[sm.tasks.get(id)!.owner]?.keepFinishedTasks === undefined) counted -= 1;
     }
     let excess = counted - policy.keepFinishedTasks;
-    for (const id of sm.finishedOrder.all.live(isLive)) {
+    const hasOwnCounts = Object.values(policy.users).some((u) => u.keepFinishedTasks !== undefined);
+    // Oldest first across the users the cluster's limit covers. With no user limits that is the
+    // overall finish order; otherwise their own queues are merged by finish time, so tasks of
+    // users with their own limit are never walked past (they may be the oldest by far).
+    const candidates = hasOwnCounts
+      ? mergeByFinish(
+        sm,
+        [...sm.finishedOrder.owners()].filter((owner) =>
+          policy.users[owner]?.keepFinishedTasks === undefined
+        ),
+      )
+      : sm.finishedOrder.all.live(isLive);
+    for (const id of candidates) {
       if (excess <= 0 || chosen.length >= limit) break;
       if (taken.has(id)) continue;
-      const own = policy.users[sm.tasks.get(id)!.owner];
-      if (own?.keepFinishedTasks !== undefined) continue;
       chosen.push(id);
       excess -= 1;
     }
   }
   return chosen;
+}
+
+/** The live finished tasks of `owners`, oldest first (by finish time, then id), lazily. */
+function* mergeByFinish(sm: TaskStateMachine, owners: readonly string[]): Generator<string> {
+  const isLive = (id: string) => sm.tasks.has(id);
+  type Head = { id: string; at: number; seq: number; rest: Iterator<string> };
+  const heap: Head[] = [];
+  const before = (a: Head, b: Head) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  const headOf = (rest: Iterator<string>): Head | null => {
+    const next = rest.next();
+    if (next.done === true) return null;
+    const task = sm.tasks.get(next.value)!;
+    return { id: next.value, at: task.finishedAtMs ?? 0, seq: task.seq, rest };
+  };
+  const push = (head: Head) => {
+    heap.push(head);
+    for (let i = heap.length - 1; i > 0;) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i], heap[parent])) break;
+      [heap[i], heap[parent]] = [heap[parent], heap[i]];
+      i = parent;
+    }
+  };
+  const pop = (): Head => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let least = i;
+        if (l < heap.length && before(heap[l], heap[least])) least = l;
+        if (r < heap.length && before(heap[r], heap[least])) least = r;
+        if (least === i) break;
+        [heap[i], heap[least]] = [heap[least], heap[i]];
+        i = least;
+      }
+    }
+    return top;
+  };
+  for (const owner of owners) {
+    const queue = sm.finishedOrder.ofOwner(owner);
+    const head = queue === undefined ? null : headOf(queue.live(isLive));
+    if (head !== null) push(head);
+  }
+  while (heap.length > 0) {
+    const head = pop();
+    yield head.id;
+    const next = headOf(head.rest);
+    if (next !== null) push(next);
+  }
 }
 
 function finishedOf(sm: TaskStateMachine, owner: string): number {

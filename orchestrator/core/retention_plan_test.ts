@@ -82,3 +82,13 @@ Deno.test("RetentionRounds: one removal in flight; again at once after a full ba
   rounds.clear(); // leadership lost: the proposal may never apply
   assert.ok(rounds.due(2010, 1000));
 });
+
+Deno.test("planRemovals(): with user limits, the cluster's count still takes the oldest across everyone else", () => {
+  const h = finished(["auditor", "a", "b", "auditor", "a", "b"]);
+  const chosen = planRemovals(
+    h.sm,
+    policy({ keepFinishedTasks: 2, users: { auditor: { keepFinishedTasks: 0 } } }),
+    h.nowMs,
+  );
+  assert.deepEqual(chosen, ["t-2", "t-3"]);
+});

@@ -32,6 +32,15 @@ export function answerExpired(
     const task = sm.tasks.get(waiter.taskId);
     if (task !== undefined) {
       out.send(waiter.conn, { type: "task", re: waiter.requestId, task: viewTask(sm, task) });
+    } else if (sm.isRemovedTask(waiter.taskId)) {
+      // It finished and was removed while this node did not apply the finish (a snapshot
+      // installed over it): the waiter is owed an answer all the same.
+      out.sendError(waiter.conn, waiter.requestId, "expired", expiredMessage(waiter.taskId));
     }
   }
+}
+
+/** What `status`, `wait` and `cancel` of a task removed by retention or a purge say. */
+export function expiredMessage(taskId: string): string {
+  return `Task "${taskId}" expired: it finished and was removed (retention policy or purge)`;
 }

@@ -35,3 +35,12 @@ Deno.test("a waiter whose deadline passed gets the task as it stands", () => {
   const [reply] = out.take().send;
   assert.equal(reply.message.type === "task" && reply.message.task.state, "queued");
 });
+
+Deno.test("a waiter whose task was removed meanwhile (a snapshot installed over it) is told it expired", () => {
+  const { h, out, waiters, taskId } = setup();
+  h.cancel(taskId);
+  h.remove([taskId]); // this node never answered the finish: it came inside a snapshot
+  answerExpired(waiters, { sm: h.sm, nowMs: 100, out });
+  const [reply] = out.take().send;
+  assert.equal(reply?.message.type === "error" && reply.message.code, "expired");
+});

@@ -17,6 +17,11 @@ export class IdQueue {
     return this.#ids.length - this.#head;
   }
 
+  /** Slots of the backing array, the ones behind the head included (for tests of its bound). */
+  get capacityUsed(): number {
+    return this.#ids.length;
+  }
+
   push(id: string): void {
     this.#ids.push(id);
   }
@@ -40,6 +45,12 @@ export class IdQueue {
       this.#head = 0;
     } else if (this.length > 2 * liveCount + 64) {
       this.#ids = this.#ids.slice(this.#head).filter(isLive);
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#ids.length) {
+      // Retention's steady state removes from the front while tasks join at the back: the live
+      // part never shrinks, so without this the slots behind the head (and their id strings)
+      // would be kept for ever.
+      this.#ids = this.#ids.slice(this.#head);
       this.#head = 0;
     }
   }

@@ -212,7 +212,8 @@ export class TaskStateMachine {
    * tasks is needed.
    */
   isRemovedTask(taskId: string): boolean {
-    const match = /^t-([0-9]{1,15})$/.exec(taskId);
+    // Only the canonical form names a task: "t-01" is not t-1.
+    const match = /^t-([1-9][0-9]{0,14})$/.exec(taskId);
     if (match === null) return false;
     const seq = Number(match[1]);
     return seq >= 1 && seq < this.nextTaskSeq && !this.tasks.has(taskId);

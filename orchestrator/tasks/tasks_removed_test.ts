@@ -41,6 +41,7 @@ Deno.test("isRemovedTask() tells a removed id from one never issued", () => {
   assert.equal(h.sm.isRemovedTask("t-5"), false); // not issued yet
   assert.equal(h.sm.isRemovedTask("t-0"), false);
   assert.equal(h.sm.isRemovedTask("x-1"), false);
+  assert.equal(h.sm.isRemovedTask("t-03"), false); // t-3 is live: "t-03" names nothing
 });
 
 Deno.test("lists skip removed tasks and count what is retained", () => {
@@ -78,5 +79,20 @@ Deno.test("IdQueue drops a dead head and compacts once most of it is gone, in or
   for (let i = 100; i < 10_000; i++) if (i % 10 !== 0) live.delete(`t-${i}`); // scattered
   queue.prune((id) => live.has(id), live.size);
   assert.equal(queue.length, live.size);
+  assert.deepEqual([...queue.live((id) => live.has(id))], [...live]);
+});
+
+Deno.test("IdQueue stays bounded when ids leave at the front as fast as they join at the back", () => {
+  // Retention's steady state: a sliding window of live ids; the array behind the head must go.
+  const queue = new IdQueue();
+  const live = new Set<string>();
+  const window = 1000;
+  for (let i = 0; i < 200_000; i++) {
+    queue.push(`t-${i}`);
+    live.add(`t-${i}`);
+    if (i >= window) live.delete(`t-${i - window}`);
+    if (i % 100 === 0) queue.prune((id) => live.has(id), live.size);
+  }
+  assert.ok(queue.capacityUsed < 4 * window, `the queue holds ${queue.capacityUsed} slots`);
   assert.deepEqual([...queue.live((id) => live.has(id))], [...live]);
 });

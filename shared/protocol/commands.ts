@@ -188,7 +188,7 @@ export const WorkerLostSchema = z.object({
   ...stamp,
 }).strict();
 
-/** Task ids one `tasksRemoved` entry may name: an entry stays around 100 KiB at most. */
+/** Task ids one `tasksRemoved` entry may name: with ids of up to 17 characters, under 256 KiB. */
 export const TASKS_REMOVED_MAX = 10_000;
 
 /**
@@ -199,7 +199,8 @@ export const TASKS_REMOVED_MAX = 10_000;
  */
 export const TasksRemovedSchema = z.object({
   type: z.literal("tasksRemoved"),
-  taskIds: z.array(id).min(1).max(TASKS_REMOVED_MAX),
+  taskIds: z.array(z.string().regex(/^t-[1-9][0-9]{0,14}$/, "a task id such as t-42")).min(1)
+    .max(TASKS_REMOVED_MAX),
   reason: z.enum(["retention", "purge"]),
   /** The admin who purged (null for retention). */
   by: z.string().min(1).max(LIMITS.userNameChars).nullable(),
