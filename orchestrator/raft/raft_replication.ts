@@ -197,6 +197,7 @@ function sendSnapshotChunk<C>(state: RaftState<C>, peer: string, p: Progress): v
     offset,
     data: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).toString("base64"),
     done: end === source.byteLength,
+    ...(end === source.byteLength && source.crc32 !== undefined ? { crc32: source.crc32 } : {}),
   });
 }
 

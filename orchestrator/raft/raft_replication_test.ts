@@ -2,6 +2,7 @@
 // snapshots for followers behind the compacted log, commitment only of the leader's own term by
 // counting, and what an answer from a follower changes.
 import assert from "node:assert/strict";
+import { crc32 } from "node:zlib";
 import { entries, leaderState, sentTypes } from "./_raft_fixtures_test.ts";
 import type { SnapshotSource } from "./consensus_log.ts";
 import { compactToSnapshot } from "./raft_snapshots.ts";
@@ -70,6 +71,29 @@ Deno.test("the pipeline stops at maxInflightMessages", () => {
   for (let i = 0; i < 4; i++) sendAppend(state, "n2", false);
   assert.equal(state.out.messages.length, 2);
   assert.equal(p.next, 3);
+});
+
+Deno.test("only the last chunk of a snapshot carries the CRC of its data", () => {
+  const state = leaderState(2, {
+    snapshot: { index: 5, term: 1, data: new Uint8Array([1, 2, 3, 4, 5]) },
+    entries: entries(6, [2]),
+    options: { snapshotChunkBytes: 3 },
+  });
+  const p = state.progress.get("n2")!;
+  p.next = 3;
+  sendAppend(state, "n2", false);
+  const first = state.out.messages[0].message;
+  assert.ok(first.type === "installSnapshot" && !first.done && first.crc32 === undefined);
+  onSnapshotResponse(state, "n2", {
+    type: "snapshotResponse",
+    term: 2,
+    snapshotIndex: 5,
+    received: 3,
+    done: false,
+  });
+  const last = state.out.messages[1].message;
+  assert.ok(last.type === "installSnapshot" && last.done);
+  assert.equal(last.crc32, crc32(new Uint8Array([1, 2, 3, 4, 5])));
 });
 
 Deno.test("a follower behind the compacted log is sent the snapshot in chunks", () => {

@@ -11,6 +11,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { crc32 } from "node:zlib";
 import { assert } from "../../shared/assert.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
 import { bytesSnapshotRef } from "../storage/mod.ts";
@@ -85,7 +86,8 @@ export function onInstallSnapshot<C>(
     term: incoming.term,
     data: concatBytes(incoming.chunks),
   };
-  if (!isInstallable(state, snapshot)) {
+  const damaged = m.crc32 !== undefined && crc32(snapshot.data) !== m.crc32;
+  if (damaged || !isInstallable(state, snapshot)) {
     state.refusedSnapshots += 1;
     return reply(0, false, false); // corrupt or mislabelled: start over
   }

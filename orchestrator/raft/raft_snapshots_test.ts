@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { bytesSnapshotSource } from "../storage/mod.ts";
 import { Buffer } from "node:buffer";
+import { crc32 } from "node:zlib";
 import type { RaftMessageOf } from "./consensus_log.ts";
 import { type Cmd, entries, leaderState, newState } from "./_raft_fixtures_test.ts";
 import { compactToSnapshot, isInstallable, onInstallSnapshot } from "./raft_snapshots.ts";
@@ -80,6 +81,30 @@ Deno.test("a snapshot whose bytes cover another entry than its header names is r
   assert.equal(state.refusedSnapshots, 1);
   assert.equal(state.out.snapshot, null);
   assert.equal(lastAnswer(state).done, false);
+});
+
+Deno.test("a snapshot whose bytes do not match the CRC sent with its last chunk is refused", () => {
+  const state = newState({ hardState: { term: 2, votedFor: null } });
+  onInstallSnapshot(state, "n2", chunk(0, [1, 2], false));
+  // The leader read a damaged file: its trailer's CRC is of the bytes as they were written.
+  onInstallSnapshot(state, "n2", {
+    ...chunk(2, [4], true),
+    crc32: crc32(new Uint8Array([1, 2, 3])),
+  });
+  assert.equal(state.refusedSnapshots, 1);
+  assert.equal(state.out.snapshot, null);
+  assert.equal(lastAnswer(state).done, false);
+  onInstallSnapshot(state, "n2", chunk(0, [1, 2], false));
+  onInstallSnapshot(state, "n2", {
+    ...chunk(2, [3], true),
+    crc32: crc32(new Uint8Array([1, 2, 3])),
+  });
+  assert.deepEqual([...state.out.snapshot!.data], [1, 2, 3], "the intact bytes are installed");
+});
+
+Deno.test("a leader sends the source's CRC with the last chunk", () => {
+  const source = bytesSnapshotSource(new Uint8Array([7, 8, 9]));
+  assert.equal(source.crc32, crc32(new Uint8Array([7, 8, 9])));
 });
 
 Deno.test("the same snapshot handed again swaps its source (the store's, once it is saved)", () => {

@@ -152,6 +152,11 @@ export class SnapshotFileWriter {
     return this.#dataBytes;
   }
 
+  /** CRC-32 of the data written so far (what the trailer records once finished). */
+  get dataCrc32(): number {
+    return this.#crc >>> 0;
+  }
+
   /** Bytes of the file once finished. */
   get fileBytes(): number {
     return SNAPSHOT_DATA_OFFSET + this.#dataBytes + SNAPSHOT_TRAILER_BYTES;
@@ -314,9 +319,14 @@ function hex(value: number): string {
  * A source over the data of a snapshot file open in `reader` (either format: the data starts at
  * {@link SNAPSHOT_DATA_OFFSET}).
  */
-export function fileSnapshotSource(reader: FileReader, dataBytes: number): SnapshotSource {
+export function fileSnapshotSource(
+  reader: FileReader,
+  dataBytes: number,
+  dataCrc32: number,
+): SnapshotSource {
   return {
     byteLength: dataBytes,
+    crc32: dataCrc32,
     read(offset, length) {
       checkSnapshotRange(dataBytes, offset, length);
       return reader.readAt(SNAPSHOT_DATA_OFFSET + offset, length);

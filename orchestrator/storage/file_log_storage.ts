@@ -15,6 +15,7 @@
  * is deleted (once two newer snapshots exist).
  * @module
  */
+import { crc32 } from "node:zlib";
 import { dirname, join } from "node:path";
 import { assert, InvariantError } from "../../shared/assert.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
@@ -53,6 +54,12 @@ import type { SnapshotRef } from "./snapshot_source.ts";
 import type { LogEntry } from "../tasks/mod.ts";
 
 /** Size at which the active segment is closed and a new one started. */
+/**
+ * Deleted snapshots whose readers stay open (their disk space is freed only when they close), so
+ * a transfer to a slow follower survives that many more snapshots being taken meanwhile.
+ */
+const RETIRED_READERS_KEPT = 2;
+
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 /** Options of {@link openFileLogStorage}. */
@@ -151,7 +158,11 @@ async function recoverDirectory(dir: string, settings: StorageSettings): Promise
   const newestSnapshot = snapshot === null ? null : {
     index: snapshot.index,
     term: snapshot.term,
-    source: fileSnapshotSource(readers.get(files.at(-1)!.name)!, snapshot.data.length),
+    source: fileSnapshotSource(
+      readers.get(files.at(-1)!.name)!,
+      snapshot.data.length,
+      crc32(snapshot.data),
+    ),
   };
   const last = wal.segments.at(-1);
   const active = last ? await fs.open(join(dir, last.name), { append: true }) : null;
@@ -256,6 +267,8 @@ class FileLogStorage implements LogStorage {
   #snapshots: SnapshotFile[];
   /** A reader of each kept snapshot file, by name; closed when the file is deleted. */
   readonly #readers: Map<string, FileReader>;
+  /** Readers of deleted snapshot files, oldest first, kept open for transfers still reading them. */
+  readonly #retiredReaders: FileReader[] = [];
   #newestSnapshot: SnapshotRef | null;
   #active: FileHandle | null;
   /** Bytes taken from staging whose write has not completed yet. */
@@ -341,7 +354,7 @@ class FileLogStorage implements LogStorage {
     const data = snapshot.data.slice();
     return this.#queueSnapshot("save a snapshot", snapshot, async () => {
       const file = await writeSnapshotFile(this.#settings.fs, this.#dir, { index, term, data });
-      return { file, dataBytes: data.length };
+      return { file, dataBytes: data.length, dataCrc32: crc32(data) };
     });
   }
 
@@ -361,7 +374,7 @@ class FileLogStorage implements LogStorage {
     }
     return this.#queueSnapshot("publish a snapshot", draft, async () => {
       const file = await draft.publish();
-      return { file, dataBytes: draft.dataBytes };
+      return { file, dataBytes: draft.dataBytes, dataCrc32: draft.dataCrc32 };
     });
   }
 
@@ -369,7 +382,7 @@ class FileLogStorage implements LogStorage {
   #queueSnapshot(
     action: string,
     snapshot: { index: number; term: number },
-    write: () => Promise<{ file: SnapshotFile; dataBytes: number }>,
+    write: () => Promise<{ file: SnapshotFile; dataBytes: number; dataCrc32: number }>,
   ): Promise<void> {
     try {
       this.#assertOpen(action);
@@ -381,8 +394,8 @@ class FileLogStorage implements LogStorage {
     // following a snapshot installed from the leader leave a gap only it covers.
     this.#queuedSync = null;
     return this.#enqueue(action, async () => {
-      const { file, dataBytes } = await write();
-      await this.#adoptSnapshot(file, dataBytes);
+      const { file, dataBytes, dataCrc32 } = await write();
+      await this.#adoptSnapshot(file, dataBytes, dataCrc32);
     });
   }
 
@@ -394,6 +407,7 @@ class FileLogStorage implements LogStorage {
     this.#active = null;
     for (const reader of this.#readers.values()) reader.close();
     this.#readers.clear();
+    for (const reader of this.#retiredReaders.splice(0)) reader.close();
   }
 
   #queueSync(batch: StagedBatch): Promise<void> {
@@ -460,14 +474,14 @@ class FileLogStorage implements LogStorage {
   }
 
   /** A snapshot file is in place: read the snapshot from it, delete what it makes obsolete. */
-  async #adoptSnapshot(file: SnapshotFile, dataBytes: number): Promise<void> {
+  async #adoptSnapshot(file: SnapshotFile, dataBytes: number, dataCrc32: number): Promise<void> {
     const reader = await this.#settings.fs.openReader(join(this.#dir, file.name));
     this.#readers.get(file.name)?.close(); // the same snapshot again: the new file replaced it
     this.#readers.set(file.name, reader);
     this.#newestSnapshot = {
       index: file.index,
       term: file.term,
-      source: fileSnapshotSource(reader, dataBytes),
+      source: fileSnapshotSource(reader, dataBytes, dataCrc32),
     };
     this.#snapshots = this.#snapshots.filter((kept) => kept.name !== file.name);
     this.#snapshots.push(file);
@@ -481,9 +495,15 @@ class FileLogStorage implements LogStorage {
   async #removeOldSnapshots(): Promise<number> {
     const old = this.#snapshots.slice(0, -SNAPSHOTS_KEPT);
     for (const file of old) {
-      // A transfer still reading it fails its next read and starts again from the newest.
-      this.#readers.get(file.name)?.close();
+      // A transfer to a slow follower may still be reading it: the file goes, but its reader stays
+      // open (the data stays readable until it is closed) for RETIRED_READERS_KEPT more
+      // snapshots. A transfer slower than that fails its next read and starts again from the newest.
+      const reader = this.#readers.get(file.name);
       this.#readers.delete(file.name);
+      if (reader !== undefined) this.#retiredReaders.push(reader);
+      while (this.#retiredReaders.length > RETIRED_READERS_KEPT) {
+        this.#retiredReaders.shift()!.close();
+      }
       await this.#settings.fs.remove(join(this.#dir, file.name));
     }
     this.#snapshots = this.#snapshots.slice(-SNAPSHOTS_KEPT);

@@ -532,26 +532,30 @@ Deno.test("saveSnapshot() keeps the segment holding the vote while the active se
   });
 });
 
-Deno.test("a snapshot source reads its file while it is kept, and fails once the file is deleted", async () => {
+Deno.test("a snapshot source outlives its file's deletion by two snapshots (a slow transfer), then fails", async () => {
   await withTempDir(async (dir) => {
     const { storage } = await open(dir);
     const sources: SnapshotSource[] = [];
-    for (const index of [1, 2, 3]) {
+    for (const index of [1, 2, 3, 4, 5]) {
       storage.append(makeEntries(index, 1));
       await storage.sync();
       await storage.saveSnapshot({ index, term: 1, data: new Uint8Array([index, index, index]) });
       sources.push(storage.newestSnapshot!.source);
     }
-    // Snapshot 1's file is gone (two newer exist): its source fails instead of reading garbage.
+    // Two files are kept; snapshots 1-3 are deleted.
     assert.deepStrictEqual(await listNames(dir, /\.snap$/), [
-      "snapshot-00000000000000000002-1.snap",
-      "snapshot-00000000000000000003-1.snap",
+      "snapshot-00000000000000000004-1.snap",
+      "snapshot-00000000000000000005-1.snap",
     ]);
+    // The two deleted last still read (a transfer that started on them can finish)...
+    assert.deepStrictEqual(sources[1].read(0, 3), new Uint8Array([2, 2, 2]));
+    assert.deepStrictEqual(sources[2].read(1, 2), new Uint8Array([3, 3]));
+    // ...the one before them fails instead of reading garbage.
     assert.throws(() => sources[0].read(0, 3), /closed/);
-    // The kept ones read their own bytes, the older one despite deletions around it.
-    assert.deepStrictEqual(sources[1].read(1, 2), new Uint8Array([2, 2]));
-    assert.deepStrictEqual(sources[2].read(0, 3), new Uint8Array([3, 3, 3]));
+    assert.deepStrictEqual(sources[3].read(0, 3), new Uint8Array([4, 4, 4]));
+    assert.deepStrictEqual(sources[4].read(0, 3), new Uint8Array([5, 5, 5]));
     await storage.close();
+    assert.throws(() => sources[2].read(0, 3), /closed/, "closing the store closes them all");
   });
 });
 

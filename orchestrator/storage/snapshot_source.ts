@@ -12,6 +12,7 @@
  * starts again later from the newest snapshot).
  * @module
  */
+import { crc32 } from "node:zlib";
 
 /** Random access to a snapshot's data. */
 export interface SnapshotSource {
@@ -23,6 +24,12 @@ export interface SnapshotSource {
    * @throws {RangeError} when the range is not inside the data.
    */
   read(offset: number, length: number): Uint8Array;
+  /**
+   * CRC-32 of the whole data, when the storage knows it (from the file's trailer, or computed):
+   * sent with a transfer's last chunk so the follower can tell bytes damaged on the way (on the
+   * leader's disk since the file was published, or in transit) from the snapshot taken.
+   */
+  readonly crc32?: number;
 }
 
 /** A snapshot known by its position, its bytes read on demand. */
@@ -41,8 +48,13 @@ export interface SnapshotRef {
  * source.read(1, 2); // the bytes of "bc"
  */
 export function bytesSnapshotSource(data: Uint8Array): SnapshotSource {
+  let crc: number | undefined;
   return {
     byteLength: data.length,
+    get crc32() {
+      // Computed when a transfer first needs it: most sources over bytes are never sent.
+      return crc ??= crc32(data);
+    },
     read(offset, length) {
       checkSnapshotRange(data.length, offset, length);
       return data.slice(offset, offset + length);

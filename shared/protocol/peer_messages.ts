@@ -75,6 +75,12 @@ export const InstallSnapshotSchema = z.object({
   /** Base64 of this chunk of the snapshot bytes. */
   data: z.string(),
   done: z.boolean(),
+  /**
+   * With the last chunk: CRC-32 of the whole snapshot, as its file recorded it when it was
+   * written. The follower refuses bytes that do not match (damaged on the leader's disk or on the
+   * way). Absent from leaders that predate it.
+   */
+  crc32: z.number().int().min(0).max(0xffff_ffff).optional(),
 }).strict();
 
 export const SnapshotResponseSchema = z.object({
