@@ -6,7 +6,8 @@
  */
 import { assert } from "../../shared/assert.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
-import { isFinalState, type TaskState } from "../../shared/protocol/messages.ts";
+import { isFinalState, type TaskEvent, type TaskState } from "../../shared/protocol/messages.ts";
+import { packHistory } from "./task_history.ts";
 import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
 import { TaskQueue } from "./task_queue.ts";
 import { TaskStateMachine } from "./task_state_machine.ts";
@@ -74,7 +75,8 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
   sm.counts = { ...snapshot.counts };
   sm.stats = { ...snapshot.stats };
   sm.loginsSinceSweep = snapshot.loginsSinceSweep;
-  for (const task of snapshot.tasks) {
+  for (const stored of snapshot.tasks) {
+    const task = upgradeTask(stored);
     sm.tasks.set(task.id, task);
     sm.taskOrder.push(task.id);
     sm.idempotency.set(task.owner, task.idempotencyKey, task.id);
@@ -103,6 +105,20 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
   assert(sm.tasks.size === snapshot.tasks.length, "snapshot holds a task id twice");
   return sm;
 }
+
+/**
+ * A task as this build keeps it: snapshots of format 1 hold histories as arrays of event objects
+ * (`history`), packed on load.
+ */
+function upgradeTask(stored: TaskRecord | LegacyTaskRecord): TaskRecord {
+  if (!("history" in stored)) return stored;
+  const { history, ...rest } = stored;
+  if (!Array.isArray(history)) throw new RangeError("Snapshot task history is not a list");
+  return { ...rest, packedHistory: packHistory(history, stored.submittedAtMs) };
+}
+
+/** A task as snapshots of format 1 held it. */
+type LegacyTaskRecord = Omit<TaskRecord, "packedHistory"> & { history: TaskEvent[] };
 
 /** Tasks per line of an encoded snapshot: lines stay around a megabyte. */
 const TASKS_PER_LINE = 1000;

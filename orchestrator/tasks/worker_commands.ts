@@ -21,6 +21,7 @@ import type {
 import type { Stats, TaskRecord, WorkerRecord } from "./records.ts";
 import type { TaskQueue } from "./task_queue.ts";
 import { OK, rejected } from "./_apply_results.ts";
+import { lastLamportOf } from "./task_history.ts";
 
 /** The commands {@link WorkerCommands} applies. */
 export type WorkerCommand =
@@ -275,8 +276,8 @@ function taskAt(tasks: Map<string, TaskRecord>, taskId: string): TaskRecord {
 }
 
 function isAfterLastEvent(task: TaskRecord, stamp: Stamp): boolean {
-  const last = task.history[task.history.length - 1];
-  return last === undefined || stamp.lamport > last.lamport;
+  const last = lastLamportOf(task.packedHistory, task.submittedAtMs);
+  return last === undefined || stamp.lamport > last;
 }
 
 function describeOutcome(command: TaskFinished): string {

@@ -39,7 +39,7 @@ function setup(maxAttempts = 2) {
       submittedAtMs: 0,
       finishedAtMs: null,
       result: null,
-      history: [],
+      packedHistory: "",
     };
     state.tasks.set(task.id, task);
     state.queue.pushFresh(task.id);

@@ -17,6 +17,7 @@ import type { TaskState } from "../../shared/protocol/messages.ts";
 import { canonicalJson } from "./canonical_json.ts";
 import type { Applied } from "./observed_log.ts";
 import { SimViolation } from "./violation.ts";
+import { historyOf } from "../../orchestrator/tasks/mod.ts";
 
 interface CommittedEntry {
   term: number;
@@ -155,7 +156,7 @@ export class SafetyChecker {
     }
     for (const task of sm.tasks.values()) {
       let results = 0;
-      const history = task.history;
+      const history = historyOf(task);
       for (let i = 0; i < history.length; i++) {
         if (FINAL_EVENTS.has(history[i].event)) results += 1;
         if (i > 0 && history[i].lamport <= history[i - 1].lamport) {

@@ -1,0 +1,157 @@
+/**
+ * A task's history packed into one string. A retained task keeps its history for its whole life,
+ * and as seven-field event objects four events cost about 570 bytes of heap (object headers,
+ * boxed timestamps, an array with room to grow); packed they cost about 80. Events are
+ * materialized only when a view or a check asks for them ({@link historyOf}).
+ *
+ * Layout, one event after another, numbers in base 36:
+ *
+ *     <event letter><attempt>,<lamport - previous lamport>,<atMs - task's submittedAtMs>,<node><worker><detail>
+ *
+ * where the event letter is `a` + its index in TASK_EVENTS, and each of node, worker and detail is
+ * `~` for null, `=` (worker only) for the same string as the node, or `<length>:<characters>`.
+ * The text is a function of the events alone, so two replicas with equal histories hold equal
+ * strings (replicas are compared through their snapshots).
+ * @module
+ */
+import { TASK_EVENTS, type TaskEvent } from "../../shared/protocol/messages.ts";
+
+/** A task's packed history; "" holds no event. */
+export type PackedHistory = string;
+
+const EVENT_CODE_BASE = 0x61; // "a"
+const NULL_MARK = "~";
+const SAME_AS_NODE = "=";
+const RADIX = 36;
+
+/**
+ * `history` with `event` appended. The result is a flat string: a plain `+` would build a rope of
+ * one node per event, which costs more than the event objects it replaces.
+ */
+export function appendEvent(
+  history: PackedHistory,
+  event: TaskEvent,
+  options: { baseMs: number; lastLamport: number },
+): PackedHistory {
+  return [history, packEvent(event, options)].join("");
+}
+
+/** Packs a whole history (restoring a snapshot that holds event objects). */
+export function packHistory(events: readonly TaskEvent[], baseMs: number): PackedHistory {
+  let lastLamport = 0;
+  const parts: string[] = [];
+  for (const event of events) {
+    parts.push(packEvent(event, { baseMs, lastLamport }));
+    lastLamport = event.lamport;
+  }
+  return parts.join("");
+}
+
+function packEvent(event: TaskEvent, options: { baseMs: number; lastLamport: number }): string {
+  const code = TASK_EVENTS.indexOf(event.event);
+  if (code < 0) throw new RangeError(`Cannot pack history: unknown event "${event.event}"`);
+  const worker = event.workerId !== null && event.workerId === event.node
+    ? SAME_AS_NODE
+    : packString(event.workerId);
+  return String.fromCharCode(EVENT_CODE_BASE + code) + event.attempt.toString(RADIX) + "," +
+    (event.lamport - options.lastLamport).toString(RADIX) + "," +
+    (event.atMs - options.baseMs).toString(RADIX) + "," +
+    packString(event.node) + worker + packString(event.detail);
+}
+
+function packString(value: string | null): string {
+  return value === null ? NULL_MARK : `${value.length.toString(RADIX)}:${value}`;
+}
+
+/**
+ * The events of a packed history, as fresh objects.
+ * @throws {RangeError} for text that is not a packed history (a corrupt snapshot).
+ */
+export function unpackHistory(history: PackedHistory, baseMs: number): TaskEvent[] {
+  const reader = new HistoryReader(history);
+  const events: TaskEvent[] = [];
+  let lamport = 0;
+  while (!reader.done) {
+    const code = history.charCodeAt(reader.at++) - EVENT_CODE_BASE;
+    const event = TASK_EVENTS[code];
+    if (event === undefined) throw new RangeError(`Packed history has a bad event code ${code}`);
+    const attempt = reader.number();
+    lamport += reader.number();
+    const atMs = baseMs + reader.number();
+    const node = reader.string(null);
+    if (node === null) throw new RangeError("Packed history has an event without a node");
+    const workerId = reader.string(node);
+    const detail = reader.string(null);
+    events.push({ event, lamport, node, atMs, attempt, workerId, detail });
+  }
+  return events;
+}
+
+/** Reads fields of a packed history in order, checking each. */
+class HistoryReader {
+  at = 0;
+  readonly #text: string;
+
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  get done(): boolean {
+    return this.at >= this.#text.length;
+  }
+
+  /** A base-36 integer up to the next comma. */
+  number(): number {
+    const end = this.#text.indexOf(",", this.at);
+    if (end < 0) throw new RangeError("Packed history ends inside a number");
+    const value = parseStrictInt(this.#text.slice(this.at, end));
+    this.at = end + 1;
+    return value;
+  }
+
+  /** A string field; `node` is what the same-as-node mark stands for (null where it is not allowed). */
+  string(node: string | null): string | null {
+    const mark = this.#text[this.at];
+    if (mark === NULL_MARK) {
+      this.at += 1;
+      return null;
+    }
+    if (mark === SAME_AS_NODE && node !== null) {
+      this.at += 1;
+      return node;
+    }
+    const colon = this.#text.indexOf(":", this.at);
+    if (colon < 0) throw new RangeError("Packed history ends inside a string length");
+    const length = parseStrictInt(this.#text.slice(this.at, colon));
+    if (length < 0 || colon + 1 + length > this.#text.length) {
+      throw new RangeError(`Packed history has a string of bad length ${length}`);
+    }
+    this.at = colon + 1 + length;
+    return this.#text.slice(colon + 1, this.at);
+  }
+}
+
+const BASE36_INT = /^-?[0-9a-z]{1,11}$/;
+
+function parseStrictInt(text: string): number {
+  if (!BASE36_INT.test(text)) throw new RangeError(`Packed history has a bad number "${text}"`);
+  const value = parseInt(text, RADIX);
+  if (!Number.isSafeInteger(value)) {
+    throw new RangeError(`Packed history has a bad number "${text}"`);
+  }
+  return value;
+}
+
+/** The Lamport time of the last event of a packed history; undefined for an empty one. */
+export function lastLamportOf(history: PackedHistory, baseMs: number): number | undefined {
+  if (history.length === 0) return undefined;
+  const events = unpackHistory(history, baseMs);
+  return events[events.length - 1].lamport;
+}
+
+/** A task's history as event objects (fresh copies: changing them changes nothing in the state). */
+export function historyOf(
+  task: { packedHistory: PackedHistory; submittedAtMs: number },
+): TaskEvent[] {
+  return unpackHistory(task.packedHistory, task.submittedAtMs);
+}
