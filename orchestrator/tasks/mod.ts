@@ -19,6 +19,7 @@ export {
   decodeSnapshot,
   encodeSnapshot,
   encodeSnapshotInSteps,
+  encodeSnapshotParts,
   isRestorableSnapshot,
   restorableSnapshotPosition,
   restoreSnapshot,
