@@ -4,7 +4,8 @@
  * boxed timestamps, an array with room to grow); packed they cost about 80. Events are
  * materialized only when a view or a check asks for them ({@link historyOf}).
  *
- * Layout, one event after another, numbers in base 36:
+ * Layout: the Lamport time of the last event (so that recording the next one does not read them
+ * all), a semicolon, then one event after another, numbers in base 36:
  *
  *     <event letter><attempt>,<lamport - previous lamport>,<atMs - task's submittedAtMs>,<node><worker><detail>
  *
@@ -31,15 +32,19 @@ const RADIX = 36;
 export function appendEvent(
   history: PackedHistory,
   event: TaskEvent,
-  options: { baseMs: number; lastLamport: number },
+  baseMs: number,
 ): PackedHistory {
-  return [history, packEvent(event, options)].join("");
+  const events = history.slice(history.indexOf(";") + 1);
+  const lastLamport = history.length === 0 ? 0 : lastLamportOf(history)!;
+  return [event.lamport.toString(RADIX), ";", events, packEvent(event, { baseMs, lastLamport })]
+    .join("");
 }
 
 /** Packs a whole history (restoring a snapshot that holds event objects). */
 export function packHistory(events: readonly TaskEvent[], baseMs: number): PackedHistory {
+  if (events.length === 0) return "";
   let lastLamport = 0;
-  const parts: string[] = [];
+  const parts: string[] = [events[events.length - 1].lamport.toString(RADIX), ";"];
   for (const event of events) {
     parts.push(packEvent(event, { baseMs, lastLamport }));
     lastLamport = event.lamport;
@@ -68,7 +73,10 @@ function packString(value: string | null): string {
  * @throws {RangeError} for text that is not a packed history (a corrupt snapshot).
  */
 export function unpackHistory(history: PackedHistory, baseMs: number): TaskEvent[] {
+  if (history.length === 0) return [];
+  const last = lastLamportOf(history);
   const reader = new HistoryReader(history);
+  reader.at = history.indexOf(";") + 1;
   const events: TaskEvent[] = [];
   let lamport = 0;
   while (!reader.done) {
@@ -83,6 +91,9 @@ export function unpackHistory(history: PackedHistory, baseMs: number): TaskEvent
     const workerId = reader.string(node);
     const detail = reader.string(null);
     events.push({ event, lamport, node, atMs, attempt, workerId, detail });
+  }
+  if (events.length === 0 || lamport !== last) {
+    throw new RangeError(`Packed history ends at Lamport time ${lamport}, its head says ${last}`);
   }
   return events;
 }
@@ -142,11 +153,16 @@ function parseStrictInt(text: string): number {
   return value;
 }
 
-/** The Lamport time of the last event of a packed history; undefined for an empty one. */
-export function lastLamportOf(history: PackedHistory, baseMs: number): number | undefined {
+/**
+ * The Lamport time of the last event of a packed history (read from its head); undefined for an
+ * empty one.
+ * @throws {RangeError} for text without a valid head.
+ */
+export function lastLamportOf(history: PackedHistory): number | undefined {
   if (history.length === 0) return undefined;
-  const events = unpackHistory(history, baseMs);
-  return events[events.length - 1].lamport;
+  const end = history.indexOf(";");
+  if (end < 0) throw new RangeError("Packed history has no head");
+  return parseStrictInt(history.slice(0, end));
 }
 
 /** A task's history as event objects (fresh copies: changing them changes nothing in the state). */

@@ -303,7 +303,7 @@ export class TaskStateMachine {
   ): void {
     // Histories stay in Lamport order even if a (buggy or hostile) leader stamped an event too
     // early: every replica moves it just after the last one, the same way.
-    const last = lastLamportOf(task.packedHistory, task.submittedAtMs);
+    const last = lastLamportOf(task.packedHistory);
     const lamport = last === undefined ? stamp.lamport : Math.max(stamp.lamport, last + 1);
     if (lamport > this.maxLamport) this.maxLamport = lamport;
     const event: TaskEvent = {
@@ -315,10 +315,7 @@ export class TaskStateMachine {
       workerId,
       detail,
     };
-    task.packedHistory = appendEvent(task.packedHistory, event, {
-      baseMs: task.submittedAtMs,
-      lastLamport: last ?? 0,
-    });
+    task.packedHistory = appendEvent(task.packedHistory, event, task.submittedAtMs);
   }
 
   #intern(value: string): string {

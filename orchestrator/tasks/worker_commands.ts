@@ -276,7 +276,7 @@ function taskAt(tasks: Map<string, TaskRecord>, taskId: string): TaskRecord {
 }
 
 function isAfterLastEvent(task: TaskRecord, stamp: Stamp): boolean {
-  const last = lastLamportOf(task.packedHistory, task.submittedAtMs);
+  const last = lastLamportOf(task.packedHistory);
   return last === undefined || stamp.lamport > last;
 }
 
