@@ -6,9 +6,12 @@
  * decode and restore the snapshot, and apply the tail. Each task is submitted, assigned, started
  * and finished with a result; commands go through a JSON round trip as decoded entries do.
  *
- *     deno run -A --v8-flags=--max-old-space-size=8192 bench/tools/recovery_time.ts [tasks=200000] [tailTasks=25000]
+ *     deno run -A --v8-flags=--max-old-space-size=8192 bench/tools/recovery_time.ts [tasks=200000] [tailTasks=25000] [--profile=DIR]
+ *
+ * With --profile, the timed restart writes a CPU profile to DIR (bench/tools/profile_summary.ts reads it).
  * @module
  */
+import process from "node:process";
 import { openFileLogStorage } from "../../orchestrator/storage/mod.ts";
 import {
   type Command,
@@ -133,6 +136,9 @@ async function recover(dir: string): Promise<Record<string, number>> {
   if (sm.tasks.size !== tasks) throw new Error(`recovered ${sm.tasks.size} tasks of ${tasks}`);
   await storage.close();
   times.totalMs = Object.values(times).reduce((a, b) => a + b, 0);
+  // CPU time is steadier than wall time on a shared machine.
+  const cpu = process.cpuUsage();
+  times.cpuMs = Math.round((cpu.user + cpu.system) / 1000);
   times.tailEntries = recovered.entries.length;
   return times;
 }
@@ -146,11 +152,13 @@ const dir = await Deno.makeTempDir({ prefix: "mutirao_recovery_" });
 try {
   const built = await build(dir);
   // A fresh heap, as a restarted process has: measure in a child process.
+  const profile = Deno.args.find((arg) => arg.startsWith("--profile="))?.slice("--profile=".length);
   const child = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
       "--v8-flags=--max-old-space-size=8192",
+      ...(profile === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profile}`]),
       import.meta.filename!,
       "--recover",
       dir,

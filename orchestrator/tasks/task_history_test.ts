@@ -71,7 +71,8 @@ Deno.test("unpackHistory() refuses text that is not a packed history", () => {
     "1;a1,1,0,2", // ends inside a string length
     "1;a1,1,0,2:o1~", // ends before the detail
     "1;a,1,0,2:o1~~", // empty number
-    "1;a1,zzzzzzzzzzzz,0,2:o1~~", // number too large
+    "1;a1,99999999999999999,0,2:o1~~", // number too large
+    "1;a1,1a,0,2:o1~~",
     "1;a1,1.5,0,2:o1~~",
     "a1,1,0,2:o1~~", // no head
     "2;a1,1,0,2:o1~~", // a head that is not the last event's time
