@@ -112,13 +112,34 @@ class HistoryReader {
     return this.at >= this.#text.length;
   }
 
-  /** A decimal integer up to the next comma. */
+  /** A decimal integer up to the next comma (read digit by digit: no slice, no regular expression). */
   number(): number {
-    const end = this.#text.indexOf(",", this.at);
-    if (end < 0) throw new RangeError("Packed history ends inside a number");
-    const value = parseStrictInt(this.#text.slice(this.at, end));
-    this.at = end + 1;
-    return value;
+    return this.#integerUntil(COMMA_CODE);
+  }
+
+  #integerUntil(stop: number): number {
+    const text = this.#text;
+    let at = this.at;
+    const negative = text.charCodeAt(at) === MINUS_CODE;
+    if (negative) at += 1;
+    const first = at;
+    let value = 0;
+    for (;;) {
+      if (at >= text.length) throw new RangeError("Packed history ends inside a number");
+      const code = text.charCodeAt(at);
+      if (code === stop) break;
+      const digit = code - ZERO_CODE;
+      if (digit < 0 || digit > 9 || at - first >= DIGITS_MAX) {
+        throw new RangeError(`Packed history has a bad number at character ${at}`);
+      }
+      value = value * 10 + digit;
+      at += 1;
+    }
+    if (at === first || !Number.isSafeInteger(value)) {
+      throw new RangeError(`Packed history has a bad number at character ${first}`);
+    }
+    this.at = at + 1;
+    return negative ? -value : value;
   }
 
   /** A string field; `node` is what the same-as-node mark stands for (null where it is not allowed). */
@@ -132,18 +153,22 @@ class HistoryReader {
       this.at += 1;
       return node;
     }
-    const colon = this.#text.indexOf(":", this.at);
-    if (colon < 0) throw new RangeError("Packed history ends inside a string length");
-    const length = parseStrictInt(this.#text.slice(this.at, colon));
-    if (length < 0 || colon + 1 + length > this.#text.length) {
+    const length = this.#integerUntil(COLON_CODE);
+    const start = this.at;
+    if (length < 0 || start + length > this.#text.length) {
       throw new RangeError(`Packed history has a string of bad length ${length}`);
     }
-    this.at = colon + 1 + length;
-    return this.#text.slice(colon + 1, this.at);
+    this.at = start + length;
+    return this.#text.slice(start, this.at);
   }
 }
 
 const DECIMAL_INT = /^-?[0-9]{1,16}$/;
+const DIGITS_MAX = 16;
+const COMMA_CODE = 0x2c;
+const COLON_CODE = 0x3a;
+const MINUS_CODE = 0x2d;
+const ZERO_CODE = 0x30;
 
 function parseStrictInt(text: string): number {
   if (!DECIMAL_INT.test(text)) throw new RangeError(`Packed history has a bad number "${text}"`);
