@@ -10,6 +10,7 @@ import { type Outcome, TASK_STATES, type TaskSpec } from "../../shared/protocol/
 import type { TaskRecord } from "./records.ts";
 import { ByteReader, ByteWriter, decodeUtf8, lengthPrefixed } from "./_byte_columns.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
+import { OutcomePool } from "./_outcome_pool.ts";
 
 /** Tasks per batch: a batch stays well under a megabyte, and is one step of an encoding in steps. */
 export const TASKS_PER_BATCH = 2000;
@@ -115,9 +116,10 @@ export function decodeTaskBatch(batch: Uint8Array, into: TaskRecord[]): void {
   }
   const strings = parseStrings(stringBytes);
   const fields = new ByteReader(fieldBytes);
+  const outcomes = new OutcomePool();
   // Every task takes more than one byte: a count above the bytes is a lie, not a long loop.
   const count = fields.below(fieldBytes.length + 1, "task count");
-  for (let i = 0; i < count; i++) into.push(decodeTask(fields, strings));
+  for (let i = 0; i < count; i++) into.push(decodeTask(fields, strings, outcomes));
   if (fields.remaining !== 0) throw new RangeError("Snapshot task batch has bytes after its tasks");
 }
 
@@ -129,7 +131,11 @@ function parseStrings(bytes: Uint8Array): string[] {
   return strings;
 }
 
-function decodeTask(fields: ByteReader, strings: readonly string[]): TaskRecord {
+function decodeTask(
+  fields: ByteReader,
+  strings: readonly string[],
+  outcomes: OutcomePool,
+): TaskRecord {
   const string = () => strings[fields.below(strings.length, "string index")];
   const nullableString = () => {
     const index = fields.below(strings.length + 1, "string index");
@@ -159,6 +165,7 @@ function decodeTask(fields: ByteReader, strings: readonly string[]): TaskRecord 
     };
     if ((flags & STDOUT_TRUNCATED) !== 0) result.stdoutTruncated = true;
     if ((flags & STDERR_TRUNCATED) !== 0) result.stderrTruncated = true;
+    result = outcomes.share(result);
   }
   return {
     id,

@@ -315,3 +315,20 @@ function* encodeSnapshotPartsSync(sm: TaskStateMachine): Generator<Uint8Array> {
     at = end;
   }
 }
+
+Deno.test("tasks finished without output share one frozen outcome, also after a restore", () => {
+  const h = new Harness();
+  h.join("w1", { slots: 4 });
+  const ids = Array.from({ length: 4 }, () => h.submitTask());
+  for (const id of ids) h.assign(id, "w1");
+  for (const id of ids.slice(0, 3)) h.finish(id);
+  h.finish(ids[3], { outcome: outcome({ stdout: "hello" }) });
+  for (const sm of [h.sm, roundTrip(h.sm)]) {
+    const [a, b, c, d] = ids.map((id) => sm.tasks.get(id)!.result!);
+    assert.equal(a, b);
+    assert.equal(b, c);
+    assert.ok(Object.isFrozen(a));
+    assert.notEqual(c, d, "an outcome with output is the task's own");
+    assert.deepEqual(a, outcome());
+  }
+});

@@ -30,6 +30,7 @@ import { IdempotencyIndex } from "./idempotency_index.ts";
 import { TaskQueue } from "./task_queue.ts";
 import { WorkerCommands } from "./worker_commands.ts";
 import { appendEvent, lastLamportOf } from "./task_history.ts";
+import { OutcomePool } from "./_outcome_pool.ts";
 import { OK, rejected } from "./_apply_results.ts";
 
 export { ACCOUNT_CHANGED, LAST_ADMIN, SESSIONS_PER_USER_MAX } from "./account_commands.ts";
@@ -110,11 +111,14 @@ export class TaskStateMachine {
    * a few dozen bytes of each for its whole life. Values are unchanged, so state is too.
    */
   readonly #strings = new Map<string, string>();
+  /** Outcomes without output, one frozen copy of each. */
+  readonly #outcomes = new OutcomePool();
   /** Users and sessions: the account commands and the questions asked of them. */
   readonly #accounts = new AccountCommands(this);
   /** Workers and the attempts they run. */
   readonly #workerCommands = new WorkerCommands(this, {
     transition: (task, to) => this.#transition(task, to),
+    shareOutcome: (outcome) => this.#outcomes.share(outcome),
     record: (task, event, stamp, workerId, detail) =>
       this.#record(task, event, stamp, workerId, detail),
   });
