@@ -9,9 +9,13 @@ import type { Outcome } from "../../shared/protocol/messages.ts";
 
 /** Distinct outcomes kept (status × exit code × duration): past it, outcomes are kept as they are. */
 const POOLED_OUTCOMES_MAX = 4096;
+/** Exit codes and durations pooled: the key must stay a safe integer. */
+const EXIT_CODE_MAX = 255;
+const DURATION_MS_MAX = 2 ** 40;
 
 export class OutcomePool {
-  readonly #outcomes = new Map<string, Outcome>();
+  /** By a number made of the status, exit code and duration (cheaper to build than a string). */
+  readonly #outcomes = new Map<number, Outcome>();
 
   /** `outcome`, or an equal frozen copy shared with other tasks. */
   share(outcome: Outcome): Outcome {
@@ -21,7 +25,12 @@ export class OutcomePool {
     ) {
       return outcome;
     }
-    const key = `${outcome.status} ${outcome.exitCode} ${outcome.durationMs}`;
+    const { exitCode, durationMs } = outcome;
+    if (exitCode !== null && (exitCode < 0 || exitCode > EXIT_CODE_MAX)) return outcome;
+    if (durationMs > DURATION_MS_MAX) return outcome;
+    const exitPart = exitCode === null ? 0 : exitCode + 1;
+    const key = (durationMs * (EXIT_CODE_MAX + 2) + exitPart) * 2 +
+      (outcome.status === "succeeded" ? 0 : 1);
     const known = this.#outcomes.get(key);
     if (known !== undefined) return known;
     const copy: Outcome = Object.freeze({

@@ -332,3 +332,23 @@ Deno.test("tasks finished without output share one frozen outcome, also after a 
     assert.deepEqual(a, outcome());
   }
 });
+
+Deno.test("outcomes differing only in status, exit code or duration are not mixed up", () => {
+  const h = new Harness();
+  h.join("w1", { slots: 8 });
+  const outcomes = [
+    outcome(),
+    outcome({ status: "failed" }),
+    outcome({ exitCode: 0 }),
+    outcome({ exitCode: 1 }),
+    outcome({ exitCode: 255 }),
+    outcome({ exitCode: 256 }),
+    outcome({ exitCode: -1 }),
+    outcome({ durationMs: 26 }),
+  ];
+  const ids = outcomes.map(() => h.submitTask());
+  ids.forEach((id) => h.assign(id, "w1"));
+  ids.forEach((id, i) => h.finish(id, { outcome: outcomes[i] }));
+  assert.deepEqual(ids.map((id) => h.sm.tasks.get(id)!.result), outcomes);
+  assert.deepEqual(ids.map((id) => roundTrip(h.sm).tasks.get(id)!.result), outcomes);
+});
