@@ -79,7 +79,8 @@ function* taskLog(first: number, count: number, fromIndex: number): Generator<Lo
       outcome: {
         status: "succeeded",
         exitCode: null,
-        stdout: "",
+        // What a worker reports for a sleep task (worker/shell/task_runner.ts).
+        stdout: `Processed "bench ${i}" in 0 s\n`,
         stderr: "",
         error: null,
         durationMs: i % 7,

@@ -72,7 +72,8 @@ function run(sm: TaskStateMachine): void {
       outcome: {
         status: "succeeded",
         exitCode: null,
-        stdout: "",
+        // What a worker reports for a sleep task (worker/shell/task_runner.ts).
+        stdout: `Processed "bench ${i}" in 0 s\n`,
         stderr: "",
         error: null,
         durationMs: i % 7,
