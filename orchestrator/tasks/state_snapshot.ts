@@ -151,7 +151,8 @@ export function encodeSnapshot(sm: TaskStateMachine): Uint8Array {
 }
 
 /**
- * The bytes of encodeSnapshot(sm), in order, as the state was at the call, with `await pause()`
+ * The bytes of encodeSnapshot(sm), in order, as the state was at the call (not at the first
+ * `next()`: what can still change is copied before this returns), with `await pause()`
  * before each batch of tasks so that a large state does not block its process for seconds (a
  * leader that stops answering for longer than an election timeout loses its term). The state
  * may change during the pauses: what can still change is copied at the call, and a task in a
@@ -163,13 +164,20 @@ export function encodeSnapshot(sm: TaskStateMachine): Uint8Array {
  * }
  * ```
  */
-export async function* encodeSnapshotParts(
+export function encodeSnapshotParts(
   sm: TaskStateMachine,
   pause: () => Promise<void>,
 ): AsyncGenerator<Uint8Array> {
-  const capture = captureForEncoding(sm, true);
+  // Captured here, not in the generator's body, which runs only when the first part is asked for.
+  return withPauses(snapshotParts(captureForEncoding(sm, true)), pause);
+}
+
+async function* withPauses(
+  parts: Generator<Uint8Array>,
+  pause: () => Promise<void>,
+): AsyncGenerator<Uint8Array> {
   let first = true;
-  for (const part of snapshotParts(capture)) {
+  for (const part of parts) {
     if (!first) await pause();
     first = false;
     yield part;

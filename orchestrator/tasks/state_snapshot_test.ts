@@ -352,3 +352,17 @@ Deno.test("outcomes differing only in status, exit code or duration are not mixe
   assert.deepEqual(ids.map((id) => h.sm.tasks.get(id)!.result), outcomes);
   assert.deepEqual(ids.map((id) => roundTrip(h.sm).tasks.get(id)!.result), outcomes);
 });
+
+Deno.test("encodeSnapshotParts() captures the state at its call, before the first part is asked for", async () => {
+  const h = new Harness();
+  h.join("w1");
+  const id = h.submitTask();
+  h.assign(id, "w1");
+  const expected = encodeSnapshot(h.sm);
+  const parts = encodeSnapshotParts(h.sm, () => Promise.resolve());
+  h.finish(id); // between the call and the first next()
+  h.submitTask();
+  const received: Uint8Array[] = [];
+  for await (const part of parts) received.push(part);
+  assert.deepEqual(concatBytes(received), expected);
+});
