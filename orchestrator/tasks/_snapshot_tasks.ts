@@ -23,7 +23,8 @@ const STARTED = 1;
 const HAS_RESULT = 2;
 const STDOUT_TRUNCATED = 4;
 const STDERR_TRUNCATED = 8;
-const FLAGS_MAX = 15;
+const ID_FROM_SEQ = 16;
+const FLAGS_MAX = 31;
 
 /** Each distinct string once, in first-use order, with its index. */
 class StringTable {
@@ -61,8 +62,16 @@ export function encodeTaskBatch(
 }
 
 function encodeTask(task: TaskRecord, table: StringTable, out: ByteWriter): void {
-  out.uint(table.of(task.id));
+  const result = task.result;
+  const idFromSeq = task.id === `t-${task.seq}`;
   out.uint(task.seq);
+  out.uint(
+    (task.started ? STARTED : 0) | (result !== null ? HAS_RESULT : 0) |
+      (result?.stdoutTruncated === true ? STDOUT_TRUNCATED : 0) |
+      (result?.stderrTruncated === true ? STDERR_TRUNCATED : 0) |
+      (idFromSeq ? ID_FROM_SEQ : 0),
+  );
+  if (!idFromSeq) out.uint(table.of(task.id));
   out.uint(table.of(task.owner));
   out.uint(table.of(task.idempotencyKey));
   encodeSpec(task.spec, table, out);
@@ -70,12 +79,6 @@ function encodeTask(task: TaskRecord, table: StringTable, out: ByteWriter): void
   out.uint(TASK_STATES.indexOf(task.state));
   out.uint(task.attempt);
   out.uint(table.ofNullable(task.workerId));
-  const result = task.result;
-  out.uint(
-    (task.started ? STARTED : 0) | (result !== null ? HAS_RESULT : 0) |
-      (result?.stdoutTruncated === true ? STDOUT_TRUNCATED : 0) |
-      (result?.stderrTruncated === true ? STDERR_TRUNCATED : 0),
-  );
   out.uint(task.submittedAtMs);
   out.nullableInt(task.finishedAtMs === null ? null : task.finishedAtMs - task.submittedAtMs);
   if (result !== null) {
@@ -141,8 +144,10 @@ function decodeTask(
     const index = fields.below(strings.length + 1, "string index");
     return index === 0 ? null : strings[index - 1];
   };
-  const id = string();
   const seq = fields.uint();
+  const flags = fields.below(FLAGS_MAX + 1, "task flags");
+  // Task ids are t-<seq> (TaskStateMachine#submit): stored only when one is not.
+  const id = (flags & ID_FROM_SEQ) !== 0 ? `t-${seq}` : string();
   const owner = string();
   const idempotencyKey = string();
   const spec = decodeSpec(fields, string);
@@ -150,7 +155,6 @@ function decodeTask(
   const state = TASK_STATES[fields.below(TASK_STATES.length, "task state")];
   const attempt = fields.uint();
   const workerId = nullableString();
-  const flags = fields.below(FLAGS_MAX + 1, "task flags");
   const submittedAtMs = fields.uint();
   const finishedDeltaMs = fields.nullableInt();
   let result: Outcome | null = null;

@@ -366,3 +366,13 @@ Deno.test("encodeSnapshotParts() captures the state at its call, before the firs
   for await (const part of parts) received.push(part);
   assert.deepEqual(concatBytes(received), expected);
 });
+
+Deno.test("encodeSnapshot() keeps a task id that is not t-<seq> (most are, and are not stored)", () => {
+  const h = new Harness();
+  h.submitTask();
+  const task = h.sm.tasks.get("t-1")!;
+  task.id = "imported-1";
+  const restored = roundTrip(h.sm);
+  assert.equal(restored.tasks.get("imported-1")?.seq, 1);
+  assert.equal(restored.tasks.has("t-1"), false);
+});
