@@ -23,6 +23,7 @@ import { type NodeOptions, OrchestratorNode } from "./orchestrator_node.ts";
 import { buildNode } from "./node_builder.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { WorkerCore } from "../../worker/core/worker_core.ts";
+import { historyOf } from "../tasks/mod.ts";
 
 const HEARTBEAT_MS = 1000;
 const MISSED_HEARTBEATS = 3;
@@ -935,7 +936,7 @@ Deno.test("OrchestratorNode records a started report for the current attempt", (
   d.persist();
   const task = d.sm.tasks.get("t-1")!;
   assert.equal(task.started, true);
-  assert.equal(task.history.at(-1)!.event, "started");
+  assert.equal(historyOf(task).at(-1)!.event, "started");
 });
 
 Deno.test("OrchestratorNode aborts a started report for an attempt that is not current", () => {
@@ -1040,7 +1041,7 @@ Deno.test("OrchestratorNode declares a silent worker lost and reassigns its task
   assert.equal(task.state, "running");
   assert.equal(task.attempt, 2);
   assert.equal(task.workerId, "w2");
-  assert.deepEqual(task.history.map((e) => e.event), [
+  assert.deepEqual(historyOf(task).map((e) => e.event), [
     "submitted",
     "assigned",
     "requeued",
@@ -1516,7 +1517,8 @@ Deno.test("OrchestratorNode applies recovered entries silently and continues aft
   );
   assert.equal(entry.term, 2);
   assert.ok(
-    "lamport" in entry.command && entry.command.lamport > d.sm.tasks.get("t-3")!.history[0].lamport,
+    "lamport" in entry.command &&
+      entry.command.lamport > historyOf(d.sm.tasks.get("t-3")!)[0].lamport,
   );
 });
 

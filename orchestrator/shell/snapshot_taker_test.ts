@@ -73,7 +73,7 @@ async function until(done: () => boolean): Promise<void> {
 }
 
 Deno.test("SnapshotTaker writes the state at its call in parts and hands the node the store's source", async () => {
-  const sm = stateWith(2500);
+  const sm = stateWith(4500);
   const expected = encodeSnapshot(sm);
   const { writes, taken, errors, taker, lines } = setUp();
   taker.take({ index: sm.appliedIndex, term: 1, state: sm });
@@ -92,14 +92,14 @@ Deno.test("SnapshotTaker writes the state at its call in parts and hands the nod
   });
   await until(() => taken.length > 0 || errors.length > 0);
   assert.deepEqual(errors, []);
-  assert.equal(writes.length, 4, "the header and three lines of tasks, each written on its own");
+  assert.equal(writes.length, 4, "the header and three batches of tasks, each written on its own");
   assert.ok(Math.max(...writes) < expected.length / 2, "no write holds the whole snapshot");
   const [ref] = taken;
-  assert.deepEqual([ref.index, ref.term], [2500, 1]);
+  assert.deepEqual([ref.index, ref.term], [4500, 1]);
   assert.deepEqual(ref.source.read(0, ref.source.byteLength), expected);
   assert.match(
     lines.join("\n"),
-    new RegExp(`Snapshot at index 2500, term 1 \\(${expected.length} bytes\\)`),
+    new RegExp(`Snapshot at index 4500, term 1 \\(${expected.length} bytes\\)`),
   );
 });
 
@@ -116,6 +116,6 @@ Deno.test("SnapshotTaker stopped mid-way publishes nothing and takes the next on
     return taken.length > 0 || errors.length > 0;
   });
   assert.deepEqual(errors, []);
-  assert.equal(writes.length, 2 + 4, "two parts of the abandoned one, then a whole snapshot");
+  assert.equal(writes.length, 2 + 3, "two parts of the abandoned one, then a whole snapshot");
   assert.equal(storage.newestSnapshot?.index, 2500);
 });

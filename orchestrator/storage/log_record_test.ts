@@ -104,6 +104,30 @@ Deno.test("decodeRecords() throws on a checksum-valid record that is not a recor
   }
 });
 
+Deno.test("decodeRecords() parsing records in runs still names a bad record among thousands", () => {
+  const entries = makeEntries(1, 5000).map((entry): LogRecord => ({ type: "entry", entry }));
+  const good = encodeRecords(entries);
+  assert.deepEqual(decodeRecords(good).records, entries);
+  const frame = (json: string) => encodeChecksumFrame(new TextEncoder().encode(json), 1024);
+  for (
+    const [json, message] of [
+      // Not JSON alone, but two values joined with the others: must not pass as two records.
+      ['{"type":"truncate","afterIndex":1},{"type":"truncate","afterIndex":2}', /Unexpected/],
+      ['{"type":"truncate","afterIndex":1', /Unexpected|JSON/],
+      ['{"type":"truncate","afterIndex":-1}', /afterIndex must be an integer >= 0, got -1/],
+    ] as const
+  ) {
+    const bytes = concatBytes([good, frame(json), good]);
+    assert.throws(
+      () => decodeRecords(bytes),
+      (error: Error) =>
+        error instanceof SyntaxError && message.test(error.message) &&
+        error.message.startsWith(`Cannot decode log record at byte ${good.length}:`),
+      json,
+    );
+  }
+});
+
 Deno.test("encodeChecksumFrame() refuses a payload above its limit", () => {
   assert.throws(
     () => encodeChecksumFrame(new Uint8Array(11), 10),

@@ -7,6 +7,7 @@
 import { compareLamport } from "../../shared/lamport_clock.ts";
 import type { TaskState } from "../../shared/protocol/messages.ts";
 import type { TaskStateMachine } from "./task_state_machine.ts";
+import { historyOf } from "./task_history.ts";
 
 /** Every broken invariant, described; empty when the state is consistent. */
 export function findInvariantViolations(sm: TaskStateMachine): string[] {
@@ -37,8 +38,9 @@ export function findInvariantViolations(sm: TaskStateMachine): string[] {
     if (isFinal !== (task.finishedAtMs !== null)) {
       problems.push(`task ${task.id} is ${task.state} with finishedAtMs ${task.finishedAtMs}`);
     }
-    for (let i = 1; i < task.history.length; i++) {
-      if (compareLamport(task.history[i - 1], task.history[i]) >= 0) {
+    const history = historyOf(task);
+    for (let i = 1; i < history.length; i++) {
+      if (compareLamport(history[i - 1], history[i]) >= 0) {
         problems.push(`task ${task.id} history is not in Lamport order at event ${i}`);
       }
     }

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import type { ApplyResult, Command } from "./commands.ts";
 import { findInvariantViolations } from "./invariants.ts";
 import { Harness, randomLog } from "./_task_fixtures_test.ts";
+import { historyOf, packHistory } from "./task_history.ts";
 
 const SEEDS = [1, 2, 3, 42, 8112693];
 const STEPS = 5000;
@@ -158,14 +159,17 @@ Deno.test("findInvariantViolations() reports a finish time on an unfinished task
 
 Deno.test("findInvariantViolations() reports a history out of Lamport order", () => {
   const h = busyState();
-  h.sm.tasks.get("t-1")!.history.reverse();
+  const task = h.sm.tasks.get("t-1")!;
+  task.packedHistory = packHistory(historyOf(task).reverse(), task.submittedAtMs);
   assertReports(h, /^task t-1 history is not in Lamport order at event 1$/);
 });
 
 Deno.test("findInvariantViolations() reports two events with the same stamp", () => {
   const h = busyState();
-  const history = h.sm.tasks.get("t-1")!.history;
+  const task = h.sm.tasks.get("t-1")!;
+  const history = historyOf(task);
   history.push({ ...history.at(-1)! });
+  task.packedHistory = packHistory(history, task.submittedAtMs);
   assertReports(h, /^task t-1 history is not in Lamport order/);
 });
 

@@ -5,6 +5,8 @@
 export * from "./commands.ts";
 export * from "./records.ts";
 export { TaskQueue } from "./task_queue.ts";
+export { historyOf } from "./task_history.ts";
+export type { PackedHistory } from "./task_history.ts";
 export { capacityOf } from "./worker_commands.ts";
 export {
   ACCOUNT_CHANGED,
@@ -16,6 +18,7 @@ export {
 export {
   decodeSnapshot,
   encodeSnapshot,
+  encodeSnapshotInSteps,
   encodeSnapshotParts,
   isRestorableSnapshot,
   restorableSnapshotPosition,

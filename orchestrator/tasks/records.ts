@@ -1,9 +1,10 @@
 /**
- * The records the task state machine keeps. They are plain data so a snapshot
- * is a JSON document and two replicas can be compared field by field.
+ * The records the task state machine keeps. They are plain data so two replicas can be compared
+ * field by field (a task's history is a packed string, task_history.ts).
  * @module
  */
-import type { Outcome, TaskEvent, TaskSpec, TaskState } from "../../shared/protocol/messages.ts";
+import type { Outcome, TaskSpec, TaskState } from "../../shared/protocol/messages.ts";
+import type { PackedHistory } from "./task_history.ts";
 
 export interface TaskRecord {
   id: string;
@@ -22,7 +23,8 @@ export interface TaskRecord {
   submittedAtMs: number;
   finishedAtMs: number | null;
   result: Outcome | null;
-  history: TaskEvent[];
+  /** Its events, packed (task_history.ts); historyOf(task) gives them as objects. */
+  packedHistory: PackedHistory;
 }
 
 export interface WorkerRecord {

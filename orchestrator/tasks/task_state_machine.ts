@@ -31,6 +31,8 @@ import { FinishedOrder } from "./finished_order.ts";
 import { IdempotencyIndex } from "./idempotency_index.ts";
 import { TaskQueue } from "./task_queue.ts";
 import { WorkerCommands } from "./worker_commands.ts";
+import { appendEvent, lastLamportOf } from "./task_history.ts";
+import { OutcomePool } from "./_outcome_pool.ts";
 import { OK, rejected } from "./_apply_results.ts";
 
 export { ACCOUNT_CHANGED, LAST_ADMIN, SESSIONS_PER_USER_MAX } from "./account_commands.ts";
@@ -111,16 +113,19 @@ export class TaskStateMachine {
   stats: Stats = { retries: 0, staleReports: 0, duplicateSubmissions: 0 };
   loginsSinceSweep = 0;
   /**
-   * One copy of each short string that recurs across tasks (node and worker ids, owners, outcome
-   * details): every decoded command brings fresh copies, and a retained task would otherwise keep
+   * One copy of each short string that recurs across tasks (owners; node and worker ids and
+   * details live inside packed histories): every decoded command brings fresh copies, and a retained task would otherwise keep
    * a few dozen bytes of each for its whole life. Values are unchanged, so state is too.
    */
   readonly #strings = new Map<string, string>();
+  /** Outcomes without output, one frozen copy of each. */
+  readonly #outcomes = new OutcomePool();
   /** Users and sessions: the account commands and the questions asked of them. */
   readonly #accounts = new AccountCommands(this);
   /** Workers and the attempts they run. */
   readonly #workerCommands = new WorkerCommands(this, {
     transition: (task, to) => this.#transition(task, to),
+    shareOutcome: (outcome) => this.#outcomes.share(outcome),
     record: (task, event, stamp, workerId, detail) =>
       this.#record(task, event, stamp, workerId, detail),
   });
@@ -276,7 +281,7 @@ export class TaskStateMachine {
       submittedAtMs: command.atMs,
       finishedAtMs: null,
       result: null,
-      history: [],
+      packedHistory: "",
     };
     this.#record(task, "submitted", command, null, null);
     this.tasks.set(id, task);
@@ -370,25 +375,26 @@ export class TaskStateMachine {
 
   #record(
     task: TaskRecord,
-    event: TaskEvent["event"],
+    kind: TaskEvent["event"],
     stamp: Stamp,
     workerId: string | null,
     detail: string | null,
   ): void {
     // Histories stay in Lamport order even if a (buggy or hostile) leader stamped an event too
     // early: every replica moves it just after the last one, the same way.
-    const last = task.history[task.history.length - 1];
-    const lamport = last === undefined ? stamp.lamport : Math.max(stamp.lamport, last.lamport + 1);
+    const last = lastLamportOf(task.packedHistory);
+    const lamport = last === undefined ? stamp.lamport : Math.max(stamp.lamport, last + 1);
     if (lamport > this.maxLamport) this.maxLamport = lamport;
-    task.history.push({
-      event,
+    const event: TaskEvent = {
+      event: kind,
       lamport,
-      node: this.#intern(stamp.node),
+      node: stamp.node,
       atMs: stamp.atMs,
       attempt: task.attempt,
-      workerId: workerId === null ? null : this.#intern(workerId),
-      detail: detail === null ? null : this.#intern(detail),
-    });
+      workerId,
+      detail,
+    };
+    task.packedHistory = appendEvent(task.packedHistory, event, task.submittedAtMs);
   }
 
   #intern(value: string): string {

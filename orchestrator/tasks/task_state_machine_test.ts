@@ -8,6 +8,7 @@ import { findInvariantViolations } from "./invariants.ts";
 import { takeSnapshot } from "./state_snapshot.ts";
 import { TaskStateMachine } from "./task_state_machine.ts";
 import { EXEC, Harness, ORCHESTRATOR, outcome, SLEEP } from "./_task_fixtures_test.ts";
+import { historyOf } from "./task_history.ts";
 
 /** Tasks, queue and workers as JSON: what a rejected command must leave exactly as it was. */
 function taskState(h: Harness): string {
@@ -55,7 +56,7 @@ Deno.test("apply() of taskSubmitted queues task t-1 as attempt 1", () => {
   assert.equal(task.submittedAtMs, h.nowMs);
   assert.equal(task.finishedAtMs, null);
   assert.equal(task.result, null);
-  assert.deepEqual(task.history, [{
+  assert.deepEqual(historyOf(task), [{
     event: "submitted",
     lamport: h.lamport,
     node: ORCHESTRATOR,
@@ -163,7 +164,7 @@ Deno.test("apply() of taskAssigned moves a queued task to running on the worker"
   assert.equal(h.sm.queue.size, 0);
   assert.equal(h.sm.rrCursor, "w1");
   assert.deepEqual(h.sm.counts, { queued: 0, running: 1, succeeded: 0, failed: 0, cancelled: 0 });
-  const event = task.history.at(-1)!;
+  const event = historyOf(task).at(-1)!;
   assert.equal(event.event, "assigned");
   assert.equal(event.workerId, "w1");
   assert.equal(event.lamport, h.lamport);
@@ -243,7 +244,7 @@ Deno.test("apply() of taskStarted marks the attempt started, stamped by the work
   assert.deepEqual(h.start(task.id), { type: "ok" });
   assert.equal(task.started, true);
   assert.equal(task.state, "running");
-  const event = task.history.at(-1)!;
+  const event = historyOf(task).at(-1)!;
   assert.equal(event.event, "started");
   assert.equal(event.node, "w1");
   assert.equal(event.workerId, "w1");
@@ -252,9 +253,9 @@ Deno.test("apply() of taskStarted marks the attempt started, stamped by the work
 
 Deno.test("apply() of taskStarted accepts a repeated start of the same attempt without recording it", () => {
   const { h, task } = runningTask();
-  const length = task.history.length;
+  const length = historyOf(task).length;
   assert.deepEqual(h.start(task.id), { type: "ok" });
-  assert.equal(task.history.length, length);
+  assert.equal(historyOf(task).length, length);
   assert.equal(h.sm.stats.staleReports, 0);
 });
 
@@ -284,7 +285,7 @@ Deno.test("apply() of taskStarted for a task that is not running is stale", () =
 
 Deno.test("apply() of taskStarted rejects a Lamport time not after the task's last event", () => {
   const { h, task } = runningTask({ started: false });
-  const last = task.history.at(-1)!.lamport;
+  const last = historyOf(task).at(-1)!.lamport;
   for (const lamport of [last, last - 1, 0]) {
     assertRejectedUntouched(
       h,
@@ -310,7 +311,7 @@ Deno.test("apply() of taskFinished with success frees the slot and records the r
   assert.equal(worker.running.size, 0);
   assert.equal(worker.completed, 1);
   assert.deepEqual(h.sm.counts, { queued: 0, running: 0, succeeded: 1, failed: 0, cancelled: 0 });
-  const event = task.history.at(-1)!;
+  const event = historyOf(task).at(-1)!;
   assert.equal(event.event, "succeeded");
   assert.equal(event.node, "w1");
   assert.equal(event.detail, "in 40 ms");
@@ -325,8 +326,8 @@ Deno.test("apply() of taskFinished with failure records the exit code or error",
     const { h, task } = runningTask();
     assert.deepEqual(h.finish(task.id, { outcome: outcome(patch) }), { type: "ok" });
     assert.equal(task.state, "failed");
-    assert.equal(task.history.at(-1)!.event, "failed");
-    assert.equal(task.history.at(-1)!.detail, detail);
+    assert.equal(historyOf(task).at(-1)!.event, "failed");
+    assert.equal(historyOf(task).at(-1)!.detail, detail);
     assert.equal(h.sm.counts.failed, 1);
     assert.equal(h.sm.workers.get("w1")!.completed, 1);
   }
@@ -376,7 +377,7 @@ Deno.test("apply() of taskFinished twice records the first result only", () => {
 
 Deno.test("apply() of taskFinished rejects a Lamport time not after the task's last event", () => {
   const { h, task } = runningTask();
-  const last = task.history.at(-1)!.lamport;
+  const last = historyOf(task).at(-1)!.lamport;
   assertRejectedUntouched(
     h,
     () => h.finish(task.id, { lamport: last }),
@@ -397,8 +398,8 @@ Deno.test("apply() of taskCancelled cancels a queued task and takes it out of th
   assert.equal(task.state, "cancelled");
   assert.equal(task.finishedAtMs, h.nowMs);
   assert.deepEqual([...h.sm.queue.inOrder()], [other]);
-  assert.equal(task.history.at(-1)!.event, "cancelled");
-  assert.equal(task.history.at(-1)!.detail, "by alice");
+  assert.equal(historyOf(task).at(-1)!.event, "cancelled");
+  assert.equal(historyOf(task).at(-1)!.detail, "by alice");
   assert.deepEqual(h.sm.counts, { queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 1 });
 });
 
@@ -446,7 +447,7 @@ Deno.test("apply() of taskHandedBack requeues the task as the next attempt", () 
   assert.equal(task.started, false);
   assert.equal(h.sm.workers.get("w1")!.running.size, 0);
   assert.equal(h.sm.stats.retries, 1);
-  const event = task.history.at(-1)!;
+  const event = historyOf(task).at(-1)!;
   assert.equal(event.event, "requeued");
   assert.equal(event.attempt, 2);
   assert.equal(event.workerId, "w1");
@@ -477,7 +478,7 @@ Deno.test("apply() of taskHandedBack on the last attempt fails the task with a G
   assert.equal(task.result?.error, "Gave up after 1 attempt(s): handed back by w1: no disk");
   assert.equal(h.sm.queue.size, 0);
   assert.equal(h.sm.stats.retries, 0);
-  assert.equal(task.history.at(-1)!.event, "failed");
+  assert.equal(historyOf(task).at(-1)!.event, "failed");
 });
 
 Deno.test("apply() of taskHandedBack from a stale attempt is rejected and counted", () => {
@@ -526,7 +527,7 @@ Deno.test("apply() of workerJoined with a new incarnation replaces the old one a
     assert.equal(task.state, "queued");
     assert.equal(task.attempt, 2);
     assert.equal(
-      task.history.at(-1)!.detail,
+      historyOf(task).at(-1)!.detail,
       "worker w1 replaced by a new incarnation of the same worker",
     );
   }
@@ -584,7 +585,7 @@ Deno.test("apply() of workerLost requeues all of the worker's tasks as their nex
     assert.equal(task.attempt, 2, id);
     assert.equal(task.workerId, null, id);
     assert.equal(task.started, false, id);
-    assert.equal(task.history.at(-1)!.detail, "worker w1 missed heartbeats");
+    assert.equal(historyOf(task).at(-1)!.detail, "worker w1 missed heartbeats");
   }
   assert.deepEqual(h.sm.queue.toJSON(), { retry: ids, fresh: [] });
   assert.equal(h.sm.tasks.get(elsewhere)!.state, "running", "other workers keep their tasks");
@@ -639,7 +640,7 @@ Deno.test("apply() of workerLost past maxAttempts fails the task with a Gave up 
   assert.equal(h.sm.stats.retries, 2);
   assert.deepEqual(h.sm.counts, { queued: 0, running: 0, succeeded: 0, failed: 1, cancelled: 0 });
   assert.deepEqual(
-    task.history.map((e) => `${e.event}#${e.attempt}`),
+    historyOf(task).map((e) => `${e.event}#${e.attempt}`),
     [
       "submitted#1",
       "assigned#1",
@@ -705,8 +706,8 @@ Deno.test("apply() tracks the highest Lamport time seen, including in rejected c
 Deno.test("apply() keeps every task's history in Lamport order", () => {
   const { h, task } = runningTask();
   h.finish(task.id);
-  for (let i = 1; i < task.history.length; i++) {
-    assert.ok(task.history[i].lamport > task.history[i - 1].lamport, `event ${i}`);
+  for (let i = 1; i < historyOf(task).length; i++) {
+    assert.ok(historyOf(task)[i].lamport > historyOf(task)[i - 1].lamport, `event ${i}`);
   }
 });
 
@@ -769,13 +770,13 @@ Deno.test("apply() of taskFinished that includes the start records started, then
   assert.equal(h.finish(id, { workerId: "w1", includesStart: true }).type, "ok");
   const task = h.sm.tasks.get(id)!;
   assert.equal(task.started, true);
-  assert.deepEqual(task.history.map((e) => e.event), [
+  assert.deepEqual(historyOf(task).map((e) => e.event), [
     "submitted",
     "assigned",
     "started",
     "succeeded",
   ]);
-  const [started, done] = task.history.slice(-2);
+  const [started, done] = historyOf(task).slice(-2);
   assert.ok(done.lamport > started.lamport, "in Lamport order");
   assert.equal(started.workerId, "w1");
 });
@@ -786,7 +787,7 @@ Deno.test("apply() of taskFinished without includesStart (older entries) records
   const id = h.submitTask();
   h.assign(id, "w1");
   h.finish(id, { workerId: "w1" });
-  assert.deepEqual(h.sm.tasks.get(id)!.history.map((e) => e.event), [
+  assert.deepEqual(historyOf(h.sm.tasks.get(id)!).map((e) => e.event), [
     "submitted",
     "assigned",
     "succeeded",

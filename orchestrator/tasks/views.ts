@@ -13,6 +13,7 @@ import type { TaskRecord, WorkerRecord } from "./records.ts";
 import { SUMMARY_DESCRIPTION_CHARS } from "../../shared/limits.ts";
 import type { TaskStateMachine } from "./task_state_machine.ts";
 import { assert } from "../../shared/assert.ts";
+import { historyOf } from "./task_history.ts";
 
 export function toTaskView(task: TaskRecord, waitingReason: string | null): TaskView {
   return {
@@ -27,7 +28,7 @@ export function toTaskView(task: TaskRecord, waitingReason: string | null): Task
     finishedAtMs: task.finishedAtMs,
     result: task.result === null ? null : { ...task.result },
     waitingReason: task.state === "queued" ? waitingReason : null,
-    history: task.history.map((event) => ({ ...event })),
+    history: historyOf(task),
   };
 }
 

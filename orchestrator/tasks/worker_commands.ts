@@ -6,7 +6,7 @@
  * @module
  */
 import { assert, assertNever } from "../../shared/assert.ts";
-import type { TaskEvent, TaskState } from "../../shared/protocol/messages.ts";
+import type { Outcome, TaskEvent, TaskState } from "../../shared/protocol/messages.ts";
 import type {
   ApplyResult,
   Stamp,
@@ -21,6 +21,7 @@ import type {
 import type { Stats, TaskRecord, WorkerRecord } from "./records.ts";
 import type { TaskQueue } from "./task_queue.ts";
 import { OK, rejected } from "./_apply_results.ts";
+import { lastLamportOf } from "./task_history.ts";
 
 /** The commands {@link WorkerCommands} applies. */
 export type WorkerCommand =
@@ -49,6 +50,8 @@ export interface WorkerCommandState {
 export interface TaskLifecycle {
   /** Moves `task` to state `to`, keeping the per-state and per-owner counts. */
   transition(task: TaskRecord, to: TaskState): void;
+  /** `outcome`, or an equal copy shared with other tasks (it must never be changed in place). */
+  shareOutcome(outcome: Outcome): Outcome;
   /** Appends an event to `task`'s history, in Lamport order. */
   record(
     task: TaskRecord,
@@ -139,7 +142,7 @@ export class WorkerCommands {
       task.started = true;
       this.#lifecycle.record(task, "started", command, command.workerId, null);
     }
-    task.result = command.outcome;
+    task.result = this.#lifecycle.shareOutcome(command.outcome);
     task.finishedAtMs = command.atMs;
     this.#lifecycle.transition(task, command.outcome.status);
     this.#lifecycle.record(
@@ -275,8 +278,8 @@ function taskAt(tasks: Map<string, TaskRecord>, taskId: string): TaskRecord {
 }
 
 function isAfterLastEvent(task: TaskRecord, stamp: Stamp): boolean {
-  const last = task.history[task.history.length - 1];
-  return last === undefined || stamp.lamport > last.lamport;
+  const last = lastLamportOf(task.packedHistory);
+  return last === undefined || stamp.lamport > last;
 }
 
 function describeOutcome(command: TaskFinished): string {

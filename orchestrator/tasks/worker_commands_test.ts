@@ -39,7 +39,7 @@ function setup(maxAttempts = 2) {
       submittedAtMs: 0,
       finishedAtMs: null,
       result: null,
-      history: [],
+      packedHistory: "",
     };
     state.tasks.set(task.id, task);
     state.queue.pushFresh(task.id);
@@ -50,6 +50,7 @@ function setup(maxAttempts = 2) {
       log.push(`${task.id} -> ${to}`);
       task.state = to;
     },
+    shareOutcome: (outcome) => outcome,
     record(task, event, _stamp, workerId, detail) {
       log.push(`${task.id} ${event} ${workerId ?? "-"} ${detail ?? "-"}`);
     },

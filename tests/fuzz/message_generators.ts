@@ -353,7 +353,7 @@ class Gen {
       case 14:
         return {
           type: "tasksRemoved",
-          taskIds: Array.from({ length: this.rng.int(1, 5) }, () => this.pools.taskId(this.rng)),
+          taskIds: Array.from({ length: this.rng.int(1, 5) }, () => `t-${this.rng.int(1, 99)}`),
           reason: this.rng.pick(["retention", "purge"]),
           by: this.rng.chance(0.5) ? null : this.str(1, LIMITS.userNameChars),
           ...stamp(),

@@ -10,16 +10,18 @@ import type { FuzzTarget } from "./fuzz_runner.ts";
 import { loginTarget } from "./login_target.ts";
 import { nodeTarget } from "./node_target.ts";
 import { raftTarget } from "./raft_target.ts";
+import { snapshotTarget } from "./snapshot_target.ts";
 
 /** Every target, and the share of a run's iterations it gets (the shares sum to 1). */
 export const FUZZ_TARGETS: ReadonlyArray<{ target: FuzzTarget; share: number }> = [
-  { target: codecTarget, share: 0.25 },
+  { target: codecTarget, share: 0.2 },
   { target: loginTarget, share: 0.05 },
   { target: frameTarget, share: 0.15 },
   { target: nodeTarget, share: 0.25 },
   { target: raftTarget, share: 0.15 },
   { target: configTarget, share: 0.075 },
   { target: batchFileTarget, share: 0.075 },
+  { target: snapshotTarget, share: 0.05 },
 ];
 
 /** The target called `name`, or undefined. */

@@ -17,6 +17,7 @@ import type { TaskState } from "../../shared/protocol/messages.ts";
 import { canonicalJson } from "./canonical_json.ts";
 import type { Applied } from "./observed_log.ts";
 import { SimViolation } from "./violation.ts";
+import { historyOf } from "../../orchestrator/tasks/mod.ts";
 
 interface CommittedEntry {
   term: number;
@@ -177,7 +178,7 @@ export class SafetyChecker {
         violation(`${nodeId}: task ${task.id}, removed at entry ${removedAt}, is back`);
       }
       let results = 0;
-      const history = task.history;
+      const history = historyOf(task);
       for (let i = 0; i < history.length; i++) {
         if (FINAL_EVENTS.has(history[i].event)) results += 1;
         if (i > 0 && history[i].lamport <= history[i - 1].lamport) {

@@ -8,6 +8,7 @@ import { type KnownBugId, TOLERATE_KNOWN_BUGS } from "./known_bugs.ts";
 import { runSeed } from "./run_seed.ts";
 import { Script } from "./scenario_script.ts";
 import type { SimOrchestrator } from "./sim_orchestrator.ts";
+import { historyOf } from "../../orchestrator/tasks/mod.ts";
 
 function expectOk(result: RequestResult, what: string): Extract<RequestResult, { ok: true }> {
   assert.ok(result.ok, `${what} failed: ${JSON.stringify(result)}`);
@@ -211,7 +212,7 @@ Deno.test("a worker dies mid-task: its task is re-run elsewhere and has one resu
   const first = script.world.workers.find((w) => w.name === task().workerId)!;
   first.crash();
   await script.until(() => task().state === "succeeded", 10_000, "the task to finish elsewhere");
-  const history = task().history.map((e) => e.event);
+  const history = historyOf(task()).map((e) => e.event);
   assert.equal(history.filter((e) => e === "succeeded" || e === "failed").length, 1);
   assert.ok(history.includes("requeued"), `history ${history.join(", ")}`);
   assert.notEqual(task().workerId, first.name);
@@ -244,7 +245,7 @@ Deno.test("a paused worker's late result is fenced off: the task is re-run elsew
   );
   assert.equal(late.length >= 1, true, "the paused worker reported its late result");
   assert.equal(late[0].message.attempt, 1);
-  const history = task().history;
+  const history = historyOf(task());
   assert.equal(history.filter((e) => e.event === "succeeded").length, 1);
   assert.equal(task().attempt, 2, "the result recorded is the second attempt's");
   assert.notEqual(task().workerId, first.name);
