@@ -63,31 +63,44 @@ export const retention: Scenario = {
     const measured: { start: { id: string; tasks: number; heap: HeapUsage | null } | null } = {
       start: null,
     };
-    const { pushed, runSeconds, death, chunkRetries } = await pushInChunks(ctx, cluster, {
-      total,
-      chunkTasks,
-      batchTasks: BATCH,
-      budgetMs: budgetMinutes * 60_000,
-      keyPrefix: "r",
-      onChunk: async (pushed, elapsedMs) => {
-        const checkpoint = await sample(cluster, pushed, elapsedMs);
-        checkpoints.push(checkpoint);
-        ctx.progress(
-          `${pushed} tasks after ${checkpoint.elapsedS} s: ${checkpoint.retainedTasks} retained; ` +
-            `leader ${checkpoint.leader} RSS ${checkpoint.rssMiB[checkpoint.leader]} MiB; data ` +
-            Object.entries(checkpoint.diskMiB).map(([id, v]) => `${id} ${v}`).join(", ") + " MiB",
-        );
-        if (measured.start === null && pushed > keep + chunkTasks) {
-          const id = checkpoint.leader;
-          measured.start = { id, tasks: pushed, heap: await liveHeap(cluster, id) };
-        }
+    const { pushed, runSeconds, death, chunkRetries, retriedSeconds } = await pushInChunks(
+      ctx,
+      cluster,
+      {
+        total,
+        chunkTasks,
+        batchTasks: BATCH,
+        budgetMs: budgetMinutes * 60_000,
+        keyPrefix: "r",
+        onChunk: async (pushed, elapsedMs) => {
+          const checkpoint = await sample(cluster, pushed, elapsedMs);
+          checkpoints.push(checkpoint);
+          ctx.progress(
+            `${pushed} tasks after ${checkpoint.elapsedS} s: ${checkpoint.retainedTasks} retained; ` +
+              `leader ${checkpoint.leader} RSS ${checkpoint.rssMiB[checkpoint.leader]} MiB; data ` +
+              Object.entries(checkpoint.diskMiB).map(([id, v]) => `${id} ${v}`).join(", ") + " MiB",
+          );
+          if (measured.start === null && pushed > keep + chunkTasks) {
+            const id = checkpoint.leader;
+            measured.start = { id, tasks: pushed, heap: await liveHeap(cluster, id) };
+          }
+        },
       },
-    });
+    );
     if (death !== null) return crashed(total, checkpoints, death);
     const retainedAtEnd = await settle(cluster, keep);
     const { start } = measured;
     const heap = start === null ? null : { ...start, end: await liveHeap(cluster, start.id) };
-    const run = { total, keep, chunkTasks, budgetMinutes, pushed, runSeconds, chunkRetries };
+    const run = {
+      total,
+      keep,
+      chunkTasks,
+      budgetMinutes,
+      pushed,
+      runSeconds,
+      chunkRetries,
+      retriedSeconds,
+    };
     return report({ ...run, retainedAtEnd }, {
       checkpoints,
       heap,
@@ -166,6 +179,7 @@ function report(
     pushed: number;
     runSeconds: number;
     chunkRetries: number;
+    retriedSeconds: number;
     retainedAtEnd: number;
   },
   samples: {
@@ -192,12 +206,16 @@ function report(
       unit: "",
       target: { kind: "atLeast", value: run.total },
       note: `time budget ${run.budgetMinutes} min; chunks submitted again (no leader found): ` +
-        run.chunkRetries,
+        `${run.chunkRetries}, ${round(run.retriedSeconds, 0)} s`,
     },
     {
       metric: "throughput over the run",
       value: round(run.pushed / run.runSeconds, 0),
       unit: "tasks/s",
+      note: run.chunkRetries === 0
+        ? undefined
+        : `${round(run.pushed / (run.runSeconds - run.retriedSeconds), 0)} tasks/s without ` +
+          "the time of the failed attempts",
     },
     {
       metric: "tasks retained at the end",
