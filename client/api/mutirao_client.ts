@@ -86,6 +86,12 @@ export type ReplyTo<T extends Request["type"]> = T extends "login"
   : T extends "purge" ? Extract<Reply, { type: "purged" }>
   : Extract<Reply, { type: "task" }>;
 
+/**
+ * How long an orchestrator that went silent during a request is passed over (not tried, hints to
+ * it not followed) before it is tried again.
+ */
+const SILENCE_FORGOTTEN_MS = 3000;
+
 /** Error codes that mean "try elsewhere or later", not "your request is wrong". */
 const RETRYABLE = new Set(["not_leader", "unavailable"]);
 
@@ -167,7 +173,7 @@ export class MutiraoClient {
     // Orchestrators that went silent during this request (frozen or cut off): not tried again,
     // nor followed to by a hint (a follower names the frozen leader until it times out), while
     // another one may answer.
-    const silent = new Set<string>();
+    const silent = new Map<string, number>();
     // What an orchestrator said (e.g. "No quorum") explains more than a refused connection,
     // and a definite local failure (a close before the welcome, with its TLS hint) explains more
     // than the time budget running out during a later attempt.
@@ -206,7 +212,13 @@ export class MutiraoClient {
                 : lastProblem),
           );
         }
-        if (error instanceof TimeoutError) silent.add(target);
+        if (error instanceof TimeoutError) silent.set(target, Date.now());
+        // Silence is forgotten after a while: a loaded leader that missed one welcome answers the
+        // next, and followers keep pointing at it (shunned for the whole budget, the request
+        // circled the followers until it ran out).
+        for (const [address, sinceMs] of silent) {
+          if (Date.now() - sinceMs >= SILENCE_FORGOTTEN_MS) silent.delete(address);
+        }
         const tried = this.#preferred;
         if (error instanceof RemoteError && error.leaderHint !== undefined) {
           this.#preferLeader(error.leaderHint);
@@ -285,11 +297,16 @@ export class MutiraoClient {
     conn.send({ v: PROTOCOL_VERSION, type: "hello", role: "client", lamport: this.clock.tick() });
     // A live orchestrator answers hello at once; a frozen one accepted the TCP connection (the
     // kernel does that) but will never answer: try another soon rather than wait out the budget.
-    await withTimeout(
-      welcome.promise,
-      Math.max(1, Math.min(CLIENT_RETRY.welcomeTimeoutMs, deadline - Date.now())),
-      `No welcome from ${address}` + (this.#tls === null ? `; ${TLS_HINT}` : ""),
-    );
+    try {
+      await withTimeout(
+        welcome.promise,
+        Math.max(1, Math.min(CLIENT_RETRY.welcomeTimeoutMs, deadline - Date.now())),
+        `No welcome from ${address}` + (this.#tls === null ? `; ${TLS_HINT}` : ""),
+      );
+    } catch (error) {
+      conn.close(); // not ours yet: #disconnect() would not close it, and it would stay open
+      throw error;
+    }
     this.#connection = connection;
     return connection;
   }
@@ -371,7 +388,7 @@ export class MutiraoClient {
   }
 
   /** Moves past orchestrators that went silent, unless every one did. */
-  #skipSilent(silent: ReadonlySet<string>): void {
+  #skipSilent(silent: ReadonlyMap<string, number>): void {
     for (let i = 0; i < this.#orchestrators.length; i++) {
       if (!silent.has(this.#preferredAddress())) return;
       this.#preferred += 1;
