@@ -55,3 +55,13 @@ Deno.test("the next snapshot waits in proportion to the one taken, not to later 
   snapshots.held(10); // the one at 10 was taken
   assert.notEqual(snapshots.due(applied(30, 600)), null, "2 x 10 tasks after 10: due at 30");
 });
+
+Deno.test("the snapshot taken keeps its size however often the node asks while it is written", () => {
+  // Under load every step asks again while a large snapshot is written (hundreds of asks).
+  const snapshots = new LocalSnapshots({ index: 0, tasks: 1000 }, 10);
+  assert.notEqual(snapshots.due(applied(2000, 1_000_000)), null, "the one the shell takes");
+  for (let index = 2001; index < 2500; index++) snapshots.due(applied(index, 1_000_000));
+  snapshots.held(2000);
+  assert.equal(snapshots.due(applied(2_001_999, 1_000_000)), null, "2 x 1,000,000 after 2,000");
+  assert.notEqual(snapshots.due(applied(2_002_000, 1_000_000)), null);
+});
