@@ -23,13 +23,13 @@ Deno.test("a snapshot installed or taken resets the count", () => {
   assert.notEqual(snapshots.due(applied(60)), null);
 });
 
-Deno.test("a large state waits for two entries per task of the previous snapshot", () => {
+Deno.test("a large state waits for one entry per task of the previous snapshot", () => {
   const snapshots = new LocalSnapshots({ index: 0, tasks: 50 }, 10);
-  assert.equal(snapshots.due(applied(99, 80)), null, "99 entries < 2 x 50 tasks");
-  assert.notEqual(snapshots.due(applied(100, 80)), null);
-  snapshots.held(100);
-  assert.equal(snapshots.due(applied(259, 130)), null, "159 entries < 2 x 80 tasks taken");
-  assert.notEqual(snapshots.due(applied(260, 130)), null);
+  assert.equal(snapshots.due(applied(49, 80)), null, "49 entries < 50 tasks");
+  assert.notEqual(snapshots.due(applied(50, 80)), null);
+  snapshots.held(50);
+  assert.equal(snapshots.due(applied(129, 130)), null, "79 entries < 80 tasks taken");
+  assert.notEqual(snapshots.due(applied(130, 130)), null);
 });
 
 Deno.test("a log of submissions alone (one entry per task) still gets its snapshots", () => {
@@ -44,8 +44,8 @@ Deno.test("a log of submissions alone (one entry per task) still gets its snapsh
       snapshots.held(due.index);
     }
   }
-  // Each waits for twice the previous one's tasks: 10, 30, 90, … 7,290.
-  assert.deepEqual(taken, [10, 30, 90, 270, 810, 2430, 7290]);
+  // Each waits for as many entries as the previous one's tasks: 10, 20, 40, … 5,120.
+  assert.deepEqual(taken, [10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120]);
 });
 
 Deno.test("the next snapshot waits in proportion to the one taken, not to later asks", () => {
@@ -53,7 +53,7 @@ Deno.test("the next snapshot waits in proportion to the one taken, not to later 
   assert.notEqual(snapshots.due(applied(10, 10)), null, "asked at 10, with 10 tasks");
   assert.notEqual(snapshots.due(applied(15, 500)), null, "asked again while the first is taken");
   snapshots.held(10); // the one at 10 was taken
-  assert.notEqual(snapshots.due(applied(30, 600)), null, "2 x 10 tasks after 10: due at 30");
+  assert.notEqual(snapshots.due(applied(20, 600)), null, "10 tasks after 10: due at 20");
 });
 
 Deno.test("the snapshot taken keeps its size however often the node asks while it is written", () => {
@@ -62,6 +62,6 @@ Deno.test("the snapshot taken keeps its size however often the node asks while i
   assert.notEqual(snapshots.due(applied(2000, 1_000_000)), null, "the one the shell takes");
   for (let index = 2001; index < 2500; index++) snapshots.due(applied(index, 1_000_000));
   snapshots.held(2000);
-  assert.equal(snapshots.due(applied(2_001_999, 1_000_000)), null, "2 x 1,000,000 after 2,000");
-  assert.notEqual(snapshots.due(applied(2_002_000, 1_000_000)), null);
+  assert.equal(snapshots.due(applied(1_001_999, 1_000_000)), null, "1,000,000 after 2,000");
+  assert.notEqual(snapshots.due(applied(1_002_000, 1_000_000)), null);
 });

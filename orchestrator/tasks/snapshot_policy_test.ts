@@ -10,14 +10,14 @@ Deno.test("isSnapshotDue() waits for the configured entries while the state is s
   );
 });
 
-Deno.test("isSnapshotDue() waits for two entries per task of the previous snapshot once it is large", () => {
+Deno.test("isSnapshotDue() waits for one entry per task of the previous snapshot once it is large", () => {
   const state = { appliedIndex: 1_400_000, tasksInLastSnapshot: 200_000 };
   assert.equal(
-    isSnapshotDue(state, 1_100_000, 10_000),
+    isSnapshotDue(state, 1_250_000, 10_000),
     false,
-    "300k entries < 2 x 200k tasks in the last snapshot",
+    "150k entries < 200k tasks in the last snapshot",
   );
-  assert.equal(isSnapshotDue(state, 1_000_000, 10_000), true, "400k entries = 2 x 200k tasks");
+  assert.equal(isSnapshotDue(state, 1_200_000, 10_000), true, "200k entries = 200k tasks");
 });
 
 Deno.test("isSnapshotDue() waits longer by a node's stagger, which differs between o1, o2 and o3", () => {
