@@ -159,11 +159,10 @@ export function encodeSnapshot(sm: TaskStateMachine): Uint8Array {
  * leader that stops answering for longer than an election timeout loses its term). The state
  * may change during the pauses: what can still change is copied at the call, and a task in a
  * final state never changes again (no command applies to it), so it is encoded as it is.
- * @example Writing a snapshot to a file without holding it in memory
+ * @example Writing a snapshot to a file without holding it in memory (the shell's pause lets
+ * the event loop run; see orchestrator/shell/snapshot_taker.ts)
  * ```ts
- * for await (const part of encodeSnapshotParts(sm, () => new Promise((r) => setTimeout(r, 0)))) {
- *   await file.write(part);
- * }
+ * for await (const part of encodeSnapshotParts(sm, yieldToEventLoop)) await file.write(part);
  * ```
  */
 export function encodeSnapshotParts(
