@@ -6,6 +6,13 @@
  * @module
  */
 
+/**
+ * At most one "Caught up" line at info this often; the others go at debug. A follower that keeps
+ * falling a little behind under load (a busy machine, a large state) would otherwise log one
+ * several times a second.
+ */
+export const CAUGHT_UP_INFO_EVERY_MS = 10_000;
+
 export class CatchUpHistory {
   /** Entries in (after, upTo] arrived already committed. */
   #after = 0;
@@ -14,6 +21,8 @@ export class CatchUpHistory {
   #leaderCommitHeard = 0;
   /** Entries applied as history since the last "Caught up" line. */
   #applied = 0;
+  /** When the last "Caught up" line went out at info. */
+  #lastInfoMs = -Infinity;
 
   /**
    * Records which entries an appendEntries brought that were committed before they arrived:
@@ -34,6 +43,18 @@ export class CatchUpHistory {
     const isHistory = index > this.#after && index <= this.#upTo;
     if (isHistory) this.#applied += 1;
     return isHistory;
+  }
+
+  /** Like caughtUpLine, with its level at `nowMs`: info at most every CAUGHT_UP_INFO_EVERY_MS. */
+  caughtUp(
+    appliedIndex: number,
+    nowMs: number,
+  ): { line: string; level: "info" | "debug" } | null {
+    const line = this.caughtUpLine(appliedIndex);
+    if (line === null) return null;
+    const level = nowMs - this.#lastInfoMs >= CAUGHT_UP_INFO_EVERY_MS ? "info" : "debug";
+    if (level === "info") this.#lastInfoMs = nowMs;
+    return { line, level };
   }
 
   /** The "Caught up" line once the history is all applied at `appliedIndex` (then starts over). */

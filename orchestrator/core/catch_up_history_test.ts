@@ -29,3 +29,15 @@ Deno.test("entries not yet committed when they arrive are never history", () => 
   assert.equal(history.applying(6), false);
   assert.equal(history.caughtUpLine(9), null);
 });
+
+Deno.test("CatchUpHistory logs a caught-up line at info at most every 10 s, the others at debug", () => {
+  const history = new CatchUpHistory();
+  const catchUp = (from: number, to: number, nowMs: number) => {
+    history.noteArrivals(from - 1, to, to);
+    for (let i = from; i <= to; i++) history.applying(i);
+    return history.caughtUp(to, nowMs)?.level;
+  };
+  assert.equal(catchUp(1, 3, 1_000), "info");
+  assert.equal(catchUp(4, 6, 5_000), "debug", "a follower falling behind again under load");
+  assert.equal(catchUp(7, 9, 11_000), "info");
+});

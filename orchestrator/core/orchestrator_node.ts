@@ -308,8 +308,8 @@ export class OrchestratorNode {
       persisted ||= input.type === "persisted";
     }
     this.#pump();
-    const caughtUp = this.#history.caughtUpLine(this.#sm.appliedIndex);
-    if (caughtUp !== null) this.#out.log("info", caughtUp);
+    const caughtUp = this.#history.caughtUp(this.#sm.appliedIndex, this.#nowMs);
+    if (caughtUp !== null) this.#out.log(caughtUp.level, caughtUp.line);
     // On the tick's clock, after the step, so it reports who leads once the tick is done.
     if (ticked) this.#askAnnouncement();
     // Checked when entries become durable, as the shell did before it asked the node.
