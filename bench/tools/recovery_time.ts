@@ -12,6 +12,7 @@
  * @module
  */
 import process from "node:process";
+import { finishedTask, workersJoining } from "../lib/finished_task_commands.ts";
 import { openFileLogStorage } from "../../orchestrator/storage/mod.ts";
 import {
   type Command,
@@ -26,7 +27,6 @@ import {
 const recoverDir = Deno.args[0] === "--recover" ? Deno.args[1] : null;
 const numbers = Deno.args.filter((arg) => /^\d+$/.test(arg)).map(Number);
 const [tasks, tailTasks] = [numbers[0] ?? 200_000, numbers[1] ?? 25_000];
-const WORKERS = ["w1", "w2", "w3"];
 
 /** The log of `count` tasks run to completion, from `first` (entry index `fromIndex`). */
 function* taskLog(first: number, count: number, fromIndex: number): Generator<LogEntry> {
@@ -39,54 +39,9 @@ function* taskLog(first: number, count: number, fromIndex: number): Generator<Lo
     command: JSON.parse(JSON.stringify(command)),
   });
   const stamp = (node: string) => ({ atMs: nowMs += 1, lamport: lamport += 1, node });
-  if (first === 0) {
-    for (const [i, workerId] of WORKERS.entries()) {
-      yield entry({
-        type: "workerJoined",
-        workerId,
-        incarnation: `${workerId}-${i}`,
-        slots: 8,
-        canExec: false,
-        ...stamp("o1"),
-      });
-    }
-  }
+  if (first === 0) { for (const command of workersJoining(stamp)) yield entry(command); }
   for (let i = first; i < first + count; i++) {
-    const workerId = WORKERS[i % WORKERS.length];
-    const taskId = `t-${i + 1}`;
-    yield entry({
-      type: "taskSubmitted",
-      owner: "bench",
-      idempotencyKey: `s0-${i}`,
-      spec: { kind: "sleep", description: `bench ${i}`, durationMs: 0 },
-      maxAttempts: 3,
-      ...stamp("o1"),
-    });
-    yield entry({
-      type: "taskAssigned",
-      taskId,
-      attempt: 1,
-      workerId,
-      incarnation: `${workerId}-${WORKERS.indexOf(workerId)}`,
-      ...stamp("o1"),
-    });
-    yield entry({ type: "taskStarted", taskId, attempt: 1, workerId, ...stamp(workerId) });
-    yield entry({
-      type: "taskFinished",
-      taskId,
-      attempt: 1,
-      workerId,
-      outcome: {
-        status: "succeeded",
-        exitCode: null,
-        // What a worker reports for a sleep task (worker/shell/task_runner.ts).
-        stdout: `Processed "bench ${i}" in 0 s\n`,
-        stderr: "",
-        error: null,
-        durationMs: i % 7,
-      },
-      ...stamp(workerId),
-    });
+    for (const command of finishedTask(i, stamp)) yield entry(command);
   }
 }
 

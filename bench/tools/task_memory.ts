@@ -9,12 +9,12 @@
  */
 import { TaskStateMachine } from "../../orchestrator/tasks/mod.ts";
 import type { Command } from "../../orchestrator/tasks/commands.ts";
+import { finishedTask, workersJoining } from "../lib/finished_task_commands.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("Run with --v8-flags=--expose-gc");
 
 const tasks = Number(Deno.args.find((arg) => !arg.startsWith("--")) ?? 200_000);
-const WORKERS = ["w1", "w2", "w3"];
 
 function measure(): { heap: number; rss: number } {
   gc!();
@@ -34,53 +34,8 @@ function run(sm: TaskStateMachine): void {
     if (result.type === "rejected") throw new Error(`rejected: ${result.reason}`);
   };
   const stamp = (node: string) => ({ atMs: nowMs += 1, lamport: lamport += 1, node });
-  for (const [i, workerId] of WORKERS.entries()) {
-    apply({
-      type: "workerJoined",
-      workerId,
-      incarnation: `${workerId}-${i}`,
-      slots: 8,
-      canExec: false,
-      ...stamp("o1"),
-    });
-  }
-  for (let i = 0; i < tasks; i++) {
-    const workerId = WORKERS[i % WORKERS.length];
-    apply({
-      type: "taskSubmitted",
-      owner: "bench",
-      idempotencyKey: `s0-${i}`,
-      spec: { kind: "sleep", description: `bench ${i}`, durationMs: 0 },
-      maxAttempts: 3,
-      ...stamp("o1"),
-    });
-    const taskId = `t-${sm.nextTaskSeq - 1}`;
-    apply({
-      type: "taskAssigned",
-      taskId,
-      attempt: 1,
-      workerId,
-      incarnation: sm.workers.get(workerId)!.incarnation,
-      ...stamp("o1"),
-    });
-    apply({ type: "taskStarted", taskId, attempt: 1, workerId, ...stamp(workerId) });
-    apply({
-      type: "taskFinished",
-      taskId,
-      attempt: 1,
-      workerId,
-      outcome: {
-        status: "succeeded",
-        exitCode: null,
-        // What a worker reports for a sleep task (worker/shell/task_runner.ts).
-        stdout: `Processed "bench ${i}" in 0 s\n`,
-        stderr: "",
-        error: null,
-        durationMs: i % 7,
-      },
-      ...stamp(workerId),
-    });
-  }
+  for (const command of workersJoining(stamp)) apply(command);
+  for (let i = 0; i < tasks; i++) for (const command of finishedTask(i, stamp)) apply(command);
 }
 
 const before = measure();
