@@ -9,6 +9,7 @@
 import { UnreachableError } from "../../client/api/mod.ts";
 import { readMachineMemory } from "./proc_stats.ts";
 import { delay, type RealCluster } from "./real_cluster.ts";
+import type { Measurement } from "./report.ts";
 import type { ScenarioContext } from "./scenario.ts";
 import { round } from "./stats.ts";
 import { submitInBatches, waitUntilIdle } from "./task_load.ts";
@@ -147,4 +148,26 @@ async function describeDeaths(cluster: RealCluster, tasks: number): Promise<stri
     );
   }
   return deaths.join("\n");
+}
+
+/**
+ * What every chunked scenario reports when orchestrators died: how many tasks went through before
+ * (`done`, of `total` asked for) and how many nodes died, with the first error line of `death`.
+ */
+export function crashMeasurements(total: number, done: number, death: string): Measurement[] {
+  return [
+    {
+      metric: "tasks through the cluster before it crashed",
+      value: done,
+      unit: "",
+      target: { kind: "atLeast", value: total },
+    },
+    {
+      metric: "orchestrators that crashed",
+      value: (death.match(/^orchestrator /gm) ?? []).length,
+      unit: "",
+      target: { kind: "atMost", value: 0 },
+      note: death.split("\n").find((l) => /Error|error/.test(l))?.trim().slice(0, 160),
+    },
+  ];
 }

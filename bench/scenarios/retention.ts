@@ -17,7 +17,7 @@
  * @module
  */
 import { UnreachableError } from "../../client/api/mod.ts";
-import { pushInChunks } from "../lib/chunked_push.ts";
+import { crashMeasurements, pushInChunks } from "../lib/chunked_push.ts";
 import { directoryBytes, liveHeap, orchestratorMemory } from "../lib/cluster_samples.ts";
 import type { HeapUsage } from "../lib/inspector_heap.ts";
 import type { Measurement, ScenarioResult } from "../lib/report.ts";
@@ -329,19 +329,7 @@ function crashed(total: number, checkpoints: Checkpoint[], death: string): Scena
   const last = checkpoints.at(-1);
   return {
     measurements: [
-      {
-        metric: "tasks through the cluster before it crashed",
-        value: last?.tasks ?? 0,
-        unit: "",
-        target: { kind: "atLeast", value: total },
-      },
-      {
-        metric: "orchestrators that crashed",
-        value: (death.match(/^orchestrator /gm) ?? []).length,
-        unit: "",
-        target: { kind: "atMost", value: 0 },
-        note: death.split("\n").find((l) => /Error|error/.test(l))?.trim().slice(0, 160),
-      },
+      ...crashMeasurements(total, last?.tasks ?? 0, death),
       {
         metric: "tasks retained at the last checkpoint",
         value: last?.retainedTasks ?? NaN,

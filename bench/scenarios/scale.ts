@@ -12,7 +12,7 @@
  * A node that dies mid-run ends the scenario with its last log lines in the error.
  * @module
  */
-import { pushInChunks } from "../lib/chunked_push.ts";
+import { crashMeasurements, pushInChunks } from "../lib/chunked_push.ts";
 import { liveHeap, orchestratorMemory } from "../lib/cluster_samples.ts";
 import type { Measurement, ScenarioResult } from "../lib/report.ts";
 import { delay, type RealCluster } from "../lib/real_cluster.ts";
@@ -217,19 +217,7 @@ function crashed(total: number, checkpoints: Checkpoint[], death: string): Scena
   const leaderRss = last === undefined ? NaN : Math.max(...Object.values(last.rssMiB));
   return {
     measurements: [
-      {
-        metric: "tasks through the cluster before it crashed",
-        value: last?.tasks ?? 0,
-        unit: "",
-        target: { kind: "atLeast", value: total },
-      },
-      {
-        metric: "orchestrators that crashed",
-        value: (death.match(/^orchestrator /gm) ?? []).length,
-        unit: "",
-        target: { kind: "atMost", value: 0 },
-        note: death.split("\n").find((l) => /Error|error/.test(l))?.trim().slice(0, 160),
-      },
+      ...crashMeasurements(total, last?.tasks ?? 0, death),
       { metric: "largest RSS at the last checkpoint", value: leaderRss, unit: "MiB" },
       { metric: "snapshot at the last checkpoint", value: last?.snapshotMiB ?? NaN, unit: "MiB" },
     ],
