@@ -57,6 +57,20 @@ export const LIMITS = {
   listLimitMax: 1000,
   waitTimeoutMsMax: 10 * 60 * 1000,
   maxAttemptsMax: 100,
+  /** A task kind served by handlers (`--kind`): a short name, e.g. "resize" or "mail.send". */
+  kindChars: 64,
+  /** Largest payload of a handler task, as JSON text (a frame holds the submission too). */
+  payloadBytesMax: 256 * 1024,
+  /** Largest result of a handler task, as JSON text, unless the worker is given a smaller one. */
+  resultBytesMax: 256 * 1024,
+  /** Retries of a failed attempt a task may ask for (`--retries`). */
+  retriesMax: 100,
+  /** Longest pause before a retry (`--backoff`, and the cap of exponential backoff): 1 day. */
+  backoffMsMax: 24 * 3600 * 1000,
+  /** Furthest ahead a task may be put off (`--delay`, `--at`): 1 year. */
+  delayMsMax: 366 * 24 * 3600 * 1000,
+  /** Handler kinds one worker may serve. */
+  workerKindsMax: 256,
   /** Tasks in one `submitBatch` request (one round trip, one replicated log batch). */
   batchTasksMax: 5000,
   /** Pending `wait` requests one orchestrator holds at once, in all. */

@@ -93,9 +93,15 @@ export function formatTime(ms: number | null): string {
 
 export function describeSpec(task: TaskView): string {
   const spec = task.spec;
-  return spec.kind === "sleep"
-    ? `sleep ${spec.durationMs / 1000} s`
-    : `exec ${JSON.stringify(spec.argv)} (time limit ${spec.timeoutMs / 1000} s)`;
+  const limit = spec.timeoutMs === undefined ? "" : ` (time limit ${spec.timeoutMs / 1000} s)`;
+  switch (spec.kind) {
+    case "sleep":
+      return `sleep ${spec.durationMs / 1000} s${limit}`;
+    case "exec":
+      return `exec ${JSON.stringify(spec.argv)}${limit}`;
+    case "handler":
+      return `${spec.handler} (handler, payload ${formatBytes(spec.payload.length)})${limit}`;
+  }
 }
 
 export function formatTask(task: TaskView): string {
@@ -104,7 +110,13 @@ export function formatTask(task: TaskView): string {
     `  description: ${terminalSafe(task.spec.description)}`,
     `  kind:        ${terminalSafe(describeSpec(task))}`,
     `  worker:      ${terminalSafe(task.workerId ?? "-")}`,
-    `  attempt:     ${task.attempt} of ${task.maxAttempts}`,
+    `  attempt:     ${task.attempt}${
+      task.retry === undefined
+        ? ` of ${task.maxAttempts}`
+        : ` (retries used ${
+          task.retried ?? 0
+        } of ${task.retry.retries}; ${task.maxAttempts} for lost workers)`
+    }`,
     `  submitted:   ${formatTime(task.submittedAtMs)}`,
     `  finished:    ${formatTime(task.finishedAtMs)}`,
   ];
@@ -115,6 +127,7 @@ export function formatTask(task: TaskView): string {
     const r = task.result;
     lines.push(`  exit code:   ${r.exitCode ?? "-"}`);
     if (r.error !== null) lines.push(`  error:       ${terminalSafe(r.error)}`);
+    if (r.value !== undefined) lines.push(...outputLines("result", r.value, false));
     lines.push(...outputLines("stdout", r.stdout, r.stdoutTruncated === true));
     lines.push(...outputLines("stderr", r.stderr, r.stderrTruncated === true));
   }

@@ -7,7 +7,7 @@
  */
 import { assertNever } from "../../shared/assert.ts";
 import { LIMITS } from "../../shared/limits.ts";
-import type { ClientToOrchestrator } from "../../shared/protocol/messages.ts";
+import type { ClientToOrchestrator, RetryPolicy } from "../../shared/protocol/messages.ts";
 import { isFinalState } from "../../shared/protocol/messages.ts";
 import type { ConsensusStatus } from "../raft/mod.ts";
 import type { Command, Stamp, TaskRecord } from "../tasks/mod.ts";
@@ -135,6 +135,7 @@ export class ClientRequests {
           idempotencyKey: request.idempotencyKey,
           spec: request.task,
           maxAttempts: request.maxAttempts ?? this.#ctx.options.defaultMaxAttempts,
+          ...whenAndRetry(request, this.#ctx.nowMs()),
           ...this.#ctx.stamp(),
         });
         break;
@@ -191,6 +192,7 @@ export class ClientRequests {
       idempotencyKey: item.idempotencyKey,
       spec: item.task,
       maxAttempts: item.maxAttempts ?? this.#ctx.options.defaultMaxAttempts,
+      ...whenAndRetry(item, this.#ctx.nowMs()),
       ...this.#ctx.stamp(),
     }));
     const first = this.#ctx.proposeBatch(commands);
@@ -221,7 +223,7 @@ export class ClientRequests {
       this.#ctx.out.send(conn, {
         type: "task",
         re: request.id,
-        task: viewTask(this.#ctx.sm(), task),
+        task: viewTask(this.#ctx.sm(), task, this.#ctx.nowMs()),
       });
       return;
     }
@@ -298,7 +300,7 @@ export class ClientRequests {
           this.#ctx.out.send(conn, {
             type: "task",
             re: request.id,
-            task: viewTask(this.#ctx.sm(), task),
+            task: viewTask(this.#ctx.sm(), task, this.#ctx.nowMs()),
           });
         }
         break;
@@ -344,7 +346,7 @@ export class ClientRequests {
           this.#ctx.out.send(conn, {
             type: "task",
             re: request.id,
-            task: viewTask(this.#ctx.sm(), task),
+            task: viewTask(this.#ctx.sm(), task, this.#ctx.nowMs()),
           });
           break;
         }
@@ -430,4 +432,22 @@ export class ClientRequests {
     }
     return task;
   }
+}
+
+/**
+ * The retry policy and not-before time a submission asks for, as its log entry carries them: a
+ * delay counts from now on the leader's clock, which the entry's stamp also reads.
+ */
+function whenAndRetry(
+  request: { retry?: RetryPolicy; delayMs?: number; runAtMs?: number },
+  nowMs: number,
+): { retry?: RetryPolicy; notBeforeMs?: number } {
+  const notBeforeMs = Math.max(
+    request.runAtMs ?? 0,
+    request.delayMs === undefined ? 0 : nowMs + request.delayMs,
+  );
+  return {
+    ...(request.retry === undefined ? {} : { retry: request.retry }),
+    ...(notBeforeMs > nowMs ? { notBeforeMs } : {}),
+  };
 }

@@ -48,6 +48,7 @@ export function proposeAssignments(ctx: LeaderRoundContext): void {
     policy: options.schedulerPolicy,
     cursor: proposals.lastWorker,
     maxAssignments: options.maxAssignmentsPerRound ?? DEFAULT_MAX_ASSIGNMENTS_PER_ROUND,
+    nowMs: ctx.nowMs(),
   });
   for (const { taskId, attempt, workerId, incarnation } of plan) {
     proposals.assignments.set(taskId, workerId);

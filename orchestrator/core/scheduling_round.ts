@@ -25,6 +25,8 @@ export interface RoundInput {
   /** Round robin continues after this worker. */
   cursor: string | null;
   maxAssignments: number;
+  /** The leader's clock: tasks put off until later are not placed before their time. */
+  nowMs: number;
 }
 
 /** An assignment to propose. */
@@ -38,7 +40,7 @@ export interface PlannedAssignment {
 /** Plans one round; empty when nothing is queued beyond what is proposed, or no worker is free. */
 export function planRound(input: RoundInput): PlannedAssignment[] {
   const { sm, proposedAssignments } = input;
-  if (sm.queue.size <= proposedAssignments.size) return [];
+  if (sm.queue.size - sm.queue.notDueCount(input.nowMs) <= proposedAssignments.size) return [];
   // (Counts below are slots in use: applied, plus proposed assignments, minus proposed results.)
   const proposedPerWorker = new Map<string, number>();
   for (const workerId of proposedAssignments.values()) {
@@ -69,13 +71,14 @@ export function planRound(input: RoundInput): PlannedAssignment[] {
         busy,
         canExec: worker.canExec,
         execAllow: worker.execAllow,
+        kinds: worker.kinds,
       });
     }
   }
   if (workers.length === 0) return [];
   const plan = planAssignments({
     policy: input.policy,
-    queue: schedulableQueue(sm, proposedAssignments, pendingResults),
+    queue: schedulableQueue(sm, proposedAssignments, pendingResults, input.nowMs),
     workers,
     cursor: input.cursor ?? sm.rrCursor,
     maxAssignments: input.maxAssignments,
@@ -113,14 +116,15 @@ function* schedulableQueue(
   sm: TaskStateMachine,
   proposedAssignments: ReadonlyMap<string, string>,
   pendingResults: ReadonlySet<string>,
+  nowMs: number,
 ): Generator<SchedulableTask> {
-  for (const taskId of sm.queue.inOrder()) {
+  for (const taskId of sm.queue.inOrder(nowMs)) {
     if (proposedAssignments.has(taskId) || pendingResults.has(taskId)) continue;
     const task = sm.tasks.get(taskId);
     assert(task !== undefined, `queued task ${taskId} is not in the state`);
     const spec = task.spec;
-    yield spec.kind === "exec"
-      ? { id: taskId, needsExec: true, program: spec.argv[0] }
-      : { id: taskId, needsExec: false };
+    if (spec.kind === "exec") yield { id: taskId, needsExec: true, program: spec.argv[0] };
+    else if (spec.kind === "handler") yield { id: taskId, needsExec: false, handler: spec.handler };
+    else yield { id: taskId, needsExec: false };
   }
 }

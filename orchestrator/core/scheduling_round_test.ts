@@ -13,6 +13,7 @@ function round(h: Harness, patch: Partial<RoundInput> = {}) {
     policy: "round-robin",
     cursor: null,
     maxAssignments: 100,
+    nowMs: 0,
     ...patch,
   });
 }

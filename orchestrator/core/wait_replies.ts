@@ -31,7 +31,8 @@ export function answerExpired(
   for (const waiter of waiters.expired(options.nowMs)) {
     const task = sm.tasks.get(waiter.taskId);
     if (task !== undefined) {
-      out.send(waiter.conn, { type: "task", re: waiter.requestId, task: viewTask(sm, task) });
+      const view = viewTask(sm, task, options.nowMs);
+      out.send(waiter.conn, { type: "task", re: waiter.requestId, task: view });
     } else if (sm.isRemovedTask(waiter.taskId)) {
       // It finished and was removed while this node did not apply the finish (a snapshot
       // installed over it): the waiter is owed an answer all the same.

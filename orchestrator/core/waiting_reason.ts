@@ -6,15 +6,24 @@
 import type { TaskRecord } from "../tasks/mod.ts";
 import { type TaskStateMachine, workerRuns } from "../tasks/mod.ts";
 
-/** The reason a queued task waits, from the state of the workers. */
-export function waitingReason(sm: TaskStateMachine, task: TaskRecord): string {
-  let alive = 0, exec = 0, runsProgram = 0, free = 0, slots = 0;
+/** The reason a queued task waits at `nowMs`, from its own time and the state of the workers. */
+export function waitingReason(sm: TaskStateMachine, task: TaskRecord, nowMs: number): string {
+  if (task.notBeforeMs > nowMs) {
+    const at = new Date(task.notBeforeMs).toISOString();
+    const retry = task.retry;
+    return retry !== null && task.retried > 0
+      ? `retry ${task.retried} of ${retry.retries} after a failed attempt, not before ${at}`
+      : `not before ${at} (delayed)`;
+  }
+  let alive = 0, exec = 0, runsProgram = 0, serves = 0, free = 0, slots = 0;
   const program = task.spec.kind === "exec" ? task.spec.argv[0] : null;
+  const kind = task.spec.kind === "handler" ? task.spec.handler : null;
   for (const worker of sm.workers.values()) {
     if (worker.status !== "alive") continue;
     alive += 1;
     if (worker.canExec) exec += 1;
     if (program !== null && workerRuns(worker, program)) runsProgram += 1;
+    if (kind !== null && worker.kinds.includes(kind)) serves += 1;
     slots += worker.slots;
     // Prefetched assignments wait on the worker, not here: the task waits only when that is full too.
     free += Math.max(0, worker.slots + worker.prefetch - worker.running.size);
@@ -25,6 +34,9 @@ export function waitingReason(sm: TaskStateMachine, task: TaskRecord): string {
   }
   if (program !== null && runsProgram === 0) {
     return `no live worker allows the program "${program}" (see their --exec-allow lists)`;
+  }
+  if (kind !== null && serves === 0) {
+    return `no live worker serves kind "${kind}"; start one with --handlers MODULE defining it`;
   }
   if (free === 0) return `all ${slots} worker slot(s) are busy`;
   return "waiting for the scheduler";

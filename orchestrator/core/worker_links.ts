@@ -303,6 +303,7 @@ export class WorkerLinks {
       ...(message.worker.prefetch ? { prefetch: message.worker.prefetch } : {}),
       canExec: message.worker.canExec,
       execAllow: message.worker.execAllow ?? null,
+      ...(message.worker.kinds?.length ? { kinds: message.worker.kinds } : {}),
       ...this.#ctx.stamp(),
     });
     if (index !== null) {

@@ -61,6 +61,7 @@ function rotation(
 
 function canTake(worker: SchedulableWorker, task: SchedulableTask): boolean {
   if (worker.busy >= worker.slots) return false;
+  if (task.handler !== undefined) return worker.kinds.includes(task.handler);
   if (!task.needsExec) return true;
   return worker.canExec &&
     (worker.execAllow === null ||

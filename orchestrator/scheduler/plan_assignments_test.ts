@@ -12,7 +12,7 @@ function worker(
   canExec = false,
   execAllow: string[] | null = null,
 ): SchedulableWorker {
-  return { id, slots, busy, canExec, execAllow };
+  return { id, slots, busy, canExec, execAllow, kinds: [] };
 }
 
 function sleepTasks(count: number, from = 1): SchedulableTask[] {

@@ -13,6 +13,8 @@ export interface SchedulableWorker {
   canExec: boolean;
   /** With canExec: the only programs it runs; null = any. */
   execAllow: readonly string[] | null;
+  /** The handler kinds it serves. */
+  kinds: readonly string[];
 }
 
 /** A queued task, in dispatch order. */
@@ -21,6 +23,8 @@ export interface SchedulableTask {
   needsExec: boolean;
   /** For exec tasks: argv[0], which the worker's allow-list must name. */
   program?: string;
+  /** For handler tasks: their kind, which the worker must serve. */
+  handler?: string;
 }
 
 export type SchedulerPolicy = "round-robin" | "least-loaded";

@@ -6,7 +6,12 @@
  * so a task costs about a fifth of its JSON and loads several times faster.
  * @module
  */
-import { type Outcome, TASK_STATES, type TaskSpec } from "../../shared/protocol/messages.ts";
+import {
+  type Outcome,
+  type RetryPolicy,
+  TASK_STATES,
+  type TaskSpec,
+} from "../../shared/protocol/messages.ts";
 import type { TaskRecord } from "./records.ts";
 import { ByteReader, ByteWriter, decodeUtf8, lengthPrefixed } from "./_byte_columns.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
@@ -17,6 +22,11 @@ export const TASKS_PER_BATCH = 2000;
 
 const SPEC_SLEEP = 0;
 const SPEC_EXEC = 1;
+const SPEC_HANDLER = 2;
+/** A sleep with a timeout (sleeps without one keep the shorter form). */
+const SPEC_SLEEP_TIMED = 3;
+const SPEC_KINDS = 4;
+const BACKOFFS = ["exponential", "fixed"] as const;
 const OUTCOME_STATUSES = ["succeeded", "failed"] as const;
 /** Bits of a task's flags field. */
 const STARTED = 1;
@@ -24,7 +34,11 @@ const HAS_RESULT = 2;
 const STDOUT_TRUNCATED = 4;
 const STDERR_TRUNCATED = 8;
 const ID_FROM_SEQ = 16;
-const FLAGS_MAX = 31;
+/** Retry policy, retries used and not-before time follow (tasks that use none omit them). */
+const HAS_SCHEDULE = 32;
+const HAS_VALUE = 64;
+const TIMED_OUT = 128;
+const FLAGS_MAX = 255;
 
 /** Each distinct string once, in first-use order, with its index. */
 class StringTable {
@@ -64,18 +78,33 @@ export function encodeTaskBatch(
 function encodeTask(task: TaskRecord, table: StringTable, out: ByteWriter): void {
   const result = task.result;
   const idFromSeq = task.id === `t-${task.seq}`;
+  const hasSchedule = task.retry !== null || task.retried !== 0 || task.notBeforeMs !== 0;
   out.uint(task.seq);
   out.uint(
     (task.started ? STARTED : 0) | (result !== null ? HAS_RESULT : 0) |
       (result?.stdoutTruncated === true ? STDOUT_TRUNCATED : 0) |
       (result?.stderrTruncated === true ? STDERR_TRUNCATED : 0) |
-      (idFromSeq ? ID_FROM_SEQ : 0),
+      (idFromSeq ? ID_FROM_SEQ : 0) |
+      (hasSchedule ? HAS_SCHEDULE : 0) |
+      (result?.value !== undefined ? HAS_VALUE : 0) |
+      (result?.timedOut === true ? TIMED_OUT : 0),
   );
   if (!idFromSeq) out.uint(table.of(task.id));
   out.uint(table.of(task.owner));
   out.uint(table.of(task.idempotencyKey));
   encodeSpec(task.spec, table, out);
   out.uint(task.maxAttempts);
+  if (hasSchedule) {
+    const retry = task.retry;
+    out.uint(retry === null ? 0 : 1 + BACKOFFS.indexOf(retry.backoff));
+    if (retry !== null) {
+      out.uint(retry.retries);
+      out.uint(retry.delayMs);
+      out.uint(retry.maxDelayMs);
+    }
+    out.uint(task.retried);
+    out.uint(task.notBeforeMs);
+  }
   out.uint(TASK_STATES.indexOf(task.state));
   out.uint(task.attempt);
   out.uint(table.ofNullable(task.workerId));
@@ -88,15 +117,25 @@ function encodeTask(task: TaskRecord, table: StringTable, out: ByteWriter): void
     out.uint(table.of(result.stderr));
     out.uint(table.ofNullable(result.error));
     out.uint(result.durationMs);
+    if (result.value !== undefined) out.uint(table.of(result.value));
   }
   out.uint(table.of(task.packedHistory));
 }
 
 function encodeSpec(spec: TaskSpec, table: StringTable, out: ByteWriter): void {
   if (spec.kind === "sleep") {
-    out.uint(SPEC_SLEEP);
+    out.uint(spec.timeoutMs === undefined ? SPEC_SLEEP : SPEC_SLEEP_TIMED);
     out.uint(table.of(spec.description));
     out.uint(spec.durationMs);
+    if (spec.timeoutMs !== undefined) out.uint(spec.timeoutMs);
+    return;
+  }
+  if (spec.kind === "handler") {
+    out.uint(SPEC_HANDLER);
+    out.uint(table.of(spec.description));
+    out.uint(table.of(spec.handler));
+    out.uint(table.of(spec.payload));
+    out.nullableInt(spec.timeoutMs ?? null);
     return;
   }
   out.uint(SPEC_EXEC);
@@ -152,6 +191,20 @@ function decodeTask(
   const idempotencyKey = string();
   const spec = decodeSpec(fields, string);
   const maxAttempts = fields.uint();
+  let retry: RetryPolicy | null = null, retried = 0, notBeforeMs = 0;
+  if ((flags & HAS_SCHEDULE) !== 0) {
+    const backoff = fields.below(BACKOFFS.length + 1, "retry backoff");
+    if (backoff !== 0) {
+      retry = {
+        retries: fields.uint(),
+        backoff: BACKOFFS[backoff - 1],
+        delayMs: fields.uint(),
+        maxDelayMs: fields.uint(),
+      };
+    }
+    retried = fields.uint();
+    notBeforeMs = fields.uint();
+  }
   const state = TASK_STATES[fields.below(TASK_STATES.length, "task state")];
   const attempt = fields.uint();
   const workerId = nullableString();
@@ -169,6 +222,8 @@ function decodeTask(
     };
     if ((flags & STDOUT_TRUNCATED) !== 0) result.stdoutTruncated = true;
     if ((flags & STDERR_TRUNCATED) !== 0) result.stderrTruncated = true;
+    if ((flags & HAS_VALUE) !== 0) result.value = string();
+    if ((flags & TIMED_OUT) !== 0) result.timedOut = true;
     result = outcomes.share(result);
   }
   return {
@@ -178,6 +233,9 @@ function decodeTask(
     idempotencyKey,
     spec,
     maxAttempts,
+    retry,
+    retried,
+    notBeforeMs,
     state,
     attempt,
     workerId,
@@ -190,9 +248,24 @@ function decodeTask(
 }
 
 function decodeSpec(fields: ByteReader, string: () => string): TaskSpec {
-  const kind = fields.below(2, "task kind");
+  const kind = fields.below(SPEC_KINDS, "task kind");
   const description = string();
   if (kind === SPEC_SLEEP) return { kind: "sleep", description, durationMs: fields.uint() };
+  if (kind === SPEC_SLEEP_TIMED) {
+    return { kind: "sleep", description, durationMs: fields.uint(), timeoutMs: fields.uint() };
+  }
+  if (kind === SPEC_HANDLER) {
+    const handler = string();
+    const payload = string();
+    const timeoutMs = fields.nullableInt();
+    return {
+      kind: "handler",
+      handler,
+      description,
+      payload,
+      ...(timeoutMs === null ? {} : { timeoutMs }),
+    };
+  }
   const argc = fields.below(fields.remaining + 1, "argument count");
   const argv: string[] = [];
   for (let i = 0; i < argc; i++) argv.push(string());

@@ -3,7 +3,7 @@
  * field by field (a task's history is a packed string, task_history.ts).
  * @module
  */
-import type { Outcome, TaskSpec, TaskState } from "../../shared/protocol/messages.ts";
+import type { Outcome, RetryPolicy, TaskSpec, TaskState } from "../../shared/protocol/messages.ts";
 import type { PackedHistory } from "./task_history.ts";
 
 export interface TaskRecord {
@@ -12,7 +12,17 @@ export interface TaskRecord {
   owner: string;
   idempotencyKey: string;
   spec: TaskSpec;
+  /** Attempts it may lose to workers that died or left under them. */
   maxAttempts: number;
+  /** What a failed attempt leads to; null: the task fails with it. */
+  retry: RetryPolicy | null;
+  /** Failed attempts retried so far (each counted against `retry.retries`, never maxAttempts). */
+  retried: number;
+  /**
+   * Not assigned before this time, by the leader's clock (a delay, `--at`, or the pause before a
+   * retry); 0: at once.
+   */
+  notBeforeMs: number;
   state: TaskState;
   /** The current attempt; reports about any other attempt are stale (fencing). */
   attempt: number;
@@ -39,6 +49,8 @@ export interface WorkerRecord {
   canExec: boolean;
   /** With canExec: the only programs it runs; null = any. */
   execAllow: string[] | null;
+  /** The handler kinds it serves. */
+  kinds: string[];
   status: "alive" | "draining";
   joinedAtMs: number;
   /** Ids of running tasks whose current attempt is on this worker. */

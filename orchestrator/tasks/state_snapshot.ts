@@ -12,7 +12,7 @@ import { isFinalState, type TaskEvent, type TaskState } from "../../shared/proto
 import { packHistory } from "./task_history.ts";
 import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
 import { FinishedOrder } from "./finished_order.ts";
-import { TaskQueue } from "./task_queue.ts";
+import { type QueueData, TaskQueue } from "./task_queue.ts";
 import { TaskStateMachine } from "./task_state_machine.ts";
 import { findInvariantViolations } from "./invariants.ts";
 
@@ -34,7 +34,7 @@ export interface StateSnapshot {
   stats: Stats;
   loginsSinceSweep: number;
   tasks: TaskRecord[];
-  queue: { retry: string[]; fresh: string[] };
+  queue: QueueData;
   workers: Array<Omit<WorkerRecord, "running"> & { running: string[] }>;
   sessions: Array<[string, SessionRecord]>;
   users: UserRecord[];
@@ -103,6 +103,8 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
       execAllow: worker.execAllow ?? null,
       // Snapshots taken before prefetch existed hold none.
       prefetch: worker.prefetch ?? 0,
+      // ... nor handler kinds.
+      kinds: worker.kinds ?? [],
       running: new Set(worker.running),
     });
   }
@@ -122,11 +124,21 @@ function upgradeTask(stored: TaskRecord | LegacyTaskRecord): TaskRecord {
   if (!("history" in stored)) return stored;
   const { history, ...rest } = stored;
   if (!Array.isArray(history)) throw new RangeError("Snapshot task history is not a list");
-  return { ...rest, packedHistory: packHistory(history, stored.submittedAtMs) };
+  return {
+    ...rest,
+    // Format 1 predates retries and delays.
+    retry: rest.retry ?? null,
+    retried: rest.retried ?? 0,
+    notBeforeMs: rest.notBeforeMs ?? 0,
+    packedHistory: packHistory(history, stored.submittedAtMs),
+  };
 }
 
 /** A task as snapshots of format 1 held it. */
-type LegacyTaskRecord = Omit<TaskRecord, "packedHistory"> & { history: TaskEvent[] };
+type LegacyTaskRecord =
+  & Omit<TaskRecord, "packedHistory" | "retry" | "retried" | "notBeforeMs">
+  & Partial<Pick<TaskRecord, "retry" | "retried" | "notBeforeMs">>
+  & { history: TaskEvent[] };
 
 /** First bytes of a binary snapshot (format 2); a snapshot of format 1 is JSON and starts with `{`. */
 const BINARY_MAGIC = new Uint8Array([0x89, 0x4d, 0x53, 0x32]); // "\x89MS2"

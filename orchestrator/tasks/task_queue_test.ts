@@ -41,3 +41,30 @@ Deno.test("TaskQueue.fromJSON() restores the same order", () => {
   assert.deepEqual(restored.toJSON(), { retry: ["z", "y"], fresh: ["a", "b", "c"] });
   assert.deepEqual([...restored.inOrder()], [...queue.inOrder()]);
 });
+
+Deno.test("timed tasks wait for their time, then go first, in time order", () => {
+  const queue = new TaskQueue();
+  queue.pushFresh("t-1");
+  queue.pushTimed("t-2", 2000);
+  queue.pushTimed("t-3", 1000);
+  queue.pushRetry("t-4");
+  queue.pushTimed("t-5", 1000);
+  assert.deepEqual([...queue.inOrder(500)], ["t-4", "t-1"]);
+  assert.deepEqual([...queue.inOrder(1000)], ["t-3", "t-5", "t-4", "t-1"]);
+  assert.deepEqual([...queue.inOrder(5000)], ["t-3", "t-5", "t-2", "t-4", "t-1"]);
+  assert.equal(queue.notDueCount(1000), 1);
+  assert.equal(queue.nextDueMs, 1000);
+  assert.equal(queue.size, 5);
+});
+
+Deno.test("a timed task is removed among others due at the same time, and survives a snapshot", () => {
+  const queue = new TaskQueue();
+  for (let i = 1; i <= 5; i++) queue.pushTimed(`t-${i}`, 1000);
+  queue.pushTimed("t-6", 3000);
+  assert.ok(queue.remove("t-3"));
+  assert.ok(!queue.remove("t-3"));
+  assert.ok(!queue.has("t-3"));
+  const copy = TaskQueue.fromJSON(JSON.parse(JSON.stringify(queue.toJSON())));
+  assert.deepEqual([...copy.inOrder()], ["t-1", "t-2", "t-4", "t-5", "t-6"]);
+  assert.equal(copy.size, 5);
+});

@@ -15,7 +15,12 @@
  * @module
  */
 import { assert, assertNever } from "../../shared/assert.ts";
-import type { TaskEvent, TaskSpec, TaskState } from "../../shared/protocol/messages.ts";
+import type {
+  RetryPolicy,
+  TaskEvent,
+  TaskSpec,
+  TaskState,
+} from "../../shared/protocol/messages.ts";
 import type {
   ApplyResult,
   Command,
@@ -49,21 +54,30 @@ const STATE_RANK: Record<TaskState, number> = {
 /** True when a submission asks for the very task `task` was created from (field by field, so encoding order does not matter). */
 function isSameSubmission(
   task: TaskRecord,
-  command: { spec: TaskSpec; maxAttempts: number },
+  command: { spec: TaskSpec; maxAttempts: number; retry?: RetryPolicy },
 ): boolean {
   if (task.maxAttempts !== command.maxAttempts) return false;
+  if (!isSameRetry(task.retry, command.retry ?? null)) return false;
   const a = task.spec;
   const b = command.spec;
-  if (a.description !== b.description) return false;
+  if (a.description !== b.description || a.timeoutMs !== b.timeoutMs) return false;
   switch (a.kind) {
     case "sleep":
       return b.kind === "sleep" && a.durationMs === b.durationMs;
     case "exec":
-      return b.kind === "exec" && a.timeoutMs === b.timeoutMs && a.argv.length === b.argv.length &&
+      return b.kind === "exec" && a.argv.length === b.argv.length &&
         a.argv.every((arg, i) => arg === b.argv[i]);
+    case "handler":
+      return b.kind === "handler" && a.handler === b.handler && a.payload === b.payload;
     default:
       return assertNever(a, "unknown task kind");
   }
+}
+
+function isSameRetry(a: RetryPolicy | null, b: RetryPolicy | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.retries === b.retries && a.backoff === b.backoff && a.delayMs === b.delayMs &&
+    a.maxDelayMs === b.maxDelayMs;
 }
 
 /** The orchestrator's replicated state. */
@@ -274,6 +288,9 @@ export class TaskStateMachine {
       idempotencyKey: command.idempotencyKey,
       spec: command.spec,
       maxAttempts: command.maxAttempts,
+      retry: command.retry ?? null,
+      retried: 0,
+      notBeforeMs: command.notBeforeMs ?? 0,
       state: "queued",
       attempt: 1,
       workerId: null,
@@ -290,7 +307,9 @@ export class TaskStateMachine {
     let owned = this.ownerTasks.get(task.owner);
     if (owned === undefined) this.ownerTasks.set(task.owner, owned = []);
     owned.push(id);
-    this.queue.pushFresh(id);
+    // Every replica queues it the same way: by the time the leader gave it, not its own clock.
+    if (task.notBeforeMs > command.atMs) this.queue.pushTimed(id, task.notBeforeMs);
+    else this.queue.pushFresh(id);
     this.counts.queued += 1;
     this.activeByOwner.set(task.owner, this.activeTasksOf(task.owner) + 1);
     this.ownerCounts(task.owner).queued += 1;

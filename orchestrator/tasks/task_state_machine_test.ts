@@ -502,6 +502,7 @@ Deno.test("apply() of workerJoined registers an alive worker with no tasks", () 
     prefetch: 0,
     canExec: true,
     execAllow: null,
+    kinds: [],
     status: "alive",
     joinedAtMs: h.nowMs,
     running: [],

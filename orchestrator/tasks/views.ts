@@ -3,11 +3,12 @@
  * `workers` show. They copy, so a reply never aliases live state.
  * @module
  */
-import type {
-  TaskState,
-  TaskSummary,
-  TaskView,
-  WorkerView,
+import {
+  kindOf,
+  type TaskState,
+  type TaskSummary,
+  type TaskView,
+  type WorkerView,
 } from "../../shared/protocol/messages.ts";
 import type { TaskRecord, WorkerRecord } from "./records.ts";
 import { SUMMARY_DESCRIPTION_CHARS } from "../../shared/limits.ts";
@@ -29,6 +30,10 @@ export function toTaskView(task: TaskRecord, waitingReason: string | null): Task
     result: task.result === null ? null : { ...task.result },
     waitingReason: task.state === "queued" ? waitingReason : null,
     history: historyOf(task),
+    // Only when used, so views of plain tasks stay readable by clients from before retries.
+    ...(task.retry === null ? {} : { retry: { ...task.retry } }),
+    ...(task.retried === 0 ? {} : { retried: task.retried }),
+    ...(task.notBeforeMs === 0 ? {} : { notBeforeMs: task.notBeforeMs }),
   };
 }
 
@@ -40,7 +45,7 @@ export function toTaskSummary(task: TaskRecord): TaskSummary {
     description: task.spec.description.length > SUMMARY_DESCRIPTION_CHARS
       ? `${task.spec.description.slice(0, SUMMARY_DESCRIPTION_CHARS - 1)}…`
       : task.spec.description,
-    kind: task.spec.kind,
+    kind: kindOf(task.spec),
     attempt: task.attempt,
     workerId: task.workerId,
     submittedAtMs: task.submittedAtMs,
@@ -59,6 +64,7 @@ export function toWorkerView(worker: WorkerRecord, lastHeartbeatAgoMs: number | 
     execAllow: worker.execAllow === null ? null : [...worker.execAllow],
     lastHeartbeatAgoMs,
     completed: worker.completed,
+    ...(worker.kinds.length === 0 ? {} : { kinds: [...worker.kinds] }),
   };
 }
 

@@ -22,6 +22,10 @@ import type { Stats, TaskRecord, WorkerRecord } from "./records.ts";
 import type { TaskQueue } from "./task_queue.ts";
 import { OK, rejected } from "./_apply_results.ts";
 import { lastLamportOf } from "./task_history.ts";
+import { retryDelayMs } from "./retry_backoff.ts";
+
+/** Characters of a failed attempt's error kept in its "retrying" event. */
+const RETRY_DETAIL_CHARS = 1000;
 
 /** The commands {@link WorkerCommands} applies. */
 export type WorkerCommand =
@@ -109,6 +113,10 @@ export class WorkerCommands {
     if (task.spec.kind === "exec" && !workerRuns(worker, task.spec.argv[0])) {
       return rejected("worker does not allow this program");
     }
+    if (task.spec.kind === "handler" && !worker.kinds.includes(task.spec.handler)) {
+      return rejected(`worker does not serve kind ${task.spec.handler}`);
+    }
+    if (command.atMs < task.notBeforeMs) return rejected("task is not due yet");
     state.queue.remove(task.id);
     worker.running.add(task.id);
     task.workerId = worker.id;
@@ -142,6 +150,7 @@ export class WorkerCommands {
       task.started = true;
       this.#lifecycle.record(task, "started", command, command.workerId, null);
     }
+    if (command.outcome.status === "failed" && this.#retryAfterFailure(task, command)) return OK;
     task.result = this.#lifecycle.shareOutcome(command.outcome);
     task.finishedAtMs = command.atMs;
     this.#lifecycle.transition(task, command.outcome.status);
@@ -153,6 +162,29 @@ export class WorkerCommands {
       describeOutcome(command),
     );
     return OK;
+  }
+
+  /**
+   * Queues the next attempt of a task whose attempt failed, after its backoff, when its retry
+   * policy has retries left; false when it has none (the task fails).
+   */
+  #retryAfterFailure(task: TaskRecord, command: TaskFinished): boolean {
+    const policy = task.retry;
+    if (policy === null || task.retried >= policy.retries) return false;
+    const delayMs = retryDelayMs(policy, task.retried, task.seq);
+    task.retried += 1;
+    const detail =
+      `${truncate(describeOutcome(command), RETRY_DETAIL_CHARS)}; retry ${task.retried}` +
+      ` of ${policy.retries} in ${formatSeconds(delayMs)}`;
+    this.#lifecycle.record(task, "retrying", command, command.workerId, detail);
+    task.attempt += 1;
+    task.workerId = null;
+    task.started = false;
+    task.notBeforeMs = command.atMs + delayMs;
+    this.#lifecycle.transition(task, "queued");
+    if (delayMs > 0) this.#state.queue.pushTimed(task.id, task.notBeforeMs);
+    else this.#state.queue.pushRetry(task.id);
+    return true;
   }
 
   #handBack(command: TaskHandedBack): ApplyResult {
@@ -177,6 +209,7 @@ export class WorkerCommands {
       prefetch: command.prefetch ?? 0,
       canExec: command.canExec,
       execAllow: command.execAllow ?? null,
+      kinds: command.kinds ?? [],
       status: "alive",
       joinedAtMs: command.atMs,
       running: new Set(),
@@ -218,7 +251,8 @@ export class WorkerCommands {
     assert(task.state === "running", `requeue of ${task.state} task ${task.id}`);
     this.#state.workers.get(task.workerId!)?.running.delete(task.id);
     const workerId = task.workerId;
-    if (task.attempt >= task.maxAttempts) {
+    // Attempts lost to workers, not those that failed and were retried (their own budget).
+    if (task.attempt - task.retried >= task.maxAttempts) {
       task.result = {
         status: "failed",
         exitCode: null,
@@ -287,4 +321,12 @@ function describeOutcome(command: TaskFinished): string {
   if (outcome.error !== null) return outcome.error;
   if (outcome.exitCode !== null) return `exit code ${outcome.exitCode}`;
   return `in ${outcome.durationMs} ms`;
+}
+
+function truncate(text: string, chars: number): string {
+  return text.length <= chars ? text : `${text.slice(0, chars - 1)}…`;
+}
+
+function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
 }

@@ -6,7 +6,22 @@
 import { z } from "zod";
 import { LIMITS } from "../limits.ts";
 import { envelope, positiveInt, requestId, token, userName } from "./_fields.ts";
-import { TASK_STATES, TaskIdSchema, TaskSpecSchema, TaskStateSchema } from "./task_schemas.ts";
+import {
+  RetryPolicySchema,
+  TASK_STATES,
+  TaskIdSchema,
+  TaskSpecSchema,
+  TaskStateSchema,
+} from "./task_schemas.ts";
+
+/** How a submission may ask to be run later and retried (each absent: the defaults). */
+const whenAndRetry = {
+  retry: RetryPolicySchema.optional(),
+  /** Put off by this long from when the leader accepts it. */
+  delayMs: z.number().int().nonnegative().max(LIMITS.delayMsMax).optional(),
+  /** Not started before this time (ms since the epoch, by the orchestrators' clocks). */
+  runAtMs: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+};
 
 export const LoginSchema = z.object({
   ...envelope,
@@ -32,6 +47,7 @@ export const SubmitSchema = z.object({
   idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKeyChars),
   task: TaskSpecSchema,
   maxAttempts: positiveInt.max(LIMITS.maxAttemptsMax).optional(),
+  ...whenAndRetry,
 }).strict();
 
 /** One task of a batch submission. */
@@ -39,6 +55,7 @@ export const BatchItemSchema = z.object({
   idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKeyChars),
   task: TaskSpecSchema,
   maxAttempts: positiveInt.max(LIMITS.maxAttemptsMax).optional(),
+  ...whenAndRetry,
 }).strict();
 export type BatchItem = z.infer<typeof BatchItemSchema>;
 

@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import { LAMPORT_MAX, LIMITS } from "../limits.ts";
-import { OutcomeSchema, TaskSpecSchema } from "./messages.ts";
+import { HandlerKindSchema, OutcomeSchema, RetryPolicySchema, TaskSpecSchema } from "./messages.ts";
 
 const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -105,6 +105,10 @@ export const TaskSubmittedSchema = z.object({
   idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKeyChars),
   spec: TaskSpecSchema,
   maxAttempts: positiveInt.max(LIMITS.maxAttemptsMax),
+  /** What a failed attempt leads to (absent: the task fails with it). */
+  retry: RetryPolicySchema.optional(),
+  /** Not assigned before this time by the leader's clock (absent: at once). */
+  notBeforeMs: nonNegInt.optional(),
   ...stamp,
 }).strict();
 
@@ -168,6 +172,8 @@ export const WorkerJoinedSchema = z.object({
   /** The only programs it runs (argv[0], exact match); null or absent = any. */
   execAllow: z.array(z.string().min(1).max(LIMITS.argChars)).max(LIMITS.argvItems).nullable()
     .optional(),
+  /** The handler kinds it serves (absent: none). */
+  kinds: z.array(HandlerKindSchema).max(LIMITS.workerKindsMax).optional(),
   ...stamp,
 }).strict();
 

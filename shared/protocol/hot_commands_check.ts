@@ -7,6 +7,7 @@
  * @module
  */
 import { LAMPORT_MAX, LIMITS } from "../limits.ts";
+import { BUILT_IN_KINDS, HANDLER_KIND_PATTERN } from "./task_schemas.ts";
 
 type Check = (value: Record<string, unknown>) => boolean;
 
@@ -38,13 +39,25 @@ function isId(value: unknown): boolean {
   return isText(value, 1, LIMITS.workerNameChars);
 }
 
-const SLEEP_KEYS = new Set(["kind", "description", "durationMs"]);
+const SLEEP_KEYS = new Set(["kind", "description", "durationMs", "timeoutMs"]);
 const EXEC_KEYS = new Set(["kind", "description", "argv", "timeoutMs"]);
+const HANDLER_KEYS = new Set(["kind", "handler", "description", "payload", "timeoutMs"]);
+
+function isOptionalTimeout(value: unknown): boolean {
+  return value === undefined || isInt(value, 1, LIMITS.taskDurationMsMax);
+}
 
 function isSpec(value: unknown): boolean {
   if (!isObject(value) || !isText(value.description, 0, LIMITS.descriptionChars)) return false;
   if (value.kind === "sleep") {
-    return onlyKeys(value, SLEEP_KEYS) && isInt(value.durationMs, 0, LIMITS.taskDurationMsMax);
+    return onlyKeys(value, SLEEP_KEYS) && isInt(value.durationMs, 0, LIMITS.taskDurationMsMax) &&
+      isOptionalTimeout(value.timeoutMs);
+  }
+  if (value.kind === "handler") {
+    return onlyKeys(value, HANDLER_KEYS) && isText(value.handler, 1, LIMITS.kindChars) &&
+      HANDLER_KIND_PATTERN.test(value.handler as string) &&
+      !(BUILT_IN_KINDS as readonly unknown[]).includes(value.handler) &&
+      isText(value.payload, 0, LIMITS.payloadBytesMax) && isOptionalTimeout(value.timeoutMs);
   }
   if (value.kind !== "exec" || !onlyKeys(value, EXEC_KEYS)) return false;
   const argv = value.argv;
@@ -62,6 +75,8 @@ const OUTCOME_KEYS = new Set([
   "durationMs",
   "stdoutTruncated",
   "stderrTruncated",
+  "value",
+  "timedOut",
 ]);
 
 function isOutcome(value: unknown): boolean {
@@ -72,14 +87,25 @@ function isOutcome(value: unknown): boolean {
     (value.error === null || typeof value.error === "string") &&
     isInt(value.durationMs, 0, SAFE) &&
     (value.stdoutTruncated === undefined || value.stdoutTruncated === true) &&
-    (value.stderrTruncated === undefined || value.stderrTruncated === true);
+    (value.stderrTruncated === undefined || value.stderrTruncated === true) &&
+    (value.value === undefined || isText(value.value, 0, LIMITS.resultBytesMax)) &&
+    (value.timedOut === undefined || value.timedOut === true);
+}
+
+const RETRY_KEYS = new Set(["retries", "backoff", "delayMs", "maxDelayMs"]);
+
+function isRetryPolicy(value: unknown): boolean {
+  return isObject(value) && onlyKeys(value, RETRY_KEYS) &&
+    isInt(value.retries, 0, LIMITS.retriesMax) &&
+    (value.backoff === "exponential" || value.backoff === "fixed") &&
+    isInt(value.delayMs, 0, LIMITS.backoffMsMax) && isInt(value.maxDelayMs, 0, LIMITS.backoffMsMax);
 }
 
 function keys(...names: string[]): ReadonlySet<string> {
   return new Set(["type", ...names, "atMs", "lamport", "node"]);
 }
 
-const SUBMITTED = keys("owner", "idempotencyKey", "spec", "maxAttempts");
+const SUBMITTED = keys("owner", "idempotencyKey", "spec", "maxAttempts", "retry", "notBeforeMs");
 const ASSIGNED = keys("taskId", "attempt", "workerId", "incarnation");
 const STARTED = keys("taskId", "attempt", "workerId");
 const FINISHED = keys("taskId", "attempt", "workerId", "outcome", "includesStart");
@@ -91,7 +117,9 @@ export const HOT_COMMAND_CHECKS: Readonly<Record<string, Check>> = {
   taskSubmitted: (c) =>
     onlyKeys(c, SUBMITTED) && isText(c.owner, 1, LIMITS.userNameChars) &&
     isText(c.idempotencyKey, 1, LIMITS.idempotencyKeyChars) && isSpec(c.spec) &&
-    isInt(c.maxAttempts, 1, LIMITS.maxAttemptsMax) && isStamp(c),
+    isInt(c.maxAttempts, 1, LIMITS.maxAttemptsMax) &&
+    (c.retry === undefined || isRetryPolicy(c.retry)) &&
+    (c.notBeforeMs === undefined || isInt(c.notBeforeMs, 0, SAFE)) && isStamp(c),
   taskAssigned: (c) =>
     onlyKeys(c, ASSIGNED) && isText(c.taskId, 1, LIMITS.workerNameChars) &&
     isInt(c.attempt, 1, SAFE) && isId(c.workerId) && isId(c.incarnation) && isStamp(c),

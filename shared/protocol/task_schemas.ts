@@ -25,6 +25,8 @@ export const SleepSpecSchema = z.object({
   kind: z.literal("sleep"),
   description: z.string().max(LIMITS.descriptionChars),
   durationMs: z.number().int().nonnegative().max(LIMITS.taskDurationMsMax),
+  /** Per attempt: past it the attempt fails with reason timeout (absent: none). */
+  timeoutMs: positiveInt.max(LIMITS.taskDurationMsMax).optional(),
 }).strict();
 
 /** A program run as a child process (never through a shell) on a worker started with --allow-exec. */
@@ -35,8 +37,63 @@ export const ExecSpecSchema = z.object({
   timeoutMs: positiveInt.max(LIMITS.taskDurationMsMax),
 }).strict();
 
-export const TaskSpecSchema = z.discriminatedUnion("kind", [SleepSpecSchema, ExecSpecSchema]);
+/** Names the task kinds handlers serve: a letter, then letters, digits, `_`, `.`, `:` or `-`. */
+export const HANDLER_KIND_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]*$/;
+/** Kinds the worker runs itself; no handler may take these names. */
+export const BUILT_IN_KINDS = ["sleep", "exec"] as const;
+
+export const HandlerKindSchema = z.string().max(LIMITS.kindChars).regex(
+  HANDLER_KIND_PATTERN,
+  "a task kind: a letter, then letters, digits, '_', '.', ':' or '-'",
+).refine((kind) => !(BUILT_IN_KINDS as readonly string[]).includes(kind), {
+  message: "sleep and exec are built-in kinds, not handlers",
+});
+
+/**
+ * A task run by user code: the handler a worker registered for `handler` (the task's kind) is
+ * called with the payload. The payload travels as JSON text: it is stored and compared as given,
+ * and only the handler parses it.
+ */
+export const HandlerSpecSchema = z.object({
+  kind: z.literal("handler"),
+  handler: HandlerKindSchema,
+  description: z.string().max(LIMITS.descriptionChars),
+  payload: z.string().max(LIMITS.payloadBytesMax),
+  /** Per attempt: past it the handler's signal fires and the attempt fails (absent: none). */
+  timeoutMs: positiveInt.max(LIMITS.taskDurationMsMax).optional(),
+}).strict();
+
+export const TaskSpecSchema = z.discriminatedUnion("kind", [
+  SleepSpecSchema,
+  ExecSpecSchema,
+  HandlerSpecSchema,
+]);
 export type TaskSpec = z.infer<typeof TaskSpecSchema>;
+
+/** A task's kind as users name it: `sleep`, `exec`, or the handler's kind. */
+export function kindOf(spec: TaskSpec): string {
+  return spec.kind === "handler" ? spec.handler : spec.kind;
+}
+
+/** The longest an attempt of `spec` may run, or undefined for no limit. */
+export function attemptTimeoutMs(spec: TaskSpec): number | undefined {
+  return spec.timeoutMs;
+}
+
+/**
+ * What happens when an attempt fails (its handler threw, its program exited non-zero, or it
+ * timed out): up to `retries` more attempts, each after a pause. Exponential: `delayMs`, then
+ * twice that, and so on up to `maxDelayMs`, each drawn between half and all of it (jitter, so
+ * tasks that failed together do not retry together). Fixed: `delayMs` every time. A worker lost
+ * under an attempt never counts here (`maxAttempts` does).
+ */
+export const RetryPolicySchema = z.object({
+  retries: z.number().int().min(0).max(LIMITS.retriesMax),
+  backoff: z.enum(["exponential", "fixed"]),
+  delayMs: nonNegInt.max(LIMITS.backoffMsMax),
+  maxDelayMs: nonNegInt.max(LIMITS.backoffMsMax),
+}).strict();
+export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
 
 /** One attempt of one task: the fencing token for everything a worker reports. */
 export const TaskRefSchema = z.object({ taskId: TaskIdSchema, attempt: positiveInt }).strict();
@@ -53,6 +110,10 @@ export const OutcomeSchema = z.object({
   /** Present (true) when the stream was longer than the tail kept (LIMITS.outputTailBytes). */
   stdoutTruncated: z.literal(true).optional(),
   stderrTruncated: z.literal(true).optional(),
+  /** A handler's return value as JSON text (absent: none, or not a handler task). */
+  value: z.string().max(LIMITS.resultBytesMax).optional(),
+  /** Present (true) when the attempt failed because it ran past its timeout. */
+  timedOut: z.literal(true).optional(),
 }).strict();
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
@@ -64,6 +125,8 @@ export const TASK_EVENTS = [
   "failed",
   "requeued",
   "cancelled",
+  /** An attempt failed and the task waits for its next one (its retry policy). */
+  "retrying",
 ] as const;
 
 /** One entry in a task's history, stamped by the node that produced it. */
@@ -92,6 +155,12 @@ export const TaskViewSchema = z.object({
   /** Why a queued task is not running yet, when the orchestrator knows. */
   waitingReason: z.string().nullable(),
   history: z.array(TaskEventSchema),
+  /** Its retry policy (absent: no retries). */
+  retry: RetryPolicySchema.optional(),
+  /** Failed attempts retried so far (absent: none). */
+  retried: nonNegInt.optional(),
+  /** Not started before this time (a delay, `--at`, or a retry's pause; absent: at once). */
+  notBeforeMs: nonNegInt.optional(),
 }).strict();
 export type TaskView = z.infer<typeof TaskViewSchema>;
 
@@ -100,7 +169,8 @@ export const TaskSummarySchema = z.object({
   owner: z.string(),
   state: TaskStateSchema,
   description: z.string(),
-  kind: z.enum(["sleep", "exec"]),
+  /** `sleep`, `exec`, or a handler's kind. */
+  kind: z.string(),
   attempt: nonNegInt,
   workerId: z.string().nullable(),
   submittedAtMs: nonNegInt,
@@ -119,5 +189,7 @@ export const WorkerViewSchema = z.object({
   execAllow: z.array(z.string()).nullable(),
   lastHeartbeatAgoMs: nonNegInt.nullable(),
   completed: nonNegInt,
+  /** The handler kinds it serves (absent: none). */
+  kinds: z.array(z.string()).optional(),
 }).strict();
 export type WorkerView = z.infer<typeof WorkerViewSchema>;

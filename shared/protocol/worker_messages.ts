@@ -9,6 +9,7 @@ import { envelope, positiveInt } from "./_fields.ts";
 import { ErrorReplySchema } from "./client_replies.ts";
 import { KeepaliveSchema, WelcomeSchema } from "./connection_messages.ts";
 import {
+  HandlerKindSchema,
   OutcomeSchema,
   TaskIdSchema,
   TaskRefSchema,
@@ -29,6 +30,8 @@ export const WorkerInfoSchema = z.object({
   /** With canExec: the only programs (argv[0], exact match) it runs; null or absent = any. */
   execAllow: z.array(z.string().min(1).max(LIMITS.argChars)).max(LIMITS.argvItems).nullable()
     .optional(),
+  /** The handler kinds it serves (absent: none): it is sent only tasks of these and built-ins. */
+  kinds: z.array(HandlerKindSchema).max(LIMITS.workerKindsMax).optional(),
 }).strict();
 export type WorkerInfo = z.infer<typeof WorkerInfoSchema>;
 

@@ -160,7 +160,8 @@ function queuedWorkMs(world: World): number {
   let totalMs = 0;
   for (const task of world.checker.reference.tasks.values()) {
     if (task.state === "queued" || task.state === "running") {
-      totalMs += task.spec.kind === "sleep" ? task.spec.durationMs : task.spec.timeoutMs;
+      const spec = task.spec;
+      totalMs += spec.kind === "sleep" ? spec.durationMs : spec.timeoutMs ?? 0;
     }
   }
   const slots = world.params.workerSlots.reduce((a, b) => a + b, 0);

@@ -30,7 +30,17 @@ export interface RunningTask {
 
 /** Starts an attempt of `spec`. Never throws: failures to start are failed outcomes. */
 export function runTask(spec: TaskSpec, exec: ExecOptions = NO_EXEC_OPTIONS): RunningTask {
-  return spec.kind === "sleep" ? runSleep(spec) : runExec(spec, exec);
+  switch (spec.kind) {
+    case "sleep":
+      return runSleep(spec);
+    case "exec":
+      return runExec(spec, exec);
+    case "handler":
+      return {
+        done: Promise.resolve(failed(`This worker serves no handler for kind ${spec.handler}`, 0)),
+        kill() {},
+      };
+  }
 }
 
 function runSleep(spec: Extract<TaskSpec, { kind: "sleep" }>): RunningTask {
