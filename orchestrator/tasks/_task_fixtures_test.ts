@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { createPrng } from "../../shared/prng.ts";
 import type { Rng } from "../../shared/prng.ts";
-import type { Outcome, TaskSpec } from "../../shared/protocol/messages.ts";
+import type { Outcome, RetryPolicy, TaskSpec } from "../../shared/protocol/messages.ts";
 import type { ApplyResult, Command, LogEntry, Stamp } from "./commands.ts";
 import { TaskStateMachine } from "./task_state_machine.ts";
 
@@ -28,6 +28,16 @@ export function outcome(patch: Partial<Outcome> = {}): Outcome {
  * index, a wall-clock time that only grows and a Lamport time after everything before it.
  * Defaults are taken from the current state, so a test states only what it varies.
  */
+/** What a test submission may set (the rest: defaults). */
+export interface SubmitOptions {
+  owner?: string;
+  key?: string;
+  spec?: TaskSpec;
+  maxAttempts?: number;
+  retry?: RetryPolicy;
+  notBeforeMs?: number;
+}
+
 export class Harness {
   readonly sm: TaskStateMachine;
   readonly log: LogEntry[] = [];
@@ -53,21 +63,21 @@ export class Harness {
     return { atMs: this.nowMs, lamport: this.lamport, node };
   }
 
-  submit(
-    options: { owner?: string; key?: string; spec?: TaskSpec; maxAttempts?: number } = {},
-  ): ApplyResult {
+  submit(options: SubmitOptions = {}): ApplyResult {
     return this.apply({
       type: "taskSubmitted",
       owner: options.owner ?? "alice",
       idempotencyKey: options.key ?? `key-${this.sm.nextTaskSeq}`,
       spec: options.spec ?? SLEEP,
       maxAttempts: options.maxAttempts ?? 3,
+      ...(options.retry === undefined ? {} : { retry: options.retry }),
+      ...(options.notBeforeMs === undefined ? {} : { notBeforeMs: options.notBeforeMs }),
       ...this.stamp(),
     });
   }
 
   /** Submits a new task and returns its id. */
-  submitTask(options: { owner?: string; spec?: TaskSpec; maxAttempts?: number } = {}): string {
+  submitTask(options: Omit<SubmitOptions, "key"> = {}): string {
     const result = this.submit(options);
     assert.equal(result.type, "submitted");
     assert.ok(result.type === "submitted" && !result.duplicate);
@@ -76,7 +86,13 @@ export class Harness {
 
   join(
     workerId: string,
-    options: { incarnation?: string; slots?: number; prefetch?: number; canExec?: boolean } = {},
+    options: {
+      incarnation?: string;
+      slots?: number;
+      prefetch?: number;
+      canExec?: boolean;
+      kinds?: string[];
+    } = {},
   ): ApplyResult {
     return this.apply({
       type: "workerJoined",
@@ -85,6 +101,7 @@ export class Harness {
       slots: options.slots ?? 2,
       ...(options.prefetch === undefined ? {} : { prefetch: options.prefetch }),
       canExec: options.canExec ?? false,
+      ...(options.kinds === undefined ? {} : { kinds: options.kinds }),
       ...this.stamp(),
     });
   }
@@ -206,6 +223,11 @@ export class Harness {
 
 const OWNERS = ["alice", "bob", "carol"] as const;
 const WORKERS = ["w1", "w2", "w3", "w4"] as const;
+const HANDLER_SPECS: TaskSpec[] = [
+  { kind: "handler", handler: "add", description: "", payload: '{"a":1,"b":2}' },
+  { kind: "handler", handler: "resize", description: "pic", payload: "[1]", timeoutMs: 300 },
+  { kind: "sleep", description: "nap", durationMs: 100, timeoutMs: 50 },
+];
 
 /**
  * A seeded log of `steps` commands, generated against a live state machine so most commands
@@ -239,11 +261,23 @@ function randomCommand(h: Harness, rng: Rng, incarnations: Map<string, number>):
     sm.tasks.size === 0 || rng.chance(0.1) ? "t-404" : `t-${rng.int(1, sm.tasks.size)}`;
   const workerLag = () => (plausible ? undefined : h.lamport - rng.int(0, 4));
   if (roll < 0.2) {
+    const kind = rng.next();
     return h.submit({
       owner: rng.pick(OWNERS),
       key: `k${rng.int(0, plausible ? 100_000 : 30)}`,
-      spec: rng.chance(0.3) ? EXEC : SLEEP,
+      spec: kind < 0.25 ? EXEC : kind < 0.5 ? rng.pick(HANDLER_SPECS) : SLEEP,
       maxAttempts: rng.int(1, 3),
+      ...(rng.chance(0.3)
+        ? {
+          retry: {
+            retries: rng.int(0, 3),
+            backoff: rng.pick(["exponential", "fixed"] as const),
+            delayMs: rng.pick([0, 10, 500]),
+            maxDelayMs: 1000,
+          },
+        }
+        : {}),
+      ...(rng.chance(0.1) ? { notBeforeMs: h.nowMs + rng.int(-50, 200) } : {}),
     });
   }
   if (roll < 0.4) {
@@ -276,6 +310,8 @@ function randomCommand(h: Harness, rng: Rng, incarnations: Map<string, number>):
       exitCode: rng.chance(0.5) ? rng.int(0, 3) : null,
       error: rng.chance(0.2) ? "boom" : null,
       durationMs: rng.int(0, 5000),
+      ...(rng.chance(0.2) ? { value: rng.pick(['{"sum":3}', "null", '"x"']) } : {}),
+      ...(rng.chance(0.1) ? { timedOut: true as const } : {}),
     });
     if (tasks.length > 0 && (plausible || rng.chance(0.5))) {
       return h.finish(rng.pick(tasks).id, { outcome: finished, lamport: workerLag() });
@@ -306,6 +342,7 @@ function randomCommand(h: Harness, rng: Rng, incarnations: Map<string, number>):
       incarnation: `${workerId}-i${next}`,
       slots: rng.int(1, 3),
       canExec: rng.chance(0.5),
+      ...(rng.chance(0.5) ? { kinds: rng.chance(0.5) ? ["add"] : ["add", "resize"] } : {}),
     });
   }
   if (roll < 0.87) {

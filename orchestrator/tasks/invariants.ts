@@ -31,8 +31,16 @@ export function findInvariantViolations(sm: TaskStateMachine): string[] {
         problems.push(`running task ${task.id} is not held by its worker ${task.workerId}`);
       }
     }
-    if (task.attempt < 1 || task.attempt > task.maxAttempts) {
-      problems.push(`task ${task.id} has attempt ${task.attempt} of ${task.maxAttempts}`);
+    // Attempts: those lost to workers (at most maxAttempts) plus those that failed and were retried.
+    if (task.attempt < 1 || task.attempt - task.retried > task.maxAttempts) {
+      problems.push(
+        `task ${task.id} has attempt ${task.attempt} of ${task.maxAttempts} (+${task.retried} retried)`,
+      );
+    }
+    if (task.retried > (task.retry?.retries ?? 0)) {
+      problems.push(
+        `task ${task.id} was retried ${task.retried} times, more than its policy allows`,
+      );
     }
     const isFinal = task.state !== "queued" && task.state !== "running";
     if (isFinal !== (task.finishedAtMs !== null)) {

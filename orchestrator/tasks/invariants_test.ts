@@ -144,7 +144,7 @@ Deno.test("findInvariantViolations() reports a finished task still in the queue"
 Deno.test("findInvariantViolations() reports an attempt beyond maxAttempts", () => {
   const h = busyState();
   h.sm.tasks.get("t-3")!.attempt = 4;
-  assertReports(h, /^task t-3 has attempt 4 of 3$/);
+  assertReports(h, /^task t-3 has attempt 4 of 3 \(\+0 retried\)$/);
   h.sm.tasks.get("t-3")!.attempt = 0;
   assertReports(h, /^task t-3 has attempt 0 of 3$/);
 });
