@@ -47,6 +47,8 @@ export const EXIT_CODES = {
   noSuchAccount: 11,
   /** The task existed but is no longer kept (retention, or an admin's purge). */
   taskExpired: 12,
+  /** `result`: the task has not ended yet. */
+  taskNotFinished: 13,
 } as const;
 
 /** The exit code the CLI uses for a server error code. */

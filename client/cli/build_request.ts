@@ -4,6 +4,7 @@
  * session's token, fresh random keys, and the connection.
  * @module
  */
+import { EXIT_CODES } from "../../shared/errors.ts";
 import type { TaskView } from "../../shared/protocol/messages.ts";
 import type { MutiraoClient, ReplyTo } from "../api/mod.ts";
 import { formatTask } from "./format.ts";
@@ -25,6 +26,7 @@ export function submitRequest(
     idempotencyKey: options.idempotencyKey,
     task: command.spec,
     ...(command.maxAttempts === null ? {} : { maxAttempts: command.maxAttempts }),
+    ...command.options,
   };
 }
 
@@ -79,4 +81,76 @@ export function batchOutput(results: readonly BatchResult[]): Output {
 export function taskOutput(task: TaskView, wait: WaitOptions | null): Output {
   const failure = waitFailure(task, wait);
   return { json: task, text: formatTask(task), ...(failure === undefined ? {} : { failure }) };
+}
+
+/**
+ * What `result` prints: a succeeded task's value (its handler's return value as JSON text, or for
+ * sleep and exec tasks their stdout); a failure naming the error when it failed or was cancelled
+ * (exit 8), or when it has not ended (exit 13, or 9 after `--wait --wait-timeout`).
+ */
+export function resultOutput(task: TaskView, wait: WaitOptions | null): Output {
+  const value = task.result?.value;
+  const json = {
+    id: task.id,
+    state: task.state,
+    // Parsed for --json, so scripts get the value itself rather than a string holding it.
+    value: value === undefined ? null : parseOrKeep(value),
+    error: task.result?.error ?? null,
+  };
+  if (task.state === "succeeded") {
+    const text = value !== undefined ? value : (task.result?.stdout ?? "").replace(/\n$/, "");
+    return { json, text };
+  }
+  if (task.state === "failed" || task.state === "cancelled") {
+    const why = task.result?.error ?? task.state;
+    return {
+      json,
+      text: "",
+      failure: {
+        code: task.state === "failed" ? "task_failed" : "task_cancelled",
+        exitCode: EXIT_CODES.taskFailed,
+        message: `Task ${task.id} ${task.state}: ${why}`,
+      },
+    };
+  }
+  const waited = waitFailure(task, wait);
+  return {
+    json,
+    text: "",
+    failure: waited ?? {
+      code: "not_finished",
+      exitCode: EXIT_CODES.taskNotFinished,
+      message: `Task ${task.id} is ${task.state}: no result yet (add --wait to wait for it)`,
+    },
+  };
+}
+
+/** What `logs` prints: the output kept with the task (empty before its attempt ends). */
+export function logsOutput(task: TaskView): Output {
+  const result = task.result;
+  const stdout = result?.stdout ?? "";
+  const stderr = result?.stderr ?? "";
+  const json = {
+    id: task.id,
+    state: task.state,
+    stdout,
+    stderr,
+    stdoutTruncated: result?.stdoutTruncated === true,
+    stderrTruncated: result?.stderrTruncated === true,
+  };
+  const parts: string[] = [];
+  if (result?.stdoutTruncated === true) parts.push("[… earlier output not kept]");
+  if (stdout !== "") parts.push(stdout.replace(/\n$/, ""));
+  if (stderr !== "") parts.push(`[stderr]\n${stderr.replace(/\n$/, "")}`);
+  if (result === null) parts.push(`(no output yet: task ${task.id} is ${task.state})`);
+  return { json, text: parts.join("\n") };
+}
+
+/** `text` parsed as JSON; the text itself if it is not JSON (a worker's bug must not crash us). */
+function parseOrKeep(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }

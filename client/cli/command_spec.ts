@@ -34,6 +34,15 @@ export const FLAGS = {
   owner: { type: "string" },
   "older-than": { type: "string" },
   "dry-run": { type: "boolean", default: false },
+  kind: { type: "string" },
+  payload: { type: "string" },
+  retries: { type: "string" },
+  backoff: { type: "string" },
+  "backoff-type": { type: "string" },
+  "max-backoff": { type: "string" },
+  "task-timeout": { type: "string" },
+  delay: { type: "string" },
+  at: { type: "string" },
 } as const;
 
 /** A flag's long name. */
@@ -91,13 +100,29 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "submit",
     usage: 'submit "DESCRIPTION" -d SECS [--wait [--wait-timeout SECS]]\n' +
+      'submit --kind KIND [--payload JSON|@FILE] ["DESCRIPTION"]\n' +
       "submit --exec [--exec-timeout SECS] -- PROGRAM [ARGS...]\n" +
       "submit --batch FILE",
-    summary: "submit the seed's simulated task (runs SECS seconds); with --exec, run a\n" +
-      "program on a worker started with --allow-exec; with --batch, many tasks in\n" +
-      'one request, one JSON object per line (FILE - reads stdin; README, "Batch\n' +
-      'submission")',
+    summary: "submit the seed's simulated task (runs SECS seconds); with --kind, a task for\n" +
+      'the handler of that kind on a worker started with --handlers (README, "Writing\n' +
+      'tasks"); with --exec, run a program on a worker started with --allow-exec; with\n' +
+      "--batch, many tasks in one request, one JSON object per line (FILE - reads\n" +
+      'stdin; README, "Batch submission")',
     details: `  -d, --duration SECS     duration of the simulated task (decimal, may be fractional)
+  --kind KIND             the task kind a worker's handler serves (e.g. resize)
+  --payload JSON|@FILE    with --kind: the handler's input, JSON text or @ and a file
+                          holding it (default null)
+  --retries N             retry a failed attempt (handler threw, program exited non-zero,
+                          time limit passed) up to N times (default 0)
+  --backoff SECS          with --retries: pause before the first retry (default 1); each
+                          next one doubles, with jitter, up to --max-backoff
+  --backoff-type TYPE     exponential (default) or fixed (--backoff every time)
+  --max-backoff SECS      with --retries: longest pause (default 300)
+  --task-timeout SECS     each attempt fails (reason timeout) after SECS; for --exec the
+                          same as --exec-timeout. (--timeout stays how long to try to
+                          reach the cluster, as for every command)
+  --delay SECS            do not start before SECS from now
+  --at TIME               do not start before TIME (ISO 8601, e.g. 2026-12-24T18:00:00Z)
   --max-attempts N        attempts allowed when workers die under the task
   --idempotency-key KEY   resubmitting with the same key never makes a second task
                           (default: a fresh random key; with --batch, the prefix of
@@ -114,6 +139,15 @@ export const COMMANDS: readonly CommandSpec[] = [
       "batch",
       "max-attempts",
       "idempotency-key",
+      "kind",
+      "payload",
+      "retries",
+      "backoff",
+      "backoff-type",
+      "max-backoff",
+      "task-timeout",
+      "delay",
+      "at",
       ...WAIT_FLAGS,
     ],
   },
@@ -124,6 +158,23 @@ export const COMMANDS: readonly CommandSpec[] = [
       "ends (exit 8 if it failed or was cancelled, 9 if --wait-timeout passed first)",
     positionals: { min: 1, max: 1 },
     flags: WAIT_FLAGS,
+  },
+  {
+    name: "result",
+    usage: "result TASK_ID [--wait [--wait-timeout SECS]]",
+    summary: "print a succeeded task's result (its handler's return value as JSON, or its\n" +
+      "output); exit 8 with the error if it failed or was cancelled, 13 if it has not\n" +
+      "ended (with --wait: waits for it)",
+    positionals: { min: 1, max: 1 },
+    flags: WAIT_FLAGS,
+  },
+  {
+    name: "logs",
+    usage: "logs TASK_ID",
+    summary: "print a task's output: its handler's ctx.log lines, or its program's stdout and\n" +
+      "stderr (the last 64 KiB of each are kept)",
+    positionals: { min: 1, max: 1 },
+    flags: [],
   },
   {
     name: "list",

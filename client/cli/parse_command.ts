@@ -18,11 +18,16 @@ import {
   GROUPS,
   USAGE,
 } from "./command_spec.ts";
+import {
+  type Parsed,
+  parseSeconds,
+  type Values,
+  type WaitOptions,
+  waitOptions,
+} from "./flag_values.ts";
+import { buildSubmit, type SubmitOptions } from "./parse_submit.ts";
 
-/** `--wait`, and how long to wait (null: until the task ends). */
-export interface WaitOptions {
-  timeoutS: number | null;
-}
+export { parseSeconds, type WaitOptions };
 
 /** A validated command, ready to become requests. */
 export type Command =
@@ -32,6 +37,9 @@ export type Command =
   | {
     name: "submit";
     spec: TaskSpec;
+    /** `--payload @FILE`: the shell reads the payload from this file into the spec. */
+    payloadFile: string | null;
+    options: SubmitOptions;
     maxAttempts: number | null;
     /** null: the shell picks a fresh random key. */
     idempotencyKey: string | null;
@@ -39,6 +47,8 @@ export type Command =
   }
   | { name: "submitBatch"; path: string; keyPrefix: string | null }
   | { name: "status"; taskId: string; wait: WaitOptions | null }
+  | { name: "result"; taskId: string; wait: WaitOptions | null }
+  | { name: "logs"; taskId: string }
   | {
     name: "list";
     all: boolean;
@@ -85,8 +95,6 @@ export interface Invocation {
   command: Command;
   options: GlobalOptions;
 }
-
-type Values = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
 
 /**
  * Parses the command line.
@@ -199,12 +207,6 @@ function checkPositionals(spec: CommandSpec, positionals: readonly string[]): vo
   }
 }
 
-interface Parsed {
-  values: Values;
-  positionals: string[];
-  rest: string[];
-}
-
 function buildCommand(spec: CommandSpec, parsed: Parsed): Command {
   const { values, positionals: p } = parsed;
   switch (spec.name) {
@@ -213,9 +215,13 @@ function buildCommand(spec: CommandSpec, parsed: Parsed): Command {
     case "logout":
       return { name: "logout" };
     case "submit":
-      return buildSubmit(parsed);
+      return buildSubmit(parsed, Date.now());
     case "status":
       return { name: "status", taskId: taskId(p[0]), wait: waitOptions(values) };
+    case "result":
+      return { name: "result", taskId: taskId(p[0]), wait: waitOptions(values) };
+    case "logs":
+      return { name: "logs", taskId: taskId(p[0]) };
     case "list":
       return buildList(values);
     case "workers":
@@ -241,100 +247,6 @@ function buildCommand(spec: CommandSpec, parsed: Parsed): Command {
     default:
       throw new UsageError(`Unknown command "${spec.name}" (try mutirao help)`);
   }
-}
-
-function buildSubmit(parsed: Parsed): Command {
-  const { values } = parsed;
-  const maxAttempts = values["max-attempts"] === undefined
-    ? null
-    : parseIntFlag("max-attempts", values["max-attempts"], 1, LIMITS.maxAttemptsMax);
-  const key = values["idempotency-key"] ?? null;
-  if (key !== null && (key === "" || key.length > LIMITS.idempotencyKeyChars)) {
-    throw new UsageError(
-      `Invalid --idempotency-key: expected 1 to ${LIMITS.idempotencyKeyChars} characters, got ${key.length}`,
-    );
-  }
-  if (values.batch !== undefined) {
-    if (parsed.positionals.length > 0) throw new UsageError("Expected: submit --batch FILE");
-    if (
-      values.exec || values.duration !== undefined || values.wait || maxAttempts !== null ||
-      values["exec-timeout"] !== undefined
-    ) {
-      throw new UsageError(
-        "submit --batch takes the tasks (and each one's maxAttempts) from the file; drop " +
-          "--exec, --exec-timeout, -d, --max-attempts and --wait",
-      );
-    }
-    return { name: "submitBatch", path: values.batch, keyPrefix: key };
-  }
-  return {
-    name: "submit",
-    spec: values.exec ? execSpec(parsed) : sleepSpec(parsed),
-    maxAttempts,
-    idempotencyKey: key,
-    wait: waitOptions(values),
-  };
-}
-
-function execSpec({ values, positionals, rest }: Parsed): TaskSpec {
-  if (positionals.length > 0 || values.duration !== undefined) {
-    throw new UsageError(
-      "Expected: submit --exec -- PROGRAM [ARGS...] (no description or -d: the program runs until it exits)",
-    );
-  }
-  if (rest.length === 0) {
-    throw new UsageError(
-      "Cannot submit exec task: give the program after --, e.g. submit --exec -- echo hi",
-    );
-  }
-  if (rest.some((a) => a === "")) throw new UsageError("Cannot submit exec task: empty argument");
-  const timeoutS = values["exec-timeout"] === undefined
-    ? 3600
-    : parseSeconds("exec-timeout", values["exec-timeout"]);
-  if (timeoutS <= 0) throw new UsageError("Invalid --exec-timeout: must be more than 0 seconds");
-  return {
-    kind: "exec",
-    description: rest.join(" ").slice(0, LIMITS.descriptionChars),
-    argv: rest,
-    timeoutMs: Math.round(timeoutS * 1000),
-  };
-}
-
-function sleepSpec({ values, positionals }: Parsed): TaskSpec {
-  if (values["exec-timeout"] !== undefined) {
-    throw new UsageError("--exec-timeout applies only to submit --exec");
-  }
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      `Expected: submit "DESCRIPTION" -d SECS (got ${positionals.length} arguments)`,
-    );
-  }
-  if (values.duration === undefined) {
-    throw new UsageError('Cannot submit task: missing -d SECONDS (e.g. submit "report" -d 15)');
-  }
-  const description = positionals[0];
-  if (description.trim() === "") {
-    throw new UsageError("Cannot submit task: the description is empty");
-  }
-  if (description.length > LIMITS.descriptionChars) {
-    throw new UsageError(
-      `Cannot submit task: description longer than ${LIMITS.descriptionChars} characters`,
-    );
-  }
-  return {
-    kind: "sleep",
-    description,
-    durationMs: Math.round(parseSeconds("duration", values.duration) * 1000),
-  };
-}
-
-function waitOptions(values: Values): WaitOptions | null {
-  const limit = values["wait-timeout"];
-  if (!values.wait) {
-    if (limit !== undefined) throw new UsageError("--wait-timeout applies only with --wait");
-    return null;
-  }
-  return { timeoutS: limit === undefined ? null : parseSeconds("wait-timeout", limit) };
 }
 
 function buildList(values: Values): Command {
@@ -449,20 +361,4 @@ function tokenId(value: string): string {
     );
   }
   return value;
-}
-
-/**
- * A number of seconds written in decimal (`15`, `0.5`): hex, exponents and signs are refused,
- * so `-d 0x10` cannot silently mean 16 seconds.
- * @throws {UsageError} naming the flag and the value seen.
- */
-export function parseSeconds(flag: string, value: string): number {
-  const max = LIMITS.taskDurationMsMax / 1000;
-  const seconds = Number(value);
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value) || !Number.isFinite(seconds) || seconds > max) {
-    throw new UsageError(
-      `Invalid --${flag}: expected a decimal number of seconds from 0 to ${max}, got "${value}"`,
-    );
-  }
-  return seconds;
 }

@@ -60,6 +60,8 @@ Deno.test("parseInvocation() keeps every existing command and flag working", () 
   assert.deepEqual(submit, {
     name: "submit",
     spec: { kind: "sleep", description: "report", durationMs: 1500 },
+    payloadFile: null,
+    options: {},
     maxAttempts: 3,
     idempotencyKey: "k1",
     wait: { timeoutS: 30 },
@@ -69,6 +71,8 @@ Deno.test("parseInvocation() keeps every existing command and flag working", () 
     {
       name: "submit",
       spec: { kind: "exec", description: "echo hi", argv: ["echo", "hi"], timeoutMs: 5000 },
+      payloadFile: null,
+      options: {},
       maxAttempts: null,
       idempotencyKey: null,
       wait: null,

@@ -80,6 +80,10 @@ function runCommand(command: Command, context: Context): Promise<Output> {
       return tasks.submitBatch(context, command);
     case "status":
       return tasks.status(context, command);
+    case "result":
+      return tasks.result(context, command);
+    case "logs":
+      return tasks.logs(context, command);
     case "list":
       return tasks.list(context, command);
     case "workers":

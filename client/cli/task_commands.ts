@@ -14,6 +14,8 @@ import {
   batchOutput,
   type BatchResult,
   listRequest,
+  logsOutput,
+  resultOutput,
   submitRequest,
   submittedOutput,
   taskOutput,
@@ -22,6 +24,7 @@ import { formatTask, formatTaskList, formatWorkers } from "./format.ts";
 import type { Output } from "./outcome.ts";
 import type { Command, WaitOptions } from "./parse_command.ts";
 import type { Session } from "./session_store.ts";
+import { checkPayload } from "./parse_submit.ts";
 
 type CommandOf<N extends Command["name"]> = Extract<Command, { name: N }>;
 
@@ -50,7 +53,8 @@ export function chunkBatch<T>(items: readonly T[]): T[][] {
   return chunks;
 }
 
-export async function submit(context: Context, command: CommandOf<"submit">): Promise<Output> {
+export async function submit(context: Context, given: CommandOf<"submit">): Promise<Output> {
+  const command = await withPayloadFile(given);
   const idempotencyKey = command.idempotencyKey ?? crypto.randomUUID();
   return await withSessionClient(context, async (c, session) => {
     const reply = await c.request(
@@ -111,6 +115,40 @@ export async function status(context: Context, command: CommandOf<"status">): Pr
       : (await c.request({ type: "status", token: session.token, taskId: command.taskId })).task;
     return taskOutput(task, command.wait);
   });
+}
+
+/** `command` with the payload of `--payload @FILE` read into its spec. */
+async function withPayloadFile(command: CommandOf<"submit">): Promise<CommandOf<"submit">> {
+  if (command.payloadFile === null || command.spec.kind !== "handler") return command;
+  let text: string;
+  try {
+    text = command.payloadFile === "-"
+      ? await new Response(Deno.stdin.readable).text()
+      : await Deno.readTextFile(command.payloadFile);
+  } catch (error) {
+    throw new UsageError(
+      `Cannot read payload file ${command.payloadFile}: ${(error as Error).message}`,
+    );
+  }
+  const payload = checkPayload(text.trim(), command.payloadFile);
+  return { ...command, spec: { ...command.spec, payload }, payloadFile: null };
+}
+
+export async function result(context: Context, command: CommandOf<"result">): Promise<Output> {
+  return await withSessionClient(context, async (c, session) => {
+    const task = command.wait !== null
+      ? await waitForTask(c, session, command.taskId, command.wait)
+      : (await c.request({ type: "status", token: session.token, taskId: command.taskId })).task;
+    return resultOutput(task, command.wait);
+  });
+}
+
+export async function logs(context: Context, command: CommandOf<"logs">): Promise<Output> {
+  const { task } = await withSessionClient(
+    context,
+    (c, session) => c.request({ type: "status", token: session.token, taskId: command.taskId }),
+  );
+  return logsOutput(task);
 }
 
 export async function list(context: Context, command: CommandOf<"list">): Promise<Output> {
