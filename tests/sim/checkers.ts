@@ -11,9 +11,11 @@ import type { RecoveredLog } from "../../orchestrator/storage/mod.ts";
 import {
   findInvariantViolations,
   type LogEntry,
+  type TaskRecord,
   TaskStateMachine,
 } from "../../orchestrator/tasks/mod.ts";
-import type { TaskState } from "../../shared/protocol/messages.ts";
+import type { TaskEvent, TaskState } from "../../shared/protocol/messages.ts";
+import { retryDelayMs } from "../../orchestrator/tasks/retry_backoff.ts";
 import { canonicalJson } from "./canonical_json.ts";
 import type { Applied } from "./observed_log.ts";
 import { SimViolation } from "./violation.ts";
@@ -63,6 +65,8 @@ export class SafetyChecker {
   /** The retention age removals must respect (null: the default, a week, never reached). */
   readonly #keepFinishedForMs: number | null;
   stateChecks = 0;
+  /** Failed attempts the committed log queued again (retry policies). */
+  retriedAttempts = 0;
   /** Called with each entry as it joins the committed log, after the reference applied it. */
   readonly committedObservers: Array<(entry: LogEntry) => void> = [];
 
@@ -191,6 +195,7 @@ export class SafetyChecker {
         }
       }
       if (results > 1) violation(`${nodeId}: task ${task.id} recorded ${results} results`);
+      checkRetries(nodeId, task, history);
       if (task.state === "queued" || task.state === "running") continue;
       const final = this.#finalStates.get(task.id);
       if (final === undefined) this.#finalStates.set(task.id, task.state);
@@ -310,6 +315,11 @@ export class SafetyChecker {
     this.#committed.push({ term: entry.term, json, firstBy: nodeId });
     if (entry.command.type === "tasksRemoved") this.#checkRemoval(entry.index, entry.command);
     const result = this.reference.apply(entry);
+    const command = entry.command;
+    if (
+      command.type === "taskFinished" && command.outcome.status === "failed" &&
+      result.type === "ok" && this.reference.tasks.get(command.taskId)?.state === "queued"
+    ) this.retriedAttempts += 1;
     for (const observe of this.committedObservers) observe(entry);
     if (
       entry.command.type === "taskSubmitted" && result.type === "submitted" && !result.duplicate
@@ -319,5 +329,47 @@ export class SafetyChecker {
         entry.index,
       );
     }
+  }
+}
+
+/**
+ * A task's retries as its history tells them: never more than its policy allows, never after a
+ * result, each next attempt assigned no sooner than its backoff after the failure (by the stamps
+ * of the leaders that decided both), and a task that failed with retries left failed only because
+ * workers died under it too often (it gave up).
+ */
+function checkRetries(nodeId: string, task: TaskRecord, history: readonly TaskEvent[]): void {
+  let retrying = 0;
+  // Before any retry, the submission's own delay (a retry replaces it with its backoff's end).
+  let notBeforeMs = task.retried === 0 ? task.notBeforeMs : 0;
+  let ended = false;
+  for (const event of history) {
+    if (ended) {
+      violation(`${nodeId}: task ${task.id} has a "${event.event}" event after its result`);
+    }
+    if (FINAL_EVENTS.has(event.event)) ended = true;
+    if (event.event === "retrying") {
+      if (task.retry === null) violation(`${nodeId}: task ${task.id} retried without a policy`);
+      notBeforeMs = event.atMs + retryDelayMs(task.retry, retrying, task.seq);
+      retrying += 1;
+    }
+    if (event.event === "assigned" && event.atMs < notBeforeMs) {
+      violation(
+        `${nodeId}: task ${task.id} attempt ${event.attempt} was assigned at ${event.atMs}, ` +
+          `before its delay or backoff ended at ${notBeforeMs}`,
+      );
+    }
+  }
+  const allowed = task.retry?.retries ?? 0;
+  if (retrying > allowed) {
+    violation(
+      `${nodeId}: task ${task.id} was retried ${retrying} times; its policy allows ${allowed}`,
+    );
+  }
+  const gaveUp = task.result?.error?.startsWith("Gave up after") === true;
+  if (task.state === "failed" && retrying < allowed && !gaveUp) {
+    violation(
+      `${nodeId}: task ${task.id} failed after ${retrying} of ${allowed} retries: ${task.result?.error}`,
+    );
   }
 }

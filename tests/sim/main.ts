@@ -45,6 +45,7 @@ const TOTALS = [
   "results",
   "duplicatesPrevented",
   "removedByRetention",
+  "retriedAttempts",
   "staleReportsRejected",
   "snapshotsInstalled",
 ] as const;
@@ -117,7 +118,7 @@ async function replay(
         `${s.leaderTerms} terms, ${s.orchestratorCrashes} orchestrator and ${s.workerCrashes} ` +
         `worker crashes, ${s.executions} executions for ${s.results} results, ` +
         `${s.duplicatesPrevented} duplicates prevented, ${s.removedByRetention} removed by ` +
-        `retention, ${s.staleReportsRejected} stale reports ` +
+        `retention, ${s.retriedAttempts} failed attempts retried, ${s.staleReportsRejected} stale reports ` +
         `rejected, ${s.snapshotsTaken} snapshots taken and ${s.snapshotsInstalled} installed; ` +
         `faults ${JSON.stringify(s.faults)}; trace ${s.traceHash}${describeKnownBugHits(s)}`,
     );
@@ -178,6 +179,7 @@ async function soak(
       `${totals.workerCrashes} worker crashes, ${totals.executions} executions for ` +
       `${totals.results} results, ${totals.duplicatesPrevented} duplicates prevented, ` +
       `${totals.removedByRetention} finished tasks removed by retention, ` +
+      `${totals.retriedAttempts} failed attempts retried, ` +
       `${totals.staleReportsRejected} stale reports rejected, ` +
       `${totals.snapshotsInstalled} snapshots installed`,
   );

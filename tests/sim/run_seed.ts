@@ -4,6 +4,7 @@
  * tick budget. A failure carries the seed, what broke and the trace tail.
  * @module
  */
+import { simWorkMs } from "./sim_handler_tasks.ts";
 import { createPrng } from "../../shared/prng.ts";
 import { Chaos } from "./chaos.ts";
 import { checkConverged, convergenceProblems } from "./convergence.ts";
@@ -36,6 +37,8 @@ export interface SeedSummary {
   duplicatesPrevented: number;
   /** Finished tasks the retention policy removed (0 unless the seed draws a short one). */
   removedByRetention: number;
+  /** Failed attempts retried by their task's policy. */
+  retriedAttempts: number;
   staleReportsRejected: number;
   snapshotsTaken: number;
   snapshotsInstalled: number;
@@ -160,8 +163,7 @@ function queuedWorkMs(world: World): number {
   let totalMs = 0;
   for (const task of world.checker.reference.tasks.values()) {
     if (task.state === "queued" || task.state === "running") {
-      const spec = task.spec;
-      totalMs += spec.kind === "sleep" ? spec.durationMs : spec.timeoutMs ?? 0;
+      totalMs += simWorkMs(task.spec, task.retry);
     }
   }
   const slots = world.params.workerSlots.reduce((a, b) => a + b, 0);
@@ -206,6 +208,7 @@ export function summarize(world: World): SeedSummary {
     results: reference.counts.succeeded + reference.counts.failed,
     duplicatesPrevented: reference.stats.duplicateSubmissions,
     removedByRetention: world.checker.removedCount,
+    retriedAttempts: world.checker.retriedAttempts,
     staleReportsRejected: reference.stats.staleReports,
     snapshotsTaken: world.orchestrators.reduce((n, o) => n + o.snapshotsTaken, 0),
     snapshotsInstalled: world.orchestrators.reduce((n, o) => n + o.snapshotsInstalled, 0),

@@ -21,6 +21,7 @@ import {
   type RequestResult,
 } from "./sim_client_transport.ts";
 import { SimViolation } from "./violation.ts";
+import { simTaskFor } from "./sim_handler_tasks.ts";
 import type { World } from "./world.ts";
 
 interface Submission {
@@ -154,7 +155,7 @@ export class SimClient {
       type: "submit",
       token: this.#token,
       idempotencyKey: key,
-      task: { kind: "sleep", description: key, durationMs: submission.durationMs },
+      ...simTaskFor(key, submission.durationMs, this.#world.params.handlerTasks),
     }, (result) => {
       if (!result.ok) return this.#failed("submit", result);
       const reply = this.#expect(result.reply, "submitOk");
@@ -170,7 +171,7 @@ export class SimClient {
       token: this.#token,
       tasks: submissions.map((s) => ({
         idempotencyKey: s.key,
-        task: { kind: "sleep", description: s.key, durationMs: s.durationMs },
+        ...simTaskFor(s.key, s.durationMs, this.#world.params.handlerTasks),
       })),
     }, (result) => {
       if (!result.ok) return this.#failed("submitBatch", result);

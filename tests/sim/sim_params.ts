@@ -5,6 +5,7 @@
  */
 import { createPrng, type Rng } from "../../shared/prng.ts";
 import type { RetentionPolicy } from "../../orchestrator/core/retention.ts";
+import type { HandlerTaskParams } from "./sim_handler_tasks.ts";
 
 /** Network behaviour; the chaos phase uses these rates, the healed network has none. */
 export interface NetworkParams {
@@ -141,6 +142,11 @@ export interface SimParams {
    * has passed since they first sent it (the window the idempotency promise covers).
    */
   retention: RetentionPolicy | null;
+  /**
+   * Handler tasks (kind "sim", served by every worker) with retry policies, failing attempts and
+   * time limits, among the submissions; null: sleep tasks only (as seeds drew before them).
+   */
+  handlerTasks: HandlerTaskParams | null;
 }
 
 /** Draws a scenario from `rng` (the seed's PRNG, before it drives the run). */
@@ -169,6 +175,15 @@ function drawLaterChoices(p: SimParams): void {
       keepFinishedTasks: 0,
       users: {},
       sweepIntervalMs: rng.pick([20, 100, 500]),
+    }
+    : null;
+  p.handlerTasks = rng.chance(0.5)
+    ? {
+      share: rng.pick([0.3, 0.6, 1]),
+      retriesMax: rng.int(0, 3),
+      failTimesMax: rng.int(0, 4),
+      timeoutShare: rng.pick([0, 0.1]),
+      backoffMs: rng.pick([0, 20, 100]),
     }
     : null;
 }
@@ -309,6 +324,7 @@ function drawBase(seed: number, rng: Rng): SimParams {
     workerPrefetch: [],
     zeroLengthTasks: false,
     retention: null,
+    handlerTasks: null,
   };
 }
 

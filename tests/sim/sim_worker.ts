@@ -6,6 +6,7 @@
  * after their duration in simulated time.
  * @module
  */
+import { SIM_KIND, simHandlerAttempt } from "./sim_handler_tasks.ts";
 import { canonicalHeartbeat, signDatagram } from "../../shared/net/datagram_guard.ts";
 import {
   REDIRECT_PAUSE_MS,
@@ -96,6 +97,7 @@ export class SimWorker {
         slots: this.slots,
         ...(this.prefetch > 0 ? { prefetch: this.prefetch } : {}),
         canExec: false,
+        ...(world.params.handlerTasks === null ? {} : { kinds: [SIM_KIND] }),
       },
       heartbeatIntervalMs: world.params.node.heartbeatIntervalMs,
       drainTimeoutMs: world.rng.int(200, 2000),
@@ -297,6 +299,7 @@ export class SimWorker {
     const executions = world.executionsByTask.get(taskId) ?? [];
     executions.push({ worker: this.name, attempt });
     world.executionsByTask.set(taskId, executions);
+    if (spec.kind === "handler") return this.#runHandler(taskId, attempt, spec, task);
     const durationMs = spec.kind === "sleep" ? spec.durationMs : 0;
     if (durationMs === 0) {
       this.#tasks.delete(key);
@@ -320,6 +323,25 @@ export class SimWorker {
         error: null,
         durationMs,
       };
+      this.#step({ type: "taskExited", taskId, attempt, outcome, nowMs: world.nowMs });
+    });
+    return null;
+  }
+
+  /** A handler attempt: ends after its time as the simulated handler decides (never at once). */
+  #runHandler(
+    taskId: string,
+    attempt: number,
+    spec: Extract<TaskSpec, { kind: "handler" }>,
+    task: RunningTask,
+  ): null {
+    const world = this.#world;
+    const life = this.#life;
+    const key = `${taskId}#${attempt}`;
+    const { durationMs, outcome } = simHandlerAttempt(spec, attempt);
+    world.schedule(Math.max(1, durationMs), this.name, () => {
+      if (life !== this.#life || task.killed) return;
+      this.#tasks.delete(key);
       this.#step({ type: "taskExited", taskId, attempt, outcome, nowMs: world.nowMs });
     });
     return null;
