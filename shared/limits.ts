@@ -71,6 +71,12 @@ export const LIMITS = {
   delayMsMax: 366 * 24 * 3600 * 1000,
   /** Handler kinds one worker may serve. */
   workerKindsMax: 256,
+  /** Task priorities run from -priorityMax to priorityMax (higher first; default 0). */
+  priorityMax: 1000,
+  /** Queue names (`--queue`), like task kinds. */
+  queueNameChars: 64,
+  /** Queues one worker may serve (`--queues`). */
+  workerQueuesMax: 64,
   /** Tasks in one `submitBatch` request (one round trip, one replicated log batch). */
   batchTasksMax: 5000,
   /** Pending `wait` requests one orchestrator holds at once, in all. */

@@ -5,7 +5,12 @@
  * @module
  */
 import { assert } from "../../shared/assert.ts";
-import { planAssignments, type SchedulableTask, type SchedulerPolicy } from "../scheduler/mod.ts";
+import {
+  type ConcurrencyLimits,
+  planAssignments,
+  type SchedulableTask,
+  type SchedulerPolicy,
+} from "../scheduler/mod.ts";
 import { capacityOf, type TaskStateMachine, type WorkerRecord } from "../tasks/mod.ts";
 import type { PendingFinish } from "./in_flight_proposals.ts";
 
@@ -27,6 +32,14 @@ export interface RoundInput {
   maxAssignments: number;
   /** The leader's clock: tasks put off until later are not placed before their time. */
   nowMs: number;
+  /** Tasks running at once per queue, and per user (0 or absent: no limit). */
+  limits?: RunningLimits;
+}
+
+/** The cluster file's concurrency limits. */
+export interface RunningLimits {
+  maxRunningPerQueue: Readonly<Record<string, number>>;
+  maxRunningPerUser: number;
 }
 
 /** An assignment to propose. */
@@ -72,6 +85,7 @@ export function planRound(input: RoundInput): PlannedAssignment[] {
         canExec: worker.canExec,
         execAllow: worker.execAllow,
         kinds: worker.kinds,
+        queues: worker.queues,
       });
     }
   }
@@ -83,6 +97,9 @@ export function planRound(input: RoundInput): PlannedAssignment[] {
     cursor: input.cursor ?? sm.rrCursor,
     maxAssignments: input.maxAssignments,
     maxScanned: MAX_SCANNED_PER_ROUND,
+    ...(hasLimits(input.limits)
+      ? { limits: runningNow(sm, proposedAssignments, input.limits!) }
+      : {}),
   });
   return plan.map(({ taskId, workerId }) => {
     const task = sm.tasks.get(taskId);
@@ -91,6 +108,33 @@ export function planRound(input: RoundInput): PlannedAssignment[] {
     assert(worker !== undefined, `planned worker ${workerId} is not in the state`);
     return { taskId, attempt: task.attempt, workerId, incarnation: worker.incarnation };
   });
+}
+
+function hasLimits(limits: RunningLimits | undefined): boolean {
+  return limits !== undefined &&
+    (limits.maxRunningPerUser > 0 || Object.keys(limits.maxRunningPerQueue).length > 0);
+}
+
+/**
+ * What runs now per queue and per owner, counting assignments proposed and not yet applied (only
+ * computed when a limit is set: it walks the running tasks, at most every worker's slots).
+ */
+function runningNow(
+  sm: TaskStateMachine,
+  proposedAssignments: ReadonlyMap<string, string>,
+  limits: RunningLimits,
+): ConcurrencyLimits {
+  const runningByQueue = new Map<string, number>();
+  const runningByOwner = new Map<string, number>();
+  const count = (taskId: string) => {
+    const task = sm.tasks.get(taskId);
+    if (task === undefined) return;
+    runningByQueue.set(task.queue, (runningByQueue.get(task.queue) ?? 0) + 1);
+    runningByOwner.set(task.owner, (runningByOwner.get(task.owner) ?? 0) + 1);
+  };
+  for (const worker of sm.workers.values()) for (const taskId of worker.running) count(taskId);
+  for (const taskId of proposedAssignments.keys()) count(taskId);
+  return { ...limits, runningByQueue, runningByOwner };
 }
 
 /** Whether a proposed result is for the attempt the worker holds now (or was proposed to hold). */
@@ -123,8 +167,11 @@ function* schedulableQueue(
     const task = sm.tasks.get(taskId);
     assert(task !== undefined, `queued task ${taskId} is not in the state`);
     const spec = task.spec;
-    if (spec.kind === "exec") yield { id: taskId, needsExec: true, program: spec.argv[0] };
-    else if (spec.kind === "handler") yield { id: taskId, needsExec: false, handler: spec.handler };
-    else yield { id: taskId, needsExec: false };
+    const { queue, owner } = task;
+    if (spec.kind === "exec") {
+      yield { id: taskId, needsExec: true, program: spec.argv[0], queue, owner };
+    } else if (spec.kind === "handler") {
+      yield { id: taskId, needsExec: false, handler: spec.handler, queue, owner };
+    } else yield { id: taskId, needsExec: false, queue, owner };
   }
 }

@@ -6,6 +6,7 @@ export { planAssignments } from "./plan_assignments.ts";
 export { SCHEDULER_POLICIES } from "./scheduler_types.ts";
 export type {
   Assignment,
+  ConcurrencyLimits,
   PlanInput,
   SchedulableTask,
   SchedulableWorker,

@@ -12,6 +12,7 @@
 import { assert } from "../../shared/assert.ts";
 import type {
   Assignment,
+  ConcurrencyLimits,
   PlanInput,
   SchedulableTask,
   SchedulableWorker,
@@ -34,6 +35,7 @@ export function planAssignments(input: PlanInput): Assignment[] {
     }
     scanned += 1;
     if (task.needsExec && freeExecSlots === 0) continue;
+    if (input.limits !== undefined && overLimit(input.limits, task)) continue;
     const chosen = input.policy === "least-loaded"
       ? pickLeastLoaded(workers, cursor, task)
       : pickRoundRobin(workers, cursor, task);
@@ -43,6 +45,7 @@ export function planAssignments(input: PlanInput): Assignment[] {
     freeSlots -= 1;
     if (chosen.canExec) freeExecSlots -= 1;
     cursor = chosen.id;
+    if (input.limits !== undefined) countRunning(input.limits, task);
     plan.push({ taskId: task.id, workerId: chosen.id });
   }
   return plan;
@@ -59,8 +62,24 @@ function rotation(
   return [...workers.slice(start), ...workers.slice(0, start)];
 }
 
+/** Whether one more task of `task`'s queue or owner would run past a limit. */
+function overLimit(limits: ConcurrencyLimits, task: SchedulableTask): boolean {
+  const queueMax = limits.maxRunningPerQueue[task.queue];
+  if (queueMax !== undefined && (limits.runningByQueue.get(task.queue) ?? 0) >= queueMax) {
+    return true;
+  }
+  return limits.maxRunningPerUser > 0 &&
+    (limits.runningByOwner.get(task.owner) ?? 0) >= limits.maxRunningPerUser;
+}
+
+function countRunning(limits: ConcurrencyLimits, task: SchedulableTask): void {
+  limits.runningByQueue.set(task.queue, (limits.runningByQueue.get(task.queue) ?? 0) + 1);
+  limits.runningByOwner.set(task.owner, (limits.runningByOwner.get(task.owner) ?? 0) + 1);
+}
+
 function canTake(worker: SchedulableWorker, task: SchedulableTask): boolean {
   if (worker.busy >= worker.slots) return false;
+  if (!worker.queues.includes(task.queue)) return false;
   if (task.handler !== undefined) return worker.kinds.includes(task.handler);
   if (!task.needsExec) return true;
   return worker.canExec &&

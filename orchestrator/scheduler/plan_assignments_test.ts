@@ -12,11 +12,17 @@ function worker(
   canExec = false,
   execAllow: string[] | null = null,
 ): SchedulableWorker {
-  return { id, slots, busy, canExec, execAllow, kinds: [] };
+  return { id, slots, busy, canExec, execAllow, kinds: [], queues: ["default"] };
 }
 
+/** The default queue, one owner: what every task had before queues. */
+const LANE = { queue: "default", owner: "alice" };
+
 function sleepTasks(count: number, from = 1): SchedulableTask[] {
-  return Array.from({ length: count }, (_, i) => ({ id: `t${from + i}`, needsExec: false }));
+  return Array.from(
+    { length: count },
+    (_, i) => ({ id: `t${from + i}`, needsExec: false, ...LANE }),
+  );
 }
 
 function plan(overrides: Partial<PlanInput>): Array<[string, string]> {
@@ -110,7 +116,7 @@ Deno.test("planAssignments() treats busy above slots as full", () => {
 });
 
 Deno.test("planAssignments() places tasks in queue order", () => {
-  const queue = [{ id: "retry-9", needsExec: false }, ...sleepTasks(2)];
+  const queue = [{ id: "retry-9", needsExec: false, ...LANE }, ...sleepTasks(2)];
   assert.deepEqual(plan({ workers: [worker("w1", 3)], queue }), [
     ["retry-9", "w1"],
     ["t1", "w1"],
@@ -121,10 +127,10 @@ Deno.test("planAssignments() places tasks in queue order", () => {
 Deno.test("planAssignments() skips workers without exec for exec tasks and still places sleep tasks", () => {
   const workers = [worker("w1", 1), worker("w2", 1, 0, true), worker("w3", 1)];
   const queue = [
-    { id: "e1", needsExec: true },
-    { id: "e2", needsExec: true },
-    { id: "s1", needsExec: false },
-    { id: "s2", needsExec: false },
+    { id: "e1", needsExec: true, ...LANE },
+    { id: "e2", needsExec: true, ...LANE },
+    { id: "s1", needsExec: false, ...LANE },
+    { id: "s2", needsExec: false, ...LANE },
   ];
   assert.deepEqual(plan({ workers, queue }), [
     ["e1", "w2"],
@@ -135,7 +141,7 @@ Deno.test("planAssignments() skips workers without exec for exec tasks and still
 
 Deno.test("planAssignments() places no exec task when no worker allows exec", () => {
   const workers = [worker("w1", 4), worker("w2", 4)];
-  const queue = [{ id: "e1", needsExec: true }, ...sleepTasks(1)];
+  const queue = [{ id: "e1", needsExec: true, ...LANE }, ...sleepTasks(1)];
   assert.deepEqual(plan({ workers, queue }), [["t1", "w1"]]);
 });
 
@@ -146,7 +152,7 @@ Deno.test("planAssignments() lets sleep tasks use exec-capable workers", () => {
 
 Deno.test("planAssignments() stops placing exec tasks once exec slots are used up by sleep tasks", () => {
   const workers = [worker("w1", 1, 0, true), worker("w2", 1)];
-  const queue = [...sleepTasks(1), { id: "e1", needsExec: true }, ...sleepTasks(1, 2)];
+  const queue = [...sleepTasks(1), { id: "e1", needsExec: true, ...LANE }, ...sleepTasks(1, 2)];
   assert.deepEqual(plan({ workers, queue }), [
     ["t1", "w1"],
     ["t2", "w2"],
@@ -192,7 +198,7 @@ Deno.test("planAssignments() least-loaded breaks ties in round-robin order after
 
 Deno.test("planAssignments() least-loaded skips full workers and workers without exec", () => {
   const workers = [worker("w1", 1, 1, true), worker("w2", 8, 7, true), worker("w3", 8)];
-  const queue = [{ id: "e1", needsExec: true }, { id: "e2", needsExec: true }];
+  const queue = [{ id: "e1", needsExec: true, ...LANE }, { id: "e2", needsExec: true, ...LANE }];
   assert.deepEqual(plan({ policy: "least-loaded", workers, queue }), [["e1", "w2"]]);
 });
 
@@ -216,9 +222,9 @@ Deno.test("planAssignments() makes at most maxAssignments assignments", () => {
 Deno.test("planAssignments() examines at most maxScanned queued tasks", () => {
   const workers = [worker("w1", 10)];
   const queue = [
-    { id: "e1", needsExec: true },
-    { id: "e2", needsExec: true },
-    { id: "e3", needsExec: true },
+    { id: "e1", needsExec: true, ...LANE },
+    { id: "e2", needsExec: true, ...LANE },
+    { id: "e3", needsExec: true, ...LANE },
     ...sleepTasks(3),
   ];
   assert.deepEqual(plan({ workers, queue, maxScanned: 3 }), []);
@@ -234,7 +240,7 @@ Deno.test("planAssignments() stops reading the queue once every slot is planned"
   function* queue(): Generator<SchedulableTask> {
     for (let i = 1; i <= 1_000_000; i++) {
       read += 1;
-      yield { id: `t${i}`, needsExec: false };
+      yield { id: `t${i}`, needsExec: false, ...LANE };
     }
   }
   const result = plan({ workers: [worker("w1", 2)], queue: queue() });
@@ -260,6 +266,7 @@ Deno.test("planAssignments() gives the same plan for the same input", () => {
     const queue = Array.from({ length: rng.int(0, 30) }, (_, i) => ({
       id: `t${i}`,
       needsExec: rng.chance(0.3),
+      ...LANE,
     }));
     for (const policy of ["round-robin", "least-loaded"] as const) {
       const input = { policy, workers, queue, cursor: workers[0]?.id ?? null };
@@ -280,6 +287,7 @@ Deno.test("planAssignments() never overfills a worker or gives exec to one witho
     const queue = Array.from({ length: rng.int(0, 25) }, (_, i) => ({
       id: `t${i}`,
       needsExec: rng.chance(0.3),
+      ...LANE,
     }));
     const policy = rng.pick(["round-robin", "least-loaded"] as const);
     const maxAssignments = rng.int(0, 30);
@@ -310,9 +318,9 @@ Deno.test("planAssignments() places an exec task only on a worker whose allow-li
   const plan = planAssignments({
     policy: "round-robin",
     queue: [
-      { id: "t1", needsExec: true, program: "convert" },
-      { id: "t2", needsExec: true, program: "rm" },
-      { id: "t3", needsExec: true, program: "python3" },
+      { id: "t1", needsExec: true, program: "convert", ...LANE },
+      { id: "t2", needsExec: true, program: "rm", ...LANE },
+      { id: "t3", needsExec: true, program: "python3", ...LANE },
     ],
     workers: [worker("w1", 4, 0, true, ["convert"]), worker("w2", 4, 0, true, ["python3"])],
     cursor: null,
@@ -320,4 +328,41 @@ Deno.test("planAssignments() places an exec task only on a worker whose allow-li
     maxScanned: 10,
   });
   assert.deepEqual(plan, [{ taskId: "t1", workerId: "w1" }, { taskId: "t3", workerId: "w2" }]);
+});
+
+Deno.test("planAssignments() places a task only on a worker taking tasks from its queue", () => {
+  const images = { ...worker("w1", 2), queues: ["images"] };
+  const plain = worker("w2", 2);
+  const result = plan({
+    queue: [
+      { id: "i1", needsExec: false, queue: "images", owner: "a" },
+      { id: "d1", needsExec: false, ...LANE },
+      { id: "m1", needsExec: false, queue: "mail", owner: "a" },
+    ],
+    workers: [images, plain],
+  });
+  assert.deepEqual(result, [["i1", "w1"], ["d1", "w2"]]);
+});
+
+Deno.test("planAssignments() keeps queues and users within their running limits", () => {
+  const limits = {
+    maxRunningPerQueue: { images: 1 },
+    maxRunningPerUser: 2,
+    runningByQueue: new Map([["images", 0]]),
+    runningByOwner: new Map([["bob", 1]]),
+  };
+  const result = plan({
+    queue: [
+      { id: "i1", needsExec: false, queue: "images", owner: "a" },
+      { id: "i2", needsExec: false, queue: "images", owner: "a" },
+      { id: "b1", needsExec: false, queue: "images", owner: "bob" },
+      { id: "b2", needsExec: false, queue: "default", owner: "bob" },
+      { id: "b3", needsExec: false, queue: "default", owner: "bob" },
+      { id: "a1", needsExec: false, queue: "default", owner: "a" },
+    ],
+    workers: [{ ...worker("w1", 10), queues: ["default", "images"] }],
+    limits,
+  });
+  // images holds one at a time; bob already runs one and may run two.
+  assert.deepEqual(result.map(([id]) => id), ["i1", "b2", "a1"]);
 });

@@ -15,6 +15,8 @@ export interface SchedulableWorker {
   execAllow: readonly string[] | null;
   /** The handler kinds it serves. */
   kinds: readonly string[];
+  /** The queues it takes tasks from. */
+  queues: readonly string[];
 }
 
 /** A queued task, in dispatch order. */
@@ -25,6 +27,23 @@ export interface SchedulableTask {
   program?: string;
   /** For handler tasks: their kind, which the worker must serve. */
   handler?: string;
+  /** Its queue, which the worker must take tasks from. */
+  queue: string;
+  /** Its owner, for the per-user limit. */
+  owner: string;
+}
+
+/**
+ * Limits on tasks running at once, and what runs now (counting assignments proposed but not yet
+ * applied): a task over a limit waits, and the round goes on with the next.
+ */
+export interface ConcurrencyLimits {
+  /** Most tasks running at once per queue; a queue not named has no limit. */
+  maxRunningPerQueue: Readonly<Record<string, number>>;
+  /** Most tasks one user may have running at once; 0: no limit. */
+  maxRunningPerUser: number;
+  runningByQueue: Map<string, number>;
+  runningByOwner: Map<string, number>;
 }
 
 export type SchedulerPolicy = "round-robin" | "least-loaded";
@@ -43,6 +62,8 @@ export interface PlanInput {
   maxAssignments: number;
   /** Upper bound on queued tasks examined, so a queue of unplaceable tasks costs bounded time. */
   maxScanned: number;
+  /** Concurrency limits, if any (absent: none). */
+  limits?: ConcurrencyLimits;
 }
 
 export interface Assignment {

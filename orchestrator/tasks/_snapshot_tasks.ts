@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  DEFAULT_QUEUE,
   type Outcome,
   type RetryPolicy,
   TASK_STATES,
@@ -38,7 +39,9 @@ const ID_FROM_SEQ = 16;
 const HAS_SCHEDULE = 32;
 const HAS_VALUE = 64;
 const TIMED_OUT = 128;
-const FLAGS_MAX = 255;
+/** Priority and queue follow (tasks in the default lane omit them). */
+const HAS_LANE = 256;
+const FLAGS_MAX = 511;
 
 /** Each distinct string once, in first-use order, with its index. */
 class StringTable {
@@ -79,6 +82,7 @@ function encodeTask(task: TaskRecord, table: StringTable, out: ByteWriter): void
   const result = task.result;
   const idFromSeq = task.id === `t-${task.seq}`;
   const hasSchedule = task.retry !== null || task.retried !== 0 || task.notBeforeMs !== 0;
+  const hasLane = task.priority !== 0 || task.queue !== DEFAULT_QUEUE;
   out.uint(task.seq);
   out.uint(
     (task.started ? STARTED : 0) | (result !== null ? HAS_RESULT : 0) |
@@ -87,7 +91,8 @@ function encodeTask(task: TaskRecord, table: StringTable, out: ByteWriter): void
       (idFromSeq ? ID_FROM_SEQ : 0) |
       (hasSchedule ? HAS_SCHEDULE : 0) |
       (result?.value !== undefined ? HAS_VALUE : 0) |
-      (result?.timedOut === true ? TIMED_OUT : 0),
+      (result?.timedOut === true ? TIMED_OUT : 0) |
+      (hasLane ? HAS_LANE : 0),
   );
   if (!idFromSeq) out.uint(table.of(task.id));
   out.uint(table.of(task.owner));
@@ -104,6 +109,10 @@ function encodeTask(task: TaskRecord, table: StringTable, out: ByteWriter): void
     }
     out.uint(task.retried);
     out.uint(task.notBeforeMs);
+  }
+  if (hasLane) {
+    out.int(task.priority);
+    out.uint(table.of(task.queue));
   }
   out.uint(TASK_STATES.indexOf(task.state));
   out.uint(task.attempt);
@@ -205,6 +214,11 @@ function decodeTask(
     retried = fields.uint();
     notBeforeMs = fields.uint();
   }
+  let priority = 0, queue: string = DEFAULT_QUEUE;
+  if ((flags & HAS_LANE) !== 0) {
+    priority = fields.int();
+    queue = string();
+  }
   const state = TASK_STATES[fields.below(TASK_STATES.length, "task state")];
   const attempt = fields.uint();
   const workerId = nullableString();
@@ -236,6 +250,8 @@ function decodeTask(
     retry,
     retried,
     notBeforeMs,
+    priority,
+    queue,
     state,
     attempt,
     workerId,

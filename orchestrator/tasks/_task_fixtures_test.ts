@@ -36,6 +36,8 @@ export interface SubmitOptions {
   maxAttempts?: number;
   retry?: RetryPolicy;
   notBeforeMs?: number;
+  priority?: number;
+  queue?: string;
 }
 
 export class Harness {
@@ -72,6 +74,8 @@ export class Harness {
       maxAttempts: options.maxAttempts ?? 3,
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(options.notBeforeMs === undefined ? {} : { notBeforeMs: options.notBeforeMs }),
+      ...(options.priority === undefined ? {} : { priority: options.priority }),
+      ...(options.queue === undefined ? {} : { queue: options.queue }),
       ...this.stamp(),
     });
   }
@@ -92,6 +96,7 @@ export class Harness {
       prefetch?: number;
       canExec?: boolean;
       kinds?: string[];
+      queues?: string[];
     } = {},
   ): ApplyResult {
     return this.apply({
@@ -102,6 +107,7 @@ export class Harness {
       ...(options.prefetch === undefined ? {} : { prefetch: options.prefetch }),
       canExec: options.canExec ?? false,
       ...(options.kinds === undefined ? {} : { kinds: options.kinds }),
+      ...(options.queues === undefined ? {} : { queues: options.queues }),
       ...this.stamp(),
     });
   }
@@ -261,23 +267,29 @@ function randomCommand(h: Harness, rng: Rng, incarnations: Map<string, number>):
     sm.tasks.size === 0 || rng.chance(0.1) ? "t-404" : `t-${rng.int(1, sm.tasks.size)}`;
   const workerLag = () => (plausible ? undefined : h.lamport - rng.int(0, 4));
   if (roll < 0.2) {
-    const kind = rng.next();
+    const key = rng.int(0, plausible ? 100_000 : 30);
+    const owner = rng.pick(OWNERS);
+    // The same key mostly asks for the same task (a duplicate), whose options come from the key.
+    const same = createPrng(key);
+    const kind = same.next();
     return h.submit({
-      owner: rng.pick(OWNERS),
-      key: `k${rng.int(0, plausible ? 100_000 : 30)}`,
-      spec: kind < 0.25 ? EXEC : kind < 0.5 ? rng.pick(HANDLER_SPECS) : SLEEP,
-      maxAttempts: rng.int(1, 3),
-      ...(rng.chance(0.3)
+      owner,
+      key: `k${key}`,
+      spec: kind < 0.25 ? EXEC : kind < 0.5 ? same.pick(HANDLER_SPECS) : SLEEP,
+      maxAttempts: rng.chance(0.9) ? same.int(1, 3) : rng.int(1, 3),
+      ...(same.chance(0.3)
         ? {
           retry: {
-            retries: rng.int(0, 3),
-            backoff: rng.pick(["exponential", "fixed"] as const),
-            delayMs: rng.pick([0, 10, 500]),
+            retries: same.int(0, 3),
+            backoff: same.pick(["exponential", "fixed"] as const),
+            delayMs: same.pick([0, 10, 500]),
             maxDelayMs: 1000,
           },
         }
         : {}),
       ...(rng.chance(0.1) ? { notBeforeMs: h.nowMs + rng.int(-50, 200) } : {}),
+      ...(same.chance(0.3) ? { priority: same.int(-2, 2) } : {}),
+      ...(same.chance(0.2) ? { queue: same.pick(["default", "images", "mail"]) } : {}),
     });
   }
   if (roll < 0.4) {
@@ -343,6 +355,7 @@ function randomCommand(h: Harness, rng: Rng, incarnations: Map<string, number>):
       slots: rng.int(1, 3),
       canExec: rng.chance(0.5),
       ...(rng.chance(0.5) ? { kinds: rng.chance(0.5) ? ["add"] : ["add", "resize"] } : {}),
+      ...(rng.chance(0.3) ? { queues: rng.chance(0.5) ? ["images"] : ["default", "mail"] } : {}),
     });
   }
   if (roll < 0.87) {

@@ -23,6 +23,10 @@ export interface TaskRecord {
    * retry); 0: at once.
    */
   notBeforeMs: number;
+  /** Higher runs first within its queue. */
+  priority: number;
+  /** The queue it waits in ("default" unless submitted with `--queue`). */
+  queue: string;
   state: TaskState;
   /** The current attempt; reports about any other attempt are stale (fencing). */
   attempt: number;
@@ -51,6 +55,8 @@ export interface WorkerRecord {
   execAllow: string[] | null;
   /** The handler kinds it serves. */
   kinds: string[];
+  /** The queues it takes tasks from. */
+  queues: string[];
   status: "alive" | "draining";
   joinedAtMs: number;
   /** Ids of running tasks whose current attempt is on this worker. */

@@ -136,3 +136,29 @@ Deno.test("retry policy, retries used, delays, kinds and result values survive a
   assert.deepEqual([...restored.queue.inOrder()], [...h.sm.queue.inOrder()]);
   assert.deepEqual(restored.workers.get("adder")!.kinds, ["add"]);
 });
+
+Deno.test("a task goes only to a worker taking tasks from its queue; priorities order its queue", () => {
+  const h = new Harness();
+  h.join("plain");
+  h.join("imager", { queues: ["images"] });
+  const pic = h.submitTask({ queue: "images" });
+  const low = h.submitTask({ priority: -1 });
+  const urgent = h.submitTask({ priority: 9 });
+  assert.deepEqual([...h.sm.queue.inOrder()], [pic, urgent, low]);
+  assert.deepEqual(h.assign(pic, "plain"), {
+    type: "rejected",
+    reason: "worker does not take tasks from queue images",
+  });
+  assert.deepEqual(h.assign(pic, "imager"), { type: "ok" });
+  // A failed attempt's retry keeps its lane.
+  const retried = h.submitTask({ priority: 9, retry: { ...FIXED, delayMs: 0 } });
+  runOnce(h, retried, "plain");
+  h.finish(retried, { outcome: failed });
+  assert.deepEqual(h.sm.queue.laneOf(retried), { queue: "default", priority: 9 });
+  assert.deepEqual([...h.sm.queue.inOrder()], [retried, urgent, low]);
+  const restored = restoreSnapshot(decodeSnapshot(encodeSnapshot(h.sm)));
+  assert.equal(restored.tasks.get(urgent)!.priority, 9);
+  assert.equal(restored.tasks.get(pic)!.queue, "images");
+  assert.deepEqual(restored.workers.get("imager")!.queues, ["images"]);
+  assert.deepEqual([...restored.queue.inOrder()], [retried, urgent, low]);
+});

@@ -8,7 +8,12 @@ import { assert } from "../../shared/assert.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
 import { ByteReader, decodeUtf8, lengthPrefixed } from "./_byte_columns.ts";
 import { decodeTaskBatch, encodeTaskBatch, TASKS_PER_BATCH } from "./_snapshot_tasks.ts";
-import { isFinalState, type TaskEvent, type TaskState } from "../../shared/protocol/messages.ts";
+import {
+  DEFAULT_QUEUE,
+  isFinalState,
+  type TaskEvent,
+  type TaskState,
+} from "../../shared/protocol/messages.ts";
 import { packHistory } from "./task_history.ts";
 import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
 import { FinishedOrder } from "./finished_order.ts";
@@ -105,6 +110,7 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
       prefetch: worker.prefetch ?? 0,
       // ... nor handler kinds.
       kinds: worker.kinds ?? [],
+      queues: worker.queues ?? [DEFAULT_QUEUE],
       running: new Set(worker.running),
     });
   }
@@ -130,14 +136,16 @@ function upgradeTask(stored: TaskRecord | LegacyTaskRecord): TaskRecord {
     retry: rest.retry ?? null,
     retried: rest.retried ?? 0,
     notBeforeMs: rest.notBeforeMs ?? 0,
+    priority: rest.priority ?? 0,
+    queue: rest.queue ?? DEFAULT_QUEUE,
     packedHistory: packHistory(history, stored.submittedAtMs),
   };
 }
 
 /** A task as snapshots of format 1 held it. */
 type LegacyTaskRecord =
-  & Omit<TaskRecord, "packedHistory" | "retry" | "retried" | "notBeforeMs">
-  & Partial<Pick<TaskRecord, "retry" | "retried" | "notBeforeMs">>
+  & Omit<TaskRecord, "packedHistory" | "retry" | "retried" | "notBeforeMs" | "priority" | "queue">
+  & Partial<Pick<TaskRecord, "retry" | "retried" | "notBeforeMs" | "priority" | "queue">>
   & { history: TaskEvent[] };
 
 /** First bytes of a binary snapshot (format 2); a snapshot of format 1 is JSON and starts with `{`. */

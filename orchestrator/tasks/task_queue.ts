@@ -1,73 +1,170 @@
 /**
- * The queue of tasks waiting for a worker. Tasks put off until a time (a delay, `--at`, or the
- * pause before a retry) wait in time order and come first once due; then requeued attempts (they
- * have waited longest), then fresh submissions, each in FIFO order. Removal is O(1) for the FIFO
- * parts and a binary search for the timed part, so cancelling a queued task is cheap.
+ * The tasks waiting for a worker, in dispatch order. Each task waits in a lane: its queue (named,
+ * `--queue`) and its priority within it (higher first). Within a lane, requeued attempts go first
+ * (they have waited longest), then fresh submissions, each first in, first out. Tasks put off
+ * until a time (a delay, `--at`, or the pause before a retry) wait apart, in time order, and go
+ * ahead of every lane once due. Queues take turns, one task each, so a busy queue cannot hold
+ * back another.
+ *
+ * Removal is O(1) within a lane and a binary search among timed tasks, so cancelling a queued task
+ * is cheap; a task's lane is remembered while it waits.
  * @module
  */
+import { DEFAULT_QUEUE } from "../../shared/protocol/messages.ts";
+
+/** Where a task waits: its queue and its priority in it. */
+export interface Lane {
+  queue: string;
+  priority: number;
+}
+
+export const DEFAULT_LANE: Lane = { queue: DEFAULT_QUEUE, priority: 0 };
+
+/** The lane a task waits in. */
+export function laneOf(task: { queue: string; priority: number }): Lane {
+  return task.queue === DEFAULT_QUEUE && task.priority === 0
+    ? DEFAULT_LANE
+    : { queue: task.queue, priority: task.priority };
+}
 
 interface Timed {
   id: string;
   atMs: number;
 }
 
+/** One priority of one queue. */
+interface Bucket {
+  retry: Set<string>;
+  fresh: Set<string>;
+}
+
+/** One queue: its buckets, and their priorities from highest to lowest. */
+class NamedQueue {
+  readonly buckets = new Map<number, Bucket>();
+  priorities: number[] = [];
+  size = 0;
+
+  bucket(priority: number): Bucket {
+    let bucket = this.buckets.get(priority);
+    if (bucket === undefined) {
+      bucket = { retry: new Set(), fresh: new Set() };
+      this.buckets.set(priority, bucket);
+      this.priorities = [...this.buckets.keys()].sort((a, b) => b - a);
+    }
+    return bucket;
+  }
+
+  delete(id: string, priority: number): boolean {
+    const bucket = this.buckets.get(priority);
+    if (bucket === undefined) return false;
+    const deleted = bucket.retry.delete(id) || bucket.fresh.delete(id);
+    if (!deleted) return false;
+    this.size -= 1;
+    if (bucket.retry.size === 0 && bucket.fresh.size === 0) {
+      this.buckets.delete(priority);
+      this.priorities = this.priorities.filter((p) => p !== priority);
+    }
+    return true;
+  }
+
+  *inOrder(): IterableIterator<string> {
+    for (const priority of this.priorities) {
+      const bucket = this.buckets.get(priority)!;
+      yield* bucket.retry;
+      yield* bucket.fresh;
+    }
+  }
+}
+
 export class TaskQueue {
-  readonly #retry = new Set<string>();
-  readonly #fresh = new Set<string>();
+  /** Queues by name, in the order they first held a task (the order they take turns in). */
+  readonly #queues = new Map<string, NamedQueue>();
   /** Tasks not to start before their time, by time, then in the order they came. */
   readonly #timed: Timed[] = [];
+  /** Every waiting task's lane (timed ones too: where they belong once due). */
+  readonly #lanes = new Map<string, Lane>();
+  /** When each timed task is due. */
   readonly #timedAt = new Map<string, number>();
 
   get size(): number {
-    return this.#retry.size + this.#fresh.size + this.#timed.length;
+    return this.#lanes.size;
   }
 
   has(taskId: string): boolean {
-    return this.#retry.has(taskId) || this.#fresh.has(taskId) || this.#timedAt.has(taskId);
+    return this.#lanes.has(taskId);
   }
 
-  /** Queues a newly submitted task at the back. */
-  pushFresh(taskId: string): void {
-    this.#fresh.add(taskId);
+  /** The lane `taskId` waits in, if it waits. */
+  laneOf(taskId: string): Lane | undefined {
+    return this.#lanes.get(taskId);
   }
 
-  /** Queues a requeued task behind other requeued tasks, ahead of every fresh one. */
-  pushRetry(taskId: string): void {
-    this.#retry.add(taskId);
+  /** Queues a newly submitted task at the back of its lane. */
+  pushFresh(taskId: string, lane: Lane = DEFAULT_LANE): void {
+    this.#queue(lane.queue).bucket(lane.priority).fresh.add(taskId);
+    this.#add(taskId, lane);
+  }
+
+  /** Queues a requeued task behind other requeued tasks of its lane, ahead of every fresh one. */
+  pushRetry(taskId: string, lane: Lane = DEFAULT_LANE): void {
+    this.#queue(lane.queue).bucket(lane.priority).retry.add(taskId);
+    this.#add(taskId, lane);
   }
 
   /** Queues a task that may not start before `atMs`, behind others due at the same time. */
-  pushTimed(taskId: string, atMs: number): void {
-    const at = this.#firstAfter(atMs);
-    this.#timed.splice(at, 0, { id: taskId, atMs });
+  pushTimed(taskId: string, atMs: number, lane: Lane = DEFAULT_LANE): void {
+    this.#timed.splice(this.#firstAfter(atMs), 0, { id: taskId, atMs });
     this.#timedAt.set(taskId, atMs);
+    this.#lanes.set(taskId, lane);
   }
 
   remove(taskId: string): boolean {
-    if (this.#retry.delete(taskId) || this.#fresh.delete(taskId)) return true;
+    const lane = this.#lanes.get(taskId);
+    if (lane === undefined) return false;
+    this.#lanes.delete(taskId);
     const atMs = this.#timedAt.get(taskId);
-    if (atMs === undefined) return false;
-    this.#timedAt.delete(taskId);
-    for (let i = this.#firstAtOrAfter(atMs); i < this.#timed.length; i++) {
-      if (this.#timed[i].id === taskId) {
-        this.#timed.splice(i, 1);
-        return true;
+    if (atMs !== undefined) {
+      this.#timedAt.delete(taskId);
+      for (let i = this.#firstAtOrAfter(atMs); i < this.#timed.length; i++) {
+        if (this.#timed[i].id === taskId) {
+          this.#timed.splice(i, 1);
+          break;
+        }
       }
+      return true;
     }
-    return false;
+    const queue = this.#queues.get(lane.queue)!;
+    queue.delete(taskId, lane.priority);
+    if (queue.size === 0) this.#queues.delete(lane.queue);
+    return true;
   }
 
   /**
-   * Task ids in dispatch order at `nowMs`: timed tasks due by then, then requeued, then fresh.
-   * Without a time, every timed task comes first (for views and checks of the whole queue).
+   * Task ids in dispatch order at `nowMs`: timed tasks due by then, then the queues in turn, each
+   * in priority order. Without a time, every timed task comes first (for views and checks of the
+   * whole queue).
    */
   *inOrder(nowMs = Infinity): IterableIterator<string> {
     for (const timed of this.#timed) {
       if (timed.atMs > nowMs) break;
       yield timed.id;
     }
-    yield* this.#retry;
-    yield* this.#fresh;
+    if (this.#queues.size === 1) {
+      yield* this.#queues.values().next().value!.inOrder();
+      return;
+    }
+    // Queues take turns, one task each, while any has tasks left.
+    let turns = [...this.#queues.values()].map((q) => q.inOrder());
+    while (turns.length > 0) {
+      const next: IterableIterator<string>[] = [];
+      for (const turn of turns) {
+        const step = turn.next();
+        if (step.done === true) continue;
+        yield step.value;
+        next.push(turn);
+      }
+      turns = next;
+    }
   }
 
   /** Tasks waiting for their time at `nowMs`. */
@@ -80,15 +177,15 @@ export class TaskQueue {
     return this.#timed[0]?.atMs;
   }
 
-  /** Index of the first timed task due after `atMs`. */
-  #firstAfter(atMs: number): number {
-    let lo = 0, hi = this.#timed.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#timed[mid].atMs <= atMs) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  #queue(name: string): NamedQueue {
+    let queue = this.#queues.get(name);
+    if (queue === undefined) this.#queues.set(name, queue = new NamedQueue());
+    return queue;
+  }
+
+  #add(taskId: string, lane: Lane): void {
+    this.#lanes.set(taskId, lane);
+    this.#queues.get(lane.queue)!.size += 1;
   }
 
   /** Index of the first timed task due at or after `atMs`. */
@@ -102,27 +199,73 @@ export class TaskQueue {
     return lo;
   }
 
+  /** Index of the first timed task due after `atMs`. */
+  #firstAfter(atMs: number): number {
+    let lo = 0, hi = this.#timed.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#timed[mid].atMs <= atMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /** The queue as plain data, for snapshots. */
   toJSON(): QueueData {
+    const retry: string[] = [];
+    const fresh: string[] = [];
+    const lanes: Array<[string, string, number]> = [];
+    for (const [name, queue] of this.#queues) {
+      for (const priority of queue.priorities) {
+        const bucket = queue.buckets.get(priority)!;
+        for (const id of bucket.retry) retry.push(id);
+        for (const id of bucket.fresh) fresh.push(id);
+        if (name !== DEFAULT_QUEUE || priority !== 0) {
+          for (const id of bucket.retry) lanes.push([id, name, priority]);
+          for (const id of bucket.fresh) lanes.push([id, name, priority]);
+        }
+      }
+    }
+    for (const { id } of this.#timed) {
+      const lane = this.#lanes.get(id)!;
+      if (lane.queue !== DEFAULT_QUEUE || lane.priority !== 0) {
+        lanes.push([id, lane.queue, lane.priority]);
+      }
+    }
     return {
-      retry: [...this.#retry],
-      fresh: [...this.#fresh],
+      retry,
+      fresh,
       ...(this.#timed.length > 0 ? { timed: this.#timed.map((t) => [t.id, t.atMs]) } : {}),
+      ...(lanes.length > 0 ? { lanes } : {}),
+      ...(this.#queues.size > 1 ? { queues: [...this.#queues.keys()] } : {}),
     };
   }
 
   static fromJSON(data: QueueData): TaskQueue {
+    const lanes = new Map<string, Lane>();
+    for (const [id, queue, priority] of data.lanes ?? []) lanes.set(id, { queue, priority });
+    const laneOf = (id: string) => lanes.get(id) ?? DEFAULT_LANE;
     const queue = new TaskQueue();
-    for (const id of data.retry) queue.pushRetry(id);
-    for (const id of data.fresh) queue.pushFresh(id);
-    for (const [id, atMs] of data.timed ?? []) queue.pushTimed(id, atMs);
+    // The queues take turns in the order they had: create them in it.
+    for (const name of data.queues ?? []) queue.#queue(name);
+    // Retry ids were written queue by queue, priority by priority: re-adding them in that order
+    // rebuilds each lane's order.
+    for (const id of data.retry) queue.pushRetry(id, laneOf(id));
+    for (const id of data.fresh) queue.pushFresh(id, laneOf(id));
+    for (const [id, atMs] of data.timed ?? []) queue.pushTimed(id, atMs, laneOf(id));
     return queue;
   }
 }
 
-/** A queue in a snapshot; `timed` is absent when empty (and in snapshots from before it existed). */
+/**
+ * A queue in a snapshot: `timed` and `lanes` (each task's queue and priority, for tasks outside
+ * the default lane) are absent when empty, and in snapshots from before they existed.
+ */
 export interface QueueData {
   retry: string[];
   fresh: string[];
   timed?: Array<[string, number]>;
+  lanes?: Array<[string, string, number]>;
+  /** The queues' names in the order they take turns, when more than one holds tasks. */
+  queues?: string[];
 }

@@ -68,3 +68,32 @@ Deno.test("a timed task is removed among others due at the same time, and surviv
   assert.deepEqual([...copy.inOrder()], ["t-1", "t-2", "t-4", "t-5", "t-6"]);
   assert.equal(copy.size, 5);
 });
+
+Deno.test("within a queue higher priorities go first, each lane requeued first then FIFO", () => {
+  const queue = new TaskQueue();
+  queue.pushFresh("low", { queue: "default", priority: -1 });
+  queue.pushFresh("a", { queue: "default", priority: 0 });
+  queue.pushFresh("high", { queue: "default", priority: 5 });
+  queue.pushFresh("b", { queue: "default", priority: 0 });
+  queue.pushRetry("r", { queue: "default", priority: 0 });
+  assert.deepEqual([...queue.inOrder()], ["high", "r", "a", "b", "low"]);
+  queue.remove("high");
+  assert.deepEqual([...queue.inOrder()], ["r", "a", "b", "low"]);
+  assert.deepEqual(queue.laneOf("low"), { queue: "default", priority: -1 });
+});
+
+Deno.test("queues take turns, and their order and lanes survive a snapshot", () => {
+  const queue = new TaskQueue();
+  queue.pushFresh("m1", { queue: "mail", priority: 0 });
+  queue.pushFresh("d1");
+  queue.pushFresh("m2", { queue: "mail", priority: 0 });
+  queue.pushFresh("d2");
+  queue.pushFresh("i1", { queue: "images", priority: 3 });
+  queue.pushTimed("t1", 500, { queue: "images", priority: 3 });
+  assert.deepEqual([...queue.inOrder(0)], ["m1", "d1", "i1", "m2", "d2"]);
+  const copy = TaskQueue.fromJSON(JSON.parse(JSON.stringify(queue.toJSON())));
+  assert.deepEqual([...copy.inOrder(0)], [...queue.inOrder(0)]);
+  assert.deepEqual([...copy.inOrder()], ["t1", "m1", "d1", "i1", "m2", "d2"]);
+  assert.deepEqual(copy.laneOf("t1"), { queue: "images", priority: 3 });
+  assert.deepEqual(copy.toJSON(), queue.toJSON());
+});

@@ -15,11 +15,12 @@
  * @module
  */
 import { assert, assertNever } from "../../shared/assert.ts";
-import type {
-  RetryPolicy,
-  TaskEvent,
-  TaskSpec,
-  TaskState,
+import {
+  DEFAULT_QUEUE,
+  type RetryPolicy,
+  type TaskEvent,
+  type TaskSpec,
+  type TaskState,
 } from "../../shared/protocol/messages.ts";
 import type {
   ApplyResult,
@@ -34,7 +35,7 @@ import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from 
 import { AccountCommands } from "./account_commands.ts";
 import { FinishedOrder } from "./finished_order.ts";
 import { IdempotencyIndex } from "./idempotency_index.ts";
-import { TaskQueue } from "./task_queue.ts";
+import { laneOf, TaskQueue } from "./task_queue.ts";
 import { WorkerCommands } from "./worker_commands.ts";
 import { appendEvent, lastLamportOf } from "./task_history.ts";
 import { OutcomePool } from "./_outcome_pool.ts";
@@ -54,9 +55,17 @@ const STATE_RANK: Record<TaskState, number> = {
 /** True when a submission asks for the very task `task` was created from (field by field, so encoding order does not matter). */
 function isSameSubmission(
   task: TaskRecord,
-  command: { spec: TaskSpec; maxAttempts: number; retry?: RetryPolicy },
+  command: {
+    spec: TaskSpec;
+    maxAttempts: number;
+    retry?: RetryPolicy;
+    priority?: number;
+    queue?: string;
+  },
 ): boolean {
   if (task.maxAttempts !== command.maxAttempts) return false;
+  if (task.priority !== (command.priority ?? 0)) return false;
+  if (task.queue !== (command.queue ?? DEFAULT_QUEUE)) return false;
   if (!isSameRetry(task.retry, command.retry ?? null)) return false;
   const a = task.spec;
   const b = command.spec;
@@ -291,6 +300,8 @@ export class TaskStateMachine {
       retry: command.retry ?? null,
       retried: 0,
       notBeforeMs: command.notBeforeMs ?? 0,
+      priority: command.priority ?? 0,
+      queue: command.queue === undefined ? DEFAULT_QUEUE : this.#intern(command.queue),
       state: "queued",
       attempt: 1,
       workerId: null,
@@ -308,8 +319,8 @@ export class TaskStateMachine {
     if (owned === undefined) this.ownerTasks.set(task.owner, owned = []);
     owned.push(id);
     // Every replica queues it the same way: by the time the leader gave it, not its own clock.
-    if (task.notBeforeMs > command.atMs) this.queue.pushTimed(id, task.notBeforeMs);
-    else this.queue.pushFresh(id);
+    if (task.notBeforeMs > command.atMs) this.queue.pushTimed(id, task.notBeforeMs, laneOf(task));
+    else this.queue.pushFresh(id, laneOf(task));
     this.counts.queued += 1;
     this.activeByOwner.set(task.owner, this.activeTasksOf(task.owner) + 1);
     this.ownerCounts(task.owner).queued += 1;

@@ -503,6 +503,7 @@ Deno.test("apply() of workerJoined registers an alive worker with no tasks", () 
     canExec: true,
     execAllow: null,
     kinds: [],
+    queues: ["default"],
     status: "alive",
     joinedAtMs: h.nowMs,
     running: [],

@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  DEFAULT_QUEUE,
   kindOf,
   type TaskState,
   type TaskSummary,
@@ -34,6 +35,8 @@ export function toTaskView(task: TaskRecord, waitingReason: string | null): Task
     ...(task.retry === null ? {} : { retry: { ...task.retry } }),
     ...(task.retried === 0 ? {} : { retried: task.retried }),
     ...(task.notBeforeMs === 0 ? {} : { notBeforeMs: task.notBeforeMs }),
+    ...(task.priority === 0 ? {} : { priority: task.priority }),
+    ...(task.queue === DEFAULT_QUEUE ? {} : { queue: task.queue }),
   };
 }
 
@@ -65,6 +68,9 @@ export function toWorkerView(worker: WorkerRecord, lastHeartbeatAgoMs: number | 
     lastHeartbeatAgoMs,
     completed: worker.completed,
     ...(worker.kinds.length === 0 ? {} : { kinds: [...worker.kinds] }),
+    ...(worker.queues.length === 1 && worker.queues[0] === DEFAULT_QUEUE
+      ? {}
+      : { queues: [...worker.queues] }),
   };
 }
 

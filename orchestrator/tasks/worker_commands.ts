@@ -6,7 +6,12 @@
  * @module
  */
 import { assert, assertNever } from "../../shared/assert.ts";
-import type { Outcome, TaskEvent, TaskState } from "../../shared/protocol/messages.ts";
+import {
+  DEFAULT_QUEUE,
+  type Outcome,
+  type TaskEvent,
+  type TaskState,
+} from "../../shared/protocol/messages.ts";
 import type {
   ApplyResult,
   Stamp,
@@ -19,7 +24,7 @@ import type {
   WorkerLost,
 } from "./commands.ts";
 import type { Stats, TaskRecord, WorkerRecord } from "./records.ts";
-import type { TaskQueue } from "./task_queue.ts";
+import { laneOf, type TaskQueue } from "./task_queue.ts";
 import { OK, rejected } from "./_apply_results.ts";
 import { lastLamportOf } from "./task_history.ts";
 import { retryDelayMs } from "./retry_backoff.ts";
@@ -117,6 +122,9 @@ export class WorkerCommands {
       return rejected(`worker does not serve kind ${task.spec.handler}`);
     }
     if (command.atMs < task.notBeforeMs) return rejected("task is not due yet");
+    if (!worker.queues.includes(task.queue)) {
+      return rejected(`worker does not take tasks from queue ${task.queue}`);
+    }
     state.queue.remove(task.id);
     worker.running.add(task.id);
     task.workerId = worker.id;
@@ -182,8 +190,8 @@ export class WorkerCommands {
     task.started = false;
     task.notBeforeMs = command.atMs + delayMs;
     this.#lifecycle.transition(task, "queued");
-    if (delayMs > 0) this.#state.queue.pushTimed(task.id, task.notBeforeMs);
-    else this.#state.queue.pushRetry(task.id);
+    if (delayMs > 0) this.#state.queue.pushTimed(task.id, task.notBeforeMs, laneOf(task));
+    else this.#state.queue.pushRetry(task.id, laneOf(task));
     return true;
   }
 
@@ -210,6 +218,7 @@ export class WorkerCommands {
       canExec: command.canExec,
       execAllow: command.execAllow ?? null,
       kinds: command.kinds ?? [],
+      queues: command.queues ?? [DEFAULT_QUEUE],
       status: "alive",
       joinedAtMs: command.atMs,
       running: new Set(),
@@ -270,7 +279,7 @@ export class WorkerCommands {
     task.workerId = null;
     task.started = false;
     this.#lifecycle.transition(task, "queued");
-    this.#state.queue.pushRetry(task.id);
+    this.#state.queue.pushRetry(task.id, laneOf(task));
     this.#state.stats.retries += 1;
     this.#lifecycle.record(task, "requeued", stamp, workerId, reason);
   }

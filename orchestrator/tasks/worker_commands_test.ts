@@ -35,6 +35,8 @@ function setup(maxAttempts = 2) {
       retry: null,
       retried: 0,
       notBeforeMs: 0,
+      priority: 0,
+      queue: "default",
       state: "queued",
       attempt: 1,
       workerId: null,

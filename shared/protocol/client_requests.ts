@@ -7,6 +7,8 @@ import { z } from "zod";
 import { LIMITS } from "../limits.ts";
 import { envelope, positiveInt, requestId, token, userName } from "./_fields.ts";
 import {
+  PrioritySchema,
+  QueueNameSchema,
   RetryPolicySchema,
   TASK_STATES,
   TaskIdSchema,
@@ -21,6 +23,10 @@ const whenAndRetry = {
   delayMs: z.number().int().nonnegative().max(LIMITS.delayMsMax).optional(),
   /** Not started before this time (ms since the epoch, by the orchestrators' clocks). */
   runAtMs: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+  /** Higher runs first within its queue (default 0). */
+  priority: PrioritySchema.optional(),
+  /** The queue it waits in (default "default"). */
+  queue: QueueNameSchema.optional(),
 };
 
 export const LoginSchema = z.object({

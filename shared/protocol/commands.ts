@@ -11,7 +11,14 @@
  */
 import { z } from "zod";
 import { LAMPORT_MAX, LIMITS } from "../limits.ts";
-import { HandlerKindSchema, OutcomeSchema, RetryPolicySchema, TaskSpecSchema } from "./messages.ts";
+import {
+  HandlerKindSchema,
+  OutcomeSchema,
+  PrioritySchema,
+  QueueNameSchema,
+  RetryPolicySchema,
+  TaskSpecSchema,
+} from "./messages.ts";
 
 const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -109,6 +116,10 @@ export const TaskSubmittedSchema = z.object({
   retry: RetryPolicySchema.optional(),
   /** Not assigned before this time by the leader's clock (absent: at once). */
   notBeforeMs: nonNegInt.optional(),
+  /** Higher runs first within its queue (absent: 0). */
+  priority: PrioritySchema.optional(),
+  /** The queue it waits in (absent: "default"). */
+  queue: QueueNameSchema.optional(),
   ...stamp,
 }).strict();
 
@@ -174,6 +185,8 @@ export const WorkerJoinedSchema = z.object({
     .optional(),
   /** The handler kinds it serves (absent: none). */
   kinds: z.array(HandlerKindSchema).max(LIMITS.workerKindsMax).optional(),
+  /** The queues it takes tasks from (absent: only "default"). */
+  queues: z.array(QueueNameSchema).min(1).max(LIMITS.workerQueuesMax).optional(),
   ...stamp,
 }).strict();
 

@@ -105,7 +105,16 @@ function keys(...names: string[]): ReadonlySet<string> {
   return new Set(["type", ...names, "atMs", "lamport", "node"]);
 }
 
-const SUBMITTED = keys("owner", "idempotencyKey", "spec", "maxAttempts", "retry", "notBeforeMs");
+const SUBMITTED = keys(
+  "owner",
+  "idempotencyKey",
+  "spec",
+  "maxAttempts",
+  "retry",
+  "notBeforeMs",
+  "priority",
+  "queue",
+);
 const ASSIGNED = keys("taskId", "attempt", "workerId", "incarnation");
 const STARTED = keys("taskId", "attempt", "workerId");
 const FINISHED = keys("taskId", "attempt", "workerId", "outcome", "includesStart");
@@ -119,7 +128,11 @@ export const HOT_COMMAND_CHECKS: Readonly<Record<string, Check>> = {
     isText(c.idempotencyKey, 1, LIMITS.idempotencyKeyChars) && isSpec(c.spec) &&
     isInt(c.maxAttempts, 1, LIMITS.maxAttemptsMax) &&
     (c.retry === undefined || isRetryPolicy(c.retry)) &&
-    (c.notBeforeMs === undefined || isInt(c.notBeforeMs, 0, SAFE)) && isStamp(c),
+    (c.notBeforeMs === undefined || isInt(c.notBeforeMs, 0, SAFE)) &&
+    (c.priority === undefined || isInt(c.priority, -LIMITS.priorityMax, LIMITS.priorityMax)) &&
+    (c.queue === undefined ||
+      isText(c.queue, 0, LIMITS.queueNameChars) && HANDLER_KIND_PATTERN.test(c.queue as string)) &&
+    isStamp(c),
   taskAssigned: (c) =>
     onlyKeys(c, ASSIGNED) && isText(c.taskId, 1, LIMITS.workerNameChars) &&
     isInt(c.attempt, 1, SAFE) && isId(c.workerId) && isId(c.incarnation) && isStamp(c),

@@ -40,6 +40,8 @@ const VALID: Record<string, unknown>[] = [
     maxAttempts: 2,
     retry: { retries: 3, backoff: "exponential", delayMs: 1000, maxDelayMs: 60_000 },
     notBeforeMs: 77,
+    priority: -5,
+    queue: "images",
     ...STAMP,
   },
   {
@@ -105,6 +107,8 @@ const ODD_VALUES: unknown[] = [
   "fixed",
   "Bad kind",
   true,
+  1001,
+  "default",
 ];
 
 function agrees(command: Record<string, unknown>): void {

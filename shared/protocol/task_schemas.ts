@@ -70,6 +70,18 @@ export const TaskSpecSchema = z.discriminatedUnion("kind", [
 ]);
 export type TaskSpec = z.infer<typeof TaskSpecSchema>;
 
+/** The queue of tasks submitted without `--queue`, and of workers started without `--queues`. */
+export const DEFAULT_QUEUE = "default";
+
+/** A queue's name: like a task kind (a letter, then letters, digits, `_`, `.`, `:` or `-`). */
+export const QueueNameSchema = z.string().max(LIMITS.queueNameChars).regex(
+  HANDLER_KIND_PATTERN,
+  "a queue name: a letter, then letters, digits, '_', '.', ':' or '-'",
+);
+
+/** A task's priority: higher runs first within its queue (default 0). */
+export const PrioritySchema = z.number().int().min(-LIMITS.priorityMax).max(LIMITS.priorityMax);
+
 /** A task's kind as users name it: `sleep`, `exec`, or the handler's kind. */
 export function kindOf(spec: TaskSpec): string {
   return spec.kind === "handler" ? spec.handler : spec.kind;
@@ -161,6 +173,10 @@ export const TaskViewSchema = z.object({
   retried: nonNegInt.optional(),
   /** Not started before this time (a delay, `--at`, or a retry's pause; absent: at once). */
   notBeforeMs: nonNegInt.optional(),
+  /** Its priority (absent: 0). */
+  priority: PrioritySchema.optional(),
+  /** Its queue (absent: "default"). */
+  queue: z.string().optional(),
 }).strict();
 export type TaskView = z.infer<typeof TaskViewSchema>;
 
@@ -191,5 +207,7 @@ export const WorkerViewSchema = z.object({
   completed: nonNegInt,
   /** The handler kinds it serves (absent: none). */
   kinds: z.array(z.string()).optional(),
+  /** The queues it takes tasks from (absent: only "default"). */
+  queues: z.array(z.string()).optional(),
 }).strict();
 export type WorkerView = z.infer<typeof WorkerViewSchema>;

@@ -11,6 +11,7 @@ import { KeepaliveSchema, WelcomeSchema } from "./connection_messages.ts";
 import {
   HandlerKindSchema,
   OutcomeSchema,
+  QueueNameSchema,
   TaskIdSchema,
   TaskRefSchema,
   TaskSpecSchema,
@@ -32,6 +33,8 @@ export const WorkerInfoSchema = z.object({
     .optional(),
   /** The handler kinds it serves (absent: none): it is sent only tasks of these and built-ins. */
   kinds: z.array(HandlerKindSchema).max(LIMITS.workerKindsMax).optional(),
+  /** The queues it takes tasks from (absent: only "default"). */
+  queues: z.array(QueueNameSchema).min(1).max(LIMITS.workerQueuesMax).optional(),
 }).strict();
 export type WorkerInfo = z.infer<typeof WorkerInfoSchema>;
 
