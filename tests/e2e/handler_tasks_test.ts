@@ -3,11 +3,12 @@
 // text), a failing handler is retried by the orchestrator per the task's policy, a timeout fails
 // the attempt with timedOut, a cancel fires the handler's signal, and a kind no worker serves
 // waits in the queue saying why. A worker run in this process with runWorker() serves its kinds
-// the same way.
+// the same way, and a worker given a bad handlers module exits before starting, naming the file.
 import assert from "node:assert/strict";
 import { MutiraoClient } from "../../client/api/mod.ts";
 import type { TaskSpec, TaskView } from "../../shared/protocol/messages.ts";
 import { runWorker } from "../../worker/mod.ts";
+import { ManagedProcess } from "../../scripts/lib/managed_process.ts";
 import { type ClusterFixture, withCluster } from "./cluster_fixture.ts";
 
 async function sessionToken(cluster: ClusterFixture): Promise<string> {
@@ -138,4 +139,27 @@ Deno.test("handler tasks run on workers serving their kind, with retries, timeou
       client.close();
     }
   });
+});
+
+Deno.test("worker --handlers refuses a bad module before starting, naming the file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mutirao-handlers-e2e-" });
+  try {
+    await Deno.writeTextFile(`${dir}/bad.ts`, "export default { sleep: () => 1 };");
+    const cases: Array<[string, RegExp]> = [
+      [`${dir}/missing.ts`, /Cannot load handlers from ".*missing\.ts": no such file/],
+      [`${dir}/bad.ts`, /Invalid handlers in ".*bad\.ts": the kind "sleep" is invalid/],
+    ];
+    for (const [module, message] of cases) {
+      const p = new ManagedProcess({
+        name: "worker",
+        args: ["worker/main.ts", "--orchestrators", "127.0.0.1:1", "--handlers", module],
+      });
+      const status = await p.exited;
+      assert.equal(status.code, 1, p.tail());
+      assert.match(p.tail(), message);
+      assert.doesNotMatch(p.tail(), /Starting with/, "nothing started");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
