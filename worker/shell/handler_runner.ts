@@ -90,9 +90,10 @@ export function runHandler(
     },
   });
   // Async, so a synchronous throw is a rejection like any other.
+  // A late result (after a timeout or cancel) is not even serialized: nobody will read it.
   (async () => await handler(payload, ctx))().then(
-    (result) => end(resultOutcome(result, maxResultBytes)),
-    (thrown) => end(thrownOutcome(thrown)),
+    (result) => isOver || end(resultOutcome(result, maxResultBytes)),
+    (thrown) => isOver || end(thrownOutcome(thrown)),
   );
   return {
     done: done.promise,
@@ -171,6 +172,7 @@ function thrownOutcome(thrown: unknown): Omit<Outcome, "stdout" | "durationMs"> 
   const stderr = new TailBuffer(LIMITS.outputTailBytes);
   if (isError && thrown.stack !== undefined) stderr.push(encoder.encode(thrown.stack));
   return {
+    // Bounded like the output: an error message is user text too, and travels in every view.
     ...failure(message.slice(0, LIMITS.outputTailBytes)),
     stderr: stderr.text(),
     ...(stderr.isTruncated ? { stderrTruncated: true } : {}),

@@ -48,6 +48,11 @@ export interface HandlerContext {
  * Runs one task of its kind. `payload` is the task's payload parsed from JSON; what it returns
  * (or resolves to) becomes the task's result, as JSON. A throw (or rejection) fails the attempt,
  * and the task's retry policy decides what happens next.
+ *
+ * Handlers run in the worker's process, on its event loop: an error thrown outside the handler's
+ * own promise (in a timer, an abort listener, a promise nobody awaits) stops the worker like any
+ * uncaught error (its tasks then run elsewhere), and a long synchronous computation holds up its
+ * heartbeats. Keep work asynchronous, or hand CPU-heavy work to a Web Worker.
  */
 // deno-lint-ignore no-explicit-any -- payloads are user JSON: each handler knows its own shape.
 export type Handler = (payload: any, ctx: HandlerContext) => unknown;
