@@ -2,25 +2,16 @@
  * `deno task worker`: a worker that registers with the orchestrators, sends
  * heartbeats and runs tasks.
  *
- *   deno task worker [HOST PORT] [--slots N] [--prefetch N] [--allow-exec] [--config FILE] ...
+ *   deno task worker [HOST PORT] [--slots N] [--prefetch N] [--allow-exec] [--handlers MODULE] ...
  * @module
  */
 import { parseFlags, parseIntFlag, UsageError } from "../shared/cli_args.ts";
-import {
-  addressOf,
-  type ClusterConfig,
-  DEFAULT_CONFIG_PATH,
-  loadClusterConfig,
-  type OrchestratorAddress,
-  parseAddressList,
-} from "../shared/config/mod.ts";
-import { DEFAULT_MAX_FRAME_BYTES, LIMITS } from "../shared/limits.ts";
-import { createLogger } from "../shared/log.ts";
-import { LeaderWatcher, parseMulticastAddress } from "../shared/net/multicast.ts";
-import { loadNodeKeys, loadTlsClient } from "../shared/net/node_security.ts";
+import { DEFAULT_CONFIG_PATH } from "../shared/config/mod.ts";
+import { LIMITS } from "../shared/limits.ts";
 import { isEnvName } from "./shell/exec_environment.ts";
+import { type Handlers, loadHandlers } from "./shell/handlers.ts";
+import { startWorker } from "./shell/start_worker.ts";
 import type { ExecOptions } from "./shell/task_runner.ts";
-import { WorkerRuntime } from "./shell/worker_runtime.ts";
 
 const USAGE = `Usage: deno task worker [HOST PORT] [options]
 
@@ -42,6 +33,10 @@ Options:
                           HOME/TMPDIR set to their own temporary working directory
   --exec-uid N            with --allow-exec: run programs as this user id (worker runs as root)
   --exec-gid N            with --allow-exec: ... and this group id
+  --handlers MODULE       serve the task kinds of this handlers module (a path or URL whose
+                          default export maps each kind to a function; see examples/handlers.ts)
+  --max-result-bytes N    with --handlers: largest result a handler may return, as bytes of
+                          JSON (default and most ${LIMITS.resultBytesMax})
   --config FILE           cluster file listing the orchestrators
                           (default: $MUTIRAO_CONFIG or ${DEFAULT_CONFIG_PATH})
   --orchestrators LIST    HOST:PORT[,HOST:PORT...] instead of the cluster file
@@ -66,6 +61,8 @@ async function main(args: string[]): Promise<number> {
     "exec-env": { type: "string" },
     "exec-uid": { type: "string" },
     "exec-gid": { type: "string" },
+    handlers: { type: "string" },
+    "max-result-bytes": { type: "string" },
     config: { type: "string" },
     orchestrators: { type: "string" },
     name: { type: "string" },
@@ -92,84 +89,50 @@ async function main(args: string[]): Promise<number> {
     LIMITS.workerPrefetchMax,
   );
   const drainTimeoutMs = parseIntFlag("drain-timeout", values["drain-timeout"], 0, 86_400) * 1000;
-
-  let orchestrators: OrchestratorAddress[] = [];
-  let heartbeatIntervalMs = 500;
-  let maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
-  let multicastText = values.multicast ?? Deno.env.get("MUTIRAO_MULTICAST");
-  let multicastInterface = "127.0.0.1";
-  let clusterId: string | null = null;
-  let config: ClusterConfig | null = null;
-  const list = values.orchestrators ?? Deno.env.get("MUTIRAO_ORCHESTRATORS");
-  const configPath = values.config ?? Deno.env.get("MUTIRAO_CONFIG");
-  if (list !== undefined) {
-    orchestrators = parseAddressList(list);
-  } else if (configPath !== undefined || multicastText === undefined) {
-    // With only --multicast, the leader is found by its announcements: no cluster file needed.
-    config = await loadClusterConfig(configPath ?? DEFAULT_CONFIG_PATH);
-    orchestrators = config.orchestrators;
-    heartbeatIntervalMs = config.heartbeatIntervalMs;
-    maxFrameBytes = config.maxFrameBytes;
-    multicastText ??= config.multicast ?? undefined;
-    multicastInterface = config.multicastInterface;
-    clusterId = config.clusterId;
-  }
-  const multicast = multicastText === undefined
-    ? null
-    : parseMulticastAddress(multicastText, multicastInterface);
-
-  const keys = await loadNodeKeys(values["cluster-secret"], config);
-  const tls = await loadTlsClient(values["tls-ca"], config);
+  const maxResultBytes = parseMaxResultBytes(values["max-result-bytes"], values.handlers);
   const execAllow = parseExecAllow(values["exec-allow"], values["allow-exec"]);
   const exec = parseExecOptions(values, values["allow-exec"]);
-  const udp = bindHeartbeatSocket(host, port);
-  const name = values.name ?? `${host}:${(udp.addr as Deno.NetAddr).port}`;
-  const logger = createLogger(`worker ${name}`);
-  const runtime = new WorkerRuntime({
-    info: {
-      name,
-      incarnation: crypto.randomUUID(),
-      slots,
-      ...(prefetch > 0 ? { prefetch } : {}),
-      canExec: values["allow-exec"],
-      execAllow,
-    },
+  // Loaded (and checked) before anything starts: a bad module stops the worker here.
+  const handlers: Handlers | undefined = values.handlers === undefined
+    ? undefined
+    : await loadHandlers(values.handlers);
+
+  const worker = await startWorker({
+    host,
+    port,
+    slots,
+    prefetch,
+    allowExec: values["allow-exec"],
+    execAllow,
     exec,
-    orchestrators,
-    udp,
-    keys,
-    tls,
-    heartbeatIntervalMs,
+    orchestrators: values.orchestrators,
+    config: values.config,
+    multicast: values.multicast,
+    name: values.name,
     drainTimeoutMs,
-    maxFrameBytes,
-    logger,
+    clusterSecretFile: values["cluster-secret"],
+    tlsCaFile: values["tls-ca"],
+    handlers,
+    maxResultBytes,
     onRegistered: (workerId) => {
       // One machine-readable line on stdout, for scripts and tests waiting for readiness.
       console.log(JSON.stringify({ event: "ready", role: "worker", workerId }));
     },
   });
-  if (values["allow-exec"]) {
-    logger.warn("Exec tasks allowed: users of this cluster can run programs here");
-  }
-  logger.info(
-    `Starting with ${slots} slot(s)${
-      prefetch > 0 ? ` and ${prefetch} prefetched` : ""
-    }; orchestrators: ${orchestrators.map(addressOf).join(", ")}`,
-  );
-  if (multicast !== null) {
-    const watcher = await LeaderWatcher.join(multicast, {
-      clusterId,
-      keys,
-      onLeader: (a) => runtime.followLeader(a),
-    });
-    logger.info(`Listening for leader announcements on ${multicast.group}:${multicast.port}`);
-    runtime.onStop(() => watcher.close());
-  }
-  const onSignal = () => runtime.shutdown();
+  const onSignal = () => worker.runtime.shutdown();
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
-  await runtime.run();
+  await worker.done;
   return 0;
+}
+
+function parseMaxResultBytes(
+  value: string | undefined,
+  handlers: string | undefined,
+): number | undefined {
+  if (value === undefined) return undefined;
+  if (handlers === undefined) throw new UsageError("--max-result-bytes needs --handlers");
+  return parseIntFlag("max-result-bytes", value, 1, LIMITS.resultBytesMax);
 }
 
 function parseExecAllow(list: string | undefined, allowExec: boolean): string[] | null {
@@ -203,19 +166,6 @@ function parseExecOptions(
       ? {}
       : { gid: parseIntFlag("exec-gid", values["exec-gid"], 0, 2 ** 31 - 1) }),
   };
-}
-
-function bindHeartbeatSocket(host: string, port: number): Deno.DatagramConn {
-  try {
-    return Deno.listenDatagram({ hostname: host, port, transport: "udp" });
-  } catch (error) {
-    // The usual cause: a worker with this HOST PORT already runs here (it is the worker's name).
-    const why = error instanceof Deno.errors.AddrInUse
-      ? "it is already in use, most likely by a worker with this address already running " +
-        "here; stop it first, or give another PORT (or none, for a free one)"
-      : (error as Error).message;
-    throw new Error(`Cannot start the worker at ${host}:${port}: ${why}`, { cause: error });
-  }
 }
 
 if (import.meta.main) {

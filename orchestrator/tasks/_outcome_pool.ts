@@ -1,5 +1,6 @@
 /**
- * One frozen copy of each outcome that carries nothing of its own: no output, no error text.
+ * One frozen copy of each outcome that carries nothing of its own: no output, no error text, no
+ * result value.
  * Most finished tasks (every sleep task, every quiet program) have such an outcome, and one
  * object of six fields per retained task costs about 72 bytes. Values are unchanged, so state is
  * too; the copies are frozen so that nothing can change one task's outcome through another's.
@@ -21,7 +22,9 @@ export class OutcomePool {
   share(outcome: Outcome): Outcome {
     if (
       outcome.stdout !== "" || outcome.stderr !== "" || outcome.error !== null ||
-      outcome.stdoutTruncated !== undefined || outcome.stderrTruncated !== undefined
+      outcome.stdoutTruncated !== undefined || outcome.stderrTruncated !== undefined ||
+      // A handler's result is the task's own (a pooled copy would drop it).
+      outcome.value !== undefined || outcome.timedOut !== undefined
     ) {
       return outcome;
     }

@@ -249,7 +249,7 @@ export class WorkerCore {
       this.#send({ type: "handBack", taskId, attempt, reason: "worker is shutting down" });
       return;
     }
-    const refusal = spec.kind === "exec" ? this.#execRefusal(spec.argv[0]) : null;
+    const refusal = this.#refusal(spec);
     if (refusal !== null) {
       // Defence in depth: the scheduler should never send this here.
       this.#finish(taskId, attempt, {
@@ -279,6 +279,22 @@ export class WorkerCore {
     this.#pendingStarts.set(k, { taskId, attempt });
     // Per-task lines are debug: at thousands of tasks a second, info stays for what is rare.
     this.#log("debug", `Running task ${taskId} attempt ${attempt}: ${spec.description}`);
+  }
+
+  /** Why this worker must not run `spec`, or null: what its flags (exec) or handlers rule out. */
+  #refusal(spec: TaskSpec): string | null {
+    switch (spec.kind) {
+      case "sleep":
+        return null;
+      case "exec":
+        return this.#execRefusal(spec.argv[0]);
+      case "handler":
+        return (this.#options.info.kinds ?? []).includes(spec.handler)
+          ? null
+          : `This worker serves no handler for kind ${spec.handler}`;
+      default:
+        return assertNever(spec, "unknown task kind");
+    }
   }
 
   #execRefusal(program: string): string | null {

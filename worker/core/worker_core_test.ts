@@ -233,6 +233,27 @@ Deno.test("WorkerCore starts an exec assignment when exec is allowed", () => {
   assert.deepEqual(bodies(effects), [{ type: "started", taskId: "t-1", attempt: 1 }]);
 });
 
+const HANDLER: TaskSpec = { kind: "handler", handler: "add", description: "", payload: "{}" };
+
+Deno.test("WorkerCore fails a handler assignment at once when it serves no such kind", () => {
+  const h = connected({ info: { ...INFO, kinds: ["echo"] } });
+  const effects = h.assign("t-1", 1, HANDLER);
+  assert.deepEqual(effects.start, []);
+  const finished = onlyFinished(effects);
+  assert.equal(finished.outcome.status, "failed");
+  assert.equal(finished.outcome.error, "This worker serves no handler for kind add");
+  assert.equal(h.core.runningCount, 0);
+  // A worker with no handlers at all refuses every handler task the same way.
+  const bare = connected();
+  assert.match(onlyFinished(bare.assign("t-2", 1, HANDLER)).outcome.error ?? "", /kind add/);
+});
+
+Deno.test("WorkerCore starts a handler assignment of a kind it serves", () => {
+  const h = connected({ info: { ...INFO, kinds: ["add", "echo"] } });
+  const effects = h.assign("t-1", 1, HANDLER);
+  assert.deepEqual(effects.start, [{ taskId: "t-1", attempt: 1, spec: HANDLER }]);
+});
+
 // ---- results ----
 
 Deno.test("WorkerCore reports an exited attempt and keeps the result until finishedAck", () => {

@@ -1,11 +1,15 @@
 /**
- * Runs one attempt of a task: the seed's simulated task (a timer) or an exec
- * task (a child process, never through a shell), and reports its outcome.
+ * Runs one attempt of a task: the seed's simulated task (a timer), an exec
+ * task (a child process, never through a shell) or a handler task (a function
+ * of the worker's handlers module), and reports its outcome.
  * @module
  */
 import { LIMITS } from "../../shared/limits.ts";
 import type { Outcome, TaskSpec } from "../../shared/protocol/messages.ts";
+import { elapsedMs, failedOutcome, timedOutReason } from "./_outcome.ts";
 import { execEnvironment } from "./exec_environment.ts";
+import { type HandlerRunOptions, runHandler } from "./handler_runner.ts";
+import type { Handlers } from "./handlers.ts";
 import { TailBuffer } from "./tail_buffer.ts";
 
 /** How exec tasks are started (worker flags). */
@@ -28,18 +32,32 @@ export interface RunningTask {
   readonly ended?: Outcome;
 }
 
+/** Which attempt runs, and what the worker runs tasks with. */
+export interface RunTaskOptions extends HandlerRunOptions {
+  /** How exec tasks start (default: a cleared environment). */
+  exec?: ExecOptions;
+  /** The handlers of the kinds this worker serves (default: none). */
+  handlers?: Handlers;
+}
+
 /** Starts an attempt of `spec`. Never throws: failures to start are failed outcomes. */
-export function runTask(spec: TaskSpec, exec: ExecOptions = NO_EXEC_OPTIONS): RunningTask {
+export function runTask(spec: TaskSpec, options: RunTaskOptions): RunningTask {
   switch (spec.kind) {
     case "sleep":
       return runSleep(spec);
     case "exec":
-      return runExec(spec, exec);
-    case "handler":
-      return {
-        done: Promise.resolve(failed(`This worker serves no handler for kind ${spec.handler}`, 0)),
-        kill() {},
-      };
+      return runExec(spec, options.exec ?? NO_EXEC_OPTIONS);
+    case "handler": {
+      const handler = Object.hasOwn(options.handlers ?? {}, spec.handler)
+        ? options.handlers![spec.handler]
+        : undefined;
+      if (handler !== undefined) return runHandler(handler, spec, options);
+      const ended = failedOutcome(
+        `This worker serves no handler for kind ${spec.handler}`,
+        performance.now(),
+      );
+      return { done: Promise.resolve(ended), ended, kill() {} };
+    }
   }
 }
 
@@ -51,7 +69,7 @@ function runSleep(spec: Extract<TaskSpec, { kind: "sleep" }>): RunningTask {
     stdout: `Processed "${spec.description}" in ${spec.durationMs / 1000} s\n`,
     stderr: "",
     error: null,
-    durationMs: elapsed(startedMs),
+    durationMs: elapsedMs(startedMs),
   });
   if (spec.durationMs === 0) {
     // Ends as it starts: a timer per no-op task would cost more than the task.
@@ -60,11 +78,20 @@ function runSleep(spec: Extract<TaskSpec, { kind: "sleep" }>): RunningTask {
   }
   const done = Promise.withResolvers<Outcome>();
   const timer = setTimeout(() => done.resolve(succeeded()), spec.durationMs);
+  // A sleep as long as its limit ends in time: only a longer one times out.
+  const timeoutMs = spec.timeoutMs;
+  const timeout = timeoutMs === undefined || timeoutMs >= spec.durationMs
+    ? undefined
+    : setTimeout(() => {
+      clearTimeout(timer);
+      done.resolve({ ...failedOutcome(timedOutReason(timeoutMs), startedMs), timedOut: true });
+    }, timeoutMs);
   return {
     done: done.promise,
     kill(reason) {
       clearTimeout(timer);
-      done.resolve(failed(reason, startedMs));
+      clearTimeout(timeout);
+      done.resolve(failedOutcome(reason, startedMs));
     },
   };
 }
@@ -96,10 +123,11 @@ function runExec(spec: Extract<TaskSpec, { kind: "exec" }>, exec: ExecOptions): 
     const why = error instanceof Deno.errors.NotFound
       ? `program not found: ${spec.argv[0]}`
       : `cannot start ${spec.argv[0]}: ${(error as Error).message}`;
-    return { done: Promise.resolve(failed(why, startedMs)), kill() {} };
+    return { done: Promise.resolve(failedOutcome(why, startedMs)), kill() {} };
   }
   const ownDir = workDir;
   let killedFor: string | null = null;
+  let isTimedOut = false;
   const kill = (reason: string) => {
     if (killedFor !== null) return;
     killedFor = reason;
@@ -110,10 +138,10 @@ function runExec(spec: Extract<TaskSpec, { kind: "exec" }>, exec: ExecOptions): 
       if (!(error instanceof Deno.errors.NotFound) && !(error instanceof TypeError)) throw error;
     }
   };
-  const timeout = setTimeout(
-    () => kill(`timed out after ${spec.timeoutMs / 1000} s`),
-    spec.timeoutMs,
-  );
+  const timeout = setTimeout(() => {
+    isTimedOut = killedFor === null;
+    kill(timedOutReason(spec.timeoutMs));
+  }, spec.timeoutMs);
   const stdout = new TailBuffer(LIMITS.outputTailBytes);
   const stderr = new TailBuffer(LIMITS.outputTailBytes);
   const done = Promise.all([
@@ -131,10 +159,11 @@ function runExec(spec: Extract<TaskSpec, { kind: "exec" }>, exec: ExecOptions): 
       stdout: stdout.text(),
       stderr: stderr.text(),
       error: error ?? (status.success ? null : `exit code ${status.code}`),
-      durationMs: elapsed(startedMs),
+      durationMs: elapsedMs(startedMs),
       // Only when true, so an outcome that fits carries no new field.
       ...(stdout.isTruncated ? { stdoutTruncated: true } : {}),
       ...(stderr.isTruncated ? { stderrTruncated: true } : {}),
+      ...(isTimedOut ? { timedOut: true } : {}),
     };
   });
   return { done, kill };
@@ -151,19 +180,4 @@ function removeWorkDir(dir: string): void {
 
 async function drain(stream: ReadableStream<Uint8Array>, into: TailBuffer): Promise<void> {
   for await (const chunk of stream) into.push(chunk);
-}
-
-function failed(reason: string, startedMs: number): Outcome {
-  return {
-    status: "failed",
-    exitCode: null,
-    stdout: "",
-    stderr: "",
-    error: reason,
-    durationMs: elapsed(startedMs),
-  };
-}
-
-function elapsed(startedMs: number): number {
-  return Math.max(0, Math.round(performance.now() - startedMs));
 }

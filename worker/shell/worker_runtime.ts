@@ -21,12 +21,17 @@ import { answerWelcome, nodeHello } from "../../shared/net/node_handshake.ts";
 import { decodeMessage, DIRECTIONS, encodeMessage } from "../../shared/protocol/codec.ts";
 import type { LeaderAnnouncement, Outcome, WorkerInfo } from "../../shared/protocol/messages.ts";
 import { WorkerCore, type WorkerEffects, type WorkerInput } from "../core/mod.ts";
+import type { Handlers } from "./handlers.ts";
 import { type ExecOptions, type RunningTask, runTask } from "./task_runner.ts";
 
 export interface WorkerRuntimeOptions {
   info: WorkerInfo;
   /** How exec tasks start (environment allow-list, user); default: a cleared environment. */
   exec?: ExecOptions;
+  /** The handlers of the kinds this worker serves (`info.kinds` lists the same kinds). */
+  handlers?: Handlers;
+  /** Largest handler result, as bytes of JSON (default LIMITS.resultBytesMax). */
+  maxResultBytes?: number;
   /** Known orchestrators; may start empty when the leader is found by multicast. */
   orchestrators: readonly OrchestratorAddress[];
   /** The socket bound to the worker's own address; heartbeats leave from it. */
@@ -314,7 +319,15 @@ export class WorkerRuntime {
     }
     const ended: Array<{ taskId: string; attempt: number; outcome: Outcome }> = [];
     for (const { taskId, attempt, spec } of effects.start) {
-      const task = runTask(spec, this.#options.exec);
+      const task = runTask(spec, {
+        taskId,
+        attempt,
+        exec: this.#options.exec,
+        handlers: this.#options.handlers,
+        maxResultBytes: this.#options.maxResultBytes,
+        debug: (message) =>
+          this.#options.logger.debug(`Task ${taskId} attempt ${attempt}: ${message}`),
+      });
       if (task.ended !== undefined) {
         // Done as it started (a zero-length sleep): no need to wait for a later turn.
         ended.push({ taskId, attempt, outcome: task.ended });
