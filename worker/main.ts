@@ -8,6 +8,7 @@
 import { parseFlags, parseIntFlag, UsageError } from "../shared/cli_args.ts";
 import { DEFAULT_CONFIG_PATH } from "../shared/config/mod.ts";
 import { LIMITS } from "../shared/limits.ts";
+import { queuesProblem } from "../shared/protocol/messages.ts";
 import { isEnvName } from "./shell/exec_environment.ts";
 import { type Handlers, loadHandlers } from "./shell/handlers.ts";
 import { startWorker } from "./shell/start_worker.ts";
@@ -33,6 +34,8 @@ Options:
                           HOME/TMPDIR set to their own temporary working directory
   --exec-uid N            with --allow-exec: run programs as this user id (worker runs as root)
   --exec-gid N            with --allow-exec: ... and this group id
+  --queues LIST           take tasks from these queues (comma-separated; default: default, or
+                          $MUTIRAO_QUEUES); submit --queue NAME puts a task in one
   --handlers MODULE       serve the task kinds of this handlers module (a path or URL whose
                           default export maps each kind to a function; see examples/handlers.ts)
   --max-result-bytes N    with --handlers: largest result a handler may return, as bytes of
@@ -62,6 +65,7 @@ async function main(args: string[]): Promise<number> {
     "exec-uid": { type: "string" },
     "exec-gid": { type: "string" },
     handlers: { type: "string" },
+    queues: { type: "string" },
     "max-result-bytes": { type: "string" },
     config: { type: "string" },
     orchestrators: { type: "string" },
@@ -97,11 +101,13 @@ async function main(args: string[]): Promise<number> {
     ? undefined
     : await loadHandlers(values.handlers);
 
+  const queues = parseQueues(values.queues);
   const worker = await startWorker({
     host,
     port,
     slots,
     prefetch,
+    ...(queues === undefined ? {} : { queues }),
     allowExec: values["allow-exec"],
     execAllow,
     exec,
@@ -124,6 +130,16 @@ async function main(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
   await worker.done;
   return 0;
+}
+
+/** `--queues a,b` (or $MUTIRAO_QUEUES): the queues to take tasks from; absent: "default" only. */
+function parseQueues(value: string | undefined): string[] | undefined {
+  const text = value ?? Deno.env.get("MUTIRAO_QUEUES");
+  if (text === undefined) return undefined;
+  const queues = text.split(",").map((q) => q.trim());
+  const problem = queuesProblem(queues);
+  if (problem !== null) throw new UsageError(`Invalid --queues: ${problem}`);
+  return queues;
 }
 
 function parseMaxResultBytes(

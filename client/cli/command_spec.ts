@@ -43,6 +43,8 @@ export const FLAGS = {
   "task-timeout": { type: "string" },
   delay: { type: "string" },
   at: { type: "string" },
+  priority: { type: "string" },
+  queue: { type: "string" },
 } as const;
 
 /** A flag's long name. */
@@ -123,6 +125,10 @@ export const COMMANDS: readonly CommandSpec[] = [
                           reach the cluster, as for every command)
   --delay SECS            do not start before SECS from now
   --at TIME               do not start before TIME (ISO 8601, e.g. 2026-12-24T18:00:00Z)
+  --priority N            higher runs first within its queue (-1000 to 1000, default 0;
+                          negative as --priority=-5)
+  --queue NAME            wait in queue NAME (default: default), for workers started with
+                          --queues NAME
   --max-attempts N        attempts allowed when workers die under the task
   --idempotency-key KEY   resubmitting with the same key never makes a second task
                           (default: a fresh random key; with --batch, the prefix of
@@ -148,6 +154,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       "task-timeout",
       "delay",
       "at",
+      "priority",
+      "queue",
       ...WAIT_FLAGS,
     ],
   },

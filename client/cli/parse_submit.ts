@@ -8,6 +8,7 @@ import { parseIntFlag, UsageError } from "../../shared/cli_args.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import {
   HANDLER_KIND_PATTERN,
+  queuesProblem,
   type RetryPolicy,
   type TaskSpec,
 } from "../../shared/protocol/messages.ts";
@@ -20,6 +21,8 @@ export interface SubmitOptions {
   retry?: RetryPolicy;
   delayMs?: number;
   runAtMs?: number;
+  priority?: number;
+  queue?: string;
 }
 
 /** Defaults of `--backoff` and `--max-backoff`, in seconds. */
@@ -42,6 +45,8 @@ const ONE_TASK_FLAGS = [
   "task-timeout",
   "delay",
   "at",
+  "priority",
+  "queue",
 ] as const;
 
 export function buildSubmit(parsed: Parsed, nowMs: number): Command {
@@ -114,7 +119,26 @@ function submitOptions(values: Values, nowMs: number): SubmitOptions {
     options.delayMs = Math.round(parseLongSeconds("delay", values.delay) * 1000);
   }
   if (values.at !== undefined) options.runAtMs = parseAt(values.at, nowMs);
+  if (values.priority !== undefined) {
+    options.priority = parseSignedInt("priority", values.priority, LIMITS.priorityMax);
+  }
+  if (values.queue !== undefined) {
+    const problem = queuesProblem([values.queue]);
+    if (problem !== null) throw new UsageError(`Invalid --queue: ${problem}`);
+    options.queue = values.queue;
+  }
   return options;
+}
+
+/** An integer from -max to max, in decimal. */
+function parseSignedInt(flag: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value) || Math.abs(n) > max) {
+    throw new UsageError(
+      `Invalid --${flag}: expected an integer from -${max} to ${max}, got "${value}"`,
+    );
+  }
+  return n;
 }
 
 function backoffMs(flag: string, value: string): number {

@@ -96,6 +96,17 @@ Deno.test("submit refuses bad new flags with a message naming each", () => {
   refused(["--exec", "--exec-timeout", "1", "--task-timeout", "1", "--", "ls"], /Choose one/);
 });
 
+Deno.test("submit --priority and --queue place a task in a lane", () => {
+  // A negative value follows an = sign (a bare -7 would read as a flag).
+  assert.deepEqual(submit("x", "-d", "1", "--priority=-7", "--queue", "images").options, {
+    priority: -7,
+    queue: "images",
+  });
+  refused(["x", "-d", "1", "--priority", "1001"], /Invalid --priority/);
+  refused(["x", "-d", "1", "--priority", "1.5"], /Invalid --priority/);
+  refused(["x", "-d", "1", "--queue", "no spaces"], /Invalid --queue/);
+});
+
 Deno.test("submit --exec takes --task-timeout as its time limit", () => {
   const spec = submit("--exec", "--task-timeout", "7", "--", "ls").spec;
   assert.equal(spec.kind === "exec" && spec.timeoutMs, 7000);

@@ -7,7 +7,11 @@
  */
 import { assertNever } from "../../shared/assert.ts";
 import { LIMITS } from "../../shared/limits.ts";
-import type { ClientToOrchestrator, RetryPolicy } from "../../shared/protocol/messages.ts";
+import {
+  type ClientToOrchestrator,
+  DEFAULT_QUEUE,
+  type RetryPolicy,
+} from "../../shared/protocol/messages.ts";
 import { isFinalState } from "../../shared/protocol/messages.ts";
 import type { ConsensusStatus } from "../raft/mod.ts";
 import type { Command, Stamp, TaskRecord } from "../tasks/mod.ts";
@@ -435,13 +439,19 @@ export class ClientRequests {
 }
 
 /**
- * The retry policy and not-before time a submission asks for, as its log entry carries them: a
- * delay counts from now on the leader's clock, which the entry's stamp also reads.
+ * How a submission asks to run (retry policy, not-before time, priority, queue), as its log entry
+ * carries it: a delay counts from now on the leader's clock, which the entry's stamp also reads.
  */
 function whenAndRetry(
-  request: { retry?: RetryPolicy; delayMs?: number; runAtMs?: number },
+  request: {
+    retry?: RetryPolicy;
+    delayMs?: number;
+    runAtMs?: number;
+    priority?: number;
+    queue?: string;
+  },
   nowMs: number,
-): { retry?: RetryPolicy; notBeforeMs?: number } {
+): { retry?: RetryPolicy; notBeforeMs?: number; priority?: number; queue?: string } {
   const notBeforeMs = Math.max(
     request.runAtMs ?? 0,
     request.delayMs === undefined ? 0 : nowMs + request.delayMs,
@@ -449,5 +459,12 @@ function whenAndRetry(
   return {
     ...(request.retry === undefined ? {} : { retry: request.retry }),
     ...(notBeforeMs > nowMs ? { notBeforeMs } : {}),
+    // Defaults are left out, so entries of tasks that use none stay as they were.
+    ...(request.priority === undefined || request.priority === 0
+      ? {}
+      : { priority: request.priority }),
+    ...(request.queue === undefined || request.queue === DEFAULT_QUEUE
+      ? {}
+      : { queue: request.queue }),
   };
 }

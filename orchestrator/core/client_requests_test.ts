@@ -83,6 +83,36 @@ Deno.test("a submission is proposed with the session's user as owner and owes it
   assert.deepEqual(out.take().send, [], "nothing is answered before the entry applies");
 });
 
+Deno.test("a submission's retry policy, delay, priority and queue reach its log entry", () => {
+  const { h, proposed, handle } = setup();
+  const retry = { retries: 2, backoff: "fixed", delayMs: 5, maxDelayMs: 5 } as const;
+  handle({
+    ...ENVELOPE,
+    type: "submit",
+    id: 5,
+    idempotencyKey: "k1",
+    task: SLEEP,
+    retry,
+    delayMs: 3000,
+    priority: 7,
+    queue: "images",
+  });
+  handle({
+    ...ENVELOPE,
+    type: "submitBatch",
+    id: 6,
+    tasks: [{ idempotencyKey: "k2", task: SLEEP, priority: 0, queue: "default" }],
+  });
+  const [one, batch] = proposed;
+  assert.ok(one.type === "taskSubmitted" && batch.type === "taskSubmitted");
+  assert.deepEqual(one.retry, retry);
+  assert.equal(one.notBeforeMs, h.nowMs + 3000);
+  assert.equal(one.priority, 7);
+  assert.equal(one.queue, "images");
+  // Defaults stay out of the entry.
+  assert.ok(!("priority" in batch) && !("queue" in batch) && !("notBeforeMs" in batch));
+});
+
 Deno.test("an unknown session is refused only once the read barrier holds", () => {
   const { h, out, reads, turns, proposed, handle } = setup();
   handle({ ...ENVELOPE, type: "submit", id: 6, idempotencyKey: "k2", task: SLEEP }, "nope");

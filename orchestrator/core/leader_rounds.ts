@@ -8,13 +8,21 @@ import type { SchedulerPolicy } from "../scheduler/mod.ts";
 import type { Command, Stamp, TaskRecord, TaskStateMachine, WorkerRecord } from "../tasks/mod.ts";
 import type { FailureDetector } from "./failure_detector.ts";
 import type { InFlightProposals } from "./in_flight_proposals.ts";
-import { DEFAULT_MAX_ASSIGNMENTS_PER_ROUND, planRound } from "./scheduling_round.ts";
+import {
+  DEFAULT_MAX_ASSIGNMENTS_PER_ROUND,
+  planRound,
+  type RunningLimits,
+} from "./scheduling_round.ts";
 
 /** What the rounds need from the node. */
 export interface LeaderRoundContext {
   proposals: InFlightProposals;
   detector: FailureDetector;
-  options: { schedulerPolicy: SchedulerPolicy; maxAssignmentsPerRound?: number };
+  options: {
+    schedulerPolicy: SchedulerPolicy;
+    maxAssignmentsPerRound?: number;
+    runningLimits?: RunningLimits;
+  };
   sm(): TaskStateMachine;
   nowMs(): number;
   /** True for a worker that may take work now (connected as its current incarnation). */
@@ -49,6 +57,7 @@ export function proposeAssignments(ctx: LeaderRoundContext): void {
     cursor: proposals.lastWorker,
     maxAssignments: options.maxAssignmentsPerRound ?? DEFAULT_MAX_ASSIGNMENTS_PER_ROUND,
     nowMs: ctx.nowMs(),
+    ...(options.runningLimits === undefined ? {} : { limits: options.runningLimits }),
   });
   for (const { taskId, attempt, workerId, incarnation } of plan) {
     proposals.assignments.set(taskId, workerId);

@@ -5,6 +5,7 @@
  */
 import type { SchedulerPolicy } from "../scheduler/mod.ts";
 import type { RetentionPolicy } from "./retention.ts";
+import type { RunningLimits } from "./scheduling_round.ts";
 
 export interface NodeOptions {
   nodeId: string;
@@ -34,6 +35,8 @@ export interface NodeOptions {
    * see isSnapshotDue); default {@link DEFAULT_SNAPSHOT_EVERY_ENTRIES}.
    */
   snapshotEveryEntries?: number;
+  /** Tasks running at once per queue and per user (the cluster file's); absent: no limits. */
+  runningLimits?: RunningLimits;
   /** Which finished tasks the leader removes, and when; default {@link DEFAULT_RETENTION}. */
   retention?: RetentionPolicy;
   /**

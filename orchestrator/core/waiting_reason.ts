@@ -15,7 +15,7 @@ export function waitingReason(sm: TaskStateMachine, task: TaskRecord, nowMs: num
       ? `retry ${task.retried} of ${retry.retries} after a failed attempt, not before ${at}`
       : `not before ${at} (delayed)`;
   }
-  let alive = 0, exec = 0, runsProgram = 0, serves = 0, free = 0, slots = 0;
+  let alive = 0, exec = 0, runsProgram = 0, serves = 0, takesQueue = 0, free = 0, slots = 0;
   const program = task.spec.kind === "exec" ? task.spec.argv[0] : null;
   const kind = task.spec.kind === "handler" ? task.spec.handler : null;
   for (const worker of sm.workers.values()) {
@@ -24,11 +24,16 @@ export function waitingReason(sm: TaskStateMachine, task: TaskRecord, nowMs: num
     if (worker.canExec) exec += 1;
     if (program !== null && workerRuns(worker, program)) runsProgram += 1;
     if (kind !== null && worker.kinds.includes(kind)) serves += 1;
+    if (!worker.queues.includes(task.queue)) continue;
+    takesQueue += 1;
     slots += worker.slots;
     // Prefetched assignments wait on the worker, not here: the task waits only when that is full too.
     free += Math.max(0, worker.slots + worker.prefetch - worker.running.size);
   }
   if (alive === 0) return "no live workers; start one with `deno task worker`";
+  if (takesQueue === 0) {
+    return `no live worker takes tasks from queue "${task.queue}"; start one with --queues ${task.queue}`;
+  }
   if (program !== null && exec === 0) {
     return "no live worker allows exec tasks; start one with --allow-exec";
   }
@@ -38,6 +43,6 @@ export function waitingReason(sm: TaskStateMachine, task: TaskRecord, nowMs: num
   if (kind !== null && serves === 0) {
     return `no live worker serves kind "${kind}"; start one with --handlers MODULE defining it`;
   }
-  if (free === 0) return `all ${slots} worker slot(s) are busy`;
-  return "waiting for the scheduler";
+  if (free === 0) return `all ${slots} worker slot(s) of queue "${task.queue}" are busy`;
+  return "waiting for the scheduler (or a running limit of its queue or owner)";
 }

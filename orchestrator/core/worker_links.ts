@@ -304,6 +304,7 @@ export class WorkerLinks {
       canExec: message.worker.canExec,
       execAllow: message.worker.execAllow ?? null,
       ...(message.worker.kinds?.length ? { kinds: message.worker.kinds } : {}),
+      ...(message.worker.queues === undefined ? {} : { queues: message.worker.queues }),
       ...this.#ctx.stamp(),
     });
     if (index !== null) {

@@ -60,6 +60,18 @@ Deno.test("a registration on a ready leader proposes workerJoined and owes the r
   assert.deepEqual(workerLinks.linkOf("w1"), { conn: 7, incarnation: "i1" });
 });
 
+Deno.test("a registration's handler kinds and queues reach its workerJoined entry", () => {
+  const { workerLinks, proposed } = links({ leader: true, ready: true });
+  workerLinks.onMessage(7, {
+    ...REGISTER,
+    worker: { ...REGISTER.worker, kinds: ["add"], queues: ["images", "default"] },
+  });
+  const [joined] = proposed;
+  assert.ok(joined.type === "workerJoined");
+  assert.deepEqual(joined.kinds, ["add"]);
+  assert.deepEqual(joined.queues, ["images", "default"]);
+});
+
 Deno.test("a registration on a follower is refused with not leader", () => {
   const { workerLinks, out, proposed } = links({ leader: false, ready: false });
   workerLinks.onMessage(7, REGISTER);

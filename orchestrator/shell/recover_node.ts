@@ -39,6 +39,12 @@ export function recoverNode(recovered: RecoveredLog, options: RecoverOptions): O
       maxActiveTasksPerUser: config.maxActiveTasksPerUser,
       maxRetainedTasksPerUser: config.maxRetainedTasksPerUser,
       retention: config.retention,
+      runningLimits: {
+        maxRunningPerQueue: Object.fromEntries(
+          Object.entries(config.queues).map(([name, queue]) => [name, queue.maxRunning]),
+        ),
+        maxRunningPerUser: config.maxRunningTasksPerUser,
+      },
       snapshotEveryEntries: config.snapshotEveryEntries,
       ...(options.diskUse === undefined ? {} : { diskUse: options.diskUse }),
       bootstrapUsers: [

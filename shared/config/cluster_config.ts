@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { isPasswordHash } from "../auth/mod.ts";
 import { DEFAULT_MAX_FRAME_BYTES, LIMITS } from "../limits.ts";
+import { QueueNameSchema } from "../protocol/task_schemas.ts";
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -89,6 +90,20 @@ export const ClusterConfigSchema = z.object({
    * "quota". 0 = unlimited.
    */
   maxActiveTasksPerUser: z.number().int().min(0).max(100_000_000).default(10_000),
+  /**
+   * Tasks one user may have running at once (the scheduler leaves the rest queued, with that
+   * reason). 0 = unlimited.
+   */
+  maxRunningTasksPerUser: z.number().int().min(0).max(100_000_000).default(0),
+  /**
+   * Named queues' settings: `maxRunning` tasks of the queue run at once, cluster-wide (the rest
+   * wait). Queues need no declaration: a task names one with `submit --queue`, a worker takes
+   * from those it lists with `--queues`.
+   */
+  queues: z.record(
+    QueueNameSchema,
+    z.object({ maxRunning: z.number().int().min(1).max(100_000_000) }).strict(),
+  ).default({}),
   /**
    * Tasks the cluster keeps for one user, in any state (finished ones count until `retention`
    * removes them). 0 = unlimited.

@@ -79,6 +79,21 @@ export const QueueNameSchema = z.string().max(LIMITS.queueNameChars).regex(
   "a queue name: a letter, then letters, digits, '_', '.', ':' or '-'",
 );
 
+/** What is wrong with a worker's list of queues (`--queues`), or null when nothing is. */
+export function queuesProblem(queues: readonly string[]): string | null {
+  if (queues.length === 0) return "name at least one queue";
+  if (queues.length > LIMITS.workerQueuesMax) {
+    return `at most ${LIMITS.workerQueuesMax} queues, got ${queues.length}`;
+  }
+  for (const queue of queues) {
+    if (!QueueNameSchema.safeParse(queue).success) {
+      return `"${queue}" is not a queue name (a letter, then letters, digits, '_', '.', ':' or '-', at most ${LIMITS.queueNameChars})`;
+    }
+  }
+  if (new Set(queues).size !== queues.length) return "a queue is named twice";
+  return null;
+}
+
 /** A task's priority: higher runs first within its queue (default 0). */
 export const PrioritySchema = z.number().int().min(-LIMITS.priorityMax).max(LIMITS.priorityMax);
 

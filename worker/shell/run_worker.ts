@@ -5,6 +5,7 @@
  */
 import type { OrchestratorAddress } from "../../shared/config/mod.ts";
 import { LIMITS } from "../../shared/limits.ts";
+import { queuesProblem } from "../../shared/protocol/messages.ts";
 import { type Handlers, loadHandlers, validateHandlers } from "./handlers.ts";
 import { startWorker } from "./start_worker.ts";
 
@@ -22,6 +23,8 @@ export interface RunWorkerOptions {
   slots?: number;
   /** Assignments held beyond the slots (default 0). */
   prefetch?: number;
+  /** The queues it takes tasks from (default: only "default"). */
+  queues?: readonly string[];
   /** Name in the cluster (default HOST:PORT). */
   name?: string;
   /** The worker's own address (default 127.0.0.1 and a free port). */
@@ -79,6 +82,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
     port: options.port === undefined ? undefined : checkInt("port", options.port, 0, 65535),
     slots: checkInt("slots", options.slots ?? 4, 1, LIMITS.workerSlotsMax),
     prefetch: checkInt("prefetch", options.prefetch ?? 0, 0, LIMITS.workerPrefetchMax),
+    ...(options.queues === undefined ? {} : { queues: checkQueues(options.queues) }),
     allowExec: false,
     execAllow: null,
     exec: { envAllow: [] },
@@ -113,6 +117,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
       return worker.done;
     },
   };
+}
+
+function checkQueues(queues: readonly string[]): string[] {
+  const problem = queuesProblem(queues);
+  if (problem !== null) throw new RangeError(`Cannot start the worker: queues: ${problem}`);
+  return [...queues];
 }
 
 function checkInt(name: string, value: number, min: number, max: number): number {

@@ -43,6 +43,8 @@ export interface WorkerSettings {
   drainTimeoutMs: number;
   clusterSecretFile?: string;
   tlsCaFile?: string;
+  /** The queues it takes tasks from, already checked (default: only "default"). */
+  queues?: readonly string[];
   /** The handlers of the kinds it serves, already checked by validateHandlers. */
   handlers?: Handlers;
   maxResultBytes?: number;
@@ -81,6 +83,7 @@ export async function startWorker(settings: WorkerSettings): Promise<StartedWork
       canExec: settings.allowExec,
       execAllow: settings.execAllow,
       ...(kinds.length > 0 ? { kinds } : {}),
+      ...(settings.queues === undefined ? {} : { queues: [...settings.queues] }),
     },
     exec: settings.exec,
     handlers: settings.handlers,
@@ -99,6 +102,9 @@ export async function startWorker(settings: WorkerSettings): Promise<StartedWork
     logger.warn("Exec tasks allowed: users of this cluster can run programs here");
   }
   if (kinds.length > 0) logger.info(`Serving ${kinds.length} handler kind(s): ${kinds.join(", ")}`);
+  if (settings.queues !== undefined) {
+    logger.info(`Taking tasks from queue(s): ${settings.queues.join(", ")}`);
+  }
   logger.info(
     `Starting with ${settings.slots} slot(s)${
       settings.prefetch > 0 ? ` and ${settings.prefetch} prefetched` : ""
