@@ -22,6 +22,7 @@ export interface LeaderRoundContext {
     schedulerPolicy: SchedulerPolicy;
     maxAssignmentsPerRound?: number;
     runningLimits?: RunningLimits;
+    priorityAgingMs?: number;
   };
   sm(): TaskStateMachine;
   nowMs(): number;
@@ -58,6 +59,7 @@ export function proposeAssignments(ctx: LeaderRoundContext): void {
     maxAssignments: options.maxAssignmentsPerRound ?? DEFAULT_MAX_ASSIGNMENTS_PER_ROUND,
     nowMs: ctx.nowMs(),
     ...(options.runningLimits === undefined ? {} : { limits: options.runningLimits }),
+    ...(options.priorityAgingMs === undefined ? {} : { priorityAgingMs: options.priorityAgingMs }),
   });
   for (const { taskId, attempt, workerId, incarnation } of plan) {
     proposals.assignments.set(taskId, workerId);

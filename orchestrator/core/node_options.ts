@@ -37,6 +37,8 @@ export interface NodeOptions {
   snapshotEveryEntries?: number;
   /** Tasks running at once per queue and per user (the cluster file's); absent: no limits. */
   runningLimits?: RunningLimits;
+  /** A task waiting this long goes ahead of every priority of its queue (0: strict priorities). */
+  priorityAgingMs?: number;
   /** Which finished tasks the leader removes, and when; default {@link DEFAULT_RETENTION}. */
   retention?: RetentionPolicy;
   /**

@@ -34,6 +34,11 @@ export interface RoundInput {
   nowMs: number;
   /** Tasks running at once per queue, and per user (0 or absent: no limit). */
   limits?: RunningLimits;
+  /**
+   * A task waiting this long since it was submitted goes ahead of every priority of its queue
+   * (0: priorities are strict); default DEFAULT_PRIORITY_AGING_MS.
+   */
+  priorityAgingMs?: number;
 }
 
 /** The cluster file's concurrency limits. */
@@ -41,6 +46,9 @@ export interface RunningLimits {
   maxRunningPerQueue: Readonly<Record<string, number>>;
   maxRunningPerUser: number;
 }
+
+/** How long a task waits before it goes ahead of every priority in its queue, by default. */
+export const DEFAULT_PRIORITY_AGING_MS = 60_000;
 
 /** An assignment to propose. */
 export interface PlannedAssignment {
@@ -92,7 +100,7 @@ export function planRound(input: RoundInput): PlannedAssignment[] {
   if (workers.length === 0) return [];
   const plan = planAssignments({
     policy: input.policy,
-    queue: schedulableQueue(sm, proposedAssignments, pendingResults, input.nowMs),
+    queue: schedulableQueue(sm, proposedAssignments, pendingResults, input.nowMs, agedSince(input)),
     workers,
     cursor: input.cursor ?? sm.rrCursor,
     maxAssignments: input.maxAssignments,
@@ -108,6 +116,12 @@ export function planRound(input: RoundInput): PlannedAssignment[] {
     assert(worker !== undefined, `planned worker ${workerId} is not in the state`);
     return { taskId, attempt: task.attempt, workerId, incarnation: worker.incarnation };
   });
+}
+
+/** Tasks submitted by this time have waited long enough to go ahead of higher priorities. */
+function agedSince(input: RoundInput): number {
+  const agingMs = input.priorityAgingMs ?? DEFAULT_PRIORITY_AGING_MS;
+  return agingMs > 0 ? input.nowMs - agingMs : -Infinity;
 }
 
 function hasLimits(limits: RunningLimits | undefined): boolean {
@@ -161,8 +175,9 @@ function* schedulableQueue(
   proposedAssignments: ReadonlyMap<string, string>,
   pendingResults: ReadonlySet<string>,
   nowMs: number,
+  agedSinceMs: number,
 ): Generator<SchedulableTask> {
-  for (const taskId of sm.queue.inOrder(nowMs)) {
+  for (const taskId of sm.queue.inOrder(nowMs, agedSinceMs)) {
     if (proposedAssignments.has(taskId) || pendingResults.has(taskId)) continue;
     const task = sm.tasks.get(taskId);
     assert(task !== undefined, `queued task ${taskId} is not in the state`);

@@ -3,6 +3,7 @@
  * worker allows exec tasks; start one with --allow-exec").
  * @module
  */
+import { DEFAULT_QUEUE } from "../../shared/protocol/messages.ts";
 import type { TaskRecord } from "../tasks/mod.ts";
 import { type TaskStateMachine, workerRuns } from "../tasks/mod.ts";
 
@@ -43,6 +44,9 @@ export function waitingReason(sm: TaskStateMachine, task: TaskRecord, nowMs: num
   if (kind !== null && serves === 0) {
     return `no live worker serves kind "${kind}"; start one with --handlers MODULE defining it`;
   }
-  if (free === 0) return `all ${slots} worker slot(s) of queue "${task.queue}" are busy`;
+  if (free === 0) {
+    const of = task.queue === DEFAULT_QUEUE ? "" : ` of queue "${task.queue}"`;
+    return `all ${slots} worker slot(s)${of} are busy`;
+  }
   return "waiting for the scheduler (or a running limit of its queue or owner)";
 }

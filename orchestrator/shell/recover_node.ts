@@ -45,6 +45,7 @@ export function recoverNode(recovered: RecoveredLog, options: RecoverOptions): O
         ),
         maxRunningPerUser: config.maxRunningTasksPerUser,
       },
+      priorityAgingMs: config.priorityAgingMs,
       snapshotEveryEntries: config.snapshotEveryEntries,
       ...(options.diskUse === undefined ? {} : { diskUse: options.diskUse }),
       bootstrapUsers: [

@@ -101,7 +101,7 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
     sm.ownerCounts(task.owner)[task.state] += 1;
   }
   sm.finishedOrder = FinishedOrder.fromTasks(snapshot.tasks);
-  sm.queue = TaskQueue.fromJSON(snapshot.queue);
+  sm.queue = TaskQueue.fromJSON(snapshot.queue, (id) => sm.tasks.get(id)?.submittedAtMs ?? 0);
   for (const worker of snapshot.workers) {
     sm.workers.set(worker.id, {
       ...worker,

@@ -4,7 +4,8 @@
  * (they have waited longest), then fresh submissions, each first in, first out. Tasks put off
  * until a time (a delay, `--at`, or the pause before a retry) wait apart, in time order, and go
  * ahead of every lane once due. Queues take turns, one task each, so a busy queue cannot hold
- * back another.
+ * back another. No task starves behind a stream of higher priorities: once it has waited its
+ * queue's aging time since it was submitted, it goes ahead of every priority, oldest first.
  *
  * Removal is O(1) within a lane and a binary search among timed tasks, so cancelling a queued task
  * is cheap; a task's lane is remembered while it waits.
@@ -85,6 +86,8 @@ export class TaskQueue {
   readonly #lanes = new Map<string, Lane>();
   /** When each timed task is due. */
   readonly #timedAt = new Map<string, number>();
+  /** When each waiting task was submitted (its age decides when it goes ahead of priorities). */
+  readonly #since = new Map<string, number>();
 
   get size(): number {
     return this.#lanes.size;
@@ -99,29 +102,31 @@ export class TaskQueue {
     return this.#lanes.get(taskId);
   }
 
-  /** Queues a newly submitted task at the back of its lane. */
-  pushFresh(taskId: string, lane: Lane = DEFAULT_LANE): void {
+  /** Queues a newly submitted task (submitted at `sinceMs`) at the back of its lane. */
+  pushFresh(taskId: string, lane: Lane = DEFAULT_LANE, sinceMs = 0): void {
     this.#queue(lane.queue).bucket(lane.priority).fresh.add(taskId);
-    this.#add(taskId, lane);
+    this.#add(taskId, lane, sinceMs);
   }
 
   /** Queues a requeued task behind other requeued tasks of its lane, ahead of every fresh one. */
-  pushRetry(taskId: string, lane: Lane = DEFAULT_LANE): void {
+  pushRetry(taskId: string, lane: Lane = DEFAULT_LANE, sinceMs = 0): void {
     this.#queue(lane.queue).bucket(lane.priority).retry.add(taskId);
-    this.#add(taskId, lane);
+    this.#add(taskId, lane, sinceMs);
   }
 
   /** Queues a task that may not start before `atMs`, behind others due at the same time. */
-  pushTimed(taskId: string, atMs: number, lane: Lane = DEFAULT_LANE): void {
+  pushTimed(taskId: string, atMs: number, lane: Lane = DEFAULT_LANE, sinceMs = 0): void {
     this.#timed.splice(this.#firstAfter(atMs), 0, { id: taskId, atMs });
     this.#timedAt.set(taskId, atMs);
     this.#lanes.set(taskId, lane);
+    this.#since.set(taskId, sinceMs);
   }
 
   remove(taskId: string): boolean {
     const lane = this.#lanes.get(taskId);
     if (lane === undefined) return false;
     this.#lanes.delete(taskId);
+    this.#since.delete(taskId);
     const atMs = this.#timedAt.get(taskId);
     if (atMs !== undefined) {
       this.#timedAt.delete(taskId);
@@ -141,20 +146,22 @@ export class TaskQueue {
 
   /**
    * Task ids in dispatch order at `nowMs`: timed tasks due by then, then the queues in turn, each
-   * in priority order. Without a time, every timed task comes first (for views and checks of the
-   * whole queue).
+   * in priority order, except that tasks submitted by `agedSinceMs` go ahead of the priorities of
+   * their queue. Without a time, every timed task comes first (for views and checks of the whole
+   * queue).
    */
-  *inOrder(nowMs = Infinity): IterableIterator<string> {
+  *inOrder(nowMs = Infinity, agedSinceMs = -Infinity): IterableIterator<string> {
     for (const timed of this.#timed) {
       if (timed.atMs > nowMs) break;
       yield timed.id;
     }
-    if (this.#queues.size === 1) {
-      yield* this.#queues.values().next().value!.inOrder();
+    const orders = [...this.#queues.values()].map((q) => this.#queueOrder(q, agedSinceMs));
+    if (orders.length === 1) {
+      yield* orders[0];
       return;
     }
     // Queues take turns, one task each, while any has tasks left.
-    let turns = [...this.#queues.values()].map((q) => q.inOrder());
+    let turns = orders;
     while (turns.length > 0) {
       const next: IterableIterator<string>[] = [];
       for (const turn of turns) {
@@ -177,14 +184,43 @@ export class TaskQueue {
     return this.#timed[0]?.atMs;
   }
 
+  /** One queue's order: its aged tasks, oldest first, then its lanes by priority. */
+  *#queueOrder(queue: NamedQueue, agedSinceMs: number): IterableIterator<string> {
+    // With a single priority, age changes nothing: each lane is already oldest first.
+    if (queue.priorities.length < 2 || agedSinceMs === -Infinity) {
+      yield* queue.inOrder();
+      return;
+    }
+    const aged: string[] = [];
+    for (const priority of queue.priorities) {
+      const bucket = queue.buckets.get(priority)!;
+      for (const part of [bucket.retry, bucket.fresh]) {
+        for (const id of part) {
+          if (this.#since.get(id)! > agedSinceMs) break;
+          aged.push(id);
+        }
+      }
+    }
+    if (aged.length === 0) {
+      yield* queue.inOrder();
+      return;
+    }
+    // Stable: equally old tasks keep their lane order.
+    aged.sort((a, b) => this.#since.get(a)! - this.#since.get(b)!);
+    yield* aged;
+    const skip = new Set(aged);
+    for (const id of queue.inOrder()) if (!skip.has(id)) yield id;
+  }
+
   #queue(name: string): NamedQueue {
     let queue = this.#queues.get(name);
     if (queue === undefined) this.#queues.set(name, queue = new NamedQueue());
     return queue;
   }
 
-  #add(taskId: string, lane: Lane): void {
+  #add(taskId: string, lane: Lane, sinceMs: number): void {
     this.#lanes.set(taskId, lane);
+    this.#since.set(taskId, sinceMs);
     this.#queues.get(lane.queue)!.size += 1;
   }
 
@@ -241,7 +277,8 @@ export class TaskQueue {
     };
   }
 
-  static fromJSON(data: QueueData): TaskQueue {
+  /** The queue a snapshot holds; `sinceOf` gives each task's submission time. */
+  static fromJSON(data: QueueData, sinceOf: (id: string) => number = () => 0): TaskQueue {
     const lanes = new Map<string, Lane>();
     for (const [id, queue, priority] of data.lanes ?? []) lanes.set(id, { queue, priority });
     const laneOf = (id: string) => lanes.get(id) ?? DEFAULT_LANE;
@@ -250,9 +287,9 @@ export class TaskQueue {
     for (const name of data.queues ?? []) queue.#queue(name);
     // Retry ids were written queue by queue, priority by priority: re-adding them in that order
     // rebuilds each lane's order.
-    for (const id of data.retry) queue.pushRetry(id, laneOf(id));
-    for (const id of data.fresh) queue.pushFresh(id, laneOf(id));
-    for (const [id, atMs] of data.timed ?? []) queue.pushTimed(id, atMs, laneOf(id));
+    for (const id of data.retry) queue.pushRetry(id, laneOf(id), sinceOf(id));
+    for (const id of data.fresh) queue.pushFresh(id, laneOf(id), sinceOf(id));
+    for (const [id, atMs] of data.timed ?? []) queue.pushTimed(id, atMs, laneOf(id), sinceOf(id));
     return queue;
   }
 }

@@ -97,3 +97,24 @@ Deno.test("queues take turns, and their order and lanes survive a snapshot", () 
   assert.deepEqual(copy.laneOf("t1"), { queue: "images", priority: 3 });
   assert.deepEqual(copy.toJSON(), queue.toJSON());
 });
+
+Deno.test("a task that waited its aging time goes ahead of higher priorities, oldest first", () => {
+  const queue = new TaskQueue();
+  queue.pushFresh("old-low", { queue: "default", priority: -5 }, 1000);
+  queue.pushFresh("new-high", { queue: "default", priority: 5 }, 9000);
+  queue.pushFresh("older-low", { queue: "default", priority: -9 }, 500);
+  queue.pushFresh("new-low", { queue: "default", priority: -5 }, 9500);
+  assert.deepEqual([...queue.inOrder(10_000)], ["new-high", "old-low", "new-low", "older-low"]);
+  // Aging at 2000: what was submitted by then goes first, the oldest first.
+  assert.deepEqual([...queue.inOrder(10_000, 2000)], [
+    "older-low",
+    "old-low",
+    "new-high",
+    "new-low",
+  ]);
+  const copy = TaskQueue.fromJSON(
+    JSON.parse(JSON.stringify(queue.toJSON())),
+    (id) => ({ "old-low": 1000, "new-high": 9000, "older-low": 500, "new-low": 9500 })[id]!,
+  );
+  assert.deepEqual([...copy.inOrder(10_000, 2000)], [...queue.inOrder(10_000, 2000)]);
+});

@@ -319,8 +319,10 @@ export class TaskStateMachine {
     if (owned === undefined) this.ownerTasks.set(task.owner, owned = []);
     owned.push(id);
     // Every replica queues it the same way: by the time the leader gave it, not its own clock.
-    if (task.notBeforeMs > command.atMs) this.queue.pushTimed(id, task.notBeforeMs, laneOf(task));
-    else this.queue.pushFresh(id, laneOf(task));
+    const since = task.submittedAtMs;
+    if (task.notBeforeMs > command.atMs) {
+      this.queue.pushTimed(id, task.notBeforeMs, laneOf(task), since);
+    } else this.queue.pushFresh(id, laneOf(task), since);
     this.counts.queued += 1;
     this.activeByOwner.set(task.owner, this.activeTasksOf(task.owner) + 1);
     this.ownerCounts(task.owner).queued += 1;

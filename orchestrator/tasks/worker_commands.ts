@@ -190,8 +190,9 @@ export class WorkerCommands {
     task.started = false;
     task.notBeforeMs = command.atMs + delayMs;
     this.#lifecycle.transition(task, "queued");
-    if (delayMs > 0) this.#state.queue.pushTimed(task.id, task.notBeforeMs, laneOf(task));
-    else this.#state.queue.pushRetry(task.id, laneOf(task));
+    const since = task.submittedAtMs;
+    if (delayMs > 0) this.#state.queue.pushTimed(task.id, task.notBeforeMs, laneOf(task), since);
+    else this.#state.queue.pushRetry(task.id, laneOf(task), since);
     return true;
   }
 
@@ -279,7 +280,7 @@ export class WorkerCommands {
     task.workerId = null;
     task.started = false;
     this.#lifecycle.transition(task, "queued");
-    this.#state.queue.pushRetry(task.id, laneOf(task));
+    this.#state.queue.pushRetry(task.id, laneOf(task), task.submittedAtMs);
     this.#state.stats.retries += 1;
     this.#lifecycle.record(task, "requeued", stamp, workerId, reason);
   }

@@ -100,6 +100,11 @@ export const ClusterConfigSchema = z.object({
    * wait). Queues need no declaration: a task names one with `submit --queue`, a worker takes
    * from those it lists with `--queues`.
    */
+  /**
+   * A task that has waited this long since it was submitted goes ahead of every priority of its
+   * queue, oldest first: no task starves behind a stream of higher priorities. 0: strict priorities.
+   */
+  priorityAgingMs: z.number().int().min(0).max(365 * DAY_MS).default(60_000),
   queues: z.record(
     QueueNameSchema,
     z.object({ maxRunning: z.number().int().min(1).max(100_000_000) }).strict(),

@@ -9,6 +9,13 @@ import type { Outcome, RetryPolicy, TaskSpec } from "../../shared/protocol/messa
 
 /** The handler kind simulated workers serve. */
 export const SIM_KIND = "sim";
+/** A second queue: the first worker and every other one take tasks from it too. */
+export const SIM_QUEUE = "sim-q";
+
+/** The queues simulated worker number `index` (from 0) takes tasks from. */
+export function simWorkerQueues(index: number): string[] | undefined {
+  return index % 2 === 0 ? ["default", SIM_QUEUE] : undefined;
+}
 
 export interface HandlerTaskParams {
   /** Share of new submissions that are handler tasks (the rest sleep, as before). */
@@ -34,7 +41,7 @@ export function simTaskFor(
   key: string,
   durationMs: number,
   params: HandlerTaskParams | null,
-): { task: TaskSpec; retry?: RetryPolicy; delayMs?: number } {
+): { task: TaskSpec; retry?: RetryPolicy; delayMs?: number; priority?: number; queue?: string } {
   const sleep: TaskSpec = { kind: "sleep", description: key, durationMs };
   if (params === null) return { task: sleep };
   const h = hashOf(key);
@@ -59,6 +66,9 @@ export function simTaskFor(
     },
     // A fifth are put off a little (`--delay`): they must not start before their time.
     ...((h >>> 20) % 5 === 0 ? { delayMs: (h >>> 23) % 300 } : {}),
+    // Some run before or after the others, some wait in the second queue.
+    ...((h >>> 25) % 3 === 0 ? { priority: ((h >>> 5) % 5) - 2 } : {}),
+    ...((h >>> 27) % 4 === 0 ? { queue: SIM_QUEUE } : {}),
   };
 }
 

@@ -57,7 +57,13 @@ export class SimWorker {
   executions = 0;
   crashes = 0;
 
-  constructor(world: World, name: string, slots: number, prefetch = 0) {
+  constructor(
+    world: World,
+    name: string,
+    slots: number,
+    prefetch = 0,
+    readonly queues?: string[],
+  ) {
     this.#world = world;
     this.name = name;
     this.slots = slots;
@@ -98,6 +104,7 @@ export class SimWorker {
         ...(this.prefetch > 0 ? { prefetch: this.prefetch } : {}),
         canExec: false,
         ...(world.params.handlerTasks === null ? {} : { kinds: [SIM_KIND] }),
+        ...(this.queues === undefined ? {} : { queues: this.queues }),
       },
       heartbeatIntervalMs: world.params.node.heartbeatIntervalMs,
       drainTimeoutMs: world.rng.int(200, 2000),

@@ -10,6 +10,7 @@
 import { type ClusterKeys, deriveClusterKeys } from "../../shared/auth/node_auth.ts";
 import type { Rng } from "../../shared/prng.ts";
 import { SafetyChecker } from "./checkers.ts";
+import { simWorkerQueues } from "./sim_handler_tasks.ts";
 import { EventQueue } from "./event_queue.ts";
 import { type KnownBugId, type KnownBugPolicy, KnownBugStop, STRICT } from "./known_bugs.ts";
 import { Network, type NetworkHost } from "./network.ts";
@@ -85,7 +86,13 @@ export class World implements NetworkHost {
       (_, i) => new SimOrchestrator(this, `o${i + 1}`, `o${i + 1}.sim:${7001 + i}`),
     );
     this.workers = params.workerSlots.map((slots, i) =>
-      new SimWorker(this, `w${i + 1}.sim:${6001 + i}`, slots, params.workerPrefetch[i] ?? 0)
+      new SimWorker(
+        this,
+        `w${i + 1}.sim:${6001 + i}`,
+        slots,
+        params.workerPrefetch[i] ?? 0,
+        params.handlerTasks === null ? undefined : simWorkerQueues(i),
+      )
     );
     this.clients = Array.from({ length: params.clients }, (_, i) => {
       const user = (i % params.users) + 1;
