@@ -75,6 +75,8 @@ export const LIMITS = {
   priorityMax: 1000,
   /** Queue names (`--queue`), like task kinds. */
   queueNameChars: 64,
+  /** Tasks one task may wait for (`--after`). */
+  afterTasksMax: 100,
   /** Queues one worker may serve (`--queues`). */
   workerQueuesMax: 64,
   /** Tasks in one `submitBatch` request (one round trip, one replicated log batch). */

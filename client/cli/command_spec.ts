@@ -129,6 +129,8 @@ export const COMMANDS: readonly CommandSpec[] = [
                           negative as --priority=-5)
   --queue NAME            wait in queue NAME (default: default), for workers started with
                           --queues NAME
+  --after ID[,ID...]      run once these tasks of yours succeeded; fail (dependency_failed)
+                          as soon as one fails or is cancelled
   --max-attempts N        attempts allowed when workers die under the task
   --idempotency-key KEY   resubmitting with the same key never makes a second task
                           (default: a fresh random key; with --batch, the prefix of
@@ -156,6 +158,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "at",
       "priority",
       "queue",
+      "after",
       ...WAIT_FLAGS,
     ],
   },

@@ -7,6 +7,7 @@
 import { parseIntFlag, UsageError } from "../../shared/cli_args.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import {
+  AfterSchema,
   HANDLER_KIND_PATTERN,
   queuesProblem,
   type RetryPolicy,
@@ -23,6 +24,7 @@ export interface SubmitOptions {
   runAtMs?: number;
   priority?: number;
   queue?: string;
+  after?: string[];
 }
 
 /** Defaults of `--backoff` and `--max-backoff`, in seconds. */
@@ -47,6 +49,7 @@ const ONE_TASK_FLAGS = [
   "at",
   "priority",
   "queue",
+  "after",
 ] as const;
 
 export function buildSubmit(parsed: Parsed, nowMs: number): Command {
@@ -127,7 +130,20 @@ function submitOptions(values: Values, nowMs: number): SubmitOptions {
     if (problem !== null) throw new UsageError(`Invalid --queue: ${problem}`);
     options.queue = values.queue;
   }
+  if (values.after !== undefined) options.after = parseAfter(values.after);
   return options;
+}
+
+/** `--after t-1,t-2`: task ids, each once, at most LIMITS.afterTasksMax. */
+function parseAfter(value: string): string[] {
+  const ids = value.split(",").map((id) => id.trim());
+  const parsed = AfterSchema.safeParse(ids);
+  if (!parsed.success) {
+    throw new UsageError(
+      `Invalid --after: expected 1 to ${LIMITS.afterTasksMax} task ids such as t-4,t-7 (each once), got "${value}"`,
+    );
+  }
+  return ids;
 }
 
 /** An integer from -max to max, in decimal. */

@@ -105,6 +105,11 @@ Deno.test("submit --priority and --queue place a task in a lane", () => {
   refused(["x", "-d", "1", "--priority", "1001"], /Invalid --priority/);
   refused(["x", "-d", "1", "--priority", "1.5"], /Invalid --priority/);
   refused(["x", "-d", "1", "--queue", "no spaces"], /Invalid --queue/);
+  assert.deepEqual(submit("x", "-d", "1", "--after", "t-3, t-9").options, {
+    after: ["t-3", "t-9"],
+  });
+  refused(["x", "-d", "1", "--after", "t-3,t-3"], /Invalid --after/);
+  refused(["x", "-d", "1", "--after", "3"], /Invalid --after/);
 });
 
 Deno.test("submit --exec takes --task-timeout as its time limit", () => {

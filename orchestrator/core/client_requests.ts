@@ -449,9 +449,16 @@ function whenAndRetry(
     runAtMs?: number;
     priority?: number;
     queue?: string;
+    after?: string[];
   },
   nowMs: number,
-): { retry?: RetryPolicy; notBeforeMs?: number; priority?: number; queue?: string } {
+): {
+  retry?: RetryPolicy;
+  notBeforeMs?: number;
+  priority?: number;
+  queue?: string;
+  after?: string[];
+} {
   const notBeforeMs = Math.max(
     request.runAtMs ?? 0,
     request.delayMs === undefined ? 0 : nowMs + request.delayMs,
@@ -466,5 +473,6 @@ function whenAndRetry(
     ...(request.queue === undefined || request.queue === DEFAULT_QUEUE
       ? {}
       : { queue: request.queue }),
+    ...(request.after === undefined ? {} : { after: request.after }),
   };
 }

@@ -96,6 +96,7 @@ Deno.test("a submission's retry policy, delay, priority and queue reach its log 
     delayMs: 3000,
     priority: 7,
     queue: "images",
+    after: ["t-1"],
   });
   handle({
     ...ENVELOPE,
@@ -109,6 +110,7 @@ Deno.test("a submission's retry policy, delay, priority and queue reach its log 
   assert.equal(one.notBeforeMs, h.nowMs + 3000);
   assert.equal(one.priority, 7);
   assert.equal(one.queue, "images");
+  assert.deepEqual(one.after, ["t-1"]);
   // Defaults stay out of the entry.
   assert.ok(!("priority" in batch) && !("queue" in batch) && !("notBeforeMs" in batch));
 });

@@ -16,6 +16,11 @@ export function waitingReason(sm: TaskStateMachine, task: TaskRecord, nowMs: num
       ? `retry ${task.retried} of ${retry.retries} after a failed attempt, not before ${at}`
       : `not before ${at} (delayed)`;
   }
+  if (task.waitingFor.length > 0) {
+    const shown = task.waitingFor.slice(0, 5).join(", ");
+    const more = task.waitingFor.length > 5 ? ` and ${task.waitingFor.length - 5} more` : "";
+    return `waiting for ${shown}${more} to succeed (--after)`;
+  }
   let alive = 0, exec = 0, runsProgram = 0, serves = 0, takesQueue = 0, free = 0, slots = 0;
   const program = task.spec.kind === "exec" ? task.spec.argv[0] : null;
   const kind = task.spec.kind === "handler" ? task.spec.handler : null;

@@ -24,7 +24,8 @@ export class OutcomePool {
       outcome.stdout !== "" || outcome.stderr !== "" || outcome.error !== null ||
       outcome.stdoutTruncated !== undefined || outcome.stderrTruncated !== undefined ||
       // A handler's result is the task's own (a pooled copy would drop it).
-      outcome.value !== undefined || outcome.timedOut !== undefined
+      outcome.value !== undefined || outcome.timedOut !== undefined ||
+      outcome.dependencyFailed !== undefined
     ) {
       return outcome;
     }

@@ -17,6 +17,7 @@ import type { TaskRecord } from "./records.ts";
 import { ByteReader, ByteWriter, decodeUtf8, lengthPrefixed } from "./_byte_columns.ts";
 import { concatBytes } from "../../shared/protocol/frame.ts";
 import { OutcomePool } from "./_outcome_pool.ts";
+import { NO_TASKS } from "./dependencies.ts";
 
 /** Tasks per batch: a batch stays well under a megabyte, and is one step of an encoding in steps. */
 export const TASKS_PER_BATCH = 2000;
@@ -41,7 +42,10 @@ const HAS_VALUE = 64;
 const TIMED_OUT = 128;
 /** Priority and queue follow (tasks in the default lane omit them). */
 const HAS_LANE = 256;
-const FLAGS_MAX = 511;
+/** The tasks it runs after, and those it still waits for, follow. */
+const HAS_AFTER = 512;
+const DEPENDENCY_FAILED = 1024;
+const FLAGS_MAX = 2047;
 
 /** Each distinct string once, in first-use order, with its index. */
 class StringTable {
@@ -92,7 +96,9 @@ function encodeTask(task: TaskRecord, table: StringTable, out: ByteWriter): void
       (hasSchedule ? HAS_SCHEDULE : 0) |
       (result?.value !== undefined ? HAS_VALUE : 0) |
       (result?.timedOut === true ? TIMED_OUT : 0) |
-      (hasLane ? HAS_LANE : 0),
+      (hasLane ? HAS_LANE : 0) |
+      (task.after.length > 0 ? HAS_AFTER : 0) |
+      (result?.dependencyFailed !== undefined ? DEPENDENCY_FAILED : 0),
   );
   if (!idFromSeq) out.uint(table.of(task.id));
   out.uint(table.of(task.owner));
@@ -114,6 +120,12 @@ function encodeTask(task: TaskRecord, table: StringTable, out: ByteWriter): void
     out.int(task.priority);
     out.uint(table.of(task.queue));
   }
+  if (task.after.length > 0) {
+    out.uint(task.after.length);
+    for (const id of task.after) out.uint(table.of(id));
+    out.uint(task.waitingFor.length);
+    for (const id of task.waitingFor) out.uint(table.of(id));
+  }
   out.uint(TASK_STATES.indexOf(task.state));
   out.uint(task.attempt);
   out.uint(table.ofNullable(task.workerId));
@@ -127,6 +139,7 @@ function encodeTask(task: TaskRecord, table: StringTable, out: ByteWriter): void
     out.uint(table.ofNullable(result.error));
     out.uint(result.durationMs);
     if (result.value !== undefined) out.uint(table.of(result.value));
+    if (result.dependencyFailed !== undefined) out.uint(table.of(result.dependencyFailed));
   }
   out.uint(table.of(task.packedHistory));
 }
@@ -219,6 +232,11 @@ function decodeTask(
     priority = fields.int();
     queue = string();
   }
+  let after = NO_TASKS, waitingFor = NO_TASKS;
+  if ((flags & HAS_AFTER) !== 0) {
+    after = stringList(fields, string);
+    waitingFor = stringList(fields, string);
+  }
   const state = TASK_STATES[fields.below(TASK_STATES.length, "task state")];
   const attempt = fields.uint();
   const workerId = nullableString();
@@ -237,6 +255,7 @@ function decodeTask(
     if ((flags & STDOUT_TRUNCATED) !== 0) result.stdoutTruncated = true;
     if ((flags & STDERR_TRUNCATED) !== 0) result.stderrTruncated = true;
     if ((flags & HAS_VALUE) !== 0) result.value = string();
+    if ((flags & DEPENDENCY_FAILED) !== 0) result.dependencyFailed = string();
     if ((flags & TIMED_OUT) !== 0) result.timedOut = true;
     result = outcomes.share(result);
   }
@@ -252,6 +271,8 @@ function decodeTask(
     notBeforeMs,
     priority,
     queue,
+    after,
+    waitingFor: waitingFor.length === 0 ? NO_TASKS : waitingFor,
     state,
     attempt,
     workerId,
@@ -261,6 +282,14 @@ function decodeTask(
     result,
     packedHistory: string(),
   };
+}
+
+/** A count, then that many strings. */
+function stringList(fields: ByteReader, string: () => string): readonly string[] {
+  const count = fields.below(fields.remaining + 1, "list length");
+  const list: string[] = [];
+  for (let i = 0; i < count; i++) list.push(string());
+  return list;
 }
 
 function decodeSpec(fields: ByteReader, string: () => string): TaskSpec {

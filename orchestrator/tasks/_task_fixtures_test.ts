@@ -38,6 +38,7 @@ export interface SubmitOptions {
   notBeforeMs?: number;
   priority?: number;
   queue?: string;
+  after?: string[];
 }
 
 export class Harness {
@@ -76,6 +77,7 @@ export class Harness {
       ...(options.notBeforeMs === undefined ? {} : { notBeforeMs: options.notBeforeMs }),
       ...(options.priority === undefined ? {} : { priority: options.priority }),
       ...(options.queue === undefined ? {} : { queue: options.queue }),
+      ...(options.after === undefined ? {} : { after: options.after }),
       ...this.stamp(),
     });
   }
@@ -290,6 +292,17 @@ function randomCommand(h: Harness, rng: Rng, incarnations: Map<string, number>):
       ...(rng.chance(0.1) ? { notBeforeMs: h.nowMs + rng.int(-50, 200) } : {}),
       ...(same.chance(0.3) ? { priority: same.int(-2, 2) } : {}),
       ...(same.chance(0.2) ? { queue: same.pick(["default", "images", "mail"]) } : {}),
+      // Some run after one or two earlier tasks (of anyone: those of others are refused).
+      ...(sm.nextTaskSeq > 3 && same.chance(0.2)
+        ? {
+          after: [
+            ...new Set([
+              `t-${rng.int(1, sm.nextTaskSeq - 1)}`,
+              `t-${rng.int(1, sm.nextTaskSeq - 1)}`,
+            ]),
+          ],
+        }
+        : {}),
     });
   }
   if (roll < 0.4) {

@@ -22,7 +22,12 @@ export function findInvariantViolations(sm: TaskStateMachine): string[] {
   for (const task of sm.tasks.values()) {
     counted[task.state] += 1;
     const inQueue = sm.queue.has(task.id);
-    if (inQueue !== (task.state === "queued")) {
+    // A task waiting for others (`--after`) is queued but out of the dispatch queue.
+    const dispatchable = task.state === "queued" && task.waitingFor.length === 0;
+    if (task.state !== "queued" && task.waitingFor.length > 0) {
+      problems.push(`task ${task.id} is ${task.state} but still waits for ${task.waitingFor}`);
+    }
+    if (inQueue !== dispatchable) {
       problems.push(`task ${task.id} is ${task.state} but ${inQueue ? "in" : "not in"} the queue`);
     }
     if (task.state === "running") {
@@ -103,8 +108,13 @@ export function findInvariantViolations(sm: TaskStateMachine): string[] {
       );
     }
   }
-  if (sm.queue.size !== counted.queued) {
-    problems.push(`queue holds ${sm.queue.size} tasks but ${counted.queued} are queued`);
+  const waiting = [...sm.tasks.values()].filter((t) => t.waitingFor.length > 0).length;
+  if (sm.queue.size !== counted.queued - waiting) {
+    problems.push(
+      `queue holds ${sm.queue.size} tasks but ${
+        counted.queued - waiting
+      } are queued and not waiting`,
+    );
   }
   for (const worker of sm.workers.values()) {
     if (worker.running.size > worker.slots + worker.prefetch) {

@@ -132,7 +132,7 @@ Deno.test("findInvariantViolations() reports a queued task missing from the queu
   const h = busyState();
   h.sm.queue.remove("t-3");
   assertReports(h, /^task t-3 is queued but not in the queue$/);
-  assertReports(h, /^queue holds 0 tasks but 1 are queued$/);
+  assertReports(h, /^queue holds 0 tasks but 1 are queued and not waiting$/);
 });
 
 Deno.test("findInvariantViolations() reports a finished task still in the queue", () => {

@@ -27,6 +27,10 @@ export interface TaskRecord {
   priority: number;
   /** The queue it waits in ("default" unless submitted with `--queue`). */
   queue: string;
+  /** The tasks it runs after (`--after`), as submitted. */
+  after: readonly string[];
+  /** Those of `after` that have not succeeded yet: while any has not, it waits out of the queue. */
+  waitingFor: readonly string[];
   state: TaskState;
   /** The current attempt; reports about any other attempt are stale (fencing). */
   attempt: number;

@@ -15,6 +15,7 @@ import {
   type TaskState,
 } from "../../shared/protocol/messages.ts";
 import { packHistory } from "./task_history.ts";
+import { NO_TASKS } from "./dependencies.ts";
 import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
 import { FinishedOrder } from "./finished_order.ts";
 import { type QueueData, TaskQueue } from "./task_queue.ts";
@@ -102,6 +103,7 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
   }
   sm.finishedOrder = FinishedOrder.fromTasks(snapshot.tasks);
   sm.queue = TaskQueue.fromJSON(snapshot.queue, (id) => sm.tasks.get(id)?.submittedAtMs ?? 0);
+  sm.dependencies.rebuild(sm.tasks.values());
   for (const worker of snapshot.workers) {
     sm.workers.set(worker.id, {
       ...worker,
@@ -138,14 +140,26 @@ function upgradeTask(stored: TaskRecord | LegacyTaskRecord): TaskRecord {
     notBeforeMs: rest.notBeforeMs ?? 0,
     priority: rest.priority ?? 0,
     queue: rest.queue ?? DEFAULT_QUEUE,
+    after: rest.after ?? NO_TASKS,
+    waitingFor: rest.waitingFor ?? NO_TASKS,
     packedHistory: packHistory(history, stored.submittedAtMs),
   };
 }
 
+/** Task fields added after format 1. */
+type LaterFields =
+  | "retry"
+  | "retried"
+  | "notBeforeMs"
+  | "priority"
+  | "queue"
+  | "after"
+  | "waitingFor";
+
 /** A task as snapshots of format 1 held it. */
 type LegacyTaskRecord =
-  & Omit<TaskRecord, "packedHistory" | "retry" | "retried" | "notBeforeMs" | "priority" | "queue">
-  & Partial<Pick<TaskRecord, "retry" | "retried" | "notBeforeMs" | "priority" | "queue">>
+  & Omit<TaskRecord, "packedHistory" | LaterFields>
+  & Partial<Pick<TaskRecord, LaterFields>>
   & { history: TaskEvent[] };
 
 /** First bytes of a binary snapshot (format 2); a snapshot of format 1 is JSON and starts with `{`. */

@@ -17,6 +17,7 @@
 import { assert, assertNever } from "../../shared/assert.ts";
 import {
   DEFAULT_QUEUE,
+  type Outcome,
   type RetryPolicy,
   type TaskEvent,
   type TaskSpec,
@@ -36,6 +37,7 @@ import { AccountCommands } from "./account_commands.ts";
 import { FinishedOrder } from "./finished_order.ts";
 import { IdempotencyIndex } from "./idempotency_index.ts";
 import { laneOf, TaskQueue } from "./task_queue.ts";
+import { Dependencies, dependencyFailure, isFinalEvent, NO_TASKS } from "./dependencies.ts";
 import { WorkerCommands } from "./worker_commands.ts";
 import { appendEvent, lastLamportOf } from "./task_history.ts";
 import { OutcomePool } from "./_outcome_pool.ts";
@@ -61,10 +63,15 @@ function isSameSubmission(
     retry?: RetryPolicy;
     priority?: number;
     queue?: string;
+    after?: readonly string[];
   },
 ): boolean {
   if (task.maxAttempts !== command.maxAttempts) return false;
   if (task.priority !== (command.priority ?? 0)) return false;
+  const after = command.after ?? NO_TASKS;
+  if (task.after.length !== after.length || task.after.some((id, i) => id !== after[i])) {
+    return false;
+  }
   if (task.queue !== (command.queue ?? DEFAULT_QUEUE)) return false;
   if (!isSameRetry(task.retry, command.retry ?? null)) return false;
   const a = task.spec;
@@ -82,6 +89,8 @@ function isSameSubmission(
       return assertNever(a, "unknown task kind");
   }
 }
+
+const NO_PLAN = { waitingFor: NO_TASKS, failed: null } as const;
 
 function isSameRetry(a: RetryPolicy | null, b: RetryPolicy | null): boolean {
   if (a === null || b === null) return a === b;
@@ -143,6 +152,12 @@ export class TaskStateMachine {
   readonly #strings = new Map<string, string>();
   /** Outcomes without output, one frozen copy of each. */
   readonly #outcomes = new OutcomePool();
+  /** Tasks waiting for others (`--after`), and what their end releases or fails. */
+  readonly dependencies = new Dependencies({
+    tasks: () => this.tasks,
+    release: (task, stamp) => this.#enqueue(task, stamp.atMs),
+    fail: (task, outcome, stamp) => this.#failUnrun(task, outcome, stamp),
+  });
   /** Users and sessions: the account commands and the questions asked of them. */
   readonly #accounts = new AccountCommands(this);
   /** Workers and the attempts they run. */
@@ -287,6 +302,10 @@ export class TaskStateMachine {
       this.stats.duplicateSubmissions += 1;
       return { type: "submitted", taskId: existing, duplicate: true };
     }
+    const after = command.after ?? NO_TASKS;
+    const refusal = after.length === 0 ? null : this.dependencies.refusal(command.owner, after);
+    if (refusal !== null) return rejected(refusal);
+    const plan = after.length === 0 ? NO_PLAN : this.dependencies.plan(after);
     const seq = this.nextTaskSeq++;
     const id = `t-${seq}`;
     assert(!this.tasks.has(id), `task id ${id} reused`);
@@ -302,6 +321,8 @@ export class TaskStateMachine {
       notBeforeMs: command.notBeforeMs ?? 0,
       priority: command.priority ?? 0,
       queue: command.queue === undefined ? DEFAULT_QUEUE : this.#intern(command.queue),
+      after,
+      waitingFor: plan.waitingFor,
       state: "queued",
       attempt: 1,
       workerId: null,
@@ -318,15 +339,34 @@ export class TaskStateMachine {
     let owned = this.ownerTasks.get(task.owner);
     if (owned === undefined) this.ownerTasks.set(task.owner, owned = []);
     owned.push(id);
-    // Every replica queues it the same way: by the time the leader gave it, not its own clock.
-    const since = task.submittedAtMs;
-    if (task.notBeforeMs > command.atMs) {
-      this.queue.pushTimed(id, task.notBeforeMs, laneOf(task), since);
-    } else this.queue.pushFresh(id, laneOf(task), since);
     this.counts.queued += 1;
     this.activeByOwner.set(task.owner, this.activeTasksOf(task.owner) + 1);
     this.ownerCounts(task.owner).queued += 1;
+    if (plan.failed !== null) {
+      this.#failUnrun(task, dependencyFailure(plan.failed.id, plan.failed.state), command);
+    } else if (task.waitingFor.length > 0) this.dependencies.track(task);
+    else this.#enqueue(task, command.atMs);
     return { type: "submitted", taskId: id, duplicate: false };
+  }
+
+  /**
+   * Puts a queued task in the dispatch queue at `atMs`: in its lane, or with the timed tasks while
+   * its not-before time is ahead. Every replica does the same: the time is the entry's stamp.
+   */
+  #enqueue(task: TaskRecord, atMs: number): void {
+    const since = task.submittedAtMs;
+    if (task.notBeforeMs > atMs) {
+      this.queue.pushTimed(task.id, task.notBeforeMs, laneOf(task), since);
+    } else this.queue.pushFresh(task.id, laneOf(task), since);
+  }
+
+  /** Ends a queued task that never ran (a dependency failed) with `outcome`. */
+  #failUnrun(task: TaskRecord, outcome: Outcome, stamp: Stamp): void {
+    this.queue.remove(task.id);
+    task.result = outcome;
+    task.finishedAtMs = stamp.atMs;
+    this.#transition(task, "failed");
+    this.#record(task, "failed", stamp, null, outcome.error);
   }
 
   #cancel(command: TaskCancelled): ApplyResult {
@@ -335,8 +375,10 @@ export class TaskStateMachine {
     if (task.state !== "queued" && task.state !== "running") {
       return rejected(`task is already ${task.state}`);
     }
-    if (task.state === "queued") this.queue.remove(task.id);
-    else this.workers.get(task.workerId!)?.running.delete(task.id);
+    if (task.state === "queued") {
+      this.queue.remove(task.id);
+      task.waitingFor = NO_TASKS;
+    } else this.workers.get(task.workerId!)?.running.delete(task.id);
     task.finishedAtMs = command.atMs;
     this.#transition(task, "cancelled");
     this.#record(task, "cancelled", command, task.workerId, `by ${command.by}`);
@@ -427,6 +469,8 @@ export class TaskStateMachine {
       detail,
     };
     task.packedHistory = appendEvent(task.packedHistory, event, task.submittedAtMs);
+    // A final event lets the tasks waiting for this one go on (or fail with it).
+    if (isFinalEvent(kind)) this.dependencies.onFinal(task, stamp);
   }
 
   #intern(value: string): string {

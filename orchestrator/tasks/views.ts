@@ -37,6 +37,7 @@ export function toTaskView(task: TaskRecord, waitingReason: string | null): Task
     ...(task.notBeforeMs === 0 ? {} : { notBeforeMs: task.notBeforeMs }),
     ...(task.priority === 0 ? {} : { priority: task.priority }),
     ...(task.queue === DEFAULT_QUEUE ? {} : { queue: task.queue }),
+    ...(task.after.length === 0 ? {} : { after: [...task.after] }),
   };
 }
 

@@ -122,6 +122,7 @@ export class WorkerCommands {
       return rejected(`worker does not serve kind ${task.spec.handler}`);
     }
     if (command.atMs < task.notBeforeMs) return rejected("task is not due yet");
+    if (task.waitingFor.length > 0) return rejected("task waits for the tasks it runs after");
     if (!worker.queues.includes(task.queue)) {
       return rejected(`worker does not take tasks from queue ${task.queue}`);
     }

@@ -37,6 +37,8 @@ function setup(maxAttempts = 2) {
       notBeforeMs: 0,
       priority: 0,
       queue: "default",
+      after: [],
+      waitingFor: [],
       state: "queued",
       attempt: 1,
       workerId: null,

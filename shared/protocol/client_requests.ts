@@ -7,6 +7,7 @@ import { z } from "zod";
 import { LIMITS } from "../limits.ts";
 import { envelope, positiveInt, requestId, token, userName } from "./_fields.ts";
 import {
+  AfterSchema,
   PrioritySchema,
   QueueNameSchema,
   RetryPolicySchema,
@@ -27,6 +28,8 @@ const whenAndRetry = {
   priority: PrioritySchema.optional(),
   /** The queue it waits in (default "default"). */
   queue: QueueNameSchema.optional(),
+  /** Runs once these tasks (yours) succeeded; fails when one fails or is cancelled. */
+  after: AfterSchema.optional(),
 };
 
 export const LoginSchema = z.object({

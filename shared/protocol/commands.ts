@@ -12,6 +12,7 @@
 import { z } from "zod";
 import { LAMPORT_MAX, LIMITS } from "../limits.ts";
 import {
+  AfterSchema,
   HandlerKindSchema,
   OutcomeSchema,
   PrioritySchema,
@@ -120,6 +121,8 @@ export const TaskSubmittedSchema = z.object({
   priority: PrioritySchema.optional(),
   /** The queue it waits in (absent: "default"). */
   queue: QueueNameSchema.optional(),
+  /** It runs once all these tasks succeeded, and fails as soon as one fails or is cancelled. */
+  after: AfterSchema.optional(),
   ...stamp,
 }).strict();
 

@@ -77,6 +77,7 @@ const OUTCOME_KEYS = new Set([
   "stderrTruncated",
   "value",
   "timedOut",
+  "dependencyFailed",
 ]);
 
 function isOutcome(value: unknown): boolean {
@@ -89,7 +90,16 @@ function isOutcome(value: unknown): boolean {
     (value.stdoutTruncated === undefined || value.stdoutTruncated === true) &&
     (value.stderrTruncated === undefined || value.stderrTruncated === true) &&
     (value.value === undefined || isText(value.value, 0, LIMITS.resultBytesMax)) &&
-    (value.timedOut === undefined || value.timedOut === true);
+    (value.timedOut === undefined || value.timedOut === true) &&
+    (value.dependencyFailed === undefined || isText(value.dependencyFailed, 0, LIMITS.taskIdChars));
+}
+
+const TASK_ID = /^t-[1-9][0-9]{0,14}$/;
+
+function isAfter(value: unknown): boolean {
+  return Array.isArray(value) && value.length >= 1 && value.length <= LIMITS.afterTasksMax &&
+    value.every((id) => typeof id === "string" && TASK_ID.test(id)) &&
+    new Set(value).size === value.length;
 }
 
 const RETRY_KEYS = new Set(["retries", "backoff", "delayMs", "maxDelayMs"]);
@@ -114,6 +124,7 @@ const SUBMITTED = keys(
   "notBeforeMs",
   "priority",
   "queue",
+  "after",
 );
 const ASSIGNED = keys("taskId", "attempt", "workerId", "incarnation");
 const STARTED = keys("taskId", "attempt", "workerId");
@@ -132,6 +143,7 @@ export const HOT_COMMAND_CHECKS: Readonly<Record<string, Check>> = {
     (c.priority === undefined || isInt(c.priority, -LIMITS.priorityMax, LIMITS.priorityMax)) &&
     (c.queue === undefined ||
       isText(c.queue, 0, LIMITS.queueNameChars) && HANDLER_KIND_PATTERN.test(c.queue as string)) &&
+    (c.after === undefined || isAfter(c.after)) &&
     isStamp(c),
   taskAssigned: (c) =>
     onlyKeys(c, ASSIGNED) && isText(c.taskId, 1, LIMITS.workerNameChars) &&

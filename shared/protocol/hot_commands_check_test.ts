@@ -42,6 +42,7 @@ const VALID: Record<string, unknown>[] = [
     notBeforeMs: 77,
     priority: -5,
     queue: "images",
+    after: ["t-1", "t-22"],
     ...STAMP,
   },
   {

@@ -94,6 +94,13 @@ export function queuesProblem(queues: readonly string[]): string | null {
   return null;
 }
 
+/** Tasks a task runs after (`--after`): canonical ids, each once. */
+export const AfterSchema = z.array(
+  z.string().regex(/^t-[1-9][0-9]{0,14}$/, "a task id such as t-42"),
+).min(1).max(LIMITS.afterTasksMax).refine((ids) => new Set(ids).size === ids.length, {
+  message: "a task is named twice",
+});
+
 /** A task's priority: higher runs first within its queue (default 0). */
 export const PrioritySchema = z.number().int().min(-LIMITS.priorityMax).max(LIMITS.priorityMax);
 
@@ -141,6 +148,8 @@ export const OutcomeSchema = z.object({
   value: z.string().max(LIMITS.resultBytesMax).optional(),
   /** Present (true) when the attempt failed because it ran past its timeout. */
   timedOut: z.literal(true).optional(),
+  /** The task it waited for (`--after`) that failed or was cancelled, so it never ran. */
+  dependencyFailed: z.string().max(LIMITS.taskIdChars).optional(),
 }).strict();
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
@@ -192,6 +201,8 @@ export const TaskViewSchema = z.object({
   priority: PrioritySchema.optional(),
   /** Its queue (absent: "default"). */
   queue: z.string().optional(),
+  /** The tasks it runs after (absent: none). */
+  after: z.array(z.string()).optional(),
 }).strict();
 export type TaskView = z.infer<typeof TaskViewSchema>;
 
