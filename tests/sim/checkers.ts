@@ -67,6 +67,8 @@ export class SafetyChecker {
   stateChecks = 0;
   /** Failed attempts the committed log queued again (retry policies). */
   retriedAttempts = 0;
+  /** Tasks with dependencies (`--after`) that were assigned, so ran after them. */
+  tasksWithDependencies = 0;
   /** Called with each entry as it joins the committed log, after the reference applied it. */
   readonly committedObservers: Array<(entry: LogEntry) => void> = [];
 
@@ -196,6 +198,13 @@ export class SafetyChecker {
       }
       if (results > 1) violation(`${nodeId}: task ${task.id} recorded ${results} results`);
       checkRetries(nodeId, task, history);
+      const failedBy = task.result?.dependencyFailed;
+      if (failedBy !== undefined) {
+        const state = sm.tasks.get(failedBy)?.state;
+        if (!task.after.includes(failedBy) || state === "succeeded" || state === "queued") {
+          violation(`${nodeId}: task ${task.id} failed because ${failedBy} did, which is ${state}`);
+        }
+      }
       if (task.state === "queued" || task.state === "running") continue;
       const final = this.#finalStates.get(task.id);
       if (final === undefined) this.#finalStates.set(task.id, task.state);
@@ -203,6 +212,22 @@ export class SafetyChecker {
         violation(`${nodeId}: task ${task.id} is ${task.state}, but it was final as ${final}`);
       }
     }
+  }
+
+  /**
+   * A task assigned has every task it runs after succeeded (or removed since, which only a final
+   * task can be); one that failed as dependency_failed names one that failed or was cancelled.
+   */
+  #checkDependenciesMet(task: TaskRecord): void {
+    for (const id of task.after) {
+      const dependency = this.reference.tasks.get(id);
+      if (dependency !== undefined && dependency.state !== "succeeded") {
+        violation(
+          `task ${task.id} was assigned while ${id}, which it runs after, is ${dependency.state}`,
+        );
+      }
+    }
+    if (task.after.length > 0) this.tasksWithDependencies += 1;
   }
 
   /** A client received `submitOk`: the submission must be in the committed log, as that task. */
@@ -320,6 +345,9 @@ export class SafetyChecker {
       command.type === "taskFinished" && command.outcome.status === "failed" &&
       result.type === "ok" && this.reference.tasks.get(command.taskId)?.state === "queued"
     ) this.retriedAttempts += 1;
+    if (command.type === "taskAssigned" && result.type === "ok") {
+      this.#checkDependenciesMet(this.reference.tasks.get(command.taskId)!);
+    }
     for (const observe of this.committedObservers) observe(entry);
     if (
       entry.command.type === "taskSubmitted" && result.type === "submitted" && !result.duplicate
@@ -367,7 +395,9 @@ function checkRetries(nodeId: string, task: TaskRecord, history: readonly TaskEv
     );
   }
   const gaveUp = task.result?.error?.startsWith("Gave up after") === true;
-  if (task.state === "failed" && retrying < allowed && !gaveUp) {
+  // A task whose dependency failed never ran: there is nothing to retry.
+  const neverRan = task.result?.dependencyFailed !== undefined;
+  if (task.state === "failed" && retrying < allowed && !gaveUp && !neverRan) {
     violation(
       `${nodeId}: task ${task.id} failed after ${retrying} of ${allowed} retries: ${task.result?.error}`,
     );

@@ -46,6 +46,7 @@ const TOTALS = [
   "duplicatesPrevented",
   "removedByRetention",
   "retriedAttempts",
+  "tasksWithDependencies",
   "staleReportsRejected",
   "snapshotsInstalled",
 ] as const;
@@ -180,6 +181,7 @@ async function soak(
       `${totals.results} results, ${totals.duplicatesPrevented} duplicates prevented, ` +
       `${totals.removedByRetention} finished tasks removed by retention, ` +
       `${totals.retriedAttempts} failed attempts retried, ` +
+      `${totals.tasksWithDependencies} tasks run after others, ` +
       `${totals.staleReportsRejected} stale reports rejected, ` +
       `${totals.snapshotsInstalled} snapshots installed`,
   );

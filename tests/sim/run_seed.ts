@@ -39,6 +39,8 @@ export interface SeedSummary {
   removedByRetention: number;
   /** Failed attempts retried by their task's policy. */
   retriedAttempts: number;
+  /** Tasks that ran after others (`--after`). */
+  tasksWithDependencies: number;
   staleReportsRejected: number;
   snapshotsTaken: number;
   snapshotsInstalled: number;
@@ -209,6 +211,7 @@ export function summarize(world: World): SeedSummary {
     duplicatesPrevented: reference.stats.duplicateSubmissions,
     removedByRetention: world.checker.removedCount,
     retriedAttempts: world.checker.retriedAttempts,
+    tasksWithDependencies: world.checker.tasksWithDependencies,
     staleReportsRejected: reference.stats.staleReports,
     snapshotsTaken: world.orchestrators.reduce((n, o) => n + o.snapshotsTaken, 0),
     snapshotsInstalled: world.orchestrators.reduce((n, o) => n + o.snapshotsInstalled, 0),

@@ -21,7 +21,7 @@ import {
   type RequestResult,
 } from "./sim_client_transport.ts";
 import { SimViolation } from "./violation.ts";
-import { simTaskFor } from "./sim_handler_tasks.ts";
+import { simAfter, simTaskFor } from "./sim_handler_tasks.ts";
 import type { World } from "./world.ts";
 
 interface Submission {
@@ -31,6 +31,8 @@ interface Submission {
   taskId: string | null;
   /** When the key was first sent (world time): resubmissions stay inside the retention window. */
   firstSentMs: number;
+  /** The earlier task of this client it runs after (`--after`), fixed when first sent. */
+  after?: string[];
 }
 
 /** An operation in progress; `result` is set once it ended. */
@@ -59,6 +61,8 @@ export class SimClient {
   #isAutonomous = false;
   #isStopped = false;
   readonly #submissions = new Map<string, Submission>();
+  /** The task of the last acknowledged submission: what a new one may run after. */
+  #lastAcked: string | null = null;
   /** Final states this client has seen, per task. */
   readonly #seenFinal = new Map<string, string>();
   acks = 0;
@@ -156,6 +160,7 @@ export class SimClient {
       token: this.#token,
       idempotencyKey: key,
       ...simTaskFor(key, submission.durationMs, this.#world.params.handlerTasks),
+      ...(submission.after === undefined ? {} : { after: submission.after }),
     }, (result) => {
       if (!result.ok) return this.#failed("submit", result);
       const reply = this.#expect(result.reply, "submitOk");
@@ -172,6 +177,7 @@ export class SimClient {
       tasks: submissions.map((s) => ({
         idempotencyKey: s.key,
         ...simTaskFor(s.key, s.durationMs, this.#world.params.handlerTasks),
+        ...(s.after === undefined ? {} : { after: s.after }),
       })),
     }, (result) => {
       if (!result.ok) return this.#failed("submitBatch", result);
@@ -422,6 +428,8 @@ export class SimClient {
     let submission = this.#submissions.get(key);
     if (submission === undefined) {
       submission = { key, durationMs, taskId: null, firstSentMs: this.#world.nowMs };
+      const after = simAfter(key, this.#lastAcked, this.#world.params);
+      if (after !== null) submission.after = after;
       this.#submissions.set(key, submission);
     }
     return submission;
@@ -436,6 +444,7 @@ export class SimClient {
       );
     }
     submission.taskId = taskId;
+    this.#lastAcked = taskId;
     this.#world.checker.onAck({ client: this.name, owner: this.user, key: submission.key, taskId });
   }
 

@@ -72,6 +72,20 @@ export function simTaskFor(
   };
 }
 
+/**
+ * The earlier task a new submission runs after (`--after`), or null: a fifth of the submissions
+ * of seeds with handler tasks and no retention (a dependency removed before a resubmission would
+ * refuse it) run after the client's last acknowledged task.
+ */
+export function simAfter(
+  key: string,
+  lastAcked: string | null,
+  params: { handlerTasks: HandlerTaskParams | null; retention: unknown },
+): string[] | null {
+  if (params.handlerTasks === null || params.retention !== null || lastAcked === null) return null;
+  return (hashOf(`after:${key}`) % 5) === 0 ? [lastAcked] : null;
+}
+
 /** How long an attempt of a handler task runs and how it ends (attempts count from 1). */
 export function simHandlerAttempt(
   spec: Extract<TaskSpec, { kind: "handler" }>,
