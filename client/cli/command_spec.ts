@@ -204,10 +204,21 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "cancel",
-    usage: "cancel TASK_ID",
-    summary: "cancel a queued or running task",
+    usage: "cancel TASK_ID\ncancel --state STATE[,STATE] [--kind KIND] [--queue NAME] [--all]",
+    summary: "cancel a queued or running task (a running handler's signal fires; a running\n" +
+      "program's process group is killed); with --state (queued, running), every task of\n" +
+      "yours in those states, of that kind or queue if given (--all, admins: everyone's)",
+    positionals: { min: 0, max: 1 },
+    flags: ["state", "kind", "queue", "all"],
+  },
+  {
+    name: "retry",
+    usage: "retry TASK_ID [--wait [--wait-timeout SECS]]",
+    summary: "run a failed, cancelled or expired task again: a new task with the same kind,\n" +
+      "payload and options (its id is printed); retrying the same task twice gives the\n" +
+      "same new task",
     positionals: { min: 1, max: 1 },
-    flags: [],
+    flags: WAIT_FLAGS,
   },
   {
     name: "purge",

@@ -60,6 +60,14 @@ export type Command =
   }
   | { name: "workers" }
   | { name: "cancel"; taskId: string }
+  | {
+    name: "cancelMany";
+    states: Array<"queued" | "running">;
+    kind: string | null;
+    queue: string | null;
+    all: boolean;
+  }
+  | { name: "retry"; taskId: string; wait: WaitOptions | null }
   | { name: "cluster" }
   | {
     name: "purge";
@@ -227,7 +235,9 @@ function buildCommand(spec: CommandSpec, parsed: Parsed): Command {
     case "workers":
       return { name: "workers" };
     case "cancel":
-      return { name: "cancel", taskId: taskId(p[0]) };
+      return buildCancel(values, p);
+    case "retry":
+      return { name: "retry", taskId: taskId(p[0]), wait: waitOptions(values) };
     case "cluster":
       return { name: "cluster" };
     case "purge":
@@ -247,6 +257,36 @@ function buildCommand(spec: CommandSpec, parsed: Parsed): Command {
     default:
       throw new UsageError(`Unknown command "${spec.name}" (try mutirao help)`);
   }
+}
+
+/** `cancel TASK_ID`, or `cancel --state ...` for every matching task. */
+function buildCancel(values: Values, positionals: string[]): Command {
+  const filtered = values.state !== undefined || values.kind !== undefined ||
+    values.queue !== undefined || values.all;
+  if (positionals.length === 1) {
+    if (filtered) {
+      throw new UsageError("Give a TASK_ID or --state (with --kind/--queue/--all), not both");
+    }
+    return { name: "cancel", taskId: taskId(positionals[0]) };
+  }
+  if (values.state === undefined) {
+    throw new UsageError("Expected: cancel TASK_ID, or cancel --state queued[,running] [--kind K]");
+  }
+  const states = values.state.flatMap((v) => v.split(","));
+  for (const state of states) {
+    if (state !== "queued" && state !== "running") {
+      throw new UsageError(
+        `Invalid --state for cancel: only queued and running tasks can be cancelled, got "${state}"`,
+      );
+    }
+  }
+  return {
+    name: "cancelMany",
+    states: [...new Set(states)] as Array<"queued" | "running">,
+    kind: values.kind ?? null,
+    queue: values.queue ?? null,
+    all: values.all,
+  };
 }
 
 function buildList(values: Values): Command {

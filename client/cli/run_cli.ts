@@ -90,6 +90,10 @@ function runCommand(command: Command, context: Context): Promise<Output> {
       return tasks.workers(context);
     case "cancel":
       return tasks.cancel(context, command);
+    case "cancelMany":
+      return tasks.cancelMany(context, command);
+    case "retry":
+      return tasks.retry(context, command);
     case "cluster":
       return cluster(context);
     case "purge":

@@ -5,7 +5,7 @@
  */
 import { UsageError } from "../../shared/cli_args.ts";
 import { EXIT_CODES, RemoteError } from "../../shared/errors.ts";
-import type { TaskView } from "../../shared/protocol/messages.ts";
+import { DEFAULT_QUEUE, type TaskView } from "../../shared/protocol/messages.ts";
 import type { MutiraoClient } from "../api/mod.ts";
 import { parseBatchFile } from "./batch_file.ts";
 import { CliError } from "./cli_error.ts";
@@ -202,6 +202,101 @@ export async function cancel(context: Context, command: CommandOf<"cancel">): Pr
     (c, session) => c.request({ type: "cancel", token: session.token, taskId: command.taskId }),
   );
   return { json: reply.task, text: formatTask(reply.task) };
+}
+
+/** Tasks looked at per page by `cancel --state`. */
+const CANCEL_PAGE = 1000;
+
+/**
+ * `cancel --state …`: pages through the matching tasks, newest first, and cancels each (a task
+ * that ended meanwhile is skipped). Paging by cursor is stable while tasks are cancelled.
+ */
+export async function cancelMany(
+  context: Context,
+  command: CommandOf<"cancelMany">,
+): Promise<Output> {
+  const cancelled: string[] = [];
+  let skipped = 0;
+  await withSessionClient(context, async (c, session) => {
+    let after: string | undefined;
+    for (;;) {
+      const page = await c.request({
+        type: "list",
+        token: session.token,
+        ...(command.states.length === 1
+          ? { state: command.states[0] }
+          : { states: command.states }),
+        limit: CANCEL_PAGE,
+        ...(after === undefined ? {} : { after }),
+        ...(command.all ? { all: true } : {}),
+        paged: true,
+      });
+      for (const task of page.tasks) {
+        if (command.kind !== null && task.kind !== command.kind) continue;
+        if (command.queue !== null && (task.queue ?? DEFAULT_QUEUE) !== command.queue) continue;
+        try {
+          await c.request({ type: "cancel", token: session.token, taskId: task.id });
+          cancelled.push(task.id);
+        } catch (error) {
+          // It ended (or was cancelled) since the page was read: nothing to cancel.
+          if (!(error instanceof RemoteError) || error.code !== "conflict") throw error;
+          skipped += 1;
+        }
+      }
+      if (page.next === undefined || page.next === null) break;
+      after = page.next;
+    }
+  });
+  return {
+    json: { cancelled, skipped },
+    text: `Cancelled ${cancelled.length} task(s)` +
+      (skipped > 0 ? `; ${skipped} had ended meanwhile` : "") +
+      (cancelled.length > 0 && cancelled.length <= 20 ? `: ${cancelled.join(", ")}` : ""),
+  };
+}
+
+/** States a task may be retried from. */
+const RETRYABLE = new Set(["failed", "cancelled", "expired"]);
+
+/**
+ * `retry ID`: a new task with the failed one's spec and options. Its idempotency key is derived
+ * from the old id, so retrying the same task twice (or a retry that lost its reply) gives the
+ * same new task.
+ */
+export async function retry(context: Context, command: CommandOf<"retry">): Promise<Output> {
+  return await withSessionClient(context, async (c, session) => {
+    const { task: old } = await c.request({
+      type: "status",
+      token: session.token,
+      taskId: command.taskId,
+    });
+    if (!RETRYABLE.has(old.state)) {
+      throw new CliError(
+        "conflict",
+        EXIT_CODES.rejected,
+        `Task ${old.id} is ${old.state}: only failed, cancelled or expired tasks can be retried`,
+      );
+    }
+    const idempotencyKey = `retry-of-${old.id}`;
+    const reply = await c.request({
+      type: "submit",
+      token: session.token,
+      idempotencyKey,
+      task: old.spec,
+      maxAttempts: old.maxAttempts,
+      ...(old.retry === undefined ? {} : { retry: old.retry }),
+      ...(old.priority === undefined ? {} : { priority: old.priority }),
+      ...(old.queue === undefined ? {} : { queue: old.queue }),
+    });
+    if (command.wait !== null) {
+      return taskOutput(await waitForTask(c, session, reply.taskId, command.wait), command.wait);
+    }
+    const output = submittedOutput(reply, idempotencyKey);
+    return {
+      json: { ...(output.json as Record<string, unknown>), retryOf: old.id },
+      text: `${output.text} (a retry of ${old.id})`,
+    };
+  });
 }
 
 /** Waits until the task is final, in rounds of server-side waits; bounded by --wait-timeout. */

@@ -50,6 +50,7 @@ export function toTaskSummary(task: TaskRecord): TaskSummary {
       ? `${task.spec.description.slice(0, SUMMARY_DESCRIPTION_CHARS - 1)}…`
       : task.spec.description,
     kind: kindOf(task.spec),
+    ...(task.queue === DEFAULT_QUEUE ? {} : { queue: task.queue }),
     attempt: task.attempt,
     workerId: task.workerId,
     submittedAtMs: task.submittedAtMs,

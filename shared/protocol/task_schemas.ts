@@ -213,6 +213,8 @@ export const TaskSummarySchema = z.object({
   description: z.string(),
   /** `sleep`, `exec`, or a handler's kind. */
   kind: z.string(),
+  /** Its queue, when not "default". */
+  queue: z.string().optional(),
   attempt: nonNegInt,
   workerId: z.string().nullable(),
   submittedAtMs: nonNegInt,

@@ -1,7 +1,8 @@
 // Proves the task options through the CLI on real processes: `submit --kind --payload` and
 // `result`/`logs` (exit 8 for a failed task, 13 for one not finished), `--retries` with a flaky
 // handler, `--priority` ordering what waits for a busy worker, `--queue` reaching only workers
-// started with `--queues`, and `--delay` holding a task back until its time.
+// started with `--queues`, `--delay` holding a task back until its time, a dependency chain
+// (`--after`), `retry ID`, and `cancel --state queued --queue NAME` in bulk.
 import assert from "node:assert/strict";
 import type { TaskEvent, TaskView } from "../../shared/protocol/messages.ts";
 import { type ClusterFixture, withCluster } from "./cluster_fixture.ts";
@@ -126,6 +127,83 @@ Deno.test("submit options through the CLI: handlers, results, retries, prioritie
       const submitted = eventOf(done, "submitted").atMs;
       assert.ok(eventOf(done, "assigned").atMs >= submitted + 1500, JSON.stringify(done.history));
       assert.equal(done.notBeforeMs, submitted + 1500);
+    });
+
+    await t.step(
+      "a dependency chain runs in order, and a failed link fails what follows",
+      async () => {
+        const first = await submit(cluster, ["--kind", "add", "--payload", '{"a":1,"b":1}']);
+        const second = await submit(cluster, [
+          "--kind",
+          "echo",
+          "--payload",
+          '"2"',
+          "--after",
+          first,
+        ]);
+        const broken = await submit(cluster, ["--kind", "fail", "--after", second]);
+        const last = await submit(cluster, [
+          "--kind",
+          "echo",
+          "--payload",
+          '"4"',
+          "--after",
+          broken,
+        ]);
+        const [a, b, c, d] = [
+          await status(cluster, first, true),
+          await status(cluster, second, true),
+          await status(cluster, broken, true),
+          await status(cluster, last, true),
+        ];
+        assert.deepEqual([a.state, b.state, c.state, d.state], [
+          "succeeded",
+          "succeeded",
+          "failed",
+          "failed",
+        ]);
+        assert.ok(eventOf(b, "assigned").lamport > eventOf(a, "succeeded").lamport);
+        assert.deepEqual(b.after, [first]);
+        assert.equal(d.result?.dependencyFailed, broken);
+        assert.match(d.result?.error ?? "", /dependency_failed: task t-\d+ failed/);
+        const r = await cluster.cli(["submit", "--kind", "echo", "--after", "t-99999"]);
+        assert.equal(r.code, 7, r.stderr);
+        assert.match(r.stderr, /does not exist, is not yours, or is no longer kept/);
+      },
+    );
+
+    await t.step("retry runs a failed task again as a new task, once", async () => {
+      const failed = await submit(cluster, ["--kind", "fail", "--payload", '{"message":"once"}']);
+      await status(cluster, failed, true);
+      const first = await cluster.cli(["retry", failed]);
+      assert.equal(first.code, 0, first.stderr);
+      const again = await cluster.cli(["retry", failed]);
+      assert.equal(again.json?.id, first.json?.id, "the same retry twice is one new task");
+      assert.equal(first.json?.retryOf, failed);
+      const rerun = await status(cluster, first.json!.id as string, true);
+      assert.equal(rerun.state, "failed");
+      assert.deepEqual(rerun.spec, (await status(cluster, failed)).spec);
+      const running = await cluster.cli(["retry", first.json!.id as string]);
+      assert.equal(running.code, 0, "a failed retry may be retried in turn");
+      const ok = await submit(cluster, ["--kind", "echo", "--payload", '"fine"', "--wait"]);
+      const refused = await cluster.cli(["retry", ok]);
+      assert.equal(refused.code, 7);
+      assert.match(refused.stderr, /only failed, cancelled or expired tasks can be retried/);
+    });
+
+    await t.step("cancel --state queued --queue NAME cancels every matching task", async () => {
+      const ids = [];
+      for (let i = 0; i < 3; i++) {
+        ids.push(await submit(cluster, ["--kind", "echo", "--queue", "nowhere"]));
+      }
+      const other = await submit(cluster, ["--kind", "echo", "--queue", "elsewhere"]);
+      const r = await cluster.cli(["cancel", "--state", "queued", "--queue", "nowhere"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual([...(r.json!.cancelled as string[])].sort(), [...ids].sort());
+      for (const id of ids) assert.equal((await status(cluster, id)).state, "cancelled");
+      assert.equal((await status(cluster, other)).state, "queued");
+      const bad = await cluster.cli(["cancel", "--state", "succeeded"]);
+      assert.equal(bad.code, 2);
     });
   });
 });
