@@ -10,7 +10,15 @@ import { ByteReader, decodeUtf8, lengthPrefixed } from "./_byte_columns.ts";
 import { decodeTaskBatch, encodeTaskBatch, TASKS_PER_BATCH } from "./_snapshot_tasks.ts";
 import { isFinalState, type TaskEvent, type TaskState } from "../../shared/protocol/messages.ts";
 import { packHistory } from "./task_history.ts";
-import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
+import type {
+  ScheduleRecord,
+  SessionRecord,
+  Stats,
+  TaskRecord,
+  UserRecord,
+  WorkerRecord,
+} from "./records.ts";
+import { scheduleKey } from "./schedule_commands.ts";
 import { FinishedOrder } from "./finished_order.ts";
 import { type QueueData, TaskQueue } from "./task_queue.ts";
 import { TaskStateMachine } from "./task_state_machine.ts";
@@ -40,6 +48,8 @@ export interface StateSnapshot {
   users: UserRecord[];
   /** Absent in snapshots taken before accounts were configured once per cluster. */
   configuredAccounts?: Array<[string, string[]]>;
+  /** Absent in snapshots taken before schedules existed. */
+  schedules?: ScheduleRecord[];
 }
 
 /** Captures the state as data. The result shares no mutable objects with `sm` only after serialization. */
@@ -60,6 +70,7 @@ export function takeSnapshot(sm: TaskStateMachine): StateSnapshot {
     sessions: [...sm.sessions.entries()],
     users: [...sm.users.values()],
     configuredAccounts: [...sm.configuredAccounts.entries()],
+    schedules: [...sm.schedules.values()],
   };
 }
 
@@ -112,6 +123,13 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
   sm.recountSessions();
   sm.users = new Map(snapshot.users.map((u) => [u.name, u]));
   sm.configuredAccounts = new Map(snapshot.configuredAccounts ?? []);
+  for (const schedule of snapshot.schedules ?? []) {
+    sm.schedules.set(scheduleKey(schedule.owner, schedule.name), schedule);
+  }
+  assert(
+    sm.schedules.size === (snapshot.schedules?.length ?? 0),
+    "snapshot holds a schedule twice",
+  );
   assert(sm.tasks.size === snapshot.tasks.length, "snapshot holds a task id twice");
   return sm;
 }
