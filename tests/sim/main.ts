@@ -46,6 +46,8 @@ const TOTALS = [
   "duplicatesPrevented",
   "removedByRetention",
   "retriedAttempts",
+  "scheduleFirings",
+  "scheduleFiringsRefused",
   "staleReportsRejected",
   "snapshotsInstalled",
 ] as const;
@@ -118,7 +120,8 @@ async function replay(
         `${s.leaderTerms} terms, ${s.orchestratorCrashes} orchestrator and ${s.workerCrashes} ` +
         `worker crashes, ${s.executions} executions for ${s.results} results, ` +
         `${s.duplicatesPrevented} duplicates prevented, ${s.removedByRetention} removed by ` +
-        `retention, ${s.retriedAttempts} failed attempts retried, ${s.staleReportsRejected} stale reports ` +
+        `retention, ${s.retriedAttempts} failed attempts retried, ${s.scheduleFirings} schedule ` +
+        `ticks fired (${s.scheduleFiringsRefused} refused), ${s.staleReportsRejected} stale reports ` +
         `rejected, ${s.snapshotsTaken} snapshots taken and ${s.snapshotsInstalled} installed; ` +
         `faults ${JSON.stringify(s.faults)}; trace ${s.traceHash}${describeKnownBugHits(s)}`,
     );
@@ -180,6 +183,7 @@ async function soak(
       `${totals.results} results, ${totals.duplicatesPrevented} duplicates prevented, ` +
       `${totals.removedByRetention} finished tasks removed by retention, ` +
       `${totals.retriedAttempts} failed attempts retried, ` +
+      `${totals.scheduleFirings} schedule ticks fired (${totals.scheduleFiringsRefused} refused), ` +
       `${totals.staleReportsRejected} stale reports rejected, ` +
       `${totals.snapshotsInstalled} snapshots installed`,
   );
