@@ -70,7 +70,8 @@ export function takeSnapshot(sm: TaskStateMachine): StateSnapshot {
     sessions: [...sm.sessions.entries()],
     users: [...sm.users.values()],
     configuredAccounts: [...sm.configuredAccounts.entries()],
-    schedules: [...sm.schedules.values()],
+    // Absent when there are none: a state without schedules snapshots as it did before them.
+    ...(sm.schedules.size === 0 ? {} : { schedules: [...sm.schedules.values()] }),
   };
 }
 
