@@ -146,7 +146,7 @@ Deno.test("findInvariantViolations() reports an attempt beyond maxAttempts", () 
   h.sm.tasks.get("t-3")!.attempt = 4;
   assertReports(h, /^task t-3 has attempt 4 of 3 \(\+0 retried\)$/);
   h.sm.tasks.get("t-3")!.attempt = 0;
-  assertReports(h, /^task t-3 has attempt 0 of 3$/);
+  assertReports(h, /^task t-3 has attempt 0 of 3 \(\+0 retried\)$/);
 });
 
 Deno.test("findInvariantViolations() reports a finish time on an unfinished task, or none on a finished one", () => {
