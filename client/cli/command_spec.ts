@@ -433,6 +433,8 @@ ${EXIT_CODE_HELP}
 export function groupHelp(group: string): string {
   const members = COMMANDS.filter((c) => c.name.startsWith(`${group} `));
   return `Usage:\n${
-    members.map((c) => `  mutirao ${c.usage}\n${indent(c.summary, "      ")}`).join("\n")
+    members.map((c) => `${indent(c.usage, "  mutirao ")}\n${indent(c.summary, "      ")}`).join(
+      "\n",
+    )
   }\n\n${GLOBAL_HELP}\n`;
 }

@@ -69,7 +69,7 @@ import {
 import { RequestTurns } from "./request_turns.ts";
 import { type LeaderRoundContext, proposeAssignments, proposeLosses } from "./leader_rounds.ts";
 import { SubmitAdmission } from "./submit_admission.ts";
-import { proposeFirings, ScheduleRounds } from "./schedule_round.ts";
+import { proposeFirings, type ScheduleRoundContext, ScheduleRounds } from "./schedule_round.ts";
 import { answerExpired, answerFinished } from "./wait_replies.ts";
 import { Waiters } from "./waiters.ts";
 import { type WorkerLinkContext, WorkerLinks } from "./worker_links.ts";
@@ -130,6 +130,7 @@ export class OrchestratorNode {
   readonly #links: WorkerLinks;
   readonly #inputs: ConnectionInputContext;
   readonly #rounds: LeaderRoundContext;
+  readonly #scheduleCtx: ScheduleRoundContext;
   readonly #clients: ClientRequests;
 
   constructor(
@@ -227,6 +228,13 @@ export class OrchestratorNode {
       propose: (command) => this.#propose(command),
       stamp: () => this.#stamp(),
       dispatch: (task, workerId) => this.#links.dispatch(task, workerId),
+    };
+    this.#scheduleCtx = {
+      rounds: this.#scheduleRounds,
+      sm: () => this.#sm,
+      nowMs: () => this.#nowMs,
+      propose: (command) => this.#propose(command),
+      stamp: () => this.#stamp(),
     };
     this.#clients = new ClientRequests(this.#ctx);
     // Apply what recovery found durable and committed, without replies or log noise.
@@ -555,13 +563,7 @@ export class OrchestratorNode {
     if (!this.#gate.isReady) return;
     proposeLosses(this.#rounds);
     this.#sweepRetention();
-    proposeFirings({
-      rounds: this.#scheduleRounds,
-      sm: () => this.#sm,
-      nowMs: () => this.#nowMs,
-      propose: (command) => this.#propose(command),
-      stamp: () => this.#stamp(),
-    });
+    proposeFirings(this.#scheduleCtx);
   }
 
   /** Proposes the removal of finished tasks the retention policy no longer keeps, a batch at a time. */
