@@ -85,4 +85,14 @@ export const LIMITS = {
   waitersMax: 100_000,
   /** ... and from one user: one user's waits must not crowd out everyone else's. */
   waitersPerUserMax: 1000,
+  /** Schedules one user may have (`schedule add`). */
+  schedulesPerUserMax: 100,
+  /** Shortest time between two ticks of a schedule's cron expression. */
+  scheduleIntervalMsMin: 1000,
+  /** A schedule's name: a letter, then letters, digits, `_`, `.`, `:` or `-` (like a task kind). */
+  scheduleNameChars: 64,
+  /** A schedule's cron expression. */
+  cronChars: 256,
+  /** A schedule's IANA time zone name. */
+  timeZoneChars: 64,
 } as const;

@@ -84,6 +84,8 @@ export type ReplyTo<T extends Request["type"]> = T extends "login"
   : T extends "userList" ? Extract<Reply, { type: "userList" }>
   : T extends "tokenList" ? Extract<Reply, { type: "tokenList" }>
   : T extends "purge" ? Extract<Reply, { type: "purged" }>
+  : T extends "scheduleAdd" | "scheduleRemove" | "schedulePause" ? Extract<Reply, { type: "done" }>
+  : T extends "scheduleList" ? Extract<Reply, { type: "scheduleList" }>
   : Extract<Reply, { type: "task" }>;
 
 /**

@@ -45,6 +45,8 @@ export const FLAGS = {
   at: { type: "string" },
   priority: { type: "string" },
   queue: { type: "string" },
+  cron: { type: "string" },
+  tz: { type: "string" },
 } as const;
 
 /** A flag's long name. */
@@ -281,6 +283,68 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: [],
   },
   {
+    name: "schedule add",
+    usage: "schedule add NAME --cron EXPR [--tz ZONE] --kind KIND [--payload JSON|@FILE]\n" +
+      'schedule add NAME --cron EXPR [--tz ZONE] "DESCRIPTION" -d SECS\n' +
+      "schedule add NAME --cron EXPR [--tz ZONE] --exec [--exec-timeout SECS] -- PROGRAM [ARGS...]",
+    summary: "submit a task at each tick of a cron expression, from now on (the same NAME\n" +
+      "replaces your schedule of that name). A tick fires exactly once, across\n" +
+      "failovers; ticks missed while no leader was there fire once, as the latest\n" +
+      '(README, "Schedules")',
+    details: `  --cron EXPR             5 fields (minute hour day month weekday), 6 with seconds
+                          first, or 7 with a year; or @hourly, @daily, ... e.g.
+                          "*/10 * * * * *" (every 10 s), "0 9 * * 1-5" (9:00 on weekdays)
+  --tz ZONE               the IANA time zone the expression reads in (default UTC)
+  --kind, --payload, -d, --exec, --exec-timeout, --task-timeout, --retries,
+  --backoff, --backoff-type, --max-backoff, --max-attempts: as for submit`,
+    positionals: { min: 1, max: 2 },
+    flags: [
+      "cron",
+      "tz",
+      "duration",
+      "exec",
+      "exec-timeout",
+      "max-attempts",
+      "kind",
+      "payload",
+      "retries",
+      "backoff",
+      "backoff-type",
+      "max-backoff",
+      "task-timeout",
+    ],
+  },
+  {
+    name: "schedule list",
+    usage: "schedule list [--all]",
+    summary: "your schedules (--all, admins: every user's): expression, next tick, last\n" +
+      "fired tick and its task, paused, ticks missed",
+    positionals: { min: 0, max: 0 },
+    flags: ["all"],
+  },
+  {
+    name: "schedule remove",
+    usage: "schedule remove NAME [--owner USER]",
+    summary: "remove a schedule (its tasks stay); admins may name another user's",
+    positionals: { min: 1, max: 1 },
+    flags: ["owner"],
+  },
+  {
+    name: "schedule pause",
+    usage: "schedule pause NAME [--owner USER]",
+    summary: "stop firing a schedule until it is resumed",
+    positionals: { min: 1, max: 1 },
+    flags: ["owner"],
+  },
+  {
+    name: "schedule resume",
+    usage: "schedule resume NAME [--owner USER]",
+    summary: "fire a paused schedule again, from its next tick (ticks that passed while it\n" +
+      "was paused do not fire)",
+    positionals: { min: 1, max: 1 },
+    flags: ["owner"],
+  },
+  {
     name: "help",
     usage: "help [COMMAND]",
     summary: "this text, or one command's help (also: mutirao COMMAND --help)",
@@ -290,7 +354,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 ];
 
 /** Commands that take a sub-command. */
-export const GROUPS: readonly string[] = ["user", "token"];
+export const GROUPS: readonly string[] = ["user", "token", "schedule"];
 
 /** The spec of `name` ("submit", "user add"), or undefined. */
 export function findCommand(name: string): CommandSpec | undefined {
@@ -391,6 +455,8 @@ ${EXIT_CODE_HELP}
 export function groupHelp(group: string): string {
   const members = COMMANDS.filter((c) => c.name.startsWith(`${group} `));
   return `Usage:\n${
-    members.map((c) => `  mutirao ${c.usage}\n${indent(c.summary, "      ")}`).join("\n")
+    members.map((c) => `${indent(c.usage, "  mutirao ")}\n${indent(c.summary, "      ")}`).join(
+      "\n",
+    )
   }\n\n${GLOBAL_HELP}\n`;
 }

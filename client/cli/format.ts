@@ -9,6 +9,7 @@ import { LIMITS } from "../../shared/limits.ts";
 import { terminalSafe } from "../../shared/terminal_safe.ts";
 import type {
   NodeStatusView,
+  ScheduleView,
   TaskSummary,
   TaskView,
   WorkerView,
@@ -91,7 +92,7 @@ export function formatTime(ms: number | null): string {
   return ms === null ? "-" : new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
 
-export function describeSpec(task: TaskView): string {
+export function describeSpec(task: Pick<TaskView, "spec">): string {
   const spec = task.spec;
   const limit = spec.timeoutMs === undefined ? "" : ` (time limit ${spec.timeoutMs / 1000} s)`;
   switch (spec.kind) {
@@ -217,6 +218,36 @@ export function formatWorkers(workers: readonly WorkerView[]): string {
       !w.canExec ? "no" : w.execAllow === null ? "yes" : w.execAllow.join(","),
       w.lastHeartbeatAgoMs === null ? "-" : `${w.lastHeartbeatAgoMs} ms ago`,
       String(w.completed),
+    ]),
+  );
+}
+
+export function formatSchedules(schedules: readonly ScheduleView[], all: boolean): string {
+  if (schedules.length === 0) return "No schedules.";
+  return table(
+    [
+      ...(all ? ["OWNER"] : []),
+      "NAME",
+      "CRON",
+      "TASK",
+      "NEXT TICK",
+      "LAST FIRED",
+      "LAST TASK",
+      "PAUSED",
+      "FIRED",
+      "MISSED",
+    ],
+    schedules.map((s) => [
+      ...(all ? [s.owner] : []),
+      s.name,
+      s.timezone === null ? s.cron : `${s.cron} (${s.timezone})`,
+      describeSpec(s.task),
+      formatTime(s.nextTickMs),
+      formatTime(s.lastTickMs),
+      s.lastTaskId ?? "-",
+      s.paused ? "yes" : "no",
+      String(s.fired),
+      String(s.missedTicks),
     ]),
   );
 }

@@ -26,6 +26,7 @@ import {
   waitOptions,
 } from "./flag_values.ts";
 import { buildSubmit, type SubmitOptions } from "./parse_submit.ts";
+import { buildSchedule, type ScheduleCommand } from "./parse_schedule.ts";
 
 export { parseSeconds, type WaitOptions };
 
@@ -82,7 +83,8 @@ export type Command =
   | { name: "userRemove"; user: string }
   | { name: "userList" }
   | { name: "tokenList" }
-  | { name: "tokenRevoke"; tokenId: string };
+  | { name: "tokenRevoke"; tokenId: string }
+  | ScheduleCommand;
 
 /** Options every command takes. */
 export interface GlobalOptions {
@@ -135,8 +137,10 @@ export function parseInvocation(args: readonly string[]): Invocation {
   if (values.help) return { command: { name: "help", text: commandHelp(spec) }, options };
   checkFlags(spec, head, values);
   checkPositionals(spec, args2);
-  if (rest.length > 0 && !(spec.name === "submit" && values.exec)) {
-    throw new UsageError("Arguments after -- are only for submit --exec");
+  if (
+    rest.length > 0 && !((spec.name === "submit" || spec.name === "schedule add") && values.exec)
+  ) {
+    throw new UsageError("Arguments after -- are only for submit --exec and schedule add --exec");
   }
   return { command: buildCommand(spec, { values, positionals: args2, rest }), options };
 }
@@ -164,7 +168,7 @@ function helpFor(topic: string[]): string {
 function subCommand(group: string, action: string | undefined): CommandSpec {
   const spec = action === undefined ? undefined : findCommand(`${group} ${action}`);
   if (spec === undefined) {
-    const actions = ["add", "passwd", "remove", "list", "revoke"]
+    const actions = ["add", "passwd", "remove", "list", "revoke", "pause", "resume"]
       .filter((a) => findCommand(`${group} ${a}`) !== undefined).join("|");
     throw new UsageError(`Expected: ${group} ${actions} (got "${action ?? ""}")`);
   }
@@ -254,6 +258,12 @@ function buildCommand(spec: CommandSpec, parsed: Parsed): Command {
       return { name: "tokenList" };
     case "token revoke":
       return { name: "tokenRevoke", tokenId: tokenId(p[0]) };
+    case "schedule add":
+    case "schedule list":
+    case "schedule remove":
+    case "schedule pause":
+    case "schedule resume":
+      return buildSchedule(spec.name, parsed);
     default:
       throw new UsageError(`Unknown command "${spec.name}" (try mutirao help)`);
   }
@@ -382,7 +392,8 @@ function taskId(value: string): string {
 }
 
 /** The account-name characters the protocol accepts, checked here so the error is ours. */
-function userName(value: string): string {
+/** A user name as accounts have them. @throws {UsageError} naming the value seen. */
+export function userName(value: string): string {
   if (!/^[A-Za-z0-9_.@-]+$/.test(value) || value.length > LIMITS.userNameChars) {
     throw new UsageError(
       `Invalid user name: expected 1 to ${LIMITS.userNameChars} letters, digits, '_', '.', '@' ` +

@@ -54,9 +54,7 @@ const ONE_TASK_FLAGS = [
 
 export function buildSubmit(parsed: Parsed, nowMs: number): Command {
   const { values } = parsed;
-  const maxAttempts = values["max-attempts"] === undefined
-    ? null
-    : parseIntFlag("max-attempts", values["max-attempts"], 1, LIMITS.maxAttemptsMax);
+  const maxAttempts = maxAttemptsOf(values);
   const key = values["idempotency-key"] ?? null;
   if (key !== null && (key === "" || key.length > LIMITS.idempotencyKeyChars)) {
     throw new UsageError(
@@ -76,12 +74,7 @@ export function buildSubmit(parsed: Parsed, nowMs: number): Command {
     }
     return { name: "submitBatch", path: values.batch, keyPrefix: key };
   }
-  if (values.exec && values.kind !== undefined) {
-    throw new UsageError("Choose one of --kind and --exec: a task is a handler's or a program");
-  }
-  const { spec, payloadFile } = values.kind !== undefined
-    ? handlerSpec(parsed)
-    : { spec: values.exec ? execSpec(parsed) : sleepSpec(parsed), payloadFile: null };
+  const { spec, payloadFile } = buildTaskSpec(parsed);
   return {
     name: "submit",
     spec,
@@ -93,28 +86,55 @@ export function buildSubmit(parsed: Parsed, nowMs: number): Command {
   };
 }
 
-/** The retry policy and not-before time the flags ask for. */
-function submitOptions(values: Values, nowMs: number): SubmitOptions {
-  const options: SubmitOptions = {};
-  if (values.retries !== undefined) {
-    const retries = parseIntFlag("retries", values.retries, 0, LIMITS.retriesMax);
-    const backoff = values["backoff-type"] ?? "exponential";
-    if (backoff !== "exponential" && backoff !== "fixed") {
-      throw new UsageError(
-        `Invalid --backoff-type: expected exponential or fixed, got "${backoff}"`,
-      );
-    }
-    const delayMs = backoffMs("backoff", values.backoff ?? String(DEFAULT_BACKOFF_S));
-    const maxDelayMs = backoffMs(
-      "max-backoff",
-      values["max-backoff"] ?? String(DEFAULT_MAX_BACKOFF_S),
-    );
-    options.retry = { retries, backoff, delayMs, maxDelayMs: Math.max(delayMs, maxDelayMs) };
-  } else {
+/**
+ * The task the flags and positionals describe: a handler's (`--kind`), a program (`--exec`, after
+ * `--`) or the seed's simulated task (`"DESCRIPTION" -d SECS`). Used by `submit` and `schedule add`.
+ * A payload in a file (`--payload @FILE`) is named in `payloadFile` for the shell to read.
+ * @throws {UsageError} for a mix of kinds, or a value out of range.
+ */
+export function buildTaskSpec(parsed: Parsed): { spec: TaskSpec; payloadFile: string | null } {
+  const { values } = parsed;
+  if (values.exec && values.kind !== undefined) {
+    throw new UsageError("Choose one of --kind and --exec: a task is a handler's or a program");
+  }
+  return values.kind !== undefined
+    ? handlerSpec(parsed)
+    : { spec: values.exec ? execSpec(parsed) : sleepSpec(parsed), payloadFile: null };
+}
+
+/** `--max-attempts`, or null when not given. */
+export function maxAttemptsOf(values: Values): number | null {
+  return values["max-attempts"] === undefined
+    ? null
+    : parseIntFlag("max-attempts", values["max-attempts"], 1, LIMITS.maxAttemptsMax);
+}
+
+/** The retry policy `--retries` (with `--backoff`, `--backoff-type`, `--max-backoff`) asks for. */
+export function retryPolicyOf(values: Values): RetryPolicy | undefined {
+  if (values.retries === undefined) {
     for (const flag of ["backoff", "backoff-type", "max-backoff"] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} applies only with --retries`);
     }
+    return undefined;
   }
+  const retries = parseIntFlag("retries", values.retries, 0, LIMITS.retriesMax);
+  const backoff = values["backoff-type"] ?? "exponential";
+  if (backoff !== "exponential" && backoff !== "fixed") {
+    throw new UsageError(`Invalid --backoff-type: expected exponential or fixed, got "${backoff}"`);
+  }
+  const delayMs = backoffMs("backoff", values.backoff ?? String(DEFAULT_BACKOFF_S));
+  const maxDelayMs = backoffMs(
+    "max-backoff",
+    values["max-backoff"] ?? String(DEFAULT_MAX_BACKOFF_S),
+  );
+  return { retries, backoff, delayMs, maxDelayMs: Math.max(delayMs, maxDelayMs) };
+}
+
+/** The retry policy and not-before time the flags ask for. */
+function submitOptions(values: Values, nowMs: number): SubmitOptions {
+  const options: SubmitOptions = {};
+  const retry = retryPolicyOf(values);
+  if (retry !== undefined) options.retry = retry;
   if (values.delay !== undefined && values.at !== undefined) {
     throw new UsageError("Choose one of --delay and --at");
   }

@@ -16,6 +16,7 @@ import { failureFor, failureOutcome, type Outcome, type Output, outputOutcome } 
 import { type Command, type Invocation, parseInvocation } from "./parse_command.ts";
 import { loadClientState, saveClientState } from "./session_store.ts";
 import * as tasks from "./task_commands.ts";
+import * as schedules from "./schedule_commands.ts";
 
 export { USAGE } from "./command_spec.ts";
 
@@ -110,6 +111,14 @@ function runCommand(command: Command, context: Context): Promise<Output> {
       return accounts.tokenList(context);
     case "tokenRevoke":
       return accounts.tokenRevoke(context, command);
+    case "scheduleAdd":
+      return schedules.scheduleAdd(context, command);
+    case "scheduleList":
+      return schedules.scheduleList(context, command);
+    case "scheduleRemove":
+      return schedules.scheduleRemove(context, command);
+    case "schedulePause":
+      return schedules.schedulePause(context, command);
     default:
       return assertNever(command);
   }

@@ -5,7 +5,7 @@
  */
 import { UsageError } from "../../shared/cli_args.ts";
 import { EXIT_CODES, RemoteError } from "../../shared/errors.ts";
-import { DEFAULT_QUEUE, type TaskView } from "../../shared/protocol/messages.ts";
+import { DEFAULT_QUEUE, type TaskSpec, type TaskView } from "../../shared/protocol/messages.ts";
 import type { MutiraoClient } from "../api/mod.ts";
 import { parseBatchFile } from "./batch_file.ts";
 import { CliError } from "./cli_error.ts";
@@ -119,19 +119,29 @@ export async function status(context: Context, command: CommandOf<"status">): Pr
 
 /** `command` with the payload of `--payload @FILE` read into its spec. */
 async function withPayloadFile(command: CommandOf<"submit">): Promise<CommandOf<"submit">> {
-  if (command.payloadFile === null || command.spec.kind !== "handler") return command;
+  if (command.payloadFile === null) return command;
+  return {
+    ...command,
+    spec: await readPayloadFile(command.spec, command.payloadFile),
+    payloadFile: null,
+  };
+}
+
+/**
+ * `spec` with its payload read from `payloadFile` (`--payload @FILE`; `-`: stdin), checked.
+ * @throws {UsageError} when the file cannot be read or does not hold a valid payload.
+ */
+export async function readPayloadFile(spec: TaskSpec, payloadFile: string): Promise<TaskSpec> {
+  if (spec.kind !== "handler") return spec;
   let text: string;
   try {
-    text = command.payloadFile === "-"
+    text = payloadFile === "-"
       ? await new Response(Deno.stdin.readable).text()
-      : await Deno.readTextFile(command.payloadFile);
+      : await Deno.readTextFile(payloadFile);
   } catch (error) {
-    throw new UsageError(
-      `Cannot read payload file ${command.payloadFile}: ${(error as Error).message}`,
-    );
+    throw new UsageError(`Cannot read payload file ${payloadFile}: ${(error as Error).message}`);
   }
-  const payload = checkPayload(text.trim(), command.payloadFile);
-  return { ...command, spec: { ...command.spec, payload }, payloadFile: null };
+  return { ...spec, payload: checkPayload(text.trim(), payloadFile) };
 }
 
 export async function result(context: Context, command: CommandOf<"result">): Promise<Output> {

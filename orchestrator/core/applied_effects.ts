@@ -28,6 +28,22 @@ export interface AppliedContext {
   nowMs(): number;
   /** One admitted submission of `owner` reached the state. */
   submitApplied(owner: string): void;
+  /** A firing of schedule `name` of `owner` was applied (or refused): it is no longer in flight. */
+  scheduleSettled(owner: string, name: string): void;
+}
+
+function describeScheduleChange(
+  command: Extract<Command, { type: "scheduleSet" | "scheduleRemoved" | "schedulePaused" }>,
+): string {
+  const which = `Schedule ${command.name} of ${command.owner}`;
+  switch (command.type) {
+    case "scheduleSet":
+      return `${which} set: ${command.cron}${command.timezone ? ` (${command.timezone})` : ""}`;
+    case "scheduleRemoved":
+      return `${which} removed by ${command.by}`;
+    case "schedulePaused":
+      return `${which} ${command.paused ? "paused" : "resumed"}`;
+  }
 }
 
 /** Carries out what applying `command` with `result` means on this node, whoever proposed it. */
@@ -136,6 +152,22 @@ export function afterApply(ctx: AppliedContext, command: Command, result: ApplyR
         ctx.out.log(
           command.reason === "purge" ? "info" : "debug",
           `Removed ${result.removed} finished task(s) (${command.reason}${by})`,
+        );
+      }
+      break;
+    case "scheduleSet":
+    case "scheduleRemoved":
+    case "schedulePaused":
+      if (result.type === "ok") ctx.out.log("info", describeScheduleChange(command));
+      break;
+    case "scheduleFired":
+      ctx.scheduleSettled(command.owner, command.name);
+      if (result.type === "fired") {
+        ctx.out.log(
+          "debug",
+          `Schedule ${command.name} of ${command.owner} fired tick ${
+            new Date(command.tickMs).toISOString()
+          }: task ${result.taskId ?? "refused"}`,
         );
       }
       break;

@@ -33,6 +33,7 @@ function context() {
     sm: () => new TaskStateMachine(),
     nowMs: () => 0,
     submitApplied: (owner) => submitted.push(owner),
+    scheduleSettled: () => {},
   };
   return { ctx, out, toWorkers, submitted };
 }

@@ -32,6 +32,7 @@ import type { RequestTurns } from "./request_turns.ts";
 import type { SubmitAdmission } from "./submit_admission.ts";
 import { viewTask } from "./view_task.ts";
 import { purge } from "./purge_request.ts";
+import { handleScheduleRequest } from "./schedule_requests.ts";
 import { expiredMessage } from "./wait_replies.ts";
 import type { Waiters } from "./waiters.ts";
 
@@ -40,7 +41,7 @@ export type ClientRequest = Exclude<ClientToOrchestrator, { type: "login" }>;
 /** Requests answered only from linearizable state: they always wait for a read barrier. */
 type ReadRequest = Extract<
   ClientRequest,
-  { type: "status" | "list" | "workers" | "wait" | "userList" | "tokenList" }
+  { type: "status" | "list" | "workers" | "wait" | "userList" | "tokenList" | "scheduleList" }
 >;
 const READ_REQUEST_TYPES: ReadonlySet<ClientRequest["type"]> = new Set<ReadRequest["type"]>([
   "status",
@@ -49,6 +50,7 @@ const READ_REQUEST_TYPES: ReadonlySet<ClientRequest["type"]> = new Set<ReadReque
   "wait",
   "userList",
   "tokenList",
+  "scheduleList",
 ]);
 
 /** What client requests need from the node (account requests' context included). */
@@ -177,6 +179,12 @@ export class ClientRequests {
         if (this.#requireAdmin(conn, request.id, caller, "purge tasks")) {
           purge(this.#ctx, conn, request, caller);
         }
+        break;
+      case "scheduleAdd":
+      case "scheduleList":
+      case "scheduleRemove":
+      case "schedulePause":
+        handleScheduleRequest(this.#ctx, conn, request, caller);
         break;
       default:
         assertNever(request, "unknown client request");

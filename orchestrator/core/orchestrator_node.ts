@@ -69,6 +69,7 @@ import {
 import { RequestTurns } from "./request_turns.ts";
 import { type LeaderRoundContext, proposeAssignments, proposeLosses } from "./leader_rounds.ts";
 import { SubmitAdmission } from "./submit_admission.ts";
+import { proposeFirings, type ScheduleRoundContext, ScheduleRounds } from "./schedule_round.ts";
 import { answerExpired, answerFinished } from "./wait_replies.ts";
 import { Waiters } from "./waiters.ts";
 import { type WorkerLinkContext, WorkerLinks } from "./worker_links.ts";
@@ -110,6 +111,8 @@ export class OrchestratorNode {
   readonly #proposals = new InFlightProposals();
   /** When this leader next proposes to remove finished tasks (retention.ts). */
   readonly #retention = new RetentionRounds();
+  /** Schedule firings this leader proposed and not applied yet (schedule_round.ts). */
+  readonly #scheduleRounds = new ScheduleRounds();
   /** Who gets keepalives, and when they last went out (keepalives.ts). */
   readonly #keepalives = new Keepalives();
   readonly #announcements = new AnnounceSchedule();
@@ -127,6 +130,7 @@ export class OrchestratorNode {
   readonly #links: WorkerLinks;
   readonly #inputs: ConnectionInputContext;
   readonly #rounds: LeaderRoundContext;
+  readonly #scheduleCtx: ScheduleRoundContext;
   readonly #clients: ClientRequests;
 
   constructor(
@@ -193,6 +197,7 @@ export class OrchestratorNode {
       requireLeader: (conn, requestId) => this.#gate.requireLeader(conn, requestId),
       requireReadyLeader: (conn, requestId) => this.#gate.requireReadyLeader(conn, requestId),
       submitApplied: (owner) => this.#admission.applied(owner),
+      scheduleSettled: (owner, name) => this.#scheduleRounds.settled(owner, name),
       completeRegistration: (conn, workerId, running) =>
         this.#links.completeRegistration(conn, workerId, running),
       send: (conn, message) => this.#out.send(conn, message),
@@ -223,6 +228,13 @@ export class OrchestratorNode {
       propose: (command) => this.#propose(command),
       stamp: () => this.#stamp(),
       dispatch: (task, workerId) => this.#links.dispatch(task, workerId),
+    };
+    this.#scheduleCtx = {
+      rounds: this.#scheduleRounds,
+      sm: () => this.#sm,
+      nowMs: () => this.#nowMs,
+      propose: (command) => this.#propose(command),
+      stamp: () => this.#stamp(),
     };
     this.#clients = new ClientRequests(this.#ctx);
     // Apply what recovery found durable and committed, without replies or log noise.
@@ -431,6 +443,7 @@ export class OrchestratorNode {
   #onRoleChanged(): void {
     this.#proposals.clear();
     this.#retention.clear();
+    this.#scheduleRounds.clear();
     this.#admission.clear();
     if (!this.#log.isLeader) {
       // Our proposals may or may not commit under the new leader: callers retry (idempotently).
@@ -550,6 +563,7 @@ export class OrchestratorNode {
     if (!this.#gate.isReady) return;
     proposeLosses(this.#rounds);
     this.#sweepRetention();
+    proposeFirings(this.#scheduleCtx);
   }
 
   /** Proposes the removal of finished tasks the retention policy no longer keeps, a batch at a time. */

@@ -10,6 +10,11 @@ export type {
   Command,
   LogEntry,
   Noop,
+  ScheduledTask,
+  ScheduleFired,
+  SchedulePaused,
+  ScheduleRemoved,
+  ScheduleSet,
   SessionClosed,
   SessionOpened,
   Stamp,
@@ -33,6 +38,7 @@ export type ApplyResult =
   | { type: "ok" }
   | { type: "submitted"; taskId: string; duplicate: boolean }
   | { type: "removed"; removed: number }
+  | { type: "fired"; taskId: string | null }
   | { type: "rejected"; reason: string };
 
 /**

@@ -8,6 +8,7 @@ export { TaskQueue } from "./task_queue.ts";
 export { historyOf } from "./task_history.ts";
 export type { PackedHistory } from "./task_history.ts";
 export { capacityOf } from "./worker_commands.ts";
+export { scheduledTaskKey, scheduleKey } from "./schedule_commands.ts";
 export {
   ACCOUNT_CHANGED,
   LAST_ADMIN,

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Outcome, RetryPolicy, TaskSpec, TaskState } from "../../shared/protocol/messages.ts";
+import type { ScheduledTask } from "../../shared/protocol/commands.ts";
 import type { PackedHistory } from "./task_history.ts";
 
 export interface TaskRecord {
@@ -66,6 +67,32 @@ export interface WorkerRecord {
   /** Ids of running tasks whose current attempt is on this worker. */
   running: Set<string>;
   completed: number;
+}
+
+/** A schedule: a task submitted at each tick of a cron expression (schedule_commands.ts). */
+export interface ScheduleRecord {
+  /** Unique within its owner's schedules. */
+  name: string;
+  owner: string;
+  cron: string;
+  /** IANA zone the expression reads in; null: UTC. */
+  timezone: string | null;
+  task: ScheduledTask;
+  createdAtMs: number;
+  /**
+   * Ticks after this time may fire: when it was set or last resumed (by the leader's clock), so a
+   * resumed schedule does not fire for ticks that passed while it was paused.
+   */
+  activeFromMs: number;
+  paused: boolean;
+  /** The last tick fired; a firing of this tick or an earlier one is rejected. null: none yet. */
+  lastTickMs: number | null;
+  /** The task the last firing submitted (null: none yet, or the submission was refused). */
+  lastTaskId: string | null;
+  /** Ticks that fired. */
+  fired: number;
+  /** Ticks that passed without firing while no leader was there (only the latest fires). */
+  missedTicks: number;
 }
 
 export interface SessionRecord {

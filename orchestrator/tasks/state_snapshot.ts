@@ -16,7 +16,15 @@ import {
 } from "../../shared/protocol/messages.ts";
 import { packHistory } from "./task_history.ts";
 import { NO_TASKS } from "./dependencies.ts";
-import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
+import type {
+  ScheduleRecord,
+  SessionRecord,
+  Stats,
+  TaskRecord,
+  UserRecord,
+  WorkerRecord,
+} from "./records.ts";
+import { scheduleKey } from "./schedule_commands.ts";
 import { FinishedOrder } from "./finished_order.ts";
 import { type QueueData, TaskQueue } from "./task_queue.ts";
 import { TaskStateMachine } from "./task_state_machine.ts";
@@ -46,6 +54,8 @@ export interface StateSnapshot {
   users: UserRecord[];
   /** Absent in snapshots taken before accounts were configured once per cluster. */
   configuredAccounts?: Array<[string, string[]]>;
+  /** Absent in snapshots taken before schedules existed. */
+  schedules?: ScheduleRecord[];
 }
 
 /** Captures the state as data. The result shares no mutable objects with `sm` only after serialization. */
@@ -66,6 +76,8 @@ export function takeSnapshot(sm: TaskStateMachine): StateSnapshot {
     sessions: [...sm.sessions.entries()],
     users: [...sm.users.values()],
     configuredAccounts: [...sm.configuredAccounts.entries()],
+    // Absent when there are none: a state without schedules snapshots as it did before them.
+    ...(sm.schedules.size === 0 ? {} : { schedules: [...sm.schedules.values()] }),
   };
 }
 
@@ -120,6 +132,13 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
   sm.recountSessions();
   sm.users = new Map(snapshot.users.map((u) => [u.name, u]));
   sm.configuredAccounts = new Map(snapshot.configuredAccounts ?? []);
+  for (const schedule of snapshot.schedules ?? []) {
+    sm.schedules.set(scheduleKey(schedule.owner, schedule.name), schedule);
+  }
+  assert(
+    sm.schedules.size === (snapshot.schedules?.length ?? 0),
+    "snapshot holds a schedule twice",
+  );
   assert(sm.tasks.size === snapshot.tasks.length, "snapshot holds a task id twice");
   return sm;
 }

@@ -10,8 +10,9 @@
  * way on every replica keeps replicas identical.
  *
  * The state machine owns the state and applies task submissions and cancels itself; it hands the
- * account and session commands to `account_commands.ts` and the worker commands (workers joining
- * and leaving, and the attempts they run) to `worker_commands.ts`, which change the same state.
+ * account and session commands to `account_commands.ts`, the worker commands (workers joining
+ * and leaving, and the attempts they run) to `worker_commands.ts` and the schedule commands to
+ * `schedule_commands.ts`, which change the same state.
  * @module
  */
 import { assert, assertNever } from "../../shared/assert.ts";
@@ -32,13 +33,21 @@ import type {
   TasksRemoved,
   TaskSubmitted,
 } from "./commands.ts";
-import type { SessionRecord, Stats, TaskRecord, UserRecord, WorkerRecord } from "./records.ts";
+import type {
+  ScheduleRecord,
+  SessionRecord,
+  Stats,
+  TaskRecord,
+  UserRecord,
+  WorkerRecord,
+} from "./records.ts";
 import { AccountCommands } from "./account_commands.ts";
 import { FinishedOrder } from "./finished_order.ts";
 import { IdempotencyIndex } from "./idempotency_index.ts";
 import { laneOf, TaskQueue } from "./task_queue.ts";
 import { Dependencies, dependencyFailure, isFinalEvent, NO_TASKS } from "./dependencies.ts";
 import { WorkerCommands } from "./worker_commands.ts";
+import { ScheduleCommands } from "./schedule_commands.ts";
 import { appendEvent, lastLamportOf } from "./task_history.ts";
 import { OutcomePool } from "./_outcome_pool.ts";
 import { OK, rejected } from "./_apply_results.ts";
@@ -115,6 +124,8 @@ export class TaskStateMachine {
    * (see AccountConfigured), whatever happened to the account since.
    */
   configuredAccounts = new Map<string, string[]>();
+  /** Schedules by scheduleKey(owner, name) (schedule_commands.ts). */
+  schedules = new Map<string, ScheduleRecord>();
   /** Every task id in submission order, for listing all tasks newest first. */
   taskOrder: string[] = [];
   /** (owner, idempotency key) -> task id. */
@@ -167,6 +178,8 @@ export class TaskStateMachine {
     record: (task, event, stamp, workerId, detail) =>
       this.#record(task, event, stamp, workerId, detail),
   });
+  /** Schedules: set, paused, removed, and their ticks fired (which submit tasks). */
+  readonly #scheduleCommands = new ScheduleCommands(this, (command) => this.#submit(command));
 
   /**
    * Applies the next log entry.
@@ -210,6 +223,11 @@ export class TaskStateMachine {
         return this.#workerCommands.apply(command);
       case "tasksRemoved":
         return this.#remove(command);
+      case "scheduleSet":
+      case "scheduleRemoved":
+      case "schedulePaused":
+      case "scheduleFired":
+        return this.#scheduleCommands.apply(command);
       case "noop":
         return OK;
       default:
@@ -260,6 +278,11 @@ export class TaskStateMachine {
     if (match === null) return false;
     const seq = Number(match[1]);
     return seq >= 1 && seq < this.nextTaskSeq && !this.tasks.has(taskId);
+  }
+
+  /** Schedules of `owner`. */
+  schedulesOf(owner: string): number {
+    return this.#scheduleCommands.countOf(owner);
   }
 
   /** Tasks of `owner` that are queued or running. */

@@ -10,7 +10,9 @@ import { envelope, nonNegInt, requestId, token } from "./_fields.ts";
 import { RoleNameSchema } from "./client_requests.ts";
 import { KeepaliveSchema, WelcomeSchema } from "./connection_messages.ts";
 import {
+  RetryPolicySchema,
   TaskIdSchema,
+  TaskSpecSchema,
   TaskSummarySchema,
   TaskViewSchema,
   WorkerViewSchema,
@@ -178,6 +180,39 @@ export const PurgedSchema = z.object({
   dryRun: z.boolean(),
 }).strict();
 
+/** A schedule as `schedule list` shows it. */
+export const ScheduleViewSchema = z.object({
+  name: z.string(),
+  owner: z.string(),
+  cron: z.string(),
+  /** IANA zone of the expression; null: UTC. */
+  timezone: z.string().nullable(),
+  task: z.object({
+    spec: TaskSpecSchema,
+    maxAttempts: z.number().int().positive(),
+    retry: RetryPolicySchema.optional(),
+  }).strict(),
+  paused: z.boolean(),
+  createdAtMs: nonNegInt,
+  /** The next tick that may fire (null: paused, or none left). */
+  nextTickMs: nonNegInt.nullable(),
+  /** The last tick fired (null: none yet). */
+  lastTickMs: nonNegInt.nullable(),
+  /** The task the last firing submitted. */
+  lastTaskId: z.string().nullable(),
+  fired: nonNegInt,
+  /** Ticks that passed while no leader was there and were not run (only the latest was). */
+  missedTicks: nonNegInt,
+}).strict();
+export type ScheduleView = z.infer<typeof ScheduleViewSchema>;
+
+export const ScheduleListReplySchema = z.object({
+  ...envelope,
+  type: z.literal("scheduleList"),
+  re: requestId,
+  schedules: z.array(ScheduleViewSchema),
+}).strict();
+
 export const OrchestratorToClientSchema = z.discriminatedUnion("type", [
   WelcomeSchema,
   KeepaliveSchema,
@@ -194,5 +229,6 @@ export const OrchestratorToClientSchema = z.discriminatedUnion("type", [
   UserListReplySchema,
   TokenListReplySchema,
   PurgedSchema,
+  ScheduleListReplySchema,
 ]);
 export type OrchestratorToClient = z.infer<typeof OrchestratorToClientSchema>;

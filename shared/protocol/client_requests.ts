@@ -219,6 +219,60 @@ export const PurgeSchema = z.object({
   dryRun: z.boolean().optional(),
 }).strict();
 
+/** A schedule's name, as `scheduleSet` entries carry it. */
+const scheduleName = z.string().max(LIMITS.scheduleNameChars).regex(
+  /^[A-Za-z][A-Za-z0-9_.:-]*$/,
+  "a schedule name: a letter, then letters, digits, '_', '.', ':' or '-'",
+);
+
+/**
+ * Create a schedule, or replace the caller's schedule of that name: `task` is submitted at each
+ * tick of `cron` (croner syntax: 5 fields, 6 with seconds first, or 7 with a year) in `timezone`
+ * (an IANA name; absent: UTC).
+ */
+export const ScheduleAddSchema = z.object({
+  ...envelope,
+  type: z.literal("scheduleAdd"),
+  id: requestId,
+  token,
+  name: scheduleName,
+  cron: z.string().min(1).max(LIMITS.cronChars),
+  timezone: z.string().min(1).max(LIMITS.timeZoneChars).optional(),
+  task: TaskSpecSchema,
+  maxAttempts: positiveInt.max(LIMITS.maxAttemptsMax).optional(),
+  retry: RetryPolicySchema.optional(),
+}).strict();
+
+/** The caller's schedules, or (admins, `all`) everyone's. */
+export const ScheduleListSchema = z.object({
+  ...envelope,
+  type: z.literal("scheduleList"),
+  id: requestId,
+  token,
+  all: z.boolean().optional(),
+}).strict();
+
+/** Remove a schedule: the caller's, or (admins) `owner`'s. */
+export const ScheduleRemoveSchema = z.object({
+  ...envelope,
+  type: z.literal("scheduleRemove"),
+  id: requestId,
+  token,
+  name: scheduleName,
+  owner: userName.optional(),
+}).strict();
+
+/** Pause a schedule (`paused`: true) or resume it; the caller's, or (admins) `owner`'s. */
+export const SchedulePauseSchema = z.object({
+  ...envelope,
+  type: z.literal("schedulePause"),
+  id: requestId,
+  token,
+  name: scheduleName,
+  paused: z.boolean(),
+  owner: userName.optional(),
+}).strict();
+
 /** Where this orchestrator stands in the cluster; answered by every orchestrator, leader or not. */
 export const NodeStatusSchema = z.object({
   ...envelope,
@@ -245,5 +299,9 @@ export const ClientToOrchestratorSchema = z.discriminatedUnion("type", [
   TokenListSchema,
   TokenRevokeSchema,
   PurgeSchema,
+  ScheduleAddSchema,
+  ScheduleListSchema,
+  ScheduleRemoveSchema,
+  SchedulePauseSchema,
 ]);
 export type ClientToOrchestrator = z.infer<typeof ClientToOrchestratorSchema>;

@@ -96,6 +96,28 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
       olderThanMs: 60_000,
       dryRun: true,
     },
+    scheduleAdd: {
+      ...env,
+      type: "scheduleAdd",
+      id: 18,
+      token: "tok",
+      name: "nightly",
+      cron: "0 2 * * *",
+      timezone: "Europe/Berlin",
+      task: sleepSpec,
+      maxAttempts: 2,
+    },
+    scheduleList: { ...env, type: "scheduleList", id: 19, token: "tok", all: true },
+    scheduleRemove: { ...env, type: "scheduleRemove", id: 20, token: "tok", name: "nightly" },
+    schedulePause: {
+      ...env,
+      type: "schedulePause",
+      id: 21,
+      token: "tok",
+      name: "nightly",
+      paused: true,
+      owner: "bob",
+    },
     login: { ...env, type: "login", id: 1, user: "alice", password: "secret" },
     logout: { ...env, type: "logout", id: 2, token: "tok" },
     submit: {
@@ -124,6 +146,25 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
     },
     done: { ...env, type: "done", re: 11, message: "Added user bob (user)" },
     purged: { ...env, type: "purged", re: 17, matched: 3, removed: 2, dryRun: false },
+    scheduleList: {
+      ...env,
+      type: "scheduleList",
+      re: 19,
+      schedules: [{
+        name: "nightly",
+        owner: "bob",
+        cron: "0 2 * * *",
+        timezone: null,
+        task: { spec: sleepSpec, maxAttempts: 2 },
+        paused: false,
+        createdAtMs: 1000,
+        nextTickMs: 7_200_000,
+        lastTickMs: null,
+        lastTaskId: null,
+        fired: 0,
+        missedTicks: 0,
+      }],
+    },
     userList: {
       ...env,
       type: "userList",
@@ -504,7 +545,8 @@ Deno.test("decodeMessage() reports an unknown type and lists the expected ones",
     error.message,
     'Invalid client request: unknown message type "nope" (expected one of: ' +
       "login, logout, submit, status, list, workers, cancel, wait, nodeStatus, submitBatch, " +
-      "userAdd, userPasswd, userRemove, userList, tokenList, tokenRevoke, purge)",
+      "userAdd, userPasswd, userRemove, userList, tokenList, tokenRevoke, purge, scheduleAdd, " +
+      "scheduleList, scheduleRemove, schedulePause)",
   );
 });
 
@@ -528,7 +570,7 @@ Deno.test("decodeMessage() reports a missing or non-string type as bad_request",
 
 Deno.test("decodeMessage() truncates a very long unknown type in the message", () => {
   const error = expectError(decodeJson({ v: 1, type: "x".repeat(10_000) }));
-  assert.ok(error.message.length < 300, `message of ${error.message.length} chars`);
+  assert.ok(error.message.length < 400, `message of ${error.message.length} chars`);
   assert.match(error.message, /"x{60}…"/);
 });
 

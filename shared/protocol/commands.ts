@@ -229,6 +229,70 @@ export const TasksRemovedSchema = z.object({
   ...stamp,
 }).strict();
 
+/** Names a schedule within its owner's: a letter, then letters, digits, `_`, `.`, `:` or `-`. */
+export const ScheduleNameSchema = z.string().max(LIMITS.scheduleNameChars).regex(
+  /^[A-Za-z][A-Za-z0-9_.:-]*$/,
+  "a schedule name: a letter, then letters, digits, '_', '.', ':' or '-'",
+);
+const owner = z.string().min(1).max(LIMITS.userNameChars);
+
+/** The task a schedule submits at each tick, as a submission would give it. */
+export const ScheduledTaskSchema = z.object({
+  spec: TaskSpecSchema,
+  maxAttempts: positiveInt.max(LIMITS.maxAttemptsMax),
+  retry: RetryPolicySchema.optional(),
+}).strict();
+
+/**
+ * A schedule was created, or replaced (same owner and name): from this entry's time on, it
+ * submits `task` at each tick of `cron` (in `timezone`, absent: UTC). A replaced schedule keeps its
+ * last fired tick and its pause.
+ */
+export const ScheduleSetSchema = z.object({
+  type: z.literal("scheduleSet"),
+  name: ScheduleNameSchema,
+  owner,
+  cron: z.string().min(1).max(LIMITS.cronChars),
+  timezone: z.string().min(1).max(LIMITS.timeZoneChars).optional(),
+  task: ScheduledTaskSchema,
+  ...stamp,
+}).strict();
+
+/** A schedule was removed (by its owner or an admin, `by`); the tasks it submitted stay. */
+export const ScheduleRemovedSchema = z.object({
+  type: z.literal("scheduleRemoved"),
+  name: ScheduleNameSchema,
+  owner,
+  by: owner,
+  ...stamp,
+}).strict();
+
+/** A schedule was paused, or resumed: a resumed one fires from this entry's time on. */
+export const SchedulePausedSchema = z.object({
+  type: z.literal("schedulePaused"),
+  name: ScheduleNameSchema,
+  owner,
+  paused: z.boolean(),
+  ...stamp,
+}).strict();
+
+/**
+ * The leader's decision that tick `tickMs` of a schedule fired: applying it submits the
+ * schedule's task (idempotency key `schedule:<name>:<tickMs>`). Rejected on every replica alike
+ * for a tick at or before the schedule's last fired one, before it was set or resumed, or after
+ * the entry's own time, and for a paused, removed or unknown schedule: two leaders proposing the
+ * same tick get one task.
+ */
+export const ScheduleFiredSchema = z.object({
+  type: z.literal("scheduleFired"),
+  name: ScheduleNameSchema,
+  owner,
+  tickMs: nonNegInt,
+  /** Older ticks since the last firing that did not fire (missed without a leader); absent: 0. */
+  missed: nonNegInt.optional(),
+  ...stamp,
+}).strict();
+
 /** Changes nothing; a new leader commits one to learn what is committed (Raft section 5.4.2). */
 export const NoopSchema = z.object({
   type: z.literal("noop"),
@@ -252,6 +316,10 @@ export const CommandSchema = z.discriminatedUnion("type", [
   WorkerDrainingSchema,
   WorkerLostSchema,
   TasksRemovedSchema,
+  ScheduleSetSchema,
+  ScheduleRemovedSchema,
+  SchedulePausedSchema,
+  ScheduleFiredSchema,
   NoopSchema,
 ]);
 
@@ -273,6 +341,11 @@ export type WorkerJoined = z.infer<typeof WorkerJoinedSchema>;
 export type WorkerDraining = z.infer<typeof WorkerDrainingSchema>;
 export type WorkerLost = z.infer<typeof WorkerLostSchema>;
 export type TasksRemoved = z.infer<typeof TasksRemovedSchema>;
+export type ScheduledTask = z.infer<typeof ScheduledTaskSchema>;
+export type ScheduleSet = z.infer<typeof ScheduleSetSchema>;
+export type ScheduleRemoved = z.infer<typeof ScheduleRemovedSchema>;
+export type SchedulePaused = z.infer<typeof SchedulePausedSchema>;
+export type ScheduleFired = z.infer<typeof ScheduleFiredSchema>;
 export type Noop = z.infer<typeof NoopSchema>;
 
 /** Where an event came from: its Lamport time and the node that produced it. */

@@ -142,6 +142,11 @@ class Gen {
     return charsFrom(this.rng, BASE64_CHARS, intIn(this.rng, 16, 128));
   }
 
+  /** A schedule name from a small set, so commands name the same schedules often. */
+  scheduleName(): string {
+    return this.rng.pick(["s1", "s2", "nightly"]);
+  }
+
   userName(): string {
     return this.pools.userName(this.rng);
   }
@@ -245,7 +250,7 @@ class Gen {
     });
     const tokenHash = () => charsFrom(this.rng, LOWER_HEX, 64);
     const name = () => this.userName();
-    switch (this.rng.int(0, 15)) {
+    switch (this.rng.int(0, 19)) {
       case 0:
         return {
           type: "userAdded",
@@ -358,6 +363,39 @@ class Gen {
           by: this.rng.chance(0.5) ? null : this.str(1, LIMITS.userNameChars),
           ...stamp(),
         };
+      case 16:
+        return {
+          type: "scheduleSet",
+          name: this.scheduleName(),
+          owner: name(),
+          cron: this.rng.pick(CRONS),
+          task: { spec: this.spec(), maxAttempts: intIn(this.rng, 1, LIMITS.maxAttemptsMax) },
+          ...stamp(),
+        };
+      case 17:
+        return {
+          type: "scheduleFired",
+          name: this.scheduleName(),
+          owner: name(),
+          tickMs: this.rng.chance(0.5) ? this.rng.int(0, 20) * 1000 : this.nonNeg(),
+          ...stamp(),
+        };
+      case 18:
+        return {
+          type: "schedulePaused",
+          name: this.scheduleName(),
+          owner: name(),
+          paused: this.bool(),
+          ...stamp(),
+        };
+      case 19:
+        return {
+          type: "scheduleRemoved",
+          name: this.scheduleName(),
+          owner: name(),
+          by: name(),
+          ...stamp(),
+        };
       default:
         return { type: "noop", atMs: this.nonNeg() };
     }
@@ -383,7 +421,34 @@ const withToken = (g: Gen, type: string): Json => ({
   token: g.pools.token(g.rng),
 });
 
+/** Cron expressions the generators use: valid ones (the codec does not parse them) and not. */
+const CRONS = ["*/1 * * * * *", "0 2 * * *", "@hourly", "61 * * * *", "x"];
+
 const CLIENT_REQUESTS: Record<string, Builder> = {
+  scheduleAdd: (g) => {
+    const message: Json = {
+      ...withToken(g, "scheduleAdd"),
+      name: g.scheduleName(),
+      cron: g.rng.pick(CRONS),
+      task: g.spec(),
+    };
+    if (g.bool()) message.timezone = g.rng.pick(["UTC", "Europe/Berlin", "Mars/Base"]);
+    if (g.bool()) message.maxAttempts = intIn(g.rng, 1, LIMITS.maxAttemptsMax);
+    return message;
+  },
+  scheduleList: (g) => g.maybe(withToken(g, "scheduleList"), "all", () => g.bool()),
+  scheduleRemove: (g) =>
+    g.maybe(
+      { ...withToken(g, "scheduleRemove"), name: g.scheduleName() },
+      "owner",
+      () => g.userName(),
+    ),
+  schedulePause: (g) =>
+    g.maybe(
+      { ...withToken(g, "schedulePause"), name: g.scheduleName(), paused: g.bool() },
+      "owner",
+      () => g.userName(),
+    ),
   login: (g) => ({
     ...g.env("login"),
     id: g.pools.requestId(g.rng),
@@ -555,6 +620,23 @@ const ORCHESTRATOR_REPLIES: Record<string, Builder> = {
     ),
   }),
   done: (g) => ({ ...reply(g, "done"), message: g.str(0, 100) }),
+  scheduleList: (g) => ({
+    ...reply(g, "scheduleList"),
+    schedules: Array.from({ length: g.rng.int(0, 2) }, () => ({
+      name: g.scheduleName(),
+      owner: g.userName(),
+      cron: g.rng.pick(CRONS),
+      timezone: g.rng.chance(0.5) ? null : "UTC",
+      task: { spec: g.spec(), maxAttempts: intIn(g.rng, 1, LIMITS.maxAttemptsMax) },
+      paused: g.bool(),
+      createdAtMs: g.nonNeg(),
+      nextTickMs: g.rng.chance(0.3) ? null : g.nonNeg(),
+      lastTickMs: g.rng.chance(0.3) ? null : g.nonNeg(),
+      lastTaskId: g.rng.chance(0.3) ? null : g.pools.taskId(g.rng),
+      fired: g.nonNeg(),
+      missedTicks: g.nonNeg(),
+    })),
+  }),
   purged: (g) => ({
     ...reply(g, "purged"),
     matched: g.nonNeg(),

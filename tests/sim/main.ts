@@ -47,6 +47,8 @@ const TOTALS = [
   "removedByRetention",
   "retriedAttempts",
   "tasksWithDependencies",
+  "scheduleFirings",
+  "scheduleFiringsRefused",
   "staleReportsRejected",
   "snapshotsInstalled",
 ] as const;
@@ -119,7 +121,8 @@ async function replay(
         `${s.leaderTerms} terms, ${s.orchestratorCrashes} orchestrator and ${s.workerCrashes} ` +
         `worker crashes, ${s.executions} executions for ${s.results} results, ` +
         `${s.duplicatesPrevented} duplicates prevented, ${s.removedByRetention} removed by ` +
-        `retention, ${s.retriedAttempts} failed attempts retried, ${s.staleReportsRejected} stale reports ` +
+        `retention, ${s.retriedAttempts} failed attempts retried, ${s.scheduleFirings} schedule ` +
+        `ticks fired (${s.scheduleFiringsRefused} refused), ${s.staleReportsRejected} stale reports ` +
         `rejected, ${s.snapshotsTaken} snapshots taken and ${s.snapshotsInstalled} installed; ` +
         `faults ${JSON.stringify(s.faults)}; trace ${s.traceHash}${describeKnownBugHits(s)}`,
     );
@@ -182,6 +185,7 @@ async function soak(
       `${totals.removedByRetention} finished tasks removed by retention, ` +
       `${totals.retriedAttempts} failed attempts retried, ` +
       `${totals.tasksWithDependencies} tasks run after others, ` +
+      `${totals.scheduleFirings} schedule ticks fired (${totals.scheduleFiringsRefused} refused), ` +
       `${totals.staleReportsRejected} stale reports rejected, ` +
       `${totals.snapshotsInstalled} snapshots installed`,
   );

@@ -12,6 +12,7 @@ import { checkHistory } from "./history_check.ts";
 import { type KnownBugId, type KnownBugPolicy, KnownBugStop, STRICT } from "./known_bugs.ts";
 import { drawsAccountWorkload, setUpAccounts } from "./sim_accounts.ts";
 import { drawParams, type SimParams } from "./sim_params.ts";
+import { checkScheduleLiveness, schedulesOf, setUpSchedules } from "./sim_schedules.ts";
 import { Trace, type TraceOptions } from "./trace.ts";
 import { SimViolation } from "./violation.ts";
 import { World } from "./world.ts";
@@ -41,6 +42,9 @@ export interface SeedSummary {
   retriedAttempts: number;
   /** Tasks that ran after others (`--after`). */
   tasksWithDependencies: number;
+  /** Schedule firings the committed log applied, and those it refused (stale or paused). */
+  scheduleFirings: number;
+  scheduleFiringsRefused: number;
   staleReportsRejected: number;
   snapshotsTaken: number;
   snapshotsInstalled: number;
@@ -88,6 +92,7 @@ export function createWorld(seed: number, options: RunOptions = {}): World {
   options.adjust?.(params);
   const world = new World(params, rng, new Trace(options.trace), options.knownBugs ?? STRICT);
   setUpAccounts(world, { withAdmin: options.accountWorkload ?? drawsAccountWorkload(seed) });
+  setUpSchedules(world);
   return world;
 }
 
@@ -96,6 +101,7 @@ export function bootWorld(world: World): void {
   for (const o of world.orchestrators) world.restartOrchestrator(o);
   for (const w of world.workers) world.schedule(world.rng.int(0, 300), w.name, () => w.start());
   for (const c of world.clients) c.start(world.rng.int(100, 800));
+  schedulesOf(world)?.start();
 }
 
 /**
@@ -125,6 +131,7 @@ async function runPhases(world: World): Promise<void> {
   chaos.stop();
   if (world.hasFailed) throw world.failure;
   world.healEverything();
+  const healedAtMs = world.nowMs;
   // The budget covers healing and the work still queued: a backlog of long tasks on few slots
   // legitimately takes longer than any fixed budget (soak seed 56677: 72 tasks, one slot).
   const budgetMs = p.convergenceBudgetMs + queuedWorkMs(world);
@@ -154,6 +161,7 @@ async function runPhases(world: World): Promise<void> {
   }
   checkConverged(world);
   world.note(`converged at ${world.nowMs} ms`);
+  await checkScheduleLiveness(world, healedAtMs);
   checkHistory(world);
 }
 
@@ -212,6 +220,8 @@ export function summarize(world: World): SeedSummary {
     removedByRetention: world.checker.removedCount,
     retriedAttempts: world.checker.retriedAttempts,
     tasksWithDependencies: world.checker.tasksWithDependencies,
+    scheduleFirings: schedulesOf(world)?.applied ?? 0,
+    scheduleFiringsRefused: schedulesOf(world)?.refused ?? 0,
     staleReportsRejected: reference.stats.staleReports,
     snapshotsTaken: world.orchestrators.reduce((n, o) => n + o.snapshotsTaken, 0),
     snapshotsInstalled: world.orchestrators.reduce((n, o) => n + o.snapshotsInstalled, 0),

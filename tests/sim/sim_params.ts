@@ -6,6 +6,7 @@
 import { createPrng, type Rng } from "../../shared/prng.ts";
 import type { RetentionPolicy } from "../../orchestrator/core/retention.ts";
 import type { HandlerTaskParams } from "./sim_handler_tasks.ts";
+import type { ScheduleSimParams } from "./sim_schedules.ts";
 
 /** Network behaviour; the chaos phase uses these rates, the healed network has none. */
 export interface NetworkParams {
@@ -147,6 +148,11 @@ export interface SimParams {
    * time limits, among the submissions; null: sleep tasks only (as seeds drew before them).
    */
   handlerTasks: HandlerTaskParams | null;
+  /**
+   * Second-level cron schedules added early in the run by a user of their own, firing across
+   * failovers (sim_schedules.ts); null: none (as seeds drew before them).
+   */
+  schedules: ScheduleSimParams | null;
 }
 
 /** Draws a scenario from `rng` (the seed's PRNG, before it drives the run). */
@@ -184,6 +190,20 @@ function drawLaterChoices(p: SimParams): void {
       failTimesMax: rng.int(0, 4),
       timeoutShare: rng.pick([0, 0.1]),
       backoffMs: rng.pick([0, 20, 100]),
+    }
+    : null;
+  // Last: every choice above draws what it drew before schedules existed.
+  p.schedules = rng.chance(0.35)
+    ? {
+      crons: rng.pick([
+        ["*/1 * * * * *"],
+        ["*/3 * * * * *"],
+        ["*/1 * * * * *", "*/3 * * * * *"],
+        ["*/2 * * * * *", "*/1 * * * * *", "*/5 * * * * *"],
+      ]),
+      startAtMs: rng.int(100, 1500),
+      taskDurationMs: rng.pick([0, 20, 200]),
+      pauseAfterMs: rng.chance(0.5) ? rng.int(300, 2500) : null,
     }
     : null;
 }
@@ -325,6 +345,7 @@ function drawBase(seed: number, rng: Rng): SimParams {
     zeroLengthTasks: false,
     retention: null,
     handlerTasks: null,
+    schedules: null,
   };
 }
 
