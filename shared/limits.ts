@@ -75,6 +75,8 @@ export const LIMITS = {
   priorityMax: 1000,
   /** Queue names (`--queue`), like task kinds. */
   queueNameChars: 64,
+  /** Longest queue timeout (`--queue-timeout`): 1 year. */
+  queueTimeoutMsMax: 366 * 24 * 3600 * 1000,
   /** Tasks one task may wait for (`--after`). */
   afterTasksMax: 100,
   /** Queues one worker may serve (`--queues`). */

@@ -101,13 +101,13 @@ export function resultOutput(task: TaskView, wait: WaitOptions | null): Output {
     const text = value !== undefined ? value : (task.result?.stdout ?? "").replace(/\n$/, "");
     return { json, text };
   }
-  if (task.state === "failed" || task.state === "cancelled") {
-    const why = task.result?.error ?? task.state;
+  if (task.state === "failed" || task.state === "cancelled" || task.state === "expired") {
+    const why = task.result?.error ?? task.history.at(-1)?.detail ?? task.state;
     return {
       json,
       text: "",
       failure: {
-        code: task.state === "failed" ? "task_failed" : "task_cancelled",
+        code: `task_${task.state}`,
         exitCode: EXIT_CODES.taskFailed,
         message: `Task ${task.id} ${task.state}: ${why}`,
       },

@@ -31,6 +31,7 @@ export const FLAGS = {
   state: { type: "string", multiple: true },
   limit: { type: "string" },
   after: { type: "string" },
+  "queue-timeout": { type: "string" },
   owner: { type: "string" },
   "older-than": { type: "string" },
   "dry-run": { type: "boolean", default: false },
@@ -133,6 +134,7 @@ export const COMMANDS: readonly CommandSpec[] = [
                           --queues NAME
   --after ID[,ID...]      run once these tasks of yours succeeded; fail (dependency_failed)
                           as soon as one fails or is cancelled
+  --queue-timeout SECS    not started within SECS of being due, the task ends expired
   --max-attempts N        attempts allowed when workers die under the task
   --idempotency-key KEY   resubmitting with the same key never makes a second task
                           (default: a fresh random key; with --batch, the prefix of
@@ -161,6 +163,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "priority",
       "queue",
       "after",
+      "queue-timeout",
       ...WAIT_FLAGS,
     ],
   },

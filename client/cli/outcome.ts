@@ -106,9 +106,9 @@ export function outputOutcome(output: Output, options: { json: boolean }): Outco
  */
 export function waitFailure(task: TaskView, wait: WaitOptions | null): Failure | undefined {
   if (wait === null || task.state === "succeeded") return undefined;
-  if (task.state === "failed" || task.state === "cancelled") {
+  if (task.state === "failed" || task.state === "cancelled" || task.state === "expired") {
     return {
-      code: task.state === "failed" ? "task_failed" : "task_cancelled",
+      code: `task_${task.state}`,
       exitCode: EXIT_CODES.taskFailed,
       message: `Task ${task.id} ended ${task.state}`,
     };

@@ -73,7 +73,7 @@ export type Command =
   | {
     name: "purge";
     /** Final states to purge; empty = all three. */
-    states: Array<"succeeded" | "failed" | "cancelled">;
+    states: Array<"succeeded" | "failed" | "cancelled" | "expired">;
     owner: string | null;
     olderThanMs: number | null;
     dryRun: boolean;
@@ -327,7 +327,7 @@ function buildList(values: Values): Command {
   };
 }
 
-const FINAL_STATES = ["succeeded", "failed", "cancelled"] as const;
+const FINAL_STATES = ["succeeded", "failed", "cancelled", "expired"] as const;
 
 function buildPurge(values: Values): Command {
   const states: Array<typeof FINAL_STATES[number]> = [];

@@ -25,6 +25,7 @@ export interface SubmitOptions {
   priority?: number;
   queue?: string;
   after?: string[];
+  queueTimeoutMs?: number;
 }
 
 /** Defaults of `--backoff` and `--max-backoff`, in seconds. */
@@ -50,6 +51,7 @@ const ONE_TASK_FLAGS = [
   "priority",
   "queue",
   "after",
+  "queue-timeout",
 ] as const;
 
 export function buildSubmit(parsed: Parsed, nowMs: number): Command {
@@ -151,6 +153,11 @@ function submitOptions(values: Values, nowMs: number): SubmitOptions {
     options.queue = values.queue;
   }
   if (values.after !== undefined) options.after = parseAfter(values.after);
+  if (values["queue-timeout"] !== undefined) {
+    const ms = Math.round(parseLongSeconds("queue-timeout", values["queue-timeout"]) * 1000);
+    if (ms <= 0) throw new UsageError("Invalid --queue-timeout: must be more than 0 seconds");
+    options.queueTimeoutMs = ms;
+  }
   return options;
 }
 

@@ -110,6 +110,10 @@ Deno.test("submit --priority and --queue place a task in a lane", () => {
   });
   refused(["x", "-d", "1", "--after", "t-3,t-3"], /Invalid --after/);
   refused(["x", "-d", "1", "--after", "3"], /Invalid --after/);
+  assert.deepEqual(submit("x", "-d", "1", "--queue-timeout", "2.5").options, {
+    queueTimeoutMs: 2500,
+  });
+  refused(["x", "-d", "1", "--queue-timeout", "0"], /more than 0/);
 });
 
 Deno.test("submit --exec takes --task-timeout as its time limit", () => {

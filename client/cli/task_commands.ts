@@ -5,7 +5,12 @@
  */
 import { UsageError } from "../../shared/cli_args.ts";
 import { EXIT_CODES, RemoteError } from "../../shared/errors.ts";
-import { DEFAULT_QUEUE, type TaskSpec, type TaskView } from "../../shared/protocol/messages.ts";
+import {
+  DEFAULT_QUEUE,
+  isFinalState,
+  type TaskSpec,
+  type TaskView,
+} from "../../shared/protocol/messages.ts";
 import type { MutiraoClient } from "../api/mod.ts";
 import { parseBatchFile } from "./batch_file.ts";
 import { CliError } from "./cli_error.ts";
@@ -325,7 +330,7 @@ async function waitForTask(
       taskId,
       timeoutMs,
     });
-    if (task.state === "succeeded" || task.state === "failed" || task.state === "cancelled") {
+    if (isFinalState(task.state)) {
       return task;
     }
     if (Date.now() >= deadline) return task;

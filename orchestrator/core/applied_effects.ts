@@ -146,6 +146,14 @@ export function afterApply(ctx: AppliedContext, command: Command, result: ApplyR
         );
       }
       break;
+    case "tasksExpired":
+      if (result.type === "expired" && result.expired > 0) {
+        ctx.out.log(
+          "info",
+          `${result.expired} task(s) expired: not started within their queue timeout`,
+        );
+      }
+      break;
     case "tasksRemoved":
       if (result.type === "removed" && result.removed > 0) {
         const by = command.by === null ? "" : ` by ${command.by}`;

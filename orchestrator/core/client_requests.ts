@@ -458,9 +458,11 @@ function whenAndRetry(
     priority?: number;
     queue?: string;
     after?: string[];
+    queueTimeoutMs?: number;
   },
   nowMs: number,
 ): {
+  queueDeadlineMs?: number;
   retry?: RetryPolicy;
   notBeforeMs?: number;
   priority?: number;
@@ -482,5 +484,9 @@ function whenAndRetry(
       ? {}
       : { queue: request.queue }),
     ...(request.after === undefined ? {} : { after: request.after }),
+    // The queue timeout counts from when the task may start (after its delay).
+    ...(request.queueTimeoutMs === undefined
+      ? {}
+      : { queueDeadlineMs: Math.max(nowMs, notBeforeMs) + request.queueTimeoutMs }),
   };
 }

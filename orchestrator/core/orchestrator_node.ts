@@ -45,6 +45,7 @@ import { type ClientContext, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { InFlightProposals } from "./in_flight_proposals.ts";
 import { DEFAULT_RETENTION, planRemovals, RETENTION_BATCH, RetentionRounds } from "./retention.ts";
+import { ExpiryRounds, sweepExpiries } from "./queue_expiry.ts";
 import { Keepalives } from "./keepalives.ts";
 import { AnnounceSchedule } from "./announce_schedule.ts";
 import { LocalSnapshots } from "./local_snapshots.ts";
@@ -111,6 +112,7 @@ export class OrchestratorNode {
   readonly #proposals = new InFlightProposals();
   /** When this leader next proposes to remove finished tasks (retention.ts). */
   readonly #retention = new RetentionRounds();
+  readonly #expiry = new ExpiryRounds();
   /** Schedule firings this leader proposed and not applied yet (schedule_round.ts). */
   readonly #scheduleRounds = new ScheduleRounds();
   /** Who gets keepalives, and when they last went out (keepalives.ts). */
@@ -443,6 +445,7 @@ export class OrchestratorNode {
   #onRoleChanged(): void {
     this.#proposals.clear();
     this.#retention.clear();
+    this.#expiry.clear();
     this.#scheduleRounds.clear();
     this.#admission.clear();
     if (!this.#log.isLeader) {
@@ -531,6 +534,7 @@ export class OrchestratorNode {
       : null;
     const result = this.sm.apply(entry);
     if (command.type === "tasksRemoved") this.#retention.applied(entry.index);
+    if (command.type === "tasksExpired") this.#expiry.applied(entry.index);
     this.#clock.observeApplied(this.#sm.maxLamport);
     afterApply(this.#ctx, command, result);
     if (cancelledOn !== null && result.type === "ok") {
@@ -543,7 +547,8 @@ export class OrchestratorNode {
     }
     const pending = this.#pending.take(entry.index);
     if (pending !== undefined) resolvePending(this.#ctx, pending, result);
-    for (const taskId of touched) {
+    // Tasks ended by the entry's own effects too (dependents failed with it, tasks expired).
+    for (const taskId of [...touched, ...this.#sm.endedByLastApply]) {
       answerFinished(this.#waiters, { sm: this.#sm, taskId, out: this.#out });
     }
     if (this.#turns.waiting > 0) this.#turns.serveHolding(this.#sm.appliedIndex);
@@ -563,6 +568,7 @@ export class OrchestratorNode {
     if (!this.#gate.isReady) return;
     proposeLosses(this.#rounds);
     this.#sweepRetention();
+    sweepExpiries(this.#sm, this.#expiry, this.#nowMs, this.#rounds);
     proposeFirings(this.#scheduleCtx);
   }
 

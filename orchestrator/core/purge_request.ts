@@ -64,7 +64,7 @@ export function matchPurge(
   return { matched, chosen };
 }
 
-const FINAL_STATES = ["succeeded", "failed", "cancelled"] as const;
+const FINAL_STATES = ["succeeded", "failed", "cancelled", "expired"] as const;
 
 /** Serves an admin's purge (the caller's role was checked). */
 export function purge(

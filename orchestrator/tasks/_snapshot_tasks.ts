@@ -45,7 +45,9 @@ const HAS_LANE = 256;
 /** The tasks it runs after, and those it still waits for, follow. */
 const HAS_AFTER = 512;
 const DEPENDENCY_FAILED = 1024;
-const FLAGS_MAX = 2047;
+/** The queue deadline follows. */
+const HAS_QUEUE_DEADLINE = 2048;
+const FLAGS_MAX = 4095;
 
 /** Each distinct string once, in first-use order, with its index. */
 class StringTable {
@@ -98,7 +100,8 @@ function encodeTask(task: TaskRecord, table: StringTable, out: ByteWriter): void
       (result?.timedOut === true ? TIMED_OUT : 0) |
       (hasLane ? HAS_LANE : 0) |
       (task.after.length > 0 ? HAS_AFTER : 0) |
-      (result?.dependencyFailed !== undefined ? DEPENDENCY_FAILED : 0),
+      (result?.dependencyFailed !== undefined ? DEPENDENCY_FAILED : 0) |
+      (task.queueDeadlineMs !== 0 ? HAS_QUEUE_DEADLINE : 0),
   );
   if (!idFromSeq) out.uint(table.of(task.id));
   out.uint(table.of(task.owner));
@@ -126,6 +129,7 @@ function encodeTask(task: TaskRecord, table: StringTable, out: ByteWriter): void
     out.uint(task.waitingFor.length);
     for (const id of task.waitingFor) out.uint(table.of(id));
   }
+  if (task.queueDeadlineMs !== 0) out.uint(task.queueDeadlineMs);
   out.uint(TASK_STATES.indexOf(task.state));
   out.uint(task.attempt);
   out.uint(table.ofNullable(task.workerId));
@@ -237,6 +241,7 @@ function decodeTask(
     after = stringList(fields, string);
     waitingFor = stringList(fields, string);
   }
+  const queueDeadlineMs = (flags & HAS_QUEUE_DEADLINE) !== 0 ? fields.uint() : 0;
   const state = TASK_STATES[fields.below(TASK_STATES.length, "task state")];
   const attempt = fields.uint();
   const workerId = nullableString();
@@ -273,6 +278,7 @@ function decodeTask(
     queue,
     after,
     waitingFor: waitingFor.length === 0 ? NO_TASKS : waitingFor,
+    queueDeadlineMs,
     state,
     attempt,
     workerId,

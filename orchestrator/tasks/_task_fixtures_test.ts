@@ -39,6 +39,7 @@ export interface SubmitOptions {
   priority?: number;
   queue?: string;
   after?: string[];
+  queueDeadlineMs?: number;
 }
 
 export class Harness {
@@ -78,6 +79,9 @@ export class Harness {
       ...(options.priority === undefined ? {} : { priority: options.priority }),
       ...(options.queue === undefined ? {} : { queue: options.queue }),
       ...(options.after === undefined ? {} : { after: options.after }),
+      ...(options.queueDeadlineMs === undefined
+        ? {}
+        : { queueDeadlineMs: options.queueDeadlineMs }),
       ...this.stamp(),
     });
   }
@@ -182,6 +186,11 @@ export class Harness {
       reason: options.reason ?? "stopping",
       ...this.stamp(),
     });
+  }
+
+  /** Expires the named tasks, as the leader's expiry sweep would. */
+  expire(taskIds: string[]): ApplyResult {
+    return this.apply({ type: "tasksExpired", taskIds, ...this.stamp() });
   }
 
   /** Removes tasks as retention (or, with `by`, an admin's purge) would. */
@@ -292,6 +301,7 @@ function randomCommand(h: Harness, rng: Rng, incarnations: Map<string, number>):
       ...(rng.chance(0.1) ? { notBeforeMs: h.nowMs + rng.int(-50, 200) } : {}),
       ...(same.chance(0.3) ? { priority: same.int(-2, 2) } : {}),
       ...(same.chance(0.2) ? { queue: same.pick(["default", "images", "mail"]) } : {}),
+      ...(rng.chance(0.15) ? { queueDeadlineMs: h.nowMs + rng.int(-20, 300) } : {}),
       // Some run after one or two earlier tasks (of anyone: those of others are refused).
       ...(sm.nextTaskSeq > 3 && same.chance(0.2)
         ? {
@@ -348,7 +358,17 @@ function randomCommand(h: Harness, rng: Rng, incarnations: Map<string, number>):
       outcome: finished,
     });
   }
-  if (roll < 0.71) return h.cancel(anyTaskId(), rng.pick(OWNERS));
+  if (roll < 0.71) {
+    if (rng.chance(0.2)) {
+      const due = h.sm.queueDeadlines.due(h.nowMs + 100, 5);
+      return h.expire(
+        due.length > 0 && plausible
+          ? due
+          : [anyTaskId()].filter((id) => id !== "t-404").concat("t-1"),
+      );
+    }
+    return h.cancel(anyTaskId(), rng.pick(OWNERS));
+  }
   if (roll < 0.76) {
     const tasks = running();
     if (plausible && tasks.length > 0) return h.handBack(rng.pick(tasks).id);

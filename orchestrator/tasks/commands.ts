@@ -22,6 +22,7 @@ export type {
   TaskCancelled,
   TaskFinished,
   TaskHandedBack,
+  TasksExpired,
   TasksRemoved,
   TaskStarted,
   TaskSubmitted,
@@ -38,6 +39,7 @@ export type ApplyResult =
   | { type: "ok" }
   | { type: "submitted"; taskId: string; duplicate: boolean }
   | { type: "removed"; removed: number }
+  | { type: "expired"; expired: number }
   | { type: "fired"; taskId: string | null }
   | { type: "rejected"; reason: string };
 

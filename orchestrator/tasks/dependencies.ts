@@ -134,5 +134,6 @@ export function dependencyFailure(dependency: string, state: TaskState): Outcome
 
 /** Whether `event` ends a task. */
 export function isFinalEvent(event: TaskEvent["event"]): boolean {
-  return event === "succeeded" || event === "failed" || event === "cancelled";
+  return event === "succeeded" || event === "failed" || event === "cancelled" ||
+    event === "expired";
 }

@@ -18,6 +18,7 @@ export function findInvariantViolations(sm: TaskStateMachine): string[] {
     succeeded: 0,
     failed: 0,
     cancelled: 0,
+    expired: 0,
   };
   for (const task of sm.tasks.values()) {
     counted[task.state] += 1;

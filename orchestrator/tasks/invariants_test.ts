@@ -78,10 +78,11 @@ Deno.test("randomLog() exercises every command and every outcome the fuzz test r
     assert.ok(count(expected) > 0, `no "${expected}" in ${JSON.stringify([...kinds])}`);
   }
   assert.ok(count("ok") > STEPS / 4, `only ${count("ok")} commands accepted`);
-  assert.equal(types.size, 13, `command types seen: ${[...types]}`);
+  assert.equal(types.size, 14, `command types seen: ${[...types]}`);
   const sm = finalState!.sm;
   assert.deepEqual([...statesSeen].sort(), [
     "cancelled",
+    "expired",
     "failed",
     "queued",
     "running",

@@ -32,6 +32,8 @@ export interface TaskRecord {
   after: readonly string[];
   /** Those of `after` that have not succeeded yet: while any has not, it waits out of the queue. */
   waitingFor: readonly string[];
+  /** Not started (assigned) by this time, it expires; 0: never. */
+  queueDeadlineMs: number;
   state: TaskState;
   /** The current attempt; reports about any other attempt are stale (fencing). */
   attempt: number;

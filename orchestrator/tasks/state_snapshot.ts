@@ -116,6 +116,14 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
   sm.finishedOrder = FinishedOrder.fromTasks(snapshot.tasks);
   sm.queue = TaskQueue.fromJSON(snapshot.queue, (id) => sm.tasks.get(id)?.submittedAtMs ?? 0);
   sm.dependencies.rebuild(sm.tasks.values());
+  for (const task of sm.tasks.values()) {
+    // Never assigned yet (an assignment takes it out for good): its deadline still applies.
+    if (
+      task.state === "queued" && task.queueDeadlineMs > 0 && task.attempt === 1 && !task.started
+    ) {
+      sm.queueDeadlines.add(task.id, task.queueDeadlineMs);
+    }
+  }
   for (const worker of snapshot.workers) {
     sm.workers.set(worker.id, {
       ...worker,
@@ -161,6 +169,7 @@ function upgradeTask(stored: TaskRecord | LegacyTaskRecord): TaskRecord {
     queue: rest.queue ?? DEFAULT_QUEUE,
     after: rest.after ?? NO_TASKS,
     waitingFor: rest.waitingFor ?? NO_TASKS,
+    queueDeadlineMs: rest.queueDeadlineMs ?? 0,
     packedHistory: packHistory(history, stored.submittedAtMs),
   };
 }
@@ -173,7 +182,8 @@ type LaterFields =
   | "priority"
   | "queue"
   | "after"
-  | "waitingFor";
+  | "waitingFor"
+  | "queueDeadlineMs";
 
 /** A task as snapshots of format 1 held it. */
 type LegacyTaskRecord =

@@ -30,6 +30,7 @@ import type {
   LogEntry,
   Stamp,
   TaskCancelled,
+  TasksExpired,
   TasksRemoved,
   TaskSubmitted,
 } from "./commands.ts";
@@ -46,6 +47,7 @@ import { FinishedOrder } from "./finished_order.ts";
 import { IdempotencyIndex } from "./idempotency_index.ts";
 import { laneOf, TaskQueue } from "./task_queue.ts";
 import { Dependencies, dependencyFailure, isFinalEvent, NO_TASKS } from "./dependencies.ts";
+import { QueueDeadlines } from "./queue_deadlines.ts";
 import { WorkerCommands } from "./worker_commands.ts";
 import { ScheduleCommands } from "./schedule_commands.ts";
 import { appendEvent, lastLamportOf } from "./task_history.ts";
@@ -61,6 +63,7 @@ const STATE_RANK: Record<TaskState, number> = {
   succeeded: 2,
   failed: 2,
   cancelled: 2,
+  expired: 2,
 };
 
 /** True when a submission asks for the very task `task` was created from (field by field, so encoding order does not matter). */
@@ -152,6 +155,7 @@ export class TaskStateMachine {
     succeeded: 0,
     failed: 0,
     cancelled: 0,
+    expired: 0,
   };
   stats: Stats = { retries: 0, staleReports: 0, duplicateSubmissions: 0 };
   loginsSinceSweep = 0;
@@ -163,6 +167,8 @@ export class TaskStateMachine {
   readonly #strings = new Map<string, string>();
   /** Outcomes without output, one frozen copy of each. */
   readonly #outcomes = new OutcomePool();
+  /** Queued tasks with a queue timeout, until first assigned (derived: rebuilt on restore). */
+  queueDeadlines = new QueueDeadlines();
   /** Tasks waiting for others (`--after`), and what their end releases or fails. */
   readonly dependencies = new Dependencies({
     tasks: () => this.tasks,
@@ -197,8 +203,15 @@ export class TaskStateMachine {
     if ("lamport" in command && command.lamport > this.maxLamport) {
       this.maxLamport = command.lamport;
     }
+    if (this.endedByLastApply.length > 0) this.endedByLastApply = [];
     return this.#dispatch(command);
   }
+
+  /**
+   * Tasks that reached a final state while the last entry applied, beyond the one it names: the
+   * dependents it failed, the tasks it expired (so the node answers their waiters at once).
+   */
+  endedByLastApply: string[] = [];
 
   #dispatch(command: Command): ApplyResult {
     switch (command.type) {
@@ -223,6 +236,8 @@ export class TaskStateMachine {
         return this.#workerCommands.apply(command);
       case "tasksRemoved":
         return this.#remove(command);
+      case "tasksExpired":
+        return this.#expire(command);
       case "scheduleSet":
       case "scheduleRemoved":
       case "schedulePaused":
@@ -249,7 +264,7 @@ export class TaskStateMachine {
   ownerCounts(owner: string): Record<TaskState, number> {
     let counts = this.countsByOwner.get(owner);
     if (counts === undefined) {
-      counts = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+      counts = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0, expired: 0 };
       this.countsByOwner.set(owner, counts);
     }
     return counts;
@@ -259,12 +274,14 @@ export class TaskStateMachine {
   retainedTasksOf(owner: string): number {
     const counts = this.countsByOwner.get(owner);
     if (counts === undefined) return 0;
-    return counts.queued + counts.running + counts.succeeded + counts.failed + counts.cancelled;
+    return counts.queued + counts.running + counts.succeeded + counts.failed + counts.cancelled +
+      counts.expired;
   }
 
   /** Finished tasks kept (succeeded, failed or cancelled). */
   get finishedCount(): number {
-    return this.counts.succeeded + this.counts.failed + this.counts.cancelled;
+    return this.counts.succeeded + this.counts.failed + this.counts.cancelled +
+      this.counts.expired;
   }
 
   /**
@@ -346,6 +363,7 @@ export class TaskStateMachine {
       queue: command.queue === undefined ? DEFAULT_QUEUE : this.#intern(command.queue),
       after,
       waitingFor: plan.waitingFor,
+      queueDeadlineMs: command.queueDeadlineMs ?? 0,
       state: "queued",
       attempt: 1,
       workerId: null,
@@ -365,6 +383,7 @@ export class TaskStateMachine {
     this.counts.queued += 1;
     this.activeByOwner.set(task.owner, this.activeTasksOf(task.owner) + 1);
     this.ownerCounts(task.owner).queued += 1;
+    if (task.queueDeadlineMs > 0) this.queueDeadlines.add(id, task.queueDeadlineMs);
     if (plan.failed !== null) {
       this.#failUnrun(task, dependencyFailure(plan.failed.id, plan.failed.state), command);
     } else if (task.waitingFor.length > 0) this.dependencies.track(task);
@@ -386,6 +405,7 @@ export class TaskStateMachine {
   /** Ends a queued task that never ran (a dependency failed) with `outcome`. */
   #failUnrun(task: TaskRecord, outcome: Outcome, stamp: Stamp): void {
     this.queue.remove(task.id);
+    this.queueDeadlines.delete(task.id);
     task.result = outcome;
     task.finishedAtMs = stamp.atMs;
     this.#transition(task, "failed");
@@ -400,12 +420,35 @@ export class TaskStateMachine {
     }
     if (task.state === "queued") {
       this.queue.remove(task.id);
+      this.queueDeadlines.delete(task.id);
       task.waitingFor = NO_TASKS;
     } else this.workers.get(task.workerId!)?.running.delete(task.id);
     task.finishedAtMs = command.atMs;
     this.#transition(task, "cancelled");
     this.#record(task, "cancelled", command, task.workerId, `by ${command.by}`);
     return OK;
+  }
+
+  /**
+   * Ends as expired the named tasks still queued, never assigned, whose queue deadline passed by
+   * the entry's time; skips the others, the same way on every replica.
+   */
+  #expire(command: TasksExpired): ApplyResult {
+    let expired = 0;
+    for (const id of command.taskIds) {
+      const task = this.tasks.get(id);
+      if (task === undefined || task.state !== "queued" || !this.queueDeadlines.has(id)) continue;
+      if (task.queueDeadlineMs === 0 || task.queueDeadlineMs > command.atMs) continue;
+      this.queue.remove(id);
+      this.queueDeadlines.delete(id);
+      task.waitingFor = NO_TASKS;
+      task.finishedAtMs = command.atMs;
+      this.#transition(task, "expired");
+      const deadline = new Date(task.queueDeadlineMs).toISOString();
+      this.#record(task, "expired", command, null, `not started by ${deadline} (--queue-timeout)`);
+      expired += 1;
+    }
+    return { type: "expired", expired };
   }
 
   /**
@@ -462,6 +505,7 @@ export class TaskStateMachine {
     owned[to] += 1;
     task.state = to;
     if (STATE_RANK[to] === 2) {
+      this.endedByLastApply.push(task.id);
       this.finishedOrder.add(task.owner, task.id);
       const left = this.activeTasksOf(task.owner) - 1;
       assert(left >= 0, `owner ${task.owner} has a negative count of active tasks`);

@@ -163,7 +163,14 @@ Deno.test("apply() of taskAssigned moves a queued task to running on the worker"
   assert.deepEqual([...h.sm.workers.get("w1")!.running], [taskId]);
   assert.equal(h.sm.queue.size, 0);
   assert.equal(h.sm.rrCursor, "w1");
-  assert.deepEqual(h.sm.counts, { queued: 0, running: 1, succeeded: 0, failed: 0, cancelled: 0 });
+  assert.deepEqual(h.sm.counts, {
+    queued: 0,
+    running: 1,
+    succeeded: 0,
+    failed: 0,
+    cancelled: 0,
+    expired: 0,
+  });
   const event = historyOf(task).at(-1)!;
   assert.equal(event.event, "assigned");
   assert.equal(event.workerId, "w1");
@@ -310,7 +317,14 @@ Deno.test("apply() of taskFinished with success frees the slot and records the r
   const worker = h.sm.workers.get("w1")!;
   assert.equal(worker.running.size, 0);
   assert.equal(worker.completed, 1);
-  assert.deepEqual(h.sm.counts, { queued: 0, running: 0, succeeded: 1, failed: 0, cancelled: 0 });
+  assert.deepEqual(h.sm.counts, {
+    queued: 0,
+    running: 0,
+    succeeded: 1,
+    failed: 0,
+    cancelled: 0,
+    expired: 0,
+  });
   const event = historyOf(task).at(-1)!;
   assert.equal(event.event, "succeeded");
   assert.equal(event.node, "w1");
@@ -400,7 +414,14 @@ Deno.test("apply() of taskCancelled cancels a queued task and takes it out of th
   assert.deepEqual([...h.sm.queue.inOrder()], [other]);
   assert.equal(historyOf(task).at(-1)!.event, "cancelled");
   assert.equal(historyOf(task).at(-1)!.detail, "by alice");
-  assert.deepEqual(h.sm.counts, { queued: 1, running: 0, succeeded: 0, failed: 0, cancelled: 1 });
+  assert.deepEqual(h.sm.counts, {
+    queued: 1,
+    running: 0,
+    succeeded: 0,
+    failed: 0,
+    cancelled: 1,
+    expired: 0,
+  });
 });
 
 Deno.test("apply() of taskCancelled cancels a running task and frees its slot", () => {
@@ -640,7 +661,14 @@ Deno.test("apply() of workerLost past maxAttempts fails the task with a Gave up 
   });
   assert.equal(task.finishedAtMs, h.nowMs);
   assert.equal(h.sm.stats.retries, 2);
-  assert.deepEqual(h.sm.counts, { queued: 0, running: 0, succeeded: 0, failed: 1, cancelled: 0 });
+  assert.deepEqual(h.sm.counts, {
+    queued: 0,
+    running: 0,
+    succeeded: 0,
+    failed: 1,
+    cancelled: 0,
+    expired: 0,
+  });
   assert.deepEqual(
     historyOf(task).map((e) => `${e.event}#${e.attempt}`),
     [

@@ -24,7 +24,14 @@ Deno.test("tasksRemoved removes finished tasks and their keys, and skips active 
   const result = h.remove(["t-1", "t-2", "t-3", "t-4", "t-404", "t-1"]);
   assert.deepEqual(result, { type: "removed", removed: 2 });
   assert.deepEqual([...h.sm.tasks.keys()], ["t-3", "t-4"]);
-  assert.deepEqual(h.sm.counts, { queued: 1, running: 1, succeeded: 0, failed: 0, cancelled: 0 });
+  assert.deepEqual(h.sm.counts, {
+    queued: 1,
+    running: 1,
+    succeeded: 0,
+    failed: 0,
+    cancelled: 0,
+    expired: 0,
+  });
   assert.equal(h.sm.retainedTasksOf("alice"), 2);
   assert.equal(h.sm.idempotency.get("alice", "key-1"), undefined);
   assert.deepEqual(findInvariantViolations(h.sm), []);

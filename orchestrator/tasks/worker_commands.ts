@@ -25,6 +25,7 @@ import type {
 } from "./commands.ts";
 import type { Stats, TaskRecord, WorkerRecord } from "./records.ts";
 import { laneOf, type TaskQueue } from "./task_queue.ts";
+import type { QueueDeadlines } from "./queue_deadlines.ts";
 import { OK, rejected } from "./_apply_results.ts";
 import { lastLamportOf } from "./task_history.ts";
 import { retryDelayMs } from "./retry_backoff.ts";
@@ -50,6 +51,8 @@ export interface WorkerCommandState {
   tasks: Map<string, TaskRecord>;
   workers: Map<string, WorkerRecord>;
   queue: TaskQueue;
+  /** Queued tasks' queue deadlines, until first assigned. */
+  queueDeadlines: QueueDeadlines;
   stats: Stats;
   /** The worker that got the last assignment; round robin continues after it. */
   rrCursor: string | null;
@@ -123,10 +126,15 @@ export class WorkerCommands {
     }
     if (command.atMs < task.notBeforeMs) return rejected("task is not due yet");
     if (task.waitingFor.length > 0) return rejected("task waits for the tasks it runs after");
+    if (state.queueDeadlines.has(task.id) && command.atMs > task.queueDeadlineMs) {
+      return rejected("task's queue timeout passed");
+    }
     if (!worker.queues.includes(task.queue)) {
       return rejected(`worker does not take tasks from queue ${task.queue}`);
     }
     state.queue.remove(task.id);
+    // Assigned: it started in time, and its queue timeout no longer applies.
+    state.queueDeadlines.delete(task.id);
     worker.running.add(task.id);
     task.workerId = worker.id;
     task.started = false;

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import type { TaskState } from "../../shared/protocol/messages.ts";
 import type { TaskRecord } from "./records.ts";
 import { TaskQueue } from "./task_queue.ts";
+import { QueueDeadlines } from "./queue_deadlines.ts";
 import {
   capacityOf,
   type TaskLifecycle,
@@ -21,6 +22,7 @@ function setup(maxAttempts = 2) {
     tasks: new Map(),
     workers: new Map(),
     queue: new TaskQueue(),
+    queueDeadlines: new QueueDeadlines(),
     stats: { retries: 0, staleReports: 0, duplicateSubmissions: 0 },
     rrCursor: null,
   };
@@ -39,6 +41,7 @@ function setup(maxAttempts = 2) {
       queue: "default",
       after: [],
       waitingFor: [],
+      queueDeadlineMs: 0,
       state: "queued",
       attempt: 1,
       workerId: null,

@@ -30,6 +30,8 @@ const whenAndRetry = {
   queue: QueueNameSchema.optional(),
   /** Runs once these tasks (yours) succeeded; fails when one fails or is cancelled. */
   after: AfterSchema.optional(),
+  /** Not started within this long of being due, it ends expired. */
+  queueTimeoutMs: z.number().int().positive().max(LIMITS.queueTimeoutMsMax).optional(),
 };
 
 export const LoginSchema = z.object({
@@ -209,7 +211,8 @@ export const PurgeSchema = z.object({
   id: requestId,
   token,
   /** Only tasks in these final states; absent = succeeded, failed and cancelled. */
-  states: z.array(z.enum(["succeeded", "failed", "cancelled"])).min(1).max(3).optional(),
+  states: z.array(z.enum(["succeeded", "failed", "cancelled", "expired"])).min(1).max(4)
+    .optional(),
   /** Only this user's tasks. */
   owner: userName.optional(),
   /** Only tasks that finished at least this long ago (by the leader's clock). */

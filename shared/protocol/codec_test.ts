@@ -847,9 +847,9 @@ Deno.test("decodeMessage() has no request id for bytes that are not a JSON objec
 
 // ---- messages.ts helpers ----
 
-Deno.test("isFinalState() is true exactly for succeeded, failed and cancelled", () => {
+Deno.test("isFinalState() is true exactly for succeeded, failed, cancelled and expired", () => {
   const finals = TASK_STATES.filter(isFinalState);
-  assert.deepEqual(finals, ["succeeded", "failed", "cancelled"]);
+  assert.deepEqual(finals, ["succeeded", "failed", "cancelled", "expired"]);
 });
 
 Deno.test("decodeMessage() refuses a login name with control characters or spaces (no log forging)", () => {

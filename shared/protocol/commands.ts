@@ -123,6 +123,8 @@ export const TaskSubmittedSchema = z.object({
   queue: QueueNameSchema.optional(),
   /** It runs once all these tasks succeeded, and fails as soon as one fails or is cancelled. */
   after: AfterSchema.optional(),
+  /** Not started by this time (the leader's clock), it ends expired (absent: never). */
+  queueDeadlineMs: nonNegInt.optional(),
   ...stamp,
 }).strict();
 
@@ -293,6 +295,21 @@ export const ScheduleFiredSchema = z.object({
   ...stamp,
 }).strict();
 
+/** Tasks expire at most this many per entry. */
+export const TASKS_EXPIRED_MAX = 10_000;
+
+/**
+ * Queued tasks whose queue timeout passed without a start, proposed by the leader in batches.
+ * A named task that is no longer queued, was ever assigned, or whose deadline is after the
+ * entry's time is skipped on every replica alike.
+ */
+export const TasksExpiredSchema = z.object({
+  type: z.literal("tasksExpired"),
+  taskIds: z.array(z.string().regex(/^t-[1-9][0-9]{0,14}$/, "a task id such as t-42")).min(1)
+    .max(TASKS_EXPIRED_MAX),
+  ...stamp,
+}).strict();
+
 /** Changes nothing; a new leader commits one to learn what is committed (Raft section 5.4.2). */
 export const NoopSchema = z.object({
   type: z.literal("noop"),
@@ -316,6 +333,7 @@ export const CommandSchema = z.discriminatedUnion("type", [
   WorkerDrainingSchema,
   WorkerLostSchema,
   TasksRemovedSchema,
+  TasksExpiredSchema,
   ScheduleSetSchema,
   ScheduleRemovedSchema,
   SchedulePausedSchema,
@@ -341,6 +359,7 @@ export type WorkerJoined = z.infer<typeof WorkerJoinedSchema>;
 export type WorkerDraining = z.infer<typeof WorkerDrainingSchema>;
 export type WorkerLost = z.infer<typeof WorkerLostSchema>;
 export type TasksRemoved = z.infer<typeof TasksRemovedSchema>;
+export type TasksExpired = z.infer<typeof TasksExpiredSchema>;
 export type ScheduledTask = z.infer<typeof ScheduledTaskSchema>;
 export type ScheduleSet = z.infer<typeof ScheduleSetSchema>;
 export type ScheduleRemoved = z.infer<typeof ScheduleRemovedSchema>;

@@ -125,6 +125,7 @@ const SUBMITTED = keys(
   "priority",
   "queue",
   "after",
+  "queueDeadlineMs",
 );
 const ASSIGNED = keys("taskId", "attempt", "workerId", "incarnation");
 const STARTED = keys("taskId", "attempt", "workerId");
@@ -144,6 +145,7 @@ export const HOT_COMMAND_CHECKS: Readonly<Record<string, Check>> = {
     (c.queue === undefined ||
       isText(c.queue, 0, LIMITS.queueNameChars) && HANDLER_KIND_PATTERN.test(c.queue as string)) &&
     (c.after === undefined || isAfter(c.after)) &&
+    (c.queueDeadlineMs === undefined || isInt(c.queueDeadlineMs, 0, SAFE)) &&
     isStamp(c),
   taskAssigned: (c) =>
     onlyKeys(c, ASSIGNED) && isText(c.taskId, 1, LIMITS.workerNameChars) &&

@@ -43,6 +43,7 @@ const VALID: Record<string, unknown>[] = [
     priority: -5,
     queue: "images",
     after: ["t-1", "t-22"],
+    queueDeadlineMs: 5000,
     ...STAMP,
   },
   {

@@ -8,13 +8,22 @@ import { LIMITS } from "../limits.ts";
 import { nonNegInt, positiveInt } from "./_fields.ts";
 
 /** Task states a user sees; the only ones that exist (README, "Task states"). */
-export const TASK_STATES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export const TASK_STATES = [
+  "queued",
+  "running",
+  "succeeded",
+  "failed",
+  "cancelled",
+  /** Not started within its queue timeout (`--queue-timeout`): it never ran. */
+  "expired",
+] as const;
 export const TaskStateSchema = z.enum(TASK_STATES);
 export type TaskState = z.infer<typeof TaskStateSchema>;
 
 /** True for states a task never leaves. */
 export function isFinalState(state: TaskState): boolean {
-  return state === "succeeded" || state === "failed" || state === "cancelled";
+  return state === "succeeded" || state === "failed" || state === "cancelled" ||
+    state === "expired";
 }
 
 export const TaskIdSchema = z.string().min(1).max(LIMITS.taskIdChars);
@@ -163,6 +172,8 @@ export const TASK_EVENTS = [
   "cancelled",
   /** An attempt failed and the task waits for its next one (its retry policy). */
   "retrying",
+  /** It was not started within its queue timeout. */
+  "expired",
 ] as const;
 
 /** One entry in a task's history, stamped by the node that produced it. */
@@ -203,6 +214,8 @@ export const TaskViewSchema = z.object({
   queue: z.string().optional(),
   /** The tasks it runs after (absent: none). */
   after: z.array(z.string()).optional(),
+  /** It expires if not started by this time (`--queue-timeout`; absent: never). */
+  queueDeadlineMs: nonNegInt.optional(),
 }).strict();
 export type TaskView = z.infer<typeof TaskViewSchema>;
 

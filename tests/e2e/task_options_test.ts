@@ -191,6 +191,30 @@ Deno.test("submit options through the CLI: handlers, results, retries, prioritie
       assert.match(refused.stderr, /only failed, cancelled or expired tasks can be retried/);
     });
 
+    await t.step("--queue-timeout: a task not started in time ends expired", async () => {
+      const r = await cluster.cli([
+        "submit",
+        "--kind",
+        "echo",
+        "--queue",
+        "unserved",
+        "--queue-timeout",
+        "0.5",
+        "--wait",
+        "--wait-timeout",
+        "20",
+      ]);
+      assert.equal(r.code, 8, r.stderr);
+      const task = r.json as unknown as TaskView;
+      assert.equal(task.state, "expired");
+      assert.ok(!task.history.some((e) => e.event === "assigned"));
+      assert.match(eventOf(task, "expired").detail ?? "", /not started by .* \(--queue-timeout\)/);
+      const listed = await cluster.cli(["list", "--state", "expired"]);
+      assert.ok((listed.json!.tasks as Array<{ id: string }>).some((t) => t.id === task.id));
+      const retried = await cluster.cli(["retry", task.id]);
+      assert.equal(retried.code, 0, "an expired task may be retried");
+    });
+
     await t.step("cancel --state queued --queue NAME cancels every matching task", async () => {
       const ids = [];
       for (let i = 0; i < 3; i++) {

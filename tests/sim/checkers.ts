@@ -36,7 +36,7 @@ export interface Ack {
   taskId: string;
 }
 
-const FINAL_EVENTS = new Set(["succeeded", "failed", "cancelled"]);
+const FINAL_EVENTS = new Set(["succeeded", "failed", "cancelled", "expired"]);
 
 function ownerKey(owner: string, key: string): string {
   return `${owner}\0${key}`;
@@ -67,6 +67,8 @@ export class SafetyChecker {
   stateChecks = 0;
   /** Failed attempts the committed log queued again (retry policies). */
   retriedAttempts = 0;
+  /** Tasks that expired (not started within their queue timeout). */
+  expiredTasks = 0;
   /** Tasks with dependencies (`--after`) that were assigned, so ran after them. */
   tasksWithDependencies = 0;
   /** Called with each entry as it joins the committed log, after the reference applied it. */
@@ -345,6 +347,7 @@ export class SafetyChecker {
       command.type === "taskFinished" && command.outcome.status === "failed" &&
       result.type === "ok" && this.reference.tasks.get(command.taskId)?.state === "queued"
     ) this.retriedAttempts += 1;
+    if (result.type === "expired") this.expiredTasks += result.expired;
     if (command.type === "taskAssigned" && result.type === "ok") {
       this.#checkDependenciesMet(this.reference.tasks.get(command.taskId)!);
     }
@@ -387,6 +390,24 @@ function checkRetries(nodeId: string, task: TaskRecord, history: readonly TaskEv
           `before its delay or backoff ended at ${notBeforeMs}`,
       );
     }
+  }
+  // A queue timeout: the first assignment came by the deadline, or the task expired unassigned.
+  const firstAssigned = history.find((e) => e.event === "assigned");
+  if (task.queueDeadlineMs > 0 && firstAssigned !== undefined && task.state === "expired") {
+    violation(`${nodeId}: task ${task.id} expired after it was assigned`);
+  }
+  if (
+    task.queueDeadlineMs > 0 && firstAssigned !== undefined && firstAssigned.attempt === 1 &&
+    firstAssigned.atMs > task.queueDeadlineMs
+  ) {
+    violation(
+      `${nodeId}: task ${task.id} was first assigned at ${firstAssigned.atMs}, after its queue ` +
+        `deadline ${task.queueDeadlineMs}`,
+    );
+  }
+  const expiredAt = history.find((e) => e.event === "expired")?.atMs;
+  if (expiredAt !== undefined && expiredAt < task.queueDeadlineMs) {
+    violation(`${nodeId}: task ${task.id} expired at ${expiredAt}, before its deadline`);
   }
   const allowed = task.retry?.retries ?? 0;
   if (retrying > allowed) {

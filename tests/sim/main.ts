@@ -47,6 +47,7 @@ const TOTALS = [
   "removedByRetention",
   "retriedAttempts",
   "tasksWithDependencies",
+  "expiredTasks",
   "scheduleFirings",
   "scheduleFiringsRefused",
   "staleReportsRejected",
@@ -185,6 +186,7 @@ async function soak(
       `${totals.removedByRetention} finished tasks removed by retention, ` +
       `${totals.retriedAttempts} failed attempts retried, ` +
       `${totals.tasksWithDependencies} tasks run after others, ` +
+      `${totals.expiredTasks} expired, ` +
       `${totals.scheduleFirings} schedule ticks fired (${totals.scheduleFiringsRefused} refused), ` +
       `${totals.staleReportsRejected} stale reports rejected, ` +
       `${totals.snapshotsInstalled} snapshots installed`,

@@ -42,6 +42,8 @@ export interface SeedSummary {
   retriedAttempts: number;
   /** Tasks that ran after others (`--after`). */
   tasksWithDependencies: number;
+  /** Tasks not started within their queue timeout. */
+  expiredTasks: number;
   /** Schedule firings the committed log applied, and those it refused (stale or paused). */
   scheduleFirings: number;
   scheduleFiringsRefused: number;
@@ -220,6 +222,7 @@ export function summarize(world: World): SeedSummary {
     removedByRetention: world.checker.removedCount,
     retriedAttempts: world.checker.retriedAttempts,
     tasksWithDependencies: world.checker.tasksWithDependencies,
+    expiredTasks: world.checker.expiredTasks,
     scheduleFirings: schedulesOf(world)?.applied ?? 0,
     scheduleFiringsRefused: schedulesOf(world)?.refused ?? 0,
     staleReportsRejected: reference.stats.staleReports,

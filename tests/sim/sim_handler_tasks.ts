@@ -41,7 +41,14 @@ export function simTaskFor(
   key: string,
   durationMs: number,
   params: HandlerTaskParams | null,
-): { task: TaskSpec; retry?: RetryPolicy; delayMs?: number; priority?: number; queue?: string } {
+): {
+  task: TaskSpec;
+  retry?: RetryPolicy;
+  delayMs?: number;
+  priority?: number;
+  queue?: string;
+  queueTimeoutMs?: number;
+} {
   const sleep: TaskSpec = { kind: "sleep", description: key, durationMs };
   if (params === null) return { task: sleep };
   const h = hashOf(key);
@@ -69,6 +76,8 @@ export function simTaskFor(
     // Some run before or after the others, some wait in the second queue.
     ...((h >>> 25) % 3 === 0 ? { priority: ((h >>> 5) % 5) - 2 } : {}),
     ...((h >>> 27) % 4 === 0 ? { queue: SIM_QUEUE } : {}),
+    // Some must start soon or expire (some of them will, behind busy workers and failovers).
+    ...((h >>> 7) % 6 === 0 ? { queueTimeoutMs: 100 + ((h >>> 9) % 900) } : {}),
   };
 }
 
