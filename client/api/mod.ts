@@ -4,3 +4,5 @@
  */
 export { MutiraoClient, UnreachableError, WrongClusterError } from "./mutirao_client.ts";
 export type { ClientOptions, ReplyTo } from "./mutirao_client.ts";
+export { connect, Mutirao, TaskFailedError } from "./connect.ts";
+export type { ConnectOptions, TaskOptions } from "./connect.ts";
