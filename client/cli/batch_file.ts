@@ -5,6 +5,11 @@
  *   {"description": "report 1", "durationSeconds": 15}
  *   {"exec": ["convert", "a.png", "a.jpg"], "execTimeoutSeconds": 60}
  *   {"description": "x", "durationSeconds": 0, "idempotencyKey": "x-1", "maxAttempts": 3}
+ *   {"kind": "resize", "payload": {"w": 64}, "retries": 3, "timeoutSeconds": 30, "priority": 5}
+ *
+ * A handler task (`kind`, `payload`: any JSON) may also have `backoffSeconds`,
+ * `backoffType`, `maxBackoffSeconds`, `delaySeconds`, `queue`, `after` (task ids) and
+ * `queueTimeoutSeconds`, as the flags of `submit` of the same names; so may the others.
  *
  * Each line's idempotency key defaults to `PREFIX-LINE` (PREFIX from
  * --idempotency-key, or random per run), so re-running the same batch with
@@ -49,6 +54,18 @@ function parseLine(line: string, lineNo: number, keyPrefix: string): BatchItem {
     "execTimeoutSeconds",
     "idempotencyKey",
     "maxAttempts",
+    "kind",
+    "payload",
+    "timeoutSeconds",
+    "retries",
+    "backoffSeconds",
+    "backoffType",
+    "maxBackoffSeconds",
+    "delaySeconds",
+    "priority",
+    "queue",
+    "after",
+    "queueTimeoutSeconds",
   ]);
   const unknown = Object.keys(value).filter((k) => !known.has(k));
   if (unknown.length > 0) throw fail(`unknown field ${unknown.map((k) => `"${k}"`).join(", ")}`);
@@ -66,7 +83,18 @@ function parseLine(line: string, lineNo: number, keyPrefix: string): BatchItem {
   if (Array.isArray(value.exec) && !value.exec.every((a) => typeof a === "string")) {
     throw fail(`"exec" must be an array of strings (the program and its arguments)`);
   }
-  const task = Array.isArray(value.exec)
+  const ms = (field: string) =>
+    value[field] === undefined ? undefined : Math.round(seconds(field) * 1000);
+  const timeoutMs = ms("timeoutSeconds");
+  const task = typeof value.kind === "string"
+    ? {
+      kind: "handler" as const,
+      handler: value.kind,
+      description: typeof value.description === "string" ? value.description : "",
+      payload: JSON.stringify(value.payload ?? null),
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    }
+    : Array.isArray(value.exec)
     ? {
       kind: "exec" as const,
       description: typeof value.description === "string" ? value.description : value.exec.join(" "),
@@ -77,11 +105,27 @@ function parseLine(line: string, lineNo: number, keyPrefix: string): BatchItem {
       kind: "sleep" as const,
       description: value.description,
       durationMs: Math.round(seconds("durationSeconds") * 1000),
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
     };
+  const delayMs = ms("delaySeconds");
+  const queueTimeoutMs = ms("queueTimeoutSeconds");
   const item = {
     idempotencyKey: value.idempotencyKey ?? `${keyPrefix}-${lineNo}`,
     task,
     ...(value.maxAttempts === undefined ? {} : { maxAttempts: value.maxAttempts }),
+    ...(value.retries === undefined ? {} : {
+      retry: {
+        retries: value.retries,
+        backoff: value.backoffType ?? "exponential",
+        delayMs: ms("backoffSeconds") ?? 1000,
+        maxDelayMs: Math.max(ms("maxBackoffSeconds") ?? 300_000, ms("backoffSeconds") ?? 1000),
+      },
+    }),
+    ...(delayMs === undefined ? {} : { delayMs }),
+    ...(value.priority === undefined ? {} : { priority: value.priority }),
+    ...(value.queue === undefined ? {} : { queue: value.queue }),
+    ...(value.after === undefined ? {} : { after: value.after }),
+    ...(queueTimeoutMs === undefined ? {} : { queueTimeoutMs }),
   };
   const parsed = BatchItemSchema.safeParse(item);
   if (!parsed.success) {
