@@ -58,7 +58,7 @@ export class Dependencies {
     const waitingFor: string[] = [];
     for (const id of after) {
       const task = tasks.get(id)!;
-      if (task.state === "failed" || task.state === "cancelled") {
+      if (task.state === "failed" || task.state === "cancelled" || task.state === "expired") {
         return { waitingFor: NO_TASKS, failed: task };
       }
       if (task.state !== "succeeded") waitingFor.push(id);

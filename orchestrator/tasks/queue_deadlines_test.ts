@@ -37,6 +37,9 @@ Deno.test("a task not assigned by its queue deadline expires; its dependents fai
   assert.ok(!h.sm.queue.has(late));
   assert.equal(h.sm.tasks.get(next)!.result?.error, `dependency_failed: task ${late} expired`);
   assert.deepEqual(h.sm.endedByLastApply, [late, next]);
+  // Submitted after its dependency expired: it fails at once.
+  const after = h.submitTask({ after: [late] });
+  assert.equal(h.sm.tasks.get(after)!.result?.dependencyFailed, late);
   assert.deepEqual(findInvariantViolations(h.sm), []);
 });
 

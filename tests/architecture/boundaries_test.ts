@@ -20,7 +20,8 @@ const PURE = [
 /** What a pure module must not use (each with why it is banned). */
 const IMPURE_PATTERNS: Array<[RegExp, string]> = [
   [/\bDeno\.(?!test\b)[a-zA-Z]/, "Deno APIs (files, sockets, processes, environment)"],
-  [/\bDate\.now\(|\bnew Date\(/, "the wall clock (time arrives in inputs)"],
+  // `new Date(ms)` only formats a time it is given; `new Date()` reads the clock.
+  [/\bDate\.now\(|\bnew Date\(\s*\)/, "the wall clock (time arrives in inputs)"],
   [/\bperformance\.now\(/, "the monotonic clock (time arrives in inputs)"],
   [/\bMath\.random\(/, "randomness (a seeded PRNG arrives in inputs)"],
   [/\bset(Timeout|Interval)\(|\bqueueMicrotask\(/, "timers (ticks arrive as inputs)"],

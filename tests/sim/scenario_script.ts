@@ -68,6 +68,8 @@ export class Script {
         p.storage = { ...p.storage, kind: "memory", damageableNodes: [], damageRate: 0 };
         p.storage.fsyncErrorRate = p.storage.diskFullRate = 0;
         p.faults.weights.powerLoss = 0;
+        // Sleep tasks only: a scripted task does what its script says (no drawn handler failures).
+        p.handlerTasks = null;
         p.raft = {
           ...p.raft,
           heartbeatIntervalMs: 50,
