@@ -81,7 +81,7 @@ export const FULL_SIZES: BenchSizes = {
   retentionChunkTasks: 100_000,
   retentionBudgetMinutes: 60,
   simWorkers: 200,
-  payloadRounds: 3,
+  payloadRounds: 4,
   payloadLatencyTasks: 300,
 };
 

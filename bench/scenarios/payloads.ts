@@ -15,6 +15,7 @@
  * @module
  */
 import { MUTIRAO, payloadComparison, type PayloadRun, ratioOf } from "../lib/comparison.ts";
+import process from "node:process";
 import { jsonPayload } from "../lib/json_payload.mjs";
 import { type LatencySample, submitAndFollow } from "../lib/open_loop.ts";
 import { failureRows, runPeerRounds } from "../lib/peer_rounds.ts";
@@ -46,8 +47,11 @@ interface KindRun {
   /** Submissions acknowledged per second, first to last. */
   acksPerS: number;
   elapsedMs: number;
-  /** CPU time per 1,000 tasks over the run: the leader, the followers and the workers (summed). */
-  cpuMsPer1000: { leader: number; followers: number; workers: number };
+  /**
+   * CPU time per 1,000 tasks over the run: the leader, the followers and the workers (summed), and
+   * the bench's own process (the client: building, encoding and sending the batches, polling).
+   */
+  cpuMsPer1000: { leader: number; followers: number; workers: number; client: number };
 }
 
 /** One round on Mutirão: both kinds, in the order given. */
@@ -126,7 +130,9 @@ async function timeKind(
   ctx.progress(`${tasks} ${options.kind} tasks (${options.keyPrefix})`);
   const nodes = [...cluster.orchestrators, ...cluster.workers];
   const before = await readNodesCpuTimeMs(nodes);
+  const clientBefore = process.cpuUsage();
   const { run, idle } = await submitKind(ctx, target, { ...options, total: tasks });
+  const client = process.cpuUsage(clientBefore);
   const after = await readNodesCpuTimeMs(nodes);
   const cpuPer1000 = (ids: string[]) =>
     round(ids.reduce((sum, id) => sum + (after[id] - before[id]), 0) * 1000 / tasks, 0);
@@ -139,6 +145,7 @@ async function timeKind(
       leader: cpuPer1000([leader]),
       followers: cpuPer1000(cluster.orchestrators.map((o) => o.id).filter((id) => id !== leader)),
       workers: cpuPer1000(cluster.workers.map((w) => w.id)),
+      client: round((client.user + client.system) / tasks, 0),
     },
   };
 }
@@ -261,7 +268,7 @@ function perKindRows(
 
 /** CPU time per 1,000 tasks of each role, for each kind. */
 function cpuRows(runs: readonly MutiraoPayloadRun[]): Measurement[] {
-  return (["leader", "followers", "workers"] as const).flatMap((role) =>
+  return (["leader", "followers", "workers", "client"] as const).flatMap((role) =>
     perKindRows(runs, {
       metric: `${role} CPU per 1,000 tasks`,
       unit: "ms",
