@@ -40,7 +40,7 @@ Options:
   --prefetch N          workers' --prefetch: assignments held beyond their slots (default: as
                         many as the slots, like a BullMQ worker that takes its next job as it
                         finishes one; 0 for the product default)
-  --tasks N             throughput: tasks per run (default ${FULL_SIZES.throughputTasks})
+  --tasks N             throughput, payloads: tasks per run (default ${FULL_SIZES.throughputTasks})
   --batch N             throughput: tasks per submitBatch request (default ${FULL_SIZES.batchSize})
   --scale-tasks N       scale: tasks (default ${FULL_SIZES.scaleTasks})
   --scale-minutes N     scale: stop adding tasks after this long (default ${FULL_SIZES.scaleBudgetMinutes})
@@ -52,8 +52,9 @@ Options:
   --sim-workers N       many workers: simulated workers (default ${FULL_SIZES.simWorkers})
   --hog-seconds N       false suspicion: seconds of saturated CPU (default ${FULL_SIZES.hogSeconds})
   --peer NAME           compare with another system (${PEER_NAMES.join(", ")}): throughput,
-                        latency and loaded-latency run interleaved rounds of Mutirão and the
-                        peer's configurations and report the ratios (see docs/performance.md)
+                        latency, loaded-latency and payloads run interleaved rounds of Mutirão
+                        and the peer's configurations and report the ratios (see
+                        docs/performance.md)
   --peer-rounds N       rounds per system with --peer (default 2, 1 with --quick)
   --log-level LEVEL     nodes' MUTIRAO_LOG_LEVEL: info (the product default) or warn
   --keep                keep cluster directories (node logs, data) under $TMPDIR

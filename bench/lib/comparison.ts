@@ -167,3 +167,58 @@ export function latencyComparison(
   });
   return rows;
 }
+
+/**
+ * One payloads run of one system: the same number of no-op tasks and of handler tasks that echo
+ * a JSON payload, each kind submitted in batches and timed from its first submission to its last
+ * completion, in the same run.
+ */
+export interface PayloadRun {
+  /** Tasks of each kind. */
+  tasks: number;
+  payloadBytes: number;
+  noopTasksPerS: number;
+  payloadTasksPerS: number;
+}
+
+/**
+ * Payloads rows: each system's median no-op and payload tasks/s over its runs, the median of its
+ * runs' payload / no-op ratios (the cost of handlers and payloads, measured within one run so
+ * drift of a shared machine cancels), then Mutirão / each peer for the payload tasks. Reported
+ * without targets: the issue asks for the cost to be shown, not for a figure.
+ */
+export function payloadComparison(runs: ReadonlyMap<string, readonly PayloadRun[]>): Measurement[] {
+  const rows: Measurement[] = [];
+  const payloadMedians = new Map<string, number>();
+  for (const [system, rs] of runs) {
+    const note = `median of ${rs.length} run(s)`;
+    const noop = medianOf(rs.map((r) => r.noopTasksPerS));
+    const payload = medianOf(rs.map((r) => r.payloadTasksPerS));
+    const ratio = medianOf(rs.map((r) => ratioOf(r.payloadTasksPerS, r.noopTasksPerS)));
+    const bytes = rs[0]?.payloadBytes ?? NaN;
+    payloadMedians.set(system, payload);
+    rows.push(
+      { metric: `no-op tasks/s, ${system}`, value: round(noop, 0), unit: "tasks/s", note },
+      {
+        metric: `echo ${bytes} B payload+result tasks/s, ${system}`,
+        value: round(payload, 0),
+        unit: "tasks/s",
+        note,
+      },
+      {
+        metric: `payload / no-op throughput, ${system}`,
+        value: round(ratio, 2),
+        unit: "×",
+        note: "median of each run's own ratio",
+      },
+    );
+  }
+  for (const peer of [...runs.keys()].filter((s) => s !== MUTIRAO)) {
+    rows.push({
+      metric: `payload tasks/s, ${MUTIRAO} / ${peer}`,
+      value: round(ratioOf(payloadMedians.get(MUTIRAO) ?? NaN, payloadMedians.get(peer)!), 2),
+      unit: "×",
+    });
+  }
+  return rows;
+}

@@ -5,6 +5,7 @@ import {
   interleavedSchedule,
   latencyComparison,
   medianOf,
+  payloadComparison,
   ratioOf,
   throughputComparison,
 } from "./comparison.ts";
@@ -85,4 +86,40 @@ Deno.test("latencyComparison() reports n/a ratios when Mutirão has no samples",
   const ratio = rows.find((r) => r.metric === "x p50, mutirao / bullmq")!;
   assert.ok(Number.isNaN(ratio.value));
   assert.equal(verdict(ratio), "");
+});
+
+Deno.test("payloadComparison() reports medians, each run's own ratio and Mutirão / peer", () => {
+  const run = (noop: number, payload: number) => ({
+    tasks: 100,
+    payloadBytes: 1024,
+    noopTasksPerS: noop,
+    payloadTasksPerS: payload,
+  });
+  const rows = payloadComparison(
+    new Map([
+      // Ratios 0.5 and 0.7: their median (0.6) differs from the ratio of medians (3000/5000).
+      ["mutirao", [run(4000, 2000), run(6000, 4200)]],
+      ["bullmq", [run(8000, 6000)]],
+    ]),
+  );
+  const value = (metric: string) => rows.find((r) => r.metric === metric)?.value;
+  assert.equal(value("no-op tasks/s, mutirao"), 5000);
+  assert.equal(value("echo 1024 B payload+result tasks/s, mutirao"), 3100);
+  assert.equal(value("payload / no-op throughput, mutirao"), 0.6);
+  assert.equal(value("payload / no-op throughput, bullmq"), 0.75);
+  assert.equal(value("payload tasks/s, mutirao / bullmq"), 0.52);
+  assert.ok(rows.every((r) => r.target === undefined));
+});
+
+Deno.test("payloadComparison() without peers has no ratio between systems", () => {
+  const rows = payloadComparison(
+    new Map([["mutirao", [{
+      tasks: 1,
+      payloadBytes: 1024,
+      noopTasksPerS: 2,
+      payloadTasksPerS: 1,
+    }]]]),
+  );
+  assert.equal(rows.length, 3);
+  assert.ok(rows.every((r) => !r.metric.includes(" / bullmq")));
 });

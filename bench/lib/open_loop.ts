@@ -5,6 +5,7 @@
  * @module
  */
 import type { MutiraoClient } from "../../client/api/mod.ts";
+import type { TaskSpec, TaskView } from "../../shared/protocol/messages.ts";
 import { delay } from "./real_cluster.ts";
 import { round } from "./stats.ts";
 
@@ -26,13 +27,23 @@ export interface LatencySample {
 /** How long a submitted task may take to finish before its `wait` gives up. */
 const WAIT_TIMEOUT_MS = 60_000;
 
-async function oneTask(client: MutiraoClient, token: string, key: string): Promise<LatencySample> {
+/**
+ * Submits one task (a no-op `sleep` unless `task` is given), waits for it to finish and times the
+ * stages. Used one after another it is a closed loop (the payloads scenario).
+ * @throws {Error} for a task that did not succeed, or whatever the client throws
+ */
+export async function submitAndFollow(
+  client: MutiraoClient,
+  token: string,
+  options: { key: string; task?: TaskSpec },
+): Promise<{ sample: LatencySample; task: TaskView }> {
+  const { key } = options;
   const sentMs = wallNowMs();
   const ack = await client.request({
     type: "submit",
     token,
     idempotencyKey: key,
-    task: { kind: "sleep", description: key, durationMs: 0 },
+    task: options.task ?? { kind: "sleep", description: key, durationMs: 0 },
   });
   const ackMs = wallNowMs() - sentMs;
   const done = await client.request({
@@ -47,13 +58,14 @@ async function oneTask(client: MutiraoClient, token: string, key: string): Promi
   if (done.task.state !== "succeeded" || started === undefined) {
     throw new Error(`Task ${ack.taskId} ended ${done.task.state} without a start`);
   }
-  return {
+  const sample = {
     ackMs,
     runningMs: started - sentMs,
     completedMs,
     toAssignedMs: (assigned ?? NaN) - (submitted ?? NaN),
     toStartedMs: started - (assigned ?? NaN),
   };
+  return { sample, task: done.task };
 }
 
 /**
@@ -81,7 +93,9 @@ export async function openLoop(
     // Schedule against the start time, not the previous send, so timer drift does not add up.
     const wait = start + i * intervalMs - performance.now();
     if (wait > 0) await delay(wait);
-    const sample = oneTask(clients[i % clients.length], token, `${options.keyPrefix}-${i}`);
+    const sample = submitAndFollow(clients[i % clients.length], token, {
+      key: `${options.keyPrefix}-${i}`,
+    }).then((r) => r.sample);
     // Handled at once so a failure while later tasks are still being sent is not an unhandled
     // rejection (which ends the process); Promise.all below still rejects with it.
     sample.catch(() => {});

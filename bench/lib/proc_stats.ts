@@ -44,6 +44,20 @@ export async function readCpuTimeMs(pid: number): Promise<number> {
   return ticks * 10;
 }
 
+/**
+ * CPU time so far (readCpuTimeMs) of each node that has a process, by node id.
+ * @throws {Deno.errors.NotFound} when a process is gone.
+ */
+export async function readNodesCpuTimeMs(
+  nodes: ReadonlyArray<{ id: string; process: { pid: number } | null }>,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const node of nodes) {
+    if (node.process !== null) out[node.id] = await readCpuTimeMs(node.process.pid);
+  }
+  return out;
+}
+
 /** Whole-machine CPU busy fraction between two samples of /proc/stat (0..1 per machine). */
 export async function readMachineCpu(): Promise<{ busy: number; total: number }> {
   const line = (await Deno.readTextFile("/proc/stat")).split("\n")[0];

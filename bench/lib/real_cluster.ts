@@ -62,6 +62,8 @@ export interface RealClusterOptions {
   parentDir?: string;
   /** Extra `deno run` flags per role, e.g. `["--cpu-prof", "--cpu-prof-dir=DIR"]` to profile. */
   denoFlags?: { orchestrator?: string[]; worker?: string[] };
+  /** Extra worker arguments after the bench's own, e.g. `["--handlers", "examples/handlers.ts"]`. */
+  workerArgs?: string[];
 }
 
 /** One orchestrator or worker slot of the cluster; its process changes across restarts. */
@@ -225,6 +227,7 @@ export class RealCluster {
         String(this.options.slots),
         "--prefetch",
         String(this.options.prefetch ?? 0),
+        ...(this.options.workerArgs ?? []),
       ];
     const p = this.#spawn(node, args);
     node.process = p;

@@ -4,7 +4,7 @@
  * scenario ends, failed or not.
  * @module
  */
-import type { LatencyRun, LoadedLatencyRun, ThroughputRun } from "./comparison.ts";
+import type { LatencyRun, LoadedLatencyRun, PayloadRun, ThroughputRun } from "./comparison.ts";
 import type { ScenarioResult } from "./report.ts";
 import type { RealCluster, RealClusterOptions } from "./real_cluster.ts";
 
@@ -44,6 +44,12 @@ export interface BenchSizes {
   retentionBudgetMinutes: number;
   /** many workers: simulated workers. */
   simWorkers: number;
+  /**
+   * payloads: rounds of one no-op and one payload run each (`throughputTasks` tasks of each kind
+   * per run), and closed-loop single tasks of each kind for submit→result latency.
+   */
+  payloadRounds: number;
+  payloadLatencyTasks: number;
 }
 
 /** Tasks run before timing throughput, so JIT compilation is not billed to the measured run. */
@@ -75,6 +81,8 @@ export const FULL_SIZES: BenchSizes = {
   retentionChunkTasks: 100_000,
   retentionBudgetMinutes: 60,
   simWorkers: 200,
+  payloadRounds: 4,
+  payloadLatencyTasks: 300,
 };
 
 export const QUICK_SIZES: BenchSizes = {
@@ -98,6 +106,8 @@ export const QUICK_SIZES: BenchSizes = {
   retentionChunkTasks: 10_000,
   retentionBudgetMinutes: 5,
   simWorkers: 50,
+  payloadRounds: 2,
+  payloadLatencyTasks: 50,
 };
 
 /** The cluster shape and sizes of a bench run. */
@@ -131,8 +141,8 @@ export interface ScenarioContext {
    */
   cluster(overrides?: Partial<RealClusterOptions>): Promise<RealCluster>;
   /**
-   * Systems to compare Mutirão with (`--peer`), empty without: the throughput, latency and
-   * loaded-latency scenarios then run interleaved rounds of Mutirão and each peer.
+   * Systems to compare Mutirão with (`--peer`), empty without: the throughput, latency,
+   * loaded-latency and payloads scenarios then run interleaved rounds of Mutirão and each peer.
    */
   readonly peers: readonly PeerSystem[];
 }
@@ -149,6 +159,14 @@ export interface PeerSystem {
   throughput(ctx: ScenarioContext): Promise<ThroughputRun>;
   latency(ctx: ScenarioContext): Promise<LatencyRun>;
   loadedLatency(ctx: ScenarioContext): Promise<LoadedLatencyRun>;
+  /**
+   * The payloads scenario's run: `throughputTasks` no-op tasks and as many that echo a JSON
+   * payload of `payloadBytes`, in batches of `batchSize`, no-op first unless `payloadFirst`.
+   */
+  payloads(
+    ctx: ScenarioContext,
+    options: { payloadBytes: number; batchSize: number; payloadFirst: boolean },
+  ): Promise<PayloadRun>;
 }
 
 /** One benchmark scenario. */

@@ -1,5 +1,5 @@
 /**
- * Client-side load for the benchmarks: no-op tasks submitted in batches, and a way to tell when
+ * Client-side load for the benchmarks: no-op (or handler) tasks submitted in batches, and a way to tell when
  * the cluster has finished them all. Everything goes through the public client library, so the
  * numbers are what a user of the cluster would see.
  * @module
@@ -7,6 +7,7 @@
 import type { MutiraoClient } from "../../client/api/mod.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import type { BatchItem } from "../../shared/protocol/messages.ts";
+import { jsonPayload } from "./json_payload.mjs";
 import { delay } from "./real_cluster.ts";
 
 /** `count` no-op tasks (`sleep` of `durationMs`, 0 by default) keyed `${keyPrefix}-${start + i}`. */
@@ -24,6 +25,31 @@ export function sleepTasks(
   }));
 }
 
+/**
+ * `count` handler tasks of kind `handler`, each with a JSON payload of `payloadBytes` bytes
+ * (jsonPayload, varied by index), keyed `${keyPrefix}-${start + i}`.
+ */
+export function handlerTasks(
+  keyPrefix: string,
+  options: { start: number; count: number; handler: string; payloadBytes: number },
+): BatchItem[] {
+  return Array.from({ length: options.count }, (_, i) => ({
+    idempotencyKey: `${keyPrefix}-${options.start + i}`,
+    task: {
+      kind: "handler" as const,
+      handler: options.handler,
+      description: `bench ${options.start + i}`,
+      payload: jsonPayload(options.payloadBytes, options.start + i),
+    },
+  }));
+}
+
+/** Builds the batch of tasks `start` .. `start + count - 1` of a run. */
+export type BatchBuilder = (
+  keyPrefix: string,
+  range: { start: number; count: number },
+) => BatchItem[];
+
 /** What a batched submission run observed (client wall-clock, Date.now() milliseconds). */
 export interface SubmissionRun {
   firstSubmitMs: number;
@@ -34,9 +60,10 @@ export interface SubmissionRun {
 }
 
 /**
- * Submits `total` no-op tasks in batches of `batchSize`, keeping up to `inFlight` batch requests
- * outstanding (a bounded window: the client never queues unbounded work). Batches are built just
- * in time so a million-task run does not hold a million specs at once.
+ * Submits `total` tasks (no-op unless `build` says otherwise) in batches of `batchSize`, keeping
+ * up to `inFlight` batch requests outstanding (a bounded window: the client never queues unbounded
+ * work). Batches are built just in time so a million-task run does not hold a million specs at
+ * once.
  * @throws whatever the client throws (a rejected or unreachable request ends the run).
  */
 export async function submitInBatches(
@@ -49,6 +76,8 @@ export async function submitInBatches(
     keyPrefix: string;
     durationMs?: number;
     keepIds?: boolean;
+    /** The tasks of each batch (default: no-op `sleep` tasks of `durationMs`). */
+    build?: BatchBuilder;
   },
 ): Promise<SubmissionRun> {
   if (options.batchSize < 1 || options.batchSize > LIMITS.batchTasksMax) {
@@ -67,7 +96,8 @@ export async function submitInBatches(
       const b = next++;
       const start = b * options.batchSize;
       const count = Math.min(options.batchSize, options.total - start);
-      const tasks = sleepTasks(options.keyPrefix, { start, count, durationMs: options.durationMs });
+      const tasks = options.build?.(options.keyPrefix, { start, count }) ??
+        sleepTasks(options.keyPrefix, { start, count, durationMs: options.durationMs });
       const reply = await client.request({ type: "submitBatch", token, tasks });
       lastAckMs = Math.max(lastAckMs, Date.now());
       if (options.keepIds) results[b] = reply.results.map((r) => r.taskId);

@@ -5,7 +5,7 @@
  * and prints its result (bullmq_producer.mjs). Everything is stopped by PID before the run returns.
  * @module
  */
-import type { LatencyRun, LoadedLatencyRun, ThroughputRun } from "../lib/comparison.ts";
+import type { LatencyRun, LoadedLatencyRun, PayloadRun, ThroughputRun } from "../lib/comparison.ts";
 import {
   LATENCY_WARMUP_TASKS,
   LOADED_BATCHES_IN_FLIGHT_MAX,
@@ -61,6 +61,17 @@ export function bullmqPeer(options: { durable: boolean }): PeerSystem {
         ...["--background-batch", String(sizes.loadedBatchSize)],
         ...["--background-in-flight", String(LOADED_BATCHES_IN_FLIGHT_MAX)],
         ...["--settle-ms", String(sizes.loadedSettleMs)],
+      ]);
+    },
+    payloads(ctx, payloadOptions) {
+      const { sizes } = ctx.options;
+      return run<PayloadRun>(ctx, "payloads", [
+        ...["--tasks", String(sizes.throughputTasks)],
+        ...["--batch", String(payloadOptions.batchSize)],
+        ...["--in-flight", String(sizes.batchesInFlight)],
+        ...["--warmup", String(THROUGHPUT_WARMUP_TASKS)],
+        ...["--payload-bytes", String(payloadOptions.payloadBytes)],
+        ...(payloadOptions.payloadFirst ? ["--payload-first"] : []),
       ]);
     },
   };

@@ -8,6 +8,8 @@
  *   node bench/peer/bullmq_producer.mjs --port P --mode latency --count N --rate R --warmup N
  *   node bench/peer/bullmq_producer.mjs --port P --mode loaded-latency --count N --rate R
  *        --background-rate R --background-batch N --background-in-flight N --settle-ms MS
+ *   node bench/peer/bullmq_producer.mjs --port P --mode payloads --tasks N --batch N
+ *        --in-flight N --warmup N --payload-bytes B [--payload-first]
  *
  * Times: submission stamps are taken just before `add`/`addBulk` is called; "running" is the
  * stamp the worker's processor returns (its first statement); completions are BullMQ's own
@@ -15,6 +17,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { jsonPayload } from "../lib/json_payload.mjs";
 import { bullmq, connectionTo, delay, emit, intArg, wallNowMs } from "./_bullmq_common.mjs";
 
 const POLL_MS = 50;
@@ -35,14 +38,23 @@ const { values } = parseArgs({
     "background-batch": { type: "string", default: "50" },
     "background-in-flight": { type: "string", default: "64" },
     "settle-ms": { type: "string", default: "1000" },
+    "payload-bytes": { type: "string", default: "1024" },
+    "payload-first": { type: "boolean", default: false },
   },
   strict: true,
 });
 const connection = connectionTo(intArg(values, "port", 1));
 
-/** `count` no-op jobs named `name`, as one addBulk argument. */
-function jobs(name, count) {
-  return Array.from({ length: count }, () => ({ name, data: {} }));
+/**
+ * `count` jobs named `name`, as one addBulk argument: no-op jobs with empty data, or with
+ * `payloadBytes` the payload jsonPayload makes for the job's index (from `start`), as the
+ * object it encodes (BullMQ stores data as JSON text: the same bytes again).
+ */
+function jobs(name, count, payload = { bytes: 0, start: 0 }) {
+  return Array.from({ length: count }, (_, i) => ({
+    name,
+    data: payload.bytes > 0 ? JSON.parse(jsonPayload(payload.bytes, payload.start + i)) : {},
+  }));
 }
 
 /**
@@ -66,7 +78,10 @@ async function waitForCompleted(queue, total) {
   return Math.max(0, ...newest.map((job) => job.finishedOn ?? 0));
 }
 
-/** Adds `total` jobs in batches of `batchSize` with `inFlight` addBulk calls outstanding. */
+/**
+ * Adds `total` jobs in batches of `batchSize` with `inFlight` addBulk calls outstanding; with
+ * `payloadBytes`, each carries a payload of that size (see jobs).
+ */
 async function addInBatches(queue, options) {
   const batches = Math.ceil(options.total / options.batchSize);
   let next = 0;
@@ -75,8 +90,9 @@ async function addInBatches(queue, options) {
   const lane = async () => {
     while (next < batches) {
       const b = next++;
-      const count = Math.min(options.batchSize, options.total - b * options.batchSize);
-      await queue.addBulk(jobs(options.name, count));
+      const start = b * options.batchSize;
+      const count = Math.min(options.batchSize, options.total - start);
+      await queue.addBulk(jobs(options.name, count, { bytes: options.payloadBytes ?? 0, start }));
       lastAckMs = Math.max(lastAckMs, Date.now());
     }
   };
@@ -237,7 +253,59 @@ async function loadedLatency(queue) {
   }
 }
 
-const MODES = { throughput, latency, "loaded-latency": loadedLatency };
+/**
+ * The payloads scenario: `tasks` no-op jobs and `tasks` "payload" jobs (the worker returns their
+ * data, an echo), each kind timed from its first addBulk to its newest finishedOn, no-op first
+ * unless --payload-first; after a warm-up of each kind.
+ * @throws {Error} when the newest payload job did not return its data
+ */
+async function payloads(queue) {
+  const tasks = intArg(values, "tasks", 1);
+  const batchSize = intArg(values, "batch", 1);
+  const inFlight = intArg(values, "in-flight", 1);
+  const warmup = intArg(values, "warmup", 0);
+  const payloadBytes = intArg(values, "payload-bytes", 1);
+  let completed = 0;
+  const timed = async (kind, total) => {
+    const run = await addInBatches(queue, {
+      name: kind,
+      total,
+      batchSize,
+      inFlight,
+      payloadBytes: kind === "payload" ? payloadBytes : 0,
+    });
+    completed += total;
+    const lastFinishedMs = await waitForCompleted(queue, completed);
+    if (kind === "payload") await checkEchoed(queue, payloadBytes);
+    return (total * 1000) / Math.max(1, lastFinishedMs - run.firstSubmitMs);
+  };
+  if (warmup > 0) {
+    emit("progress", { message: `warm-up: ${warmup} jobs of each kind` });
+    await timed("noop", warmup);
+    await timed("payload", warmup);
+  }
+  const order = values["payload-first"] ? ["payload", "noop"] : ["noop", "payload"];
+  const perS = {};
+  for (const kind of order) {
+    emit("progress", { message: `${tasks} ${kind} jobs, addBulk of ${batchSize}` });
+    perS[kind] = await timed(kind, tasks);
+  }
+  return { tasks, payloadBytes, noopTasksPerS: perS.noop, payloadTasksPerS: perS.payload };
+}
+
+/** @throws {Error} unless the newest completed job returned its data, `payloadBytes` of JSON */
+async function checkEchoed(queue, payloadBytes) {
+  const [job] = await queue.getJobs(["completed"], 0, 0, false);
+  const data = JSON.stringify(job?.data);
+  if (job?.name !== "payload" || JSON.stringify(job.returnvalue) !== data) {
+    throw new Error(`Job ${job?.id} (${job?.name}) did not return its data`);
+  }
+  if (data.length !== payloadBytes) {
+    throw new Error(`Job ${job.id} carried ${data.length} bytes, not ${payloadBytes}`);
+  }
+}
+
+const MODES = { throughput, latency, "loaded-latency": loadedLatency, payloads };
 const mode = MODES[values.mode];
 if (mode === undefined) {
   console.error(`bullmq producer: --mode must be one of ${Object.keys(MODES).join(", ")}`);

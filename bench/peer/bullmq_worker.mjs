@@ -1,7 +1,8 @@
 /**
  * One BullMQ worker process of the peer bench: a `Worker` with `--concurrency` slots whose
  * processor does nothing but return the wall-clock time it started (the sub-millisecond
- * "running" stamp the latency scenarios compare with Mutirão's `started` event). Prints
+ * "running" stamp the latency scenarios compare with Mutirão's `started` event), or, for the
+ * payloads scenario's jobs named "payload", their data (like Mutirão's `echo` handler). Prints
  * `{"event":"ready"}` once connected; closes the worker and exits 0 on SIGTERM.
  *
  *   node bench/peer/bullmq_worker.mjs --port P --queue NAME --concurrency 8
@@ -19,7 +20,10 @@ const { values } = parseArgs({
   strict: true,
 });
 
-const worker = new bullmq.Worker(values.queue, (_job) => Promise.resolve(wallNowMs()), {
+/** Jobs named "payload" return their data (an echo); every other job its start stamp. */
+const processor = (job) => Promise.resolve(job.name === "payload" ? job.data : wallNowMs());
+
+const worker = new bullmq.Worker(values.queue, processor, {
   connection: connectionTo(intArg(values, "port", 1)),
   concurrency: intArg(values, "concurrency", 1),
 });

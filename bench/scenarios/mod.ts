@@ -8,6 +8,7 @@ import { latency } from "./latency.ts";
 import { loadedLatency } from "./loaded_latency.ts";
 import { leaderFailover, leaderFreeze } from "./leader_failover.ts";
 import { manyWorkers } from "./many_workers.ts";
+import { payloads } from "./payloads.ts";
 import { retention } from "./retention.ts";
 import { scale } from "./scale.ts";
 import { throughput } from "./throughput.ts";
@@ -17,6 +18,7 @@ export const SCENARIOS: readonly Scenario[] = [
   throughput,
   latency,
   loadedLatency,
+  payloads,
   workerFailure,
   leaderFailover,
   leaderFreeze,

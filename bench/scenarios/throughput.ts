@@ -6,7 +6,7 @@
  */
 import { MUTIRAO, throughputComparison, type ThroughputRun } from "../lib/comparison.ts";
 import { failureRows, runPeerRounds } from "../lib/peer_rounds.ts";
-import { readCpuTimeMs } from "../lib/proc_stats.ts";
+import { readNodesCpuTimeMs } from "../lib/proc_stats.ts";
 import type { Measurement, ScenarioResult } from "../lib/report.ts";
 import type { RealCluster } from "../lib/real_cluster.ts";
 import { type Scenario, type ScenarioContext, THROUGHPUT_WARMUP_TASKS } from "../lib/scenario.ts";
@@ -80,12 +80,8 @@ async function measure(ctx: ScenarioContext, orchestrators: number): Promise<Run
   }
 }
 
-async function cpuTimes(cluster: RealCluster): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const node of [...cluster.orchestrators, ...cluster.workers]) {
-    if (node.process !== null) out[node.id] = await readCpuTimeMs(node.process.pid);
-  }
-  return out;
+function cpuTimes(cluster: RealCluster): Promise<Record<string, number>> {
+  return readNodesCpuTimeMs([...cluster.orchestrators, ...cluster.workers]);
 }
 
 /** Interleaved rounds of the replicated cluster and each peer. */
