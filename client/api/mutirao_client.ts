@@ -84,6 +84,7 @@ export type ReplyTo<T extends Request["type"]> = T extends "login"
   : T extends "userList" ? Extract<Reply, { type: "userList" }>
   : T extends "tokenList" ? Extract<Reply, { type: "tokenList" }>
   : T extends "purge" ? Extract<Reply, { type: "purged" }>
+  : T extends "logs" ? Extract<Reply, { type: "logs" }>
   : Extract<Reply, { type: "task" }>;
 
 /**
