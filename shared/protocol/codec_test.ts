@@ -541,7 +541,10 @@ Deno.test("decodeMessage() reports an unknown type and lists the expected ones",
 
 Deno.test("decodeMessage() lists each direction's own types for an unknown type", () => {
   const error = expectError(decodeJson({ v: 1, lamport: 0, type: "x" }, "workerToOrchestrator"));
-  assert.match(error.message, /worker message.*register, started, finished, handBack, drain, output\)$/);
+  assert.match(
+    error.message,
+    /worker message.*register, started, finished, handBack, drain, output\)$/,
+  );
 });
 
 Deno.test("decodeMessage() reports a missing or non-string type as bad_request", () => {
