@@ -45,6 +45,7 @@ export const FLAGS = {
   at: { type: "string" },
   priority: { type: "string" },
   queue: { type: "string" },
+  follow: { type: "boolean", short: "f", default: false },
 } as const;
 
 /** A flag's long name. */
@@ -181,11 +182,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "logs",
-    usage: "logs TASK_ID",
+    usage: "logs TASK_ID [--follow]",
     summary: "print a task's output: its handler's ctx.log lines, or its program's stdout and\n" +
-      "stderr (the last 64 KiB of each are kept)",
+      "stderr (the last 64 KiB of each are kept); with --follow (-f), print it as it\n" +
+      "comes while the task runs, until it ends (exit 8 if it failed or was cancelled)",
+    details: `  -f, --follow            print new output every 0.4 s until the task ends, then any
+                          final output not shown; the task's stderr goes to stderr.
+                          With --json: one {"stream","text"} object per line, then
+                          {"id","state","attempt","error"}`,
     positionals: { min: 1, max: 1 },
-    flags: [],
+    flags: ["follow"],
   },
   {
     name: "list",
