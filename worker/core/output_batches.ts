@@ -10,6 +10,7 @@
  */
 import { assert } from "../../shared/assert.ts";
 import { LIMITS } from "../../shared/limits.ts";
+import { cutPoint } from "../../shared/text_cut.ts";
 import type { OutputStream } from "../../shared/protocol/messages.ts";
 
 /** Least time between an attempt's start and its first batch, and between two batches. */
@@ -74,7 +75,7 @@ export class OutputBatches {
     const excess = state.pending.length - this.#maxPendingChars;
     if (excess > 0) {
       // Too much between two batches: the newest is kept, and the offset says what was skipped.
-      const cut = splitPoint(state.pending, excess);
+      const cut = cutPoint(state.pending, excess);
       state.pending = state.pending.slice(cut);
       state.offset += cut;
     }
@@ -111,10 +112,4 @@ export class OutputBatches {
     }
     return batches;
   }
-}
-
-/** `at`, or one further so as not to split a surrogate pair. */
-export function splitPoint(text: string, at: number): number {
-  const code = text.charCodeAt(at);
-  return code >= 0xdc00 && code <= 0xdfff ? at + 1 : at;
 }
