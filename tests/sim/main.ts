@@ -48,6 +48,7 @@ const TOTALS = [
   "retriedAttempts",
   "tasksWithDependencies",
   "staleReportsRejected",
+  "outputBatches",
   "snapshotsInstalled",
 ] as const;
 type Totals = Record<typeof TOTALS[number], number>;
@@ -183,6 +184,7 @@ async function soak(
       `${totals.retriedAttempts} failed attempts retried, ` +
       `${totals.tasksWithDependencies} tasks run after others, ` +
       `${totals.staleReportsRejected} stale reports rejected, ` +
+      `${totals.outputBatches} live output batches, ` +
       `${totals.snapshotsInstalled} snapshots installed`,
   );
   for (const [id, { hits, seeds }] of known) {

@@ -42,6 +42,8 @@ export interface SeedSummary {
   /** Tasks that ran after others (`--after`). */
   tasksWithDependencies: number;
   staleReportsRejected: number;
+  /** Live output messages workers sent. */
+  outputBatches: number;
   snapshotsTaken: number;
   snapshotsInstalled: number;
   faults: Record<string, number>;
@@ -213,6 +215,7 @@ export function summarize(world: World): SeedSummary {
     retriedAttempts: world.checker.retriedAttempts,
     tasksWithDependencies: world.checker.tasksWithDependencies,
     staleReportsRejected: reference.stats.staleReports,
+    outputBatches: world.stats.outputBatches,
     snapshotsTaken: world.orchestrators.reduce((n, o) => n + o.snapshotsTaken, 0),
     snapshotsInstalled: world.orchestrators.reduce((n, o) => n + o.snapshotsInstalled, 0),
     faults: { ...world.stats.faults },
