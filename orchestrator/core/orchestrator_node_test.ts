@@ -1986,3 +1986,22 @@ Deno.test("OrchestratorNode answers logs of another user's task as not found", (
   const error = one(effects, BOB, "error");
   assert.equal(error.code, "not_found");
 });
+
+Deno.test("OrchestratorNode drops a lost worker's live output; the next attempt's starts afresh", () => {
+  const { d, alice } = withAlice();
+  d.register(W1, "w1");
+  d.register(W2, "w2");
+  d.submit(ALICE, alice); // to w1, first in id order
+  d.started(W1, "t-1");
+  output(d, W1, "on w1\n", 0);
+  assert.equal(logsOf(d, alice, "t-1").stdout.text, "on w1\n");
+  d.close(W1);
+  d.tick(0);
+  d.advance(TIMEOUT_MS + TICK_MS, ["w2"]);
+  const task = d.sm.tasks.get("t-1")!;
+  assert.deepEqual([task.attempt, task.workerId], [2, "w2"]);
+  const after = logsOf(d, alice, "t-1", { attempt: 1, stdoutOffset: 6 });
+  assert.deepEqual([after.attempt, after.stdout.text, after.stdout.offset], [2, "", 0]);
+  output(d, W2, "on w2\n", 0, 2);
+  assert.equal(logsOf(d, alice, "t-1", { attempt: 2 }).stdout.text, "on w2\n");
+});
