@@ -571,7 +571,8 @@ const ORCHESTRATOR_REPLIES: Record<string, Builder> = {
   logs: (g) => {
     const isFinal = g.bool();
     const text = () => {
-      const offset = g.nonNeg();
+      // Room for the text after the offset: `next` is an offset too.
+      const offset = Math.max(0, g.nonNeg() - 100);
       const body = g.str(0, 100);
       return { offset, text: body, next: isFinal ? null : offset + body.length };
     };
