@@ -318,7 +318,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   5  unknown task
   6  cluster unreachable, no quorum, or (cluster) no leader
   7  request refused (e.g. cancelling a finished task, not an admin)
-  8  --wait: the task ended failed or cancelled
+  8  --wait, logs --follow: the task ended failed or cancelled
   9  --wait: --wait-timeout passed before the task ended
   10 configuration error (cluster file, TLS CA file, session directory)
   11 no such user or session (user passwd/remove, token revoke)
