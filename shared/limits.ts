@@ -45,6 +45,18 @@ export const LIMITS = {
   taskDurationMsMax: 7 * 24 * 3600 * 1000,
   /** How much of a task's stdout and of its stderr is kept: the last 64 KiB of each. */
   outputTailBytes: 64 * 1024,
+  /**
+   * Live output (`logs --follow`): characters of a running attempt's stdout, and of its stderr,
+   * the leader keeps (the newest; UTF-16 code units, so at most 128 KiB of memory each).
+   */
+  liveOutputTailChars: 64 * 1024,
+  /** Characters of output one `output` message from a worker carries (one stream's batch). */
+  liveOutputMessageChars: 32 * 1024,
+  /**
+   * Characters of live output the leader keeps in all, across running attempts: past it, the
+   * attempts written to least recently lose what they kept (their offsets go on).
+   */
+  liveOutputTotalChars: 32 * 1024 * 1024,
   userNameChars: 64,
   passwordChars: 1024,
   idempotencyKeyChars: 128,

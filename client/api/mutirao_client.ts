@@ -86,6 +86,7 @@ export type ReplyTo<T extends Request["type"]> = T extends "login"
   : T extends "purge" ? Extract<Reply, { type: "purged" }>
   : T extends "scheduleAdd" | "scheduleRemove" | "schedulePause" ? Extract<Reply, { type: "done" }>
   : T extends "scheduleList" ? Extract<Reply, { type: "scheduleList" }>
+  : T extends "logs" ? Extract<Reply, { type: "logs" }>
   : Extract<Reply, { type: "task" }>;
 
 /**

@@ -146,6 +146,27 @@ export function logsOutput(task: TaskView): Output {
   return { json, text: parts.join("\n") };
 }
 
+/**
+ * What `logs --follow` ends with once the task is final (its output was printed as it came): the
+ * task's state as the last JSON line, and exit 8 when it failed or was cancelled, as `--wait` does.
+ */
+export function followedOutput(
+  reply: { taskId: string; state: TaskView["state"]; attempt: number; error: string | null },
+): Output {
+  const json = { id: reply.taskId, state: reply.state, attempt: reply.attempt, error: reply.error };
+  if (reply.state !== "failed" && reply.state !== "cancelled") return { json, text: null };
+  return {
+    json,
+    text: null,
+    failure: {
+      code: reply.state === "failed" ? "task_failed" : "task_cancelled",
+      exitCode: EXIT_CODES.taskFailed,
+      message: `Task ${reply.taskId} ended ${reply.state}` +
+        (reply.error === null ? "" : `: ${reply.error}`),
+    },
+  };
+}
+
 /** `text` parsed as JSON; the text itself if it is not JSON (a worker's bug must not crash us). */
 function parseOrKeep(text: string): unknown {
   try {

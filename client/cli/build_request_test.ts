@@ -49,13 +49,13 @@ Deno.test("listRequest() sends only the filters given; one state goes as state",
 Deno.test("submittedOutput() and batchOutput() keep their --json shapes", () => {
   const one = submittedOutput({ taskId: "t-3", duplicate: true }, "k");
   assert.deepEqual(one.json, { id: "t-3", duplicate: true, idempotencyKey: "k" });
-  assert.match(one.text, /already submitted/);
+  assert.match(one.text ?? "", /already submitted/);
   const batch = batchOutput([
     { id: "t-1", duplicate: false, idempotencyKey: "p-1" },
     { id: "t-2", duplicate: true, idempotencyKey: "p-2" },
   ]);
   assert.equal((batch.json as { tasks: unknown[] }).tasks.length, 2);
-  assert.match(batch.text, /Submitted 2 task\(s\) \(t-1 … t-2\); 1 were already submitted/);
+  assert.match(batch.text ?? "", /Submitted 2 task\(s\) \(t-1 … t-2\); 1 were already submitted/);
 });
 
 Deno.test("taskOutput() fails a waited task that did not succeed, and only a waited one", () => {

@@ -48,6 +48,7 @@ export const FLAGS = {
   queue: { type: "string" },
   cron: { type: "string" },
   tz: { type: "string" },
+  follow: { type: "boolean", short: "f", default: false },
 } as const;
 
 /** A flag's long name. */
@@ -186,11 +187,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: "logs",
-    usage: "logs TASK_ID",
+    usage: "logs TASK_ID [--follow]",
     summary: "print a task's output: its handler's ctx.log lines, or its program's stdout and\n" +
-      "stderr (the last 64 KiB of each are kept)",
+      "stderr (the last 64 KiB of each are kept); with --follow (-f), print it as it\n" +
+      "comes while the task runs, until it ends (exit 8 if it failed or was cancelled)",
+    details: `  -f, --follow            print new output every 0.4 s until the task ends, then any
+                          final output not shown; the task's stderr goes to stderr.
+                          With --json: one {"stream","text"} object per line, then
+                          {"id","state","attempt","error"}`,
     positionals: { min: 1, max: 1 },
-    flags: [],
+    flags: ["follow"],
   },
   {
     name: "list",
@@ -390,7 +396,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   5  unknown task
   6  cluster unreachable, no quorum, or (cluster) no leader
   7  request refused (e.g. cancelling a finished task, not an admin)
-  8  --wait: the task ended failed or cancelled
+  8  --wait, logs --follow: the task ended failed or cancelled
   9  --wait: --wait-timeout passed before the task ended
   10 configuration error (cluster file, TLS CA file, session directory)
   11 no such user or session (user passwd/remove, token revoke)

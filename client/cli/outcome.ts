@@ -21,7 +21,8 @@ export interface Failure {
 /** A command's result: its JSON document, its human rendering, and an exit other than 0 if any. */
 export interface Output {
   json: unknown;
-  text: string;
+  /** null: nothing more to print (a command that printed as it went, like `logs --follow`). */
+  text: string | null;
   /** Set when the command ran but its answer is a failure for scripts (the task failed). */
   failure?: Failure;
 }

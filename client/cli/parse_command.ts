@@ -49,7 +49,7 @@ export type Command =
   | { name: "submitBatch"; path: string; keyPrefix: string | null }
   | { name: "status"; taskId: string; wait: WaitOptions | null }
   | { name: "result"; taskId: string; wait: WaitOptions | null }
-  | { name: "logs"; taskId: string }
+  | { name: "logs"; taskId: string; follow: boolean }
   | {
     name: "list";
     all: boolean;
@@ -233,7 +233,7 @@ function buildCommand(spec: CommandSpec, parsed: Parsed): Command {
     case "result":
       return { name: "result", taskId: taskId(p[0]), wait: waitOptions(values) };
     case "logs":
-      return { name: "logs", taskId: taskId(p[0]) };
+      return { name: "logs", taskId: taskId(p[0]), follow: values.follow === true };
     case "list":
       return buildList(values);
     case "workers":

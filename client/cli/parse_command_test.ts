@@ -245,3 +245,21 @@ Deno.test("parseInvocation() reads purge's filters and refuses active states and
   refused(["purge", "--older-than=-1d"], /Invalid --older-than/);
   refused(["purge", "t-1"], /Expected: purge/);
 });
+
+Deno.test("parseInvocation() takes logs --follow (or -f), and only on logs", () => {
+  assert.deepEqual(parseInvocation(["logs", "t-3"]).command, {
+    name: "logs",
+    taskId: "t-3",
+    follow: false,
+  });
+  assert.deepEqual(parseInvocation(["logs", "t-3", "--follow"]).command, {
+    name: "logs",
+    taskId: "t-3",
+    follow: true,
+  });
+  assert.equal(
+    (parseInvocation(["logs", "-f", "t-3"]).command as { follow: boolean }).follow,
+    true,
+  );
+  refused(["status", "t-3", "--follow"], /status does not take --follow/);
+});

@@ -1,5 +1,6 @@
 /**
- * The task commands' I/O: submit (one, `--exec`, `--batch`), status, list, workers, cancel.
+ * The task commands' I/O: submit (one, `--exec`, `--batch`), status, result, logs (and
+ * `logs --follow`, which prints as it goes), list, workers, cancel.
  * Arguments arrive validated ({@link Command}); exit codes come from `outcome.ts`.
  * @module
  */
@@ -18,6 +19,7 @@ import { type Context, withSessionClient } from "./cluster_session.ts";
 import {
   batchOutput,
   type BatchResult,
+  followedOutput,
   listRequest,
   logsOutput,
   resultOutput,
@@ -26,6 +28,7 @@ import {
   taskOutput,
 } from "./build_request.ts";
 import { formatTask, formatTaskList, formatWorkers } from "./format.ts";
+import { LogFollower, type LogPiece } from "./log_follower.ts";
 import type { Output } from "./outcome.ts";
 import type { Command, WaitOptions } from "./parse_command.ts";
 import type { Session } from "./session_store.ts";
@@ -36,6 +39,8 @@ type CommandOf<N extends Command["name"]> = Extract<Command, { name: N }>;
 /** Tasks per batch request, and bytes (under the orchestrators' 1 MiB frame limit). */
 const BATCH_CHUNK = 1000;
 const BATCH_CHUNK_BYTES = 768 * 1024;
+/** Pause between two `logs` requests of `logs --follow`. */
+const FOLLOW_POLL_MS = 400;
 /** Longest server-side wait per request; a longer `--wait` is several rounds. */
 const WAIT_ROUND_MS_MAX = 60_000;
 
@@ -158,12 +163,53 @@ export async function result(context: Context, command: CommandOf<"result">): Pr
   });
 }
 
-export async function logs(context: Context, command: CommandOf<"logs">): Promise<Output> {
-  const { task } = await withSessionClient(
-    context,
-    (c, session) => c.request({ type: "status", token: session.token, taskId: command.taskId }),
-  );
-  return logsOutput(task);
+export async function logs(
+  context: Context,
+  command: CommandOf<"logs">,
+  sink: (piece: LogPiece) => void = printPiece(context.options.json),
+): Promise<Output> {
+  if (!command.follow) {
+    const { task } = await withSessionClient(
+      context,
+      (c, session) => c.request({ type: "status", token: session.token, taskId: command.taskId }),
+    );
+    return logsOutput(task);
+  }
+  return await withSessionClient(context, async (c, session) => {
+    const follower = new LogFollower(command.taskId);
+    for (;;) {
+      const reply = await c.request({
+        type: "logs",
+        token: session.token,
+        taskId: command.taskId,
+        ...follower.query(),
+      });
+      for (const piece of follower.take(reply)) sink(piece);
+      if (reply.isFinal) return followedOutput(reply);
+      await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+    }
+  });
+}
+
+/**
+ * Prints a piece of followed output as it comes: a stream's text as it is, to the same stream of
+ * ours; a note on stderr. With `--json`, each as one JSON line on stdout.
+ */
+function printPiece(json: boolean): (piece: LogPiece) => void {
+  const encoder = new TextEncoder();
+  return (piece) => {
+    if (json) {
+      console.log(JSON.stringify(piece));
+    } else if ("notice" in piece) {
+      console.error(piece.notice);
+    } else {
+      writeAll(piece.stream === "stdout" ? Deno.stdout : Deno.stderr, encoder.encode(piece.text));
+    }
+  };
+}
+
+function writeAll(to: { writeSync(bytes: Uint8Array): number }, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length;) done += to.writeSync(bytes.subarray(done));
 }
 
 export async function list(context: Context, command: CommandOf<"list">): Promise<Output> {

@@ -24,6 +24,8 @@ import {
   requireAdmin,
 } from "./account_requests.ts";
 import type { FailureDetector } from "./failure_detector.ts";
+import type { LiveOutput } from "./live_output.ts";
+import { logsReply } from "./logs_reply.ts";
 import type { NodeClock } from "./node_clock.ts";
 import type { ConnId, NodeInput } from "./node_io.ts";
 import type { NodeOutput } from "./node_output.ts";
@@ -41,10 +43,21 @@ export type ClientRequest = Exclude<ClientToOrchestrator, { type: "login" }>;
 /** Requests answered only from linearizable state: they always wait for a read barrier. */
 type ReadRequest = Extract<
   ClientRequest,
-  { type: "status" | "list" | "workers" | "wait" | "userList" | "tokenList" | "scheduleList" }
+  {
+    type:
+      | "status"
+      | "list"
+      | "workers"
+      | "wait"
+      | "logs"
+      | "userList"
+      | "tokenList"
+      | "scheduleList";
+  }
 >;
 const READ_REQUEST_TYPES: ReadonlySet<ClientRequest["type"]> = new Set<ReadRequest["type"]>([
   "status",
+  "logs",
   "list",
   "workers",
   "wait",
@@ -65,6 +78,8 @@ export interface ClientContext extends RequestContext {
   pending: PendingReplies;
   /** Datagrams the shell dropped, by reason (reported by `cluster`). */
   droppedDatagrams: Readonly<Record<"malformed" | "forged" | "stale" | "replayed", number>>;
+  /** Running attempts' output, for `logs` (live_output.ts). */
+  liveOutput: LiveOutput;
   /** Where this node stands in the consensus group. */
   status(): ConsensusStatus;
   /** What the node's storage occupies; null when not known. */
@@ -147,6 +162,7 @@ export class ClientRequests {
         break;
       case "status":
       case "wait":
+      case "logs":
         this.#serveRead(conn, request, caller);
         break;
       case "list":
@@ -302,7 +318,7 @@ export class ClientRequests {
   /** Answers a read from the applied state, once its barrier holds. */
   #serveRead(
     conn: ConnId,
-    request: Extract<ReadRequest, { type: "status" | "list" | "workers" | "wait" }>,
+    request: Extract<ReadRequest, { type: "status" | "list" | "workers" | "wait" | "logs" }>,
     caller: Caller,
   ): void {
     switch (request.type) {
@@ -313,6 +329,16 @@ export class ClientRequests {
             type: "task",
             re: request.id,
             task: viewTask(this.#ctx.sm(), task, this.#ctx.nowMs()),
+          });
+        }
+        break;
+      }
+      case "logs": {
+        const task = this.#ownedTask(conn, request.id, caller, request.taskId);
+        if (task !== null) {
+          this.#ctx.out.send(conn, {
+            re: request.id,
+            ...logsReply(task, this.#ctx.liveOutput, request),
           });
         }
         break;

@@ -8,6 +8,7 @@ import type { Command } from "../tasks/mod.ts";
 import { Harness, SLEEP } from "../tasks/_task_fixtures_test.ts";
 import { type ClientRequest, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
+import { LiveOutput } from "./live_output.ts";
 import { NodeClock } from "./node_clock.ts";
 import { NodeOutput } from "./node_output.ts";
 import { PendingReplies } from "./pending_replies.ts";
@@ -48,6 +49,7 @@ function setup() {
       throw new Error("not used");
     },
     droppedDatagrams: { malformed: 0, forged: 0, stale: 0, replayed: 0 },
+    liveOutput: new LiveOutput(),
     sm: () => h.sm,
     nowMs: () => h.nowMs,
     status: () => {

@@ -50,6 +50,7 @@ import { Keepalives } from "./keepalives.ts";
 import { AnnounceSchedule } from "./announce_schedule.ts";
 import { LocalSnapshots } from "./local_snapshots.ts";
 import { LeaderGate } from "./leader_gate.ts";
+import { LiveOutput } from "./live_output.ts";
 import {
   handleLoginChecked,
   type LoginContext,
@@ -123,6 +124,8 @@ export class OrchestratorNode {
   /** Whether this node may write and answer clients (leader_gate.ts). */
   readonly #gate: LeaderGate;
   readonly #admission: SubmitAdmission;
+  /** Running attempts' output as workers send it: the leader's alone (live_output.ts). */
+  readonly #liveOutput = new LiveOutput();
   /** Datagrams the shell dropped, by reason (reported by `cluster`). */
   readonly #droppedDatagrams = { malformed: 0, forged: 0, stale: 0, replayed: 0 };
   /** The term in which this leader last created missing bootstrap accounts. */
@@ -177,6 +180,7 @@ export class OrchestratorNode {
       detector: this.#detector,
       pending: this.#pending,
       droppedDatagrams: this.#droppedDatagrams,
+      liveOutput: this.#liveOutput,
       diskUse: () => options.diskUse?.() ?? null,
       proposedAssignments: this.#proposals.assignments,
       dispatchedAssignments: this.#proposals.dispatched,
@@ -444,6 +448,8 @@ export class OrchestratorNode {
 
   #onRoleChanged(): void {
     this.#proposals.clear();
+    // A follower has no live output, and a new leader's starts with the batches it receives.
+    this.#liveOutput.clear();
     this.#retention.clear();
     this.#expiry.clear();
     this.#scheduleRounds.clear();
@@ -549,6 +555,8 @@ export class OrchestratorNode {
     if (pending !== undefined) resolvePending(this.#ctx, pending, result);
     // Tasks ended by the entry's own effects too (dependents failed with it, tasks expired).
     for (const taskId of [...touched, ...this.#sm.endedByLastApply]) {
+      // The attempt ended or moved: its final output (if any) is in its result now.
+      this.#liveOutput.drop(taskId);
       answerFinished(this.#waiters, { sm: this.#sm, taskId, out: this.#out });
     }
     if (this.#turns.waiting > 0) this.#turns.serveHolding(this.#sm.appliedIndex);
@@ -566,6 +574,10 @@ export class OrchestratorNode {
     answerExpired(this.#waiters, { sm: this.#sm, nowMs: this.#nowMs, out: this.#out });
     this.#sendKeepalives();
     if (!this.#gate.isReady) return;
+    this.#liveOutput.sweep(this.#nowMs, (taskId, attempt, workerId) => {
+      const task = this.#sm.tasks.get(taskId);
+      return task?.state === "running" && task.attempt === attempt && task.workerId === workerId;
+    });
     proposeLosses(this.#rounds);
     this.#sweepRetention();
     sweepExpiries(this.#sm, this.#expiry, this.#nowMs, this.#rounds);

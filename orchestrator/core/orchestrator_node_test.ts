@@ -1920,3 +1920,88 @@ Deno.test("OrchestratorNode never re-sends an attempt whose result is pending, a
     );
   }
 });
+
+// ---- live output (logs) ----
+
+function logsOf(d: Driver, token: string, taskId: string, extra: Record<string, number> = {}) {
+  const { effects } = d.request(ALICE, token, { type: "logs", taskId, ...extra });
+  return one(effects, ALICE, "logs");
+}
+
+function output(d: Driver, conn: ConnId, text: string, offset: number, attempt = 1) {
+  return d.fromWorker(conn, {
+    type: "output",
+    taskId: "t-1",
+    attempt,
+    stream: "stdout",
+    offset,
+    text,
+  });
+}
+
+Deno.test("OrchestratorNode serves a running attempt's live output from an offset, and records none of it", () => {
+  const { d, alice } = withRunningTask();
+  d.started(W1, "t-1");
+  const before = logsOf(d, alice, "t-1");
+  assert.deepEqual([before.isFinal, before.stdout.text, before.stdout.next], [false, "", 0]);
+  const effects = output(d, W1, "step 1\n", 0);
+  assert.deepEqual(effects.persist.entries, [], "live output is not replicated");
+  output(d, W1, "step 2\n", 7);
+  const all = logsOf(d, alice, "t-1");
+  assert.deepEqual(all.stdout, { offset: 0, text: "step 1\nstep 2\n", next: 14 });
+  assert.equal(all.attempt, 1);
+  const rest = logsOf(d, alice, "t-1", { attempt: 1, stdoutOffset: 7 });
+  assert.deepEqual(rest.stdout, { offset: 7, text: "step 2\n", next: 14 });
+  // Offsets of another attempt do not apply.
+  assert.equal(logsOf(d, alice, "t-1", { attempt: 9, stdoutOffset: 7 }).stdout.offset, 0);
+});
+
+Deno.test("OrchestratorNode ignores output of a stale attempt or another worker's connection", () => {
+  const { d, alice } = withRunningTask();
+  d.register(W2, "w2");
+  output(d, W1, "old attempt\n", 0, 2);
+  output(d, W2, "not its task\n", 0);
+  assert.equal(logsOf(d, alice, "t-1").stdout.text, "");
+});
+
+Deno.test("OrchestratorNode drops live output when the attempt ends and serves the final output", () => {
+  const { d, alice } = withRunningTask();
+  d.started(W1, "t-1");
+  output(d, W1, "live\n", 0);
+  d.finished(W1, "t-1", { outcome: outcome({ stdout: "live\nlast\n", stderr: "warn\n" }) });
+  const final = logsOf(d, alice, "t-1");
+  assert.equal(final.isFinal, true);
+  assert.equal(final.state, "succeeded");
+  assert.deepEqual(final.stdout, { offset: 0, text: "live\nlast\n", next: null });
+  assert.deepEqual(final.stderr, { offset: 0, text: "warn\n", next: null });
+  // The view is gone: output arriving late is of no current attempt.
+  output(d, W1, "late\n", 5);
+  assert.equal(logsOf(d, alice, "t-1").stdout.text, "live\nlast\n");
+});
+
+Deno.test("OrchestratorNode answers logs of another user's task as not found", () => {
+  const { d } = withRunningTask();
+  const bob = d.login(BOB, "bob");
+  const { effects } = d.request(BOB, bob, { type: "logs", taskId: "t-1" });
+  const error = one(effects, BOB, "error");
+  assert.equal(error.code, "not_found");
+});
+
+Deno.test("OrchestratorNode drops a lost worker's live output; the next attempt's starts afresh", () => {
+  const { d, alice } = withAlice();
+  d.register(W1, "w1");
+  d.register(W2, "w2");
+  d.submit(ALICE, alice); // to w1, first in id order
+  d.started(W1, "t-1");
+  output(d, W1, "on w1\n", 0);
+  assert.equal(logsOf(d, alice, "t-1").stdout.text, "on w1\n");
+  d.close(W1);
+  d.tick(0);
+  d.advance(TIMEOUT_MS + TICK_MS, ["w2"]);
+  const task = d.sm.tasks.get("t-1")!;
+  assert.deepEqual([task.attempt, task.workerId], [2, "w2"]);
+  const after = logsOf(d, alice, "t-1", { attempt: 1, stdoutOffset: 6 });
+  assert.deepEqual([after.attempt, after.stdout.text, after.stdout.offset], [2, "", 0]);
+  output(d, W2, "on w2\n", 0, 2);
+  assert.equal(logsOf(d, alice, "t-1", { attempt: 2 }).stdout.text, "on w2\n");
+});

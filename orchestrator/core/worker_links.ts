@@ -15,6 +15,7 @@ import type {
 } from "../../shared/protocol/messages.ts";
 import type { Command, Stamp, TaskRecord, TaskStateMachine, WorkerRecord } from "../tasks/mod.ts";
 import type { FailureDetector } from "./failure_detector.ts";
+import type { LiveOutput } from "./live_output.ts";
 import type { ConnId } from "./node_io.ts";
 import type { NodeClock } from "./node_clock.ts";
 import type { NodeOutput } from "./node_output.ts";
@@ -54,6 +55,8 @@ export interface WorkerLinkContext {
   requireLeader(conn: ConnId, requestId: number | null): boolean;
   /** Turns for the reports whose refusal must wait for a read barrier (see RequestTurns). */
   turns: RequestTurns;
+  /** Running attempts' output as workers send it (the leader's alone, not replicated). */
+  liveOutput: LiveOutput;
 }
 
 export class WorkerLinks {
@@ -124,6 +127,11 @@ export class WorkerLinks {
 
   /** Handles a worker's message (held while a new leader catches up). */
   onMessage(conn: ConnId, message: WorkerToOrchestrator): void {
+    if (message.type === "output") {
+      // Never held: live output is a view of the moment, and the result carries it anyway.
+      this.#onOutput(conn, message);
+      return;
+    }
     if (this.#ctx.isLeader() && !this.#ctx.isReady()) {
       // A new leader decides about attempts from its applied state, which may still miss entries
       // committed by the previous leader: hold worker reports until this term's first entry is
@@ -206,6 +214,9 @@ export class WorkerLinks {
           });
         }
         break;
+      case "output":
+        this.#onOutput(conn, message);
+        break;
       case "drain":
         // Remembered even before the registration commits: nothing more goes to this worker,
         // and its next disconnect means it left.
@@ -216,6 +227,25 @@ export class WorkerLinks {
       default:
         assertNever(message, "unknown worker message");
     }
+  }
+
+  /**
+   * Keeps a batch of live output when it is of the attempt the state has running on the worker
+   * whose current connection sent it (fencing); anything else is dropped without a word, since
+   * the attempt's own reports (started, finished) are where staleness is answered.
+   */
+  #onOutput(conn: ConnId, message: Extract<WorkerToOrchestrator, { type: "output" }>): void {
+    if (!this.#ctx.isReady()) return;
+    const workerId = this.#connWorker.get(conn);
+    if (workerId === undefined || this.#workerConn.get(workerId)?.conn !== conn) return;
+    const task = this.#ctx.sm().tasks.get(message.taskId);
+    if (
+      task?.state !== "running" || task.attempt !== message.attempt || task.workerId !== workerId
+    ) return;
+    this.#ctx.liveOutput.append(
+      { taskId: task.id, attempt: task.attempt, workerId },
+      { stream: message.stream, offset: message.offset, text: message.text },
+    );
   }
 
   /** Proposes a current attempt's result once; a late one is only acknowledged. */

@@ -7,6 +7,7 @@ import { PROTOCOL_VERSION } from "../../shared/limits.ts";
 import type { WorkerToOrchestrator } from "../../shared/protocol/messages.ts";
 import { type Command, TaskStateMachine } from "../tasks/mod.ts";
 import { FailureDetector } from "./failure_detector.ts";
+import { LiveOutput } from "./live_output.ts";
 import { NodeClock } from "./node_clock.ts";
 import { NodeOutput } from "./node_output.ts";
 import { RequestTurns } from "./request_turns.ts";
@@ -37,6 +38,7 @@ function links(role: { leader: boolean; ready: boolean }) {
     proposedLosses: new Set(),
     // A one-node cluster confirms its reads at once.
     turns: new RequestTurns(() => {}),
+    liveOutput: new LiveOutput(),
     sm: () => new TaskStateMachine(),
     nowMs: () => 0,
     isLeader: () => role.leader,

@@ -13,6 +13,7 @@ import {
   RetryPolicySchema,
   TaskIdSchema,
   TaskSpecSchema,
+  TaskStateSchema,
   TaskSummarySchema,
   TaskViewSchema,
   WorkerViewSchema,
@@ -213,6 +214,38 @@ export const ScheduleListReplySchema = z.object({
   schedules: z.array(ScheduleViewSchema),
 }).strict();
 
+/** What a `logs` reply holds of one stream. */
+export const LogTextSchema = z.object({
+  /**
+   * Where `text` starts in the stream, in characters since the attempt started; past the offset
+   * asked for when what lay between was not kept. null: not known (a final output cut to its tail).
+   */
+  offset: nonNegInt.nullable(),
+  text: z.string(),
+  /** The offset to ask from next; null once the task is final (nothing more will come). */
+  next: nonNegInt.nullable(),
+}).strict();
+export type LogText = z.infer<typeof LogTextSchema>;
+
+/**
+ * A task's output: live (`isFinal` false: the leader's view of its running attempt, empty when the
+ * leader has none yet) or final (the output kept with the task's last attempt).
+ */
+export const LogsReplySchema = z.object({
+  ...envelope,
+  type: z.literal("logs"),
+  re: requestId,
+  taskId: TaskIdSchema,
+  state: TaskStateSchema,
+  /** The attempt the output is of (0: none has started). */
+  attempt: nonNegInt,
+  isFinal: z.boolean(),
+  stdout: LogTextSchema,
+  stderr: LogTextSchema,
+  /** With isFinal: why the task failed (null when it did not, or said nothing). */
+  error: z.string().nullable(),
+}).strict();
+
 export const OrchestratorToClientSchema = z.discriminatedUnion("type", [
   WelcomeSchema,
   KeepaliveSchema,
@@ -230,5 +263,6 @@ export const OrchestratorToClientSchema = z.discriminatedUnion("type", [
   TokenListReplySchema,
   PurgedSchema,
   ScheduleListReplySchema,
+  LogsReplySchema,
 ]);
 export type OrchestratorToClient = z.infer<typeof OrchestratorToClientSchema>;

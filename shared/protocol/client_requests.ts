@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { LIMITS } from "../limits.ts";
-import { envelope, positiveInt, requestId, token, userName } from "./_fields.ts";
+import { envelope, nonNegInt, positiveInt, requestId, token, userName } from "./_fields.ts";
 import {
   AfterSchema,
   PrioritySchema,
@@ -131,6 +131,23 @@ export const WaitSchema = z.object({
   token,
   taskId: TaskIdSchema,
   timeoutMs: positiveInt.max(LIMITS.waitTimeoutMsMax),
+}).strict();
+
+/**
+ * A task's output: while it runs, the live output the leader holds for its current attempt from
+ * the offsets given; once it is final, the output kept with it. Offsets apply only to `attempt`
+ * (another attempt's output starts again at 0).
+ */
+export const LogsSchema = z.object({
+  ...envelope,
+  type: z.literal("logs"),
+  id: requestId,
+  token,
+  taskId: TaskIdSchema,
+  /** The attempt the offsets are of (absent: from the start of the current attempt). */
+  attempt: positiveInt.optional(),
+  stdoutOffset: nonNegInt.optional(),
+  stderrOffset: nonNegInt.optional(),
 }).strict();
 
 export const RoleNameSchema = z.enum(["admin", "user"]);
@@ -306,5 +323,6 @@ export const ClientToOrchestratorSchema = z.discriminatedUnion("type", [
   ScheduleListSchema,
   ScheduleRemoveSchema,
   SchedulePauseSchema,
+  LogsSchema,
 ]);
 export type ClientToOrchestrator = z.infer<typeof ClientToOrchestratorSchema>;

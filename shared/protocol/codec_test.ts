@@ -65,6 +65,16 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
   },
   clientToOrchestrator: {
     nodeStatus: { ...env, type: "nodeStatus", id: 9, token: "tok" },
+    logs: {
+      ...env,
+      type: "logs",
+      id: 18,
+      token: "tok",
+      taskId: "t-1",
+      attempt: 2,
+      stdoutOffset: 120,
+      stderrOffset: 0,
+    },
     submitBatch: {
       ...env,
       type: "submitBatch",
@@ -165,6 +175,18 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
         missedTicks: 0,
       }],
     },
+    logs: {
+      ...env,
+      type: "logs",
+      re: 18,
+      taskId: "t-1",
+      state: "running",
+      attempt: 2,
+      isFinal: false,
+      stdout: { offset: 120, text: "progress 50%\n", next: 133 },
+      stderr: { offset: 0, text: "", next: 0 },
+      error: null,
+    },
     userList: {
       ...env,
       type: "userList",
@@ -249,6 +271,15 @@ const SAMPLES: Record<DirectionName, Record<string, object>> = {
     finished: { ...env, type: "finished", taskId: "t-1", attempt: 1, outcome },
     handBack: { ...env, type: "handBack", taskId: "t-1", attempt: 1, reason: "stopping" },
     drain: { ...env, type: "drain" },
+    output: {
+      ...env,
+      type: "output",
+      taskId: "t-1",
+      attempt: 1,
+      stream: "stdout",
+      offset: 0,
+      text: "a\n",
+    },
   },
   orchestratorToWorker: {
     welcome: { ...env, type: "welcome", nodeId: "o1", clusterId: "c1" },
@@ -546,13 +577,16 @@ Deno.test("decodeMessage() reports an unknown type and lists the expected ones",
     'Invalid client request: unknown message type "nope" (expected one of: ' +
       "login, logout, submit, status, list, workers, cancel, wait, nodeStatus, submitBatch, " +
       "userAdd, userPasswd, userRemove, userList, tokenList, tokenRevoke, purge, scheduleAdd, " +
-      "scheduleList, scheduleRemove, schedulePause)",
+      "scheduleList, scheduleRemove, schedulePause, logs)",
   );
 });
 
 Deno.test("decodeMessage() lists each direction's own types for an unknown type", () => {
   const error = expectError(decodeJson({ v: 1, lamport: 0, type: "x" }, "workerToOrchestrator"));
-  assert.match(error.message, /worker message.*register, started, finished, handBack, drain\)$/);
+  assert.match(
+    error.message,
+    /worker message.*register, started, finished, handBack, drain, output\)$/,
+  );
 });
 
 Deno.test("decodeMessage() reports a missing or non-string type as bad_request", () => {

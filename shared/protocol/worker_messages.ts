@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { LIMITS } from "../limits.ts";
-import { envelope, positiveInt } from "./_fields.ts";
+import { envelope, nonNegInt, positiveInt } from "./_fields.ts";
 import { ErrorReplySchema } from "./client_replies.ts";
 import { KeepaliveSchema, WelcomeSchema } from "./connection_messages.ts";
 import {
@@ -66,6 +66,27 @@ export const FinishedSchema = z.object({
   includesStart: z.boolean().optional(),
 }).strict();
 
+/** The two output streams of an attempt (a handler's ctx.log and progress lines are stdout). */
+export const OutputStreamSchema = z.enum(["stdout", "stderr"]);
+export type OutputStream = z.infer<typeof OutputStreamSchema>;
+
+/**
+ * Output of a running attempt as it comes (a batch, at most every few hundred ms), for `logs
+ * --follow`. Not replicated: the leader keeps a bounded tail while the attempt runs; the final
+ * output is the one `finished` carries. `offset` is where `text` starts in the stream, counted in
+ * characters (UTF-16 code units) since the attempt started: a reader resumes from it, and a gap
+ * (output dropped while the worker was cut off) shows as an offset past the last one seen.
+ */
+export const OutputSchema = z.object({
+  ...envelope,
+  type: z.literal("output"),
+  taskId: TaskIdSchema,
+  attempt: positiveInt,
+  stream: OutputStreamSchema,
+  offset: nonNegInt,
+  text: z.string().min(1).max(LIMITS.liveOutputMessageChars),
+}).strict();
+
 /** The worker gives an attempt back unfinished (it is stopping, or cannot run it). */
 export const HandBackSchema = z.object({
   ...envelope,
@@ -87,6 +108,7 @@ export const WorkerToOrchestratorSchema = z.discriminatedUnion("type", [
   FinishedSchema,
   HandBackSchema,
   DrainSchema,
+  OutputSchema,
 ]);
 export type WorkerToOrchestrator = z.infer<typeof WorkerToOrchestratorSchema>;
 

@@ -494,6 +494,13 @@ const CLIENT_REQUESTS: Record<string, Builder> = {
     timeoutMs: intIn(g.rng, 1, LIMITS.waitTimeoutMsMax),
   }),
   nodeStatus: (g) => withToken(g, "nodeStatus"),
+  logs: (g) => {
+    const message: Json = { ...withToken(g, "logs"), taskId: g.pools.taskId(g.rng) };
+    if (g.bool()) message.attempt = g.positive();
+    if (g.bool()) message.stdoutOffset = g.nonNeg();
+    if (g.bool()) message.stderrOffset = g.nonNeg();
+    return message;
+  },
   userAdd: (g) => ({
     ...withToken(g, "userAdd"),
     name: g.userName(),
@@ -643,6 +650,25 @@ const ORCHESTRATOR_REPLIES: Record<string, Builder> = {
     removed: g.nonNeg(),
     dryRun: g.bool(),
   }),
+  logs: (g) => {
+    const isFinal = g.bool();
+    const text = () => {
+      // Room for the text after the offset: `next` is an offset too.
+      const offset = Math.max(0, g.nonNeg() - 100);
+      const body = g.str(0, 100);
+      return { offset, text: body, next: isFinal ? null : offset + body.length };
+    };
+    return {
+      ...reply(g, "logs"),
+      taskId: g.pools.taskId(g.rng),
+      state: g.rng.pick(TASK_STATES),
+      attempt: g.nonNeg(),
+      isFinal,
+      stdout: text(),
+      stderr: text(),
+      error: g.bool() ? null : g.str(0, 100),
+    };
+  },
   userList: (g) => ({
     ...reply(g, "userList"),
     users: Array.from({ length: g.rng.int(0, 3) }, () => ({
@@ -680,6 +706,13 @@ const WORKER_MESSAGES: Record<string, Builder> = {
     reason: g.str(0, LIMITS.descriptionChars),
   }),
   drain: (g) => g.env("drain"),
+  output: (g) => ({
+    ...g.env("output"),
+    ...g.taskRef(),
+    stream: g.rng.pick(["stdout", "stderr"]),
+    offset: g.nonNeg(),
+    text: g.str(1, g.rng.chance(0.01) ? LIMITS.liveOutputMessageChars : 200),
+  }),
 };
 
 const ORCHESTRATOR_TO_WORKER: Record<string, Builder> = {

@@ -51,6 +51,7 @@ const TOTALS = [
   "scheduleFirings",
   "scheduleFiringsRefused",
   "staleReportsRejected",
+  "outputBatches",
   "snapshotsInstalled",
 ] as const;
 type Totals = Record<typeof TOTALS[number], number>;
@@ -189,6 +190,7 @@ async function soak(
       `${totals.expiredTasks} expired, ` +
       `${totals.scheduleFirings} schedule ticks fired (${totals.scheduleFiringsRefused} refused), ` +
       `${totals.staleReportsRejected} stale reports rejected, ` +
+      `${totals.outputBatches} live output batches, ` +
       `${totals.snapshotsInstalled} snapshots installed`,
   );
   for (const [id, { hits, seeds }] of known) {

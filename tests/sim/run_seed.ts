@@ -48,6 +48,8 @@ export interface SeedSummary {
   scheduleFirings: number;
   scheduleFiringsRefused: number;
   staleReportsRejected: number;
+  /** Live output messages workers sent. */
+  outputBatches: number;
   snapshotsTaken: number;
   snapshotsInstalled: number;
   faults: Record<string, number>;
@@ -226,6 +228,7 @@ export function summarize(world: World): SeedSummary {
     scheduleFirings: schedulesOf(world)?.applied ?? 0,
     scheduleFiringsRefused: schedulesOf(world)?.refused ?? 0,
     staleReportsRejected: reference.stats.staleReports,
+    outputBatches: world.stats.outputBatches,
     snapshotsTaken: world.orchestrators.reduce((n, o) => n + o.snapshotsTaken, 0),
     snapshotsInstalled: world.orchestrators.reduce((n, o) => n + o.snapshotsInstalled, 0),
     faults: { ...world.stats.faults },

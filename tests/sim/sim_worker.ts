@@ -267,6 +267,7 @@ export class SimWorker {
     const world = this.#world;
     for (const line of effects.log) world.note(`${this.name} log ${line.level}: ${line.message}`);
     for (const message of effects.send) {
+      if (message.type === "output") world.stats.outputBatches += 1;
       if (this.#conn !== null) this.#send(this.#conn, message, DIRECTIONS.workerToOrchestrator);
     }
     for (const heartbeat of effects.heartbeats) {
@@ -346,6 +347,15 @@ export class SimWorker {
     const life = this.#life;
     const key = `${taskId}#${attempt}`;
     const { durationMs, outcome } = simHandlerAttempt(spec, attempt);
+    // A log line every 100 ms while it runs: live output (batched by the core, fenced by the
+    // leader) flows through every fault the run injects.
+    for (let atMs = 100; atMs < durationMs; atMs += 100) {
+      world.schedule(atMs, this.name, () => {
+        if (life !== this.#life || task.killed) return;
+        const text = `${taskId} attempt ${attempt} at ${atMs} ms\n`;
+        this.#step({ type: "output", taskId, attempt, stream: "stdout", text, nowMs: world.nowMs });
+      });
+    }
     world.schedule(Math.max(1, durationMs), this.name, () => {
       if (life !== this.#life || task.killed) return;
       this.#tasks.delete(key);

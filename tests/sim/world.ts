@@ -37,6 +37,8 @@ export interface WorldStats {
   events: number;
   leaderElections: number;
   executions: number;
+  /** Live output messages workers sent (`output`, for `logs --follow`). */
+  outputBatches: number;
   faults: Record<string, number>;
 }
 
@@ -49,7 +51,13 @@ export class World implements NetworkHost {
   readonly orchestrators: SimOrchestrator[];
   readonly workers: SimWorker[];
   readonly clients: SimClient[];
-  readonly stats: WorldStats = { events: 0, leaderElections: 0, executions: 0, faults: {} };
+  readonly stats: WorldStats = {
+    events: 0,
+    leaderElections: 0,
+    executions: 0,
+    outputBatches: 0,
+    faults: {},
+  };
   /** Every attempt a worker started, per task. */
   readonly executionsByTask = new Map<string, Array<{ worker: string; attempt: number }>>();
   /** Each machine's wall clock (skewed and drifting); the agenda runs on true time (nowMs). */

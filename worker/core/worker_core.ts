@@ -27,6 +27,7 @@ import type {
   WorkerToOrchestrator,
 } from "../../shared/protocol/messages.ts";
 import { assert, assertNever } from "../../shared/assert.ts";
+import { OutputBatches } from "./output_batches.ts";
 import {
   emptyEffects,
   type WorkerCoreOptions,
@@ -78,7 +79,11 @@ export class WorkerCore {
   readonly #pendingStarts = new Map<string, { taskId: string; attempt: number }>();
   /** Prefetched assignments waiting for a slot, oldest first, by attempt key. */
   readonly #waiting = new Map<string, { taskId: string; attempt: number; spec: TaskSpec }>();
+  /** Output of running attempts not sent yet (see output_batches.ts). */
+  readonly #output = new OutputBatches();
   #effects: WorkerEffects = emptyEffects();
+  /** The time of the input being handled. */
+  #nowMs = 0;
   #connected = false;
   /** When the orchestrator last said anything on this connection. */
   #lastHeardMs = -Infinity;
@@ -120,6 +125,7 @@ export class WorkerCore {
   }
 
   step(input: WorkerInput): WorkerEffects {
+    this.#nowMs = input.nowMs;
     switch (input.type) {
       case "tick":
         this.#onTick(input.nowMs);
@@ -148,6 +154,13 @@ export class WorkerCore {
         break;
       case "flush":
         this.#flushStarts();
+        break;
+      case "output":
+        // Only a running attempt's: a voided one's output is nobody's (the shell may still see
+        // some before its process is gone).
+        if (this.#running.get(key(input.taskId, input.attempt))?.voided === false) {
+          this.#output.add(key(input.taskId, input.attempt), input.stream, input.text);
+        }
         break;
       default:
         assertNever(input, "unknown worker input");
@@ -274,6 +287,7 @@ export class WorkerCore {
     const k = key(taskId, attempt);
     assert(!this.#running.has(k), `attempt ${k} started twice`);
     this.#running.set(k, { taskId, attempt, voided: false });
+    this.#output.start(k, { taskId, attempt }, this.#nowMs);
     this.#effects.start.push({ taskId, attempt, spec });
     // Reported at the turn's end (flush): a task done by then reports its start with its result.
     this.#pendingStarts.set(k, { taskId, attempt });
@@ -312,6 +326,8 @@ export class WorkerCore {
     if (running === undefined) return;
     assert(running.taskId === taskId && running.attempt === attempt, `attempt ${k} misfiled`);
     this.#running.delete(k);
+    // The outcome carries the output: what was not sent live goes with it.
+    this.#output.drop(k);
     // Aborted or handed back: nothing to report. Not remembered as done either: an assignment of
     // this attempt after the abort is the cluster's to make, and runs (see #onAssign).
     if (!running.voided) {
@@ -361,6 +377,7 @@ export class WorkerCore {
     const running = this.#running.get(k);
     if (running === undefined || running.voided) return;
     running.voided = true;
+    this.#output.drop(k);
     this.#effects.kill.push({ taskId, attempt, reason });
     this.#log("info", `Stopping task ${taskId} attempt ${attempt}: ${reason}`);
   }
@@ -427,6 +444,15 @@ export class WorkerCore {
     );
   }
 
+  /**
+   * Sends the output batches due. Only while connected: otherwise they wait (the newest kept) and
+   * go after the reconnect, their offsets telling the orchestrator what it missed.
+   */
+  #sendOutput(nowMs: number): void {
+    if (!this.#connected || this.#output.size === 0) return;
+    for (const batch of this.#output.takeDue(nowMs)) this.#send({ type: "output", ...batch });
+  }
+
   /** How long the orchestrator may stay silent before it counts as frozen or cut off. */
   #silenceLimitMs(): number {
     const interval = this.#heartbeatIntervalMs;
@@ -439,6 +465,7 @@ export class WorkerCore {
 
   #onTick(nowMs: number): void {
     if (nowMs - this.#lastHeartbeatMs >= this.#heartbeatIntervalMs) this.#heartbeat(nowMs);
+    this.#sendOutput(nowMs);
     const silentMs = nowMs - this.#lastHeardMs;
     if (this.#connected && silentMs > this.#silenceLimitMs()) {
       // A frozen or cut-off orchestrator keeps its connection open: only silence tells.

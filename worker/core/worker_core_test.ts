@@ -1,6 +1,7 @@
 // Proves that WorkerCore runs each assigned attempt once, reports every result until it is
 // acknowledged, heartbeats on schedule, and shuts down by draining, handing back and exiting.
 import assert from "node:assert/strict";
+import { LIMITS } from "../../shared/limits.ts";
 import type {
   OrchestratorToWorker,
   Outcome,
@@ -805,4 +806,75 @@ Deno.test("WorkerCore, draining, hands back an attempt assigned again after it h
   const again = h.assign("b");
   assert.deepEqual(again.send.filter((m) => m.type === "handBack").map((m) => m.taskId), ["b"]);
   assert.deepEqual(h.assign("a").send, [], "the running one is not handed back");
+});
+
+// ---- live output ----
+
+function outputs(effects: WorkerEffects): Array<Record<string, unknown>> {
+  return bodies(effects).filter((m) => m.type === "output");
+}
+
+Deno.test("WorkerCore sends no output for an attempt that ends within the batch interval", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.step({ type: "output", taskId: "t-1", attempt: 1, stream: "stdout", text: "hi\n", nowMs: 50 });
+  assert.deepEqual(outputs(h.tick(100)), []);
+  h.nowMs = 150;
+  assert.deepEqual(bodies(h.exited("t-1")).map((m) => m.type), ["finished"]);
+  assert.deepEqual(outputs(h.tick(400)), []);
+});
+
+Deno.test("WorkerCore batches a running attempt's output per stream, with offsets, once per interval", () => {
+  const h = connected();
+  h.assign("t-1");
+  const write = (stream: "stdout" | "stderr", text: string, nowMs: number) =>
+    h.step({ type: "output", taskId: "t-1", attempt: 1, stream, text, nowMs });
+  write("stdout", "a\n", 10);
+  write("stderr", "oops\n", 20);
+  write("stdout", "b\n", 30);
+  assert.deepEqual(outputs(h.tick(199)), []);
+  assert.deepEqual(outputs(h.tick(200)), [
+    { type: "output", taskId: "t-1", attempt: 1, stream: "stdout", offset: 0, text: "a\nb\n" },
+    { type: "output", taskId: "t-1", attempt: 1, stream: "stderr", offset: 0, text: "oops\n" },
+  ]);
+  write("stdout", "c\n", 250);
+  assert.deepEqual(outputs(h.tick(300)), [], "at most one batch per interval");
+  assert.deepEqual(outputs(h.tick(400)), [
+    { type: "output", taskId: "t-1", attempt: 1, stream: "stdout", offset: 4, text: "c\n" },
+  ]);
+  assert.deepEqual(outputs(h.tick(800)), [], "nothing new, nothing sent");
+});
+
+Deno.test("WorkerCore keeps the newest output between batches and says by its offset what it skipped", () => {
+  const h = connected();
+  h.assign("t-1");
+  const big = "x".repeat(LIMITS.liveOutputMessageChars);
+  h.step({ type: "output", taskId: "t-1", attempt: 1, stream: "stdout", text: big, nowMs: 10 });
+  h.step({ type: "output", taskId: "t-1", attempt: 1, stream: "stdout", text: "tail", nowMs: 20 });
+  const [batch] = outputs(h.tick(200));
+  assert.equal(batch.offset, 4);
+  assert.equal((batch.text as string).length, LIMITS.liveOutputMessageChars);
+  assert.ok((batch.text as string).endsWith("xtail"));
+});
+
+Deno.test("WorkerCore sends no output of an aborted attempt, nor of one it does not run", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.step({ type: "output", taskId: "t-1", attempt: 1, stream: "stdout", text: "a", nowMs: 10 });
+  h.step({ type: "output", taskId: "t-9", attempt: 1, stream: "stdout", text: "b", nowMs: 10 });
+  h.deliver({ type: "abort", taskId: "t-1", attempt: 1, reason: "cancelled" });
+  h.step({ type: "output", taskId: "t-1", attempt: 1, stream: "stdout", text: "c", nowMs: 20 });
+  assert.deepEqual(outputs(h.tick(500)), []);
+});
+
+Deno.test("WorkerCore holds output while disconnected and sends it after reconnecting", () => {
+  const h = connected();
+  h.assign("t-1");
+  h.disconnect();
+  h.step({ type: "output", taskId: "t-1", attempt: 1, stream: "stdout", text: "a\n", nowMs: 10 });
+  assert.deepEqual(outputs(h.tick(300)), []);
+  h.connect();
+  assert.deepEqual(outputs(h.tick(400)), [
+    { type: "output", taskId: "t-1", attempt: 1, stream: "stdout", offset: 0, text: "a\n" },
+  ]);
 });

@@ -7,6 +7,7 @@ import type {
   Heartbeat,
   OrchestratorToWorker,
   Outcome,
+  OutputStream,
   TaskSpec,
   WorkerInfo,
   WorkerToOrchestrator,
@@ -30,6 +31,18 @@ export type WorkerInput =
   | { type: "message"; message: OrchestratorToWorker; nowMs: number }
   /** A task the shell started has ended (or was killed). */
   | { type: "taskExited"; taskId: string; attempt: number; outcome: Outcome; nowMs: number }
+  /**
+   * A running attempt wrote output (a handler's log or progress line, a program's stdout or
+   * stderr as it comes): sent on in batches (see output_batches.ts) for `logs --follow`.
+   */
+  | {
+    type: "output";
+    taskId: string;
+    attempt: number;
+    stream: OutputStream;
+    text: string;
+    nowMs: number;
+  }
   /** SIGINT/SIGTERM; a second one forces: hand back at once. */
   | { type: "shutdown"; nowMs: number }
   /**

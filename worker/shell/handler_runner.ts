@@ -5,7 +5,7 @@
  * @module
  */
 import { LIMITS } from "../../shared/limits.ts";
-import type { Outcome, TaskSpec } from "../../shared/protocol/messages.ts";
+import type { Outcome, OutputStream, TaskSpec } from "../../shared/protocol/messages.ts";
 import { elapsedMs, failedOutcome, timedOutReason } from "./_outcome.ts";
 import type { Handler, HandlerContext } from "./handlers.ts";
 import { TailBuffer } from "./tail_buffer.ts";
@@ -23,6 +23,11 @@ export interface HandlerRunOptions {
    * still running).
    */
   debug?: (message: string) => void;
+  /**
+   * Output as it comes (live output for `logs --follow`), besides the outcome's tail: a handler's
+   * log and progress lines (stdout), a program's stdout and stderr as text. Never after the end.
+   */
+  onOutput?: (stream: OutputStream, text: string) => void;
 }
 
 type HandlerSpec = Extract<TaskSpec, { kind: "handler" }>;
@@ -86,7 +91,9 @@ export function runHandler(
         return;
       }
       if (isProgress) options.debug?.(line);
-      stdout.push(encoder.encode(line.endsWith("\n") ? line : `${line}\n`));
+      const text = line.endsWith("\n") ? line : `${line}\n`;
+      stdout.push(encoder.encode(text));
+      options.onOutput?.("stdout", text);
     },
   });
   // Async, so a synchronous throw is a rejection like any other.

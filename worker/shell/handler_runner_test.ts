@@ -233,3 +233,20 @@ Deno.test("runHandler() writes progress as output lines and to the debug log; a 
     assert.match(failed.error ?? "", /Progress must be a number from 0 to 1/);
   }
 });
+
+Deno.test("runHandler() hands each log and progress line to onOutput as it comes, none after the end", async () => {
+  const seen: string[] = [];
+  const { handler, ctx } = stuck();
+  const task = runHandler(handler, spec(null), {
+    ...OPTIONS,
+    onOutput: (stream, text) => seen.push(`${stream}:${text}`),
+  });
+  const c = await ctx;
+  c.log("one");
+  c.progress(0.5, "half");
+  assert.deepEqual(seen, ["stdout:one\n", "stdout:progress 50%: half\n"]);
+  task.kill("cancelled");
+  c.log("late");
+  assert.equal(seen.length, 2);
+  assert.equal((await task.done).stdout, "one\nprogress 50%: half\n");
+});

@@ -5,7 +5,7 @@
  * @module
  */
 import { LIMITS } from "../../shared/limits.ts";
-import type { Outcome, TaskSpec } from "../../shared/protocol/messages.ts";
+import type { Outcome, OutputStream, TaskSpec } from "../../shared/protocol/messages.ts";
 import { elapsedMs, failedOutcome, timedOutReason } from "./_outcome.ts";
 import { execEnvironment } from "./exec_environment.ts";
 import { type HandlerRunOptions, runHandler } from "./handler_runner.ts";
@@ -46,7 +46,7 @@ export function runTask(spec: TaskSpec, options: RunTaskOptions): RunningTask {
     case "sleep":
       return runSleep(spec);
     case "exec":
-      return runExec(spec, options.exec ?? NO_EXEC_OPTIONS);
+      return runExec(spec, options.exec ?? NO_EXEC_OPTIONS, options.onOutput);
     case "handler": {
       const handler = Object.hasOwn(options.handlers ?? {}, spec.handler)
         ? options.handlers![spec.handler]
@@ -96,7 +96,11 @@ function runSleep(spec: Extract<TaskSpec, { kind: "sleep" }>): RunningTask {
   };
 }
 
-function runExec(spec: Extract<TaskSpec, { kind: "exec" }>, exec: ExecOptions): RunningTask {
+function runExec(
+  spec: Extract<TaskSpec, { kind: "exec" }>,
+  exec: ExecOptions,
+  onOutput?: (stream: OutputStream, text: string) => void,
+): RunningTask {
   const startedMs = performance.now();
   let child: Deno.ChildProcess;
   let workDir: string | null = null;
@@ -145,8 +149,8 @@ function runExec(spec: Extract<TaskSpec, { kind: "exec" }>, exec: ExecOptions): 
   const stdout = new TailBuffer(LIMITS.outputTailBytes);
   const stderr = new TailBuffer(LIMITS.outputTailBytes);
   const done = Promise.all([
-    drain(child.stdout, stdout),
-    drain(child.stderr, stderr),
+    drain(child.stdout, stdout, onOutput && ((text) => onOutput("stdout", text))),
+    drain(child.stderr, stderr, onOutput && ((text) => onOutput("stderr", text))),
     child.status,
   ]).then(([, , status]): Outcome => {
     clearTimeout(timeout);
@@ -178,6 +182,19 @@ function removeWorkDir(dir: string): void {
   }
 }
 
-async function drain(stream: ReadableStream<Uint8Array>, into: TailBuffer): Promise<void> {
-  for await (const chunk of stream) into.push(chunk);
+/** Reads a child's stream into its tail, and (decoded, whole characters) to `onText` as it comes. */
+async function drain(
+  stream: ReadableStream<Uint8Array>,
+  into: TailBuffer,
+  onText?: (text: string) => void,
+): Promise<void> {
+  const decoder = onText === undefined ? null : new TextDecoder();
+  for await (const chunk of stream) {
+    into.push(chunk);
+    // `stream: true` holds a character cut between chunks until its last bytes come.
+    const text = decoder?.decode(chunk, { stream: true }) ?? "";
+    if (text !== "") onText!(text);
+  }
+  const rest = decoder?.decode() ?? "";
+  if (rest !== "") onText!(rest);
 }

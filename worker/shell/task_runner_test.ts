@@ -85,3 +85,16 @@ Deno.test("runTask() fails a handler task of a kind this worker does not serve",
     assert.equal(outcome.error, `This worker serves no handler for kind ${handler}`);
   }
 });
+
+Deno.test("runTask() hands an exec attempt's stdout and stderr to onOutput as text as they come", async () => {
+  const seen = { stdout: "", stderr: "" };
+  const outcome = await runTask({
+    kind: "exec",
+    description: "both",
+    argv: ["/bin/sh", "-c", "printf 'a\\n'; printf 'é\\n' >&2; printf 'b\\n'"],
+    timeoutMs: 10_000,
+  }, { ...REF, onOutput: (stream, text) => seen[stream] += text }).done;
+  assert.equal(outcome.status, "succeeded");
+  assert.deepEqual(seen, { stdout: "a\nb\n", stderr: "é\n" });
+  assert.equal(outcome.stdout, seen.stdout);
+});

@@ -327,6 +327,10 @@ export class WorkerRuntime {
         maxResultBytes: this.#options.maxResultBytes,
         debug: (message) =>
           this.#options.logger.debug(`Task ${taskId} attempt ${attempt}: ${message}`),
+        // The core holds it and sends it in batches (output_batches.ts); it may come while this
+        // loop runs (a handler logs before its first await): the core's step is done by then.
+        onOutput: (stream, text) =>
+          this.#step({ type: "output", taskId, attempt, stream, text, nowMs: Date.now() }),
       });
       if (task.ended !== undefined) {
         // Done as it started (a zero-length sleep): no need to wait for a later turn.
