@@ -204,6 +204,15 @@ export class Mutirao {
     throw new Error(`Task ${taskId} is still ${task.state} after ${options.timeoutMs} ms`);
   }
 
+  /**
+   * The task's output: while it runs, what the leader has seen of its attempt so far; once it
+   * ended, the output kept with it (`isFinal`). `stdout` holds `ctx.log` and progress lines.
+   */
+  async logs(taskId: string): Promise<{ stdout: string; stderr: string; isFinal: boolean }> {
+    const reply = await this.#client.request({ type: "logs", token: this.token, taskId });
+    return { stdout: reply.stdout.text, stderr: reply.stderr.text, isFinal: reply.isFinal };
+  }
+
   /** Cancels a queued or running task (a running handler's signal fires). */
   async cancel(taskId: string): Promise<TaskView> {
     return (await this.#client.request({ type: "cancel", token: this.token, taskId })).task;

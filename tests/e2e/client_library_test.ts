@@ -25,6 +25,9 @@ Deno.test("the client library submits tasks and reads their results", async () =
       for await (const task of mutirao.events(flaky, { intervalMs: 50 })) states.push(task.state);
       assert.equal(states.at(-1), "succeeded");
       assert.deepEqual(await mutirao.result(flaky), { attempt: 2 });
+      const output = await mutirao.logs(flaky);
+      assert.ok(output.isFinal);
+      assert.match(output.stdout, /attempt 2 of a task that fails 1 time/);
 
       const failing = await mutirao.submit("fail", { message: "nope" });
       await assert.rejects(() => mutirao.result(failing, { timeoutMs: 20_000 }), (error) => {
