@@ -87,6 +87,11 @@ export const LIMITS = {
   priorityMax: 1000,
   /** Queue names (`--queue`), like task kinds. */
   queueNameChars: 64,
+  /**
+   * Latest time a task may name (`--at`, and the not-before and queue-deadline times derived from
+   * it), in ms since 1970: year 2999, well inside what a Date holds (8.64e15).
+   */
+  timeMsMax: 32_503_680_000_000,
   /** Longest queue timeout (`--queue-timeout`): 1 year. */
   queueTimeoutMsMax: 366 * 24 * 3600 * 1000,
   /** Tasks one task may wait for (`--after`). */

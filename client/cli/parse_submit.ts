@@ -11,6 +11,7 @@ import {
   HANDLER_KIND_PATTERN,
   queuesProblem,
   type RetryPolicy,
+  type TaskRunOptions,
   type TaskSpec,
 } from "../../shared/protocol/messages.ts";
 import { BUILT_IN_KINDS } from "../../shared/protocol/messages.ts";
@@ -18,15 +19,7 @@ import { type Parsed, parseSeconds, type Values, waitOptions } from "./flag_valu
 import type { Command } from "./parse_command.ts";
 
 /** How a submitted task runs, beyond its spec. Absent fields: the cluster's defaults. */
-export interface SubmitOptions {
-  retry?: RetryPolicy;
-  delayMs?: number;
-  runAtMs?: number;
-  priority?: number;
-  queue?: string;
-  after?: string[];
-  queueTimeoutMs?: number;
-}
+export type SubmitOptions = TaskRunOptions;
 
 /** Defaults of `--backoff` and `--max-backoff`, in seconds. */
 export const DEFAULT_BACKOFF_S = 1;

@@ -4,6 +4,7 @@
  * detector told of joins and losses, and one log line per event.
  * @module
  */
+import { isoTime } from "../../shared/iso_time.ts";
 import { finishKey, type PendingFinish } from "./in_flight_proposals.ts";
 import { assert, assertNever } from "../../shared/assert.ts";
 import { type ApplyResult, type Command, LAST_ADMIN, type TaskStateMachine } from "../tasks/mod.ts";
@@ -174,7 +175,7 @@ export function afterApply(ctx: AppliedContext, command: Command, result: ApplyR
         ctx.out.log(
           "debug",
           `Schedule ${command.name} of ${command.owner} fired tick ${
-            new Date(command.tickMs).toISOString()
+            isoTime(command.tickMs)
           }: task ${result.taskId ?? "refused"}`,
         );
       }

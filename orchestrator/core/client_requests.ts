@@ -7,11 +7,7 @@
  */
 import { assertNever } from "../../shared/assert.ts";
 import { LIMITS } from "../../shared/limits.ts";
-import {
-  type ClientToOrchestrator,
-  DEFAULT_QUEUE,
-  type RetryPolicy,
-} from "../../shared/protocol/messages.ts";
+import type { ClientToOrchestrator } from "../../shared/protocol/messages.ts";
 import { isFinalState } from "../../shared/protocol/messages.ts";
 import type { ConsensusStatus } from "../raft/mod.ts";
 import type { Command, Stamp, TaskRecord } from "../tasks/mod.ts";
@@ -33,6 +29,7 @@ import type { BatchReply, Pending, PendingReplies } from "./pending_replies.ts";
 import type { RequestTurns } from "./request_turns.ts";
 import type { SubmitAdmission } from "./submit_admission.ts";
 import { viewTask } from "./view_task.ts";
+import { timingProblem, whenAndRetry } from "./submit_options.ts";
 import { purge } from "./purge_request.ts";
 import { handleScheduleRequest } from "./schedule_requests.ts";
 import { expiredMessage } from "./wait_replies.ts";
@@ -148,7 +145,12 @@ export class ClientRequests {
           atMs: this.#ctx.nowMs(),
         });
         break;
-      case "submit":
+      case "submit": {
+        const problem = timingProblem(request, this.#ctx.nowMs());
+        if (problem !== null) {
+          this.#ctx.sendError(conn, request.id, "bad_request", `Cannot submit task: ${problem}`);
+          break;
+        }
         if (!this.#withinSubmitRate(conn, request.id, user, 1)) break;
         this.#ctx.proposeFor({ kind: "submit", conn, requestId: request.id }, {
           type: "taskSubmitted",
@@ -160,6 +162,7 @@ export class ClientRequests {
           ...this.#ctx.stamp(),
         });
         break;
+      }
       case "status":
       case "wait":
       case "logs":
@@ -213,6 +216,14 @@ export class ClientRequests {
     request: Extract<ClientRequest, { type: "submitBatch" }>,
     user: string,
   ): void {
+    const problems = request.tasks.map((item, i) => {
+      const problem = timingProblem(item, this.#ctx.nowMs());
+      return problem === null ? null : `task ${i}: ${problem}`;
+    }).filter((p) => p !== null);
+    if (problems.length > 0) {
+      this.#ctx.sendError(conn, request.id, "bad_request", `Cannot submit batch: ${problems[0]}`);
+      return;
+    }
     if (!this.#withinSubmitRate(conn, request.id, user, request.tasks.length)) return;
     const commands: Command[] = request.tasks.map((item) => ({
       type: "taskSubmitted",
@@ -470,49 +481,4 @@ export class ClientRequests {
     }
     return task;
   }
-}
-
-/**
- * How a submission asks to run (retry policy, not-before time, priority, queue), as its log entry
- * carries it: a delay counts from now on the leader's clock, which the entry's stamp also reads.
- */
-function whenAndRetry(
-  request: {
-    retry?: RetryPolicy;
-    delayMs?: number;
-    runAtMs?: number;
-    priority?: number;
-    queue?: string;
-    after?: string[];
-    queueTimeoutMs?: number;
-  },
-  nowMs: number,
-): {
-  queueDeadlineMs?: number;
-  retry?: RetryPolicy;
-  notBeforeMs?: number;
-  priority?: number;
-  queue?: string;
-  after?: string[];
-} {
-  const notBeforeMs = Math.max(
-    request.runAtMs ?? 0,
-    request.delayMs === undefined ? 0 : nowMs + request.delayMs,
-  );
-  return {
-    ...(request.retry === undefined ? {} : { retry: request.retry }),
-    ...(notBeforeMs > nowMs ? { notBeforeMs } : {}),
-    // Defaults are left out, so entries of tasks that use none stay as they were.
-    ...(request.priority === undefined || request.priority === 0
-      ? {}
-      : { priority: request.priority }),
-    ...(request.queue === undefined || request.queue === DEFAULT_QUEUE
-      ? {}
-      : { queue: request.queue }),
-    ...(request.after === undefined ? {} : { after: request.after }),
-    // The queue timeout counts from when the task may start (after its delay).
-    ...(request.queueTimeoutMs === undefined
-      ? {}
-      : { queueDeadlineMs: Math.max(nowMs, notBeforeMs) + request.queueTimeoutMs }),
-  };
 }

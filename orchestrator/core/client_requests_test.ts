@@ -117,6 +117,29 @@ Deno.test("a submission's retry policy, delay, priority and queue reach its log 
   assert.ok(!("priority" in batch) && !("queue" in batch) && !("notBeforeMs" in batch));
 });
 
+Deno.test("a submission put off more than a year is refused before it reaches the log", () => {
+  const { h, out, proposed, handle } = setup();
+  const tooFar = h.nowMs + 2 * 366 * 24 * 3600 * 1000;
+  handle({ ...ENVELOPE, type: "submit", id: 5, idempotencyKey: "k", task: SLEEP, runAtMs: tooFar });
+  handle({
+    ...ENVELOPE,
+    type: "submitBatch",
+    id: 6,
+    tasks: [{ idempotencyKey: "a", task: SLEEP }, {
+      idempotencyKey: "b",
+      task: SLEEP,
+      runAtMs: tooFar,
+    }],
+  });
+  assert.equal(proposed.length, 0);
+  const replies = out.take().send.map((s) => s.message);
+  assert.deepEqual(replies.map((m) => m.type === "error" && m.code), [
+    "bad_request",
+    "bad_request",
+  ]);
+  assert.match(JSON.stringify(replies[1]), /task 1: runAtMs .* more than a year ahead/);
+});
+
 Deno.test("an unknown session is refused only once the read barrier holds", () => {
   const { h, out, reads, turns, proposed, handle } = setup();
   handle({ ...ENVELOPE, type: "submit", id: 6, idempotencyKey: "k2", task: SLEEP }, "nope");

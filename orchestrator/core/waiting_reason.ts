@@ -3,6 +3,7 @@
  * worker allows exec tasks; start one with --allow-exec").
  * @module
  */
+import { isoTime } from "../../shared/iso_time.ts";
 import { DEFAULT_QUEUE } from "../../shared/protocol/messages.ts";
 import type { TaskRecord } from "../tasks/mod.ts";
 import { type TaskStateMachine, workerRuns } from "../tasks/mod.ts";
@@ -10,7 +11,7 @@ import { type TaskStateMachine, workerRuns } from "../tasks/mod.ts";
 /** The reason a queued task waits at `nowMs`, from its own time and the state of the workers. */
 export function waitingReason(sm: TaskStateMachine, task: TaskRecord, nowMs: number): string {
   if (task.notBeforeMs > nowMs) {
-    const at = new Date(task.notBeforeMs).toISOString();
+    const at = isoTime(task.notBeforeMs);
     const retry = task.retry;
     return retry !== null && task.retried > 0
       ? `retry ${task.retried} of ${retry.retries} after a failed attempt, not before ${at}`

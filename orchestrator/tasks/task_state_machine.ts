@@ -15,13 +15,13 @@
  * `schedule_commands.ts`, which change the same state.
  * @module
  */
+import { isoTime } from "../../shared/iso_time.ts";
+import { isSameSubmission } from "./same_submission.ts";
 import { assert, assertNever } from "../../shared/assert.ts";
 import {
   DEFAULT_QUEUE,
   type Outcome,
-  type RetryPolicy,
   type TaskEvent,
-  type TaskSpec,
   type TaskState,
 } from "../../shared/protocol/messages.ts";
 import type {
@@ -66,49 +66,7 @@ const STATE_RANK: Record<TaskState, number> = {
   expired: 2,
 };
 
-/** True when a submission asks for the very task `task` was created from (field by field, so encoding order does not matter). */
-function isSameSubmission(
-  task: TaskRecord,
-  command: {
-    spec: TaskSpec;
-    maxAttempts: number;
-    retry?: RetryPolicy;
-    priority?: number;
-    queue?: string;
-    after?: readonly string[];
-  },
-): boolean {
-  if (task.maxAttempts !== command.maxAttempts) return false;
-  if (task.priority !== (command.priority ?? 0)) return false;
-  const after = command.after ?? NO_TASKS;
-  if (task.after.length !== after.length || task.after.some((id, i) => id !== after[i])) {
-    return false;
-  }
-  if (task.queue !== (command.queue ?? DEFAULT_QUEUE)) return false;
-  if (!isSameRetry(task.retry, command.retry ?? null)) return false;
-  const a = task.spec;
-  const b = command.spec;
-  if (a.description !== b.description || a.timeoutMs !== b.timeoutMs) return false;
-  switch (a.kind) {
-    case "sleep":
-      return b.kind === "sleep" && a.durationMs === b.durationMs;
-    case "exec":
-      return b.kind === "exec" && a.argv.length === b.argv.length &&
-        a.argv.every((arg, i) => arg === b.argv[i]);
-    case "handler":
-      return b.kind === "handler" && a.handler === b.handler && a.payload === b.payload;
-    default:
-      return assertNever(a, "unknown task kind");
-  }
-}
-
 const NO_PLAN = { waitingFor: NO_TASKS, failed: null } as const;
-
-function isSameRetry(a: RetryPolicy | null, b: RetryPolicy | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.retries === b.retries && a.backoff === b.backoff && a.delayMs === b.delayMs &&
-    a.maxDelayMs === b.maxDelayMs;
-}
 
 /** The orchestrator's replicated state. */
 export class TaskStateMachine {
@@ -444,7 +402,7 @@ export class TaskStateMachine {
       task.waitingFor = NO_TASKS;
       task.finishedAtMs = command.atMs;
       this.#transition(task, "expired");
-      const deadline = new Date(task.queueDeadlineMs).toISOString();
+      const deadline = isoTime(task.queueDeadlineMs);
       this.#record(task, "expired", command, null, `not started by ${deadline} (--queue-timeout)`);
       expired += 1;
     }

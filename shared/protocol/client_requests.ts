@@ -23,7 +23,7 @@ const whenAndRetry = {
   /** Put off by this long from when the leader accepts it. */
   delayMs: z.number().int().nonnegative().max(LIMITS.delayMsMax).optional(),
   /** Not started before this time (ms since the epoch, by the orchestrators' clocks). */
-  runAtMs: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+  runAtMs: z.number().int().nonnegative().max(LIMITS.timeMsMax).optional(),
   /** Higher runs first within its queue (default 0). */
   priority: PrioritySchema.optional(),
   /** The queue it waits in (default "default"). */
@@ -33,6 +33,10 @@ const whenAndRetry = {
   /** Not started within this long of being due, it ends expired. */
   queueTimeoutMs: z.number().int().positive().max(LIMITS.queueTimeoutMsMax).optional(),
 };
+
+/** How a submitted task runs, beyond its spec: the options of `submit` and of each batch item. */
+export const TaskRunOptionsSchema = z.object(whenAndRetry).strict();
+export type TaskRunOptions = z.infer<typeof TaskRunOptionsSchema>;
 
 export const LoginSchema = z.object({
   ...envelope,

@@ -116,7 +116,7 @@ export const TaskSubmittedSchema = z.object({
   /** What a failed attempt leads to (absent: the task fails with it). */
   retry: RetryPolicySchema.optional(),
   /** Not assigned before this time by the leader's clock (absent: at once). */
-  notBeforeMs: nonNegInt.optional(),
+  notBeforeMs: nonNegInt.max(LIMITS.timeMsMax + LIMITS.delayMsMax).optional(),
   /** Higher runs first within its queue (absent: 0). */
   priority: PrioritySchema.optional(),
   /** The queue it waits in (absent: "default"). */
@@ -124,7 +124,8 @@ export const TaskSubmittedSchema = z.object({
   /** It runs once all these tasks succeeded, and fails as soon as one fails or is cancelled. */
   after: AfterSchema.optional(),
   /** Not started by this time (the leader's clock), it ends expired (absent: never). */
-  queueDeadlineMs: nonNegInt.optional(),
+  queueDeadlineMs: nonNegInt.max(LIMITS.timeMsMax + LIMITS.delayMsMax + LIMITS.queueTimeoutMsMax)
+    .optional(),
   ...stamp,
 }).strict();
 

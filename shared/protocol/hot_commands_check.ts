@@ -140,12 +140,18 @@ export const HOT_COMMAND_CHECKS: Readonly<Record<string, Check>> = {
     isText(c.idempotencyKey, 1, LIMITS.idempotencyKeyChars) && isSpec(c.spec) &&
     isInt(c.maxAttempts, 1, LIMITS.maxAttemptsMax) &&
     (c.retry === undefined || isRetryPolicy(c.retry)) &&
-    (c.notBeforeMs === undefined || isInt(c.notBeforeMs, 0, SAFE)) &&
+    (c.notBeforeMs === undefined ||
+      isInt(c.notBeforeMs, 0, LIMITS.timeMsMax + LIMITS.delayMsMax)) &&
     (c.priority === undefined || isInt(c.priority, -LIMITS.priorityMax, LIMITS.priorityMax)) &&
     (c.queue === undefined ||
       isText(c.queue, 0, LIMITS.queueNameChars) && HANDLER_KIND_PATTERN.test(c.queue as string)) &&
     (c.after === undefined || isAfter(c.after)) &&
-    (c.queueDeadlineMs === undefined || isInt(c.queueDeadlineMs, 0, SAFE)) &&
+    (c.queueDeadlineMs === undefined ||
+      isInt(
+        c.queueDeadlineMs,
+        0,
+        LIMITS.timeMsMax + LIMITS.delayMsMax + LIMITS.queueTimeoutMsMax,
+      )) &&
     isStamp(c),
   taskAssigned: (c) =>
     onlyKeys(c, ASSIGNED) && isText(c.taskId, 1, LIMITS.workerNameChars) &&
