@@ -241,6 +241,7 @@ export class OrchestratorNode {
       nowMs: () => this.#nowMs,
       propose: (command) => this.#propose(command),
       stamp: () => this.#stamp(),
+      maxActivePerUser: options.maxActiveTasksPerUser ?? 0,
     };
     this.#clients = new ClientRequests(this.#ctx);
     // Apply what recovery found durable and committed, without replies or log noise.

@@ -80,7 +80,13 @@ export class ScheduleRounds {
  */
 export function planFirings(
   sm: TaskStateMachine,
-  options: { nowMs: number; rounds: ScheduleRounds; max?: number },
+  options: {
+    nowMs: number;
+    rounds: ScheduleRounds;
+    max?: number;
+    /** Tasks an owner may have queued or running (maxActiveTasksPerUser; 0: no limit). */
+    maxActivePerUser?: number;
+  },
 ): Firing[] {
   const { nowMs, rounds } = options;
   const max = options.max ?? FIRINGS_PER_ROUND_MAX;
@@ -88,6 +94,11 @@ export function planFirings(
   for (const [key, schedule] of sm.schedules) {
     if (firings.length >= max) break;
     if (schedule.paused || rounds.inFlight.has(key)) continue;
+    // An owner removed (old logs kept its schedules) or at its quota, as a submission of theirs
+    // would be refused: nothing fires for now; once below it, the latest tick fires (catch up once).
+    if (!sm.users.has(schedule.owner)) continue;
+    const maxActive = options.maxActivePerUser ?? 0;
+    if (maxActive > 0 && sm.activeTasksOf(schedule.owner) >= maxActive) continue;
     const fromMs = Math.max(schedule.lastTickMs ?? 0, schedule.activeFromMs);
     const next = rounds.nextTick(schedule, fromMs);
     if (next === null || next > nowMs) continue;
@@ -130,11 +141,17 @@ export interface ScheduleRoundContext {
   nowMs(): number;
   propose(command: Command): number | null;
   stamp(): Stamp;
+  /** The submission quota firings respect (maxActiveTasksPerUser; 0: none). */
+  maxActivePerUser?: number;
 }
 
 /** Proposes the firings due now (planFirings), marking each schedule in flight. */
 export function proposeFirings(ctx: ScheduleRoundContext): void {
-  const firings = planFirings(ctx.sm(), { nowMs: ctx.nowMs(), rounds: ctx.rounds });
+  const firings = planFirings(ctx.sm(), {
+    nowMs: ctx.nowMs(),
+    rounds: ctx.rounds,
+    maxActivePerUser: ctx.maxActivePerUser,
+  });
   for (const firing of firings) {
     const index = ctx.propose({
       type: "scheduleFired",

@@ -129,3 +129,20 @@ Deno.test("planFirings() stops at its bound; the rest come next round", () => {
   const rounds = new ScheduleRounds();
   assert.equal(planFirings(h.sm, { nowMs: T0 + 5000, rounds, max: 3 }).length, 3);
 });
+
+Deno.test("a removed owner's schedules go with the account, and fire no more", () => {
+  const h = cluster();
+  h.apply({ type: "userRemoved", name: "alice", atMs: T0 });
+  assert.equal(h.sm.schedules.size, 0);
+  assert.deepEqual(round(h, new ScheduleRounds(), T0 + 10_000), []);
+});
+
+Deno.test("an owner at the submission quota gets no firings until below it", () => {
+  const h = cluster();
+  h.submitTask({ owner: "alice" });
+  const at = (maxActivePerUser: number) =>
+    planFirings(h.sm, { nowMs: T0 + 3000, rounds: new ScheduleRounds(), maxActivePerUser });
+  assert.deepEqual(at(1), []);
+  assert.equal(at(2).length, 1);
+  assert.equal(at(0).length, 1, "0: no limit");
+});

@@ -148,11 +148,14 @@ Deno.test("a user has at most LIMITS.schedulesPerUserMax schedules; names are pe
   assert.equal(h.sm.schedulesOf("alice"), LIMITS.schedulesPerUserMax);
 });
 
-Deno.test("a schedule of a removed account does not fire", () => {
+Deno.test("a removed account's schedules go with it and do not fire, nor for a namesake", () => {
   const h = withAlice();
   set(h);
   h.apply({ type: "userRemoved", name: "alice", atMs: h.nowMs });
-  assert.match(rejection(fire(h, 1_003_000)), /owner account is gone/);
+  assert.equal(h.sm.schedules.size, 0);
+  assert.match(rejection(fire(h, 1_003_000)), /no schedule named/);
+  h.apply({ type: "userAdded", name: "alice", role: "user", passwordHash: "scrypt$y", atMs: 0 });
+  assert.match(rejection(fire(h, 1_004_000)), /no schedule named/);
 });
 
 Deno.test("schedules survive a snapshot round trip, and old snapshots load without them", () => {

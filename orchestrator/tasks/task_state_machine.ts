@@ -176,10 +176,15 @@ export class TaskStateMachine {
       case "userAdded":
       case "accountConfigured":
       case "userPasswordChanged":
-      case "userRemoved":
       case "sessionOpened":
       case "sessionClosed":
         return this.#accounts.apply(command);
+      case "userRemoved": {
+        const result = this.#accounts.apply(command);
+        // Its schedules go with it: they must not fire for nobody, nor for a later namesake.
+        if (result.type === "ok") this.#removeSchedulesOf(command.name);
+        return result;
+      }
       case "taskSubmitted":
         return this.#submit(command);
       case "taskCancelled":
@@ -205,6 +210,12 @@ export class TaskStateMachine {
         return OK;
       default:
         return assertNever(command, "unknown command");
+    }
+  }
+
+  #removeSchedulesOf(owner: string): void {
+    for (const [key, schedule] of this.schedules) {
+      if (schedule.owner === owner) this.schedules.delete(key);
     }
   }
 
