@@ -29,17 +29,40 @@ export function planAssignments(input: PlanInput): Assignment[] {
   );
   let cursor = input.cursor;
   let scanned = 0;
+  let walked = 0;
+  // Kinds of task found unplaceable this round stay so (slots only fill up as it goes): the rest
+  // of their kind are passed over without counting against maxScanned, so one user's backlog of
+  // tasks nobody can take now never hides another's task behind it.
+  const blocked = new Set<string>();
   for (const task of input.queue) {
-    if (freeSlots === 0 || plan.length >= input.maxAssignments || scanned >= input.maxScanned) {
-      break;
-    }
+    if (
+      freeSlots === 0 || plan.length >= input.maxAssignments || scanned >= input.maxScanned ||
+      walked >= input.maxScanned * WALK_FACTOR
+    ) break;
+    walked += 1;
+    const place = placeClass(task);
+    const ownerClass = `owner:${task.owner}`;
+    const queueClass = `queue:${task.queue}`;
+    if (blocked.has(place) || blocked.has(ownerClass) || blocked.has(queueClass)) continue;
     scanned += 1;
-    if (task.needsExec && freeExecSlots === 0) continue;
-    if (input.limits !== undefined && overLimit(input.limits, task)) continue;
+    if (task.needsExec && freeExecSlots === 0) {
+      blocked.add(place);
+      continue;
+    }
+    if (input.limits !== undefined) {
+      const over = overLimit(input.limits, task);
+      if (over !== null) {
+        blocked.add(over === "queue" ? queueClass : ownerClass);
+        continue;
+      }
+    }
     const chosen = input.policy === "least-loaded"
       ? pickLeastLoaded(workers, cursor, task)
       : pickRoundRobin(workers, cursor, task);
-    if (chosen === null) continue;
+    if (chosen === null) {
+      blocked.add(place);
+      continue;
+    }
     assert(chosen.busy < chosen.slots, `scheduler picked full worker ${chosen.id}`);
     chosen.busy += 1;
     freeSlots -= 1;
@@ -62,14 +85,28 @@ function rotation(
   return [...workers.slice(start), ...workers.slice(0, start)];
 }
 
-/** Whether one more task of `task`'s queue or owner would run past a limit. */
-function overLimit(limits: ConcurrencyLimits, task: SchedulableTask): boolean {
+/** Tasks passed over as blocked, at most this many times maxScanned per round. */
+const WALK_FACTOR = 5;
+
+/** What decides where a task may run: its queue and what it runs (kind, or exec program). */
+function placeClass(task: SchedulableTask): string {
+  const what = task.handler !== undefined
+    ? `kind:${task.handler}`
+    : task.needsExec
+    ? `exec:${task.program ?? ""}`
+    : "sleep";
+  return `place:${task.queue}|${what}`;
+}
+
+/** Which limit one more task of `task`'s queue or owner would run past, if any. */
+function overLimit(limits: ConcurrencyLimits, task: SchedulableTask): "queue" | "owner" | null {
   const queueMax = limits.maxRunningPerQueue[task.queue];
   if (queueMax !== undefined && (limits.runningByQueue.get(task.queue) ?? 0) >= queueMax) {
-    return true;
+    return "queue";
   }
-  return limits.maxRunningPerUser > 0 &&
+  const ownerOver = limits.maxRunningPerUser > 0 &&
     (limits.runningByOwner.get(task.owner) ?? 0) >= limits.maxRunningPerUser;
+  return ownerOver ? "owner" : null;
 }
 
 function countRunning(limits: ConcurrencyLimits, task: SchedulableTask): void {

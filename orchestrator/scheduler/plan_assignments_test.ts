@@ -222,9 +222,10 @@ Deno.test("planAssignments() makes at most maxAssignments assignments", () => {
 Deno.test("planAssignments() examines at most maxScanned queued tasks", () => {
   const workers = [worker("w1", 10)];
   const queue = [
-    { id: "e1", needsExec: true, ...LANE },
-    { id: "e2", needsExec: true, ...LANE },
-    { id: "e3", needsExec: true, ...LANE },
+    // Three programs: three kinds of unplaceable task, each examined.
+    { id: "e1", needsExec: true, program: "a", ...LANE },
+    { id: "e2", needsExec: true, program: "b", ...LANE },
+    { id: "e3", needsExec: true, program: "c", ...LANE },
     ...sleepTasks(3),
   ];
   assert.deepEqual(plan({ workers, queue, maxScanned: 3 }), []);
@@ -365,4 +366,43 @@ Deno.test("planAssignments() keeps queues and users within their running limits"
   });
   // images holds one at a time; bob already runs one and may run two.
   assert.deepEqual(result.map(([id]) => id), ["i1", "b2", "a1"]);
+});
+
+Deno.test("planAssignments() passes over a backlog nobody can take now to reach a task behind it", () => {
+  const backlog = Array.from({ length: 20 }, (_, i) => ({
+    id: `m${i}`,
+    needsExec: false,
+    handler: "nosuch",
+    queue: "default",
+    owner: "mallory",
+  }));
+  const result = plan({
+    queue: [...backlog, { id: "b1", needsExec: false, queue: "default", owner: "bob" }],
+    workers: [worker("w1", 2)],
+    maxScanned: 5,
+  });
+  assert.deepEqual(result, [["b1", "w1"]]);
+});
+
+Deno.test("planAssignments() passes over an owner at its running limit to reach another's task", () => {
+  const result = plan({
+    queue: [
+      ...Array.from({ length: 20 }, (_, i) => ({
+        id: `m${i}`,
+        needsExec: false,
+        queue: "default",
+        owner: "mallory",
+      })),
+      { id: "b1", needsExec: false, queue: "default", owner: "bob" },
+    ],
+    workers: [worker("w1", 4)],
+    maxScanned: 5,
+    limits: {
+      maxRunningPerQueue: {},
+      maxRunningPerUser: 1,
+      runningByQueue: new Map(),
+      runningByOwner: new Map(),
+    },
+  });
+  assert.deepEqual(result, [["m0", "w1"], ["b1", "w1"]]);
 });

@@ -151,19 +151,32 @@ export class TaskQueue {
    * queue).
    */
   *inOrder(nowMs = Infinity, agedSinceMs = -Infinity): IterableIterator<string> {
+    // Due timed tasks go first in their own queue (they have waited), not ahead of other queues.
+    const dueByQueue = new Map<string, string[]>();
     for (const timed of this.#timed) {
       if (timed.atMs > nowMs) break;
-      yield timed.id;
+      const queue = this.#lanes.get(timed.id)!.queue;
+      let due = dueByQueue.get(queue);
+      if (due === undefined) dueByQueue.set(queue, due = []);
+      due.push(timed.id);
     }
-    const orders = [...this.#queues.values()].map((q) => this.#queueOrder(q, agedSinceMs));
+    const orders: Iterable<string>[] = [];
+    for (const [name, queue] of this.#queues) {
+      const due = dueByQueue.get(name);
+      dueByQueue.delete(name);
+      const order = this.#queueOrder(queue, agedSinceMs);
+      orders.push(due === undefined ? order : chain(due, order));
+    }
+    // Queues holding only timed tasks take their turns after the others.
+    for (const due of dueByQueue.values()) orders.push(due);
     if (orders.length === 1) {
       yield* orders[0];
       return;
     }
     // Queues take turns, one task each, while any has tasks left.
-    let turns = orders;
+    let turns = orders.map((order) => order[Symbol.iterator]());
     while (turns.length > 0) {
-      const next: IterableIterator<string>[] = [];
+      const next: Iterator<string>[] = [];
       for (const turn of turns) {
         const step = turn.next();
         if (step.done === true) continue;
@@ -292,6 +305,11 @@ export class TaskQueue {
     for (const [id, atMs] of data.timed ?? []) queue.pushTimed(id, atMs, laneOf(id), sinceOf(id));
     return queue;
   }
+}
+
+function* chain(first: readonly string[], rest: Iterable<string>): IterableIterator<string> {
+  yield* first;
+  yield* rest;
 }
 
 /**
