@@ -66,6 +66,8 @@ export interface TaskOptions {
   queue?: string;
   /** Runs once these tasks succeeded; fails (dependency_failed) if one fails or is cancelled. */
   after?: readonly string[];
+  /** Not started within this long of being due, it ends `expired`. */
+  queueTimeoutMs?: number;
   /** Attempts it may lose to workers that die under it. */
   maxAttempts?: number;
   /** A retried submission with the same key never makes a second task (default: random). */
@@ -198,7 +200,9 @@ export class Mutirao {
     const task = await this.wait(taskId, options);
     if (task.state === "succeeded") {
       const value = task.result?.value;
-      return (value === undefined ? task.result?.stdout ?? null : JSON.parse(value)) as R;
+      if (value !== undefined) return JSON.parse(value) as R;
+      // A handler that returned nothing: null; sleep and exec tasks: their output.
+      return (task.spec.kind === "handler" ? null : task.result?.stdout ?? null) as R;
     }
     if (FINAL.has(task.state)) throw new TaskFailedError(task);
     throw new Error(`Task ${taskId} is still ${task.state} after ${options.timeoutMs} ms`);
@@ -286,6 +290,13 @@ function handlerSpec(kind: string, payload: unknown, options: TaskOptions): Task
 }
 
 function requestOptions(options: TaskOptions) {
+  if (
+    options.retries === undefined &&
+    (options.backoffMs !== undefined || options.backoff !== undefined ||
+      options.maxBackoffMs !== undefined)
+  ) {
+    throw new RangeError("backoffMs, backoff and maxBackoffMs apply only with retries");
+  }
   const runAtMs = options.runAt instanceof Date ? options.runAt.getTime() : options.runAt;
   return {
     ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
@@ -302,5 +313,6 @@ function requestOptions(options: TaskOptions) {
     ...(options.priority === undefined ? {} : { priority: options.priority }),
     ...(options.queue === undefined ? {} : { queue: options.queue }),
     ...(options.after === undefined ? {} : { after: [...options.after] }),
+    ...(options.queueTimeoutMs === undefined ? {} : { queueTimeoutMs: options.queueTimeoutMs }),
   };
 }

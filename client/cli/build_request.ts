@@ -98,7 +98,13 @@ export function resultOutput(task: TaskView, wait: WaitOptions | null): Output {
     error: task.result?.error ?? null,
   };
   if (task.state === "succeeded") {
-    const text = value !== undefined ? value : (task.result?.stdout ?? "").replace(/\n$/, "");
+    // A handler that returned nothing has no value (its stdout holds its log lines, not a result);
+    // sleep and exec tasks show their output.
+    const text = value !== undefined
+      ? value
+      : task.spec.kind === "handler"
+      ? "null"
+      : (task.result?.stdout ?? "").replace(/\n$/, "");
     return { json, text };
   }
   if (task.state === "failed" || task.state === "cancelled" || task.state === "expired") {
@@ -154,12 +160,14 @@ export function followedOutput(
   reply: { taskId: string; state: TaskView["state"]; attempt: number; error: string | null },
 ): Output {
   const json = { id: reply.taskId, state: reply.state, attempt: reply.attempt, error: reply.error };
-  if (reply.state !== "failed" && reply.state !== "cancelled") return { json, text: null };
+  if (reply.state !== "failed" && reply.state !== "cancelled" && reply.state !== "expired") {
+    return { json, text: null };
+  }
   return {
     json,
     text: null,
     failure: {
-      code: reply.state === "failed" ? "task_failed" : "task_cancelled",
+      code: `task_${reply.state}`,
       exitCode: EXIT_CODES.taskFailed,
       message: `Task ${reply.taskId} ended ${reply.state}` +
         (reply.error === null ? "" : `: ${reply.error}`),

@@ -6,6 +6,7 @@ import type { TaskView } from "../../shared/protocol/messages.ts";
 import {
   batchOutput,
   listRequest,
+  resultOutput,
   submitRequest,
   submittedOutput,
   taskOutput,
@@ -75,4 +76,38 @@ Deno.test("taskOutput() fails a waited task that did not succeed, and only a wai
   };
   assert.equal(taskOutput(task, { timeoutS: null }).failure?.exitCode, EXIT_CODES.taskFailed);
   assert.equal(taskOutput(task, null).failure, undefined);
+});
+
+Deno.test("resultOutput() prints a handler's value, null when it returned nothing, exit 13 unfinished", () => {
+  const base = {
+    id: "t-9",
+    owner: "alice",
+    spec: { kind: "handler" as const, handler: "add", description: "", payload: "{}" },
+    attempt: 1,
+    maxAttempts: 3,
+    workerId: null,
+    submittedAtMs: 0,
+    finishedAtMs: 1,
+    waitingReason: null,
+    history: [],
+  };
+  const outcome = {
+    status: "succeeded" as const,
+    exitCode: null,
+    stdout: "a log line\n",
+    stderr: "",
+    error: null,
+    durationMs: 1,
+  };
+  const withValue = resultOutput({
+    ...base,
+    state: "succeeded",
+    result: { ...outcome, value: "5" },
+  }, null);
+  assert.equal(withValue.text, "5");
+  assert.deepEqual(withValue.json, { id: "t-9", state: "succeeded", value: 5, error: null });
+  const none = resultOutput({ ...base, state: "succeeded", result: outcome }, null);
+  assert.equal(none.text, "null", "not the handler's log lines");
+  const queued = resultOutput({ ...base, state: "queued", result: null, finishedAtMs: null }, null);
+  assert.equal(queued.failure?.exitCode, 13);
 });

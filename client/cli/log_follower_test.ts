@@ -104,7 +104,7 @@ Deno.test("LogFollower finds where a cut final output picks up after what was sh
   assert.deepEqual(gap[1], { stream: "stdout", text: lines.slice(50).join("") });
 });
 
-Deno.test("followedOutput() exits 8 for a failed or cancelled task, 0 for a succeeded one", () => {
+Deno.test("followedOutput() exits 8 for a failed, cancelled or expired task, 0 for a succeeded one", () => {
   const body = { taskId: "t-1", attempt: 1, error: null };
   assert.equal(followedOutput({ ...body, state: "succeeded" }).failure, undefined);
   assert.equal(followedOutput({ ...body, state: "succeeded" }).text, null);
@@ -112,4 +112,5 @@ Deno.test("followedOutput() exits 8 for a failed or cancelled task, 0 for a succ
   assert.equal(failed.failure?.exitCode, 8);
   assert.equal(failed.failure?.message, "Task t-1 ended failed: exit code 3");
   assert.equal(followedOutput({ ...body, state: "cancelled" }).failure?.code, "task_cancelled");
+  assert.equal(followedOutput({ ...body, state: "expired" }).failure?.exitCode, 8);
 });

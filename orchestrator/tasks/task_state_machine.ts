@@ -455,7 +455,9 @@ export class TaskStateMachine {
     }
     this.finishedOrder.prune(isLive, this.finishedCount, owners, (owner) => {
       const counts = this.countsByOwner.get(owner);
-      return counts === undefined ? 0 : counts.succeeded + counts.failed + counts.cancelled;
+      return counts === undefined
+        ? 0
+        : counts.succeeded + counts.failed + counts.cancelled + counts.expired;
     });
     return { type: "removed", removed };
   }
