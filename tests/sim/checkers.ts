@@ -16,6 +16,8 @@ import {
 } from "../../orchestrator/tasks/mod.ts";
 import type { TaskEvent, TaskState } from "../../shared/protocol/messages.ts";
 import { retryDelayMs } from "../../orchestrator/tasks/retry_backoff.ts";
+import { DEFAULT_PRIORITY_AGING_MS } from "../../orchestrator/core/scheduling_round.ts";
+import { kindOf } from "../../shared/protocol/messages.ts";
 import { canonicalJson } from "./canonical_json.ts";
 import type { Applied } from "./observed_log.ts";
 import { SimViolation } from "./violation.ts";
@@ -65,6 +67,10 @@ export class SafetyChecker {
   /** The retention age removals must respect (null: the default, a week, never reached). */
   readonly #keepFinishedForMs: number | null;
   stateChecks = 0;
+  /** The first no-op of each term: its leader knew every entry before it. */
+  readonly #noopOfTerm = new Map<number, number>();
+  /** Tasks the committed log ever assigned (accepted or not). */
+  readonly #everAssigned = new Set<string>();
   /** Failed attempts the committed log queued again (retry policies). */
   retriedAttempts = 0;
   /** Tasks that expired (not started within their queue timeout). */
@@ -232,6 +238,33 @@ export class SafetyChecker {
     if (task.after.length > 0) this.tasksWithDependencies += 1;
   }
 
+  /**
+   * Priorities among tasks queued together: when task A is assigned, no task B of the same queue
+   * and the same kind with a higher priority waits since before the proposing leader's term began
+   * (so that leader knew it), never assigned, due, and not waiting for others — unless A went
+   * first for a reason of its own: its delay or retry pause ended (timed tasks go first in their
+   * queue), or it waited past the aging time.
+   */
+  #checkPriorities(index: number, term: number, taskId: string, atMs: number): void {
+    const a = this.reference.tasks.get(taskId);
+    const noop = this.#noopOfTerm.get(term);
+    if (a === undefined || a.state !== "queued" || noop === undefined) return;
+    if (a.notBeforeMs > 0 || atMs - a.submittedAtMs >= DEFAULT_PRIORITY_AGING_MS) return;
+    const kind = kindOf(a.spec);
+    for (const id of this.reference.queue.inOrder(atMs)) {
+      const b = this.reference.tasks.get(id)!;
+      if (b.priority <= a.priority || b.queue !== a.queue || kindOf(b.spec) !== kind) continue;
+      if (this.#everAssigned.has(id) || b.attempt !== 1 || b.after.length > 0) continue;
+      if (b.notBeforeMs > atMs || (b.queueDeadlineMs > 0 && b.queueDeadlineMs < atMs)) continue;
+      const submitted = this.#submittedAt.get(ownerKey(b.owner, b.idempotencyKey));
+      if (submitted === undefined || submitted >= noop) continue;
+      violation(
+        `entry ${index}: task ${a.id} (priority ${a.priority}) was assigned while ${b.id} ` +
+          `(priority ${b.priority}, same queue and kind, queued since entry ${submitted}) waited`,
+      );
+    }
+  }
+
   /** A client received `submitOk`: the submission must be in the committed log, as that task. */
   onAck(ack: Ack): void {
     const k = ownerKey(ack.owner, ack.key);
@@ -341,6 +374,13 @@ export class SafetyChecker {
     }
     this.#committed.push({ term: entry.term, json, firstBy: nodeId });
     if (entry.command.type === "tasksRemoved") this.#checkRemoval(entry.index, entry.command);
+    if (entry.command.type === "noop" && !this.#noopOfTerm.has(entry.term)) {
+      this.#noopOfTerm.set(entry.term, entry.index);
+    }
+    if (entry.command.type === "taskAssigned") {
+      this.#checkPriorities(entry.index, entry.term, entry.command.taskId, entry.command.atMs);
+      this.#everAssigned.add(entry.command.taskId);
+    }
     const result = this.reference.apply(entry);
     const command = entry.command;
     if (
