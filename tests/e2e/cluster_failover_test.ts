@@ -5,26 +5,9 @@ import assert from "node:assert/strict";
 import { MutiraoClient } from "../../client/api/mod.ts";
 import type { ManagedProcess } from "../../scripts/lib/managed_process.ts";
 import type { TaskView } from "../../shared/protocol/messages.ts";
-import { type ClusterFixture, withCluster } from "./cluster_fixture.ts";
+import { withCluster } from "./cluster_fixture.ts";
+import { nextLeader, sessionToken } from "./leader_watch.ts";
 import { pollUntil } from "./poll_until.ts";
-
-const LEADING = /Leading term (\d+)/;
-
-/** Resolves with the orchestrator that announces leadership of a term above `afterTerm`. */
-function nextLeader(
-  orchestrators: Map<string, ManagedProcess>,
-  afterTerm: number,
-): Promise<{ id: string; term: number }> {
-  return Promise.any([...orchestrators].map(async ([id, p]) => {
-    const line = await p.waitForLine((l) => Number(LEADING.exec(l)?.[1] ?? 0) > afterTerm, 20_000);
-    return { id, term: Number(LEADING.exec(line)![1]) };
-  }));
-}
-
-async function sessionToken(cluster: ClusterFixture): Promise<string> {
-  const session = JSON.parse(await Deno.readTextFile(`${cluster.home}/session.json`));
-  return session.session.token;
-}
 
 Deno.test("3 orchestrators: leader failover loses and duplicates nothing; rejoin; no quorum", async () => {
   await withCluster(

@@ -5,8 +5,7 @@ import assert from "node:assert/strict";
 import { MutiraoClient } from "../../client/api/mod.ts";
 import type { ManagedProcess } from "../../scripts/lib/managed_process.ts";
 import { withCluster } from "./cluster_fixture.ts";
-
-const LEADING = /Leading term (\d+)/;
+import { LEADING } from "./leader_watch.ts";
 
 Deno.test("a leader paused under the clients' silence threshold does not deny a task the new leader acknowledged", async () => {
   await withCluster({

@@ -9,12 +9,8 @@ import { MutiraoClient } from "../../client/api/mod.ts";
 import type { TaskSpec, TaskView } from "../../shared/protocol/messages.ts";
 import { runWorker } from "../../worker/mod.ts";
 import { ManagedProcess } from "../../scripts/lib/managed_process.ts";
-import { type ClusterFixture, withCluster } from "./cluster_fixture.ts";
-
-async function sessionToken(cluster: ClusterFixture): Promise<string> {
-  const session = JSON.parse(await Deno.readTextFile(`${cluster.home}/session.json`));
-  return session.session.token;
-}
+import { withCluster } from "./cluster_fixture.ts";
+import { sessionToken } from "./leader_watch.ts";
 
 function handlerTask(handler: string, payload: unknown, timeoutMs?: number): TaskSpec {
   return {
