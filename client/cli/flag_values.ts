@@ -35,8 +35,11 @@ export function waitOptions(values: Values): WaitOptions | null {
  * so `-d 0x10` cannot silently mean 16 seconds.
  * @throws {UsageError} naming the flag and the value seen.
  */
-export function parseSeconds(flag: string, value: string): number {
-  const max = LIMITS.taskDurationMsMax / 1000;
+export function parseSeconds(
+  flag: string,
+  value: string,
+  max = LIMITS.taskDurationMsMax / 1000,
+): number {
   const seconds = Number(value);
   if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value) || !Number.isFinite(seconds) || seconds > max) {
     throw new UsageError(

@@ -187,14 +187,7 @@ function backoffMs(flag: string, value: string): number {
 
 /** Seconds up to the longest delay (a year), in the same strict decimal form as parseSeconds. */
 function parseLongSeconds(flag: string, value: string): number {
-  const max = LIMITS.delayMsMax / 1000;
-  const seconds = Number(value);
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value) || !Number.isFinite(seconds) || seconds > max) {
-    throw new UsageError(
-      `Invalid --${flag}: expected a decimal number of seconds from 0 to ${max}, got "${value}"`,
-    );
-  }
-  return seconds;
+  return parseSeconds(flag, value, LIMITS.delayMsMax / 1000);
 }
 
 /**

@@ -12,6 +12,7 @@
  * @module
  */
 import { DEFAULT_QUEUE } from "../../shared/protocol/messages.ts";
+import { TimeIndex } from "./time_index.ts";
 
 /** Where a task waits: its queue and its priority in it. */
 export interface Lane {
@@ -26,11 +27,6 @@ export function laneOf(task: { queue: string; priority: number }): Lane {
   return task.queue === DEFAULT_QUEUE && task.priority === 0
     ? DEFAULT_LANE
     : { queue: task.queue, priority: task.priority };
-}
-
-interface Timed {
-  id: string;
-  atMs: number;
 }
 
 /** One priority of one queue. */
@@ -81,11 +77,9 @@ export class TaskQueue {
   /** Queues by name, in the order they first held a task (the order they take turns in). */
   readonly #queues = new Map<string, NamedQueue>();
   /** Tasks not to start before their time, by time, then in the order they came. */
-  readonly #timed: Timed[] = [];
+  readonly #timed = new TimeIndex();
   /** Every waiting task's lane (timed ones too: where they belong once due). */
   readonly #lanes = new Map<string, Lane>();
-  /** When each timed task is due. */
-  readonly #timedAt = new Map<string, number>();
   /** When each waiting task was submitted (its age decides when it goes ahead of priorities). */
   readonly #since = new Map<string, number>();
 
@@ -116,8 +110,7 @@ export class TaskQueue {
 
   /** Queues a task that may not start before `atMs`, behind others due at the same time. */
   pushTimed(taskId: string, atMs: number, lane: Lane = DEFAULT_LANE, sinceMs = 0): void {
-    this.#timed.splice(this.#firstAfter(atMs), 0, { id: taskId, atMs });
-    this.#timedAt.set(taskId, atMs);
+    this.#timed.add(taskId, atMs);
     this.#lanes.set(taskId, lane);
     this.#since.set(taskId, sinceMs);
   }
@@ -127,17 +120,7 @@ export class TaskQueue {
     if (lane === undefined) return false;
     this.#lanes.delete(taskId);
     this.#since.delete(taskId);
-    const atMs = this.#timedAt.get(taskId);
-    if (atMs !== undefined) {
-      this.#timedAt.delete(taskId);
-      for (let i = this.#firstAtOrAfter(atMs); i < this.#timed.length; i++) {
-        if (this.#timed[i].id === taskId) {
-          this.#timed.splice(i, 1);
-          break;
-        }
-      }
-      return true;
-    }
+    if (this.#timed.delete(taskId)) return true;
     const queue = this.#queues.get(lane.queue)!;
     queue.delete(taskId, lane.priority);
     if (queue.size === 0) this.#queues.delete(lane.queue);
@@ -153,8 +136,7 @@ export class TaskQueue {
   *inOrder(nowMs = Infinity, agedSinceMs = -Infinity): IterableIterator<string> {
     // Due timed tasks go first in their own queue (they have waited), not ahead of other queues.
     const dueByQueue = new Map<string, string[]>();
-    for (const timed of this.#timed) {
-      if (timed.atMs > nowMs) break;
+    for (const timed of this.#timed.upTo(nowMs)) {
       const queue = this.#lanes.get(timed.id)!.queue;
       let due = dueByQueue.get(queue);
       if (due === undefined) dueByQueue.set(queue, due = []);
@@ -189,12 +171,12 @@ export class TaskQueue {
 
   /** Tasks waiting for their time at `nowMs`. */
   notDueCount(nowMs: number): number {
-    return this.#timed.length - this.#firstAfter(nowMs);
+    return this.#timed.countAfter(nowMs);
   }
 
   /** The earliest time a timed task waits for, if any. */
   get nextDueMs(): number | undefined {
-    return this.#timed[0]?.atMs;
+    return this.#timed.firstMs;
   }
 
   /** One queue's order: its aged tasks, oldest first, then its lanes by priority. */
@@ -237,28 +219,6 @@ export class TaskQueue {
     this.#queues.get(lane.queue)!.size += 1;
   }
 
-  /** Index of the first timed task due at or after `atMs`. */
-  #firstAtOrAfter(atMs: number): number {
-    let lo = 0, hi = this.#timed.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#timed[mid].atMs < atMs) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  /** Index of the first timed task due after `atMs`. */
-  #firstAfter(atMs: number): number {
-    let lo = 0, hi = this.#timed.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#timed[mid].atMs <= atMs) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
   /** The queue as plain data, for snapshots. */
   toJSON(): QueueData {
     const retry: string[] = [];
@@ -275,7 +235,7 @@ export class TaskQueue {
         }
       }
     }
-    for (const { id } of this.#timed) {
+    for (const { id } of this.#timed.upTo()) {
       const lane = this.#lanes.get(id)!;
       if (lane.queue !== DEFAULT_QUEUE || lane.priority !== 0) {
         lanes.push([id, lane.queue, lane.priority]);
@@ -284,7 +244,9 @@ export class TaskQueue {
     return {
       retry,
       fresh,
-      ...(this.#timed.length > 0 ? { timed: this.#timed.map((t) => [t.id, t.atMs]) } : {}),
+      ...(this.#timed.size > 0
+        ? { timed: [...this.#timed.upTo()].map((t): [string, number] => [t.id, t.atMs]) }
+        : {}),
       ...(lanes.length > 0 ? { lanes } : {}),
       ...(this.#queues.size > 1 ? { queues: [...this.#queues.keys()] } : {}),
     };
