@@ -13,7 +13,7 @@
  * one, UTC.
  * @module
  */
-import { Cron } from "croner";
+import { Cron } from "npm:croner@^11.0.1";
 import { LIMITS } from "./limits.ts";
 
 /** Ticks counted at most between two instants (`countTicksBetween`); more reads as this many. */

@@ -7,7 +7,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { isPasswordHash } from "../auth/mod.ts";
 import { DEFAULT_MAX_FRAME_BYTES, LIMITS } from "../limits.ts";
 import { QueueNameSchema } from "../protocol/task_schemas.ts";

@@ -3,7 +3,7 @@
  * request ids, session tokens and account names. Private to shared/protocol.
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { LAMPORT_MAX, LIMITS, PROTOCOL_VERSION } from "../limits.ts";
 
 export const nonNegInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);

@@ -3,7 +3,7 @@
  * request id. {@link ErrorReplySchema} also goes to workers.
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { ERROR_CODES } from "../errors.ts";
 import { LIMITS } from "../limits.ts";
 import { envelope, nonNegInt, requestId, token } from "./_fields.ts";

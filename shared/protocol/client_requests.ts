@@ -3,7 +3,7 @@
  * submission, status, listing, cancel and wait, and account and session administration.
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { LIMITS } from "../limits.ts";
 import { envelope, nonNegInt, positiveInt, requestId, token, userName } from "./_fields.ts";
 import {

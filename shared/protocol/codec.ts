@@ -7,7 +7,7 @@
 import { checkAppendEntries } from "./append_entries_check.ts";
 import { CommandSchema } from "./commands.ts";
 import { stringifyWithEntries } from "./entry_json.ts";
-import type { z } from "zod";
+import type { z } from "npm:zod@4.6.7";
 import type { ErrorCode } from "../errors.ts";
 import { PROTOCOL_VERSION } from "../limits.ts";
 import {

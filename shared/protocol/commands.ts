@@ -9,7 +9,7 @@
  * always gives the same state.
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { LAMPORT_MAX, LIMITS } from "../limits.ts";
 import {
   AfterSchema,

@@ -4,7 +4,7 @@
  * and the keepalive that tells a frozen orchestrator from a quiet one.
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { envelope } from "./_fields.ts";
 
 /** First frame on every TCP connection: says who is speaking (orchestrators also say which one). */

@@ -3,7 +3,7 @@
  * the leader's multicast announcements ({@link LeaderAnnouncement}).
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { envelope, nonNegInt, positiveInt } from "./_fields.ts";
 import { WorkerIdSchema } from "./task_schemas.ts";
 

@@ -4,7 +4,7 @@
  * carry log entries, whose schema (commands.ts) builds on messages.ts.
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { LAMPORT_MAX, PROTOCOL_VERSION } from "../limits.ts";
 import { LogEntrySchema } from "./commands.ts";
 

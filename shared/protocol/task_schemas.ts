@@ -3,7 +3,7 @@
  * task's history, and the task and worker views that replies carry.
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { LIMITS } from "../limits.ts";
 import { nonNegInt, positiveInt } from "./_fields.ts";
 

@@ -3,7 +3,7 @@
  * what it is told ({@link OrchestratorToWorker}).
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { LIMITS } from "../limits.ts";
 import { envelope, nonNegInt, positiveInt } from "./_fields.ts";
 import { ErrorReplySchema } from "./client_replies.ts";
