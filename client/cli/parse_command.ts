@@ -137,6 +137,10 @@ export function parseInvocation(args: readonly string[]): Invocation {
   if (values.help) return { command: { name: "help", text: commandHelp(spec) }, options };
   checkFlags(spec, head, values);
   checkPositionals(spec, args2);
+  // `schedule add NAME --cron EXPR -- PROGRAM ARGS` needs no --exec: what follows -- is a program.
+  if (spec.name === "schedule add" && rest.length > 0 && values.kind === undefined) {
+    values.exec = true;
+  }
   if (
     rest.length > 0 && !((spec.name === "submit" || spec.name === "schedule add") && values.exec)
   ) {

@@ -58,6 +58,12 @@ Deno.test("schedule add takes the seed's task and an exec task like submit", () 
   const exec = parse("add", "ping", "--cron", "@hourly", "--exec", "--", "echo", "hi");
   assert.equal(exec.name === "scheduleAdd" && exec.spec.kind, "exec");
   assert.equal(exec.name === "scheduleAdd" && exec.timezone, null);
+  // As the issue writes it: a program after -- needs no --exec.
+  const program = parse("add", "ping", "--cron", "@hourly", "--", "echo", "hi");
+  assert.deepEqual(
+    program.name === "scheduleAdd" && program.spec,
+    exec.name === "scheduleAdd" && exec.spec,
+  );
 });
 
 Deno.test("schedule add refuses a bad cron expression or zone with croner's message", () => {
