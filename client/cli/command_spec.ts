@@ -295,7 +295,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "schedule add",
     usage: "schedule add NAME --cron EXPR [--tz ZONE] --kind KIND [--payload JSON|@FILE]\n" +
       'schedule add NAME --cron EXPR [--tz ZONE] "DESCRIPTION" -d SECS\n' +
-      "schedule add NAME --cron EXPR [--tz ZONE] --exec [--exec-timeout SECS] -- PROGRAM [ARGS...]",
+      "schedule add NAME --cron EXPR [--tz ZONE] [--exec] [--exec-timeout SECS] -- PROGRAM [ARGS...]",
     summary: "submit a task at each tick of a cron expression, from now on (the same NAME\n" +
       "replaces your schedule of that name). A tick fires exactly once, across\n" +
       "failovers; ticks missed while no leader was there fire once, as the latest\n" +
