@@ -17,6 +17,7 @@
  */
 import { isoTime } from "../../shared/iso_time.ts";
 import { isSameSubmission } from "./same_submission.ts";
+import { removeTasks } from "./task_removal.ts";
 import { assert, assertNever } from "../../shared/assert.ts";
 import {
   DEFAULT_QUEUE,
@@ -31,7 +32,6 @@ import type {
   Stamp,
   TaskCancelled,
   TasksExpired,
-  TasksRemoved,
   TaskSubmitted,
 } from "./commands.ts";
 import type {
@@ -198,7 +198,7 @@ export class TaskStateMachine {
       case "workerLost":
         return this.#workerCommands.apply(command);
       case "tasksRemoved":
-        return this.#remove(command);
+        return removeTasks(this, command);
       case "tasksExpired":
         return this.#expire(command);
       case "scheduleSet":
@@ -420,48 +420,6 @@ export class TaskStateMachine {
     return { type: "expired", expired };
   }
 
-  /**
-   * Removes the named tasks that are in a final state, with their idempotency keys; skips the
-   * others (unknown, already removed, still active), so every replica removes the same ones.
-   */
-  #remove(command: TasksRemoved): ApplyResult {
-    const owners = new Set<string>();
-    let removed = 0;
-    for (const id of command.taskIds) {
-      const task = this.tasks.get(id);
-      if (task === undefined || STATE_RANK[task.state] < 2) continue;
-      this.tasks.delete(id);
-      if (this.idempotency.get(task.owner, task.idempotencyKey) === id) {
-        this.idempotency.delete(task.owner, task.idempotencyKey);
-      }
-      this.counts[task.state] -= 1;
-      this.ownerCounts(task.owner)[task.state] -= 1;
-      owners.add(task.owner);
-      removed += 1;
-    }
-    if (removed === 0) return { type: "removed", removed };
-    // Lists keep removed ids until they are mostly dead (views skip them): removal stays O(1).
-    const isLive = (id: string) => this.tasks.has(id);
-    this.taskOrder = compactIfSparse(this.taskOrder, isLive, this.tasks.size);
-    for (const owner of owners) {
-      const left = this.retainedTasksOf(owner);
-      const owned = this.ownerTasks.get(owner);
-      if (left === 0) {
-        this.ownerTasks.delete(owner);
-        this.countsByOwner.delete(owner);
-      } else if (owned !== undefined) {
-        this.ownerTasks.set(owner, compactIfSparse(owned, isLive, left));
-      }
-    }
-    this.finishedOrder.prune(isLive, this.finishedCount, owners, (owner) => {
-      const counts = this.countsByOwner.get(owner);
-      return counts === undefined
-        ? 0
-        : counts.succeeded + counts.failed + counts.cancelled + counts.expired;
-    });
-    return { type: "removed", removed };
-  }
-
   #transition(task: TaskRecord, to: TaskState): void {
     const from = task.state;
     assert(STATE_RANK[from] < 2, `task ${task.id} left final state ${from}`);
@@ -520,11 +478,6 @@ export class TaskStateMachine {
     }
     return value;
   }
-}
-
-/** `ids` without removed ones once at most half of them are live; else `ids` itself. */
-function compactIfSparse(ids: string[], isLive: (id: string) => boolean, live: number): string[] {
-  return ids.length > 2 * live + 64 ? ids.filter(isLive) : ids;
 }
 
 const INTERN_MAX_CHARS = 64;
