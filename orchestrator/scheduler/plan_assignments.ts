@@ -40,19 +40,21 @@ export function planAssignments(input: PlanInput): Assignment[] {
       walked >= input.maxScanned * WALK_FACTOR
     ) break;
     walked += 1;
-    const place = placeClass(task);
-    const ownerClass = `owner:${task.owner}`;
-    const queueClass = `queue:${task.queue}`;
-    if (blocked.has(place) || blocked.has(ownerClass) || blocked.has(queueClass)) continue;
+    // (Classes are only spelled out once something is blocked: the common round blocks nothing.)
+    if (
+      blocked.size > 0 &&
+      (blocked.has(placeClass(task)) || blocked.has(`owner:${task.owner}`) ||
+        blocked.has(`queue:${task.queue}`))
+    ) continue;
     scanned += 1;
     if (task.needsExec && freeExecSlots === 0) {
-      blocked.add(place);
+      blocked.add(placeClass(task));
       continue;
     }
     if (input.limits !== undefined) {
       const over = overLimit(input.limits, task);
       if (over !== null) {
-        blocked.add(over === "queue" ? queueClass : ownerClass);
+        blocked.add(over === "queue" ? `queue:${task.queue}` : `owner:${task.owner}`);
         continue;
       }
     }
@@ -60,7 +62,7 @@ export function planAssignments(input: PlanInput): Assignment[] {
       ? pickLeastLoaded(workers, cursor, task)
       : pickRoundRobin(workers, cursor, task);
     if (chosen === null) {
-      blocked.add(place);
+      blocked.add(placeClass(task));
       continue;
     }
     assert(chosen.busy < chosen.slots, `scheduler picked full worker ${chosen.id}`);
