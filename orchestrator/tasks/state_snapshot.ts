@@ -283,7 +283,9 @@ function captureForEncoding(
   if (!copyLive) return { header, tasks };
   return {
     header,
-    tasks: tasks.map((task) => isFinalState(task.state) ? task : structuredClone(task)),
+    // A shallow copy is a whole one: a task's nested values (spec, result, retry policy, lists of
+    // ids) are replaced when they change, never changed in place.
+    tasks: tasks.map((task) => isFinalState(task.state) ? task : { ...task }),
   };
 }
 
