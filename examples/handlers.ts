@@ -53,6 +53,16 @@ export default {
     chars: [...text].length,
   }),
 
+  /**
+   * Keeps the CPU busy for `ms` and ignores its signal: what `--isolate` is for (in the worker's
+   * process it would hold up heartbeats, and a timeout could not stop it).
+   */
+  spin: ({ ms }: { ms: number }) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) { /* busy */ }
+    return "spun";
+  },
+
   /** Always fails, with `message`. */
   fail: ({ message }: { message?: string }) => {
     throw new Error(message ?? "fail: failing as asked");

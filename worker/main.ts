@@ -10,7 +10,8 @@ import { DEFAULT_CONFIG_PATH } from "../shared/config/mod.ts";
 import { LIMITS } from "../shared/limits.ts";
 import { queuesProblem } from "../shared/protocol/messages.ts";
 import { isEnvName } from "./shell/exec_environment.ts";
-import { type Handlers, loadHandlers } from "./shell/handlers.ts";
+import { type Handlers, loadHandlers, moduleUrl } from "./shell/handlers.ts";
+import { IsolatedHandlers } from "./shell/isolated_handlers.ts";
 import { startWorker } from "./shell/start_worker.ts";
 import type { ExecOptions } from "./shell/task_runner.ts";
 
@@ -40,6 +41,9 @@ Options:
                           default export maps each kind to a function; see examples/handlers.ts)
   --max-result-bytes N    with --handlers: largest result a handler may return, as bytes of
                           JSON (default and most ${LIMITS.resultBytesMax})
+  --isolate               with --handlers: run each attempt in a Web Worker (like BullMQ's
+                          sandboxed processors): a busy handler does not hold up heartbeats, and
+                          one that ignores its signal after a cancel or timeout is terminated
   --config FILE           cluster file listing the orchestrators
                           (default: $MUTIRAO_CONFIG or ${DEFAULT_CONFIG_PATH})
   --orchestrators LIST    HOST:PORT[,HOST:PORT...] instead of the cluster file
@@ -65,6 +69,7 @@ async function main(args: string[]): Promise<number> {
     "exec-uid": { type: "string" },
     "exec-gid": { type: "string" },
     handlers: { type: "string" },
+    isolate: { type: "boolean", default: false },
     queues: { type: "string" },
     "max-result-bytes": { type: "string" },
     config: { type: "string" },
@@ -97,9 +102,17 @@ async function main(args: string[]): Promise<number> {
   const execAllow = parseExecAllow(values["exec-allow"], values["allow-exec"]);
   const exec = parseExecOptions(values, values["allow-exec"]);
   // Loaded (and checked) before anything starts: a bad module stops the worker here.
-  const handlers: Handlers | undefined = values.handlers === undefined
+  const loaded: Handlers | undefined = values.handlers === undefined
     ? undefined
     : await loadHandlers(values.handlers);
+  if (values.isolate && values.handlers === undefined) {
+    throw new UsageError("--isolate needs --handlers MODULE");
+  }
+  // --isolate: the same kinds, each attempt run in a Web Worker of a pool (it can be killed).
+  const isolated = values.isolate && values.handlers !== undefined && loaded !== undefined
+    ? new IsolatedHandlers(moduleUrl(values.handlers), Object.keys(loaded))
+    : null;
+  const handlers = isolated?.handlers ?? loaded;
 
   const queues = parseQueues(values.queues);
   const worker = await startWorker({
@@ -128,7 +141,11 @@ async function main(args: string[]): Promise<number> {
   const onSignal = () => worker.runtime.shutdown();
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
-  await worker.done;
+  try {
+    await worker.done;
+  } finally {
+    isolated?.close();
+  }
   return 0;
 }
 

@@ -50,7 +50,7 @@ Deno.test("handler tasks run on workers serving their kind, with retries, timeou
       await t.step("the worker lists the kinds it serves, sorted", async () => {
         const { workers } = await client.request({ type: "workers", token });
         const row = workers.find((w) => w.id === worker.workerId);
-        assert.deepEqual(row?.kinds, ["add", "echo", "fail", "flaky", "slow", "wordcount"]);
+        assert.deepEqual(row?.kinds, ["add", "echo", "fail", "flaky", "slow", "spin", "wordcount"]);
       });
 
       await t.step("a handler's result comes back as JSON text", async () => {

@@ -147,7 +147,7 @@ function kindProblem(kind: string): string | null {
   return checked.error.issues.map((i) => i.message).join("; ");
 }
 
-function moduleUrl(specifier: string | URL): URL {
+export function moduleUrl(specifier: string | URL): URL {
   if (specifier instanceof URL) return specifier;
   // A scheme of two or more letters is a URL ("C:" alone would be a Windows drive).
   if (/^[A-Za-z][A-Za-z0-9+.-]+:/.test(specifier)) return new URL(specifier);

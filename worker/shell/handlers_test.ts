@@ -93,6 +93,7 @@ Deno.test("loadHandlers() loads a module's default export by relative path and b
     "fail",
     "flaky",
     "slow",
+    "spin",
     "wordcount",
   ]);
 });

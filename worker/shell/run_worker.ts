@@ -6,13 +6,19 @@
 import type { OrchestratorAddress } from "../../shared/config/mod.ts";
 import { LIMITS } from "../../shared/limits.ts";
 import { queuesProblem } from "../../shared/protocol/messages.ts";
-import { type Handlers, loadHandlers, validateHandlers } from "./handlers.ts";
+import { type Handlers, loadHandlers, moduleUrl, validateHandlers } from "./handlers.ts";
+import { IsolatedHandlers } from "./isolated_handlers.ts";
 import { startWorker } from "./start_worker.ts";
 
 /** What `runWorker` needs: the handlers, and where the cluster is. */
 export interface RunWorkerOptions {
   /** The kinds served: a handlers map, or a module's path or URL whose default export is one. */
   handlers: Handlers | string | URL;
+  /**
+   * With a module path or URL as `handlers`: run each attempt in a Web Worker, which can be
+   * terminated when a handler ignores its signal (default false: in this process).
+   */
+  isolate?: boolean;
   /** "HOST:PORT,..." or a list (default: $MUTIRAO_ORCHESTRATORS, then the cluster file). */
   orchestrators?: string | readonly OrchestratorAddress[];
   /** The cluster file (default $MUTIRAO_CONFIG, then config/demo.json). */
@@ -73,9 +79,17 @@ export interface RunningWorker {
  * ```
  */
 export async function runWorker(options: RunWorkerOptions): Promise<RunningWorker> {
-  const handlers = typeof options.handlers === "string" || options.handlers instanceof URL
-    ? await loadHandlers(options.handlers)
+  const isModule = typeof options.handlers === "string" || options.handlers instanceof URL;
+  if (options.isolate === true && !isModule) {
+    throw new RangeError("runWorker(): isolate needs handlers given as a module path or URL");
+  }
+  const loaded = isModule
+    ? await loadHandlers(options.handlers as string | URL)
     : validateHandlers(options.handlers, "runWorker() options");
+  const isolated = options.isolate === true
+    ? new IsolatedHandlers(moduleUrl(options.handlers as string | URL), Object.keys(loaded))
+    : null;
+  const handlers = isolated?.handlers ?? loaded;
   const registered = Promise.withResolvers<string>();
   const worker = await startWorker({
     host: options.host,
@@ -106,15 +120,18 @@ export async function runWorker(options: RunWorkerOptions): Promise<RunningWorke
   // Marked handled: a caller that never asks for the id must not crash on its rejection.
   registered.promise.catch(() => {});
   let isStopping = false;
+  // Its Web Workers (with `isolate`) stop with it.
+  const done = worker.done.finally(() => isolated?.close());
+  done.catch(() => {}); // handled by whoever awaits it; no unhandled rejection if nobody does
   return {
     name: worker.name,
     workerId: registered.promise,
-    done: worker.done,
+    done,
     stop() {
       // Once: a second shutdown would hand running tasks back at once (a second SIGTERM).
       if (!isStopping) worker.runtime.shutdown();
       isStopping = true;
-      return worker.done;
+      return done;
     },
   };
 }
