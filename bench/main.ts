@@ -57,6 +57,7 @@ Options:
                         docs/performance.md)
   --peer-rounds N       rounds per system with --peer (default 2, 1 with --quick)
   --log-level LEVEL     nodes' MUTIRAO_LOG_LEVEL: info (the product default) or warn
+  --isolate             payloads: handler workers run each attempt in a Web Worker (--isolate)
   --keep                keep cluster directories (node logs, data) under $TMPDIR
   --profile DIR         nodes write CPU profiles there when they stop (summarize them with
                         deno run -A bench/tools/profile_summary.ts DIR/*.cpuprofile)
@@ -93,6 +94,7 @@ function parseOptions(args: string[]): ParsedOptions {
       "hog-seconds": { type: "string" },
       "log-level": { type: "string", default: "info" },
       keep: { type: "boolean", default: false },
+      isolate: { type: "boolean", default: false },
       profile: { type: "string" },
       peer: { type: "string" },
       "peer-rounds": { type: "string" },
@@ -152,6 +154,7 @@ function parseOptions(args: string[]): ParsedOptions {
       keep: values.keep,
       profileDir: values.profile ?? null,
       peerRounds,
+      isolate: values.isolate,
     },
   };
 }

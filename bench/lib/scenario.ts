@@ -128,6 +128,8 @@ export interface BenchOptions {
   profileDir: string | null;
   /** Interleaved rounds per system when peers are compared (`--peer`). */
   peerRounds: number;
+  /** Handler workers run each attempt in a Web Worker (`deno task worker --isolate`). */
+  isolate?: boolean;
 }
 
 /** Given to each scenario. */

@@ -203,7 +203,9 @@ async function measureMutirao(
   rounds: { first: number; count: number },
 ): Promise<{ runs: MutiraoPayloadRun[]; closedLoop: ClosedLoopSamples }> {
   const { sizes } = ctx.options;
-  const cluster = await ctx.cluster({ workerArgs: ["--handlers", HANDLERS_MODULE] });
+  const cluster = await ctx.cluster({
+    workerArgs: ["--handlers", HANDLERS_MODULE, ...(ctx.options.isolate ? ["--isolate"] : [])],
+  });
   await cluster.start();
   const { id: leader } = await cluster.waitForLeader();
   const token = await cluster.token();
