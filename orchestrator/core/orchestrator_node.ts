@@ -44,7 +44,7 @@ import {
 import { type ClientContext, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { InFlightProposals } from "./in_flight_proposals.ts";
-import { DEFAULT_RETENTION, planRemovals, RETENTION_BATCH, RetentionRounds } from "./retention.ts";
+import { DEFAULT_RETENTION, RetentionRounds, sweepRetention } from "./retention.ts";
 import { ExpiryRounds, sweepExpiries } from "./queue_expiry.ts";
 import { Keepalives } from "./keepalives.ts";
 import { AnnounceSchedule } from "./announce_schedule.ts";
@@ -580,24 +580,10 @@ export class OrchestratorNode {
       return task?.state === "running" && task.attempt === attempt && task.workerId === workerId;
     });
     proposeLosses(this.#rounds);
-    this.#sweepRetention();
+    const policy = this.options.retention ?? DEFAULT_RETENTION;
+    sweepRetention(this.#sm, this.#retention, policy, this.#nowMs, this.#rounds);
     sweepExpiries(this.#sm, this.#expiry, this.#nowMs, this.#rounds);
     proposeFirings(this.#scheduleCtx);
-  }
-
-  /** Proposes the removal of finished tasks the retention policy no longer keeps, a batch at a time. */
-  #sweepRetention(): void {
-    const policy = this.options.retention ?? DEFAULT_RETENTION;
-    if (!this.#retention.due(this.#nowMs, policy.sweepIntervalMs)) return;
-    const taskIds = planRemovals(this.#sm, policy, this.#nowMs, RETENTION_BATCH);
-    const index = taskIds.length === 0 ? null : this.#propose({
-      type: "tasksRemoved",
-      taskIds,
-      reason: "retention",
-      by: null,
-      ...this.#stamp(),
-    });
-    this.#retention.swept(this.#nowMs, taskIds.length, RETENTION_BATCH, index);
   }
 
   // ---- client requests ----

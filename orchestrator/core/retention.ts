@@ -7,7 +7,7 @@
  * chosen (and the state machine would skip them anyway).
  * @module
  */
-import type { TaskStateMachine } from "../tasks/mod.ts";
+import type { Command, Stamp, TaskStateMachine } from "../tasks/mod.ts";
 
 /** How long finished tasks are kept; 0 means no limit of that kind. */
 export interface RetentionLimits {
@@ -189,4 +189,23 @@ export class RetentionRounds {
     this.#inFlightIndex = null;
     this.#backlog = false;
   }
+}
+
+/**
+ * Proposes the removal of finished tasks the retention policy no longer keeps, a batch at a time,
+ * when a sweep is due at `nowMs` (one removal in flight at a time).
+ */
+export function sweepRetention(
+  sm: TaskStateMachine,
+  rounds: RetentionRounds,
+  policy: RetentionPolicy,
+  nowMs: number,
+  io: { propose(command: Command): number | null; stamp(): Stamp },
+): void {
+  if (!rounds.due(nowMs, policy.sweepIntervalMs)) return;
+  const taskIds = planRemovals(sm, policy, nowMs, RETENTION_BATCH);
+  const index = taskIds.length === 0
+    ? null
+    : io.propose({ type: "tasksRemoved", taskIds, reason: "retention", by: null, ...io.stamp() });
+  rounds.swept(nowMs, taskIds.length, RETENTION_BATCH, index);
 }
