@@ -199,6 +199,8 @@ export class DemoCluster {
     const args = ["worker/main.ts", "--config", this.#options.configPath];
     const known = node.address === null ? null : /^(.+):(\d+)$/.exec(node.address);
     if (known !== null) args.push(known[1], known[2]);
+    // The example handlers, so `submit --kind add --payload …` works in the demo at once.
+    args.push("--handlers", "examples/handlers.ts");
     if (this.#options.allowExec) args.push("--allow-exec");
     return args;
   }

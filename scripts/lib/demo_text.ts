@@ -165,6 +165,8 @@ export function demoGuide(options: GuideOptions): string {
   ${login}
   ${client} submit "Processar relatório financeiro" -d 15
   ${client} status t-1
+  ${client} submit --kind add --payload '{"a":2,"b":3}' --wait    # examples/handlers.ts
+  ${client} result t-2
   ${client} list
   ${client} workers
   ${client} cluster     # who is primary (leader) and who are backups

@@ -143,6 +143,19 @@ Deno.test("deno task demo serves the CLI, outlives a worker killed from outside,
       const login = await cluster.cli(["login", "user1", "pass1"]);
       assert.equal(login.code, 0, login.stderr);
       await submitAndWait(cluster, "demo test");
+      // The demo's workers serve the example handlers.
+      const added = await cluster.cli([
+        "submit",
+        "--kind",
+        "add",
+        "--payload",
+        '{"a":2,"b":3}',
+        "--wait",
+        "--wait-timeout",
+        "30",
+      ]);
+      assert.equal(added.code, 0, added.stderr);
+      assert.equal((added.json as { result?: { value?: string } }).result?.value, "5");
 
       // kill -9 of one worker, as a user would from another terminal: reported once, the rest
       // keep running and serving (this used to tear the whole cluster down).
