@@ -28,6 +28,7 @@ import type {
 } from "../../shared/protocol/messages.ts";
 import { assert, assertNever } from "../../shared/assert.ts";
 import { OutputBatches } from "./output_batches.ts";
+import { refusalOf } from "./refusal.ts";
 import {
   emptyEffects,
   type WorkerCoreOptions,
@@ -262,7 +263,7 @@ export class WorkerCore {
       this.#send({ type: "handBack", taskId, attempt, reason: "worker is shutting down" });
       return;
     }
-    const refusal = this.#refusal(spec);
+    const refusal = refusalOf(spec, this.#options.info);
     if (refusal !== null) {
       // Defence in depth: the scheduler should never send this here.
       this.#finish(taskId, attempt, {
@@ -293,31 +294,6 @@ export class WorkerCore {
     this.#pendingStarts.set(k, { taskId, attempt });
     // Per-task lines are debug: at thousands of tasks a second, info stays for what is rare.
     this.#log("debug", `Running task ${taskId} attempt ${attempt}: ${spec.description}`);
-  }
-
-  /** Why this worker must not run `spec`, or null: what its flags (exec) or handlers rule out. */
-  #refusal(spec: TaskSpec): string | null {
-    switch (spec.kind) {
-      case "sleep":
-        return null;
-      case "exec":
-        return this.#execRefusal(spec.argv[0]);
-      case "handler":
-        return (this.#options.info.kinds ?? []).includes(spec.handler)
-          ? null
-          : `This worker serves no handler for kind ${spec.handler}`;
-      default:
-        return assertNever(spec, "unknown task kind");
-    }
-  }
-
-  #execRefusal(program: string): string | null {
-    const { canExec, execAllow } = this.#options.info;
-    if (!canExec) return "This worker does not allow exec tasks (start it with --allow-exec)";
-    if (execAllow != null && !execAllow.includes(program)) {
-      return `This worker does not allow the program "${program}" (--exec-allow)`;
-    }
-    return null;
   }
 
   #onTaskExited(taskId: string, attempt: number, outcome: Outcome): void {
