@@ -390,7 +390,13 @@ export class RealCluster {
       .filter((p): p is ManagedProcess => p !== null);
     // A paused (SIGSTOP) process cannot handle SIGTERM: continue it first.
     for (const p of running) p.signal("SIGCONT");
-    await Promise.all(running.map((p) => p.stop(graceMs)));
+    // A profiled node writes its profile as it exits: a worker may first wait for its connection
+    // (the orchestrators stop too), so profiled runs give them longer before SIGKILL.
+    const profiling = Object.values(this.options.denoFlags ?? {}).flat().some((f) =>
+      f.startsWith("--cpu-prof")
+    );
+    const grace = profiling ? Math.max(graceMs, 15_000) : graceMs;
+    await Promise.all(running.map((p) => p.stop(grace)));
     if (!this.#keep) {
       await Deno.remove(this.dir, { recursive: true }).catch(() => {/* best effort: temp dir */});
     }
