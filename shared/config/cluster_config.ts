@@ -18,6 +18,8 @@ export const OrchestratorAddressSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, '.', '_' or '-' (1-64)"),
   host: z.string().min(1).max(255),
   port: z.number().int().min(0).max(65535),
+  /** Where it serves the HTTP API and /metrics (TLS as the TCP port); absent: no HTTP. */
+  httpPort: z.number().int().min(0).max(65535).optional(),
 }).strict();
 export type OrchestratorAddress = z.infer<typeof OrchestratorAddressSchema>;
 

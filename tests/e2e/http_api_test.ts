@@ -1,0 +1,253 @@
+// Proves that the HTTP port serves the REST API (login, submit, status, result, logs, list, cancel,
+// workers, cluster) with the TCP protocol's roles and errors, forwards a follower's requests to
+// the leader, and serves Prometheus metrics that parse.
+import assert from "node:assert/strict";
+import { parseMetrics } from "../../orchestrator/http/prometheus_text.ts";
+import { type ClusterFixture, withCluster } from "./cluster_fixture.ts";
+import { pollUntil } from "./poll_until.ts";
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+/** Calls the API of `base` and reads the JSON answer. */
+async function call(
+  base: string,
+  path: string,
+  init: { method?: string; token?: string; json?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
+  if (init.json !== undefined) headers["content-type"] ??= "application/json";
+  const response = await fetch(`${base}/api/v1${path}`, {
+    method: init.method ?? (init.json === undefined ? "GET" : "POST"),
+    headers,
+    body: init.json === undefined
+      ? undefined
+      : typeof init.json === "string"
+      ? init.json
+      : JSON.stringify(init.json),
+  });
+  return { status: response.status, body: await response.json(), headers: response.headers };
+}
+
+async function login(base: string, user: string, password: string): Promise<string> {
+  const answer = await pollUntil("the cluster serves logins over HTTP", async () => {
+    const a = await call(base, "/login", { json: { user, password } });
+    return a.status === 503 ? undefined : a;
+  }, { deadlineMs: 30_000, intervalMs: 100 });
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  assert.equal(answer.body.user, user);
+  return answer.body.token as string;
+}
+
+function errorCode(answer: Answer): unknown {
+  return (answer.body.error as { code?: string } | undefined)?.code;
+}
+
+const SLEEP = (durationMs: number) => ({
+  task: { kind: "sleep", description: "http", durationMs },
+});
+
+Deno.test("the REST API logs in, submits, reads, lists and cancels tasks", async () => {
+  await withCluster({ http: true }, async (cluster) => {
+    await cluster.startOrchestrator();
+    await cluster.startWorker({ slots: 2 });
+    const base = cluster.httpUrl();
+    const token = await login(base, "user2", "pass2");
+
+    const submitted = await call(base, "/tasks", {
+      token,
+      json: SLEEP(10),
+      headers: { "idempotency-key": "k-1" },
+    });
+    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+    assert.deepEqual(submitted.body, { taskId: "t-1", duplicate: false });
+    const again = await call(base, "/tasks", {
+      token,
+      json: SLEEP(10),
+      headers: { "idempotency-key": "k-1" },
+    });
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body, { taskId: "t-1", duplicate: true });
+
+    const done = await pollUntil("t-1 succeeded", async () => {
+      const a = await call(base, "/tasks/t-1/result", { token });
+      return a.status === 200 ? a : undefined;
+    });
+    assert.equal(done.body.state, "succeeded");
+    assert.equal(done.body.taskId, "t-1");
+    const status = await call(base, "/tasks/t-1", { token });
+    assert.equal(status.status, 200);
+    assert.equal((status.body.task as { state: string }).state, "succeeded");
+    const logs = await call(base, "/tasks/t-1/logs", { token });
+    assert.equal(logs.status, 200);
+    assert.equal(logs.body.isFinal, true);
+
+    const batch = await call(base, "/tasks", {
+      token,
+      json: { tasks: [SLEEP(60_000), SLEEP(60_000)] },
+      headers: { "idempotency-key": "b-1" },
+    });
+    assert.equal(batch.status, 200, JSON.stringify(batch.body));
+    assert.deepEqual(
+      (batch.body.results as Array<{ taskId: string }>).map((r) => r.taskId),
+      ["t-2", "t-3"],
+    );
+    const unfinished = await call(base, "/tasks/t-3/result", { token });
+    assert.equal(unfinished.status, 409);
+    assert.equal(errorCode(unfinished), "conflict");
+
+    const cancelled = await call(base, "/tasks/t-3/cancel", { method: "POST", token });
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    // Cancelling is idempotent (a retry finds it done); a task that succeeded cannot be cancelled.
+    const again3 = await call(base, "/tasks/t-3/cancel", { method: "POST", token });
+    assert.equal(again3.status, 200);
+    const finished = await call(base, "/tasks/t-1/cancel", { method: "POST", token });
+    assert.equal(finished.status, 409);
+    assert.equal(errorCode(finished), "conflict");
+
+    const page = await call(base, "/tasks?limit=2", { token });
+    assert.equal(page.status, 200);
+    assert.deepEqual((page.body.tasks as Array<{ id: string }>).map((t) => t.id), ["t-3", "t-2"]);
+    assert.equal(page.body.total, 3);
+    assert.equal(page.body.next, "t-2");
+    const next = await call(base, "/tasks?limit=2&after=t-2", { token });
+    assert.deepEqual((next.body.tasks as Array<{ id: string }>).map((t) => t.id), ["t-1"]);
+    assert.equal(next.body.next, null);
+    const byState = await call(base, "/tasks?state=cancelled", { token });
+    assert.deepEqual((byState.body.tasks as Array<{ id: string }>).map((t) => t.id), ["t-3"]);
+
+    assert.equal((await call(base, "/cluster", { token })).status, 403);
+    const admin = await login(base, "user1", "pass1");
+    const cluster1 = await call(base, "/cluster", { token: admin });
+    assert.equal(cluster1.status, 200);
+    assert.equal((cluster1.body.node as { role: string }).role, "leader");
+
+    const loggedOut = await call(base, "/logout", { method: "POST", token });
+    assert.equal(loggedOut.status, 200);
+    assert.equal((await call(base, "/tasks", { token })).status, 401);
+  });
+});
+
+Deno.test("the REST API answers bad input with clear JSON errors", async () => {
+  await withCluster({ http: true, maxFrameBytes: 8192 }, async (cluster) => {
+    await cluster.startOrchestrator();
+    const base = cluster.httpUrl();
+    const admin = await login(base, "user1", "pass1");
+    const user = await login(base, "user2", "pass2");
+    const own = await call(base, "/tasks", { token: admin, json: SLEEP(60_000) });
+    assert.equal(own.status, 201);
+
+    const cases: Array<[string, Answer, number, string]> = [
+      [
+        "wrong password",
+        await call(base, "/login", { json: { user: "user2", password: "x" } }),
+        401,
+        "bad_credentials",
+      ],
+      [
+        "malformed JSON",
+        await call(base, "/tasks", { token: user, json: "{nope" }),
+        400,
+        "bad_request",
+      ],
+      [
+        "a JSON array body",
+        await call(base, "/tasks", { token: user, json: "[1]" }),
+        400,
+        "bad_request",
+      ],
+      [
+        "wrong content type",
+        await call(base, "/tasks", {
+          token: user,
+          json: "x",
+          headers: { "content-type": "text/plain" },
+        }),
+        415,
+        "bad_request",
+      ],
+      [
+        "oversized body",
+        await call(base, "/tasks", { token: user, json: { pad: "x".repeat(20_000) } }),
+        413,
+        "frame_too_large",
+      ],
+      [
+        "invalid task",
+        await call(base, "/tasks", { token: user, json: { task: { kind: "sleep" } } }),
+        400,
+        "bad_request",
+      ],
+      [
+        "reserved field",
+        await call(base, "/tasks", { token: user, json: { token: "x" } }),
+        400,
+        "bad_request",
+      ],
+      ["missing token", await call(base, "/tasks"), 401, "unauthenticated"],
+      [
+        "forged token",
+        await call(base, "/tasks", { token: "forged-token" }),
+        401,
+        "unauthenticated",
+      ],
+      ["another user's task", await call(base, "/tasks/t-1", { token: user }), 404, "not_found"],
+      ["unknown task", await call(base, "/tasks/t-99", { token: admin }), 404, "not_found"],
+      ["workers as a user", await call(base, "/workers", { token: user }), 403, "forbidden"],
+      ["bad limit", await call(base, "/tasks?limit=abc", { token: user }), 400, "bad_request"],
+      ["unknown route", await call(base, "/nope", { token: user }), 404, "not_found"],
+    ];
+    for (const [what, answer, status, code] of cases) {
+      assert.equal(answer.status, status, `${what}: ${JSON.stringify(answer.body)}`);
+      assert.equal(errorCode(answer), code, what);
+      assert.equal(typeof (answer.body.error as { message: unknown }).message, "string", what);
+    }
+    const workers = await call(base, "/workers", { token: admin });
+    assert.equal(workers.status, 200);
+    assert.deepEqual(workers.body, { workers: [] });
+  });
+});
+
+async function leaderOf(cluster: ClusterFixture, ids: string[], token: string): Promise<string> {
+  return await pollUntil("a leader is known", async () => {
+    for (const id of ids) {
+      const a = await call(cluster.httpUrl(id), "/cluster", { token });
+      if ((a.body.node as { role?: string } | undefined)?.role === "leader") return id;
+    }
+    return undefined;
+  }, { deadlineMs: 30_000, intervalMs: 100 });
+}
+
+Deno.test("a follower forwards API requests to the leader, and /metrics parses", async () => {
+  await withCluster({ http: true, orchestrators: 3 }, async (cluster) => {
+    const ids = ["o1", "o2", "o3"];
+    for (const id of ids) await cluster.startOrchestrator(id);
+    const token = await login(cluster.httpUrl("o2"), "user1", "pass1");
+    const leader = await leaderOf(cluster, ids, token);
+    const follower = ids.find((id) => id !== leader)!;
+    const base = cluster.httpUrl(follower);
+
+    const submitted = await call(base, "/tasks", { token, json: SLEEP(60_000) });
+    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+    assert.equal(submitted.headers.get("x-mutirao-served-by"), leader);
+    const status = await call(base, `/tasks/${submitted.body.taskId}`, { token });
+    assert.equal(status.status, 200);
+    assert.equal((status.body.task as { state: string }).state, "queued");
+
+    const response = await fetch(`${cluster.httpUrl(leader)}/metrics`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    const metrics = parseMetrics(await response.text());
+    assert.equal(metrics.get('mutirao_raft_role{role="leader"}'), 1);
+    assert.equal(metrics.get('mutirao_tasks{state="queued"}'), 1);
+    assert.ok((metrics.get("mutirao_raft_term") ?? 0) >= 1);
+    assert.ok((metrics.get("mutirao_raft_commit_index") ?? 0) >= 1);
+    assert.ok((metrics.get('mutirao_http_requests_total{method="POST",status="201"}') ?? 0) >= 1);
+    const followerMetrics = parseMetrics(await (await fetch(`${base}/metrics`)).text());
+    assert.equal(followerMetrics.get('mutirao_raft_role{role="follower"}'), 1);
+  });
+});
