@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { parseMetrics } from "../../orchestrator/http/prometheus_text.ts";
 import { type ClusterFixture, withCluster } from "./cluster_fixture.ts";
 import { pollUntil } from "./poll_until.ts";
+import { makeTestCert } from "./test_cert.ts";
 
 interface Answer {
   status: number;
@@ -16,7 +17,13 @@ interface Answer {
 async function call(
   base: string,
   path: string,
-  init: { method?: string; token?: string; json?: unknown; headers?: Record<string, string> } = {},
+  init: {
+    method?: string;
+    token?: string;
+    json?: unknown;
+    headers?: Record<string, string>;
+    client?: Deno.HttpClient;
+  } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
@@ -29,13 +36,19 @@ async function call(
       : typeof init.json === "string"
       ? init.json
       : JSON.stringify(init.json),
+    ...(init.client === undefined ? {} : { client: init.client }),
   });
   return { status: response.status, body: await response.json(), headers: response.headers };
 }
 
-async function login(base: string, user: string, password: string): Promise<string> {
+async function login(
+  base: string,
+  user: string,
+  password: string,
+  client?: Deno.HttpClient,
+): Promise<string> {
   const answer = await pollUntil("the cluster serves logins over HTTP", async () => {
-    const a = await call(base, "/login", { json: { user, password } });
+    const a = await call(base, "/login", { json: { user, password }, client });
     return a.status === 503 ? undefined : a;
   }, { deadlineMs: 30_000, intervalMs: 100 });
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
@@ -249,5 +262,34 @@ Deno.test("a follower forwards API requests to the leader, and /metrics parses",
     assert.ok((metrics.get('mutirao_http_requests_total{method="POST",status="201"}') ?? 0) >= 1);
     const followerMetrics = parseMetrics(await (await fetch(`${base}/metrics`)).text());
     assert.equal(followerMetrics.get('mutirao_raft_role{role="follower"}'), 1);
+  });
+});
+
+Deno.test("with TLS the HTTP port serves HTTPS, and a follower forwards over HTTPS", async () => {
+  await withCluster({ http: true, orchestrators: 3 }, async (cluster) => {
+    const { cert, key } = await makeTestCert(cluster.dir);
+    const config = JSON.parse(await Deno.readTextFile(cluster.configPath));
+    config.tls = { certFile: cert, keyFile: key, caFile: cert };
+    await Deno.writeTextFile(cluster.configPath, JSON.stringify(config));
+    const ids = ["o1", "o2", "o3"];
+    for (const id of ids) await cluster.startOrchestrator(id);
+    const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(cert)] });
+    try {
+      const https = (id: string) => cluster.httpUrl(id).replace(/^http:/, "https:");
+      await assert.rejects(fetch(`${cluster.httpUrl("o1")}/metrics`));
+      const token = await login(https("o1"), "user1", "pass1", client);
+      for (const id of ids) {
+        const submitted = await call(https(id), "/tasks", { token, json: SLEEP(60_000), client });
+        assert.equal(submitted.status, 201, `${id}: ${JSON.stringify(submitted.body)}`);
+      }
+      // o2 may be a follower a heartbeat behind: wait for it to apply all three.
+      await pollUntil("o2 reports 3 queued tasks over HTTPS", async () => {
+        const metrics = await fetch(`${https("o2")}/metrics`, { client });
+        const queued = parseMetrics(await metrics.text()).get('mutirao_tasks{state="queued"}');
+        return queued === 3 ? true : undefined;
+      });
+    } finally {
+      client.close();
+    }
   });
 });
