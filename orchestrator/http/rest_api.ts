@@ -12,6 +12,7 @@ import type { ErrorCode } from "../../shared/errors.ts";
 import { isFinalState, type OrchestratorToClient } from "../../shared/protocol/messages.ts";
 import type { BridgedRequest } from "./client_bridge.ts";
 import { errorBody, errorStatus } from "./error_status.ts";
+import { openApiDocument } from "./openapi_document.ts";
 
 /** What the API needs from the server. */
 export interface ApiPorts {
@@ -93,6 +94,8 @@ export function restApi(ports: ApiPorts): Hono<ApiEnv> {
     withToken(c, async (token) => {
       return answer(c, await ports.request({ type: "nodeStatus", token }, sourceOf(c)));
     }));
+
+  app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
   app.notFound((c) =>
     fail(c, "not_found", `No such API route: ${c.req.method} ${new URL(c.req.url).pathname}`)

@@ -2,6 +2,7 @@
 // workers, cluster) with the TCP protocol's roles and errors, forwards a follower's requests to
 // the leader, and serves Prometheus metrics that parse.
 import assert from "node:assert/strict";
+import { ErrorBodySchema, findOperation } from "../../orchestrator/http/openapi_document.ts";
 import { parseMetrics } from "../../orchestrator/http/prometheus_text.ts";
 import { type ClusterFixture, withCluster } from "./cluster_fixture.ts";
 import { pollUntil } from "./poll_until.ts";
@@ -12,6 +13,9 @@ interface Answer {
   body: Record<string, unknown>;
   headers: Headers;
 }
+
+/** Every API answer of the current test, checked against the OpenAPI document at its end. */
+const answers: Array<{ method: string; path: string; answer: Answer }> = [];
 
 /** Calls the API of `base` and reads the JSON answer. */
 async function call(
@@ -38,7 +42,53 @@ async function call(
       : JSON.stringify(init.json),
     ...(init.client === undefined ? {} : { client: init.client }),
   });
-  return { status: response.status, body: await response.json(), headers: response.headers };
+  const answer = {
+    status: response.status,
+    body: await response.json(),
+    headers: response.headers,
+  };
+  answers.push({ method: init.method ?? (init.json === undefined ? "GET" : "POST"), path, answer });
+  return answer;
+}
+
+type SchemaObject = { required?: string[]; anyOf?: SchemaObject[]; oneOf?: SchemaObject[] };
+
+/** Whether `body` has the required fields of `schema` (of one branch, for a union). */
+function hasRequired(schema: SchemaObject, body: Record<string, unknown>): boolean {
+  const branches = schema.anyOf ?? schema.oneOf;
+  if (branches !== undefined) return branches.some((branch) => hasRequired(branch, body));
+  return (schema.required ?? []).every((field) => field in body);
+}
+
+/**
+ * Checks every answer of the test against the served OpenAPI document (its status is listed for
+ * the operation; its body has the document's required fields) and against the zod schema the
+ * document was generated from (every field).
+ */
+async function assertAnswersConform(base: string, client?: Deno.HttpClient): Promise<void> {
+  const response = await fetch(`${base}/api/v1/openapi.json`, client ? { client } : {});
+  const doc = await response.json();
+  assert.equal(doc.openapi, "3.1.0");
+  const recorded = answers.splice(0);
+  assert.ok(recorded.length > 0, "no answers recorded to check");
+  for (const { method, path, answer } of recorded) {
+    const what = `${method} ${path} -> ${answer.status} ${JSON.stringify(answer.body)}`;
+    const route = path.split("?")[0];
+    const op = findOperation(method, route);
+    if (op === undefined) {
+      assert.equal(answer.status, 404, what);
+      assert.ok(ErrorBodySchema.safeParse(answer.body).success, what);
+      continue;
+    }
+    const documented = doc.paths[op.path][op.method].responses[String(answer.status)];
+    assert.ok(documented !== undefined, `status not in the document: ${what}`);
+    let schema = documented.content["application/json"].schema;
+    if (schema.$ref !== undefined) schema = doc.components.schemas.Error;
+    assert.ok(hasRequired(schema, answer.body), `required fields missing: ${what}`);
+    const zod = op.ok[answer.status] ?? ErrorBodySchema;
+    const parsed = zod.safeParse(answer.body);
+    assert.ok(parsed.success, `${what}: ${parsed.error?.message}`);
+  }
 }
 
 async function login(
@@ -142,6 +192,7 @@ Deno.test("the REST API logs in, submits, reads, lists and cancels tasks", async
     const loggedOut = await call(base, "/logout", { method: "POST", token });
     assert.equal(loggedOut.status, 200);
     assert.equal((await call(base, "/tasks", { token })).status, 401);
+    await assertAnswersConform(base);
   });
 });
 
@@ -222,6 +273,7 @@ Deno.test("the REST API answers bad input with clear JSON errors", async () => {
     const workers = await call(base, "/workers", { token: admin });
     assert.equal(workers.status, 200);
     assert.deepEqual(workers.body, { workers: [] });
+    await assertAnswersConform(base);
   });
 });
 
@@ -262,6 +314,7 @@ Deno.test("a follower forwards API requests to the leader, and /metrics parses",
     assert.ok((metrics.get('mutirao_http_requests_total{method="POST",status="201"}') ?? 0) >= 1);
     const followerMetrics = parseMetrics(await (await fetch(`${base}/metrics`)).text());
     assert.equal(followerMetrics.get('mutirao_raft_role{role="follower"}'), 1);
+    await assertAnswersConform(base);
   });
 });
 
@@ -288,6 +341,7 @@ Deno.test("with TLS the HTTP port serves HTTPS, and a follower forwards over HTT
         const queued = parseMetrics(await metrics.text()).get('mutirao_tasks{state="queued"}');
         return queued === 3 ? true : undefined;
       });
+      await assertAnswersConform(https("o1"), client);
     } finally {
       client.close();
     }
