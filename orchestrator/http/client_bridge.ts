@@ -33,6 +33,8 @@ export type BridgedRequest = Record<string, unknown> & { type: ClientToOrchestra
 export class ClientBridge {
   readonly #ports: BridgePorts;
   readonly #awaiting = new Map<ConnId, (reply: OrchestratorToClient) => void>();
+  /** Each waiting request's client address (the password checks throttle by it). */
+  readonly #sources = new Map<ConnId, string>();
   #nextConnId = -1;
 
   constructor(ports: BridgePorts) {
@@ -42,6 +44,11 @@ export class ClientBridge {
   /** Whether a connection id is one of the bridge's (the shell routes its output here). */
   owns(conn: ConnId): boolean {
     return conn < 0;
+  }
+
+  /** The client address of a waiting request, or "unknown" once it was answered. */
+  sourceOf(conn: ConnId): string {
+    return this.#sources.get(conn) ?? "unknown";
   }
 
   /** Requests awaiting replies now. */
@@ -77,6 +84,7 @@ export class ClientBridge {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const reply = new Promise<OrchestratorToClient>((resolve) => {
       this.#awaiting.set(conn, resolve);
+      this.#sources.set(conn, source);
       timer = setTimeout(() => {
         resolve(errorReply(
           "unavailable",
@@ -103,6 +111,7 @@ export class ClientBridge {
     } finally {
       clearTimeout(timer);
       this.#awaiting.delete(conn);
+      this.#sources.delete(conn);
       // As a TCP connection closing would: waits and the like held for it are dropped.
       this.#ports.step({ type: "connectionClosed", conn, nowMs: Date.now() });
     }

@@ -39,6 +39,7 @@ Deno.test("ClientBridge.request() steps a login with the client's address", asyn
   const input = inputs[0] as Extract<NodeInput, { type: "login" }>;
   assert.equal(input.type, "login");
   assert.equal(input.source, "10.0.0.1");
+  assert.equal(bridge.sourceOf(input.conn), "10.0.0.1");
   bridge.closeAll();
   assert.equal((await pending).type, "error");
 });

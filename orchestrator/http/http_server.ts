@@ -61,6 +61,11 @@ export class HttpServer {
     return this.#bridge.owns(conn);
   }
 
+  /** The client address of a waiting HTTP request ("unknown" once answered). */
+  sourceOf(conn: number): string {
+    return this.#bridge.sourceOf(conn);
+  }
+
   /** A reply of the node to an HTTP request. */
   deliver(outbound: Outbound): void {
     this.#bridge.deliver(outbound);

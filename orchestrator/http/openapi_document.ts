@@ -10,10 +10,15 @@ import { z } from "npm:zod@4.6.7";
 import { ERROR_CODES } from "../../shared/errors.ts";
 import {
   BatchItemSchema,
+  DoneSchema,
   LoginOkSchema,
   LogsReplySchema,
   NodeStatusViewSchema,
   OutcomeSchema,
+  PurgedSchema,
+  PurgeSchema,
+  ScheduleAddSchema,
+  ScheduleListReplySchema,
   SubmitBatchOkSchema,
   SubmitOkSchema,
   SubmitSchema,
@@ -21,6 +26,10 @@ import {
   TaskStateSchema,
   TaskSummarySchema,
   TaskViewSchema,
+  TokenListReplySchema,
+  UserAddSchema,
+  UserListReplySchema,
+  UserPasswdSchema,
   WorkerViewSchema,
 } from "../../shared/protocol/messages.ts";
 
@@ -52,7 +61,7 @@ const BatchBodySchema = z.object({
 
 /** One operation: its route, what it takes, and each status it may answer with its body. */
 export interface Operation {
-  method: "get" | "post";
+  method: "get" | "post" | "delete";
   /** OpenAPI path under /api/v1, with `{id}` parameters. */
   path: string;
   summary: string;
@@ -68,11 +77,21 @@ export interface Operation {
 /** Errors any authenticated operation may answer. */
 const COMMON_ERRORS = [400, 401, 429, 500, 503];
 const BODY_ERRORS = [413, 415];
-const TASK_ID = [{
-  name: "id",
-  description: "A task id such as t-42",
-  schema: TaskIdSchema,
-}] as const;
+/** Path parameters by name. */
+const PATH_PARAMETERS: Record<string, { description: string; schema: z.ZodType }> = {
+  id: {
+    description: "A task id such as t-42, or a session id from GET /tokens",
+    schema: z.string(),
+  },
+  name: { description: "A user or schedule name", schema: z.string() },
+};
+const REQUEST_FIELDS = { v: true, lamport: true, type: true, id: true, token: true } as const;
+const DONE = { 200: DoneSchema.omit(ENVELOPE) };
+const OWNER = [{
+  name: "owner",
+  description: "Admins: the user whose schedule it is",
+  schema: z.string(),
+}];
 
 /** Every operation of the API, in the order of the document. */
 export const OPERATIONS: readonly Operation[] = [
@@ -184,6 +203,110 @@ export const OPERATIONS: readonly Operation[] = [
     ok: { 200: z.object({ node: NodeStatusViewSchema }).strict() },
     errors: [...COMMON_ERRORS, 403],
   },
+  {
+    method: "get",
+    path: "/users",
+    summary: "Admins: the accounts",
+    auth: true,
+    ok: { 200: UserListReplySchema.omit(ENVELOPE) },
+    errors: [...COMMON_ERRORS, 403],
+  },
+  {
+    method: "post",
+    path: "/users",
+    summary: "Admins: add an account",
+    auth: true,
+    body: UserAddSchema.omit(REQUEST_FIELDS),
+    ok: DONE,
+    errors: [...COMMON_ERRORS, ...BODY_ERRORS, 403, 409],
+  },
+  {
+    method: "delete",
+    path: "/users/{name}",
+    summary: "Admins: remove an account and revoke its sessions",
+    auth: true,
+    ok: DONE,
+    errors: [...COMMON_ERRORS, 403, 404, 409],
+  },
+  {
+    method: "post",
+    path: "/users/{name}/password",
+    summary: "Change a password: your own (with currentPassword), or an admin anyone's",
+    auth: true,
+    body: UserPasswdSchema.omit({ ...REQUEST_FIELDS, name: true }),
+    ok: DONE,
+    errors: [...COMMON_ERRORS, ...BODY_ERRORS, 403, 404],
+  },
+  {
+    method: "get",
+    path: "/tokens",
+    summary: "Admins: the open sessions",
+    auth: true,
+    ok: { 200: TokenListReplySchema.omit(ENVELOPE) },
+    errors: [...COMMON_ERRORS, 403],
+  },
+  {
+    method: "delete",
+    path: "/tokens/{id}",
+    summary: "Admins: revoke a session by its id from GET /tokens",
+    auth: true,
+    ok: DONE,
+    errors: [...COMMON_ERRORS, 403, 404],
+  },
+  {
+    method: "get",
+    path: "/schedules",
+    summary: "Your schedules (admins: all=true for everyone's)",
+    auth: true,
+    query: [{ name: "all", description: "Admins: every user's", schema: z.boolean() }],
+    ok: { 200: ScheduleListReplySchema.omit(ENVELOPE) },
+    errors: [...COMMON_ERRORS, 403],
+  },
+  {
+    method: "post",
+    path: "/schedules",
+    summary: "Create or replace a schedule: its task is submitted at each cron tick",
+    auth: true,
+    body: ScheduleAddSchema.omit(REQUEST_FIELDS),
+    ok: DONE,
+    errors: [...COMMON_ERRORS, ...BODY_ERRORS, 403, 409],
+  },
+  {
+    method: "delete",
+    path: "/schedules/{name}",
+    summary: "Remove a schedule",
+    auth: true,
+    query: OWNER,
+    ok: DONE,
+    errors: [...COMMON_ERRORS, 403, 404],
+  },
+  {
+    method: "post",
+    path: "/schedules/{name}/pause",
+    summary: "Pause a schedule",
+    auth: true,
+    query: OWNER,
+    ok: DONE,
+    errors: [...COMMON_ERRORS, 403, 404],
+  },
+  {
+    method: "post",
+    path: "/schedules/{name}/resume",
+    summary: "Resume a paused schedule",
+    auth: true,
+    query: OWNER,
+    ok: DONE,
+    errors: [...COMMON_ERRORS, 403, 404],
+  },
+  {
+    method: "post",
+    path: "/purge",
+    summary: "Admins: remove finished tasks matching a filter now (at most `limit` per call)",
+    auth: true,
+    body: PurgeSchema.omit(REQUEST_FIELDS),
+    ok: { 200: PurgedSchema.omit(ENVELOPE) },
+    errors: [...COMMON_ERRORS, ...BODY_ERRORS, 403],
+  },
 ];
 
 let cached: Record<string, unknown> | null = null;
@@ -233,9 +356,11 @@ function operationObject(op: Operation): Record<string, unknown> {
     };
   }
   const parameters = [
-    ...(op.path.includes("{id}")
-      ? TASK_ID.map((p) => ({ ...param(p), in: "path", required: true }))
-      : []),
+    ...[...op.path.matchAll(/\{([a-z]+)\}/g)].map(([, name]) => ({
+      ...param({ name, ...PATH_PARAMETERS[name] }),
+      in: "path",
+      required: true,
+    })),
     ...(op.query ?? []).map((p) => ({ ...param(p), in: "query", required: false })),
     ...(op.method === "post" && op.path === "/tasks"
       ? [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string" } }]

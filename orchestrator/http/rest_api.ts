@@ -1,6 +1,6 @@
 /**
- * The REST API under `/api/v1`: each route turns an HTTP request into the client request the CLI
- * would send, hands it to the node through the bridge (client_bridge.ts), and turns the reply
+ * The REST API under `/api/v1` (tasks, accounts and sessions, schedules, purge, workers, this
+ * node's status): each route turns an HTTP request into the client request the CLI would send, hands it to the node through the bridge (client_bridge.ts), and turns the reply
  * into JSON with an HTTP status. A follower's "not leader" reply is forwarded to the leader
  * (leader_forward.ts). Routing, the body limit and error handling are Hono's.
  * @module
@@ -95,6 +95,9 @@ export function restApi(ports: ApiPorts): Hono<ApiEnv> {
       return answer(c, await ports.request({ type: "nodeStatus", token }, sourceOf(c)));
     }));
 
+  accountRoutes(app, ask);
+  scheduleRoutes(app, ask);
+  app.post("/purge", simple(ask, (c, token) => ({ ...c.get("body"), type: "purge", token })));
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
   app.notFound((c) =>
@@ -102,6 +105,78 @@ export function restApi(ports: ApiPorts): Hono<ApiEnv> {
   );
   app.onError((error, c) => fail(c, "internal", `Internal error: ${error.message}`));
   return app;
+}
+
+type Ask = (c: Ctx, fields: BridgedRequest) => Promise<OrchestratorToClient | Response>;
+
+/** A route that sends one request built from the URL and body, and answers with its reply. */
+function simple(ask: Ask, build: (c: Ctx, token: string) => BridgedRequest) {
+  return (c: Ctx) => withToken(c, async (token) => answer(c, await ask(c, build(c, token))));
+}
+
+/** Accounts and sessions, as `mutirao user …` and `mutirao token …` (admins, but a password). */
+function accountRoutes(app: Hono<ApiEnv>, ask: Ask): void {
+  app.get("/users", simple(ask, (_c, token) => ({ type: "userList", token })));
+  app.post("/users", simple(ask, (c, token) => ({ ...c.get("body"), type: "userAdd", token })));
+  app.delete(
+    "/users/:name",
+    simple(ask, (c, token) => ({ type: "userRemove", token, name: c.req.param("name") })),
+  );
+  app.post(
+    "/users/:name/password",
+    simple(ask, (c, token) => ({
+      ...c.get("body"),
+      type: "userPasswd",
+      token,
+      name: c.req.param("name"),
+    })),
+  );
+  app.get("/tokens", simple(ask, (_c, token) => ({ type: "tokenList", token })));
+  app.delete(
+    "/tokens/:id",
+    simple(ask, (c, token) => ({ type: "tokenRevoke", token, tokenId: c.req.param("id") })),
+  );
+}
+
+/** Schedules, as `mutirao schedule …`; `owner` (admins) names another user's schedule. */
+function scheduleRoutes(app: Hono<ApiEnv>, ask: Ask): void {
+  const owner = (c: Ctx) => {
+    const value = c.req.query("owner");
+    return value === undefined ? {} : { owner: value };
+  };
+  app.get(
+    "/schedules",
+    simple(ask, (c, token) => ({
+      type: "scheduleList",
+      token,
+      ...(c.req.query("all") === undefined ? {} : { all: c.req.query("all") === "true" }),
+    })),
+  );
+  app.post(
+    "/schedules",
+    simple(ask, (c, token) => ({ ...c.get("body"), type: "scheduleAdd", token })),
+  );
+  app.delete(
+    "/schedules/:name",
+    simple(ask, (c, token) => ({
+      type: "scheduleRemove",
+      token,
+      name: c.req.param("name"),
+      ...owner(c),
+    })),
+  );
+  for (const [verb, paused] of [["pause", true], ["resume", false]] as const) {
+    app.post(
+      `/schedules/:name/${verb}`,
+      simple(ask, (c, token) => ({
+        type: "schedulePause",
+        token,
+        name: c.req.param("name"),
+        paused,
+        ...owner(c),
+      })),
+    );
+  }
 }
 
 /** Reads a JSON body once (POST only): an object, sent as application/json; else a 4xx. */

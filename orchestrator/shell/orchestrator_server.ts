@@ -115,7 +115,8 @@ export class OrchestratorServer {
     this.#datagrams = new DatagramIntake({ keys, logger: this.#logger, step });
     this.#passwords = new PasswordChecks({
       tokenTtlMs: options.config.tokenTtlMs,
-      remoteHost: (conn) => this.#connections.remoteHost(conn),
+      remoteHost: (conn) =>
+        this.#http?.owns(conn) ? this.#http.sourceOf(conn) : this.#connections.remoteHost(conn),
       isStopped: () => this.#stopped,
       step,
     });

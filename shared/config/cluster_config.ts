@@ -178,6 +178,20 @@ export const ClusterConfigSchema = z.object({
       message: "need raftHeartbeatIntervalMs < electionTimeoutMinMs < electionTimeoutMaxMs",
     });
   }
+  // Two listeners on one host and port cannot both bind: say so now, not at the second's start.
+  const taken = new Set<string>(config.orchestrators.map((o) => `${o.host}:${o.port}`));
+  for (const [i, o] of config.orchestrators.entries()) {
+    if (o.httpPort === undefined || o.httpPort === 0) continue;
+    const address = `${o.host}:${o.httpPort}`;
+    if (taken.has(address)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["orchestrators", i, "httpPort"],
+        message: `${address} is already another port of an orchestrator`,
+      });
+    }
+    taken.add(address);
+  }
   const ids = new Set<string>();
   for (const [i, o] of config.orchestrators.entries()) {
     if (ids.has(o.id)) {

@@ -347,3 +347,79 @@ Deno.test("with TLS the HTTP port serves HTTPS, and a follower forwards over HTT
     }
   });
 });
+
+Deno.test("accounts, sessions, schedules and purge over the REST API", async () => {
+  await withCluster({ http: true }, async (cluster) => {
+    await cluster.startOrchestrator();
+    const base = cluster.httpUrl();
+    const admin = await login(base, "user1", "pass1");
+    const added = await call(base, "/users", {
+      token: admin,
+      json: { name: "carol", role: "user", password: "carol-pw-1" },
+    });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const users = await call(base, "/users", { token: admin });
+    assert.ok((users.body.users as Array<{ name: string }>).some((u) => u.name === "carol"));
+
+    const carol = await login(base, "carol", "carol-pw-1");
+    const refused = await call(base, "/users", {
+      token: carol,
+      json: { name: "dave", role: "admin", password: "x" },
+    });
+    assert.equal(refused.status, 403);
+    const changed = await call(base, "/users/carol/password", {
+      token: carol,
+      json: { password: "carol-pw-2", currentPassword: "carol-pw-1" },
+    });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    assert.equal((await call(base, "/tasks", { token: carol })).status, 401, "sessions revoked");
+
+    const carol2 = await login(base, "carol", "carol-pw-2");
+    const tokens = await call(base, "/tokens", { token: admin });
+    const session = (tokens.body.tokens as Array<{ id: string; user: string }>)
+      .find((t) => t.user === "carol");
+    assert.ok(session !== undefined, JSON.stringify(tokens.body));
+    assert.equal(
+      (await call(base, `/tokens/${session.id}`, { method: "DELETE", token: admin }))
+        .status,
+      200,
+    );
+    assert.equal((await call(base, "/tasks", { token: carol2 })).status, 401, "session revoked");
+    assert.equal(
+      (await call(base, "/users/carol", { method: "DELETE", token: admin })).status,
+      200,
+    );
+    assert.equal(
+      (await call(base, "/users/carol", { method: "DELETE", token: admin })).status,
+      404,
+    );
+
+    const schedule = {
+      name: "nightly",
+      cron: "0 3 * * *",
+      task: { kind: "sleep", description: "nightly", durationMs: 1 },
+    };
+    const created = await call(base, "/schedules", { token: admin, json: schedule });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const listed = await call(base, "/schedules", { token: admin });
+    assert.deepEqual((listed.body.schedules as Array<{ name: string }>).map((s) => s.name), [
+      "nightly",
+    ]);
+    for (const verb of ["pause", "resume"]) {
+      const paused = await call(base, `/schedules/nightly/${verb}`, {
+        method: "POST",
+        token: admin,
+      });
+      assert.equal(paused.status, 200, `${verb}: ${JSON.stringify(paused.body)}`);
+    }
+    const removed = await call(base, "/schedules/nightly", { method: "DELETE", token: admin });
+    assert.equal(removed.status, 200);
+    const gone = await call(base, "/schedules/nightly", { method: "DELETE", token: admin });
+    assert.equal(gone.status, 404);
+
+    const purged = await call(base, "/purge", { token: admin, json: { dryRun: true } });
+    assert.equal(purged.status, 200, JSON.stringify(purged.body));
+    assert.deepEqual(purged.body, { matched: 0, removed: 0, dryRun: true });
+    await assertAnswersConform(base);
+  });
+});
