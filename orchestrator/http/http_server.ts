@@ -130,6 +130,7 @@ export class HttpServer {
           scheme: tls === null ? "http" : "https",
           client: this.#client,
           timeoutMs: FORWARD_TIMEOUT_MS,
+          signal: this.#abort.signal,
         }),
       maxBodyBytes,
       newKey: () => crypto.randomUUID(),

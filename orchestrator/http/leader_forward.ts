@@ -7,6 +7,7 @@
  * @module
  */
 import type { OrchestratorAddress } from "../../shared/config/mod.ts";
+import { errorBody } from "./error_status.ts";
 
 /** The header naming the orchestrator that forwarded a request. */
 export const FORWARDED_BY_HEADER = "x-mutirao-forwarded-by";
@@ -24,6 +25,8 @@ export interface ForwardOptions {
   /** Verifies the leader's certificate (TLS), else null. */
   client: Deno.HttpClient | null;
   timeoutMs: number;
+  /** Aborts a forward in flight (the server is stopping). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -45,9 +48,9 @@ export function leaderBaseUrl(
 }
 
 /**
- * Sends `request` (whose body was read as `body`) on to the leader and resolves with its answer;
- * null when it cannot be forwarded (see {@link leaderBaseUrl}, a second hop, or the leader
- * unreachable), so the caller answers with its own "not leader" error.
+ * Sends `request` (whose body was read as `body`) on to the leader and resolves with its answer,
+ * or with a 503 `unavailable` when no answer came; null when it cannot be forwarded (see
+ * {@link leaderBaseUrl}, or a second hop), so the caller answers with its own "not leader" error.
  */
 export async function forwardToLeader(
   request: Request,
@@ -64,21 +67,28 @@ export async function forwardToLeader(
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
-  let answer: Response;
   try {
-    answer = await fetch(`${base}${url.pathname}${url.search}`, {
+    const answer = await fetch(`${base}${url.pathname}${url.search}`, {
       method: request.method,
       headers,
       body: request.method === "GET" || request.method === "HEAD" ? undefined : body,
-      signal: AbortSignal.timeout(options.timeoutMs),
+      signal: options.signal === undefined
+        ? AbortSignal.timeout(options.timeoutMs)
+        : AbortSignal.any([AbortSignal.timeout(options.timeoutMs), options.signal]),
       ...(options.client === null ? {} : { client: options.client }),
     });
-  } catch {
-    // The leader is unreachable or slow: the caller answers "not leader" with the hint instead.
-    return null;
+    const relayed = new Headers({
+      [SERVED_BY_HEADER]: answer.headers.get(SERVED_BY_HEADER) ?? "",
+    });
+    const type = answer.headers.get("content-type");
+    if (type !== null) relayed.set("content-type", type);
+    return new Response(await answer.arrayBuffer(), { status: answer.status, headers: relayed });
+  } catch (error) {
+    // Unreachable, too slow, or this server is stopping. The leader may have applied the request
+    // all the same: say so, so that a write is retried with its Idempotency-Key.
+    const message = `Forwarded to the leader at ${base}, no answer came (${
+      (error as Error).message
+    }); it may have been applied: retry with the same Idempotency-Key`;
+    return Response.json(errorBody("unavailable", message), { status: 503 });
   }
-  const relayed = new Headers({ [SERVED_BY_HEADER]: answer.headers.get(SERVED_BY_HEADER) ?? "" });
-  const type = answer.headers.get("content-type");
-  if (type !== null) relayed.set("content-type", type);
-  return new Response(await answer.arrayBuffer(), { status: answer.status, headers: relayed });
 }

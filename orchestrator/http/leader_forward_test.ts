@@ -33,3 +33,22 @@ Deno.test("forwardToLeader() does not forward a request forwarded already", asyn
   });
   assert.equal(answer, null);
 });
+
+Deno.test("forwardToLeader() answers 503 unavailable when the leader does not answer", async () => {
+  // A port with no listener: bound, then closed again, so the connection is refused.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const request = new Request("http://127.0.0.1:8701/api/v1/tasks", { method: "POST" });
+  const answer = await forwardToLeader(request, "{}", "o2", {
+    selfId: "o1",
+    orchestrators: [ORCHESTRATORS[0], { ...ORCHESTRATORS[1], httpPort: port }],
+    scheme: "http",
+    client: null,
+    timeoutMs: 5000,
+  });
+  assert.equal(answer?.status, 503);
+  const body = await answer?.json();
+  assert.equal(body.error.code, "unavailable");
+  assert.match(body.error.message, /Idempotency-Key/);
+});
