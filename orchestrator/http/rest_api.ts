@@ -2,14 +2,14 @@
  * The REST API under `/api/v1` (tasks, accounts and sessions, schedules, purge, workers, this
  * node's status): each route turns an HTTP request into the client request the CLI would send, hands it to the node through the bridge (client_bridge.ts), and turns the reply
  * into JSON with an HTTP status. A follower's "not leader" reply is forwarded to the leader
- * (leader_forward.ts). Routing, the body limit and error handling are Hono's.
+ * (leader_forward.ts). Routing, middleware and the not-found and error answers are Hono's.
  * @module
  */
 import { Hono } from "npm:hono@4.13.23";
 import type { Context } from "npm:hono@4.13.23";
-import { bodyLimit } from "npm:hono@4.13.23/body-limit";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { isFinalState, type OrchestratorToClient } from "../../shared/protocol/messages.ts";
+import { readBoundedText } from "./bounded_body.ts";
 import type { BridgedRequest } from "./client_bridge.ts";
 import { errorBody, errorStatus } from "./error_status.ts";
 import { openApiDocument } from "./openapi_document.ts";
@@ -42,15 +42,7 @@ const RESERVED_FIELDS = ["v", "lamport", "id", "type", "token"];
 /** Builds the `/api/v1` routes on `ports`. */
 export function restApi(ports: ApiPorts): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>().basePath("/api/v1");
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: ports.maxBodyBytes,
-      onError: (c) =>
-        fail(c, "frame_too_large", `Request body over ${ports.maxBodyBytes} bytes; send less`),
-    }),
-  );
-  app.use("*", readBody);
+  app.use("*", (c, next) => readBody(c, next, ports.maxBodyBytes));
   const ask = (c: Ctx, fields: BridgedRequest) => askNode(ports, c, fields);
 
   app.post("/login", async (c) => {
@@ -179,12 +171,22 @@ function scheduleRoutes(app: Hono<ApiEnv>, ask: Ask): void {
   }
 }
 
-/** Reads a JSON body once (POST only): an object, sent as application/json; else a 4xx. */
-async function readBody(c: Ctx, next: () => Promise<void>): Promise<Response | void> {
+/**
+ * Reads a JSON body once (POST only), at most `maxBytes`: an object, sent as application/json;
+ * else a 4xx.
+ */
+async function readBody(
+  c: Ctx,
+  next: () => Promise<void>,
+  maxBytes: number,
+): Promise<Response | void> {
   c.set("bodyText", "");
   c.set("body", {});
   if (c.req.method !== "POST") return await next();
-  const text = await c.req.text();
+  const text = await readBoundedText(c.req.raw, maxBytes);
+  if (text === null) {
+    return fail(c, "frame_too_large", `Request body over ${maxBytes} bytes; send less`);
+  }
   c.set("bodyText", text);
   if (text.trim() === "") return await next();
   const type = c.req.header("content-type") ?? "";

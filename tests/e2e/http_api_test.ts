@@ -270,6 +270,20 @@ Deno.test("the REST API answers bad input with clear JSON errors", async () => {
       assert.equal(errorCode(answer), code, what);
       assert.equal(typeof (answer.body.error as { message: unknown }).message, "string", what);
     }
+    // A streamed (chunked) body is cut off at the limit too, not buffered whole.
+    const chunk = new TextEncoder().encode(`{"pad":"${"x".repeat(4000)}`);
+    const streamed = await fetch(`${base}/api/v1/tasks`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${user}`, "content-type": "application/json" },
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < 4; i++) controller.enqueue(chunk);
+          controller.close();
+        },
+      }),
+    });
+    assert.equal(streamed.status, 413);
+    assert.equal((await streamed.json()).error.code, "frame_too_large");
     const workers = await call(base, "/workers", { token: admin });
     assert.equal(workers.status, 200);
     assert.deepEqual(workers.body, { workers: [] });
