@@ -16,6 +16,7 @@ export interface RequestCounters {
 export function metricsViewOf(node: OrchestratorNode, counters: RequestCounters): MetricsView {
   const status = node.consensusStatus();
   const sm = node.sm;
+  const queueDepth = sm.queue.laneSizes();
   let alive = 0;
   let draining = 0;
   for (const worker of sm.workers.values()) {
@@ -29,7 +30,8 @@ export function metricsViewOf(node: OrchestratorNode, counters: RequestCounters)
     appliedIndex: sm.appliedIndex,
     lastIndex: status.lastIndex,
     tasks: sm.counts,
-    queueDepth: sm.queue.size,
+    queueDepth,
+    queueTimed: sm.queue.size - [...queueDepth.values()].reduce((a, b) => a + b, 0),
     workers: { alive, draining },
     retries: sm.stats.retries,
     httpRequests: counters.http,

@@ -16,8 +16,10 @@ export interface MetricsView {
   lastIndex: number;
   /** Tasks by state, as this node's replicated state holds them. */
   tasks: Readonly<Record<TaskState, number>>;
-  /** Tasks in the dispatch queue (due now or timed). */
-  queueDepth: number;
+  /** Tasks ready to be dispatched, by queue name. */
+  queueDepth: ReadonlyMap<string, number>;
+  /** Queued tasks waiting for their time (a delay, `runAtMs`, a retry's pause). */
+  queueTimed: number;
   workers: { alive: number; draining: number };
   /** Failed attempts retried since the cluster began (replicated). */
   retries: number;
@@ -38,7 +40,15 @@ export function metricFamilies(view: MetricsView): MetricFamily[] {
       type: "gauge",
       samples: TASK_STATES.map((state) => ({ labels: { state }, value: view.tasks[state] })),
     },
-    gauge("mutirao_queue_depth", "Tasks in the dispatch queue, due or timed", view.queueDepth),
+    {
+      name: "mutirao_queue_depth",
+      help: "Tasks ready to be dispatched, by queue",
+      type: "gauge",
+      samples: [...view.queueDepth].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map((
+        [queue, value],
+      ) => ({ labels: { queue }, value })),
+    },
+    gauge("mutirao_queue_timed", "Queued tasks waiting for their time", view.queueTimed),
     gauge("mutirao_raft_term", "Current Raft term of this orchestrator", view.term),
     gauge("mutirao_raft_commit_index", "Highest log index known committed", view.commitIndex),
     gauge(

@@ -10,7 +10,8 @@ const VIEW: MetricsView = {
   appliedIndex: 39,
   lastIndex: 41,
   tasks: { queued: 2, running: 1, succeeded: 5, failed: 1, cancelled: 0, expired: 0 },
-  queueDepth: 2,
+  queueDepth: new Map([["images", 1], ["default", 1]]),
+  queueTimed: 3,
   workers: { alive: 2, draining: 1 },
   retries: 4,
   httpRequests: new Map([[httpRequestKey("GET", 200), 6], [httpRequestKey("POST", 401), 1]]),
@@ -21,7 +22,9 @@ Deno.test("metricFamilies() reports tasks, queue, Raft, workers and request coun
   const parsed = parseMetrics(formatMetrics(metricFamilies(VIEW)));
   assert.equal(parsed.get('mutirao_tasks{state="queued"}'), 2);
   assert.equal(parsed.get('mutirao_tasks{state="succeeded"}'), 5);
-  assert.equal(parsed.get("mutirao_queue_depth"), 2);
+  assert.equal(parsed.get('mutirao_queue_depth{queue="default"}'), 1);
+  assert.equal(parsed.get('mutirao_queue_depth{queue="images"}'), 1);
+  assert.equal(parsed.get("mutirao_queue_timed"), 3);
   assert.equal(parsed.get("mutirao_raft_term"), 3);
   assert.equal(parsed.get("mutirao_raft_commit_index"), 40);
   assert.equal(parsed.get("mutirao_raft_applied_index"), 39);
