@@ -93,7 +93,7 @@ async function main(): Promise<number> {
     const user = guideUser(config);
     const outcome = await Promise.race([starting.then(() => "up" as const), stopped.promise]);
     if (outcome !== "up") return 0;
-    printBanner(dataDir, cluster);
+    printBanner(dataDir, cluster, httpUrls(config));
     console.log(demoGuide({
       configFlag: configPath === resolve(DEFAULT_CONFIG_PATH) ? "" : ` --config ${configPath}`,
       user: await user,
@@ -115,16 +115,29 @@ async function main(): Promise<number> {
   }
 }
 
-/** The two lines the end-to-end test and a newcomer read: who listens where. */
-function printBanner(dataDir: string, cluster: DemoCluster): void {
+/** The lines the end-to-end test and a newcomer read: who listens where. */
+function printBanner(dataDir: string, cluster: DemoCluster, http: string[]): void {
   const views = cluster.views();
   const list = (role: string) =>
     views.filter((v) => v.role === role).map((v) => `${v.name} ${v.address}`).join(", ");
+  const httpLines = http.length === 0
+    ? ""
+    : `  HTTP API:      ${http.map((u) => `${u}/api/v1`).join(", ")}
+  metrics:       ${http.map((u) => `${u}/metrics`).join(", ")}
+`;
   console.log(`
 Mutirão demo cluster is up (data in ${dataDir}):
   orchestrators: ${list("orchestrator")}
   workers:       ${list("worker")}
-`);
+${httpLines}`);
+}
+
+/** The base URL of each orchestrator's HTTP port (none without `httpPort`). */
+function httpUrls(config: ClusterConfig): string[] {
+  const scheme = config.tls === null ? "http" : "https";
+  return config.orchestrators.filter((o) => o.httpPort !== undefined).map((o) =>
+    `${scheme}://${o.host}:${o.httpPort}`
+  );
 }
 
 /** The account the guide logs in with; its password is shown only if it is the demo file's. */

@@ -13,6 +13,7 @@
  * - password_checks.ts: scrypt work for logins and password changes
  * - snapshot_taker.ts: local snapshots, when the node asks for them
  * - leader_announcer.ts: multicast announcements, when the node asks for them
+ * - ../http/: the HTTP port (REST API and /metrics), when the cluster file gives one
  * @module
  */
 import type { ClusterConfig, OrchestratorAddress } from "../../shared/config/mod.ts";
@@ -22,6 +23,7 @@ import type { TlsClientOptions } from "../../shared/net/connect.ts";
 import type { ClusterKeys } from "../../shared/auth/mod.ts";
 import { ProtocolError } from "../../shared/protocol/codec.ts";
 import { FrameTooLargeError } from "../../shared/protocol/frame.ts";
+import { HttpServer } from "../http/mod.ts";
 import type { NodeEffects, NodeInput, OrchestratorNode } from "../core/mod.ts";
 import type { LogStorage } from "../storage/mod.ts";
 import { ConnectionTable } from "./connection_table.ts";
@@ -59,6 +61,8 @@ export interface ServerAddress {
   nodeId: string;
   host: string;
   port: number;
+  /** The HTTP port (API and /metrics), or null when the cluster file gives it none. */
+  httpPort: number | null;
 }
 
 /** How often the watchdog looks for silent or trickling connections. */
@@ -86,6 +90,9 @@ export class OrchestratorServer {
   #inputs: NodeInput[] = [];
   #fatal: ((error: unknown) => void) | null = null;
   #announcer: LeaderAnnouncer | null = null;
+  #http: HttpServer | null = null;
+  /** Client requests read from TCP connections (for /metrics). */
+  #tcpRequests = 0;
 
   constructor(options: ServerOptions) {
     this.#options = options;
@@ -108,7 +115,8 @@ export class OrchestratorServer {
     this.#datagrams = new DatagramIntake({ keys, logger: this.#logger, step });
     this.#passwords = new PasswordChecks({
       tokenTtlMs: options.config.tokenTtlMs,
-      remoteHost: (conn) => this.#connections.remoteHost(conn),
+      remoteHost: (conn) =>
+        this.#http?.owns(conn) ? this.#http.sourceOf(conn) : this.#connections.remoteHost(conn),
       isStopped: () => this.#stopped,
       step,
     });
@@ -192,12 +200,35 @@ export class OrchestratorServer {
     this.#tickTimer = setInterval(() => {
       this.#step({ type: "tick", nowMs: Date.now() });
     }, tickMs);
+    const httpPort = await this.#serveHttp();
     this.#logger.info(
       `Listening on ${self.host}:${port} (TCP for clients, workers and peers; UDP for heartbeats); ` +
         `${config.orchestrators.length} orchestrator(s) in cluster ${config.clusterId}; ` +
         `log up to index ${this.#node.lastLogIndex}, ${this.#node.sm.tasks.size} task(s) in the snapshot`,
     );
-    return { nodeId: self.id, host: self.host, port };
+    return { nodeId: self.id, host: self.host, port, httpPort };
+  }
+
+  /** Starts the HTTP port when the cluster file gives one; its bound port, else null. */
+  async #serveHttp(): Promise<number | null> {
+    const { config, self, tls } = this.#options;
+    if (self.httpPort === undefined) return null;
+    this.#http = new HttpServer({
+      self,
+      orchestrators: config.orchestrators,
+      maxBodyBytes: config.maxFrameBytes,
+      tls: tls ? { cert: tls.cert, key: tls.key, caCerts: tls.client.caCerts } : null,
+      logger: this.#logger,
+      step: (input) => this.#step(input),
+      node: () => this.#node,
+      tcpRequests: () => this.#tcpRequests,
+    });
+    const port = await this.#http.start();
+    this.#logger.info(
+      `Serving HTTP on ${tls ? "https" : "http"}://${self.host}:${port} ` +
+        `(API under /api/v1, Prometheus metrics at /metrics)`,
+    );
+    return port;
   }
 
   /** Stops listening, closes every connection and the log. Idempotent. */
@@ -211,6 +242,7 @@ export class OrchestratorServer {
     this.#peers?.close();
     this.#announcer?.close();
     this.#connections.closeAll();
+    await this.#http?.stop();
     await this.#storage?.close();
   }
 
@@ -283,6 +315,7 @@ export class OrchestratorServer {
             role = acceptProof(this.#handshake, role, frame);
             if (role === null) break reading;
           } else {
+            if (role.kind === "client") this.#tcpRequests++;
             routeFrame(this.#frames, { connId, role, payload, nowMs });
           }
         }
@@ -348,8 +381,12 @@ export class OrchestratorServer {
           afterDurable: persist.snapshot === null ? null : () => this.#handOverSnapshot(),
           peerMessages,
         }),
-      send: (outbound) => this.#connections.send(outbound),
-      close: (conn) => this.#connections.close(conn),
+      send: (outbound) => {
+        if (this.#http?.owns(outbound.conn)) this.#http.deliver(outbound);
+        else this.#connections.send(outbound);
+      },
+      // An HTTP request's "connection" ends with its answer: nothing to close.
+      close: (conn) => this.#http?.owns(conn) || this.#connections.close(conn),
       passwordWork: (work) =>
         void this.#passwords.doPasswordWork(work).catch((error) => this.#die(error)),
       loginWork: (work) => void this.#passwords.login(work).catch((error) => this.#die(error)),

@@ -91,6 +91,16 @@ export class TaskQueue {
     return this.#lanes.has(taskId);
   }
 
+  /**
+   * Tasks in each queue's lanes, by queue name (queues holding none are absent); tasks still
+   * waiting for their time are not in a lane yet (`size` less the sum of these).
+   */
+  laneSizes(): Map<string, number> {
+    const sizes = new Map<string, number>();
+    for (const [name, queue] of this.#queues) sizes.set(name, queue.size);
+    return sizes;
+  }
+
   /** The lane `taskId` waits in, if it waits. */
   laneOf(taskId: string): Lane | undefined {
     return this.#lanes.get(taskId);

@@ -119,3 +119,15 @@ Deno.test("a task that waited its aging time goes ahead of higher priorities, ol
   );
   assert.deepEqual([...copy.inOrder(10_000, 2000)], [...queue.inOrder(10_000, 2000)]);
 });
+
+Deno.test("TaskQueue.laneSizes() counts each queue's tasks, not those waiting for their time", () => {
+  const queue = new TaskQueue();
+  queue.pushFresh("t-1");
+  queue.pushFresh("t-2", { queue: "images", priority: 0 });
+  queue.pushRetry("t-3", { queue: "images", priority: 5 });
+  queue.pushTimed("t-4", 1000, { queue: "images", priority: 0 });
+  assert.deepEqual(queue.laneSizes(), new Map([["default", 1], ["images", 2]]));
+  assert.equal(queue.size, 4);
+  queue.remove("t-1");
+  assert.deepEqual(queue.laneSizes(), new Map([["images", 2]]));
+});

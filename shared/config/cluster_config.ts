@@ -18,6 +18,8 @@ export const OrchestratorAddressSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, '.', '_' or '-' (1-64)"),
   host: z.string().min(1).max(255),
   port: z.number().int().min(0).max(65535),
+  /** Where it serves the HTTP API and /metrics (TLS as the TCP port); absent: no HTTP. */
+  httpPort: z.number().int().min(0).max(65535).optional(),
 }).strict();
 export type OrchestratorAddress = z.infer<typeof OrchestratorAddressSchema>;
 
@@ -175,6 +177,20 @@ export const ClusterConfigSchema = z.object({
       path: ["electionTimeoutMinMs"],
       message: "need raftHeartbeatIntervalMs < electionTimeoutMinMs < electionTimeoutMaxMs",
     });
+  }
+  // Two listeners on one host and port cannot both bind: say so now, not at the second's start.
+  const taken = new Set<string>(config.orchestrators.map((o) => `${o.host}:${o.port}`));
+  for (const [i, o] of config.orchestrators.entries()) {
+    if (o.httpPort === undefined || o.httpPort === 0) continue;
+    const address = `${o.host}:${o.httpPort}`;
+    if (taken.has(address)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["orchestrators", i, "httpPort"],
+        message: `${address} is already another port of an orchestrator`,
+      });
+    }
+    taken.add(address);
   }
   const ids = new Set<string>();
   for (const [i, o] of config.orchestrators.entries()) {

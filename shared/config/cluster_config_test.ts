@@ -18,6 +18,7 @@ Deno.test("parseClusterConfig() fills in documented defaults", () => {
   assert.equal(config.multicast, null);
   assert.deepEqual(config.users, []);
   assert.equal(config.demo, false);
+  assert.equal(config.orchestrators[0].httpPort, undefined, "no HTTP unless asked");
 });
 
 Deno.test("parseClusterConfig() names the file and the field in every error", () => {
@@ -32,6 +33,24 @@ Deno.test("parseClusterConfig() names the file and the field in every error", ()
     [
       { ...MINIMAL, orchestrators: [{ id: "o1", host: "h", port: 70000 }] },
       /field "orchestrators.0.port"/,
+    ],
+    [
+      { ...MINIMAL, orchestrators: [{ id: "o1", host: "h", port: 1, httpPort: 65536 }] },
+      /field "orchestrators.0.httpPort"/,
+    ],
+    [
+      { ...MINIMAL, orchestrators: [{ id: "o1", host: "h", port: 1, httpPort: 1 }] },
+      /field "orchestrators.0.httpPort": h:1 is already another port of an orchestrator/,
+    ],
+    [
+      {
+        ...MINIMAL,
+        orchestrators: [
+          { id: "o1", host: "h", port: 1, httpPort: 3 },
+          { id: "o2", host: "h", port: 2, httpPort: 3 },
+        ],
+      },
+      /field "orchestrators.1.httpPort"/,
     ],
     [{ ...MINIMAL, heartbeatIntervalMss: 500 }, /heartbeatIntervalMss/],
     [{ ...MINIMAL, users: [{ name: "u", passwordHash: "pass1" }] }, /field "users.0.passwordHash"/],

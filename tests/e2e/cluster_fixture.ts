@@ -19,6 +19,8 @@ export interface ClusterOptions {
   snapshotCatchUpEntries?: number;
   scheduler?: "round-robin" | "least-loaded";
   maxFrameBytes?: number;
+  /** Give each orchestrator an `httpPort` (the REST API and /metrics). */
+  http?: boolean;
   /** Copy every node's output to stderr (debugging). */
   echo?: boolean;
   /** More cluster-file fields (tokenTtlMs, clusterSecretFile, tls, …). */
@@ -49,7 +51,7 @@ export class ClusterFixture {
   readonly configPath: string;
   readonly home: string;
   readonly config: Record<string, unknown> & {
-    orchestrators: Array<{ id: string; host: string; port: number }>;
+    orchestrators: Array<{ id: string; host: string; port: number; httpPort?: number }>;
   };
   readonly processes: ManagedProcess[] = [];
   readonly #echo: boolean;
@@ -71,6 +73,7 @@ export class ClusterFixture {
         id: `o${i + 1}`,
         host: "127.0.0.1",
         port: freePort(),
+        ...(options.http ? { httpPort: freePort() } : {}),
       })),
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 250,
       missedHeartbeats: options.missedHeartbeats ?? 4,
@@ -93,6 +96,13 @@ export class ClusterFixture {
     const o = this.config.orchestrators.find((x) => x.id === id);
     if (o === undefined) throw new Error(`No orchestrator ${id}`);
     return { host: o.host, port: o.port };
+  }
+
+  /** The base URL of orchestrator `id`'s HTTP port (the cluster was made with `http: true`). */
+  httpUrl(id = "o1"): string {
+    const o = this.config.orchestrators.find((x) => x.id === id);
+    if (o?.httpPort === undefined) throw new Error(`No HTTP port for orchestrator ${id}`);
+    return `http://${o.host}:${o.httpPort}`;
   }
 
   /**

@@ -2,7 +2,7 @@
 // having stopped every process it started and removed its temporary data directory; and the
 // commands it reads on stdin kill, restart, pause and resume nodes while the cluster serves.
 import assert from "node:assert/strict";
-import { ManagedProcess } from "../../scripts/lib/managed_process.ts";
+import { freePort, ManagedProcess } from "../../scripts/lib/managed_process.ts";
 import { type ClusterFixture, withCluster } from "./cluster_fixture.ts";
 import { pollUntil } from "./poll_until.ts";
 import { childProcesses, isRunning } from "./process_table.ts";
@@ -61,7 +61,12 @@ async function startDemo(
   const demoConfig = JSON.parse(await Deno.readTextFile(DEMO_CONFIG));
   assert.equal(demoConfig.orchestrators.length, 3, "config/demo.json lists three orchestrators");
   const ports = ["o1", "o2", "o3"].map((id) => cluster.address(id).port);
-  demoConfig.orchestrators.forEach((o: { port: number }, i: number) => o.port = ports[i]);
+  // Free HTTP ports too: the file's 8701-8703 may be taken by a demo or another test.
+  const httpPorts = ports.map(() => freePort());
+  demoConfig.orchestrators.forEach((o: { port: number; httpPort?: number }, i: number) => {
+    o.port = ports[i];
+    o.httpPort = httpPorts[i];
+  });
   await Deno.writeTextFile(cluster.configPath, JSON.stringify(demoConfig, null, 2));
 
   const demo = new ManagedProcess({
@@ -70,7 +75,7 @@ async function startDemo(
     stdin,
   });
   try {
-    return await readBanner(demo, ports);
+    return await readBanner(demo, ports, httpPorts);
   } catch (error) {
     await stopDemo(demo, (await childProcesses(demo.pid)).map((p) => p.pid));
     throw error;
@@ -78,7 +83,11 @@ async function startDemo(
 }
 
 /** The data directory and node addresses the demo prints once its cluster is up. */
-async function readBanner(demo: ManagedProcess, ports: number[]): Promise<RunningDemo> {
+async function readBanner(
+  demo: ManagedProcess,
+  ports: number[],
+  httpPorts: number[],
+): Promise<RunningDemo> {
   const up = await demo.waitForLine((l) => l.includes("demo cluster is up"));
   const dataDir = /\(data in (.+)\):/.exec(up)?.[1];
   assert.ok(dataDir !== undefined, `no data dir in: ${up}`);
@@ -94,6 +103,8 @@ async function readBanner(demo: ManagedProcess, ports: number[]): Promise<Runnin
   const workers = await named("workers");
   assert.deepEqual([...orchestrators.values()].map((o) => o.port), ports);
   assert.deepEqual([...workers.keys()], ["w1", "w2", "w3"], "the demo starts 3 workers by default");
+  const api = await demo.waitForLine((l) => /^\s*HTTP API:/.test(l));
+  assert.ok(api.includes(`http://127.0.0.1:${httpPorts[0]}/api/v1`), api);
   return { demo, dataDir, orchestrators, workers };
 }
 

@@ -6,6 +6,7 @@ import { Buffer } from "node:buffer";
 import { deriveClusterKeys, newClusterSecret } from "../../shared/auth/node_auth.ts";
 import { EXIT_CODES } from "../../shared/errors.ts";
 import { canonicalHeartbeat, signDatagram } from "../../shared/net/datagram_guard.ts";
+import { makeTestCert } from "./test_cert.ts";
 import { withCluster } from "./cluster_fixture.ts";
 
 async function writeSecret(path: string, secret = newClusterSecret()): Promise<string> {
@@ -156,34 +157,7 @@ Deno.test("cluster secret: outsiders cannot register; forged, replayed and stale
 
 Deno.test("TLS: every link encrypted end to end; a plaintext client gets a clear error", async (t) => {
   await withCluster({ orchestrators: 3 }, async (cluster) => {
-    const cert = `${cluster.dir}/cert.pem`;
-    const key = `${cluster.dir}/key.pem`;
-    const made = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert.ok(made.success, new TextDecoder().decode(made.stderr));
+    const { cert, key } = await makeTestCert(cluster.dir);
     const config = JSON.parse(await Deno.readTextFile(cluster.configPath));
     config.tls = { certFile: cert, keyFile: key, caFile: cert };
     await Deno.writeTextFile(cluster.configPath, JSON.stringify(config));

@@ -29,6 +29,7 @@ export function generateClusterConfig(rng: Rng): Json {
       port: intIn(rng, 0, 65535),
     })),
   };
+  addHttpPorts(rng, config.orchestrators as Array<Record<string, unknown>>);
   const maybe = (key: string, make: () => unknown) => {
     if (rng.chance(0.5)) config[key] = make();
   };
@@ -77,13 +78,37 @@ export function generateClusterConfig(rng: Rng): Json {
   return config;
 }
 
+/** Gives some orchestrators an `httpPort` that no other port of theirs host already uses. */
+function addHttpPorts(rng: Rng, orchestrators: Array<Record<string, unknown>>): void {
+  const taken = new Set(orchestrators.map((o) => `${o.host}:${o.port}`));
+  for (const o of orchestrators) {
+    if (!rng.chance(0.3)) continue;
+    const port = rng.chance(0.2) ? 0 : intIn(rng, 1, 65535);
+    if (port !== 0 && taken.has(`${o.host}:${port}`)) continue;
+    if (port !== 0) taken.add(`${o.host}:${port}`);
+    o.httpPort = port;
+  }
+}
+
+/** Whether an accepted config's HTTP ports (other than 0) are all free of its other ports. */
+function httpPortsDistinct(config: ReturnType<typeof parseClusterConfig>): boolean {
+  const taken = new Set(config.orchestrators.map((o) => `${o.host}:${o.port}`));
+  for (const o of config.orchestrators) {
+    if (o.httpPort === undefined || o.httpPort === 0) continue;
+    if (taken.has(`${o.host}:${o.httpPort}`)) return false;
+    taken.add(`${o.host}:${o.httpPort}`);
+  }
+  return true;
+}
+
 function checkAccepted(config: ReturnType<typeof parseClusterConfig>): void {
   const ordered = config.raftHeartbeatIntervalMs < config.electionTimeoutMinMs &&
     config.electionTimeoutMinMs < config.electionTimeoutMaxMs;
   const ids = new Set(config.orchestrators.map((o) => o.id));
   const names = new Set(config.users.map((u) => u.name));
   if (
-    !ordered || ids.size !== config.orchestrators.length || names.size !== config.users.length
+    !ordered || ids.size !== config.orchestrators.length ||
+    names.size !== config.users.length || !httpPortsDistinct(config)
   ) {
     throw new FuzzViolation(
       "acceptedInconsistent",

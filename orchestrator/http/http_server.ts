@@ -1,0 +1,155 @@
+/**
+ * The orchestrator's HTTP port (`httpPort` in the cluster file): `/metrics` in the Prometheus
+ * text format and the REST API under `/api/v1` (rest_api.ts), on `Deno.serve`, with TLS when
+ * the TCP port has it. Shell code: API requests reach the node as client requests through the
+ * bridge (client_bridge.ts), whose replies the orchestrator's server hands back here.
+ * @module
+ */
+import type { OrchestratorAddress } from "../../shared/config/mod.ts";
+import type { Logger } from "../../shared/log.ts";
+import type { NodeInput, OrchestratorNode, Outbound } from "../core/mod.ts";
+import { ClientBridge } from "./client_bridge.ts";
+import { forwardToLeader, SERVED_BY_HEADER } from "./leader_forward.ts";
+import { httpRequestKey, metricFamilies } from "./node_metrics.ts";
+import { metricsViewOf } from "./metrics_view.ts";
+import { formatMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
+import { restApi } from "./rest_api.ts";
+
+/** Bridged requests awaiting replies at once, per orchestrator. */
+const MAX_AWAITING = 1024;
+/** A request the node has not answered by then is answered `unavailable`. */
+const REPLY_TIMEOUT_MS = 30_000;
+/** How long a follower waits for the leader's answer to a forwarded request. */
+const FORWARD_TIMEOUT_MS = 30_000;
+
+export interface HttpServerOptions {
+  self: OrchestratorAddress;
+  orchestrators: readonly OrchestratorAddress[];
+  /** The largest request body, in bytes (the cluster's maxFrameBytes). */
+  maxBodyBytes: number;
+  /** This orchestrator's certificate and key, and the CA that verifies the others; null: plain. */
+  tls: { cert: string; key: string; caCerts: string[] } | null;
+  logger: Logger;
+  step(input: NodeInput): void;
+  node(): OrchestratorNode;
+  /** Client requests read from TCP so far (for /metrics). */
+  tcpRequests(): number;
+}
+
+export class HttpServer {
+  readonly #options: HttpServerOptions;
+  readonly #bridge: ClientBridge;
+  readonly #requests = new Map<string, number>();
+  readonly #abort = new AbortController();
+  readonly #client: Deno.HttpClient | null;
+  #server: Deno.HttpServer<Deno.NetAddr> | null = null;
+
+  constructor(options: HttpServerOptions) {
+    this.#options = options;
+    this.#bridge = new ClientBridge({
+      step: options.step,
+      maxAwaiting: MAX_AWAITING,
+      replyTimeoutMs: REPLY_TIMEOUT_MS,
+    });
+    this.#client = options.tls === null
+      ? null
+      : Deno.createHttpClient({ caCerts: options.tls.caCerts });
+  }
+
+  /** Whether a connection id is an HTTP request's (its output comes here, see deliver). */
+  owns(conn: number): boolean {
+    return this.#bridge.owns(conn);
+  }
+
+  /** The client address of a waiting HTTP request ("unknown" once answered). */
+  sourceOf(conn: number): string {
+    return this.#bridge.sourceOf(conn);
+  }
+
+  /** A reply of the node to an HTTP request. */
+  deliver(outbound: Outbound): void {
+    this.#bridge.deliver(outbound);
+  }
+
+  /**
+   * Listens on the configured host and `httpPort`; resolves with the bound port.
+   * @throws {Error} when the port cannot be bound
+   */
+  start(): Promise<number> {
+    const { self, tls } = this.#options;
+    const port = self.httpPort ?? 0;
+    const api = this.#api();
+    const handler = async (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
+      const response = new URL(request.url).pathname === "/metrics"
+        ? this.#metrics(request)
+        : await api.fetch(request, { remoteAddr: info.remoteAddr });
+      const key = httpRequestKey(request.method, response.status);
+      this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+      if (!response.headers.has(SERVED_BY_HEADER)) {
+        response.headers.set(SERVED_BY_HEADER, self.id);
+      }
+      return response;
+    };
+    return new Promise((resolve, reject) => {
+      try {
+        this.#server = Deno.serve({
+          hostname: self.host,
+          port,
+          signal: this.#abort.signal,
+          ...(tls === null ? {} : { cert: tls.cert, key: tls.key }),
+          onListen: (addr) => resolve(addr.port),
+          onError: (error) => {
+            this.#options.logger.error(`HTTP handler failed: ${error}`);
+            return Response.json({ error: { code: "internal", message: "Internal error" } }, {
+              status: 500,
+            });
+          },
+        }, handler);
+      } catch (error) {
+        reject(new Error(`Cannot serve HTTP on ${self.host}:${port}`, { cause: error }));
+      }
+    });
+  }
+
+  /** Answers what is waiting, stops listening and waits for the server to finish. */
+  async stop(): Promise<void> {
+    this.#bridge.closeAll();
+    this.#abort.abort();
+    await this.#server?.finished;
+    this.#client?.close();
+  }
+
+  #api() {
+    const { self, orchestrators, tls, maxBodyBytes } = this.#options;
+    return restApi({
+      request: (fields, source) => this.#bridge.request(fields, source),
+      forward: (request, body, hint) =>
+        forwardToLeader(request, body, hint, {
+          selfId: self.id,
+          orchestrators,
+          scheme: tls === null ? "http" : "https",
+          client: this.#client,
+          timeoutMs: FORWARD_TIMEOUT_MS,
+          signal: this.#abort.signal,
+        }),
+      maxBodyBytes,
+      newKey: () => crypto.randomUUID(),
+    });
+  }
+
+  #metrics(request: Request): Response {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return Response.json({ error: { code: "bad_request", message: "Use GET /metrics" } }, {
+        status: 405,
+        headers: { allow: "GET, HEAD" },
+      });
+    }
+    const view = metricsViewOf(this.#options.node(), {
+      http: this.#requests,
+      tcp: this.#options.tcpRequests(),
+    });
+    return new Response(formatMetrics(metricFamilies(view)), {
+      headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+    });
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Reads a node's state into the plain view `/metrics` reports (node_metrics.ts). Reads only, at
+ * the moment of a scrape: a follower reports its own replicated state, which may lag the leader's.
+ * @module
+ */
+import type { OrchestratorNode } from "../core/mod.ts";
+import type { MetricsView } from "./node_metrics.ts";
+
+/** Request counters the HTTP server and the TCP shell keep. */
+export interface RequestCounters {
+  http: ReadonlyMap<string, number>;
+  tcp: number;
+}
+
+/** This node's metrics now. */
+export function metricsViewOf(node: OrchestratorNode, counters: RequestCounters): MetricsView {
+  const status = node.consensusStatus();
+  const sm = node.sm;
+  const queueDepth = sm.queue.laneSizes();
+  let alive = 0;
+  let draining = 0;
+  for (const worker of sm.workers.values()) {
+    if (worker.status === "alive") alive++;
+    else draining++;
+  }
+  return {
+    role: status.role,
+    term: status.term,
+    commitIndex: status.commitIndex,
+    appliedIndex: sm.appliedIndex,
+    lastIndex: status.lastIndex,
+    tasks: sm.counts,
+    queueDepth,
+    queueTimed: sm.queue.size - [...queueDepth.values()].reduce((a, b) => a + b, 0),
+    workers: { alive, draining },
+    retries: sm.stats.retries,
+    httpRequests: counters.http,
+    tcpRequests: counters.tcp,
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * The metric families an orchestrator exposes at `/metrics`, from a plain view of its state: task
+ * counts, queue depth, Raft progress, workers and request counters. Pure: the shell takes the
+ * view (metrics_view.ts), this names and describes each number.
+ * @module
+ */
+import { TASK_STATES, type TaskState } from "../../shared/protocol/task_schemas.ts";
+import type { MetricFamily } from "./prometheus_text.ts";
+
+/** What one scrape reports: this node's view, read at one moment. */
+export interface MetricsView {
+  role: "leader" | "follower" | "candidate";
+  term: number;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  /** Tasks by state, as this node's replicated state holds them. */
+  tasks: Readonly<Record<TaskState, number>>;
+  /** Tasks ready to be dispatched, by queue name. */
+  queueDepth: ReadonlyMap<string, number>;
+  /** Queued tasks waiting for their time (a delay, `runAtMs`, a retry's pause). */
+  queueTimed: number;
+  workers: { alive: number; draining: number };
+  /** Failed attempts retried since the cluster began (replicated). */
+  retries: number;
+  /** HTTP requests answered by this node, by method and status code. */
+  httpRequests: ReadonlyMap<string, number>;
+  /** Client requests read from TCP connections by this node since it started. */
+  tcpRequests: number;
+}
+
+const ROLES = ["leader", "follower", "candidate"] as const;
+
+/** Names and describes every number of `view` as Prometheus metric families. */
+export function metricFamilies(view: MetricsView): MetricFamily[] {
+  return [
+    {
+      name: "mutirao_tasks",
+      help: "Tasks kept by the cluster, by state (this node's replicated state)",
+      type: "gauge",
+      samples: TASK_STATES.map((state) => ({ labels: { state }, value: view.tasks[state] })),
+    },
+    {
+      name: "mutirao_queue_depth",
+      help: "Tasks ready to be dispatched, by queue",
+      type: "gauge",
+      samples: [...view.queueDepth].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map((
+        [queue, value],
+      ) => ({ labels: { queue }, value })),
+    },
+    gauge("mutirao_queue_timed", "Queued tasks waiting for their time", view.queueTimed),
+    gauge("mutirao_raft_term", "Current Raft term of this orchestrator", view.term),
+    gauge("mutirao_raft_commit_index", "Highest log index known committed", view.commitIndex),
+    gauge(
+      "mutirao_raft_applied_index",
+      "Highest log index applied to the state",
+      view.appliedIndex,
+    ),
+    gauge("mutirao_raft_last_index", "Index of the last entry of this node's log", view.lastIndex),
+    {
+      name: "mutirao_raft_role",
+      help: "1 for this orchestrator's current Raft role, 0 for the others",
+      type: "gauge",
+      samples: ROLES.map((role) => ({ labels: { role }, value: role === view.role ? 1 : 0 })),
+    },
+    {
+      name: "mutirao_workers",
+      help: "Workers registered with the cluster, by status",
+      type: "gauge",
+      samples: [
+        { labels: { status: "alive" }, value: view.workers.alive },
+        { labels: { status: "draining" }, value: view.workers.draining },
+      ],
+    },
+    {
+      name: "mutirao_retries_total",
+      help: "Failed attempts retried by their retry policy",
+      type: "counter",
+      samples: [{ value: view.retries }],
+    },
+    {
+      name: "mutirao_http_requests_total",
+      help: "HTTP requests answered by this orchestrator, by method and status",
+      type: "counter",
+      samples: [...view.httpRequests].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map((
+        [key, value],
+      ) => {
+        const [method, status] = key.split(" ");
+        return { labels: { method, status }, value };
+      }),
+    },
+    {
+      name: "mutirao_tcp_requests_total",
+      help: "Client requests received over TCP by this orchestrator",
+      type: "counter",
+      samples: [{ value: view.tcpRequests }],
+    },
+  ];
+}
+
+/** The key `httpRequests` counts under: method and status. */
+export function httpRequestKey(method: string, status: number): string {
+  return `${method} ${status}`;
+}
+
+function gauge(name: string, help: string, value: number): MetricFamily {
+  return { name, help, type: "gauge", samples: [{ value }] };
+}

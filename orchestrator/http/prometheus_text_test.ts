@@ -1,0 +1,73 @@
+// Proves that formatMetrics() spells the Prometheus text format (help, type, labels, escapes)
+// and that parseMetrics() reads it back.
+import assert from "node:assert/strict";
+import { formatMetrics, parseMetrics } from "./prometheus_text.ts";
+
+Deno.test("formatMetrics() writes help, type and one line per sample", () => {
+  const text = formatMetrics([
+    {
+      name: "mutirao_tasks",
+      help: "Tasks by state",
+      type: "gauge",
+      samples: [{ labels: { state: "queued" }, value: 3 }, {
+        labels: { state: "running" },
+        value: 1,
+      }],
+    },
+    { name: "mutirao_retries_total", help: "Retries", type: "counter", samples: [{ value: 7 }] },
+  ]);
+  assert.equal(
+    text,
+    [
+      "# HELP mutirao_tasks Tasks by state",
+      "# TYPE mutirao_tasks gauge",
+      'mutirao_tasks{state="queued"} 3',
+      'mutirao_tasks{state="running"} 1',
+      "# HELP mutirao_retries_total Retries",
+      "# TYPE mutirao_retries_total counter",
+      "mutirao_retries_total 7",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("formatMetrics() escapes label values and help text", () => {
+  const text = formatMetrics([{
+    name: "mutirao_x",
+    help: "a \\ b\nc",
+    type: "gauge",
+    samples: [{ labels: { queue: 'q"1\\\n' }, value: Infinity }],
+  }]);
+  assert.match(text, /^# HELP mutirao_x a \\\\ b\\nc$/m);
+  assert.match(text, /^mutirao_x\{queue="q\\"1\\\\\\n"\} \+Inf$/m);
+});
+
+Deno.test("formatMetrics() refuses a counter without _total and a bad label name", () => {
+  assert.throws(
+    () => formatMetrics([{ name: "mutirao_x", help: "", type: "counter", samples: [] }]),
+    RangeError,
+  );
+  assert.throws(
+    () =>
+      formatMetrics([{
+        name: "mutirao_x",
+        help: "",
+        type: "gauge",
+        samples: [{ labels: { "a-b": "1" }, value: 1 }],
+      }]),
+    RangeError,
+  );
+});
+
+Deno.test("parseMetrics() reads formatMetrics() back", () => {
+  const text = formatMetrics([{
+    name: "mutirao_raft_term",
+    help: "Term",
+    type: "gauge",
+    samples: [{ value: 4 }, { labels: { role: "leader" }, value: 1 }],
+  }]);
+  const parsed = parseMetrics(text);
+  assert.equal(parsed.get("mutirao_raft_term"), 4);
+  assert.equal(parsed.get('mutirao_raft_term{role="leader"}'), 1);
+  assert.throws(() => parseMetrics("not a metric line at all"), SyntaxError);
+});
