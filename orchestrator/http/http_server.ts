@@ -5,6 +5,7 @@
  * bridge (client_bridge.ts), whose replies the orchestrator's server hands back here.
  * @module
  */
+import { timingSafeEqual } from "node:crypto";
 import type { OrchestratorAddress } from "../../shared/config/mod.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { NodeInput, OrchestratorNode, Outbound } from "../core/mod.ts";
@@ -14,6 +15,7 @@ import { httpRequestKey, metricFamilies } from "./node_metrics.ts";
 import { metricsViewOf } from "./metrics_view.ts";
 import { formatMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
 import { restApi } from "./rest_api.ts";
+import type { Histogram } from "./histogram.ts";
 
 /** Bridged requests awaiting replies at once, per orchestrator. */
 const MAX_AWAITING = 1024;
@@ -34,6 +36,10 @@ export interface HttpServerOptions {
   node(): OrchestratorNode;
   /** Client requests read from TCP so far (for /metrics). */
   tcpRequests(): number;
+  /** The bearer token `/metrics` requires; null: none (the default). */
+  metricsToken?: string | null;
+  /** Histograms the shell records (fsync durations, ...), reported after the node's metrics. */
+  histograms?: readonly Histogram[];
 }
 
 export class HttpServer {
@@ -144,12 +150,30 @@ export class HttpServer {
         headers: { allow: "GET, HEAD" },
       });
     }
+    if (!hasMetricsToken(request, this.#options.metricsToken ?? null)) {
+      return Response.json({
+        error: { code: "unauthenticated", message: "Use Authorization: Bearer <metricsToken>" },
+      }, { status: 401, headers: { "www-authenticate": 'Bearer realm="metrics"' } });
+    }
     const view = metricsViewOf(this.#options.node(), {
       http: this.#requests,
       tcp: this.#options.tcpRequests(),
     });
-    return new Response(formatMetrics(metricFamilies(view)), {
+    const families = [
+      ...metricFamilies(view),
+      ...(this.#options.histograms ?? []).map((histogram) => histogram.toFamily()),
+    ];
+    return new Response(formatMetrics(families), {
       headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
     });
   }
+}
+
+/** Whether a scrape carries the configured token (compared in constant time); true when none is set. */
+export function hasMetricsToken(request: Request, token: string | null): boolean {
+  if (token === null) return true;
+  const given = request.headers.get("authorization") ?? "";
+  const a = new TextEncoder().encode(given);
+  const b = new TextEncoder().encode(`Bearer ${token}`);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -3,3 +3,4 @@
  * @module
  */
 export { HttpServer, type HttpServerOptions } from "./http_server.ts";
+export { Histogram, LATENCY_BOUNDS_SECONDS } from "./histogram.ts";

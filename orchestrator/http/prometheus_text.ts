@@ -9,6 +9,8 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
 
 /** One sample: its labels (possibly none) and value. */
 export interface Sample {
+  /** Appended to the family's name: a histogram's `_bucket`, `_sum` and `_count`. */
+  suffix?: "_bucket" | "_sum" | "_count";
   labels?: Readonly<Record<string, string>>;
   value: number;
 }
@@ -18,7 +20,7 @@ export interface MetricFamily {
   /** `mutirao_…`; counters end in `_total`. */
   name: string;
   help: string;
-  type: "counter" | "gauge";
+  type: "counter" | "gauge" | "histogram";
   samples: readonly Sample[];
 }
 
@@ -28,7 +30,7 @@ const LABEL_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /**
  * Spells metric families in the text format, one `# HELP` and `# TYPE` line per family.
  * @throws {RangeError} when a metric or label name is not a valid Prometheus name, or a
- * counter's name does not end in `_total` (both are bugs of the caller, never user input)
+ * counter's name does not end in `_total`, or a histogram's in `_seconds` (all are bugs of the caller, never user input)
  * @example
  * formatMetrics([{ name: "mutirao_up", help: "1", type: "gauge", samples: [{ value: 1 }] }]);
  * // "# HELP mutirao_up 1\n# TYPE mutirao_up gauge\nmutirao_up 1\n"
@@ -39,13 +41,19 @@ export function formatMetrics(families: readonly MetricFamily[]): string {
     if (!NAME_PATTERN.test(family.name)) {
       throw new RangeError(`Cannot format metrics: "${family.name}" is not a metric name`);
     }
+    if (family.type === "histogram" && !family.name.endsWith("_seconds")) {
+      throw new RangeError(
+        `Cannot format metrics: histogram "${family.name}" must end in _seconds`,
+      );
+    }
     if (family.type === "counter" && !family.name.endsWith("_total")) {
       throw new RangeError(`Cannot format metrics: counter "${family.name}" must end in _total`);
     }
     lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`);
     lines.push(`# TYPE ${family.name} ${family.type}`);
     for (const sample of family.samples) {
-      lines.push(`${family.name}${formatLabels(sample.labels)} ${formatValue(sample.value)}`);
+      const name = family.name + (sample.suffix ?? "");
+      lines.push(`${name}${formatLabels(sample.labels)} ${formatValue(sample.value)}`);
     }
   }
   return lines.length === 0 ? "" : lines.join("\n") + "\n";

@@ -35,6 +35,7 @@ export class GroupCommit {
   readonly #onDurable: (index: number, term: number) => void;
   readonly #onError: (error: unknown) => void;
   readonly #sendPeers: (messages: readonly PeerOutbound[]) => void;
+  readonly #onSync: (seconds: number) => void;
   #queue: PersistJob[] = [];
   #last: { index: number; term: number } | null = null;
   #running = false;
@@ -51,12 +52,15 @@ export class GroupCommit {
       onError: (error: unknown) => void;
       /** Sends the jobs' peer messages once they are durable. */
       sendPeers?: (messages: readonly PeerOutbound[]) => void;
+      /** Called with each durable write's duration in seconds (the fsync histogram). */
+      onSync?: (seconds: number) => void;
     },
   ) {
     this.#storage = storage;
     this.#onDurable = handlers.onDurable;
     this.#onError = handlers.onError;
     this.#sendPeers = handlers.sendPeers ?? (() => {});
+    this.#onSync = handlers.onSync ?? (() => {});
   }
 
   /** Queues a job; it is written with the others queued before the next sync starts. */
@@ -78,7 +82,7 @@ export class GroupCommit {
           if (job.publish !== undefined) await this.#publish(job.publish);
           await this.#stage(job.persist);
         }
-        await this.#storage.sync();
+        await this.#sync();
         if (this.#last !== null) this.#onDurable(this.#last.index, this.#last.term);
         const messages = jobs.flatMap((job) => job.peerMessages ?? []);
         if (messages.length > 0) this.#sendPeers(mergeDurableReplies(messages));
@@ -92,9 +96,16 @@ export class GroupCommit {
     }
   }
 
+  /** Syncs the storage, timing it. */
+  async #sync(): Promise<void> {
+    const startMs = performance.now();
+    await this.#storage.sync();
+    this.#onSync((performance.now() - startMs) / 1000);
+  }
+
   async #publish(draft: SnapshotDraft): Promise<void> {
     // What earlier jobs staged belongs before the snapshot: make it durable first.
-    if (this.#storage.pendingBytes > 0) await this.#storage.sync();
+    if (this.#storage.pendingBytes > 0) await this.#sync();
     await this.#storage.publishSnapshot(draft);
     // A local snapshot can trail entries already written: the report never moves backwards.
     if (this.#last === null || draft.index > this.#last.index) {
@@ -109,7 +120,7 @@ export class GroupCommit {
       // snapshot alone — never the snapshot followed by entries that disagree with it.
       if (snapshot.discardLog) this.#storage.truncateAfter(snapshot.index);
       // What earlier jobs staged belongs before the snapshot: make it durable first.
-      if (this.#storage.pendingBytes > 0) await this.#storage.sync();
+      if (this.#storage.pendingBytes > 0) await this.#sync();
       await this.#storage.saveSnapshot({
         index: snapshot.index,
         term: snapshot.term,

@@ -23,7 +23,7 @@ import type { TlsClientOptions } from "../../shared/net/connect.ts";
 import type { ClusterKeys } from "../../shared/auth/mod.ts";
 import { ProtocolError } from "../../shared/protocol/codec.ts";
 import { FrameTooLargeError } from "../../shared/protocol/frame.ts";
-import { HttpServer } from "../http/mod.ts";
+import { Histogram, HttpServer, LATENCY_BOUNDS_SECONDS } from "../http/mod.ts";
 import type { NodeEffects, NodeInput, OrchestratorNode } from "../core/mod.ts";
 import type { LogStorage } from "../storage/mod.ts";
 import { ConnectionTable } from "./connection_table.ts";
@@ -93,6 +93,11 @@ export class OrchestratorServer {
   #http: HttpServer | null = null;
   /** Client requests read from TCP connections (for /metrics). */
   #tcpRequests = 0;
+  /** Durations of the log's fsyncs (group_commit.ts), for /metrics. */
+  readonly #fsyncSeconds = new Histogram("mutirao_fsync_duration_seconds", {
+    help: "Durations of this orchestrator's durable log writes (fsync)",
+    bounds: LATENCY_BOUNDS_SECONDS,
+  });
 
   constructor(options: ServerOptions) {
     this.#options = options;
@@ -156,6 +161,7 @@ export class OrchestratorServer {
       sendPeers: (messages) => {
         for (const { to, message } of messages) this.#peers.send(to, message);
       },
+      onSync: (seconds) => this.#fsyncSeconds.observe(seconds),
     });
     this.#peers = new PeerLinks({
       selfId: self.id,
@@ -222,6 +228,8 @@ export class OrchestratorServer {
       step: (input) => this.#step(input),
       node: () => this.#node,
       tcpRequests: () => this.#tcpRequests,
+      histograms: [this.#fsyncSeconds],
+      metricsToken: config.metricsToken ?? null,
     });
     const port = await this.#http.start();
     this.#logger.info(

@@ -128,6 +128,11 @@ export const ClusterConfigSchema = z.object({
     sweepIntervalMs: 1000,
     users: {},
   }),
+  /**
+   * When set, `/metrics` on the HTTP port answers only `Authorization: Bearer <metricsToken>`
+   * (401 otherwise); absent: no auth, as Prometheus scrapes by default (SECURITY.md).
+   */
+  metricsToken: z.string().min(16).max(4096).regex(/^[\x21-\x7e]+$/).optional(),
   /** Defences against hostile or broken clients (SECURITY.md, "Hostile input"). */
   maxConnectionsPerSource: z.number().int().min(1).max(1_000_000).default(256),
   maxInflightPerConnection: z.number().int().min(1).max(1_000_000).default(256),

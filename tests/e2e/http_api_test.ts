@@ -328,9 +328,35 @@ Deno.test("a follower forwards API requests to the leader, and /metrics parses",
     assert.ok((metrics.get("mutirao_raft_term") ?? 0) >= 1);
     assert.ok((metrics.get("mutirao_raft_commit_index") ?? 0) >= 1);
     assert.ok((metrics.get('mutirao_http_requests_total{method="POST",status="201"}') ?? 0) >= 1);
+    assert.ok((metrics.get("mutirao_fsync_duration_seconds_count") ?? 0) >= 1, "the log synced");
+    assert.equal(
+      metrics.get('mutirao_fsync_duration_seconds_bucket{le="+Inf"}'),
+      metrics.get("mutirao_fsync_duration_seconds_count"),
+    );
     const followerMetrics = parseMetrics(await (await fetch(`${base}/metrics`)).text());
     assert.equal(followerMetrics.get('mutirao_raft_role{role="follower"}'), 1);
     await assertAnswersConform(base);
+  });
+});
+
+Deno.test("with metricsToken, /metrics answers 401 without the token and 200 with it", async () => {
+  await withCluster({ http: true, orchestrators: 1 }, async (cluster) => {
+    const config = JSON.parse(await Deno.readTextFile(cluster.configPath));
+    config.metricsToken = "scrape-token-0123456789";
+    await Deno.writeTextFile(cluster.configPath, JSON.stringify(config));
+    await cluster.startOrchestrator("o1");
+    const url = `${cluster.httpUrl("o1")}/metrics`;
+    const refused = await fetch(url);
+    assert.equal(refused.status, 401);
+    assert.equal((await refused.json()).error.code, "unauthenticated");
+    const wrong = await fetch(url, { headers: { authorization: "Bearer nope" } });
+    assert.equal(wrong.status, 401);
+    await wrong.body?.cancel();
+    const allowed = await fetch(url, {
+      headers: { authorization: "Bearer scrape-token-0123456789" },
+    });
+    assert.equal(allowed.status, 200);
+    assert.ok(parseMetrics(await allowed.text()).has("mutirao_raft_term"));
   });
 });
 
