@@ -22,6 +22,7 @@
  * @module
  */
 import { ArrivalWindow } from "../../shared/arrival_window.ts";
+import { DURATION_BOUNDS_SECONDS, Histogram } from "../../shared/histogram.ts";
 
 export interface FailureDetectorOptions {
   /** How often workers send heartbeats. */
@@ -48,6 +49,8 @@ export class FailureDetector {
   /** Arrivals per worker, per incarnation: a dead incarnation is tracked on its own. */
   readonly #seen = new Map<string, Map<string, ArrivalWindow>>();
   #lastTickMs: number | null = null;
+  /** Every heartbeat gap observed, in seconds, for /metrics. */
+  readonly gapSeconds = new Histogram(DURATION_BOUNDS_SECONDS);
 
   constructor(options: FailureDetectorOptions) {
     this.#intervalMs = options.heartbeatIntervalMs;
@@ -67,6 +70,8 @@ export class FailureDetector {
 
   /** Records a heartbeat from a worker incarnation: its gap since the last one is observed. */
   observe(workerId: string, incarnation: string, nowMs: number): void {
+    const sinceMs = this.sinceLastSeen(workerId, incarnation, nowMs);
+    if (sinceMs !== null && sinceMs > 0) this.gapSeconds.observe(sinceMs / 1000);
     this.#window(workerId, incarnation).record(nowMs);
   }
 

@@ -43,6 +43,7 @@ import {
 } from "./connection_inputs.ts";
 import { type ClientContext, ClientRequests } from "./client_requests.ts";
 import { FailureDetector } from "./failure_detector.ts";
+import type { HistogramReading } from "../../shared/histogram.ts";
 import { InFlightProposals } from "./in_flight_proposals.ts";
 import { DEFAULT_RETENTION, RetentionRounds, sweepRetention } from "./retention.ts";
 import { ExpiryRounds, sweepExpiries } from "./queue_expiry.ts";
@@ -253,6 +254,11 @@ export class OrchestratorNode {
   /** The replicated state (replaced wholesale when a snapshot from the leader is installed). */
   get sm(): TaskStateMachine {
     return this.#sm;
+  }
+
+  /** Gaps between workers' heartbeats as this node's failure detector observed them (/metrics). */
+  heartbeatGaps(): HistogramReading {
+    return this.#detector.gapSeconds.read();
   }
 
   /** Where this node stands in the consensus group, for `cluster` views. */
@@ -485,7 +491,10 @@ export class OrchestratorNode {
 
   #installSnapshot(snapshot: StoredSnapshot & { discardLog: boolean }): void {
     const data = decodeSnapshot(snapshot.data);
+    const metrics = this.#sm.metrics;
     this.#sm = restoreSnapshot(data);
+    // Local observations outlive the state they were made on (a counter must not go back).
+    this.#sm.metrics = metrics;
     this.#clock.observeApplied(this.#sm.maxLamport);
     this.#out.effects.persist.snapshot = snapshot;
     this.#out.log("info", `Installed a snapshot from the leader at index ${snapshot.index}`);

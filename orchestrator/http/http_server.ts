@@ -15,7 +15,7 @@ import { httpRequestKey, metricFamilies } from "./node_metrics.ts";
 import { metricsViewOf } from "./metrics_view.ts";
 import { formatMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
 import { restApi } from "./rest_api.ts";
-import type { Histogram } from "./histogram.ts";
+import type { Histogram } from "../../shared/histogram.ts";
 
 /** Bridged requests awaiting replies at once, per orchestrator. */
 const MAX_AWAITING = 1024;
@@ -38,8 +38,8 @@ export interface HttpServerOptions {
   tcpRequests(): number;
   /** The bearer token `/metrics` requires; null: none (the default). */
   metricsToken?: string | null;
-  /** Histograms the shell records (fsync durations, ...), reported after the node's metrics. */
-  histograms?: readonly Histogram[];
+  /** Durations of the shell's durable log writes (group_commit.ts). */
+  fsyncSeconds: Histogram;
 }
 
 export class HttpServer {
@@ -158,12 +158,9 @@ export class HttpServer {
     const view = metricsViewOf(this.#options.node(), {
       http: this.#requests,
       tcp: this.#options.tcpRequests(),
+      fsyncSeconds: this.#options.fsyncSeconds.read(),
     });
-    const families = [
-      ...metricFamilies(view),
-      ...(this.#options.histograms ?? []).map((histogram) => histogram.toFamily()),
-    ];
-    return new Response(formatMetrics(families), {
+    return new Response(formatMetrics(metricFamilies(view)), {
       headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
     });
   }

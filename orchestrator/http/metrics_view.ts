@@ -5,11 +5,14 @@
  */
 import type { OrchestratorNode } from "../core/mod.ts";
 import type { MetricsView } from "./node_metrics.ts";
+import type { HistogramReading } from "../../shared/histogram.ts";
 
 /** Request counters the HTTP server and the TCP shell keep. */
 export interface RequestCounters {
   http: ReadonlyMap<string, number>;
   tcp: number;
+  /** The shell's durable log writes (group_commit.ts). */
+  fsyncSeconds: HistogramReading;
 }
 
 /** This node's metrics now. */
@@ -34,6 +37,16 @@ export function metricsViewOf(node: OrchestratorNode, counters: RequestCounters)
     queueTimed: sm.queue.size - [...queueDepth.values()].reduce((a, b) => a + b, 0),
     workers: { alive, draining },
     retries: sm.stats.retries,
+    tasksApplied: {
+      retriedByPolicy: sm.metrics.retriedByPolicy,
+      timedOut: sm.metrics.timedOut,
+      expired: sm.metrics.expired,
+      workersLost: sm.metrics.workersLost,
+      waitSeconds: sm.metrics.waitSeconds.read(),
+      runSeconds: sm.metrics.runSeconds.read(),
+    },
+    fsyncSeconds: counters.fsyncSeconds,
+    heartbeatGapSeconds: node.heartbeatGaps(),
     httpRequests: counters.http,
     tcpRequests: counters.tcp,
   };

@@ -3,4 +3,3 @@
  * @module
  */
 export { HttpServer, type HttpServerOptions } from "./http_server.ts";
-export { Histogram, LATENCY_BOUNDS_SECONDS } from "./histogram.ts";

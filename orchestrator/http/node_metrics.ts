@@ -1,11 +1,12 @@
 /**
  * The metric families an orchestrator exposes at `/metrics`, from a plain view of its state: task
- * counts, queue depth, Raft progress, workers and request counters. Pure: the shell takes the
+ * counts, queue depth, Raft progress, workers, request counters and latency histograms. Pure: the shell takes the
  * view (metrics_view.ts), this names and describes each number.
  * @module
  */
 import { TASK_STATES, type TaskState } from "../../shared/protocol/task_schemas.ts";
-import type { MetricFamily } from "./prometheus_text.ts";
+import type { HistogramReading } from "../../shared/histogram.ts";
+import { histogramFamily, type MetricFamily } from "./prometheus_text.ts";
 
 /** What one scrape reports: this node's view, read at one moment. */
 export interface MetricsView {
@@ -21,8 +22,24 @@ export interface MetricsView {
   /** Queued tasks waiting for their time (a delay, `runAtMs`, a retry's pause). */
   queueTimed: number;
   workers: { alive: number; draining: number };
-  /** Failed attempts retried since the cluster began (replicated). */
+  /** Attempts requeued after their worker was lost or handed them back (replicated). */
   retries: number;
+  /** What this node observed applying commands (TaskMetrics), since it started. */
+  tasksApplied: {
+    /** Failed attempts queued again by their retry policy. */
+    retriedByPolicy: number;
+    timedOut: number;
+    expired: number;
+    workersLost: number;
+    /** Submission to the first start. */
+    waitSeconds: HistogramReading;
+    /** Attempts' run times as their workers measured them. */
+    runSeconds: HistogramReading;
+  };
+  /** This node's durable log writes. */
+  fsyncSeconds: HistogramReading;
+  /** Gaps between workers' heartbeats, as this node's failure detector saw them. */
+  heartbeatGapSeconds: HistogramReading;
   /** HTTP requests answered by this node, by method and status code. */
   httpRequests: ReadonlyMap<string, number>;
   /** Client requests read from TCP connections by this node since it started. */
@@ -74,10 +91,45 @@ export function metricFamilies(view: MetricsView): MetricFamily[] {
     },
     {
       name: "mutirao_retries_total",
-      help: "Failed attempts retried by their retry policy",
+      help: "Attempts run again: by their retry policy after a failure, or requeued after their " +
+        "worker was lost or handed them back",
       type: "counter",
-      samples: [{ value: view.retries }],
+      samples: [
+        { labels: { reason: "policy" }, value: view.tasksApplied.retriedByPolicy },
+        { labels: { reason: "requeued" }, value: view.retries },
+      ],
     },
+    counter(
+      "mutirao_tasks_timed_out_total",
+      "Attempts that failed by running past their timeout",
+      view.tasksApplied.timedOut,
+    ),
+    counter(
+      "mutirao_tasks_expired_total",
+      "Queued tasks that expired, not started within their queue timeout",
+      view.tasksApplied.expired,
+    ),
+    counter(
+      "mutirao_workers_lost_total",
+      "Workers removed as lost (silent past the failure detector's limit, or replaced)",
+      view.tasksApplied.workersLost,
+    ),
+    histogramFamily("mutirao_task_wait_seconds", {
+      help: "Time from a task's submission to its first attempt's start",
+      reading: view.tasksApplied.waitSeconds,
+    }),
+    histogramFamily("mutirao_task_run_seconds", {
+      help: "Attempts' run times (succeeded or failed) as their workers measured them",
+      reading: view.tasksApplied.runSeconds,
+    }),
+    histogramFamily("mutirao_fsync_duration_seconds", {
+      help: "Durations of this orchestrator's durable log writes (fsync)",
+      reading: view.fsyncSeconds,
+    }),
+    histogramFamily("mutirao_worker_heartbeat_gap_seconds", {
+      help: "Gaps between workers' heartbeats seen by this orchestrator's failure detector",
+      reading: view.heartbeatGapSeconds,
+    }),
     {
       name: "mutirao_http_requests_total",
       help: "HTTP requests answered by this orchestrator, by method and status",
@@ -105,4 +157,8 @@ export function httpRequestKey(method: string, status: number): string {
 
 function gauge(name: string, help: string, value: number): MetricFamily {
   return { name, help, type: "gauge", samples: [{ value }] };
+}
+
+function counter(name: string, help: string, value: number): MetricFamily {
+  return { name, help, type: "counter", samples: [{ value }] };
 }

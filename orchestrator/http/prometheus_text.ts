@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { HistogramReading } from "../../shared/histogram.ts";
+
 /** The content type Prometheus expects of a text scrape. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -57,6 +59,28 @@ export function formatMetrics(families: readonly MetricFamily[]): string {
     }
   }
   return lines.length === 0 ? "" : lines.join("\n") + "\n";
+}
+
+/**
+ * A histogram as a metric family: cumulative `_bucket{le}` samples ending in `le="+Inf"`, then
+ * `_sum` and `_count`.
+ * @example
+ * histogramFamily("mutirao_fsync_duration_seconds", "Fsync durations", histogram.read());
+ */
+export function histogramFamily(
+  name: string,
+  options: { help: string; reading: HistogramReading },
+): MetricFamily {
+  const { help, reading } = options;
+  const samples: Sample[] = reading.bounds.map((bound, i) => ({
+    suffix: "_bucket",
+    labels: { le: String(bound) },
+    value: reading.cumulative[i],
+  }));
+  samples.push({ suffix: "_bucket", labels: { le: "+Inf" }, value: reading.count });
+  samples.push({ suffix: "_sum", value: reading.sum });
+  samples.push({ suffix: "_count", value: reading.count });
+  return { name, help, type: "histogram", samples };
 }
 
 function formatLabels(labels: Readonly<Record<string, string>> | undefined): string {

@@ -1,7 +1,8 @@
 // Proves that formatMetrics() spells the Prometheus text format (help, type, labels, escapes)
 // and that parseMetrics() reads it back.
 import assert from "node:assert/strict";
-import { formatMetrics, parseMetrics } from "./prometheus_text.ts";
+import { Histogram } from "../../shared/histogram.ts";
+import { formatMetrics, histogramFamily, parseMetrics } from "./prometheus_text.ts";
 
 Deno.test("formatMetrics() writes help, type and one line per sample", () => {
   const text = formatMetrics([
@@ -70,4 +71,24 @@ Deno.test("parseMetrics() reads formatMetrics() back", () => {
   assert.equal(parsed.get("mutirao_raft_term"), 4);
   assert.equal(parsed.get('mutirao_raft_term{role="leader"}'), 1);
   assert.throws(() => parseMetrics("not a metric line at all"), SyntaxError);
+});
+
+Deno.test("histogramFamily() spells cumulative buckets, +Inf, _sum and _count under one TYPE", () => {
+  const h = new Histogram([0.1, 1]);
+  for (const seconds of [0.05, 0.5, 3]) h.observe(seconds);
+  const text = formatMetrics([
+    histogramFamily("mutirao_x_seconds", { help: "x", reading: h.read() }),
+  ]);
+  assert.match(text, /^# HELP mutirao_x_seconds x\n# TYPE mutirao_x_seconds histogram\n/);
+  const m = parseMetrics(text);
+  assert.equal(m.get('mutirao_x_seconds_bucket{le="0.1"}'), 1);
+  assert.equal(m.get('mutirao_x_seconds_bucket{le="1"}'), 2);
+  assert.equal(m.get('mutirao_x_seconds_bucket{le="+Inf"}'), 3);
+  assert.equal(m.get("mutirao_x_seconds_sum"), 3.55);
+  assert.equal(m.get("mutirao_x_seconds_count"), 3);
+});
+
+Deno.test("formatMetrics() refuses a histogram not named in seconds", () => {
+  const family = histogramFamily("mutirao_x", { help: "x", reading: new Histogram([1]).read() });
+  assert.throws(() => formatMetrics([family]), RangeError);
 });

@@ -23,7 +23,8 @@ import type { TlsClientOptions } from "../../shared/net/connect.ts";
 import type { ClusterKeys } from "../../shared/auth/mod.ts";
 import { ProtocolError } from "../../shared/protocol/codec.ts";
 import { FrameTooLargeError } from "../../shared/protocol/frame.ts";
-import { Histogram, HttpServer, LATENCY_BOUNDS_SECONDS } from "../http/mod.ts";
+import { HttpServer } from "../http/mod.ts";
+import { Histogram, LATENCY_BOUNDS_SECONDS } from "../../shared/histogram.ts";
 import type { NodeEffects, NodeInput, OrchestratorNode } from "../core/mod.ts";
 import type { LogStorage } from "../storage/mod.ts";
 import { ConnectionTable } from "./connection_table.ts";
@@ -94,10 +95,7 @@ export class OrchestratorServer {
   /** Client requests read from TCP connections (for /metrics). */
   #tcpRequests = 0;
   /** Durations of the log's fsyncs (group_commit.ts), for /metrics. */
-  readonly #fsyncSeconds = new Histogram("mutirao_fsync_duration_seconds", {
-    help: "Durations of this orchestrator's durable log writes (fsync)",
-    bounds: LATENCY_BOUNDS_SECONDS,
-  });
+  readonly #fsyncSeconds = new Histogram(LATENCY_BOUNDS_SECONDS);
 
   constructor(options: ServerOptions) {
     this.#options = options;
@@ -228,7 +226,7 @@ export class OrchestratorServer {
       step: (input) => this.#step(input),
       node: () => this.#node,
       tcpRequests: () => this.#tcpRequests,
-      histograms: [this.#fsyncSeconds],
+      fsyncSeconds: this.#fsyncSeconds,
       metricsToken: config.metricsToken ?? null,
     });
     const port = await this.#http.start();

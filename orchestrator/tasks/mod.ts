@@ -5,6 +5,7 @@
 export * from "./commands.ts";
 export * from "./records.ts";
 export { TaskQueue } from "./task_queue.ts";
+export { TaskMetrics } from "./task_metrics.ts";
 export { historyOf } from "./task_history.ts";
 export type { PackedHistory } from "./task_history.ts";
 export { capacityOf } from "./worker_commands.ts";

@@ -43,6 +43,7 @@ import type {
   WorkerRecord,
 } from "./records.ts";
 import { AccountCommands } from "./account_commands.ts";
+import { TaskMetrics } from "./task_metrics.ts";
 import { FinishedOrder } from "./finished_order.ts";
 import { IdempotencyIndex } from "./idempotency_index.ts";
 import { laneOf, TaskQueue } from "./task_queue.ts";
@@ -116,6 +117,11 @@ export class TaskStateMachine {
     expired: 0,
   };
   stats: Stats = { retries: 0, staleReports: 0, duplicateSubmissions: 0 };
+  /**
+   * Observations for /metrics, local to this node (not in snapshots); a node that installs a
+   * snapshot carries its own over to the restored state machine.
+   */
+  metrics = new TaskMetrics();
   loginsSinceSweep = 0;
   /**
    * One copy of each short string that recurs across tasks (owners; node and worker ids and
@@ -416,6 +422,7 @@ export class TaskStateMachine {
       const deadline = isoTime(task.queueDeadlineMs);
       this.#record(task, "expired", command, null, `not started by ${deadline} (--queue-timeout)`);
       expired += 1;
+      this.metrics.expired += 1;
     }
     return { type: "expired", expired };
   }

@@ -5,6 +5,7 @@
  * requeued, or a worker incarnation that is gone) is rejected the same way on every replica.
  * @module
  */
+import type { TaskMetrics } from "./task_metrics.ts";
 import { assert, assertNever } from "../../shared/assert.ts";
 import {
   DEFAULT_QUEUE,
@@ -54,6 +55,8 @@ export interface WorkerCommandState {
   /** Queued tasks' queue deadlines, until first assigned. */
   queueDeadlines: QueueDeadlines;
   stats: Stats;
+  /** Observations for /metrics (local, not replicated). */
+  metrics: TaskMetrics;
   /** The worker that got the last assignment; round robin continues after it. */
   rrCursor: string | null;
 }
@@ -150,6 +153,7 @@ export class WorkerCommands {
     if (task.started) return OK; // a duplicate report of the same start
     if (!isAfterLastEvent(task, command)) return rejected("Lamport time not after history");
     task.started = true;
+    this.#state.metrics.started(task, command.atMs);
     this.#lifecycle.record(task, "started", command, command.workerId, null);
     return OK;
   }
@@ -165,8 +169,10 @@ export class WorkerCommands {
     if (command.includesStart === true && !task.started) {
       // One report for a short attempt's start and end: both events, in that order.
       task.started = true;
+      this.#state.metrics.started(task, command.atMs);
       this.#lifecycle.record(task, "started", command, command.workerId, null);
     }
+    this.#state.metrics.finished(command.outcome);
     if (command.outcome.status === "failed" && this.#retryAfterFailure(task, command)) return OK;
     task.result = this.#lifecycle.shareOutcome(command.outcome);
     task.finishedAtMs = command.atMs;
@@ -190,6 +196,7 @@ export class WorkerCommands {
     if (policy === null || task.retried >= policy.retries) return false;
     const delayMs = retryDelayMs(policy, task.retried, task.seq);
     task.retried += 1;
+    this.#state.metrics.retriedByPolicy += 1;
     const detail =
       `${truncate(describeOutcome(command), RETRY_DETAIL_CHARS)}; retry ${task.retried}` +
       ` of ${policy.retries} in ${formatSeconds(delayMs)}`;
@@ -252,6 +259,7 @@ export class WorkerCommands {
       return rejected("worker incarnation is gone");
     }
     this.#removeWorker(worker, command.reason, command);
+    this.#state.metrics.workersLost += 1;
     return OK;
   }
 

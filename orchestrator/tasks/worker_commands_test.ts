@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import type { TaskState } from "../../shared/protocol/messages.ts";
 import type { TaskRecord } from "./records.ts";
 import { TaskQueue } from "./task_queue.ts";
+import { TaskMetrics } from "./task_metrics.ts";
 import { QueueDeadlines } from "./queue_deadlines.ts";
 import {
   capacityOf,
@@ -24,6 +25,7 @@ function setup(maxAttempts = 2) {
     queue: new TaskQueue(),
     queueDeadlines: new QueueDeadlines(),
     stats: { retries: 0, staleReports: 0, duplicateSubmissions: 0 },
+    metrics: new TaskMetrics(),
     rrCursor: null,
   };
   for (const seq of [1, 2]) {
@@ -152,6 +154,7 @@ Deno.test("a lost worker's tasks are requeued oldest first, or failed past their
     "t-2 -> failed",
     "t-2 failed w1 Gave up after 1 attempt(s): worker w1 missed heartbeats",
   ]);
+  assert.equal(state.metrics.workersLost, 1);
 });
 
 Deno.test("a task handed back runs again as its next attempt", () => {
@@ -188,4 +191,40 @@ Deno.test("a worker holds at most its slots plus its prefetch; a join without pr
   assert.equal(prefetching.assign("t-2").type, "ok", "the second waits on the worker");
   assert.deepEqual([...prefetching.state.workers.get("w1")!.running], ["t-1", "t-2"]);
   assert.equal(capacityOf({ slots: 3, prefetch: 5 }), 8);
+});
+
+Deno.test("a start and a finish are observed: the first start's wait, the run time, a timeout", () => {
+  const { state, commands, join, assign } = setup();
+  join();
+  assign("t-1");
+  const task = state.tasks.get("t-1")!;
+  commands.apply({
+    type: "taskStarted",
+    taskId: "t-1",
+    attempt: 1,
+    workerId: "w1",
+    ...STAMP,
+    atMs: task.submittedAtMs + 1500,
+  });
+  commands.apply({
+    type: "taskFinished",
+    taskId: "t-1",
+    attempt: 1,
+    workerId: "w1",
+    outcome: {
+      status: "failed",
+      exitCode: null,
+      stdout: "",
+      stderr: "",
+      error: "timeout",
+      durationMs: 1000,
+      timedOut: true,
+    },
+    ...STAMP,
+    lamport: 2,
+    atMs: task.submittedAtMs + 2500,
+  });
+  assert.equal(state.metrics.waitSeconds.read().sum, 1.5);
+  assert.equal(state.metrics.runSeconds.read().sum, 1);
+  assert.equal(state.metrics.timedOut, 1);
 });

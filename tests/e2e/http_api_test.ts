@@ -339,6 +339,53 @@ Deno.test("a follower forwards API requests to the leader, and /metrics parses",
   });
 });
 
+Deno.test("/metrics histograms and counters appear and move as tasks run", async () => {
+  await withCluster({ http: true }, async (cluster) => {
+    await cluster.startOrchestrator();
+    await cluster.startWorker({ slots: 4 });
+    const base = cluster.httpUrl();
+    const token = await login(base, "user2", "pass2");
+    const scrape = async () => parseMetrics(await (await fetch(`${base}/metrics`)).text());
+    const before = await scrape();
+    for (
+      const name of [
+        "mutirao_task_wait_seconds_count",
+        "mutirao_task_run_seconds_count",
+        "mutirao_fsync_duration_seconds_count",
+        "mutirao_worker_heartbeat_gap_seconds_count",
+        'mutirao_retries_total{reason="policy"}',
+        "mutirao_tasks_timed_out_total",
+        "mutirao_tasks_expired_total",
+        "mutirao_workers_lost_total",
+      ]
+    ) assert.ok(before.has(name), `${name} is reported`);
+    assert.equal(before.get("mutirao_task_run_seconds_count"), 0);
+
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await call(base, "/tasks", { token, json: SLEEP(10) })).status, 201);
+    }
+    const slow = await call(base, "/tasks", {
+      token,
+      json: { task: { kind: "sleep", description: "slow", durationMs: 10_000, timeoutMs: 200 } },
+    });
+    assert.equal(slow.status, 201, JSON.stringify(slow.body));
+    const after = await pollUntil("four attempts observed, a heartbeat gap seen", async () => {
+      const m = await scrape();
+      const ran = m.get("mutirao_task_run_seconds_count") ?? 0;
+      const gaps = m.get("mutirao_worker_heartbeat_gap_seconds_count") ?? 0;
+      return ran >= 4 && gaps >= 1 ? m : undefined;
+    }, { deadlineMs: 30_000, intervalMs: 100 });
+    assert.equal(after.get("mutirao_task_wait_seconds_count"), 4);
+    assert.equal(after.get("mutirao_tasks_timed_out_total"), 1);
+    assert.equal(after.get('mutirao_task_run_seconds_bucket{le="+Inf"}'), 4);
+    assert.ok((after.get("mutirao_task_run_seconds_sum") ?? 0) > 0);
+    assert.ok(
+      after.get("mutirao_fsync_duration_seconds_count")! >
+        before.get("mutirao_fsync_duration_seconds_count")!,
+    );
+  });
+});
+
 Deno.test("with metricsToken, /metrics answers 401 without the token and 200 with it", async () => {
   await withCluster({ http: true, orchestrators: 1 }, async (cluster) => {
     const config = JSON.parse(await Deno.readTextFile(cluster.configPath));
