@@ -1,7 +1,9 @@
-// Proves that readBoundedText() reads a body within its limit and refuses a longer one, whether
-// its length is declared or it is streamed.
+// Proves that readBoundedText() reads a body within its limits and refuses a longer one, whether
+// its length is declared or it is streamed, and one that does not arrive in time.
 import assert from "node:assert/strict";
 import { readBoundedText } from "./bounded_body.ts";
+
+const LIMITS = { maxBytes: 10, timeoutMs: 5_000 };
 
 function streamOf(parts: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -15,8 +17,10 @@ function streamOf(parts: string[]): ReadableStream<Uint8Array> {
 
 Deno.test("readBoundedText() reads a body within the limit, and an absent one as empty", async () => {
   const request = new Request("http://x/", { method: "POST", body: '{"a":"é"}' });
-  assert.equal(await readBoundedText(request, 100), '{"a":"é"}');
-  assert.equal(await readBoundedText(new Request("http://x/"), 100), "");
+  assert.deepEqual(await readBoundedText(request, { ...LIMITS, maxBytes: 100 }), {
+    text: '{"a":"é"}',
+  });
+  assert.deepEqual(await readBoundedText(new Request("http://x/"), LIMITS), { text: "" });
 });
 
 Deno.test("readBoundedText() refuses a declared length over the limit", async () => {
@@ -25,7 +29,7 @@ Deno.test("readBoundedText() refuses a declared length over the limit", async ()
     body: "x".repeat(20),
     headers: { "content-length": "20" },
   });
-  assert.equal(await readBoundedText(request, 10), null);
+  assert.deepEqual(await readBoundedText(request, LIMITS), { refused: "tooLarge" });
 });
 
 Deno.test("readBoundedText() stops a streamed body once it passes the limit", async () => {
@@ -33,7 +37,25 @@ Deno.test("readBoundedText() stops a streamed body once it passes the limit", as
     method: "POST",
     body: streamOf(["12345", "67890", "abc"]),
   });
-  assert.equal(await readBoundedText(request, 10), null);
+  assert.deepEqual(await readBoundedText(request, LIMITS), { refused: "tooLarge" });
   const within = new Request("http://x/", { method: "POST", body: streamOf(["12345", "67890"]) });
-  assert.equal(await readBoundedText(within, 10), "1234567890");
+  assert.deepEqual(await readBoundedText(within, LIMITS), { text: "1234567890" });
+});
+
+Deno.test("readBoundedText() gives up on a body that does not arrive whole in time", async () => {
+  let cancelled = false;
+  const trickle = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode("{"));
+      // Never closed: a client that stops sending half way.
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  const request = new Request("http://x/", { method: "POST", body: trickle });
+  assert.deepEqual(await readBoundedText(request, { maxBytes: 10, timeoutMs: 50 }), {
+    refused: "tooSlow",
+  });
+  assert.equal(cancelled, true);
 });

@@ -15,6 +15,7 @@ import { httpRequestKey, metricFamilies } from "./node_metrics.ts";
 import { metricsViewOf } from "./metrics_view.ts";
 import { formatMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
 import { restApi } from "./rest_api.ts";
+import { SourceGate } from "./source_gate.ts";
 import type { Histogram } from "../../shared/histogram.ts";
 
 /** Bridged requests awaiting replies at once, per orchestrator. */
@@ -29,6 +30,10 @@ export interface HttpServerOptions {
   orchestrators: readonly OrchestratorAddress[];
   /** The largest request body, in bytes (the cluster's maxFrameBytes). */
   maxBodyBytes: number;
+  /** A request body must arrive whole within this time (the cluster's partialFrameTimeoutMs). */
+  bodyTimeoutMs: number;
+  /** Requests one client address may have in progress (the cluster's maxConnectionsPerSource). */
+  maxRequestsPerSource: number;
   /** This orchestrator's certificate and key, and the CA that verifies the others; null: plain. */
   tls: { cert: string; key: string; caCerts: string[] } | null;
   logger: Logger;
@@ -48,6 +53,7 @@ export class HttpServer {
   readonly #requests = new Map<string, number>();
   readonly #abort = new AbortController();
   readonly #client: Deno.HttpClient | null;
+  readonly #sources: SourceGate;
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
 
   constructor(options: HttpServerOptions) {
@@ -57,6 +63,7 @@ export class HttpServer {
       maxAwaiting: MAX_AWAITING,
       replyTimeoutMs: REPLY_TIMEOUT_MS,
     });
+    this.#sources = new SourceGate(options.maxRequestsPerSource);
     this.#client = options.tls === null
       ? null
       : Deno.createHttpClient({ caCerts: options.tls.caCerts });
@@ -86,9 +93,18 @@ export class HttpServer {
     const port = self.httpPort ?? 0;
     const api = this.#api();
     const handler = async (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
-      const response = new URL(request.url).pathname === "/metrics"
-        ? this.#metrics(request)
-        : await api.fetch(request, { remoteAddr: info.remoteAddr });
+      const source = info.remoteAddr.hostname;
+      const admitted = this.#sources.enter(source);
+      let response: Response;
+      try {
+        response = !admitted
+          ? tooManyFromSource(this.#options.maxRequestsPerSource)
+          : new URL(request.url).pathname === "/metrics"
+          ? this.#metrics(request)
+          : await api.fetch(request, { remoteAddr: info.remoteAddr });
+      } finally {
+        if (admitted) this.#sources.leave(source);
+      }
       const key = httpRequestKey(request.method, response.status);
       this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
       if (!response.headers.has(SERVED_BY_HEADER)) {
@@ -126,7 +142,7 @@ export class HttpServer {
   }
 
   #api() {
-    const { self, orchestrators, tls, maxBodyBytes } = this.#options;
+    const { self, orchestrators, tls, maxBodyBytes, bodyTimeoutMs } = this.#options;
     return restApi({
       request: (fields, source) => this.#bridge.request(fields, source),
       forward: (request, body, hint) =>
@@ -139,6 +155,7 @@ export class HttpServer {
           signal: this.#abort.signal,
         }),
       maxBodyBytes,
+      bodyTimeoutMs,
       newKey: () => crypto.randomUUID(),
     });
   }
@@ -173,4 +190,14 @@ export function hasMetricsToken(request: Request, token: string | null): boolean
   const a = new TextEncoder().encode(given);
   const b = new TextEncoder().encode(`Bearer ${token}`);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The answer to a request over its address's cap; the connection is closed after it. */
+function tooManyFromSource(max: number): Response {
+  return Response.json({
+    error: {
+      code: "rate_limited",
+      message: `Too many requests in progress from this address (at most ${max}); retry later`,
+    },
+  }, { status: 429, headers: { connection: "close", "retry-after": "1" } });
 }

@@ -76,7 +76,7 @@ export interface Operation {
 
 /** Errors any authenticated operation may answer. */
 const COMMON_ERRORS = [400, 401, 429, 500, 503];
-const BODY_ERRORS = [413, 415];
+const BODY_ERRORS = [408, 413, 415];
 /** Path parameters by name. */
 const PATH_PARAMETERS: Record<string, { description: string; schema: z.ZodType }> = {
   id: {

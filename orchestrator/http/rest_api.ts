@@ -14,6 +14,9 @@ import type { BridgedRequest } from "./client_bridge.ts";
 import { errorBody, errorStatus } from "./error_status.ts";
 import { openApiDocument } from "./openapi_document.ts";
 
+/** How long a request body may take to arrive when the server does not say (partialFrameTimeoutMs). */
+const DEFAULT_BODY_TIMEOUT_MS = 10_000;
+
 /** What the API needs from the server. */
 export interface ApiPorts {
   /** Steps a request into the node and resolves with its reply (see ClientBridge). */
@@ -25,6 +28,8 @@ export interface ApiPorts {
   forward(request: Request, body: string, leaderHint: string | undefined): Promise<Response | null>;
   /** The largest request body accepted, in bytes (the cluster's `maxFrameBytes`). */
   maxBodyBytes: number;
+  /** A request body must arrive whole within this time (default 10 s; slow clients). */
+  bodyTimeoutMs?: number;
   /** Makes a fresh idempotency key for a submission sent without one. */
   newKey(): string;
 }
@@ -42,7 +47,11 @@ const RESERVED_FIELDS = ["v", "lamport", "id", "type", "token"];
 /** Builds the `/api/v1` routes on `ports`. */
 export function restApi(ports: ApiPorts): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>().basePath("/api/v1");
-  app.use("*", (c, next) => readBody(c, next, ports.maxBodyBytes));
+  app.use("*", (c, next) =>
+    readBody(c, next, {
+      maxBytes: ports.maxBodyBytes,
+      timeoutMs: ports.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+    }));
   const ask = (c: Ctx, fields: BridgedRequest) => askNode(ports, c, fields);
 
   app.post("/login", async (c) => {
@@ -178,15 +187,18 @@ function scheduleRoutes(app: Hono<ApiEnv>, ask: Ask): void {
 async function readBody(
   c: Ctx,
   next: () => Promise<void>,
-  maxBytes: number,
+  limits: { maxBytes: number; timeoutMs: number },
 ): Promise<Response | void> {
   c.set("bodyText", "");
   c.set("body", {});
   if (c.req.method !== "POST") return await next();
-  const text = await readBoundedText(c.req.raw, maxBytes);
-  if (text === null) {
-    return fail(c, "frame_too_large", `Request body over ${maxBytes} bytes; send less`);
+  const read = await readBoundedText(c.req.raw, limits);
+  if ("refused" in read) {
+    return read.refused === "tooLarge"
+      ? fail(c, "frame_too_large", `Request body over ${limits.maxBytes} bytes; send less`)
+      : fail(c, "bad_request", `Request body not received within ${limits.timeoutMs} ms`, 408);
   }
+  const text = read.text;
   c.set("bodyText", text);
   if (text.trim() === "") return await next();
   const type = c.req.header("content-type") ?? "";

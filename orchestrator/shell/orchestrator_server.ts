@@ -221,6 +221,8 @@ export class OrchestratorServer {
       self,
       orchestrators: config.orchestrators,
       maxBodyBytes: config.maxFrameBytes,
+      bodyTimeoutMs: config.partialFrameTimeoutMs,
+      maxRequestsPerSource: config.maxConnectionsPerSource,
       tls: tls ? { cert: tls.cert, key: tls.key, caCerts: tls.client.caCerts } : null,
       logger: this.#logger,
       step: (input) => this.#step(input),

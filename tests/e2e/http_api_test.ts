@@ -386,6 +386,53 @@ Deno.test("/metrics histograms and counters appear and move as tasks run", async
   });
 });
 
+Deno.test("the HTTP port caps requests in progress per address and cuts off slow bodies", async () => {
+  await withCluster({ http: true }, async (cluster) => {
+    const config = JSON.parse(await Deno.readTextFile(cluster.configPath));
+    config.maxConnectionsPerSource = 2;
+    config.partialFrameTimeoutMs = 500;
+    await Deno.writeTextFile(cluster.configPath, JSON.stringify(config));
+    await cluster.startOrchestrator();
+    const base = cluster.httpUrl();
+    await login(base, "user2", "pass2");
+    // Two requests whose bodies start and never finish: each holds a slot of this address.
+    const stalled: Array<ReadableStreamDefaultController<Uint8Array>> = [];
+    const slow = () =>
+      fetch(`${base}/api/v1/tasks`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode("{"));
+            stalled.push(controller);
+          },
+        }),
+        // @ts-ignore: Deno's fetch takes a streamed body with duplex "half" (the Fetch standard)
+        duplex: "half",
+      });
+    const first = slow();
+    const second = slow();
+    const refused = await pollUntil("a third request is refused", async () => {
+      const answer = await call(base, "/cluster");
+      return answer.status === 429 ? answer : undefined;
+    }, { deadlineMs: 10_000, intervalMs: 20 });
+    assert.equal(errorCode(refused), "rate_limited");
+    for (const response of [await first, await second]) {
+      assert.equal(response.status, 408);
+      assert.equal((await response.json()).error.code, "bad_request");
+    }
+    for (const controller of stalled) {
+      try {
+        controller.close();
+      } catch {
+        // Already cancelled by the server's cut-off: nothing left to close.
+      }
+    }
+    // The slots are free again.
+    assert.equal((await call(base, "/cluster")).status, 401);
+  });
+});
+
 Deno.test("with metricsToken, /metrics answers 401 without the token and 200 with it", async () => {
   await withCluster({ http: true, orchestrators: 1 }, async (cluster) => {
     const config = JSON.parse(await Deno.readTextFile(cluster.configPath));
