@@ -192,7 +192,7 @@ export function hasMetricsToken(request: Request, token: string | null): boolean
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** The answer to a request over its address's cap; the connection is closed after it. */
+/** The answer to a request over its address's cap, asking the client to close the connection. */
 function tooManyFromSource(max: number): Response {
   return Response.json({
     error: {
