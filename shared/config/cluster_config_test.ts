@@ -19,6 +19,7 @@ Deno.test("parseClusterConfig() fills in documented defaults", () => {
   assert.deepEqual(config.users, []);
   assert.equal(config.demo, false);
   assert.equal(config.orchestrators[0].httpPort, undefined, "no HTTP unless asked");
+  assert.equal(config.metricsToken, undefined, "/metrics needs no token unless one is set");
 });
 
 Deno.test("parseClusterConfig() names the file and the field in every error", () => {
@@ -26,6 +27,8 @@ Deno.test("parseClusterConfig() names the file and the field in every error", ()
     [{}, /Invalid cluster file test: field "orchestrators"/],
     [{ ...MINIMAL, heartbeatIntervalMs: "fast" }, /field "heartbeatIntervalMs"/],
     [{ ...MINIMAL, scheduler: "random" }, /field "scheduler"/],
+    [{ ...MINIMAL, metricsToken: "short" }, /field "metricsToken"/],
+    [{ ...MINIMAL, metricsToken: "sixteen chars with spaces" }, /field "metricsToken"/],
     [
       { ...MINIMAL, orchestrators: [{ id: "o 1", host: "h", port: 1 }] },
       /field "orchestrators.0.id"/,
