@@ -14,6 +14,7 @@ import { httpRequestKey, metricFamilies } from "./node_metrics.ts";
 import { metricsViewOf } from "./metrics_view.ts";
 import { formatMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
 import { restApi } from "./rest_api.ts";
+import { EVENTS_PATH, serveEvents } from "./event_stream.ts";
 
 /** Bridged requests awaiting replies at once, per orchestrator. */
 const MAX_AWAITING = 1024;
@@ -43,6 +44,8 @@ export class HttpServer {
   readonly #abort = new AbortController();
   readonly #client: Deno.HttpClient | null;
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  /** Event streams open now. */
+  readonly #streams = { count: 0 };
 
   constructor(options: HttpServerOptions) {
     this.#options = options;
@@ -80,8 +83,15 @@ export class HttpServer {
     const port = self.httpPort ?? 0;
     const api = this.#api();
     const handler = async (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
-      const response = new URL(request.url).pathname === "/metrics"
+      const path = new URL(request.url).pathname;
+      const response = path === "/metrics"
         ? this.#metrics(request)
+        : path === EVENTS_PATH
+        ? serveEvents(request, {
+          node: this.#options.node,
+          nowMs: () => Date.now(),
+          signal: this.#abort.signal,
+        }, this.#streams)
         : await api.fetch(request, { remoteAddr: info.remoteAddr });
       const key = httpRequestKey(request.method, response.status);
       this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
