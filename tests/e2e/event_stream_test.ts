@@ -185,3 +185,43 @@ Deno.test("a reader resumes on another orchestrator after the leader dies, losin
     assert.ok(leaders.length >= 2, `leader events: ${leaders}`);
   });
 });
+
+Deno.test("mutirao watch prints a task's events to succeeded (exit 0), and to cancelled (exit 8)", async () => {
+  await withCluster({ http: true }, async (cluster) => {
+    await cluster.startOrchestrator();
+    await cluster.startWorker({ slots: 1 });
+    assert.equal((await cluster.cli(["login", "user2", "pass2", "--timeout", "30"])).code, 0);
+    const submitted = await cluster.cli(["submit", "watched", "-d", "1"]);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const taskId = submitted.json!.id as string;
+    const watched = await cluster.cli(["watch", taskId]);
+    assert.equal(watched.code, 0, watched.stderr);
+    const lines = watched.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    assert.deepEqual(lines.slice(0, -1).map((e) => e.event), [
+      "submitted",
+      "assigned",
+      "started",
+      "succeeded",
+    ]);
+    assert.equal(lines.at(-1).state, "succeeded");
+    const text = await cluster.cli(["watch", taskId], { json: false });
+    assert.equal(text.code, 0, "a task final already: its state at once");
+
+    // A task that cannot run (no worker serves its queue) until it is cancelled.
+    const stuck = await cluster.cli(["submit", "stuck", "-d", "1", "--queue", "nobody"]);
+    const stuckId = stuck.json!.id as string;
+    const watching = cluster.cli(["watch", stuckId], { json: false });
+    await pollUntil("the watch is open", async () => {
+      const response = await fetch(`${cluster.httpUrl()}/metrics`);
+      const text = await response.text();
+      return /mutirao_http_requests_total\{method="GET",status="200"\} [1-9]/.test(text)
+        ? true
+        : undefined;
+    }, { deadlineMs: 10_000, intervalMs: 100 });
+    assert.equal((await cluster.cli(["cancel", stuckId])).code, 0);
+    const cancelled = await watching;
+    assert.equal(cancelled.code, 8, cancelled.stderr);
+    assert.match(cancelled.stdout, new RegExp(`task ${stuckId} submitted`));
+    assert.match(cancelled.stdout, new RegExp(`task ${stuckId} cancelled`));
+  });
+});
