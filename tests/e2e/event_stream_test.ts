@@ -225,3 +225,41 @@ Deno.test("mutirao watch prints a task's events to succeeded (exit 0), and to ca
     assert.match(cancelled.stdout, new RegExp(`task ${stuckId} cancelled`));
   });
 });
+
+Deno.test("mutirao watch resumes on another orchestrator when its stream breaks", async () => {
+  await withCluster({ http: true, orchestrators: 3 }, async (cluster) => {
+    const processes = new Map<string, Awaited<ReturnType<typeof cluster.startOrchestrator>>>();
+    for (const id of ["o1", "o2", "o3"]) processes.set(id, await cluster.startOrchestrator(id));
+    await cluster.startWorker({ slots: 1 });
+    assert.equal((await cluster.cli(["login", "user2", "pass2", "--timeout", "30"])).code, 0);
+    const submitted = await cluster.cli(["submit", "long", "-d", "3", "--timeout", "30"]);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const taskId = submitted.json!.id as string;
+    // watch reads o1's stream first (the cluster file's order); o1 dies while the task runs.
+    const watching = cluster.cli(["watch", taskId]);
+    await pollUntil("o1 serves the watch", async () => {
+      const text = await (await fetch(`${cluster.httpUrl("o1")}/metrics`)).text();
+      return /mutirao_http_requests_total\{method="GET",status="200"\} [1-9]/.test(text)
+        ? true
+        : undefined;
+    }, { deadlineMs: 10_000, intervalMs: 50 });
+    processes.get("o1")!.signal("SIGKILL");
+    await processes.get("o1")!.exited;
+    const watched = await watching;
+    assert.equal(watched.code, 0, watched.stderr);
+    const lines = watched.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    const events = lines.slice(0, -1);
+    const ids = events.map((e) => e.id);
+    assert.equal(new Set(ids).size, ids.length, `an event was printed twice: ${ids}`);
+    assert.deepEqual(
+      events.map((e) => e.event).filter((e) =>
+        e !== "requeued" && e !== "assigned" && e !== "started"
+      ),
+      [
+        "submitted",
+        "succeeded",
+      ],
+    );
+    assert.equal(lines.at(-1).state, "succeeded");
+  });
+});
