@@ -199,6 +199,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: ["follow"],
   },
   {
+    name: "watch",
+    usage: "watch [TASK_ID]",
+    summary: "follow the event stream (GET /api/v1/events on an orchestrator's httpPort): one\n" +
+      "line per event of your tasks (admins: every task, worker and leader event); with\n" +
+      "TASK_ID, that task's events until it ends (exit 8 if it failed or was cancelled),\n" +
+      "otherwise until Ctrl-C. A broken stream resumes on another orchestrator",
+    details: `  --json                  one event object per line`,
+    positionals: { min: 0, max: 1 },
+    flags: [],
+  },
+  {
     name: "list",
     usage: "list [--state STATE[,STATE]]... [--limit N] [--after CURSOR] [--all]",
     summary: "your tasks, newest first, a page at a time (--all, admins: every user's);\n" +

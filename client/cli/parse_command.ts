@@ -50,6 +50,7 @@ export type Command =
   | { name: "status"; taskId: string; wait: WaitOptions | null }
   | { name: "result"; taskId: string; wait: WaitOptions | null }
   | { name: "logs"; taskId: string; follow: boolean }
+  | { name: "watch"; taskId: string | null }
   | {
     name: "list";
     all: boolean;
@@ -238,6 +239,8 @@ function buildCommand(spec: CommandSpec, parsed: Parsed): Command {
       return { name: "result", taskId: taskId(p[0]), wait: waitOptions(values) };
     case "logs":
       return { name: "logs", taskId: taskId(p[0]), follow: values.follow === true };
+    case "watch":
+      return { name: "watch", taskId: p[0] === undefined ? null : taskId(p[0]) };
     case "list":
       return buildList(values);
     case "workers":

@@ -11,6 +11,7 @@ import * as accounts from "./account_commands.ts";
 import { configurationError } from "./cli_error.ts";
 import { cluster } from "./cluster_command.ts";
 import { purge } from "./purge_command.ts";
+import { watch } from "./watch_command.ts";
 import type { Context } from "./cluster_session.ts";
 import { failureFor, failureOutcome, type Outcome, type Output, outputOutcome } from "./outcome.ts";
 import { type Command, type Invocation, parseInvocation } from "./parse_command.ts";
@@ -85,6 +86,8 @@ function runCommand(command: Command, context: Context): Promise<Output> {
       return tasks.result(context, command);
     case "logs":
       return tasks.logs(context, command);
+    case "watch":
+      return watch(context, command);
     case "list":
       return tasks.list(context, command);
     case "workers":

@@ -30,3 +30,13 @@ export {
   type LoginThrottleOptions,
   type ThrottleTier,
 } from "./login_throttle.ts";
+export { EVENT_RING_CAPACITY, EventRing, type RingRead } from "./event_ring.ts";
+export {
+  type EventFilter,
+  type EventId,
+  formatEventId,
+  isVisible,
+  parseEventId,
+  type StreamEvent,
+  streamEventsOf,
+} from "./stream_events.ts";

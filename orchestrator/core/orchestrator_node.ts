@@ -35,6 +35,8 @@ import {
 } from "./applied_effects.ts";
 import { accountsToConfigure } from "./bootstrap_accounts.ts";
 import { CatchUpHistory } from "./catch_up_history.ts";
+import { EventRing } from "./event_ring.ts";
+import { streamEventsOf } from "./stream_events.ts";
 import {
   type ConnectionInputContext,
   observeHeartbeat,
@@ -107,6 +109,8 @@ export class OrchestratorNode {
   #replayUpTo: number;
   /** Entries a catching-up follower applies as history (catch_up_history.ts). */
   readonly #history = new CatchUpHistory();
+  /** The recent events of the event stream, derived from the entries applied here. */
+  readonly events = new EventRing();
   readonly #pending = new PendingReplies();
   /** Client requests as turns that wait for a read barrier when they must (request_turns.ts). */
   readonly #turns: RequestTurns;
@@ -549,6 +553,7 @@ export class OrchestratorNode {
       ? currentHolder(this.#sm, command.taskId)
       : null;
     const result = this.sm.apply(entry);
+    this.events.append(entry.index, streamEventsOf(entry, this.#sm.eventsOfLastApply));
     if (command.type === "tasksRemoved") this.#retention.applied(entry.index);
     if (command.type === "tasksExpired") this.#expiry.applied(entry.index);
     this.#clock.observeApplied(this.#sm.maxLamport);

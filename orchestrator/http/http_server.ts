@@ -17,6 +17,7 @@ import { formatMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
 import { restApi } from "./rest_api.ts";
 import { SourceGate } from "./source_gate.ts";
 import type { Histogram } from "../../shared/histogram.ts";
+import { EVENTS_PATH, serveEvents } from "./event_stream.ts";
 
 /** Bridged requests awaiting replies at once, per orchestrator. */
 const MAX_AWAITING = 1024;
@@ -55,6 +56,8 @@ export class HttpServer {
   readonly #client: Deno.HttpClient | null;
   readonly #sources: SourceGate;
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  /** Event streams open now. */
+  readonly #streams = { count: 0 };
 
   constructor(options: HttpServerOptions) {
     this.#options = options;
@@ -97,10 +100,17 @@ export class HttpServer {
       const admitted = this.#sources.enter(source);
       let response: Response;
       try {
+        const path = new URL(request.url).pathname;
         response = !admitted
           ? tooManyFromSource(this.#options.maxRequestsPerSource)
-          : new URL(request.url).pathname === "/metrics"
+          : path === "/metrics"
           ? this.#metrics(request)
+          : path === EVENTS_PATH
+          ? serveEvents(request, {
+            node: this.#options.node,
+            nowMs: () => Date.now(),
+            signal: this.#abort.signal,
+          }, this.#streams)
           : await api.fetch(request, { remoteAddr: info.remoteAddr });
       } finally {
         if (admitted) this.#sources.leave(source);

@@ -168,6 +168,7 @@ export class TaskStateMachine {
       this.maxLamport = command.lamport;
     }
     if (this.endedByLastApply.length > 0) this.endedByLastApply = [];
+    if (this.eventsOfLastApply.length > 0) this.eventsOfLastApply = [];
     return this.#dispatch(command);
   }
 
@@ -176,6 +177,12 @@ export class TaskStateMachine {
    * dependents it failed, the tasks it expired (so the node answers their waiters at once).
    */
   endedByLastApply: string[] = [];
+
+  /**
+   * The task history events the last entry added, in the order it added them (the event stream
+   * derives its task events from these: orchestrator/core/stream_events.ts).
+   */
+  eventsOfLastApply: { taskId: string; owner: string; event: TaskEvent }[] = [];
 
   #dispatch(command: Command): ApplyResult {
     switch (command.type) {
@@ -472,6 +479,7 @@ export class TaskStateMachine {
       detail,
     };
     task.packedHistory = appendEvent(task.packedHistory, event, task.submittedAtMs);
+    this.eventsOfLastApply.push({ taskId: task.id, owner: task.owner, event });
     // A final event lets the tasks waiting for this one go on (or fail with it).
     if (isFinalEvent(kind)) this.dependencies.onFinal(task, stamp);
   }

@@ -1,0 +1,236 @@
+/**
+ * `GET /api/v1/events`: the event stream as Server-Sent Events. Events come from this node's ring
+ * (orchestrator/core/event_ring.ts), derived from the entries it applied, so any orchestrator
+ * serves the stream, followers too, with the same ids: a client resumes anywhere with
+ * `Last-Event-ID` (or `?after=`). A follower is behind the leader by what it has not applied yet
+ * (in a healthy cluster one replication round, milliseconds; a partitioned follower falls silent
+ * until it hears from a leader again, and its keepalives still flow).
+ * @module
+ */
+import { hashToken } from "../../shared/auth/mod.ts";
+import type { ErrorCode } from "../../shared/errors.ts";
+import {
+  type EventFilter,
+  type EventId,
+  formatEventId,
+  isVisible,
+  type OrchestratorNode,
+  parseEventId,
+  type StreamEvent,
+} from "../core/mod.ts";
+import { errorBody, errorStatus } from "./error_status.ts";
+
+/** The path of the stream. */
+export const EVENTS_PATH = "/api/v1/events";
+/** How often a stream looks for new events in the ring. */
+const POLL_MS = 50;
+/** A comment line this often keeps proxies and clients from timing out an idle stream. */
+const KEEPALIVE_MS = 15_000;
+/** Events read from the ring per poll and stream (a slow reader catches up over several). */
+const READ_BATCH = 1000;
+/** Streams open at once per orchestrator. */
+export const MAX_STREAMS = 256;
+const KINDS = new Set([
+  "task",
+  "worker",
+  "cluster",
+  ...[
+    "submitted",
+    "assigned",
+    "started",
+    "succeeded",
+    "failed",
+    "retrying",
+    "requeued",
+    "cancelled",
+    "expired",
+  ].map((e) => `task.${e}`),
+  "worker.joined",
+  "worker.draining",
+  "worker.lost",
+  "cluster.leader",
+]);
+
+/** What the stream needs from the server. */
+export interface EventStreamPorts {
+  node(): OrchestratorNode;
+  nowMs(): number;
+  /** Aborted when the server stops: every stream ends. */
+  signal: AbortSignal;
+}
+
+/** A request's reader, filter and cursor, or the error to answer. */
+type Parsed =
+  | { ok: true; filter: EventFilter; cursor: EventId | null }
+  | { ok: false; code: ErrorCode; message: string };
+
+/**
+ * Reads the reader and the filters of a stream request. The token comes from
+ * `Authorization: Bearer` or, because a browser's EventSource cannot set headers, `?token=`.
+ */
+export function parseEventRequest(
+  request: Request,
+  ports: { node(): OrchestratorNode; nowMs(): number },
+): Parsed {
+  const url = new URL(request.url);
+  const header = request.headers.get("authorization") ?? "";
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? url.searchParams.get("token");
+  if (token === null || token === "") {
+    return fail("unauthenticated", "Missing Authorization: Bearer TOKEN header (or ?token=)");
+  }
+  const caller = callerOf(ports.node(), hashToken(token), ports.nowMs());
+  if (typeof caller === "string") return fail("unauthenticated", caller);
+  const filter: EventFilter = { user: caller.user, isAdmin: caller.role === "admin" };
+  const taskId = url.searchParams.get("task");
+  if (taskId !== null) filter.taskId = taskId;
+  const owner = url.searchParams.get("user");
+  if (owner !== null) {
+    if (!filter.isAdmin && owner !== caller.user) {
+      return fail("forbidden", `Only admins can watch another user's tasks, got user "${owner}"`);
+    }
+    filter.owner = owner;
+  }
+  const kinds = url.searchParams.get("kind");
+  if (kinds !== null) {
+    filter.kinds = kinds.split(",").map((k) => k.trim()).filter((k) => k !== "");
+    const unknown = filter.kinds.find((k) => !KINDS.has(k));
+    if (unknown !== undefined) {
+      return fail(
+        "bad_request",
+        `Cannot stream events: unknown kind "${unknown}" (task, worker, cluster or e.g. task.succeeded)`,
+      );
+    }
+  }
+  const after = request.headers.get("last-event-id") ?? url.searchParams.get("after");
+  if (after === null) return { ok: true, filter, cursor: null };
+  const cursor = parseEventId(after);
+  if (cursor === null) {
+    return fail(
+      "bad_request",
+      `Cannot resume the event stream: an event id is INDEX.POSITION, got "${after}"`,
+    );
+  }
+  return { ok: true, filter, cursor };
+}
+
+function fail(code: ErrorCode, message: string): Parsed {
+  return { ok: false, code, message };
+}
+
+/** The caller behind a token hash in this node's state, or why there is none (as the node checks). */
+function callerOf(
+  node: OrchestratorNode,
+  tokenHash: string,
+  nowMs: number,
+): { user: string; role: "admin" | "user" } | string {
+  const session = node.sm.sessions.get(tokenHash);
+  if (session === undefined) return "Unknown session token; log in again";
+  if (session.expiresAtMs <= nowMs) return "Session token expired; log in again";
+  const role = node.sm.roleOf(session.user);
+  if (role === null) return "The session's user no longer exists";
+  return { user: session.user, role };
+}
+
+/** One event in the SSE format: its id, its kind as the event name, itself as JSON data. */
+export function formatSse(event: StreamEvent): string {
+  return `id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/** The event sent when events after the client's id are no longer held. */
+export function formatGap(after: EventId, floor: EventId | null): string {
+  const data = {
+    kind: "gap",
+    after: formatEventId(after),
+    message:
+      "Events after this id are no longer held here (older than the ring, or before this orchestrator's snapshot): re-read the state (GET /api/v1/tasks) and go on with the events that follow",
+    ...(floor === null || floor.position === Number.MAX_SAFE_INTEGER
+      ? { heldAfter: String(floor?.index ?? 0) }
+      : { heldAfter: formatEventId(floor) }),
+  };
+  return `event: gap\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** Answers a stream request: an error as JSON, or the stream. */
+export function serveEvents(request: Request, ports: EventStreamPorts, open: { count: number }) {
+  if (request.method !== "GET") {
+    return Response.json(errorBody("bad_request", `Use GET ${EVENTS_PATH}`), {
+      status: 405,
+      headers: { allow: "GET" },
+    });
+  }
+  const parsed = parseEventRequest(request, ports);
+  if (!parsed.ok) {
+    return Response.json(errorBody(parsed.code, parsed.message), {
+      status: errorStatus(parsed.code),
+    });
+  }
+  if (open.count >= MAX_STREAMS) {
+    return Response.json(
+      errorBody(
+        "rate_limited",
+        `Too many event streams on this orchestrator (at most ${MAX_STREAMS})`,
+      ),
+      { status: errorStatus("rate_limited") },
+    );
+  }
+  const { filter } = parsed;
+  const ring = () => ports.node().events;
+  // Without a cursor: a task's stream starts with its events still held; others with what comes.
+  let cursor: EventId = parsed.cursor ??
+    (filter.taskId !== undefined ? ring().floor : null) ?? ring().last;
+  const encoder = new TextEncoder();
+  let poll: ReturnType<typeof setInterval> | undefined;
+  let keepalive: ReturnType<typeof setInterval> | undefined;
+  const stop = () => {
+    clearInterval(poll);
+    clearInterval(keepalive);
+    ports.signal.removeEventListener("abort", onAbort);
+    open.count--;
+  };
+  let onAbort = () => {};
+  open.count++;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const write = (text: string) => controller.enqueue(encoder.encode(text));
+      onAbort = () => {
+        stop();
+        controller.close();
+      };
+      ports.signal.addEventListener("abort", onAbort);
+      write(`retry: 1000\n: mutirao event stream\n\n`);
+      poll = setInterval(() => {
+        // A reader that does not keep up is not read for: past the ring it gets a gap.
+        if ((controller.desiredSize ?? 1) <= 0) return;
+        const read = ring().readAfter(cursor, READ_BATCH);
+        if (read.gap) write(formatGap(cursor, ring().floor));
+        if (read.gap && read.events.length === 0) cursor = ring().floor ?? cursor;
+        let text = "";
+        for (const event of read.events) {
+          cursor = parseEventId(event.id)!;
+          if (isVisible(event, filter)) text += formatSse(event);
+        }
+        if (text !== "") write(text);
+      }, POLL_MS);
+      keepalive = setInterval(() => {
+        const still = parseEventRequest(request, ports);
+        if (!still.ok) {
+          write(`event: error\ndata: ${JSON.stringify(errorBody(still.code, still.message))}\n\n`);
+          stop();
+          controller.close();
+          return;
+        }
+        write(`: keepalive\n\n`);
+      }, KEEPALIVE_MS);
+    },
+    cancel() {
+      stop();
+    },
+  }, { highWaterMark: 64 });
+  return new Response(body, {
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+    },
+  });
+}

@@ -1,0 +1,85 @@
+// Proves the event stream's request checks (token, role, filters, cursor) and that a stream
+// writes the events after its cursor in SSE form, with a gap event when some are no longer held.
+import assert from "node:assert/strict";
+import { hashToken } from "../../shared/auth/mod.ts";
+import { EventRing, type OrchestratorNode, type StreamEvent } from "../core/mod.ts";
+import { parseEventRequest, serveEvents } from "./event_stream.ts";
+
+const NOW_MS = 1_000;
+
+function fakeNode(ring: EventRing): OrchestratorNode {
+  const sessions = new Map([
+    [hashToken("alice-token"), { user: "alice", issuedAtMs: 0, expiresAtMs: 2_000 }],
+    [hashToken("root-token"), { user: "root", issuedAtMs: 0, expiresAtMs: 2_000 }],
+    [hashToken("old-token"), { user: "alice", issuedAtMs: 0, expiresAtMs: 500 }],
+  ]);
+  const roles: Record<string, "admin" | "user"> = { alice: "user", root: "admin" };
+  return { sm: { sessions, roleOf: (u: string) => roles[u] ?? null }, events: ring } as never;
+}
+
+function request(query: string, headers: Record<string, string> = {}): Request {
+  return new Request(`http://x/api/v1/events${query}`, { headers });
+}
+
+function taskEvent(index: number, owner: string): StreamEvent {
+  return {
+    id: `${index}.0`,
+    kind: "task",
+    event: "submitted",
+    taskId: `t-${index}`,
+    owner,
+    lamport: index,
+    node: "o1",
+    atMs: 0,
+    attempt: 1,
+    workerId: null,
+    detail: null,
+  };
+}
+
+Deno.test("parseEventRequest() checks the token, the role and every filter", () => {
+  const ports = { node: () => fakeNode(new EventRing(10)), nowMs: () => NOW_MS };
+  const code = (r: Request) => {
+    const parsed = parseEventRequest(r, ports);
+    return parsed.ok ? "ok" : parsed.code;
+  };
+  assert.equal(code(request("")), "unauthenticated");
+  assert.equal(code(request("", { authorization: "Bearer forged" })), "unauthenticated");
+  assert.equal(code(request("", { authorization: "Bearer old-token" })), "unauthenticated");
+  assert.equal(code(request("?token=alice-token")), "ok");
+  const alice = { authorization: "Bearer alice-token" };
+  assert.equal(code(request("?user=root", alice)), "forbidden");
+  assert.equal(code(request("?user=alice", alice)), "ok");
+  assert.equal(code(request("?kind=task,nope", alice)), "bad_request");
+  assert.equal(code(request("", { ...alice, "last-event-id": "1.x" })), "bad_request");
+  const parsed = parseEventRequest(request("?task=t-1&kind=task.failed&after=12.3", alice), ports);
+  assert.deepEqual(parsed, {
+    ok: true,
+    filter: { user: "alice", isAdmin: false, taskId: "t-1", kinds: ["task.failed"] },
+    cursor: { index: 12, position: 3 },
+  });
+});
+
+Deno.test("serveEvents() streams the visible events after the cursor, after a gap event", async () => {
+  const ring = new EventRing(2);
+  for (let index = 1; index <= 4; index++) {
+    ring.append(index, [taskEvent(index, index === 3 ? "bob" : "alice")]);
+  }
+  const abort = new AbortController();
+  const open = { count: 0 };
+  const response = serveEvents(
+    request("", { authorization: "Bearer alice-token", "last-event-id": "1.0" }),
+    { node: () => fakeNode(ring), nowMs: () => NOW_MS, signal: abort.signal },
+    open,
+  );
+  assert.equal(response.status, 200);
+  assert.equal(open.count, 1);
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("id: 4.0")) text += (await reader.read()).value ?? "";
+  abort.abort();
+  assert.match(text, /event: gap\ndata: \{"kind":"gap","after":"1.0"/);
+  assert.ok(!text.includes("t-3"), "bob's event is not alice's to see");
+  assert.match(text, /id: 4\.0\nevent: task\ndata: \{"id":"4\.0"/);
+  assert.equal(open.count, 0);
+});
