@@ -35,6 +35,8 @@ export interface NodeOptions {
    * see isSnapshotDue); default {@link DEFAULT_SNAPSHOT_EVERY_ENTRIES}.
    */
   snapshotEveryEntries?: number;
+  /** Derive and keep the event stream's events (`GET /api/v1/events`): nodes serving HTTP. */
+  eventStream?: boolean;
   /** Tasks running at once per queue and per user (the cluster file's); absent: no limits. */
   runningLimits?: RunningLimits;
   /** A task waiting this long goes ahead of every priority of its queue (0: strict priorities). */

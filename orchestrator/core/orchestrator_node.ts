@@ -553,7 +553,10 @@ export class OrchestratorNode {
       ? currentHolder(this.#sm, command.taskId)
       : null;
     const result = this.sm.apply(entry);
-    this.events.append(entry.index, streamEventsOf(entry, this.#sm.eventsOfLastApply));
+    // Only a node serving HTTP streams events: the others skip deriving them (a hot-path cost).
+    if (this.options.eventStream === true) {
+      this.events.append(entry.index, streamEventsOf(entry, this.#sm.eventsOfLastApply));
+    }
     if (command.type === "tasksRemoved") this.#retention.applied(entry.index);
     if (command.type === "tasksExpired") this.#expiry.applied(entry.index);
     this.#clock.observeApplied(this.#sm.maxLamport);

@@ -46,6 +46,7 @@ export function recoverNode(recovered: RecoveredLog, options: RecoverOptions): O
         maxRunningPerUser: config.maxRunningTasksPerUser,
       },
       priorityAgingMs: config.priorityAgingMs,
+      eventStream: self.httpPort !== undefined,
       snapshotEveryEntries: config.snapshotEveryEntries,
       ...(options.diskUse === undefined ? {} : { diskUse: options.diskUse }),
       bootstrapUsers: [

@@ -210,13 +210,22 @@ Deno.test("mutirao watch prints a task's events to succeeded (exit 0), and to ca
     // A task that cannot run (no worker serves its queue) until it is cancelled.
     const stuck = await cluster.cli(["submit", "stuck", "-d", "1", "--queue", "nobody"]);
     const stuckId = stuck.json!.id as string;
+    // The watch reads the task (GET /tasks/ID) and opens the stream (GET /events): both answered
+    // 200 means it is listening. (Counting from before it, so the earlier watches do not count.)
+    const okGets = async () => {
+      const text = await (await fetch(`${cluster.httpUrl()}/metrics`)).text();
+      return Number(
+        /mutirao_http_requests_total\{method="GET",status="200"\} (\d+)/.exec(text)?.[1] ?? 0,
+      );
+    };
+    const before = await okGets();
     const watching = cluster.cli(["watch", stuckId], { json: false });
+    // Each scrape is itself a GET answered 200, counted once answered: poll i sees i of them.
+    let polls = 0;
     await pollUntil("the watch is open", async () => {
-      const response = await fetch(`${cluster.httpUrl()}/metrics`);
-      const text = await response.text();
-      return /mutirao_http_requests_total\{method="GET",status="200"\} [1-9]/.test(text)
-        ? true
-        : undefined;
+      const now = await okGets();
+      polls += 1;
+      return now - before - polls >= 2 ? true : undefined;
     }, { deadlineMs: 10_000, intervalMs: 100 });
     assert.equal((await cluster.cli(["cancel", stuckId])).code, 0);
     const cancelled = await watching;
