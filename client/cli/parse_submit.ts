@@ -17,6 +17,7 @@ import {
 import { BUILT_IN_KINDS } from "../../shared/protocol/messages.ts";
 import { type Parsed, parseSeconds, type Values, waitOptions } from "./flag_values.ts";
 import type { Command } from "./parse_command.ts";
+import { findCommand, type FlagName } from "./command_spec.ts";
 
 /** How a submitted task runs, beyond its spec. Absent fields: the cluster's defaults. */
 export type SubmitOptions = TaskRunOptions;
@@ -25,27 +26,10 @@ export type SubmitOptions = TaskRunOptions;
 export const DEFAULT_BACKOFF_S = 1;
 export const DEFAULT_MAX_BACKOFF_S = 300;
 
-/** Flags that describe the one task a plain submit makes (not a batch's). */
-const ONE_TASK_FLAGS = [
-  "exec",
-  "exec-timeout",
-  "duration",
-  "max-attempts",
-  "wait",
-  "kind",
-  "payload",
-  "retries",
-  "backoff",
-  "backoff-type",
-  "max-backoff",
-  "task-timeout",
-  "delay",
-  "at",
-  "priority",
-  "queue",
-  "after",
-  "queue-timeout",
-] as const;
+/** Flags that describe the one task a plain submit makes (not a batch's): submit's own, but these. */
+const ONE_TASK_FLAGS: readonly FlagName[] = findCommand("submit")!.flags.filter((flag) =>
+  flag !== "batch" && flag !== "idempotency-key" && flag !== "wait-timeout"
+);
 
 export function buildSubmit(parsed: Parsed, nowMs: number): Command {
   const { values } = parsed;
