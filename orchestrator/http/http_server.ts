@@ -18,6 +18,7 @@ import { restApi } from "./rest_api.ts";
 import { SourceGate } from "./source_gate.ts";
 import type { Histogram } from "../../shared/histogram.ts";
 import { EVENTS_PATH, serveEvents } from "./event_stream.ts";
+import { isDashboardPath, serveDashboard } from "../dashboard/dashboard_routes.ts";
 
 /** Bridged requests awaiting replies at once, per orchestrator. */
 const MAX_AWAITING = 1024;
@@ -105,6 +106,8 @@ export class HttpServer {
           ? tooManyFromSource(this.#options.maxRequestsPerSource)
           : path === "/metrics"
           ? this.#metrics(request)
+          : isDashboardPath(path)
+          ? serveDashboard(request, path)
           : path === EVENTS_PATH
           ? serveEvents(request, {
             node: this.#options.node,

@@ -1,0 +1,110 @@
+// Submits one task: a sleep (the seed's `submit "description" -d SECONDS`) or a handler kind with
+// a JSON payload, with the common options. Each press is one idempotency key, so a retried
+// request after a lost answer never makes a second task.
+import { useState } from "preact/hooks";
+import { html } from "./html.js";
+import { call } from "./api.js";
+
+export function SubmitForm({ token, onSubmitted }) {
+  const [kind, setKind] = useState("sleep");
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState(null);
+
+  const submit = async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    const text = (name) => String(form.get(name) ?? "").trim();
+    setMessage(null);
+    let body;
+    try {
+      body = buildSubmission(kind, text);
+    } catch (error) {
+      setMessage({ error: true, text: error.message });
+      return;
+    }
+    setBusy(true);
+    try {
+      const answer = await call("/tasks", {
+        token,
+        body,
+        headers: { "idempotency-key": crypto.randomUUID() },
+      });
+      setMessage({ error: false, text: `Submitted ${answer.taskId}`, taskId: answer.taskId });
+      onSubmitted(answer.taskId);
+    } catch (error) {
+      setMessage({ error: true, text: error.message });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return html`
+    <section class="panel" data-testid="submit">
+      <h2>Submit a task</h2>
+      <form data-testid="submit-form" onSubmit=${submit}>
+        <label>type <select name="type" value=${kind} onChange=${(e) =>
+          setKind(e.currentTarget.value)}>
+          <option value="sleep">sleep (seconds)</option>
+          <option value="handler">handler (kind + JSON payload)</option>
+        </select></label>
+        <label>description <input name="description" maxlength="1000" placeholder="what it is" /></label>
+        ${kind === "sleep"
+          ? html`<label>seconds <input name="duration" type="number" min="0" step="any" value="2" required /></label>`
+          : html`
+            <label>kind <input name="kind" required placeholder="echo" pattern="[A-Za-z][A-Za-z0-9_.:\\-]*" /></label>
+            <label>payload <textarea name="payload" rows="2" placeholder='{"text":"hi"}'></textarea></label>
+          `}
+        <details>
+          <summary>options</summary>
+          <label>priority <input name="priority" type="number" step="1" placeholder="0" /></label>
+          <label>queue <input name="queue" placeholder="default" /></label>
+          <label>retries <input name="retries" type="number" min="0" step="1" placeholder="0" /></label>
+          <label>delay (s) <input name="delay" type="number" min="0" step="any" placeholder="0" /></label>
+        </details>
+        <button type="submit" disabled=${busy}>Submit</button>
+      </form>
+      ${message
+        ? html`<p class=${message.error ? "error" : "note"} data-testid=${
+          message.error ? "submit-error" : "submitted"
+        } data-task=${message.taskId ?? ""}>${message.text}</p>`
+        : null}
+    </section>
+  `;
+}
+
+/** The body of POST /api/v1/tasks from the form's fields; throws with what is wrong. */
+export function buildSubmission(kind, text) {
+  const description = text("description");
+  let task;
+  if (kind === "sleep") {
+    const seconds = Number(text("duration"));
+    if (!Number.isFinite(seconds) || seconds < 0) {
+      throw new Error("seconds: a number of seconds, 0 or more");
+    }
+    task = { kind: "sleep", description, durationMs: Math.round(seconds * 1000) };
+  } else {
+    const payload = text("payload") === "" ? "null" : text("payload");
+    try {
+      JSON.parse(payload);
+    } catch (error) {
+      throw new Error(`payload is not JSON: ${error.message}`);
+    }
+    task = { kind: "handler", handler: text("kind"), description, payload };
+  }
+  const body = { task };
+  if (text("priority") !== "") body.priority = Number(text("priority"));
+  if (text("queue") !== "") body.queue = text("queue");
+  if (text("retries") !== "" && Number(text("retries")) > 0) {
+    // The CLI's defaults for --retries alone: exponential from 1 s, at most 5 min.
+    body.retry = {
+      retries: Number(text("retries")),
+      backoff: "exponential",
+      delayMs: 1000,
+      maxDelayMs: 300_000,
+    };
+  }
+  if (text("delay") !== "" && Number(text("delay")) > 0) {
+    body.delayMs = Math.round(Number(text("delay")) * 1000);
+  }
+  return body;
+}
