@@ -122,7 +122,8 @@ function printBanner(dataDir: string, cluster: DemoCluster, http: string[]): voi
     views.filter((v) => v.role === role).map((v) => `${v.name} ${v.address}`).join(", ");
   const httpLines = http.length === 0
     ? ""
-    : `  HTTP API:      ${http.map((u) => `${u}/api/v1`).join(", ")}
+    : `  dashboard:     ${http.map((u) => `${u}/`).join(", ")}
+  HTTP API:      ${http.map((u) => `${u}/api/v1`).join(", ")}
   metrics:       ${http.map((u) => `${u}/metrics`).join(", ")}
 `;
   console.log(`

@@ -103,6 +103,8 @@ async function readBanner(
   const workers = await named("workers");
   assert.deepEqual([...orchestrators.values()].map((o) => o.port), ports);
   assert.deepEqual([...workers.keys()], ["w1", "w2", "w3"], "the demo starts 3 workers by default");
+  const dashboard = await demo.waitForLine((l) => /^\s*dashboard:/.test(l));
+  assert.ok(dashboard.includes(`http://127.0.0.1:${httpPorts[0]}/`), dashboard);
   const api = await demo.waitForLine((l) => /^\s*HTTP API:/.test(l));
   assert.ok(api.includes(`http://127.0.0.1:${httpPorts[0]}/api/v1`), api);
   return { demo, dataDir, orchestrators, workers };
