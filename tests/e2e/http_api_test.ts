@@ -323,6 +323,8 @@ Deno.test("a follower forwards API requests to the leader, and /metrics parses",
     const metrics = parseMetrics(await response.text());
     assert.equal(metrics.get('mutirao_raft_role{role="leader"}'), 1);
     assert.equal(metrics.get('mutirao_tasks{state="queued"}'), 1);
+    assert.equal(metrics.get('mutirao_tasks_by_kind{kind="sleep",state="queued"}'), 1);
+    assert.equal(metrics.get('mutirao_tasks_by_kind{kind="exec",state="queued"}'), undefined);
     assert.equal(metrics.get('mutirao_queue_depth{queue="default"}'), 1, "no worker takes it");
     assert.equal(metrics.get("mutirao_queue_timed"), 0);
     assert.ok((metrics.get("mutirao_raft_term") ?? 0) >= 1);
