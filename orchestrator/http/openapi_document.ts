@@ -59,6 +59,9 @@ const BatchBodySchema = z.object({
   tasks: z.array(BatchItemSchema.extend({ idempotencyKey: z.string().min(1).optional() })),
 }).strict();
 
+/** The answer of a retry: the new task (a duplicate when retried before) and the one it retries. */
+const RetryOkSchema = SubmitOkSchema.omit(ENVELOPE).extend({ retryOf: TaskIdSchema });
+
 /** One operation: its route, what it takes, and each status it may answer with its body. */
 export interface Operation {
   method: "get" | "post" | "delete";
@@ -185,6 +188,14 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "Cancel a task (idempotent; 409 once it finished otherwise)",
     auth: true,
     ok: { 200: z.object({ task: TaskViewSchema }).strict() },
+    errors: [...COMMON_ERRORS, 404, 409, 410],
+  },
+  {
+    method: "post",
+    path: "/tasks/{id}/retry",
+    summary: "Retry a failed, cancelled or expired task as a new task (idempotent; 409 otherwise)",
+    auth: true,
+    ok: { 200: RetryOkSchema, 201: RetryOkSchema },
     errors: [...COMMON_ERRORS, 404, 409, 410],
   },
   {

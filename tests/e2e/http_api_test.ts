@@ -183,6 +183,22 @@ Deno.test("the REST API logs in, submits, reads, lists and cancels tasks", async
     const byState = await call(base, "/tasks?state=cancelled", { token });
     assert.deepEqual((byState.body.tasks as Array<{ id: string }>).map((t) => t.id), ["t-3"]);
 
+    // Retry, as `mutirao retry`: the cancelled t-3 again as a new task, once however often asked.
+    const retried = await call(base, "/tasks/t-3/retry", { method: "POST", token });
+    assert.equal(retried.status, 201, JSON.stringify(retried.body));
+    assert.deepEqual(retried.body, { taskId: "t-4", duplicate: false, retryOf: "t-3" });
+    const retriedAgain = await call(base, "/tasks/t-3/retry", { method: "POST", token });
+    assert.equal(retriedAgain.status, 200);
+    assert.deepEqual(retriedAgain.body, { taskId: "t-4", duplicate: true, retryOf: "t-3" });
+    const copy = await call(base, "/tasks/t-4", { token });
+    assert.deepEqual((copy.body.task as { spec: unknown }).spec, SLEEP(60_000).task);
+    const succeededRetry = await call(base, "/tasks/t-1/retry", { method: "POST", token });
+    assert.equal(succeededRetry.status, 409);
+    assert.match(
+      (succeededRetry.body.error as { message: string }).message,
+      /only failed, cancelled or expired tasks can be retried/,
+    );
+
     assert.equal((await call(base, "/cluster", { token })).status, 403);
     const admin = await login(base, "user1", "pass1");
     const cluster1 = await call(base, "/cluster", { token: admin });
@@ -260,6 +276,12 @@ Deno.test("the REST API answers bad input with clear JSON errors", async () => {
         "unauthenticated",
       ],
       ["another user's task", await call(base, "/tasks/t-1", { token: user }), 404, "not_found"],
+      [
+        "retrying another user's task",
+        await call(base, "/tasks/t-1/retry", { method: "POST", token: user }),
+        404,
+        "not_found",
+      ],
       ["unknown task", await call(base, "/tasks/t-99", { token: admin }), 404, "not_found"],
       ["workers as a user", await call(base, "/workers", { token: user }), 403, "forbidden"],
       ["bad limit", await call(base, "/tasks?limit=abc", { token: user }), 400, "bad_request"],
