@@ -8,6 +8,7 @@
  */
 import { z } from "npm:zod@4.6.7";
 import { ERROR_CODES } from "../../shared/errors.ts";
+import { ClusterNodesSchema } from "./cluster_nodes.ts";
 import {
   BatchItemSchema,
   DoneSchema,
@@ -212,6 +213,15 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "Admins: where this orchestrator stands (role, term, commit, followers, disk)",
     auth: true,
     ok: { 200: z.object({ node: NodeStatusViewSchema }).strict() },
+    errors: [...COMMON_ERRORS, 403],
+  },
+  {
+    method: "get",
+    path: "/cluster/nodes",
+    summary: "Admins: every orchestrator of the cluster file, each with its view of /cluster or " +
+      "why it gave none (asked at once, 1.5 s at most each)",
+    auth: true,
+    ok: { 200: ClusterNodesSchema },
     errors: [...COMMON_ERRORS, 403],
   },
   {

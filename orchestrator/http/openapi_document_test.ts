@@ -10,6 +10,11 @@ Deno.test("the OpenAPI document lists every route of restApi() and no other", ()
     forward: () => Promise.resolve(null),
     maxBodyBytes: 1,
     newKey: () => "k",
+    cluster: {
+      selfId: "o1",
+      orchestrators: [],
+      askPeer: () => Promise.reject(new Error("unused")),
+    },
   });
   const served = new Set(
     app.routes.filter((r) => r.method !== "ALL").map((r) =>

@@ -10,7 +10,9 @@ import type { Context } from "npm:hono@4.13.23";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { isFinalState, type OrchestratorToClient } from "../../shared/protocol/messages.ts";
 import { retryRefusal, retrySubmission } from "../../shared/protocol/retry_submission.ts";
+import type { OrchestratorAddress } from "../../shared/config/mod.ts";
 import { readBoundedText } from "./bounded_body.ts";
+import { gatherClusterNodes, type PeerStatus } from "./cluster_nodes.ts";
 import type { BridgedRequest } from "./client_bridge.ts";
 import { errorBody, errorStatus } from "./error_status.ts";
 import { openApiDocument } from "./openapi_document.ts";
@@ -33,6 +35,16 @@ export interface ApiPorts {
   bodyTimeoutMs?: number;
   /** Makes a fresh idempotency key for a submission sent without one. */
   newKey(): string;
+  /** The cluster's orchestrators, for `GET /cluster/nodes` (cluster_nodes.ts). */
+  cluster: {
+    selfId: string;
+    orchestrators: readonly OrchestratorAddress[];
+    /** Another orchestrator's `/cluster` view, asked with the caller's Authorization header. */
+    askPeer(
+      orchestrator: OrchestratorAddress & { httpPort: number },
+      authorization: string,
+    ): Promise<PeerStatus>;
+  };
 }
 
 /** Per request: the client's address (from Deno.serve) and the body read once. */
@@ -96,6 +108,18 @@ export function restApi(ports: ApiPorts): Hono<ApiEnv> {
   app.get("/cluster", (c) =>
     withToken(c, async (token) => {
       return answer(c, await ports.request({ type: "nodeStatus", token }, sourceOf(c)));
+    }));
+
+  // Every orchestrator's view at once (a dashboard's poll): this node checks the caller, then asks.
+  app.get("/cluster/nodes", (c) =>
+    withToken(c, async (token) => {
+      const gathered = await gatherClusterNodes({
+        selfId: ports.cluster.selfId,
+        orchestrators: ports.cluster.orchestrators,
+        askSelf: () => ports.request({ type: "nodeStatus", token }, sourceOf(c)),
+        askPeer: (o) => ports.cluster.askPeer(o, c.req.header("authorization") ?? ""),
+      });
+      return "nodes" in gathered ? c.json(gathered) : answer(c, gathered.refused);
     }));
 
   accountRoutes(app, ask);

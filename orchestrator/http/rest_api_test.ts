@@ -24,6 +24,11 @@ function fakeApi(
     forward,
     maxBodyBytes: 1000,
     newKey: () => `key-${++keys}`,
+    cluster: {
+      selfId: "o1",
+      orchestrators: [],
+      askPeer: () => Promise.reject(new Error("unused")),
+    },
   });
   const call = async (path: string, init: RequestInit = {}) => {
     const response = await app.fetch(new Request(`http://x/api/v1${path}`, init), ENV);

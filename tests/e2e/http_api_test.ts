@@ -363,6 +363,54 @@ Deno.test("a follower forwards API requests to the leader, and /metrics parses",
   });
 });
 
+type NodeEntry = { id: string; reachable: boolean; node?: { id: string; role: string } };
+
+Deno.test("GET /cluster/nodes reports every orchestrator, and a stopped one as unreachable", async () => {
+  await withCluster({ http: true, orchestrators: 3 }, async (cluster) => {
+    const ids = ["o1", "o2", "o3"];
+    const processes = new Map<string, Awaited<ReturnType<typeof cluster.startOrchestrator>>>();
+    for (const id of ids) processes.set(id, await cluster.startOrchestrator(id));
+    const token = await login(cluster.httpUrl("o1"), "user1", "pass1");
+    const leader = await leaderOf(cluster, ids, token);
+    const asker = ids.find((id) => id !== leader)!;
+    const base = cluster.httpUrl(asker);
+    // Every orchestrator checks the token itself: wait until all have applied the login.
+    const all = await pollUntil("every orchestrator answers for itself", async () => {
+      const a = await call(base, "/cluster/nodes", { token });
+      const nodes = a.body.nodes as NodeEntry[] | undefined;
+      return nodes?.every((n) => n.reachable) ? nodes : undefined;
+    }, { deadlineMs: 30_000, intervalMs: 200 });
+    assert.deepEqual(all.map((n) => n.id), ids, "in cluster-file order");
+    assert.deepEqual(all.map((n) => n.node?.id), ids, "each one's own view");
+    assert.deepEqual(all.filter((n) => n.node?.role === "leader").map((n) => n.id), [leader]);
+
+    // The serving node checks the caller as /cluster does, before asking anyone: the leader
+    // refuses an unknown token (401); a follower, which may not have applied a fresh login yet,
+    // answers 503 "retry" as its /cluster does.
+    const forged = await call(cluster.httpUrl(leader), "/cluster/nodes", { token: "forged-token" });
+    assert.equal(forged.status, 401);
+    const forgedHere = await call(base, "/cluster/nodes", { token: "forged-token" });
+    assert.equal(
+      forgedHere.status,
+      (await call(base, "/cluster", { token: "forged-token" })).status,
+    );
+    const user = await login(base, "user2", "pass2");
+    const notAdmin = await call(cluster.httpUrl(leader), "/cluster/nodes", { token: user });
+    assert.equal(notAdmin.status, 403);
+
+    const stopped = ids.find((id) => id !== leader && id !== asker)!;
+    await processes.get(stopped)!.stop(3000);
+    const startedMs = Date.now();
+    const after = await call(base, "/cluster/nodes", { token });
+    assert.ok(Date.now() - startedMs < 5_000, "a stopped orchestrator does not hold up the answer");
+    assert.equal(after.status, 200, JSON.stringify(after.body));
+    const nodes = after.body.nodes as Array<NodeEntry & { error?: string }>;
+    assert.deepEqual(nodes.map((n) => [n.id, n.reachable]), ids.map((id) => [id, id !== stopped]));
+    assert.match(nodes.find((n) => n.id === stopped)!.error ?? "", /Cannot reach http:/);
+    await assertAnswersConform(base);
+  });
+});
+
 Deno.test("/metrics histograms and counters appear and move as tasks run", async () => {
   await withCluster({ http: true }, async (cluster) => {
     await cluster.startOrchestrator();
