@@ -9,6 +9,7 @@
 import { z } from "npm:zod@4.6.7";
 import { ERROR_CODES } from "../../shared/errors.ts";
 import { ClusterNodesSchema } from "./cluster_nodes.ts";
+import { GapEventSchema, StreamEventSchema } from "./event_schemas.ts";
 import {
   BatchItemSchema,
   DoneSchema,
@@ -344,6 +345,8 @@ function buildDocument(): Record<string, unknown> {
     paths[op.path] ??= {};
     paths[op.path][op.method] = operationObject(op);
   }
+  // Served beside the Hono routes (http_server.ts), so not in OPERATIONS.
+  paths["/events"] = { get: eventsOperation() };
   return {
     openapi: "3.1.0",
     info: {
@@ -356,7 +359,11 @@ function buildDocument(): Record<string, unknown> {
     servers: [{ url: "/api/v1" }],
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
-      schemas: { Error: jsonSchema(ErrorBodySchema, "output") },
+      schemas: {
+        Error: jsonSchema(ErrorBodySchema, "output"),
+        StreamEvent: jsonSchema(StreamEventSchema, "output"),
+        GapEvent: jsonSchema(GapEventSchema, "output"),
+      },
     },
     paths,
   };
@@ -400,6 +407,70 @@ function operationObject(op: Operation): Record<string, unknown> {
         content: { "application/json": { schema: jsonSchema(op.body, "input") } },
       },
     }),
+    responses,
+  };
+}
+
+/** Query parameters of `GET /events`. */
+const EVENT_QUERY = [
+  { name: "task", description: "Only this task's events (from the oldest still held)" },
+  { name: "user", description: "Only this user's tasks' events (admins; users see their own)" },
+  {
+    name: "kind",
+    description: "Comma-separated kinds: task, worker, cluster, or kind.event (task.succeeded)",
+  },
+  { name: "after", description: "Resume after this event id (Last-Event-ID wins when sent)" },
+  {
+    name: "token",
+    description: "The session token, for clients that cannot set headers (browser EventSource)",
+  },
+];
+
+/**
+ * `GET /events`: Server-Sent Events, each `id: <event id>`, `event: <kind>` and one JSON `data`
+ * line: a StreamEvent (task, worker, cluster), a GapEvent, or `event: error` with an Error body
+ * when the session ends mid-stream.
+ */
+function eventsOperation(): Record<string, unknown> {
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+  const responses: Record<string, unknown> = {
+    200: {
+      description: "The event stream: `event: task|worker|cluster` with a StreamEvent, " +
+        "`event: gap` with a GapEvent, `event: error` with an Error (then the stream ends); " +
+        "comment lines keep it alive",
+      content: {
+        "text/event-stream": {
+          schema: { type: "string" },
+          "x-sse-data": { oneOf: [ref("StreamEvent"), ref("GapEvent"), ref("Error")] },
+        },
+      },
+    },
+  };
+  for (const status of [400, 401, 403, 405, 429, 500]) {
+    responses[String(status)] = {
+      description: "Error",
+      content: { "application/json": { schema: ref("Error") } },
+    };
+  }
+  return {
+    summary: "Follow task, worker and cluster events as Server-Sent Events (any orchestrator)",
+    operationId: "getEvents",
+    security: [{ bearer: [] }, {}],
+    parameters: [
+      ...EVENT_QUERY.map((p) => ({
+        ...p,
+        in: "query",
+        required: false,
+        schema: { type: "string" },
+      })),
+      {
+        name: "Last-Event-ID",
+        in: "header",
+        required: false,
+        description: "Resume after this event id, on any orchestrator",
+        schema: { type: "string" },
+      },
+    ],
     responses,
   };
 }
