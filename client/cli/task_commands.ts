@@ -12,6 +12,7 @@ import {
   type TaskSpec,
   type TaskView,
 } from "../../shared/protocol/messages.ts";
+import { retryRefusal, retrySubmission } from "../../shared/protocol/retry_submission.ts";
 import type { MutiraoClient } from "../api/mod.ts";
 import { parseBatchFile } from "./batch_file.ts";
 import { CliError } from "./cli_error.ts";
@@ -316,13 +317,9 @@ export async function cancelMany(
   };
 }
 
-/** States a task may be retried from. */
-const RETRYABLE = new Set(["failed", "cancelled", "expired"]);
-
 /**
- * `retry ID`: a new task with the failed one's spec and options. Its idempotency key is derived
- * from the old id, so retrying the same task twice (or a retry that lost its reply) gives the
- * same new task.
+ * `retry ID`: a new task with the failed one's spec and options (retry_submission.ts, shared with
+ * the REST API's `POST /tasks/{id}/retry`).
  */
 export async function retry(context: Context, command: CommandOf<"retry">): Promise<Output> {
   return await withSessionClient(context, async (c, session) => {
@@ -331,24 +328,11 @@ export async function retry(context: Context, command: CommandOf<"retry">): Prom
       token: session.token,
       taskId: command.taskId,
     });
-    if (!RETRYABLE.has(old.state)) {
-      throw new CliError(
-        "conflict",
-        EXIT_CODES.rejected,
-        `Task ${old.id} is ${old.state}: only failed, cancelled or expired tasks can be retried`,
-      );
-    }
-    const idempotencyKey = `retry-of-${old.id}`;
-    const reply = await c.request({
-      type: "submit",
-      token: session.token,
-      idempotencyKey,
-      task: old.spec,
-      maxAttempts: old.maxAttempts,
-      ...(old.retry === undefined ? {} : { retry: old.retry }),
-      ...(old.priority === undefined ? {} : { priority: old.priority }),
-      ...(old.queue === undefined ? {} : { queue: old.queue }),
-    });
+    const refusal = retryRefusal(old);
+    if (refusal !== null) throw new CliError("conflict", EXIT_CODES.rejected, refusal);
+    const submission = retrySubmission(old);
+    const idempotencyKey = submission.idempotencyKey;
+    const reply = await c.request({ ...submission, token: session.token });
     if (command.wait !== null) {
       return taskOutput(await waitForTask(c, session, reply.taskId, command.wait), command.wait);
     }

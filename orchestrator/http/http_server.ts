@@ -15,6 +15,7 @@ import { httpRequestKey, metricFamilies } from "./node_metrics.ts";
 import { metricsViewOf } from "./metrics_view.ts";
 import { formatMetrics, PROMETHEUS_CONTENT_TYPE } from "./prometheus_text.ts";
 import { restApi } from "./rest_api.ts";
+import { fetchPeerStatus } from "./peer_status.ts";
 import { SourceGate } from "./source_gate.ts";
 import type { Histogram } from "../../shared/histogram.ts";
 import { EVENTS_PATH, serveEvents } from "./event_stream.ts";
@@ -26,6 +27,11 @@ const MAX_AWAITING = 1024;
 const REPLY_TIMEOUT_MS = 30_000;
 /** How long a follower waits for the leader's answer to a forwarded request. */
 const FORWARD_TIMEOUT_MS = 30_000;
+/**
+ * How long `GET /cluster/nodes` waits for another orchestrator's view: the report is polled every
+ * few seconds, and a silent orchestrator is reported unreachable rather than holding it up.
+ */
+const PEER_STATUS_TIMEOUT_MS = 1_500;
 
 export interface HttpServerOptions {
   self: OrchestratorAddress;
@@ -170,6 +176,18 @@ export class HttpServer {
       maxBodyBytes,
       bodyTimeoutMs,
       newKey: () => crypto.randomUUID(),
+      cluster: {
+        selfId: self.id,
+        orchestrators,
+        askPeer: (o, authorization) =>
+          fetchPeerStatus(o, authorization, {
+            selfId: self.id,
+            scheme: tls === null ? "http" : "https",
+            client: this.#client,
+            timeoutMs: PEER_STATUS_TIMEOUT_MS,
+            signal: this.#abort.signal,
+          }),
+      },
     });
   }
 

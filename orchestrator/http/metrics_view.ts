@@ -4,7 +4,7 @@
  * @module
  */
 import type { OrchestratorNode } from "../core/mod.ts";
-import type { MetricsView } from "./node_metrics.ts";
+import { MAX_REPORTED_KINDS, type MetricsView } from "./node_metrics.ts";
 import type { HistogramReading } from "../../shared/histogram.ts";
 
 /** Request counters the HTTP server and the TCP shell keep. */
@@ -33,6 +33,7 @@ export function metricsViewOf(node: OrchestratorNode, counters: RequestCounters)
     appliedIndex: sm.appliedIndex,
     lastIndex: status.lastIndex,
     tasks: sm.counts,
+    tasksByKind: sm.countsByKind.report(MAX_REPORTED_KINDS),
     queueDepth,
     queueTimed: sm.queue.size - [...queueDepth.values()].reduce((a, b) => a + b, 0),
     workers: { alive, draining },

@@ -17,6 +17,8 @@ export interface MetricsView {
   lastIndex: number;
   /** Tasks by state, as this node's replicated state holds them. */
   tasks: Readonly<Record<TaskState, number>>;
+  /** Tasks by kind and state: at most a bounded number of kinds, then `other` (KindCounts). */
+  tasksByKind: ReadonlyArray<{ kind: string; counts: Readonly<Record<TaskState, number>> }>;
   /** Tasks ready to be dispatched, by queue name. */
   queueDepth: ReadonlyMap<string, number>;
   /** Queued tasks waiting for their time (a delay, `runAtMs`, a retry's pause). */
@@ -46,6 +48,12 @@ export interface MetricsView {
   tcpRequests: number;
 }
 
+/**
+ * Task kinds `mutirao_tasks_by_kind` reports by name; the rest are summed as kind="other". Kinds
+ * are user-chosen handler names, and each one is a time series a Prometheus server keeps.
+ */
+export const MAX_REPORTED_KINDS = 100;
+
 const ROLES = ["leader", "follower", "candidate"] as const;
 
 /** Names and describes every number of `view` as Prometheus metric families. */
@@ -56,6 +64,15 @@ export function metricFamilies(view: MetricsView): MetricFamily[] {
       help: "Tasks kept by the cluster, by state (this node's replicated state)",
       type: "gauge",
       samples: TASK_STATES.map((state) => ({ labels: { state }, value: view.tasks[state] })),
+    },
+    {
+      name: "mutirao_tasks_by_kind",
+      help: "Tasks kept by the cluster, by kind and state; at most " +
+        `${MAX_REPORTED_KINDS} kinds (those with the most tasks), the rest summed as kind="other"`,
+      type: "gauge",
+      samples: view.tasksByKind.flatMap(({ kind, counts }) =>
+        TASK_STATES.map((state) => ({ labels: { kind, state }, value: counts[state] }))
+      ),
     },
     {
       name: "mutirao_queue_depth",

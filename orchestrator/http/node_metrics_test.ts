@@ -17,6 +17,16 @@ const VIEW: MetricsView = {
   appliedIndex: 39,
   lastIndex: 41,
   tasks: { queued: 2, running: 1, succeeded: 5, failed: 1, cancelled: 0, expired: 0 },
+  tasksByKind: [
+    {
+      kind: "exec",
+      counts: { queued: 2, running: 0, succeeded: 0, failed: 0, cancelled: 0, expired: 0 },
+    },
+    {
+      kind: "sleep",
+      counts: { queued: 0, running: 1, succeeded: 5, failed: 1, cancelled: 0, expired: 0 },
+    },
+  ],
   queueDepth: new Map([["images", 1], ["default", 1]]),
   queueTimed: 3,
   workers: { alive: 2, draining: 1 },
@@ -39,6 +49,9 @@ Deno.test("metricFamilies() reports tasks, queue, Raft, workers and request coun
   const parsed = parseMetrics(formatMetrics(metricFamilies(VIEW)));
   assert.equal(parsed.get('mutirao_tasks{state="queued"}'), 2);
   assert.equal(parsed.get('mutirao_tasks{state="succeeded"}'), 5);
+  assert.equal(parsed.get('mutirao_tasks_by_kind{kind="exec",state="queued"}'), 2);
+  assert.equal(parsed.get('mutirao_tasks_by_kind{kind="sleep",state="succeeded"}'), 5);
+  assert.equal(parsed.get('mutirao_tasks_by_kind{kind="sleep",state="queued"}'), 0);
   assert.equal(parsed.get('mutirao_queue_depth{queue="default"}'), 1);
   assert.equal(parsed.get('mutirao_queue_depth{queue="images"}'), 1);
   assert.equal(parsed.get("mutirao_queue_timed"), 3);

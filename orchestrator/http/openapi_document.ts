@@ -8,6 +8,8 @@
  */
 import { z } from "npm:zod@4.6.7";
 import { ERROR_CODES } from "../../shared/errors.ts";
+import { ClusterNodesSchema } from "./cluster_nodes.ts";
+import { GapEventSchema, StreamEventSchema } from "./event_schemas.ts";
 import {
   BatchItemSchema,
   DoneSchema,
@@ -58,6 +60,9 @@ const SubmitBodySchema = SubmitSchema.omit({
 const BatchBodySchema = z.object({
   tasks: z.array(BatchItemSchema.extend({ idempotencyKey: z.string().min(1).optional() })),
 }).strict();
+
+/** The answer of a retry: the new task (a duplicate when retried before) and the one it retries. */
+const RetryOkSchema = SubmitOkSchema.omit(ENVELOPE).extend({ retryOf: TaskIdSchema });
 
 /** One operation: its route, what it takes, and each status it may answer with its body. */
 export interface Operation {
@@ -188,6 +193,14 @@ export const OPERATIONS: readonly Operation[] = [
     errors: [...COMMON_ERRORS, 404, 409, 410],
   },
   {
+    method: "post",
+    path: "/tasks/{id}/retry",
+    summary: "Retry a failed, cancelled or expired task as a new task (idempotent; 409 otherwise)",
+    auth: true,
+    ok: { 200: RetryOkSchema, 201: RetryOkSchema },
+    errors: [...COMMON_ERRORS, 404, 409, 410],
+  },
+  {
     method: "get",
     path: "/workers",
     summary: "Admins: the workers, their slots, load and heartbeats",
@@ -201,6 +214,15 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "Admins: where this orchestrator stands (role, term, commit, followers, disk)",
     auth: true,
     ok: { 200: z.object({ node: NodeStatusViewSchema }).strict() },
+    errors: [...COMMON_ERRORS, 403],
+  },
+  {
+    method: "get",
+    path: "/cluster/nodes",
+    summary: "Admins: every orchestrator of the cluster file, each with its view of /cluster or " +
+      "why it gave none (asked at once, 1.5 s at most each)",
+    auth: true,
+    ok: { 200: ClusterNodesSchema },
     errors: [...COMMON_ERRORS, 403],
   },
   {
@@ -323,6 +345,8 @@ function buildDocument(): Record<string, unknown> {
     paths[op.path] ??= {};
     paths[op.path][op.method] = operationObject(op);
   }
+  // Served beside the Hono routes (http_server.ts), so not in OPERATIONS.
+  paths["/events"] = { get: eventsOperation() };
   return {
     openapi: "3.1.0",
     info: {
@@ -335,7 +359,11 @@ function buildDocument(): Record<string, unknown> {
     servers: [{ url: "/api/v1" }],
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
-      schemas: { Error: jsonSchema(ErrorBodySchema, "output") },
+      schemas: {
+        Error: jsonSchema(ErrorBodySchema, "output"),
+        StreamEvent: jsonSchema(StreamEventSchema, "output"),
+        GapEvent: jsonSchema(GapEventSchema, "output"),
+      },
     },
     paths,
   };
@@ -379,6 +407,70 @@ function operationObject(op: Operation): Record<string, unknown> {
         content: { "application/json": { schema: jsonSchema(op.body, "input") } },
       },
     }),
+    responses,
+  };
+}
+
+/** Query parameters of `GET /events`. */
+const EVENT_QUERY = [
+  { name: "task", description: "Only this task's events (from the oldest still held)" },
+  { name: "user", description: "Only this user's tasks' events (admins; users see their own)" },
+  {
+    name: "kind",
+    description: "Comma-separated kinds: task, worker, cluster, or kind.event (task.succeeded)",
+  },
+  { name: "after", description: "Resume after this event id (Last-Event-ID wins when sent)" },
+  {
+    name: "token",
+    description: "The session token, for clients that cannot set headers (browser EventSource)",
+  },
+];
+
+/**
+ * `GET /events`: Server-Sent Events, each `id: <event id>`, `event: <kind>` and one JSON `data`
+ * line: a StreamEvent (task, worker, cluster), a GapEvent, or `event: error` with an Error body
+ * when the session ends mid-stream.
+ */
+function eventsOperation(): Record<string, unknown> {
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+  const responses: Record<string, unknown> = {
+    200: {
+      description: "The event stream: `event: task|worker|cluster` with a StreamEvent, " +
+        "`event: gap` with a GapEvent, `event: error` with an Error (then the stream ends); " +
+        "comment lines keep it alive",
+      content: {
+        "text/event-stream": {
+          schema: { type: "string" },
+          "x-sse-data": { oneOf: [ref("StreamEvent"), ref("GapEvent"), ref("Error")] },
+        },
+      },
+    },
+  };
+  for (const status of [400, 401, 403, 405, 429, 500]) {
+    responses[String(status)] = {
+      description: "Error",
+      content: { "application/json": { schema: ref("Error") } },
+    };
+  }
+  return {
+    summary: "Follow task, worker and cluster events as Server-Sent Events (any orchestrator)",
+    operationId: "getEvents",
+    security: [{ bearer: [] }, {}],
+    parameters: [
+      ...EVENT_QUERY.map((p) => ({
+        ...p,
+        in: "query",
+        required: false,
+        schema: { type: "string" },
+      })),
+      {
+        name: "Last-Event-ID",
+        in: "header",
+        required: false,
+        description: "Resume after this event id, on any orchestrator",
+        schema: { type: "string" },
+      },
+    ],
     responses,
   };
 }

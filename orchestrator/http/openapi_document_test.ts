@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { findOperation, openApiDocument, OPERATIONS } from "./openapi_document.ts";
 import { restApi } from "./rest_api.ts";
+import { GapEventSchema } from "./event_schemas.ts";
+import { formatGap } from "./event_stream.ts";
 
 Deno.test("the OpenAPI document lists every route of restApi() and no other", () => {
   const app = restApi({
@@ -10,6 +12,11 @@ Deno.test("the OpenAPI document lists every route of restApi() and no other", ()
     forward: () => Promise.resolve(null),
     maxBodyBytes: 1,
     newKey: () => "k",
+    cluster: {
+      selfId: "o1",
+      orchestrators: [],
+      askPeer: () => Promise.reject(new Error("unused")),
+    },
   });
   const served = new Set(
     app.routes.filter((r) => r.method !== "ALL").map((r) =>
@@ -41,4 +48,37 @@ Deno.test("findOperation() matches a concrete path to its operation", () => {
   assert.equal(findOperation("POST", "/tasks")?.path, "/tasks");
   assert.equal(findOperation("GET", "/tasks/t-4")?.path, "/tasks/{id}");
   assert.equal(findOperation("DELETE", "/tasks/t-4"), undefined);
+});
+
+Deno.test("the OpenAPI document describes GET /events and its event payloads", () => {
+  const doc = openApiDocument() as {
+    paths: Record<string, Record<string, Record<string, unknown>>>;
+    components: { schemas: Record<string, { anyOf?: unknown[]; oneOf?: unknown[] }> };
+  };
+  const events = doc.paths["/events"].get as {
+    parameters: Array<{ name: string; in: string }>;
+    responses: Record<string, { content: Record<string, unknown> }>;
+  };
+  assert.deepEqual(
+    events.parameters.map((p) => `${p.in} ${p.name}`),
+    [
+      "query task",
+      "query user",
+      "query kind",
+      "query after",
+      "query token",
+      "header Last-Event-ID",
+    ],
+  );
+  assert.ok("text/event-stream" in events.responses["200"].content);
+  for (const status of ["400", "401", "403", "429"]) assert.ok(status in events.responses);
+  const streamEvent = doc.components.schemas.StreamEvent;
+  assert.equal((streamEvent.oneOf ?? streamEvent.anyOf)?.length, 3, "task, worker, cluster");
+  assert.ok("GapEvent" in doc.components.schemas);
+});
+
+Deno.test("formatGap()'s data fits the GapEvent schema", () => {
+  const text = formatGap({ index: 4, position: 1 }, { index: 9, position: 0 });
+  const data = JSON.parse(/^data: (.*)$/m.exec(text)![1]);
+  assert.ok(GapEventSchema.safeParse(data).success, text);
 });

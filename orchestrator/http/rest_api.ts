@@ -9,7 +9,10 @@ import { Hono } from "npm:hono@4.13.23";
 import type { Context } from "npm:hono@4.13.23";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { isFinalState, type OrchestratorToClient } from "../../shared/protocol/messages.ts";
+import { retryRefusal, retrySubmission } from "../../shared/protocol/retry_submission.ts";
+import type { OrchestratorAddress } from "../../shared/config/mod.ts";
 import { readBoundedText } from "./bounded_body.ts";
+import { gatherClusterNodes, type PeerStatus } from "./cluster_nodes.ts";
 import type { BridgedRequest } from "./client_bridge.ts";
 import { errorBody, errorStatus } from "./error_status.ts";
 import { openApiDocument } from "./openapi_document.ts";
@@ -32,6 +35,16 @@ export interface ApiPorts {
   bodyTimeoutMs?: number;
   /** Makes a fresh idempotency key for a submission sent without one. */
   newKey(): string;
+  /** The cluster's orchestrators, for `GET /cluster/nodes` (cluster_nodes.ts). */
+  cluster: {
+    selfId: string;
+    orchestrators: readonly OrchestratorAddress[];
+    /** Another orchestrator's `/cluster` view, asked with the caller's Authorization header. */
+    askPeer(
+      orchestrator: OrchestratorAddress & { httpPort: number },
+      authorization: string,
+    ): Promise<PeerStatus>;
+  };
 }
 
 /** Per request: the client's address (from Deno.serve) and the body read once. */
@@ -86,6 +99,7 @@ export function restApi(ports: ApiPorts): Hono<ApiEnv> {
     withToken(c, async (token) => {
       return answer(c, await ask(c, { type: "cancel", token, taskId: c.req.param("id") }));
     }));
+  app.post("/tasks/:id/retry", (c) => withToken(c, (token) => retryTask(c, token, ask)));
   app.get(
     "/workers",
     (c) => withToken(c, async (token) => answer(c, await ask(c, { type: "workers", token }))),
@@ -94,6 +108,18 @@ export function restApi(ports: ApiPorts): Hono<ApiEnv> {
   app.get("/cluster", (c) =>
     withToken(c, async (token) => {
       return answer(c, await ports.request({ type: "nodeStatus", token }, sourceOf(c)));
+    }));
+
+  // Every orchestrator's view at once (a dashboard's poll): this node checks the caller, then asks.
+  app.get("/cluster/nodes", (c) =>
+    withToken(c, async (token) => {
+      const gathered = await gatherClusterNodes({
+        selfId: ports.cluster.selfId,
+        orchestrators: ports.cluster.orchestrators,
+        askSelf: () => ports.request({ type: "nodeStatus", token }, sourceOf(c)),
+        askPeer: (o) => ports.cluster.askPeer(o, c.req.header("authorization") ?? ""),
+      });
+      return "nodes" in gathered ? c.json(gathered) : answer(c, gathered.refused);
     }));
 
   accountRoutes(app, ask);
@@ -286,6 +312,22 @@ async function result(
     return fail(c, "conflict", `Task ${id} has not finished: it is ${state}`);
   }
   return c.json({ taskId: id, state, result });
+}
+
+/**
+ * `POST /tasks/{id}/retry`, as `mutirao retry ID`: a new task with the ended one's spec and
+ * options, under an idempotency key derived from its id (retry_submission.ts), so a retried call
+ * answers the same new task. A follower forwards the whole call when either step needs the leader.
+ */
+async function retryTask(c: Ctx, token: string, ask: Ask): Promise<Response> {
+  const status = await ask(c, { type: "status", token, taskId: c.req.param("id") });
+  if (status instanceof Response || status.type !== "task") return answer(c, status);
+  const refusal = retryRefusal(status.task);
+  if (refusal !== null) return fail(c, "conflict", refusal);
+  const reply = await ask(c, { ...retrySubmission(status.task), token });
+  if (reply instanceof Response || reply.type !== "submitOk") return answer(c, reply);
+  const { taskId, duplicate } = reply;
+  return c.json({ taskId, duplicate, retryOf: status.task.id }, duplicate ? 200 : 201);
 }
 
 function listRequest(c: Ctx, token: string): BridgedRequest {

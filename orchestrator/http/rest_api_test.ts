@@ -24,6 +24,11 @@ function fakeApi(
     forward,
     maxBodyBytes: 1000,
     newKey: () => `key-${++keys}`,
+    cluster: {
+      selfId: "o1",
+      orchestrators: [],
+      askPeer: () => Promise.reject(new Error("unused")),
+    },
   });
   const call = async (path: string, init: RequestInit = {}) => {
     const response = await app.fetch(new Request(`http://x/api/v1${path}`, init), ENV);
@@ -160,4 +165,52 @@ Deno.test("GET /tasks/{id}/result is a conflict until the task is final", async 
   state = "succeeded";
   const done = await api.call("/tasks/t-1/result", { headers: AUTH });
   assert.deepEqual(done.body, { taskId: "t-1", state: "succeeded", result: { ok: true } });
+});
+
+Deno.test("POST /tasks/{id}/retry submits the ended task again under retry-of-ID", async () => {
+  const spec = { kind: "sleep", description: "nap", durationMs: 5 };
+  let state = "failed";
+  const api = fakeApi((fields) =>
+    fields.type === "status"
+      ? {
+        ...STAMP,
+        type: "task",
+        task: { id: "t-4", state, spec, maxAttempts: 2, priority: 3 } as never,
+      }
+      : { ...STAMP, type: "submitOk", taskId: "t-9", duplicate: api.seen.length > 2 }
+  );
+  const retried = await api.call("/tasks/t-4/retry", { method: "POST", headers: AUTH });
+  assert.equal(retried.status, 201, JSON.stringify(retried.body));
+  assert.deepEqual(retried.body, { taskId: "t-9", duplicate: false, retryOf: "t-4" });
+  assert.deepEqual(api.seen[1].fields, {
+    type: "submit",
+    token: "tok",
+    idempotencyKey: "retry-of-t-4",
+    task: spec,
+    maxAttempts: 2,
+    priority: 3,
+  });
+  const again = await api.call("/tasks/t-4/retry", { method: "POST", headers: AUTH });
+  assert.equal(again.status, 200, "the same retry again is the same new task");
+  assert.equal(again.body.duplicate, true);
+
+  state = "running";
+  const refused = await api.call("/tasks/t-4/retry", { method: "POST", headers: AUTH });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.error.code, "conflict");
+  assert.match(refused.body.error.message, /only failed, cancelled or expired tasks/);
+  assert.equal(api.seen.length, 5, "nothing is submitted for a task that has not ended");
+});
+
+Deno.test("POST /tasks/{id}/retry answers another user's task as the status does (404)", async () => {
+  const api = fakeApi(() => ({
+    ...STAMP,
+    type: "error",
+    code: "not_found",
+    message: "Task t-4 does not exist",
+  }));
+  const answer = await api.call("/tasks/t-4/retry", { method: "POST", headers: AUTH });
+  assert.equal(answer.status, 404);
+  assert.equal(answer.body.error.code, "not_found");
+  assert.equal(api.seen.length, 1);
 });

@@ -5,7 +5,7 @@
  * @module
  */
 import { compareLamport } from "../../shared/lamport_clock.ts";
-import type { TaskState } from "../../shared/protocol/messages.ts";
+import { kindOf, type TaskState } from "../../shared/protocol/messages.ts";
 import type { TaskStateMachine } from "./task_state_machine.ts";
 import { historyOf } from "./task_history.ts";
 
@@ -97,6 +97,25 @@ export function findInvariantViolations(sm: TaskStateMachine): string[] {
       const kept = sm.countsByOwner.get(owner)?.[state] ?? 0;
       if (actual !== kept) {
         problems.push(`owner ${owner} has ${kept} ${state} tasks counted, actual ${actual}`);
+      }
+    }
+  }
+  const byKind = new Map<string, Record<string, number>>();
+  for (const task of sm.tasks.values()) {
+    let counts = byKind.get(kindOf(task.spec));
+    if (counts === undefined) byKind.set(kindOf(task.spec), counts = {});
+    counts[task.state] = (counts[task.state] ?? 0) + 1;
+  }
+  if (byKind.size !== sm.countsByKind.size) {
+    problems.push(`${sm.countsByKind.size} task kinds counted, actual ${byKind.size}`);
+  }
+  for (const [kind, counts] of byKind) {
+    for (const state of Object.keys(counted) as TaskState[]) {
+      const kept = sm.countsByKind.of(kind)[state];
+      if ((counts[state] ?? 0) !== kept) {
+        problems.push(
+          `kind ${kind} has ${kept} ${state} tasks counted, actual ${counts[state] ?? 0}`,
+        );
       }
     }
   }

@@ -11,6 +11,7 @@ import { decodeTaskBatch, encodeTaskBatch, TASKS_PER_BATCH } from "./_snapshot_t
 import {
   DEFAULT_QUEUE,
   isFinalState,
+  kindOf,
   type TaskEvent,
   type TaskState,
 } from "../../shared/protocol/messages.ts";
@@ -112,6 +113,7 @@ export function restoreSnapshot(snapshot: StateSnapshot): TaskStateMachine {
       sm.activeByOwner.set(task.owner, sm.activeTasksOf(task.owner) + 1);
     }
     sm.ownerCounts(task.owner)[task.state] += 1;
+    sm.countsByKind.add(kindOf(task.spec), task.state);
   }
   sm.finishedOrder = FinishedOrder.fromTasks(snapshot.tasks);
   sm.queue = TaskQueue.fromJSON(snapshot.queue, (id) => sm.tasks.get(id)?.submittedAtMs ?? 0);

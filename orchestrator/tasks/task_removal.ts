@@ -2,7 +2,7 @@
  * Removing finished tasks (retention, purge): part of `apply`, deterministic like it.
  * @module
  */
-import { isFinalState } from "../../shared/protocol/messages.ts";
+import { isFinalState, kindOf } from "../../shared/protocol/messages.ts";
 import type { ApplyResult, TasksRemoved } from "./commands.ts";
 import type { TaskStateMachine } from "./task_state_machine.ts";
 
@@ -22,6 +22,7 @@ export function removeTasks(sm: TaskStateMachine, command: TasksRemoved): ApplyR
     }
     sm.counts[task.state] -= 1;
     sm.ownerCounts(task.owner)[task.state] -= 1;
+    sm.countsByKind.remove(kindOf(task.spec), task.state);
     owners.add(task.owner);
     removed += 1;
   }

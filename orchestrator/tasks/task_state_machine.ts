@@ -21,6 +21,7 @@ import { removeTasks } from "./task_removal.ts";
 import { assert, assertNever } from "../../shared/assert.ts";
 import {
   DEFAULT_QUEUE,
+  kindOf,
   type Outcome,
   type TaskEvent,
   type TaskState,
@@ -44,6 +45,7 @@ import type {
 } from "./records.ts";
 import { AccountCommands } from "./account_commands.ts";
 import { TaskMetrics } from "./task_metrics.ts";
+import { KindCounts } from "./kind_counts.ts";
 import { FinishedOrder } from "./finished_order.ts";
 import { IdempotencyIndex } from "./idempotency_index.ts";
 import { laneOf, TaskQueue } from "./task_queue.ts";
@@ -101,6 +103,8 @@ export class TaskStateMachine {
    * match without scanning the owner's tasks.
    */
   countsByOwner = new Map<string, Record<TaskState, number>>();
+  /** Tasks per kind and state (derived, like countsByOwner): `/metrics` reads it per scrape. */
+  countsByKind = new KindCounts();
   /**
    * The order tasks finished in, overall and per owner (derived): what the retention sweep
    * removes first.
@@ -365,6 +369,7 @@ export class TaskStateMachine {
     this.counts.queued += 1;
     this.activeByOwner.set(task.owner, this.activeTasksOf(task.owner) + 1);
     this.ownerCounts(task.owner).queued += 1;
+    this.countsByKind.add(kindOf(task.spec), "queued");
     if (task.queueDeadlineMs > 0) this.queueDeadlines.add(id, task.queueDeadlineMs);
     if (plan.failed !== null) {
       this.#failUnrun(task, dependencyFailure(plan.failed.id, plan.failed.state), command);
@@ -446,6 +451,7 @@ export class TaskStateMachine {
     const owned = this.ownerCounts(task.owner);
     owned[from] -= 1;
     owned[to] += 1;
+    this.countsByKind.move(kindOf(task.spec), from, to);
     task.state = to;
     if (STATE_RANK[to] === 2) {
       this.endedByLastApply.push(task.id);

@@ -2,6 +2,7 @@
 // reader that loses its orchestrator (the leader, killed) resumes on another with Last-Event-ID
 // with no event missing or repeated.
 import assert from "node:assert/strict";
+import { StreamEventSchema } from "../../orchestrator/http/event_schemas.ts";
 import { withCluster } from "./cluster_fixture.ts";
 import { pollUntil } from "./poll_until.ts";
 
@@ -56,6 +57,31 @@ function parseBlock(block: string): SseEvent | null {
   return data === null ? null : { id, event, data: JSON.parse(data) };
 }
 
+type JsonSchema = { required?: string[]; oneOf?: JsonSchema[]; anyOf?: JsonSchema[] };
+
+/**
+ * Checks real events against the served OpenAPI document: GET /events is listed, each event has
+ * the required fields of the StreamEvent component's branch of its kind, and fits the zod schema
+ * the component is generated from (every field).
+ */
+async function assertEventsConform(base: string, events: readonly SseEvent[]): Promise<void> {
+  const doc = await (await fetch(`${base}/api/v1/openapi.json`)).json();
+  assert.ok(doc.paths["/events"]?.get !== undefined, "GET /events is in the document");
+  const component = doc.components.schemas.StreamEvent as JsonSchema;
+  const branches = component.oneOf ?? component.anyOf ?? [];
+  assert.ok(events.length > 0, "no events to check");
+  for (const event of events) {
+    const what = JSON.stringify(event.data);
+    assert.ok(
+      branches.some((b) => (b.required ?? []).every((field) => field in event.data)),
+      `required fields missing: ${what}`,
+    );
+    const parsed = StreamEventSchema.safeParse(event.data);
+    assert.ok(parsed.success, `${what}: ${parsed.error?.message}`);
+    assert.equal(event.event, event.data.kind, "the SSE event name is the kind");
+  }
+}
+
 async function login(base: string, user: string, password: string): Promise<string> {
   return await pollUntil("the cluster serves logins over HTTP", async () => {
     const response = await fetch(`${base}/api/v1/login`, {
@@ -96,17 +122,23 @@ Deno.test("the event stream shows a task to succeeded, and only to its owner", a
     const token = await login(base, "user2", "pass2");
     const taskId = await submit(base, token, 50);
     const stream = new SseReader(await openStream(base, token, `?task=${taskId}`));
-    const seen: string[] = [];
-    while (!seen.includes("succeeded")) {
+    const seen: SseEvent[] = [];
+    while (!seen.some((e) => e.data.event === "succeeded")) {
       const event = await stream.next();
-      assert.ok(event !== null, `stream ended after ${seen}`);
+      assert.ok(event !== null, `stream ended after ${seen.map((e) => e.data.event)}`);
       assert.equal(event.event, "task");
       assert.equal(event.data.taskId, taskId);
       assert.match(event.id ?? "", /^[0-9]+\.[0-9]+$/);
-      seen.push(event.data.event as string);
+      seen.push(event);
     }
-    assert.deepEqual(seen, ["submitted", "assigned", "started", "succeeded"]);
+    assert.deepEqual(seen.map((e) => e.data.event), [
+      "submitted",
+      "assigned",
+      "started",
+      "succeeded",
+    ]);
     await stream.close();
+    await assertEventsConform(base, seen);
 
     const missing = await fetch(`${base}/api/v1/events`);
     assert.equal(missing.status, 401);
@@ -183,6 +215,7 @@ Deno.test("a reader resumes on another orchestrator after the leader dies, losin
     // The first leader's no-op, and the next one's after the kill.
     const leaders = received.filter((e) => e.data.kind === "cluster").map((e) => e.data.term);
     assert.ok(leaders.length >= 2, `leader events: ${leaders}`);
+    await assertEventsConform(cluster.httpUrl(survivor), received);
   });
 });
 

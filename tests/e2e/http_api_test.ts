@@ -183,6 +183,22 @@ Deno.test("the REST API logs in, submits, reads, lists and cancels tasks", async
     const byState = await call(base, "/tasks?state=cancelled", { token });
     assert.deepEqual((byState.body.tasks as Array<{ id: string }>).map((t) => t.id), ["t-3"]);
 
+    // Retry, as `mutirao retry`: the cancelled t-3 again as a new task, once however often asked.
+    const retried = await call(base, "/tasks/t-3/retry", { method: "POST", token });
+    assert.equal(retried.status, 201, JSON.stringify(retried.body));
+    assert.deepEqual(retried.body, { taskId: "t-4", duplicate: false, retryOf: "t-3" });
+    const retriedAgain = await call(base, "/tasks/t-3/retry", { method: "POST", token });
+    assert.equal(retriedAgain.status, 200);
+    assert.deepEqual(retriedAgain.body, { taskId: "t-4", duplicate: true, retryOf: "t-3" });
+    const copy = await call(base, "/tasks/t-4", { token });
+    assert.deepEqual((copy.body.task as { spec: unknown }).spec, SLEEP(60_000).task);
+    const succeededRetry = await call(base, "/tasks/t-1/retry", { method: "POST", token });
+    assert.equal(succeededRetry.status, 409);
+    assert.match(
+      (succeededRetry.body.error as { message: string }).message,
+      /only failed, cancelled or expired tasks can be retried/,
+    );
+
     assert.equal((await call(base, "/cluster", { token })).status, 403);
     const admin = await login(base, "user1", "pass1");
     const cluster1 = await call(base, "/cluster", { token: admin });
@@ -260,6 +276,12 @@ Deno.test("the REST API answers bad input with clear JSON errors", async () => {
         "unauthenticated",
       ],
       ["another user's task", await call(base, "/tasks/t-1", { token: user }), 404, "not_found"],
+      [
+        "retrying another user's task",
+        await call(base, "/tasks/t-1/retry", { method: "POST", token: user }),
+        404,
+        "not_found",
+      ],
       ["unknown task", await call(base, "/tasks/t-99", { token: admin }), 404, "not_found"],
       ["workers as a user", await call(base, "/workers", { token: user }), 403, "forbidden"],
       ["bad limit", await call(base, "/tasks?limit=abc", { token: user }), 400, "bad_request"],
@@ -323,6 +345,8 @@ Deno.test("a follower forwards API requests to the leader, and /metrics parses",
     const metrics = parseMetrics(await response.text());
     assert.equal(metrics.get('mutirao_raft_role{role="leader"}'), 1);
     assert.equal(metrics.get('mutirao_tasks{state="queued"}'), 1);
+    assert.equal(metrics.get('mutirao_tasks_by_kind{kind="sleep",state="queued"}'), 1);
+    assert.equal(metrics.get('mutirao_tasks_by_kind{kind="exec",state="queued"}'), undefined);
     assert.equal(metrics.get('mutirao_queue_depth{queue="default"}'), 1, "no worker takes it");
     assert.equal(metrics.get("mutirao_queue_timed"), 0);
     assert.ok((metrics.get("mutirao_raft_term") ?? 0) >= 1);
@@ -335,6 +359,54 @@ Deno.test("a follower forwards API requests to the leader, and /metrics parses",
     );
     const followerMetrics = parseMetrics(await (await fetch(`${base}/metrics`)).text());
     assert.equal(followerMetrics.get('mutirao_raft_role{role="follower"}'), 1);
+    await assertAnswersConform(base);
+  });
+});
+
+type NodeEntry = { id: string; reachable: boolean; node?: { id: string; role: string } };
+
+Deno.test("GET /cluster/nodes reports every orchestrator, and a stopped one as unreachable", async () => {
+  await withCluster({ http: true, orchestrators: 3 }, async (cluster) => {
+    const ids = ["o1", "o2", "o3"];
+    const processes = new Map<string, Awaited<ReturnType<typeof cluster.startOrchestrator>>>();
+    for (const id of ids) processes.set(id, await cluster.startOrchestrator(id));
+    const token = await login(cluster.httpUrl("o1"), "user1", "pass1");
+    const leader = await leaderOf(cluster, ids, token);
+    const asker = ids.find((id) => id !== leader)!;
+    const base = cluster.httpUrl(asker);
+    // Every orchestrator checks the token itself: wait until all have applied the login.
+    const all = await pollUntil("every orchestrator answers for itself", async () => {
+      const a = await call(base, "/cluster/nodes", { token });
+      const nodes = a.body.nodes as NodeEntry[] | undefined;
+      return nodes?.every((n) => n.reachable) ? nodes : undefined;
+    }, { deadlineMs: 30_000, intervalMs: 200 });
+    assert.deepEqual(all.map((n) => n.id), ids, "in cluster-file order");
+    assert.deepEqual(all.map((n) => n.node?.id), ids, "each one's own view");
+    assert.deepEqual(all.filter((n) => n.node?.role === "leader").map((n) => n.id), [leader]);
+
+    // The serving node checks the caller as /cluster does, before asking anyone: the leader
+    // refuses an unknown token (401); a follower, which may not have applied a fresh login yet,
+    // answers 503 "retry" as its /cluster does.
+    const forged = await call(cluster.httpUrl(leader), "/cluster/nodes", { token: "forged-token" });
+    assert.equal(forged.status, 401);
+    const forgedHere = await call(base, "/cluster/nodes", { token: "forged-token" });
+    assert.equal(
+      forgedHere.status,
+      (await call(base, "/cluster", { token: "forged-token" })).status,
+    );
+    const user = await login(base, "user2", "pass2");
+    const notAdmin = await call(cluster.httpUrl(leader), "/cluster/nodes", { token: user });
+    assert.equal(notAdmin.status, 403);
+
+    const stopped = ids.find((id) => id !== leader && id !== asker)!;
+    await processes.get(stopped)!.stop(3000);
+    const startedMs = Date.now();
+    const after = await call(base, "/cluster/nodes", { token });
+    assert.ok(Date.now() - startedMs < 5_000, "a stopped orchestrator does not hold up the answer");
+    assert.equal(after.status, 200, JSON.stringify(after.body));
+    const nodes = after.body.nodes as Array<NodeEntry & { error?: string }>;
+    assert.deepEqual(nodes.map((n) => [n.id, n.reachable]), ids.map((id) => [id, id !== stopped]));
+    assert.match(nodes.find((n) => n.id === stopped)!.error ?? "", /Cannot reach http:/);
     await assertAnswersConform(base);
   });
 });

@@ -89,6 +89,11 @@ Deno.test("the REST API answers any request with JSON, never 500, and steps only
     forward: () => Promise.resolve(null),
     maxBodyBytes: 4096,
     newKey: () => "generated",
+    cluster: {
+      selfId: "o1",
+      orchestrators: [{ id: "o1", host: "127.0.0.1", port: 1 }, { id: "o2", host: "::1", port: 2 }],
+      askPeer: () => Promise.resolve({ ok: false, error: "unreachable" }),
+    },
   });
   let reached = 0;
   const statuses = new Set<number>();
