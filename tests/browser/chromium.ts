@@ -73,6 +73,7 @@ export async function withBrowser(
   });
   await Deno.mkdir(artifactsDir(), { recursive: true });
   let shots = 0;
+  const pages: WatchedPage[] = [];
   const open = async (): Promise<WatchedPage> => {
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     const page = await context.newPage();
@@ -86,7 +87,7 @@ export async function withBrowser(
       content: `document.addEventListener("securitypolicyviolation", (e) =>
         console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI));`,
     });
-    return {
+    const watched: WatchedPage = {
       page,
       problems,
       shot: async (step) => {
@@ -96,9 +97,19 @@ export async function withBrowser(
         return path;
       },
     };
+    pages.push(watched);
+    return watched;
   };
   try {
     await body(open, browser);
+  } catch (error) {
+    // What each page showed when the test failed, and what went wrong on it.
+    const notes: string[] = [];
+    for (const watched of pages) {
+      const path = await watched.shot("failure").catch((e) => `(no screenshot: ${e.message})`);
+      notes.push(`page ${watched.page.url()}: ${path}\n  ${watched.problems.join("\n  ")}`);
+    }
+    throw new Error(`${(error as Error).message}\n${notes.join("\n")}`, { cause: error });
   } finally {
     await browser.close();
   }

@@ -47,11 +47,9 @@ async function submitFromUi(page: Page, description: string, seconds: number): P
   await form.locator("input[name=description]").fill(description);
   await form.locator("input[name=duration]").fill(String(seconds));
   await form.locator("button[type=submit]").click();
-  await page.waitForFunction(
-    `(${SUBMITTED_ID} ?? "") !== "" && ${SUBMITTED_ID} !== ${JSON.stringify(previous)}`,
-    undefined,
-    WAIT,
-  );
+  // A locator, not waitForFunction: that evaluates a string, which the page's CSP refuses.
+  const fresh = previous === null ? "" : `:not([data-task="${previous}"])`;
+  await page.locator(`[data-testid=submitted][data-task^="t-"]${fresh}`).waitFor(WAIT);
   return (await page.locator("[data-testid=submitted]").getAttribute("data-task"))!;
 }
 

@@ -103,6 +103,19 @@ function useHashTask() {
   return [taskId, select];
 }
 
+/** Log entries the stream starts back from when the page opens. */
+const BACKFILL_ENTRIES = 2000;
+
+/** Where the page's stream starts: a log index a little before this node's last applied one. */
+async function backfillStart(token) {
+  try {
+    const { node } = await call("/cluster", { token });
+    return String(Math.max(0, node.appliedIndex - BACKFILL_ENTRIES));
+  } catch {
+    return undefined; // from now on
+  }
+}
+
 function Dashboard({ session, onLogout }) {
   const hub = useMemo(() => new EventHub(), []);
   const stats = useMemo(() => new FlowStats(), []);
@@ -113,26 +126,37 @@ function Dashboard({ session, onLogout }) {
   const [selected, select] = useHashTask();
 
   useEffect(() => {
-    const close = openEventStream({
-      token: session.token,
-      onState: (state, detail) => setStream({ state, detail }),
-      onEvent: (kind, data) => {
-        if (kind === "gap") return;
-        if (kind === "task") stats.add(data);
-        if (kind === "cluster") setClusterKick((k) => k + 1);
-        if (kind === "worker") {
-          setWorkerKick((k) => k + 1);
-          setLost((m) => {
-            const next = new Map(m);
-            if (data.event === "lost") next.set(data.workerId, data);
-            else next.delete(data.workerId);
-            return next;
-          });
-        }
-        hub.emit(data);
-      },
+    let close = null;
+    let stopped = false;
+    // Start a little back in the log, so the charts show the last minutes at once (events
+    // older than the charts' window are dropped; the ring bounds how far back this can go).
+    backfillStart(session.token).then((after) => {
+      if (stopped) return;
+      close = openEventStream({
+        token: session.token,
+        after,
+        onState: (state, detail) => setStream({ state, detail }),
+        onEvent: (kind, data) => {
+          if (kind === "gap") return;
+          if (kind === "task") stats.add(data);
+          if (kind === "cluster") setClusterKick((k) => k + 1);
+          if (kind === "worker") {
+            setWorkerKick((k) => k + 1);
+            setLost((m) => {
+              const next = new Map(m);
+              if (data.event === "lost") next.set(data.workerId, data);
+              else next.delete(data.workerId);
+              return next;
+            });
+          }
+          hub.emit(data);
+        },
+      });
     });
-    return close;
+    return () => {
+      stopped = true;
+      close?.();
+    };
   }, [session.token]);
 
   return html`

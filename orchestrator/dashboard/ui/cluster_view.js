@@ -41,7 +41,7 @@ function NodeRow({ entry, leader }) {
       <tr data-node=${entry.id} class="down">
         <td>${entry.id}</td>
         <td data-field="role">unreachable</td>
-        <td colspan="4" class="muted" title=${entry.error ?? ""}>${entry.error ?? ""}</td>
+        <td colspan="4" class="muted text" title=${entry.error ?? ""}>${entry.error ?? ""}</td>
       </tr>
     `;
   }

@@ -6,7 +6,7 @@ import { html } from "./html.js";
 import { call } from "./api.js";
 import { clock, TASK_STATES } from "./format.js";
 
-const PAGE = 50;
+const PAGE = 25;
 const REFETCH_MS = 1000;
 
 export function TasksView({ token, events, selected, onSelect }) {
