@@ -1,6 +1,7 @@
 /**
  * The orchestrator's HTTP port (`httpPort` in the cluster file): `/metrics` in the Prometheus
- * text format and the REST API under `/api/v1` (rest_api.ts), on `Deno.serve`, with TLS when
+ * text format, the REST API under `/api/v1` (rest_api.ts), the event stream (event_stream.ts) and
+ * the dashboard at `/` (../dashboard/), on `Deno.serve`, with TLS when
  * the TCP port has it. Shell code: API requests reach the node as client requests through the
  * bridge (client_bridge.ts), whose replies the orchestrator's server hands back here.
  * @module

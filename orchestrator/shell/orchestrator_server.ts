@@ -234,7 +234,7 @@ export class OrchestratorServer {
     const port = await this.#http.start();
     this.#logger.info(
       `Serving HTTP on ${tls ? "https" : "http"}://${self.host}:${port} ` +
-        `(API under /api/v1, Prometheus metrics at /metrics)`,
+        `(dashboard at /, API under /api/v1, Prometheus metrics at /metrics)`,
     );
     return port;
   }
