@@ -7,6 +7,7 @@ import app from "./ui/app.js" with { type: "text" };
 import api from "./ui/api.js" with { type: "text" };
 import charts from "./ui/charts.js" with { type: "text" };
 import clusterView from "./ui/cluster_view.js" with { type: "text" };
+import errorNote from "./ui/error_note.js" with { type: "text" };
 import eventSource from "./ui/event_source.js" with { type: "text" };
 import flowStats from "./ui/flow_stats.js" with { type: "text" };
 import format from "./ui/format.js" with { type: "text" };
@@ -25,6 +26,7 @@ export const UI_FILES: Readonly<Record<string, string>> = {
   "api.js": api,
   "charts.js": charts,
   "cluster_view.js": clusterView,
+  "error_note.js": errorNote,
   "event_source.js": eventSource,
   "flow_stats.js": flowStats,
   "format.js": format,

@@ -92,6 +92,17 @@ Deno.test({
             );
             assert.equal(result, "blocked: TypeError", `${url} was readable from another origin`);
           }
+          // A plain user: no admin views, and none of user1's tasks.
+          const plain = await open();
+          await plain.page.goto(`${base}/`);
+          await logIn(plain.page, "user2", "pass2");
+          await plain.page.locator("[data-testid=cluster] [data-testid=admins-only]").waitFor(WAIT);
+          await plain.page.locator("[data-testid=workers] [data-testid=admins-only]").waitFor(WAIT);
+          await plain.page.locator("[data-testid=tasks] h2", { hasText: "0 matching" }).waitFor(
+            WAIT,
+          );
+          await plain.shot("plain-user");
+
           // Script errors and CSP violations are bugs; API errors the page shows (the id of
           // markup is a 400) are logged by the browser as failed loads, and are expected.
           assert.deepEqual(

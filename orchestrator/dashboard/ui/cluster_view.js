@@ -3,6 +3,7 @@
 import { html } from "./html.js";
 import { call } from "./api.js";
 import { usePoll } from "./use_poll.js";
+import { ErrorNote } from "./error_note.js";
 import { bytes } from "./format.js";
 
 async function readCluster(token) {
@@ -24,9 +25,18 @@ export function ClusterView({ token, kick }) {
       <h2>Cluster ${leader
         ? html`<small>leader ${leader.id}, term ${leader.term}</small>`
         : null}</h2>
-      ${error ? html`<p class="error">${error}</p>` : null}
+      <${ErrorNote} error=${error} />
       <table>
-        <thead><tr><th>node</th><th>role</th><th>term</th><th>commit</th><th>lag</th><th>disk</th></tr></thead>
+        <thead>
+          <tr>
+            <th>node</th>
+            <th>role</th>
+            <th>term</th>
+            <th>commit</th>
+            <th>lag</th>
+            <th>disk</th>
+          </tr>
+        </thead>
         <tbody>
           ${(nodes ?? []).map((n) => html`<${NodeRow} key=${n.id} entry=${n} leader=${leader} />`)}
         </tbody>

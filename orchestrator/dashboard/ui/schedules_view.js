@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import { html } from "./html.js";
 import { call } from "./api.js";
 import { usePoll } from "./use_poll.js";
+import { ErrorNote } from "./error_note.js";
 import { dateTime } from "./format.js";
 
 export function SchedulesView({ token, user }) {
@@ -32,7 +33,7 @@ export function SchedulesView({ token, user }) {
   return html`
     <section class="panel wide" data-testid="schedules">
       <h2>Schedules <small>${schedules.length}</small></h2>
-      ${error ? html`<p class="error">${error}</p>` : null}
+      <${ErrorNote} error=${error} />
       ${message ? html`<p class="error">${message}</p>` : null}
       ${schedules.length === 0
         ? html`<p class="muted">None. Add one with <code>mutirao schedule add NAME "CRON" …</code></p>`

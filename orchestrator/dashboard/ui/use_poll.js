@@ -15,7 +15,7 @@ export function usePoll(read, everyMs, kick = 0) {
         const data = await readRef.current();
         if (!stopped) setState({ data, error: null });
       } catch (error) {
-        if (!stopped) setState((s) => ({ data: s.data, error: error.message }));
+        if (!stopped) setState((s) => ({ data: s.data, error }));
       }
       if (!stopped) timer = setTimeout(tick, everyMs);
     };

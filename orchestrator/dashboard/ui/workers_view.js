@@ -4,6 +4,7 @@ import { useRef } from "preact/hooks";
 import { html } from "./html.js";
 import { call } from "./api.js";
 import { usePoll } from "./use_poll.js";
+import { ErrorNote } from "./error_note.js";
 import { ago, clock } from "./format.js";
 
 /** How long a lost worker stays in the table. */
@@ -28,9 +29,18 @@ export function WorkersView({ token, kick, lost }) {
       <h2>Workers <small>${workers.length} live${gone.length
         ? `, ${gone.length} lost`
         : ""}</small></h2>
-      ${error ? html`<p class="error">${error}</p>` : null}
+      <${ErrorNote} error=${error} />
       <table>
-        <thead><tr><th>worker</th><th>state</th><th>load</th><th>kinds / queues</th><th>heartbeat</th><th>done</th></tr></thead>
+        <thead>
+          <tr>
+            <th>worker</th>
+            <th>state</th>
+            <th>load</th>
+            <th>kinds / queues</th>
+            <th>heartbeat</th>
+            <th>done</th>
+          </tr>
+        </thead>
         <tbody>
           ${workers.map((w) => html`<${WorkerRow} key=${w.id} w=${w} />`)}
           ${gone.map((l) =>
