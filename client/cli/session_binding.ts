@@ -1,6 +1,7 @@
 /**
  * A session's token goes only to the cluster that issued it: one whose welcome
- * names the same cluster id (checked by MutiraoClient before any request) and,
+ * names the same cluster id (checked by MutiraoClient before any request; over HTTP,
+ * checkClusterClaim on an answer to a request without credentials) and,
  * for a TLS cluster, one verified with the same CA as at login (checked here,
  * before connecting). Without TLS the cluster id is only a claim, so a fake
  * orchestrator that copies it is not caught: SECURITY.md says so.
@@ -9,6 +10,7 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { EXIT_CODES } from "../../shared/errors.ts";
+import { CLUSTER_ID_HEADER } from "../../shared/protocol/cluster_header.ts";
 import { CliError } from "./cli_error.ts";
 import type { Session } from "./session_store.ts";
 
@@ -58,6 +60,23 @@ export function boundClusterId(session: Session, caFingerprint: string | null): 
     `This session was issued by cluster "${session.clusterId}", verified with CA ` +
       `${short(issuedWith)}; the CA given now is ${short(caFingerprint)}: refusing to send ` +
       `its token to another cluster (log in to it first)`,
+  );
+}
+
+/**
+ * Checks the cluster an orchestrator's HTTP port names (CLUSTER_ID_HEADER on an answer to a request
+ * without credentials) before a session's token is sent there: the HTTP counterpart of the TCP
+ * client's check of the welcome.
+ * @throws {CliError} (exit 4) when it names another cluster, or none
+ */
+export function checkClusterClaim(address: string, expected: string, claimed: string | null): void {
+  if (claimed === expected) return;
+  throw wrongCluster(
+    claimed === null
+      ? `${address} does not name its cluster (no ${CLUSTER_ID_HEADER} header), so it cannot be ` +
+        `told from another cluster's: refusing to send it the session's token`
+      : `${address} belongs to cluster "${claimed}", not "${expected}": refusing to send it ` +
+        `requests or credentials`,
   );
 }
 

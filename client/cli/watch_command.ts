@@ -6,6 +6,7 @@
  * @module
  */
 import { RemoteError } from "../../shared/errors.ts";
+import { CLUSTER_ID_HEADER } from "../../shared/protocol/cluster_header.ts";
 import type { ErrorCode } from "../../shared/errors.ts";
 import { UnreachableError } from "../api/mod.ts";
 import { followedOutput } from "./build_request.ts";
@@ -15,6 +16,7 @@ import { finalStateOf, formatEventLine, type WatchedEvent } from "./event_line.t
 import type { Output } from "./outcome.ts";
 import type { Command } from "./parse_command.ts";
 import { resolveTarget, type Target } from "./resolve_target.ts";
+import { boundClusterId, checkClusterClaim } from "./session_binding.ts";
 import { readSseEvents } from "./sse_events.ts";
 
 /** Connections failing in a row (on every orchestrator in turn) before giving up. */
@@ -28,18 +30,22 @@ type WatchCommand = Extract<Command, { name: "watch" }>;
 export async function watch(context: Context, command: WatchCommand): Promise<Output> {
   const session = requireSession(context);
   const target = await resolveTarget({ options: context.options, session });
+  const clusterId = boundClusterId(session, target.caFingerprint);
   const bases = httpBases(target);
   const client = target.tls === null
     ? undefined
     : Deno.createHttpClient({ caCerts: target.tls.caCerts });
-  const ask = (base: string, path: string, lastId: string | null) =>
-    fetch(`${base}/api/v1${path}`, {
+  const ask = async (base: string, path: string, lastId: string | null) => {
+    // As the TCP client waits for the welcome: the token goes only where the cluster is its own.
+    checkClusterClaim(base, clusterId, await claimedCluster(base, client));
+    return await fetch(`${base}/api/v1${path}`, {
       headers: {
         authorization: `Bearer ${session.token}`,
         ...(lastId === null ? {} : { "last-event-id": lastId }),
       },
       ...(client === undefined ? {} : { client }),
     });
+  };
   try {
     if (command.taskId !== null) {
       const ended = await endedAlready(bases, command.taskId, ask);
@@ -52,6 +58,17 @@ export async function watch(context: Context, command: WatchCommand): Promise<Ou
 }
 
 type Ask = (base: string, path: string, lastId: string | null) => Promise<Response>;
+
+/**
+ * The cluster `base` names, from an answer to a request without credentials (refused at once, at
+ * no cost to the node), or null when it names none.
+ * @throws {TypeError} when it cannot be reached (as fetch does)
+ */
+async function claimedCluster(base: string, client: Deno.HttpClient | undefined) {
+  const response = await fetch(`${base}/api/v1/cluster`, client === undefined ? {} : { client });
+  await response.body?.cancel();
+  return response.headers.get(CLUSTER_ID_HEADER);
+}
 
 /** The orchestrators' HTTP addresses, from the cluster file (or the login's). */
 function httpBases(target: Target): string[] {
@@ -74,7 +91,8 @@ async function endedAlready(bases: string[], taskId: string, ask: Ask): Promise<
     let response: Response;
     try {
       response = await ask(base, `/tasks/${encodeURIComponent(taskId)}`, null);
-    } catch {
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error; // another cluster's: refused
       continue; // that orchestrator is down: the next one answers the same
     }
     const body = await response.json().catch(() => ({}));
@@ -118,7 +136,8 @@ async function follow(
     let response: Response;
     try {
       response = await ask(base, `/events${query}`, lastId);
-    } catch {
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error; // another cluster's: refused
       failures++; // unreachable: the next orchestrator, after a pause
       continue;
     }

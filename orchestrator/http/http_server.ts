@@ -9,6 +9,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { OrchestratorAddress } from "../../shared/config/mod.ts";
 import type { Logger } from "../../shared/log.ts";
+import { CLUSTER_ID_HEADER } from "../../shared/protocol/cluster_header.ts";
 import type { NodeInput, OrchestratorNode, Outbound } from "../core/mod.ts";
 import { ClientBridge } from "./client_bridge.ts";
 import { forwardToLeader, SERVED_BY_HEADER } from "./leader_forward.ts";
@@ -35,6 +36,8 @@ const FORWARD_TIMEOUT_MS = 30_000;
 const PEER_STATUS_TIMEOUT_MS = 1_500;
 
 export interface HttpServerOptions {
+  /** Named on every answer (CLUSTER_ID_HEADER), so clients check it before sending a token. */
+  clusterId: string;
   self: OrchestratorAddress;
   orchestrators: readonly OrchestratorAddress[];
   /** The largest request body, in bytes (the cluster's maxFrameBytes). */
@@ -130,6 +133,7 @@ export class HttpServer {
       if (!response.headers.has(SERVED_BY_HEADER)) {
         response.headers.set(SERVED_BY_HEADER, self.id);
       }
+      response.headers.set(CLUSTER_ID_HEADER, this.#options.clusterId);
       return response;
     };
     return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 /**
  * The REST API under `/api/v1` (tasks, accounts and sessions, schedules, purge, workers, this
- * node's status): each route turns an HTTP request into the client request the CLI would send, hands it to the node through the bridge (client_bridge.ts), and turns the reply
+ * node's status and every orchestrator's, cluster_nodes.ts): each route turns an HTTP request into the client request the CLI would send, hands it to the node through the bridge (client_bridge.ts), and turns the reply
  * into JSON with an HTTP status. A follower's "not leader" reply is forwarded to the leader
  * (leader_forward.ts). Routing, middleware and the not-found and error answers are Hono's.
  * @module

@@ -218,6 +218,7 @@ export class OrchestratorServer {
     const { config, self, tls } = this.#options;
     if (self.httpPort === undefined) return null;
     this.#http = new HttpServer({
+      clusterId: config.clusterId,
       self,
       orchestrators: config.orchestrators,
       maxBodyBytes: config.maxFrameBytes,

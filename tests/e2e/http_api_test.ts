@@ -73,6 +73,7 @@ async function assertAnswersConform(base: string, client?: Deno.HttpClient): Pro
   assert.ok(recorded.length > 0, "no answers recorded to check");
   for (const { method, path, answer } of recorded) {
     const what = `${method} ${path} -> ${answer.status} ${JSON.stringify(answer.body)}`;
+    assert.equal(answer.headers.get("x-mutirao-cluster"), "e2e", `the cluster is named: ${what}`);
     const route = path.split("?")[0];
     const op = findOperation(method, route);
     if (op === undefined) {

@@ -1,7 +1,8 @@
 // Proves a session's token goes only to the cluster that issued it (issue 13, hole 12): pointed at a
 // fake orchestrator of another cluster, every command stops at the welcome and sends nothing more;
 // on a TLS cluster, another CA, or no TLS at all, is refused before connecting, even when the fake
-// claims the right cluster id; a session saved before binding existed must log in again.
+// claims the right cluster id; a session saved before binding existed must log in again. `watch`,
+// over HTTP, checks the X-Mutirao-Cluster header of an answer without credentials the same way.
 import assert from "node:assert/strict";
 import { EXIT_CODES } from "../../shared/errors.ts";
 import { type CliResult, type ClusterFixture, withCluster } from "./cluster_fixture.ts";
@@ -183,5 +184,83 @@ Deno.test("on a TLS cluster a session's token goes only to orchestrators verifie
       await fakeTls.close();
       await fakePlain.close();
     }
+  });
+});
+
+/** An HTTP server that records the Authorization headers it gets and names `clusterId` (or none). */
+function fakeHttpOrchestrator(clusterId: string | null) {
+  const authorizations: string[] = [];
+  let requests = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    requests++;
+    const authorization = request.headers.get("authorization");
+    if (authorization !== null) authorizations.push(authorization);
+    const headers: Record<string, string> = clusterId === null
+      ? {}
+      : { "x-mutirao-cluster": clusterId };
+    // Refused either way: a client that sent the token ends at once (and the test says so).
+    return Response.json({ error: { code: "unauthenticated", message: "Unknown session" } }, {
+      status: 401,
+      headers,
+    });
+  });
+  return {
+    port: server.addr.port,
+    authorizations,
+    get requests() {
+      return requests;
+    },
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test("watch (HTTP) never sends the token to an orchestrator naming another cluster", async (t) => {
+  await withCluster({ http: true }, async (cluster) => {
+    await cluster.startOrchestrator();
+    const login = await cluster.cli(["login", "user1"], { stdin: "pass1\n" });
+    assert.equal(login.code, 0, login.stderr);
+    const config = JSON.parse(await Deno.readTextFile(cluster.configPath));
+    const pointedAt = async (port: number) => {
+      const path = `${cluster.dir}/fake-http-${port}.json`;
+      const orchestrators = [{ ...config.orchestrators[0], httpPort: port }];
+      await Deno.writeTextFile(path, JSON.stringify({ ...config, orchestrators }));
+      return path;
+    };
+
+    for (
+      const [claim, mentions] of [
+        ["elsewhere", /"elsewhere", not "e2e"/],
+        [null, /does not name its cluster/],
+      ] as const
+    ) {
+      await t.step(`a fake naming ${claim ?? "no cluster"} gets no token`, async () => {
+        const fake = fakeHttpOrchestrator(claim);
+        try {
+          const fakeConfig = await pointedAt(fake.port);
+          for (const args of [["watch"], ["watch", "t-1"]]) {
+            const r = await cluster.cli(args, { config: fakeConfig });
+            expectWrongCluster(r, args.join(" "), mentions);
+          }
+          assert.ok(fake.requests >= 2, "the fake was asked which cluster it is");
+          assert.deepEqual(fake.authorizations, [], "no request carried a token");
+        } finally {
+          await fake.close();
+        }
+      });
+    }
+
+    await t.step("the real cluster names itself, so watch sends it the token", async () => {
+      const answer = await fetch(`${cluster.httpUrl()}/api/v1/cluster`);
+      assert.equal(answer.status, 401);
+      assert.equal(answer.headers.get("x-mutirao-cluster"), "e2e");
+      await answer.body?.cancel();
+      // No worker runs it: cancelled, it is final, and watch reads its end with the token.
+      const submitted = await cluster.cli(["submit", "watched", "-d", "1"]);
+      assert.equal(submitted.code, 0, submitted.stderr);
+      const taskId = submitted.json!.id as string;
+      assert.equal((await cluster.cli(["cancel", taskId])).code, 0);
+      const watched = await cluster.cli(["watch", taskId]);
+      assert.equal(watched.code, 8, `ended cancelled: ${watched.stderr}`);
+    });
   });
 });
