@@ -28,6 +28,7 @@ import type {
 } from "../../shared/protocol/messages.ts";
 import type { TlsClientOptions } from "../../shared/net/connect.ts";
 import { MutiraoClient } from "./mutirao_client.ts";
+import { retryRefusal, retrySubmission } from "../../shared/protocol/retry_submission.ts";
 
 export interface ConnectOptions {
   /** "HOST:PORT,..." or a list; else the cluster file `config`. */
@@ -220,6 +221,19 @@ export class Mutirao {
   /** Cancels a queued or running task (a running handler's signal fires). */
   async cancel(taskId: string): Promise<TaskView> {
     return (await this.#client.request({ type: "cancel", token: this.token, taskId })).task;
+  }
+
+  /**
+   * Runs a failed, cancelled or expired task again as a new task with the same spec and options
+   * (as `mutirao retry ID`); resolves with the new task's id, the same one when asked twice.
+   * @throws {RangeError} when the task has not ended, or succeeded.
+   */
+  async retry(taskId: string): Promise<string> {
+    const old = await this.status(taskId);
+    const refusal = retryRefusal(old);
+    if (refusal !== null) throw new RangeError(refusal);
+    const reply = await this.#client.request({ ...retrySubmission(old), token: this.token });
+    return reply.taskId;
   }
 
   /** A page of your tasks, newest first (`all`: everyone's, for admins). */

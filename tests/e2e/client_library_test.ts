@@ -36,6 +36,12 @@ Deno.test("the client library submits tasks and reads their results", async () =
         assert.match(error.message, /nope/);
         return true;
       });
+      // retry: a new task with the same spec, the same one when asked twice; not of a success.
+      const again = await mutirao.retry(failing);
+      assert.notEqual(again, failing);
+      assert.equal(await mutirao.retry(failing), again);
+      assert.deepEqual((await mutirao.status(again)).spec, (await mutirao.status(failing)).spec);
+      await assert.rejects(() => mutirao.retry(flaky), RangeError);
 
       const ids = await mutirao.submitBatch([
         { kind: "echo", payload: 1 },
