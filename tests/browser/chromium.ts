@@ -58,6 +58,7 @@ export async function withBrowser(
 ): Promise<void> {
   const executablePath = findChromium();
   if (executablePath === null) throw new Error("No Chromium to run the browser tests with");
+  await Deno.mkdir(artifactsDir(), { recursive: true });
   const browser = await chromium.launch({
     executablePath,
     args: [
@@ -71,7 +72,6 @@ export async function withBrowser(
       "--disable-sync",
     ],
   });
-  await Deno.mkdir(artifactsDir(), { recursive: true });
   let shots = 0;
   const pages: WatchedPage[] = [];
   const open = async (): Promise<WatchedPage> => {

@@ -46,7 +46,9 @@ Deno.test({
         await page.goto(`${base}/`);
         await logIn(page, "user1", "pass1");
         const rows = page.locator("[data-testid=tasks] tbody tr");
-        await page.locator("[data-testid=tasks] h2", { hasText: "30 matching" }).waitFor(WAIT);
+        await page.locator("[data-testid=tasks][data-loaded=yes] h2", {
+          hasText: /^Tasks 30 matching$/,
+        }).waitFor(WAIT);
         assert.equal(await rows.count(), 25, "a page holds 25 tasks");
         await page.click("[data-testid=tasks] button:has-text('older')");
         await page.locator("[data-testid=tasks] tr[data-task=t-1]").waitFor(WAIT);
@@ -55,11 +57,13 @@ Deno.test({
         await page.locator("[data-testid=tasks] tr[data-task=t-30]").waitFor(WAIT);
 
         await page.selectOption("[data-testid=tasks] select[name=state]", "running");
-        await page.locator("[data-testid=tasks] h2", { hasText: "1 matching" }).waitFor(WAIT);
+        await page.locator("[data-testid=tasks] h2", { hasText: /^Tasks 1 matching$/ })
+          .waitFor(WAIT);
         assert.equal(await rows.count(), 1);
         await page.locator("[data-testid=tasks] tr[data-task=t-1]").waitFor(WAIT);
         await page.selectOption("[data-testid=tasks] select[name=state]", "queued");
-        await page.locator("[data-testid=tasks] h2", { hasText: "29 matching" }).waitFor(WAIT);
+        await page.locator("[data-testid=tasks] h2", { hasText: /^Tasks 29 matching$/ })
+          .waitFor(WAIT);
 
         // Cancel a queued task from its view, then retry it: the view moves to the new task.
         await page.click("[data-testid=tasks] tr[data-task=t-30]");
@@ -67,13 +71,18 @@ Deno.test({
         await detail.waitFor(WAIT);
         await detail.locator("[data-testid=cancel]").click();
         await detail.locator("[data-field=state]", { hasText: "cancelled" }).waitFor(WAIT);
+        await page.locator("[data-testid=tasks] h2", { hasText: /^Tasks 28 matching$/ })
+          .waitFor(WAIT);
         await shot("cancelled");
         await detail.locator("[data-testid=retry]").click();
         const retried = page.locator("[data-testid=task-detail][data-task=t-31]");
         await retried.waitFor(WAIT);
         assert.equal(await page.evaluate("location.hash"), "#task=t-31");
         await retried.locator("dd", { hasText: "task 29" }).waitFor(WAIT);
-        await page.locator("[data-testid=tasks] h2", { hasText: "29 matching" }).waitFor(WAIT);
+        // The new task joins the queued list live.
+        await page.locator("[data-testid=tasks] tr[data-task=t-31]").waitFor(WAIT);
+        await page.locator("[data-testid=tasks] h2", { hasText: /^Tasks 29 matching$/ })
+          .waitFor(WAIT);
 
         // Pause the schedule.
         const schedule = page.locator("[data-testid=schedules] tr[data-schedule=hourly]");

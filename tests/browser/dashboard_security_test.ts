@@ -3,6 +3,7 @@
 // the session is in this origin's sessionStorage, not a cookie another site could make the
 // browser send; and a page of another origin can neither read the dashboard nor call the API.
 import assert from "node:assert/strict";
+import { parseMetrics } from "../../orchestrator/http/prometheus_text.ts";
 import { withCluster } from "../e2e/cluster_fixture.ts";
 import { browserTestsIgnored, logIn, withBrowser } from "./chromium.ts";
 
@@ -69,7 +70,16 @@ Deno.test({
           );
           assert.equal(saved.user, "user1");
 
-          // Another origin reads nothing: no CORS on the dashboard or the API.
+          // Another origin reads nothing: no CORS on the dashboard or the API. Each probe reaches
+          // the server (its request or preflight is counted in /metrics), so "blocked" is the
+          // browser refusing the answer, not a server that is down.
+          const answered = async () =>
+            [...parseMetrics(await (await fetch(`${base}/metrics`)).text())]
+              .filter(([name]) =>
+                name.startsWith("mutirao_http_requests_total")
+              )
+              .reduce((sum, [, value]) => sum + value, 0);
+          const before = await answered();
           const other = await open();
           await other.page.goto(`http://127.0.0.1:${evil.addr.port}/`);
           assert.equal(
@@ -92,23 +102,32 @@ Deno.test({
             );
             assert.equal(result, "blocked: TypeError", `${url} was readable from another origin`);
           }
+          // The probes (3) and the first scrape itself, at least.
+          assert.ok(await answered() - before >= 4, "the probes did not reach the server");
           // A plain user: no admin views, and none of user1's tasks.
           const plain = await open();
           await plain.page.goto(`${base}/`);
           await logIn(plain.page, "user2", "pass2");
           await plain.page.locator("[data-testid=cluster] [data-testid=admins-only]").waitFor(WAIT);
           await plain.page.locator("[data-testid=workers] [data-testid=admins-only]").waitFor(WAIT);
-          await plain.page.locator("[data-testid=tasks] h2", { hasText: "0 matching" }).waitFor(
-            WAIT,
-          );
+          await plain.page.locator("[data-testid=tasks][data-loaded=yes] h2", {
+            hasText: /^Tasks 0 matching$/,
+          }).waitFor(WAIT);
+          assert.equal(await plain.page.locator(`tr[data-task="${taskId}"]`).count(), 0);
           await plain.shot("plain-user");
+          // A malformed link selects nothing and breaks nothing.
+          await plain.page.goto(`${base}/#task=%E0%A4%A`);
+          await plain.page.locator("[data-testid=whoami]").waitFor(WAIT);
+          assert.equal(await plain.page.locator("[data-testid=task-detail]").count(), 0);
+          assert.deepEqual(
+            plain.problems.filter((p) => !p.includes("Failed to load resource")),
+            [],
+          );
 
           // Script errors and CSP violations are bugs; API errors the page shows (the id of
           // markup is a 400) are logged by the browser as failed loads, and are expected.
           assert.deepEqual(
-            problems.filter((p) =>
-              !p.includes("Failed to load resource")
-            ),
+            problems.filter((p) => !p.includes("Failed to load resource")),
             [],
           );
         });

@@ -41,6 +41,11 @@ export function onSessionLost(listener) {
   return () => sessionLost.delete(listener);
 }
 
+/** Tells the listeners the server refused the session (a 401 on any call or the stream). */
+export function reportSessionLost(message) {
+  for (const listener of sessionLost) listener(message);
+}
+
 /**
  * Calls `/api/v1{path}` and resolves with the JSON answer; rejects with an ApiError carrying the
  * server's code and message (or a network error's).
@@ -71,9 +76,7 @@ export async function call(path, { method, body, token, headers } = {}) {
   if (!response.ok) {
     const code = data?.error?.code ?? "internal";
     const message = data?.error?.message ?? `HTTP ${response.status}`;
-    if (response.status === 401 && token !== undefined) {
-      for (const listener of sessionLost) listener(message);
-    }
+    if (response.status === 401 && token !== undefined) reportSessionLost(message);
     throw new ApiError(response.status, code, message);
   }
   return data;

@@ -4,7 +4,15 @@
 import { render } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { html } from "./html.js";
-import { call, clearSession, loadSession, login, onSessionLost, saveSession } from "./api.js";
+import {
+  call,
+  clearSession,
+  loadSession,
+  login,
+  onSessionLost,
+  reportSessionLost,
+  saveSession,
+} from "./api.js";
 import { openEventStream } from "./event_source.js";
 import { FlowStats } from "./flow_stats.js";
 import { ClusterView } from "./cluster_view.js";
@@ -43,12 +51,10 @@ function App() {
       setSession(s);
     }} />`;
   }
-  const logout = async () => {
-    try {
-      await call("/logout", { token: session.token, body: {} });
-    } catch {
-      // Signed out here either way; the token expires on its own.
-    }
+  const logout = () => {
+    // Signed out here at once; the server is told in the background (during an election a
+    // forwarded logout can take a while, and the token expires on its own anyway).
+    call("/logout", { token: session.token, body: {} }).catch(() => {});
     clearSession();
     setSession(null);
   };
@@ -89,7 +95,11 @@ function Login({ notice, onLogin }) {
 function useHashTask() {
   const read = () => {
     const match = /^#task=(.+)$/.exec(location.hash);
-    return match === null ? null : decodeURIComponent(match[1]);
+    try {
+      return match === null ? null : decodeURIComponent(match[1]);
+    } catch {
+      return null; // a malformed link (bad %-escape) selects nothing
+    }
   };
   const [taskId, setTaskId] = useState(read);
   useEffect(() => {
@@ -106,14 +116,22 @@ function useHashTask() {
 /** Log entries the stream starts back from when the page opens. */
 const BACKFILL_ENTRIES = 2000;
 
-/** Where the page's stream starts: a log index a little before this node's last applied one. */
+/**
+ * Where the page's stream starts: a log index a little before this node's last applied one; from
+ * now when the Raft view is not for this user (plain users). `unavailable` (a follower that has
+ * not applied a fresh login yet, an election) is retried a few times.
+ */
 async function backfillStart(token) {
-  try {
-    const { node } = await call("/cluster", { token });
-    return String(Math.max(0, node.appliedIndex - BACKFILL_ENTRIES));
-  } catch {
-    return undefined; // from now on
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      const { node } = await call("/cluster", { token });
+      return String(Math.max(0, node.appliedIndex - BACKFILL_ENTRIES));
+    } catch (error) {
+      if (error.status !== 503 && error.status !== 0) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+    }
   }
+  return undefined;
 }
 
 function Dashboard({ session, onLogout }) {
@@ -136,8 +154,11 @@ function Dashboard({ session, onLogout }) {
         token: session.token,
         after,
         onState: (state, detail) => setStream({ state, detail }),
+        onUnauthorized: reportSessionLost,
         onEvent: (kind, data) => {
-          if (kind === "gap") return;
+          // Events were dropped from the server's ring before this reader got them: the views
+          // re-read what they show (the charts keep a hole).
+          if (kind === "gap") return hub.emit({ kind: "gap" });
           if (kind === "task") stats.add(data);
           if (kind === "cluster") setClusterKick((k) => k + 1);
           if (kind === "worker") {

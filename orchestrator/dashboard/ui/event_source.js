@@ -1,7 +1,10 @@
 // The event stream (GET /api/v1/events, Server-Sent Events) read with fetch rather than
 // EventSource: EventSource cannot send an Authorization header, and a token in the URL would
-// end up in logs. Reconnects after a failure with Last-Event-ID, so no event is lost or repeated
-// (ids come from the replicated log: any orchestrator resumes the same stream).
+// end up in logs. Reconnects after a failure with Last-Event-ID (the last id the server sent, on an
+// event or on its own, where the server says how far it has read for this reader), so no event is
+// lost or repeated; ids come from the replicated log. A 401 means the session is gone; any other
+// failure (a 503 while a follower has not yet applied a fresh login, a dropped connection) is
+// retried with backoff.
 
 const RETRY_MS = [500, 1000, 2000, 4000];
 
@@ -26,17 +29,15 @@ export function openEventStream({ token, after, onEvent, onState, onUnauthorized
           credentials: "omit",
         });
         if (response.status === 401) {
-          onUnauthorized?.();
+          const answer = await response.json().catch(() => null);
           onState("closed", "session refused");
+          onUnauthorized?.(answer?.error?.message ?? "session refused");
           return;
         }
         if (!response.ok || response.body === null) throw new Error(`HTTP ${response.status}`);
         failures = 0;
         onState("live", null);
-        await readEvents(response.body, (id, kind, data) => {
-          if (id !== null) lastId = id;
-          onEvent(kind, data);
-        });
+        await readEvents(response.body, (id) => (lastId = id), onEvent);
         throw new Error("stream ended");
       } catch (error) {
         if (abort.signal.aborted) return;
@@ -54,8 +55,11 @@ export function openEventStream({ token, after, onEvent, onState, onUnauthorized
   };
 }
 
-/** Parses a text/event-stream body: `id:`, `event:` and `data:` lines, blank line between events. */
-async function readEvents(body, emit) {
+/**
+ * Parses a text/event-stream body: `id:`, `event:` and `data:` lines, a blank line ending each
+ * block. An id is recorded even on a block without data (the server's "read up to here").
+ */
+export async function readEvents(body, recordId, emit) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   let id = null;
@@ -70,6 +74,7 @@ async function readEvents(body, emit) {
       const line = buffer.slice(0, newline).replace(/\r$/, "");
       buffer = buffer.slice(newline + 1);
       if (line === "") {
+        if (id !== null) recordId(id);
         if (data.length > 0) {
           let parsed = null;
           try {
@@ -77,7 +82,7 @@ async function readEvents(body, emit) {
           } catch {
             parsed = null;
           }
-          if (parsed !== null) emit(id, kind, parsed);
+          if (parsed !== null) emit(kind, parsed);
         }
         id = null;
         kind = "message";

@@ -16,6 +16,7 @@ export class FlowStats {
     if (event.kind !== "task") return;
     const second = Math.floor(event.atMs / 1000);
     const bucket = this.#bucket(second);
+    bucket.quantiles = null;
     const open = this.open.get(event.taskId) ?? {};
     switch (event.event) {
       case "submitted":
@@ -41,9 +42,22 @@ export class FlowStats {
     }
   }
 
-  /** Columns for uPlot: [seconds, submitted, succeeded, failed] and [seconds, wait p50, wait p95, run p50]. */
+  /**
+   * Columns for uPlot: [seconds, submitted, succeeded, failed] and [seconds, wait p50, wait p95,
+   * run p50]. Computed once per second of `nowMs`, whoever asks (both charts redraw each second),
+   * and each second's quantiles are sorted once, again only when an event lands in it.
+   */
   series(nowMs) {
     const last = Math.floor(nowMs / 1000);
+    if (this.#cached !== null && this.#cached.last === last) return this.#cached.series;
+    const series = this.#compute(last);
+    this.#cached = { last, series };
+    return series;
+  }
+
+  #cached = null;
+
+  #compute(last) {
     const first = last - WINDOW_S + 1;
     for (const second of this.seconds.keys()) if (second < first) this.seconds.delete(second);
     const xs = [], submitted = [], succeeded = [], failed = [];
@@ -54,9 +68,14 @@ export class FlowStats {
       submitted.push(b?.submitted ?? 0);
       succeeded.push(b?.succeeded ?? 0);
       failed.push(b?.failed ?? 0);
-      waitP50.push(quantile(b?.waits, 0.5));
-      waitP95.push(quantile(b?.waits, 0.95));
-      runP50.push(quantile(b?.runs, 0.5));
+      if (b !== undefined && b.quantiles === null) {
+        const waits = [...b.waits].sort((x, y) => x - y);
+        const runs = [...b.runs].sort((x, y) => x - y);
+        b.quantiles = [pick(waits, 0.5), pick(waits, 0.95), pick(runs, 0.5)];
+      }
+      waitP50.push(b?.quantiles[0] ?? null);
+      waitP95.push(b?.quantiles[1] ?? null);
+      runP50.push(b?.quantiles[2] ?? null);
     }
     return {
       throughput: [xs, submitted, succeeded, failed],
@@ -67,7 +86,7 @@ export class FlowStats {
   #bucket(second) {
     let b = this.seconds.get(second);
     if (b === undefined) {
-      b = { submitted: 0, succeeded: 0, failed: 0, waits: [], runs: [] };
+      b = { submitted: 0, succeeded: 0, failed: 0, waits: [], runs: [], quantiles: null };
       this.seconds.set(second, b);
     }
     return b;
@@ -84,6 +103,11 @@ export class FlowStats {
 /** The q-quantile of some milliseconds (null when there are none: a gap in the line). */
 export function quantile(values, q) {
   if (values === undefined || values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
+  return pick([...values].sort((a, b) => a - b), q);
+}
+
+/** The q-quantile of sorted values (nearest rank), null for none. */
+function pick(sorted, q) {
+  if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }

@@ -21,11 +21,31 @@ Deno.test("flow stats count tasks per second and pair events into wait and run t
   const { throughput, latency } = stats.series(t0 + 1_999);
   assert.equal(throughput[0].length, WINDOW_S);
   const last = WINDOW_S - 1, before = WINDOW_S - 2;
-  assert.deepEqual(throughput.map((column) => column[before]), [t0 / 1000, 2, 0, 0]);
-  assert.deepEqual(throughput.map((column) => column[last]), [t0 / 1000 + 1, 0, 1, 1]);
+  assert.deepEqual(throughput.map((column: (number | null)[]) => column[before]), [
+    t0 / 1000,
+    2,
+    0,
+    0,
+  ]);
+  assert.deepEqual(throughput.map((column: (number | null)[]) => column[last]), [
+    t0 / 1000 + 1,
+    0,
+    1,
+    1,
+  ]);
   // Waits 200 and 890 ms in the first second; runs 1100 and 600 ms in the second.
-  assert.deepEqual(latency.map((column) => column[before]), [t0 / 1000, 890, 890, null]);
-  assert.deepEqual(latency.map((column) => column[last]), [t0 / 1000 + 1, null, null, 1100]);
+  assert.deepEqual(latency.map((column: (number | null)[]) => column[before]), [
+    t0 / 1000,
+    890,
+    890,
+    null,
+  ]);
+  assert.deepEqual(latency.map((column: (number | null)[]) => column[last]), [
+    t0 / 1000 + 1,
+    null,
+    null,
+    1100,
+  ]);
   assert.equal(stats.open.size, 0, "ended tasks are forgotten");
 });
 
@@ -41,4 +61,16 @@ Deno.test("quantile picks a member, null for none", () => {
   assert.equal(quantile(undefined, 0.5), null);
   assert.equal(quantile([3, 1, 2], 0.5), 2);
   assert.equal(quantile([1, 2, 3, 4], 0.95), 4);
+});
+
+Deno.test("flow stats compute once per second, and again when an event lands", () => {
+  const stats = new FlowStats();
+  const t0 = 2_000_000_000_000;
+  stats.add(task("t-1", "submitted", t0));
+  const first = stats.series(t0 + 100);
+  assert.equal(stats.series(t0 + 900), first, "the same second: the same columns");
+  stats.add(task("t-1", "started", t0 + 950));
+  const later = stats.series(t0 + 1_000);
+  assert.notEqual(later, first);
+  assert.equal(later.latency[1][WINDOW_S - 2], 950, "the landed event is counted");
 });

@@ -1,7 +1,9 @@
 // Submits one task: a sleep (the seed's `submit "description" -d SECONDS`) or a handler kind with
-// a JSON payload, with the common options. Each press is one idempotency key, so a retried
-// request after a lost answer never makes a second task.
-import { useState } from "preact/hooks";
+// a JSON payload, with the common options. One idempotency key per submission: kept after an
+// answer that may hide an applied write (no answer, 503, 429, 408), so pressing Submit again
+// after a failover finds the task the first press made instead of making a second; a new key once
+// it succeeded, the server refused it for good, or the form changed.
+import { useRef, useState } from "preact/hooks";
 import { html } from "./html.js";
 import { call } from "./api.js";
 
@@ -9,6 +11,8 @@ export function SubmitForm({ token, onSubmitted }) {
   const [kind, setKind] = useState("sleep");
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState(null);
+  const key = useRef(crypto.randomUUID());
+  const freshKey = () => (key.current = crypto.randomUUID());
 
   const submit = async (e) => {
     e.preventDefault();
@@ -27,11 +31,13 @@ export function SubmitForm({ token, onSubmitted }) {
       const answer = await call("/tasks", {
         token,
         body,
-        headers: { "idempotency-key": crypto.randomUUID() },
+        headers: { "idempotency-key": key.current },
       });
+      freshKey();
       setMessage({ error: false, text: `Submitted ${answer.taskId}`, taskId: answer.taskId });
       onSubmitted(answer.taskId);
     } catch (error) {
+      if (!mayHaveApplied(error.status)) freshKey();
       setMessage({ error: true, text: error.message });
     } finally {
       setBusy(false);
@@ -41,7 +47,7 @@ export function SubmitForm({ token, onSubmitted }) {
   return html`
     <section class="panel" data-testid="submit">
       <h2>Submit a task</h2>
-      <form data-testid="submit-form" onSubmit=${submit}>
+      <form data-testid="submit-form" onSubmit=${submit} onInput=${freshKey} onChange=${freshKey}>
         <label>type <select name="type" value=${kind} onChange=${(e) =>
           setKind(e.currentTarget.value)}>
           <option value="sleep">sleep (seconds)</option>
@@ -70,6 +76,11 @@ export function SubmitForm({ token, onSubmitted }) {
         : null}
     </section>
   `;
+}
+
+/** Whether an error answer may hide a write the cluster applied (then retry with the same key). */
+export function mayHaveApplied(status) {
+  return status === 0 || status === 408 || status === 429 || status >= 500;
 }
 
 /** The body of POST /api/v1/tasks from the form's fields; throws with what is wrong. */

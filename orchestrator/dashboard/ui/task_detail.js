@@ -31,7 +31,8 @@ export function TaskDetail({ token, user, taskId, events, onSelect, onClose }) {
 
   useEffect(() =>
     events.subscribe((event) => {
-      if (event.kind === "task" && event.taskId === taskId) setVersion((v) => v + 1);
+      const mine = event.kind === "task" && event.taskId === taskId;
+      if (mine || event.kind === "gap") setVersion((v) => v + 1);
     }), [events, taskId]);
   // Live output of a running task is not in the event stream: poll while it runs.
   useEffect(() => {

@@ -1,6 +1,7 @@
-// The task table: filters (state, owner, kind, queue), cursor paging, and live updates: an
-// event for a task on the page changes its row at once, and any task event refetches the page
-// (at most once a second) so new tasks appear.
+// The task table: a state filter (and every user's, for admins), cursor paging, a find box over
+// the rows shown, and live updates: an event for a task on the page changes its row at once and
+// refetches the page (at most once a second), and on the first page a new submission does too, so
+// new tasks appear. Events that cannot change the page cost nothing.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "./html.js";
 import { call } from "./api.js";
@@ -12,7 +13,13 @@ const REFETCH_MS = 1000;
 export function TasksView({ token, events, selected, onSelect }) {
   const [filter, setFilter] = useState({ state: "", all: false, text: "" });
   const [cursors, setCursors] = useState([null]); // cursors[i] starts page i
-  const [page, setPage] = useState({ tasks: [], total: 0, next: null, error: null });
+  const [page, setPage] = useState({
+    tasks: [],
+    total: 0,
+    next: null,
+    error: null,
+    loaded: false,
+  });
   const [version, setVersion] = useState(0);
   const after = cursors[cursors.length - 1];
 
@@ -25,7 +32,13 @@ export function TasksView({ token, events, selected, onSelect }) {
     call(`/tasks?${params}`, { token }).then(
       (answer) => {
         if (!stopped) {
-          setPage({ tasks: answer.tasks, total: answer.total ?? 0, next: answer.next ?? null });
+          setPage({
+            tasks: answer.tasks,
+            total: answer.total ?? 0,
+            next: answer.next ?? null,
+            error: null,
+            loaded: true,
+          });
         }
       },
       (error) => !stopped && setPage((p) => ({ ...p, error: error.message })),
@@ -33,18 +46,29 @@ export function TasksView({ token, events, selected, onSelect }) {
     return () => (stopped = true);
   }, [token, filter.state, filter.all, after, version]);
 
-  // Live: patch rows from events, and refetch the page at most once a second.
+  // Live: patch rows from events, and refetch the page (at most once a second) when an event
+  // may change it: one of its tasks moved, or a new task on the first page, or a gap.
   const pending = useRef(null);
+  const onThisPage = useRef(new Set());
+  onThisPage.current = new Set(page.tasks.map((t) => t.id));
+  const firstPage = cursors.length === 1;
+  const firstPageRef = useRef(firstPage);
+  firstPageRef.current = firstPage;
   useEffect(() =>
     events.subscribe((event) => {
-      if (event.kind !== "task") return;
-      setPage((p) => {
-        const i = p.tasks.findIndex((t) => t.id === event.taskId);
-        if (i < 0) return p;
-        const tasks = p.tasks.slice();
-        tasks[i] = patchRow(tasks[i], event);
-        return { ...p, tasks };
-      });
+      if (event.kind !== "task" && event.kind !== "gap") return;
+      const onPage = event.kind === "task" && onThisPage.current.has(event.taskId);
+      const isNew = event.kind === "task" && event.event === "submitted" && firstPageRef.current;
+      if (!onPage && !isNew && event.kind !== "gap") return;
+      if (onPage) {
+        setPage((p) => {
+          const i = p.tasks.findIndex((t) => t.id === event.taskId);
+          if (i < 0) return p;
+          const tasks = p.tasks.slice();
+          tasks[i] = patchRow(tasks[i], event);
+          return { ...p, tasks };
+        });
+      }
       if (pending.current === null) {
         pending.current = setTimeout(() => {
           pending.current = null;
@@ -55,7 +79,7 @@ export function TasksView({ token, events, selected, onSelect }) {
   useEffect(() => () => clearTimeout(pending.current), []);
 
   const text = filter.text.trim().toLowerCase();
-  const shown = text === ""
+  const rows = text === ""
     ? page.tasks
     : page.tasks.filter((t) =>
       [t.id, t.kind, t.queue ?? "default", t.description, t.owner].some((f) =>
@@ -67,7 +91,7 @@ export function TasksView({ token, events, selected, onSelect }) {
     if (!("text" in patch)) setCursors([null]);
   };
   return html`
-    <section class="panel wide" data-testid="tasks">
+    <section class="panel wide" data-testid="tasks" data-loaded=${page.loaded ? "yes" : "no"}>
       <h2>Tasks <small>${page.total} matching</small></h2>
       <div class="filters">
         <label>state <select name="state" value=${filter.state}
@@ -78,14 +102,15 @@ export function TasksView({ token, events, selected, onSelect }) {
         <label><input type="checkbox" name="all" checked=${filter.all}
           onChange=${(e) =>
             change({ all: e.currentTarget.checked })} /> every user's (admins)</label>
-        <label>find <input name="find" placeholder="id, kind, queue, text" value=${filter.text}
+        <label>find <input name="find" placeholder="in this page: id, kind, text" value=${filter
+          .text}
           onInput=${(e) => change({ text: e.currentTarget.value })} /></label>
       </div>
       ${page.error ? html`<p class="error">${page.error}</p>` : null}
       <table class="tasks">
         <thead><tr><th>id</th><th>state</th><th>kind</th><th>queue</th><th>description</th><th>owner</th><th>attempt</th><th>worker</th><th>submitted</th></tr></thead>
         <tbody>
-          ${shown.map((t) =>
+          ${rows.map((t) =>
             html`
               <tr key=${t.id} data-task=${t.id} class=${t.id === selected ? "selected" : ""}
                 onClick=${() => onSelect(t.id)}>
