@@ -13,6 +13,7 @@ import flowStats from "./ui/flow_stats.js" with { type: "text" };
 import format from "./ui/format.js" with { type: "text" };
 import html from "./ui/html.js" with { type: "text" };
 import schedulesView from "./ui/schedules_view.js" with { type: "text" };
+import submission from "./ui/submission.js" with { type: "text" };
 import submitForm from "./ui/submit_form.js" with { type: "text" };
 import taskDetail from "./ui/task_detail.js" with { type: "text" };
 import tasksView from "./ui/tasks_view.js" with { type: "text" };
@@ -32,6 +33,7 @@ export const UI_FILES: Readonly<Record<string, string>> = {
   "format.js": format,
   "html.js": html,
   "schedules_view.js": schedulesView,
+  "submission.js": submission,
   "submit_form.js": submitForm,
   "task_detail.js": taskDetail,
   "tasks_view.js": tasksView,

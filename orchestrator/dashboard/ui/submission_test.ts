@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildSubmission, mayHaveApplied } from "./submit_form.js";
+import { buildSubmission, mayHaveApplied } from "./submission.js";
 
 const fields = (values: Record<string, string>) => (name: string) => values[name] ?? "";
 
