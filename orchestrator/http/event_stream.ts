@@ -10,12 +10,14 @@
 import { hashToken } from "../../shared/auth/mod.ts";
 import type { ErrorCode } from "../../shared/errors.ts";
 import {
+  checkSession,
   type EventFilter,
   type EventId,
   formatEventId,
   isVisible,
   type OrchestratorNode,
   parseEventId,
+  sessionRefusal,
   type StreamEvent,
 } from "../core/mod.ts";
 import { errorBody, errorStatus } from "./error_status.ts";
@@ -78,8 +80,16 @@ export function parseEventRequest(
   if (token === null || token === "") {
     return fail("unauthenticated", "Missing Authorization: Bearer TOKEN header (or ?token=)");
   }
-  const caller = callerOf(ports.node(), hashToken(token), ports.nowMs());
-  if (typeof caller === "string") return fail("unauthenticated", caller);
+  const node = ports.node();
+  const caller = checkSession(node.sm, { tokenHash: hashToken(token), nowMs: ports.nowMs() });
+  if (typeof caller === "string") {
+    // As `cluster` is answered: a follower may not have applied a fresh login yet ("retry").
+    const refusal = sessionRefusal(caller, {
+      canServeClients: node.canServeClients,
+      nodeId: node.options.nodeId,
+    });
+    return fail(refusal.code, refusal.message);
+  }
   const filter: EventFilter = { user: caller.user, isAdmin: caller.role === "admin" };
   const taskId = url.searchParams.get("task");
   if (taskId !== null) filter.taskId = taskId;
@@ -115,20 +125,6 @@ export function parseEventRequest(
 
 function fail(code: ErrorCode, message: string): Parsed {
   return { ok: false, code, message };
-}
-
-/** The caller behind a token hash in this node's state, or why there is none (as the node checks). */
-function callerOf(
-  node: OrchestratorNode,
-  tokenHash: string,
-  nowMs: number,
-): { user: string; role: "admin" | "user" } | string {
-  const session = node.sm.sessions.get(tokenHash);
-  if (session === undefined) return "Unknown session token; log in again";
-  if (session.expiresAtMs <= nowMs) return "Session token expired; log in again";
-  const role = node.sm.roleOf(session.user);
-  if (role === null) return "The session's user no longer exists";
-  return { user: session.user, role };
 }
 
 /** One event in the SSE format: its id, its kind as the event name, itself as JSON data. */

@@ -7,14 +7,19 @@ import { parseEventRequest, serveEvents } from "./event_stream.ts";
 
 const NOW_MS = 1_000;
 
-function fakeNode(ring: EventRing): OrchestratorNode {
+function fakeNode(ring: EventRing, canServeClients = true): OrchestratorNode {
   const sessions = new Map([
     [hashToken("alice-token"), { user: "alice", issuedAtMs: 0, expiresAtMs: 2_000 }],
     [hashToken("root-token"), { user: "root", issuedAtMs: 0, expiresAtMs: 2_000 }],
     [hashToken("old-token"), { user: "alice", issuedAtMs: 0, expiresAtMs: 500 }],
   ]);
   const roles: Record<string, "admin" | "user"> = { alice: "user", root: "admin" };
-  return { sm: { sessions, roleOf: (u: string) => roles[u] ?? null }, events: ring } as never;
+  return {
+    sm: { sessions, roleOf: (u: string) => roles[u] ?? null },
+    events: ring,
+    canServeClients,
+    options: { nodeId: "o2" },
+  } as never;
 }
 
 function request(query: string, headers: Record<string, string> = {}): Request {
@@ -82,4 +87,21 @@ Deno.test("serveEvents() streams the visible events after the cursor, after a ga
   assert.ok(!text.includes("t-3"), "bob's event is not alice's to see");
   assert.match(text, /id: 4\.0\nevent: task\ndata: \{"id":"4\.0"/);
   assert.equal(open.count, 0);
+});
+
+Deno.test("serveEvents() answers a session it does not know 401 on the leader, 503 retry elsewhere", async () => {
+  const answer = (canServeClients: boolean) =>
+    serveEvents(request("?token=fresh-token"), {
+      node: () => fakeNode(new EventRing(10), canServeClients),
+      nowMs: () => NOW_MS,
+      signal: new AbortController().signal,
+    }, { count: 0 });
+  const leader = answer(true);
+  assert.equal(leader.status, 401);
+  assert.equal((await leader.json()).error.code, "unauthenticated");
+  const follower = answer(false);
+  assert.equal(follower.status, 503);
+  const body = await follower.json();
+  assert.equal(body.error.code, "unavailable");
+  assert.match(body.error.message, /Orchestrator o2 does not know this session yet .*retry/);
 });
