@@ -59,6 +59,8 @@ export interface EventStreamPorts {
   nowMs(): number;
   /** Aborted when the server stops: every stream ends. */
   signal: AbortSignal;
+  /** How often a keepalive is sent (KEEPALIVE_MS unless a test says otherwise). */
+  keepaliveMs?: number;
 }
 
 /** A request's reader, filter and cursor, or the error to answer. */
@@ -132,6 +134,19 @@ export function formatSse(event: StreamEvent): string {
   return `id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
+/** A cursor as a resumable event id: a bare index stands for "after all of that entry's events". */
+export function formatCursor(cursor: EventId): string {
+  return cursor.position === Number.MAX_SAFE_INTEGER ? String(cursor.index) : formatEventId(cursor);
+}
+
+/**
+ * A block with only an id: an SSE client dispatches nothing (no data) but records it as its last
+ * event id (WHATWG HTML, "dispatch the event", step 1), so it resumes from there.
+ */
+export function formatCursorId(cursor: EventId): string {
+  return `id: ${formatCursor(cursor)}\n\n`;
+}
+
 /** The event sent when events after the client's id are no longer held. */
 export function formatGap(after: EventId, floor: EventId | null): string {
   const data = {
@@ -139,9 +154,7 @@ export function formatGap(after: EventId, floor: EventId | null): string {
     after: formatEventId(after),
     message:
       "Events after this id are no longer held here (older than the ring, or before this orchestrator's snapshot): re-read the state (GET /api/v1/tasks) and go on with the events that follow",
-    ...(floor === null || floor.position === Number.MAX_SAFE_INTEGER
-      ? { heldAfter: String(floor?.index ?? 0) }
-      : { heldAfter: formatEventId(floor) }),
+    heldAfter: floor === null ? "0" : formatCursor(floor),
   };
   return `event: gap\ndata: ${JSON.stringify(data)}\n\n`;
 }
@@ -193,7 +206,12 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: { c
         controller.close();
       };
       ports.signal.addEventListener("abort", onAbort);
-      write(`retry: 1000\n: mutirao event stream\n\n`);
+      // The cursor is the id of the last event considered, shown or not: resuming from it repeats
+      // nothing and loses nothing. The reader gets it now and, once it moved past events the
+      // reader was not shown, with the next keepalive; otherwise a reader that sees few events
+      // would resume from an old id (or, with none, from "now", losing what came between).
+      let sentId = formatCursor(cursor);
+      write(`retry: 1000\n: mutirao event stream\n\n${formatCursorId(cursor)}`);
       poll = setInterval(() => {
         // A reader that does not keep up is not read for: past the ring it gets a gap.
         if ((controller.desiredSize ?? 1) <= 0) return;
@@ -203,7 +221,10 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: { c
         let text = "";
         for (const event of read.events) {
           cursor = parseEventId(event.id)!;
-          if (isVisible(event, filter)) text += formatSse(event);
+          if (isVisible(event, filter)) {
+            text += formatSse(event);
+            sentId = event.id;
+          }
         }
         if (text !== "") write(text);
       }, POLL_MS);
@@ -215,8 +236,10 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: { c
           controller.close();
           return;
         }
-        write(`: keepalive\n\n`);
-      }, KEEPALIVE_MS);
+        const id = formatCursor(cursor);
+        write(id === sentId ? `: keepalive\n\n` : `: keepalive\n\n${formatCursorId(cursor)}`);
+        sentId = id;
+      }, ports.keepaliveMs ?? KEEPALIVE_MS);
     },
     cancel() {
       stop();

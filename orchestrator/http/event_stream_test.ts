@@ -2,8 +2,8 @@
 // writes the events after its cursor in SSE form, with a gap event when some are no longer held.
 import assert from "node:assert/strict";
 import { hashToken } from "../../shared/auth/mod.ts";
-import { EventRing, type OrchestratorNode, type StreamEvent } from "../core/mod.ts";
-import { parseEventRequest, serveEvents } from "./event_stream.ts";
+import { EventRing, type OrchestratorNode, parseEventId, type StreamEvent } from "../core/mod.ts";
+import { formatCursor, parseEventRequest, serveEvents } from "./event_stream.ts";
 
 const NOW_MS = 1_000;
 
@@ -104,4 +104,51 @@ Deno.test("serveEvents() answers a session it does not know 401 on the leader, 5
   const body = await follower.json();
   assert.equal(body.error.code, "unavailable");
   assert.match(body.error.message, /Orchestrator o2 does not know this session yet .*retry/);
+});
+
+/** Reads a stream until `done(text)` holds, then returns what it read. */
+async function readUntil(response: Response, done: (text: string) => boolean): Promise<string> {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!done(text)) text += (await reader.read()).value ?? "";
+  await reader.cancel();
+  return text;
+}
+
+Deno.test("serveEvents() sends its cursor as an id past events the reader is not shown", async () => {
+  const ring = new EventRing(10);
+  ring.append(1, [taskEvent(1, "alice")]);
+  const abort = new AbortController();
+  const ports = { node: () => fakeNode(ring), nowMs: () => NOW_MS, signal: abort.signal };
+  const alice = { authorization: "Bearer alice-token" };
+  const open = { count: 0 };
+  const live = serveEvents(request("", alice), { ...ports, keepaliveMs: 20 }, open);
+  const reader = live.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("id: 1.0\n\n")) text += (await reader.read()).value ?? "";
+  assert.ok(!text.includes("data:"), "the stream opens after the events already held");
+  ring.append(2, [taskEvent(2, "bob")]);
+  text = "";
+  while (!text.includes("id: 2.0\n\n")) text += (await reader.read()).value ?? "";
+  assert.match(text, /: keepalive\n\nid: 2\.0\n\n/, "an id-only block after bob's event");
+  assert.ok(!text.includes("t-2"), "bob's event is not alice's to see");
+  await reader.cancel();
+  ring.append(3, [taskEvent(3, "alice")]);
+  const resumed = await readUntil(
+    serveEvents(request("", { ...alice, "last-event-id": "2.0" }), ports, open),
+    (t) => t.includes("id: 3.0\nevent"),
+  );
+  assert.equal(resumed.match(/^data: /gm)?.length, 1, "only the later event");
+  assert.match(resumed, /id: 3\.0\nevent: task\ndata: \{"id":"3\.0"/);
+  abort.abort();
+  assert.equal(open.count, 0);
+});
+
+Deno.test("formatCursor() writes a whole entry as its bare index, which parses back", () => {
+  assert.equal(formatCursor({ index: 7, position: Number.MAX_SAFE_INTEGER }), "7");
+  assert.deepEqual(parseEventId(formatCursor({ index: 7, position: Number.MAX_SAFE_INTEGER })), {
+    index: 7,
+    position: Number.MAX_SAFE_INTEGER,
+  });
+  assert.equal(formatCursor({ index: 7, position: 2 }), "7.2");
 });
