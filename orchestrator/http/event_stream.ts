@@ -129,9 +129,20 @@ function fail(code: ErrorCode, message: string): Parsed {
   return { ok: false, code, message };
 }
 
+/**
+ * Each ring event's SSE text, made once however many streams send it (ring events are never
+ * changed once appended); an event leaves it when the ring lets go of the event.
+ */
+const sseTexts = new WeakMap<StreamEvent, string>();
+
 /** One event in the SSE format: its id, its kind as the event name, itself as JSON data. */
 export function formatSse(event: StreamEvent): string {
-  return `id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`;
+  let text = sseTexts.get(event);
+  if (text === undefined) {
+    text = `id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`;
+    sseTexts.set(event, text);
+  }
+  return text;
 }
 
 /** A cursor as a resumable event id: a bare index stands for "after all of that entry's events". */

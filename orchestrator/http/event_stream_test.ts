@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { hashToken } from "../../shared/auth/mod.ts";
 import { EventRing, type OrchestratorNode, parseEventId, type StreamEvent } from "../core/mod.ts";
-import { formatCursor, parseEventRequest, serveEvents } from "./event_stream.ts";
+import { formatCursor, formatSse, parseEventRequest, serveEvents } from "./event_stream.ts";
 
 const NOW_MS = 1_000;
 
@@ -151,4 +151,34 @@ Deno.test("formatCursor() writes a whole entry as its bare index, which parses b
     position: Number.MAX_SAFE_INTEGER,
   });
   assert.equal(formatCursor({ index: 7, position: 2 }), "7.2");
+});
+
+Deno.test("serveEvents() serialises an event once for every stream that sends it", async () => {
+  const ring = new EventRing(10);
+  ring.append(1, [taskEvent(1, "alice")]);
+  const abort = new AbortController();
+  const ports = { node: () => fakeNode(ring), nowMs: () => NOW_MS, signal: abort.signal };
+  const stringify = JSON.stringify;
+  let stringified = 0;
+  JSON.stringify = ((value: unknown, ...rest: never[]) => {
+    if (value === ring.readAfter({ index: 0, position: 0 }, 1).events[0]) stringified++;
+    return stringify(value, ...rest);
+  }) as typeof JSON.stringify;
+  try {
+    const texts = await Promise.all(["alice-token", "root-token"].map((token) =>
+      readUntil(
+        serveEvents(request("?after=0", { authorization: `Bearer ${token}` }), ports, {
+          count: 0,
+        }),
+        (t) => /id: 1\.0\nevent[^]*\n\n/.test(t),
+      )
+    ));
+    const sse = (t: string) => t.slice(t.indexOf("id: 1.0\nevent"));
+    assert.equal(sse(texts[0]), sse(texts[1]));
+    assert.equal(formatSse(taskEvent(1, "alice")), sse(texts[0]), "the same text as made anew");
+    assert.equal(stringified, 1, "one JSON.stringify for two streams");
+  } finally {
+    JSON.stringify = stringify;
+    abort.abort();
+  }
 });
