@@ -21,6 +21,7 @@ import {
   type StreamEvent,
 } from "../core/mod.ts";
 import { errorBody, errorStatus } from "./error_status.ts";
+import type { OpenStreams } from "./open_streams.ts";
 
 /** The path of the stream. */
 export const EVENTS_PATH = "/api/v1/events";
@@ -30,8 +31,6 @@ const POLL_MS = 50;
 const KEEPALIVE_MS = 15_000;
 /** Events read from the ring per poll and stream (a slow reader catches up over several). */
 const READ_BATCH = 1000;
-/** Streams open at once per orchestrator. */
-export const MAX_STREAMS = 256;
 const KINDS = new Set([
   "task",
   "worker",
@@ -171,7 +170,7 @@ export function formatGap(after: EventId, floor: EventId | null): string {
 }
 
 /** Answers a stream request: an error as JSON, or the stream. */
-export function serveEvents(request: Request, ports: EventStreamPorts, open: { count: number }) {
+export function serveEvents(request: Request, ports: EventStreamPorts, open: OpenStreams) {
   if (request.method !== "GET") {
     return Response.json(errorBody("bad_request", `Use GET ${EVENTS_PATH}`), {
       status: 405,
@@ -184,14 +183,11 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: { c
       status: errorStatus(parsed.code),
     });
   }
-  if (open.count >= MAX_STREAMS) {
-    return Response.json(
-      errorBody(
-        "rate_limited",
-        `Too many event streams on this orchestrator (at most ${MAX_STREAMS})`,
-      ),
-      { status: errorStatus("rate_limited") },
-    );
+  const refusal = open.open(parsed.filter.user);
+  if (refusal !== null) {
+    return Response.json(errorBody("rate_limited", refusal), {
+      status: errorStatus("rate_limited"),
+    });
   }
   const { filter } = parsed;
   const ring = () => ports.node().events;
@@ -201,14 +197,17 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: { c
   const encoder = new TextEncoder();
   let poll: ReturnType<typeof setInterval> | undefined;
   let keepalive: ReturnType<typeof setInterval> | undefined;
+  let stopped = false;
   const stop = () => {
+    // Once only, so the slot is given back once (an abort may race the reader's cancel).
+    if (stopped) return;
+    stopped = true;
     clearInterval(poll);
     clearInterval(keepalive);
     ports.signal.removeEventListener("abort", onAbort);
-    open.count--;
+    open.close(filter.user);
   };
   let onAbort = () => {};
-  open.count++;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       const write = (text: string) => controller.enqueue(encoder.encode(text));

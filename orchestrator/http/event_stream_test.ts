@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { hashToken } from "../../shared/auth/mod.ts";
 import { EventRing, type OrchestratorNode, parseEventId, type StreamEvent } from "../core/mod.ts";
+import { OpenStreams } from "./open_streams.ts";
 import { formatCursor, formatSse, parseEventRequest, serveEvents } from "./event_stream.ts";
 
 const NOW_MS = 1_000;
@@ -71,7 +72,7 @@ Deno.test("serveEvents() streams the visible events after the cursor, after a ga
     ring.append(index, [taskEvent(index, index === 3 ? "bob" : "alice")]);
   }
   const abort = new AbortController();
-  const open = { count: 0 };
+  const open = new OpenStreams();
   const response = serveEvents(
     request("", { authorization: "Bearer alice-token", "last-event-id": "1.0" }),
     { node: () => fakeNode(ring), nowMs: () => NOW_MS, signal: abort.signal },
@@ -95,7 +96,7 @@ Deno.test("serveEvents() answers a session it does not know 401 on the leader, 5
       node: () => fakeNode(new EventRing(10), canServeClients),
       nowMs: () => NOW_MS,
       signal: new AbortController().signal,
-    }, { count: 0 });
+    }, new OpenStreams());
   const leader = answer(true);
   assert.equal(leader.status, 401);
   assert.equal((await leader.json()).error.code, "unauthenticated");
@@ -121,7 +122,7 @@ Deno.test("serveEvents() sends its cursor as an id past events the reader is not
   const abort = new AbortController();
   const ports = { node: () => fakeNode(ring), nowMs: () => NOW_MS, signal: abort.signal };
   const alice = { authorization: "Bearer alice-token" };
-  const open = { count: 0 };
+  const open = new OpenStreams();
   const live = serveEvents(request("", alice), { ...ports, keepaliveMs: 20 }, open);
   const reader = live.body!.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
@@ -167,9 +168,11 @@ Deno.test("serveEvents() serialises an event once for every stream that sends it
   try {
     const texts = await Promise.all(["alice-token", "root-token"].map((token) =>
       readUntil(
-        serveEvents(request("?after=0", { authorization: `Bearer ${token}` }), ports, {
-          count: 0,
-        }),
+        serveEvents(
+          request("?after=0", { authorization: `Bearer ${token}` }),
+          ports,
+          new OpenStreams(),
+        ),
         (t) => /id: 1\.0\nevent[^]*\n\n/.test(t),
       )
     ));
@@ -181,4 +184,31 @@ Deno.test("serveEvents() serialises an event once for every stream that sends it
     JSON.stringify = stringify;
     abort.abort();
   }
+});
+
+Deno.test("serveEvents() caps the streams one user holds, and gives a slot back when one ends", async () => {
+  const abort = new AbortController();
+  const ports = {
+    node: () => fakeNode(new EventRing(10)),
+    nowMs: () => NOW_MS,
+    signal: abort.signal,
+  };
+  const open = new OpenStreams({ total: 3, perUser: 2 });
+  const stream = (token: string) => serveEvents(request(`?token=${token}`), ports, open);
+  const first = stream("alice-token");
+  assert.equal(stream("alice-token").status, 200);
+  const refused = stream("alice-token");
+  assert.equal(refused.status, 429);
+  const body = await refused.json();
+  assert.equal(body.error.code, "rate_limited");
+  assert.match(body.error.message, /Too many event streams for user "alice" .*at most 2/);
+  assert.equal(stream("root-token").status, 200, "another user still gets a stream");
+  assert.deepEqual([open.count, open.countOf("alice"), open.countOf("root")], [3, 2, 1]);
+  await first.body!.cancel();
+  assert.equal(open.countOf("alice"), 1);
+  assert.equal(stream("alice-token").status, 200, "alice's ended stream gave its slot back");
+  const full = await stream("root-token").json();
+  assert.match(full.error.message, /Too many event streams on this orchestrator \(at most 3\)/);
+  abort.abort();
+  assert.equal(open.count, 0);
 });

@@ -21,6 +21,7 @@ import { fetchPeerStatus } from "./peer_status.ts";
 import { SourceGate } from "./source_gate.ts";
 import type { Histogram } from "../../shared/histogram.ts";
 import { EVENTS_PATH, serveEvents } from "./event_stream.ts";
+import { OpenStreams } from "./open_streams.ts";
 import { isDashboardPath, serveDashboard } from "../dashboard/dashboard_routes.ts";
 
 /** Bridged requests awaiting replies at once, per orchestrator. */
@@ -68,7 +69,7 @@ export class HttpServer {
   readonly #sources: SourceGate;
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
   /** Event streams open now. */
-  readonly #streams = { count: 0 };
+  readonly #streams = new OpenStreams();
 
   constructor(options: HttpServerOptions) {
     this.#options = options;
