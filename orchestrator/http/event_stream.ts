@@ -258,7 +258,7 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: Ope
   return new Response(body, {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
+      "cache-control": "no-store",
       "x-accel-buffering": "no",
     },
   });

@@ -111,8 +111,8 @@ export class HttpServer {
       const source = info.remoteAddr.hostname;
       const admitted = this.#sources.enter(source);
       let response: Response;
+      const path = new URL(request.url).pathname;
       try {
-        const path = new URL(request.url).pathname;
         response = !admitted
           ? tooManyFromSource(this.#options.maxRequestsPerSource)
           : path === "/metrics"
@@ -135,6 +135,7 @@ export class HttpServer {
         response.headers.set(SERVED_BY_HEADER, self.id);
       }
       response.headers.set(CLUSTER_ID_HEADER, this.#options.clusterId);
+      if (isPrivatePath(path)) response.headers.set("cache-control", "no-store");
       return response;
     };
     return new Promise((resolve, reject) => {
@@ -218,6 +219,14 @@ export class HttpServer {
       headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
     });
   }
+}
+
+/**
+ * Whether answers on `path` must never be stored by a browser or proxy: the API's carry tokens
+ * (the login answer holds one) and task data, the metrics the cluster's inner workings.
+ */
+export function isPrivatePath(path: string): boolean {
+  return path === "/metrics" || path === "/api/v1" || path.startsWith("/api/v1/");
 }
 
 /** Whether a scrape carries the configured token (compared in constant time); true when none is set. */
