@@ -447,7 +447,7 @@ function eventsOperation(): Record<string, unknown> {
       },
     },
   };
-  for (const status of [400, 401, 403, 405, 429, 500]) {
+  for (const status of [400, 401, 403, 405, 429, 500, 503]) {
     responses[String(status)] = {
       description: "Error",
       content: { "application/json": { schema: ref("Error") } },
