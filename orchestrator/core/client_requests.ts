@@ -29,6 +29,7 @@ import type { BatchReply, Pending, PendingReplies } from "./pending_replies.ts";
 import type { RequestTurns } from "./request_turns.ts";
 import type { SubmitAdmission } from "./submit_admission.ts";
 import { viewTask } from "./view_task.ts";
+import { checkSession, sessionRefusal } from "./session_check.ts";
 import { timingProblem, whenAndRetry } from "./submit_options.ts";
 import { purge } from "./purge_request.ts";
 import { handleScheduleRequest } from "./schedule_requests.ts";
@@ -289,23 +290,18 @@ export class ClientRequests {
    * session yet (a login acknowledged a moment ago), so it says "unavailable, retry" instead.
    */
   #describeSelf(conn: ConnId, requestId: number, tokenHash: string): void {
-    let caller: Caller | null;
-    if (this.#ctx.canServeClients()) {
-      caller = this.#authenticate(conn, requestId, tokenHash);
-    } else {
-      const verdict = this.#checkSession(tokenHash);
-      caller = typeof verdict === "string" ? null : verdict;
-      if (caller === null) {
-        this.#ctx.out.sendError(
-          conn,
-          requestId,
-          "unavailable",
-          `Orchestrator ${this.#ctx.options.nodeId} does not know this session yet (it may be behind ` +
-            `the leader); retry`,
-        );
-      }
+    const caller = this.#checkSession(tokenHash);
+    if (typeof caller === "string") {
+      const { code, message } = sessionRefusal(caller, {
+        canServeClients: this.#ctx.canServeClients(),
+        nodeId: this.#ctx.options.nodeId,
+      });
+      // "unavailable" is no verdict on the session, so it needs no barrier; a refusal does.
+      if (code === "unavailable") this.#ctx.out.sendError(conn, requestId, code, message);
+      else this.#ctx.refuse(conn, requestId, code, message);
+      return;
     }
-    if (caller === null || !this.#requireAdmin(conn, requestId, caller, "view the cluster")) return;
+    if (!this.#requireAdmin(conn, requestId, caller, "view the cluster")) return;
     const status = this.#ctx.status();
     const disk = this.#ctx.diskUse();
     this.#ctx.out.send(conn, {
@@ -444,13 +440,7 @@ export class ClientRequests {
 
   /** The caller behind a token hash in this node's state, or why there is none. */
   #checkSession(tokenHash: string): Caller | string {
-    const session = this.#ctx.sm().sessions.get(tokenHash);
-    if (session === undefined) return "Unknown session token; log in again";
-    if (session.expiresAtMs <= this.#ctx.nowMs()) return "Session token expired; log in again";
-    // The role is read now, not at login: a demoted or removed user loses its rights at once.
-    const role = this.#ctx.sm().roleOf(session.user);
-    if (role === null) return "The session's user no longer exists";
-    return { user: session.user, role };
+    return checkSession(this.#ctx.sm(), { tokenHash, nowMs: this.#ctx.nowMs() });
   }
 
   /** True for admins; otherwise replies "forbidden" naming what was refused. */

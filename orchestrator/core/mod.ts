@@ -40,3 +40,4 @@ export {
   type StreamEvent,
   streamEventsOf,
 } from "./stream_events.ts";
+export { checkSession, sessionRefusal } from "./session_check.ts";

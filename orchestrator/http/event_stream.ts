@@ -10,15 +10,18 @@
 import { hashToken } from "../../shared/auth/mod.ts";
 import type { ErrorCode } from "../../shared/errors.ts";
 import {
+  checkSession,
   type EventFilter,
   type EventId,
   formatEventId,
   isVisible,
   type OrchestratorNode,
   parseEventId,
+  sessionRefusal,
   type StreamEvent,
 } from "../core/mod.ts";
 import { errorBody, errorStatus } from "./error_status.ts";
+import type { OpenStreams } from "./open_streams.ts";
 
 /** The path of the stream. */
 export const EVENTS_PATH = "/api/v1/events";
@@ -28,8 +31,6 @@ const POLL_MS = 50;
 const KEEPALIVE_MS = 15_000;
 /** Events read from the ring per poll and stream (a slow reader catches up over several). */
 const READ_BATCH = 1000;
-/** Streams open at once per orchestrator. */
-export const MAX_STREAMS = 256;
 const KINDS = new Set([
   "task",
   "worker",
@@ -57,6 +58,8 @@ export interface EventStreamPorts {
   nowMs(): number;
   /** Aborted when the server stops: every stream ends. */
   signal: AbortSignal;
+  /** How often a keepalive is sent (KEEPALIVE_MS unless a test says otherwise). */
+  keepaliveMs?: number;
 }
 
 /** A request's reader, filter and cursor, or the error to answer. */
@@ -78,8 +81,16 @@ export function parseEventRequest(
   if (token === null || token === "") {
     return fail("unauthenticated", "Missing Authorization: Bearer TOKEN header (or ?token=)");
   }
-  const caller = callerOf(ports.node(), hashToken(token), ports.nowMs());
-  if (typeof caller === "string") return fail("unauthenticated", caller);
+  const node = ports.node();
+  const caller = checkSession(node.sm, { tokenHash: hashToken(token), nowMs: ports.nowMs() });
+  if (typeof caller === "string") {
+    // As `cluster` is answered: a follower may not have applied a fresh login yet ("retry").
+    const refusal = sessionRefusal(caller, {
+      canServeClients: node.canServeClients,
+      nodeId: node.options.nodeId,
+    });
+    return fail(refusal.code, refusal.message);
+  }
   const filter: EventFilter = { user: caller.user, isAdmin: caller.role === "admin" };
   const taskId = url.searchParams.get("task");
   if (taskId !== null) filter.taskId = taskId;
@@ -117,23 +128,33 @@ function fail(code: ErrorCode, message: string): Parsed {
   return { ok: false, code, message };
 }
 
-/** The caller behind a token hash in this node's state, or why there is none (as the node checks). */
-function callerOf(
-  node: OrchestratorNode,
-  tokenHash: string,
-  nowMs: number,
-): { user: string; role: "admin" | "user" } | string {
-  const session = node.sm.sessions.get(tokenHash);
-  if (session === undefined) return "Unknown session token; log in again";
-  if (session.expiresAtMs <= nowMs) return "Session token expired; log in again";
-  const role = node.sm.roleOf(session.user);
-  if (role === null) return "The session's user no longer exists";
-  return { user: session.user, role };
-}
+/**
+ * Each ring event's SSE text, made once however many streams send it (ring events are never
+ * changed once appended); an event leaves it when the ring lets go of the event.
+ */
+const sseTexts = new WeakMap<StreamEvent, string>();
 
 /** One event in the SSE format: its id, its kind as the event name, itself as JSON data. */
 export function formatSse(event: StreamEvent): string {
-  return `id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`;
+  let text = sseTexts.get(event);
+  if (text === undefined) {
+    text = `id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`;
+    sseTexts.set(event, text);
+  }
+  return text;
+}
+
+/** A cursor as a resumable event id: a bare index stands for "after all of that entry's events". */
+export function formatCursor(cursor: EventId): string {
+  return cursor.position === Number.MAX_SAFE_INTEGER ? String(cursor.index) : formatEventId(cursor);
+}
+
+/**
+ * A block with only an id: an SSE client dispatches nothing (no data) but records it as its last
+ * event id (WHATWG HTML, "dispatch the event", step 1), so it resumes from there.
+ */
+export function formatCursorId(cursor: EventId): string {
+  return `id: ${formatCursor(cursor)}\n\n`;
 }
 
 /** The event sent when events after the client's id are no longer held. */
@@ -143,15 +164,13 @@ export function formatGap(after: EventId, floor: EventId | null): string {
     after: formatEventId(after),
     message:
       "Events after this id are no longer held here (older than the ring, or before this orchestrator's snapshot): re-read the state (GET /api/v1/tasks) and go on with the events that follow",
-    ...(floor === null || floor.position === Number.MAX_SAFE_INTEGER
-      ? { heldAfter: String(floor?.index ?? 0) }
-      : { heldAfter: formatEventId(floor) }),
+    heldAfter: floor === null ? "0" : formatCursor(floor),
   };
   return `event: gap\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 /** Answers a stream request: an error as JSON, or the stream. */
-export function serveEvents(request: Request, ports: EventStreamPorts, open: { count: number }) {
+export function serveEvents(request: Request, ports: EventStreamPorts, open: OpenStreams) {
   if (request.method !== "GET") {
     return Response.json(errorBody("bad_request", `Use GET ${EVENTS_PATH}`), {
       status: 405,
@@ -164,14 +183,11 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: { c
       status: errorStatus(parsed.code),
     });
   }
-  if (open.count >= MAX_STREAMS) {
-    return Response.json(
-      errorBody(
-        "rate_limited",
-        `Too many event streams on this orchestrator (at most ${MAX_STREAMS})`,
-      ),
-      { status: errorStatus("rate_limited") },
-    );
+  const refusal = open.open(parsed.filter.user);
+  if (refusal !== null) {
+    return Response.json(errorBody("rate_limited", refusal), {
+      status: errorStatus("rate_limited"),
+    });
   }
   const { filter } = parsed;
   const ring = () => ports.node().events;
@@ -181,14 +197,17 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: { c
   const encoder = new TextEncoder();
   let poll: ReturnType<typeof setInterval> | undefined;
   let keepalive: ReturnType<typeof setInterval> | undefined;
+  let stopped = false;
   const stop = () => {
+    // Once only, so the slot is given back once (an abort may race the reader's cancel).
+    if (stopped) return;
+    stopped = true;
     clearInterval(poll);
     clearInterval(keepalive);
     ports.signal.removeEventListener("abort", onAbort);
-    open.count--;
+    open.close(filter.user);
   };
   let onAbort = () => {};
-  open.count++;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       const write = (text: string) => controller.enqueue(encoder.encode(text));
@@ -197,7 +216,12 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: { c
         controller.close();
       };
       ports.signal.addEventListener("abort", onAbort);
-      write(`retry: 1000\n: mutirao event stream\n\n`);
+      // The cursor is the id of the last event considered, shown or not: resuming from it repeats
+      // nothing and loses nothing. The reader gets it now and, once it moved past events the
+      // reader was not shown, with the next keepalive; otherwise a reader that sees few events
+      // would resume from an old id (or, with none, from "now", losing what came between).
+      let sentId = formatCursor(cursor);
+      write(`retry: 1000\n: mutirao event stream\n\n${formatCursorId(cursor)}`);
       poll = setInterval(() => {
         // A reader that does not keep up is not read for: past the ring it gets a gap.
         if ((controller.desiredSize ?? 1) <= 0) return;
@@ -207,7 +231,10 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: { c
         let text = "";
         for (const event of read.events) {
           cursor = parseEventId(event.id)!;
-          if (isVisible(event, filter)) text += formatSse(event);
+          if (isVisible(event, filter)) {
+            text += formatSse(event);
+            sentId = event.id;
+          }
         }
         if (text !== "") write(text);
       }, POLL_MS);
@@ -219,8 +246,10 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: { c
           controller.close();
           return;
         }
-        write(`: keepalive\n\n`);
-      }, KEEPALIVE_MS);
+        const id = formatCursor(cursor);
+        write(id === sentId ? `: keepalive\n\n` : `: keepalive\n\n${formatCursorId(cursor)}`);
+        sentId = id;
+      }, ports.keepaliveMs ?? KEEPALIVE_MS);
     },
     cancel() {
       stop();
@@ -229,7 +258,7 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: { c
   return new Response(body, {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
+      "cache-control": "no-store",
       "x-accel-buffering": "no",
     },
   });

@@ -2,19 +2,25 @@
 // writes the events after its cursor in SSE form, with a gap event when some are no longer held.
 import assert from "node:assert/strict";
 import { hashToken } from "../../shared/auth/mod.ts";
-import { EventRing, type OrchestratorNode, type StreamEvent } from "../core/mod.ts";
-import { parseEventRequest, serveEvents } from "./event_stream.ts";
+import { EventRing, type OrchestratorNode, parseEventId, type StreamEvent } from "../core/mod.ts";
+import { OpenStreams } from "./open_streams.ts";
+import { formatCursor, formatSse, parseEventRequest, serveEvents } from "./event_stream.ts";
 
 const NOW_MS = 1_000;
 
-function fakeNode(ring: EventRing): OrchestratorNode {
+function fakeNode(ring: EventRing, canServeClients = true): OrchestratorNode {
   const sessions = new Map([
     [hashToken("alice-token"), { user: "alice", issuedAtMs: 0, expiresAtMs: 2_000 }],
     [hashToken("root-token"), { user: "root", issuedAtMs: 0, expiresAtMs: 2_000 }],
     [hashToken("old-token"), { user: "alice", issuedAtMs: 0, expiresAtMs: 500 }],
   ]);
   const roles: Record<string, "admin" | "user"> = { alice: "user", root: "admin" };
-  return { sm: { sessions, roleOf: (u: string) => roles[u] ?? null }, events: ring } as never;
+  return {
+    sm: { sessions, roleOf: (u: string) => roles[u] ?? null },
+    events: ring,
+    canServeClients,
+    options: { nodeId: "o2" },
+  } as never;
 }
 
 function request(query: string, headers: Record<string, string> = {}): Request {
@@ -66,7 +72,7 @@ Deno.test("serveEvents() streams the visible events after the cursor, after a ga
     ring.append(index, [taskEvent(index, index === 3 ? "bob" : "alice")]);
   }
   const abort = new AbortController();
-  const open = { count: 0 };
+  const open = new OpenStreams();
   const response = serveEvents(
     request("", { authorization: "Bearer alice-token", "last-event-id": "1.0" }),
     { node: () => fakeNode(ring), nowMs: () => NOW_MS, signal: abort.signal },
@@ -81,5 +87,128 @@ Deno.test("serveEvents() streams the visible events after the cursor, after a ga
   assert.match(text, /event: gap\ndata: \{"kind":"gap","after":"1.0"/);
   assert.ok(!text.includes("t-3"), "bob's event is not alice's to see");
   assert.match(text, /id: 4\.0\nevent: task\ndata: \{"id":"4\.0"/);
+  assert.equal(open.count, 0);
+});
+
+Deno.test("serveEvents() answers a session it does not know 401 on the leader, 503 retry elsewhere", async () => {
+  const answer = (canServeClients: boolean) =>
+    serveEvents(request("?token=fresh-token"), {
+      node: () => fakeNode(new EventRing(10), canServeClients),
+      nowMs: () => NOW_MS,
+      signal: new AbortController().signal,
+    }, new OpenStreams());
+  const leader = answer(true);
+  assert.equal(leader.status, 401);
+  assert.equal((await leader.json()).error.code, "unauthenticated");
+  const follower = answer(false);
+  assert.equal(follower.status, 503);
+  const body = await follower.json();
+  assert.equal(body.error.code, "unavailable");
+  assert.match(body.error.message, /Orchestrator o2 does not know this session yet .*retry/);
+});
+
+/** Reads a stream until `done(text)` holds, then returns what it read. */
+async function readUntil(response: Response, done: (text: string) => boolean): Promise<string> {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!done(text)) text += (await reader.read()).value ?? "";
+  await reader.cancel();
+  return text;
+}
+
+Deno.test("serveEvents() sends its cursor as an id past events the reader is not shown", async () => {
+  const ring = new EventRing(10);
+  ring.append(1, [taskEvent(1, "alice")]);
+  const abort = new AbortController();
+  const ports = { node: () => fakeNode(ring), nowMs: () => NOW_MS, signal: abort.signal };
+  const alice = { authorization: "Bearer alice-token" };
+  const open = new OpenStreams();
+  const live = serveEvents(request("", alice), { ...ports, keepaliveMs: 20 }, open);
+  const reader = live.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("id: 1.0\n\n")) text += (await reader.read()).value ?? "";
+  assert.ok(!text.includes("data:"), "the stream opens after the events already held");
+  ring.append(2, [taskEvent(2, "bob")]);
+  text = "";
+  while (!text.includes("id: 2.0\n\n")) text += (await reader.read()).value ?? "";
+  assert.match(text, /: keepalive\n\nid: 2\.0\n\n/, "an id-only block after bob's event");
+  assert.ok(!text.includes("t-2"), "bob's event is not alice's to see");
+  await reader.cancel();
+  ring.append(3, [taskEvent(3, "alice")]);
+  const resumed = await readUntil(
+    serveEvents(request("", { ...alice, "last-event-id": "2.0" }), ports, open),
+    (t) => t.includes("id: 3.0\nevent"),
+  );
+  assert.equal(resumed.match(/^data: /gm)?.length, 1, "only the later event");
+  assert.match(resumed, /id: 3\.0\nevent: task\ndata: \{"id":"3\.0"/);
+  abort.abort();
+  assert.equal(open.count, 0);
+});
+
+Deno.test("formatCursor() writes a whole entry as its bare index, which parses back", () => {
+  assert.equal(formatCursor({ index: 7, position: Number.MAX_SAFE_INTEGER }), "7");
+  assert.deepEqual(parseEventId(formatCursor({ index: 7, position: Number.MAX_SAFE_INTEGER })), {
+    index: 7,
+    position: Number.MAX_SAFE_INTEGER,
+  });
+  assert.equal(formatCursor({ index: 7, position: 2 }), "7.2");
+});
+
+Deno.test("serveEvents() serialises an event once for every stream that sends it", async () => {
+  const ring = new EventRing(10);
+  ring.append(1, [taskEvent(1, "alice")]);
+  const abort = new AbortController();
+  const ports = { node: () => fakeNode(ring), nowMs: () => NOW_MS, signal: abort.signal };
+  const stringify = JSON.stringify;
+  let stringified = 0;
+  JSON.stringify = ((value: unknown, ...rest: never[]) => {
+    if (value === ring.readAfter({ index: 0, position: 0 }, 1).events[0]) stringified++;
+    return stringify(value, ...rest);
+  }) as typeof JSON.stringify;
+  try {
+    const texts = await Promise.all(["alice-token", "root-token"].map((token) =>
+      readUntil(
+        serveEvents(
+          request("?after=0", { authorization: `Bearer ${token}` }),
+          ports,
+          new OpenStreams(),
+        ),
+        (t) => /id: 1\.0\nevent[^]*\n\n/.test(t),
+      )
+    ));
+    const sse = (t: string) => t.slice(t.indexOf("id: 1.0\nevent"));
+    assert.equal(sse(texts[0]), sse(texts[1]));
+    assert.equal(formatSse(taskEvent(1, "alice")), sse(texts[0]), "the same text as made anew");
+    assert.equal(stringified, 1, "one JSON.stringify for two streams");
+  } finally {
+    JSON.stringify = stringify;
+    abort.abort();
+  }
+});
+
+Deno.test("serveEvents() caps the streams one user holds, and gives a slot back when one ends", async () => {
+  const abort = new AbortController();
+  const ports = {
+    node: () => fakeNode(new EventRing(10)),
+    nowMs: () => NOW_MS,
+    signal: abort.signal,
+  };
+  const open = new OpenStreams({ total: 3, perUser: 2 });
+  const stream = (token: string) => serveEvents(request(`?token=${token}`), ports, open);
+  const first = stream("alice-token");
+  assert.equal(stream("alice-token").status, 200);
+  const refused = stream("alice-token");
+  assert.equal(refused.status, 429);
+  const body = await refused.json();
+  assert.equal(body.error.code, "rate_limited");
+  assert.match(body.error.message, /Too many event streams for user "alice" .*at most 2/);
+  assert.equal(stream("root-token").status, 200, "another user still gets a stream");
+  assert.deepEqual([open.count, open.countOf("alice"), open.countOf("root")], [3, 2, 1]);
+  await first.body!.cancel();
+  assert.equal(open.countOf("alice"), 1);
+  assert.equal(stream("alice-token").status, 200, "alice's ended stream gave its slot back");
+  const full = await stream("root-token").json();
+  assert.match(full.error.message, /Too many event streams on this orchestrator \(at most 3\)/);
+  abort.abort();
   assert.equal(open.count, 0);
 });

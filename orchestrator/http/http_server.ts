@@ -21,6 +21,7 @@ import { fetchPeerStatus } from "./peer_status.ts";
 import { SourceGate } from "./source_gate.ts";
 import type { Histogram } from "../../shared/histogram.ts";
 import { EVENTS_PATH, serveEvents } from "./event_stream.ts";
+import { OpenStreams } from "./open_streams.ts";
 import { isDashboardPath, serveDashboard } from "../dashboard/dashboard_routes.ts";
 
 /** Bridged requests awaiting replies at once, per orchestrator. */
@@ -68,7 +69,7 @@ export class HttpServer {
   readonly #sources: SourceGate;
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
   /** Event streams open now. */
-  readonly #streams = { count: 0 };
+  readonly #streams = new OpenStreams();
 
   constructor(options: HttpServerOptions) {
     this.#options = options;
@@ -110,8 +111,8 @@ export class HttpServer {
       const source = info.remoteAddr.hostname;
       const admitted = this.#sources.enter(source);
       let response: Response;
+      const path = new URL(request.url).pathname;
       try {
-        const path = new URL(request.url).pathname;
         response = !admitted
           ? tooManyFromSource(this.#options.maxRequestsPerSource)
           : path === "/metrics"
@@ -134,6 +135,7 @@ export class HttpServer {
         response.headers.set(SERVED_BY_HEADER, self.id);
       }
       response.headers.set(CLUSTER_ID_HEADER, this.#options.clusterId);
+      if (isPrivatePath(path)) response.headers.set("cache-control", "no-store");
       return response;
     };
     return new Promise((resolve, reject) => {
@@ -217,6 +219,14 @@ export class HttpServer {
       headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
     });
   }
+}
+
+/**
+ * Whether answers on `path` must never be stored by a browser or proxy: the API's carry tokens
+ * (the login answer holds one) and task data, the metrics the cluster's inner workings.
+ */
+export function isPrivatePath(path: string): boolean {
+  return path === "/metrics" || path === "/api/v1" || path.startsWith("/api/v1/");
 }
 
 /** Whether a scrape carries the configured token (compared in constant time); true when none is set. */

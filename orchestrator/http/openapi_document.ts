@@ -437,7 +437,8 @@ function eventsOperation(): Record<string, unknown> {
     200: {
       description: "The event stream: `event: task|worker|cluster` with a StreamEvent, " +
         "`event: gap` with a GapEvent, `event: error` with an Error (then the stream ends); " +
-        "comment lines keep it alive",
+        "comment lines keep it alive; a block with only `id:` (at the start, and with a keepalive) " +
+        "moves the resume point past events this reader is not shown",
       content: {
         "text/event-stream": {
           schema: { type: "string" },
@@ -446,7 +447,7 @@ function eventsOperation(): Record<string, unknown> {
       },
     },
   };
-  for (const status of [400, 401, 403, 405, 429, 500]) {
+  for (const status of [400, 401, 403, 405, 429, 500, 503]) {
     responses[String(status)] = {
       description: "Error",
       content: { "application/json": { schema: ref("Error") } },

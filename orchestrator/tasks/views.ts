@@ -89,11 +89,17 @@ export interface TaskPage {
  * A page of an owner's tasks (or everyone's, with owner null), newest first, in any of `states`
  * (all states when absent or empty), starting after the cursor `after`. A cursor is the id of the
  * last task a page showed; the next page holds the tasks submitted before it, so tasks submitted
- * meanwhile never shift a page.
+ * meanwhile never shift a page. `scan`, for tests, counts the task ids visited.
  */
 export function listTaskPage(
   sm: TaskStateMachine,
-  options: { owner: string | null; states?: readonly TaskState[]; after?: string; limit: number },
+  options: {
+    owner: string | null;
+    states?: readonly TaskState[];
+    after?: string;
+    limit: number;
+    scan?: { visited: number };
+  },
 ): TaskPage {
   const ids = options.owner === null ? sm.taskOrder : sm.ownerTasks.get(options.owner) ?? [];
   const wanted = options.states === undefined || options.states.length === 0
@@ -105,17 +111,23 @@ export function listTaskPage(
   const tasks: TaskSummary[] = [];
   let next: string | null = null;
   const total = _countMatching(sm, options.owner, wanted);
-  // Nothing in the wanted states: no scan (a poll for "anything still queued?" stays cheap).
-  for (let i = total === 0 ? -1 : start; i >= 0; i--) {
+  // No more than `total` match anywhere: once that many were seen the rest of the list holds none
+  // (without a cursor, the scan stops at the oldest match; with none at all, it never starts).
+  let matched = 0;
+  let visited = 0;
+  for (let i = start; i >= 0 && matched < total; i--) {
+    visited++;
     const task = sm.tasks.get(ids[i]);
     if (task === undefined) continue;
     if (wanted !== null && !wanted.has(task.state)) continue;
+    matched++;
     if (tasks.length === options.limit) {
       next = tasks.at(-1)?.id ?? null;
       break;
     }
     tasks.push(toTaskSummary(task));
   }
+  if (options.scan !== undefined) options.scan.visited += visited;
   return { tasks, total, next };
 }
 

@@ -197,3 +197,31 @@ Deno.test("toWorkerView() shows the worker's load and heartbeat age", () => {
   assert.ok(WorkerViewSchema.safeParse(view).success, "a worker view is a valid wire value");
   assert.equal(toWorkerView(h.sm.workers.get("w1")!, null).lastHeartbeatAgoMs, null);
 });
+
+Deno.test("listTaskPage() stops scanning once it has seen every matching task", () => {
+  const h = new Harness();
+  for (let i = 0; i < 200; i++) h.submitTask({ owner: i % 2 === 0 ? "alice" : "bob" });
+  const fresh = h.submitTask({ owner: "alice" });
+  h.submitTask({ owner: "alice" });
+  h.cancel(fresh);
+  const scan = { visited: 0 };
+  const page = listTaskPage(h.sm, { owner: "alice", states: ["cancelled"], limit: 50, scan });
+  assert.deepEqual(page, { tasks: [toTaskSummary(h.sm.tasks.get(fresh)!)], total: 1, next: null });
+  assert.equal(scan.visited, 2, "the newest alice task and the match, not the 100 older ones");
+  const queued = { visited: 0 };
+  const newest = listTaskPage(h.sm, { owner: null, states: ["queued"], limit: 3, scan: queued });
+  assert.deepEqual(newest.tasks.map((t) => t.id), ["t-202", "t-200", "t-199"]);
+  assert.deepEqual([newest.total, newest.next], [201, "t-199"]);
+  assert.equal(queued.visited, 5, "the page, the cancelled task and one more match, for next");
+  const all = { visited: 0 };
+  const whole = listTaskPage(h.sm, { owner: "alice", states: ["queued"], limit: 101, scan: all });
+  assert.deepEqual([whole.tasks.length, whole.total, whole.next], [101, 101, null]);
+  assert.equal(all.visited, 102, "every alice task once, nothing past the oldest match");
+  const after = listTaskPage(h.sm, {
+    owner: "alice",
+    states: ["cancelled"],
+    after: fresh,
+    limit: 5,
+  });
+  assert.deepEqual([after.tasks, after.total, after.next], [[], 1, null]);
+});
