@@ -4,17 +4,20 @@
  * @module
  */
 
-/** One event of the stream; `data` is its data lines joined, unparsed. */
+/**
+ * One block of the stream; `data` is its data lines joined, unparsed, or null for a block with an
+ * `id` only (the server's "read up to here": a reader records it to resume from, and shows nothing).
+ */
 export interface SseEvent {
   id: string | null;
   event: string;
-  data: string;
+  data: string | null;
 }
 
 /** The longest block accepted: a stream that sends more without a blank line is broken. */
 const MAX_BLOCK_CHARS = 1 << 20;
 
-/** The event in one block (the text between blank lines), or null for a block of comments only. */
+/** The event in one block (the text between blank lines), or null for a block with neither data nor id. */
 export function parseSseBlock(block: string): SseEvent | null {
   let id: string | null = null;
   let event = "message";
@@ -28,7 +31,8 @@ export function parseSseBlock(block: string): SseEvent | null {
     else if (field === "event") event = value;
     else if (field === "data") data.push(value);
   }
-  return data.length === 0 ? null : { id, event, data: data.join("\n") };
+  if (data.length === 0) return id === null ? null : { id, event, data: null };
+  return { id, event, data: data.join("\n") };
 }
 
 /**

@@ -14,6 +14,12 @@ Deno.test("parseSseBlock() reads id, event and data, and skips comment-only bloc
     data: '{"a":1}',
   });
   assert.equal(parseSseBlock(": keepalive"), null);
+  // An id alone: the server's resume point past events this reader is not shown.
+  assert.deepEqual(parseSseBlock("id: 40\n: keepalive"), {
+    id: "40",
+    event: "message",
+    data: null,
+  });
   assert.equal(parseSseBlock("retry: 1000\n: hello"), null);
   assert.deepEqual(parseSseBlock("data:x\ndata: y"), { id: null, event: "message", data: "x\ny" });
 });

@@ -152,6 +152,10 @@ async function follow(
     failures = 0;
     try {
       for await (const sse of readSseEvents(response.body!)) {
+        if (sse.data === null) {
+          lastId = sse.id; // read past events this reader does not see: resume from here
+          continue;
+        }
         const data = JSON.parse(sse.data) as WatchedEvent;
         if (sse.event === "error") throw remoteErrorOf(401, data as never);
         if (sse.event === "gap") {
