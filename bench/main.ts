@@ -160,7 +160,8 @@ function parseOptions(args: string[]): ParsedOptions {
       profileDir: values.profile ?? null,
       peerRounds,
       isolate: values.isolate,
-      http: values.http,
+      // Absent rather than false by default, so a run without --http records what it did before.
+      ...(values.http ? { http: true } : {}),
     },
   };
 }
