@@ -5,7 +5,7 @@
  *   deno task bench [--scenario NAME[,NAME...]] [--quick] [--orchestrators N] [--workers N]
  *                   [--slots N] [--tasks N] [--scale-tasks N]
  *                   [--retention-tasks N] [--retention-keep N] [--rounds N] [--log-level L] [--keep]
- *                   [--peer bullmq [--peer-rounds N]]
+ *                   [--peer bullmq [--peer-rounds N]] [--http]
  * @module
  */
 import { parseArgs } from "node:util";
@@ -58,6 +58,10 @@ Options:
   --peer-rounds N       rounds per system with --peer (default 2, 1 with --quick)
   --log-level LEVEL     nodes' MUTIRAO_LOG_LEVEL: info (the product default) or warn
   --isolate             payloads: handler workers run each attempt in a Web Worker (--isolate)
+  --http                every orchestrator serves HTTP (an httpPort, so it derives the event
+                        stream); throughput and payloads also keep what an open dashboard asks
+                        for on the leader: one event stream read and counted, and
+                        /api/v1/cluster and /api/v1/workers polled every 2 s
   --keep                keep cluster directories (node logs, data) under $TMPDIR
   --profile DIR         nodes write CPU profiles there when they stop (summarize them with
                         deno run -A bench/tools/profile_summary.ts DIR/*.cpuprofile)
@@ -95,6 +99,7 @@ function parseOptions(args: string[]): ParsedOptions {
       "log-level": { type: "string", default: "info" },
       keep: { type: "boolean", default: false },
       isolate: { type: "boolean", default: false },
+      http: { type: "boolean", default: false },
       profile: { type: "string" },
       peer: { type: "string" },
       "peer-rounds": { type: "string" },
@@ -155,6 +160,8 @@ function parseOptions(args: string[]): ParsedOptions {
       profileDir: values.profile ?? null,
       peerRounds,
       isolate: values.isolate,
+      // Absent rather than false by default, so a run without --http records what it did before.
+      ...(values.http ? { http: true } : {}),
     },
   };
 }
@@ -177,6 +184,7 @@ async function main(args: string[]): Promise<number> {
       chosen.map((s) => s.name).join(", ")
     } on ${machine.cores} cores (${machine.cpuModel}), ` +
       `Deno ${machine.deno}${options.quick ? ", quick sizes" : ""}` +
+      (options.http ? "; HTTP on, a dashboard open" : "") +
       (peers.length === 0
         ? ""
         : `; peers ${peers.map((p) => p.name).join(", ")}, ${options.peerRounds} round(s)`),
@@ -192,7 +200,9 @@ async function main(args: string[]): Promise<number> {
   console.log(table);
   await Deno.mkdir(outDir, { recursive: true });
   const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
-  const path = `${outDir}/${stamp}${options.quick ? "-quick" : ""}.json`;
+  const path = `${outDir}/${stamp}${options.quick ? "-quick" : ""}${
+    options.http ? "-http" : ""
+  }.json`;
   await Deno.writeTextFile(
     path,
     JSON.stringify(
@@ -234,6 +244,7 @@ async function runScenario(
         logLevel: options.logLevel,
         keepDir: options.keep,
         denoFlags: options.profileDir === null ? undefined : profileFlags(options.profileDir),
+        http: options.http,
         ...overrides,
       });
       clusters.push(cluster);

@@ -4,3 +4,4 @@
  */
 export * from "./api/mod.ts";
 export { runCli, USAGE } from "./cli/run_cli.ts";
+export { readSseEvents, type SseEvent } from "./cli/sse_events.ts";

@@ -64,6 +64,11 @@ export interface RealClusterOptions {
   denoFlags?: { orchestrator?: string[]; worker?: string[] };
   /** Extra worker arguments after the bench's own, e.g. `["--handlers", "examples/handlers.ts"]`. */
   workerArgs?: string[];
+  /**
+   * Give every orchestrator an `httpPort` (a free port, loopback layout only): the REST API,
+   * /metrics and the event stream, which nodes derive only when they serve HTTP.
+   */
+  http?: boolean;
 }
 
 /** One orchestrator or worker slot of the cluster; its process changes across restarts. */
@@ -73,6 +78,8 @@ export interface NodeHandle {
   readonly id: string;
   readonly host: string;
   readonly port: number;
+  /** The orchestrator's HTTP port (RealClusterOptions.http), or null. */
+  readonly httpPort: number | null;
   /** The group id the process runs under (namespace layout), or null. */
   readonly gid: number | null;
   /** Every incarnation of this node appends its stderr here. */
@@ -139,6 +146,9 @@ export class RealCluster {
     if (!/^[A-Za-z0-9_./-]+$/.test(dir)) throw new RangeError(`Unusable temp dir path: ${dir}`);
     await Deno.mkdir(`${dir}/logs`);
     const namespace = options.layout === "namespace";
+    if (namespace && options.http === true) {
+      throw new RangeError("Cannot serve HTTP in the namespace layout: only loopback has it");
+    }
     const node = (role: NodeHandle["role"], i: number): NodeHandle => {
       const orchestrator = role === "orchestrator";
       const id = `${orchestrator ? "o" : "w"}${i + 1}`;
@@ -147,6 +157,7 @@ export class RealCluster {
         id,
         host: namespace ? `127.0.0.${(orchestrator ? 2 : 20) + i}` : "127.0.0.1",
         port: namespace ? (orchestrator ? 7701 : 7801) : freePort(),
+        httpPort: orchestrator && options.http === true ? freePort() : null,
         gid: namespace ? (orchestrator ? ORCHESTRATOR_GID_BASE : WORKER_GID_BASE) + i + 1 : null,
         logPath: `${dir}/logs/${id}.log`,
         process: null,
@@ -163,7 +174,12 @@ export class RealCluster {
     cachedHash ??= await hashPassword(BENCH_PASSWORD);
     const config = {
       clusterId: "bench",
-      orchestrators: orchestrators.map((o) => ({ id: o.id, host: o.host, port: o.port })),
+      orchestrators: orchestrators.map((o) => ({
+        id: o.id,
+        host: o.host,
+        port: o.port,
+        ...(o.httpPort === null ? {} : { httpPort: o.httpPort }),
+      })),
       // The bench measures the engine: one user submits everything, as fast as it can.
       submitRatePerUser: 0,
       maxActiveTasksPerUser: 0,
@@ -179,6 +195,16 @@ export class RealCluster {
   /** The orchestrator addresses, as the client library wants them. */
   get addresses(): Array<{ id: string; host: string; port: number }> {
     return this.orchestrators.map((o) => ({ id: o.id, host: o.host, port: o.port }));
+  }
+
+  /**
+   * The base URL of orchestrator `id`'s HTTP port (`http://127.0.0.1:PORT`).
+   * @throws {RangeError} when the cluster was created without `http`
+   */
+  httpBase(id: string): string {
+    const { host, httpPort } = this.node(id);
+    if (httpPort === null) throw new RangeError(`Orchestrator ${id} has no HTTP port`);
+    return `http://${host}:${httpPort}`;
   }
 
   /** Looks a node up by id ("o2", "w3"). */

@@ -130,6 +130,11 @@ export interface BenchOptions {
   peerRounds: number;
   /** Handler workers run each attempt in a Web Worker (`deno task worker --isolate`). */
   isolate?: boolean;
+  /**
+   * Every orchestrator serves HTTP (so derives the event stream), and throughput and payloads
+   * keep a dashboard's requests open on the leader meanwhile (dashboard_load.ts).
+   */
+  http?: boolean;
 }
 
 /** Given to each scenario. */

@@ -11,9 +11,11 @@
  * previous one's result came back (`wait`): submit→result on the client's clock.
  *
  * With `--peer`, interleaved rounds of Mutirão (a fresh cluster, one run of each kind and the
- * closed loop) and each peer's same two runs.
+ * closed loop) and each peer's same two runs. With `--http`, a dashboard's requests are open on
+ * the leader over the timed runs, and another over the closed loop.
  * @module
  */
+import { DashboardLoad, type DashboardReport, dashboardRows } from "../lib/dashboard_load.ts";
 import { MUTIRAO, payloadComparison, type PayloadRun, ratioOf } from "../lib/comparison.ts";
 import process from "node:process";
 import { jsonPayload } from "../lib/json_payload.mjs";
@@ -60,6 +62,12 @@ interface MutiraoPayloadRun extends PayloadRun {
   payloadFirst: boolean;
   noop: KindRun;
   payload: KindRun;
+}
+
+/** What the dashboards of one Mutirão cluster saw (`--http`): over the timed runs, the closed loop. */
+interface PayloadDashboards {
+  timedRuns: DashboardReport;
+  closedLoop: DashboardReport;
 }
 
 /** Closed-loop samples of each kind. */
@@ -201,7 +209,9 @@ async function closedLoop(
 async function measureMutirao(
   ctx: ScenarioContext,
   rounds: { first: number; count: number },
-): Promise<{ runs: MutiraoPayloadRun[]; closedLoop: ClosedLoopSamples }> {
+): Promise<
+  { runs: MutiraoPayloadRun[]; closedLoop: ClosedLoopSamples; dashboards?: PayloadDashboards }
+> {
   const { sizes } = ctx.options;
   const cluster = await ctx.cluster({
     workerArgs: ["--handlers", HANDLERS_MODULE, ...(ctx.options.isolate ? ["--isolate"] : [])],
@@ -211,6 +221,11 @@ async function measureMutirao(
   const token = await cluster.token();
   const client = cluster.client({ timeoutMs: 120_000 });
   const target: Target = { cluster, client, token, leader };
+  const openDashboard = () =>
+    ctx.options.http === true
+      ? DashboardLoad.open({ base: cluster.httpBase(leader), node: leader, token })
+      : null;
+  let dashboard: DashboardLoad | null = null;
   try {
     ctx.progress(`warm-up: ${THROUGHPUT_WARMUP_TASKS} tasks of each kind`);
     for (const kind of ["noop", "payload"] as const) {
@@ -221,6 +236,7 @@ async function measureMutirao(
       });
     }
     const runs: MutiraoPayloadRun[] = [];
+    dashboard = await openDashboard();
     for (let r = rounds.first; r < rounds.first + rounds.count; r++) {
       const payloadFirst = r % 2 === 0;
       const order: Kind[] = payloadFirst ? ["payload", "noop"] : ["noop", "payload"];
@@ -240,14 +256,24 @@ async function measureMutirao(
         payload,
       });
     }
+    const timedRuns = await dashboard?.close();
     ctx.progress(`closed loop: ${sizes.payloadLatencyTasks} single tasks of each kind`);
     await closedLoop(target, { count: CLOSED_LOOP_WARMUP_TASKS, keyPrefix: "warmup-single" });
+    dashboard = await openDashboard();
     const samples = await closedLoop(target, {
       count: sizes.payloadLatencyTasks,
       keyPrefix: `single-${rounds.first}`,
     });
-    return { runs, closedLoop: samples };
+    const closedLoopReport = await dashboard?.close();
+    return {
+      runs,
+      closedLoop: samples,
+      ...(timedRuns === undefined || closedLoopReport === undefined
+        ? {}
+        : { dashboards: { timedRuns, closedLoop: closedLoopReport } }),
+    };
   } finally {
+    dashboard?.abort();
     client.close();
     await cluster.stop();
   }
@@ -342,9 +368,31 @@ function details(
   };
 }
 
+/** The dashboards' rows (`--http`): over the timed runs, and events read in the closed loop. */
+function payloadDashboardRows(
+  ctx: ScenarioContext,
+  dashboards: readonly PayloadDashboards[],
+): Measurement[] {
+  if (dashboards.length === 0) return [];
+  const rounds = ctx.peers.length > 0 ? 1 : ctx.options.sizes.payloadRounds;
+  const closedLoop = dashboards.map((d) => d.closedLoop.eventsRead);
+  return [
+    ...dashboardRows(
+      dashboards.map((d) => d.timedRuns),
+      2 * rounds * ctx.options.sizes.throughputTasks,
+    ),
+    {
+      metric: "dashboard: events read over the closed loop",
+      value: round(summarize(closedLoop).p50, 0),
+      unit: "events",
+      note: `median of ${closedLoop.length} cluster(s)`,
+    },
+  ];
+}
+
 /** Mutirão alone: `payloadRounds` rounds on one cluster. */
 async function runAlone(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const { runs, closedLoop } = await measureMutirao(ctx, {
+  const { runs, closedLoop, dashboards } = await measureMutirao(ctx, {
     first: 1,
     count: ctx.options.sizes.payloadRounds,
   });
@@ -358,8 +406,12 @@ async function runAlone(ctx: ScenarioContext): Promise<ScenarioResult> {
       }),
       ...cpuRows(runs),
       ...closedLoopRows(closedLoop),
+      ...payloadDashboardRows(ctx, dashboards === undefined ? [] : [dashboards]),
     ],
-    details: details(ctx, runs, closedLoop),
+    details: {
+      ...details(ctx, runs, closedLoop),
+      ...(dashboards === undefined ? {} : { dashboards: [dashboards] }),
+    },
   };
 }
 
@@ -367,6 +419,7 @@ async function runAlone(ctx: ScenarioContext): Promise<ScenarioResult> {
 async function compareWithPeers(ctx: ScenarioContext): Promise<ScenarioResult> {
   const mutiraoRuns: MutiraoPayloadRun[] = [];
   const closedLoops: ClosedLoopSamples[] = [];
+  const dashboards: PayloadDashboards[] = [];
   const roundsDone = new Map<string, number>();
   const nextRound = (system: string) => {
     const r = (roundsDone.get(system) ?? 0) + 1;
@@ -378,6 +431,7 @@ async function compareWithPeers(ctx: ScenarioContext): Promise<ScenarioResult> {
       const measured = await measureMutirao(ctx, { first: nextRound(MUTIRAO), count: 1 });
       mutiraoRuns.push(...measured.runs);
       closedLoops.push(measured.closedLoop);
+      if (measured.dashboards !== undefined) dashboards.push(measured.dashboards);
       return measured.runs[0];
     },
     peer: (peer) =>
@@ -393,10 +447,12 @@ async function compareWithPeers(ctx: ScenarioContext): Promise<ScenarioResult> {
       ...payloadComparison(runs),
       ...(mutiraoRuns.length === 0 ? [] : cpuRows(mutiraoRuns)),
       ...(samples.noop.length === 0 ? [] : closedLoopRows(samples)),
+      ...payloadDashboardRows(ctx, dashboards),
       ...failureRows(failures),
     ],
     details: {
       ...details(ctx, mutiraoRuns, samples),
+      ...(dashboards.length === 0 ? {} : { dashboards }),
       rounds: ctx.options.peerRounds,
       peers: ctx.peers.map((p) => ({ name: p.name, description: p.description })),
       perRun: Object.fromEntries(runs),

@@ -1,9 +1,11 @@
 /**
  * Throughput: N no-op tasks submitted in batches, timed from the first submission to the last
  * completion, on the replicated cluster and on a single orchestrator (the cost of replication).
- * With `--peer`, interleaved rounds of the replicated cluster and each peer instead.
+ * With `--peer`, interleaved rounds of the replicated cluster and each peer instead. With
+ * `--http`, a dashboard's requests are open on the leader over each measured run.
  * @module
  */
+import { DashboardLoad, type DashboardReport, dashboardRows } from "../lib/dashboard_load.ts";
 import { MUTIRAO, throughputComparison, type ThroughputRun } from "../lib/comparison.ts";
 import { failureRows, runPeerRounds } from "../lib/peer_rounds.ts";
 import { readNodesCpuTimeMs } from "../lib/proc_stats.ts";
@@ -27,6 +29,8 @@ interface RunResult {
   /** CPU time per node over the run, as a share of one core. */
   cpuShare: Record<string, number>;
   leader: string;
+  /** With `--http`: what the dashboard open on the leader saw. */
+  dashboard?: DashboardReport;
 }
 
 async function measure(ctx: ScenarioContext, orchestrators: number): Promise<RunResult> {
@@ -36,6 +40,7 @@ async function measure(ctx: ScenarioContext, orchestrators: number): Promise<Run
   const leader = await cluster.waitForLeader();
   const token = await cluster.token();
   const client = cluster.client({ timeoutMs: 120_000 });
+  let dashboard: DashboardLoad | null = null;
   try {
     ctx.progress(`warm-up on ${orchestrators} orchestrator(s)`);
     await submitInBatches(client, token, {
@@ -45,6 +50,9 @@ async function measure(ctx: ScenarioContext, orchestrators: number): Promise<Run
       keyPrefix: "warmup",
     });
     await waitUntilIdle(client, token, { timeoutMs: 120_000 });
+    dashboard = ctx.options.http === true
+      ? await DashboardLoad.open({ base: cluster.httpBase(leader.id), node: leader.id, token })
+      : null;
     const cpuBefore = await cpuTimes(cluster);
     const wallStart = performance.now();
     ctx.progress(`${sizes.throughputTasks} tasks on ${orchestrators} orchestrator(s)`);
@@ -55,8 +63,10 @@ async function measure(ctx: ScenarioContext, orchestrators: number): Promise<Run
       keyPrefix: "run",
     });
     const idle = await waitUntilIdle(client, token, { timeoutMs: 600_000 });
+    dashboard?.markEnd();
     const wallMs = performance.now() - wallStart;
     const cpuAfter = await cpuTimes(cluster);
+    const dashboardReport = await dashboard?.close();
     const elapsedMs = Math.max(1, idle.lastFinishedMs - run.firstSubmitMs);
     const cpuShare: Record<string, number> = {};
     for (const [id, ms] of Object.entries(cpuAfter)) {
@@ -73,8 +83,10 @@ async function measure(ctx: ScenarioContext, orchestrators: number): Promise<Run
       elapsedMs,
       cpuShare,
       leader: leader.id,
+      ...(dashboardReport === undefined ? {} : { dashboard: dashboardReport }),
     };
   } finally {
+    dashboard?.abort();
     client.close();
     await cluster.stop();
   }
@@ -86,8 +98,13 @@ function cpuTimes(cluster: RealCluster): Promise<Record<string, number>> {
 
 /** Interleaved rounds of the replicated cluster and each peer. */
 async function compareWithPeers(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const dashboards: DashboardReport[] = [];
   const { runs, failures } = await runPeerRounds<ThroughputRun>(ctx, {
-    mutirao: () => measure(ctx, ctx.options.orchestrators),
+    mutirao: async () => {
+      const run = await measure(ctx, ctx.options.orchestrators);
+      if (run.dashboard !== undefined) dashboards.push(run.dashboard);
+      return run;
+    },
     peer: (peer) => peer.throughput(ctx),
   });
   const { sizes, workers, slots } = ctx.options;
@@ -97,6 +114,7 @@ async function compareWithPeers(ctx: ScenarioContext): Promise<ScenarioResult> {
         mutirao: { kind: "atLeast", value: TASKS_PER_S_TARGET },
         ratio: { kind: "atLeast", value: PEER_RATIO_TARGET },
       }),
+      ...dashboardRows(dashboards, sizes.throughputTasks),
       ...failureRows(failures),
     ],
     details: {
@@ -150,6 +168,10 @@ export const throughput: Scenario = {
         value: round(100 * (replicated.cpuShare[replicated.leader] ?? NaN), 0),
         unit: "% of a core",
       },
+      ...dashboardRows(
+        replicated.dashboard === undefined ? [] : [replicated.dashboard],
+        replicated.tasks,
+      ),
     ];
     return { measurements, details: { replicated, single } };
   },

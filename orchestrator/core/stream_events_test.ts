@@ -115,6 +115,22 @@ Deno.test("EventRing starts over after a jump in the log (a snapshot installed)"
   assert.equal(ring.readAfter(parseEventId("49"), 10).gap, false);
 });
 
+Deno.test("EventRing.append() refuses events not numbered 0.. in order within their entry", () => {
+  const leader = (id: string) => ({
+    id,
+    kind: "cluster" as const,
+    event: "leader" as const,
+    term: 1,
+    atMs: 0,
+  });
+  const ring = new EventRing(10);
+  ring.append(1, [leader("1.0"), leader("1.1")]);
+  assert.equal(ring.last.position, 1);
+  assert.throws(() => ring.append(2, [leader("3.0")]), /not 2\.0/);
+  assert.throws(() => new EventRing(10).append(2, [leader("2.1")]), /not 2\.0/);
+  assert.throws(() => new EventRing(10).append(2, [leader("2.0"), leader("2.0")]), /not 2\.1/);
+});
+
 Deno.test("isVisible() shows users their own task events only, admins everything, then filters", () => {
   const { h, all } = harnessWithRing();
   runOneTask(h);
