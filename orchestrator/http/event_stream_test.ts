@@ -212,3 +212,32 @@ Deno.test("serveEvents() caps the streams one user holds, and gives a slot back 
   abort.abort();
   assert.equal(open.count, 0);
 });
+
+Deno.test("serveEvents() sends everything held after the cursor at once, past one read batch", async () => {
+  const ring = new EventRing(10_000);
+  for (let index = 1; index <= 2_500; index++) ring.append(index, [taskEvent(index, "alice")]);
+  const abort = new AbortController();
+  // No poll within the test: what arrives came from the stream's first read, at its start.
+  const ports = {
+    node: () => fakeNode(ring),
+    nowMs: () => NOW_MS,
+    signal: abort.signal,
+    pollMs: 3_600_000,
+    keepaliveMs: 3_600_000,
+  };
+  const headers = { authorization: "Bearer alice-token", "last-event-id": "0" };
+  const reader = serveEvents(request("", headers), ports, new OpenStreams()).body!
+    .pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  // Read what the first read queued; a stream that sent less stays silent, and the bound ends it.
+  const bound = setTimeout(() => reader.cancel(), 5_000);
+  while (!text.includes("id: 2500.0\nevent")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  clearTimeout(bound);
+  await reader.cancel();
+  assert.equal(text.match(/^data: /gm)?.length, 2_500);
+  abort.abort();
+});
