@@ -44,8 +44,10 @@ export class KindCounts {
   /** A task of `kind` moved from `from` to `to`. */
   move(kind: string, from: TaskState, to: TaskState): void {
     const counts = this.#byKind.get(kind);
-    assert(counts !== undefined, `no tasks of kind ${kind} counted, one moved ${from} -> ${to}`);
-    assert(counts[from] > 0, `no ${from} task of kind ${kind} counted, one moved to ${to}`);
+    // Checked before building a message: this runs on every task's every state change.
+    if (counts === undefined || counts[from] <= 0) {
+      assert(false, `no ${from} task of kind ${kind} counted, one moved to ${to}`);
+    }
     counts[from] -= 1;
     counts[to] += 1;
   }
@@ -53,8 +55,9 @@ export class KindCounts {
   /** A task of `kind` in `state` was removed (retention, purge). */
   remove(kind: string, state: TaskState): void {
     const counts = this.#byKind.get(kind);
-    assert(counts !== undefined, `no tasks of kind ${kind} counted, one removed`);
-    assert(counts[state] > 0, `no ${state} task of kind ${kind} counted, one removed`);
+    if (counts === undefined || counts[state] <= 0) {
+      assert(false, `no ${state} task of kind ${kind} counted, one removed`);
+    }
     counts[state] -= 1;
     if (totalOf(counts) === 0) this.#byKind.delete(kind);
   }
