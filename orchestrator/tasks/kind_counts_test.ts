@@ -61,5 +61,5 @@ Deno.test("KindCounts.move() refuses a task it never counted", () => {
   const counts = new KindCounts();
   counts.add("sleep", "queued");
   assert.throws(() => counts.move("sleep", "running", "succeeded"), /no running task/);
-  assert.throws(() => counts.remove("exec", "queued"), /no tasks of kind exec/);
+  assert.throws(() => counts.remove("exec", "queued"), /no queued task of kind exec/);
 });
