@@ -170,7 +170,7 @@ export function formatCursorId(cursor: EventId): string {
 export function formatGap(after: EventId, floor: EventId | null): string {
   const data = {
     kind: "gap",
-    after: formatEventId(after),
+    after: formatCursor(after),
     message:
       "Events after this id are no longer held here (older than the ring, or before this orchestrator's snapshot): re-read the state (GET /api/v1/tasks) and go on with the events that follow",
     heldAfter: floor === null ? "0" : formatCursor(floor),
@@ -255,8 +255,15 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: Ope
       poll = setInterval(readRing, ports.pollMs ?? POLL_MS);
       keepalive = setInterval(() => {
         const still = parseEventRequest(request, ports);
-        if (!still.ok) {
-          write(`event: error\ndata: ${JSON.stringify(errorBody(still.code, still.message))}\n\n`);
+        // The session is checked again, and so is the role: an admin demoted since the stream
+        // opened must stop seeing other users' events now, as the CLI's requests would.
+        const refused = !still.ok
+          ? errorBody(still.code, still.message)
+          : still.filter.isAdmin !== filter.isAdmin
+          ? errorBody("forbidden", `The role of "${filter.user}" changed; open the stream again`)
+          : null;
+        if (refused !== null) {
+          write(`event: error\ndata: ${JSON.stringify(refused)}\n\n`);
           stop();
           controller.close();
           return;
@@ -269,7 +276,9 @@ export function serveEvents(request: Request, ports: EventStreamPorts, open: Ope
     cancel() {
       stop();
     },
-  }, { highWaterMark: 64 });
+    // Counted in bytes: a reader that stops reading holds at most about 1 MiB here (its poll
+    // then reads nothing more; past the ring it gets a gap), not 64 batches of 1,000 events.
+  }, new ByteLengthQueuingStrategy({ highWaterMark: 1 << 20 }));
   return new Response(body, {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",

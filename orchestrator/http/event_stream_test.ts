@@ -8,13 +8,16 @@ import { formatCursor, formatSse, parseEventRequest, serveEvents } from "./event
 
 const NOW_MS = 1_000;
 
-function fakeNode(ring: EventRing, canServeClients = true): OrchestratorNode {
+function fakeNode(
+  ring: EventRing,
+  canServeClients = true,
+  roles: Record<string, "admin" | "user"> = { alice: "user", root: "admin" },
+): OrchestratorNode {
   const sessions = new Map([
     [hashToken("alice-token"), { user: "alice", issuedAtMs: 0, expiresAtMs: 2_000 }],
     [hashToken("root-token"), { user: "root", issuedAtMs: 0, expiresAtMs: 2_000 }],
     [hashToken("old-token"), { user: "alice", issuedAtMs: 0, expiresAtMs: 500 }],
   ]);
-  const roles: Record<string, "admin" | "user"> = { alice: "user", root: "admin" };
   return {
     sm: { sessions, roleOf: (u: string) => roles[u] ?? null },
     events: ring,
@@ -240,4 +243,64 @@ Deno.test("serveEvents() sends everything held after the cursor at once, past on
   await reader.cancel();
   assert.equal(text.match(/^data: /gm)?.length, 2_500);
   abort.abort();
+});
+
+Deno.test("serveEvents() ends an admin's stream once the admin is demoted", async () => {
+  const ring = new EventRing(10);
+  const roles: Record<string, "admin" | "user"> = { alice: "user", root: "admin" };
+  const abort = new AbortController();
+  const ports = {
+    node: () => fakeNode(ring, true, roles),
+    nowMs: () => NOW_MS,
+    signal: abort.signal,
+    keepaliveMs: 20,
+  };
+  const open = new OpenStreams();
+  const response = serveEvents(request("", { authorization: "Bearer root-token" }), ports, open);
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes(": keepalive")) text += (await reader.read()).value ?? "";
+  roles.root = "user";
+  ring.append(1, [taskEvent(1, "alice")]);
+  // Until the stream ends, or a bound (a stream that never ends fails below, not hangs).
+  const bound = setTimeout(() => reader.cancel(), 2_000);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  clearTimeout(bound);
+  assert.match(text, /event: error\ndata: .*"forbidden".*role of \\"root\\" changed/);
+  assert.ok(!text.includes("t-1"), "alice's event went to a demoted admin");
+  assert.equal(open.count, 0, "the slot is given back");
+  abort.abort();
+});
+
+Deno.test("serveEvents() queues at most about 1 MiB for a reader that stops reading", async () => {
+  const ring = new EventRing(40_000);
+  for (let index = 1; index <= 30_000; index++) ring.append(index, [taskEvent(index, "alice")]);
+  // What the stream takes from the ring, counted as it reads.
+  let taken = 0;
+  const readAfter = ring.readAfter.bind(ring);
+  ring.readAfter = (cursor, max) => {
+    const read = readAfter(cursor, max);
+    taken += read.events.length;
+    return read;
+  };
+  const abort = new AbortController();
+  const ports = {
+    node: () => fakeNode(ring),
+    nowMs: () => NOW_MS,
+    signal: abort.signal,
+    pollMs: 5,
+  };
+  const headers = { authorization: "Bearer alice-token", "last-event-id": "0" };
+  const response = serveEvents(request("", headers), ports, new OpenStreams());
+  // Nobody reads: many polls pass.
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  await response.body!.cancel();
+  abort.abort();
+  // An event here is about 180 bytes in SSE form: 1 MiB is about 5,800 events, plus the batch
+  // that crossed the line. 30,000 events (5 MB) were there to take.
+  assert.ok(taken > 0 && taken <= 8_000, `took ${taken} events for a reader that did not read`);
 });

@@ -150,6 +150,11 @@ export class HttpServer {
             this.#options.logger.error(`HTTP handler failed: ${error}`);
             return Response.json({ error: { code: "internal", message: "Internal error" } }, {
               status: 500,
+              // As every other answer (set by the handler, which this one did not get through).
+              headers: {
+                [CLUSTER_ID_HEADER]: this.#options.clusterId,
+                "cache-control": "no-store",
+              },
             });
           },
         }, handler);

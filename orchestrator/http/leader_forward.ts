@@ -72,6 +72,7 @@ export async function forwardToLeader(
       method: request.method,
       headers,
       body: request.method === "GET" || request.method === "HEAD" ? undefined : body,
+      redirect: "manual", // the leader never redirects; its token stays within the cluster file
       signal: options.signal === undefined
         ? AbortSignal.timeout(options.timeoutMs)
         : AbortSignal.any([AbortSignal.timeout(options.timeoutMs), options.signal]),

@@ -33,6 +33,9 @@ export async function fetchPeerStatus(
   try {
     const response = await fetch(url, {
       headers: { authorization, [FORWARDED_BY_HEADER]: options.selfId },
+      // A peer never redirects: an answer that does is refused, not followed (the caller's token
+      // must go to the cluster file's addresses only, whatever the runtime does on a redirect).
+      redirect: "manual",
       signal: options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]),
       ...(options.client === null ? {} : { client: options.client }),
     });

@@ -51,3 +51,29 @@ Deno.test("fetchPeerStatus() asks /api/v1/cluster with the caller's token and re
   const closed = await fetchPeerStatus(o, "Bearer good", options);
   assert.match(!closed.ok ? closed.error : "", /^Cannot reach http:\/\/127\.0\.0\.1:\d+/);
 });
+
+Deno.test("fetchPeerStatus() does not follow a redirect (the token goes nowhere else)", async () => {
+  const elsewhere: Array<string | null> = [];
+  // Same origin as the peer on purpose: a runtime keeps Authorization on a same-origin redirect.
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req) =>
+      new URL(req.url).pathname === "/moved"
+        ? (elsewhere.push(req.headers.get("authorization")), Response.json({ node: NODE }))
+        : new Response(null, { status: 307, headers: { location: "/moved" } }),
+  );
+  const o = { id: "o2", host: "127.0.0.1", port: 1, httpPort: server.addr.port };
+  try {
+    const answer = await fetchPeerStatus(o, "Bearer good", {
+      selfId: "o1",
+      scheme: "http",
+      client: null,
+      timeoutMs: 1_000,
+    });
+    assert.equal(answer.ok, false);
+    assert.match((answer as { error: string }).error, /answered 307/);
+    assert.deepEqual(elsewhere, [], "the redirect was followed");
+  } finally {
+    await server.shutdown();
+  }
+});
