@@ -2,6 +2,7 @@
 // Cancel and Retry in a task's view (Retry opens the new task), and pausing a schedule.
 import assert from "node:assert/strict";
 import { withCluster } from "../e2e/cluster_fixture.ts";
+import { apiLogin } from "./api_client.ts";
 import { browserTestsIgnored, logIn, withBrowser } from "./chromium.ts";
 
 const ignore = browserTestsIgnored();
@@ -17,23 +18,13 @@ Deno.test({
       await cluster.startOrchestrator("o1");
       await cluster.startWorker({ slots: 1 });
       const base = cluster.httpUrl("o1");
-      const { token } = await fetch(`${base}/api/v1/login`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ user: "user1", password: "pass1" }),
-      }).then((r) => r.json());
-      const post = (path: string, body: unknown) =>
-        fetch(`${base}/api/v1${path}`, {
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-          body: JSON.stringify(body),
-        }).then((r) => r.json());
+      const { post } = await apiLogin(base);
       // One slot, a long first task: the other 29 stay queued.
       const tasks = Array.from({ length: 30 }, (_, i) => ({
         task: { kind: "sleep", description: `task ${i}`, durationMs: i === 0 ? 60_000 : 100 },
       }));
       const batch = await post("/tasks", { tasks });
-      assert.equal(batch.results.length, 30, JSON.stringify(batch));
+      assert.equal((batch.results as unknown[]).length, 30, JSON.stringify(batch));
       const added = await post("/schedules", {
         name: "hourly",
         cron: "0 * * * *",

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { parseMetrics } from "../../orchestrator/http/prometheus_text.ts";
 import { withCluster } from "../e2e/cluster_fixture.ts";
+import { apiLogin } from "./api_client.ts";
 import { browserTestsIgnored, logIn, withBrowser } from "./chromium.ts";
 
 const ignore = browserTestsIgnored();
@@ -21,17 +22,11 @@ Deno.test({
       await cluster.startOrchestrator("o1");
       await cluster.startWorker({ slots: 2 });
       const base = cluster.httpUrl("o1");
-      const login = await fetch(`${base}/api/v1/login`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ user: "user1", password: "pass1" }),
-      }).then((r) => r.json());
-      const submitted = await fetch(`${base}/api/v1/tasks`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${login.token}` },
-        body: JSON.stringify({ task: { kind: "sleep", description: MARKUP, durationMs: 0 } }),
-      }).then((r) => r.json());
-      const taskId: string = submitted.taskId;
+      const { post } = await apiLogin(base);
+      const submitted = await post("/tasks", {
+        task: { kind: "sleep", description: MARKUP, durationMs: 0 },
+      });
+      const taskId = submitted.taskId as string;
       assert.match(taskId, /^t-\d+$/);
 
       // Another origin: a page on its own port that tries to read the dashboard and the API.

@@ -6,21 +6,12 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { type ClusterFixture, withCluster } from "../e2e/cluster_fixture.ts";
 import { pollUntil } from "../e2e/poll_until.ts";
+import { apiLogin } from "./api_client.ts";
 import { browserTestsIgnored, logIn, withBrowser } from "./chromium.ts";
 
 const ignore = browserTestsIgnored();
 /** Bounds of waits for what the cluster does (failure detection, elections): failing tests only. */
 const WAIT = { timeout: 30_000 };
-
-async function apiToken(base: string): Promise<string> {
-  const response = await fetch(`${base}/api/v1/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ user: "user1", password: "pass1" }),
-  });
-  assert.equal(response.status, 200, await response.clone().text());
-  return (await response.json()).token;
-}
 
 /** The orchestrator that leads, as the API of each says. */
 async function leaderOf(cluster: ClusterFixture, ids: string[], token: string): Promise<string> {
@@ -69,7 +60,7 @@ Deno.test({
       for (const id of ids) processes.set(id, await cluster.startOrchestrator(id));
       const workers: Awaited<ReturnType<typeof cluster.startWorker>>[] = [];
       for (let i = 0; i < 3; i++) workers.push(await cluster.startWorker({ slots: 1 }));
-      const token = await apiToken(cluster.httpUrl("o1"));
+      const { token } = await apiLogin(cluster.httpUrl("o1"));
       const leader = await leaderOf(cluster, ids, token);
       // The dashboard of a follower: it stays up when the leader dies.
       const served = ids.find((id) => id !== leader)!;
