@@ -76,8 +76,9 @@ Deno.test("submit options through the CLI: handlers, results, retries, prioritie
     });
 
     await t.step("higher priorities run first among tasks waiting for a busy worker", async () => {
-      // The one slot is busy for a while; three tasks queue behind it.
-      const busy = await submit(cluster, ["--kind", "slow", "--payload", '{"ms":1500}']);
+      // The one slot is busy until the test cancels its task (no race with a timer: the CLI
+      // calls below may be slow on a loaded machine); three tasks queue behind it.
+      const busy = await submit(cluster, ["--kind", "slow", "--payload", '{"ms":120000}']);
       const low = await submit(cluster, ["--kind", "echo", "--payload", '"low"', "--priority=-5"]);
       const normal = await submit(cluster, ["--kind", "echo", "--payload", '"normal"']);
       const high = await submit(cluster, [
@@ -90,6 +91,8 @@ Deno.test("submit options through the CLI: handlers, results, retries, prioritie
       ]);
       const queued = await cluster.cli(["result", high]);
       assert.equal(queued.code, 13, "a waiting task has no result yet");
+      const cancelled = await cluster.cli(["cancel", busy]);
+      assert.equal(cancelled.code, 0, cancelled.stderr);
       const tasks = [];
       for (const id of [busy, high, normal, low]) tasks.push(await status(cluster, id, true));
       const order = tasks.map((task) => eventOf(task, "assigned").lamport);
