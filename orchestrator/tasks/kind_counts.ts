@@ -6,6 +6,7 @@
  */
 import { assert } from "../../shared/assert.ts";
 import type { TaskState } from "../../shared/protocol/task_schemas.ts";
+import { totalOfStates, zeroStateCounts } from "./state_counts.ts";
 
 /** The kind that sums every kind past the reported ones (see {@link KindCounts.report}). */
 export const OTHER_KIND = "other";
@@ -14,15 +15,6 @@ export const OTHER_KIND = "other";
 export interface KindCount {
   kind: string;
   counts: Readonly<Record<TaskState, number>>;
-}
-
-function zeroCounts(): Record<TaskState, number> {
-  return { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0, expired: 0 };
-}
-
-function totalOf(counts: Readonly<Record<TaskState, number>>): number {
-  return counts.queued + counts.running + counts.succeeded + counts.failed + counts.cancelled +
-    counts.expired;
 }
 
 export class KindCounts {
@@ -37,7 +29,7 @@ export class KindCounts {
   /** A task of `kind` entered `state` (submitted, or restored from a snapshot). */
   add(kind: string, state: TaskState): void {
     let counts = this.#byKind.get(kind);
-    if (counts === undefined) this.#byKind.set(kind, counts = zeroCounts());
+    if (counts === undefined) this.#byKind.set(kind, counts = zeroStateCounts());
     counts[state] += 1;
   }
 
@@ -59,12 +51,12 @@ export class KindCounts {
       assert(false, `no ${state} task of kind ${kind} counted, one removed`);
     }
     counts[state] -= 1;
-    if (totalOf(counts) === 0) this.#byKind.delete(kind);
+    if (totalOfStates(counts) === 0) this.#byKind.delete(kind);
   }
 
   /** The counts of `kind` (zeros when none is kept). */
   of(kind: string): Readonly<Record<TaskState, number>> {
-    return this.#byKind.get(kind) ?? zeroCounts();
+    return this.#byKind.get(kind) ?? zeroStateCounts();
   }
 
   /**
@@ -79,11 +71,11 @@ export class KindCounts {
     const all = [...this.#byKind].map(([kind, counts]) => ({ kind, counts }));
     if (all.length <= maxKinds) return all.sort(byKind);
     const ranked = all.filter((k) => k.kind !== OTHER_KIND).sort((a, b) =>
-      totalOf(b.counts) - totalOf(a.counts) || byKind(a, b)
+      totalOfStates(b.counts) - totalOfStates(a.counts) || byKind(a, b)
     );
     const kept = ranked.slice(0, maxKinds);
     const keptKinds = new Set(kept.map((k) => k.kind));
-    const other = zeroCounts();
+    const other = zeroStateCounts();
     for (const { kind, counts } of all) {
       if (keptKinds.has(kind)) continue;
       for (const state of Object.keys(other) as TaskState[]) other[state] += counts[state];

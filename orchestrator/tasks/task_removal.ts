@@ -53,3 +53,15 @@ export function removeTasks(sm: TaskStateMachine, command: TasksRemoved): ApplyR
 function compactIfSparse(ids: string[], isLive: (id: string) => boolean, live: number): string[] {
   return ids.length > 2 * live + 64 ? ids.filter(isLive) : ids;
 }
+
+/** Whether `taskId` is one this cluster issued whose task was since removed (ids run in sequence). */
+export function wasRemoved(
+  sm: Pick<TaskStateMachine, "nextTaskSeq" | "tasks">,
+  taskId: string,
+): boolean {
+  // Only the canonical form names a task: "t-01" is not t-1.
+  const match = /^t-([1-9][0-9]{0,14})$/.exec(taskId);
+  if (match === null) return false;
+  const seq = Number(match[1]);
+  return seq >= 1 && seq < sm.nextTaskSeq && !sm.tasks.has(taskId);
+}

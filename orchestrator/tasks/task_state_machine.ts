@@ -17,7 +17,7 @@
  */
 import { isoTime } from "../../shared/iso_time.ts";
 import { isSameSubmission } from "./same_submission.ts";
-import { removeTasks } from "./task_removal.ts";
+import { removeTasks, wasRemoved } from "./task_removal.ts";
 import { assert, assertNever } from "../../shared/assert.ts";
 import {
   DEFAULT_QUEUE,
@@ -46,6 +46,7 @@ import type {
 import { AccountCommands } from "./account_commands.ts";
 import { TaskMetrics } from "./task_metrics.ts";
 import { KindCounts } from "./kind_counts.ts";
+import { totalOfStates, zeroStateCounts } from "./state_counts.ts";
 import { FinishedOrder } from "./finished_order.ts";
 import { IdempotencyIndex } from "./idempotency_index.ts";
 import { laneOf, TaskQueue } from "./task_queue.ts";
@@ -249,19 +250,14 @@ export class TaskStateMachine {
   /** How many of `owner`'s tasks are in each state (a live record: callers must not change it). */
   ownerCounts(owner: string): Record<TaskState, number> {
     let counts = this.countsByOwner.get(owner);
-    if (counts === undefined) {
-      counts = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0, expired: 0 };
-      this.countsByOwner.set(owner, counts);
-    }
+    if (counts === undefined) this.countsByOwner.set(owner, counts = zeroStateCounts());
     return counts;
   }
 
   /** Tasks of `owner` kept in any state. */
   retainedTasksOf(owner: string): number {
     const counts = this.countsByOwner.get(owner);
-    if (counts === undefined) return 0;
-    return counts.queued + counts.running + counts.succeeded + counts.failed + counts.cancelled +
-      counts.expired;
+    return counts === undefined ? 0 : totalOfStates(counts);
   }
 
   /** Finished tasks kept (succeeded, failed or cancelled). */
@@ -276,11 +272,7 @@ export class TaskStateMachine {
    * tasks is needed.
    */
   isRemovedTask(taskId: string): boolean {
-    // Only the canonical form names a task: "t-01" is not t-1.
-    const match = /^t-([1-9][0-9]{0,14})$/.exec(taskId);
-    if (match === null) return false;
-    const seq = Number(match[1]);
-    return seq >= 1 && seq < this.nextTaskSeq && !this.tasks.has(taskId);
+    return wasRemoved(this, taskId);
   }
 
   /** Schedules of `owner`. */
